@@ -1,0 +1,55 @@
+//! API keys: wire types.
+
+use crate::policy::Role;
+use crate::validate::{self, Errors, FieldError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /api/v1/api-keys`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyIn {
+    pub name: String,
+    /// One of owner, admin, member, viewer; at most the creating key's own role.
+    pub role: String,
+}
+
+impl ApiKeyIn {
+    pub fn validate(&self) -> Result<(String, Role), Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let name = errors.take(validate::text("name", &self.name, 1, 100));
+        let role = errors.take(parse_role(&self.role));
+        match (name, role) {
+            (Some(n), Some(r)) => errors.finish((n, r)),
+            _ => Err(errors.finish(()).err().unwrap_or_default()),
+        }
+    }
+}
+
+pub fn parse_role(text: &str) -> Result<Role, FieldError> {
+    Role::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        FieldError::new("role", format!("must be one of: {}", names.join(", ")))
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct ApiKeyOut {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// The first characters of the key, to recognise it; never enough to use it.
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Returned once, at creation: the only time the full key is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApiKeyCreated {
+    #[serde(flatten)]
+    pub key: ApiKeyOut,
+    /// The full key. Store it now: Holdfast keeps only its SHA-256 digest.
+    pub secret: String,
+}

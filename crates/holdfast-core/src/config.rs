@@ -1,0 +1,286 @@
+//! Typed configuration, layered defaults → TOML file → `HOLDFAST_*` environment → flags, and
+//! validated once at start. An invalid value fails with one line naming the setting.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// One layer of settings; every field optional. The TOML file and the command line (flags with
+/// their `HOLDFAST_*` variables) each produce one.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
+    pub hsts: Option<bool>,
+    pub cors_allowed_origins: Option<Vec<String>>,
+    pub body_limit_bytes: Option<usize>,
+    pub request_timeout_ms: Option<u64>,
+    pub security_contact: Option<String>,
+    pub db_max_connections: Option<u32>,
+    pub public_rate_limit_per_minute: Option<u32>,
+}
+
+impl Layer {
+    /// Fields set in `over` win.
+    pub fn overlay(self, over: Layer) -> Layer {
+        Layer {
+            bind: over.bind.or(self.bind),
+            data_dir: over.data_dir.or(self.data_dir),
+            database_url: over.database_url.or(self.database_url),
+            log_format: over.log_format.or(self.log_format),
+            log_level: over.log_level.or(self.log_level),
+            hsts: over.hsts.or(self.hsts),
+            cors_allowed_origins: over.cors_allowed_origins.or(self.cors_allowed_origins),
+            body_limit_bytes: over.body_limit_bytes.or(self.body_limit_bytes),
+            request_timeout_ms: over.request_timeout_ms.or(self.request_timeout_ms),
+            security_contact: over.security_contact.or(self.security_contact),
+            db_max_connections: over.db_max_connections.or(self.db_max_connections),
+            public_rate_limit_per_minute: over
+                .public_rate_limit_per_minute
+                .or(self.public_rate_limit_per_minute),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Kept out of `Debug`/logs by the caller registering it as a secret.
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub hsts: bool,
+    pub cors_allowed_origins: Vec<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub security_contact: String,
+    pub db_max_connections: u32,
+    pub public_rate_limit_per_minute: u32,
+}
+
+/// Names the setting the way a user would set it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {setting} (--{flag}, HOLDFAST_{env}): {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub flag: &'static str,
+    pub env: &'static str,
+    pub message: String,
+}
+
+fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    let flag = match setting {
+        "bind" => "bind",
+        "data_dir" => "data-dir",
+        "database_url" => "database-url",
+        "log_format" => "log-format",
+        "log_level" => "log-level",
+        "cors_allowed_origins" => "cors-allowed-origins",
+        "body_limit_bytes" => "body-limit-bytes",
+        "request_timeout_ms" => "request-timeout-ms",
+        "security_contact" => "security-contact",
+        "db_max_connections" => "db-max-connections",
+        "public_rate_limit_per_minute" => "public-rate-limit-per-minute",
+        other => other,
+    };
+    let env = match setting {
+        "bind" => "BIND",
+        "data_dir" => "DATA_DIR",
+        "database_url" => "DATABASE_URL",
+        "log_format" => "LOG_FORMAT",
+        "log_level" => "LOG_LEVEL",
+        "cors_allowed_origins" => "CORS_ALLOWED_ORIGINS",
+        "body_limit_bytes" => "BODY_LIMIT_BYTES",
+        "request_timeout_ms" => "REQUEST_TIMEOUT_MS",
+        "security_contact" => "SECURITY_CONTACT",
+        "db_max_connections" => "DB_MAX_CONNECTIONS",
+        "public_rate_limit_per_minute" => "PUBLIC_RATE_LIMIT_PER_MINUTE",
+        _ => "?",
+    };
+    ConfigError {
+        setting,
+        flag,
+        env,
+        message: message.into(),
+    }
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./holdfast-data";
+
+impl Config {
+    pub fn defaults() -> Layer {
+        Layer {
+            bind: Some(DEFAULT_BIND.into()),
+            data_dir: Some(PathBuf::from(DEFAULT_DATA_DIR)),
+            database_url: None,
+            log_format: Some("text".into()),
+            log_level: Some("info".into()),
+            hsts: Some(false),
+            cors_allowed_origins: Some(Vec::new()),
+            body_limit_bytes: Some(1024 * 1024),
+            request_timeout_ms: Some(30_000),
+            security_contact: Some("mailto:security@localhost".into()),
+            db_max_connections: Some(16),
+            public_rate_limit_per_minute: Some(600),
+        }
+    }
+
+    /// Resolves the layers (later wins) into a validated configuration.
+    pub fn resolve(layers: impl IntoIterator<Item = Layer>) -> Result<Config, ConfigError> {
+        let l = layers
+            .into_iter()
+            .fold(Self::defaults(), |acc, layer| acc.overlay(layer));
+        let bind_text = l.bind.unwrap_or_default();
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            err(
+                "bind",
+                format!("'{bind_text}' is not an address:port such as 127.0.0.1:8080"),
+            )
+        })?;
+        let data_dir = l.data_dir.unwrap_or_default();
+        if data_dir.as_os_str().is_empty() {
+            return Err(err("data_dir", "must not be empty"));
+        }
+        let database_url = match l.database_url.filter(|u| !u.trim().is_empty()) {
+            None => format!("sqlite://{}/holdfast.db", data_dir.display()),
+            Some(url) => {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(err(
+                        "database_url",
+                        "must start with sqlite:, postgres:// or postgresql://",
+                    ));
+                }
+                url
+            }
+        };
+        let log_format = match l.log_format.as_deref() {
+            Some("text") | None => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(err("log_format", format!("'{other}' is not one of: text, json")));
+            }
+        };
+        let log_level = l.log_level.unwrap_or_else(|| "info".into());
+        if log_level.trim().is_empty() {
+            return Err(err("log_level", "must not be empty (e.g. info, debug)"));
+        }
+        let cors_allowed_origins = l.cors_allowed_origins.unwrap_or_default();
+        for origin in &cors_allowed_origins {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && !origin.contains('*')
+                && origin.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains('/'));
+            if !ok {
+                return Err(err(
+                    "cors_allowed_origins",
+                    format!("'{origin}' is not an origin like https://app.example.com (scheme and host, no path, no wildcard)"),
+                ));
+            }
+        }
+        let body_limit_bytes = l.body_limit_bytes.unwrap_or(0);
+        if !(1024..=64 * 1024 * 1024).contains(&body_limit_bytes) {
+            return Err(err("body_limit_bytes", "must be between 1024 and 67108864"));
+        }
+        let request_timeout_ms = l.request_timeout_ms.unwrap_or(0);
+        if !(100..=600_000).contains(&request_timeout_ms) {
+            return Err(err("request_timeout_ms", "must be between 100 and 600000"));
+        }
+        let security_contact = l.security_contact.unwrap_or_default();
+        if !(security_contact.starts_with("mailto:") || security_contact.starts_with("https://")) {
+            return Err(err(
+                "security_contact",
+                "must be a mailto: or https:// URI (RFC 9116)",
+            ));
+        }
+        let db_max_connections = l.db_max_connections.unwrap_or(0);
+        if !(1..=1000).contains(&db_max_connections) {
+            return Err(err("db_max_connections", "must be between 1 and 1000"));
+        }
+        let public_rate_limit_per_minute = l.public_rate_limit_per_minute.unwrap_or(0);
+        if public_rate_limit_per_minute == 0 {
+            return Err(err("public_rate_limit_per_minute", "must be at least 1"));
+        }
+        Ok(Config {
+            bind,
+            data_dir,
+            database_url,
+            log_format,
+            log_level,
+            hsts: l.hsts.unwrap_or(false),
+            cors_allowed_origins,
+            body_limit_bytes,
+            request_timeout_ms,
+            security_contact,
+            db_max_connections,
+            public_rate_limit_per_minute,
+        })
+    }
+
+    /// The default configuration as a commented TOML file (`holdfast config print-default`).
+    pub fn default_toml() -> String {
+        let defaults = Self::defaults();
+        let body = toml::to_string(&defaults).unwrap_or_default();
+        format!(
+            "# Holdfast configuration. Pass with --config FILE (or HOLDFAST_CONFIG).\n\
+             # Every setting can also be given as a flag or a HOLDFAST_* variable, which win.\n\
+             # database_url defaults to sqlite://<data_dir>/holdfast.db; use postgres://… for PostgreSQL.\n{body}"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_a_newcomer() {
+        let c = Config::resolve([]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./holdfast-data/holdfast.db");
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let file = Layer { bind: Some("127.0.0.1:9000".into()), log_format: Some("json".into()), ..Layer::default() };
+        let flags = Layer { bind: Some("0.0.0.0:7000".into()), ..Layer::default() };
+        let c = Config::resolve([file, flags]).unwrap();
+        assert_eq!(c.bind.to_string(), "0.0.0.0:7000");
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        let e = Config::resolve([Layer { bind: Some("localhost".into()), ..Layer::default() }]).unwrap_err();
+        assert!(e.to_string().contains("HOLDFAST_BIND"), "{e}");
+        let e = Config::resolve([Layer { database_url: Some("mysql://x".into()), ..Layer::default() }]).unwrap_err();
+        assert!(e.to_string().contains("HOLDFAST_DATABASE_URL"), "{e}");
+        let e = Config::resolve([Layer { cors_allowed_origins: Some(vec!["*".into()]), ..Layer::default() }]).unwrap_err();
+        assert!(e.to_string().contains("cors"), "{e}");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn toml_file_rejects_unknown_keys_and_default_file_parses() {
+        assert!(toml::from_str::<Layer>("bnd = \"x\"").is_err());
+        let text = Config::default_toml();
+        let layer: Layer = toml::from_str(&text).unwrap();
+        assert!(Config::resolve([layer]).is_ok());
+    }
+}

@@ -1,0 +1,206 @@
+//! Contacts: the wire types (`ContactIn`, `ContactPatch`, `ContactOut`) and their validation.
+
+use crate::validate::{self, Errors, FieldError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub const MAX_TAGS: usize = 50;
+
+/// Body of `POST /api/v1/contacts`. At least one of name, email or phone is required.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// International format; normalised to E.164 (e.g. `+14155550123`).
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Distinguishes "absent" (leave as is) from `null` (clear) in a PATCH body.
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// Body of `PATCH /api/v1/contacts/{id}` (JSON merge patch: absent = unchanged, null = clear).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub company: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct ContactOut {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub tags: Vec<String>,
+    /// UTC milliseconds since the epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ContactOut {
+    pub fn fields(&self) -> ContactFields {
+        ContactFields {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company: self.company.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+/// A contact's fields after validation and normalisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactFields {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub tags: Vec<String>,
+}
+
+fn check_optional(
+    errors: &mut Errors,
+    value: Option<&str>,
+    check: impl Fn(&str) -> Result<String, FieldError>,
+) -> Option<String> {
+    value.and_then(|v| errors.take(check(v)))
+}
+
+fn check_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
+    if tags.len() > MAX_TAGS {
+        errors.push("tags", format!("at most {MAX_TAGS} tags (got {})", tags.len()));
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for (i, tag) in tags.iter().enumerate() {
+        if let Some(tag) = errors.take(validate::text(&format!("tags[{i}]"), tag, 1, 50)) {
+            let tag = tag.to_lowercase();
+            if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+    }
+    out
+}
+
+fn require_identity(errors: &mut Errors, fields: &ContactFields) {
+    if fields.name.is_none() && fields.email.is_none() && fields.phone.is_none() {
+        errors.push("name", "a contact needs at least one of name, email or phone");
+    }
+}
+
+impl ContactIn {
+    pub fn validate(&self) -> Result<ContactFields, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let fields = ContactFields {
+            name: check_optional(&mut errors, self.name.as_deref(), |v| validate::text("name", v, 1, 200)),
+            email: check_optional(&mut errors, self.email.as_deref(), |v| validate::email("email", v)),
+            phone: check_optional(&mut errors, self.phone.as_deref(), |v| validate::phone("phone", v)),
+            company: check_optional(&mut errors, self.company.as_deref(), |v| validate::text("company", v, 1, 200)),
+            tags: check_tags(&mut errors, &self.tags),
+        };
+        if self.name.is_none() && self.email.is_none() && self.phone.is_none() {
+            require_identity(&mut errors, &fields);
+        }
+        errors.finish(fields)
+    }
+}
+
+impl ContactPatch {
+    /// Applies the patch to the current fields, validating only what changes.
+    pub fn apply(&self, current: &ContactFields) -> Result<ContactFields, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let mut merge = |field: &Option<Option<String>>,
+                         now: &Option<String>,
+                         check: &dyn Fn(&str) -> Result<String, FieldError>| match field {
+            None => now.clone(),
+            Some(None) => None,
+            Some(Some(v)) => errors.take(check(v)),
+        };
+        let name = merge(&self.name, &current.name, &|v| validate::text("name", v, 1, 200));
+        let email = merge(&self.email, &current.email, &|v| validate::email("email", v));
+        let phone = merge(&self.phone, &current.phone, &|v| validate::phone("phone", v));
+        let company = merge(&self.company, &current.company, &|v| validate::text("company", v, 1, 200));
+        let tags = match &self.tags {
+            None => current.tags.clone(),
+            Some(t) => check_tags(&mut errors, t),
+        };
+        let fields = ContactFields { name, email, phone, company, tags };
+        require_identity(&mut errors, &fields);
+        errors.finish(fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_in(json: &str) -> Result<ContactIn, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn valid_contact_is_normalised() {
+        let c = parse_in(r#"{"name":" Ada ","email":"ada@EXAMPLE.com","phone":"+44 20 7946 0958","tags":["VIP","vip","north"]}"#)
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(c.name.as_deref(), Some("Ada"));
+        assert_eq!(c.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(c.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(c.tags, vec!["vip", "north"]);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let errs = parse_in(r#"{"name":"","email":"nope","phone":"123","tags":[""]}"#)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "email", "phone", "tags[0]"]);
+    }
+
+    #[test]
+    fn unknown_fields_and_empty_contacts_are_rejected() {
+        assert!(parse_in(r#"{"name":"A","nickname":"x"}"#).is_err());
+        let errs = parse_in("{}").unwrap().validate().unwrap_err();
+        assert_eq!(errs[0].field, "name");
+    }
+
+    #[test]
+    fn patch_distinguishes_absent_from_null() {
+        let current = parse_in(r#"{"name":"Ada","email":"ada@example.com"}"#).unwrap().validate().unwrap();
+        let patch: ContactPatch = serde_json::from_str(r#"{"email":null,"company":"Acme"}"#).unwrap();
+        let next = patch.apply(&current).unwrap();
+        assert_eq!(next.name.as_deref(), Some("Ada"));
+        assert_eq!(next.email, None);
+        assert_eq!(next.company.as_deref(), Some("Acme"));
+        let clear_all: ContactPatch = serde_json::from_str(r#"{"name":null,"email":null}"#).unwrap();
+        assert!(clear_all.apply(&current).is_err(), "a contact cannot lose every identity field");
+    }
+}

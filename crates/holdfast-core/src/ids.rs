@@ -1,0 +1,95 @@
+//! Prefixed, time-ordered text ids (`ws_…`, `ct_…`), parsed at the edge.
+//!
+//! The body is the 32 lowercase hex digits of a UUIDv7 built from our own clock, so ids sort by
+//! creation time as plain text on both databases.
+
+use crate::clock::Millis;
+use rand::RngCore;
+
+fn generate_body(now_ms: Millis) -> String {
+    let mut random = [0u8; 10];
+    rand::rng().fill_bytes(&mut random);
+    let millis = u64::try_from(now_ms).unwrap_or(0);
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    uuid.simple().to_string()
+}
+
+fn body_is_valid(body: &str) -> bool {
+    body.len() == 32
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+macro_rules! prefixed_id {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn generate(now_ms: Millis) -> Self {
+                Self(format!("{}_{}", $prefix, generate_body(now_ms)))
+            }
+
+            /// Accepts only a well-formed id of this kind; anything else is `None`.
+            pub fn parse(text: &str) -> Option<Self> {
+                let body = text.strip_prefix($prefix)?.strip_prefix('_')?;
+                body_is_valid(body).then(|| Self(text.to_owned()))
+            }
+
+            /// For values read back from our own database.
+            pub fn from_trusted(text: String) -> Self {
+                Self(text)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// A workspace: the tenant.
+    WorkspaceId,
+    "ws"
+);
+prefixed_id!(UserId, "usr");
+prefixed_id!(MembershipId, "mem");
+prefixed_id!(ApiKeyId, "key");
+prefixed_id!(ContactId, "ct");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back_and_sort_by_time() {
+        let a = ContactId::generate(1_700_000_000_000);
+        let b = ContactId::generate(1_700_000_000_001);
+        assert!(a.as_str().starts_with("ct_"));
+        assert_eq!(ContactId::parse(a.as_str()), Some(a.clone()));
+        assert!(a < b, "{a} should sort before {b}");
+    }
+
+    #[test]
+    fn parse_rejects_wrong_prefix_length_and_case() {
+        let good = ContactId::generate(1).to_string();
+        assert!(WorkspaceId::parse(&good).is_none());
+        assert!(ContactId::parse(&good.to_uppercase()).is_none());
+        assert!(ContactId::parse(&good[..good.len() - 1]).is_none());
+        assert!(ContactId::parse("ct_").is_none());
+        assert!(ContactId::parse("ct_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").is_none());
+        assert!(ContactId::parse("").is_none());
+    }
+}

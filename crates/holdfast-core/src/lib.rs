@@ -1,0 +1,18 @@
+//! Holdfast's core: ids, wire types, validation, policy, error codes, configuration, token
+//! formats, password hashing and log redaction.
+//!
+//! Everything here is pure logic: no HTTP framework, no SQL, no runtime. Time and randomness
+//! come in through [`clock::Clock`] and the caller's RNG so rules stay deterministic in tests.
+
+pub mod api_keys;
+pub mod clock;
+pub mod config;
+pub mod contacts;
+pub mod error;
+pub mod ids;
+pub mod password;
+pub mod policy;
+pub mod redact;
+pub mod secret;
+pub mod token;
+pub mod validate;

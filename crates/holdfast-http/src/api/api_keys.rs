@@ -1,0 +1,67 @@
+//! `/api/v1/api-keys`: a workspace's API keys (admins only).
+
+use crate::api::Page;
+use crate::extract::JsonBody;
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use holdfast_core::api_keys::{ApiKeyCreated, ApiKeyIn, ApiKeyOut};
+use holdfast_core::error::ErrorCode;
+use holdfast_core::ids::ApiKeyId;
+use holdfast_core::policy::Permission;
+use holdfast_store::api_keys;
+
+const MANAGE: Guard = Guard::ApiKey { permission: Permission::ApiKeysManage };
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("api-keys", summary);
+    t.add(Method::POST, "/api/v1/api-keys", MANAGE, doc("Create an API key (the secret is shown once)").request::<ApiKeyIn>().response::<ApiKeyCreated>(201), post(api_key_create));
+    t.add(Method::GET, "/api/v1/api-keys", MANAGE, doc("List API keys (never their secrets)").response::<Page<ApiKeyOut>>(200), get(api_key_list));
+    t.add(Method::DELETE, "/api/v1/api-keys/{id}", MANAGE, doc("Revoke an API key, effective immediately").no_content(), delete(api_key_revoke));
+}
+
+async fn api_key_create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<ApiKeyIn>,
+) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
+    let (name, role) = body.value.validate().map_err(Problem::validation)?;
+    if !actor.role.may_grant(role) {
+        return Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!("a key with role {} cannot create a key with role {}", actor.role.as_str(), role.as_str()),
+        ));
+    }
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let created = api_keys::create(&mut tx, &name, role, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(key_id = %created.key.id, role = role.as_str(), "api key created");
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn api_key_list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<Page<ApiKeyOut>>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let keys = api_keys::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Page { data: keys, next_cursor: None }))
+}
+
+async fn api_key_revoke(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = ApiKeyId::parse(&id).ok_or_else(|| Problem::not_found("api key"))?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if !api_keys::revoke(&mut tx, &id, state.clock.now_ms()).await? {
+        return Err(Problem::not_found("api key"));
+    }
+    tx.commit().await?;
+    tracing::info!(key_id = %id, "api key revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

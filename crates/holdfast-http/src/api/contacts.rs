@@ -1,0 +1,194 @@
+//! `/api/v1/contacts`: the reference tenant resource.
+
+use crate::api::Page;
+use crate::extract::{JsonBody, QueryParams};
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, QueryParam, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
+use holdfast_core::error::ErrorCode;
+use holdfast_core::ids::ContactId;
+use holdfast_core::policy::Permission;
+use holdfast_core::validate::{self, Errors};
+use holdfast_store::{contacts, idempotency};
+use serde::Deserialize;
+
+const READ: Guard = Guard::ApiKey { permission: Permission::ContactsRead };
+const WRITE: Guard = Guard::ApiKey { permission: Permission::ContactsWrite };
+
+const LIST_QUERY: &[QueryParam] = &[
+    QueryParam { name: "limit", description: "Page size, 1–200 (default 50)", integer: true },
+    QueryParam { name: "cursor", description: "next_cursor of the previous page", integer: false },
+    QueryParam { name: "q", description: "Case-insensitive text in name or email", integer: false },
+];
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("contacts", summary);
+    t.add(Method::POST, "/api/v1/contacts", WRITE, doc("Create a contact").request::<ContactIn>().response::<ContactOut>(201).idempotent(), post(contact_create));
+    t.add(Method::GET, "/api/v1/contacts", READ, doc("List and search contacts").response::<Page<ContactOut>>(200).query(LIST_QUERY), get(contact_list));
+    t.add(Method::GET, "/api/v1/contacts/{id}", READ, doc("Get a contact").response::<ContactOut>(200), get(contact_get));
+    t.add(Method::PATCH, "/api/v1/contacts/{id}", WRITE, doc("Update a contact (merge patch)").request::<ContactPatch>().response::<ContactOut>(200), patch(contact_update));
+    t.add(Method::DELETE, "/api/v1/contacts/{id}", WRITE, doc("Delete a contact").no_content(), delete(contact_delete));
+}
+
+/// Ids that do not parse cannot name anything: same 404 as an unknown id.
+fn contact_id(text: &str) -> ApiResult<ContactId> {
+    ContactId::parse(text).ok_or_else(|| Problem::not_found("contact"))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default();
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters, e.g. a UUID",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+async fn contact_create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    body: JsonBody<ContactIn>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let fields = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if let Some(key) = &key
+        && let Some(stored) = idempotency::find(&mut tx, key, now).await?
+    {
+        if stored.request_hash != body.digest {
+            return Err(Problem::new(
+                ErrorCode::IdempotencyMismatch,
+                "this Idempotency-Key was already used with a different body; use a new key for a new request",
+            ));
+        }
+        let status = StatusCode::from_u16(u16::try_from(stored.response_status).unwrap_or(200)).unwrap_or(StatusCode::OK);
+        let mut response = (status, [("content-type", "application/json")], stored.response_body).into_response();
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        return Ok(response);
+    }
+    let created = contacts::insert(&mut tx, &fields, now).await?;
+    let json = serde_json::to_string(&created).unwrap_or_default();
+    if let Some(key) = &key {
+        idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, [("content-type", "application/json")], json).into_response())
+}
+
+async fn contact_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ContactOut>> {
+    let id = contact_id(&id)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let found = contacts::get(&mut tx, &id).await?;
+    tx.commit().await?;
+    found.map(Json).ok_or_else(|| Problem::not_found("contact"))
+}
+
+async fn contact_update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<ContactPatch>,
+) -> ApiResult<Json<ContactOut>> {
+    let id = contact_id(&id)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let current = contacts::get(&mut tx, &id).await?.ok_or_else(|| Problem::not_found("contact"))?;
+    let fields = body.value.apply(&current.fields()).map_err(Problem::validation)?;
+    let updated = contacts::update(&mut tx, &id, &fields, state.clock.now_ms())
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    tx.commit().await?;
+    Ok(Json(updated))
+}
+
+async fn contact_delete(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = contact_id(&id)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if !contacts::delete(&mut tx, &id).await? {
+        return Err(Problem::not_found("contact"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    q: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+fn encode_cursor(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(id)
+}
+
+fn decode_cursor(text: &str) -> Option<ContactId> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    ContactId::parse(std::str::from_utf8(&bytes).ok()?)
+}
+
+async fn contact_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> ApiResult<Json<Page<ContactOut>>> {
+    let mut errors = Errors::default();
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => {
+            let parsed = decode_cursor(text);
+            if parsed.is_none() {
+                errors.push("cursor", "is not a cursor this API issued; pass next_cursor from the previous page");
+            }
+            parsed
+        }
+    };
+    let q = query.q.as_deref().and_then(|q| errors.take(validate::text("q", q, 1, 200)));
+    errors.finish(()).map_err(Problem::validation)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, q.as_deref()).await?;
+    tx.commit().await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|c| encode_cursor(&c.id))
+    } else {
+        None
+    };
+    Ok(Json(Page { data: rows, next_cursor }))
+}

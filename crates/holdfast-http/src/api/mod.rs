@@ -1,0 +1,14 @@
+//! The JSON API under `/api/v1`, one module per resource.
+
+pub mod api_keys;
+pub mod contacts;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// A page of a list: `next_cursor` is absent on the last page.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}

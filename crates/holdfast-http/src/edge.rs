@@ -1,0 +1,171 @@
+//! The HTTP edge, around every route and the fallback: request id, security headers, CORS,
+//! body limit, timeout, panic catching, metrics, access log, and problem+json for any error
+//! response that some layer produced without one.
+
+use crate::problem::{PROBLEM_JSON, REQUEST_ID, render};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use holdfast_core::error::{ApiError, ErrorCode};
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps a router in the edge. Used for the app and, in tests, for synthetic routers.
+pub fn with_edge(router: Router, state: AppState) -> Router {
+    let limit = state.config.body_limit_bytes;
+    let router = router
+        .fallback(fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            tracing::error!("handler panicked");
+            render(&ApiError::internal())
+        }));
+    let router = match cors(&state.config.cors_allowed_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    router.layer(from_fn_with_state(state, edge))
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                X_REQUEST_ID,
+            ])
+            .expose_headers([X_REQUEST_ID])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+async fn fallback() -> Response {
+    render(&ApiError::new(ErrorCode::NotFound, "no such route; see /api/v1/openapi.json"))
+}
+
+/// Accepts a caller's request id when it is short and plain; otherwise makes one.
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
+}
+
+async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&request);
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let uri = request.uri().clone();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    let response = REQUEST_ID
+        .scope(id.clone(), async {
+            let mut response = match tokio::time::timeout(timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!("request timed out");
+                    render(&ApiError::new(
+                        ErrorCode::Timeout,
+                        "the server did not finish this request in time; it may be retried",
+                    ))
+                }
+            };
+            if response.status().as_u16() >= 400 && !is_problem(&response) {
+                response = problem_for_bare_error(response, &method);
+            }
+            response
+        })
+        .instrument(span.clone())
+        .await;
+    let mut response = response;
+    secure_headers(&mut response, &state, &id);
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state.metrics.record(method.as_str(), &route, status, elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(
+            target: "holdfast::access",
+            uri = %uri,
+            status,
+            latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    });
+    response
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+/// Framework layers (405, 413 …) answer with bare bodies; give them the same problem shape.
+fn problem_for_bare_error(response: Response, method: &Method) -> Response {
+    let status = response.status().as_u16();
+    let code = ErrorCode::for_status(status);
+    let detail = match code {
+        ErrorCode::MethodNotAllowed => format!("this path does not accept {method}; the Allow header lists what it does"),
+        ErrorCode::PayloadTooLarge => "the request body exceeds the size limit".to_owned(),
+        _ => code.title().to_owned(),
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut rendered = render(&ApiError::new(code, detail));
+    *rendered.status_mut() = response.status();
+    if let Some(allow) = allow {
+        rendered.headers_mut().insert(header::ALLOW, allow);
+    }
+    rendered
+}
+
+fn secure_headers(response: &mut Response, state: &AppState, id: &str) {
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
+    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    if state.config.hsts {
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+    }
+    if let Ok(v) = HeaderValue::from_str(id) {
+        h.insert(X_REQUEST_ID, v);
+    }
+}

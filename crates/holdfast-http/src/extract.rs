@@ -1,0 +1,69 @@
+//! Body and query extractors whose every rejection is a helpful problem+json.
+
+use crate::problem::Problem;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use holdfast_core::error::ErrorCode;
+use holdfast_core::token::sha256_hex;
+use serde::de::DeserializeOwned;
+
+/// A JSON body parsed into `T`, with the SHA-256 of its bytes (for idempotency checks).
+pub struct JsonBody<T> {
+    pub value: T,
+    pub digest: String,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Problem::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with 'Content-Type: application/json'",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status().as_u16() == 413 {
+                Problem::new(ErrorCode::PayloadTooLarge, "the request body exceeds the size limit")
+            } else {
+                Problem::new(ErrorCode::MalformedBody, "the request body could not be read")
+            }
+        })?;
+        let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data => Problem::new(ErrorCode::Validation, format!("the JSON does not match the expected shape: {e}")),
+                _ => Problem::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {e}")),
+            }
+        })?;
+        let digest = sha256_hex(&String::from_utf8_lossy(&bytes));
+        Ok(JsonBody { value, digest })
+    }
+}
+
+/// Query parameters parsed into `T` (which should deny unknown fields).
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str::<T>(query)
+            .map(QueryParams)
+            .map_err(|e| Problem::new(ErrorCode::Validation, format!("invalid query string: {e}")))
+    }
+}

@@ -1,0 +1,121 @@
+//! Guards: the middleware every route is wrapped in, chosen by its declared [`Guard`], and the
+//! [`Authed`] extractor that hands the guard's [`Actor`] to handlers.
+//! Threat note: docs/design/guards.md.
+
+use crate::problem::{Problem, render};
+use crate::routes::{Guard, RateLimit};
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::routing::MethodRouter;
+use axum::http::HeaderValue;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::token::parse_api_key;
+use holdfast_store::auth::{Actor, authenticate_api_key};
+use std::net::SocketAddr;
+
+#[derive(Clone)]
+pub(crate) struct GuardState {
+    app: AppState,
+    guard: Guard,
+    route: &'static str,
+}
+
+/// Wraps one route's handler in the middleware of its declared guard.
+pub(crate) fn guarded(
+    handler: MethodRouter<AppState>,
+    app: AppState,
+    guard: Guard,
+    route: &'static str,
+) -> MethodRouter<AppState> {
+    handler.route_layer(from_fn_with_state(GuardState { app, guard, route }, run_guard))
+}
+
+async fn run_guard(State(state): State<GuardState>, mut request: Request, next: Next) -> Response {
+    match state.guard {
+        Guard::Public { rate_limit } => {
+            let per_minute = match rate_limit {
+                RateLimit::Standard => state.app.config.public_rate_limit_per_minute,
+                RateLimit::PerMinute(n) => n,
+            };
+            let client = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".to_owned());
+            let key = format!("{}|{client}", state.route);
+            if let Err(retry_after) = state.app.limiter.check(&key, per_minute, state.app.clock.now_ms()) {
+                let mut err = ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("at most {per_minute} requests per minute to this endpoint; retry after {retry_after} s"),
+                );
+                err.retry_after = Some(retry_after);
+                return render(&err);
+            }
+            next.run(request).await
+        }
+        Guard::ApiKey { permission } => match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
+            Err(problem) => problem.into_response(),
+            Ok(actor) => {
+                if !actor.role.grants(permission) {
+                    return Problem::new(
+                        ErrorCode::Forbidden,
+                        format!(
+                            "this key's role ({}) lacks the permission {}",
+                            actor.role.as_str(),
+                            permission.as_str()
+                        ),
+                    )
+                    .into_response();
+                }
+                request.extensions_mut().insert(actor);
+                next.run(request).await
+            }
+        },
+    }
+}
+
+async fn authenticate(app: &AppState, authorization: Option<HeaderValue>) -> Result<Actor, Problem> {
+    let Some(value) = authorization else {
+        return Err(Problem::new(
+            ErrorCode::AuthMissing,
+            "send an API key as 'Authorization: Bearer hf_live_…'",
+        ));
+    };
+    let invalid = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the credential is malformed, unknown or revoked",
+        )
+    };
+    let text = value.to_str().map_err(|_| invalid())?;
+    let (scheme, token) = text.split_once(' ').ok_or_else(invalid)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(invalid());
+    }
+    let presented = parse_api_key(token.trim()).ok_or_else(invalid)?;
+    match authenticate_api_key(&app.db, &presented, app.clock.now_ms()).await? {
+        Some(actor) => Ok(actor),
+        None => {
+            tracing::info!("api key rejected");
+            Err(invalid())
+        }
+    }
+}
+
+/// The authenticated actor of an `ApiKey`-guarded route.
+pub struct Authed(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Actor>().cloned().map(Authed).ok_or_else(|| {
+            tracing::error!("handler expects an authenticated actor but its route has no credential guard");
+            Problem(ApiError::internal())
+        })
+    }
+}

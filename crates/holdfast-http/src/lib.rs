@@ -1,0 +1,44 @@
+//! Holdfast's HTTP layer: the route table (every route with its declared guard), the guards,
+//! the API slices, operations endpoints and the HTTP edge (problem+json, request ids,
+//! security headers, limits, metrics, access log).
+//!
+//! Handlers parse, call the store with the `Tenant` the guard produced, and map errors. No SQL
+//! here, and no authorisation decisions outside `guard` and `holdfast_core::policy`.
+
+pub mod api;
+mod edge;
+mod extract;
+pub mod guard;
+mod metrics;
+mod ops;
+pub mod openapi;
+pub mod problem;
+mod ratelimit;
+pub mod routes;
+mod state;
+
+pub use edge::with_edge;
+pub use routes::{Guard, RateLimit, route_table};
+pub use state::AppState;
+
+use std::net::SocketAddr;
+
+/// The complete application router.
+pub fn app(state: AppState) -> axum::Router {
+    let router = route_table().into_router(state.clone());
+    with_edge(router, state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,150 @@
+//! The route table: every route is data — method, path, declared guard and its OpenAPI
+//! description — registered through one builder. Nothing reaches the router without a guard;
+//! the guard sweep test walks this table.
+
+use crate::guard::guarded;
+use crate::state::AppState;
+use axum::Router;
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use holdfast_core::policy::Permission;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+/// How many requests a public route accepts per client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// `public_rate_limit_per_minute` from the configuration.
+    Standard,
+    PerMinute(u32),
+}
+
+/// Who may call a route. Later: console session, portal session, webhook signature, cron secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    Public { rate_limit: RateLimit },
+    ApiKey { permission: Permission },
+}
+
+impl Guard {
+    pub fn is_public(&self) -> bool {
+        matches!(self, Guard::Public { .. })
+    }
+}
+
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// A query parameter as documented.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub integer: bool,
+}
+
+/// The OpenAPI description of a route, declared next to it.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub request: Option<SchemaFn>,
+    pub response: Option<SchemaFn>,
+    pub response_type: &'static str,
+    pub status: u16,
+    pub query: &'static [QueryParam],
+    pub idempotent: bool,
+}
+
+impl Doc {
+    pub fn new(tag: &'static str, summary: &'static str) -> Self {
+        Doc {
+            summary,
+            tag,
+            request: None,
+            response: None,
+            response_type: "application/json",
+            status: 200,
+            query: &[],
+            idempotent: false,
+        }
+    }
+    pub fn request<T: JsonSchema>(mut self) -> Self {
+        self.request = Some(schema_of::<T>);
+        self
+    }
+    pub fn response<T: JsonSchema>(mut self, status: u16) -> Self {
+        self.response = Some(schema_of::<T>);
+        self.status = status;
+        self
+    }
+    pub fn text(mut self, content_type: &'static str) -> Self {
+        self.response_type = content_type;
+        self
+    }
+    pub fn no_content(mut self) -> Self {
+        self.status = 204;
+        self
+    }
+    pub fn query(mut self, params: &'static [QueryParam]) -> Self {
+        self.query = params;
+        self
+    }
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub guard: Guard,
+    pub doc: Doc,
+}
+
+impl RouteSpec {
+    /// Path parameter names, e.g. `["id"]` for `/api/v1/contacts/{id}`.
+    pub fn path_params(&self) -> Vec<&'static str> {
+        self.path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect()
+    }
+}
+
+pub struct RouteTable {
+    routes: Vec<(RouteSpec, MethodRouter<AppState>)>,
+}
+
+impl RouteTable {
+    /// Registers one method on one path. The handler is a single-method router (`get(h)`,
+    /// `post(h)` …) whose method must match `method`.
+    pub fn add(&mut self, method: Method, path: &'static str, guard: Guard, doc: Doc, handler: MethodRouter<AppState>) {
+        self.routes.push((RouteSpec { method, path, guard, doc }, handler));
+    }
+
+    pub fn specs(&self) -> impl Iterator<Item = &RouteSpec> {
+        self.routes.iter().map(|(spec, _)| spec)
+    }
+
+    pub fn into_router(self, state: AppState) -> Router {
+        let mut router: Router<AppState> = Router::new();
+        for (spec, handler) in self.routes {
+            router = router.route(spec.path, guarded(handler, state.clone(), spec.guard, spec.path));
+        }
+        router.with_state(state)
+    }
+}
+
+/// Every route Holdfast serves.
+pub fn route_table() -> RouteTable {
+    let mut table = RouteTable { routes: Vec::new() };
+    crate::ops::routes(&mut table);
+    crate::api::contacts::routes(&mut table);
+    crate::api::api_keys::routes(&mut table);
+    table
+}

@@ -1,0 +1,32 @@
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use holdfast_core::clock::SharedClock;
+use holdfast_core::config::Config;
+use holdfast_store::Db;
+use std::sync::Arc;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limiter: Arc<RateLimiter>,
+    /// Rendered once at start: the route table does not change while serving.
+    pub(crate) openapi: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Arc<Config>, clock: SharedClock) -> Self {
+        let openapi = serde_json::to_string(&crate::openapi::document()).unwrap_or_default();
+        AppState {
+            db,
+            config,
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            limiter: Arc::new(RateLimiter::default()),
+            openapi: Arc::new(openapi),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! API keys of one workspace.
+
+use crate::error::{Classify, StoreError};
+use crate::tenant::TenantTx;
+use holdfast_core::api_keys::{ApiKeyCreated, ApiKeyOut};
+use holdfast_core::ids::ApiKeyId;
+use holdfast_core::policy::Role;
+use holdfast_core::token::{API_KEY_PREFIX, generate_api_key};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    role: String,
+    lookup: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<Row> for ApiKeyOut {
+    fn from(r: Row) -> Self {
+        ApiKeyOut {
+            id: r.id,
+            name: r.name,
+            role: r.role,
+            prefix: format!("{API_KEY_PREFIX}{}", r.lookup),
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+pub async fn create(tx: &mut TenantTx<'_>, name: &str, role: Role, now_ms: i64) -> Result<ApiKeyCreated, StoreError> {
+    let id = ApiKeyId::generate(now_ms);
+    let key = generate_api_key();
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO api_keys (workspace_id, id, name, role, lookup, secret_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .bind(name)
+    .bind(role.as_str())
+    .bind(key.lookup.as_str())
+    .bind(key.hash.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    Ok(ApiKeyCreated {
+        key: ApiKeyOut {
+            id: id.to_string(),
+            name: name.to_owned(),
+            role: role.as_str().to_owned(),
+            prefix: format!("{API_KEY_PREFIX}{}", key.lookup),
+            created_at: now_ms,
+            last_used_at: None,
+            revoked_at: None,
+        },
+        secret: key.plaintext.expose().clone(),
+    })
+}
+
+pub async fn list(tx: &mut TenantTx<'_>) -> Result<Vec<ApiKeyOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, role, lookup, created_at, last_used_at, revoked_at FROM api_keys \
+         WHERE workspace_id = $1 ORDER BY id",
+    )
+    .bind(ws)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().map(ApiKeyOut::from).collect())
+}
+
+/// Revokes a key; `false` when the workspace has no such active key.
+pub async fn revoke(tx: &mut TenantTx<'_>, id: &ApiKeyId, now_ms: i64) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(ws)
+    .bind(id.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,148 @@
+use crate::error::StoreError;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The database handle: a pool plus the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+    max_connections: u32,
+}
+
+impl Db {
+    /// Connects and checks that the database is safe to use. Does not migrate.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+        install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            (Backend::Sqlite, url)
+        } else {
+            (Backend::Postgres, url.to_owned())
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10));
+        let options = match backend {
+            Backend::Sqlite => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options.connect(&url).await?;
+        let db = Db { pool, backend, max_connections };
+        if backend == Backend::Postgres {
+            db.refuse_rls_bypassing_role().await?;
+        }
+        Ok(db)
+    }
+
+    async fn refuse_rls_bypassing_role(&self) -> Result<(), StoreError> {
+        let (name, bypasses): (String, i64) = sqlx::query_as(
+            "SELECT current_user::text, CASE WHEN rolsuper OR rolbypassrls THEN 1 ELSE 0 END::bigint \
+             FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if bypasses == 1 {
+            return Err(StoreError::Setup(format!(
+                "database role '{name}' is a superuser or has BYPASSRLS, so it would bypass Holdfast's \
+                 row-level security; connect as an ordinary role instead, e.g. as a superuser run \
+                 CREATE ROLE holdfast LOGIN; CREATE DATABASE holdfast OWNER holdfast; and use \
+                 postgres://holdfast@HOST/holdfast"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies pending migrations; safe to run concurrently from several instances.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self.applied_migrations().await.unwrap_or(0);
+        self.migrator().run(&self.pool).await?;
+        let after = self.applied_migrations().await?;
+        Ok(usize::try_from(after - before).unwrap_or(0))
+    }
+
+    async fn applied_migrations(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Ready means: the database answers and every embedded migration is applied.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|_| "database unreachable or not migrated".to_owned())?;
+        match applied {
+            Some(v) if v >= latest => Ok(()),
+            _ => Err(format!(
+                "migrations pending: database at {}, code expects {latest}; run `holdfast migrate`",
+                applied.unwrap_or(0)
+            )),
+        }
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.max_connections,
+        }
+    }
+
+    /// The raw pool, for the benchmark's driver baseline only.
+    pub fn unscoped_pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,19 @@
+//! Holdfast's store: SQL for SQLite and PostgreSQL, written once, selected by URL at runtime.
+//!
+//! Owns the connection pool, migrations, the tenant-scoped transaction ([`TenantTx`]) and one
+//! repository module per resource. Every function over tenant data takes a `TenantTx`, which
+//! can only be opened with a [`Tenant`], which only [`auth`] can construct. Cross-tenant
+//! accessors are named `unscoped_*`. Must not know about HTTP.
+
+pub mod admin;
+pub mod api_keys;
+pub mod auth;
+pub mod contacts;
+mod db;
+mod error;
+pub mod idempotency;
+mod tenant;
+
+pub use db::{Backend, Db, PoolStats};
+pub use error::StoreError;
+pub use tenant::{Tenant, TenantTx};

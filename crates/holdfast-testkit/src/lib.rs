@@ -1,0 +1,254 @@
+//! Holdfast's test kit: boots the whole application on `127.0.0.1:0` with a temporary SQLite
+//! database, or PostgreSQL when `HOLDFAST_TEST_DATABASE_URL` is set, and hands back a client
+//! whose calls state the status they expect. Test-only: panics on setup failure by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use holdfast_core::clock::{SharedClock, SystemClock};
+use holdfast_core::config::{Config, Layer};
+use holdfast_core::policy::Role;
+use holdfast_core::redact::RedactingMakeWriter;
+use holdfast_http::AppState;
+use holdfast_store::{Db, admin};
+use serde_json::Value;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub use reqwest::Method;
+
+/// The database URL tests run against, if PostgreSQL was asked for.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("HOLDFAST_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// Every log line the test process wrote, after redaction.
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn install_log_capture() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let writer = RedactingMakeWriter(move || BufferWriter(sink.clone()));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .json()
+            .flatten_event(true)
+            .with_writer(writer)
+            .try_init();
+        buffer
+    });
+}
+
+pub fn captured_logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap()).into_owned())
+        .unwrap_or_default()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A workspace with an admin key, made through the same admin path operators use.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub slug: String,
+    pub id: String,
+    pub admin_key: String,
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rand_u32())
+}
+
+fn rand_u32() -> u32 {
+    rand::random()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Layer::default()).await
+    }
+
+    /// Boots with extra settings layered over the test defaults.
+    pub async fn spawn_with(layer: Layer) -> TestApp {
+        Self::spawn_custom(layer, Arc::new(SystemClock), |router| router).await
+    }
+
+    /// Boots with a clock and a way to add synthetic routes (for edge tests).
+    pub async fn spawn_custom(
+        layer: Layer,
+        clock: SharedClock,
+        extra: impl FnOnce(axum::Router<AppState>) -> axum::Router<AppState>,
+    ) -> TestApp {
+        install_log_capture();
+        let dir = tempfile::tempdir().unwrap();
+        let base = Layer {
+            data_dir: Some(dir.path().to_path_buf()),
+            database_url: postgres_url(),
+            bind: Some("127.0.0.1:0".into()),
+            ..Layer::default()
+        };
+        let config = Arc::new(Config::resolve([base, layer]).unwrap());
+        let db = Db::connect(&config.database_url, config.db_max_connections).await.unwrap();
+        db.migrate().await.unwrap();
+        let state = AppState::new(db.clone(), config.clone(), clock);
+        let router = holdfast_http::route_table().into_router(state.clone());
+        let router = extra(axum::Router::new()).with_state(state.clone()).merge(router);
+        let app = holdfast_http::with_edge(router, state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            config,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    /// Creates a workspace (owner with an Argon2id-hashed password) and an admin key.
+    pub async fn workspace(&self, name: &str) -> Workspace {
+        let slug = unique(name);
+        let created = admin::unscoped_create_workspace(
+            &self.db,
+            name,
+            &slug,
+            &format!("owner@{slug}.example.com"),
+            "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            now(),
+        )
+        .await
+        .unwrap();
+        let key = self.key(&slug, Role::Admin).await;
+        Workspace { slug, id: created.workspace_id, admin_key: key }
+    }
+
+    /// A new key of `role` in the workspace `slug`.
+    pub async fn key(&self, slug: &str, role: Role) -> String {
+        admin::unscoped_create_api_key(&self.db, slug, "test key", role, now())
+            .await
+            .unwrap()
+            .unwrap()
+            .secret
+    }
+
+    pub fn call(&self, method: Method, path: &str) -> Call<'_> {
+        Call { app: self, request: self.http.request(method, format!("{}{path}", self.base)) }
+    }
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.call(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Call<'_> {
+        self.call(Method::POST, path)
+    }
+    pub fn patch(&self, path: &str) -> Call<'_> {
+        self.call(Method::PATCH, path)
+    }
+    pub fn delete(&self, path: &str) -> Call<'_> {
+        self.call(Method::DELETE, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn now() -> i64 {
+    use holdfast_core::clock::Clock;
+    SystemClock.now_ms()
+}
+
+pub struct Call<'a> {
+    #[allow(dead_code)]
+    app: &'a TestApp,
+    request: reqwest::RequestBuilder,
+}
+
+impl Call<'_> {
+    pub fn key(mut self, key: &str) -> Self {
+        self.request = self.request.bearer_auth(key);
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self.request.header(name, value);
+        self
+    }
+    pub fn json(mut self, body: &Value) -> Self {
+        self.request = self.request.json(body);
+        self
+    }
+    pub fn body(mut self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
+        self.request = self.request.header("content-type", content_type).body(body);
+        self
+    }
+    pub async fn send(self) -> Resp {
+        let response = self.request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, text, json }
+    }
+    /// Sends and asserts the status; on mismatch the panic shows the body.
+    pub async fn expect(self, status: u16) -> Resp {
+        let resp = self.send().await;
+        assert_eq!(resp.status, status, "unexpected status; body: {}", resp.text);
+        resp
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// Asserts a problem+json body with this code and returns it.
+    pub fn problem(&self, code: &str) -> &Value {
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(self.json["code"], code, "{}", self.text);
+        assert_eq!(self.json["status"], self.status, "{}", self.text);
+        for field in ["type", "title", "detail"] {
+            assert!(self.json[field].is_string(), "problem lacks {field}: {}", self.text);
+        }
+        &self.json
+    }
+}

@@ -1,0 +1,68 @@
+//! The data directory and its master key. Threat note: docs/design/master-key.md.
+
+use holdfast_core::config::Config;
+use holdfast_core::redact::register_secret;
+use holdfast_core::secret::Secret;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// Creates the data directory (0700) and the master key (0600) on first start; afterwards
+/// refuses a key file that group or others can read or write.
+pub fn prepare(config: &Config) -> Result<Secret<String>, String> {
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+    }
+    let path = dir.join(MASTER_KEY_FILE);
+    if !path.exists() {
+        create_key(&path)?;
+    }
+    let mode = fs::metadata(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "master key file {} is accessible by group or others (mode {:o}); fix it with: chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        ));
+    }
+    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let key = text.trim().to_owned();
+    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("master key file {} is not 64 hex digits; restore it from backup", path.display()));
+    }
+    register_secret(&key);
+    Ok(Secret::new(key))
+}
+
+fn create_key(path: &Path) -> Result<(), String> {
+    let bytes: [u8; 32] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create master key {}: {e}", path.display()))?;
+    file.write_all(format!("{hex}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write master key {}: {e}", path.display()))
+}
+
+/// Keeps a PostgreSQL password out of every log line.
+pub fn register_url_secret(url: &str) {
+    if let Some(rest) = url.split("://").nth(1)
+        && let Some((userinfo, _)) = rest.split_once('@')
+        && let Some((_, password)) = userinfo.split_once(':')
+    {
+        register_secret(password);
+    }
+}

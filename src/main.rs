@@ -1,0 +1,157 @@
+//! The `holdfast` binary: parses the command line and calls the libraries.
+
+mod admin;
+mod datadir;
+mod serve;
+mod telemetry;
+
+use clap::{ArgAction, Parser, Subcommand};
+use holdfast_core::config::{Config, ConfigError, Layer};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Holdfast: customer operations for small service businesses.
+#[derive(Parser)]
+#[command(name = "holdfast", version, about)]
+struct Cli {
+    /// TOML configuration file (see `holdfast config print-default`).
+    #[arg(long, env = "HOLDFAST_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HOLDFAST_BIND", global = true)]
+    bind: Option<String>,
+    /// Data directory: SQLite database and master key [default: ./holdfast-data].
+    #[arg(long, env = "HOLDFAST_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// sqlite:… or postgres://… [default: sqlite in the data directory].
+    #[arg(long, env = "HOLDFAST_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// text or json.
+    #[arg(long, env = "HOLDFAST_LOG_FORMAT", global = true)]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or holdfast=debug.
+    #[arg(long, env = "HOLDFAST_LOG_LEVEL", global = true)]
+    log_level: Option<String>,
+    /// Send Strict-Transport-Security (behind a TLS-terminating proxy).
+    #[arg(long, env = "HOLDFAST_HSTS", global = true, action = ArgAction::SetTrue)]
+    hsts: bool,
+    /// Origins allowed by CORS, comma-separated; none by default.
+    #[arg(long, env = "HOLDFAST_CORS_ALLOWED_ORIGINS", global = true, value_delimiter = ',')]
+    cors_allowed_origins: Option<Vec<String>>,
+    #[arg(long, env = "HOLDFAST_BODY_LIMIT_BYTES", global = true)]
+    body_limit_bytes: Option<usize>,
+    #[arg(long, env = "HOLDFAST_REQUEST_TIMEOUT_MS", global = true)]
+    request_timeout_ms: Option<u64>,
+    /// Contact for /.well-known/security.txt (mailto: or https:).
+    #[arg(long, env = "HOLDFAST_SECURITY_CONTACT", global = true)]
+    security_contact: Option<String>,
+    #[arg(long, env = "HOLDFAST_DB_MAX_CONNECTIONS", global = true)]
+    db_max_connections: Option<u32>,
+    #[arg(long, env = "HOLDFAST_PUBLIC_RATE_LIMIT_PER_MINUTE", global = true)]
+    public_rate_limit_per_minute: Option<u32>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (applies pending migrations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Operator commands that work without a running server.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration as TOML.
+    PrintDefault,
+}
+
+impl Cli {
+    fn layer(&self) -> Layer {
+        Layer {
+            bind: self.bind.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+            hsts: self.hsts.then_some(true),
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
+            body_limit_bytes: self.body_limit_bytes,
+            request_timeout_ms: self.request_timeout_ms,
+            security_contact: self.security_contact.clone(),
+            db_max_connections: self.db_max_connections,
+            public_rate_limit_per_minute: self.public_rate_limit_per_minute,
+        }
+    }
+
+    fn resolve(&self) -> Result<Config, String> {
+        let file = match &self.config {
+            None => Layer::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("invalid configuration: HOLDFAST_CONFIG (--config) {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| {
+                    let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                    format!("invalid configuration: {} ({first}; {})", path.display(), e.message())
+                })?
+            }
+        };
+        Config::resolve([file, self.layer()]).map_err(|e: ConfigError| e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && !matches!(e.kind(), clap::error::ErrorKind::MissingSubcommand) => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("invalid command line"));
+            eprintln!("Run 'holdfast --help' for usage.");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if let Command::Config(ConfigCommand::PrintDefault) = cli.command {
+        print!("{}", Config::default_toml());
+        return ExitCode::SUCCESS;
+    }
+    let config = match cli.resolve() {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("holdfast: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("holdfast: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::run(config).await,
+            Command::Migrate => serve::migrate(config).await,
+            Command::Admin(cmd) => admin::run(config, cmd).await,
+            Command::Config(_) => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("holdfast: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

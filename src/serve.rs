@@ -1,0 +1,93 @@
+//! `holdfast serve` and `holdfast migrate`.
+
+use crate::{datadir, telemetry};
+use holdfast_core::clock::SystemClock;
+use holdfast_core::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
+use holdfast_http::AppState;
+use holdfast_store::Db;
+use std::sync::Arc;
+
+/// Everything a command needs before touching the database: logging, data dir, master key,
+/// a migrated connection.
+pub async fn open(config: &Config) -> Result<Db, String> {
+    telemetry::init(config)?;
+    datadir::register_url_secret(&config.database_url);
+    datadir::prepare(config)?;
+    let db = Db::connect(&config.database_url, config.db_max_connections)
+        .await
+        .map_err(|e| format!("cannot open the database (HOLDFAST_DATABASE_URL): {e}"))?;
+    let applied = db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    if applied > 0 {
+        tracing::info!(applied, backend = db.backend().name(), "database migrated");
+    }
+    Ok(db)
+}
+
+pub async fn migrate(config: Config) -> Result<(), String> {
+    let db = open(&config).await?;
+    println!("database ({}) is at the latest schema", db.backend().name());
+    db.close().await;
+    Ok(())
+}
+
+/// The admin commands exactly as this instance's user should type them.
+fn bootstrap_hint(config: &Config) -> String {
+    let mut env = String::new();
+    if config.data_dir.as_os_str() != DEFAULT_DATA_DIR {
+        env.push_str(&format!("HOLDFAST_DATA_DIR={} ", config.data_dir.display()));
+    }
+    if !config.database_url.starts_with("sqlite:") {
+        env.push_str("HOLDFAST_DATABASE_URL=… ");
+    }
+    let bin = if std::env::var_os("CARGO").is_some() { "cargo run --release --" } else { "holdfast" };
+    format!(
+        "Create the first workspace and an API key:\n  \
+         printf '%s\\n' 'a passphrase of 15 or more characters' | {env}{bin} admin create-workspace --name \"Acme Cleaning\" --slug acme --owner-email you@example.com --password-stdin\n  \
+         {env}{bin} admin create-api-key --workspace acme --role admin --name \"first key\""
+    )
+}
+
+pub async fn run(config: Config) -> Result<(), String> {
+    let db = open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| {
+        format!("cannot listen on {} (HOLDFAST_BIND, --bind): {e}", config.bind)
+    })?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "Holdfast {} listening on http://{addr} (database: {}, data dir: {})",
+        env!("CARGO_PKG_VERSION"),
+        db.backend().name(),
+        config.data_dir.display()
+    );
+    if config.bind.to_string() == DEFAULT_BIND || addr.ip().is_loopback() {
+        println!("{}", bootstrap_hint(&config));
+    }
+    let state = AppState::new(db.clone(), Arc::new(config), Arc::new(SystemClock));
+    holdfast_http::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("in-flight requests drained; closing the database");
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutdown requested; draining in-flight requests");
+}
