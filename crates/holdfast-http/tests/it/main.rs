@@ -1,0 +1,27 @@
+//! Holdfast's HTTP scenario suite. Runs unchanged on SQLite (default) and on PostgreSQL
+//! (`HOLDFAST_TEST_DATABASE_URL=postgres://…`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api_keys;
+mod contacts;
+mod edge;
+mod guard_sweep;
+mod isolation;
+mod logging;
+mod ops;
+mod rls;
+
+use holdfast_testkit::{TestApp, Workspace};
+use serde_json::{Value, json};
+
+/// Creates a contact and returns its id.
+pub async fn contact(app: &TestApp, ws: &Workspace, body: Value) -> String {
+    app.post("/api/v1/contacts").key(&ws.admin_key).json(&body).expect(201).await.json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn ada() -> Value {
+    json!({"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0958", "company": "Analytical", "tags": ["VIP"]})
+}
