@@ -48,15 +48,26 @@ fn first_error(result: Result<String, validate::FieldError>, flag: &str) -> Resu
 pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
     let now = SystemClock.now_ms();
     match command {
-        AdminCommand::CreateWorkspace { name, slug, owner_email, password_stdin, json } => {
+        AdminCommand::CreateWorkspace {
+            name,
+            slug,
+            owner_email,
+            password_stdin,
+            json,
+        } => {
             let name = first_error(validate::text("name", &name, 1, 100), "name")?;
             let slug = first_error(validate::slug("slug", &slug), "slug")?;
-            let email = first_error(validate::email("owner_email", &owner_email), "owner-email")?.to_lowercase();
+            let email = first_error(validate::email("owner_email", &owner_email), "owner-email")?
+                .to_lowercase();
             if !password_stdin {
-                return Err("pass the owner's password on standard input with --password-stdin".into());
+                return Err(
+                    "pass the owner's password on standard input with --password-stdin".into(),
+                );
             }
             let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read standard input: {e}"))?;
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
             let secret = input.lines().next().unwrap_or_default().to_owned();
             password::check_policy(&secret).map_err(|e| format!("password {}", e.message))?;
             let db = open(&config).await?;
@@ -67,8 +78,12 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             let created = admin::unscoped_create_workspace(&db, &name, &slug, &email, &hash, now)
                 .await
                 .map_err(|e| match e {
-                    StoreError::Unique { constraint: "workspaces_slug_key" } => {
-                        format!("a workspace with slug '{slug}' already exists; choose another --slug")
+                    StoreError::Unique {
+                        constraint: "workspaces_slug_key",
+                    } => {
+                        format!(
+                            "a workspace with slug '{slug}' already exists; choose another --slug"
+                        )
                     }
                     other => other.to_string(),
                 })?;
@@ -76,14 +91,22 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             if json {
                 println!("{}", serde_json::to_string(&created).unwrap_or_default());
             } else {
-                println!("created workspace '{slug}' ({}) owned by {email}", created.workspace_id);
+                println!(
+                    "created workspace '{slug}' ({}) owned by {email}",
+                    created.workspace_id
+                );
                 if created.existing_user {
                     println!("{email} already had an account; its password was left unchanged");
                 }
             }
             Ok(())
         }
-        AdminCommand::CreateApiKey { workspace, role, name, json } => {
+        AdminCommand::CreateApiKey {
+            workspace,
+            role,
+            name,
+            json,
+        } => {
             let role = parse_role(&role).map_err(|e| format!("--role {}", e.message))?;
             let name = first_error(validate::text("name", &name, 1, 100), "name")?;
             let db = open(&config).await?;
@@ -95,7 +118,10 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             if json {
                 println!("{}", serde_json::to_string(&created).unwrap_or_default());
             } else {
-                println!("created API key {} ({}, role {})", created.key.id, created.key.name, created.key.role);
+                println!(
+                    "created API key {} ({}, role {})",
+                    created.key.id, created.key.name, created.key.role
+                );
                 println!("{}", created.secret);
                 println!("Store it now: it is not shown again.");
             }

@@ -15,7 +15,8 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 pub fn prepare(config: &Config) -> Result<Secret<String>, String> {
     let dir = &config.data_dir;
     if !dir.exists() {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     }
     let path = dir.join(MASTER_KEY_FILE);
@@ -34,10 +35,14 @@ pub fn prepare(config: &Config) -> Result<Secret<String>, String> {
             path.display()
         ));
     }
-    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let key = text.trim().to_owned();
     if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("master key file {} is not 64 hex digits; restore it from backup", path.display()));
+        return Err(format!(
+            "master key file {} is not 64 hex digits; restore it from backup",
+            path.display()
+        ));
     }
     register_secret(&key);
     Ok(Secret::new(key))

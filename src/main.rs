@@ -24,7 +24,12 @@ struct Cli {
     #[arg(long, env = "HOLDFAST_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// sqlite:… or postgres://… [default: sqlite in the data directory].
-    #[arg(long, env = "HOLDFAST_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOLDFAST_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     /// text or json.
     #[arg(long, env = "HOLDFAST_LOG_FORMAT", global = true)]
@@ -36,7 +41,12 @@ struct Cli {
     #[arg(long, env = "HOLDFAST_HSTS", global = true, action = ArgAction::SetTrue)]
     hsts: bool,
     /// Origins allowed by CORS, comma-separated; none by default.
-    #[arg(long, env = "HOLDFAST_CORS_ALLOWED_ORIGINS", global = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "HOLDFAST_CORS_ALLOWED_ORIGINS",
+        global = true,
+        value_delimiter = ','
+    )]
     cors_allowed_origins: Option<Vec<String>>,
     #[arg(long, env = "HOLDFAST_BODY_LIMIT_BYTES", global = true)]
     body_limit_bytes: Option<usize>,
@@ -95,11 +105,19 @@ impl Cli {
         let file = match &self.config {
             None => Layer::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("invalid configuration: HOLDFAST_CONFIG (--config) {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!(
+                        "invalid configuration: HOLDFAST_CONFIG (--config) {}: {e}",
+                        path.display()
+                    )
+                })?;
                 toml::from_str(&text).map_err(|e| {
                     let first = e.to_string().lines().next().unwrap_or_default().to_owned();
-                    format!("invalid configuration: {} ({first}; {})", path.display(), e.message())
+                    format!(
+                        "invalid configuration: {} ({first}; {})",
+                        path.display(),
+                        e.message()
+                    )
                 })?
             }
         };
@@ -110,7 +128,9 @@ impl Cli {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if e.use_stderr() && !matches!(e.kind(), clap::error::ErrorKind::MissingSubcommand) => {
+        Err(e)
+            if e.use_stderr() && !matches!(e.kind(), clap::error::ErrorKind::MissingSubcommand) =>
+        {
             let text = e.to_string();
             eprintln!("{}", text.lines().next().unwrap_or("invalid command line"));
             eprintln!("Run 'holdfast --help' for usage.");
@@ -132,7 +152,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("holdfast: cannot start the async runtime: {e}");

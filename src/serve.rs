@@ -16,7 +16,10 @@ pub async fn open(config: &Config) -> Result<Db, String> {
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await
         .map_err(|e| format!("cannot open the database (HOLDFAST_DATABASE_URL): {e}"))?;
-    let applied = db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let applied = db
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
     if applied > 0 {
         tracing::info!(applied, backend = db.backend().name(), "database migrated");
     }
@@ -39,7 +42,11 @@ fn bootstrap_hint(config: &Config) -> String {
     if !config.database_url.starts_with("sqlite:") {
         env.push_str("HOLDFAST_DATABASE_URL=… ");
     }
-    let bin = if std::env::var_os("CARGO").is_some() { "cargo run --release --" } else { "holdfast" };
+    let bin = if std::env::var_os("CARGO").is_some() {
+        "cargo run --release --"
+    } else {
+        "holdfast"
+    };
     format!(
         "Create the first workspace and an API key:\n  \
          printf '%s\\n' 'a passphrase of 15 or more characters' | {env}{bin} admin create-workspace --name \"Acme Cleaning\" --slug acme --owner-email you@example.com --password-stdin\n  \
@@ -49,9 +56,14 @@ fn bootstrap_hint(config: &Config) -> String {
 
 pub async fn run(config: Config) -> Result<(), String> {
     let db = open(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| {
-        format!("cannot listen on {} (HOLDFAST_BIND, --bind): {e}", config.bind)
-    })?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {} (HOLDFAST_BIND, --bind): {e}",
+                config.bind
+            )
+        })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
         "Holdfast {} listening on http://{addr} (database: {}, data dir: {})",
@@ -75,13 +87,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {},
             _ = term.recv() => {},

@@ -6,10 +6,15 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &Config) -> Result<(), String> {
     let filter = EnvFilter::try_new(&config.log_level).map_err(|e| {
-        format!("invalid configuration: log_level (--log-level, HOLDFAST_LOG_LEVEL): '{}': {e}", config.log_level)
+        format!(
+            "invalid configuration: log_level (--log-level, HOLDFAST_LOG_LEVEL): '{}': {e}",
+            config.log_level
+        )
     })?;
     let writer = RedactingMakeWriter(std::io::stderr);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),

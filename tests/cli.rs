@@ -21,8 +21,18 @@ fn holdfast(data_dir: &Path) -> Command {
 }
 
 fn run(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -31,7 +41,10 @@ fn stderr(o: &Output) -> String {
 }
 
 fn slug(prefix: &str) -> String {
-    format!("{prefix}-{}", std::process::id() ^ (Instant::now().elapsed().subsec_nanos()))
+    format!(
+        "{prefix}-{}",
+        std::process::id() ^ (Instant::now().elapsed().subsec_nanos())
+    )
 }
 
 #[test]
@@ -39,20 +52,40 @@ fn invalid_configuration_fails_with_one_line_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     for (var, value, needle) in [
         ("HOLDFAST_BIND", "localhost", "HOLDFAST_BIND"),
-        ("HOLDFAST_DATABASE_URL", "mysql://db/holdfast", "HOLDFAST_DATABASE_URL"),
+        (
+            "HOLDFAST_DATABASE_URL",
+            "mysql://db/holdfast",
+            "HOLDFAST_DATABASE_URL",
+        ),
         ("HOLDFAST_LOG_FORMAT", "yaml", "HOLDFAST_LOG_FORMAT"),
-        ("HOLDFAST_CORS_ALLOWED_ORIGINS", "*", "HOLDFAST_CORS_ALLOWED_ORIGINS"),
-        ("HOLDFAST_SECURITY_CONTACT", "call us", "HOLDFAST_SECURITY_CONTACT"),
+        (
+            "HOLDFAST_CORS_ALLOWED_ORIGINS",
+            "*",
+            "HOLDFAST_CORS_ALLOWED_ORIGINS",
+        ),
+        (
+            "HOLDFAST_SECURITY_CONTACT",
+            "call us",
+            "HOLDFAST_SECURITY_CONTACT",
+        ),
     ] {
         let out = run(holdfast(dir.path()).env(var, value).arg("migrate"), "");
-        assert_eq!(out.status.code(), Some(2), "{var}={value}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{var}={value}: {}",
+            stderr(&out)
+        );
         let err = stderr(&out);
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
         assert!(err.contains(needle), "{err}");
     }
     let file = dir.path().join("holdfast.toml");
     std::fs::write(&file, "bind = \"127.0.0.1:9999\"\nbnid = \"typo\"\n").unwrap();
-    let out = run(holdfast(dir.path()).args(["--config", file.to_str().unwrap(), "migrate"]), "");
+    let out = run(
+        holdfast(dir.path()).args(["--config", file.to_str().unwrap(), "migrate"]),
+        "",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bnid"), "{}", stderr(&out));
     let out = run(holdfast(dir.path()).args(["config", "print-default"]), "");
@@ -65,7 +98,18 @@ fn admin_commands_bootstrap_a_workspace_and_an_api_key() {
     let s = slug("cli");
     let create = |slug: &str, password: &str| {
         run(
-            holdfast(dir.path()).args(["admin", "create-workspace", "--name", "Acme Cleaning", "--slug", slug, "--owner-email", &format!("Owner@{slug}.example.com"), "--password-stdin", "--json"]),
+            holdfast(dir.path()).args([
+                "admin",
+                "create-workspace",
+                "--name",
+                "Acme Cleaning",
+                "--slug",
+                slug,
+                "--owner-email",
+                &format!("Owner@{slug}.example.com"),
+                "--password-stdin",
+                "--json",
+            ]),
             password,
         )
     };
@@ -80,21 +124,65 @@ fn admin_commands_bootstrap_a_workspace_and_an_api_key() {
     assert_eq!(ws["slug"], s.as_str());
 
     let key_file = dir.path().join("master.key");
-    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let out = create(&s, "correct horse battery staple\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
 
-    let out = run(holdfast(dir.path()).args(["admin", "create-api-key", "--workspace", &s, "--role", "admin", "--name", "ci", "--json"]), "");
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-api-key",
+            "--workspace",
+            &s,
+            "--role",
+            "admin",
+            "--name",
+            "ci",
+            "--json",
+        ]),
+        "",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(key["secret"].as_str().unwrap().starts_with("hf_live_"));
     assert_eq!(key["role"], "admin");
 
-    let out = run(holdfast(dir.path()).args(["admin", "create-api-key", "--workspace", "no-such-ws", "--role", "admin", "--name", "x"]), "");
-    assert!(stderr(&out).contains("no workspace with slug"), "{}", stderr(&out));
-    let out = run(holdfast(dir.path()).args(["admin", "create-api-key", "--workspace", &s, "--role", "god", "--name", "x"]), "");
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-api-key",
+            "--workspace",
+            "no-such-ws",
+            "--role",
+            "admin",
+            "--name",
+            "x",
+        ]),
+        "",
+    );
+    assert!(
+        stderr(&out).contains("no workspace with slug"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-api-key",
+            "--workspace",
+            &s,
+            "--role",
+            "god",
+            "--name",
+            "x",
+        ]),
+        "",
+    );
     assert!(stderr(&out).contains("must be one of"), "{}", stderr(&out));
 }
 
@@ -108,13 +196,22 @@ fn a_master_key_readable_by_others_is_refused_with_the_fix() {
     let out = run(holdfast(dir.path()).arg("migrate"), "");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("chmod 600") && err.contains("master.key"), "{err}");
+    assert!(
+        err.contains("chmod 600") && err.contains("master.key"),
+        "{err}"
+    );
 }
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -133,27 +230,48 @@ fn serve_prints_where_it_listens_and_how_to_bootstrap_then_stops_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let banner = lines.next().unwrap().unwrap();
-    let addr = banner.split("http://").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
     let hint: Vec<String> = (0..3).map(|_| lines.next().unwrap().unwrap()).collect();
-    assert!(hint[1].contains("admin create-workspace") && hint[1].contains("HOLDFAST_DATA_DIR="), "{hint:?}");
+    assert!(
+        hint[1].contains("admin create-workspace") && hint[1].contains("HOLDFAST_DATA_DIR="),
+        "{hint:?}"
+    );
     assert!(hint[2].contains("admin create-api-key"), "{hint:?}");
 
     let health = http_get(&addr, "/healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.to_lowercase().contains("x-frame-options: deny"));
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "serve did not stop on SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "serve did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
     let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
     assert!(log.contains("draining"), "{log}");
 }

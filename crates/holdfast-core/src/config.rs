@@ -174,7 +174,10 @@ impl Config {
             Some("text") | None => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(err("log_format", format!("'{other}' is not one of: text, json")));
+                return Err(err(
+                    "log_format",
+                    format!("'{other}' is not one of: text, json"),
+                ));
             }
         };
         let log_level = l.log_level.unwrap_or_else(|| "info".into());
@@ -186,11 +189,16 @@ impl Config {
             let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
                 && !origin.ends_with('/')
                 && !origin.contains('*')
-                && origin.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains('/'));
+                && origin
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|h| !h.is_empty() && !h.contains('/'));
             if !ok {
                 return Err(err(
                     "cors_allowed_origins",
-                    format!("'{origin}' is not an origin like https://app.example.com (scheme and host, no path, no wildcard)"),
+                    format!(
+                        "'{origin}' is not an origin like https://app.example.com (scheme and host, no path, no wildcard)"
+                    ),
                 ));
             }
         }
@@ -258,8 +266,15 @@ mod tests {
 
     #[test]
     fn later_layers_win() {
-        let file = Layer { bind: Some("127.0.0.1:9000".into()), log_format: Some("json".into()), ..Layer::default() };
-        let flags = Layer { bind: Some("0.0.0.0:7000".into()), ..Layer::default() };
+        let file = Layer {
+            bind: Some("127.0.0.1:9000".into()),
+            log_format: Some("json".into()),
+            ..Layer::default()
+        };
+        let flags = Layer {
+            bind: Some("0.0.0.0:7000".into()),
+            ..Layer::default()
+        };
         let c = Config::resolve([file, flags]).unwrap();
         assert_eq!(c.bind.to_string(), "0.0.0.0:7000");
         assert_eq!(c.log_format, LogFormat::Json);
@@ -267,11 +282,23 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_setting() {
-        let e = Config::resolve([Layer { bind: Some("localhost".into()), ..Layer::default() }]).unwrap_err();
+        let e = Config::resolve([Layer {
+            bind: Some("localhost".into()),
+            ..Layer::default()
+        }])
+        .unwrap_err();
         assert!(e.to_string().contains("HOLDFAST_BIND"), "{e}");
-        let e = Config::resolve([Layer { database_url: Some("mysql://x".into()), ..Layer::default() }]).unwrap_err();
+        let e = Config::resolve([Layer {
+            database_url: Some("mysql://x".into()),
+            ..Layer::default()
+        }])
+        .unwrap_err();
         assert!(e.to_string().contains("HOLDFAST_DATABASE_URL"), "{e}");
-        let e = Config::resolve([Layer { cors_allowed_origins: Some(vec!["*".into()]), ..Layer::default() }]).unwrap_err();
+        let e = Config::resolve([Layer {
+            cors_allowed_origins: Some(vec!["*".into()]),
+            ..Layer::default()
+        }])
+        .unwrap_err();
         assert!(e.to_string().contains("cors"), "{e}");
         assert!(!e.to_string().contains('\n'));
     }

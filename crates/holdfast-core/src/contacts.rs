@@ -92,7 +92,10 @@ fn check_optional(
 
 fn check_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
     if tags.len() > MAX_TAGS {
-        errors.push("tags", format!("at most {MAX_TAGS} tags (got {})", tags.len()));
+        errors.push(
+            "tags",
+            format!("at most {MAX_TAGS} tags (got {})", tags.len()),
+        );
         return Vec::new();
     }
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
@@ -109,7 +112,10 @@ fn check_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
 
 fn require_identity(errors: &mut Errors, fields: &ContactFields) {
     if fields.name.is_none() && fields.email.is_none() && fields.phone.is_none() {
-        errors.push("name", "a contact needs at least one of name, email or phone");
+        errors.push(
+            "name",
+            "a contact needs at least one of name, email or phone",
+        );
     }
 }
 
@@ -117,10 +123,18 @@ impl ContactIn {
     pub fn validate(&self) -> Result<ContactFields, Vec<FieldError>> {
         let mut errors = Errors::default();
         let fields = ContactFields {
-            name: check_optional(&mut errors, self.name.as_deref(), |v| validate::text("name", v, 1, 200)),
-            email: check_optional(&mut errors, self.email.as_deref(), |v| validate::email("email", v)),
-            phone: check_optional(&mut errors, self.phone.as_deref(), |v| validate::phone("phone", v)),
-            company: check_optional(&mut errors, self.company.as_deref(), |v| validate::text("company", v, 1, 200)),
+            name: check_optional(&mut errors, self.name.as_deref(), |v| {
+                validate::text("name", v, 1, 200)
+            }),
+            email: check_optional(&mut errors, self.email.as_deref(), |v| {
+                validate::email("email", v)
+            }),
+            phone: check_optional(&mut errors, self.phone.as_deref(), |v| {
+                validate::phone("phone", v)
+            }),
+            company: check_optional(&mut errors, self.company.as_deref(), |v| {
+                validate::text("company", v, 1, 200)
+            }),
             tags: check_tags(&mut errors, &self.tags),
         };
         if self.name.is_none() && self.email.is_none() && self.phone.is_none() {
@@ -134,22 +148,37 @@ impl ContactPatch {
     /// Applies the patch to the current fields, validating only what changes.
     pub fn apply(&self, current: &ContactFields) -> Result<ContactFields, Vec<FieldError>> {
         let mut errors = Errors::default();
-        let mut merge = |field: &Option<Option<String>>,
-                         now: &Option<String>,
-                         check: &dyn Fn(&str) -> Result<String, FieldError>| match field {
-            None => now.clone(),
-            Some(None) => None,
-            Some(Some(v)) => errors.take(check(v)),
-        };
-        let name = merge(&self.name, &current.name, &|v| validate::text("name", v, 1, 200));
-        let email = merge(&self.email, &current.email, &|v| validate::email("email", v));
-        let phone = merge(&self.phone, &current.phone, &|v| validate::phone("phone", v));
-        let company = merge(&self.company, &current.company, &|v| validate::text("company", v, 1, 200));
+        let mut merge =
+            |field: &Option<Option<String>>,
+             now: &Option<String>,
+             check: &dyn Fn(&str) -> Result<String, FieldError>| match field {
+                None => now.clone(),
+                Some(None) => None,
+                Some(Some(v)) => errors.take(check(v)),
+            };
+        let name = merge(&self.name, &current.name, &|v| {
+            validate::text("name", v, 1, 200)
+        });
+        let email = merge(&self.email, &current.email, &|v| {
+            validate::email("email", v)
+        });
+        let phone = merge(&self.phone, &current.phone, &|v| {
+            validate::phone("phone", v)
+        });
+        let company = merge(&self.company, &current.company, &|v| {
+            validate::text("company", v, 1, 200)
+        });
         let tags = match &self.tags {
             None => current.tags.clone(),
             Some(t) => check_tags(&mut errors, t),
         };
-        let fields = ContactFields { name, email, phone, company, tags };
+        let fields = ContactFields {
+            name,
+            email,
+            phone,
+            company,
+            tags,
+        };
         require_identity(&mut errors, &fields);
         errors.finish(fields)
     }
@@ -194,13 +223,21 @@ mod tests {
 
     #[test]
     fn patch_distinguishes_absent_from_null() {
-        let current = parse_in(r#"{"name":"Ada","email":"ada@example.com"}"#).unwrap().validate().unwrap();
-        let patch: ContactPatch = serde_json::from_str(r#"{"email":null,"company":"Acme"}"#).unwrap();
+        let current = parse_in(r#"{"name":"Ada","email":"ada@example.com"}"#)
+            .unwrap()
+            .validate()
+            .unwrap();
+        let patch: ContactPatch =
+            serde_json::from_str(r#"{"email":null,"company":"Acme"}"#).unwrap();
         let next = patch.apply(&current).unwrap();
         assert_eq!(next.name.as_deref(), Some("Ada"));
         assert_eq!(next.email, None);
         assert_eq!(next.company.as_deref(), Some("Acme"));
-        let clear_all: ContactPatch = serde_json::from_str(r#"{"name":null,"email":null}"#).unwrap();
-        assert!(clear_all.apply(&current).is_err(), "a contact cannot lose every identity field");
+        let clear_all: ContactPatch =
+            serde_json::from_str(r#"{"name":null,"email":null}"#).unwrap();
+        assert!(
+            clear_all.apply(&current).is_err(),
+            "a contact cannot lose every identity field"
+        );
     }
 }

@@ -148,14 +148,20 @@ impl ApiError {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         Self {
             code: ErrorCode::Validation,
-            detail: format!("invalid fields: {}; see errors for details", fields.join(", ")),
+            detail: format!(
+                "invalid fields: {}; see errors for details",
+                fields.join(", ")
+            ),
             errors,
             retry_after: None,
         }
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(ErrorCode::NotFound, format!("no {what} with this id in this workspace"))
+        Self::new(
+            ErrorCode::NotFound,
+            format!("no {what} with this id in this workspace"),
+        )
     }
 
     pub fn internal() -> Self {

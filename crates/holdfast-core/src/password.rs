@@ -21,11 +21,16 @@ pub fn check_policy(password: &str) -> Result<(), FieldError> {
     if len < 15 {
         return Err(FieldError::new(
             "password",
-            format!("must be at least 15 characters (got {len}); a passphrase of several words works well"),
+            format!(
+                "must be at least 15 characters (got {len}); a passphrase of several words works well"
+            ),
         ));
     }
     if len > 1024 {
-        return Err(FieldError::new("password", "must be at most 1024 characters"));
+        return Err(FieldError::new(
+            "password",
+            "must be at most 1024 characters",
+        ));
     }
     Ok(())
 }
@@ -63,7 +68,10 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused_with_advice() {
-        let err = check_policy("short").err().map(|e| e.message).unwrap_or_default();
+        let err = check_policy("short")
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
         assert!(err.contains("at least 15"), "{err}");
         assert!(check_policy("a long enough passphrase").is_ok());
     }

@@ -17,7 +17,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     [
         (r"hf_(?:live|test)_[A-Za-z0-9]+", "hf_live_[redacted]"),
         (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+", "Bearer [redacted]"),
-        (r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", "[email]"),
+        (
+            r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
+            "[email]",
+        ),
         (r"(?:\+|%2[Bb])\d(?:[\s().-]?\d){6,16}", "[phone]"),
         (r"\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b", "[phone]"),
     ]
@@ -61,7 +64,10 @@ impl Redactor {
         }
         for rule in RULES.iter() {
             if rule.pattern.is_match(&out) {
-                out = rule.pattern.replace_all(&out, rule.replacement).into_owned();
+                out = rule
+                    .pattern
+                    .replace_all(&out, rule.replacement)
+                    .into_owned();
             }
         }
         out

@@ -76,7 +76,10 @@ mod tests {
         let text = key.plaintext.expose();
         assert!(text.starts_with("hf_live_") && text.len() == 8 + 43);
         let parsed = parse_api_key(text);
-        assert_eq!(parsed.as_ref().map(|p| p.hash.as_str()), Some(key.hash.as_str()));
+        assert_eq!(
+            parsed.as_ref().map(|p| p.hash.as_str()),
+            Some(key.hash.as_str())
+        );
         assert_eq!(parsed.map(|p| p.lookup), Some(key.lookup));
         assert_ne!(generate_api_key().hash, key.hash);
     }

@@ -50,7 +50,10 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     if len < min {
         return Err(FieldError::new(
@@ -75,12 +78,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
 /// labels, at most 254 characters. The domain is lower-cased; the local part is kept.
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
     let value = value.trim();
-    let bad = || {
-        FieldError::new(
-            field,
-            "must be an email address like name@example.com",
-        )
-    };
+    let bad = || FieldError::new(field, "must be an email address like name@example.com");
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -152,27 +150,59 @@ mod tests {
 
     #[test]
     fn email_accepts_common_forms_and_lowercases_domain() {
-        assert_eq!(email("e", " Ada@Example.COM ").ok(), Some("Ada@example.com".into()));
+        assert_eq!(
+            email("e", " Ada@Example.COM ").ok(),
+            Some("Ada@example.com".into())
+        );
         assert!(email("e", "a.b+tag@sub.example.org").is_ok());
-        for bad in ["", "a", "a@", "@b.com", "a@b", "a@b..com", "a b@c.com", "a@-b.com", "a@b\u{7}.com"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b",
+            "a@b..com",
+            "a b@c.com",
+            "a@-b.com",
+            "a@b\u{7}.com",
+        ] {
             assert!(email("e", bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn phone_normalises_to_e164() {
-        assert_eq!(phone("p", "+1 (415) 555-0123").ok(), Some("+14155550123".into()));
-        assert_eq!(phone("p", "0049 151 2345 6789").ok(), Some("+4915123456789".into()));
-        assert_eq!(phone("p", "+44.20.7946.0958").ok(), Some("+442079460958".into()));
+        assert_eq!(
+            phone("p", "+1 (415) 555-0123").ok(),
+            Some("+14155550123".into())
+        );
+        assert_eq!(
+            phone("p", "0049 151 2345 6789").ok(),
+            Some("+4915123456789".into())
+        );
+        assert_eq!(
+            phone("p", "+44.20.7946.0958").ok(),
+            Some("+442079460958".into())
+        );
     }
 
     #[test]
     fn phone_rejects_national_short_long_and_letters() {
-        for bad in ["4155550123", "+1234", "+1234567890123456", "+0 415 555 0123", "+1 415 CALL NOW", ""] {
+        for bad in [
+            "4155550123",
+            "+1234",
+            "+1234567890123456",
+            "+0 415 555 0123",
+            "+1 415 CALL NOW",
+            "",
+        ] {
             let err = phone("phone", bad).err();
             assert!(err.is_some(), "{bad:?} accepted");
         }
-        let msg = phone("phone", "4155550123").err().map(|e| e.message).unwrap_or_default();
+        let msg = phone("phone", "4155550123")
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
         assert!(msg.contains("country code"), "{msg}");
     }
 
@@ -182,14 +212,19 @@ mod tests {
         assert!(text("n", "   ", 1, 5).is_err());
         assert!(text("n", "abcdef", 1, 5).is_err());
         assert!(text("n", "a\u{0}b", 1, 5).is_err());
-        assert!(text("n", "ééééé", 1, 5).is_ok(), "length counts characters, not bytes");
+        assert!(
+            text("n", "ééééé", 1, 5).is_ok(),
+            "length counts characters, not bytes"
+        );
     }
 }
 
 /// Workspace slugs: 3–40 of `a-z 0-9 -`, not starting or ending with `-`.
 pub fn slug(field: &str, value: &str) -> Result<String, FieldError> {
     let ok = (3..=40).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if ok {

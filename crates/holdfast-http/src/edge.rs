@@ -25,10 +25,12 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            tracing::error!("handler panicked");
-            render(&ApiError::internal())
-        }));
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("handler panicked");
+                render(&ApiError::internal())
+            },
+        ));
     let router = match cors(&state.config.cors_allowed_origins) {
         Some(layer) => router.layer(layer),
         None => router,
@@ -40,7 +42,10 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
-    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(list))
@@ -57,7 +62,10 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 }
 
 async fn fallback() -> Response {
-    render(&ApiError::new(ErrorCode::NotFound, "no such route; see /api/v1/openapi.json"))
+    render(&ApiError::new(
+        ErrorCode::NotFound,
+        "no such route; see /api/v1/openapi.json",
+    ))
 }
 
 /// Accepts a caller's request id when it is short and plain; otherwise makes one.
@@ -68,7 +76,8 @@ fn request_id(request: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=128).contains(&v.len())
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         })
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
@@ -109,7 +118,9 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     secure_headers(&mut response, &state, &id);
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    state.metrics.record(method.as_str(), &route, status, elapsed.as_secs_f64());
+    state
+        .metrics
+        .record(method.as_str(), &route, status, elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             target: "holdfast::access",
@@ -134,7 +145,9 @@ fn problem_for_bare_error(response: Response, method: &Method) -> Response {
     let status = response.status().as_u16();
     let code = ErrorCode::for_status(status);
     let detail = match code {
-        ErrorCode::MethodNotAllowed => format!("this path does not accept {method}; the Allow header lists what it does"),
+        ErrorCode::MethodNotAllowed => {
+            format!("this path does not accept {method}; the Allow header lists what it does")
+        }
         ErrorCode::PayloadTooLarge => "the request body exceeds the size limit".to_owned(),
         _ => code.title().to_owned(),
     };
@@ -152,18 +165,38 @@ fn secure_headers(response: &mut Response, state: &AppState, id: &str) {
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
-    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
     if state.config.hsts {
-        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
     }
     if let Ok(v) = HeaderValue::from_str(id) {
         h.insert(X_REQUEST_ID, v);

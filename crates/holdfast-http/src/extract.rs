@@ -37,16 +37,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status().as_u16() == 413 {
-                Problem::new(ErrorCode::PayloadTooLarge, "the request body exceeds the size limit")
+                Problem::new(
+                    ErrorCode::PayloadTooLarge,
+                    "the request body exceeds the size limit",
+                )
             } else {
-                Problem::new(ErrorCode::MalformedBody, "the request body could not be read")
+                Problem::new(
+                    ErrorCode::MalformedBody,
+                    "the request body could not be read",
+                )
             }
         })?;
         let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
-                Category::Data => Problem::new(ErrorCode::Validation, format!("the JSON does not match the expected shape: {e}")),
-                _ => Problem::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {e}")),
+                Category::Data => Problem::new(
+                    ErrorCode::Validation,
+                    format!("the JSON does not match the expected shape: {e}"),
+                ),
+                _ => Problem::new(
+                    ErrorCode::MalformedBody,
+                    format!("the body is not valid JSON: {e}"),
+                ),
             }
         })?;
         let digest = sha256_hex(&String::from_utf8_lossy(&bytes));

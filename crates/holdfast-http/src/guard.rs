@@ -6,12 +6,12 @@ use crate::problem::{Problem, render};
 use crate::routes::{Guard, RateLimit};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::routing::MethodRouter;
 use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::token::parse_api_key;
 use holdfast_store::auth::{Actor, authenticate_api_key};
@@ -31,7 +31,10 @@ pub(crate) fn guarded(
     guard: Guard,
     route: &'static str,
 ) -> MethodRouter<AppState> {
-    handler.route_layer(from_fn_with_state(GuardState { app, guard, route }, run_guard))
+    handler.route_layer(from_fn_with_state(
+        GuardState { app, guard, route },
+        run_guard,
+    ))
 }
 
 async fn run_guard(State(state): State<GuardState>, mut request: Request, next: Next) -> Response {
@@ -47,38 +50,50 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                 .map(|c| c.0.ip().to_string())
                 .unwrap_or_else(|| "unknown".to_owned());
             let key = format!("{}|{client}", state.route);
-            if let Err(retry_after) = state.app.limiter.check(&key, per_minute, state.app.clock.now_ms()) {
+            if let Err(retry_after) =
+                state
+                    .app
+                    .limiter
+                    .check(&key, per_minute, state.app.clock.now_ms())
+            {
                 let mut err = ApiError::new(
                     ErrorCode::RateLimited,
-                    format!("at most {per_minute} requests per minute to this endpoint; retry after {retry_after} s"),
+                    format!(
+                        "at most {per_minute} requests per minute to this endpoint; retry after {retry_after} s"
+                    ),
                 );
                 err.retry_after = Some(retry_after);
                 return render(&err);
             }
             next.run(request).await
         }
-        Guard::ApiKey { permission } => match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
-            Err(problem) => problem.into_response(),
-            Ok(actor) => {
-                if !actor.role.grants(permission) {
-                    return Problem::new(
-                        ErrorCode::Forbidden,
-                        format!(
-                            "this key's role ({}) lacks the permission {}",
-                            actor.role.as_str(),
-                            permission.as_str()
-                        ),
-                    )
-                    .into_response();
+        Guard::ApiKey { permission } => {
+            match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
+                Err(problem) => problem.into_response(),
+                Ok(actor) => {
+                    if !actor.role.grants(permission) {
+                        return Problem::new(
+                            ErrorCode::Forbidden,
+                            format!(
+                                "this key's role ({}) lacks the permission {}",
+                                actor.role.as_str(),
+                                permission.as_str()
+                            ),
+                        )
+                        .into_response();
+                    }
+                    request.extensions_mut().insert(actor);
+                    next.run(request).await
                 }
-                request.extensions_mut().insert(actor);
-                next.run(request).await
             }
-        },
+        }
     }
 }
 
-async fn authenticate(app: &AppState, authorization: Option<HeaderValue>) -> Result<Actor, Problem> {
+async fn authenticate(
+    app: &AppState,
+    authorization: Option<HeaderValue>,
+) -> Result<Actor, Problem> {
     let Some(value) = authorization else {
         return Err(Problem::new(
             ErrorCode::AuthMissing,
@@ -113,9 +128,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Authed {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Actor>().cloned().map(Authed).ok_or_else(|| {
-            tracing::error!("handler expects an authenticated actor but its route has no credential guard");
-            Problem(ApiError::internal())
-        })
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .map(Authed)
+            .ok_or_else(|| {
+                tracing::error!(
+                    "handler expects an authenticated actor but its route has no credential guard"
+                );
+                Problem(ApiError::internal())
+            })
     }
 }

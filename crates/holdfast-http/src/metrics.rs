@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -44,26 +46,68 @@ impl Metrics {
     pub fn render(&self, pool: PoolStats) -> String {
         let mut out = String::new();
         let Ok(inner) = self.0.lock() else { return out };
-        let _ = writeln!(out, "# HELP holdfast_http_requests_total HTTP requests by method, route template and status.");
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_http_requests_total HTTP requests by method, route template and status."
+        );
         let _ = writeln!(out, "# TYPE holdfast_http_requests_total counter");
         for ((method, route, status), n) in &inner.requests {
-            let _ = writeln!(out, "holdfast_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "holdfast_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+            );
         }
-        let _ = writeln!(out, "# HELP holdfast_http_request_duration_seconds Time to handle a request, by route template.");
-        let _ = writeln!(out, "# TYPE holdfast_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_http_request_duration_seconds Time to handle a request, by route template."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE holdfast_http_request_duration_seconds histogram"
+        );
         for (route, h) in &inner.latency {
             for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "holdfast_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(out, "holdfast_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "holdfast_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "holdfast_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
         }
-        let _ = writeln!(out, "# HELP holdfast_db_pool_connections Database pool connections by state.");
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_db_pool_connections Database pool connections by state."
+        );
         let _ = writeln!(out, "# TYPE holdfast_db_pool_connections gauge");
-        let _ = writeln!(out, "holdfast_db_pool_connections{{state=\"idle\"}} {}", pool.idle);
-        let _ = writeln!(out, "holdfast_db_pool_connections{{state=\"in_use\"}} {}", pool.size.saturating_sub(pool.idle));
-        let _ = writeln!(out, "# HELP holdfast_db_pool_max_connections Configured pool size.");
+        let _ = writeln!(
+            out,
+            "holdfast_db_pool_connections{{state=\"idle\"}} {}",
+            pool.idle
+        );
+        let _ = writeln!(
+            out,
+            "holdfast_db_pool_connections{{state=\"in_use\"}} {}",
+            pool.size.saturating_sub(pool.idle)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_db_pool_max_connections Configured pool size."
+        );
         let _ = writeln!(out, "# TYPE holdfast_db_pool_max_connections gauge");
         let _ = writeln!(out, "holdfast_db_pool_max_connections {}", pool.max);
         out

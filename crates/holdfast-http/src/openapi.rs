@@ -13,7 +13,10 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
     let op_id = format!(
         "{}_{}",
         spec.method.as_str().to_lowercase(),
-        spec.path.trim_matches('/').replace(['/', '.', '-'], "_").replace(['{', '}'], "")
+        spec.path
+            .trim_matches('/')
+            .replace(['/', '.', '-'], "_")
+            .replace(['{', '}'], "")
     );
     op.insert("operationId".into(), json!(op_id));
     op.insert("summary".into(), json!(d.summary));
@@ -43,11 +46,18 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
     }
     let success = match (d.response, d.status) {
         (_, 204) => json!({"description": "No content"}),
-        (Some(response), status) => json!({"description": status_text(status), "content": {d.response_type: {"schema": response(generator)}}}),
-        (None, status) => json!({"description": status_text(status), "content": {d.response_type: {}}}),
+        (Some(response), status) => {
+            json!({"description": status_text(status), "content": {d.response_type: {"schema": response(generator)}}})
+        }
+        (None, status) => {
+            json!({"description": status_text(status), "content": {d.response_type: {}}})
+        }
     };
     let problem = json!({"description": "Error (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}});
-    op.insert("responses".into(), json!({d.status.to_string(): success, "4XX": problem, "5XX": problem}));
+    op.insert(
+        "responses".into(),
+        json!({d.status.to_string(): success, "4XX": problem, "5XX": problem}),
+    );
     match spec.guard {
         Guard::ApiKey { permission } => {
             op.insert("security".into(), json!([{"apiKey": []}]));
@@ -74,9 +84,14 @@ pub fn document() -> Value {
     generator.subschema_for::<ProblemOut>();
     let mut paths = Map::new();
     for spec in route_table().specs() {
-        let entry = paths.entry(spec.path.to_owned()).or_insert_with(|| json!({}));
+        let entry = paths
+            .entry(spec.path.to_owned())
+            .or_insert_with(|| json!({}));
         if let Value::Object(methods) = entry {
-            methods.insert(spec.method.as_str().to_lowercase(), operation(spec, &mut generator));
+            methods.insert(
+                spec.method.as_str().to_lowercase(),
+                operation(spec, &mut generator),
+            );
         }
     }
     json!({

@@ -12,7 +12,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Probes are polled often by orchestrators; give them room.
-const PROBE: Guard = Guard::Public { rate_limit: RateLimit::PerMinute(6000) };
+const PROBE: Guard = Guard::Public {
+    rate_limit: RateLimit::PerMinute(6000),
+};
 
 #[derive(Serialize, JsonSchema)]
 pub struct StatusOut {
@@ -20,20 +22,46 @@ pub struct StatusOut {
 }
 
 pub fn routes(t: &mut RouteTable) {
-    t.add(Method::GET, "/healthz", PROBE, Doc::new("operations", "Liveness: the process is serving").response::<StatusOut>(200), get(view_healthz));
-    t.add(Method::GET, "/readyz", PROBE, Doc::new("operations", "Readiness: the database answers and migrations are current").response::<StatusOut>(200), get(view_readyz));
-    t.add(Method::GET, "/metrics", PROBE, Doc::new("operations", "Prometheus metrics").text("text/plain; version=0.0.4"), get(view_metrics));
+    t.add(
+        Method::GET,
+        "/healthz",
+        PROBE,
+        Doc::new("operations", "Liveness: the process is serving").response::<StatusOut>(200),
+        get(view_healthz),
+    );
+    t.add(
+        Method::GET,
+        "/readyz",
+        PROBE,
+        Doc::new(
+            "operations",
+            "Readiness: the database answers and migrations are current",
+        )
+        .response::<StatusOut>(200),
+        get(view_readyz),
+    );
+    t.add(
+        Method::GET,
+        "/metrics",
+        PROBE,
+        Doc::new("operations", "Prometheus metrics").text("text/plain; version=0.0.4"),
+        get(view_metrics),
+    );
     t.add(
         Method::GET,
         "/.well-known/security.txt",
-        Guard::Public { rate_limit: RateLimit::Standard },
+        Guard::Public {
+            rate_limit: RateLimit::Standard,
+        },
         Doc::new("operations", "Security contact (RFC 9116)").text("text/plain; charset=utf-8"),
         get(view_security_txt),
     );
     t.add(
         Method::GET,
         "/api/v1/openapi.json",
-        Guard::Public { rate_limit: RateLimit::Standard },
+        Guard::Public {
+            rate_limit: RateLimit::Standard,
+        },
         Doc::new("operations", "This API's OpenAPI 3.1 description").text("application/json"),
         get(view_openapi),
     );
@@ -44,7 +72,11 @@ async fn view_healthz() -> axum::Json<StatusOut> {
 }
 
 async fn view_readyz(State(state): State<AppState>) -> ApiResult<axum::Json<StatusOut>> {
-    state.db.readiness().await.map_err(|reason| Problem::new(ErrorCode::Unavailable, reason))?;
+    state
+        .db
+        .readiness()
+        .await
+        .map_err(|reason| Problem::new(ErrorCode::Unavailable, reason))?;
     Ok(axum::Json(StatusOut { status: "ready" }))
 }
 
@@ -56,11 +88,16 @@ async fn view_metrics(State(state): State<AppState>) -> Response {
 /// RFC 9116: Contact and Expires are required; Expires is a year ahead of now.
 async fn view_security_txt(State(state): State<AppState>) -> Response {
     let year_ms: i64 = 364 * 24 * 60 * 60 * 1000;
-    let expires = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(state.clock.now_ms() + year_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.replace_nanosecond(0).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default();
+    let expires = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(state.clock.now_ms() + year_ms) * 1_000_000,
+    )
+    .ok()
+    .and_then(|t| t.replace_nanosecond(0).ok())
+    .and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_default();
     let body = format!(
         "Contact: {}\nExpires: {expires}\nPreferred-Languages: en\n",
         state.config.security_contact
@@ -70,8 +107,9 @@ async fn view_security_txt(State(state): State<AppState>) -> Response {
 
 async fn view_openapi(State(state): State<AppState>) -> Response {
     let mut response = state.openapi.as_str().to_owned().into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -75,7 +75,10 @@ impl From<StoreError> for Problem {
                     ErrorCode::Conflict,
                     "another request with this Idempotency-Key is being processed; retry shortly",
                 ),
-                other => Problem::new(ErrorCode::Conflict, format!("conflicts with an existing record ({other})")),
+                other => Problem::new(
+                    ErrorCode::Conflict,
+                    format!("conflicts with an existing record ({other})"),
+                ),
             },
             other => {
                 tracing::error!(error = %other, "store failure");
@@ -86,7 +89,8 @@ impl From<StoreError> for Problem {
 }
 
 pub fn render(err: &ApiError) -> Response {
-    let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = ProblemOut {
         type_: err.code.type_uri(),
         title: err.code.title().to_owned(),
@@ -106,7 +110,10 @@ pub fn render(err: &ApiError) -> Response {
         headers.insert(header::RETRY_AFTER, v);
     }
     if err.code == ErrorCode::AuthMissing || err.code == ErrorCode::AuthInvalid {
-        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"holdfast\""));
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"holdfast\""),
+        );
     }
     response
 }

@@ -30,7 +30,9 @@ impl RateLimiter {
         let tat = map.get(key).copied().unwrap_or(now).max(now);
         if tat - now > tolerance {
             let wait_us = tat - now - tolerance;
-            return Err(u64::try_from((wait_us + 999_999) / 1_000_000).unwrap_or(1).max(1));
+            return Err(u64::try_from((wait_us + 999_999) / 1_000_000)
+                .unwrap_or(1)
+                .max(1));
         }
         map.insert(key.to_owned(), tat + interval);
         Ok(())
@@ -51,7 +53,10 @@ mod tests {
         let retry = l.check("k", 60, t).unwrap_err();
         assert!((1..=2).contains(&retry), "retry after {retry}");
         assert!(l.check("other", 60, t).is_ok(), "keys are independent");
-        assert!(l.check("k", 60, t + 1_000).is_ok(), "one interval later one more fits");
+        assert!(
+            l.check("k", 60, t + 1_000).is_ok(),
+            "one interval later one more fits"
+        );
     }
 
     #[test]

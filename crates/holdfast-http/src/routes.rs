@@ -123,8 +123,23 @@ pub struct RouteTable {
 impl RouteTable {
     /// Registers one method on one path. The handler is a single-method router (`get(h)`,
     /// `post(h)` …) whose method must match `method`.
-    pub fn add(&mut self, method: Method, path: &'static str, guard: Guard, doc: Doc, handler: MethodRouter<AppState>) {
-        self.routes.push((RouteSpec { method, path, guard, doc }, handler));
+    pub fn add(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        guard: Guard,
+        doc: Doc,
+        handler: MethodRouter<AppState>,
+    ) {
+        self.routes.push((
+            RouteSpec {
+                method,
+                path,
+                guard,
+                doc,
+            },
+            handler,
+        ));
     }
 
     pub fn specs(&self) -> impl Iterator<Item = &RouteSpec> {
@@ -134,7 +149,10 @@ impl RouteTable {
     pub fn into_router(self, state: AppState) -> Router {
         let mut router: Router<AppState> = Router::new();
         for (spec, handler) in self.routes {
-            router = router.route(spec.path, guarded(handler, state.clone(), spec.guard, spec.path));
+            router = router.route(
+                spec.path,
+                guarded(handler, state.clone(), spec.guard, spec.path),
+            );
         }
         router.with_state(state)
     }

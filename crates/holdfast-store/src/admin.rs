@@ -45,14 +45,16 @@ pub async fn unscoped_create_workspace(
         Some(id) => (id, true),
         None => {
             let id = UserId::generate(now_ms).to_string();
-            sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(id.as_str())
-                .bind(owner_email)
-                .bind(password_hash)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .classify()?;
+            sqlx::query(
+                "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.as_str())
+            .bind(owner_email)
+            .bind(password_hash)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .classify()?;
             (id, false)
         }
     };

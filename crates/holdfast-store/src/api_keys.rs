@@ -32,7 +32,12 @@ impl From<Row> for ApiKeyOut {
     }
 }
 
-pub async fn create(tx: &mut TenantTx<'_>, name: &str, role: Role, now_ms: i64) -> Result<ApiKeyCreated, StoreError> {
+pub async fn create(
+    tx: &mut TenantTx<'_>,
+    name: &str,
+    role: Role,
+    now_ms: i64,
+) -> Result<ApiKeyCreated, StoreError> {
     let id = ApiKeyId::generate(now_ms);
     let key = generate_api_key();
     let ws = tx.ws().to_owned();

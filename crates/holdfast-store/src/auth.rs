@@ -53,7 +53,10 @@ pub async fn authenticate_api_key(
         tracing::error!(key_id = %row.id, "api key has an unknown role; refusing it");
         return Ok(None);
     };
-    if row.last_used_at.is_none_or(|t| now_ms - t >= LAST_USED_GRANULARITY_MS) {
+    if row
+        .last_used_at
+        .is_none_or(|t| now_ms - t >= LAST_USED_GRANULARITY_MS)
+    {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE workspace_id = $2 AND id = $3")
             .bind(now_ms)
             .bind(row.workspace_id.as_str())

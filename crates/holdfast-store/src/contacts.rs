@@ -34,14 +34,15 @@ impl From<Row> for ContactOut {
     }
 }
 
-
-
-
 fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
 }
 
-pub async fn insert(tx: &mut TenantTx<'_>, f: &ContactFields, now_ms: i64) -> Result<ContactOut, StoreError> {
+pub async fn insert(
+    tx: &mut TenantTx<'_>,
+    f: &ContactFields,
+    now_ms: i64,
+) -> Result<ContactOut, StoreError> {
     let id = ContactId::generate(now_ms);
     let ws = tx.ws().to_owned();
     sqlx::query(
@@ -181,6 +182,5 @@ mod tests {
     #[test]
     fn like_pattern_escapes_wildcards() {
         assert_eq!(super::like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
-
     }
 }

@@ -41,7 +41,11 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
         install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
-            let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            let url = if url.contains('?') {
+                url.to_owned()
+            } else {
+                format!("{url}?mode=rwc")
+            };
             (Backend::Sqlite, url)
         } else {
             (Backend::Postgres, url.to_owned())
@@ -63,7 +67,11 @@ impl Db {
             Backend::Postgres => options,
         };
         let pool = options.connect(&url).await?;
-        let db = Db { pool, backend, max_connections };
+        let db = Db {
+            pool,
+            backend,
+            max_connections,
+        };
         if backend == Backend::Postgres {
             db.refuse_rls_bypassing_role().await?;
         }

@@ -18,9 +18,15 @@ pub enum StoreError {
 /// by name and column indexes by `table.column`, PostgreSQL always by name.
 const KNOWN: &[(&str, &[&str])] = &[
     ("contacts_email_key", &["contacts_email_key"]),
-    ("workspaces_slug_key", &["workspaces_slug_key", "workspaces.slug"]),
+    (
+        "workspaces_slug_key",
+        &["workspaces_slug_key", "workspaces.slug"],
+    ),
     ("users_email_key", &["users_email_key", "users.email"]),
-    ("idempotency_keys_pkey", &["idempotency_keys_pkey", "idempotency_keys.workspace_id"]),
+    (
+        "idempotency_keys_pkey",
+        &["idempotency_keys_pkey", "idempotency_keys.workspace_id"],
+    ),
 ];
 
 impl StoreError {

@@ -13,7 +13,11 @@ pub struct Stored {
     pub response_body: String,
 }
 
-pub async fn find(tx: &mut TenantTx<'_>, key: &str, now_ms: i64) -> Result<Option<Stored>, StoreError> {
+pub async fn find(
+    tx: &mut TenantTx<'_>,
+    key: &str,
+    now_ms: i64,
+) -> Result<Option<Stored>, StoreError> {
     let ws = tx.ws().to_owned();
     Ok(sqlx::query_as(
         "SELECT request_hash, response_status, response_body FROM idempotency_keys \

@@ -52,7 +52,11 @@ impl<'t> TenantTx<'t> {
 }
 
 impl Db {
-    async fn tenant_tx<'t>(&self, tenant: &'t Tenant, write: bool) -> Result<TenantTx<'t>, StoreError> {
+    async fn tenant_tx<'t>(
+        &self,
+        tenant: &'t Tenant,
+        write: bool,
+    ) -> Result<TenantTx<'t>, StoreError> {
         let mut tx = match (self.backend(), write) {
             (Backend::Sqlite, true) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _ => self.pool.begin().await?,

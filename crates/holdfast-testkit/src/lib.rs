@@ -16,7 +16,9 @@ pub use reqwest::Method;
 
 /// The database URL tests run against, if PostgreSQL was asked for.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("HOLDFAST_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("HOLDFAST_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// Every log line the test process wrote, after redaction.
@@ -107,22 +109,29 @@ impl TestApp {
             ..Layer::default()
         };
         let config = Arc::new(Config::resolve([base, layer]).unwrap());
-        let db = Db::connect(&config.database_url, config.db_max_connections).await.unwrap();
+        let db = Db::connect(&config.database_url, config.db_max_connections)
+            .await
+            .unwrap();
         db.migrate().await.unwrap();
         let state = AppState::new(db.clone(), config.clone(), clock);
         let router = holdfast_http::route_table().into_router(state.clone());
-        let router = extra(axum::Router::new()).with_state(state.clone()).merge(router);
+        let router = extra(axum::Router::new())
+            .with_state(state.clone())
+            .merge(router);
         let app = holdfast_http::with_edge(router, state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
         });
         TestApp {
             base: format!("http://{addr}"),
@@ -148,7 +157,11 @@ impl TestApp {
         .await
         .unwrap();
         let key = self.key(&slug, Role::Admin).await;
-        Workspace { slug, id: created.workspace_id, admin_key: key }
+        Workspace {
+            slug,
+            id: created.workspace_id,
+            admin_key: key,
+        }
     }
 
     /// A new key of `role` in the workspace `slug`.
@@ -161,7 +174,10 @@ impl TestApp {
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {
-        Call { app: self, request: self.http.request(method, format!("{}{path}", self.base)) }
+        Call {
+            app: self,
+            request: self.http.request(method, format!("{}{path}", self.base)),
+        }
     }
     pub fn get(&self, path: &str) -> Call<'_> {
         self.call(Method::GET, path)
@@ -219,12 +235,21 @@ impl Call<'_> {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, text, json }
+        Resp {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
     /// Sends and asserts the status; on mismatch the panic shows the body.
     pub async fn expect(self, status: u16) -> Resp {
         let resp = self.send().await;
-        assert_eq!(resp.status, status, "unexpected status; body: {}", resp.text);
+        assert_eq!(
+            resp.status, status,
+            "unexpected status; body: {}",
+            resp.text
+        );
         resp
     }
 }
@@ -243,11 +268,20 @@ impl Resp {
     }
     /// Asserts a problem+json body with this code and returns it.
     pub fn problem(&self, code: &str) -> &Value {
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
         assert_eq!(self.json["code"], code, "{}", self.text);
         assert_eq!(self.json["status"], self.status, "{}", self.text);
         for field in ["type", "title", "detail"] {
-            assert!(self.json[field].is_string(), "problem lacks {field}: {}", self.text);
+            assert!(
+                self.json[field].is_string(),
+                "problem lacks {field}: {}",
+                self.text
+            );
         }
         &self.json
     }

@@ -16,13 +16,35 @@ use holdfast_core::ids::ApiKeyId;
 use holdfast_core::policy::Permission;
 use holdfast_store::api_keys;
 
-const MANAGE: Guard = Guard::ApiKey { permission: Permission::ApiKeysManage };
+const MANAGE: Guard = Guard::ApiKey {
+    permission: Permission::ApiKeysManage,
+};
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("api-keys", summary);
-    t.add(Method::POST, "/api/v1/api-keys", MANAGE, doc("Create an API key (the secret is shown once)").request::<ApiKeyIn>().response::<ApiKeyCreated>(201), post(api_key_create));
-    t.add(Method::GET, "/api/v1/api-keys", MANAGE, doc("List API keys (never their secrets)").response::<Page<ApiKeyOut>>(200), get(api_key_list));
-    t.add(Method::DELETE, "/api/v1/api-keys/{id}", MANAGE, doc("Revoke an API key, effective immediately").no_content(), delete(api_key_revoke));
+    t.add(
+        Method::POST,
+        "/api/v1/api-keys",
+        MANAGE,
+        doc("Create an API key (the secret is shown once)")
+            .request::<ApiKeyIn>()
+            .response::<ApiKeyCreated>(201),
+        post(api_key_create),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/api-keys",
+        MANAGE,
+        doc("List API keys (never their secrets)").response::<Page<ApiKeyOut>>(200),
+        get(api_key_list),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/api-keys/{id}",
+        MANAGE,
+        doc("Revoke an API key, effective immediately").no_content(),
+        delete(api_key_revoke),
+    );
 }
 
 async fn api_key_create(
@@ -34,7 +56,11 @@ async fn api_key_create(
     if !actor.role.may_grant(role) {
         return Err(Problem::new(
             ErrorCode::Forbidden,
-            format!("a key with role {} cannot create a key with role {}", actor.role.as_str(), role.as_str()),
+            format!(
+                "a key with role {} cannot create a key with role {}",
+                actor.role.as_str(),
+                role.as_str()
+            ),
         ));
     }
     let mut tx = state.db.write(&actor.tenant).await?;
@@ -44,11 +70,17 @@ async fn api_key_create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-async fn api_key_list(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<Page<ApiKeyOut>>> {
+async fn api_key_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Page<ApiKeyOut>>> {
     let mut tx = state.db.read(&actor.tenant).await?;
     let keys = api_keys::list(&mut tx).await?;
     tx.commit().await?;
-    Ok(Json(Page { data: keys, next_cursor: None }))
+    Ok(Json(Page {
+        data: keys,
+        next_cursor: None,
+    }))
 }
 
 async fn api_key_revoke(

@@ -21,22 +21,75 @@ use holdfast_core::validate::{self, Errors};
 use holdfast_store::{contacts, idempotency};
 use serde::Deserialize;
 
-const READ: Guard = Guard::ApiKey { permission: Permission::ContactsRead };
-const WRITE: Guard = Guard::ApiKey { permission: Permission::ContactsWrite };
+const READ: Guard = Guard::ApiKey {
+    permission: Permission::ContactsRead,
+};
+const WRITE: Guard = Guard::ApiKey {
+    permission: Permission::ContactsWrite,
+};
 
 const LIST_QUERY: &[QueryParam] = &[
-    QueryParam { name: "limit", description: "Page size, 1–200 (default 50)", integer: true },
-    QueryParam { name: "cursor", description: "next_cursor of the previous page", integer: false },
-    QueryParam { name: "q", description: "Case-insensitive text in name or email", integer: false },
+    QueryParam {
+        name: "limit",
+        description: "Page size, 1–200 (default 50)",
+        integer: true,
+    },
+    QueryParam {
+        name: "cursor",
+        description: "next_cursor of the previous page",
+        integer: false,
+    },
+    QueryParam {
+        name: "q",
+        description: "Case-insensitive text in name or email",
+        integer: false,
+    },
 ];
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("contacts", summary);
-    t.add(Method::POST, "/api/v1/contacts", WRITE, doc("Create a contact").request::<ContactIn>().response::<ContactOut>(201).idempotent(), post(contact_create));
-    t.add(Method::GET, "/api/v1/contacts", READ, doc("List and search contacts").response::<Page<ContactOut>>(200).query(LIST_QUERY), get(contact_list));
-    t.add(Method::GET, "/api/v1/contacts/{id}", READ, doc("Get a contact").response::<ContactOut>(200), get(contact_get));
-    t.add(Method::PATCH, "/api/v1/contacts/{id}", WRITE, doc("Update a contact (merge patch)").request::<ContactPatch>().response::<ContactOut>(200), patch(contact_update));
-    t.add(Method::DELETE, "/api/v1/contacts/{id}", WRITE, doc("Delete a contact").no_content(), delete(contact_delete));
+    t.add(
+        Method::POST,
+        "/api/v1/contacts",
+        WRITE,
+        doc("Create a contact")
+            .request::<ContactIn>()
+            .response::<ContactOut>(201)
+            .idempotent(),
+        post(contact_create),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts",
+        READ,
+        doc("List and search contacts")
+            .response::<Page<ContactOut>>(200)
+            .query(LIST_QUERY),
+        get(contact_list),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/{id}",
+        READ,
+        doc("Get a contact").response::<ContactOut>(200),
+        get(contact_get),
+    );
+    t.add(
+        Method::PATCH,
+        "/api/v1/contacts/{id}",
+        WRITE,
+        doc("Update a contact (merge patch)")
+            .request::<ContactPatch>()
+            .response::<ContactOut>(200),
+        patch(contact_update),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/contacts/{id}",
+        WRITE,
+        doc("Delete a contact").no_content(),
+        delete(contact_delete),
+    );
 }
 
 /// Ids that do not parse cannot name anything: same 404 as an unknown id.
@@ -45,7 +98,9 @@ fn contact_id(text: &str) -> ApiResult<ContactId> {
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let text = value.to_str().unwrap_or_default();
     if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return Err(Problem::field(
@@ -76,9 +131,17 @@ async fn contact_create(
                 "this Idempotency-Key was already used with a different body; use a new key for a new request",
             ));
         }
-        let status = StatusCode::from_u16(u16::try_from(stored.response_status).unwrap_or(200)).unwrap_or(StatusCode::OK);
-        let mut response = (status, [("content-type", "application/json")], stored.response_body).into_response();
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        let status = StatusCode::from_u16(u16::try_from(stored.response_status).unwrap_or(200))
+            .unwrap_or(StatusCode::OK);
+        let mut response = (
+            status,
+            [("content-type", "application/json")],
+            stored.response_body,
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
         return Ok(response);
     }
     let created = contacts::insert(&mut tx, &fields, now).await?;
@@ -87,7 +150,12 @@ async fn contact_create(
         idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
     }
     tx.commit().await?;
-    Ok((StatusCode::CREATED, [("content-type", "application/json")], json).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [("content-type", "application/json")],
+        json,
+    )
+        .into_response())
 }
 
 async fn contact_get(
@@ -110,8 +178,13 @@ async fn contact_update(
 ) -> ApiResult<Json<ContactOut>> {
     let id = contact_id(&id)?;
     let mut tx = state.db.write(&actor.tenant).await?;
-    let current = contacts::get(&mut tx, &id).await?.ok_or_else(|| Problem::not_found("contact"))?;
-    let fields = body.value.apply(&current.fields()).map_err(Problem::validation)?;
+    let current = contacts::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    let fields = body
+        .value
+        .apply(&current.fields())
+        .map_err(Problem::validation)?;
     let updated = contacts::update(&mut tx, &id, &fields, state.clock.now_ms())
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
@@ -164,7 +237,10 @@ async fn contact_list(
         Some(text) => match text.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                errors.push("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"));
+                errors.push(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                );
                 DEFAULT_LIMIT
             }
         },
@@ -174,12 +250,18 @@ async fn contact_list(
         Some(text) => {
             let parsed = decode_cursor(text);
             if parsed.is_none() {
-                errors.push("cursor", "is not a cursor this API issued; pass next_cursor from the previous page");
+                errors.push(
+                    "cursor",
+                    "is not a cursor this API issued; pass next_cursor from the previous page",
+                );
             }
             parsed
         }
     };
-    let q = query.q.as_deref().and_then(|q| errors.take(validate::text("q", q, 1, 200)));
+    let q = query
+        .q
+        .as_deref()
+        .and_then(|q| errors.take(validate::text("q", q, 1, 200)));
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;
     let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, q.as_deref()).await?;
@@ -190,5 +272,8 @@ async fn contact_list(
     } else {
         None
     };
-    Ok(Json(Page { data: rows, next_cursor }))
+    Ok(Json(Page {
+        data: rows,
+        next_cursor,
+    }))
 }

@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 async fn create_get_update_delete() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("crud").await;
-    let created = app.post("/api/v1/contacts").key(&ws.admin_key).json(&ada()).expect(201).await;
+    let created = app
+        .post("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .json(&ada())
+        .expect(201)
+        .await;
     let c = &created.json;
     assert!(c["id"].as_str().unwrap().starts_with("ct_"));
     assert_eq!(c["phone"], "+442079460958", "phone normalised to E.164");
@@ -25,12 +30,19 @@ async fn create_get_update_delete() {
         .expect(200)
         .await;
     assert_eq!(patched.json["company"], Value::Null);
-    assert_eq!(patched.json["name"], "Ada Lovelace", "absent fields are unchanged");
+    assert_eq!(
+        patched.json["name"], "Ada Lovelace",
+        "absent fields are unchanged"
+    );
     assert_eq!(patched.json["email"], "ADA@example.org");
     assert_eq!(patched.json["tags"], json!(["north"]));
 
     app.delete(&path).key(&ws.admin_key).expect(204).await;
-    app.get(&path).key(&ws.admin_key).expect(404).await.problem("HF-REQ-005");
+    app.get(&path)
+        .key(&ws.admin_key)
+        .expect(404)
+        .await
+        .problem("HF-REQ-005");
     app.delete(&path).key(&ws.admin_key).expect(404).await;
 }
 
@@ -40,9 +52,21 @@ async fn list_pages_with_a_cursor_and_searches_name_and_email() {
     let ws = app.workspace("pages").await;
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(contact(&app, &ws, json!({"name": format!("Person {n}"), "email": format!("p{n}@example.com")})).await);
+        ids.push(
+            contact(
+                &app,
+                &ws,
+                json!({"name": format!("Person {n}"), "email": format!("p{n}@example.com")}),
+            )
+            .await,
+        );
     }
-    contact(&app, &ws, json!({"name": "Zoë 100%_Match", "email": "zoe@corp.example"})).await;
+    contact(
+        &app,
+        &ws,
+        json!({"name": "Zoë 100%_Match", "email": "zoe@corp.example"}),
+    )
+    .await;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
@@ -63,14 +87,34 @@ async fn list_pages_with_a_cursor_and_searches_name_and_email() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 6);
-    assert_eq!(&seen[..5], &ids[..], "pages come in creation order, without gaps or repeats");
+    assert_eq!(
+        &seen[..5],
+        &ids[..],
+        "pages come in creation order, without gaps or repeats"
+    );
 
-    let by_name = app.get("/api/v1/contacts?q=PERSON%203").key(&ws.admin_key).expect(200).await;
+    let by_name = app
+        .get("/api/v1/contacts?q=PERSON%203")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
     assert_eq!(by_name.json["data"].as_array().unwrap().len(), 1);
-    let by_email = app.get("/api/v1/contacts?q=corp.example").key(&ws.admin_key).expect(200).await;
+    let by_email = app
+        .get("/api/v1/contacts?q=corp.example")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
     assert_eq!(by_email.json["data"][0]["name"], "Zoë 100%_Match");
-    let wildcard = app.get("/api/v1/contacts?q=%25_").key(&ws.admin_key).expect(200).await;
-    assert_eq!(wildcard.json["data"].as_array().unwrap().len(), 1, "% and _ are literal in search");
+    let wildcard = app
+        .get("/api/v1/contacts?q=%25_")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(
+        wildcard.json["data"].as_array().unwrap().len(),
+        1,
+        "% and _ are literal in search"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,39 +124,106 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     let k = &ws.admin_key;
     let post = |body: Value| app.post("/api/v1/contacts").key(k).json(&body);
 
-    let r = post(json!({"name": "", "email": "not-an-email", "phone": "0151 234", "tags": ["ok", ""]})).expect(422).await;
-    let errors: Vec<&str> = r.problem("HF-REQ-004")["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let r =
+        post(json!({"name": "", "email": "not-an-email", "phone": "0151 234", "tags": ["ok", ""]}))
+            .expect(422)
+            .await;
+    let errors: Vec<&str> = r.problem("HF-REQ-004")["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(errors, vec!["name", "email", "phone", "tags[1]"]);
-    assert!(r.text.contains("country code"), "phone error says what to do: {}", r.text);
+    assert!(
+        r.text.contains("country code"),
+        "phone error says what to do: {}",
+        r.text
+    );
 
-    post(json!({"name": "A", "nickname": "x"})).expect(422).await.problem("HF-REQ-004");
+    post(json!({"name": "A", "nickname": "x"}))
+        .expect(422)
+        .await
+        .problem("HF-REQ-004");
     post(json!({})).expect(422).await;
     post(json!({"name": "x".repeat(201)})).expect(422).await;
     post(json!({"name": 42})).expect(422).await;
-    post(json!({"name": "A", "tags": (0..51).map(|n| n.to_string()).collect::<Vec<_>>()})).expect(422).await;
-    app.post("/api/v1/contacts").key(k).body("application/json", "{\"name\": ").expect(400).await.problem("HF-REQ-001");
-    app.post("/api/v1/contacts").key(k).body("text/plain", "name=A").expect(415).await.problem("HF-REQ-002");
-    app.post("/api/v1/contacts").key(k).body("application/json", format!("{{\"name\":\"{}\"}}", "a".repeat(2 * 1024 * 1024)))
+    post(json!({"name": "A", "tags": (0..51).map(|n| n.to_string()).collect::<Vec<_>>()}))
+        .expect(422)
+        .await;
+    app.post("/api/v1/contacts")
+        .key(k)
+        .body("application/json", "{\"name\": ")
+        .expect(400)
+        .await
+        .problem("HF-REQ-001");
+    app.post("/api/v1/contacts")
+        .key(k)
+        .body("text/plain", "name=A")
+        .expect(415)
+        .await
+        .problem("HF-REQ-002");
+    app.post("/api/v1/contacts")
+        .key(k)
+        .body(
+            "application/json",
+            format!("{{\"name\":\"{}\"}}", "a".repeat(2 * 1024 * 1024)),
+        )
         .expect(413)
         .await
         .problem("HF-REQ-003");
-    for q in ["limit=0", "limit=201", "limit=abc", "cursor=garbage", "q=", "colour=red"] {
-        app.get(&format!("/api/v1/contacts?{q}")).key(k).expect(422).await.problem("HF-REQ-004");
+    for q in [
+        "limit=0",
+        "limit=201",
+        "limit=abc",
+        "cursor=garbage",
+        "q=",
+        "colour=red",
+    ] {
+        app.get(&format!("/api/v1/contacts?{q}"))
+            .key(k)
+            .expect(422)
+            .await
+            .problem("HF-REQ-004");
     }
-    app.get("/api/v1/contacts/not-an-id").key(k).expect(404).await;
-    app.patch("/api/v1/contacts/ct_00000000000000000000000000000000").key(k).json(&json!({"name": "X"})).expect(404).await;
+    app.get("/api/v1/contacts/not-an-id")
+        .key(k)
+        .expect(404)
+        .await;
+    app.patch("/api/v1/contacts/ct_00000000000000000000000000000000")
+        .key(k)
+        .json(&json!({"name": "X"}))
+        .expect(404)
+        .await;
 
     let list = app.get("/api/v1/contacts").key(k).expect(200).await;
-    assert_eq!(list.json["data"], json!([]), "no failed request left a record behind");
+    assert_eq!(
+        list.json["data"],
+        json!([]),
+        "no failed request left a record behind"
+    );
 
     let id = contact(&app, &ws, ada()).await;
     let path = format!("/api/v1/contacts/{id}");
-    let r = post(json!({"name": "Imposter", "email": "ADA@example.com"})).expect(409).await;
+    let r = post(json!({"name": "Imposter", "email": "ADA@example.com"}))
+        .expect(409)
+        .await;
     assert_eq!(r.problem("HF-REQ-007")["errors"][0]["field"], "email");
-    app.patch(&path).key(k).json(&json!({"name": null, "email": null, "phone": null})).expect(422).await;
-    app.patch(&path).key(k).json(&json!({"phone": "call me"})).expect(422).await;
+    app.patch(&path)
+        .key(k)
+        .json(&json!({"name": null, "email": null, "phone": null}))
+        .expect(422)
+        .await;
+    app.patch(&path)
+        .key(k)
+        .json(&json!({"phone": "call me"}))
+        .expect(422)
+        .await;
     let unchanged = app.get(&path).key(k).expect(200).await;
-    assert_eq!(unchanged.json["phone"], "+442079460958", "a refused patch changed nothing");
+    assert_eq!(
+        unchanged.json["phone"], "+442079460958",
+        "a refused patch changed nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,21 +231,39 @@ async fn idempotency_key_replays_the_first_response() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("idem").await;
     let send = |body: Value, key: &str| {
-        app.post("/api/v1/contacts").key(&ws.admin_key).header("idempotency-key", key).json(&body)
+        app.post("/api/v1/contacts")
+            .key(&ws.admin_key)
+            .header("idempotency-key", key)
+            .json(&body)
     };
     let first = send(json!({"name": "Once"}), "order-42").expect(201).await;
     assert!(first.header("idempotent-replayed").is_none());
     let again = send(json!({"name": "Once"}), "order-42").expect(201).await;
     assert_eq!(again.json, first.json, "a retry gets the same contact");
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    send(json!({"name": "Twice"}), "order-42").expect(422).await.problem("HF-REQ-008");
+    send(json!({"name": "Twice"}), "order-42")
+        .expect(422)
+        .await
+        .problem("HF-REQ-008");
     send(json!({"name": "Other"}), "order-43").expect(201).await;
-    send(json!({"name": "Bad key"}), &"k".repeat(256)).expect(422).await;
-    let all = app.get("/api/v1/contacts").key(&ws.admin_key).expect(200).await;
+    send(json!({"name": "Bad key"}), &"k".repeat(256))
+        .expect(422)
+        .await;
+    let all = app
+        .get("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
     assert_eq!(all.json["data"].as_array().unwrap().len(), 2);
 
     // Keys are per workspace: another workspace may use the same key for its own request.
     let other = app.workspace("idem-b").await;
-    let r = app.post("/api/v1/contacts").key(&other.admin_key).header("idempotency-key", "order-42").json(&json!({"name": "Once"})).expect(201).await;
+    let r = app
+        .post("/api/v1/contacts")
+        .key(&other.admin_key)
+        .header("idempotency-key", "order-42")
+        .json(&json!({"name": "Once"}))
+        .expect(201)
+        .await;
     assert_ne!(r.json["id"], first.json["id"]);
 }

@@ -22,8 +22,15 @@ fn method(m: &axum::http::Method) -> Method {
 }
 
 /// A plausible body, so a route cannot pass by failing validation before its guard.
-fn with_body<'a>(call: holdfast_testkit::Call<'a>, spec: &holdfast_http::routes::RouteSpec) -> holdfast_testkit::Call<'a> {
-    if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") { call.json(&body_for(spec.path)) } else { call }
+fn with_body<'a>(
+    call: holdfast_testkit::Call<'a>,
+    spec: &holdfast_http::routes::RouteSpec,
+) -> holdfast_testkit::Call<'a> {
+    if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
+        call.json(&body_for(spec.path))
+    } else {
+        call
+    }
 }
 
 fn body_for(path: &str) -> serde_json::Value {
@@ -42,9 +49,18 @@ async fn every_route_declares_a_guard_and_public_ones_are_deliberate() {
         .filter(|s| s.guard.is_public())
         .map(|s| (s.method.to_string(), s.path.to_owned()))
         .collect();
-    let expected: Vec<(String, String)> = PUBLIC.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
-    assert_eq!(public, expected, "the set of public routes changed; review it and update PUBLIC");
-    assert!(table.specs().count() > PUBLIC.len(), "the sweep must see guarded routes");
+    let expected: Vec<(String, String)> = PUBLIC
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        public, expected,
+        "the set of public routes changed; review it and update PUBLIC"
+    );
+    assert!(
+        table.specs().count() > PUBLIC.len(),
+        "the sweep must see guarded routes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -52,33 +68,64 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
     let app = TestApp::spawn().await;
     let a = app.workspace("sweep-a").await;
     let b = app.workspace("sweep-b").await;
-    let a_contact = contact(&app, &a, json!({"name": "A's customer", "email": "a-customer@example.com"})).await;
-    let a_key_listing = app.get("/api/v1/api-keys").key(&a.admin_key).expect(200).await;
-    let a_key_id = a_key_listing.json["data"][0]["id"].as_str().unwrap().to_owned();
+    let a_contact = contact(
+        &app,
+        &a,
+        json!({"name": "A's customer", "email": "a-customer@example.com"}),
+    )
+    .await;
+    let a_key_listing = app
+        .get("/api/v1/api-keys")
+        .key(&a.admin_key)
+        .expect(200)
+        .await;
+    let a_key_id = a_key_listing.json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let revoked = app.key(&a.slug, Role::Admin).await;
-    let revoked_id = app.get("/api/v1/api-keys").key(&a.admin_key).expect(200).await.json["data"]
+    let revoked_id = app
+        .get("/api/v1/api-keys")
+        .key(&a.admin_key)
+        .expect(200)
+        .await
+        .json["data"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k["id"].as_str().unwrap().to_owned())
         .find(|id| *id != a_key_id)
         .unwrap();
-    app.delete(&format!("/api/v1/api-keys/{revoked_id}")).key(&a.admin_key).expect(204).await;
+    app.delete(&format!("/api/v1/api-keys/{revoked_id}"))
+        .key(&a.admin_key)
+        .expect(204)
+        .await;
 
     let table = route_table();
     let mut swept = 0;
     for spec in table.specs() {
-        let Guard::ApiKey { .. } = spec.guard else { continue };
+        let Guard::ApiKey { .. } = spec.guard else {
+            continue;
+        };
         swept += 1;
         let ids: Vec<(&str, String)> = spec
             .path_params()
             .into_iter()
             .map(|param| {
-                let resource = spec.path.split('/').rev().skip_while(|seg| !seg.contains(param)).nth(1).unwrap_or("");
+                let resource = spec
+                    .path
+                    .split('/')
+                    .rev()
+                    .skip_while(|seg| !seg.contains(param))
+                    .nth(1)
+                    .unwrap_or("");
                 let id = match (resource, param) {
                     ("contacts", "id") => a_contact.clone(),
                     ("api-keys", "id") => a_key_id.clone(),
-                    _ => panic!("no fixture for {{{param}}} in {}: add one to the guard sweep", spec.path),
+                    _ => panic!(
+                        "no fixture for {{{param}}} in {}: add one to the guard sweep",
+                        spec.path
+                    ),
                 };
                 (param, id)
             })
@@ -93,7 +140,10 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         let r = with_body(app.call(m.clone(), &path), spec).send().await;
         assert_eq!(r.status, 401, "{label} without a credential: {}", r.text);
         r.problem("HF-AUTH-001");
-        assert!(r.header("www-authenticate").is_some(), "{label}: 401 without WWW-Authenticate");
+        assert!(
+            r.header("www-authenticate").is_some(),
+            "{label}: 401 without WWW-Authenticate"
+        );
 
         for bad in [
             "Bearer".to_owned(),
@@ -104,26 +154,60 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             format!("Bearer {revoked}"),
             format!("Token {}", a.admin_key),
         ] {
-            let r = with_body(app.call(m.clone(), &path).header("authorization", &bad), spec).send().await;
-            assert_eq!(r.status, 401, "{label} with '{}…': {}", &bad[..bad.len().min(20)], r.text);
+            let r = with_body(
+                app.call(m.clone(), &path).header("authorization", &bad),
+                spec,
+            )
+            .send()
+            .await;
+            assert_eq!(
+                r.status,
+                401,
+                "{label} with '{}…': {}",
+                &bad[..bad.len().min(20)],
+                r.text
+            );
             r.problem("HF-AUTH-002");
         }
 
         if !ids.is_empty() {
-            let r = with_body(app.call(m.clone(), &path).key(&b.admin_key), spec).send().await;
-            assert_eq!(r.status, 404, "{label} with another workspace's key must be 404: {}", r.text);
+            let r = with_body(app.call(m.clone(), &path).key(&b.admin_key), spec)
+                .send()
+                .await;
+            assert_eq!(
+                r.status, 404,
+                "{label} with another workspace's key must be 404: {}",
+                r.text
+            );
             r.problem("HF-REQ-005");
-            assert!(!r.text.contains("A's customer") && !r.text.contains("a-customer@"), "{label} leaked data");
+            assert!(
+                !r.text.contains("A's customer") && !r.text.contains("a-customer@"),
+                "{label} leaked data"
+            );
         } else if spec.method == axum::http::Method::GET {
-            let r = app.call(m.clone(), &path).key(&b.admin_key).expect(200).await;
-            assert!(!r.text.contains(&a_contact) && !r.text.contains(&a_key_id), "{label} listed A's records to B");
+            let r = app
+                .call(m.clone(), &path)
+                .key(&b.admin_key)
+                .expect(200)
+                .await;
+            assert!(
+                !r.text.contains(&a_contact) && !r.text.contains(&a_key_id),
+                "{label} listed A's records to B"
+            );
         }
     }
     assert!(swept >= 8, "swept only {swept} guarded routes");
     // Nothing B tried changed A's records.
-    let r = app.get(&format!("/api/v1/contacts/{a_contact}")).key(&a.admin_key).expect(200).await;
+    let r = app
+        .get(&format!("/api/v1/contacts/{a_contact}"))
+        .key(&a.admin_key)
+        .expect(200)
+        .await;
     assert_eq!(r.json["name"], "A's customer");
-    app.get("/api/v1/contacts").key(&a.admin_key).expect(200).await;
+    app.get("/api/v1/contacts")
+        .key(&a.admin_key)
+        .expect(200)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,9 +217,28 @@ async fn roles_without_the_permission_get_403_inside_their_workspace() {
     let viewer = app.key(&ws.slug, Role::Viewer).await;
     let member = app.key(&ws.slug, Role::Member).await;
     let id = contact(&app, &ws, json!({"name": "Grace"})).await;
-    app.get(&format!("/api/v1/contacts/{id}")).key(&viewer).expect(200).await;
-    app.post("/api/v1/contacts").key(&viewer).json(&json!({"name": "No"})).expect(403).await.problem("HF-AUTH-003");
-    app.delete(&format!("/api/v1/contacts/{id}")).key(&viewer).expect(403).await;
-    app.patch(&format!("/api/v1/contacts/{id}")).key(&member).json(&json!({"company": "Navy"})).expect(200).await;
-    app.get("/api/v1/api-keys").key(&member).expect(403).await.problem("HF-AUTH-003");
+    app.get(&format!("/api/v1/contacts/{id}"))
+        .key(&viewer)
+        .expect(200)
+        .await;
+    app.post("/api/v1/contacts")
+        .key(&viewer)
+        .json(&json!({"name": "No"}))
+        .expect(403)
+        .await
+        .problem("HF-AUTH-003");
+    app.delete(&format!("/api/v1/contacts/{id}"))
+        .key(&viewer)
+        .expect(403)
+        .await;
+    app.patch(&format!("/api/v1/contacts/{id}"))
+        .key(&member)
+        .json(&json!({"company": "Navy"}))
+        .expect(200)
+        .await;
+    app.get("/api/v1/api-keys")
+        .key(&member)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-003");
 }

@@ -16,7 +16,12 @@ use serde_json::{Value, json};
 
 /// Creates a contact and returns its id.
 pub async fn contact(app: &TestApp, ws: &Workspace, body: Value) -> String {
-    app.post("/api/v1/contacts").key(&ws.admin_key).json(&body).expect(201).await.json["id"]
+    app.post("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .json(&body)
+        .expect(201)
+        .await
+        .json["id"]
         .as_str()
         .unwrap()
         .to_owned()

@@ -10,10 +10,25 @@ async fn health_readiness_and_security_txt() {
     assert_eq!(app.get("/healthz").expect(200).await.json["status"], "ok");
     assert_eq!(app.get("/readyz").expect(200).await.json["status"], "ready");
     let txt = app.get("/.well-known/security.txt").expect(200).await;
-    assert!(txt.header("content-type").unwrap().starts_with("text/plain"));
-    assert!(txt.text.contains("Contact: mailto:security@localhost"), "{}", txt.text);
-    let expires = txt.text.lines().find_map(|l| l.strip_prefix("Expires: ")).unwrap();
-    assert!(expires.ends_with('Z') && expires.len() == 20, "RFC 3339 UTC: {expires}");
+    assert!(
+        txt.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        txt.text.contains("Contact: mailto:security@localhost"),
+        "{}",
+        txt.text
+    );
+    let expires = txt
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("Expires: "))
+        .unwrap();
+    assert!(
+        expires.ends_with('Z') && expires.len() == 20,
+        "RFC 3339 UTC: {expires}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -21,13 +36,24 @@ async fn metrics_count_requests_by_route_template() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("metrics").await;
     let id = crate::contact(&app, &ws, serde_json::json!({"name": "M"})).await;
-    app.get(&format!("/api/v1/contacts/{id}")).key(&ws.admin_key).expect(200).await;
-    app.get("/api/v1/contacts/ct_00000000000000000000000000000000").key(&ws.admin_key).expect(404).await;
+    app.get(&format!("/api/v1/contacts/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    app.get("/api/v1/contacts/ct_00000000000000000000000000000000")
+        .key(&ws.admin_key)
+        .expect(404)
+        .await;
     let m = app.get("/metrics").expect(200).await.text;
     assert!(m.contains(r#"holdfast_http_requests_total{method="GET",route="/api/v1/contacts/{id}",status="200"} 1"#), "{m}");
-    assert!(m.contains(r#"route="/api/v1/contacts/{id}",status="404"} 1"#), "{m}");
+    assert!(
+        m.contains(r#"route="/api/v1/contacts/{id}",status="404"} 1"#),
+        "{m}"
+    );
     assert!(!m.contains(&id), "raw ids never become labels");
-    assert!(m.contains("holdfast_http_request_duration_seconds_bucket{route=\"/api/v1/contacts\",le=\"+Inf\"}"));
+    assert!(m.contains(
+        "holdfast_http_request_duration_seconds_bucket{route=\"/api/v1/contacts\",le=\"+Inf\"}"
+    ));
     assert!(m.contains("holdfast_db_pool_connections{state=\"idle\"}"));
     assert!(m.contains("holdfast_db_pool_max_connections 16"));
 }
@@ -39,10 +65,20 @@ async fn openapi_documents_every_route_in_the_table() {
     assert_eq!(doc["openapi"], "3.1.0");
     for spec in route_table().specs() {
         let op = &doc["paths"][spec.path][spec.method.as_str().to_lowercase()];
-        assert!(op.is_object(), "{} {} missing from the OpenAPI document", spec.method, spec.path);
+        assert!(
+            op.is_object(),
+            "{} {} missing from the OpenAPI document",
+            spec.method,
+            spec.path
+        );
         assert!(op["responses"].is_object() && op["summary"].is_string());
         let public = spec.guard.is_public();
-        assert_eq!(op["security"].as_array().unwrap().is_empty(), public, "{} security", spec.path);
+        assert_eq!(
+            op["security"].as_array().unwrap().is_empty(),
+            public,
+            "{} security",
+            spec.path
+        );
     }
     // Every $ref resolves to a component schema.
     let text = doc.to_string();
@@ -52,5 +88,8 @@ async fn openapi_documents_every_route_in_the_table() {
         assert!(schemas.contains_key(name), "dangling $ref {name}");
     }
     let contact_in: &Value = &schemas["ContactIn"];
-    assert_eq!(contact_in["additionalProperties"], false, "unknown fields are documented as refused");
+    assert_eq!(
+        contact_in["additionalProperties"], false,
+        "unknown fields are documented as refused"
+    );
 }

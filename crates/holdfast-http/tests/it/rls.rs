@@ -21,32 +21,61 @@ async fn rls_confines_sql_that_forgets_its_workspace_predicate() {
         }
     }
     let presented = holdfast_core::token::parse_api_key(&a.admin_key).unwrap();
-    let actor = auth::authenticate_api_key(&app.db, &presented, 0).await.unwrap().unwrap();
+    let actor = auth::authenticate_api_key(&app.db, &presented, 0)
+        .await
+        .unwrap()
+        .unwrap();
 
     let mut tx = app.db.write(&actor.tenant).await.unwrap();
     let conn = tx.unscoped_connection();
-    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts").fetch_one(&mut *conn).await.unwrap();
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
     assert_eq!(visible, 2, "only A's rows are visible");
     let others: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts WHERE workspace_id = $1")
-        .bind(&b.id).fetch_one(&mut *conn).await.unwrap();
+        .bind(&b.id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
     assert_eq!(others, 0, "asking for B by id finds nothing");
-    let updated = sqlx::query("UPDATE contacts SET name = 'overwritten'").execute(&mut *conn).await.unwrap();
-    assert_eq!(updated.rows_affected(), 2, "an UPDATE without WHERE touches only A");
-    let deleted = sqlx::query("DELETE FROM contacts WHERE name LIKE $1").bind(format!("{}%", b.slug))
-        .execute(&mut *conn).await.unwrap();
+    let updated = sqlx::query("UPDATE contacts SET name = 'overwritten'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.rows_affected(),
+        2,
+        "an UPDATE without WHERE touches only A"
+    );
+    let deleted = sqlx::query("DELETE FROM contacts WHERE name LIKE $1")
+        .bind(format!("{}%", b.slug))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     assert_eq!(deleted.rows_affected(), 0);
     let insert = sqlx::query("INSERT INTO contacts (workspace_id, id, name, tags, created_at, updated_at) VALUES ($1, 'ct_forged', 'x', '[]', 0, 0)")
         .bind(&b.id).execute(&mut *conn).await;
-    assert!(insert.is_err(), "a row for B cannot be written from A's transaction");
+    assert!(
+        insert.is_err(),
+        "a row for B cannot be written from A's transaction"
+    );
     drop(tx);
 
     // Outside any tenant transaction the policy shows nothing at all.
     let mut plain = app.db.unscoped_pool().begin().await.unwrap();
-    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts").fetch_one(&mut *plain).await.unwrap();
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
+        .fetch_one(&mut *plain)
+        .await
+        .unwrap();
     assert_eq!(none, 0, "without app.workspace_id no tenant row is visible");
     drop(plain);
 
-    let b_list = app.get("/api/v1/contacts").key(&b.admin_key).expect(200).await;
+    let b_list = app
+        .get("/api/v1/contacts")
+        .key(&b.admin_key)
+        .expect(200)
+        .await;
     assert_eq!(b_list.json["data"].as_array().unwrap().len(), 3);
     assert!(!b_list.text.contains("overwritten"));
 }
