@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
+    #[schemars(length(min = 1, max = 100))]
     pub name: String,
     /// One of owner, admin, member, viewer; at most the creating key's own role.
+    #[schemars(with = "Role")]
     pub role: String,
 }
 

@@ -10,12 +10,17 @@ pub const MAX_TAGS: usize = 50;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactIn {
+    #[schemars(length(min = 1, max = 200))]
     pub name: Option<String>,
+    #[schemars(email, length(max = 254))]
     pub email: Option<String>,
     /// International format; normalised to E.164 (e.g. `+14155550123`).
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{7,14}$"))]
     pub phone: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub company: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = 50), inner(length(min = 1, max = 50)))]
     pub tags: Vec<String>,
 }
 

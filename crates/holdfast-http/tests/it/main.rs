@@ -10,6 +10,7 @@ mod isolation;
 mod logging;
 mod ops;
 mod rls;
+mod shutdown;
 
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
