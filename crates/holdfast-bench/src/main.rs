@@ -115,15 +115,21 @@ async fn http(request: reqwest::RequestBuilder) -> Result<(), String> {
     }
 }
 
-/// Runs `statement` in a transaction shaped like the server's tenant transactions.
+/// Runs `statement` scoped the way the server scopes tenant work: SQLite readers on a plain
+/// connection, SQLite writers in `BEGIN IMMEDIATE`, PostgreSQL in a transaction that sets
+/// `app.workspace_id` first.
 async fn in_tenant_tx(
     ctx: &Ctx,
     write: bool,
     statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<(), sqlx::Error>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = match (ctx.backend, write) {
-        (Backend::Sqlite, true) => ctx.pool.begin_with("BEGIN IMMEDIATE").await?,
-        _ => ctx.pool.begin().await?,
+    if ctx.backend == Backend::Sqlite && !write {
+        let mut conn = ctx.pool.acquire().await?;
+        return statement(&mut conn).await;
+    }
+    let mut tx = match ctx.backend {
+        Backend::Sqlite => ctx.pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => ctx.pool.begin().await?,
     };
     if ctx.backend == Backend::Postgres {
         sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
@@ -133,6 +139,14 @@ async fn in_tenant_tx(
     }
     statement(&mut tx).await?;
     tx.commit().await
+}
+
+/// Pool size for the server under test: `HOLDFAST_BENCH_POOL` (default 16, the server's default).
+fn pool_size() -> u32 {
+    std::env::var("HOLDFAST_BENCH_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
 }
 
 /// One request or statement of scenario `op`; `task` and `n` make created contacts unique.
@@ -263,7 +277,7 @@ async fn bench_backend(database_url: String, duration: Duration) {
     let layer = Layer {
         database_url: Some(database_url),
         public_rate_limit_per_minute: Some(100_000_000),
-        db_max_connections: Some(32),
+        db_max_connections: Some(pool_size()),
         ..Layer::default()
     };
     let app = TestApp::spawn_with(layer).await;

@@ -42,6 +42,11 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
         Guard::Public { rate_limit } => {
             let per_minute = match rate_limit {
                 RateLimit::Standard => state.app.config.public_rate_limit_per_minute,
+                RateLimit::Probe => state
+                    .app
+                    .config
+                    .public_rate_limit_per_minute
+                    .saturating_mul(10),
                 RateLimit::PerMinute(n) => n,
             };
             let client = request

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// Probes are polled often by orchestrators; give them room.
 const PROBE: Guard = Guard::Public {
-    rate_limit: RateLimit::PerMinute(6000),
+    rate_limit: RateLimit::Probe,
 };
 
 #[derive(Serialize, JsonSchema)]

@@ -15,6 +15,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 pub enum RateLimit {
     /// `public_rate_limit_per_minute` from the configuration.
     Standard,
+    /// Ten times the standard limit: liveness, readiness and metrics are polled by
+    /// orchestrators and scrapers from a few addresses.
+    Probe,
     PerMinute(u32),
 }
 

@@ -1,7 +1,9 @@
 use crate::error::StoreError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -34,6 +36,10 @@ pub struct Db {
     pub(crate) pool: AnyPool,
     backend: Backend,
     max_connections: u32,
+    /// SQLite has one writer. Writers of this process queue here, in order, instead of
+    /// sleeping in SQLite's busy handler, which backs off and makes a long latency tail.
+    /// Other processes (an admin command) still meet the busy timeout.
+    pub(crate) write_gate: Arc<Semaphore>,
 }
 
 impl Db {
@@ -50,9 +56,12 @@ impl Db {
         } else {
             (Backend::Postgres, url.to_owned())
         };
+        // A pinged acquire costs a round trip; an embedded SQLite connection cannot go stale,
+        // a PostgreSQL one can (server restart), so only PostgreSQL pings.
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(backend == Backend::Postgres);
         let options = match backend {
             Backend::Sqlite => options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -71,6 +80,7 @@ impl Db {
             pool,
             backend,
             max_connections,
+            write_gate: Arc::new(Semaphore::new(1)),
         };
         if backend == Backend::Postgres {
             db.refuse_rls_bypassing_role().await?;

@@ -1,7 +1,9 @@
 use crate::db::{Backend, Db};
 use crate::error::StoreError;
 use holdfast_core::ids::WorkspaceId;
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// A workspace the caller has proven to act for. Only the authentication layer (this crate's
 /// `auth` and `admin` modules) can construct one, so tenant data cannot be reached without it.
@@ -19,11 +21,22 @@ impl Tenant {
     }
 }
 
-/// A transaction scoped to one tenant. On PostgreSQL it also sets `app.workspace_id` for the
-/// row-level security policies; on SQLite writers take the write lock up front.
+/// A unit of work scoped to one tenant. On PostgreSQL it is a transaction that also sets
+/// `app.workspace_id` for the row-level security policies. On SQLite writers take the write
+/// lock up front (`BEGIN IMMEDIATE`), and readers use a plain connection: each SQLite statement
+/// is atomic on its own, and skipping BEGIN/COMMIT halves the round trips to SQLite's
+/// connection thread. A read scope that needs a snapshot across several statements should use
+/// `write`.
 pub struct TenantTx<'t> {
-    tx: Transaction<'static, Any>,
+    scope: Scope,
     tenant: &'t Tenant,
+    /// Held by SQLite writers until commit or drop (see `Db::write_gate`).
+    _write_permit: Option<OwnedSemaphorePermit>,
+}
+
+enum Scope {
+    Tx(Transaction<'static, Any>),
+    Conn(PoolConnection<Any>),
 }
 
 impl<'t> TenantTx<'t> {
@@ -32,7 +45,10 @@ impl<'t> TenantTx<'t> {
     }
 
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.scope {
+            Scope::Tx(tx) => tx,
+            Scope::Conn(conn) => conn,
+        }
     }
 
     pub fn tenant(&self) -> &Tenant {
@@ -42,11 +58,13 @@ impl<'t> TenantTx<'t> {
     /// Raw access for tests that prove the database's own isolation wall. Named `unscoped_`
     /// because SQL sent through it carries no tenant predicate unless it writes one.
     pub fn unscoped_connection(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        self.conn()
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
+        if let Scope::Tx(tx) = self.scope {
+            tx.commit().await?;
+        }
         Ok(())
     }
 }
@@ -57,20 +75,30 @@ impl Db {
         tenant: &'t Tenant,
         write: bool,
     ) -> Result<TenantTx<'t>, StoreError> {
-        let mut tx = match (self.backend(), write) {
-            (Backend::Sqlite, true) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            _ => self.pool.begin().await?,
+        let mut permit = None;
+        let scope = match (self.backend(), write) {
+            (Backend::Sqlite, true) => {
+                permit = self.write_gate.clone().acquire_owned().await.ok();
+                Scope::Tx(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            (Backend::Sqlite, false) => Scope::Conn(self.pool.acquire().await?),
+            (Backend::Postgres, _) => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
+                    .bind(tenant.workspace_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                Scope::Tx(tx)
+            }
         };
-        if self.backend() == Backend::Postgres {
-            sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-                .bind(tenant.workspace_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(TenantTx { tx, tenant })
+        Ok(TenantTx {
+            scope,
+            tenant,
+            _write_permit: permit,
+        })
     }
 
-    /// A read transaction for `tenant`.
+    /// A read scope for `tenant`.
     pub async fn read<'t>(&self, tenant: &'t Tenant) -> Result<TenantTx<'t>, StoreError> {
         self.tenant_tx(tenant, false).await
     }

@@ -267,3 +267,25 @@ async fn idempotency_key_replays_the_first_response() {
         .await;
     assert_ne!(r.json["id"], first.json["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_creates_all_succeed_without_lock_errors() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("concurrent").await;
+    let requests = (0..48).map(|n| {
+        app.post("/api/v1/contacts")
+            .key(&ws.admin_key)
+            .json(&json!({"name": format!("Parallel {n}"), "email": format!("parallel{n}@example.com")}))
+            .send()
+    });
+    let responses = futures::future::join_all(requests).await;
+    for r in &responses {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let listed = app
+        .get("/api/v1/contacts?limit=200")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(listed.json["data"].as_array().unwrap().len(), 48);
+}
