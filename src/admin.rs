@@ -69,7 +69,14 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
                 .read_to_string(&mut input)
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
             let secret = input.lines().next().unwrap_or_default().to_owned();
-            password::check_policy(&secret).map_err(|e| format!("password {}", e.message))?;
+            password::check_policy(
+                &secret,
+                password::Context {
+                    email: &email,
+                    workspace_name: &name,
+                },
+            )
+            .map_err(|e| format!("password {}", e.message))?;
             let db = open(&config).await?;
             let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
                 .await

@@ -11,8 +11,8 @@ use std::path::Path;
 pub const MASTER_KEY_FILE: &str = "master.key";
 
 /// Creates the data directory (0700) and the master key (0600) on first start; afterwards
-/// refuses a key file that group or others can read or write.
-pub fn prepare(config: &Config) -> Result<Secret<String>, String> {
+/// refuses a key file that group or others can read or write. Returns the key's 32 bytes.
+pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
     let dir = &config.data_dir;
     if !dir.exists() {
         fs::create_dir_all(dir)
@@ -45,7 +45,11 @@ pub fn prepare(config: &Config) -> Result<Secret<String>, String> {
         ));
     }
     register_secret(&key);
-    Ok(Secret::new(key))
+    let bytes = (0..key.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&key[i..i + 2], 16).ok())
+        .collect();
+    Ok(Secret::new(bytes))
 }
 
 fn create_key(path: &Path) -> Result<(), String> {

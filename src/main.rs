@@ -59,6 +59,9 @@ struct Cli {
     db_max_connections: Option<u32>,
     #[arg(long, env = "HOLDFAST_PUBLIC_RATE_LIMIT_PER_MINUTE", global = true)]
     public_rate_limit_per_minute: Option<u32>,
+    /// Sign-in requests per minute per client address (burst of 10).
+    #[arg(long, env = "HOLDFAST_AUTH_RATE_LIMIT_PER_MINUTE", global = true)]
+    auth_rate_limit_per_minute: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,6 +101,7 @@ impl Cli {
             security_contact: self.security_contact.clone(),
             db_max_connections: self.db_max_connections,
             public_rate_limit_per_minute: self.public_rate_limit_per_minute,
+            auth_rate_limit_per_minute: self.auth_rate_limit_per_minute,
         }
     }
 

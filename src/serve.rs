@@ -3,6 +3,7 @@
 use crate::{datadir, telemetry};
 use holdfast_core::clock::SystemClock;
 use holdfast_core::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
+use holdfast_core::secret::Secret;
 use holdfast_http::AppState;
 use holdfast_store::Db;
 use std::sync::Arc;
@@ -10,9 +11,13 @@ use std::sync::Arc;
 /// Everything a command needs before touching the database: logging, data dir, master key,
 /// a migrated connection.
 pub async fn open(config: &Config) -> Result<Db, String> {
+    open_with_key(config).await.map(|(db, _)| db)
+}
+
+async fn open_with_key(config: &Config) -> Result<(Db, Secret<Vec<u8>>), String> {
     telemetry::init(config)?;
     datadir::register_url_secret(&config.database_url);
-    datadir::prepare(config)?;
+    let master_key = datadir::prepare(config)?;
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await
         .map_err(|e| format!("cannot open the database (HOLDFAST_DATABASE_URL): {e}"))?;
@@ -23,7 +28,7 @@ pub async fn open(config: &Config) -> Result<Db, String> {
     if applied > 0 {
         tracing::info!(applied, backend = db.backend().name(), "database migrated");
     }
-    Ok(db)
+    Ok((db, master_key))
 }
 
 pub async fn migrate(config: Config) -> Result<(), String> {
@@ -55,7 +60,7 @@ fn bootstrap_hint(config: &Config) -> String {
 }
 
 pub async fn run(config: Config) -> Result<(), String> {
-    let db = open(&config).await?;
+    let (db, master_key) = open_with_key(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| {
@@ -74,7 +79,12 @@ pub async fn run(config: Config) -> Result<(), String> {
     if config.bind.to_string() == DEFAULT_BIND || addr.ip().is_loopback() {
         println!("{}", bootstrap_hint(&config));
     }
-    let state = AppState::new(db.clone(), Arc::new(config), Arc::new(SystemClock));
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(config),
+        Arc::new(SystemClock),
+        master_key.expose(),
+    );
     holdfast_http::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;

@@ -22,6 +22,7 @@ pub struct Layer {
     pub security_contact: Option<String>,
     pub db_max_connections: Option<u32>,
     pub public_rate_limit_per_minute: Option<u32>,
+    pub auth_rate_limit_per_minute: Option<u32>,
 }
 
 impl Layer {
@@ -42,6 +43,9 @@ impl Layer {
             public_rate_limit_per_minute: over
                 .public_rate_limit_per_minute
                 .or(self.public_rate_limit_per_minute),
+            auth_rate_limit_per_minute: over
+                .auth_rate_limit_per_minute
+                .or(self.auth_rate_limit_per_minute),
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct Config {
     pub security_contact: String,
     pub db_max_connections: u32,
     pub public_rate_limit_per_minute: u32,
+    pub auth_rate_limit_per_minute: u32,
 }
 
 /// Names the setting the way a user would set it.
@@ -94,6 +99,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "security_contact" => "security-contact",
         "db_max_connections" => "db-max-connections",
         "public_rate_limit_per_minute" => "public-rate-limit-per-minute",
+        "auth_rate_limit_per_minute" => "auth-rate-limit-per-minute",
         other => other,
     };
     let env = match setting {
@@ -108,6 +114,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "security_contact" => "SECURITY_CONTACT",
         "db_max_connections" => "DB_MAX_CONNECTIONS",
         "public_rate_limit_per_minute" => "PUBLIC_RATE_LIMIT_PER_MINUTE",
+        "auth_rate_limit_per_minute" => "AUTH_RATE_LIMIT_PER_MINUTE",
         _ => "?",
     };
     ConfigError {
@@ -136,6 +143,7 @@ impl Config {
             security_contact: Some("mailto:security@localhost".into()),
             db_max_connections: Some(16),
             public_rate_limit_per_minute: Some(600),
+            auth_rate_limit_per_minute: Some(300),
         }
     }
 
@@ -225,6 +233,10 @@ impl Config {
         if public_rate_limit_per_minute == 0 {
             return Err(err("public_rate_limit_per_minute", "must be at least 1"));
         }
+        let auth_rate_limit_per_minute = l.auth_rate_limit_per_minute.unwrap_or(0);
+        if auth_rate_limit_per_minute == 0 {
+            return Err(err("auth_rate_limit_per_minute", "must be at least 1"));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -238,6 +250,7 @@ impl Config {
             security_contact,
             db_max_connections,
             public_rate_limit_per_minute,
+            auth_rate_limit_per_minute,
         })
     }
 

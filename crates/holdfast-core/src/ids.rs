@@ -68,6 +68,8 @@ prefixed_id!(UserId, "usr");
 prefixed_id!(MembershipId, "mem");
 prefixed_id!(ApiKeyId, "key");
 prefixed_id!(ContactId, "ct");
+prefixed_id!(SessionId, "ses");
+prefixed_id!(RefreshTokenId, "rft");
 
 #[cfg(test)]
 mod tests {

@@ -51,6 +51,25 @@ pub fn parse_api_key(text: &str) -> Option<PresentedKey> {
     })
 }
 
+/// An opaque, single-purpose token: `<prefix>_` and 43 base62 characters. The prefix names
+/// the kind (`hfr` for refresh tokens), so one kind is never accepted as another.
+pub fn generate_opaque(prefix: &str) -> (Secret<String>, String) {
+    let mut rng = rand::rng();
+    let body: String = (0..BODY_LEN)
+        .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
+        .collect();
+    let text = format!("{prefix}_{body}");
+    let hash = sha256_hex(&text);
+    (Secret::new(text), hash)
+}
+
+/// The SHA-256 of a presented opaque token of kind `prefix`, or `None` when its shape is wrong.
+pub fn parse_opaque(prefix: &str, text: &str) -> Option<String> {
+    let body = text.strip_prefix(prefix)?.strip_prefix('_')?;
+    (body.len() == BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| sha256_hex(text))
+}
+
 pub fn sha256_hex(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let mut out = String::with_capacity(64);
@@ -92,6 +111,17 @@ mod tests {
         assert!(parse_api_key(&text.replace("hf_live_", "hf_test_")).is_none());
         assert!(parse_api_key(&format!("{}!", &text[..text.len() - 1])).is_none());
         assert!(parse_api_key("").is_none());
+    }
+
+    #[test]
+    fn opaque_tokens_carry_their_kind() {
+        let (token, hash) = generate_opaque("hfr");
+        assert_eq!(parse_opaque("hfr", token.expose()), Some(hash));
+        assert_eq!(parse_opaque("hfx", token.expose()), None);
+        assert_eq!(
+            parse_opaque("hfr", generate_api_key().plaintext.expose()),
+            None
+        );
     }
 
     #[test]

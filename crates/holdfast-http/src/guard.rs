@@ -13,8 +13,8 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::token::parse_api_key;
-use holdfast_store::auth::{Actor, authenticate_api_key};
+use holdfast_core::token::{API_KEY_PREFIX, parse_api_key};
+use holdfast_store::auth::{Actor, Principal, authenticate_access_token, authenticate_api_key};
 use std::net::SocketAddr;
 
 #[derive(Clone)]
@@ -38,16 +38,23 @@ pub(crate) fn guarded(
 }
 
 async fn run_guard(State(state): State<GuardState>, mut request: Request, next: Next) -> Response {
-    match state.guard {
+    let config = &state.app.config;
+    let actor = match state.guard {
         Guard::Public { rate_limit } => {
-            let per_minute = match rate_limit {
-                RateLimit::Standard => state.app.config.public_rate_limit_per_minute,
-                RateLimit::Probe => state
-                    .app
-                    .config
-                    .public_rate_limit_per_minute
-                    .saturating_mul(10),
-                RateLimit::PerMinute(n) => n,
+            let (per_minute, burst) = match rate_limit {
+                RateLimit::Standard => (
+                    config.public_rate_limit_per_minute,
+                    config.public_rate_limit_per_minute / 10,
+                ),
+                RateLimit::Auth => (
+                    config.auth_rate_limit_per_minute,
+                    (config.auth_rate_limit_per_minute / 30).max(10),
+                ),
+                RateLimit::Probe => {
+                    let n = config.public_rate_limit_per_minute.saturating_mul(10);
+                    (n, n / 10)
+                }
+                RateLimit::PerMinute(n) => (n, n / 10),
             };
             let client = request
                 .extensions()
@@ -59,7 +66,7 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                 state
                     .app
                     .limiter
-                    .check(&key, per_minute, state.app.clock.now_ms())
+                    .check(&key, per_minute, burst, state.app.clock.now_ms())
             {
                 let mut err = ApiError::new(
                     ErrorCode::RateLimited,
@@ -70,31 +77,44 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                 err.retry_after = Some(retry_after);
                 return render(&err);
             }
-            next.run(request).await
+            return next.run(request).await;
         }
-        Guard::ApiKey { permission } => {
+        Guard::Staff { permission } => {
             match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
-                Err(problem) => problem.into_response(),
-                Ok(actor) => {
-                    if !actor.role.grants(permission) {
-                        return Problem::new(
-                            ErrorCode::Forbidden,
-                            format!(
-                                "this key's role ({}) lacks the permission {}",
-                                actor.role.as_str(),
-                                permission.as_str()
-                            ),
-                        )
-                        .into_response();
-                    }
-                    request.extensions_mut().insert(actor);
-                    next.run(request).await
+                Err(problem) => return problem.into_response(),
+                Ok(actor) if !actor.role.grants(permission) => {
+                    return Problem::new(
+                        ErrorCode::Forbidden,
+                        format!(
+                            "this credential's role ({}) lacks the permission {}",
+                            actor.role.as_str(),
+                            permission.as_str()
+                        ),
+                    )
+                    .into_response();
                 }
+                Ok(actor) => actor,
             }
         }
-    }
+        Guard::User => {
+            match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
+                Err(problem) => return problem.into_response(),
+                Ok(actor) if !matches!(actor.principal, Principal::User { .. }) => {
+                    return Problem::new(
+                        ErrorCode::Forbidden,
+                        "this endpoint acts on a signed-in user's own account; API keys have none",
+                    )
+                    .into_response();
+                }
+                Ok(actor) => actor,
+            }
+        }
+    };
+    request.extensions_mut().insert(actor);
+    next.run(request).await
 }
 
+/// A Bearer credential: an API key (`hf_live_…`) or a user's access token (a JWT).
 async fn authenticate(
     app: &AppState,
     authorization: Option<HeaderValue>,
@@ -102,13 +122,13 @@ async fn authenticate(
     let Some(value) = authorization else {
         return Err(Problem::new(
             ErrorCode::AuthMissing,
-            "send an API key as 'Authorization: Bearer hf_live_…'",
+            "send an API key or an access token as 'Authorization: Bearer …'",
         ));
     };
     let invalid = || {
         Problem::new(
             ErrorCode::AuthInvalid,
-            "the credential is malformed, unknown or revoked",
+            "the credential is malformed, unknown, expired or revoked",
         )
     };
     let text = value.to_str().map_err(|_| invalid())?;
@@ -116,14 +136,20 @@ async fn authenticate(
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(invalid());
     }
-    let presented = parse_api_key(token.trim()).ok_or_else(invalid)?;
-    match authenticate_api_key(&app.db, &presented, app.clock.now_ms()).await? {
-        Some(actor) => Ok(actor),
-        None => {
-            tracing::info!("api key rejected");
-            Err(invalid())
-        }
-    }
+    let token = token.trim();
+    let now = app.clock.now_ms();
+    let actor = if token.starts_with(API_KEY_PREFIX) {
+        let presented = parse_api_key(token).ok_or_else(invalid)?;
+        authenticate_api_key(&app.db, &presented, now).await?
+    } else if token.bytes().filter(|b| *b == b'.').count() == 2 {
+        authenticate_access_token(&app.db, &app.keys, token, now).await?
+    } else {
+        None
+    };
+    actor.ok_or_else(|| {
+        tracing::info!("credential rejected");
+        invalid()
+    })
 }
 
 /// The authenticated actor of an `ApiKey`-guarded route.

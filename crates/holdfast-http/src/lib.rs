@@ -12,6 +12,7 @@ pub mod guard;
 mod metrics;
 pub mod openapi;
 mod ops;
+pub mod passwords;
 pub mod problem;
 mod ratelimit;
 pub mod routes;

@@ -59,9 +59,12 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
         json!({d.status.to_string(): success, "4XX": problem, "5XX": problem}),
     );
     match spec.guard {
-        Guard::ApiKey { permission } => {
+        Guard::Staff { permission } => {
             op.insert("security".into(), json!([{"apiKey": []}]));
             op.insert("x-holdfast-permission".into(), json!(permission.as_str()));
+        }
+        Guard::User => {
+            op.insert("security".into(), json!([{"accessToken": []}]));
         }
         Guard::Public { .. } => {
             op.insert("security".into(), json!([]));
@@ -104,7 +107,10 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "schemas": generator.take_definitions(true),
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key: hf_live_…"}}
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (hf_live_…) or a user's access token"},
+                "accessToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A signed-in user's access token from /api/v1/auth/login"}
+            }
         }
     })
 }

@@ -13,12 +13,12 @@ pub struct RateLimiter {
 const PRUNE_ABOVE: usize = 10_000;
 
 impl RateLimiter {
-    /// `Ok` admits the request; `Err(seconds)` says when to retry. A burst of a tenth of the
-    /// per-minute rate is allowed.
-    pub fn check(&self, key: &str, per_minute: u32, now_ms: i64) -> Result<(), u64> {
+    /// `Ok` admits the request; `Err(seconds)` says when to retry. Up to `burst` requests may
+    /// arrive at once; after that, one per `60 s / per_minute`.
+    pub fn check(&self, key: &str, per_minute: u32, burst: u32, now_ms: i64) -> Result<(), u64> {
         let per_minute = i64::from(per_minute.max(1));
         let interval = 60_000_000 / per_minute;
-        let burst = (per_minute / 10).max(1);
+        let burst = i64::from(burst.max(1));
         let tolerance = interval * (burst - 1);
         let now = now_ms.saturating_mul(1000);
         let Ok(mut map) = self.tat.lock() else {
@@ -48,13 +48,13 @@ mod tests {
         let l = RateLimiter::default();
         let t = 1_000_000;
         for i in 0..6 {
-            assert!(l.check("k", 60, t).is_ok(), "request {i} of the burst");
+            assert!(l.check("k", 60, 6, t).is_ok(), "request {i} of the burst");
         }
-        let retry = l.check("k", 60, t).unwrap_err();
+        let retry = l.check("k", 60, 6, t).unwrap_err();
         assert!((1..=2).contains(&retry), "retry after {retry}");
-        assert!(l.check("other", 60, t).is_ok(), "keys are independent");
+        assert!(l.check("other", 60, 6, t).is_ok(), "keys are independent");
         assert!(
-            l.check("k", 60, t + 1_000).is_ok(),
+            l.check("k", 60, 6, t + 1_000).is_ok(),
             "one interval later one more fits"
         );
     }
@@ -63,9 +63,9 @@ mod tests {
     fn prunes_drained_entries() {
         let l = RateLimiter::default();
         for i in 0..10_050 {
-            let _ = l.check(&format!("k{i}"), 600, 0);
+            let _ = l.check(&format!("k{i}"), 600, 60, 0);
         }
-        let _ = l.check("late", 600, 10_000_000);
+        let _ = l.check("late", 600, 60, 10_000_000);
         assert!(l.tat.lock().map(|m| m.len()).unwrap_or(0) < 100);
     }
 }

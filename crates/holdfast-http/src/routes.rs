@@ -15,6 +15,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 pub enum RateLimit {
     /// `public_rate_limit_per_minute` from the configuration.
     Standard,
+    /// Sign-in endpoints: `auth_rate_limit_per_minute` per client address, with a burst of 10
+    /// (or two seconds' worth, if larger).
+    Auth,
     /// Ten times the standard limit: liveness, readiness and metrics are polled by
     /// orchestrators and scrapers from a few addresses.
     Probe,
@@ -24,8 +27,16 @@ pub enum RateLimit {
 /// Who may call a route. Later: console session, portal session, webhook signature, cron secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
-    Public { rate_limit: RateLimit },
-    ApiKey { permission: Permission },
+    Public {
+        rate_limit: RateLimit,
+    },
+    /// A workspace's staff: an API key or a signed-in user's access token, whose role grants
+    /// `permission`.
+    Staff {
+        permission: Permission,
+    },
+    /// A signed-in user acting on their own account (sessions); API keys are refused with 403.
+    User,
 }
 
 impl Guard {
@@ -167,5 +178,6 @@ pub fn route_table() -> RouteTable {
     crate::ops::routes(&mut table);
     crate::api::contacts::routes(&mut table);
     crate::api::api_keys::routes(&mut table);
+    crate::api::auth::routes(&mut table);
     table
 }

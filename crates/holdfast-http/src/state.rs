@@ -1,7 +1,9 @@
 use crate::metrics::Metrics;
+use crate::passwords::PasswordPool;
 use crate::ratelimit::RateLimiter;
 use holdfast_core::clock::SharedClock;
 use holdfast_core::config::Config;
+use holdfast_core::jwt::KeyRing;
 use holdfast_store::Db;
 use std::sync::Arc;
 
@@ -15,10 +17,16 @@ pub struct AppState {
     pub(crate) limiter: Arc<RateLimiter>,
     /// Rendered once at start: the route table does not change while serving.
     pub(crate) openapi: Arc<String>,
+    /// Access-token signing keys, derived from the master key.
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) passwords: PasswordPool,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Arc<Config>, clock: SharedClock) -> Self {
+    /// Key generations of the access-token ring; raise to rotate (older tokens stay valid).
+    pub const TOKEN_KEY_GENERATIONS: u32 = 1;
+
+    pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
         let openapi = serde_json::to_string(&crate::openapi::document()).unwrap_or_default();
         AppState {
             db,
@@ -27,6 +35,8 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(RateLimiter::default()),
             openapi: Arc::new(openapi),
+            keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
+            passwords: PasswordPool::default(),
         }
     }
 }

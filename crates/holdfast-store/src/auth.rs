@@ -4,7 +4,8 @@
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::tenant::Tenant;
-use holdfast_core::ids::{ApiKeyId, WorkspaceId};
+use holdfast_core::ids::{ApiKeyId, SessionId, UserId, WorkspaceId};
+use holdfast_core::jwt::{KeyRing, TokenType};
 use holdfast_core::policy::Role;
 use holdfast_core::token::{PresentedKey, constant_time_eq};
 
@@ -12,8 +13,18 @@ use holdfast_core::token::{PresentedKey, constant_time_eq};
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub tenant: Tenant,
-    pub key_id: ApiKeyId,
+    pub principal: Principal,
     pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    ApiKey(ApiKeyId),
+    /// A signed-in user, through one of their sessions.
+    User {
+        user_id: UserId,
+        session_id: SessionId,
+    },
 }
 
 /// `last_used_at` is written at most this often per key, so a busy key does not turn every
@@ -66,7 +77,72 @@ pub async fn authenticate_api_key(
     }
     Ok(Some(Actor {
         tenant: Tenant::new(WorkspaceId::from_trusted(row.workspace_id)),
-        key_id: ApiKeyId::from_trusted(row.id),
+        principal: Principal::ApiKey(ApiKeyId::from_trusted(row.id)),
+        role,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    role: String,
+    last_seen_at: i64,
+}
+
+/// Verifies an access token, then checks that its session is still live (not revoked, not
+/// past its absolute or idle expiry) and takes the role from the membership as it is now. So
+/// ending a session or removing a member takes effect on the next request, not at token expiry.
+pub async fn authenticate_access_token(
+    db: &Db,
+    ring: &KeyRing,
+    token: &str,
+    now_ms: i64,
+) -> Result<Option<Actor>, StoreError> {
+    let Some(claims) = ring.verify(token, TokenType::Access, now_ms / 1000) else {
+        return Ok(None);
+    };
+    let (Some(ws), Some(user_id), Some(session_id)) = (
+        WorkspaceId::parse(&claims.ws),
+        UserId::parse(&claims.sub),
+        SessionId::parse(&claims.sid),
+    ) else {
+        return Ok(None);
+    };
+    let tenant = Tenant::new(ws);
+    let mut tx = db.read(&tenant).await?;
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT m.role, s.last_seen_at FROM sessions s \
+         JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
+         WHERE s.workspace_id = $1 AND s.id = $2 AND s.user_id = $3 AND s.revoked_at IS NULL \
+         AND s.expires_at > $4 AND s.last_seen_at > $5",
+    )
+    .bind(tenant.workspace_id().as_str())
+    .bind(session_id.as_str())
+    .bind(user_id.as_str())
+    .bind(now_ms)
+    .bind(now_ms - crate::identity::IDLE_TIMEOUT_MS)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(role) = Role::parse(&row.role) else {
+        return Ok(None);
+    };
+    if now_ms - row.last_seen_at >= LAST_USED_GRANULARITY_MS {
+        let mut tx = db.write(&tenant).await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(now_ms)
+            .bind(tenant.workspace_id().as_str())
+            .bind(session_id.as_str())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(Some(Actor {
+        tenant,
+        principal: Principal::User {
+            user_id,
+            session_id,
+        },
         role,
     }))
 }

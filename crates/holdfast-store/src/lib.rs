@@ -12,6 +12,8 @@ pub mod contacts;
 mod db;
 mod error;
 pub mod idempotency;
+pub mod identity;
+pub mod sessions;
 mod tenant;
 
 pub use db::{Backend, Db, PoolStats};

@@ -68,12 +68,23 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A workspace with an admin key, made through the same admin path operators use.
+/// A workspace with an admin key and an owner who can sign in, made through the same admin
+/// path operators use.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub slug: String,
     pub id: String,
     pub admin_key: String,
+    pub owner_email: String,
+}
+
+/// Every test owner's password.
+pub const OWNER_PASSWORD: &str = "testkit owner passphrase violin tram";
+
+/// Argon2id of `OWNER_PASSWORD`, computed once per test process.
+fn owner_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| holdfast_core::password::hash(OWNER_PASSWORD).unwrap())
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -113,7 +124,8 @@ impl TestApp {
             .await
             .unwrap();
         db.migrate().await.unwrap();
-        let state = AppState::new(db.clone(), config.clone(), clock);
+        let master_key: [u8; 32] = rand::random();
+        let state = AppState::new(db.clone(), config.clone(), clock, &master_key);
         let router = holdfast_http::route_table().into_router(state.clone());
         let router = extra(axum::Router::new())
             .with_state(state.clone())
@@ -146,12 +158,13 @@ impl TestApp {
     /// Creates a workspace (owner with an Argon2id-hashed password) and an admin key.
     pub async fn workspace(&self, name: &str) -> Workspace {
         let slug = unique(name);
+        let owner_email = format!("owner@{slug}.example.com");
         let created = admin::unscoped_create_workspace(
             &self.db,
             name,
             &slug,
-            &format!("owner@{slug}.example.com"),
-            "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            &owner_email,
+            owner_hash(),
             now(),
         )
         .await
@@ -161,7 +174,17 @@ impl TestApp {
             slug,
             id: created.workspace_id,
             admin_key: key,
+            owner_email,
         }
+    }
+
+    /// Signs the workspace's owner in; returns the token response.
+    pub async fn login(&self, ws: &Workspace) -> Value {
+        self.post("/api/v1/auth/login")
+            .json(&serde_json::json!({"email": ws.owner_email, "password": OWNER_PASSWORD, "workspace": ws.slug}))
+            .expect(200)
+            .await
+            .json
     }
 
     /// A new key of `role` in the workspace `slug`.

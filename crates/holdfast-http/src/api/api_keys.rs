@@ -16,7 +16,7 @@ use holdfast_core::ids::ApiKeyId;
 use holdfast_core::policy::Permission;
 use holdfast_store::api_keys;
 
-const MANAGE: Guard = Guard::ApiKey {
+const MANAGE: Guard = Guard::Staff {
     permission: Permission::ApiKeysManage,
 };
 

@@ -21,10 +21,10 @@ use holdfast_core::validate::{self, Errors};
 use holdfast_store::{contacts, idempotency};
 use serde::Deserialize;
 
-const READ: Guard = Guard::ApiKey {
+const READ: Guard = Guard::Staff {
     permission: Permission::ContactsRead,
 };
-const WRITE: Guard = Guard::ApiKey {
+const WRITE: Guard = Guard::Staff {
     permission: Permission::ContactsWrite,
 };
 

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
 pub mod api_keys;
+pub mod auth;
 pub mod contacts;
 
 use schemars::JsonSchema;

@@ -15,6 +15,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/.well-known/security.txt"),
     ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
 ];
 
 fn method(m: &axum::http::Method) -> Method {
@@ -101,12 +103,30 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .expect(204)
         .await;
 
+    // Users: A's and B's owners signed in; one more A session, then ended.
+    let a_login = app.login(&a).await;
+    let a_token = a_login["access_token"].as_str().unwrap().to_owned();
+    let a_session = a_login["session_id"].as_str().unwrap().to_owned();
+    let b_token = app.login(&b).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ended = app.login(&a).await;
+    let ended_token = ended["access_token"].as_str().unwrap().to_owned();
+    app.post("/api/v1/auth/logout")
+        .key(&ended_token)
+        .expect(204)
+        .await;
+    let refresh_as_bearer = ended["refresh_token"].as_str().unwrap().to_owned();
+    let forged = forge(&a_token);
+    let retargeted = retarget(&a_token, &b.id);
+
     let table = route_table();
     let mut swept = 0;
     for spec in table.specs() {
-        let Guard::ApiKey { .. } = spec.guard else {
+        if spec.guard.is_public() {
             continue;
-        };
+        }
         swept += 1;
         let ids: Vec<(&str, String)> = spec
             .path_params()
@@ -122,6 +142,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                 let id = match (resource, param) {
                     ("contacts", "id") => a_contact.clone(),
                     ("api-keys", "id") => a_key_id.clone(),
+                    ("sessions", "id") => a_session.clone(),
                     _ => panic!(
                         "no fixture for {{{param}}} in {}: add one to the guard sweep",
                         spec.path
@@ -153,6 +174,11 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             format!("Bearer hf_live_{}", "A".repeat(43)),
             format!("Bearer {revoked}"),
             format!("Token {}", a.admin_key),
+            format!("Bearer {forged}"),
+            format!("Bearer {retargeted}"),
+            format!("Bearer {ended_token}"),
+            format!("Bearer {refresh_as_bearer}"),
+            format!("Bearer {}", a_token.replace('.', "")),
         ] {
             let r = with_body(
                 app.call(m.clone(), &path).header("authorization", &bad),
@@ -170,13 +196,25 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             r.problem("HF-AUTH-002");
         }
 
+        // Another workspace's credential of the kind this guard takes.
+        let b_credential = if spec.guard == Guard::User {
+            b_token.as_str()
+        } else {
+            b.admin_key.as_str()
+        };
+        if spec.guard == Guard::User {
+            let r = with_body(app.call(m.clone(), &path).key(&a.admin_key), spec)
+                .send()
+                .await;
+            assert_eq!(r.status, 403, "{label} with an API key: {}", r.text);
+        }
         if !ids.is_empty() {
-            let r = with_body(app.call(m.clone(), &path).key(&b.admin_key), spec)
+            let r = with_body(app.call(m.clone(), &path).key(b_credential), spec)
                 .send()
                 .await;
             assert_eq!(
                 r.status, 404,
-                "{label} with another workspace's key must be 404: {}",
+                "{label} with another workspace's credential must be 404: {}",
                 r.text
             );
             r.problem("HF-REQ-005");
@@ -187,17 +225,23 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         } else if spec.method == axum::http::Method::GET {
             let r = app
                 .call(m.clone(), &path)
-                .key(&b.admin_key)
+                .key(b_credential)
                 .expect(200)
                 .await;
             assert!(
-                !r.text.contains(&a_contact) && !r.text.contains(&a_key_id),
+                !r.text.contains(&a_contact)
+                    && !r.text.contains(&a_key_id)
+                    && !r.text.contains(&a_session),
                 "{label} listed A's records to B"
             );
         }
     }
     assert!(swept >= 8, "swept only {swept} guarded routes");
-    // Nothing B tried changed A's records.
+    // Nothing B tried changed A's records; A's session still works.
+    app.get("/api/v1/auth/sessions")
+        .key(&a_token)
+        .expect(200)
+        .await;
     let r = app
         .get(&format!("/api/v1/contacts/{a_contact}"))
         .key(&a.admin_key)
@@ -241,4 +285,23 @@ async fn roles_without_the_permission_get_403_inside_their_workspace() {
         .expect(403)
         .await
         .problem("HF-AUTH-003");
+}
+
+/// A token with a valid shape whose signature is not ours.
+fn forge(token: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[2] = "c2lnbmVkIGJ5IHNvbWVvbmUgZWxzZSBlbnRpcmVseSBoZXJl".to_owned();
+    parts.join(".")
+}
+
+/// A's token with its workspace claim edited to B's, keeping A's signature.
+fn retarget(token: &str, other_ws: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["ws"] = json!(other_ws);
+    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    format!("{}.{body}.{}", parts[0], parts[2])
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api_keys;
+mod auth;
 mod contacts;
 mod edge;
 mod guard_sweep;

@@ -1,0 +1,50 @@
+//! Sign-in and sessions: wire types.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    #[schemars(length(max = 254))]
+    pub email: String,
+    #[schemars(length(max = 1024))]
+    pub password: String,
+    /// The workspace's slug.
+    #[schemars(length(max = 40))]
+    pub workspace: String,
+}
+
+/// Body of `POST /api/v1/auth/refresh`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    #[schemars(length(max = 100))]
+    pub refresh_token: String,
+}
+
+/// Tokens for an API client: a short-lived access token and a refresh token that rotates on
+/// every use.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TokensOut {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct SessionOut {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    /// The session the listing request was made with.
+    pub current: bool,
+}

@@ -1,0 +1,253 @@
+//! `/api/v1/auth`: sign-in for API clients (access token + rotating refresh token), sessions.
+//! Threat note: docs/design/sign-in.md.
+
+use crate::api::Page;
+use crate::extract::{ClientInfo, JsonBody};
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, RateLimit, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::ids::SessionId;
+use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
+use holdfast_core::password::{Verified, decoy_hash};
+use holdfast_core::sessions::{LoginIn, RefreshIn, SessionOut, TokensOut};
+use holdfast_core::token::{parse_opaque, sha256_hex};
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::identity::{self, Issued, REFRESH_PREFIX, Refreshed};
+use holdfast_store::sessions;
+
+/// Access tokens live 15 minutes; the refresh token gets the next one.
+pub const ACCESS_TTL_S: i64 = 15 * 60;
+
+const AUTH: Guard = Guard::Public {
+    rate_limit: RateLimit::Auth,
+};
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("auth", summary);
+    t.add(
+        Method::POST,
+        "/api/v1/auth/login",
+        AUTH,
+        doc("Sign in with email, password and workspace")
+            .request::<LoginIn>()
+            .response::<TokensOut>(200),
+        post(auth_login),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        AUTH,
+        doc("Exchange a refresh token for new tokens (the old one is spent)")
+            .request::<RefreshIn>()
+            .response::<TokensOut>(200),
+        post(auth_refresh),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Guard::User,
+        doc("End the current session").no_content(),
+        post(auth_logout),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/auth/sessions",
+        Guard::User,
+        doc("List your live sessions").response::<Page<SessionOut>>(200),
+        get(session_list),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/auth/sessions",
+        Guard::User,
+        doc("End all your sessions, this one included").no_content(),
+        delete(session_revoke_all),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/auth/sessions/{id}",
+        Guard::User,
+        doc("End one of your sessions").no_content(),
+        delete(session_revoke),
+    );
+}
+
+fn sign_in_failed() -> Problem {
+    Problem::new(
+        ErrorCode::AuthInvalid,
+        "the email, password or workspace is not right",
+    )
+}
+
+fn tokens(state: &AppState, issued: Issued, now_ms: i64) -> TokensOut {
+    let now_s = now_ms / 1000;
+    let claims = Claims {
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        sub: issued.user_id.to_string(),
+        ws: issued.tenant.workspace_id().to_string(),
+        sid: issued.session_id.to_string(),
+        typ: TokenType::Access,
+        iat: now_s,
+        exp: now_s + ACCESS_TTL_S,
+    };
+    TokensOut {
+        access_token: state.keys.sign(&claims),
+        token_type: "Bearer".to_owned(),
+        expires_in: ACCESS_TTL_S,
+        refresh_token: issued.refresh_token.expose().clone(),
+        session_id: issued.session_id.to_string(),
+    }
+}
+
+/// Same answer, status and (Argon2id-bound) timing whether or not the account exists; failures
+/// count per email, existing or not, so throttling reveals nothing either.
+async fn auth_login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    body: JsonBody<LoginIn>,
+) -> ApiResult<Json<TokensOut>> {
+    let LoginIn {
+        email,
+        password,
+        workspace,
+    } = body.value;
+    let email = email.trim().to_lowercase();
+    let subject = sha256_hex(&format!("login:{email}"));
+    let now = state.clock.now_ms();
+    if let Some(until) = identity::throttle_locked_until(&state.db, &subject, now).await? {
+        let wait = u64::try_from((until - now + 999) / 1000)
+            .unwrap_or(1)
+            .max(1);
+        let mut err = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many failed sign-ins for this account; try again in {wait} s"),
+        );
+        err.retry_after = Some(wait);
+        return Err(Problem(err));
+    }
+    let candidate = identity::unscoped_login_candidate(&state.db, &email, workspace.trim()).await?;
+    let stored = candidate
+        .as_ref()
+        .and_then(|c| c.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let verified = state.passwords.verify(password.clone(), stored).await;
+    let candidate = match (candidate, verified) {
+        (Some(c), Verified::Yes | Verified::YesRehash) => c,
+        _ => {
+            let failures = identity::record_failed_login(&state.db, &subject, now).await?;
+            tracing::warn!(subject = &subject[..12], failures, "sign-in failed");
+            return Err(sign_in_failed());
+        }
+    };
+    identity::clear_failed_logins(&state.db, &subject).await?;
+    if verified == Verified::YesRehash {
+        match state.passwords.hash(password).await {
+            Ok(fresh) => {
+                identity::unscoped_set_password_hash(&state.db, &candidate.user_id, &fresh).await?
+            }
+            Err(e) => tracing::error!(error = %e, "could not upgrade a password hash"),
+        }
+    }
+    let issued = identity::start_session(
+        &state.db,
+        &candidate,
+        client.user_agent.as_deref(),
+        client.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tracing::info!(session_id = %issued.session_id, "signed in");
+    Ok(Json(tokens(&state, issued, now)))
+}
+
+async fn auth_refresh(
+    State(state): State<AppState>,
+    body: JsonBody<RefreshIn>,
+) -> ApiResult<Json<TokensOut>> {
+    let invalid = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the refresh token is malformed, unknown, spent or expired; sign in again",
+        )
+    };
+    let hash = parse_opaque(REFRESH_PREFIX, body.value.refresh_token.trim()).ok_or_else(invalid)?;
+    let now = state.clock.now_ms();
+    match identity::rotate_refresh(&state.db, &hash, now).await? {
+        Refreshed::Rotated(issued) => Ok(Json(tokens(&state, issued, now))),
+        Refreshed::Reused => Err(Problem::new(
+            ErrorCode::AuthInvalid,
+            "this refresh token was already used, so its session has been ended; sign in again",
+        )),
+        Refreshed::Invalid => Err(invalid()),
+    }
+}
+
+/// The user and session behind a `Guard::User` route.
+fn user_of(actor: &Actor) -> ApiResult<(&holdfast_core::ids::UserId, &SessionId)> {
+    match &actor.principal {
+        Principal::User {
+            user_id,
+            session_id,
+        } => Ok((user_id, session_id)),
+        Principal::ApiKey(_) => Err(Problem(ApiError::internal())),
+    }
+}
+
+async fn auth_logout(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<StatusCode> {
+    let (user, session) = user_of(&actor)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    sessions::revoke(&mut tx, user, session, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Page<SessionOut>>> {
+    let (user, session) = user_of(&actor)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let data = sessions::list(&mut tx, user, session, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(Json(Page {
+        data,
+        next_cursor: None,
+    }))
+}
+
+async fn session_revoke(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (user, _) = user_of(&actor)?;
+    let id = SessionId::parse(&id).ok_or_else(|| Problem::not_found("session"))?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if !sessions::revoke(&mut tx, user, &id, state.clock.now_ms()).await? {
+        return Err(Problem::not_found("session"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session_revoke_all(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<StatusCode> {
+    let (user, _) = user_of(&actor)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let ended = sessions::revoke_all(&mut tx, user, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(ended, "all sessions ended");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,253 @@
+//! Sign-in, part of the authentication layer: finds a login candidate, throttles failed
+//! sign-ins per account, starts sessions and rotates refresh tokens. Constructs a `Tenant`
+//! only for a workspace the caller has just proven membership of.
+
+use crate::db::Db;
+use crate::error::{Classify, StoreError};
+use crate::tenant::{Tenant, TenantTx};
+use holdfast_core::ids::{RefreshTokenId, SessionId, UserId, WorkspaceId};
+use holdfast_core::secret::Secret;
+use holdfast_core::token::generate_opaque;
+
+/// A session ends 30 days after sign-in whatever happens…
+pub const ABSOLUTE_TIMEOUT_MS: i64 = 30 * 24 * 3600 * 1000;
+/// …and after 7 days without use.
+pub const IDLE_TIMEOUT_MS: i64 = 7 * 24 * 3600 * 1000;
+pub const REFRESH_PREFIX: &str = "hfr";
+/// Failed sign-ins allowed before each further one adds a delay (2 s, 4 s, … up to 15 min).
+pub const FREE_FAILURES: i64 = 5;
+const MAX_LOCK_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct LoginCandidate {
+    pub user_id: String,
+    pub password_hash: Option<String>,
+    pub workspace_id: String,
+    pub role: String,
+}
+
+/// The user with this email who is a member of the workspace `slug`, if any.
+pub async fn unscoped_login_candidate(
+    db: &Db,
+    email: &str,
+    slug: &str,
+) -> Result<Option<LoginCandidate>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT u.id AS user_id, u.password_hash, w.id AS workspace_id, m.role FROM users u \
+         JOIN memberships m ON m.user_id = u.id JOIN workspaces w ON w.id = m.workspace_id \
+         WHERE u.email = $1 AND w.slug = $2",
+    )
+    .bind(email)
+    .bind(slug)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+pub async fn unscoped_set_password_hash(
+    db: &Db,
+    user_id: &str,
+    hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// When the account named by `subject` may try again, if it is locked now.
+pub async fn throttle_locked_until(
+    db: &Db,
+    subject: &str,
+    now_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE subject = $1")
+            .bind(subject)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(until.filter(|u| *u > now_ms))
+}
+
+/// Counts a failed sign-in; returns how many in a row there have been.
+pub async fn record_failed_login(db: &Db, subject: &str, now_ms: i64) -> Result<i64, StoreError> {
+    let mut tx = db.pool.begin().await?;
+    let failures: i64 =
+        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE subject = $1")
+            .bind(subject)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0)
+            + 1;
+    let locked_until = if failures > FREE_FAILURES {
+        let exponent = u32::try_from((failures - FREE_FAILURES).min(20)).unwrap_or(20);
+        now_ms + (1000_i64 << exponent).min(MAX_LOCK_MS)
+    } else {
+        0
+    };
+    sqlx::query(
+        "INSERT INTO login_throttle (subject, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (subject) DO UPDATE SET failures = $2, locked_until = $3, updated_at = $4",
+    )
+    .bind(subject)
+    .bind(failures)
+    .bind(locked_until)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(failures)
+}
+
+pub async fn clear_failed_logins(db: &Db, subject: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_throttle WHERE subject = $1")
+        .bind(subject)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// A session just started or refreshed: what the caller needs to mint the access token.
+#[derive(Debug)]
+pub struct Issued {
+    pub tenant: Tenant,
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub refresh_token: Secret<String>,
+}
+
+async fn insert_refresh(
+    tx: &mut TenantTx<'_>,
+    session_id: &str,
+    now_ms: i64,
+) -> Result<Secret<String>, StoreError> {
+    let (token, hash) = generate_opaque(REFRESH_PREFIX);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (workspace_id, id, session_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(ws)
+    .bind(RefreshTokenId::generate(now_ms).as_str())
+    .bind(session_id)
+    .bind(hash)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    Ok(token)
+}
+
+/// Starts a session for a candidate whose password was just verified.
+pub async fn start_session(
+    db: &Db,
+    candidate: &LoginCandidate,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+    now_ms: i64,
+) -> Result<Issued, StoreError> {
+    let tenant = Tenant::new(WorkspaceId::from_trusted(candidate.workspace_id.clone()));
+    let ws = candidate.workspace_id.as_str();
+    let session_id = SessionId::generate(now_ms);
+    let mut tx = db.write(&tenant).await?;
+    sqlx::query(
+        "INSERT INTO sessions (workspace_id, id, user_id, user_agent, ip, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+    )
+    .bind(ws)
+    .bind(session_id.as_str())
+    .bind(candidate.user_id.as_str())
+    .bind(user_agent)
+    .bind(ip)
+    .bind(now_ms)
+    .bind(now_ms + ABSOLUTE_TIMEOUT_MS)
+    .execute(tx.conn())
+    .await?;
+    let refresh_token = insert_refresh(&mut tx, session_id.as_str(), now_ms).await?;
+    tx.commit().await?;
+    Ok(Issued {
+        tenant,
+        user_id: UserId::from_trusted(candidate.user_id.clone()),
+        session_id,
+        refresh_token,
+    })
+}
+
+#[derive(Debug)]
+pub enum Refreshed {
+    Rotated(Issued),
+    /// A refresh token was presented a second time: its whole session was ended.
+    Reused,
+    Invalid,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    workspace_id: String,
+    id: String,
+    session_id: String,
+    used_at: Option<i64>,
+}
+
+/// Spends a refresh token and issues the next one in its family. Presenting a spent token ends
+/// the session, because only a thief or a replay would hold one.
+pub async fn rotate_refresh(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Refreshed, StoreError> {
+    let row: Option<RefreshRow> = sqlx::query_as(
+        "SELECT workspace_id, id, session_id, used_at FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Refreshed::Invalid);
+    };
+    let tenant = Tenant::new(WorkspaceId::from_trusted(row.workspace_id.clone()));
+    let ws = row.workspace_id.as_str();
+    let mut tx = db.write(&tenant).await?;
+    let spent = row.used_at.is_some()
+        || sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE workspace_id = $2 AND id = $3 AND used_at IS NULL")
+            .bind(now_ms)
+            .bind(ws)
+            .bind(row.id.as_str())
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+            == 0;
+    if spent {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(ws)
+            .bind(row.session_id.as_str())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(session_id = %row.session_id, "refresh token reused; session ended");
+        return Ok(Refreshed::Reused);
+    }
+    let user_id: Option<String> = sqlx::query_scalar(
+        "UPDATE sessions SET last_seen_at = $1 WHERE workspace_id = $2 AND id = $3 \
+         AND revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $4 RETURNING user_id",
+    )
+    .bind(now_ms)
+    .bind(ws)
+    .bind(row.session_id.as_str())
+    .bind(now_ms - IDLE_TIMEOUT_MS)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(user_id) = user_id else {
+        tx.commit().await?;
+        return Ok(Refreshed::Invalid);
+    };
+    let refresh_token = insert_refresh(&mut tx, row.session_id.as_str(), now_ms).await?;
+    tx.commit().await?;
+    Ok(Refreshed::Rotated(Issued {
+        tenant,
+        user_id: UserId::from_trusted(user_id),
+        session_id: SessionId::from_trusted(row.session_id),
+        refresh_token,
+    }))
+}
