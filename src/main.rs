@@ -62,6 +62,17 @@ struct Cli {
     /// Sign-in requests per minute per client address (burst of 10).
     #[arg(long, env = "HOLDFAST_AUTH_RATE_LIMIT_PER_MINUTE", global = true)]
     auth_rate_limit_per_minute: Option<u32>,
+    /// Requests per minute per API key or signed-in user (burst: two seconds' worth).
+    #[arg(long, env = "HOLDFAST_API_RATE_LIMIT_PER_MINUTE", global = true)]
+    api_rate_limit_per_minute: Option<u32>,
+    /// redis://… to share rate limits between instances; in-process when unset.
+    #[arg(
+        long,
+        env = "HOLDFAST_REDIS_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    redis_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -102,6 +113,8 @@ impl Cli {
             db_max_connections: self.db_max_connections,
             public_rate_limit_per_minute: self.public_rate_limit_per_minute,
             auth_rate_limit_per_minute: self.auth_rate_limit_per_minute,
+            api_rate_limit_per_minute: self.api_rate_limit_per_minute,
+            redis_url: self.redis_url.clone(),
         }
     }
 

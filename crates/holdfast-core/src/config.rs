@@ -23,6 +23,8 @@ pub struct Layer {
     pub db_max_connections: Option<u32>,
     pub public_rate_limit_per_minute: Option<u32>,
     pub auth_rate_limit_per_minute: Option<u32>,
+    pub api_rate_limit_per_minute: Option<u32>,
+    pub redis_url: Option<String>,
 }
 
 impl Layer {
@@ -46,6 +48,10 @@ impl Layer {
             auth_rate_limit_per_minute: over
                 .auth_rate_limit_per_minute
                 .or(self.auth_rate_limit_per_minute),
+            api_rate_limit_per_minute: over
+                .api_rate_limit_per_minute
+                .or(self.api_rate_limit_per_minute),
+            redis_url: over.redis_url.or(self.redis_url),
         }
     }
 }
@@ -74,6 +80,10 @@ pub struct Config {
     pub db_max_connections: u32,
     pub public_rate_limit_per_minute: u32,
     pub auth_rate_limit_per_minute: u32,
+    /// Per API key or signed-in user, on every authenticated route.
+    pub api_rate_limit_per_minute: u32,
+    /// When set, rate limits are kept in Redis and shared by every instance.
+    pub redis_url: Option<String>,
 }
 
 /// Names the setting the way a user would set it.
@@ -100,6 +110,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "db_max_connections" => "db-max-connections",
         "public_rate_limit_per_minute" => "public-rate-limit-per-minute",
         "auth_rate_limit_per_minute" => "auth-rate-limit-per-minute",
+        "api_rate_limit_per_minute" => "api-rate-limit-per-minute",
+        "redis_url" => "redis-url",
         other => other,
     };
     let env = match setting {
@@ -115,6 +127,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "db_max_connections" => "DB_MAX_CONNECTIONS",
         "public_rate_limit_per_minute" => "PUBLIC_RATE_LIMIT_PER_MINUTE",
         "auth_rate_limit_per_minute" => "AUTH_RATE_LIMIT_PER_MINUTE",
+        "api_rate_limit_per_minute" => "API_RATE_LIMIT_PER_MINUTE",
+        "redis_url" => "REDIS_URL",
         _ => "?",
     };
     ConfigError {
@@ -144,6 +158,8 @@ impl Config {
             db_max_connections: Some(16),
             public_rate_limit_per_minute: Some(600),
             auth_rate_limit_per_minute: Some(300),
+            api_rate_limit_per_minute: Some(1800),
+            redis_url: None,
         }
     }
 
@@ -237,6 +253,16 @@ impl Config {
         if auth_rate_limit_per_minute == 0 {
             return Err(err("auth_rate_limit_per_minute", "must be at least 1"));
         }
+        let api_rate_limit_per_minute = l.api_rate_limit_per_minute.unwrap_or(0);
+        if api_rate_limit_per_minute == 0 {
+            return Err(err("api_rate_limit_per_minute", "must be at least 1"));
+        }
+        let redis_url = l.redis_url.filter(|u| !u.trim().is_empty());
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(err("redis_url", "must start with redis:// or rediss://"));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -251,6 +277,8 @@ impl Config {
             db_max_connections,
             public_rate_limit_per_minute,
             auth_rate_limit_per_minute,
+            api_rate_limit_per_minute,
+            redis_url,
         })
     }
 

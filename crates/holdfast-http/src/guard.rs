@@ -62,11 +62,11 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                 .map(|c| c.0.ip().to_string())
                 .unwrap_or_else(|| "unknown".to_owned());
             let key = format!("{}|{client}", state.route);
-            if let Err(retry_after) =
-                state
-                    .app
-                    .limiter
-                    .check(&key, per_minute, burst, state.app.clock.now_ms())
+            if let Err(retry_after) = state
+                .app
+                .limiter
+                .check(&key, per_minute, burst, state.app.clock.now_ms())
+                .await
             {
                 let mut err = ApiError::new(
                     ErrorCode::RateLimited,
@@ -110,8 +110,32 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             }
         }
     };
+    if let Err(problem) = check_api_limit(&state.app, &actor).await {
+        return problem.into_response();
+    }
     request.extensions_mut().insert(actor);
     next.run(request).await
+}
+
+/// The general API budget, per credential: an API key, or a user across their sessions.
+async fn check_api_limit(app: &AppState, actor: &Actor) -> Result<(), Problem> {
+    let per_minute = app.config.api_rate_limit_per_minute;
+    let who = match &actor.principal {
+        Principal::ApiKey(id) => id.as_str(),
+        Principal::User { user_id, .. } => user_id.as_str(),
+    };
+    let key = format!("api|{who}");
+    app.limiter
+        .check(&key, per_minute, (per_minute / 30).max(10), app.clock.now_ms())
+        .await
+        .map_err(|retry_after| {
+            let mut err = ApiError::new(
+                ErrorCode::RateLimited,
+                format!("at most {per_minute} requests per minute per credential; retry after {retry_after} s"),
+            );
+            err.retry_after = Some(retry_after);
+            Problem(err)
+        })
 }
 
 /// A Bearer credential: an API key (`hf_live_…`) or a user's access token (a JWT).

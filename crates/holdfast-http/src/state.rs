@@ -39,4 +39,17 @@ impl AppState {
             passwords: PasswordPool::default(),
         }
     }
+
+    /// Connects the Redis rate-limit store when `redis_url` is configured.
+    pub async fn with_shared_limits(mut self) -> Result<Self, String> {
+        if let Some(url) = &self.config.redis_url {
+            self.limiter = Arc::new(RateLimiter::connect_redis(url).await?);
+        }
+        Ok(self)
+    }
+
+    /// Whether rate limits are shared through Redis.
+    pub fn limits_are_shared(&self) -> bool {
+        self.limiter.is_shared()
+    }
 }

@@ -125,7 +125,10 @@ impl TestApp {
             .unwrap();
         db.migrate().await.unwrap();
         let master_key: [u8; 32] = rand::random();
-        let state = AppState::new(db.clone(), config.clone(), clock, &master_key);
+        let state = AppState::new(db.clone(), config.clone(), clock, &master_key)
+            .with_shared_limits()
+            .await
+            .unwrap();
         let router = holdfast_http::route_table().into_router(state.clone());
         let router = extra(axum::Router::new())
             .with_state(state.clone())

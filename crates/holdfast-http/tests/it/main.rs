@@ -8,6 +8,7 @@ mod contacts;
 mod edge;
 mod guard_sweep;
 mod isolation;
+mod limits;
 mod logging;
 mod ops;
 mod rls;
