@@ -26,6 +26,16 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show mail kept in the local outbox (when no SMTP relay is configured), newest first.
+    Outbox {
+        /// Only mail to this address.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create an API key; the key is printed once.
     CreateApiKey {
         /// The workspace's slug.
@@ -104,6 +114,32 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
                 );
                 if created.existing_user {
                     println!("{email} already had an account; its password was left unchanged");
+                }
+            }
+            Ok(())
+        }
+        AdminCommand::Outbox { to, limit, json } => {
+            let db = open(&config).await?;
+            let to = to.map(|t| t.trim().to_lowercase());
+            let mail = holdfast_store::mail_outbox::unscoped_list(
+                &db,
+                to.as_deref(),
+                limit.clamp(1, 1000),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            db.close().await;
+            if json {
+                println!("{}", serde_json::to_string(&mail).unwrap_or_default());
+            } else if mail.is_empty() {
+                println!("the outbox is empty");
+            } else {
+                for m in mail {
+                    println!(
+                        "--- {} to {}: {}
+{}",
+                        m.id, m.to_address, m.subject, m.body_text
+                    );
                 }
             }
             Ok(())

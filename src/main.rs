@@ -73,6 +73,15 @@ struct Cli {
         hide_env_values = true
     )]
     redis_url: Option<String>,
+    /// smtp://… or smtps://… relay for outgoing mail; unset keeps mail in the local outbox.
+    #[arg(long, env = "HOLDFAST_SMTP_URL", global = true, hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender of outgoing mail, e.g. 'Acme Ops <ops@example.com>'.
+    #[arg(long, env = "HOLDFAST_MAIL_FROM", global = true)]
+    mail_from: Option<String>,
+    /// Public address of this instance, for links in mail [default: http://<bind>].
+    #[arg(long, env = "HOLDFAST_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -115,6 +124,9 @@ impl Cli {
             auth_rate_limit_per_minute: self.auth_rate_limit_per_minute,
             api_rate_limit_per_minute: self.api_rate_limit_per_minute,
             redis_url: self.redis_url.clone(),
+            smtp_url: self.smtp_url.clone(),
+            mail_from: self.mail_from.clone(),
+            public_url: self.public_url.clone(),
         }
     }
 

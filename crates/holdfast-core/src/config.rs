@@ -25,6 +25,9 @@ pub struct Layer {
     pub auth_rate_limit_per_minute: Option<u32>,
     pub api_rate_limit_per_minute: Option<u32>,
     pub redis_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub public_url: Option<String>,
 }
 
 impl Layer {
@@ -52,6 +55,9 @@ impl Layer {
                 .api_rate_limit_per_minute
                 .or(self.api_rate_limit_per_minute),
             redis_url: over.redis_url.or(self.redis_url),
+            smtp_url: over.smtp_url.or(self.smtp_url),
+            mail_from: over.mail_from.or(self.mail_from),
+            public_url: over.public_url.or(self.public_url),
         }
     }
 }
@@ -84,6 +90,12 @@ pub struct Config {
     pub api_rate_limit_per_minute: u32,
     /// When set, rate limits are kept in Redis and shared by every instance.
     pub redis_url: Option<String>,
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465`. Unset: mail goes to the local outbox in the database.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Where people reach this instance, for links in mail.
+    pub public_url: String,
 }
 
 /// Names the setting the way a user would set it.
@@ -112,6 +124,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "auth_rate_limit_per_minute" => "auth-rate-limit-per-minute",
         "api_rate_limit_per_minute" => "api-rate-limit-per-minute",
         "redis_url" => "redis-url",
+        "smtp_url" => "smtp-url",
+        "mail_from" => "mail-from",
+        "public_url" => "public-url",
         other => other,
     };
     let env = match setting {
@@ -129,6 +144,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "auth_rate_limit_per_minute" => "AUTH_RATE_LIMIT_PER_MINUTE",
         "api_rate_limit_per_minute" => "API_RATE_LIMIT_PER_MINUTE",
         "redis_url" => "REDIS_URL",
+        "smtp_url" => "SMTP_URL",
+        "mail_from" => "MAIL_FROM",
+        "public_url" => "PUBLIC_URL",
         _ => "?",
     };
     ConfigError {
@@ -160,6 +178,9 @@ impl Config {
             auth_rate_limit_per_minute: Some(300),
             api_rate_limit_per_minute: Some(1800),
             redis_url: None,
+            smtp_url: None,
+            mail_from: Some("Holdfast <holdfast@localhost>".into()),
+            public_url: None,
         }
     }
 
@@ -263,6 +284,31 @@ impl Config {
         {
             return Err(err("redis_url", "must start with redis:// or rediss://"));
         }
+        let smtp_url = l.smtp_url.filter(|u| !u.trim().is_empty());
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(err("smtp_url", "must start with smtp:// or smtps://"));
+        }
+        let mail_from = l.mail_from.unwrap_or_default();
+        if !mail_from.contains('@') || mail_from.chars().any(char::is_control) {
+            return Err(err(
+                "mail_from",
+                "must be an address like 'Holdfast <holdfast@example.com>'",
+            ));
+        }
+        let public_url = l
+            .public_url
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+            || public_url.ends_with('/')
+        {
+            return Err(err(
+                "public_url",
+                "must be like https://ops.example.com (no trailing slash)",
+            ));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -279,6 +325,9 @@ impl Config {
             auth_rate_limit_per_minute,
             api_rate_limit_per_minute,
             redis_url,
+            smtp_url,
+            mail_from,
+            public_url,
         })
     }
 

@@ -70,6 +70,8 @@ prefixed_id!(ApiKeyId, "key");
 prefixed_id!(ContactId, "ct");
 prefixed_id!(SessionId, "ses");
 prefixed_id!(RefreshTokenId, "rft");
+prefixed_id!(ResetTokenId, "rst");
+prefixed_id!(MailId, "mail");
 
 #[cfg(test)]
 mod tests {

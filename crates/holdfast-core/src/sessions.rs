@@ -48,3 +48,26 @@ pub struct SessionOut {
     /// The session the listing request was made with.
     pub current: bool,
 }
+
+/// Body of `POST /api/v1/auth/forgot-password`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotIn {
+    #[schemars(email, length(max = 254))]
+    pub email: String,
+}
+
+/// Body of `POST /api/v1/auth/reset-password`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetIn {
+    #[schemars(length(max = 100))]
+    pub token: String,
+    #[schemars(length(min = 15, max = 1024))]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AcceptedOut {
+    pub status: String,
+}

@@ -9,6 +9,7 @@ pub mod api;
 mod edge;
 mod extract;
 pub mod guard;
+pub mod mailer;
 mod metrics;
 pub mod openapi;
 mod ops;

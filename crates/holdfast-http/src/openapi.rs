@@ -76,6 +76,7 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
 fn status_text(status: u16) -> &'static str {
     match status {
         201 => "Created",
+        202 => "Accepted",
         _ => "OK",
     }
 }

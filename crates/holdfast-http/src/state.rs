@@ -1,3 +1,4 @@
+use crate::mailer::Mailer;
 use crate::metrics::Metrics;
 use crate::passwords::PasswordPool;
 use crate::ratelimit::RateLimiter;
@@ -20,6 +21,7 @@ pub struct AppState {
     /// Access-token signing keys, derived from the master key.
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) passwords: PasswordPool,
+    pub(crate) mailer: Arc<Mailer>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
 
     pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
         let openapi = serde_json::to_string(&crate::openapi::document()).unwrap_or_default();
+        let (db_for_mail, clock_for_mail) = (db.clone(), clock.clone());
         AppState {
             db,
             config,
@@ -37,14 +40,20 @@ impl AppState {
             openapi: Arc::new(openapi),
             keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
             passwords: PasswordPool::default(),
+            mailer: Arc::new(Mailer::Outbox {
+                db: db_for_mail,
+                clock: clock_for_mail,
+            }),
         }
     }
 
-    /// Connects the Redis rate-limit store when `redis_url` is configured.
-    pub async fn with_shared_limits(mut self) -> Result<Self, String> {
+    /// Connects the configured outside services: the Redis rate-limit store (`redis_url`) and
+    /// the SMTP relay (`smtp_url`); without them, limits and mail stay local.
+    pub async fn connect_services(mut self) -> Result<Self, String> {
         if let Some(url) = &self.config.redis_url {
             self.limiter = Arc::new(RateLimiter::connect_redis(url).await?);
         }
+        self.mailer = Arc::new(Mailer::from_config(&self.config, &self.db, &self.clock)?);
         Ok(self)
     }
 

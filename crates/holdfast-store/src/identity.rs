@@ -251,3 +251,100 @@ pub async fn rotate_refresh(
         refresh_token,
     }))
 }
+
+pub const RESET_PREFIX: &str = "hfp";
+/// A reset token is good for 15 minutes, once.
+pub const RESET_TTL_MS: i64 = 15 * 60 * 1000;
+
+/// A new single-use reset token for the user with this (normalised) email, if there is one.
+pub async fn unscoped_issue_reset_token(
+    db: &Db,
+    email: &str,
+    now_ms: i64,
+) -> Result<Option<Secret<String>>, StoreError> {
+    let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(user_id) = user else { return Ok(None) };
+    let (token, hash) = generate_opaque(RESET_PREFIX);
+    sqlx::query(
+        "INSERT INTO reset_tokens (id, user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(holdfast_core::ids::ResetTokenId::generate(now_ms).as_str())
+    .bind(user_id)
+    .bind(hash)
+    .bind(now_ms)
+    .bind(now_ms + RESET_TTL_MS)
+    .execute(&db.pool)
+    .await?;
+    Ok(Some(token))
+}
+
+/// Who a reset token belongs to, if it is unspent and unexpired (does not spend it).
+pub async fn unscoped_reset_token_owner(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.email FROM reset_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Spends the token and sets the new password hash in one transaction, then ends every
+/// session of the user in every workspace. `false` when the token was spent meanwhile.
+pub async fn unscoped_complete_reset(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = match db.backend() {
+        crate::Backend::Sqlite => db.pool.begin_with("BEGIN IMMEDIATE").await?,
+        crate::Backend::Postgres => db.pool.begin().await?,
+    };
+    let spent = sqlx::query(
+        "UPDATE reset_tokens SET used_at = $1 WHERE token_hash = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_ms)
+    .bind(token_hash)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if spent != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    end_all_sessions_of(db, user_id, now_ms).await?;
+    Ok(true)
+}
+
+/// Ends the user's sessions in each workspace they belong to, each under that tenant's scope.
+pub async fn end_all_sessions_of(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    let workspaces: Vec<String> =
+        sqlx::query_scalar("SELECT workspace_id FROM memberships WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&db.pool)
+            .await?;
+    let user = UserId::from_trusted(user_id.to_owned());
+    for ws in workspaces {
+        let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
+        let mut tx = db.write(&tenant).await?;
+        crate::sessions::revoke_all(&mut tx, &user, now_ms).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

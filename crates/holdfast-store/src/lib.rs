@@ -13,6 +13,7 @@ mod db;
 mod error;
 pub mod idempotency;
 pub mod identity;
+pub mod mail_outbox;
 pub mod sessions;
 mod tenant;
 

@@ -3,6 +3,9 @@
 //! whose calls state the status they expect. Test-only: panics on setup failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod smtp;
+pub use smtp::{SmtpMessage, SmtpSink};
+
 use holdfast_core::clock::{SharedClock, SystemClock};
 use holdfast_core::config::{Config, Layer};
 use holdfast_core::policy::Role;
@@ -126,7 +129,7 @@ impl TestApp {
         db.migrate().await.unwrap();
         let master_key: [u8; 32] = rand::random();
         let state = AppState::new(db.clone(), config.clone(), clock, &master_key)
-            .with_shared_limits()
+            .connect_services()
             .await
             .unwrap();
         let router = holdfast_http::route_table().into_router(state.clone());

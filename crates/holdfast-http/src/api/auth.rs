@@ -15,10 +15,13 @@ use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::SessionId;
 use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
 use holdfast_core::password::{Verified, decoy_hash};
-use holdfast_core::sessions::{LoginIn, RefreshIn, SessionOut, TokensOut};
+use holdfast_core::sessions::{
+    AcceptedOut, ForgotIn, LoginIn, RefreshIn, ResetIn, SessionOut, TokensOut,
+};
 use holdfast_core::token::{parse_opaque, sha256_hex};
+use holdfast_core::{password, validate};
 use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::identity::{self, Issued, REFRESH_PREFIX, Refreshed};
+use holdfast_store::identity::{self, Issued, REFRESH_PREFIX, RESET_PREFIX, Refreshed};
 use holdfast_store::sessions;
 
 /// Access tokens live 15 minutes; the refresh token gets the next one.
@@ -47,6 +50,24 @@ pub fn routes(t: &mut RouteTable) {
             .request::<RefreshIn>()
             .response::<TokensOut>(200),
         post(auth_refresh),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/forgot-password",
+        AUTH,
+        doc("Ask for a password-reset message (always 202)")
+            .request::<ForgotIn>()
+            .response::<AcceptedOut>(202),
+        post(auth_forgot_password),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/reset-password",
+        AUTH,
+        doc("Set a new password with a reset token; ends every session")
+            .request::<ResetIn>()
+            .no_content(),
+        post(auth_reset_password),
     );
     t.add(
         Method::POST,
@@ -187,6 +208,91 @@ async fn auth_refresh(
         )),
         Refreshed::Invalid => Err(invalid()),
     }
+}
+
+/// Always the same 202, at once: the lookup and the mail happen afterwards, so neither the
+/// answer nor its timing says whether the address has an account.
+async fn auth_forgot_password(
+    State(state): State<AppState>,
+    body: JsonBody<ForgotIn>,
+) -> ApiResult<(StatusCode, Json<AcceptedOut>)> {
+    let email = validate::email("email", &body.value.email)
+        .map_err(|e| Problem::validation(vec![e]))?
+        .to_lowercase();
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&task_state, &email).await {
+            tracing::error!(error = %e, "password reset message not sent");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AcceptedOut {
+            status: "if an account uses this address, a reset message is on its way".to_owned(),
+        }),
+    ))
+}
+
+async fn send_reset(state: &AppState, email: &str) -> Result<(), String> {
+    let now = state.clock.now_ms();
+    let Some(token) = identity::unscoped_issue_reset_token(&state.db, email, now)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let body = format!(
+        "Someone asked to reset the password of your Holdfast account.\n\n\
+         To choose a new one within 15 minutes, open:\n{}/reset-password?token={}\n\n\
+         or send the token to POST /api/v1/auth/reset-password:\n{}\n\n\
+         Setting a new password signs you out everywhere. If this was not you, ignore this message.\n",
+        state.config.public_url,
+        token.expose(),
+        token.expose()
+    );
+    state
+        .mailer
+        .send(email, "Reset your Holdfast password", &body)
+        .await
+}
+
+async fn auth_reset_password(
+    State(state): State<AppState>,
+    body: JsonBody<ResetIn>,
+) -> ApiResult<StatusCode> {
+    let invalid = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the reset token is malformed, unknown, spent or expired; ask for a new one",
+        )
+    };
+    let ResetIn {
+        token,
+        password: new_password,
+    } = body.value;
+    let hash = parse_opaque(RESET_PREFIX, token.trim()).ok_or_else(invalid)?;
+    let now = state.clock.now_ms();
+    let (user_id, email) = identity::unscoped_reset_token_owner(&state.db, &hash, now)
+        .await?
+        .ok_or_else(invalid)?;
+    password::check_policy(
+        &new_password,
+        password::Context {
+            email: &email,
+            workspace_name: "",
+        },
+    )
+    .map_err(|e| Problem::validation(vec![e]))?;
+    let fresh = state.passwords.hash(new_password).await.map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        Problem(ApiError::internal())
+    })?;
+    if !identity::unscoped_complete_reset(&state.db, &hash, &user_id, &fresh, now).await? {
+        return Err(invalid());
+    }
+    identity::clear_failed_logins(&state.db, &sha256_hex(&format!("login:{email}"))).await?;
+    tracing::info!("password reset; every session of the user ended");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The user and session behind a `Guard::User` route.

@@ -66,7 +66,7 @@ async fn instances_sharing_redis_share_one_budget() {
         Arc::new(SystemClock),
         &[9u8; 32],
     )
-    .with_shared_limits()
+    .connect_services()
     .await
     .unwrap();
     assert!(state.limits_are_shared());

@@ -11,6 +11,7 @@ mod isolation;
 mod limits;
 mod logging;
 mod ops;
+mod reset;
 mod rls;
 mod shutdown;
 

@@ -1,0 +1,75 @@
+//! The mail transport for Holdfast's own messages to people (password reset, invitations):
+//! an SMTP relay when `smtp_url` is set (plain, STARTTLS with `?tls=required`, or `smtps://`),
+//! otherwise the local outbox in the database. Customer-facing messages will go through the
+//! consent choke point built on top of this.
+
+use holdfast_core::clock::SharedClock;
+use holdfast_core::config::Config;
+use holdfast_store::{Db, mail_outbox};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+pub enum Mailer {
+    Outbox {
+        db: Db,
+        clock: SharedClock,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mailer::Outbox { .. } => "Mailer(outbox)",
+            Mailer::Smtp { .. } => "Mailer(smtp)",
+        })
+    }
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config, db: &Db, clock: &SharedClock) -> Result<Mailer, String> {
+        let Some(url) = &config.smtp_url else {
+            return Ok(Mailer::Outbox {
+                db: db.clone(),
+                clock: clock.clone(),
+            });
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("invalid SMTP URL (HOLDFAST_SMTP_URL): {e}"))?
+            .build();
+        let from = config
+            .mail_from
+            .parse()
+            .map_err(|e| format!("invalid sender (HOLDFAST_MAIL_FROM): {e}"))?;
+        Ok(Mailer::Smtp { transport, from })
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        match self {
+            Mailer::Outbox { db, clock } => {
+                mail_outbox::unscoped_store(db, to, subject, body, clock.now_ms())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Mailer::Smtp { transport, from } => {
+                let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body.to_owned())
+                    .map_err(|e| e.to_string())?;
+                transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Password reset by mail, over a real SMTP exchange and through the local outbox.
+
+use holdfast_core::clock::ManualClock;
+use holdfast_core::config::Layer;
+use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const NEW_PASSWORD: &str = "lantern orchard quietly bicycle";
+
+fn reset_token(text: &str) -> String {
+    let start = text.find("hfp_").expect("a reset token in the message");
+    text[start..start + 4 + 43].to_owned()
+}
+
+async fn login(app: &TestApp, email: &str, password: &str, slug: &str) -> u16 {
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": email, "password": password, "workspace": slug}))
+        .send()
+        .await
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_by_mail_sets_the_password_once_and_ends_every_session() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("reset").await;
+    let tokens = app.login(&ws).await;
+
+    let r = app
+        .post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": ws.owner_email.to_uppercase()}))
+        .expect(202)
+        .await;
+    let mail = sink
+        .wait_for(&ws.owner_email, Duration::from_secs(10))
+        .await
+        .expect("the reset message arrives over SMTP");
+    assert!(
+        mail.data.contains("Subject: Reset your Holdfast password"),
+        "{}",
+        mail.data
+    );
+    assert_eq!(mail.from, "holdfast@localhost");
+    let token = reset_token(&mail.text());
+    assert!(mail.text().contains(&format!(
+        "{}/reset-password?token={token}",
+        app.config.public_url
+    )));
+
+    let weak = app
+        .post("/api/v1/auth/reset-password")
+        .json(&json!({"token": token, "password": "password123456789"}))
+        .expect(422)
+        .await;
+    assert!(weak.text.contains("too easy"), "{}", weak.text);
+    app.post("/api/v1/auth/reset-password")
+        .json(&json!({"token": token, "password": NEW_PASSWORD}))
+        .expect(204)
+        .await;
+
+    app.get("/api/v1/contacts")
+        .key(tokens["access_token"].as_str().unwrap())
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/refresh")
+        .json(&json!({"refresh_token": tokens["refresh_token"]}))
+        .expect(401)
+        .await;
+    assert_eq!(
+        login(&app, &ws.owner_email, OWNER_PASSWORD, &ws.slug).await,
+        401
+    );
+    assert_eq!(
+        login(&app, &ws.owner_email, NEW_PASSWORD, &ws.slug).await,
+        200
+    );
+    let again = app
+        .post("/api/v1/auth/reset-password")
+        .json(&json!({"token": token, "password": "another fresh passphrase here"}))
+        .expect(401)
+        .await;
+    again.problem("HF-AUTH-002");
+    assert_eq!(
+        r.json["status"],
+        "if an account uses this address, a reset message is on its way"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_addresses_get_the_same_answer_and_no_mail() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("reset-enum").await;
+    let strip = |mut v: Value| {
+        v["request_id"] = Value::Null;
+        v
+    };
+    let known = app
+        .post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": ws.owner_email}))
+        .expect(202)
+        .await;
+    let unknown = app
+        .post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": "nobody@nowhere.example.com"}))
+        .expect(202)
+        .await;
+    assert_eq!(strip(known.json), strip(unknown.json));
+    sink.wait_for(&ws.owner_email, Duration::from_secs(10))
+        .await
+        .expect("mail for the real account");
+    assert!(
+        sink.wait_for("nobody@nowhere.example.com", Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": "not an address"}))
+        .expect(422)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_smtp_mail_waits_in_the_outbox_and_tokens_expire_in_15_minutes() {
+    let clock = ManualClock::new(1_800_000_000_000);
+    let app = TestApp::spawn_custom(Layer::default(), Arc::new(clock.clone()), |r| r).await;
+    let ws = app.workspace("outbox").await;
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": ws.owner_email}))
+        .expect(202)
+        .await;
+    let mut mail = Vec::new();
+    for _ in 0..200 {
+        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 5)
+            .await
+            .unwrap();
+        if !mail.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(mail.len(), 1, "the message is kept in the outbox");
+    let token = reset_token(&mail[0].body_text);
+    clock.advance(15 * 60 * 1000);
+    app.post("/api/v1/auth/reset-password")
+        .json(&json!({"token": token, "password": NEW_PASSWORD}))
+        .expect(401)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_kinds_of_token_cannot_reset_a_password() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("reset-kinds").await;
+    let tokens = app.login(&ws).await;
+    for wrong in [
+        tokens["refresh_token"].clone(),
+        tokens["access_token"].clone(),
+        json!(ws.admin_key),
+        json!("hfp_x"),
+    ] {
+        app.post("/api/v1/auth/reset-password")
+            .json(&json!({"token": wrong, "password": NEW_PASSWORD}))
+            .expect(401)
+            .await;
+    }
+    assert_eq!(
+        login(&app, &ws.owner_email, OWNER_PASSWORD, &ws.slug).await,
+        200
+    );
+}
