@@ -72,6 +72,7 @@ prefixed_id!(SessionId, "ses");
 prefixed_id!(RefreshTokenId, "rft");
 prefixed_id!(ResetTokenId, "rst");
 prefixed_id!(MailId, "mail");
+prefixed_id!(InvitationId, "inv");
 
 #[cfg(test)]
 mod tests {

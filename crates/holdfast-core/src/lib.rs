@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod error;
 pub mod ids;
 pub mod jwt;
+pub mod members;
 pub mod password;
 pub mod policy;
 pub mod redact;

@@ -9,6 +9,8 @@ pub enum Permission {
     ContactsRead,
     ContactsWrite,
     ApiKeysManage,
+    MembersRead,
+    MembersManage,
 }
 
 impl Permission {
@@ -17,6 +19,8 @@ impl Permission {
             Self::ContactsRead => "contacts.read",
             Self::ContactsWrite => "contacts.write",
             Self::ApiKeysManage => "api_keys.manage",
+            Self::MembersRead => "members.read",
+            Self::MembersManage => "members.manage",
         }
     }
 }
@@ -53,8 +57,8 @@ impl Role {
         use Permission::*;
         match self {
             Self::Owner | Self::Admin => true,
-            Self::Member => matches!(permission, ContactsRead | ContactsWrite),
-            Self::Viewer => matches!(permission, ContactsRead),
+            Self::Member => matches!(permission, ContactsRead | ContactsWrite | MembersRead),
+            Self::Viewer => matches!(permission, ContactsRead | MembersRead),
         }
     }
 

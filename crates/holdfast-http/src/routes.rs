@@ -179,5 +179,6 @@ pub fn route_table() -> RouteTable {
     crate::api::contacts::routes(&mut table);
     crate::api::api_keys::routes(&mut table);
     crate::api::auth::routes(&mut table);
+    crate::api::members::routes(&mut table);
     table
 }

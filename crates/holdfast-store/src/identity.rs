@@ -18,7 +18,7 @@ pub const REFRESH_PREFIX: &str = "hfr";
 pub const FREE_FAILURES: i64 = 5;
 const MAX_LOCK_MS: i64 = 15 * 60 * 1000;
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct LoginCandidate {
     pub user_id: String,
     pub password_hash: Option<String>,
@@ -347,4 +347,127 @@ pub async fn end_all_sessions_of(db: &Db, user_id: &str, now_ms: i64) -> Result<
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// A pending invitation found by its token digest.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingInvitation {
+    pub workspace_id: String,
+    pub workspace_name: String,
+    pub id: String,
+    pub email: String,
+    pub role: String,
+}
+
+pub async fn unscoped_pending_invitation(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<PendingInvitation>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT i.workspace_id, w.name AS workspace_name, i.id, i.email, i.role FROM invitations i \
+         JOIN workspaces w ON w.id = i.workspace_id WHERE i.token_hash = $1 \
+         AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// The account with this (normalised) email: its id and password hash.
+pub async fn unscoped_user_by_email(
+    db: &Db,
+    email: &str,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+/// How the invitee proved who they are.
+pub enum Invitee {
+    Existing { user_id: String },
+    New { password_hash: String },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    Joined(LoginCandidate),
+    /// The invitation was used or revoked meanwhile.
+    Gone,
+    AlreadyMember,
+}
+
+/// Spends the invitation and adds the membership (creating the account if needed) in one
+/// transaction.
+pub async fn accept_invitation(
+    db: &Db,
+    invitation: &PendingInvitation,
+    invitee: Invitee,
+    now_ms: i64,
+) -> Result<Accepted, StoreError> {
+    let tenant = Tenant::new(WorkspaceId::from_trusted(invitation.workspace_id.clone()));
+    let ws = invitation.workspace_id.as_str();
+    let mut tx = db.write(&tenant).await?;
+    let spent = sqlx::query(
+        "UPDATE invitations SET accepted_at = $1 WHERE workspace_id = $2 AND id = $3 \
+         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_ms)
+    .bind(ws)
+    .bind(invitation.id.as_str())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if spent != 1 {
+        return Ok(Accepted::Gone);
+    }
+    let (user_id, password_hash) = match invitee {
+        Invitee::Existing { user_id } => {
+            let member: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+            )
+            .bind(ws)
+            .bind(user_id.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+            if member.is_some() {
+                return Ok(Accepted::AlreadyMember);
+            }
+            (user_id, None)
+        }
+        Invitee::New { password_hash } => {
+            let id = UserId::generate(now_ms).to_string();
+            sqlx::query(
+                "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.as_str())
+            .bind(invitation.email.as_str())
+            .bind(password_hash.as_str())
+            .bind(now_ms)
+            .execute(tx.conn())
+            .await
+            .classify()?;
+            (id, Some(password_hash))
+        }
+    };
+    sqlx::query("INSERT INTO memberships (workspace_id, id, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(ws)
+        .bind(holdfast_core::ids::MembershipId::generate(now_ms).as_str())
+        .bind(user_id.as_str())
+        .bind(invitation.role.as_str())
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(Accepted::Joined(LoginCandidate {
+        user_id,
+        password_hash,
+        workspace_id: invitation.workspace_id.clone(),
+        role: invitation.role.clone(),
+    }))
 }

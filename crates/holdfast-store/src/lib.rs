@@ -13,7 +13,9 @@ mod db;
 mod error;
 pub mod idempotency;
 pub mod identity;
+pub mod invitations;
 pub mod mail_outbox;
+pub mod members;
 pub mod sessions;
 mod tenant;
 

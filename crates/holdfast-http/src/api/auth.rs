@@ -106,7 +106,8 @@ fn sign_in_failed() -> Problem {
     )
 }
 
-fn tokens(state: &AppState, issued: Issued, now_ms: i64) -> TokensOut {
+/// Mints the access token for a session just started or refreshed.
+pub(crate) fn tokens(state: &AppState, issued: Issued, now_ms: i64) -> TokensOut {
     let now_s = now_ms / 1000;
     let claims = Claims {
         iss: ISSUER.to_owned(),

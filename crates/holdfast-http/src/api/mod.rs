@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod contacts;
+pub mod members;
 
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -19,6 +19,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/forgot-password"),
     ("POST", "/api/v1/auth/reset-password"),
+    ("POST", "/api/v1/invitations/accept"),
 ];
 
 fn method(m: &axum::http::Method) -> Method {
@@ -40,6 +41,10 @@ fn with_body<'a>(
 fn body_for(path: &str) -> serde_json::Value {
     if path.contains("api-keys") {
         json!({"name": "sweep", "role": "viewer"})
+    } else if path.contains("members") {
+        json!({"role": "viewer"})
+    } else if path.contains("invitations") {
+        json!({"email": "sweep@example.com", "role": "viewer"})
     } else {
         json!({"name": "Sweep Contact", "email": "sweep@example.com"})
     }
@@ -121,6 +126,25 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .await;
     let refresh_as_bearer = ended["refresh_token"].as_str().unwrap().to_owned();
     let forged = forge(&a_token);
+    let a_member = app
+        .get("/api/v1/members")
+        .key(&a.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a_invitation = app
+        .post("/api/v1/invitations")
+        .key(&a.admin_key)
+        .json(&json!({"email": "invitee@example.com", "role": "member"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let retargeted = retarget(&a_token, &b.id);
 
     let table = route_table();
@@ -145,6 +169,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("contacts", "id") => a_contact.clone(),
                     ("api-keys", "id") => a_key_id.clone(),
                     ("sessions", "id") => a_session.clone(),
+                    ("members", "id") => a_member.clone(),
+                    ("invitations", "id") => a_invitation.clone(),
                     _ => panic!(
                         "no fixture for {{{param}}} in {}: add one to the guard sweep",
                         spec.path

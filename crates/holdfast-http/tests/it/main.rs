@@ -10,6 +10,7 @@ mod guard_sweep;
 mod isolation;
 mod limits;
 mod logging;
+mod members;
 mod ops;
 mod reset;
 mod rls;

@@ -1,0 +1,307 @@
+//! `/api/v1/members` and `/api/v1/invitations`: who belongs to a workspace, with which role.
+
+use crate::api::Page;
+use crate::api::auth::tokens;
+use crate::extract::{ClientInfo, JsonBody};
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, RateLimit, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, patch, post};
+use holdfast_core::api_keys::parse_role;
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::ids::{InvitationId, MembershipId};
+use holdfast_core::members::{AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch};
+use holdfast_core::password::{self, Verified};
+use holdfast_core::policy::{Permission, Role};
+use holdfast_core::sessions::TokensOut;
+use holdfast_core::token::parse_opaque;
+use holdfast_store::auth::Actor;
+use holdfast_store::identity::{self, Accepted, Invitee};
+use holdfast_store::members::{self, Change};
+use holdfast_store::{invitations, sessions};
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::MembersRead,
+};
+const MANAGE: Guard = Guard::Staff {
+    permission: Permission::MembersManage,
+};
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("members", summary);
+    t.add(
+        Method::GET,
+        "/api/v1/members",
+        READ,
+        doc("List members").response::<Page<MemberOut>>(200),
+        get(member_list),
+    );
+    t.add(
+        Method::PATCH,
+        "/api/v1/members/{id}",
+        MANAGE,
+        doc("Change a member's role")
+            .request::<MemberPatch>()
+            .response::<MemberOut>(200),
+        patch(member_update),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/members/{id}",
+        MANAGE,
+        doc("Remove a member; their sessions end at once").no_content(),
+        delete(member_remove),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/invitations",
+        MANAGE,
+        doc("Invite someone by email (valid 7 days, once)")
+            .request::<InvitationIn>()
+            .response::<InvitationOut>(201),
+        post(invitation_create),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/invitations",
+        MANAGE,
+        doc("List pending invitations").response::<Page<InvitationOut>>(200),
+        get(invitation_list),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/invitations/{id}",
+        MANAGE,
+        doc("Withdraw an invitation").no_content(),
+        delete(invitation_revoke),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/invitations/accept",
+        Guard::Public {
+            rate_limit: RateLimit::Auth,
+        },
+        doc("Accept an invitation: set a password, or give your existing account's; signs you in")
+            .request::<AcceptIn>()
+            .response::<TokensOut>(200),
+        post(invitation_accept),
+    );
+}
+
+fn member_id(text: &str) -> ApiResult<MembershipId> {
+    MembershipId::parse(text).ok_or_else(|| Problem::not_found("member"))
+}
+
+fn last_owner() -> Problem {
+    Problem::new(
+        ErrorCode::Conflict,
+        "a workspace keeps at least one owner; make someone else owner first",
+    )
+}
+
+/// Nobody acts on, or hands out, a role above their own.
+fn outranks(actor: &Actor, role: &str) -> ApiResult<()> {
+    match Role::parse(role) {
+        Some(r) if actor.role.may_grant(r) => Ok(()),
+        _ => Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!(
+                "a credential with role {} cannot act on role {role}",
+                actor.role.as_str()
+            ),
+        )),
+    }
+}
+
+async fn member_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Page<MemberOut>>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let data = members::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Page {
+        data,
+        next_cursor: None,
+    }))
+}
+
+async fn member_update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<MemberPatch>,
+) -> ApiResult<Json<MemberOut>> {
+    let id = member_id(&id)?;
+    let role = parse_role(&body.value.role).map_err(|e| Problem::validation(vec![e]))?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let current = members::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("member"))?;
+    outranks(&actor, &current.role)?;
+    outranks(&actor, role.as_str())?;
+    match members::set_role(&mut tx, &id, role).await? {
+        Change::Done => {}
+        Change::NotFound => return Err(Problem::not_found("member")),
+        Change::LastOwner => return Err(last_owner()),
+    }
+    let updated = members::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("member"))?;
+    tx.commit().await?;
+    tracing::info!(member = %id, role = role.as_str(), "member role changed");
+    Ok(Json(updated))
+}
+
+async fn member_remove(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = member_id(&id)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let current = members::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("member"))?;
+    outranks(&actor, &current.role)?;
+    match members::remove(&mut tx, &id).await? {
+        Change::Done => {}
+        Change::NotFound => return Err(Problem::not_found("member")),
+        Change::LastOwner => return Err(last_owner()),
+    }
+    let user = holdfast_core::ids::UserId::from_trusted(current.user_id);
+    sessions::revoke_all(&mut tx, &user, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(member = %id, "member removed; their sessions ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn invitation_create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<InvitationIn>,
+) -> ApiResult<(StatusCode, Json<InvitationOut>)> {
+    let (email, role) = body.value.validate().map_err(Problem::validation)?;
+    outranks(&actor, role.as_str())?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let (invitation, token) = invitations::create(&mut tx, &email, role, now).await?;
+    tx.commit().await?;
+    let text = format!(
+        "You are invited to join a Holdfast workspace as {}.\n\n\
+         To accept within 7 days, open:\n{}/accept-invitation?token={}\n\n\
+         or send the token and a password to POST /api/v1/invitations/accept:\n{}\n\n\
+         If you already have a Holdfast account with this address, use its password.\n",
+        role.as_str(),
+        state.config.public_url,
+        token.expose(),
+        token.expose()
+    );
+    let mailer = state.mailer.clone();
+    tokio::spawn(async move {
+        if let Err(e) = mailer
+            .send(&email, "You are invited to Holdfast", &text)
+            .await
+        {
+            tracing::error!(error = %e, "invitation message not sent");
+        }
+    });
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+async fn invitation_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Page<InvitationOut>>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let data = invitations::list(&mut tx, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(Json(Page {
+        data,
+        next_cursor: None,
+    }))
+}
+
+async fn invitation_revoke(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = InvitationId::parse(&id).ok_or_else(|| Problem::not_found("invitation"))?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if !invitations::revoke(&mut tx, &id, state.clock.now_ms()).await? {
+        return Err(Problem::not_found("invitation"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn invitation_accept(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    body: JsonBody<AcceptIn>,
+) -> ApiResult<Json<TokensOut>> {
+    let invalid = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the invitation is malformed, unknown, used, withdrawn or expired; ask for a new one",
+        )
+    };
+    let AcceptIn {
+        token,
+        password: secret,
+    } = body.value;
+    let hash = parse_opaque(invitations::PREFIX, token.trim()).ok_or_else(invalid)?;
+    let now = state.clock.now_ms();
+    let invitation = identity::unscoped_pending_invitation(&state.db, &hash, now)
+        .await?
+        .ok_or_else(invalid)?;
+    let invitee = match identity::unscoped_user_by_email(&state.db, &invitation.email).await? {
+        Some((user_id, stored)) => {
+            let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
+            if state.passwords.verify(secret, stored).await == Verified::No {
+                return Err(Problem::new(
+                    ErrorCode::AuthInvalid,
+                    "this address already has a Holdfast account: give that account's password",
+                ));
+            }
+            Invitee::Existing { user_id }
+        }
+        None => {
+            let ctx = password::Context {
+                email: &invitation.email,
+                workspace_name: &invitation.workspace_name,
+            };
+            password::check_policy(&secret, ctx).map_err(|e| Problem::validation(vec![e]))?;
+            let password_hash = state.passwords.hash(secret).await.map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                Problem(ApiError::internal())
+            })?;
+            Invitee::New { password_hash }
+        }
+    };
+    let candidate = match identity::accept_invitation(&state.db, &invitation, invitee, now).await? {
+        Accepted::Joined(candidate) => candidate,
+        Accepted::Gone => return Err(invalid()),
+        Accepted::AlreadyMember => {
+            return Err(Problem::new(
+                ErrorCode::Conflict,
+                "you are already a member of this workspace",
+            ));
+        }
+    };
+    let issued = identity::start_session(
+        &state.db,
+        &candidate,
+        client.user_agent.as_deref(),
+        client.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tracing::info!(session_id = %issued.session_id, "invitation accepted");
+    Ok(Json(tokens(&state, issued, now)))
+}

@@ -1,0 +1,294 @@
+//! Members and invitations: joining by mail, roles, the last owner, removal ending sessions.
+
+use holdfast_core::config::Layer;
+use holdfast_core::policy::Role;
+use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, Workspace};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const INVITEE_PASSWORD: &str = "marble harbour seventeen kites";
+
+fn invitation_token(text: &str) -> String {
+    let start = text
+        .find("hfi_")
+        .expect("an invitation token in the message");
+    text[start..start + 4 + 43].to_owned()
+}
+
+async fn invite(
+    app: &TestApp,
+    sink: &SmtpSink,
+    ws: &Workspace,
+    key: &str,
+    email: &str,
+    role: &str,
+) -> String {
+    app.post("/api/v1/invitations")
+        .key(key)
+        .json(&json!({"email": email, "role": role}))
+        .expect(201)
+        .await;
+    let mail = sink
+        .wait_for(email, Duration::from_secs(10))
+        .await
+        .expect("the invitation arrives over SMTP");
+    assert!(mail.data.contains("Subject: You are invited to Holdfast"));
+    let _ = ws;
+    invitation_token(&mail.text())
+}
+
+fn member_with<'a>(list: &'a Value, email: &str) -> &'a Value {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == email)
+        .expect("member listed")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitee_sets_a_password_joins_with_the_role_and_the_token_is_spent() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("invite").await;
+    let email = format!("new.hire@{}.example.com", ws.slug);
+    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "member").await;
+    let pending = app
+        .get("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(pending.json["data"][0]["email"], email.as_str());
+
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": "new hire"}))
+        .expect(422)
+        .await;
+    let tokens = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
+        .expect(200)
+        .await
+        .json;
+    let access = tokens["access_token"].as_str().unwrap();
+    app.post("/api/v1/contacts")
+        .key(access)
+        .json(&json!({"name": "By the new hire"}))
+        .expect(201)
+        .await;
+    app.get("/api/v1/api-keys").key(access).expect(403).await;
+    let list = app
+        .get("/api/v1/members")
+        .key(access)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(member_with(&list, &email)["role"], "member");
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
+        .expect(401)
+        .await;
+    let pending = app
+        .get("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(pending.json["data"], json!([]));
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": email, "password": INVITEE_PASSWORD, "workspace": ws.slug}))
+        .expect(200)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_account_joins_only_with_its_own_password() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let home = app.workspace("home").await;
+    let other = app.workspace("other").await;
+    let token = invite(
+        &app,
+        &sink,
+        &other,
+        &other.admin_key,
+        &home.owner_email,
+        "viewer",
+    )
+    .await;
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": "somebody else's guess"}))
+        .expect(401)
+        .await;
+    let tokens = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": OWNER_PASSWORD}))
+        .expect(200)
+        .await
+        .json;
+    let access = tokens["access_token"].as_str().unwrap();
+    app.get("/api/v1/contacts").key(access).expect(200).await;
+    app.post("/api/v1/contacts")
+        .key(access)
+        .json(&json!({"name": "No"}))
+        .expect(403)
+        .await;
+    app.post("/api/v1/auth/login")
+        .json(
+            &json!({"email": home.owner_email, "password": OWNER_PASSWORD, "workspace": home.slug}),
+        )
+        .expect(200)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_change_within_rank_and_the_last_owner_stays() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("roles").await;
+    let owner_key = app.key(&ws.slug, Role::Owner).await;
+    let list = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let owner = member_with(&list, &ws.owner_email)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/members/{owner}");
+
+    app.patch(&path)
+        .key(&ws.admin_key)
+        .json(&json!({"role": "member"}))
+        .expect(403)
+        .await
+        .problem("HF-AUTH-003");
+    let r = app
+        .patch(&path)
+        .key(&owner_key)
+        .json(&json!({"role": "admin"}))
+        .expect(409)
+        .await;
+    assert!(
+        r.problem("HF-REQ-007")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at least one owner")
+    );
+    app.delete(&path).key(&owner_key).expect(409).await;
+    app.patch(&path)
+        .key(&owner_key)
+        .json(&json!({"role": "emperor"}))
+        .expect(422)
+        .await;
+    app.post("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .json(&json!({"email": "boss@example.com", "role": "owner"}))
+        .expect(403)
+        .await;
+    let viewer = app.key(&ws.slug, Role::Viewer).await;
+    app.get("/api/v1/members").key(&viewer).expect(200).await;
+    app.post("/api/v1/invitations")
+        .key(&viewer)
+        .json(&json!({"email": "x@example.com", "role": "viewer"}))
+        .expect(403)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_member_ends_their_sessions_at_once() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("remove").await;
+    let email = format!("leaver@{}.example.com", ws.slug);
+    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "member").await;
+    let tokens = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
+        .expect(200)
+        .await
+        .json;
+    let access = tokens["access_token"].as_str().unwrap();
+    app.get("/api/v1/contacts").key(access).expect(200).await;
+
+    let list = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let id = member_with(&list, &email)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(&format!("/api/v1/members/{id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"role": "viewer"}))
+        .expect(200)
+        .await;
+    app.post("/api/v1/contacts")
+        .key(access)
+        .json(&json!({"name": "Demoted"}))
+        .expect(403)
+        .await;
+    app.delete(&format!("/api/v1/members/{id}"))
+        .key(&ws.admin_key)
+        .expect(204)
+        .await;
+    app.get("/api/v1/contacts").key(access).expect(401).await;
+    app.post("/api/v1/auth/refresh")
+        .json(&json!({"refresh_token": tokens["refresh_token"]}))
+        .expect(401)
+        .await;
+    app.delete(&format!("/api/v1/members/{id}"))
+        .key(&ws.admin_key)
+        .expect(404)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn withdrawn_invitations_cannot_be_accepted() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("withdraw").await;
+    let email = format!("maybe@{}.example.com", ws.slug);
+    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "member").await;
+    let id = app
+        .get("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/api/v1/invitations/{id}"))
+        .key(&ws.admin_key)
+        .expect(204)
+        .await;
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
+        .expect(401)
+        .await;
+    let refresh = app.login(&ws).await["refresh_token"].clone();
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": refresh, "password": INVITEE_PASSWORD}))
+        .expect(401)
+        .await;
+}
