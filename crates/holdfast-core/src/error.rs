@@ -8,6 +8,7 @@ pub enum ErrorCode {
     AuthMissing,
     AuthInvalid,
     Forbidden,
+    SecondFactorRequired,
     MalformedBody,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -23,10 +24,11 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
+        Self::SecondFactorRequired,
         Self::MalformedBody,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
@@ -46,6 +48,7 @@ impl ErrorCode {
             Self::AuthMissing => "HF-AUTH-001",
             Self::AuthInvalid => "HF-AUTH-002",
             Self::Forbidden => "HF-AUTH-003",
+            Self::SecondFactorRequired => "HF-AUTH-004",
             Self::MalformedBody => "HF-REQ-001",
             Self::UnsupportedMediaType => "HF-REQ-002",
             Self::PayloadTooLarge => "HF-REQ-003",
@@ -63,7 +66,7 @@ impl ErrorCode {
 
     pub fn status(self) -> u16 {
         match self {
-            Self::AuthMissing | Self::AuthInvalid => 401,
+            Self::AuthMissing | Self::AuthInvalid | Self::SecondFactorRequired => 401,
             Self::Forbidden => 403,
             Self::MalformedBody => 400,
             Self::UnsupportedMediaType => 415,
@@ -83,6 +86,7 @@ impl ErrorCode {
             Self::AuthMissing => "Authentication required",
             Self::AuthInvalid => "Invalid credential",
             Self::Forbidden => "Permission denied",
+            Self::SecondFactorRequired => "Second factor required",
             Self::MalformedBody => "Malformed request body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Payload too large",

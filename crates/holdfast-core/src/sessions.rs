@@ -14,6 +14,45 @@ pub struct LoginIn {
     /// The workspace's slug.
     #[schemars(length(max = 40))]
     pub workspace: String,
+    /// Required once two-factor sign-in is on: the authenticator's 6-digit code, or an unused
+    /// recovery code.
+    #[serde(default)]
+    #[schemars(length(max = 64))]
+    pub totp_code: Option<String>,
+}
+
+/// Returned when two-factor enrolment starts: put the secret in an authenticator app.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TotpEnrollOut {
+    /// Base32, for typing in by hand.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The URI as an SVG QR code.
+    pub qr_svg: String,
+}
+
+/// Body of `POST /api/v1/auth/2fa/confirm`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeIn {
+    #[schemars(length(max = 64))]
+    pub code: String,
+}
+
+/// Shown once: each code signs in once instead of an authenticator code.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RecoveryCodesOut {
+    pub recovery_codes: Vec<String>,
+}
+
+/// Body of `POST /api/v1/auth/2fa/disable`: both factors.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpDisableIn {
+    #[schemars(length(max = 1024))]
+    pub password: String,
+    #[schemars(length(max = 64))]
+    pub code: String,
 }
 
 /// Body of `POST /api/v1/auth/refresh`.

@@ -180,5 +180,6 @@ pub fn route_table() -> RouteTable {
     crate::api::api_keys::routes(&mut table);
     crate::api::auth::routes(&mut table);
     crate::api::members::routes(&mut table);
+    crate::api::two_factor::routes(&mut table);
     table
 }

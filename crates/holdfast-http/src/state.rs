@@ -4,6 +4,7 @@ use crate::passwords::PasswordPool;
 use crate::ratelimit::RateLimiter;
 use holdfast_core::clock::SharedClock;
 use holdfast_core::config::Config;
+use holdfast_core::crypto::Sealer;
 use holdfast_core::jwt::KeyRing;
 use holdfast_store::Db;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) passwords: PasswordPool,
     pub(crate) mailer: Arc<Mailer>,
+    /// Seals secrets at rest (TOTP secrets now; integration secrets later).
+    pub(crate) sealer: Arc<Sealer>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
                 db: db_for_mail,
                 clock: clock_for_mail,
             }),
+            sealer: Arc::new(Sealer::derive(master_key, 1)),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod mail_outbox;
 pub mod members;
 pub mod sessions;
 mod tenant;
+pub mod two_factor;
 
 pub use db::{Backend, Db, PoolStats};
 pub use error::StoreError;

@@ -139,6 +139,7 @@ async fn auth_login(
         email,
         password,
         workspace,
+        totp_code,
     } = body.value;
     let email = email.trim().to_lowercase();
     let subject = sha256_hex(&format!("login:{email}"));
@@ -168,6 +169,20 @@ async fn auth_login(
             return Err(sign_in_failed());
         }
     };
+    if crate::api::two_factor::enabled(&state, &candidate.user_id).await? {
+        let Some(code) = totp_code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Err(Problem::new(
+                ErrorCode::SecondFactorRequired,
+                "this account signs in with a second factor: send totp_code (the authenticator's code, or a recovery code)",
+            ));
+        };
+        if !crate::api::two_factor::second_factor_ok(&state, &candidate.user_id, code, true).await?
+        {
+            let failures = identity::record_failed_login(&state.db, &subject, now).await?;
+            tracing::warn!(subject = &subject[..12], failures, "second factor refused");
+            return Err(sign_in_failed());
+        }
+    }
     identity::clear_failed_logins(&state.db, &subject).await?;
     if verified == Verified::YesRehash {
         match state.passwords.hash(password).await {

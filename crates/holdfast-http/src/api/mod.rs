@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod contacts;
 pub mod members;
+pub mod two_factor;
 
 use schemars::JsonSchema;
 use serde::Serialize;

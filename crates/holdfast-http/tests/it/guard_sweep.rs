@@ -39,7 +39,9 @@ fn with_body<'a>(
 }
 
 fn body_for(path: &str) -> serde_json::Value {
-    if path.contains("api-keys") {
+    if path.contains("2fa") {
+        json!({"code": "123456", "password": "a password that is wrong"})
+    } else if path.contains("api-keys") {
         json!({"name": "sweep", "role": "viewer"})
     } else if path.contains("members") {
         json!({"role": "viewer"})

@@ -15,6 +15,7 @@ mod ops;
 mod reset;
 mod rls;
 mod shutdown;
+mod two_factor;
 
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};

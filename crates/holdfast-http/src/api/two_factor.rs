@@ -1,0 +1,195 @@
+//! `/api/v1/auth/2fa`: TOTP two-factor sign-in for the signed-in user's own account.
+//! Threat note: docs/design/sign-in.md.
+
+use crate::extract::JsonBody;
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::post;
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::password::{self, Verified};
+use holdfast_core::sessions::{RecoveryCodesOut, TotpCodeIn, TotpDisableIn, TotpEnrollOut};
+use holdfast_core::totp;
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::two_factor;
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("auth", summary);
+    t.add(
+        Method::POST,
+        "/api/v1/auth/2fa/enroll",
+        Guard::User,
+        doc("Start two-factor enrolment: a new TOTP secret").response::<TotpEnrollOut>(200),
+        post(totp_enroll),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/2fa/confirm",
+        Guard::User,
+        doc("Confirm enrolment with a code; returns recovery codes once")
+            .request::<TotpCodeIn>()
+            .response::<RecoveryCodesOut>(200),
+        post(totp_confirm),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/2fa/disable",
+        Guard::User,
+        doc("Turn two-factor sign-in off (password and code)")
+            .request::<TotpDisableIn>()
+            .no_content(),
+        post(totp_disable),
+    );
+}
+
+fn context(user_id: &str) -> String {
+    format!("totp:{user_id}")
+}
+
+fn user_id(actor: &Actor) -> ApiResult<&str> {
+    match &actor.principal {
+        Principal::User { user_id, .. } => Ok(user_id.as_str()),
+        Principal::ApiKey(_) => Err(Problem(ApiError::internal())),
+    }
+}
+
+fn internal(what: &str) -> Problem {
+    tracing::error!("{what}");
+    Problem(ApiError::internal())
+}
+
+/// Whether `code` is a fresh authenticator code (its step is then spent) or an unused recovery
+/// code (then spent). Only for an account with a confirmed or pending secret.
+pub(crate) async fn second_factor_ok(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+    confirmed_only: bool,
+) -> ApiResult<bool> {
+    let Some(row) = two_factor::get(&state.db, user_id).await? else {
+        return Ok(false);
+    };
+    if confirmed_only && row.confirmed_at.is_none() {
+        return Ok(false);
+    }
+    let code = code.trim();
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        let secret = state
+            .sealer
+            .open(&row.secret_sealed, &context(user_id))
+            .ok_or_else(|| internal("a TOTP secret does not open with the master key"))?;
+        let Some(step) = totp::matching_step(&secret, code, state.clock.now_ms() / 1000) else {
+            return Ok(false);
+        };
+        return Ok(two_factor::consume_step(&state.db, user_id, step).await?);
+    }
+    if row.confirmed_at.is_none() {
+        return Ok(false);
+    }
+    Ok(two_factor::use_recovery_code(
+        &state.db,
+        user_id,
+        &totp::recovery_digest(code),
+        state.clock.now_ms(),
+    )
+    .await?)
+}
+
+/// Whether the account has two-factor sign-in on.
+pub(crate) async fn enabled(state: &AppState, user_id: &str) -> ApiResult<bool> {
+    Ok(two_factor::get(&state.db, user_id)
+        .await?
+        .is_some_and(|t| t.confirmed_at.is_some()))
+}
+
+async fn totp_enroll(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<TotpEnrollOut>> {
+    let user = user_id(&actor)?;
+    let (email, _) = two_factor::account(&state.db, user)
+        .await?
+        .ok_or_else(|| internal("signed-in user has no account row"))?;
+    let secret = totp::new_secret();
+    let sealed = state
+        .sealer
+        .seal(&secret, &context(user))
+        .ok_or_else(|| internal("sealing failed"))?;
+    if !two_factor::begin(&state.db, user, &sealed, state.clock.now_ms()).await? {
+        return Err(Problem::new(
+            ErrorCode::Conflict,
+            "two-factor sign-in is already on; disable it first to enrol a new authenticator",
+        ));
+    }
+    let uri = totp::otpauth_uri(&secret, &email);
+    Ok(Json(TotpEnrollOut {
+        secret: totp::base32(&secret),
+        qr_svg: totp::qr_svg(&uri).unwrap_or_default(),
+        otpauth_uri: uri,
+    }))
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<TotpCodeIn>,
+) -> ApiResult<Json<RecoveryCodesOut>> {
+    let user = user_id(&actor)?;
+    let row = two_factor::get(&state.db, user).await?;
+    if row.as_ref().is_none_or(|r| r.confirmed_at.is_some()) {
+        return Err(Problem::new(
+            ErrorCode::Conflict,
+            "there is no enrolment waiting for confirmation; start with /api/v1/auth/2fa/enroll",
+        ));
+    }
+    if !second_factor_ok(&state, user, &body.value.code, false).await? {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "code",
+            "is not the authenticator's current code",
+        ));
+    }
+    let codes = totp::new_recovery_codes();
+    let digests: Vec<String> = codes.iter().map(|c| totp::recovery_digest(c)).collect();
+    two_factor::confirm(&state.db, user, &digests, state.clock.now_ms()).await?;
+    tracing::info!("two-factor sign-in turned on");
+    Ok(Json(RecoveryCodesOut {
+        recovery_codes: codes,
+    }))
+}
+
+async fn totp_disable(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<TotpDisableIn>,
+) -> ApiResult<StatusCode> {
+    let user = user_id(&actor)?;
+    let refused = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the password or the code is not right",
+        )
+    };
+    let (_, stored) = two_factor::account(&state.db, user)
+        .await?
+        .ok_or_else(|| internal("signed-in user has no account row"))?;
+    let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
+    if state
+        .passwords
+        .verify(body.value.password.clone(), stored)
+        .await
+        == Verified::No
+    {
+        return Err(refused());
+    }
+    if !second_factor_ok(&state, user, &body.value.code, true).await? {
+        return Err(refused());
+    }
+    two_factor::disable(&state.db, user).await?;
+    tracing::info!("two-factor sign-in turned off");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,210 @@
+//! TOTP two-factor sign-in: enrolment, single-use codes, recovery codes, secrets sealed at rest.
+
+use holdfast_core::clock::ManualClock;
+use holdfast_core::config::Layer;
+use holdfast_core::totp;
+use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const NOW_MS: i64 = 1_800_000_000_000;
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.chars() {
+        value = (value << 5) | ALPHABET.find(c).unwrap() as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    out
+}
+
+async fn setup() -> (TestApp, ManualClock, Workspace) {
+    let clock = ManualClock::new(NOW_MS);
+    let layer = Layer {
+        auth_rate_limit_per_minute: Some(60_000),
+        ..Layer::default()
+    };
+    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
+    let ws = app.workspace("twofa").await;
+    (app, clock, ws)
+}
+
+fn code(secret: &[u8], clock: &ManualClock) -> String {
+    use holdfast_core::clock::Clock;
+    totp::code_at(secret, clock.now_ms() / 1000).unwrap()
+}
+
+async fn login(
+    app: &TestApp,
+    ws: &Workspace,
+    password: &str,
+    totp_code: Option<&str>,
+) -> holdfast_testkit::Resp {
+    let mut body = json!({"email": ws.owner_email, "password": password, "workspace": ws.slug});
+    if let Some(c) = totp_code {
+        body["totp_code"] = json!(c);
+    }
+    app.post("/api/v1/auth/login").json(&body).send().await
+}
+
+/// Enrols the owner; returns the secret and the recovery codes.
+async fn enrol(
+    app: &TestApp,
+    clock: &ManualClock,
+    ws: &Workspace,
+) -> (Vec<u8>, Vec<String>, String) {
+    let access = app.login(ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enrol = app
+        .post("/api/v1/auth/2fa/enroll")
+        .key(&access)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        enrol["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Holdfast:")
+    );
+    assert!(enrol["qr_svg"].as_str().unwrap().contains("<svg"));
+    let secret = base32_decode(enrol["secret"].as_str().unwrap());
+    app.post("/api/v1/auth/2fa/confirm")
+        .key(&access)
+        .json(&json!({"code": "000000"}))
+        .expect(422)
+        .await;
+    let confirmed = app
+        .post("/api/v1/auth/2fa/confirm")
+        .key(&access)
+        .json(&json!({"code": code(&secret, clock)}))
+        .expect(200)
+        .await
+        .json;
+    let codes: Vec<String> = confirmed["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    clock.advance(30_000);
+    (secret, codes, access)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_needs_a_fresh_code_once_enrolled() {
+    let (app, clock, ws) = setup().await;
+    let (secret, recovery, _) = enrol(&app, &clock, &ws).await;
+
+    let r = login(&app, &ws, "an entirely wrong password", None).await;
+    assert_eq!(r.status, 401);
+    r.problem("HF-AUTH-002");
+    let r = login(&app, &ws, OWNER_PASSWORD, None).await;
+    assert_eq!(r.status, 401);
+    r.problem("HF-AUTH-004");
+    assert_eq!(
+        login(&app, &ws, OWNER_PASSWORD, Some("123456"))
+            .await
+            .status,
+        401
+    );
+
+    let current = code(&secret, &clock);
+    assert_eq!(
+        login(&app, &ws, OWNER_PASSWORD, Some(&current))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        login(&app, &ws, OWNER_PASSWORD, Some(&current))
+            .await
+            .status,
+        401,
+        "a code works once"
+    );
+    clock.advance(30_000);
+    assert_eq!(
+        login(&app, &ws, OWNER_PASSWORD, Some(&code(&secret, &clock)))
+            .await
+            .status,
+        200
+    );
+
+    assert_eq!(
+        login(&app, &ws, OWNER_PASSWORD, Some(&recovery[3].to_uppercase()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        login(&app, &ws, OWNER_PASSWORD, Some(&recovery[3]))
+            .await
+            .status,
+        401,
+        "a recovery code works once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secret_is_sealed_at_rest() {
+    let (app, clock, ws) = setup().await;
+    let (secret, _, _) = enrol(&app, &clock, &ws).await;
+    let stored: String = sqlx::query_scalar("SELECT secret_sealed FROM user_totp")
+        .fetch_all(app.db.unscoped_pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    assert!(stored.starts_with("v1:"));
+    assert!(!stored.contains(&totp::base32(&secret)));
+    let codes: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(app.db.unscoped_pool())
+        .await
+        .unwrap();
+    assert!(
+        codes.iter().all(|c| c.len() == 64),
+        "recovery codes are stored as digests"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabling_needs_both_factors_and_reenrolling_needs_disabling() {
+    let (app, clock, ws) = setup().await;
+    let (secret, _, access) = enrol(&app, &clock, &ws).await;
+    app.post("/api/v1/auth/2fa/enroll")
+        .key(&access)
+        .expect(409)
+        .await;
+    let body = |password: &str, code: &str| json!({"password": password, "code": code});
+    app.post("/api/v1/auth/2fa/disable")
+        .key(&access)
+        .json(&body("wrong password here", &code(&secret, &clock)))
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/2fa/disable")
+        .key(&access)
+        .json(&body(OWNER_PASSWORD, "000000"))
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/2fa/disable")
+        .key(&access)
+        .json(&body(OWNER_PASSWORD, &code(&secret, &clock)))
+        .expect(204)
+        .await;
+    let r: Value = login(&app, &ws, OWNER_PASSWORD, None).await.json;
+    assert!(r["access_token"].is_string(), "{r}");
+    app.post("/api/v1/auth/2fa/enroll")
+        .key(&access)
+        .expect(200)
+        .await;
+}
