@@ -9,6 +9,7 @@ pub enum ErrorCode {
     AuthInvalid,
     Forbidden,
     SecondFactorRequired,
+    StepUpRequired,
     MalformedBody,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -24,11 +25,12 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
         Self::SecondFactorRequired,
+        Self::StepUpRequired,
         Self::MalformedBody,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
@@ -49,6 +51,7 @@ impl ErrorCode {
             Self::AuthInvalid => "HF-AUTH-002",
             Self::Forbidden => "HF-AUTH-003",
             Self::SecondFactorRequired => "HF-AUTH-004",
+            Self::StepUpRequired => "HF-AUTH-005",
             Self::MalformedBody => "HF-REQ-001",
             Self::UnsupportedMediaType => "HF-REQ-002",
             Self::PayloadTooLarge => "HF-REQ-003",
@@ -67,7 +70,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             Self::AuthMissing | Self::AuthInvalid | Self::SecondFactorRequired => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::StepUpRequired => 403,
             Self::MalformedBody => 400,
             Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
@@ -87,6 +90,7 @@ impl ErrorCode {
             Self::AuthInvalid => "Invalid credential",
             Self::Forbidden => "Permission denied",
             Self::SecondFactorRequired => "Second factor required",
+            Self::StepUpRequired => "Recent sign-in required",
             Self::MalformedBody => "Malformed request body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Payload too large",

@@ -110,3 +110,14 @@ pub struct ResetIn {
 pub struct AcceptedOut {
     pub status: String,
 }
+
+/// Body of `POST /api/v1/auth/step-up`: the password again, and the second factor if on.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpIn {
+    #[schemars(length(max = 1024))]
+    pub password: String,
+    #[serde(default)]
+    #[schemars(length(max = 64))]
+    pub totp_code: Option<String>,
+}

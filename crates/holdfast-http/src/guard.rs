@@ -79,7 +79,7 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             }
             return next.run(request).await;
         }
-        Guard::Staff { permission } => {
+        Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
             match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
                 Err(problem) => return problem.into_response(),
                 Ok(actor) if !actor.role.grants(permission) => {
@@ -93,7 +93,18 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                     )
                     .into_response();
                 }
-                Ok(actor) => actor,
+                Ok(actor) => {
+                    if matches!(state.guard, Guard::StaffStepUp { .. })
+                        && !recently_stepped_up(&actor, state.app.clock.now_ms())
+                    {
+                        return Problem::new(
+                            ErrorCode::StepUpRequired,
+                            "this action needs a recent sign-in: confirm your password at POST /api/v1/auth/step-up, then retry",
+                        )
+                        .into_response();
+                    }
+                    actor
+                }
             }
         }
         Guard::User => {
@@ -115,6 +126,18 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
     }
     request.extensions_mut().insert(actor);
     next.run(request).await
+}
+
+/// How long a step-up lasts.
+pub const STEP_UP_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+fn recently_stepped_up(actor: &Actor, now_ms: i64) -> bool {
+    match &actor.principal {
+        Principal::ApiKey(_) => true,
+        Principal::User { stepped_up_at, .. } => {
+            stepped_up_at.is_some_and(|t| now_ms - t < STEP_UP_WINDOW_MS)
+        }
+    }
 }
 
 /// The general API budget, per credential: an API key, or a user across their sessions.

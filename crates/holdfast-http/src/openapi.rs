@@ -63,6 +63,11 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
             op.insert("security".into(), json!([{"apiKey": []}]));
             op.insert("x-holdfast-permission".into(), json!(permission.as_str()));
         }
+        Guard::StaffStepUp { permission } => {
+            op.insert("security".into(), json!([{"apiKey": []}]));
+            op.insert("x-holdfast-permission".into(), json!(permission.as_str()));
+            op.insert("x-holdfast-step-up".into(), json!(true));
+        }
         Guard::User => {
             op.insert("security".into(), json!([{"accessToken": []}]));
         }

@@ -35,6 +35,12 @@ pub enum Guard {
     Staff {
         permission: Permission,
     },
+    /// As `Staff`, for sensitive actions: a signed-in user must also have re-entered their
+    /// password (and second factor) in the last 10 minutes (`POST /api/v1/auth/step-up`).
+    /// API keys have no password and pass on their permission alone.
+    StaffStepUp {
+        permission: Permission,
+    },
     /// A signed-in user acting on their own account (sessions); API keys are refused with 403.
     User,
 }

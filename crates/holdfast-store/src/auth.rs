@@ -21,9 +21,11 @@ pub struct Actor {
 pub enum Principal {
     ApiKey(ApiKeyId),
     /// A signed-in user, through one of their sessions.
+    /// `stepped_up_at`: when the session last re-confirmed the password (sensitive actions).
     User {
         user_id: UserId,
         session_id: SessionId,
+        stepped_up_at: Option<i64>,
     },
 }
 
@@ -86,6 +88,7 @@ pub async fn authenticate_api_key(
 struct SessionRow {
     role: String,
     last_seen_at: i64,
+    stepped_up_at: Option<i64>,
 }
 
 /// Verifies an access token, then checks that its session is still live (not revoked, not
@@ -110,7 +113,7 @@ pub async fn authenticate_access_token(
     let tenant = Tenant::new(ws);
     let mut tx = db.read(&tenant).await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT m.role, s.last_seen_at FROM sessions s \
+        "SELECT m.role, s.last_seen_at, s.stepped_up_at FROM sessions s \
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
          WHERE s.workspace_id = $1 AND s.id = $2 AND s.user_id = $3 AND s.revoked_at IS NULL \
          AND s.expires_at > $4 AND s.last_seen_at > $5",
@@ -142,6 +145,7 @@ pub async fn authenticate_access_token(
         principal: Principal::User {
             user_id,
             session_id,
+            stepped_up_at: row.stepped_up_at,
         },
         role,
     }))

@@ -84,3 +84,19 @@ pub async fn revoke_all(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Records that the session just re-confirmed its password (and second factor).
+pub async fn mark_stepped_up(
+    tx: &mut TenantTx<'_>,
+    id: &SessionId,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query("UPDATE sessions SET stepped_up_at = $1 WHERE workspace_id = $2 AND id = $3")
+        .bind(now_ms)
+        .bind(ws)
+        .bind(id.as_str())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

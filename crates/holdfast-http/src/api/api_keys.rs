@@ -19,13 +19,16 @@ use holdfast_store::api_keys;
 const MANAGE: Guard = Guard::Staff {
     permission: Permission::ApiKeysManage,
 };
+const CREATE: Guard = Guard::StaffStepUp {
+    permission: Permission::ApiKeysManage,
+};
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("api-keys", summary);
     t.add(
         Method::POST,
         "/api/v1/api-keys",
-        MANAGE,
+        CREATE,
         doc("Create an API key (the secret is shown once)")
             .request::<ApiKeyIn>()
             .response::<ApiKeyCreated>(201),

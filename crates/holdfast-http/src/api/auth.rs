@@ -317,6 +317,7 @@ fn user_of(actor: &Actor) -> ApiResult<(&holdfast_core::ids::UserId, &SessionId)
         Principal::User {
             user_id,
             session_id,
+            ..
         } => Ok((user_id, session_id)),
         Principal::ApiKey(_) => Err(Problem(ApiError::internal())),
     }

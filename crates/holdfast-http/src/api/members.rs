@@ -30,6 +30,9 @@ const READ: Guard = Guard::Staff {
 const MANAGE: Guard = Guard::Staff {
     permission: Permission::MembersManage,
 };
+const CHANGE_ROLE: Guard = Guard::StaffStepUp {
+    permission: Permission::MembersManage,
+};
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("members", summary);
@@ -43,7 +46,7 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::PATCH,
         "/api/v1/members/{id}",
-        MANAGE,
+        CHANGE_ROLE,
         doc("Change a member's role")
             .request::<MemberPatch>()
             .response::<MemberOut>(200),

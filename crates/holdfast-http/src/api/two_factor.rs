@@ -12,12 +12,26 @@ use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::password::{self, Verified};
-use holdfast_core::sessions::{RecoveryCodesOut, TotpCodeIn, TotpDisableIn, TotpEnrollOut};
+use holdfast_core::sessions::{
+    RecoveryCodesOut, StepUpIn, TotpCodeIn, TotpDisableIn, TotpEnrollOut,
+};
 use holdfast_core::totp;
 use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::two_factor;
+use holdfast_store::{sessions, two_factor};
 
 pub fn routes(t: &mut RouteTable) {
+    t.add(
+        Method::POST,
+        "/api/v1/auth/step-up",
+        Guard::User,
+        Doc::new(
+            "auth",
+            "Re-confirm your password (and code) before a sensitive action; lasts 10 minutes",
+        )
+        .request::<StepUpIn>()
+        .no_content(),
+        post(auth_step_up),
+    );
     let doc = |summary| Doc::new("auth", summary);
     t.add(
         Method::POST,
@@ -191,5 +205,48 @@ async fn totp_disable(
     }
     two_factor::disable(&state.db, user).await?;
     tracing::info!("two-factor sign-in turned off");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn auth_step_up(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<StepUpIn>,
+) -> ApiResult<StatusCode> {
+    let Principal::User {
+        user_id,
+        session_id,
+        ..
+    } = &actor.principal
+    else {
+        return Err(Problem(ApiError::internal()));
+    };
+    let refused = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the password or the code is not right",
+        )
+    };
+    let (_, stored) = two_factor::account(&state.db, user_id.as_str())
+        .await?
+        .ok_or_else(|| internal("signed-in user has no account row"))?;
+    let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
+    if state
+        .passwords
+        .verify(body.value.password.clone(), stored)
+        .await
+        == Verified::No
+    {
+        return Err(refused());
+    }
+    if enabled(&state, user_id.as_str()).await? {
+        let code = body.value.totp_code.as_deref().unwrap_or_default();
+        if !second_factor_ok(&state, user_id.as_str(), code, true).await? {
+            return Err(refused());
+        }
+    }
+    let mut tx = state.db.write(&actor.tenant).await?;
+    sessions::mark_stepped_up(&mut tx, session_id, state.clock.now_ms()).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

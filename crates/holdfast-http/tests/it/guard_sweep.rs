@@ -232,6 +232,17 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         } else {
             b.admin_key.as_str()
         };
+        if let Guard::StaffStepUp { .. } = spec.guard {
+            let r = with_body(app.call(m.clone(), &path).key(&a_token), spec)
+                .send()
+                .await;
+            assert_eq!(
+                r.status, 403,
+                "{label} with a session that has not stepped up: {}",
+                r.text
+            );
+            r.problem("HF-AUTH-005");
+        }
         if spec.guard == Guard::User {
             let r = with_body(app.call(m.clone(), &path).key(&a.admin_key), spec)
                 .send()

@@ -208,3 +208,61 @@ async fn disabling_needs_both_factors_and_reenrolling_needs_disabling() {
         .expect(200)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sensitive_actions_need_a_recent_step_up_with_both_factors() {
+    let (app, clock, ws) = setup().await;
+    let (secret, _, _) = enrol(&app, &clock, &ws).await;
+    let login = login(&app, &ws, OWNER_PASSWORD, Some(&code(&secret, &clock)))
+        .await
+        .json;
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    clock.advance(30_000);
+    let new_key = json!({"name": "ci", "role": "viewer"});
+    app.post("/api/v1/api-keys")
+        .key(&access)
+        .json(&new_key)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-005");
+    app.get("/api/v1/api-keys").key(&access).expect(200).await;
+
+    let step_up = |password: &str, totp_code: Option<String>| json!({"password": password, "totp_code": totp_code});
+    app.post("/api/v1/auth/step-up")
+        .key(&access)
+        .json(&step_up(
+            "not my password at all",
+            Some(code(&secret, &clock)),
+        ))
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/step-up")
+        .key(&access)
+        .json(&step_up(OWNER_PASSWORD, None))
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/step-up")
+        .key(&access)
+        .json(&step_up(OWNER_PASSWORD, Some(code(&secret, &clock))))
+        .expect(204)
+        .await;
+    app.post("/api/v1/api-keys")
+        .key(&access)
+        .json(&new_key)
+        .expect(201)
+        .await;
+
+    clock.advance(10 * 60 * 1000);
+    app.post("/api/v1/api-keys")
+        .key(&access)
+        .json(&new_key)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-005");
+    // API keys have no password: their permission is enough.
+    app.post("/api/v1/api-keys")
+        .key(&ws.admin_key)
+        .json(&new_key)
+        .expect(201)
+        .await;
+}
