@@ -1,7 +1,9 @@
 //! Password hashing off the async runtime, at most one hash per core at a time: a flood of
 //! sign-ins queues here instead of starving every other request of worker threads.
 
-use holdfast_core::password::{self, Verified};
+use crate::problem::Problem;
+use holdfast_core::error::ApiError;
+use holdfast_core::password::{self, Context, Verified};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -36,5 +38,14 @@ impl PasswordPool {
         tokio::task::spawn_blocking(move || password::hash(&password))
             .await
             .map_err(|e| e.to_string())?
+    }
+
+    /// A new password chosen by a person: the policy first (422 with advice), then the hash.
+    pub async fn hash_new(&self, password: String, ctx: Context<'_>) -> Result<String, Problem> {
+        password::check_policy(&password, ctx).map_err(|e| Problem::validation(vec![e]))?;
+        self.hash(password).await.map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            Problem(ApiError::internal())
+        })
     }
 }

@@ -291,18 +291,11 @@ async fn auth_reset_password(
     let (user_id, email) = identity::unscoped_reset_token_owner(&state.db, &hash, now)
         .await?
         .ok_or_else(invalid)?;
-    password::check_policy(
-        &new_password,
-        password::Context {
-            email: &email,
-            workspace_name: "",
-        },
-    )
-    .map_err(|e| Problem::validation(vec![e]))?;
-    let fresh = state.passwords.hash(new_password).await.map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        Problem(ApiError::internal())
-    })?;
+    let ctx = password::Context {
+        email: &email,
+        workspace_name: "",
+    };
+    let fresh = state.passwords.hash_new(new_password, ctx).await?;
     if !identity::unscoped_complete_reset(&state.db, &hash, &user_id, &fresh, now).await? {
         return Err(invalid());
     }

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use holdfast_core::api_keys::parse_role;
-use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::{InvitationId, MembershipId};
 use holdfast_core::members::{AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch};
 use holdfast_core::password::{self, Verified};
@@ -279,11 +279,7 @@ async fn invitation_accept(
                 email: &invitation.email,
                 workspace_name: &invitation.workspace_name,
             };
-            password::check_policy(&secret, ctx).map_err(|e| Problem::validation(vec![e]))?;
-            let password_hash = state.passwords.hash(secret).await.map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                Problem(ApiError::internal())
-            })?;
+            let password_hash = state.passwords.hash_new(secret, ctx).await?;
             Invitee::New { password_hash }
         }
     };

@@ -113,6 +113,15 @@ pub(crate) async fn second_factor_ok(
     .await?)
 }
 
+/// Whether `password` is the signed-in user's own password.
+async fn own_password_ok(state: &AppState, user_id: &str, password: String) -> ApiResult<bool> {
+    let (_, stored) = two_factor::account(&state.db, user_id)
+        .await?
+        .ok_or_else(|| internal("signed-in user has no account row"))?;
+    let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
+    Ok(state.passwords.verify(password, stored).await != Verified::No)
+}
+
 /// Whether the account has two-factor sign-in on.
 pub(crate) async fn enabled(state: &AppState, user_id: &str) -> ApiResult<bool> {
     Ok(two_factor::get(&state.db, user_id)
@@ -188,16 +197,7 @@ async fn totp_disable(
             "the password or the code is not right",
         )
     };
-    let (_, stored) = two_factor::account(&state.db, user)
-        .await?
-        .ok_or_else(|| internal("signed-in user has no account row"))?;
-    let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
-    if state
-        .passwords
-        .verify(body.value.password.clone(), stored)
-        .await
-        == Verified::No
-    {
+    if !own_password_ok(&state, user, body.value.password.clone()).await? {
         return Err(refused());
     }
     if !second_factor_ok(&state, user, &body.value.code, true).await? {
@@ -227,16 +227,7 @@ async fn auth_step_up(
             "the password or the code is not right",
         )
     };
-    let (_, stored) = two_factor::account(&state.db, user_id.as_str())
-        .await?
-        .ok_or_else(|| internal("signed-in user has no account row"))?;
-    let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
-    if state
-        .passwords
-        .verify(body.value.password.clone(), stored)
-        .await
-        == Verified::No
-    {
+    if !own_password_ok(&state, user_id.as_str(), body.value.password.clone()).await? {
         return Err(refused());
     }
     if enabled(&state, user_id.as_str()).await? {
