@@ -84,6 +84,7 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
                 password::Context {
                     email: &email,
                     workspace_name: &name,
+                    second_factor_required: false,
                 },
             )
             .map_err(|e| format!("password {}", e.message))?;

@@ -10,6 +10,7 @@ pub enum ErrorCode {
     Forbidden,
     SecondFactorRequired,
     StepUpRequired,
+    EnrolmentRequired,
     MalformedBody,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -25,12 +26,13 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
         Self::SecondFactorRequired,
         Self::StepUpRequired,
+        Self::EnrolmentRequired,
         Self::MalformedBody,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
@@ -52,6 +54,7 @@ impl ErrorCode {
             Self::Forbidden => "HF-AUTH-003",
             Self::SecondFactorRequired => "HF-AUTH-004",
             Self::StepUpRequired => "HF-AUTH-005",
+            Self::EnrolmentRequired => "HF-AUTH-006",
             Self::MalformedBody => "HF-REQ-001",
             Self::UnsupportedMediaType => "HF-REQ-002",
             Self::PayloadTooLarge => "HF-REQ-003",
@@ -70,7 +73,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             Self::AuthMissing | Self::AuthInvalid | Self::SecondFactorRequired => 401,
-            Self::Forbidden | Self::StepUpRequired => 403,
+            Self::Forbidden | Self::StepUpRequired | Self::EnrolmentRequired => 403,
             Self::MalformedBody => 400,
             Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
@@ -91,6 +94,7 @@ impl ErrorCode {
             Self::Forbidden => "Permission denied",
             Self::SecondFactorRequired => "Second factor required",
             Self::StepUpRequired => "Recent sign-in required",
+            Self::EnrolmentRequired => "Two-factor enrolment required",
             Self::MalformedBody => "Malformed request body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Payload too large",

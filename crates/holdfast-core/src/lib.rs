@@ -21,3 +21,4 @@ pub mod sessions;
 pub mod token;
 pub mod totp;
 pub mod validate;
+pub mod workspaces;

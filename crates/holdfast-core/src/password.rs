@@ -27,18 +27,28 @@ fn hasher() -> Result<Argon2<'static>, argon2::Error> {
 pub struct Context<'a> {
     pub email: &'a str,
     pub workspace_name: &'a str,
+    /// The password is not the only factor (the workspace requires 2FA): 8 characters suffice.
+    pub second_factor_required: bool,
 }
+
+/// The shortest password accepted when a second factor is required.
+pub const MIN_LEN_WITH_2FA: usize = 8;
 
 /// Length (15–1024 characters), no composition rules, no common or guessable passwords
 /// (zxcvbn with its bundled dictionaries, score ≥ 3 of 4), nothing built on the user's email
 /// local part or the workspace name. Errors say what to do.
 pub fn check_policy(password: &str, ctx: Context<'_>) -> Result<(), FieldError> {
     let len = password.chars().count();
-    if len < MIN_LEN {
+    let min = if ctx.second_factor_required {
+        MIN_LEN_WITH_2FA
+    } else {
+        MIN_LEN
+    };
+    if len < min {
         return Err(FieldError::new(
             "password",
             format!(
-                "must be at least {MIN_LEN} characters (got {len}); a passphrase of several unrelated words works well"
+                "must be at least {min} characters (got {len}); a passphrase of several unrelated words works well"
             ),
         ));
     }
@@ -180,6 +190,7 @@ mod tests {
         let ctx = Context {
             email: "ada.lovelace@example.com",
             workspace_name: "Acme Cleaning",
+            second_factor_required: false,
         };
         let msg = |p: &str| {
             check_policy(p, ctx)
@@ -200,6 +211,18 @@ mod tests {
         assert!(
             check_policy(&"tram violin jungle ".repeat(4), ctx).is_ok(),
             "64+ characters are accepted"
+        );
+        let with_2fa = Context {
+            second_factor_required: true,
+            ..ctx
+        };
+        assert!(
+            check_policy("Qz7!mK2#vB", with_2fa).is_ok(),
+            "shorter with a second factor"
+        );
+        assert!(
+            check_policy("Qz7!mK2", with_2fa).is_err(),
+            "but never under 8"
         );
     }
 }

@@ -11,6 +11,7 @@ pub enum Permission {
     ApiKeysManage,
     MembersRead,
     MembersManage,
+    WorkspaceManage,
 }
 
 impl Permission {
@@ -21,6 +22,7 @@ impl Permission {
             Self::ApiKeysManage => "api_keys.manage",
             Self::MembersRead => "members.read",
             Self::MembersManage => "members.manage",
+            Self::WorkspaceManage => "workspace.manage",
         }
     }
 }

@@ -93,6 +93,13 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                     )
                     .into_response();
                 }
+                Ok(actor) if actor.must_enrol_2fa => {
+                    return Problem::new(
+                        ErrorCode::EnrolmentRequired,
+                        "this workspace requires two-factor sign-in: enrol at POST /api/v1/auth/2fa/enroll, then sign in again",
+                    )
+                    .into_response();
+                }
                 Ok(actor) => {
                     if matches!(state.guard, Guard::StaffStepUp { .. })
                         && !recently_stepped_up(&actor, state.app.clock.now_ms())

@@ -187,5 +187,6 @@ pub fn route_table() -> RouteTable {
     crate::api::auth::routes(&mut table);
     crate::api::members::routes(&mut table);
     crate::api::two_factor::routes(&mut table);
+    crate::api::workspace::routes(&mut table);
     table
 }

@@ -15,6 +15,9 @@ pub struct Actor {
     pub tenant: Tenant,
     pub principal: Principal,
     pub role: Role,
+    /// The workspace requires two-factor sign-in and this user has not enrolled: only their own
+    /// account routes (enrolment, sessions) are open to them.
+    pub must_enrol_2fa: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,7 @@ pub async fn authenticate_api_key(
         tenant: Tenant::new(WorkspaceId::from_trusted(row.workspace_id)),
         principal: Principal::ApiKey(ApiKeyId::from_trusted(row.id)),
         role,
+        must_enrol_2fa: false,
     }))
 }
 
@@ -89,6 +93,8 @@ struct SessionRow {
     role: String,
     last_seen_at: i64,
     stepped_up_at: Option<i64>,
+    require_2fa: i64,
+    totp_on: i64,
 }
 
 /// Verifies an access token, then checks that its session is still live (not revoked, not
@@ -113,7 +119,9 @@ pub async fn authenticate_access_token(
     let tenant = Tenant::new(ws);
     let mut tx = db.read(&tenant).await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT m.role, s.last_seen_at, s.stepped_up_at FROM sessions s \
+        "SELECT m.role, s.last_seen_at, s.stepped_up_at, w.require_2fa, \
+         (SELECT count(*) FROM user_totp t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS totp_on \
+         FROM sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
          WHERE s.workspace_id = $1 AND s.id = $2 AND s.user_id = $3 AND s.revoked_at IS NULL \
          AND s.expires_at > $4 AND s.last_seen_at > $5",
@@ -148,5 +156,6 @@ pub async fn authenticate_access_token(
             stepped_up_at: row.stepped_up_at,
         },
         role,
+        must_enrol_2fa: row.require_2fa == 1 && row.totp_on == 0,
     }))
 }

@@ -357,6 +357,7 @@ pub struct PendingInvitation {
     pub id: String,
     pub email: String,
     pub role: String,
+    pub require_2fa: i64,
 }
 
 pub async fn unscoped_pending_invitation(
@@ -365,7 +366,7 @@ pub async fn unscoped_pending_invitation(
     now_ms: i64,
 ) -> Result<Option<PendingInvitation>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT i.workspace_id, w.name AS workspace_name, i.id, i.email, i.role FROM invitations i \
+        "SELECT i.workspace_id, w.name AS workspace_name, i.id, i.email, i.role, w.require_2fa FROM invitations i \
          JOIN workspaces w ON w.id = i.workspace_id WHERE i.token_hash = $1 \
          AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
     )

@@ -19,6 +19,7 @@ pub mod members;
 pub mod sessions;
 mod tenant;
 pub mod two_factor;
+pub mod workspaces;
 
 pub use db::{Backend, Db, PoolStats};
 pub use error::StoreError;

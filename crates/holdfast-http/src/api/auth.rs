@@ -294,6 +294,7 @@ async fn auth_reset_password(
     let ctx = password::Context {
         email: &email,
         workspace_name: "",
+        second_factor_required: false,
     };
     let fresh = state.passwords.hash_new(new_password, ctx).await?;
     if !identity::unscoped_complete_reset(&state.db, &hash, &user_id, &fresh, now).await? {

@@ -278,6 +278,7 @@ async fn invitation_accept(
             let ctx = password::Context {
                 email: &invitation.email,
                 workspace_name: &invitation.workspace_name,
+                second_factor_required: invitation.require_2fa == 1,
             };
             let password_hash = state.passwords.hash_new(secret, ctx).await?;
             Invitee::New { password_hash }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod contacts;
 pub mod members;
 pub mod two_factor;
+pub mod workspace;
 
 use schemars::JsonSchema;
 use serde::Serialize;

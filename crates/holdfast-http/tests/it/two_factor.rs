@@ -266,3 +266,84 @@ async fn sensitive_actions_need_a_recent_step_up_with_both_factors() {
         .expect(201)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workspace_can_require_two_factor_sign_in() {
+    let (app, clock, ws) = setup().await;
+    let r = app
+        .patch("/api/v1/workspace")
+        .key(&ws.admin_key)
+        .json(&json!({"require_2fa": true}))
+        .expect(200)
+        .await;
+    assert_eq!(r.json["require_2fa"], true);
+    app.patch("/api/v1/workspace")
+        .key(&ws.admin_key)
+        .json(&json!({"name": ""}))
+        .expect(422)
+        .await;
+    let viewer = app.key(&ws.slug, holdfast_core::policy::Role::Viewer).await;
+    app.patch("/api/v1/workspace")
+        .key(&viewer)
+        .json(&json!({"require_2fa": false}))
+        .expect(403)
+        .await;
+
+    // Without an authenticator the owner may sign in, but only to enrol.
+    let access = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get("/api/v1/contacts")
+        .key(&access)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-006");
+    app.get("/api/v1/auth/sessions")
+        .key(&access)
+        .expect(200)
+        .await;
+    let (secret, _, _) = enrol(&app, &clock, &ws).await;
+    let signed_in = login(&app, &ws, OWNER_PASSWORD, Some(&code(&secret, &clock)))
+        .await
+        .json;
+    app.get("/api/v1/contacts")
+        .key(signed_in["access_token"].as_str().unwrap())
+        .expect(200)
+        .await;
+
+    // Invitees of such a workspace may choose shorter passwords (never under 8).
+    app.post("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .json(&json!({"email": "short@example.com", "role": "viewer"}))
+        .expect(201)
+        .await;
+    let mut mail = Vec::new();
+    for _ in 0..200 {
+        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some("short@example.com"), 1)
+            .await
+            .unwrap();
+        if !mail.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let text = &mail[0].body_text;
+    let start = text.find("hfi_").unwrap();
+    let token = &text[start..start + 47];
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": "Qz7!mK2"}))
+        .expect(422)
+        .await;
+    let joined = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": "Qz7!mK2#vB"}))
+        .expect(200)
+        .await
+        .json;
+    app.get("/api/v1/contacts")
+        .key(joined["access_token"].as_str().unwrap())
+        .expect(403)
+        .await
+        .problem("HF-AUTH-006");
+}

@@ -1,0 +1,69 @@
+//! `/api/v1/workspace`: the workspace's own settings.
+
+use crate::extract::JsonBody;
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{get, patch};
+use holdfast_core::policy::Permission;
+use holdfast_core::workspaces::{WorkspaceOut, WorkspacePatch};
+use holdfast_store::workspaces;
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("workspace", summary);
+    t.add(
+        Method::GET,
+        "/api/v1/workspace",
+        Guard::Staff {
+            permission: Permission::MembersRead,
+        },
+        doc("This workspace and its policies").response::<WorkspaceOut>(200),
+        get(workspace_get),
+    );
+    t.add(
+        Method::PATCH,
+        "/api/v1/workspace",
+        Guard::StaffStepUp {
+            permission: Permission::WorkspaceManage,
+        },
+        doc("Rename the workspace or require two-factor sign-in")
+            .request::<WorkspacePatch>()
+            .response::<WorkspaceOut>(200),
+        patch(workspace_update),
+    );
+}
+
+async fn workspace_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<WorkspaceOut>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let found = workspaces::get(&mut tx).await?;
+    tx.commit().await?;
+    found
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("workspace"))
+}
+
+async fn workspace_update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<WorkspacePatch>,
+) -> ApiResult<Json<WorkspaceOut>> {
+    let (name, require_2fa) = body.value.validate().map_err(Problem::validation)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    workspaces::update(&mut tx, name.as_deref(), require_2fa).await?;
+    let updated = workspaces::get(&mut tx)
+        .await?
+        .ok_or_else(|| Problem::not_found("workspace"))?;
+    tx.commit().await?;
+    tracing::info!(
+        require_2fa = updated.require_2fa,
+        "workspace settings changed"
+    );
+    Ok(Json(updated))
+}

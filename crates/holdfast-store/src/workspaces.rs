@@ -1,0 +1,47 @@
+//! The current tenant's own workspace row.
+
+use crate::error::StoreError;
+use crate::tenant::TenantTx;
+use holdfast_core::workspaces::WorkspaceOut;
+
+pub async fn get(tx: &mut TenantTx<'_>) -> Result<Option<WorkspaceOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, slug, name, require_2fa, created_at FROM workspaces WHERE id = $1",
+    )
+    .bind(ws)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(
+        row.map(|(id, slug, name, require_2fa, created_at)| WorkspaceOut {
+            id,
+            slug,
+            name,
+            require_2fa: require_2fa == 1,
+            created_at,
+        }),
+    )
+}
+
+pub async fn update(
+    tx: &mut TenantTx<'_>,
+    name: Option<&str>,
+    require_2fa: Option<bool>,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    if let Some(name) = name {
+        sqlx::query("UPDATE workspaces SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(ws.as_str())
+            .execute(tx.conn())
+            .await?;
+    }
+    if let Some(flag) = require_2fa {
+        sqlx::query("UPDATE workspaces SET require_2fa = $1 WHERE id = $2")
+            .bind(i64::from(flag))
+            .bind(ws.as_str())
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
