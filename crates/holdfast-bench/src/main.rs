@@ -2,19 +2,27 @@
 //!
 //! For SQLite (always, in a temp dir) and PostgreSQL (when `HOLDFAST_BENCH_DATABASE_URL`, or
 //! else `HOLDFAST_TEST_DATABASE_URL`, is set) it boots the whole server in-process through the
-//! test kit, seeds one workspace with 200 contacts and drives it from 32 concurrent keep-alive
-//! connections for `HOLDFAST_BENCH_SECONDS` (default 3) per scenario, after an unmeasured 0.5 s
-//! warm-up. Scenarios: over HTTP, `GET /healthz` and contact create, get and list (50); then the
+//! test kit with a pool of `HOLDFAST_BENCH_POOL` connections (default 16, the server's default),
+//! seeds one workspace with 200 contacts and drives it from 32 concurrent keep-alive connections
+//! for `HOLDFAST_BENCH_SECONDS` (default 3) per scenario, after an unmeasured 0.5 s warm-up.
+//! Scenarios: over HTTP, `GET /healthz`, contact create, get and list (50) and sign-in; then the
 //! same SQL the API runs for get, list and create, straight on the database pool and in the same
 //! transaction shape (PostgreSQL: `BEGIN; set_config('app.workspace_id'); …; COMMIT`; SQLite:
-//! `BEGIN`, or `BEGIN IMMEDIATE` to insert), as the raw-driver baseline. Per scenario it prints
-//! requests/s, p50 and p99 latency and failures (non-2xx or driver error), then HTTP ÷ driver.
+//! reads on a plain connection with no transaction, inserts in `BEGIN IMMEDIATE`), as the
+//! raw-driver baseline. Last, contention: contact list from 16 connections alone, then the same
+//! while 16 more sign in, to see whether Argon2id hashing starves ordinary requests. Per
+//! scenario it prints requests/s, p50 and p99 latency and failures (non-2xx or driver error).
+//!
+//! Sign-in hashes with Argon2id (64 MiB, t=3) at most one hash per core at a time, so it manages
+//! a handful per second per core and its latency is mostly queueing behind that pool. Rate
+//! limits are raised out of the way (public, hence `/healthz` at ten times that; sign-in per
+//! address; the API budget per credential), all kept in-process (no `redis_url`); correct
+//! sign-ins never trip the per-account failed-login throttle.
 //!
 //! Caveats: client and server share the process and its cores, so HTTP figures include the
-//! client's cost. `/healthz` has its own fixed rate limit (6000/min per client address, not the
-//! configurable one), so most of its requests measure the 429 path. The test kit captures every
-//! log line (an access-log line per request) in an in-memory buffer behind a mutex: per-request
-//! work comparable to a server logging to stdout, so it is left in.
+//! client's cost. The test kit captures every log line (an access-log line per request) in an
+//! in-memory buffer behind a mutex: per-request work comparable to a server logging to stdout,
+//! so it is left in.
 
 // A benchmark harness may abort on a setup failure; measured operations never unwrap.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,7 +31,7 @@ use holdfast_core::clock::{Clock, SystemClock};
 use holdfast_core::config::Layer;
 use holdfast_core::ids::ContactId;
 use holdfast_store::Backend;
-use holdfast_testkit::TestApp;
+use holdfast_testkit::{OWNER_PASSWORD, TestApp};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, AnyPool};
 use std::collections::BTreeMap;
@@ -31,8 +39,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONCURRENCY: usize = 32;
+/// Connections per side in the contention measurement: list alone, then list plus sign-in.
+const HALF: usize = CONCURRENCY / 2;
 const WARM_UP: Duration = Duration::from_millis(500);
 const SEED_CONTACTS: u64 = 200;
+/// Every rate limit, per minute: far above any rate here, yet at most 60 M so the limiter's
+/// interval (60 s ÷ limit in whole µs) stays above 0; at 0 it has no burst tolerance and refuses
+/// concurrent requests whose clock reads reach it out of order.
+const NO_LIMIT: u32 = 6_000_000;
 
 const SELECT_ONE: &str = "SELECT id, name, email, phone, company, tags, created_at, updated_at \
      FROM contacts WHERE workspace_id = $1 AND id = $2";
@@ -51,20 +65,42 @@ enum Op {
     HttpCreate,
     HttpGet,
     HttpList,
+    HttpLogin,
     DriverGet,
     DriverList,
     DriverInsert,
 }
 
-const SCENARIOS: [(Op, &str); 7] = [
-    (Op::Healthz, "HTTP GET /healthz"),
-    (Op::HttpCreate, "HTTP contact create"),
-    (Op::HttpGet, "HTTP contact get"),
-    (Op::HttpList, "HTTP contact list 50"),
-    (Op::DriverGet, "driver contact get"),
-    (Op::DriverList, "driver contact list 50"),
-    (Op::DriverInsert, "driver contact insert"),
+/// A group of `connections` tasks, each running `op` back to back.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    op: Op,
+    label: &'static str,
+    connections: usize,
+}
+
+const fn load(op: Op, label: &'static str, connections: usize) -> Load {
+    Load {
+        op,
+        label,
+        connections,
+    }
+}
+
+/// Run one at a time, each from `CONCURRENCY` connections.
+const SCENARIOS: [Load; 8] = [
+    load(Op::Healthz, "HTTP GET /healthz", CONCURRENCY),
+    load(Op::HttpCreate, "HTTP contact create", CONCURRENCY),
+    load(Op::HttpGet, "HTTP contact get", CONCURRENCY),
+    load(Op::HttpList, "HTTP contact list 50", CONCURRENCY),
+    load(Op::HttpLogin, "HTTP login", CONCURRENCY),
+    load(Op::DriverGet, "driver contact get", CONCURRENCY),
+    load(Op::DriverList, "driver contact list 50", CONCURRENCY),
+    load(Op::DriverInsert, "driver contact insert", CONCURRENCY),
 ];
+const LIST_ALONE: Load = load(Op::HttpList, "list 50 ×16, no flood", HALF);
+const LIST_FLOODED: Load = load(Op::HttpList, "list 50 ×16, in flood", HALF);
+const LOGIN_FLOOD: Load = load(Op::HttpLogin, "login ×16 (the flood)", HALF);
 
 /// Everything an operation needs; shared by the driving tasks.
 struct Ctx {
@@ -73,14 +109,15 @@ struct Ctx {
     admin_key: String,
     workspace_id: String,
     contact_id: String,
+    /// `POST /api/v1/auth/login` body for the workspace owner.
+    login: Value,
     pool: AnyPool,
     backend: Backend,
 }
 
 /// The figures of one scenario; `errors` maps an error kind (status or driver message) to a count.
 struct Stats {
-    op: Op,
-    label: &'static str,
+    load: Load,
     rate: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -169,6 +206,10 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
             let url = format!("{contacts}?limit=50");
             http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
         }
+        Op::HttpLogin => {
+            let url = format!("{}/api/v1/auth/login", ctx.base);
+            http(ctx.http.post(url).json(&ctx.login)).await
+        }
         Op::DriverGet => in_tenant_tx(ctx, false, async |c| {
             let query = sqlx::query_as::<_, ContactRow>(SELECT_ONE);
             let row = query
@@ -213,54 +254,67 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
     }
 }
 
-/// Drives `op` from `CONCURRENCY` tasks: warm-up, then `duration` measured. A request counts
-/// when it starts inside the measured window; the rate divides by the time until the last of
-/// those finished.
-async fn drive(ctx: &Arc<Ctx>, (op, label): (Op, &'static str), duration: Duration) -> Stats {
+/// Drives every load at once, each from its own connections: warm-up, then `duration`
+/// measured; one `Stats` per load, in order. Latencies and errors are of the requests that
+/// start inside the measured window; the rate counts those that finish inside it, so it holds
+/// for sign-in too, where one request takes seconds (a closed loop: rate ≈ connections ÷ p50).
+async fn drive(ctx: &Arc<Ctx>, loads: &[Load], duration: Duration) -> Vec<Stats> {
     let measure_from = Instant::now() + WARM_UP;
     let end = measure_from + duration;
-    let tasks: Vec<_> = (0..CONCURRENCY)
-        .map(|task| {
-            let ctx = Arc::clone(ctx);
-            tokio::spawn(async move {
-                let (mut latencies, mut errors) = (Vec::new(), BTreeMap::<String, usize>::new());
-                let mut last_done = end;
-                for n in 0u64.. {
-                    let started = Instant::now();
-                    if started >= end {
-                        break;
-                    }
-                    let result = run_once(&ctx, op, task, n).await;
-                    if started >= measure_from {
-                        last_done = Instant::now();
-                        latencies.push(last_done - started);
-                        if let Err(kind) = result {
-                            *errors.entry(kind).or_default() += 1;
+    let mut groups = Vec::new();
+    let mut next_task = 0;
+    for &load in loads {
+        let tasks: Vec<_> = (next_task..next_task + load.connections)
+            .map(|task| {
+                let ctx = Arc::clone(ctx);
+                tokio::spawn(async move {
+                    let (mut latencies, mut errors) =
+                        (Vec::new(), BTreeMap::<String, usize>::new());
+                    let mut completed = 0usize;
+                    for n in 0u64.. {
+                        let started = Instant::now();
+                        if started >= end {
+                            break;
+                        }
+                        let result = run_once(&ctx, load.op, task, n).await;
+                        let done = Instant::now();
+                        completed += usize::from(done >= measure_from && done < end);
+                        if started >= measure_from {
+                            latencies.push(done - started);
+                            if let Err(kind) = result {
+                                *errors.entry(kind).or_default() += 1;
+                            }
                         }
                     }
-                }
-                (latencies, errors, last_done)
+                    (latencies, errors, completed)
+                })
             })
-        })
-        .collect();
-    let (mut latencies, mut errors, mut last_done) = (Vec::new(), BTreeMap::new(), end);
-    for task in tasks {
-        let (task_latencies, task_errors, task_done) = task.await.expect("driving task failed");
-        latencies.extend(task_latencies);
-        for (kind, count) in task_errors {
-            *errors.entry(kind).or_default() += count;
+            .collect();
+        next_task += load.connections;
+        groups.push((load, tasks));
+    }
+    let mut results = Vec::new();
+    for (load, tasks) in groups {
+        let (mut latencies, mut errors, mut completed) = (Vec::new(), BTreeMap::new(), 0);
+        for task in tasks {
+            let (task_latencies, task_errors, task_completed) =
+                task.await.expect("driving task failed");
+            latencies.extend(task_latencies);
+            for (kind, count) in task_errors {
+                *errors.entry(kind).or_default() += count;
+            }
+            completed += task_completed;
         }
-        last_done = last_done.max(task_done);
+        latencies.sort_unstable();
+        results.push(Stats {
+            load,
+            rate: completed as f64 / duration.as_secs_f64(),
+            p50_ms: percentile_ms(&latencies, 50.0),
+            p99_ms: percentile_ms(&latencies, 99.0),
+            errors,
+        });
     }
-    latencies.sort_unstable();
-    Stats {
-        op,
-        label,
-        rate: latencies.len() as f64 / (last_done - measure_from).as_secs_f64(),
-        p50_ms: percentile_ms(&latencies, 50.0),
-        p99_ms: percentile_ms(&latencies, 99.0),
-        errors,
-    }
+    results
 }
 
 /// Nearest-rank percentile of sorted latencies, in milliseconds.
@@ -276,12 +330,16 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
 async fn bench_backend(database_url: String, duration: Duration) {
     let layer = Layer {
         database_url: Some(database_url),
-        public_rate_limit_per_minute: Some(100_000_000),
+        public_rate_limit_per_minute: Some(NO_LIMIT),
+        auth_rate_limit_per_minute: Some(NO_LIMIT),
+        api_rate_limit_per_minute: Some(NO_LIMIT),
         db_max_connections: Some(pool_size()),
         ..Layer::default()
     };
     let app = TestApp::spawn_with(layer).await;
     let ws = app.workspace("bench").await;
+    let login =
+        json!({ "email": ws.owner_email, "password": OWNER_PASSWORD, "workspace": ws.slug });
     let mut ctx = Ctx {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(64)
@@ -291,6 +349,7 @@ async fn bench_backend(database_url: String, duration: Duration) {
         admin_key: ws.admin_key,
         workspace_id: ws.id,
         contact_id: String::new(),
+        login,
         pool: app.db.unscoped_pool().clone(),
         backend: app.db.backend(),
     };
@@ -312,15 +371,18 @@ async fn bench_backend(database_url: String, duration: Duration) {
     let ctx = Arc::new(ctx);
     let mut results = Vec::new();
     for scenario in SCENARIOS {
-        results.push(drive(&ctx, scenario, duration).await);
+        results.extend(drive(&ctx, &[scenario], duration).await);
     }
-    print_report(ctx.backend, &results);
+    let mut contention = drive(&ctx, &[LIST_ALONE], duration).await;
+    contention.extend(drive(&ctx, &[LIST_FLOODED, LOGIN_FLOOD], duration).await);
+    print_report(ctx.backend, &results, &contention);
     drop(ctx);
     app.db.close().await;
     drop(app);
 }
 
-fn print_report(backend: Backend, results: &[Stats]) {
+/// Prints the scenarios, HTTP ÷ driver, the contention figures and every error kind.
+fn print_report(backend: Backend, results: &[Stats], contention: &[Stats]) {
     println!(
         "\n== {} ({SEED_CONTACTS} seeded contacts) ==",
         backend.name()
@@ -328,15 +390,16 @@ fn print_report(backend: Backend, results: &[Stats]) {
     let columns = ["scenario", "req/s", "p50 ms", "p99 ms", "errors"];
     let [scenario, rate, p50, p99, errors] = columns;
     println!("{scenario:<24} {rate:>10} {p50:>9} {p99:>9} {errors:>8}");
-    for s in results {
+    let row = |s: &Stats| {
         let errors: usize = s.errors.values().sum();
-        let (label, rate, p50, p99) = (s.label, s.rate, s.p50_ms, s.p99_ms);
-        println!("{label:<24} {rate:>10.0} {p50:>9.2} {p99:>9.2} {errors:>8}");
-    }
+        let (label, rate, p50, p99) = (s.load.label, s.rate, s.p50_ms, s.p99_ms);
+        println!("{label:<24} {rate:>10.1} {p50:>9.2} {p99:>9.2} {errors:>8}");
+    };
+    results.iter().for_each(row);
     let rate = |op: Op| {
         results
             .iter()
-            .find(|s| s.op == op)
+            .find(|s| s.load.op == op)
             .map_or(f64::NAN, |s| s.rate)
     };
     println!("HTTP ÷ driver:");
@@ -349,9 +412,22 @@ fn print_report(backend: Backend, results: &[Stats]) {
         let ratio = h / d * 100.0;
         println!("  {name:<16} HTTP {h:>6.0} req/s vs driver {d:>6.0} req/s → {ratio:>3.0}%");
     }
-    for s in results {
+    println!("Contention ({HALF} list connections alone, then with {HALF} signing in):");
+    contention.iter().for_each(row);
+    let p99 = |label: &str| {
+        contention
+            .iter()
+            .find(|s| s.load.label == label)
+            .map_or(f64::NAN, |s| s.p99_ms)
+    };
+    let (alone, flooded) = (p99(LIST_ALONE.label), p99(LIST_FLOODED.label));
+    println!(
+        "GET /api/v1/contacts p99: {alone:.1} ms alone vs {flooded:.1} ms during a login flood \
+         ({HALF} + {HALF} connections)"
+    );
+    for s in results.iter().chain(contention) {
         for (kind, count) in &s.errors {
-            println!("  errors in {}: {count} × {kind}", s.label);
+            println!("  errors in {}: {count} × {kind}", s.load.label);
         }
     }
 }

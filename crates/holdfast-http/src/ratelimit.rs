@@ -55,11 +55,13 @@ struct Step {
 
 impl Step {
     fn new(per_minute: u32, burst: u32, now_ms: i64) -> Step {
-        let interval = 60_000_000 / i64::from(per_minute.max(1));
+        let per_minute = i64::from(per_minute.max(1));
+        // Computed from the totals, not from a rounded interval: above 60 million a minute the
+        // interval would round to 0 µs and take the burst tolerance with it.
         Step {
             now: now_ms.saturating_mul(1000),
-            interval,
-            tolerance: interval * (i64::from(burst.max(1)) - 1),
+            interval: (60_000_000 / per_minute).max(1),
+            tolerance: 60_000_000 * (i64::from(burst.max(1)) - 1) / per_minute,
         }
     }
 
@@ -157,6 +159,17 @@ mod tests {
             l.check("k", 60, 6, t + 1_000).await.is_ok(),
             "one interval later one more fits"
         );
+    }
+
+    #[tokio::test]
+    async fn very_high_limits_keep_their_burst() {
+        let l = RateLimiter::default();
+        for i in 0..1000 {
+            assert!(
+                l.check("k", 100_000_000, 1_000_000, 5).await.is_ok(),
+                "request {i}"
+            );
+        }
     }
 
     #[tokio::test]
