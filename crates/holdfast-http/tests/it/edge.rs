@@ -32,7 +32,11 @@ fn assert_security_headers(r: &Resp, label: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_response_carries_security_headers_errors_included() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Layer {
+        body_limit_bytes: Some(4096),
+        ..Layer::default()
+    })
+    .await;
     let ws = app.workspace("headers").await;
     let responses = [
         ("200", app.get("/healthz").expect(200).await),
@@ -54,7 +58,7 @@ async fn every_response_carries_security_headers_errors_included() {
             "413",
             app.post("/api/v1/contacts")
                 .key(&ws.admin_key)
-                .body("application/json", vec![b' '; 2 * 1024 * 1024])
+                .body("application/json", vec![b' '; 8 * 1024])
                 .expect(413)
                 .await,
         ),
