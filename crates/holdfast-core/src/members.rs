@@ -66,4 +66,8 @@ pub struct AcceptIn {
     pub token: String,
     #[schemars(length(max = 1024))]
     pub password: String,
+    /// When the existing account signs in with a second factor: its code or a recovery code.
+    #[serde(default)]
+    #[schemars(length(max = 64))]
+    pub totp_code: Option<String>,
 }

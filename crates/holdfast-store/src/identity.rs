@@ -70,33 +70,34 @@ pub async fn throttle_locked_until(
     Ok(until.filter(|u| *u > now_ms))
 }
 
-/// Counts a failed sign-in; returns how many in a row there have been.
+/// Failures older than this are forgotten, so nobody can keep a known account locked forever.
+pub const FAILURE_MEMORY_MS: i64 = 60 * 60 * 1000;
+
+/// Counts a failed sign-in atomically (concurrent failures all count); returns how many in a row
+/// there have been within the last hour.
 pub async fn record_failed_login(db: &Db, subject: &str, now_ms: i64) -> Result<i64, StoreError> {
-    let mut tx = db.pool.begin().await?;
-    let failures: i64 =
-        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE subject = $1")
-            .bind(subject)
-            .fetch_optional(&mut *tx)
-            .await?
-            .unwrap_or(0)
-            + 1;
-    let locked_until = if failures > FREE_FAILURES {
-        let exponent = u32::try_from((failures - FREE_FAILURES).min(20)).unwrap_or(20);
-        now_ms + (1000_i64 << exponent).min(MAX_LOCK_MS)
-    } else {
-        0
-    };
-    sqlx::query(
-        "INSERT INTO login_throttle (subject, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (subject) DO UPDATE SET failures = $2, locked_until = $3, updated_at = $4",
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO login_throttle (subject, failures, locked_until, updated_at) VALUES ($1, 1, 0, $2) \
+         ON CONFLICT (subject) DO UPDATE SET \
+         failures = CASE WHEN login_throttle.updated_at < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+         updated_at = $2 RETURNING failures",
     )
     .bind(subject)
-    .bind(failures)
-    .bind(locked_until)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .bind(now_ms - FAILURE_MEMORY_MS)
+    .fetch_one(&db.pool)
     .await?;
-    tx.commit().await?;
+    if failures > FREE_FAILURES {
+        let exponent = u32::try_from((failures - FREE_FAILURES).min(20)).unwrap_or(20);
+        let locked_until = now_ms + (1000_i64 << exponent).min(MAX_LOCK_MS);
+        sqlx::query(
+            "UPDATE login_throttle SET locked_until = $2 WHERE subject = $1 AND locked_until < $2",
+        )
+        .bind(subject)
+        .bind(locked_until)
+        .execute(&db.pool)
+        .await?;
+    }
     Ok(failures)
 }
 
@@ -324,6 +325,12 @@ pub async fn unscoped_complete_reset(
     }
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    // Any other reset message sent before this one is void now.
+    sqlx::query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now_ms)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;

@@ -55,7 +55,24 @@ pub async fn get(
     Ok(row.map(MemberOut::from))
 }
 
+/// Serialises changes to who owns the workspace. PostgreSQL: lock the owner rows, so two owners
+/// demoting each other at once cannot both pass the count. SQLite: writers already run one at a
+/// time (`BEGIN IMMEDIATE`).
+async fn lock_owners(tx: &mut TenantTx<'_>) -> Result<(), StoreError> {
+    if tx.backend == crate::Backend::Postgres {
+        let ws = tx.ws().to_owned();
+        sqlx::query(
+            "SELECT id FROM memberships WHERE workspace_id = $1 AND role = 'owner' FOR UPDATE",
+        )
+        .bind(ws)
+        .fetch_all(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
 async fn other_owners(tx: &mut TenantTx<'_>, id: &MembershipId) -> Result<i64, StoreError> {
+    lock_owners(tx).await?;
     let ws = tx.ws().to_owned();
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner' AND id <> $2",

@@ -30,6 +30,7 @@ impl Tenant {
 pub struct TenantTx<'t> {
     scope: Scope,
     tenant: &'t Tenant,
+    pub(crate) backend: Backend,
     /// Held by SQLite writers until commit or drop (see `Db::write_gate`).
     _write_permit: Option<OwnedSemaphorePermit>,
 }
@@ -94,6 +95,7 @@ impl Db {
         Ok(TenantTx {
             scope,
             tenant,
+            backend: self.backend(),
             _write_permit: permit,
         })
     }

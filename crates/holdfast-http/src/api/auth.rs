@@ -128,6 +128,74 @@ pub(crate) fn tokens(state: &AppState, issued: Issued, now_ms: i64) -> TokensOut
     }
 }
 
+/// The throttle subject of an email address: failures count per address, existing or not.
+fn throttle_subject(email: &str) -> String {
+    sha256_hex(&format!("login:{email}"))
+}
+
+/// Refuses while the address is locked after repeated failures (429 with Retry-After).
+async fn check_throttle(state: &AppState, subject: &str, now: i64) -> ApiResult<()> {
+    if let Some(until) = identity::throttle_locked_until(&state.db, subject, now).await? {
+        let wait = u64::try_from((until - now + 999) / 1000)
+            .unwrap_or(1)
+            .max(1);
+        let mut err = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many failed sign-ins for this account; try again in {wait} s"),
+        );
+        err.retry_after = Some(wait);
+        return Err(Problem(err));
+    }
+    Ok(())
+}
+
+/// Proves a known account's password (and second factor, when enrolled) outside the login
+/// endpoint — e.g. when joining a workspace as an existing account. Same throttle and the same
+/// answers as a sign-in.
+pub(crate) async fn verify_sign_in(
+    state: &AppState,
+    email: &str,
+    user_id: &str,
+    stored: Option<String>,
+    password: String,
+    totp_code: Option<&str>,
+    now: i64,
+) -> ApiResult<()> {
+    let subject = throttle_subject(email);
+    check_throttle(state, &subject, now).await?;
+    let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    if state.passwords.verify(password, stored).await == Verified::No {
+        identity::record_failed_login(&state.db, &subject, now).await?;
+        return Err(sign_in_failed());
+    }
+    second_factor_if_enrolled(state, &subject, user_id, totp_code, now).await
+}
+
+/// When the account has two-factor sign-in on, requires and checks the code.
+async fn second_factor_if_enrolled(
+    state: &AppState,
+    subject: &str,
+    user_id: &str,
+    totp_code: Option<&str>,
+    now: i64,
+) -> ApiResult<()> {
+    if !crate::api::two_factor::enabled(state, user_id).await? {
+        return Ok(());
+    }
+    let Some(code) = totp_code.filter(|c| !c.trim().is_empty()) else {
+        return Err(Problem::new(
+            ErrorCode::SecondFactorRequired,
+            "this account signs in with a second factor: send totp_code (the authenticator's code, or a recovery code)",
+        ));
+    };
+    if !crate::api::two_factor::second_factor_ok(state, user_id, code, true).await? {
+        let failures = identity::record_failed_login(&state.db, subject, now).await?;
+        tracing::warn!(subject = &subject[..12], failures, "second factor refused");
+        return Err(sign_in_failed());
+    }
+    Ok(())
+}
+
 /// Same answer, status and (Argon2id-bound) timing whether or not the account exists; failures
 /// count per email, existing or not, so throttling reveals nothing either.
 async fn auth_login(
@@ -142,19 +210,9 @@ async fn auth_login(
         totp_code,
     } = body.value;
     let email = email.trim().to_lowercase();
-    let subject = sha256_hex(&format!("login:{email}"));
+    let subject = throttle_subject(&email);
     let now = state.clock.now_ms();
-    if let Some(until) = identity::throttle_locked_until(&state.db, &subject, now).await? {
-        let wait = u64::try_from((until - now + 999) / 1000)
-            .unwrap_or(1)
-            .max(1);
-        let mut err = ApiError::new(
-            ErrorCode::RateLimited,
-            format!("too many failed sign-ins for this account; try again in {wait} s"),
-        );
-        err.retry_after = Some(wait);
-        return Err(Problem(err));
-    }
+    check_throttle(&state, &subject, now).await?;
     let candidate = identity::unscoped_login_candidate(&state.db, &email, workspace.trim()).await?;
     let stored = candidate
         .as_ref()
@@ -169,20 +227,14 @@ async fn auth_login(
             return Err(sign_in_failed());
         }
     };
-    if crate::api::two_factor::enabled(&state, &candidate.user_id).await? {
-        let Some(code) = totp_code.as_deref().filter(|c| !c.trim().is_empty()) else {
-            return Err(Problem::new(
-                ErrorCode::SecondFactorRequired,
-                "this account signs in with a second factor: send totp_code (the authenticator's code, or a recovery code)",
-            ));
-        };
-        if !crate::api::two_factor::second_factor_ok(&state, &candidate.user_id, code, true).await?
-        {
-            let failures = identity::record_failed_login(&state.db, &subject, now).await?;
-            tracing::warn!(subject = &subject[..12], failures, "second factor refused");
-            return Err(sign_in_failed());
-        }
-    }
+    second_factor_if_enrolled(
+        &state,
+        &subject,
+        &candidate.user_id,
+        totp_code.as_deref(),
+        now,
+    )
+    .await?;
     identity::clear_failed_logins(&state.db, &subject).await?;
     if verified == Verified::YesRehash {
         match state.passwords.hash(password).await {
@@ -300,7 +352,7 @@ async fn auth_reset_password(
     if !identity::unscoped_complete_reset(&state.db, &hash, &user_id, &fresh, now).await? {
         return Err(invalid());
     }
-    identity::clear_failed_logins(&state.db, &sha256_hex(&format!("login:{email}"))).await?;
+    identity::clear_failed_logins(&state.db, &throttle_subject(&email)).await?;
     tracing::info!("password reset; every session of the user ended");
     Ok(StatusCode::NO_CONTENT)
 }

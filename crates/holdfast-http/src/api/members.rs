@@ -15,7 +15,7 @@ use holdfast_core::api_keys::parse_role;
 use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::{InvitationId, MembershipId};
 use holdfast_core::members::{AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch};
-use holdfast_core::password::{self, Verified};
+use holdfast_core::password;
 use holdfast_core::policy::{Permission, Role};
 use holdfast_core::sessions::TokensOut;
 use holdfast_core::token::parse_opaque;
@@ -30,6 +30,7 @@ const READ: Guard = Guard::Staff {
 const MANAGE: Guard = Guard::Staff {
     permission: Permission::MembersManage,
 };
+/// Who belongs, with which role: a sensitive change for a signed-in user (step-up).
 const CHANGE_ROLE: Guard = Guard::StaffStepUp {
     permission: Permission::MembersManage,
 };
@@ -55,14 +56,14 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::DELETE,
         "/api/v1/members/{id}",
-        MANAGE,
+        CHANGE_ROLE,
         doc("Remove a member; their sessions end at once").no_content(),
         delete(member_remove),
     );
     t.add(
         Method::POST,
         "/api/v1/invitations",
-        MANAGE,
+        CHANGE_ROLE,
         doc("Invite someone by email (valid 7 days, once)")
             .request::<InvitationIn>()
             .response::<InvitationOut>(201),
@@ -257,6 +258,7 @@ async fn invitation_accept(
     let AcceptIn {
         token,
         password: secret,
+        totp_code,
     } = body.value;
     let hash = parse_opaque(invitations::PREFIX, token.trim()).ok_or_else(invalid)?;
     let now = state.clock.now_ms();
@@ -265,13 +267,17 @@ async fn invitation_accept(
         .ok_or_else(invalid)?;
     let invitee = match identity::unscoped_user_by_email(&state.db, &invitation.email).await? {
         Some((user_id, stored)) => {
-            let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
-            if state.passwords.verify(secret, stored).await == Verified::No {
-                return Err(Problem::new(
-                    ErrorCode::AuthInvalid,
-                    "this address already has a Holdfast account: give that account's password",
-                ));
-            }
+            // Joining as an existing account is a sign-in to it: same throttle, same factors.
+            crate::api::auth::verify_sign_in(
+                &state,
+                &invitation.email,
+                &user_id,
+                stored,
+                secret,
+                totp_code.as_deref(),
+                now,
+            )
+            .await?;
             Invitee::Existing { user_id }
         }
         None => {

@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::password::{self, Verified};
 use holdfast_core::sessions::{
     RecoveryCodesOut, StepUpIn, TotpCodeIn, TotpDisableIn, TotpEnrollOut,
 };
@@ -113,13 +112,27 @@ pub(crate) async fn second_factor_ok(
     .await?)
 }
 
-/// Whether `password` is the signed-in user's own password.
-async fn own_password_ok(state: &AppState, user_id: &str, password: String) -> ApiResult<bool> {
-    let (_, stored) = two_factor::account(&state.db, user_id)
+/// Re-proves the signed-in user's password, and second factor when enrolled, with the same
+/// throttle and failure counting as a sign-in: a stolen access token is no password oracle.
+async fn reauthenticate(
+    state: &AppState,
+    user_id: &str,
+    password: String,
+    code: Option<&str>,
+) -> ApiResult<()> {
+    let (email, stored) = two_factor::account(&state.db, user_id)
         .await?
         .ok_or_else(|| internal("signed-in user has no account row"))?;
-    let stored = stored.unwrap_or_else(|| password::decoy_hash().to_owned());
-    Ok(state.passwords.verify(password, stored).await != Verified::No)
+    crate::api::auth::verify_sign_in(
+        state,
+        &email,
+        user_id,
+        stored,
+        password,
+        code,
+        state.clock.now_ms(),
+    )
+    .await
 }
 
 /// Whether the account has two-factor sign-in on.
@@ -191,18 +204,13 @@ async fn totp_disable(
     body: JsonBody<TotpDisableIn>,
 ) -> ApiResult<StatusCode> {
     let user = user_id(&actor)?;
-    let refused = || {
-        Problem::new(
-            ErrorCode::AuthInvalid,
-            "the password or the code is not right",
-        )
-    };
-    if !own_password_ok(&state, user, body.value.password.clone()).await? {
-        return Err(refused());
-    }
-    if !second_factor_ok(&state, user, &body.value.code, true).await? {
-        return Err(refused());
-    }
+    reauthenticate(
+        &state,
+        user,
+        body.value.password.clone(),
+        Some(&body.value.code),
+    )
+    .await?;
     two_factor::disable(&state.db, user).await?;
     tracing::info!("two-factor sign-in turned off");
     Ok(StatusCode::NO_CONTENT)
@@ -221,21 +229,13 @@ async fn auth_step_up(
     else {
         return Err(Problem(ApiError::internal()));
     };
-    let refused = || {
-        Problem::new(
-            ErrorCode::AuthInvalid,
-            "the password or the code is not right",
-        )
-    };
-    if !own_password_ok(&state, user_id.as_str(), body.value.password.clone()).await? {
-        return Err(refused());
-    }
-    if enabled(&state, user_id.as_str()).await? {
-        let code = body.value.totp_code.as_deref().unwrap_or_default();
-        if !second_factor_ok(&state, user_id.as_str(), code, true).await? {
-            return Err(refused());
-        }
-    }
+    reauthenticate(
+        &state,
+        user_id.as_str(),
+        body.value.password.clone(),
+        body.value.totp_code.as_deref(),
+    )
+    .await?;
     let mut tx = state.db.write(&actor.tenant).await?;
     sessions::mark_stepped_up(&mut tx, session_id, state.clock.now_ms()).await?;
     tx.commit().await?;

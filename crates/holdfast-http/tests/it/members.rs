@@ -292,3 +292,60 @@ async fn withdrawn_invitations_cannot_be_accepted() {
         .expect(401)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_owners_demoted_at_once_leave_exactly_one_owner() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("owners").await;
+    let owner_key = app.key(&ws.slug, Role::Owner).await;
+    let email = format!("co-owner@{}.example.com", ws.slug);
+    let token = invite(&app, &sink, &ws, &owner_key, &email, "owner").await;
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
+        .expect(200)
+        .await;
+    let list = app
+        .get("/api/v1/members")
+        .key(&owner_key)
+        .expect(200)
+        .await
+        .json;
+    let ids: Vec<String> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let demotions = ids.iter().map(|id| {
+        app.patch(&format!("/api/v1/members/{id}"))
+            .key(&owner_key)
+            .json(&json!({"role": "admin"}))
+            .send()
+    });
+    let mut statuses: Vec<u16> = futures::future::join_all(demotions)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409], "exactly one demotion may win");
+    let after = app
+        .get("/api/v1/members")
+        .key(&owner_key)
+        .expect(200)
+        .await
+        .json;
+    let owners = after["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .count();
+    assert_eq!(owners, 1);
+}

@@ -180,3 +180,51 @@ async fn other_kinds_of_token_cannot_reset_a_password() {
         200
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_reset_voids_every_earlier_reset_message() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(sink.url()),
+        ..Layer::default()
+    })
+    .await;
+    let ws = app.workspace("reset-void").await;
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": ws.owner_email}))
+        .expect(202)
+        .await;
+    let first = reset_token(
+        &sink
+            .wait_for(&ws.owner_email, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .text(),
+    );
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": ws.owner_email}))
+        .expect(202)
+        .await;
+    let mut second = first.clone();
+    for _ in 0..400 {
+        let all: Vec<String> = sink
+            .messages()
+            .iter()
+            .map(|m| reset_token(&m.text()))
+            .collect();
+        if let Some(t) = all.iter().find(|t| **t != first) {
+            second = t.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_ne!(first, second, "a second message arrived");
+    app.post("/api/v1/auth/reset-password")
+        .json(&json!({"token": second, "password": NEW_PASSWORD}))
+        .expect(204)
+        .await;
+    app.post("/api/v1/auth/reset-password")
+        .json(&json!({"token": first, "password": "yet another fine passphrase"}))
+        .expect(401)
+        .await;
+}

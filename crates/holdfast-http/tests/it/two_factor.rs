@@ -313,14 +313,15 @@ async fn a_workspace_can_require_two_factor_sign_in() {
         .await;
 
     // Invitees of such a workspace may choose shorter passwords (never under 8).
+    let short = format!("short@{}.example.com", ws.slug);
     app.post("/api/v1/invitations")
         .key(&ws.admin_key)
-        .json(&json!({"email": "short@example.com", "role": "viewer"}))
+        .json(&json!({"email": short, "role": "viewer"}))
         .expect(201)
         .await;
     let mut mail = Vec::new();
     for _ in 0..200 {
-        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some("short@example.com"), 1)
+        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&short), 1)
             .await
             .unwrap();
         if !mail.is_empty() {
@@ -346,4 +347,49 @@ async fn a_workspace_can_require_two_factor_sign_in() {
         .expect(403)
         .await
         .problem("HF-AUTH-006");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn joining_as_an_existing_account_needs_its_second_factor_too() {
+    let (app, clock, home) = setup().await;
+    let (secret, _, _) = enrol(&app, &clock, &home).await;
+    let other = app.workspace("other-2fa").await;
+    app.post("/api/v1/invitations")
+        .key(&other.admin_key)
+        .json(&json!({"email": home.owner_email, "role": "viewer"}))
+        .expect(201)
+        .await;
+    let mut mail = Vec::new();
+    for _ in 0..200 {
+        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&home.owner_email), 1)
+            .await
+            .unwrap();
+        if !mail.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let text = &mail[0].body_text;
+    let start = text.find("hfi_").unwrap();
+    let token = &text[start..start + 47];
+    let r = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": OWNER_PASSWORD}))
+        .expect(401)
+        .await;
+    r.problem("HF-AUTH-004");
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": OWNER_PASSWORD, "totp_code": "000000"}))
+        .expect(401)
+        .await;
+    let joined = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": OWNER_PASSWORD, "totp_code": code(&secret, &clock)}))
+        .expect(200)
+        .await
+        .json;
+    app.get("/api/v1/contacts")
+        .key(joined["access_token"].as_str().unwrap())
+        .expect(200)
+        .await;
 }
