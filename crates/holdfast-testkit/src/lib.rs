@@ -90,6 +90,14 @@ fn owner_hash() -> &'static str {
     HASH.get_or_init(|| holdfast_core::password::hash(OWNER_PASSWORD).unwrap())
 }
 
+/// The first opaque token of kind `prefix` (`hfp`, `hfi` …) in a message: prefix, `_`, 43 characters.
+pub fn find_token(text: &str, prefix: &str) -> String {
+    let start = text
+        .find(&format!("{prefix}_"))
+        .unwrap_or_else(|| panic!("no {prefix}_ token in: {text}"));
+    text[start..start + prefix.len() + 1 + 43].to_owned()
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:08x}", rand_u32())
 }
@@ -200,6 +208,21 @@ impl TestApp {
             .unwrap()
             .unwrap()
             .secret
+    }
+
+    /// Waits (up to 5 s) for mail to `to` in the local outbox (no SMTP relay configured) and
+    /// returns the newest message's text.
+    pub async fn outbox_mail(&self, to: &str) -> String {
+        for _ in 0..200 {
+            let mail = holdfast_store::mail_outbox::unscoped_list(&self.db, Some(to), 1)
+                .await
+                .unwrap();
+            if let Some(m) = mail.into_iter().next() {
+                return m.body_text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no mail to {to} in the outbox");
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {

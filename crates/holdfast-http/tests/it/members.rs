@@ -2,17 +2,14 @@
 
 use holdfast_core::config::Layer;
 use holdfast_core::policy::Role;
-use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, Workspace};
+use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const INVITEE_PASSWORD: &str = "marble harbour seventeen kites";
 
 fn invitation_token(text: &str) -> String {
-    let start = text
-        .find("hfi_")
-        .expect("an invitation token in the message");
-    text[start..start + 4 + 43].to_owned()
+    find_token(text, "hfi")
 }
 
 async fn invite(

@@ -2,7 +2,7 @@
 
 use holdfast_core::clock::ManualClock;
 use holdfast_core::config::Layer;
-use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp};
+use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, find_token};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +10,7 @@ use std::time::Duration;
 const NEW_PASSWORD: &str = "lantern orchard quietly bicycle";
 
 fn reset_token(text: &str) -> String {
-    let start = text.find("hfp_").expect("a reset token in the message");
-    text[start..start + 4 + 43].to_owned()
+    find_token(text, "hfp")
 }
 
 async fn login(app: &TestApp, email: &str, password: &str, slug: &str) -> u16 {
@@ -140,18 +139,12 @@ async fn without_smtp_mail_waits_in_the_outbox_and_tokens_expire_in_15_minutes()
         .json(&json!({"email": ws.owner_email}))
         .expect(202)
         .await;
-    let mut mail = Vec::new();
-    for _ in 0..200 {
-        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 5)
-            .await
-            .unwrap();
-        if !mail.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(mail.len(), 1, "the message is kept in the outbox");
-    let token = reset_token(&mail[0].body_text);
+    let text = app.outbox_mail(&ws.owner_email).await;
+    let kept = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 5)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "the message is kept in the outbox");
+    let token = reset_token(&text);
     clock.advance(15 * 60 * 1000);
     app.post("/api/v1/auth/reset-password")
         .json(&json!({"token": token, "password": NEW_PASSWORD}))

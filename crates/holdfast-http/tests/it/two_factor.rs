@@ -3,7 +3,7 @@
 use holdfast_core::clock::ManualClock;
 use holdfast_core::config::Layer;
 use holdfast_core::totp;
-use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
+use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -319,19 +319,7 @@ async fn a_workspace_can_require_two_factor_sign_in() {
         .json(&json!({"email": short, "role": "viewer"}))
         .expect(201)
         .await;
-    let mut mail = Vec::new();
-    for _ in 0..200 {
-        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&short), 1)
-            .await
-            .unwrap();
-        if !mail.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let text = &mail[0].body_text;
-    let start = text.find("hfi_").unwrap();
-    let token = &text[start..start + 47];
+    let token = &find_token(&app.outbox_mail(&short).await, "hfi");
     app.post("/api/v1/invitations/accept")
         .json(&json!({"token": token, "password": "Qz7!mK2"}))
         .expect(422)
@@ -359,19 +347,7 @@ async fn joining_as_an_existing_account_needs_its_second_factor_too() {
         .json(&json!({"email": home.owner_email, "role": "viewer"}))
         .expect(201)
         .await;
-    let mut mail = Vec::new();
-    for _ in 0..200 {
-        mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&home.owner_email), 1)
-            .await
-            .unwrap();
-        if !mail.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let text = &mail[0].body_text;
-    let start = text.find("hfi_").unwrap();
-    let token = &text[start..start + 47];
+    let token = &find_token(&app.outbox_mail(&home.owner_email).await, "hfi");
     let r = app
         .post("/api/v1/invitations/accept")
         .json(&json!({"token": token, "password": OWNER_PASSWORD}))
