@@ -11,6 +11,8 @@ pub enum ErrorCode {
     SecondFactorRequired,
     StepUpRequired,
     EnrolmentRequired,
+    CsrfRejected,
+    SsoRefused,
     MalformedBody,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -26,13 +28,15 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
         Self::SecondFactorRequired,
         Self::StepUpRequired,
         Self::EnrolmentRequired,
+        Self::CsrfRejected,
+        Self::SsoRefused,
         Self::MalformedBody,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
@@ -55,6 +59,8 @@ impl ErrorCode {
             Self::SecondFactorRequired => "HF-AUTH-004",
             Self::StepUpRequired => "HF-AUTH-005",
             Self::EnrolmentRequired => "HF-AUTH-006",
+            Self::CsrfRejected => "HF-AUTH-007",
+            Self::SsoRefused => "HF-AUTH-008",
             Self::MalformedBody => "HF-REQ-001",
             Self::UnsupportedMediaType => "HF-REQ-002",
             Self::PayloadTooLarge => "HF-REQ-003",
@@ -72,8 +78,14 @@ impl ErrorCode {
 
     pub fn status(self) -> u16 {
         match self {
-            Self::AuthMissing | Self::AuthInvalid | Self::SecondFactorRequired => 401,
-            Self::Forbidden | Self::StepUpRequired | Self::EnrolmentRequired => 403,
+            Self::AuthMissing
+            | Self::AuthInvalid
+            | Self::SecondFactorRequired
+            | Self::SsoRefused => 401,
+            Self::Forbidden
+            | Self::StepUpRequired
+            | Self::EnrolmentRequired
+            | Self::CsrfRejected => 403,
             Self::MalformedBody => 400,
             Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
@@ -95,6 +107,8 @@ impl ErrorCode {
             Self::SecondFactorRequired => "Second factor required",
             Self::StepUpRequired => "Recent sign-in required",
             Self::EnrolmentRequired => "Two-factor enrolment required",
+            Self::CsrfRejected => "Cross-site request refused",
+            Self::SsoRefused => "Single sign-on refused",
             Self::MalformedBody => "Malformed request body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Payload too large",

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod crypto;
+pub mod csrf;
 pub mod error;
 pub mod ids;
 pub mod jwt;

@@ -19,6 +19,37 @@ pub struct LoginIn {
     #[serde(default)]
     #[schemars(length(max = 64))]
     pub totp_code: Option<String>,
+    /// `token` (default): an access token and a refresh token, for API clients. `cookie`: a
+    /// console session in an HttpOnly cookie, with a CSRF token for state-changing requests.
+    #[serde(default)]
+    pub session: SessionMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    #[default]
+    Token,
+    Cookie,
+}
+
+/// A console session: the session id itself travels only in the HttpOnly cookie.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConsoleSessionOut {
+    pub session_id: String,
+    /// Send as `X-CSRF-Token` with every state-changing request (also in the readable
+    /// `…hf_csrf` cookie).
+    pub csrf_token: String,
+    /// Absolute end of the session (epoch ms); idle sessions end sooner.
+    pub expires_at: i64,
+}
+
+/// What a sign-in returns: tokens (`session: token`) or a console session (`session: cookie`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LoginOut {
+    Tokens(TokensOut),
+    Console(ConsoleSessionOut),
 }
 
 /// Returned when two-factor enrolment starts: put the secret in an authenticator app.
@@ -79,6 +110,8 @@ pub struct TokensOut {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct SessionOut {
     pub id: String,
+    /// `api` (access and refresh tokens) or `console` (a browser cookie).
+    pub kind: String,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub created_at: i64,

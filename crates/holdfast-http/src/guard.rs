@@ -2,19 +2,24 @@
 //! [`Authed`] extractor that hands the guard's [`Actor`] to handlers.
 //! Threat note: docs/design/guards.md.
 
+use crate::cookies::{check_csrf, is_state_changing};
 use crate::problem::{Problem, render};
 use crate::routes::{Guard, RateLimit};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::token::parse_opaque;
 use holdfast_core::token::{API_KEY_PREFIX, parse_api_key};
-use holdfast_store::auth::{Actor, Principal, authenticate_access_token, authenticate_api_key};
+use holdfast_store::auth::{
+    Actor, Principal, authenticate_access_token, authenticate_api_key, authenticate_session_cookie,
+};
+use holdfast_store::identity::COOKIE_PREFIX;
 use std::net::SocketAddr;
 
 #[derive(Clone)]
@@ -80,7 +85,7 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             return next.run(request).await;
         }
         Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
-            match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
+            match authenticate(&state.app, request.headers(), request.method()).await {
                 Err(problem) => return problem.into_response(),
                 Ok(actor) if !actor.role.grants(permission) => {
                     return Problem::new(
@@ -114,19 +119,17 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                 }
             }
         }
-        Guard::User => {
-            match authenticate(&state.app, request.headers().get(AUTHORIZATION).cloned()).await {
-                Err(problem) => return problem.into_response(),
-                Ok(actor) if !matches!(actor.principal, Principal::User { .. }) => {
-                    return Problem::new(
-                        ErrorCode::Forbidden,
-                        "this endpoint acts on a signed-in user's own account; API keys have none",
-                    )
-                    .into_response();
-                }
-                Ok(actor) => actor,
+        Guard::User => match authenticate(&state.app, request.headers(), request.method()).await {
+            Err(problem) => return problem.into_response(),
+            Ok(actor) if !matches!(actor.principal, Principal::User { .. }) => {
+                return Problem::new(
+                    ErrorCode::Forbidden,
+                    "this endpoint acts on a signed-in user's own account; API keys have none",
+                )
+                .into_response();
             }
-        }
+            Ok(actor) => actor,
+        },
     };
     if let Err(problem) = check_api_limit(&state.app, &actor).await {
         return problem.into_response();
@@ -168,22 +171,45 @@ async fn check_api_limit(app: &AppState, actor: &Actor) -> Result<(), Problem> {
         })
 }
 
-/// A Bearer credential: an API key (`hf_live_…`) or a user's access token (a JWT).
+/// A Bearer credential (an API key `hf_live_…` or a user's access token, a JWT) or, without
+/// one, a console session cookie, which also needs the CSRF token on state-changing requests.
 async fn authenticate(
     app: &AppState,
-    authorization: Option<HeaderValue>,
+    headers: &HeaderMap,
+    method: &Method,
 ) -> Result<Actor, Problem> {
-    let Some(value) = authorization else {
-        return Err(Problem::new(
-            ErrorCode::AuthMissing,
-            "send an API key or an access token as 'Authorization: Bearer …'",
-        ));
-    };
     let invalid = || {
         Problem::new(
             ErrorCode::AuthInvalid,
             "the credential is malformed, unknown, expired or revoked",
         )
+    };
+    let now = app.clock.now_ms();
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        let Some(cookie) = app.cookies.session(headers) else {
+            return Err(Problem::new(
+                ErrorCode::AuthMissing,
+                "send an API key or an access token as 'Authorization: Bearer …', or sign in to the console",
+            ));
+        };
+        let hash = parse_opaque(COOKIE_PREFIX, cookie).ok_or_else(invalid)?;
+        let actor = authenticate_session_cookie(&app.db, &hash, now)
+            .await?
+            .ok_or_else(|| {
+                tracing::info!("session cookie rejected");
+                invalid()
+            })?;
+        if is_state_changing(method) {
+            let session = match &actor.principal {
+                Principal::User { session_id, .. } => session_id.as_str(),
+                Principal::ApiKey(_) => "",
+            };
+            if let Err(why) = check_csrf(&app.csrf, session, headers) {
+                tracing::warn!("console request without a valid CSRF token refused");
+                return Err(Problem::new(ErrorCode::CsrfRejected, why));
+            }
+        }
+        return Ok(actor);
     };
     let text = value.to_str().map_err(|_| invalid())?;
     let (scheme, token) = text.split_once(' ').ok_or_else(invalid)?;
@@ -191,7 +217,6 @@ async fn authenticate(
         return Err(invalid());
     }
     let token = token.trim();
-    let now = app.clock.now_ms();
     let actor = if token.starts_with(API_KEY_PREFIX) {
         let presented = parse_api_key(token).ok_or_else(invalid)?;
         authenticate_api_key(&app.db, &presented, now).await?

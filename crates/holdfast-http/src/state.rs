@@ -1,3 +1,4 @@
+use crate::cookies::CookiePolicy;
 use crate::mailer::Mailer;
 use crate::metrics::Metrics;
 use crate::passwords::PasswordPool;
@@ -5,6 +6,7 @@ use crate::ratelimit::RateLimiter;
 use holdfast_core::clock::SharedClock;
 use holdfast_core::config::Config;
 use holdfast_core::crypto::Sealer;
+use holdfast_core::csrf::CsrfKey;
 use holdfast_core::jwt::KeyRing;
 use holdfast_store::Db;
 use std::sync::Arc;
@@ -25,6 +27,9 @@ pub struct AppState {
     pub(crate) mailer: Arc<Mailer>,
     /// Seals secrets at rest (TOTP secrets now; integration secrets later).
     pub(crate) sealer: Arc<Sealer>,
+    /// Binds console CSRF tokens to their session.
+    pub(crate) csrf: Arc<CsrfKey>,
+    pub(crate) cookies: Arc<CookiePolicy>,
 }
 
 impl AppState {
@@ -36,7 +41,6 @@ impl AppState {
         let (db_for_mail, clock_for_mail) = (db.clone(), clock.clone());
         AppState {
             db,
-            config,
             clock,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(RateLimiter::default()),
@@ -48,6 +52,9 @@ impl AppState {
                 clock: clock_for_mail,
             }),
             sealer: Arc::new(Sealer::derive(master_key, 1)),
+            csrf: Arc::new(CsrfKey::derive(master_key)),
+            cookies: Arc::new(CookiePolicy::for_public_url(&config.public_url)),
+            config,
         }
     }
 

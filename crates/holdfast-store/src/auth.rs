@@ -3,6 +3,7 @@
 
 use crate::db::Db;
 use crate::error::StoreError;
+use crate::identity::SessionKind;
 use crate::tenant::Tenant;
 use holdfast_core::ids::{ApiKeyId, SessionId, UserId, WorkspaceId};
 use holdfast_core::jwt::{KeyRing, TokenType};
@@ -90,6 +91,7 @@ pub async fn authenticate_api_key(
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
+    user_id: String,
     role: String,
     last_seen_at: i64,
     stepped_up_at: Option<i64>,
@@ -116,21 +118,53 @@ pub async fn authenticate_access_token(
     ) else {
         return Ok(None);
     };
-    let tenant = Tenant::new(ws);
+    live_session(db, Tenant::new(ws), session_id, SessionKind::Api, now_ms)
+        .await
+        .map(|actor| actor.filter(|a| a.user_id() == Some(&user_id)))
+}
+
+/// Looks a console session up by its cookie's hash; the same liveness rules as tokens.
+pub async fn authenticate_session_cookie(
+    db: &Db,
+    cookie_hash: &str,
+    now_ms: i64,
+) -> Result<Option<Actor>, StoreError> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT workspace_id, session_id FROM session_cookies WHERE token_hash = $1",
+    )
+    .bind(cookie_hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((ws, session_id)) = found else {
+        return Ok(None);
+    };
+    let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
+    let session_id = SessionId::from_trusted(session_id);
+    live_session(db, tenant, session_id, SessionKind::Console, now_ms).await
+}
+
+/// The actor of a live session of `kind`: not revoked, not past its absolute or idle expiry,
+/// its user still a member (role as it is now). Marks the session seen (at most once a minute).
+async fn live_session(
+    db: &Db,
+    tenant: Tenant,
+    session_id: SessionId,
+    kind: SessionKind,
+    now_ms: i64,
+) -> Result<Option<Actor>, StoreError> {
     let mut tx = db.read(&tenant).await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT m.role, s.last_seen_at, s.stepped_up_at, w.require_2fa, \
+        "SELECT s.user_id, m.role, s.last_seen_at, s.stepped_up_at, w.require_2fa, \
          (SELECT count(*) FROM user_totp t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS totp_on \
          FROM sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
-         WHERE s.workspace_id = $1 AND s.id = $2 AND s.user_id = $3 AND s.revoked_at IS NULL \
-         AND s.expires_at > $4 AND s.last_seen_at > $5",
+         WHERE s.workspace_id = $1 AND s.id = $2 AND s.kind = $3 AND s.revoked_at IS NULL \
+         AND s.expires_at > $4 AND s.last_seen_at + s.idle_ms > $4",
     )
     .bind(tenant.workspace_id().as_str())
     .bind(session_id.as_str())
-    .bind(user_id.as_str())
+    .bind(kind.as_str())
     .bind(now_ms)
-    .bind(now_ms - crate::identity::IDLE_TIMEOUT_MS)
     .fetch_optional(tx.conn())
     .await?;
     tx.commit().await?;
@@ -151,11 +185,21 @@ pub async fn authenticate_access_token(
     Ok(Some(Actor {
         tenant,
         principal: Principal::User {
-            user_id,
+            user_id: UserId::from_trusted(row.user_id),
             session_id,
             stepped_up_at: row.stepped_up_at,
         },
         role,
         must_enrol_2fa: row.require_2fa == 1 && row.totp_on == 0,
     }))
+}
+
+impl Actor {
+    /// The signed-in user, when the credential is a session.
+    pub fn user_id(&self) -> Option<&UserId> {
+        match &self.principal {
+            Principal::User { user_id, .. } => Some(user_id),
+            Principal::ApiKey(_) => None,
+        }
+    }
 }

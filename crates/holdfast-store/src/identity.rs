@@ -139,7 +139,76 @@ async fn insert_refresh(
     Ok(token)
 }
 
-/// Starts a session for a candidate whose password was just verified.
+/// What kind of session a sign-in starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// Access token + rotating refresh token, for API clients.
+    Api,
+    /// An opaque id in an HttpOnly cookie, for the browser console.
+    Console,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Api => "api",
+            SessionKind::Console => "console",
+        }
+    }
+
+    /// Ends after this long without use.
+    pub fn idle_ms(self) -> i64 {
+        match self {
+            SessionKind::Api => IDLE_TIMEOUT_MS,
+            SessionKind::Console => CONSOLE_IDLE_TIMEOUT_MS,
+        }
+    }
+
+    /// Ends this long after sign-in whatever happens.
+    pub fn absolute_ms(self) -> i64 {
+        match self {
+            SessionKind::Api => ABSOLUTE_TIMEOUT_MS,
+            SessionKind::Console => CONSOLE_ABSOLUTE_TIMEOUT_MS,
+        }
+    }
+}
+
+/// A console session ends after 8 hours without a request (a working day's pause)…
+pub const CONSOLE_IDLE_TIMEOUT_MS: i64 = 8 * 3600 * 1000;
+/// …and 7 days after sign-in.
+pub const CONSOLE_ABSOLUTE_TIMEOUT_MS: i64 = 7 * 24 * 3600 * 1000;
+/// The console session cookie's value: `hfs_` and 43 base62 characters.
+pub const COOKIE_PREFIX: &str = "hfs";
+
+async fn insert_session(
+    tx: &mut TenantTx<'_>,
+    kind: SessionKind,
+    user_id: &str,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+    now_ms: i64,
+) -> Result<SessionId, StoreError> {
+    let session_id = SessionId::generate(now_ms);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO sessions (workspace_id, id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, kind, idle_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)",
+    )
+    .bind(ws)
+    .bind(session_id.as_str())
+    .bind(user_id)
+    .bind(user_agent)
+    .bind(ip)
+    .bind(now_ms)
+    .bind(now_ms + kind.absolute_ms())
+    .bind(kind.as_str())
+    .bind(kind.idle_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(session_id)
+}
+
+/// Starts an API session (access + refresh tokens) for a candidate just verified.
 pub async fn start_session(
     db: &Db,
     candidate: &LoginCandidate,
@@ -148,21 +217,15 @@ pub async fn start_session(
     now_ms: i64,
 ) -> Result<Issued, StoreError> {
     let tenant = Tenant::new(WorkspaceId::from_trusted(candidate.workspace_id.clone()));
-    let ws = candidate.workspace_id.as_str();
-    let session_id = SessionId::generate(now_ms);
     let mut tx = db.write(&tenant).await?;
-    sqlx::query(
-        "INSERT INTO sessions (workspace_id, id, user_id, user_agent, ip, created_at, last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+    let session_id = insert_session(
+        &mut tx,
+        SessionKind::Api,
+        &candidate.user_id,
+        user_agent,
+        ip,
+        now_ms,
     )
-    .bind(ws)
-    .bind(session_id.as_str())
-    .bind(candidate.user_id.as_str())
-    .bind(user_agent)
-    .bind(ip)
-    .bind(now_ms)
-    .bind(now_ms + ABSOLUTE_TIMEOUT_MS)
-    .execute(tx.conn())
     .await?;
     let refresh_token = insert_refresh(&mut tx, session_id.as_str(), now_ms).await?;
     tx.commit().await?;
@@ -171,6 +234,56 @@ pub async fn start_session(
         user_id: UserId::from_trusted(candidate.user_id.clone()),
         session_id,
         refresh_token,
+    })
+}
+
+/// A console session just started: the cookie value is shown to the browser once.
+#[derive(Debug)]
+pub struct ConsoleIssued {
+    pub tenant: Tenant,
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub cookie: Secret<String>,
+    pub expires_at: i64,
+}
+
+/// Starts a console (cookie) session for a candidate just verified; stores the cookie's hash.
+pub async fn start_console_session(
+    db: &Db,
+    candidate: &LoginCandidate,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+    now_ms: i64,
+) -> Result<ConsoleIssued, StoreError> {
+    let tenant = Tenant::new(WorkspaceId::from_trusted(candidate.workspace_id.clone()));
+    let mut tx = db.write(&tenant).await?;
+    let session_id = insert_session(
+        &mut tx,
+        SessionKind::Console,
+        &candidate.user_id,
+        user_agent,
+        ip,
+        now_ms,
+    )
+    .await?;
+    let (cookie, hash) = generate_opaque(COOKIE_PREFIX);
+    sqlx::query(
+        "INSERT INTO session_cookies (token_hash, workspace_id, session_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hash)
+    .bind(candidate.workspace_id.as_str())
+    .bind(session_id.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    tx.commit().await?;
+    Ok(ConsoleIssued {
+        tenant,
+        user_id: UserId::from_trusted(candidate.user_id.clone()),
+        session_id,
+        cookie,
+        expires_at: now_ms + SessionKind::Console.absolute_ms(),
     })
 }
 
@@ -231,12 +344,12 @@ pub async fn rotate_refresh(
     }
     let user_id: Option<String> = sqlx::query_scalar(
         "UPDATE sessions SET last_seen_at = $1 WHERE workspace_id = $2 AND id = $3 \
-         AND revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $4 RETURNING user_id",
+         AND revoked_at IS NULL AND expires_at > $1 AND last_seen_at + idle_ms > $1 \
+         AND kind = 'api' RETURNING user_id",
     )
     .bind(now_ms)
     .bind(ws)
     .bind(row.session_id.as_str())
-    .bind(now_ms - IDLE_TIMEOUT_MS)
     .fetch_optional(tx.conn())
     .await?;
     let Some(user_id) = user_id else {

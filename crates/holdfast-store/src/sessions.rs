@@ -8,6 +8,7 @@ use holdfast_core::sessions::SessionOut;
 #[derive(sqlx::FromRow)]
 struct Row {
     id: String,
+    kind: String,
     user_agent: Option<String>,
     ip: Option<String>,
     created_at: i64,
@@ -24,8 +25,9 @@ pub async fn list(
 ) -> Result<Vec<SessionOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, user_agent, ip, created_at, last_seen_at, expires_at FROM sessions \
+        "SELECT id, kind, user_agent, ip, created_at, last_seen_at, expires_at FROM sessions \
          WHERE workspace_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
+         AND last_seen_at + idle_ms > $3 \
          ORDER BY id DESC",
     )
     .bind(ws)
@@ -38,6 +40,7 @@ pub async fn list(
         .map(|r| SessionOut {
             current: r.id == current.as_str(),
             id: r.id,
+            kind: r.kind,
             user_agent: r.user_agent,
             ip: r.ip,
             created_at: r.created_at,

@@ -201,6 +201,16 @@ impl TestApp {
             .json
     }
 
+    /// Signs the workspace's owner in to the console (cookie session).
+    pub async fn console_login(&self, ws: &Workspace) -> Console {
+        let resp = self
+            .post("/api/v1/auth/login")
+            .json(&serde_json::json!({"email": ws.owner_email, "password": OWNER_PASSWORD, "workspace": ws.slug, "session": "cookie"}))
+            .expect(200)
+            .await;
+        Console::from_login(&resp)
+    }
+
     /// A new key of `role` in the workspace `slug`.
     pub async fn key(&self, slug: &str, role: Role) -> String {
         admin::unscoped_create_api_key(&self.db, slug, "test key", role, now())
@@ -258,6 +268,39 @@ fn now() -> i64 {
     SystemClock.now_ms()
 }
 
+/// A browser's console session: the cookies a sign-in set, and the CSRF token.
+#[derive(Debug, Clone)]
+pub struct Console {
+    /// `name=value` of the session cookie, as a browser sends it back.
+    pub session_cookie: String,
+    pub csrf_token: String,
+    pub session_id: String,
+}
+
+impl Console {
+    pub fn from_login(resp: &Resp) -> Console {
+        let session_cookie = resp
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.contains("hf_session="))
+            .and_then(|c| c.split(';').next().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no session cookie set: {:?}", resp.headers));
+        Console {
+            session_cookie,
+            csrf_token: resp.json["csrf_token"].as_str().unwrap().to_owned(),
+            session_id: resp.json["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The session cookie's value alone.
+    pub fn cookie_value(&self) -> &str {
+        self.session_cookie
+            .split_once('=')
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    }
+}
+
 pub struct Call<'a> {
     #[allow(dead_code)]
     app: &'a TestApp,
@@ -268,6 +311,16 @@ impl Call<'_> {
     pub fn key(mut self, key: &str) -> Self {
         self.request = self.request.bearer_auth(key);
         self
+    }
+    /// Sends the console's session cookie, without a CSRF token.
+    pub fn cookie(mut self, console: &Console) -> Self {
+        self.request = self.request.header("cookie", &console.session_cookie);
+        self
+    }
+    /// Sends as the console does: the session cookie and the CSRF token.
+    pub fn console(self, console: &Console) -> Self {
+        let token = console.csrf_token.clone();
+        self.cookie(console).header("x-csrf-token", &token)
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.request = self.request.header(name, value);
@@ -317,6 +370,14 @@ pub struct Resp {
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// Every `Set-Cookie` header, whole.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
     }
     /// Asserts a problem+json body with this code and returns it.
     pub fn problem(&self, code: &str) -> &Value {

@@ -2,6 +2,7 @@
 //! Threat note: docs/design/sign-in.md.
 
 use crate::api::Page;
+use crate::cookies::is_cross_site;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
@@ -9,14 +10,17 @@ use crate::routes::{Doc, Guard, RateLimit, RouteTable};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::SessionId;
 use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
 use holdfast_core::password::{Verified, decoy_hash};
 use holdfast_core::sessions::{
-    AcceptedOut, ForgotIn, LoginIn, RefreshIn, ResetIn, SessionOut, TokensOut,
+    AcceptedOut, ConsoleSessionOut, ForgotIn, LoginIn, LoginOut, RefreshIn, ResetIn, SessionMode,
+    SessionOut, TokensOut,
 };
 use holdfast_core::token::{parse_opaque, sha256_hex};
 use holdfast_core::{password, validate};
@@ -37,9 +41,9 @@ pub fn routes(t: &mut RouteTable) {
         Method::POST,
         "/api/v1/auth/login",
         AUTH,
-        doc("Sign in with email, password and workspace")
+        doc("Sign in with email, password and workspace (tokens, or a console cookie)")
             .request::<LoginIn>()
-            .response::<TokensOut>(200),
+            .response::<LoginOut>(200),
         post(auth_login),
     );
     t.add(
@@ -201,14 +205,22 @@ async fn second_factor_if_enrolled(
 async fn auth_login(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     body: JsonBody<LoginIn>,
-) -> ApiResult<Json<TokensOut>> {
+) -> ApiResult<Response> {
     let LoginIn {
         email,
         password,
         workspace,
         totp_code,
+        session,
     } = body.value;
+    if session == SessionMode::Cookie && is_cross_site(&headers) {
+        return Err(Problem::new(
+            ErrorCode::CsrfRejected,
+            "a page of another site asked to sign in to this console; it was refused",
+        ));
+    }
     let email = email.trim().to_lowercase();
     let subject = throttle_subject(&email);
     let now = state.clock.now_ms();
@@ -244,6 +256,9 @@ async fn auth_login(
             Err(e) => tracing::error!(error = %e, "could not upgrade a password hash"),
         }
     }
+    if session == SessionMode::Cookie {
+        return console_session(&state, &candidate, &client, now).await;
+    }
     let issued = identity::start_session(
         &state.db,
         &candidate,
@@ -253,7 +268,41 @@ async fn auth_login(
     )
     .await?;
     tracing::info!(session_id = %issued.session_id, "signed in");
-    Ok(Json(tokens(&state, issued, now)))
+    Ok(Json(LoginOut::Tokens(tokens(&state, issued, now))).into_response())
+}
+
+/// Starts a console session for a verified candidate: the session cookie (HttpOnly) and the
+/// CSRF cookie, and the CSRF token in the body.
+pub(crate) async fn console_session(
+    state: &AppState,
+    candidate: &identity::LoginCandidate,
+    client: &ClientInfo,
+    now: i64,
+) -> ApiResult<Response> {
+    let issued = identity::start_console_session(
+        &state.db,
+        candidate,
+        client.user_agent.as_deref(),
+        client.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tracing::info!(session_id = %issued.session_id, "signed in to the console");
+    let csrf_token = state.csrf.token_for(issued.session_id.as_str());
+    let max_age_s = (issued.expires_at - now) / 1000;
+    let mut response = Json(LoginOut::Console(ConsoleSessionOut {
+        session_id: issued.session_id.to_string(),
+        csrf_token: csrf_token.clone(),
+        expires_at: issued.expires_at,
+    }))
+    .into_response();
+    for cookie in state
+        .cookies
+        .set(issued.cookie.expose(), &csrf_token, max_age_s)
+    {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 async fn auth_refresh(
@@ -369,15 +418,17 @@ fn user_of(actor: &Actor) -> ApiResult<(&holdfast_core::ids::UserId, &SessionId)
     }
 }
 
-async fn auth_logout(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-) -> ApiResult<StatusCode> {
+/// Ends the session and, for the console, expires its cookies.
+async fn auth_logout(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Response> {
     let (user, session) = user_of(&actor)?;
     let mut tx = state.db.write(&actor.tenant).await?;
     sessions::revoke(&mut tx, user, session, state.clock.now_ms()).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    for cookie in state.cookies.clear() {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 async fn session_list(

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod auth;
+mod console;
 mod contacts;
 mod edge;
 mod guard_sweep;
