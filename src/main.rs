@@ -82,6 +82,20 @@ struct Cli {
     /// Public address of this instance, for links in mail [default: http://<bind>].
     #[arg(long, env = "HOLDFAST_PUBLIC_URL", global = true)]
     public_url: Option<String>,
+    /// OpenID provider for single sign-on [default: https://accounts.google.com].
+    #[arg(long, env = "HOLDFAST_OIDC_ISSUER", global = true)]
+    oidc_issuer: Option<String>,
+    /// Client id registered with the OpenID provider; enables single sign-on.
+    #[arg(long, env = "HOLDFAST_OIDC_CLIENT_ID", global = true)]
+    oidc_client_id: Option<String>,
+    /// Client secret registered with the OpenID provider (prefer the variable to the flag).
+    #[arg(
+        long,
+        env = "HOLDFAST_OIDC_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    oidc_client_secret: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -127,6 +141,9 @@ impl Cli {
             smtp_url: self.smtp_url.clone(),
             mail_from: self.mail_from.clone(),
             public_url: self.public_url.clone(),
+            oidc_issuer: self.oidc_issuer.clone(),
+            oidc_client_id: self.oidc_client_id.clone(),
+            oidc_client_secret: self.oidc_client_secret.clone(),
         }
     }
 

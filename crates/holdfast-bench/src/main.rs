@@ -434,6 +434,7 @@ fn print_report(backend: Backend, results: &[Stats], contention: &[Stats]) {
 
 #[tokio::main]
 async fn main() {
+    holdfast_http::outbound::install_crypto_provider();
     let seconds = std::env::var("HOLDFAST_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok());

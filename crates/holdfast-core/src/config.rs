@@ -1,6 +1,7 @@
 //! Typed configuration, layered defaults → TOML file → `HOLDFAST_*` environment → flags, and
 //! validated once at start. An invalid value fails with one line naming the setting.
 
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ pub struct Layer {
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub public_url: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
 }
 
 impl Layer {
@@ -58,6 +62,9 @@ impl Layer {
             smtp_url: over.smtp_url.or(self.smtp_url),
             mail_from: over.mail_from.or(self.mail_from),
             public_url: over.public_url.or(self.public_url),
+            oidc_issuer: over.oidc_issuer.or(self.oidc_issuer),
+            oidc_client_id: over.oidc_client_id.or(self.oidc_client_id),
+            oidc_client_secret: over.oidc_client_secret.or(self.oidc_client_secret),
         }
     }
 }
@@ -94,9 +101,24 @@ pub struct Config {
     /// `smtps://user:pass@host:465`. Unset: mail goes to the local outbox in the database.
     pub smtp_url: Option<String>,
     pub mail_from: String,
-    /// Where people reach this instance, for links in mail.
+    /// Where people reach this instance, for links in mail and sign-in redirects.
     pub public_url: String,
+    /// OpenID Connect sign-in, when a client id is configured.
+    pub oidc: Option<OidcSettings>,
 }
+
+/// The OpenID provider Holdfast signs users in with (Google unless another issuer is set).
+#[derive(Debug, Clone, Serialize)]
+pub struct OidcSettings {
+    /// The issuer identifier; discovery is read from `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret: Secret<String>,
+}
+
+/// Google, the OpenID provider used when only a client id and secret are configured.
+pub const DEFAULT_OIDC_ISSUER: &str = "https://accounts.google.com";
 
 /// Names the setting the way a user would set it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +149,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "smtp_url" => "smtp-url",
         "mail_from" => "mail-from",
         "public_url" => "public-url",
+        "oidc_issuer" => "oidc-issuer",
+        "oidc_client_id" => "oidc-client-id",
+        "oidc_client_secret" => "oidc-client-secret",
         other => other,
     };
     let env = match setting {
@@ -147,6 +172,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "smtp_url" => "SMTP_URL",
         "mail_from" => "MAIL_FROM",
         "public_url" => "PUBLIC_URL",
+        "oidc_issuer" => "OIDC_ISSUER",
+        "oidc_client_id" => "OIDC_CLIENT_ID",
+        "oidc_client_secret" => "OIDC_CLIENT_SECRET",
         _ => "?",
     };
     ConfigError {
@@ -181,6 +209,9 @@ impl Config {
             smtp_url: None,
             mail_from: Some("Holdfast <holdfast@localhost>".into()),
             public_url: None,
+            oidc_issuer: Some(DEFAULT_OIDC_ISSUER.into()),
+            oidc_client_id: None,
+            oidc_client_secret: None,
         }
     }
 
@@ -309,6 +340,11 @@ impl Config {
                 "must be like https://ops.example.com (no trailing slash)",
             ));
         }
+        let oidc = oidc_settings(
+            l.oidc_issuer,
+            l.oidc_client_id.filter(|v| !v.trim().is_empty()),
+            l.oidc_client_secret.filter(|v| !v.trim().is_empty()),
+        )?;
         Ok(Config {
             bind,
             data_dir,
@@ -328,6 +364,7 @@ impl Config {
             smtp_url,
             mail_from,
             public_url,
+            oidc,
         })
     }
 
@@ -343,9 +380,73 @@ impl Config {
     }
 }
 
+fn oidc_settings(
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> Result<Option<OidcSettings>, ConfigError> {
+    let (client_id, client_secret) = match (client_id, client_secret) {
+        (None, None) => return Ok(None),
+        (Some(id), Some(secret)) => (id, secret),
+        (Some(_), None) => {
+            return Err(err(
+                "oidc_client_secret",
+                "is required with oidc_client_id (the provider's client secret)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "oidc_client_id",
+                "is required with oidc_client_secret (the provider's client id)",
+            ));
+        }
+    };
+    let issuer = issuer
+        .filter(|i| !i.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_OIDC_ISSUER.to_owned());
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .any(|p| issuer.starts_with(p));
+    if !(issuer.starts_with("https://") || loopback) || issuer.ends_with('/') {
+        return Err(err(
+            "oidc_issuer",
+            "must be an https:// issuer URL without a trailing slash (plain http only on loopback, for testing)",
+        ));
+    }
+    Ok(Some(OidcSettings {
+        issuer,
+        client_id,
+        client_secret: Secret::new(client_secret),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oidc_needs_both_client_values_and_a_safe_issuer() {
+        assert!(Config::resolve([]).unwrap().oidc.is_none());
+        let with = |issuer: Option<&str>, id: Option<&str>, secret: Option<&str>| {
+            Config::resolve([Layer {
+                oidc_issuer: issuer.map(str::to_owned),
+                oidc_client_id: id.map(str::to_owned),
+                oidc_client_secret: secret.map(str::to_owned),
+                ..Layer::default()
+            }])
+        };
+        let google = with(None, Some("id"), Some("client-secret-value"))
+            .unwrap()
+            .oidc
+            .unwrap();
+        assert_eq!(google.issuer, DEFAULT_OIDC_ISSUER);
+        assert!(!format!("{google:?}").contains("client-secret-value"));
+        let e = with(None, Some("id"), None).unwrap_err();
+        assert!(e.to_string().contains("HOLDFAST_OIDC_CLIENT_SECRET"), "{e}");
+        assert!(with(Some("http://idp.example.com"), Some("i"), Some("s")).is_err());
+        assert!(with(Some("https://idp.example.com/"), Some("i"), Some("s")).is_err());
+        assert!(with(Some("http://127.0.0.1:9000"), Some("i"), Some("s")).is_ok());
+    }
 
     #[test]
     fn defaults_serve_a_newcomer() {

@@ -73,6 +73,11 @@ prefixed_id!(RefreshTokenId, "rft");
 prefixed_id!(ResetTokenId, "rst");
 prefixed_id!(MailId, "mail");
 prefixed_id!(InvitationId, "inv");
+prefixed_id!(
+    /// One started OpenID Connect sign-in.
+    OidcFlowId,
+    "sso"
+);
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,21 @@ pub enum TokenType {
     OidcState,
     Magic,
     Portal,
+    /// A sign-in through OpenID Connect that still needs the account's authenticator code.
+    SecondFactor,
+}
+
+impl TokenType {
+    pub const ALL: [TokenType; 8] = [
+        TokenType::Access,
+        TokenType::Refresh,
+        TokenType::Reset,
+        TokenType::Invite,
+        TokenType::OidcState,
+        TokenType::Magic,
+        TokenType::Portal,
+        TokenType::SecondFactor,
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +57,9 @@ pub struct Claims {
     pub typ: TokenType,
     pub iat: i64,
     pub exp: i64,
+    /// The OpenID Connect nonce an `oidc_state` token carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -151,6 +169,22 @@ mod tests {
             typ,
             iat: 1000,
             exp,
+            nonce: None,
+        }
+    }
+
+    #[test]
+    fn a_token_of_one_type_is_refused_as_every_other_type() {
+        let ring = KeyRing::derive(b"m", 1);
+        for signed_as in TokenType::ALL {
+            let token = ring.sign(&claims(signed_as, 2000));
+            for expected in TokenType::ALL {
+                assert_eq!(
+                    ring.verify(&token, expected, 1500).is_some(),
+                    signed_as == expected,
+                    "{signed_as:?} presented where {expected:?} is expected"
+                );
+            }
         }
     }
 

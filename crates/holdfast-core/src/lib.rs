@@ -14,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod jwt;
 pub mod members;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod redact;

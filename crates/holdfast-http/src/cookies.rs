@@ -22,6 +22,8 @@ pub struct CookiePolicy {
     pub secure: bool,
     pub session_name: &'static str,
     pub csrf_name: &'static str,
+    /// Binds a single sign-on flow to the browser that started it.
+    pub sso_name: &'static str,
 }
 
 impl CookiePolicy {
@@ -33,12 +35,14 @@ impl CookiePolicy {
                 secure,
                 session_name: "__Host-hf_session",
                 csrf_name: "__Host-hf_csrf",
+                sso_name: "__Host-hf_sso",
             }
         } else {
             CookiePolicy {
                 secure,
                 session_name: "hf_session",
                 csrf_name: "hf_csrf",
+                sso_name: "hf_sso",
             }
         }
     }
@@ -81,6 +85,19 @@ impl CookiePolicy {
                 self.attributes(0, false)
             )),
         ]
+    }
+
+    /// The single sign-on cookie (HttpOnly; Lax, so it comes back on the provider's redirect).
+    pub fn set_sso(&self, value: &str, max_age_s: i64) -> HeaderValue {
+        header(format!(
+            "{}={value}; {}",
+            self.sso_name,
+            self.attributes(max_age_s, true)
+        ))
+    }
+
+    pub fn clear_sso(&self) -> HeaderValue {
+        header(format!("{}=; {}", self.sso_name, self.attributes(0, true)))
     }
 
     /// The session cookie's value, if the request carries one.

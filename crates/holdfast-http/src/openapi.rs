@@ -46,6 +46,9 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
     }
     let success = match (d.response, d.status) {
         (_, 204) => json!({"description": "No content"}),
+        (_, 303) => {
+            json!({"description": "See Other", "headers": {"Location": {"required": true, "schema": {"type": "string"}}}})
+        }
         (Some(response), status) => {
             json!({"description": status_text(status), "content": {d.response_type: {"schema": response(generator)}}})
         }

@@ -108,6 +108,11 @@ impl Doc {
         self.status = 204;
         self
     }
+    /// Answers `303 See Other` with a `Location` (browser sign-in steps).
+    pub fn redirect(mut self) -> Self {
+        self.status = 303;
+        self
+    }
     pub fn query(mut self, params: &'static [QueryParam]) -> Self {
         self.query = params;
         self
@@ -185,6 +190,8 @@ pub fn route_table() -> RouteTable {
     crate::api::contacts::routes(&mut table);
     crate::api::api_keys::routes(&mut table);
     crate::api::auth::routes(&mut table);
+    crate::api::oidc::routes(&mut table);
+    crate::api::account::routes(&mut table);
     crate::api::members::routes(&mut table);
     crate::api::two_factor::routes(&mut table);
     crate::api::workspace::routes(&mut table);

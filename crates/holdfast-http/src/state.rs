@@ -1,6 +1,7 @@
 use crate::cookies::CookiePolicy;
 use crate::mailer::Mailer;
 use crate::metrics::Metrics;
+use crate::oidc::OidcProvider;
 use crate::passwords::PasswordPool;
 use crate::ratelimit::RateLimiter;
 use holdfast_core::clock::SharedClock;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// Binds console CSRF tokens to their session.
     pub(crate) csrf: Arc<CsrfKey>,
     pub(crate) cookies: Arc<CookiePolicy>,
+    /// The OpenID provider, when single sign-on is configured.
+    pub(crate) oidc: Option<Arc<OidcProvider>>,
 }
 
 impl AppState {
@@ -54,6 +57,10 @@ impl AppState {
             sealer: Arc::new(Sealer::derive(master_key, 1)),
             csrf: Arc::new(CsrfKey::derive(master_key)),
             cookies: Arc::new(CookiePolicy::for_public_url(&config.public_url)),
+            oidc: config
+                .oidc
+                .clone()
+                .map(|settings| Arc::new(OidcProvider::new(settings))),
             config,
         }
     }

@@ -511,8 +511,13 @@ pub async fn unscoped_user_by_email(
 
 /// How the invitee proved who they are.
 pub enum Invitee {
-    Existing { user_id: String },
-    New { password_hash: String },
+    Existing {
+        user_id: String,
+    },
+    /// A new account: with a password, or none when it signs in through OpenID Connect.
+    New {
+        password_hash: Option<String>,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -568,12 +573,12 @@ pub async fn accept_invitation(
             )
             .bind(id.as_str())
             .bind(invitation.email.as_str())
-            .bind(password_hash.as_str())
+            .bind(password_hash.as_deref())
             .bind(now_ms)
             .execute(tx.conn())
             .await
             .classify()?;
-            (id, Some(password_hash))
+            (id, password_hash)
         }
     };
     sqlx::query("INSERT INTO memberships (workspace_id, id, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -591,4 +596,58 @@ pub async fn accept_invitation(
         workspace_id: invitation.workspace_id.clone(),
         role: invitation.role.clone(),
     }))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AccountDeletion {
+    Deleted,
+    /// Refused: the account is the only owner of these workspaces (slugs).
+    LastOwner(Vec<String>),
+}
+
+/// Deletes an account with its memberships, sessions, factors and provider links, unless that
+/// would leave a workspace without an owner. Owner rows are locked first on PostgreSQL, so a
+/// concurrent demotion cannot slip in between the check and the delete.
+pub async fn unscoped_delete_account(
+    db: &Db,
+    user_id: &str,
+) -> Result<AccountDeletion, StoreError> {
+    let _permit = match db.backend() {
+        crate::Backend::Sqlite => Some(db.write_gate.clone().acquire_owned().await.ok()),
+        crate::Backend::Postgres => None,
+    };
+    let mut tx = match db.backend() {
+        crate::Backend::Sqlite => db.pool.begin_with("BEGIN IMMEDIATE").await?,
+        crate::Backend::Postgres => {
+            let mut tx = db.pool.begin().await?;
+            sqlx::query(
+                "SELECT o.id FROM memberships o WHERE o.role = 'owner' AND o.workspace_id IN \
+                 (SELECT m.workspace_id FROM memberships m WHERE m.user_id = $1 AND m.role = 'owner') \
+                 FOR UPDATE",
+            )
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx
+        }
+    };
+    let sole: Vec<String> = sqlx::query_scalar(
+        "SELECT w.slug FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
+         WHERE m.user_id = $1 AND m.role = 'owner' AND NOT EXISTS \
+         (SELECT 1 FROM memberships o WHERE o.workspace_id = m.workspace_id AND o.role = 'owner' AND o.user_id <> $1) \
+         ORDER BY w.slug",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !sole.is_empty() {
+        tx.rollback().await?;
+        return Ok(AccountDeletion::LastOwner(sole));
+    }
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(AccountDeletion::Deleted)
 }

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod invitations;
 pub mod mail_outbox;
 pub mod members;
+pub mod oidc;
 pub mod sessions;
 mod tenant;
 pub mod two_factor;

@@ -3,6 +3,7 @@
 //! whose calls state the status they expect. Test-only: panics on setup failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod oidc;
 mod smtp;
 pub use smtp::{SmtpMessage, SmtpSink};
 
@@ -98,6 +99,14 @@ pub fn find_token(text: &str, prefix: &str) -> String {
     text[start..start + prefix.len() + 1 + 43].to_owned()
 }
 
+/// A port free on 127.0.0.1 a moment ago (for a peer that must know it before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:08x}", rand_u32())
 }
@@ -123,11 +132,15 @@ impl TestApp {
         extra: impl FnOnce(axum::Router<AppState>) -> axum::Router<AppState>,
     ) -> TestApp {
         install_log_capture();
+        holdfast_http::outbound::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let base = Layer {
             data_dir: Some(dir.path().to_path_buf()),
             database_url: postgres_url(),
-            bind: Some("127.0.0.1:0".into()),
+            bind: Some(addr.to_string()),
+            public_url: Some(format!("http://{addr}")),
             ..Layer::default()
         };
         let config = Arc::new(Config::resolve([base, layer]).unwrap());
@@ -145,8 +158,6 @@ impl TestApp {
             .with_state(state.clone())
             .merge(router);
         let app = holdfast_http::with_edge(router, state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum::serve(

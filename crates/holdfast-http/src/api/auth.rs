@@ -122,6 +122,7 @@ pub(crate) fn tokens(state: &AppState, issued: Issued, now_ms: i64) -> TokensOut
         typ: TokenType::Access,
         iat: now_s,
         exp: now_s + ACCESS_TTL_S,
+        nonce: None,
     };
     TokensOut {
         access_token: state.keys.sign(&claims),
@@ -133,12 +134,12 @@ pub(crate) fn tokens(state: &AppState, issued: Issued, now_ms: i64) -> TokensOut
 }
 
 /// The throttle subject of an email address: failures count per address, existing or not.
-fn throttle_subject(email: &str) -> String {
+pub(crate) fn throttle_subject(email: &str) -> String {
     sha256_hex(&format!("login:{email}"))
 }
 
 /// Refuses while the address is locked after repeated failures (429 with Retry-After).
-async fn check_throttle(state: &AppState, subject: &str, now: i64) -> ApiResult<()> {
+pub(crate) async fn check_throttle(state: &AppState, subject: &str, now: i64) -> ApiResult<()> {
     if let Some(until) = identity::throttle_locked_until(&state.db, subject, now).await? {
         let wait = u64::try_from((until - now + 999) / 1000)
             .unwrap_or(1)
@@ -176,7 +177,7 @@ pub(crate) async fn verify_sign_in(
 }
 
 /// When the account has two-factor sign-in on, requires and checks the code.
-async fn second_factor_if_enrolled(
+pub(crate) async fn second_factor_if_enrolled(
     state: &AppState,
     subject: &str,
     user_id: &str,

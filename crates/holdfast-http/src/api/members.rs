@@ -287,7 +287,9 @@ async fn invitation_accept(
                 second_factor_required: invitation.require_2fa == 1,
             };
             let password_hash = state.passwords.hash_new(secret, ctx).await?;
-            Invitee::New { password_hash }
+            Invitee::New {
+                password_hash: Some(password_hash),
+            }
         }
     };
     let candidate = match identity::accept_invitation(&state.db, &invitation, invitee, now).await? {

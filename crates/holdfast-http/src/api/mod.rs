@@ -1,9 +1,11 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+pub mod account;
 pub mod api_keys;
 pub mod auth;
 pub mod contacts;
 pub mod members;
+pub mod oidc;
 pub mod two_factor;
 pub mod workspace;
 

@@ -114,7 +114,7 @@ pub(crate) async fn second_factor_ok(
 
 /// Re-proves the signed-in user's password, and second factor when enrolled, with the same
 /// throttle and failure counting as a sign-in: a stolen access token is no password oracle.
-async fn reauthenticate(
+pub(crate) async fn reauthenticate(
     state: &AppState,
     user_id: &str,
     password: String,

@@ -2,6 +2,7 @@
 //! (`HOLDFAST_TEST_DATABASE_URL=postgres://…`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account;
 mod api_keys;
 mod auth;
 mod console;
@@ -12,6 +13,7 @@ mod isolation;
 mod limits;
 mod logging;
 mod members;
+mod oidc;
 mod ops;
 mod reset;
 mod rls;

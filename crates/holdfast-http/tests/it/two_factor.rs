@@ -23,7 +23,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
     out
 }
 
-async fn setup() -> (TestApp, ManualClock, Workspace) {
+pub(crate) async fn setup() -> (TestApp, ManualClock, Workspace) {
     let clock = ManualClock::new(NOW_MS);
     let layer = Layer {
         auth_rate_limit_per_minute: Some(60_000),
@@ -34,7 +34,7 @@ async fn setup() -> (TestApp, ManualClock, Workspace) {
     (app, clock, ws)
 }
 
-fn code(secret: &[u8], clock: &ManualClock) -> String {
+pub(crate) fn code(secret: &[u8], clock: &ManualClock) -> String {
     use holdfast_core::clock::Clock;
     totp::code_at(secret, clock.now_ms() / 1000).unwrap()
 }
@@ -53,7 +53,7 @@ async fn login(
 }
 
 /// Enrols the owner; returns the secret and the recovery codes.
-async fn enrol(
+pub(crate) async fn enrol(
     app: &TestApp,
     clock: &ManualClock,
     ws: &Workspace,
