@@ -13,8 +13,9 @@
 //! provider's `node_modules` is missing or stale. Test-only: setup failures panic.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use reqwest::Url;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::header::LOCATION;
+use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fs::OpenOptions;
@@ -23,8 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
@@ -38,8 +38,6 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_HOPS: usize = 20;
 /// The most provider output kept for error messages.
 const LOG_CAP: usize = 256 * 1024;
-/// The largest HTTP response the harness reads.
-const RESPONSE_CAP: usize = 4 * 1024 * 1024;
 
 /// Where `provider.mjs`, `package.json` and `node_modules` live.
 pub fn provider_dir() -> PathBuf {
@@ -249,6 +247,7 @@ pub struct Provider {
     clients: Vec<ClientSpec>,
     alg: SigningAlg,
     log: Arc<Mutex<String>>,
+    http: reqwest::Client,
 }
 
 impl Provider {
@@ -276,6 +275,7 @@ impl Provider {
                 clients,
                 alg,
                 log,
+                http: http_client(false),
             },
             Err(e) => panic!("OIDC test provider did not start: {e}"),
         }
@@ -335,7 +335,7 @@ impl Provider {
     /// The discovery document (`/.well-known/openid-configuration`).
     pub async fn discovery(&self) -> Value {
         let url = format!("{}/.well-known/openid-configuration", self.issuer());
-        get_json(&url).await
+        self.get_json(&url).await
     }
 
     /// The provider's public keys, fetched from the `jwks_uri` discovery names.
@@ -344,12 +344,12 @@ impl Provider {
         let Some(jwks_uri) = discovery["jwks_uri"].as_str() else {
             panic!("OIDC test provider: discovery has no jwks_uri: {discovery}");
         };
-        get_json(jwks_uri).await
+        self.get_json(jwks_uri).await
     }
 
     /// The per-kind request counters (not counting this request itself).
     pub async fn stats(&self) -> Stats {
-        let v = get_json(&format!("{}/__stats", self.issuer())).await;
+        let v = self.get_json(&format!("{}/__stats", self.issuer())).await;
         let n = |k: &str| {
             v[k].as_u64()
                 .unwrap_or_else(|| panic!("OIDC test provider: /__stats lacks {k}: {v}"))
@@ -372,7 +372,7 @@ impl Provider {
         let origin = Url::parse(&self.issuer())
             .map_err(|e| format!("bad issuer: {e}"))?
             .origin();
-        let mut jar = CookieJar::default();
+        let browser = http_client(true);
         let mut url = Url::parse(authorize_url)
             .map_err(|e| format!("bad authorize URL {authorize_url}: {e}"))?;
         let mut post: Option<Vec<(String, String)>> = None;
@@ -382,32 +382,24 @@ impl Provider {
             if url.origin() != origin {
                 return Ok(url.to_string());
             }
-            let mut headers = Vec::new();
-            if let Some(cookies) = jar.header_for(&url) {
-                headers.push(("Cookie", cookies));
-            }
-            let response = match post.take() {
-                Some(fields) => {
-                    let body = Body::form(&fields);
-                    http_request("POST", &url, &headers, Some(body)).await?
-                }
-                None => http_request("GET", &url, &headers, None).await?,
+            let request = match post.take() {
+                Some(fields) => browser.post(url.clone()).form(&fields),
+                None => browser.get(url.clone()),
             };
-            for value in response.all("set-cookie") {
-                jar.store(&url, value);
-            }
-            let status = response.status;
-            if (300..400).contains(&status) {
-                let Some(location) = response.header("location") else {
+            let response = request.send().await.map_err(describe)?;
+            let status = response.status();
+            if status.is_redirection() {
+                let Some(location) = response.headers().get(LOCATION) else {
                     return Err(format!("HTTP {status} from {url} without a Location"));
                 };
+                let location = location.to_str().unwrap_or_default();
                 url = url
                     .join(location)
                     .map_err(|e| format!("bad Location {location:?} from {url}: {e}"))?;
                 continue;
             }
-            let body = response.text();
-            if status != 200 {
+            let body = response.text().await.map_err(describe)?;
+            if status != StatusCode::OK {
                 return Err(format!("HTTP {status} at {url}: {}", page_text(&body)));
             }
             let Some(form) = parse_form(&body) else {
@@ -422,11 +414,10 @@ impl Provider {
             let mut fields = form.fields;
             set_field(&mut fields, "login", login);
             set_field(&mut fields, "password", "correct horse battery staple");
-            let action = url
+            url = url
                 .join(&form.action)
                 .map_err(|e| format!("bad form action {:?} at {url}: {e}", form.action))?;
             submitted = true;
-            url = action;
             if form.method_post {
                 post = Some(fields);
             } else {
@@ -455,7 +446,8 @@ impl Provider {
             panic!("client {} has no redirect URI", client.client_id);
         };
 
-        let pkce = Pkce::generate();
+        let verifier = random_token();
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let state = random_token();
         let authorize_url = Url::parse_with_params(
             &authorization_endpoint,
@@ -466,7 +458,7 @@ impl Provider {
                 ("scope", "openid email"),
                 ("state", state.as_str()),
                 ("nonce", nonce),
-                ("code_challenge", pkce.challenge.as_str()),
+                ("code_challenge", challenge.as_str()),
                 ("code_challenge_method", "S256"),
             ],
         )
@@ -495,40 +487,40 @@ impl Provider {
         );
         let code = param("code").unwrap_or_else(|| panic!("no code in {back}"));
 
-        let token_url = Url::parse(&token_endpoint)
-            .unwrap_or_else(|e| panic!("bad token endpoint {token_endpoint}: {e}"));
         // RFC 6749 §2.3.1: each half form-encoded before Basic's base64.
-        let credentials = format!(
-            "{}:{}",
-            form_urlencode(&client.client_id),
-            form_urlencode(&client.client_secret)
-        );
-        let authorization = format!("Basic {}", STANDARD.encode(credentials));
-        let form = Body::form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect_uri.as_str()),
-            ("code_verifier", pkce.verifier.as_str()),
-        ]);
-        let response = http_request(
-            "POST",
-            &token_url,
-            &[("Authorization", authorization)],
-            Some(form),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("OIDC test provider: token request failed: {e}"));
-        let body = response.json().unwrap_or_else(|e| {
-            panic!(
-                "OIDC test provider: token response (HTTP {}): {e}",
-                response.status
+        let request = self
+            .http
+            .post(&token_endpoint)
+            .basic_auth(
+                form_urlencode(&client.client_id),
+                Some(form_urlencode(&client.client_secret)),
             )
-        });
-        assert_eq!(response.status, 200, "token endpoint answered {body}");
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect_uri.as_str()),
+                ("code_verifier", verifier.as_str()),
+            ]);
+        let (status, body) = json_response(request)
+            .await
+            .unwrap_or_else(|e| panic!("OIDC test provider: token request failed: {e}"));
+        assert_eq!(status, StatusCode::OK, "token endpoint answered {body}");
         body["id_token"]
             .as_str()
             .unwrap_or_else(|| panic!("token response has no id_token: {body}"))
             .to_owned()
+    }
+
+    async fn get_json(&self, url: &str) -> Value {
+        let (status, body) = json_response(self.http.get(url))
+            .await
+            .unwrap_or_else(|e| panic!("OIDC test provider: GET {url} failed: {e}"));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "OIDC test provider: GET {url}: {body}"
+        );
+        body
     }
 }
 
@@ -644,218 +636,39 @@ fn append_log(log: &Mutex<String>, text: &str) {
     }
 }
 
-async fn get_json(url: &str) -> Value {
-    let parsed = Url::parse(url).unwrap_or_else(|e| panic!("bad URL {url}: {e}"));
-    let response = http_request("GET", &parsed, &[], None)
-        .await
-        .unwrap_or_else(|e| panic!("OIDC test provider: GET {url} failed: {e}"));
-    assert_eq!(
-        response.status,
-        200,
-        "OIDC test provider: GET {url}: {}",
-        response.text()
-    );
-    response
-        .json()
-        .unwrap_or_else(|e| panic!("OIDC test provider: GET {url}: {e}"))
+/// An HTTP client that follows no redirects, with a fresh cookie jar of its own if `cookies`.
+/// It keeps no idle connections, so nothing stale survives a restart.
+fn http_client(cookies: bool) -> reqwest::Client {
+    holdfast_http::outbound::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .pool_max_idle_per_host(0)
+        .timeout(HTTP_TIMEOUT)
+        .user_agent("holdfast-testkit")
+        .build()
+        .unwrap_or_else(|e| panic!("OIDC test provider: cannot build an HTTP client: {e}"))
 }
 
-/// A request body and its media type.
-struct Body {
-    content_type: &'static str,
-    bytes: Vec<u8>,
+/// Sends `request` and reads the answer as JSON, whatever its status.
+async fn json_response(request: reqwest::RequestBuilder) -> Result<(StatusCode, Value), String> {
+    let response = request.send().await.map_err(describe)?;
+    let status = response.status();
+    let text = response.text().await.map_err(describe)?;
+    let body = serde_json::from_str(&text)
+        .map_err(|e| format!("HTTP {status}, not JSON ({e}): {}", page_text(&text)))?;
+    Ok((status, body))
 }
 
-impl Body {
-    fn form<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Body {
-        let encoded = fields
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    form_urlencode(k.as_ref()),
-                    form_urlencode(v.as_ref())
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
-        Body {
-            content_type: "application/x-www-form-urlencoded",
-            bytes: encoded.into_bytes(),
-        }
+/// A reqwest error with its causes, which its `Display` leaves out.
+fn describe(e: reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
     }
-}
-
-struct HttpResponse {
-    status: u16,
-    /// Names lower-cased, in the order received.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl HttpResponse {
-    fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
-        self.all(name).next()
-    }
-
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Result<Value, String> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| format!("not JSON ({e}): {}", page_text(&self.text())))
-    }
-}
-
-/// One plain-HTTP/1.1 exchange on a fresh connection (`Connection: close`), redirects not
-/// followed. The harness only ever talks to the provider on 127.0.0.1, so it needs no TLS,
-/// and owes nothing to how the workspace configures reqwest's TLS backend; a fresh connection
-/// per request also means nothing stale survives a restart.
-async fn http_request(
-    method: &str,
-    url: &Url,
-    headers: &[(&str, String)],
-    body: Option<Body>,
-) -> Result<HttpResponse, String> {
-    if url.scheme() != "http" {
-        return Err(format!("the harness speaks plain http only, not {url}"));
-    }
-    let host = url.host_str().ok_or_else(|| format!("no host in {url}"))?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\
-         Accept: */*\r\nUser-Agent: holdfast-testkit\r\n"
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(body) = &body {
-        head.push_str(&format!(
-            "Content-Type: {}\r\nContent-Length: {}\r\n",
-            body.content_type,
-            body.bytes.len()
-        ));
-    }
-    head.push_str("\r\n");
-
-    let exchange = async {
-        let mut stream = TcpStream::connect((host, port))
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        stream
-            .write_all(head.as_bytes())
-            .await
-            .map_err(|e| format!("writing to {url}: {e}"))?;
-        if let Some(body) = &body {
-            stream
-                .write_all(&body.bytes)
-                .await
-                .map_err(|e| format!("writing to {url}: {e}"))?;
-        }
-        let mut raw = Vec::new();
-        (&mut stream)
-            .take(RESPONSE_CAP as u64 + 1)
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| format!("reading from {url}: {e}"))?;
-        if raw.len() > RESPONSE_CAP {
-            return Err(format!(
-                "the response from {url} exceeds {RESPONSE_CAP} bytes"
-            ));
-        }
-        parse_response(&raw).map_err(|e| format!("bad response from {url}: {e}"))
-    };
-    tokio::time::timeout(HTTP_TIMEOUT, exchange)
-        .await
-        .map_err(|_| format!("{method} {url} timed out after {HTTP_TIMEOUT:?}"))?
-}
-
-fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no end of headers")?;
-    let head = std::str::from_utf8(&raw[..split]).map_err(|_| "headers are not UTF-8")?;
-    let rest = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-    let chunked = find("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked"));
-    let body = if chunked {
-        dechunk(rest)?
-    } else if let Some(length) = find("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| format!("bad Content-Length {length:?}"))?;
-        rest.get(..length)
-            .ok_or("body shorter than its Content-Length")?
-            .to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk size")?;
-        let size_line = std::str::from_utf8(&data[..line_end]).map_err(|_| "bad chunk size")?;
-        let size_hex = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| format!("bad chunk size {size_line:?}"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        body.extend_from_slice(data.get(..size).ok_or("truncated chunk")?);
-        data = data.get(size + 2..).ok_or("truncated chunk")?;
-    }
-}
-
-/// A PKCE verifier and its S256 challenge.
-struct Pkce {
-    verifier: String,
-    challenge: String,
-}
-
-impl Pkce {
-    fn generate() -> Pkce {
-        let verifier = random_token();
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        Pkce {
-            verifier,
-            challenge,
-        }
-    }
+    text
 }
 
 /// 32 random bytes, base64url: 43 characters, fit for a PKCE verifier.
@@ -883,82 +696,6 @@ fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
         Some(field) => field.1 = value.to_owned(),
         None => fields.push((name.to_owned(), value.to_owned())),
     }
-}
-
-/// A cookie jar just good enough for one provider origin: honours `Path` and deletions, and
-/// ignores `Domain`, `Secure` and `SameSite` (every request goes to the same origin).
-#[derive(Default)]
-struct CookieJar {
-    cookies: Vec<StoredCookie>,
-}
-
-struct StoredCookie {
-    name: String,
-    value: String,
-    path: String,
-}
-
-impl CookieJar {
-    fn store(&mut self, request_url: &Url, header: &str) {
-        let mut parts = header.split(';');
-        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
-            return;
-        };
-        let (name, value) = (name.trim().to_owned(), value.trim().to_owned());
-        let mut path = None;
-        let mut expired = value.is_empty();
-        for attr in parts {
-            let (key, val) = attr.split_once('=').unwrap_or((attr, ""));
-            let (key, val) = (key.trim().to_ascii_lowercase(), val.trim());
-            match key.as_str() {
-                "path" if val.starts_with('/') => path = Some(val.to_owned()),
-                "max-age" => expired |= val.parse::<i64>().is_ok_and(|s| s <= 0),
-                "expires" => expired |= val.contains(" 1970 "),
-                _ => {}
-            }
-        }
-        let path = path.unwrap_or_else(|| default_cookie_path(request_url.path()));
-        self.cookies.retain(|c| !(c.name == name && c.path == path));
-        if !expired {
-            self.cookies.push(StoredCookie { name, value, path });
-        }
-    }
-
-    fn header_for(&self, url: &Url) -> Option<String> {
-        let mut matching: Vec<&StoredCookie> = self
-            .cookies
-            .iter()
-            .filter(|c| path_matches(url.path(), &c.path))
-            .collect();
-        if matching.is_empty() {
-            return None;
-        }
-        // Longer paths first, as browsers send them.
-        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
-        Some(
-            matching
-                .iter()
-                .map(|c| format!("{}={}", c.name, c.value))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    }
-}
-
-/// RFC 6265 §5.1.4: the directory of the request path.
-fn default_cookie_path(request_path: &str) -> String {
-    match request_path.rfind('/') {
-        Some(0) | None => "/".to_owned(),
-        Some(i) => request_path[..i].to_owned(),
-    }
-}
-
-/// RFC 6265 §5.1.4 path-match.
-fn path_matches(request_path: &str, cookie_path: &str) -> bool {
-    request_path == cookie_path
-        || (request_path.starts_with(cookie_path)
-            && (cookie_path.ends_with('/')
-                || request_path.as_bytes().get(cookie_path.len()) == Some(&b'/')))
 }
 
 /// The first `<form>` of a page: where it goes, how, and its named inputs with their values.
@@ -1143,51 +880,6 @@ mod tests {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         assert_eq!(names, [("csrf", "x'y"), ("login", ""), ("password", "")]);
-    }
-
-    #[test]
-    fn cookie_paths_and_deletion() {
-        fn at(jar: &CookieJar, path: &str) -> Option<String> {
-            jar.header_for(&Url::parse(&format!("http://127.0.0.1:1{path}")).unwrap())
-        }
-        let url = Url::parse("http://127.0.0.1:1/auth?x=1").unwrap();
-        let mut jar = CookieJar::default();
-        jar.store(
-            &url,
-            "_interaction=abc; path=/interaction/abc; samesite=lax; httponly",
-        );
-        jar.store(&url, "_session=s1; path=/; httponly");
-        jar.store(&url, "other=o");
-        assert_eq!(
-            at(&jar, "/interaction/abc/login").as_deref(),
-            Some("_interaction=abc; _session=s1; other=o")
-        );
-        assert_eq!(
-            at(&jar, "/interaction/abcd").as_deref(),
-            Some("_session=s1; other=o")
-        );
-        jar.store(
-            &url,
-            "_interaction=; path=/interaction/abc; expires=Thu, 01 Jan 1970 00:00:00 GMT",
-        );
-        assert_eq!(
-            at(&jar, "/interaction/abc").as_deref(),
-            Some("_session=s1; other=o")
-        );
-    }
-
-    #[test]
-    fn parses_plain_and_chunked_responses() {
-        let plain = b"HTTP/1.1 303 See Other\r\nLocation: /x\r\nSet-Cookie: a=1\r\n\
-                      set-cookie: b=2\r\nContent-Length: 2\r\n\r\nok";
-        let r = parse_response(plain).unwrap();
-        assert_eq!(r.status, 303);
-        assert_eq!(r.header("location"), Some("/x"));
-        assert_eq!(r.all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
-        assert_eq!(r.body, b"ok");
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
-                        4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap().json().unwrap()["a"], 1);
     }
 
     #[test]

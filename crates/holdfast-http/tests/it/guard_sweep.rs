@@ -151,6 +151,13 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .unwrap()
         .to_owned();
     let retargeted = retarget(&a_token, &b.id);
+    // Console sessions: one live, one ended.
+    let a_console = app.console_login(&a).await;
+    let ended_console = app.console_login(&a).await;
+    app.post("/api/v1/auth/logout")
+        .console(&ended_console)
+        .expect(204)
+        .await;
 
     let table = route_table();
     let mut swept = 0;
@@ -227,6 +234,31 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                 r.text
             );
             r.problem("HF-AUTH-002");
+        }
+
+        for bad in [
+            format!("__Host-hf_session=hfs_{}", "A".repeat(43)),
+            ended_console.session_cookie.clone(),
+            format!("__Host-hf_session={a_token}"),
+            format!("__Host-hf_session={}", a.admin_key),
+            format!("__Host-hf_session={}x", a_console.cookie_value()),
+        ] {
+            let r = with_body(app.call(m.clone(), &path).header("cookie", &bad), spec)
+                .send()
+                .await;
+            assert_eq!(r.status, 401, "{label} with cookie '{bad}': {}", r.text);
+            r.problem("HF-AUTH-002");
+        }
+        if spec.method != axum::http::Method::GET {
+            let r = with_body(app.call(m.clone(), &path).cookie(&a_console), spec)
+                .send()
+                .await;
+            assert_eq!(
+                r.status, 403,
+                "{label} with a console cookie and no CSRF token: {}",
+                r.text
+            );
+            r.problem("HF-AUTH-007");
         }
 
         // Another workspace's credential of the kind this guard takes.
