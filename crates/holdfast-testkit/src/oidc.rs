@@ -29,7 +29,10 @@ use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
 /// How long a start may take before the `LISTENING` line.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Node takes a core for a moment to start the provider: a test binary starting a dozen at once
+/// on a small machine would time them out, so at most two start at a time.
+static LAUNCHES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// How long to wait for another process's `npm ci`, and when its lock counts as abandoned.
 const INSTALL_WAIT: Duration = Duration::from_secs(180);
 /// Timeout of every HTTP request the harness makes.
@@ -530,6 +533,10 @@ async fn launch(
     clients: &[ClientSpec],
     alg: SigningAlg,
 ) -> Result<(Child, u16, Arc<Mutex<String>>), String> {
+    let _turn = LAUNCHES
+        .acquire()
+        .await
+        .map_err(|_| "the launch semaphore is closed".to_owned())?;
     let dir = provider_dir();
     let clients_json = Value::Array(
         clients
