@@ -1,6 +1,7 @@
 //! The `holdfast` binary: parses the command line and calls the libraries.
 
 mod admin;
+mod audit;
 mod datadir;
 mod serve;
 mod telemetry;
@@ -109,6 +110,9 @@ enum Command {
     /// Operator commands that work without a running server.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -213,6 +217,7 @@ fn main() -> ExitCode {
             Command::Serve => serve::run(config).await,
             Command::Migrate => serve::migrate(config).await,
             Command::Admin(cmd) => admin::run(config, cmd).await,
+            Command::Audit(cmd) => audit::run(config, cmd).await,
             Command::Config(_) => Ok(()),
         }
     });

@@ -275,3 +275,144 @@ fn serve_prints_where_it_listens_and_how_to_bootstrap_then_stops_on_sigterm() {
         .unwrap();
     assert!(log.contains("draining"), "{log}");
 }
+
+/// Runs SQL against the database the binary uses, as an intruder with database access would:
+/// switching off the append-only guard, then editing or removing audit entries.
+fn tamper(dir: &Path, workspace_id: &str, statement: &'static str, seq: i64) {
+    let url = std::env::var("HOLDFAST_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/holdfast.db", dir.display()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        if url.starts_with("sqlite") {
+            for trigger in ["audit_events_no_update", "audit_events_no_delete"] {
+                let drop = format!("DROP TRIGGER IF EXISTS {trigger}");
+                sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+        } else {
+            sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
+                .bind(workspace_id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        let done = sqlx::query(statement)
+            .bind(workspace_id)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        if !url.starts_with("sqlite") {
+            sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    });
+}
+
+#[test]
+fn audit_verify_pinpoints_an_edited_or_removed_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = |prefix: &str| {
+        let s = slug(prefix);
+        let out = run(
+            holdfast(dir.path()).args([
+                "admin",
+                "create-workspace",
+                "--name",
+                "Audited",
+                "--slug",
+                &s,
+                "--owner-email",
+                &format!("owner@{s}.example.com"),
+                "--password-stdin",
+                "--json",
+            ]),
+            "correct horse battery staple\n",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let ws: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for name in ["first", "second"] {
+            let out = run(
+                holdfast(dir.path()).args([
+                    "admin",
+                    "create-api-key",
+                    "--workspace",
+                    &s,
+                    "--role",
+                    "member",
+                    "--name",
+                    name,
+                ]),
+                "",
+            );
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        (s, ws["workspace_id"].as_str().unwrap().to_owned())
+    };
+    let verify = |s: &str| {
+        run(
+            holdfast(dir.path()).args(["audit", "verify", "--workspace", s]),
+            "",
+        )
+    };
+
+    let (edited, edited_id) = workspace("edited");
+    let out = verify(&edited);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("3 entries, chain intact"), "{text}");
+
+    tamper(
+        dir.path(),
+        &edited_id,
+        "UPDATE audit_events SET summary = '{\"name\":\"second\",\"role\":\"owner\"}' \
+         WHERE workspace_id = $1 AND seq = $2",
+        2,
+    );
+    let out = verify(&edited);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a broken chain fails the command"
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("chain BROKEN at entry 2"), "{text}");
+    assert!(text.contains("edited"), "{text}");
+    assert!(stderr(&out).contains(&edited), "{}", stderr(&out));
+
+    let (cut, cut_id) = workspace("cut");
+    tamper(
+        dir.path(),
+        &cut_id,
+        "DELETE FROM audit_events WHERE workspace_id = $1 AND seq = $2",
+        3,
+    );
+    let out = run(
+        holdfast(dir.path()).args(["audit", "verify", "--workspace", &cut, "--json"]),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["intact"], false);
+    assert_eq!(verdict["broken_at"], 3);
+    assert!(
+        verdict["reason"].as_str().unwrap().contains("removed"),
+        "{verdict}"
+    );
+}

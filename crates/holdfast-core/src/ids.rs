@@ -78,6 +78,7 @@ prefixed_id!(
     OidcFlowId,
     "sso"
 );
+prefixed_id!(AuditEventId, "aud");
 
 #[cfg(test)]
 mod tests {

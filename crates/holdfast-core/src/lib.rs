@@ -5,6 +5,7 @@
 //! come in through [`clock::Clock`] and the caller's RNG so rules stay deterministic in tests.
 
 pub mod api_keys;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod contacts;

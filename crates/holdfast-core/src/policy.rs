@@ -12,6 +12,7 @@ pub enum Permission {
     MembersRead,
     MembersManage,
     WorkspaceManage,
+    AuditRead,
 }
 
 impl Permission {
@@ -23,6 +24,7 @@ impl Permission {
             Self::MembersRead => "members.read",
             Self::MembersManage => "members.manage",
             Self::WorkspaceManage => "workspace.manage",
+            Self::AuditRead => "audit.read",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! here, and no authorisation decisions outside `guard` and `holdfast_core::policy`.
 
 pub mod api;
+pub(crate) mod audit;
 pub mod cookies;
 mod edge;
 mod extract;

@@ -27,19 +27,20 @@ pub async fn unscoped_create_workspace(
     password_hash: &str,
     now_ms: i64,
 ) -> Result<CreatedWorkspace, StoreError> {
-    let mut tx = db.pool.begin().await?;
     let ws = WorkspaceId::generate(now_ms);
+    let tenant = Tenant::new(ws.clone());
+    let mut tx = db.write(&tenant).await?;
     sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(ws.as_str())
         .bind(slug)
         .bind(name)
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .classify()?;
     let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(owner_email)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await?;
     let (user_id, existing_user) = match existing {
         Some(id) => (id, true),
@@ -52,7 +53,7 @@ pub async fn unscoped_create_workspace(
             .bind(owner_email)
             .bind(password_hash)
             .bind(now_ms)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .classify()?;
             (id, false)
@@ -66,8 +67,15 @@ pub async fn unscoped_create_workspace(
     .bind(user_id.as_str())
     .bind(Role::Owner.as_str())
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
+    let event = system_event(
+        "workspace.created",
+        "workspace",
+        ws.as_str(),
+        serde_json::json!({"slug": slug, "name": name, "owner_user_id": user_id}),
+    );
+    crate::audit::append(&mut tx, &event, now_ms).await?;
     tx.commit().await?;
     Ok(CreatedWorkspace {
         workspace_id: ws.to_string(),
@@ -98,6 +106,40 @@ pub async fn unscoped_create_api_key(
     };
     let mut tx: TenantTx<'_> = db.write(&tenant).await?;
     let created = api_keys::create(&mut tx, name, role, now_ms).await?;
+    let event = system_event(
+        "api_key.created",
+        "api_key",
+        created.key.id.as_str(),
+        serde_json::json!({"name": name, "role": role.as_str()}),
+    );
+    crate::audit::append(&mut tx, &event, now_ms).await?;
     tx.commit().await?;
     Ok(Some(created))
+}
+
+/// Every workspace's slug, for operator commands that walk all of them.
+pub async fn unscoped_workspace_slugs(db: &Db) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT slug FROM workspaces ORDER BY slug")
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
+/// An operator's action from the command line: the actor is the system.
+fn system_event(
+    action: &'static str,
+    entity_type: &'static str,
+    entity_id: &str,
+    summary: serde_json::Value,
+) -> crate::audit::NewEvent {
+    crate::audit::NewEvent {
+        actor_type: "system",
+        actor_id: "holdfast-admin".to_owned(),
+        action,
+        entity_type,
+        entity_id: entity_id.to_owned(),
+        summary,
+        ..Default::default()
+    }
 }

@@ -2,6 +2,7 @@
 //! sign-ins per account, starts sessions and rotates refresh tokens. Constructs a `Tenant`
 //! only for a workspace the caller has just proven membership of.
 
+use crate::audit::NewEvent;
 use crate::db::Db;
 use crate::error::{Classify, StoreError};
 use crate::tenant::{Tenant, TenantTx};
@@ -208,10 +209,12 @@ async fn insert_session(
     Ok(session_id)
 }
 
-/// Starts an API session (access + refresh tokens) for a candidate just verified.
+/// Starts an API session (access + refresh tokens) for a candidate just verified, and records
+/// the sign-in in the workspace's audit trail in the same transaction.
 pub async fn start_session(
     db: &Db,
     candidate: &LoginCandidate,
+    audit: &NewEvent,
     user_agent: Option<&str>,
     ip: Option<&str>,
     now_ms: i64,
@@ -228,6 +231,7 @@ pub async fn start_session(
     )
     .await?;
     let refresh_token = insert_refresh(&mut tx, session_id.as_str(), now_ms).await?;
+    crate::audit::append(&mut tx, audit, now_ms).await?;
     tx.commit().await?;
     Ok(Issued {
         tenant,
@@ -247,10 +251,12 @@ pub struct ConsoleIssued {
     pub expires_at: i64,
 }
 
-/// Starts a console (cookie) session for a candidate just verified; stores the cookie's hash.
+/// Starts a console (cookie) session for a candidate just verified; stores the cookie's hash
+/// and records the sign-in in the audit trail, in one transaction.
 pub async fn start_console_session(
     db: &Db,
     candidate: &LoginCandidate,
+    audit: &NewEvent,
     user_agent: Option<&str>,
     ip: Option<&str>,
     now_ms: i64,
@@ -277,6 +283,7 @@ pub async fn start_console_session(
     .execute(tx.conn())
     .await
     .classify()?;
+    crate::audit::append(&mut tx, audit, now_ms).await?;
     tx.commit().await?;
     Ok(ConsoleIssued {
         tenant,
@@ -650,4 +657,19 @@ pub async fn unscoped_delete_account(
         .await?;
     tx.commit().await?;
     Ok(AccountDeletion::Deleted)
+}
+
+/// Records a failed sign-in to a known account in that workspace's audit trail (the
+/// authentication layer found the membership; nobody is authenticated).
+pub async fn unscoped_audit_sign_in_failure(
+    db: &Db,
+    workspace_id: &str,
+    audit: &NewEvent,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let tenant = Tenant::new(WorkspaceId::from_trusted(workspace_id.to_owned()));
+    let mut tx = db.write(&tenant).await?;
+    crate::audit::append(&mut tx, audit, now_ms).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod contacts;
 mod db;

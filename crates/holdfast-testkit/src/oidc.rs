@@ -314,7 +314,7 @@ impl Provider {
     pub async fn restart(&mut self) {
         let _ = self.child.kill().await;
         let mut last_error = String::new();
-        for attempt in 0..10 {
+        for attempt in 0..5 {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
@@ -325,8 +325,9 @@ impl Provider {
                     self.log = log;
                     return;
                 }
-                Err(e) if e.contains("EADDRINUSE") => last_error = e,
-                Err(e) => panic!("OIDC test provider did not restart: {e}"),
+                // The old process may still hold the port, or a loaded machine may be slow to
+                // start Node: try again, and report the last reason if every attempt fails.
+                Err(e) => last_error = e,
             }
         }
         panic!(

@@ -1,7 +1,8 @@
 //! `/api/v1/api-keys`: a workspace's API keys (admins only).
 
 use crate::api::Page;
-use crate::extract::JsonBody;
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, RouteTable};
@@ -15,6 +16,7 @@ use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::ApiKeyId;
 use holdfast_core::policy::Permission;
 use holdfast_store::api_keys;
+use serde_json::json;
 
 const MANAGE: Guard = Guard::Staff {
     permission: Permission::ApiKeysManage,
@@ -53,6 +55,7 @@ pub fn routes(t: &mut RouteTable) {
 async fn api_key_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<ApiKeyIn>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     let (name, role) = body.value.validate().map_err(Problem::validation)?;
@@ -67,7 +70,17 @@ async fn api_key_create(
         ));
     }
     let mut tx = state.db.write(&actor.tenant).await?;
-    let created = api_keys::create(&mut tx, &name, role, state.clock.now_ms()).await?;
+    let now = state.clock.now_ms();
+    let created = api_keys::create(&mut tx, &name, role, now).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "api_key.created",
+        "api_key",
+        created.key.id.as_str(),
+        json!({"name": name, "role": role.as_str()}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(key_id = %created.key.id, role = role.as_str(), "api key created");
     Ok((StatusCode::CREATED, Json(created)))
@@ -89,13 +102,24 @@ async fn api_key_list(
 async fn api_key_revoke(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = ApiKeyId::parse(&id).ok_or_else(|| Problem::not_found("api key"))?;
     let mut tx = state.db.write(&actor.tenant).await?;
-    if !api_keys::revoke(&mut tx, &id, state.clock.now_ms()).await? {
+    let now = state.clock.now_ms();
+    if !api_keys::revoke(&mut tx, &id, now).await? {
         return Err(Problem::not_found("api key"));
     }
+    let event = audit::by(
+        &actor,
+        &client,
+        "api_key.revoked",
+        "api_key",
+        id.as_str(),
+        json!({}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(key_id = %id, "api key revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -2,6 +2,7 @@
 //! Threat note: docs/design/sign-in.md.
 
 use crate::api::Page;
+use crate::audit;
 use crate::cookies::is_cross_site;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
@@ -27,6 +28,7 @@ use holdfast_core::{password, validate};
 use holdfast_store::auth::{Actor, Principal};
 use holdfast_store::identity::{self, Issued, REFRESH_PREFIX, RESET_PREFIX, Refreshed};
 use holdfast_store::sessions;
+use serde_json::json;
 
 /// Access tokens live 15 minutes; the refresh token gets the next one.
 pub const ACCESS_TTL_S: i64 = 15 * 60;
@@ -234,20 +236,29 @@ async fn auth_login(
     let verified = state.passwords.verify(password.clone(), stored).await;
     let candidate = match (candidate, verified) {
         (Some(c), Verified::Yes | Verified::YesRehash) => c,
-        _ => {
+        (candidate, _) => {
             let failures = identity::record_failed_login(&state.db, &subject, now).await?;
             tracing::warn!(subject = &subject[..12], failures, "sign-in failed");
+            if let Some(c) = candidate {
+                audit_failure(&state, &c, &client, "password", now).await?;
+            }
             return Err(sign_in_failed());
         }
     };
-    second_factor_if_enrolled(
+    if let Err(refused) = second_factor_if_enrolled(
         &state,
         &subject,
         &candidate.user_id,
         totp_code.as_deref(),
         now,
     )
-    .await?;
+    .await
+    {
+        if refused.0.code == ErrorCode::AuthInvalid {
+            audit_failure(&state, &candidate, &client, "second_factor", now).await?;
+        }
+        return Err(refused);
+    }
     identity::clear_failed_logins(&state.db, &subject).await?;
     if verified == Verified::YesRehash {
         match state.passwords.hash(password).await {
@@ -258,11 +269,17 @@ async fn auth_login(
         }
     }
     if session == SessionMode::Cookie {
-        return console_session(&state, &candidate, &client, now).await;
+        return console_session(&state, &candidate, &client, "password", now).await;
     }
     let issued = identity::start_session(
         &state.db,
         &candidate,
+        &audit::by_user(
+            &candidate.user_id,
+            &client,
+            "auth.sign_in",
+            json!({"method": "password", "session": "api"}),
+        ),
         client.user_agent.as_deref(),
         client.ip.as_deref(),
         now,
@@ -272,17 +289,45 @@ async fn auth_login(
     Ok(Json(LoginOut::Tokens(tokens(&state, issued, now))).into_response())
 }
 
+/// Records a failed sign-in to a known account in its workspace's trail.
+async fn audit_failure(
+    state: &AppState,
+    candidate: &identity::LoginCandidate,
+    client: &ClientInfo,
+    factor: &'static str,
+    now: i64,
+) -> ApiResult<()> {
+    let event = audit::anonymous(
+        client,
+        "auth.sign_in_failed",
+        "user",
+        candidate.user_id.as_str(),
+        json!({"failed": factor}),
+    );
+    identity::unscoped_audit_sign_in_failure(&state.db, &candidate.workspace_id, &event, now)
+        .await?;
+    Ok(())
+}
+
 /// Starts a console session for a verified candidate: the session cookie (HttpOnly) and the
 /// CSRF cookie, and the CSRF token in the body.
+/// `method` names how the user proved who they are, for the audit trail.
 pub(crate) async fn console_session(
     state: &AppState,
     candidate: &identity::LoginCandidate,
     client: &ClientInfo,
+    method: &'static str,
     now: i64,
 ) -> ApiResult<Response> {
     let issued = identity::start_console_session(
         &state.db,
         candidate,
+        &audit::by_user(
+            &candidate.user_id,
+            client,
+            "auth.sign_in",
+            json!({"method": method, "session": "console"}),
+        ),
         client.user_agent.as_deref(),
         client.ip.as_deref(),
         now,

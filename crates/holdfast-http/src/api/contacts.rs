@@ -1,7 +1,8 @@
 //! `/api/v1/contacts`: the reference tenant resource.
 
 use crate::api::Page;
-use crate::extract::{JsonBody, QueryParams};
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody, QueryParams};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, QueryParam, RouteTable};
@@ -20,6 +21,7 @@ use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
 use holdfast_store::{contacts, idempotency};
 use serde::Deserialize;
+use serde_json::json;
 
 const READ: Guard = Guard::Staff {
     permission: Permission::ContactsRead,
@@ -115,6 +117,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 async fn contact_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     headers: HeaderMap,
     body: JsonBody<ContactIn>,
 ) -> ApiResult<Response> {
@@ -145,6 +148,15 @@ async fn contact_create(
         return Ok(response);
     }
     let created = contacts::insert(&mut tx, &fields, now).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "contact.created",
+        "contact",
+        created.id.as_str(),
+        json!({"fields": present_fields(&created)}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     let json = serde_json::to_string(&created).unwrap_or_default();
     if let Some(key) = &key {
         idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
@@ -173,6 +185,7 @@ async fn contact_get(
 async fn contact_update(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     Path(id): Path<String>,
     body: JsonBody<ContactPatch>,
 ) -> ApiResult<Json<ContactOut>> {
@@ -188,6 +201,15 @@ async fn contact_update(
     let updated = contacts::update(&mut tx, &id, &fields, state.clock.now_ms())
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "contact.updated",
+        "contact",
+        id.as_str(),
+        json!({"changed": changed_fields(&current, &updated)}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(Json(updated))
 }
@@ -195,6 +217,7 @@ async fn contact_update(
 async fn contact_delete(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = contact_id(&id)?;
@@ -202,6 +225,15 @@ async fn contact_delete(
     if !contacts::delete(&mut tx, &id).await? {
         return Err(Problem::not_found("contact"));
     }
+    let event = audit::by(
+        &actor,
+        &client,
+        "contact.deleted",
+        "contact",
+        id.as_str(),
+        json!({}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -276,4 +308,33 @@ async fn contact_list(
         data: rows,
         next_cursor,
     }))
+}
+
+/// The audit trail names which fields a change touched, never their values (contact data is
+/// personal data; the trail outlives an erasure).
+fn field_map(contact: &ContactOut) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(contact) {
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "id" | "created_at" | "updated_at"))
+            .collect(),
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn present_fields(contact: &ContactOut) -> Vec<String> {
+    field_map(contact)
+        .into_iter()
+        .filter(|(_, v)| !v.is_null() && v != &json!([]))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
+    let before = field_map(before);
+    field_map(after)
+        .into_iter()
+        .filter(|(k, v)| before.get(k) != Some(v))
+        .map(|(k, _)| k)
+        .collect()
 }

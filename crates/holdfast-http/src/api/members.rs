@@ -2,6 +2,7 @@
 
 use crate::api::Page;
 use crate::api::auth::tokens;
+use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
@@ -23,6 +24,7 @@ use holdfast_store::auth::Actor;
 use holdfast_store::identity::{self, Accepted, Invitee};
 use holdfast_store::members::{self, Change};
 use holdfast_store::{invitations, sessions};
+use serde_json::json;
 
 const READ: Guard = Guard::Staff {
     permission: Permission::MembersRead,
@@ -137,6 +139,7 @@ async fn member_list(
 async fn member_update(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     Path(id): Path<String>,
     body: JsonBody<MemberPatch>,
 ) -> ApiResult<Json<MemberOut>> {
@@ -156,6 +159,15 @@ async fn member_update(
     let updated = members::get(&mut tx, &id)
         .await?
         .ok_or_else(|| Problem::not_found("member"))?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "member.role_changed",
+        "member",
+        id.as_str(),
+        json!({"user_id": updated.user_id, "before": current.role, "after": role.as_str()}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(member = %id, role = role.as_str(), "member role changed");
     Ok(Json(updated))
@@ -164,6 +176,7 @@ async fn member_update(
 async fn member_remove(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = member_id(&id)?;
@@ -177,6 +190,15 @@ async fn member_remove(
         Change::NotFound => return Err(Problem::not_found("member")),
         Change::LastOwner => return Err(last_owner()),
     }
+    let event = audit::by(
+        &actor,
+        &client,
+        "member.removed",
+        "member",
+        id.as_str(),
+        json!({"user_id": current.user_id, "role": current.role}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     let user = holdfast_core::ids::UserId::from_trusted(current.user_id);
     sessions::revoke_all(&mut tx, &user, state.clock.now_ms()).await?;
     tx.commit().await?;
@@ -187,6 +209,7 @@ async fn member_remove(
 async fn invitation_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<InvitationIn>,
 ) -> ApiResult<(StatusCode, Json<InvitationOut>)> {
     let (email, role) = body.value.validate().map_err(Problem::validation)?;
@@ -194,6 +217,15 @@ async fn invitation_create(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let (invitation, token) = invitations::create(&mut tx, &email, role, now).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "invitation.created",
+        "invitation",
+        invitation.id.as_str(),
+        json!({"email": email, "role": role.as_str()}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     let text = format!(
         "You are invited to join a Holdfast workspace as {}.\n\n\
@@ -233,6 +265,7 @@ async fn invitation_list(
 async fn invitation_revoke(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = InvitationId::parse(&id).ok_or_else(|| Problem::not_found("invitation"))?;
@@ -240,6 +273,15 @@ async fn invitation_revoke(
     if !invitations::revoke(&mut tx, &id, state.clock.now_ms()).await? {
         return Err(Problem::not_found("invitation"));
     }
+    let event = audit::by(
+        &actor,
+        &client,
+        "invitation.revoked",
+        "invitation",
+        id.as_str(),
+        json!({}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -305,6 +347,12 @@ async fn invitation_accept(
     let issued = identity::start_session(
         &state.db,
         &candidate,
+        &crate::audit::by_user(
+            &candidate.user_id,
+            &client,
+            "invitation.accepted",
+            serde_json::json!({"role": candidate.role}),
+        ),
         client.user_agent.as_deref(),
         client.ip.as_deref(),
         now,

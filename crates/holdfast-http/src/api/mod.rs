@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod members;

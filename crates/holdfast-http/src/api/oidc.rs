@@ -318,7 +318,7 @@ async fn oidc_callback(
     if crate::api::two_factor::enabled(&state, &candidate.user_id).await? {
         return second_factor_challenge(&state, &candidate, now);
     }
-    let mut response = console_session(&state, &candidate, &client, now).await?;
+    let mut response = console_session(&state, &candidate, &client, "sso", now).await?;
     tracing::info!("signed in through single sign-on");
     *response.status_mut() = StatusCode::SEE_OTHER;
     finish(&state, response)
@@ -502,7 +502,7 @@ async fn oidc_second_factor(
     )
     .await?;
     identity::clear_failed_logins(&state.db, &subject).await?;
-    let mut response = console_session(&state, &candidate, &client, now).await?;
+    let mut response = console_session(&state, &candidate, &client, "sso+totp", now).await?;
     response
         .headers_mut()
         .append(SET_COOKIE, state.cookies.clear_sso());

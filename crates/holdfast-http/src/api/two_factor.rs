@@ -1,7 +1,8 @@
 //! `/api/v1/auth/2fa`: TOTP two-factor sign-in for the signed-in user's own account.
 //! Threat note: docs/design/sign-in.md.
 
-use crate::extract::JsonBody;
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, RouteTable};
@@ -17,6 +18,7 @@ use holdfast_core::sessions::{
 use holdfast_core::totp;
 use holdfast_store::auth::{Actor, Principal};
 use holdfast_store::{sessions, two_factor};
+use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
     t.add(
@@ -172,6 +174,7 @@ async fn totp_enroll(
 async fn totp_confirm(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<TotpCodeIn>,
 ) -> ApiResult<Json<RecoveryCodesOut>> {
     let user = user_id(&actor)?;
@@ -192,6 +195,7 @@ async fn totp_confirm(
     let codes = totp::new_recovery_codes();
     let digests: Vec<String> = codes.iter().map(|c| totp::recovery_digest(c)).collect();
     two_factor::confirm(&state.db, user, &digests, state.clock.now_ms()).await?;
+    record(&state, &actor, &client, "auth.2fa_enabled").await?;
     tracing::info!("two-factor sign-in turned on");
     Ok(Json(RecoveryCodesOut {
         recovery_codes: codes,
@@ -201,6 +205,7 @@ async fn totp_confirm(
 async fn totp_disable(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<TotpDisableIn>,
 ) -> ApiResult<StatusCode> {
     let user = user_id(&actor)?;
@@ -212,13 +217,31 @@ async fn totp_disable(
     )
     .await?;
     two_factor::disable(&state.db, user).await?;
+    record(&state, &actor, &client, "auth.2fa_disabled").await?;
     tracing::info!("two-factor sign-in turned off");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Two-factor settings belong to the account, across workspaces; the change is recorded in the
+/// trail of the workspace the user made it from.
+async fn record(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    action: &'static str,
+) -> ApiResult<()> {
+    let user = user_id(actor)?;
+    let event = audit::by(actor, client, action, "user", user, json!({}));
+    let mut tx = state.db.write(&actor.tenant).await?;
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn auth_step_up(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<StepUpIn>,
 ) -> ApiResult<StatusCode> {
     let Principal::User {
@@ -238,6 +261,15 @@ async fn auth_step_up(
     .await?;
     let mut tx = state.db.write(&actor.tenant).await?;
     sessions::mark_stepped_up(&mut tx, session_id, state.clock.now_ms()).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "auth.step_up",
+        "session",
+        session_id.as_str(),
+        json!({}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/workspace`: the workspace's own settings.
 
-use crate::extract::JsonBody;
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, RouteTable};
@@ -12,6 +13,7 @@ use axum::routing::{get, patch};
 use holdfast_core::policy::Permission;
 use holdfast_core::workspaces::{WorkspaceOut, WorkspacePatch};
 use holdfast_store::workspaces;
+use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("workspace", summary);
@@ -52,14 +54,30 @@ async fn workspace_get(
 async fn workspace_update(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<WorkspacePatch>,
 ) -> ApiResult<Json<WorkspaceOut>> {
     let (name, require_2fa) = body.value.validate().map_err(Problem::validation)?;
     let mut tx = state.db.write(&actor.tenant).await?;
+    let before = workspaces::get(&mut tx)
+        .await?
+        .ok_or_else(|| Problem::not_found("workspace"))?;
     workspaces::update(&mut tx, name.as_deref(), require_2fa).await?;
     let updated = workspaces::get(&mut tx)
         .await?
         .ok_or_else(|| Problem::not_found("workspace"))?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "workspace.settings_changed",
+        "workspace",
+        updated.id.as_str(),
+        json!({
+            "before": {"name": before.name, "require_2fa": before.require_2fa},
+            "after": {"name": updated.name, "require_2fa": updated.require_2fa},
+        }),
+    );
+    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(
         require_2fa = updated.require_2fa,

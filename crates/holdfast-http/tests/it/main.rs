@@ -4,6 +4,7 @@
 
 mod account;
 mod api_keys;
+mod audit;
 mod auth;
 mod console;
 mod contacts;

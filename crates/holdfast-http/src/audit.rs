@@ -1,0 +1,73 @@
+//! Building audit events from a request: who (the guard's actor, or nobody yet), from where (the
+//! client's address and user agent) and which request (its id). The store appends them in the
+//! transaction of the action they record.
+
+use crate::extract::ClientInfo;
+use holdfast_store::audit::NewEvent;
+use holdfast_store::auth::{Actor, Principal};
+use serde_json::Value;
+
+/// An event done by an authenticated actor.
+pub(crate) fn by(
+    actor: &Actor,
+    client: &ClientInfo,
+    action: &'static str,
+    entity_type: &'static str,
+    entity_id: impl Into<String>,
+    summary: Value,
+) -> NewEvent {
+    let (actor_type, actor_id) = match &actor.principal {
+        Principal::ApiKey(id) => ("api_key", id.to_string()),
+        Principal::User { user_id, .. } => ("user", user_id.to_string()),
+    };
+    NewEvent {
+        actor_type,
+        actor_id,
+        ..from(client, action, entity_type, entity_id, summary)
+    }
+}
+
+/// An event of a user who is only now proving who they are (sign-in).
+pub(crate) fn by_user(
+    user_id: &str,
+    client: &ClientInfo,
+    action: &'static str,
+    summary: Value,
+) -> NewEvent {
+    NewEvent {
+        actor_type: "user",
+        actor_id: user_id.to_owned(),
+        ..from(client, action, "user", user_id, summary)
+    }
+}
+
+/// An event with no authenticated actor (a failed sign-in names the account it targeted).
+pub(crate) fn anonymous(
+    client: &ClientInfo,
+    action: &'static str,
+    entity_type: &'static str,
+    entity_id: impl Into<String>,
+    summary: Value,
+) -> NewEvent {
+    from(client, action, entity_type, entity_id, summary)
+}
+
+fn from(
+    client: &ClientInfo,
+    action: &'static str,
+    entity_type: &'static str,
+    entity_id: impl Into<String>,
+    summary: Value,
+) -> NewEvent {
+    NewEvent {
+        actor_type: "anonymous",
+        actor_id: String::new(),
+        action,
+        entity_type,
+        entity_id: entity_id.into(),
+        summary,
+        ip: client.ip.clone().unwrap_or_default(),
+        user_agent: client.user_agent.clone().unwrap_or_default(),
+        request_id: crate::problem::current_request_id().unwrap_or_default(),
+    }
+}
