@@ -70,6 +70,15 @@ pub async fn run(config: Config) -> Result<(), String> {
             )
         })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let shutdown = shutdown_signal()?;
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(config.clone()),
+        Arc::new(SystemClock),
+        master_key.expose(),
+    )
+    .connect_services()
+    .await?;
     println!(
         "Holdfast {} listening on http://{addr} (database: {}, data dir: {})",
         env!("CARGO_PKG_VERSION"),
@@ -79,13 +88,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     if config.bind.to_string() == DEFAULT_BIND || addr.ip().is_loopback() {
         println!("{}", bootstrap_hint(&config));
     }
-    let state = AppState::new(
-        db.clone(),
-        Arc::new(config),
-        Arc::new(SystemClock),
-        master_key.expose(),
-    );
-    holdfast_http::serve(listener, state, shutdown_signal())
+    holdfast_http::serve(listener, state, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("in-flight requests drained; closing the database");
@@ -93,24 +96,29 @@ pub async fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Registers for SIGINT and SIGTERM at once (before the server announces itself, so a signal
+/// sent right after the banner is never lost) and returns the future that completes on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {},
-            _ = term.recv() => {},
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = term.recv() => {},
+            }
+            tracing::info!("shutdown requested; draining in-flight requests");
+        })
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutdown requested; draining in-flight requests");
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+        })
+    }
 }

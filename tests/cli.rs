@@ -416,3 +416,25 @@ fn audit_verify_pinpoints_an_edited_or_removed_entry() {
         "{verdict}"
     );
 }
+
+#[test]
+fn serve_connects_the_configured_services_before_it_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        holdfast(dir.path())
+            .env("HOLDFAST_BIND", "127.0.0.1:0")
+            .env("HOLDFAST_REDIS_URL", "redis://127.0.0.1:1")
+            .arg("serve"),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot reach Redis"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "no banner before the services are up"
+    );
+}
