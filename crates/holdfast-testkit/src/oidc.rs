@@ -153,13 +153,13 @@ fn check_tool(tool: &str) -> Result<(), String> {
     {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => Err(format!(
-            "`{tool} --version` failed ({}): the OIDC test provider needs Node.js 20.18+ and npm \
+            "`{tool} --version` failed ({}): the OIDC test provider needs Node.js 18+ and npm \
              on PATH\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )),
         Err(e) => Err(format!(
-            "cannot run `{tool}` ({e}): the OIDC test provider needs Node.js 20.18+ and npm on \
+            "cannot run `{tool}` ({e}): the OIDC test provider needs Node.js 18+ and npm on \
              PATH (e.g. `apt-get install nodejs npm`)"
         )),
     }
