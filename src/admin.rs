@@ -5,6 +5,7 @@ use clap::Subcommand;
 use holdfast_core::api_keys::parse_role;
 use holdfast_core::clock::{Clock, SystemClock};
 use holdfast_core::config::Config;
+use holdfast_core::policy::{Role, RoleRef};
 use holdfast_core::{password, validate};
 use holdfast_store::{StoreError, admin};
 use std::io::Read;
@@ -41,7 +42,8 @@ pub enum AdminCommand {
         /// The workspace's slug.
         #[arg(long)]
         workspace: String,
-        /// owner, admin, member or viewer.
+        /// A built-in role: owner, admin, manager, support, sales, technician, marketing,
+        /// finance or viewer.
         #[arg(long)]
         role: String,
         #[arg(long)]
@@ -151,10 +153,18 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             name,
             json,
         } => {
-            let role = parse_role(&role).map_err(|e| format!("--role {}", e.message))?;
+            let role = match parse_role(&role).map_err(|e| format!("--role {}", e.message))? {
+                RoleRef::Builtin(builtin) => Role::builtin(builtin),
+                RoleRef::Custom(_) => {
+                    return Err(
+                        "--role: name a built-in role here; give keys custom roles through the API"
+                            .to_owned(),
+                    );
+                }
+            };
             let name = first_error(validate::text("name", &name, 1, 100), "name")?;
             let db = open(&config).await?;
-            let created = admin::unscoped_create_api_key(&db, &workspace, &name, role, now)
+            let created = admin::unscoped_create_api_key(&db, &workspace, &name, &role, now)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no workspace with slug '{workspace}'"))?;

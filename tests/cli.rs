@@ -355,7 +355,7 @@ fn audit_verify_pinpoints_an_edited_or_removed_entry() {
                     "--workspace",
                     &s,
                     "--role",
-                    "member",
+                    "support",
                     "--name",
                     name,
                 ]),

@@ -1,6 +1,7 @@
 //! API keys: wire types.
 
-use crate::policy::Role;
+use crate::ids::RoleId;
+use crate::policy::{BuiltinRole, RoleRef};
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,13 +12,14 @@ use serde::{Deserialize, Serialize};
 pub struct ApiKeyIn {
     #[schemars(length(min = 1, max = 100))]
     pub name: String,
-    /// One of owner, admin, member, viewer; at most the creating key's own role.
-    #[schemars(with = "Role")]
+    /// A built-in role (owner, admin, manager, support, sales, technician, marketing, finance,
+    /// viewer) or a custom role's id (`rol_…`); never more than the creating credential holds.
+    #[schemars(length(min = 1, max = 40))]
     pub role: String,
 }
 
 impl ApiKeyIn {
-    pub fn validate(&self) -> Result<(String, Role), Vec<FieldError>> {
+    pub fn validate(&self) -> Result<(String, RoleRef), Vec<FieldError>> {
         let mut errors = Errors::default();
         let name = errors.take(validate::text("name", &self.name, 1, 100));
         let role = errors.take(parse_role(&self.role));
@@ -28,11 +30,32 @@ impl ApiKeyIn {
     }
 }
 
-pub fn parse_role(text: &str) -> Result<Role, FieldError> {
-    Role::parse(text).ok_or_else(|| {
-        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        FieldError::new("role", format!("must be one of: {}", names.join(", ")))
-    })
+/// A role named by a staff request: a built-in role other than `client`, or a custom role id.
+pub fn parse_role(text: &str) -> Result<RoleRef, FieldError> {
+    let text = text.trim();
+    match BuiltinRole::parse(text) {
+        Some(BuiltinRole::Client) => Err(FieldError::new(
+            "role",
+            "client is reserved for the client portal and grants no staff access",
+        )),
+        Some(role) => Ok(RoleRef::Builtin(role)),
+        None => RoleId::parse(text)
+            .map(|id| RoleRef::Custom(id.to_string()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = BuiltinRole::ALL
+                    .iter()
+                    .filter(|r| **r != BuiltinRole::Client)
+                    .map(|r| r.as_str())
+                    .collect();
+                FieldError::new(
+                    "role",
+                    format!(
+                        "must be one of: {}, or a custom role's id (rol_…)",
+                        names.join(", ")
+                    ),
+                )
+            }),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]

@@ -79,6 +79,11 @@ prefixed_id!(
     "sso"
 );
 prefixed_id!(AuditEventId, "aud");
+prefixed_id!(
+    /// A workspace's custom role.
+    RoleId,
+    "rol"
+);
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod redact;
+pub mod roles;
 pub mod secret;
 pub mod sessions;
 pub mod token;

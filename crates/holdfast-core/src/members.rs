@@ -1,7 +1,7 @@
 //! Members and invitations: wire types.
 
 use crate::api_keys::parse_role;
-use crate::policy::Role;
+use crate::policy::RoleRef;
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,8 @@ pub struct MemberOut {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
-    #[schemars(with = "Role")]
+    /// A built-in role or a custom role's id (`rol_…`).
+    #[schemars(length(min = 1, max = 40))]
     pub role: String,
 }
 
@@ -30,12 +31,13 @@ pub struct MemberPatch {
 pub struct InvitationIn {
     #[schemars(email, length(max = 254))]
     pub email: String,
-    #[schemars(with = "Role")]
+    /// A built-in role or a custom role's id (`rol_…`).
+    #[schemars(length(min = 1, max = 40))]
     pub role: String,
 }
 
 impl InvitationIn {
-    pub fn validate(&self) -> Result<(String, Role), Vec<FieldError>> {
+    pub fn validate(&self) -> Result<(String, RoleRef), Vec<FieldError>> {
         let mut errors = Errors::default();
         let email = errors
             .take(validate::email("email", &self.email))

@@ -71,6 +71,11 @@ impl From<StoreError> for Problem {
                     "email",
                     "a contact with this email already exists in this workspace",
                 ),
+                "roles_name_key" => Problem::field(
+                    ErrorCode::Conflict,
+                    "name",
+                    "a role with this name already exists in this workspace",
+                ),
                 "idempotency_keys_pkey" => Problem::new(
                     ErrorCode::Conflict,
                     "another request with this Idempotency-Key is being processed; retry shortly",

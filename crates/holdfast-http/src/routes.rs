@@ -193,6 +193,7 @@ pub fn route_table() -> RouteTable {
     crate::api::oidc::routes(&mut table);
     crate::api::account::routes(&mut table);
     crate::api::audit::routes(&mut table);
+    crate::api::roles::routes(&mut table);
     crate::api::members::routes(&mut table);
     crate::api::two_factor::routes(&mut table);
     crate::api::workspace::routes(&mut table);

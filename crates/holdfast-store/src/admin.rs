@@ -7,7 +7,7 @@ use crate::error::{Classify, StoreError};
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::api_keys::ApiKeyCreated;
 use holdfast_core::ids::{MembershipId, UserId, WorkspaceId};
-use holdfast_core::policy::Role;
+use holdfast_core::policy::{BuiltinRole, Role};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -65,7 +65,7 @@ pub async fn unscoped_create_workspace(
     .bind(ws.as_str())
     .bind(MembershipId::generate(now_ms).as_str())
     .bind(user_id.as_str())
-    .bind(Role::Owner.as_str())
+    .bind(BuiltinRole::Owner.as_str())
     .bind(now_ms)
     .execute(tx.conn())
     .await?;
@@ -98,7 +98,7 @@ pub async fn unscoped_create_api_key(
     db: &Db,
     slug: &str,
     name: &str,
-    role: Role,
+    role: &Role,
     now_ms: i64,
 ) -> Result<Option<ApiKeyCreated>, StoreError> {
     let Some(tenant) = unscoped_tenant_by_slug(db, slug).await? else {

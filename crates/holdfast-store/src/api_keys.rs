@@ -35,7 +35,7 @@ impl From<Row> for ApiKeyOut {
 pub async fn create(
     tx: &mut TenantTx<'_>,
     name: &str,
-    role: Role,
+    role: &Role,
     now_ms: i64,
 ) -> Result<ApiKeyCreated, StoreError> {
     let id = ApiKeyId::generate(now_ms);

@@ -66,8 +66,9 @@ pub async fn authenticate_api_key(
     else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&row.role) else {
-        tracing::error!(key_id = %row.id, "api key has an unknown role; refusing it");
+    let tenant = Tenant::new(WorkspaceId::from_trusted(row.workspace_id.clone()));
+    let Some(role) = resolve_role(db, &tenant, &row.role).await? else {
+        tracing::warn!(key_id = %row.id, "api key names a role that no longer exists; refusing it");
         return Ok(None);
     };
     if row
@@ -82,7 +83,7 @@ pub async fn authenticate_api_key(
             .await?;
     }
     Ok(Some(Actor {
-        tenant: Tenant::new(WorkspaceId::from_trusted(row.workspace_id)),
+        tenant,
         principal: Principal::ApiKey(ApiKeyId::from_trusted(row.id)),
         role,
         must_enrol_2fa: false,
@@ -169,7 +170,7 @@ async fn live_session(
     .await?;
     tx.commit().await?;
     let Some(row) = row else { return Ok(None) };
-    let Some(role) = Role::parse(&row.role) else {
+    let Some(role) = resolve_role(db, &tenant, &row.role).await? else {
         return Ok(None);
     };
     if now_ms - row.last_seen_at >= LAST_USED_GRANULARITY_MS {
@@ -192,6 +193,18 @@ async fn live_session(
         role,
         must_enrol_2fa: row.require_2fa == 1 && row.totp_on == 0,
     }))
+}
+
+/// A stored role name as the role it is now: built-in roles need no lookup; a custom role is
+/// read from the workspace (so editing it takes effect on the next request).
+async fn resolve_role(db: &Db, tenant: &Tenant, stored: &str) -> Result<Option<Role>, StoreError> {
+    if let Some(builtin) = holdfast_core::policy::BuiltinRole::parse(stored) {
+        return Ok(Some(Role::builtin(builtin)));
+    }
+    let mut tx = db.read(tenant).await?;
+    let role = crate::roles::resolve(&mut tx, stored).await?;
+    tx.commit().await?;
+    Ok(role)
 }
 
 impl Actor {

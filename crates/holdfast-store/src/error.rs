@@ -23,6 +23,7 @@ const KNOWN: &[(&str, &[&str])] = &[
         &["workspaces_slug_key", "workspaces.slug"],
     ),
     ("users_email_key", &["users_email_key", "users.email"]),
+    ("roles_name_key", &["roles_name_key", "roles.name"]),
     (
         "idempotency_keys_pkey",
         &["idempotency_keys_pkey", "idempotency_keys.workspace_id"],

@@ -14,7 +14,7 @@ pub const TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 pub async fn create(
     tx: &mut TenantTx<'_>,
     email: &str,
-    role: Role,
+    role: &Role,
     now_ms: i64,
 ) -> Result<(InvitationOut, Secret<String>), StoreError> {
     let ws = tx.ws().to_owned();

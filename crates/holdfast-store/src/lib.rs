@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod mail_outbox;
 pub mod members;
 pub mod oidc;
+pub mod roles;
 pub mod sessions;
 mod tenant;
 pub mod two_factor;

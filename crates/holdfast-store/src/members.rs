@@ -4,7 +4,7 @@ use crate::error::StoreError;
 use crate::tenant::TenantTx;
 use holdfast_core::ids::MembershipId;
 use holdfast_core::members::MemberOut;
-use holdfast_core::policy::Role;
+use holdfast_core::policy::{BuiltinRole, Role};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -95,13 +95,13 @@ pub enum Change {
 pub async fn set_role(
     tx: &mut TenantTx<'_>,
     id: &MembershipId,
-    role: Role,
+    role: &Role,
 ) -> Result<Change, StoreError> {
     let Some(current) = get(tx, id).await? else {
         return Ok(Change::NotFound);
     };
-    if current.role == Role::Owner.as_str()
-        && role != Role::Owner
+    if current.role == BuiltinRole::Owner.as_str()
+        && !role.is_owner()
         && other_owners(tx, id).await? == 0
     {
         return Ok(Change::LastOwner);
@@ -121,7 +121,7 @@ pub async fn remove(tx: &mut TenantTx<'_>, id: &MembershipId) -> Result<Change, 
     let Some(current) = get(tx, id).await? else {
         return Ok(Change::NotFound);
     };
-    if current.role == Role::Owner.as_str() && other_owners(tx, id).await? == 0 {
+    if current.role == BuiltinRole::Owner.as_str() && other_owners(tx, id).await? == 0 {
         return Ok(Change::LastOwner);
     }
     let ws = tx.ws().to_owned();

@@ -9,7 +9,7 @@ pub use smtp::{SmtpMessage, SmtpSink};
 
 use holdfast_core::clock::{SharedClock, SystemClock};
 use holdfast_core::config::{Config, Layer};
-use holdfast_core::policy::Role;
+use holdfast_core::policy::{BuiltinRole, Role};
 use holdfast_core::redact::RedactingMakeWriter;
 use holdfast_http::AppState;
 use holdfast_store::{Db, admin};
@@ -194,7 +194,7 @@ impl TestApp {
         )
         .await
         .unwrap();
-        let key = self.key(&slug, Role::Admin).await;
+        let key = self.key(&slug, BuiltinRole::Admin).await;
         Workspace {
             slug,
             id: created.workspace_id,
@@ -223,8 +223,8 @@ impl TestApp {
     }
 
     /// A new key of `role` in the workspace `slug`.
-    pub async fn key(&self, slug: &str, role: Role) -> String {
-        admin::unscoped_create_api_key(&self.db, slug, "test key", role, now())
+    pub async fn key(&self, slug: &str, role: BuiltinRole) -> String {
+        admin::unscoped_create_api_key(&self.db, slug, "test key", &Role::builtin(role), now())
             .await
             .unwrap()
             .unwrap()

@@ -1,6 +1,7 @@
 //! `/api/v1/api-keys`: a workspace's API keys (admins only).
 
 use crate::api::Page;
+use crate::api::roles::grantable;
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
@@ -12,7 +13,6 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use holdfast_core::api_keys::{ApiKeyCreated, ApiKeyIn, ApiKeyOut};
-use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::ApiKeyId;
 use holdfast_core::policy::Permission;
 use holdfast_store::api_keys;
@@ -58,20 +58,11 @@ async fn api_key_create(
     client: ClientInfo,
     body: JsonBody<ApiKeyIn>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
-    let (name, role) = body.value.validate().map_err(Problem::validation)?;
-    if !actor.role.may_grant(role) {
-        return Err(Problem::new(
-            ErrorCode::Forbidden,
-            format!(
-                "a key with role {} cannot create a key with role {}",
-                actor.role.as_str(),
-                role.as_str()
-            ),
-        ));
-    }
+    let (name, requested) = body.value.validate().map_err(Problem::validation)?;
     let mut tx = state.db.write(&actor.tenant).await?;
+    let role = grantable(&mut tx, &actor, &requested).await?;
     let now = state.clock.now_ms();
-    let created = api_keys::create(&mut tx, &name, role, now).await?;
+    let created = api_keys::create(&mut tx, &name, &role, now).await?;
     let event = audit::by(
         &actor,
         &client,

@@ -2,6 +2,7 @@
 
 use crate::api::Page;
 use crate::api::auth::tokens;
+use crate::api::roles::{grantable, may_act_on};
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
@@ -17,10 +18,9 @@ use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::{InvitationId, MembershipId};
 use holdfast_core::members::{AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch};
 use holdfast_core::password;
-use holdfast_core::policy::{Permission, Role};
+use holdfast_core::policy::Permission;
 use holdfast_core::sessions::TokensOut;
 use holdfast_core::token::parse_opaque;
-use holdfast_store::auth::Actor;
 use holdfast_store::identity::{self, Accepted, Invitee};
 use holdfast_store::members::{self, Change};
 use holdfast_store::{invitations, sessions};
@@ -110,19 +110,6 @@ fn last_owner() -> Problem {
 }
 
 /// Nobody acts on, or hands out, a role above their own.
-fn outranks(actor: &Actor, role: &str) -> ApiResult<()> {
-    match Role::parse(role) {
-        Some(r) if actor.role.may_grant(r) => Ok(()),
-        _ => Err(Problem::new(
-            ErrorCode::Forbidden,
-            format!(
-                "a credential with role {} cannot act on role {role}",
-                actor.role.as_str()
-            ),
-        )),
-    }
-}
-
 async fn member_list(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -144,14 +131,14 @@ async fn member_update(
     body: JsonBody<MemberPatch>,
 ) -> ApiResult<Json<MemberOut>> {
     let id = member_id(&id)?;
-    let role = parse_role(&body.value.role).map_err(|e| Problem::validation(vec![e]))?;
+    let requested = parse_role(&body.value.role).map_err(|e| Problem::validation(vec![e]))?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = members::get(&mut tx, &id)
         .await?
         .ok_or_else(|| Problem::not_found("member"))?;
-    outranks(&actor, &current.role)?;
-    outranks(&actor, role.as_str())?;
-    match members::set_role(&mut tx, &id, role).await? {
+    may_act_on(&mut tx, &actor, &current.role).await?;
+    let role = grantable(&mut tx, &actor, &requested).await?;
+    match members::set_role(&mut tx, &id, &role).await? {
         Change::Done => {}
         Change::NotFound => return Err(Problem::not_found("member")),
         Change::LastOwner => return Err(last_owner()),
@@ -184,7 +171,7 @@ async fn member_remove(
     let current = members::get(&mut tx, &id)
         .await?
         .ok_or_else(|| Problem::not_found("member"))?;
-    outranks(&actor, &current.role)?;
+    may_act_on(&mut tx, &actor, &current.role).await?;
     match members::remove(&mut tx, &id).await? {
         Change::Done => {}
         Change::NotFound => return Err(Problem::not_found("member")),
@@ -212,11 +199,11 @@ async fn invitation_create(
     client: ClientInfo,
     body: JsonBody<InvitationIn>,
 ) -> ApiResult<(StatusCode, Json<InvitationOut>)> {
-    let (email, role) = body.value.validate().map_err(Problem::validation)?;
-    outranks(&actor, role.as_str())?;
+    let (email, requested) = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let (invitation, token) = invitations::create(&mut tx, &email, role, now).await?;
+    let role = grantable(&mut tx, &actor, &requested).await?;
+    let (invitation, token) = invitations::create(&mut tx, &email, &role, now).await?;
     let event = audit::by(
         &actor,
         &client,

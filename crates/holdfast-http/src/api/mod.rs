@@ -7,6 +7,7 @@ pub mod auth;
 pub mod contacts;
 pub mod members;
 pub mod oidc;
+pub mod roles;
 pub mod two_factor;
 pub mod workspace;
 

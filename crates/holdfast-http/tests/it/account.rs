@@ -1,7 +1,7 @@
 //! Deleting one's own account: both factors on the request itself, never the last owner.
 
 use crate::two_factor::{code, enrol, setup};
-use holdfast_core::policy::Role;
+use holdfast_core::policy::BuiltinRole;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, find_token, unique};
 use serde_json::{Value, json};
 
@@ -46,7 +46,7 @@ async fn member_emails(app: &TestApp, ws: &Workspace) -> Vec<String> {
 async fn a_member_deletes_their_account_with_their_password() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("leave").await;
-    let (email, tokens) = member(&app, &ws.admin_key, "member").await;
+    let (email, tokens) = member(&app, &ws.admin_key, "support").await;
     let token = access(&tokens);
 
     app.post("/api/v1/auth/account/delete")
@@ -103,7 +103,7 @@ async fn with_an_authenticator_deletion_needs_the_code_even_after_a_step_up() {
     let (app, clock, ws) = setup().await;
     let (secret, _, token) = enrol(&app, &clock, &ws).await;
     // Another owner joins, so that this account may go.
-    let owner_key = app.key(&ws.slug, Role::Owner).await;
+    let owner_key = app.key(&ws.slug, BuiltinRole::Owner).await;
     member(&app, &owner_key, "owner").await;
 
     app.post("/api/v1/auth/step-up")

@@ -1,6 +1,6 @@
 //! API keys: shown once, stored as a digest, revocation immediate, no escalation.
 
-use holdfast_core::policy::Role;
+use holdfast_core::policy::BuiltinRole;
 use holdfast_testkit::TestApp;
 use serde_json::json;
 
@@ -11,7 +11,7 @@ async fn create_use_list_and_revoke() {
     let created = app
         .post("/api/v1/api-keys")
         .key(&ws.admin_key)
-        .json(&json!({"name": "Zapier", "role": "member"}))
+        .json(&json!({"name": "Zapier", "role": "support"}))
         .expect(201)
         .await;
     let secret = created.json["secret"].as_str().unwrap().to_owned();
@@ -40,7 +40,7 @@ async fn create_use_list_and_revoke() {
         .unwrap()
         .clone();
     assert!(entry["last_used_at"].is_i64(), "use is recorded: {entry}");
-    assert_eq!(entry["role"], "member");
+    assert_eq!(entry["role"], "support");
 
     let stored: String = sqlx::query_scalar("SELECT secret_hash FROM api_keys WHERE id = $1")
         .bind(&id)
@@ -84,7 +84,7 @@ async fn keys_cannot_grant_more_than_they_hold() {
         .expect(403)
         .await
         .problem("HF-AUTH-003");
-    let owner = app.key(&ws.slug, Role::Owner).await;
+    let owner = app.key(&ws.slug, BuiltinRole::Owner).await;
     app.post("/api/v1/api-keys")
         .key(&owner)
         .json(&json!({"name": "second owner", "role": "owner"}))

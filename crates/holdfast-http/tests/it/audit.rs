@@ -36,7 +36,7 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
         .post("/api/v1/api-keys")
         .key(&ws.admin_key)
         .header("x-request-id", "req-audit-key-1")
-        .json(&json!({"name": "ci", "role": "member"}))
+        .json(&json!({"name": "ci", "role": "support"}))
         .expect(201)
         .await
         .json;

@@ -4,7 +4,7 @@
 //! route fails it until it is added to `PUBLIC` below on purpose.
 
 use crate::contact;
-use holdfast_core::policy::Role;
+use holdfast_core::policy::BuiltinRole;
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp};
 use serde_json::json;
@@ -48,6 +48,8 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"name": "sweep", "role": "viewer"})
     } else if path.contains("members") {
         json!({"role": "viewer"})
+    } else if path.contains("roles") {
+        json!({"name": "Sweep role", "permissions": ["contacts.read"]})
     } else if path.contains("invitations") {
         json!({"email": "sweep@example.com", "role": "viewer"})
     } else {
@@ -97,7 +99,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .as_str()
         .unwrap()
         .to_owned();
-    let revoked = app.key(&a.slug, Role::Admin).await;
+    let revoked = app.key(&a.slug, BuiltinRole::Admin).await;
     let revoked_id = app
         .get("/api/v1/api-keys")
         .key(&a.admin_key)
@@ -143,7 +145,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
     let a_invitation = app
         .post("/api/v1/invitations")
         .key(&a.admin_key)
-        .json(&json!({"email": "invitee@example.com", "role": "member"}))
+        .json(&json!({"email": "invitee@example.com", "role": "support"}))
         .expect(201)
         .await
         .json["id"]
@@ -151,6 +153,16 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .unwrap()
         .to_owned();
     let retargeted = retarget(&a_token, &b.id);
+    let a_role = app
+        .post("/api/v1/roles")
+        .key(&a.admin_key)
+        .json(&json!({"name": "Dispatcher", "permissions": ["jobs.read", "jobs.write"]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Console sessions: one live, one ended.
     let a_console = app.console_login(&a).await;
     let ended_console = app.console_login(&a).await;
@@ -183,6 +195,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("sessions", "id") => a_session.clone(),
                     ("members", "id") => a_member.clone(),
                     ("invitations", "id") => a_invitation.clone(),
+                    ("roles", "id") => a_role.clone(),
                     _ => panic!(
                         "no fixture for {{{param}}} in {}: add one to the guard sweep",
                         spec.path
@@ -334,8 +347,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
 async fn roles_without_the_permission_get_403_inside_their_workspace() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("perm").await;
-    let viewer = app.key(&ws.slug, Role::Viewer).await;
-    let member = app.key(&ws.slug, Role::Member).await;
+    let viewer = app.key(&ws.slug, BuiltinRole::Viewer).await;
+    let member = app.key(&ws.slug, BuiltinRole::Support).await;
     let id = contact(&app, &ws, json!({"name": "Grace"})).await;
     app.get(&format!("/api/v1/contacts/{id}"))
         .key(&viewer)

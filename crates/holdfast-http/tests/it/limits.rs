@@ -2,7 +2,7 @@
 
 use holdfast_core::clock::SystemClock;
 use holdfast_core::config::Layer;
-use holdfast_core::policy::Role;
+use holdfast_core::policy::BuiltinRole;
 use holdfast_http::AppState;
 use holdfast_testkit::TestApp;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ async fn each_credential_has_its_own_api_budget() {
     })
     .await;
     let ws = app.workspace("budget").await;
-    let other_key = app.key(&ws.slug, Role::Viewer).await;
+    let other_key = app.key(&ws.slug, BuiltinRole::Viewer).await;
     for n in 0..10 {
         assert_eq!(
             app.get("/api/v1/contacts")

@@ -18,6 +18,7 @@ mod oidc;
 mod ops;
 mod reset;
 mod rls;
+mod roles;
 mod shutdown;
 mod two_factor;
 

@@ -1,7 +1,7 @@
 //! Members and invitations: joining by mail, roles, the last owner, removal ending sessions.
 
 use holdfast_core::config::Layer;
-use holdfast_core::policy::Role;
+use holdfast_core::policy::BuiltinRole;
 use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -53,7 +53,7 @@ async fn an_invitee_sets_a_password_joins_with_the_role_and_the_token_is_spent()
     .await;
     let ws = app.workspace("invite").await;
     let email = format!("new.hire@{}.example.com", ws.slug);
-    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "member").await;
+    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "support").await;
     let pending = app
         .get("/api/v1/invitations")
         .key(&ws.admin_key)
@@ -84,7 +84,7 @@ async fn an_invitee_sets_a_password_joins_with_the_role_and_the_token_is_spent()
         .expect(200)
         .await
         .json;
-    assert_eq!(member_with(&list, &email)["role"], "member");
+    assert_eq!(member_with(&list, &email)["role"], "support");
     app.post("/api/v1/invitations/accept")
         .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
         .expect(401)
@@ -149,7 +149,7 @@ async fn an_existing_account_joins_only_with_its_own_password() {
 async fn roles_change_within_rank_and_the_last_owner_stays() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("roles").await;
-    let owner_key = app.key(&ws.slug, Role::Owner).await;
+    let owner_key = app.key(&ws.slug, BuiltinRole::Owner).await;
     let list = app
         .get("/api/v1/members")
         .key(&ws.admin_key)
@@ -164,7 +164,7 @@ async fn roles_change_within_rank_and_the_last_owner_stays() {
 
     app.patch(&path)
         .key(&ws.admin_key)
-        .json(&json!({"role": "member"}))
+        .json(&json!({"role": "support"}))
         .expect(403)
         .await
         .problem("HF-AUTH-003");
@@ -191,7 +191,7 @@ async fn roles_change_within_rank_and_the_last_owner_stays() {
         .json(&json!({"email": "boss@example.com", "role": "owner"}))
         .expect(403)
         .await;
-    let viewer = app.key(&ws.slug, Role::Viewer).await;
+    let viewer = app.key(&ws.slug, BuiltinRole::Viewer).await;
     app.get("/api/v1/members").key(&viewer).expect(200).await;
     app.post("/api/v1/invitations")
         .key(&viewer)
@@ -210,7 +210,7 @@ async fn removing_a_member_ends_their_sessions_at_once() {
     .await;
     let ws = app.workspace("remove").await;
     let email = format!("leaver@{}.example.com", ws.slug);
-    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "member").await;
+    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "support").await;
     let tokens = app
         .post("/api/v1/invitations/accept")
         .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
@@ -265,7 +265,7 @@ async fn withdrawn_invitations_cannot_be_accepted() {
     .await;
     let ws = app.workspace("withdraw").await;
     let email = format!("maybe@{}.example.com", ws.slug);
-    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "member").await;
+    let token = invite(&app, &sink, &ws, &ws.admin_key, &email, "support").await;
     let id = app
         .get("/api/v1/invitations")
         .key(&ws.admin_key)
@@ -299,7 +299,7 @@ async fn two_owners_demoted_at_once_leave_exactly_one_owner() {
     })
     .await;
     let ws = app.workspace("owners").await;
-    let owner_key = app.key(&ws.slug, Role::Owner).await;
+    let owner_key = app.key(&ws.slug, BuiltinRole::Owner).await;
     let email = format!("co-owner@{}.example.com", ws.slug);
     let token = invite(&app, &sink, &ws, &owner_key, &email, "owner").await;
     app.post("/api/v1/invitations/accept")

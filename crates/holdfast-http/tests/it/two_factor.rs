@@ -282,7 +282,9 @@ async fn a_workspace_can_require_two_factor_sign_in() {
         .json(&json!({"name": ""}))
         .expect(422)
         .await;
-    let viewer = app.key(&ws.slug, holdfast_core::policy::Role::Viewer).await;
+    let viewer = app
+        .key(&ws.slug, holdfast_core::policy::BuiltinRole::Viewer)
+        .await;
     app.patch("/api/v1/workspace")
         .key(&viewer)
         .json(&json!({"require_2fa": false}))
