@@ -15,6 +15,7 @@ pub mod error;
 pub mod ids;
 pub mod jwt;
 pub mod members;
+pub mod modules;
 pub mod oidc;
 pub mod password;
 pub mod policy;

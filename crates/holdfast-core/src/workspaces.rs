@@ -1,6 +1,6 @@
 //! The workspace itself: wire types.
 
-use crate::validate::{self, Errors, FieldError};
+use crate::validate::{self, FieldError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -19,17 +19,19 @@ pub struct WorkspaceOut {
 #[serde(deny_unknown_fields)]
 pub struct WorkspacePatch {
     #[schemars(length(min = 1, max = 100))]
-    pub name: Option<String>,
-    pub require_2fa: Option<bool>,
+    pub name: String,
 }
 
 impl WorkspacePatch {
-    pub fn validate(&self) -> Result<(Option<String>, Option<bool>), Vec<FieldError>> {
-        let mut errors = Errors::default();
-        let name = self
-            .name
-            .as_deref()
-            .and_then(|n| errors.take(validate::text("name", n, 1, 100)));
-        errors.finish((name, self.require_2fa))
+    pub fn validate(&self) -> Result<String, Vec<FieldError>> {
+        validate::text("name", &self.name, 1, 100).map_err(|e| vec![e])
     }
+}
+
+/// Body of `PATCH /api/v1/settings/security`: only the fields sent change.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettingsIn {
+    /// Members must sign in with a second factor.
+    pub require_2fa: Option<bool>,
 }

@@ -14,6 +14,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::modules::Module;
 use holdfast_core::token::parse_opaque;
 use holdfast_core::token::{API_KEY_PREFIX, parse_api_key};
 use holdfast_store::auth::{
@@ -27,6 +28,7 @@ pub(crate) struct GuardState {
     app: AppState,
     guard: Guard,
     route: &'static str,
+    module: Option<Module>,
 }
 
 /// Wraps one route's handler in the middleware of its declared guard.
@@ -35,9 +37,15 @@ pub(crate) fn guarded(
     app: AppState,
     guard: Guard,
     route: &'static str,
+    module: Option<Module>,
 ) -> MethodRouter<AppState> {
     handler.route_layer(from_fn_with_state(
-        GuardState { app, guard, route },
+        GuardState {
+            app,
+            guard,
+            route,
+            module,
+        },
         run_guard,
     ))
 }
@@ -87,6 +95,16 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
         Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
             match authenticate(&state.app, request.headers(), request.method()).await {
                 Err(problem) => return problem.into_response(),
+                Ok(actor) if state.module.is_some_and(|m| !actor.modules.contains(m)) => {
+                    let name = state.module.map(|m| m.as_str()).unwrap_or_default();
+                    return Problem::new(
+                        ErrorCode::NotFound,
+                        format!(
+                            "the {name} module is off in this workspace; someone with settings.security can turn it on (PATCH /api/v1/modules)"
+                        ),
+                    )
+                    .into_response();
+                }
                 Ok(actor) if !actor.role.grants(permission) => {
                     return Problem::new(
                         ErrorCode::Forbidden,

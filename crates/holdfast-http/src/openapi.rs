@@ -61,6 +61,9 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
         "responses".into(),
         json!({d.status.to_string(): success, "4XX": problem, "5XX": problem}),
     );
+    if let Some(module) = spec.module {
+        op.insert("x-holdfast-module".into(), json!(module.as_str()));
+    }
     match spec.guard {
         Guard::Staff { permission } => {
             op.insert("security".into(), json!([{"apiKey": []}]));

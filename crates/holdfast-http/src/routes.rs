@@ -7,6 +7,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::MethodRouter;
+use holdfast_core::modules::Module;
 use holdfast_core::policy::Permission;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
@@ -129,6 +130,8 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub guard: Guard,
     pub doc: Doc,
+    /// The module the route belongs to; `None` for the core (always on).
+    pub module: Option<Module>,
 }
 
 impl RouteSpec {
@@ -143,6 +146,8 @@ impl RouteSpec {
 
 pub struct RouteTable {
     routes: Vec<(RouteSpec, MethodRouter<AppState>)>,
+    /// Set while a module registers its routes.
+    module: Option<Module>,
 }
 
 impl RouteTable {
@@ -162,9 +167,17 @@ impl RouteTable {
                 path,
                 guard,
                 doc,
+                module: self.module,
             },
             handler,
         ));
+    }
+
+    /// Registers a module's routes: when the workspace has the module off, they answer 404.
+    pub fn module(&mut self, module: Module, register: impl FnOnce(&mut RouteTable)) {
+        let outer = self.module.replace(module);
+        register(self);
+        self.module = outer;
     }
 
     pub fn specs(&self) -> impl Iterator<Item = &RouteSpec> {
@@ -176,7 +189,7 @@ impl RouteTable {
         for (spec, handler) in self.routes {
             router = router.route(
                 spec.path,
-                guarded(handler, state.clone(), spec.guard, spec.path),
+                guarded(handler, state.clone(), spec.guard, spec.path, spec.module),
             );
         }
         router.with_state(state)
@@ -185,9 +198,12 @@ impl RouteTable {
 
 /// Every route Holdfast serves.
 pub fn route_table() -> RouteTable {
-    let mut table = RouteTable { routes: Vec::new() };
+    let mut table = RouteTable {
+        routes: Vec::new(),
+        module: None,
+    };
     crate::ops::routes(&mut table);
-    crate::api::contacts::routes(&mut table);
+    table.module(Module::Crm, crate::api::contacts::routes);
     crate::api::api_keys::routes(&mut table);
     crate::api::auth::routes(&mut table);
     crate::api::oidc::routes(&mut table);
@@ -197,5 +213,6 @@ pub fn route_table() -> RouteTable {
     crate::api::members::routes(&mut table);
     crate::api::two_factor::routes(&mut table);
     crate::api::workspace::routes(&mut table);
+    crate::api::settings::routes(&mut table);
     table
 }

@@ -7,6 +7,7 @@ use crate::identity::SessionKind;
 use crate::tenant::Tenant;
 use holdfast_core::ids::{ApiKeyId, SessionId, UserId, WorkspaceId};
 use holdfast_core::jwt::{KeyRing, TokenType};
+use holdfast_core::modules::ModuleSet;
 use holdfast_core::policy::Role;
 use holdfast_core::token::{PresentedKey, constant_time_eq};
 
@@ -19,6 +20,8 @@ pub struct Actor {
     /// The workspace requires two-factor sign-in and this user has not enrolled: only their own
     /// account routes (enrolment, sessions) are open to them.
     pub must_enrol_2fa: bool,
+    /// The modules the workspace has on, as of this request.
+    pub modules: ModuleSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +43,7 @@ const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 #[derive(sqlx::FromRow)]
 struct KeyRow {
     workspace_id: String,
+    modules: String,
     id: String,
     role: String,
     secret_hash: String,
@@ -54,8 +58,9 @@ pub async fn authenticate_api_key(
     now_ms: i64,
 ) -> Result<Option<Actor>, StoreError> {
     let rows: Vec<KeyRow> = sqlx::query_as(
-        "SELECT workspace_id, id, role, secret_hash, last_used_at FROM api_keys \
-         WHERE lookup = $1 AND revoked_at IS NULL",
+        "SELECT k.workspace_id, w.modules, k.id, k.role, k.secret_hash, k.last_used_at \
+         FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
+         WHERE k.lookup = $1 AND k.revoked_at IS NULL",
     )
     .bind(presented.lookup.as_str())
     .fetch_all(&db.pool)
@@ -87,12 +92,14 @@ pub async fn authenticate_api_key(
         principal: Principal::ApiKey(ApiKeyId::from_trusted(row.id)),
         role,
         must_enrol_2fa: false,
+        modules: ModuleSet::from_json(&row.modules),
     }))
 }
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     user_id: String,
+    modules: String,
     role: String,
     last_seen_at: i64,
     stepped_up_at: Option<i64>,
@@ -155,7 +162,7 @@ async fn live_session(
 ) -> Result<Option<Actor>, StoreError> {
     let mut tx = db.read(&tenant).await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.user_id, m.role, s.last_seen_at, s.stepped_up_at, w.require_2fa, \
+        "SELECT s.user_id, w.modules, m.role, s.last_seen_at, s.stepped_up_at, w.require_2fa, \
          (SELECT count(*) FROM user_totp t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS totp_on \
          FROM sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
@@ -192,6 +199,7 @@ async fn live_session(
         },
         role,
         must_enrol_2fa: row.require_2fa == 1 && row.totp_on == 0,
+        modules: ModuleSet::from_json(&row.modules),
     }))
 }
 

@@ -2,6 +2,7 @@
 
 use crate::error::StoreError;
 use crate::tenant::TenantTx;
+use holdfast_core::modules::ModuleSet;
 use holdfast_core::workspaces::WorkspaceOut;
 
 pub async fn get(tx: &mut TenantTx<'_>) -> Result<Option<WorkspaceOut>, StoreError> {
@@ -43,5 +44,26 @@ pub async fn update(
             .execute(tx.conn())
             .await?;
     }
+    Ok(())
+}
+
+pub async fn modules(tx: &mut TenantTx<'_>) -> Result<ModuleSet, StoreError> {
+    let ws = tx.ws().to_owned();
+    let text: Option<String> = sqlx::query_scalar("SELECT modules FROM workspaces WHERE id = $1")
+        .bind(ws)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(text
+        .map(|t| ModuleSet::from_json(&t))
+        .unwrap_or_else(ModuleSet::defaults))
+}
+
+pub async fn set_modules(tx: &mut TenantTx<'_>, modules: ModuleSet) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query("UPDATE workspaces SET modules = $1 WHERE id = $2")
+        .bind(modules.to_json())
+        .bind(ws)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod members;
 pub mod oidc;
 pub mod roles;
+pub mod settings;
 pub mod two_factor;
 pub mod workspace;
 

@@ -32,7 +32,7 @@ pub fn routes(t: &mut RouteTable) {
         Guard::StaffStepUp {
             permission: Permission::WorkspaceManage,
         },
-        doc("Rename the workspace or require two-factor sign-in")
+        doc("Rename the workspace")
             .request::<WorkspacePatch>()
             .response::<WorkspaceOut>(200),
         patch(workspace_update),
@@ -57,31 +57,25 @@ async fn workspace_update(
     client: ClientInfo,
     body: JsonBody<WorkspacePatch>,
 ) -> ApiResult<Json<WorkspaceOut>> {
-    let (name, require_2fa) = body.value.validate().map_err(Problem::validation)?;
+    let name = body.value.validate().map_err(Problem::validation)?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let before = workspaces::get(&mut tx)
         .await?
         .ok_or_else(|| Problem::not_found("workspace"))?;
-    workspaces::update(&mut tx, name.as_deref(), require_2fa).await?;
+    workspaces::update(&mut tx, Some(&name), None).await?;
     let updated = workspaces::get(&mut tx)
         .await?
         .ok_or_else(|| Problem::not_found("workspace"))?;
     let event = audit::by(
         &actor,
         &client,
-        "workspace.settings_changed",
+        "workspace.renamed",
         "workspace",
         updated.id.as_str(),
-        json!({
-            "before": {"name": before.name, "require_2fa": before.require_2fa},
-            "after": {"name": updated.name, "require_2fa": updated.require_2fa},
-        }),
+        json!({"before": before.name, "after": updated.name}),
     );
     holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
-    tracing::info!(
-        require_2fa = updated.require_2fa,
-        "workspace settings changed"
-    );
+    tracing::info!("workspace renamed");
     Ok(Json(updated))
 }

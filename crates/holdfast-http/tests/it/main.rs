@@ -19,6 +19,7 @@ mod ops;
 mod reset;
 mod rls;
 mod roles;
+mod settings;
 mod shutdown;
 mod two_factor;
 

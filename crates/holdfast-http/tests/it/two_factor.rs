@@ -271,13 +271,13 @@ async fn sensitive_actions_need_a_recent_step_up_with_both_factors() {
 async fn a_workspace_can_require_two_factor_sign_in() {
     let (app, clock, ws) = setup().await;
     let r = app
-        .patch("/api/v1/workspace")
+        .patch("/api/v1/settings/security")
         .key(&ws.admin_key)
         .json(&json!({"require_2fa": true}))
         .expect(200)
         .await;
     assert_eq!(r.json["require_2fa"], true);
-    app.patch("/api/v1/workspace")
+    app.patch("/api/v1/settings/security")
         .key(&ws.admin_key)
         .json(&json!({"name": ""}))
         .expect(422)
@@ -285,7 +285,7 @@ async fn a_workspace_can_require_two_factor_sign_in() {
     let viewer = app
         .key(&ws.slug, holdfast_core::policy::BuiltinRole::Viewer)
         .await;
-    app.patch("/api/v1/workspace")
+    app.patch("/api/v1/settings/security")
         .key(&viewer)
         .json(&json!({"require_2fa": false}))
         .expect(403)
