@@ -59,6 +59,8 @@ pub struct ContactOut {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
+    /// Absent (like any field) when the caller's role may not see it.
+    #[serde(default)]
     pub tags: Vec<String>,
     /// UTC milliseconds since the epoch.
     pub created_at: i64,

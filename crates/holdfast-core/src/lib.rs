@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod crypto;
 pub mod csrf;
 pub mod error;
+pub mod fields;
 pub mod ids;
 pub mod jwt;
 pub mod members;

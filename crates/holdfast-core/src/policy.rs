@@ -2,6 +2,7 @@
 //! with fixed permission sets, and custom roles (a workspace's own permission sets). Routes
 //! declare a [`Permission`]; the guard asks [`Role::grants`]. No handler compares role names.
 
+use crate::fields::FieldRules;
 use serde::Serialize;
 
 macro_rules! permissions {
@@ -211,6 +212,8 @@ pub struct Role {
     key: String,
     builtin: Option<BuiltinRole>,
     permissions: PermissionSet,
+    /// Narrowing field rules (see `fields`).
+    field_rules: FieldRules,
 }
 
 impl Role {
@@ -219,6 +222,7 @@ impl Role {
             key: role.as_str().to_owned(),
             builtin: Some(role),
             permissions: role.permissions(),
+            field_rules: crate::fields::builtin_rules(role),
         }
     }
 
@@ -227,7 +231,17 @@ impl Role {
             key: id,
             builtin: None,
             permissions,
+            field_rules: FieldRules::default(),
         }
+    }
+
+    pub fn with_field_rules(mut self, rules: FieldRules) -> Role {
+        self.field_rules = rules;
+        self
+    }
+
+    pub fn field_rules(&self) -> &FieldRules {
+        &self.field_rules
     }
 
     /// As stored on memberships, keys and invitations: `owner`, `support` … or `rol_…`.
@@ -251,9 +265,13 @@ impl Role {
         self.permissions.contains(permission)
     }
 
-    /// A credential may hand out only roles whose every permission it holds itself.
+    /// A credential may hand out only roles whose every permission, and every field, it holds
+    /// itself.
     pub fn may_grant(&self, other: &Role) -> bool {
         other.permissions.is_subset_of(self.permissions)
+            && crate::fields::Field::ALL
+                .iter()
+                .all(|f| crate::fields::access(other, *f) <= crate::fields::access(self, *f))
     }
 }
 
@@ -285,6 +303,27 @@ pub fn roles_table() -> String {
             } else {
                 "   |"
             });
+        }
+        out.push('\n');
+    }
+    out.push_str("\n| field | ");
+    out.push_str(
+        &BuiltinRole::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    out.push_str(" |\n|---|");
+    for _ in BuiltinRole::ALL {
+        out.push_str(":-:|");
+    }
+    out.push('\n');
+    for field in crate::fields::Field::ALL {
+        out.push_str(&format!("| `{}` |", field.key()));
+        for role in BuiltinRole::ALL {
+            let access = crate::fields::access(&Role::builtin(*role), *field);
+            out.push_str(&format!(" {} |", access.as_str()));
         }
         out.push('\n');
     }

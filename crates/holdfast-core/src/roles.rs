@@ -1,5 +1,6 @@
 //! Roles: wire types and validation of custom roles.
 
+use crate::fields::FieldRules;
 use crate::policy::{Permission, PermissionSet};
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
@@ -14,6 +15,8 @@ pub struct RoleOut {
     pub description: String,
     /// `resource.action` permissions, in a fixed order.
     pub permissions: Vec<String>,
+    /// Field rules narrowing the permissions, e.g. `{"contacts.email": "hidden"}`.
+    pub fields: serde_json::Value,
     /// Built-in roles cannot be edited or deleted.
     pub builtin: bool,
     pub created_at: Option<i64>,
@@ -32,6 +35,9 @@ pub struct RoleIn {
     /// `resource.action` names, e.g. `contacts.read`.
     #[schemars(length(max = 64))]
     pub permissions: Vec<String>,
+    /// Narrow single fields: `{"contacts.email": "hidden" | "read" | "write"}`.
+    #[serde(default)]
+    pub fields: Option<serde_json::Value>,
 }
 
 /// Body of `PATCH /api/v1/roles/{id}`: only the fields sent change.
@@ -47,6 +53,8 @@ pub struct RolePatch {
     #[serde(default)]
     #[schemars(length(max = 64))]
     pub permissions: Option<Vec<String>>,
+    #[serde(default)]
+    pub fields: Option<serde_json::Value>,
 }
 
 /// A custom role's fields, validated.
@@ -55,6 +63,14 @@ pub struct RoleFields {
     pub name: String,
     pub description: String,
     pub permissions: PermissionSet,
+    pub field_rules: FieldRules,
+}
+
+fn field_rules(value: Option<&serde_json::Value>) -> Result<FieldRules, FieldError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(FieldRules::default()),
+        Some(v) => FieldRules::from_json(v).map_err(|e| FieldError::new("fields", e)),
+    }
 }
 
 fn permissions(names: &[String]) -> Result<PermissionSet, FieldError> {
@@ -103,12 +119,16 @@ impl RoleIn {
             300,
         ));
         let permissions = errors.take(permissions(&self.permissions));
-        match (name, description, permissions) {
-            (Some(name), Some(description), Some(permissions)) => errors.finish(RoleFields {
-                name,
-                description,
-                permissions,
-            }),
+        let rules = errors.take(field_rules(self.fields.as_ref()));
+        match (name, description, permissions, rules) {
+            (Some(name), Some(description), Some(permissions), Some(field_rules)) => {
+                errors.finish(RoleFields {
+                    name,
+                    description,
+                    permissions,
+                    field_rules,
+                })
+            }
             _ => Err(errors.finish(()).err().unwrap_or_default()),
         }
     }
@@ -130,12 +150,19 @@ impl RolePatch {
             Some(p) => errors.take(permissions(p)),
             None => Some(current.permissions),
         };
-        match (name, description, permissions) {
-            (Some(name), Some(description), Some(permissions)) => errors.finish(RoleFields {
-                name,
-                description,
-                permissions,
-            }),
+        let rules = match &self.fields {
+            Some(f) => errors.take(field_rules(Some(f))),
+            None => Some(current.field_rules.clone()),
+        };
+        match (name, description, permissions, rules) {
+            (Some(name), Some(description), Some(permissions), Some(field_rules)) => {
+                errors.finish(RoleFields {
+                    name,
+                    description,
+                    permissions,
+                    field_rules,
+                })
+            }
             _ => Err(errors.finish(()).err().unwrap_or_default()),
         }
     }
@@ -168,6 +195,7 @@ mod tests {
             name: "Dispatcher".into(),
             description: None,
             permissions: vec!["jobs.read".into(), "jobs.write".into()],
+            fields: None,
         }
         .validate()
         .unwrap();
@@ -186,6 +214,7 @@ mod tests {
                 name: name.into(),
                 description: None,
                 permissions: perms.into_iter().map(String::from).collect(),
+                fields: None,
             }
             .validate()
             .unwrap_err();

@@ -138,40 +138,45 @@ fn like_pattern(q: &str) -> String {
 }
 
 /// One page in id order (ids are time-ordered), strictly after `after`. `q` matches a
-/// case-insensitive substring of name or email.
+/// case-insensitive substring of name, or of email too when `search_email`.
 pub async fn list(
     tx: &mut TenantTx<'_>,
     after: Option<&ContactId>,
     limit: u32,
     q: Option<&str>,
+    search_email: bool,
 ) -> Result<Vec<ContactOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
     let rows: Vec<Row> = match q {
-        None => {
-            sqlx::query_as(
-                "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
+        None => sqlx::query_as(
+            "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
                  WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            )
-            .bind(ws)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(tx.conn())
-            .await?
-        }
+        )
+        .bind(ws)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(tx.conn())
+        .await?,
         Some(q) => {
-            sqlx::query_as(
+            let sql = if search_email {
                 "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
                  WHERE workspace_id = $1 AND id > $2 \
                  AND (lower(coalesce(name, '')) LIKE $4 ESCAPE '\\' OR lower(coalesce(email, '')) LIKE $4 ESCAPE '\\') \
-                 ORDER BY id LIMIT $3",
-            )
-            .bind(ws)
-            .bind(after)
-            .bind(i64::from(limit))
-            .bind(like_pattern(q))
-            .fetch_all(tx.conn())
-            .await?
+                 ORDER BY id LIMIT $3"
+            } else {
+                "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
+                 WHERE workspace_id = $1 AND id > $2 \
+                 AND lower(coalesce(name, '')) LIKE $4 ESCAPE '\\' \
+                 ORDER BY id LIMIT $3"
+            };
+            sqlx::query_as(sql)
+                .bind(ws)
+                .bind(after)
+                .bind(i64::from(limit))
+                .bind(like_pattern(q))
+                .fetch_all(tx.conn())
+                .await?
         }
     };
     Ok(rows.into_iter().map(ContactOut::from).collect())

@@ -2,6 +2,7 @@
 
 use crate::error::{Classify, StoreError};
 use crate::tenant::TenantTx;
+use holdfast_core::fields::FieldRules;
 use holdfast_core::ids::RoleId;
 use holdfast_core::policy::{BuiltinRole, Role, RoleRef};
 use holdfast_core::roles::{RoleFields, RoleOut, permissions_from_json, permissions_json};
@@ -12,8 +13,16 @@ struct Row {
     name: String,
     description: String,
     permissions: String,
+    field_rules: String,
     created_at: i64,
     updated_at: i64,
+}
+
+fn rules_of(text: &str) -> FieldRules {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| FieldRules::from_json(&v).ok())
+        .unwrap_or_default()
 }
 
 impl Row {
@@ -24,6 +33,7 @@ impl Row {
             name: self.name,
             description: self.description,
             permissions: set.to_vec().iter().map(|p| p.as_str().to_owned()).collect(),
+            fields: rules_of(&self.field_rules).to_json(),
             builtin: false,
             created_at: Some(self.created_at),
             updated_at: Some(self.updated_at),
@@ -41,13 +51,16 @@ pub async fn resolve(tx: &mut TenantTx<'_>, stored: &str) -> Result<Option<Role>
         return Ok(None);
     }
     let ws = tx.ws().to_owned();
-    let permissions: Option<String> =
-        sqlx::query_scalar("SELECT permissions FROM roles WHERE workspace_id = $1 AND id = $2")
-            .bind(ws)
-            .bind(stored)
-            .fetch_optional(tx.conn())
-            .await?;
-    Ok(permissions.map(|p| Role::custom(stored.to_owned(), permissions_from_json(&p))))
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT permissions, field_rules FROM roles WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws)
+    .bind(stored)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(found.map(|(p, f)| {
+        Role::custom(stored.to_owned(), permissions_from_json(&p)).with_field_rules(rules_of(&f))
+    }))
 }
 
 pub async fn resolve_ref(
@@ -63,7 +76,7 @@ pub async fn resolve_ref(
 pub async fn list(tx: &mut TenantTx<'_>) -> Result<Vec<RoleOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, name, description, permissions, created_at, updated_at FROM roles \
+        "SELECT id, name, description, permissions, field_rules, created_at, updated_at FROM roles \
          WHERE workspace_id = $1 ORDER BY name",
     )
     .bind(ws)
@@ -75,7 +88,7 @@ pub async fn list(tx: &mut TenantTx<'_>) -> Result<Vec<RoleOut>, StoreError> {
 pub async fn get(tx: &mut TenantTx<'_>, id: &RoleId) -> Result<Option<RoleOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, name, description, permissions, created_at, updated_at FROM roles \
+        "SELECT id, name, description, permissions, field_rules, created_at, updated_at FROM roles \
          WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws)
@@ -93,14 +106,15 @@ pub async fn create(
     let ws = tx.ws().to_owned();
     let id = RoleId::generate(now_ms);
     sqlx::query(
-        "INSERT INTO roles (workspace_id, id, name, description, permissions, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO roles (workspace_id, id, name, description, permissions, field_rules, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
     )
     .bind(ws)
     .bind(id.as_str())
     .bind(fields.name.as_str())
     .bind(fields.description.as_str())
     .bind(permissions_json(fields.permissions))
+    .bind(fields.field_rules.to_json().to_string())
     .bind(now_ms)
     .execute(tx.conn())
     .await
@@ -115,6 +129,7 @@ pub async fn create(
             .iter()
             .map(|p| p.as_str().to_owned())
             .collect(),
+        fields: fields.field_rules.to_json(),
         builtin: false,
         created_at: Some(now_ms),
         updated_at: Some(now_ms),
@@ -129,12 +144,13 @@ pub async fn update(
 ) -> Result<Option<RoleOut>, StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query(
-        "UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 \
-         WHERE workspace_id = $5 AND id = $6",
+        "UPDATE roles SET name = $1, description = $2, permissions = $3, field_rules = $4, \
+         updated_at = $5 WHERE workspace_id = $6 AND id = $7",
     )
     .bind(fields.name.as_str())
     .bind(fields.description.as_str())
     .bind(permissions_json(fields.permissions))
+    .bind(fields.field_rules.to_json().to_string())
     .bind(now_ms)
     .bind(ws)
     .bind(id.as_str())

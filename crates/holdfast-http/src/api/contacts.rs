@@ -16,9 +16,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
+use holdfast_core::fields::{self, Access, Field, Resource};
 use holdfast_core::ids::ContactId;
 use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
+use holdfast_store::auth::Actor;
 use holdfast_store::{contacts, idempotency};
 use serde::Deserialize;
 use serde_json::json;
@@ -122,6 +124,17 @@ async fn contact_create(
     body: JsonBody<ContactIn>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
+    let sent = &body.value;
+    check_writes(
+        &actor,
+        &[
+            ("name", sent.name.is_some()),
+            ("email", sent.email.is_some()),
+            ("phone", sent.phone.is_some()),
+            ("company", sent.company.is_some()),
+            ("tags", !sent.tags.is_empty()),
+        ],
+    )?;
     let fields = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
@@ -157,7 +170,7 @@ async fn contact_create(
         json!({"fields": present_fields(&created)}),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;
-    let json = serde_json::to_string(&created).unwrap_or_default();
+    let json = view(&actor, &created).to_string();
     if let Some(key) = &key {
         idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
     }
@@ -174,12 +187,14 @@ async fn contact_get(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
-) -> ApiResult<Json<ContactOut>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let id = contact_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
     let found = contacts::get(&mut tx, &id).await?;
     tx.commit().await?;
-    found.map(Json).ok_or_else(|| Problem::not_found("contact"))
+    found
+        .map(|c| Json(view(&actor, &c)))
+        .ok_or_else(|| Problem::not_found("contact"))
 }
 
 async fn contact_update(
@@ -188,8 +203,19 @@ async fn contact_update(
     client: ClientInfo,
     Path(id): Path<String>,
     body: JsonBody<ContactPatch>,
-) -> ApiResult<Json<ContactOut>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let id = contact_id(&id)?;
+    let sent = &body.value;
+    check_writes(
+        &actor,
+        &[
+            ("name", sent.name.is_some()),
+            ("email", sent.email.is_some()),
+            ("phone", sent.phone.is_some()),
+            ("company", sent.company.is_some()),
+            ("tags", sent.tags.is_some()),
+        ],
+    )?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = contacts::get(&mut tx, &id)
         .await?
@@ -211,7 +237,7 @@ async fn contact_update(
     );
     holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
-    Ok(Json(updated))
+    Ok(Json(view(&actor, &updated)))
 }
 
 async fn contact_delete(
@@ -262,7 +288,7 @@ async fn contact_list(
     State(state): State<AppState>,
     Authed(actor): Authed,
     QueryParams(query): QueryParams<ListQuery>,
-) -> ApiResult<Json<Page<ContactOut>>> {
+) -> ApiResult<Json<Page<serde_json::Value>>> {
     let mut errors = Errors::default();
     let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
@@ -296,7 +322,16 @@ async fn contact_list(
         .and_then(|q| errors.take(validate::text("q", q, 1, 200)));
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, q.as_deref()).await?;
+    // A search never matches on a field the caller may not see.
+    let search_email = fields::access(&actor.role, Field::ContactsEmail) != Access::Hidden;
+    let mut rows = contacts::list(
+        &mut tx,
+        after.as_ref(),
+        limit + 1,
+        q.as_deref(),
+        search_email,
+    )
+    .await?;
     tx.commit().await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
@@ -305,7 +340,7 @@ async fn contact_list(
         None
     };
     Ok(Json(Page {
-        data: rows,
+        data: rows.iter().map(|c| view(&actor, c)).collect(),
         next_cursor,
     }))
 }
@@ -337,4 +372,23 @@ fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
         .filter(|(k, v)| before.get(k) != Some(v))
         .map(|(k, _)| k)
         .collect()
+}
+
+/// A contact as the caller's role may see it: hidden fields are absent.
+fn view(actor: &Actor, contact: &ContactOut) -> serde_json::Value {
+    let mut value = serde_json::to_value(contact).unwrap_or_default();
+    fields::redact(&actor.role, Resource::Contacts, &mut value);
+    value
+}
+
+/// Refuses the whole write when it touches a field the caller's role may not write.
+fn check_writes(actor: &Actor, sent: &[(&str, bool)]) -> ApiResult<()> {
+    let present: Vec<&str> = sent.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
+    fields::check_write(&actor.role, Resource::Contacts, &present).map_err(|(field, access)| {
+        let message = format!(
+            "your role may not change contacts.{field} (it is {} for you); nothing was changed",
+            access.as_str()
+        );
+        Problem::field(ErrorCode::Forbidden, &field, &message)
+    })
 }

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use holdfast_core::error::ErrorCode;
+use holdfast_core::fields::FieldRules;
 use holdfast_core::ids::RoleId;
 use holdfast_core::policy::{BuiltinRole, Permission, Role, RoleRef};
 use holdfast_core::roles::{RoleFields, RoleIn, RoleOut, RolePatch, permissions_from_json};
@@ -122,6 +123,7 @@ fn builtin_out(role: BuiltinRole) -> RoleOut {
             .iter()
             .map(|p| p.as_str().to_owned())
             .collect(),
+        fields: holdfast_core::fields::builtin_rules(role).to_json(),
         builtin: true,
         created_at: None,
         updated_at: None,
@@ -154,7 +156,8 @@ async fn role_list(
 }
 
 fn check_grantable(actor: &Actor, fields: &RoleFields) -> ApiResult<()> {
-    let role = Role::custom(String::new(), fields.permissions);
+    let role = Role::custom(String::new(), fields.permissions)
+        .with_field_rules(fields.field_rules.clone());
     if actor.role.may_grant(&role) {
         Ok(())
     } else {
@@ -182,7 +185,7 @@ async fn role_create(
         "role.created",
         "role",
         created.id.as_str(),
-        json!({"name": created.name, "permissions": created.permissions}),
+        json!({"name": created.name, "permissions": created.permissions, "fields": created.fields}),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
@@ -208,6 +211,7 @@ async fn role_update(
         permissions: permissions_from_json(
             &serde_json::to_string(&current.permissions).unwrap_or_default(),
         ),
+        field_rules: FieldRules::from_json(&current.fields).unwrap_or_default(),
     };
     let fields = body.value.apply(&before).map_err(Problem::validation)?;
     check_grantable(&actor, &fields)?;
@@ -222,8 +226,8 @@ async fn role_update(
         "role",
         id.as_str(),
         json!({
-            "before": {"name": current.name, "permissions": current.permissions},
-            "after": {"name": updated.name, "permissions": updated.permissions},
+            "before": {"name": current.name, "permissions": current.permissions, "fields": current.fields},
+            "after": {"name": updated.name, "permissions": updated.permissions, "fields": updated.fields},
         }),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;

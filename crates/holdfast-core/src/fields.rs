@@ -1,0 +1,279 @@
+//! Field-level permissions: per role and resource field, `hidden`, `read` or `write`. A role's
+//! access to a field follows its permissions (the resource's `.write` gives write, `.read` gives
+//! read) and can only be narrowed by the role's field rules. Applied in one place: [`redact`]
+//! for every read (hidden fields are absent, not null) and [`check_write`] for every write (a
+//! field the caller may not write refuses the whole request).
+
+use crate::policy::{Permission, Role};
+use serde::Serialize;
+
+/// How much of a field a role gets, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    Hidden,
+    Read,
+    Write,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Hidden => "hidden",
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Access> {
+        [Access::Hidden, Access::Read, Access::Write]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+    }
+}
+
+/// A resource whose fields can be restricted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Contacts,
+    Invoices,
+}
+
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Contacts => "contacts",
+            Resource::Invoices => "invoices",
+        }
+    }
+
+    fn permissions(self) -> (Permission, Permission) {
+        match self {
+            Resource::Contacts => (Permission::ContactsRead, Permission::ContactsWrite),
+            Resource::Invoices => (Permission::InvoicesRead, Permission::InvoicesWrite),
+        }
+    }
+}
+
+/// Every restrictable field, as `resource.field`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    ContactsName,
+    ContactsEmail,
+    ContactsPhone,
+    ContactsCompany,
+    ContactsTags,
+    InvoicesAmount,
+}
+
+impl Field {
+    pub const ALL: &'static [Field] = &[
+        Field::ContactsName,
+        Field::ContactsEmail,
+        Field::ContactsPhone,
+        Field::ContactsCompany,
+        Field::ContactsTags,
+        Field::InvoicesAmount,
+    ];
+
+    pub fn resource(self) -> Resource {
+        match self {
+            Field::InvoicesAmount => Resource::Invoices,
+            _ => Resource::Contacts,
+        }
+    }
+
+    /// The field's name in the resource's JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::ContactsName => "name",
+            Field::ContactsEmail => "email",
+            Field::ContactsPhone => "phone",
+            Field::ContactsCompany => "company",
+            Field::ContactsTags => "tags",
+            Field::InvoicesAmount => "amount",
+        }
+    }
+
+    /// `contacts.email`.
+    pub fn key(self) -> String {
+        format!("{}.{}", self.resource().as_str(), self.name())
+    }
+
+    pub fn parse(key: &str) -> Option<Field> {
+        Self::ALL.iter().copied().find(|f| f.key() == key)
+    }
+
+    fn of(resource: Resource) -> impl Iterator<Item = Field> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(move |f| f.resource() == resource)
+    }
+}
+
+/// Narrowing rules of a role: at most this much access to these fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldRules(Vec<(Field, Access)>);
+
+impl FieldRules {
+    pub fn new(rules: Vec<(Field, Access)>) -> FieldRules {
+        FieldRules(rules)
+    }
+
+    pub fn cap(&self, field: Field) -> Access {
+        self.0
+            .iter()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, a)| *a)
+            .min()
+            .unwrap_or(Access::Write)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// As stored and shown: `{"contacts.email": "hidden"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.0
+                .iter()
+                .map(|(f, a)| (f.key(), serde_json::Value::from(a.as_str())))
+                .collect(),
+        )
+    }
+
+    /// Parses a rules object; `Err` names the first bad key or value.
+    pub fn from_json(value: &serde_json::Value) -> Result<FieldRules, String> {
+        let Some(map) = value.as_object() else {
+            return Err("must be an object like {\"contacts.email\": \"hidden\"}".to_owned());
+        };
+        let mut rules = Vec::with_capacity(map.len());
+        for (key, access) in map {
+            let field = Field::parse(key).ok_or_else(|| {
+                let known: Vec<String> = Field::ALL.iter().map(|f| f.key()).collect();
+                format!("'{key}' is not a field; fields: {}", known.join(", "))
+            })?;
+            let access = access
+                .as_str()
+                .and_then(Access::parse)
+                .ok_or_else(|| format!("{key} must be \"hidden\", \"read\" or \"write\""))?;
+            rules.push((field, access));
+        }
+        Ok(FieldRules(rules))
+    }
+}
+
+/// What the built-in roles may not see, beyond their permissions.
+pub fn builtin_rules(role: crate::policy::BuiltinRole) -> FieldRules {
+    use crate::policy::BuiltinRole;
+    match role {
+        BuiltinRole::Technician => FieldRules(vec![
+            (Field::ContactsEmail, Access::Hidden),
+            (Field::InvoicesAmount, Access::Hidden),
+        ]),
+        BuiltinRole::Marketing => FieldRules(vec![(Field::ContactsPhone, Access::Hidden)]),
+        _ => FieldRules::default(),
+    }
+}
+
+/// A role's access to one field.
+pub fn access(role: &Role, field: Field) -> Access {
+    let (read, write) = field.resource().permissions();
+    let by_permission = if role.grants(write) {
+        Access::Write
+    } else if role.grants(read) {
+        Access::Read
+    } else {
+        Access::Hidden
+    };
+    by_permission.min(role.field_rules().cap(field))
+}
+
+/// Removes the fields `role` may not see from one JSON object of `resource`.
+pub fn redact(role: &Role, resource: Resource, value: &mut serde_json::Value) {
+    if let Some(map) = value.as_object_mut() {
+        for field in Field::of(resource) {
+            if access(role, field) == Access::Hidden {
+                map.remove(field.name());
+            }
+        }
+    }
+}
+
+/// The first of `present` (field names in a write to `resource`) that `role` may not write.
+pub fn check_write(
+    role: &Role,
+    resource: Resource,
+    present: &[&str],
+) -> Result<(), (String, Access)> {
+    for field in Field::of(resource) {
+        if present.contains(&field.name()) {
+            let granted = access(role, field);
+            if granted != Access::Write {
+                return Err((field.name().to_owned(), granted));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{BuiltinRole, PermissionSet};
+    use serde_json::json;
+
+    #[test]
+    fn built_in_roles_see_what_their_job_needs() {
+        let tech = Role::builtin(BuiltinRole::Technician);
+        assert_eq!(access(&tech, Field::ContactsEmail), Access::Hidden);
+        assert_eq!(access(&tech, Field::ContactsPhone), Access::Read);
+        let marketing = Role::builtin(BuiltinRole::Marketing);
+        assert_eq!(access(&marketing, Field::ContactsPhone), Access::Hidden);
+        assert_eq!(access(&marketing, Field::ContactsEmail), Access::Read);
+        let support = Role::builtin(BuiltinRole::Support);
+        assert_eq!(access(&support, Field::ContactsEmail), Access::Write);
+        assert_eq!(access(&support, Field::InvoicesAmount), Access::Hidden);
+    }
+
+    #[test]
+    fn hidden_fields_are_absent_and_writes_name_the_field() {
+        let tech = Role::builtin(BuiltinRole::Technician);
+        let mut contact =
+            json!({"id": "ct_1", "name": "Ada", "email": "ada@example.com", "phone": null});
+        redact(&tech, Resource::Contacts, &mut contact);
+        assert_eq!(contact, json!({"id": "ct_1", "name": "Ada", "phone": null}));
+
+        let rules = FieldRules::from_json(&json!({"contacts.email": "read"})).unwrap();
+        let role = Role::custom(
+            "rol_1".into(),
+            PermissionSet::of(&[Permission::ContactsRead, Permission::ContactsWrite]),
+        )
+        .with_field_rules(rules);
+        assert!(check_write(&role, Resource::Contacts, &["name", "tags"]).is_ok());
+        assert_eq!(
+            check_write(&role, Resource::Contacts, &["name", "email"]),
+            Err(("email".to_owned(), Access::Read))
+        );
+        // Rules narrow, never widen.
+        let widen = Role::custom(
+            "rol_2".into(),
+            PermissionSet::of(&[Permission::ContactsRead]),
+        )
+        .with_field_rules(FieldRules::from_json(&json!({"contacts.name": "write"})).unwrap());
+        assert_eq!(access(&widen, Field::ContactsName), Access::Read);
+    }
+
+    #[test]
+    fn bad_rules_are_named() {
+        assert!(
+            FieldRules::from_json(&json!({"contacts.ssn": "hidden"}))
+                .unwrap_err()
+                .contains("contacts.ssn")
+        );
+        assert!(FieldRules::from_json(&json!({"contacts.email": "secret"})).is_err());
+        assert!(FieldRules::from_json(&json!(["contacts.email"])).is_err());
+    }
+}
