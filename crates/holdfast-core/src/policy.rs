@@ -46,12 +46,10 @@ permissions! {
     AiUse => "ai.use": "Ask the AI assistant for drafts",
     ApprovalsDecide => "approvals.decide": "Approve or reject AI drafts and other pending actions",
     WebhooksManage => "webhooks.manage": "Register and change webhook endpoints",
-    ApiKeysManage => "api_keys.manage": "Create and revoke API keys",
     MembersRead => "members.read": "See the workspace's members",
     MembersManage => "members.manage": "Invite, re-role and remove members",
-    RolesManage => "roles.manage": "Create, change and delete custom roles",
     WorkspaceManage => "workspace.manage": "Change the workspace's name and general settings",
-    SettingsSecurity => "settings.security": "Change security settings: 2FA policy, modules, allowed origins, secrets",
+    SettingsSecurity => "settings.security": "Security settings: API keys, custom roles, modules, the 2FA policy, allowed origins, secrets",
     AuditRead => "audit.read": "Read and export the audit trail",
     OwnersManage => "owners.manage": "Make or remove owners",
 }

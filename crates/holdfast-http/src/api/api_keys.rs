@@ -18,11 +18,13 @@ use holdfast_core::policy::Permission;
 use holdfast_store::api_keys;
 use serde_json::json;
 
-const MANAGE: Guard = Guard::Staff {
-    permission: Permission::ApiKeysManage,
+/// API keys are security settings: seeing them needs `settings.security`, changing them also
+/// a step-up.
+const SEE: Guard = Guard::Staff {
+    permission: Permission::SettingsSecurity,
 };
-const CREATE: Guard = Guard::StaffStepUp {
-    permission: Permission::ApiKeysManage,
+const CHANGE: Guard = Guard::StaffStepUp {
+    permission: Permission::SettingsSecurity,
 };
 
 pub fn routes(t: &mut RouteTable) {
@@ -30,7 +32,7 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::POST,
         "/api/v1/api-keys",
-        CREATE,
+        CHANGE,
         doc("Create an API key (the secret is shown once)")
             .request::<ApiKeyIn>()
             .response::<ApiKeyCreated>(201),
@@ -39,14 +41,14 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::GET,
         "/api/v1/api-keys",
-        MANAGE,
+        SEE,
         doc("List API keys (never their secrets)").response::<Page<ApiKeyOut>>(200),
         get(api_key_list),
     );
     t.add(
         Method::DELETE,
         "/api/v1/api-keys/{id}",
-        MANAGE,
+        CHANGE,
         doc("Revoke an API key, effective immediately").no_content(),
         delete(api_key_revoke),
     );

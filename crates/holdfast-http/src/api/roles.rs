@@ -38,7 +38,7 @@ pub fn routes(t: &mut RouteTable) {
         Method::POST,
         "/api/v1/roles",
         Guard::StaffStepUp {
-            permission: Permission::RolesManage,
+            permission: Permission::SettingsSecurity,
         },
         doc("Create a custom role from a permission list")
             .request::<RoleIn>()
@@ -49,7 +49,7 @@ pub fn routes(t: &mut RouteTable) {
         Method::PATCH,
         "/api/v1/roles/{id}",
         Guard::StaffStepUp {
-            permission: Permission::RolesManage,
+            permission: Permission::SettingsSecurity,
         },
         doc("Change a custom role (takes effect on its holders' next request)")
             .request::<RolePatch>()
@@ -60,7 +60,7 @@ pub fn routes(t: &mut RouteTable) {
         Method::DELETE,
         "/api/v1/roles/{id}",
         Guard::StaffStepUp {
-            permission: Permission::RolesManage,
+            permission: Permission::SettingsSecurity,
         },
         doc("Delete a custom role nobody holds").no_content(),
         delete(role_delete),

@@ -189,7 +189,7 @@ async fn field_rules_are_validated_and_cannot_be_used_to_escalate() {
     let keeper = role_key(
         &app,
         &ws,
-        json!({"name": "Keeper", "permissions": ["contacts.read", "api_keys.manage", "roles.manage"],
+        json!({"name": "Keeper", "permissions": ["contacts.read", "settings.security"],
                "fields": {"contacts.email": "hidden"}}),
     )
     .await;

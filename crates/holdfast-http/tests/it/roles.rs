@@ -198,7 +198,7 @@ async fn nobody_hands_out_a_permission_they_lack() {
         &app,
         &ws,
         "Key keeper",
-        &["api_keys.manage", "roles.manage", "contacts.read"],
+        &["settings.security", "contacts.read"],
     )
     .await;
     let (key, _) = key_with_role(&app, &ws, &limited).await;
