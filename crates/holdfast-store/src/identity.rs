@@ -174,16 +174,20 @@ impl SessionKind {
     }
 }
 
-/// A console session ends after 8 hours without a request (a working day's pause)…
+/// By default (each workspace's security settings may change it), a console session ends after
+/// 8 hours without a request (a working day's pause)…
 pub const CONSOLE_IDLE_TIMEOUT_MS: i64 = 8 * 3600 * 1000;
 /// …and 7 days after sign-in.
 pub const CONSOLE_ABSOLUTE_TIMEOUT_MS: i64 = 7 * 24 * 3600 * 1000;
 /// The console session cookie's value: `hfs_` and 43 base62 characters.
 pub const COOKIE_PREFIX: &str = "hfs";
 
+/// Inserts a session that ends after `idle_ms` without use or `absolute_ms` after now.
+#[allow(clippy::too_many_arguments)]
 async fn insert_session(
     tx: &mut TenantTx<'_>,
     kind: SessionKind,
+    (idle_ms, absolute_ms): (i64, i64),
     user_id: &str,
     user_agent: Option<&str>,
     ip: Option<&str>,
@@ -201,9 +205,9 @@ async fn insert_session(
     .bind(user_agent)
     .bind(ip)
     .bind(now_ms)
-    .bind(now_ms + kind.absolute_ms())
+    .bind(now_ms + absolute_ms)
     .bind(kind.as_str())
-    .bind(kind.idle_ms())
+    .bind(idle_ms)
     .execute(tx.conn())
     .await?;
     Ok(session_id)
@@ -224,6 +228,7 @@ pub async fn start_session(
     let session_id = insert_session(
         &mut tx,
         SessionKind::Api,
+        (SessionKind::Api.idle_ms(), SessionKind::Api.absolute_ms()),
         &candidate.user_id,
         user_agent,
         ip,
@@ -263,9 +268,15 @@ pub async fn start_console_session(
 ) -> Result<ConsoleIssued, StoreError> {
     let tenant = Tenant::new(WorkspaceId::from_trusted(candidate.workspace_id.clone()));
     let mut tx = db.write(&tenant).await?;
+    let (idle_ms, absolute_ms): (i64, i64) =
+        sqlx::query_as("SELECT console_idle_ms, console_absolute_ms FROM workspaces WHERE id = $1")
+            .bind(candidate.workspace_id.as_str())
+            .fetch_one(tx.conn())
+            .await?;
     let session_id = insert_session(
         &mut tx,
         SessionKind::Console,
+        (idle_ms, absolute_ms),
         &candidate.user_id,
         user_agent,
         ip,
@@ -290,7 +301,7 @@ pub async fn start_console_session(
         user_id: UserId::from_trusted(candidate.user_id.clone()),
         session_id,
         cookie,
-        expires_at: now_ms + SessionKind::Console.absolute_ms(),
+        expires_at: now_ms + absolute_ms,
     })
 }
 

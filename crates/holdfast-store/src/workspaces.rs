@@ -7,21 +7,24 @@ use holdfast_core::workspaces::WorkspaceOut;
 
 pub async fn get(tx: &mut TenantTx<'_>) -> Result<Option<WorkspaceOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, slug, name, require_2fa, created_at FROM workspaces WHERE id = $1",
+    let row: Option<(String, String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, slug, name, require_2fa, console_idle_ms, console_absolute_ms, created_at \
+         FROM workspaces WHERE id = $1",
     )
     .bind(ws)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(
-        row.map(|(id, slug, name, require_2fa, created_at)| WorkspaceOut {
+    Ok(row.map(
+        |(id, slug, name, require_2fa, idle_ms, absolute_ms, created_at)| WorkspaceOut {
             id,
             slug,
             name,
             require_2fa: require_2fa == 1,
+            console_idle_minutes: idle_ms / 60_000,
+            console_max_hours: absolute_ms / 3_600_000,
             created_at,
-        }),
-    )
+        },
+    ))
 }
 
 pub async fn update(
@@ -65,5 +68,29 @@ pub async fn set_modules(tx: &mut TenantTx<'_>, modules: ModuleSet) -> Result<()
         .bind(ws)
         .execute(tx.conn())
         .await?;
+    Ok(())
+}
+
+/// The console session policy for sessions started from now on.
+pub async fn set_session_policy(
+    tx: &mut TenantTx<'_>,
+    idle_minutes: Option<i64>,
+    max_hours: Option<i64>,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    if let Some(m) = idle_minutes {
+        sqlx::query("UPDATE workspaces SET console_idle_ms = $1 WHERE id = $2")
+            .bind(m * 60_000)
+            .bind(ws.as_str())
+            .execute(tx.conn())
+            .await?;
+    }
+    if let Some(h) = max_hours {
+        sqlx::query("UPDATE workspaces SET console_absolute_ms = $1 WHERE id = $2")
+            .bind(h * 3_600_000)
+            .bind(ws.as_str())
+            .execute(tx.conn())
+            .await?;
+    }
     Ok(())
 }

@@ -112,11 +112,18 @@ async fn security_set(
     client: ClientInfo,
     body: JsonBody<SecuritySettingsIn>,
 ) -> ApiResult<Json<WorkspaceOut>> {
+    body.value.validate().map_err(Problem::validation)?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let before = workspaces::get(&mut tx)
         .await?
         .ok_or_else(|| Problem::not_found("workspace"))?;
     workspaces::update(&mut tx, None, body.value.require_2fa).await?;
+    workspaces::set_session_policy(
+        &mut tx,
+        body.value.console_idle_minutes,
+        body.value.console_max_hours,
+    )
+    .await?;
     let after = workspaces::get(&mut tx)
         .await?
         .ok_or_else(|| Problem::not_found("workspace"))?;
@@ -126,10 +133,21 @@ async fn security_set(
         "security.settings_changed",
         "workspace",
         after.id.as_str(),
-        json!({"before": {"require_2fa": before.require_2fa}, "after": {"require_2fa": after.require_2fa}}),
+        json!({
+            "before": policy(&before),
+            "after": policy(&after),
+        }),
     );
     holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(require_2fa = after.require_2fa, "security policy changed");
     Ok(Json(after))
+}
+
+fn policy(w: &WorkspaceOut) -> serde_json::Value {
+    json!({
+        "require_2fa": w.require_2fa,
+        "console_idle_minutes": w.console_idle_minutes,
+        "console_max_hours": w.console_max_hours,
+    })
 }

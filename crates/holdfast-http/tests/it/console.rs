@@ -277,3 +277,36 @@ async fn cookies_and_bearer_tokens_are_not_interchangeable() {
         "{kinds:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_workspace_sets_its_console_session_lifetimes() {
+    let (app, clock) = manual_app().await;
+    let ws = app.workspace("policy").await;
+    let before = app.console_login(&ws).await;
+    let policy = app
+        .patch("/api/v1/settings/security")
+        .key(&ws.admin_key)
+        .json(&json!({"console_idle_minutes": 30, "console_max_hours": 2}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(policy["console_idle_minutes"], 30);
+    let strict = app.console_login(&ws).await;
+    clock.advance(31 * 60 * 1000);
+    app.get("/api/v1/contacts")
+        .cookie(&strict)
+        .expect(401)
+        .await;
+    app.get("/api/v1/contacts")
+        .cookie(&before)
+        .expect(200)
+        .await; // a session keeps the limits it started with
+
+    let busy = app.console_login(&ws).await;
+    for _ in 0..4 {
+        clock.advance(29 * 60 * 1000);
+        app.get("/api/v1/contacts").cookie(&busy).expect(200).await;
+    }
+    clock.advance(5 * 60 * 1000); // 121 minutes after sign-in, 5 idle
+    app.get("/api/v1/contacts").cookie(&busy).expect(401).await; // past the 2-hour limit, however busy
+}

@@ -148,8 +148,22 @@ async fn sensitive_settings_need_settings_security_and_name_bad_values() {
         .expect(200)
         .await
         .json;
-    assert_eq!(
-        trail["data"][0]["summary"],
-        r#"{"after":{"require_2fa":true},"before":{"require_2fa":false}}"#
-    );
+    let summary: Value =
+        serde_json::from_str(trail["data"][0]["summary"].as_str().unwrap()).unwrap();
+    assert_eq!(summary["before"]["require_2fa"], false);
+    assert_eq!(summary["after"]["require_2fa"], true);
+    assert_eq!(summary["after"]["console_idle_minutes"], 480);
+    for (body, field) in [
+        (json!({"console_idle_minutes": 1}), "console_idle_minutes"),
+        (json!({"console_max_hours": 0}), "console_max_hours"),
+        (json!({"console_max_hours": 10000}), "console_max_hours"),
+    ] {
+        let resp = app
+            .patch("/api/v1/settings/security")
+            .key(&ws.admin_key)
+            .json(&body)
+            .expect(422)
+            .await;
+        assert_eq!(resp.json["errors"][0]["field"], field);
+    }
 }
