@@ -135,6 +135,16 @@ pub struct RouteSpec {
 }
 
 impl RouteSpec {
+    /// The path segment before a parameter: `contacts` for `{id}` in `/api/v1/contacts/{id}`.
+    pub fn resource_of(&self, param: &str) -> &'static str {
+        self.path
+            .split('/')
+            .rev()
+            .skip_while(|seg| !seg.contains(param))
+            .nth(1)
+            .unwrap_or("")
+    }
+
     /// Path parameter names, e.g. `["id"]` for `/api/v1/contacts/{id}`.
     pub fn path_params(&self) -> Vec<&'static str> {
         self.path

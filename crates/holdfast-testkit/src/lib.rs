@@ -99,6 +99,21 @@ pub fn find_token(text: &str, prefix: &str) -> String {
     text[start..start + prefix.len() + 1 + 43].to_owned()
 }
 
+/// Decodes RFC 4648 base32 (an authenticator's secret, as enrolment shows it).
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.chars() {
+        value = (value << 5) | ALPHABET.find(c).unwrap() as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    out
+}
+
 /// A port free on 127.0.0.1 a moment ago (for a peer that must know it before it starts).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -54,16 +54,8 @@ const FILTERS: &[QueryParam] = &[
         description: "Only entries at or before this time (epoch ms)",
         integer: true,
     },
-    QueryParam {
-        name: "limit",
-        description: "Page size, 1–200 (default 50)",
-        integer: true,
-    },
-    QueryParam {
-        name: "cursor",
-        description: "next_cursor of the previous page",
-        integer: false,
-    },
+    crate::api::LIMIT,
+    crate::api::CURSOR,
 ];
 
 pub fn routes(t: &mut RouteTable) {

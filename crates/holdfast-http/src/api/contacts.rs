@@ -33,16 +33,8 @@ const WRITE: Guard = Guard::Staff {
 };
 
 const LIST_QUERY: &[QueryParam] = &[
-    QueryParam {
-        name: "limit",
-        description: "Page size, 1–200 (default 50)",
-        integer: true,
-    },
-    QueryParam {
-        name: "cursor",
-        description: "next_cursor of the previous page",
-        integer: false,
-    },
+    crate::api::LIMIT,
+    crate::api::CURSOR,
     QueryParam {
         name: "q",
         description: "Case-insensitive text in name or email",

@@ -182,13 +182,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             .path_params()
             .into_iter()
             .map(|param| {
-                let resource = spec
-                    .path
-                    .split('/')
-                    .rev()
-                    .skip_while(|seg| !seg.contains(param))
-                    .nth(1)
-                    .unwrap_or("");
+                let resource = spec.resource_of(param);
                 let id = match (resource, param) {
                     ("contacts", "id") => a_contact.clone(),
                     ("api-keys", "id") => a_key_id.clone(),

@@ -7,7 +7,9 @@ use holdfast_core::config::Layer;
 use holdfast_core::oidc::{Expected, IdTokenError, Jwks, verify_id_token};
 use holdfast_core::totp;
 use holdfast_testkit::oidc::{ClientSpec, Provider, ensure_installed};
-use holdfast_testkit::{Console, OWNER_PASSWORD, TestApp, Workspace, free_port, unique};
+use holdfast_testkit::{
+    Console, OWNER_PASSWORD, TestApp, Workspace, base32_decode, free_port, unique,
+};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
@@ -429,20 +431,6 @@ async fn an_invitee_joins_through_the_provider_with_the_invited_role() {
         .await
         .unwrap();
     assert_eq!(start.status(), 401);
-}
-
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
-    for c in text.chars() {
-        value = (value << 5) | ALPHABET.find(c).unwrap() as u64;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((value >> bits) & 0xff) as u8);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -279,13 +279,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
         };
         let mut path = spec.path.to_owned();
         for param in spec.path_params() {
-            let resource = spec
-                .path
-                .split('/')
-                .rev()
-                .skip_while(|seg| !seg.contains(param))
-                .nth(1)
-                .unwrap_or("");
+            let resource = spec.resource_of(param);
             path = path.replace(&format!("{{{param}}}"), &ids(resource));
         }
         for (key, role) in &keys {

@@ -3,25 +3,11 @@
 use holdfast_core::clock::ManualClock;
 use holdfast_core::config::Layer;
 use holdfast_core::totp;
-use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, find_token};
+use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, base32_decode, find_token};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 const NOW_MS: i64 = 1_800_000_000_000;
-
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
-    for c in text.chars() {
-        value = (value << 5) | ALPHABET.find(c).unwrap() as u64;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((value >> bits) & 0xff) as u8);
-        }
-    }
-    out
-}
 
 pub(crate) async fn setup() -> (TestApp, ManualClock, Workspace) {
     let clock = ManualClock::new(NOW_MS);
