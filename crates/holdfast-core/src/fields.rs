@@ -165,6 +165,29 @@ impl FieldRules {
     }
 }
 
+impl FieldRules {
+    /// Rules as stored: unknown fields (written by a newer version) are skipped, but rules that
+    /// cannot be read at all hide every field — a damaged rule never reveals more.
+    pub fn from_stored(text: &str) -> FieldRules {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text)
+        else {
+            tracing::error!("a role's field rules are unreadable; hiding every field");
+            return FieldRules(Field::ALL.iter().map(|f| (*f, Access::Hidden)).collect());
+        };
+        let mut rules = Vec::with_capacity(map.len());
+        for (key, access) in &map {
+            match (Field::parse(key), access.as_str().and_then(Access::parse)) {
+                (Some(field), Some(access)) => rules.push((field, access)),
+                (Some(field), None) => rules.push((field, Access::Hidden)),
+                (None, _) => {
+                    tracing::warn!(field = %key, "unknown field in a role's rules; skipped")
+                }
+            }
+        }
+        FieldRules(rules)
+    }
+}
+
 /// What the built-in roles may not see, beyond their permissions.
 pub fn builtin_rules(role: crate::policy::BuiltinRole) -> FieldRules {
     use crate::policy::BuiltinRole;
@@ -264,6 +287,21 @@ mod tests {
         )
         .with_field_rules(FieldRules::from_json(&json!({"contacts.name": "write"})).unwrap());
         assert_eq!(access(&widen, Field::ContactsName), Access::Read);
+    }
+
+    #[test]
+    fn stored_rules_fail_closed() {
+        let kept =
+            FieldRules::from_stored(r#"{"contacts.email":"hidden","contacts.address":"hidden"}"#);
+        assert_eq!(
+            kept.cap(Field::ContactsEmail),
+            Access::Hidden,
+            "unknown keys skipped, known kept"
+        );
+        let damaged = FieldRules::from_stored("{not json");
+        assert!(Field::ALL.iter().all(|f| damaged.cap(*f) == Access::Hidden));
+        let odd = FieldRules::from_stored(r#"{"contacts.phone":"sometimes"}"#);
+        assert_eq!(odd.cap(Field::ContactsPhone), Access::Hidden);
     }
 
     #[test]

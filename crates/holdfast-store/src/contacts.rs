@@ -137,14 +137,22 @@ fn like_pattern(q: &str) -> String {
     out
 }
 
+/// Which fields a search may match: only those the caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchIn {
+    NameAndEmail,
+    Name,
+    Email,
+}
+
 /// One page in id order (ids are time-ordered), strictly after `after`. `q` matches a
-/// case-insensitive substring of name, or of email too when `search_email`.
+/// case-insensitive substring of the fields `search` names.
 pub async fn list(
     tx: &mut TenantTx<'_>,
     after: Option<&ContactId>,
     limit: u32,
     q: Option<&str>,
-    search_email: bool,
+    search: SearchIn,
 ) -> Result<Vec<ContactOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
@@ -159,16 +167,25 @@ pub async fn list(
         .fetch_all(tx.conn())
         .await?,
         Some(q) => {
-            let sql = if search_email {
-                "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
-                 WHERE workspace_id = $1 AND id > $2 \
-                 AND (lower(coalesce(name, '')) LIKE $4 ESCAPE '\\' OR lower(coalesce(email, '')) LIKE $4 ESCAPE '\\') \
-                 ORDER BY id LIMIT $3"
-            } else {
-                "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
-                 WHERE workspace_id = $1 AND id > $2 \
-                 AND lower(coalesce(name, '')) LIKE $4 ESCAPE '\\' \
-                 ORDER BY id LIMIT $3"
+            let sql = match search {
+                SearchIn::NameAndEmail => {
+                    "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
+                     WHERE workspace_id = $1 AND id > $2 \
+                     AND (lower(coalesce(name, '')) LIKE $4 ESCAPE '\\' OR lower(coalesce(email, '')) LIKE $4 ESCAPE '\\') \
+                     ORDER BY id LIMIT $3"
+                }
+                SearchIn::Name => {
+                    "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
+                     WHERE workspace_id = $1 AND id > $2 \
+                     AND lower(coalesce(name, '')) LIKE $4 ESCAPE '\\' \
+                     ORDER BY id LIMIT $3"
+                }
+                SearchIn::Email => {
+                    "SELECT id, name, email, phone, company, tags, created_at, updated_at FROM contacts \
+                     WHERE workspace_id = $1 AND id > $2 \
+                     AND lower(coalesce(email, '')) LIKE $4 ESCAPE '\\' \
+                     ORDER BY id LIMIT $3"
+                }
             };
             sqlx::query_as(sql)
                 .bind(ws)

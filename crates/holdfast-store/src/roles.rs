@@ -19,10 +19,7 @@ struct Row {
 }
 
 fn rules_of(text: &str) -> FieldRules {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| FieldRules::from_json(&v).ok())
-        .unwrap_or_default()
+    FieldRules::from_stored(text)
 }
 
 impl Row {

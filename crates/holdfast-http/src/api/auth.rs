@@ -240,7 +240,7 @@ async fn auth_login(
             let failures = identity::record_failed_login(&state.db, &subject, now).await?;
             tracing::warn!(subject = &subject[..12], failures, "sign-in failed");
             if let Some(c) = candidate {
-                audit_failure(&state, &c, &client, "password", now).await?;
+                audit_failure(&state, &c, &client, "password", now);
             }
             return Err(sign_in_failed());
         }
@@ -255,7 +255,7 @@ async fn auth_login(
     .await
     {
         if refused.0.code == ErrorCode::AuthInvalid {
-            audit_failure(&state, &candidate, &client, "second_factor", now).await?;
+            audit_failure(&state, &candidate, &client, "second_factor", now);
         }
         return Err(refused);
     }
@@ -289,14 +289,15 @@ async fn auth_login(
     Ok(Json(LoginOut::Tokens(tokens(&state, issued, now))).into_response())
 }
 
-/// Records a failed sign-in to a known account in its workspace's trail.
-async fn audit_failure(
+/// Records a failed sign-in to a known account in its workspace's trail — after the answer, so
+/// neither its time nor its outcome tells an unknown account from a known one.
+fn audit_failure(
     state: &AppState,
     candidate: &identity::LoginCandidate,
     client: &ClientInfo,
     factor: &'static str,
     now: i64,
-) -> ApiResult<()> {
+) {
     let event = audit::anonymous(
         client,
         "auth.sign_in_failed",
@@ -304,9 +305,14 @@ async fn audit_failure(
         candidate.user_id.as_str(),
         json!({"failed": factor}),
     );
-    identity::unscoped_audit_sign_in_failure(&state.db, &candidate.workspace_id, &event, now)
-        .await?;
-    Ok(())
+    let (db, workspace_id) = (state.db.clone(), candidate.workspace_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) =
+            identity::unscoped_audit_sign_in_failure(&db, &workspace_id, &event, now).await
+        {
+            tracing::error!(error = %e, "failed sign-in not recorded in the audit trail");
+        }
+    });
 }
 
 /// Starts a console session for a verified candidate: the session cookie (HttpOnly) and the

@@ -21,6 +21,7 @@ use holdfast_core::ids::ContactId;
 use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
 use holdfast_store::auth::Actor;
+use holdfast_store::contacts::SearchIn;
 use holdfast_store::{contacts, idempotency};
 use serde::Deserialize;
 use serde_json::json;
@@ -312,18 +313,25 @@ async fn contact_list(
         .q
         .as_deref()
         .and_then(|q| errors.take(validate::text("q", q, 1, 200)));
+    // A search never matches on a field the caller may not see.
+    let visible = |f| fields::access(&actor.role, f) != Access::Hidden;
+    let search = match (visible(Field::ContactsName), visible(Field::ContactsEmail)) {
+        (true, true) => SearchIn::NameAndEmail,
+        (true, false) => SearchIn::Name,
+        (false, true) => SearchIn::Email,
+        (false, false) => {
+            if q.is_some() {
+                errors.push(
+                    "q",
+                    "your role sees neither names nor emails, so it cannot search them",
+                );
+            }
+            SearchIn::Name
+        }
+    };
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    // A search never matches on a field the caller may not see.
-    let search_email = fields::access(&actor.role, Field::ContactsEmail) != Access::Hidden;
-    let mut rows = contacts::list(
-        &mut tx,
-        after.as_ref(),
-        limit + 1,
-        q.as_deref(),
-        search_email,
-    )
-    .await?;
+    let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, q.as_deref(), search).await?;
     tx.commit().await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);

@@ -211,7 +211,7 @@ async fn role_update(
         permissions: permissions_from_json(
             &serde_json::to_string(&current.permissions).unwrap_or_default(),
         ),
-        field_rules: FieldRules::from_json(&current.fields).unwrap_or_default(),
+        field_rules: FieldRules::from_stored(&current.fields.to_string()),
     };
     let fields = body.value.apply(&before).map_err(Problem::validation)?;
     check_grantable(&actor, &fields)?;

@@ -209,3 +209,48 @@ async fn field_rules_are_validated_and_cannot_be_used_to_escalate() {
         .expect(201)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_matches_only_fields_the_role_sees() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("fieldsearch").await;
+    contact(&app, &ws, ada()).await;
+    let no_names = role_key(
+        &app,
+        &ws,
+        json!({"name": "No names", "permissions": ["contacts.read"], "fields": {"contacts.name": "hidden"}}),
+    )
+    .await;
+    let count = |key: String, q: &'static str| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/contacts?q={q}"))
+                .key(&key)
+                .expect(200)
+                .await
+                .json["data"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(count(ws.admin_key.clone(), "lovelace").await, 1);
+    assert_eq!(
+        count(no_names.clone(), "lovelace").await,
+        0,
+        "name is hidden"
+    );
+    assert_eq!(count(no_names, "ada@example").await, 1, "email is visible");
+    let blind = role_key(
+        &app,
+        &ws,
+        json!({"name": "Blind", "permissions": ["contacts.read"],
+               "fields": {"contacts.name": "hidden", "contacts.email": "hidden"}}),
+    )
+    .await;
+    app.get("/api/v1/contacts?q=ada")
+        .key(&blind)
+        .expect(422)
+        .await
+        .problem("HF-REQ-004");
+}
