@@ -27,12 +27,10 @@ pub enum TokenType {
     OidcState,
     Magic,
     Portal,
-    /// A sign-in through OpenID Connect that still needs the account's authenticator code.
-    SecondFactor,
 }
 
 impl TokenType {
-    pub const ALL: [TokenType; 8] = [
+    pub const ALL: [TokenType; 7] = [
         TokenType::Access,
         TokenType::Refresh,
         TokenType::Reset,
@@ -40,7 +38,6 @@ impl TokenType {
         TokenType::OidcState,
         TokenType::Magic,
         TokenType::Portal,
-        TokenType::SecondFactor,
     ];
 }
 

@@ -154,3 +154,17 @@ pub struct StepUpIn {
     #[schemars(length(max = 64))]
     pub totp_code: Option<String>,
 }
+
+/// Body of `POST /api/v1/auth/oidc/complete`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoCompleteIn {
+    /// The account's password: needed the first time a provider identity is linked to it.
+    #[serde(default)]
+    #[schemars(length(max = 1024))]
+    pub password: Option<String>,
+    /// The authenticator's code (or a recovery code), when the account has one.
+    #[serde(default)]
+    #[schemars(length(max = 64))]
+    pub totp_code: Option<String>,
+}

@@ -125,27 +125,83 @@ pub async fn unscoped_member_candidate(
     .await?)
 }
 
-/// The user's membership of the workspace with id `workspace_id`, as a sign-in candidate.
-pub async fn unscoped_member_candidate_by_id(
-    db: &Db,
-    user_id: &str,
-    workspace_id: &str,
-) -> Result<Option<LoginCandidate>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT u.id AS user_id, u.password_hash, w.id AS workspace_id, m.role FROM users u \
-         JOIN memberships m ON m.user_id = u.id JOIN workspaces w ON w.id = m.workspace_id \
-         WHERE u.id = $1 AND w.id = $2",
-    )
-    .bind(user_id)
-    .bind(workspace_id)
-    .fetch_optional(&db.pool)
-    .await?)
-}
-
 /// An account's email address.
 pub async fn unscoped_user_email(db: &Db, user_id: &str) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&db.pool)
         .await?)
+}
+
+/// A sign-in the provider proved, waiting for the account's own confirmation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Pending {
+    pub user_id: String,
+    pub workspace_slug: String,
+    pub invitation_hash: Option<String>,
+    pub issuer: String,
+    pub subject: String,
+    pub email: String,
+    pub needs_link: i64,
+}
+
+pub async fn unscoped_start_pending(
+    db: &Db,
+    token_hash: &str,
+    pending: &Pending,
+    now_ms: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sso_pending (token_hash, user_id, workspace_slug, invitation_hash, issuer, \
+         subject, email, needs_link, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(token_hash)
+    .bind(pending.user_id.as_str())
+    .bind(pending.workspace_slug.as_str())
+    .bind(pending.invitation_hash.as_deref())
+    .bind(pending.issuer.as_str())
+    .bind(pending.subject.as_str())
+    .bind(pending.email.as_str())
+    .bind(pending.needs_link)
+    .bind(now_ms)
+    .bind(expires_at)
+    .execute(&db.pool)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// The pending sign-in behind a token, while unused and unexpired.
+pub async fn unscoped_pending(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<Pending>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, workspace_slug, invitation_hash, issuer, subject, email, needs_link \
+         FROM sso_pending WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Spends a pending sign-in; `false` when it was spent (or expired) meanwhile.
+pub async fn unscoped_spend_pending(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE sso_pending SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_ms)
+    .bind(token_hash)
+    .execute(&db.pool)
+    .await?
+    .rows_affected()
+        == 1)
 }

@@ -4,7 +4,7 @@
 //! the browser that started it. Threat note: docs/design/oidc.md.
 
 use crate::api::auth::{
-    check_throttle, console_session, second_factor_if_enrolled, throttle_subject,
+    check_throttle, console_session, second_factor_if_enrolled, throttle_subject, verify_sign_in,
 };
 use crate::cookies::{cookie, is_cross_site};
 use crate::extract::{ClientInfo, JsonBody, QueryParams};
@@ -21,7 +21,7 @@ use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::OidcFlowId;
 use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
 use holdfast_core::oidc::{VerifiedIdentity, pkce_challenge};
-use holdfast_core::sessions::{LoginOut, TotpCodeIn};
+use holdfast_core::sessions::{LoginOut, SsoCompleteIn};
 use holdfast_core::token::{constant_time_eq, generate_opaque, parse_opaque, sha256_hex};
 use holdfast_core::validate;
 use holdfast_store::identity::{self, Accepted, Invitee, LoginCandidate};
@@ -31,8 +31,8 @@ use std::sync::Arc;
 
 /// A started sign-in must come back within 10 minutes.
 const FLOW_TTL_S: i64 = 10 * 60;
-/// The authenticator code must follow the provider's sign-in within 5 minutes.
-const SECOND_FACTOR_TTL_S: i64 = 5 * 60;
+/// The account's confirmation must follow the provider's sign-in within 5 minutes.
+const CONFIRM_TTL_S: i64 = 5 * 60;
 
 const AUTH: Guard = Guard::Public {
     rate_limit: RateLimit::Auth,
@@ -82,12 +82,12 @@ pub fn routes(t: &mut RouteTable) {
     );
     t.add(
         Method::POST,
-        "/api/v1/auth/oidc/second-factor",
+        "/api/v1/auth/oidc/complete",
         AUTH,
-        doc("Finish single sign-on with the authenticator code, for accounts that have one")
-            .request::<TotpCodeIn>()
+        doc("Finish single sign-on: the account's password the first time a provider identity is linked to it, its authenticator code when it has one")
+            .request::<SsoCompleteIn>()
             .response::<LoginOut>(200),
-        post(oidc_second_factor),
+        post(oidc_complete),
     );
 }
 
@@ -314,10 +314,10 @@ async fn oidc_callback(
         .await?;
     let nonce = claims.nonce.unwrap_or_default();
     let identity = provider.verify(&id_token, &nonce, now).await?;
-    let candidate = account_for(&state, &identity, &flow, now).await?;
-    if crate::api::two_factor::enabled(&state, &candidate.user_id).await? {
-        return second_factor_challenge(&state, &candidate, now);
-    }
+    let candidate = match account_for(&state, &identity, &flow, now).await? {
+        Next::SignIn(candidate) => candidate,
+        Next::Confirm(pending) => return confirm_first(&state, &pending, now).await,
+    };
     let mut response = console_session(&state, &candidate, &client, "sso", now).await?;
     tracing::info!("signed in through single sign-on");
     *response.status_mut() = StatusCode::SEE_OTHER;
@@ -335,96 +335,109 @@ fn finish(state: &AppState, mut response: Response) -> ApiResult<Response> {
     Ok(response)
 }
 
-/// The account this verified identity signs in to, and its membership of the flow's workspace.
-/// An account is found by a link made earlier, or linked now because the provider verified the
-/// very email address the account has; an invitation can also create the account.
+/// What a verified identity leads to.
+enum Next {
+    /// A console session, at once.
+    SignIn(LoginCandidate),
+    /// The account must confirm first (`POST /api/v1/auth/oidc/complete`).
+    Confirm(store::Pending),
+}
+
+/// The account this verified identity signs in to. An earlier link (issuer, subject) names it;
+/// otherwise an account with the provider's verified email is only *proposed*: it is linked
+/// once its password (and code) confirms it, because a provider's "verified" can be stale (a
+/// reassigned address). An invitation to an address without an account creates the account,
+/// linked. An account with an authenticator always gives its code. Nothing is linked, joined or
+/// started before every required proof is in.
 async fn account_for(
     state: &AppState,
     identity: &VerifiedIdentity,
     flow: &store::Flow,
     now: i64,
-) -> ApiResult<LoginCandidate> {
+) -> ApiResult<Next> {
     let linked =
         store::unscoped_linked_user(&state.db, &identity.issuer, &identity.subject, now).await?;
-    let user_id = match linked {
-        Some(user_id) => Some(user_id),
+    let (user_id, needs_link) = match linked {
+        Some(user_id) => (user_id, false),
         None => match identity::unscoped_user_by_email(&state.db, &identity.email).await? {
-            Some((user_id, _)) => {
-                store::unscoped_link(
-                    &state.db,
-                    &identity.issuer,
-                    &identity.subject,
-                    &user_id,
-                    &identity.email,
-                    now,
-                )
-                .await?;
-                tracing::info!("provider identity linked to an account by its verified email");
-                Some(user_id)
+            Some((user_id, _)) => (user_id, true),
+            None => {
+                let Some(hash) = &flow.invitation_hash else {
+                    return Err(not_member(identity));
+                };
+                return join_new_account(state, identity, hash, now)
+                    .await
+                    .map(Next::SignIn);
             }
-            None => None,
         },
     };
-    if let Some(hash) = &flow.invitation_hash {
-        return join_by_invitation(state, identity, hash, user_id, now).await;
+    if flow.invitation_hash.is_none()
+        && store::unscoped_member_candidate(&state.db, &user_id, &flow.workspace_slug)
+            .await?
+            .is_none()
+    {
+        return Err(not_member(identity));
     }
-    let not_member = || {
-        refused(format!(
-            "{} has no account in this workspace; ask one of its admins for an invitation",
-            identity.email
-        ))
+    if let Some(hash) = &flow.invitation_hash {
+        invitation_for(state, identity, hash, now).await?;
+    }
+    let pending = store::Pending {
+        user_id,
+        workspace_slug: flow.workspace_slug.clone(),
+        invitation_hash: flow.invitation_hash.clone(),
+        issuer: identity.issuer.clone(),
+        subject: identity.subject.clone(),
+        email: identity.email.clone(),
+        needs_link: i64::from(needs_link),
     };
-    let Some(user_id) = user_id else {
-        return Err(not_member());
-    };
-    store::unscoped_member_candidate(&state.db, &user_id, &flow.workspace_slug)
-        .await?
-        .ok_or_else(not_member)
+    if needs_link || crate::api::two_factor::enabled(state, &pending.user_id).await? {
+        return Ok(Next::Confirm(pending));
+    }
+    enter(state, &pending, now).await.map(Next::SignIn)
 }
 
-async fn join_by_invitation(
+fn not_member(identity: &VerifiedIdentity) -> Problem {
+    refused(format!(
+        "{} has no account in this workspace; ask one of its admins for an invitation",
+        identity.email
+    ))
+}
+
+/// The pending invitation, which must be addressed to the provider's verified email.
+async fn invitation_for(
     state: &AppState,
     identity: &VerifiedIdentity,
     invitation_hash: &str,
-    user_id: Option<String>,
     now: i64,
-) -> ApiResult<LoginCandidate> {
-    let gone =
-        || refused("the invitation was used, withdrawn or expired meanwhile; ask for a new one");
+) -> ApiResult<identity::PendingInvitation> {
     let invitation = identity::unscoped_pending_invitation(&state.db, invitation_hash, now)
         .await?
-        .ok_or_else(gone)?;
+        .ok_or_else(|| {
+            refused("the invitation was used, withdrawn or expired meanwhile; ask for a new one")
+        })?;
     if !invitation.email.eq_ignore_ascii_case(&identity.email) {
         return Err(refused(format!(
             "this invitation was sent to another address than {}; sign in to the provider with the invited address",
             identity.email
         )));
     }
-    let invitee = match &user_id {
-        Some(user_id) => Invitee::Existing {
-            user_id: user_id.clone(),
-        },
-        None => Invitee::New {
-            password_hash: None,
-        },
-    };
-    match identity::accept_invitation(&state.db, &invitation, invitee, now).await? {
+    Ok(invitation)
+}
+
+async fn accept(
+    state: &AppState,
+    invitation: &identity::PendingInvitation,
+    invitee: Invitee,
+    now: i64,
+) -> ApiResult<LoginCandidate> {
+    match identity::accept_invitation(&state.db, invitation, invitee, now).await? {
         Accepted::Joined(candidate) => {
-            if user_id.is_none() {
-                store::unscoped_link(
-                    &state.db,
-                    &identity.issuer,
-                    &identity.subject,
-                    &candidate.user_id,
-                    &identity.email,
-                    now,
-                )
-                .await?;
-            }
             tracing::info!("invitation accepted through single sign-on");
             Ok(candidate)
         }
-        Accepted::Gone => Err(gone()),
+        Accepted::Gone => Err(refused(
+            "the invitation was used, withdrawn or expired meanwhile; ask for a new one",
+        )),
         Accepted::AlreadyMember => Err(Problem::new(
             ErrorCode::Conflict,
             "you are already a member of this workspace; sign in instead",
@@ -432,42 +445,101 @@ async fn join_by_invitation(
     }
 }
 
-/// The provider proved the identity; the account's authenticator must still confirm it. The
-/// short-lived challenge rides in the HttpOnly flow cookie, so only this browser can finish.
-fn second_factor_challenge(
+/// An invitation to an address with no account: the account is created (without a password)
+/// and linked to this provider identity.
+async fn join_new_account(
     state: &AppState,
-    candidate: &LoginCandidate,
+    identity: &VerifiedIdentity,
+    invitation_hash: &str,
+    now: i64,
+) -> ApiResult<LoginCandidate> {
+    let invitation = invitation_for(state, identity, invitation_hash, now).await?;
+    let candidate = accept(
+        state,
+        &invitation,
+        Invitee::New {
+            password_hash: None,
+        },
+        now,
+    )
+    .await?;
+    store::unscoped_link(
+        &state.db,
+        &identity.issuer,
+        &identity.subject,
+        &candidate.user_id,
+        &identity.email,
+        now,
+    )
+    .await?;
+    Ok(candidate)
+}
+
+/// Every proof is in: link the identity if this is its first use, join by invitation if there
+/// is one, and find the membership to sign in with.
+async fn enter(state: &AppState, pending: &store::Pending, now: i64) -> ApiResult<LoginCandidate> {
+    if pending.needs_link == 1 {
+        store::unscoped_link(
+            &state.db,
+            &pending.issuer,
+            &pending.subject,
+            &pending.user_id,
+            &pending.email,
+            now,
+        )
+        .await?;
+        tracing::info!("provider identity linked to an account after it confirmed");
+    }
+    if let Some(hash) = &pending.invitation_hash {
+        let invitation = identity::unscoped_pending_invitation(&state.db, hash, now)
+            .await?
+            .ok_or_else(|| {
+                refused(
+                    "the invitation was used, withdrawn or expired meanwhile; ask for a new one",
+                )
+            })?;
+        return accept(
+            state,
+            &invitation,
+            Invitee::Existing {
+                user_id: pending.user_id.clone(),
+            },
+            now,
+        )
+        .await;
+    }
+    store::unscoped_member_candidate(&state.db, &pending.user_id, &pending.workspace_slug)
+        .await?
+        .ok_or_else(|| refused("the account is no longer a member of this workspace"))
+}
+
+/// The provider proved the identity; the account confirms it next. A single-use token (its
+/// hash stored) rides in the HttpOnly flow cookie, so only this browser can finish, once.
+async fn confirm_first(
+    state: &AppState,
+    pending: &store::Pending,
     now: i64,
 ) -> ApiResult<Response> {
-    let now_s = now / 1000;
-    let challenge = state.keys.sign(&Claims {
-        iss: ISSUER.to_owned(),
-        aud: AUDIENCE.to_owned(),
-        sub: candidate.user_id.clone(),
-        ws: candidate.workspace_id.clone(),
-        sid: String::new(),
-        typ: TokenType::SecondFactor,
-        iat: now_s,
-        exp: now_s + SECOND_FACTOR_TTL_S,
-        nonce: None,
-    });
-    let mut response = see_other(&format!(
-        "{}/sign-in/second-factor",
-        state.config.public_url
-    ))?;
+    let (token, hash) = generate_opaque("hfc");
+    store::unscoped_start_pending(&state.db, &hash, pending, now, now + CONFIRM_TTL_S * 1000)
+        .await?;
+    let mut response = see_other(&format!("{}/sign-in/confirm", state.config.public_url))?;
     response.headers_mut().append(
         SET_COOKIE,
-        state.cookies.set_sso(&challenge, SECOND_FACTOR_TTL_S),
+        state.cookies.set_sso(token.expose(), CONFIRM_TTL_S),
     );
-    tracing::info!("single sign-on awaits the authenticator code");
+    tracing::info!(
+        link = pending.needs_link == 1,
+        "single sign-on awaits the account's confirmation"
+    );
     Ok(response)
 }
 
-async fn oidc_second_factor(
+async fn oidc_complete(
     State(state): State<AppState>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: JsonBody<TotpCodeIn>,
+    body: JsonBody<SsoCompleteIn>,
 ) -> ApiResult<Response> {
     provider(&state)?;
     if is_cross_site(&headers) {
@@ -479,33 +551,70 @@ async fn oidc_second_factor(
     let now = state.clock.now_ms();
     let expired = || {
         refused(
-            "no single sign-on is waiting for a code in this browser, or it expired; start again",
+            "no single sign-on is waiting in this browser, or it expired or was used; start again",
         )
     };
-    let claims = cookie(&headers, state.cookies.sso_name)
-        .and_then(|c| state.keys.verify(c, TokenType::SecondFactor, now / 1000))
+    let hash = cookie(&headers, state.cookies.sso_name)
+        .and_then(|c| parse_opaque("hfc", c))
         .ok_or_else(expired)?;
-    let candidate = store::unscoped_member_candidate_by_id(&state.db, &claims.sub, &claims.ws)
+    let pending = store::unscoped_pending(&state.db, &hash, now)
         .await?
         .ok_or_else(expired)?;
-    let email = store::unscoped_user_email(&state.db, &candidate.user_id)
-        .await?
-        .ok_or_else(expired)?;
-    let subject = throttle_subject(&email);
-    check_throttle(&state, &subject, now).await?;
-    second_factor_if_enrolled(
-        &state,
-        &subject,
-        &candidate.user_id,
-        Some(body.value.code.as_str()),
-        now,
-    )
-    .await?;
-    identity::clear_failed_logins(&state.db, &subject).await?;
-    let mut response = console_session(&state, &candidate, &client, "sso+totp", now).await?;
+    let SsoCompleteIn {
+        password,
+        totp_code,
+    } = body.value;
+    if pending.needs_link == 1 {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err(Problem::field(
+                ErrorCode::Validation,
+                "password",
+                "the first single sign-on to an existing account needs its password, once",
+            ));
+        };
+        let stored = identity::unscoped_user_by_email(&state.db, &pending.email)
+            .await?
+            .filter(|(id, _)| *id == pending.user_id)
+            .and_then(|(_, hash)| hash);
+        verify_sign_in(
+            &state,
+            &pending.email,
+            &pending.user_id,
+            stored,
+            password,
+            totp_code.as_deref(),
+            now,
+        )
+        .await?;
+    } else {
+        let email = store::unscoped_user_email(&state.db, &pending.user_id)
+            .await?
+            .ok_or_else(expired)?;
+        let subject = throttle_subject(&email);
+        check_throttle(&state, &subject, now).await?;
+        second_factor_if_enrolled(
+            &state,
+            &subject,
+            &pending.user_id,
+            totp_code.as_deref(),
+            now,
+        )
+        .await?;
+        identity::clear_failed_logins(&state.db, &subject).await?;
+    }
+    if !store::unscoped_spend_pending(&state.db, &hash, now).await? {
+        return Err(expired());
+    }
+    let candidate = enter(&state, &pending, now).await?;
+    let method = if pending.needs_link == 1 {
+        "sso+password"
+    } else {
+        "sso+totp"
+    };
+    let mut response = console_session(&state, &candidate, &client, method, now).await?;
     response
         .headers_mut()
         .append(SET_COOKIE, state.cookies.clear_sso());
-    tracing::info!("signed in through single sign-on and the authenticator");
+    tracing::info!("signed in through single sign-on after confirming");
     Ok(response)
 }

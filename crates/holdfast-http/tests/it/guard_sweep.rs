@@ -21,7 +21,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/reset-password"),
     ("GET", "/api/v1/auth/oidc/start"),
     ("GET", "/api/v1/auth/oidc/callback"),
-    ("POST", "/api/v1/auth/oidc/second-factor"),
+    ("POST", "/api/v1/auth/oidc/complete"),
     ("POST", "/api/v1/invitations/accept"),
 ];
 

@@ -163,6 +163,45 @@ impl Sso {
         }
     }
 
+    /// Through the provider to a sign-in the account must confirm: returns the confirm cookie.
+    async fn held(&self, start_query: &str, login: &str) -> String {
+        let pending = self.through_provider(start_query, login).await;
+        let held = self
+            .callback(&pending.callback, Some(&pending.flow_cookie))
+            .await;
+        assert_eq!(held.status(), 303);
+        assert_eq!(
+            location(&held),
+            format!("{}/sign-in/confirm", self.app.base)
+        );
+        assert!(
+            set_cookie(&held, "__Host-hf_session").is_none(),
+            "no session before the account confirms"
+        );
+        set_cookie(&held, "__Host-hf_sso").expect("the confirmation cookie")
+    }
+
+    async fn complete(&self, cookie: &str, body: Value) -> holdfast_testkit::Resp {
+        self.app
+            .post("/api/v1/auth/oidc/complete")
+            .header("cookie", cookie)
+            .json(&body)
+            .send()
+            .await
+    }
+
+    /// The owner's first sign-in through the provider, confirmed with the password.
+    async fn link_owner(&self) -> Console {
+        let cookie = self
+            .held(&format!("workspace={}", self.ws.slug), &self.ws.owner_email)
+            .await;
+        let done = self
+            .complete(&cookie, json!({"password": OWNER_PASSWORD}))
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        Console::from_login(&done)
+    }
+
     async fn refused(&self, url: &str, cookie: Option<&str>) -> Value {
         let resp = self.callback(url, cookie).await;
         assert_eq!(resp.status(), 401);
@@ -186,12 +225,35 @@ fn detail(problem: &Value) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_existing_member_signs_in_and_is_linked_by_verified_email() {
+async fn an_existing_account_is_linked_only_after_its_password_confirms() {
     let t = sso().await;
     let query = format!("workspace={}", t.ws.slug);
-    let console = t.sign_in(&query, &t.ws.owner_email).await;
+    let cookie = t.held(&query, &t.ws.owner_email).await;
+    assert_eq!(
+        t.linked_identities(&t.ws.owner_email).await,
+        0,
+        "a verified email only proposes the link"
+    );
+    let missing = t.complete(&cookie, json!({})).await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(missing.json["errors"][0]["field"], "password");
+    let wrong = t
+        .complete(&cookie, json!({"password": "not the account's password"}))
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(t.linked_identities(&t.ws.owner_email).await, 0);
+    let done = t
+        .complete(&cookie, json!({"password": OWNER_PASSWORD}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(t.linked_identities(&t.ws.owner_email).await, 1);
+    let replay = t
+        .complete(&cookie, json!({"password": OWNER_PASSWORD}))
+        .await;
+    assert_eq!(replay.status, 401, "the confirmation is single-use");
+    replay.problem("HF-AUTH-008");
     // The console session acts as the owner, CSRF rules included.
+    let console = Console::from_login(&done);
     t.app
         .post("/api/v1/contacts")
         .console(&console)
@@ -199,26 +261,44 @@ async fn an_existing_member_signs_in_and_is_linked_by_verified_email() {
         .expect(201)
         .await;
 
-    // A second sign-in uses the link; discovery and keys come from the cache.
+    // Later sign-ins use the link at once; discovery and keys come from the cache.
+    t.sign_in(&query, &t.ws.owner_email).await;
     t.sign_in(&query, &t.ws.owner_email).await;
     assert_eq!(t.linked_identities(&t.ws.owner_email).await, 1);
     let stats = t.idp.stats().await;
     assert_eq!(
         (stats.discovery, stats.jwks, stats.token),
-        (1, 1, 2),
+        (1, 1, 3),
         "{stats:?}"
+    );
+    let trail = t
+        .app
+        .get("/api/v1/audit?action=auth.sign_in")
+        .key(&t.ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let methods: Vec<String> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        methods.iter().any(|m| m.contains("sso+password")),
+        "{methods:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotated_provider_key_is_fetched_once_when_first_seen() {
     let mut t = sso().await;
-    let query = format!("workspace={}", t.ws.slug);
-    t.sign_in(&query, &t.ws.owner_email).await;
+    t.link_owner().await;
     t.idp.restart().await; // same issuer, a new signing key
     // Unknown key ids cause at most one refetch a second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    t.sign_in(&query, &t.ws.owner_email).await;
+    t.sign_in(&format!("workspace={}", t.ws.slug), &t.ws.owner_email)
+        .await;
     let stats = t.idp.stats().await;
     assert_eq!(stats.jwks, 1, "the unknown kid caused one fetch: {stats:?}");
     assert_eq!(stats.discovery, 0, "discovery stayed cached: {stats:?}");
@@ -452,61 +532,64 @@ async fn an_account_with_an_authenticator_must_still_give_its_code() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let recovery = t
+    let enrolled = t
         .app
         .post("/api/v1/auth/2fa/confirm")
         .key(&access)
         .json(&json!({"code": totp::code_at(&secret, now_s).unwrap()}))
         .expect(200)
         .await
-        .json["recovery_codes"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .json;
+    let recovery = enrolled["recovery_codes"][0].as_str().unwrap().to_owned();
 
-    let pending = t
-        .through_provider(&format!("workspace={}", t.ws.slug), &t.ws.owner_email)
-        .await;
-    let held = t
-        .callback(&pending.callback, Some(&pending.flow_cookie))
-        .await;
-    assert_eq!(held.status(), 303);
-    assert_eq!(
-        location(&held),
-        format!("{}/sign-in/second-factor", t.app.base)
-    );
-    assert!(
-        set_cookie(&held, "__Host-hf_session").is_none(),
-        "no session before the code"
-    );
-    let challenge = set_cookie(&held, "__Host-hf_sso").expect("the challenge cookie");
+    let recovery_again = enrolled["recovery_codes"][1].as_str().unwrap().to_owned();
 
-    t.app
-        .post("/api/v1/auth/oidc/second-factor")
-        .json(&json!({"code": recovery}))
-        .expect(401)
-        .await
-        .problem("HF-AUTH-008");
-    t.app
-        .post("/api/v1/auth/oidc/second-factor")
-        .header("cookie", &challenge)
-        .json(&json!({"code": "000000"}))
-        .expect(401)
-        .await
-        .problem("HF-AUTH-002");
+    // First sign-in: the password links, and the code is still needed.
+    let query = format!("workspace={}", t.ws.slug);
+    let cookie = t.held(&query, &t.ws.owner_email).await;
+    let without_code = t
+        .complete(&cookie, json!({"password": OWNER_PASSWORD}))
+        .await;
+    assert_eq!(without_code.status, 401);
+    without_code.problem("HF-AUTH-004");
+    let wrong_code = t
+        .complete(
+            &cookie,
+            json!({"password": OWNER_PASSWORD, "totp_code": "000000"}),
+        )
+        .await;
+    assert_eq!(wrong_code.status, 401);
     let done = t
-        .app
-        .post("/api/v1/auth/oidc/second-factor")
-        .header("cookie", &challenge)
-        .json(&json!({"code": recovery}))
-        .expect(200)
+        .complete(
+            &cookie,
+            json!({"password": OWNER_PASSWORD, "totp_code": recovery}),
+        )
         .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+
+    // Linked now: the provider and the code suffice, once per confirmation.
+    let cookie = t.held(&query, &t.ws.owner_email).await;
+    let no_cookie = t
+        .app
+        .post("/api/v1/auth/oidc/complete")
+        .json(&json!({"totp_code": recovery_again}))
+        .expect(401)
+        .await;
+    no_cookie.problem("HF-AUTH-008");
+    let done = t
+        .complete(&cookie, json!({"totp_code": recovery_again}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
     let console = Console::from_login(&done);
     t.app
         .get("/api/v1/contacts")
         .cookie(&console)
         .expect(200)
         .await;
+    let replay = t
+        .complete(&cookie, json!({"totp_code": recovery_again}))
+        .await;
+    assert_eq!(replay.status, 401, "single-use");
 }
 
 #[tokio::test(flavor = "multi_thread")]
