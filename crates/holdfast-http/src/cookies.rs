@@ -19,6 +19,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 #[derive(Debug, Clone)]
 pub struct CookiePolicy {
+    /// `scheme://host[:port]` of the public URL: the console's own origin.
+    pub origin: String,
     pub secure: bool,
     pub session_name: &'static str,
     pub csrf_name: &'static str,
@@ -30,8 +32,13 @@ impl CookiePolicy {
     /// Secure (and `__Host-` prefixed) unless the public URL is plain HTTP on a non-loopback host.
     pub fn for_public_url(public_url: &str) -> CookiePolicy {
         let secure = public_url.starts_with("https://") || is_loopback_url(public_url);
+        let origin = public_url
+            .split_once("://")
+            .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or("")))
+            .unwrap_or_default();
         if secure {
             CookiePolicy {
+                origin,
                 secure,
                 session_name: "__Host-hf_session",
                 csrf_name: "__Host-hf_csrf",
@@ -39,6 +46,7 @@ impl CookiePolicy {
             }
         } else {
             CookiePolicy {
+                origin,
                 secure,
                 session_name: "hf_session",
                 csrf_name: "hf_csrf",
@@ -98,6 +106,20 @@ impl CookiePolicy {
 
     pub fn clear_sso(&self) -> HeaderValue {
         header(format!("{}=; {}", self.sso_name, self.attributes(0, true)))
+    }
+
+    /// A request from a page of another site: `Sec-Fetch-Site: cross-site`, or an `Origin` that
+    /// is neither the public URL's origin nor the host the browser addressed (behind a proxy
+    /// that rewrites `Host`, the public URL still matches).
+    pub fn is_cross_site(&self, headers: &HeaderMap) -> bool {
+        let same_as_public = headers
+            .get(ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .is_some_and(|o| !self.origin.is_empty() && o.eq_ignore_ascii_case(&self.origin));
+        let fetch_cross = headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+        !same_as_public && (fetch_cross || is_cross_site(headers))
     }
 
     /// The session cookie's value, if the request carries one.
@@ -172,11 +194,12 @@ pub fn is_state_changing(method: &Method) -> bool {
 
 /// The CSRF check of a cookie-authenticated, state-changing request. `Err` names what failed.
 pub fn check_csrf(
+    policy: &CookiePolicy,
     key: &CsrfKey,
     session_id: &str,
     headers: &HeaderMap,
 ) -> Result<(), &'static str> {
-    if is_cross_site(headers) {
+    if policy.is_cross_site(headers) {
         return Err("a page of another site sent this request; it was refused");
     }
     let presented = headers
@@ -261,16 +284,24 @@ mod tests {
     #[test]
     fn csrf_needs_the_sessions_token() {
         let key = CsrfKey::derive(b"m");
+        let policy = CookiePolicy::for_public_url("https://ops.example.com");
         let token = key.token_for("ses_1");
         let ok = headers(&[("host", "h"), ("x-csrf-token", &token)]);
-        assert!(check_csrf(&key, "ses_1", &ok).is_ok());
-        assert!(check_csrf(&key, "ses_2", &ok).is_err());
-        assert!(check_csrf(&key, "ses_1", &headers(&[("host", "h")])).is_err());
+        assert!(check_csrf(&policy, &key, "ses_1", &ok).is_ok());
+        assert!(check_csrf(&policy, &key, "ses_2", &ok).is_err());
+        assert!(check_csrf(&policy, &key, "ses_1", &headers(&[("host", "h")])).is_err());
         let cross = headers(&[
             ("host", "h"),
             ("origin", "https://evil.example"),
             ("x-csrf-token", &token),
         ]);
-        assert!(check_csrf(&key, "ses_1", &cross).is_err());
+        assert!(check_csrf(&policy, &key, "ses_1", &cross).is_err());
+        // Behind a proxy that rewrites Host, the public origin still counts as same-site.
+        let proxied = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://ops.example.com"),
+            ("x-csrf-token", &token),
+        ]);
+        assert!(check_csrf(&policy, &key, "ses_1", &proxied).is_ok());
     }
 }

@@ -51,18 +51,22 @@ pub async fn unscoped_start_flow(
     Ok(())
 }
 
-/// Spends a flow: the first callback gets it, any replay or late callback gets `None`.
+/// Spends a flow for the browser that started it (its binding cookie's digest): the first such
+/// callback gets it; a replay, a late callback or another browser gets `None`.
 pub async fn unscoped_spend_flow(
     db: &Db,
     id: &str,
+    binding_hash: &str,
     now_ms: i64,
 ) -> Result<Option<Flow>, StoreError> {
     Ok(sqlx::query_as(
-        "UPDATE oidc_flows SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1 \
+        "UPDATE oidc_flows SET used_at = $1 WHERE id = $2 AND binding_hash = $3 \
+         AND used_at IS NULL AND expires_at > $1 \
          RETURNING workspace_slug, invitation_hash, verifier_sealed, binding_hash",
     )
     .bind(now_ms)
     .bind(id)
+    .bind(binding_hash)
     .fetch_optional(&db.pool)
     .await?)
 }

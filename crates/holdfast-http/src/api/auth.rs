@@ -3,7 +3,6 @@
 
 use crate::api::Page;
 use crate::audit;
-use crate::cookies::is_cross_site;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
@@ -218,7 +217,7 @@ async fn auth_login(
         totp_code,
         session,
     } = body.value;
-    if session == SessionMode::Cookie && is_cross_site(&headers) {
+    if session == SessionMode::Cookie && state.cookies.is_cross_site(&headers) {
         return Err(Problem::new(
             ErrorCode::CsrfRejected,
             "a page of another site asked to sign in to this console; it was refused",

@@ -142,12 +142,15 @@ async fn contact_create(
         }
         let status = StatusCode::from_u16(u16::try_from(stored.response_status).unwrap_or(200))
             .unwrap_or(StatusCode::OK);
-        let mut response = (
-            status,
-            [("content-type", "application/json")],
-            stored.response_body,
-        )
-            .into_response();
+        // The stored answer, as this caller's role may see it.
+        let body = match serde_json::from_str::<serde_json::Value>(&stored.response_body) {
+            Ok(mut value) => {
+                fields::redact(&actor.role, Resource::Contacts, &mut value);
+                value.to_string()
+            }
+            Err(_) => stored.response_body,
+        };
+        let mut response = (status, [("content-type", "application/json")], body).into_response();
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -6,7 +6,7 @@
 use crate::api::auth::{
     check_throttle, console_session, second_factor_if_enrolled, throttle_subject, verify_sign_in,
 };
-use crate::cookies::{cookie, is_cross_site};
+use crate::cookies::cookie;
 use crate::extract::{ClientInfo, JsonBody, QueryParams};
 use crate::oidc::{OidcProvider, SsoError};
 use crate::problem::{ApiResult, Problem};
@@ -22,7 +22,7 @@ use holdfast_core::ids::OidcFlowId;
 use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
 use holdfast_core::oidc::{VerifiedIdentity, pkce_challenge};
 use holdfast_core::sessions::{LoginOut, SsoCompleteIn};
-use holdfast_core::token::{constant_time_eq, generate_opaque, parse_opaque, sha256_hex};
+use holdfast_core::token::{generate_opaque, parse_opaque, sha256_hex};
 use holdfast_core::validate;
 use holdfast_store::identity::{self, Accepted, Invitee, LoginCandidate};
 use holdfast_store::{invitations, oidc as store};
@@ -290,20 +290,22 @@ async fn oidc_callback(
             tracing::warn!("forged or expired single sign-on state refused");
             refused("the sign-in state is forged, expired or from another server; start again")
         })?;
-    let flow = store::unscoped_spend_flow(&state.db, &claims.sub, now)
+    // Only the browser holding the flow's binding cookie can spend it, so a stranger who saw
+    // the callback URL can neither use nor burn it.
+    let Some(binding) = cookie(&headers, state.cookies.sso_name) else {
+        tracing::warn!("single sign-on callback without its browser binding refused");
+        return Err(refused(
+            "this sign-in was started in another browser (or cookies are off); start again from this one",
+        ));
+    };
+    let flow = store::unscoped_spend_flow(&state.db, &claims.sub, &sha256_hex(binding), now)
         .await?
         .ok_or_else(|| {
-            tracing::warn!("replayed or late single sign-on callback refused");
-            refused("this sign-in was already completed or has expired; start again")
+            tracing::warn!("replayed, late or foreign single sign-on callback refused");
+            refused(
+                "this sign-in was already completed, has expired, or was started in another browser; start again",
+            )
         })?;
-    let bound = cookie(&headers, state.cookies.sso_name)
-        .is_some_and(|b| constant_time_eq(&sha256_hex(b), &flow.binding_hash));
-    if !bound {
-        tracing::warn!("single sign-on callback from another browser refused");
-        return Err(refused(
-            "this sign-in was started in another browser; start again from this one",
-        ));
-    }
     let verifier = state
         .sealer
         .open(&flow.verifier_sealed, &format!("oidc:{}", claims.sub))
@@ -542,7 +544,7 @@ async fn oidc_complete(
     body: JsonBody<SsoCompleteIn>,
 ) -> ApiResult<Response> {
     provider(&state)?;
-    if is_cross_site(&headers) {
+    if state.cookies.is_cross_site(&headers) {
         return Err(Problem::new(
             ErrorCode::CsrfRejected,
             "a page of another site sent this request; it was refused",
