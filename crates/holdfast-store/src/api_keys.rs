@@ -94,3 +94,15 @@ pub async fn revoke(tx: &mut TenantTx<'_>, id: &ApiKeyId, now_ms: i64) -> Result
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The stored role of a live key.
+pub async fn role_of(tx: &mut TenantTx<'_>, id: &ApiKeyId) -> Result<Option<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_scalar(
+        "SELECT role FROM api_keys WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .fetch_optional(tx.conn())
+    .await?)
+}

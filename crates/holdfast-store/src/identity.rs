@@ -618,7 +618,8 @@ pub async fn accept_invitation(
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum AccountDeletion {
-    Deleted,
+    /// Gone; these are the workspaces (ids) it was a member of.
+    Deleted(Vec<String>),
     /// Refused: the account is the only owner of these workspaces (slugs).
     LastOwner(Vec<String>),
 }
@@ -662,17 +663,37 @@ pub async fn unscoped_delete_account(
         tx.rollback().await?;
         return Ok(AccountDeletion::LastOwner(sole));
     }
+    let workspaces: Vec<String> =
+        sqlx::query_scalar("SELECT workspace_id FROM memberships WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(AccountDeletion::Deleted)
+    Ok(AccountDeletion::Deleted(workspaces))
 }
 
 /// Records a failed sign-in to a known account in that workspace's audit trail (the
 /// authentication layer found the membership; nobody is authenticated).
 pub async fn unscoped_audit_sign_in_failure(
+    db: &Db,
+    workspace_id: &str,
+    audit: &NewEvent,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let tenant = Tenant::new(WorkspaceId::from_trusted(workspace_id.to_owned()));
+    let mut tx = db.write(&tenant).await?;
+    crate::audit::append(&mut tx, audit, now_ms).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records in a workspace's trail that a member's account was deleted (after the deletion
+/// committed; the account, and so its memberships, no longer exist).
+pub async fn unscoped_audit_account_deleted(
     db: &Db,
     workspace_id: &str,
     audit: &NewEvent,

@@ -1,7 +1,8 @@
 //! `/api/v1/auth/account`: the signed-in user's own account.
 
 use crate::api::two_factor::reauthenticate;
-use crate::extract::JsonBody;
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, RouteTable};
@@ -35,6 +36,7 @@ pub fn routes(t: &mut RouteTable) {
 async fn account_delete(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    client: ClientInfo,
     body: JsonBody<StepUpIn>,
 ) -> ApiResult<Response> {
     let Some(user_id) = actor.user_id() else {
@@ -48,8 +50,25 @@ async fn account_delete(
     )
     .await?;
     match identity::unscoped_delete_account(&state.db, user_id.as_str()).await? {
-        AccountDeletion::Deleted => {
+        AccountDeletion::Deleted(workspaces) => {
             tracing::info!("account deleted by its user");
+            let event = audit::by(
+                &actor,
+                &client,
+                "member.account_deleted",
+                "user",
+                user_id.as_str(),
+                serde_json::json!({"workspaces": workspaces.len()}),
+            );
+            let now = state.clock.now_ms();
+            for workspace_id in &workspaces {
+                if let Err(e) =
+                    identity::unscoped_audit_account_deleted(&state.db, workspace_id, &event, now)
+                        .await
+                {
+                    tracing::error!(error = %e, "account deletion not recorded in a workspace's trail");
+                }
+            }
             let mut response = StatusCode::NO_CONTENT.into_response();
             for cookie in state.cookies.clear() {
                 response.headers_mut().append(SET_COOKIE, cookie);

@@ -1,7 +1,7 @@
 //! `/api/v1/api-keys`: a workspace's API keys (admins only).
 
 use crate::api::Page;
-use crate::api::roles::grantable;
+use crate::api::roles::{grantable, may_act_on};
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
@@ -101,6 +101,10 @@ async fn api_key_revoke(
     let id = ApiKeyId::parse(&id).ok_or_else(|| Problem::not_found("api key"))?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let now = state.clock.now_ms();
+    // Revoking someone's key is acting on them: it needs every permission the key holds.
+    if let Some(role) = api_keys::role_of(&mut tx, &id).await? {
+        may_act_on(&mut tx, &actor, &role).await?;
+    }
     if !api_keys::revoke(&mut tx, &id, now).await? {
         return Err(Problem::not_found("api key"));
     }

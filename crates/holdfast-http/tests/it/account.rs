@@ -79,6 +79,13 @@ async fn a_member_deletes_their_account_with_their_password() {
         .await
         .unwrap();
     assert_eq!(users, 0, "the account is gone, not just its membership");
+    let trail = app
+        .get("/api/v1/audit?action=member.account_deleted")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(trail["data"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -219,6 +219,29 @@ async fn nobody_hands_out_a_permission_they_lack() {
         .json(&json!({"name": "same", "role": limited}))
         .expect(201)
         .await;
+    // Nor revokes a key that holds more than it does.
+    let owner_key_id = app
+        .get("/api/v1/api-keys")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/api/v1/api-keys/{owner_key_id}"))
+        .key(&key)
+        .expect(403)
+        .await;
+    app.get("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
     // Admins make admins but not owners.
     app.post("/api/v1/api-keys")
         .key(&ws.admin_key)
