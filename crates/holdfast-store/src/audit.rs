@@ -35,23 +35,17 @@ pub async fn append(
     now_ms: i64,
 ) -> Result<i64, StoreError> {
     let ws = tx.ws().to_owned();
-    sqlx::query(
+    // One statement creates the head on first use, locks it (the no-op update takes the row
+    // lock on PostgreSQL; SQLite writers already hold the write gate) and reads it.
+    let (seq, prev_hash): (i64, String) = sqlx::query_as(
         "INSERT INTO audit_heads (workspace_id, seq, hash) VALUES ($1, 0, $2) \
-         ON CONFLICT (workspace_id) DO NOTHING",
+         ON CONFLICT (workspace_id) DO UPDATE SET seq = audit_heads.seq \
+         RETURNING seq, hash",
     )
     .bind(ws.as_str())
     .bind(GENESIS)
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
-    let head_sql = if tx.backend == crate::Backend::Postgres {
-        "SELECT seq, hash FROM audit_heads WHERE workspace_id = $1 FOR UPDATE"
-    } else {
-        "SELECT seq, hash FROM audit_heads WHERE workspace_id = $1"
-    };
-    let (seq, prev_hash): (i64, String) = sqlx::query_as(head_sql)
-        .bind(ws.as_str())
-        .fetch_one(tx.conn())
-        .await?;
     let mut entry = AuditEntry {
         workspace_id: ws.clone(),
         seq: seq + 1,

@@ -210,3 +210,31 @@ async fn trails_are_per_workspace_and_entries_cannot_be_changed() {
     }
     assert_eq!(entries(&app, &a, "").await.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_changes_extend_one_unbroken_chain() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("concurrent-audit").await;
+    let creates = (0..24).map(|i| {
+        app.post("/api/v1/contacts")
+            .key(&ws.admin_key)
+            .json(&json!({"name": format!("Parallel {i}")}))
+            .expect(201)
+    });
+    futures::future::join_all(creates).await;
+    let export = app
+        .get("/api/v1/audit/export")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    let chain: Vec<AuditEntry> = export
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        verify_chain(chain),
+        Ok(26),
+        "workspace + key + 24 contacts, in one chain"
+    );
+}
