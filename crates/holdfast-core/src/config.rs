@@ -404,9 +404,14 @@ fn oidc_settings(
     let issuer = issuer
         .filter(|i| !i.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_OIDC_ISSUER.to_owned());
+    // Plain http only for a loopback host with a numeric port (tests), nothing smuggled after.
     let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
         .iter()
-        .any(|p| issuer.starts_with(p));
+        .filter_map(|p| issuer.strip_prefix(p))
+        .any(|rest| {
+            let port = rest.split('/').next().unwrap_or_default();
+            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        });
     if !(issuer.starts_with("https://") || loopback) || issuer.ends_with('/') {
         return Err(err(
             "oidc_issuer",
@@ -446,6 +451,15 @@ mod tests {
         assert!(with(Some("http://idp.example.com"), Some("i"), Some("s")).is_err());
         assert!(with(Some("https://idp.example.com/"), Some("i"), Some("s")).is_err());
         assert!(with(Some("http://127.0.0.1:9000"), Some("i"), Some("s")).is_ok());
+        assert!(with(Some("http://127.0.0.1:@evil.example"), Some("i"), Some("s")).is_err());
+        assert!(
+            with(
+                Some("http://localhost:80@evil.example"),
+                Some("i"),
+                Some("s")
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -257,8 +257,12 @@ fn verify_signature(
     }
 }
 
+/// Google documents that its ID tokens name the issuer with or without the scheme.
+const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
 fn check_claims(c: Claims, expected: &Expected<'_>) -> Result<VerifiedIdentity, IdTokenError> {
-    if c.iss != expected.issuer {
+    let google_alias = expected.issuer == GOOGLE_ISSUER && c.iss == "accounts.google.com";
+    if c.iss != expected.issuer && !google_alias {
         return Err(IdTokenError::WrongIssuer);
     }
     let audience_ok = match &c.aud {
@@ -301,7 +305,8 @@ fn check_claims(c: Claims, expected: &Expected<'_>) -> Result<VerifiedIdentity, 
         return Err(IdTokenError::Malformed);
     }
     Ok(VerifiedIdentity {
-        issuer: c.iss,
+        // One name per provider, whichever form the token used.
+        issuer: expected.issuer.to_owned(),
         subject: c.sub,
         email,
         name: c.name.filter(|n| !n.trim().is_empty()),
@@ -531,6 +536,23 @@ mod tests {
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed",
                          "x": URL_SAFE_NO_PAD.encode(key.public_key().as_ref())});
         assert!(verify_id_token(&token, &jwks(&[jwk]), &expected()).is_ok());
+    }
+
+    #[test]
+    fn googles_schemeless_issuer_is_the_same_issuer() {
+        let s = Signer::new("k1");
+        let google = Expected {
+            issuer: GOOGLE_ISSUER,
+            ..expected()
+        };
+        let token = s.token(&with(|c| c["iss"] = json!("accounts.google.com")));
+        let id = verify_id_token(&token, &jwks(&[s.jwk()]), &google).unwrap();
+        assert_eq!(id.issuer, GOOGLE_ISSUER);
+        assert_eq!(
+            verify_id_token(&token, &jwks(&[s.jwk()]), &expected()),
+            Err(IdTokenError::WrongIssuer),
+            "only for Google"
+        );
     }
 
     #[test]

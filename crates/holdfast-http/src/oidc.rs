@@ -57,10 +57,15 @@ struct TokenResponse {
     id_token: String,
 }
 
+/// `http://` to a loopback host with a numeric port (the test provider), nothing smuggled after.
 fn is_loopback_http(url: &str) -> bool {
     ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
         .iter()
-        .any(|p| url.starts_with(p))
+        .filter_map(|p| url.strip_prefix(p))
+        .any(|rest| {
+            let port = rest.split('/').next().unwrap_or_default();
+            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 impl OidcProvider {

@@ -207,6 +207,28 @@ async fn trails_are_per_workspace_and_entries_cannot_be_changed() {
                 .execute(&mut *tx)
                 .await;
         assert!(refused.is_err(), "append-only on PostgreSQL");
+        drop(tx);
+        for statement in [
+            "TRUNCATE audit_events",
+            "TRUNCATE audit_heads",
+            "UPDATE audit_heads SET seq = 0",
+            "DELETE FROM audit_heads",
+        ] {
+            let mut tx = app.db.unscoped_pool().begin().await.unwrap();
+            sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
+                .bind(&a.id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let refused = sqlx::query(statement).execute(&mut *tx).await;
+            assert!(refused.is_err(), "{statement} must be refused");
+        }
+    }
+    if app.db.backend() == holdfast_store::Backend::Sqlite {
+        for statement in ["UPDATE audit_heads SET seq = 0", "DELETE FROM audit_heads"] {
+            let refused = sqlx::query(statement).execute(app.db.unscoped_pool()).await;
+            assert!(refused.is_err(), "{statement} must be refused");
+        }
     }
     assert_eq!(entries(&app, &a, "").await.len(), 3);
 }
