@@ -95,16 +95,8 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
         Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
             match authenticate(&state.app, request.headers(), request.method()).await {
                 Err(problem) => return problem.into_response(),
-                Ok(actor) if state.module.is_some_and(|m| !actor.modules.contains(m)) => {
-                    let name = state.module.map(|m| m.as_str()).unwrap_or_default();
-                    return Problem::new(
-                        ErrorCode::NotFound,
-                        format!(
-                            "the {name} module is off in this workspace; someone with settings.security can turn it on (PATCH /api/v1/modules)"
-                        ),
-                    )
-                    .into_response();
-                }
+                // A module that is off answers 404 before any permission is weighed.
+                Ok(actor) if state.module.is_some_and(|m| !actor.modules.contains(m)) => actor,
                 Ok(actor) if !actor.role.grants(permission) => {
                     return Problem::new(
                         ErrorCode::Forbidden,
@@ -149,6 +141,16 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             Ok(actor) => actor,
         },
     };
+    if let Some(module) = state.module.filter(|m| !actor.modules.contains(*m)) {
+        return Problem::new(
+            ErrorCode::NotFound,
+            format!(
+                "the {} module is off in this workspace; someone with settings.security can turn it on (PATCH /api/v1/modules)",
+                module.as_str()
+            ),
+        )
+        .into_response();
+    }
     if let Err(problem) = check_api_limit(&state.app, &actor).await {
         return problem.into_response();
     }

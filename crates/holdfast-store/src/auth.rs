@@ -151,7 +151,8 @@ pub async fn authenticate_session_cookie(
     live_session(db, tenant, session_id, SessionKind::Console, now_ms).await
 }
 
-/// The actor of a live session of `kind`: not revoked, not past its absolute or idle expiry,
+/// The actor of a live session of `kind`: not revoked, not past its absolute or idle expiry
+/// (for console sessions also not past the workspace's current, possibly tightened, policy),
 /// its user still a member (role as it is now). Marks the session seen (at most once a minute).
 async fn live_session(
     db: &Db,
@@ -167,7 +168,9 @@ async fn live_session(
          FROM sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
          WHERE s.workspace_id = $1 AND s.id = $2 AND s.kind = $3 AND s.revoked_at IS NULL \
-         AND s.expires_at > $4 AND s.last_seen_at + s.idle_ms > $4",
+         AND s.expires_at > $4 AND s.last_seen_at + s.idle_ms > $4 \
+         AND (s.kind <> 'console' OR (s.created_at + w.console_absolute_ms > $4 \
+              AND s.last_seen_at + w.console_idle_ms > $4))",
     )
     .bind(tenant.workspace_id().as_str())
     .bind(session_id.as_str())

@@ -279,7 +279,7 @@ async fn cookies_and_bearer_tokens_are_not_interchangeable() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_workspace_sets_its_console_session_lifetimes() {
+async fn the_workspace_sets_its_console_session_lifetimes_and_tightening_applies_at_once() {
     let (app, clock) = manual_app().await;
     let ws = app.workspace("policy").await;
     let before = app.console_login(&ws).await;
@@ -299,8 +299,8 @@ async fn the_workspace_sets_its_console_session_lifetimes() {
         .await;
     app.get("/api/v1/contacts")
         .cookie(&before)
-        .expect(200)
-        .await; // a session keeps the limits it started with
+        .expect(401)
+        .await; // a tightened policy applies to live sessions too
 
     let busy = app.console_login(&ws).await;
     for _ in 0..4 {
