@@ -85,6 +85,29 @@ pub async fn get(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Option<Contact
     Ok(row.map(ContactOut::from))
 }
 
+/// Reads a contact to change it: on PostgreSQL the row stays locked until the transaction
+/// ends, so a concurrent change cannot be overwritten with stale values (SQLite writers hold
+/// the write lock already).
+pub async fn get_for_update(
+    tx: &mut TenantTx<'_>,
+    id: &ContactId,
+) -> Result<Option<ContactOut>, StoreError> {
+    let sql = if tx.backend == crate::Backend::Postgres {
+        "SELECT id, name, email, phone, company, tags, created_at, updated_at \
+         FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
+    } else {
+        "SELECT id, name, email, phone, company, tags, created_at, updated_at \
+         FROM contacts WHERE workspace_id = $1 AND id = $2"
+    };
+    let ws = tx.ws().to_owned();
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(row.map(ContactOut::from))
+}
+
 pub async fn update(
     tx: &mut TenantTx<'_>,
     id: &ContactId,

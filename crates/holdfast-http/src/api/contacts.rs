@@ -213,7 +213,7 @@ async fn contact_update(
         ],
     )?;
     let mut tx = state.db.write(&actor.tenant).await?;
-    let current = contacts::get(&mut tx, &id)
+    let current = contacts::get_for_update(&mut tx, &id)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let fields = body

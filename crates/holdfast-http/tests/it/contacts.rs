@@ -296,3 +296,35 @@ async fn concurrent_creates_all_succeed_without_lock_errors() {
         .await;
     assert_eq!(listed.json["data"].as_array().unwrap().len(), 48);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_patches_of_different_fields_both_hold() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("patchrace").await;
+    let id = contact(
+        &app,
+        &ws,
+        json!({"name": "Original", "company": "Original"}),
+    )
+    .await;
+    let path = format!("/api/v1/contacts/{id}");
+    let patches = (0..10).flat_map(|i| {
+        [
+            app.patch(&path)
+                .key(&ws.admin_key)
+                .json(&json!({"name": format!("Name {i}")}))
+                .expect(200),
+            app.patch(&path)
+                .key(&ws.admin_key)
+                .json(&json!({"company": format!("Company {i}")}))
+                .expect(200),
+        ]
+    });
+    futures::future::join_all(patches).await;
+    let last = app.get(&path).key(&ws.admin_key).expect(200).await.json;
+    assert_ne!(last["name"], "Original", "a name change was lost: {last}");
+    assert_ne!(
+        last["company"], "Original",
+        "a company change was lost: {last}"
+    );
+}
