@@ -52,6 +52,38 @@ pub struct ContactPatch {
     pub tags: Option<Vec<String>>,
 }
 
+impl ContactIn {
+    /// The fields this request sets (for field-level write checks).
+    pub fn sent_fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("company", self.company.is_some()),
+            ("tags", !self.tags.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(field, sent)| sent.then_some(field))
+        .collect()
+    }
+}
+
+impl ContactPatch {
+    /// The fields this request changes (for field-level write checks).
+    pub fn sent_fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("company", self.company.is_some()),
+            ("tags", self.tags.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, sent)| sent.then_some(field))
+        .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ContactOut {
     pub id: String,

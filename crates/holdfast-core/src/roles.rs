@@ -135,36 +135,31 @@ impl RoleIn {
 }
 
 impl RolePatch {
-    /// The role's fields after this patch.
+    /// The role's fields after this patch: the fields not sent keep their current values, and
+    /// the result is validated like a new role.
     pub fn apply(&self, current: &RoleFields) -> Result<RoleFields, Vec<FieldError>> {
-        let mut errors = Errors::default();
-        let name = match &self.name {
-            Some(n) => errors.take(name(n)),
-            None => Some(current.name.clone()),
-        };
-        let description = match &self.description {
-            Some(d) => errors.take(validate::text("description", d, 0, 300)),
-            None => Some(current.description.clone()),
-        };
-        let permissions = match &self.permissions {
-            Some(p) => errors.take(permissions(p)),
-            None => Some(current.permissions),
-        };
-        let rules = match &self.fields {
-            Some(f) => errors.take(field_rules(Some(f))),
-            None => Some(current.field_rules.clone()),
-        };
-        match (name, description, permissions, rules) {
-            (Some(name), Some(description), Some(permissions), Some(field_rules)) => {
-                errors.finish(RoleFields {
-                    name,
-                    description,
-                    permissions,
-                    field_rules,
-                })
-            }
-            _ => Err(errors.finish(()).err().unwrap_or_default()),
+        RoleIn {
+            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+            description: Some(
+                self.description
+                    .clone()
+                    .unwrap_or_else(|| current.description.clone()),
+            ),
+            permissions: self.permissions.clone().unwrap_or_else(|| {
+                current
+                    .permissions
+                    .to_vec()
+                    .iter()
+                    .map(|p| p.as_str().to_owned())
+                    .collect()
+            }),
+            fields: Some(
+                self.fields
+                    .clone()
+                    .unwrap_or_else(|| current.field_rules.to_json()),
+            ),
         }
+        .validate()
     }
 }
 

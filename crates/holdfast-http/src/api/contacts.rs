@@ -117,17 +117,7 @@ async fn contact_create(
     body: JsonBody<ContactIn>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    let sent = &body.value;
-    check_writes(
-        &actor,
-        &[
-            ("name", sent.name.is_some()),
-            ("email", sent.email.is_some()),
-            ("phone", sent.phone.is_some()),
-            ("company", sent.company.is_some()),
-            ("tags", !sent.tags.is_empty()),
-        ],
-    )?;
+    check_writes(&actor, &body.value.sent_fields())?;
     let fields = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
@@ -201,17 +191,7 @@ async fn contact_update(
     body: JsonBody<ContactPatch>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = contact_id(&id)?;
-    let sent = &body.value;
-    check_writes(
-        &actor,
-        &[
-            ("name", sent.name.is_some()),
-            ("email", sent.email.is_some()),
-            ("phone", sent.phone.is_some()),
-            ("company", sent.company.is_some()),
-            ("tags", sent.tags.is_some()),
-        ],
-    )?;
+    check_writes(&actor, &body.value.sent_fields())?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = contacts::get_for_update(&mut tx, &id)
         .await?
@@ -385,9 +365,8 @@ fn view(actor: &Actor, contact: &ContactOut) -> serde_json::Value {
 }
 
 /// Refuses the whole write when it touches a field the caller's role may not write.
-fn check_writes(actor: &Actor, sent: &[(&str, bool)]) -> ApiResult<()> {
-    let present: Vec<&str> = sent.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
-    fields::check_write(&actor.role, Resource::Contacts, &present).map_err(|(field, access)| {
+fn check_writes(actor: &Actor, sent: &[&str]) -> ApiResult<()> {
+    fields::check_write(&actor.role, Resource::Contacts, sent).map_err(|(field, access)| {
         let message = format!(
             "your role may not change contacts.{field} (it is {} for you); nothing was changed",
             access.as_str()
