@@ -380,6 +380,18 @@ impl Config {
     }
 }
 
+/// `http://` to a loopback host with a numeric port and nothing smuggled after it: the only
+/// plain-HTTP OpenID provider Holdfast talks to (a test provider on this machine).
+pub fn is_loopback_http(url: &str) -> bool {
+    ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .filter_map(|p| url.strip_prefix(p))
+        .any(|rest| {
+            let port = rest.split('/').next().unwrap_or_default();
+            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 fn oidc_settings(
     issuer: Option<String>,
     client_id: Option<String>,
@@ -404,15 +416,7 @@ fn oidc_settings(
     let issuer = issuer
         .filter(|i| !i.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_OIDC_ISSUER.to_owned());
-    // Plain http only for a loopback host with a numeric port (tests), nothing smuggled after.
-    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-        .iter()
-        .filter_map(|p| issuer.strip_prefix(p))
-        .any(|rest| {
-            let port = rest.split('/').next().unwrap_or_default();
-            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
-        });
-    if !(issuer.starts_with("https://") || loopback) || issuer.ends_with('/') {
+    if !(issuer.starts_with("https://") || is_loopback_http(&issuer)) || issuer.ends_with('/') {
         return Err(err(
             "oidc_issuer",
             "must be an https:// issuer URL without a trailing slash (plain http only on loopback, for testing)",

@@ -6,7 +6,7 @@
 //! Threat note: docs/design/oidc.md.
 
 use crate::outbound::{self, OutboundError};
-use holdfast_core::config::OidcSettings;
+use holdfast_core::config::{OidcSettings, is_loopback_http};
 use holdfast_core::oidc::{
     Expected, IdTokenError, Jwks, VerifiedIdentity, key_id, verify_id_token,
 };
@@ -55,17 +55,6 @@ pub struct OidcProvider {
 #[derive(Deserialize)]
 struct TokenResponse {
     id_token: String,
-}
-
-/// `http://` to a loopback host with a numeric port (the test provider), nothing smuggled after.
-fn is_loopback_http(url: &str) -> bool {
-    ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-        .iter()
-        .filter_map(|p| url.strip_prefix(p))
-        .any(|rest| {
-            let port = rest.split('/').next().unwrap_or_default();
-            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
-        })
 }
 
 impl OidcProvider {

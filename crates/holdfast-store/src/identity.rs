@@ -676,24 +676,10 @@ pub async fn unscoped_delete_account(
     Ok(AccountDeletion::Deleted(workspaces))
 }
 
-/// Records a failed sign-in to a known account in that workspace's audit trail (the
-/// authentication layer found the membership; nobody is authenticated).
-pub async fn unscoped_audit_sign_in_failure(
-    db: &Db,
-    workspace_id: &str,
-    audit: &NewEvent,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    let tenant = Tenant::new(WorkspaceId::from_trusted(workspace_id.to_owned()));
-    let mut tx = db.write(&tenant).await?;
-    crate::audit::append(&mut tx, audit, now_ms).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Records in a workspace's trail that a member's account was deleted (after the deletion
-/// committed; the account, and so its memberships, no longer exist).
-pub async fn unscoped_audit_account_deleted(
+/// Appends an event to a workspace's audit trail from the authentication layer, where no
+/// request-scoped transaction exists: a failed sign-in to a known account (nobody is
+/// authenticated), or an account deletion (after it committed; the memberships are gone).
+pub async fn unscoped_audit(
     db: &Db,
     workspace_id: &str,
     audit: &NewEvent,

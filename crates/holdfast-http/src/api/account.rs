@@ -62,9 +62,7 @@ async fn account_delete(
             );
             let now = state.clock.now_ms();
             for workspace_id in &workspaces {
-                if let Err(e) =
-                    identity::unscoped_audit_account_deleted(&state.db, workspace_id, &event, now)
-                        .await
+                if let Err(e) = identity::unscoped_audit(&state.db, workspace_id, &event, now).await
                 {
                     tracing::error!(error = %e, "account deletion not recorded in a workspace's trail");
                 }

@@ -306,9 +306,7 @@ fn audit_failure(
     );
     let (db, workspace_id) = (state.db.clone(), candidate.workspace_id.clone());
     tokio::spawn(async move {
-        if let Err(e) =
-            identity::unscoped_audit_sign_in_failure(&db, &workspace_id, &event, now).await
-        {
+        if let Err(e) = identity::unscoped_audit(&db, &workspace_id, &event, now).await {
             tracing::error!(error = %e, "failed sign-in not recorded in the audit trail");
         }
     });

@@ -17,15 +17,7 @@ async fn role_key(app: &TestApp, ws: &Workspace, body: Value) -> String {
         .as_str()
         .unwrap()
         .to_owned();
-    app.post("/api/v1/api-keys")
-        .key(&ws.admin_key)
-        .json(&json!({"name": "fields", "role": role}))
-        .expect(201)
-        .await
-        .json["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    crate::roles::key_with_role(app, ws, &role).await.0
 }
 
 #[tokio::test(flavor = "multi_thread")]

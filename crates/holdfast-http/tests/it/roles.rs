@@ -18,7 +18,7 @@ async fn custom_role(app: &TestApp, ws: &Workspace, name: &str, permissions: &[&
         .to_owned()
 }
 
-async fn key_with_role(app: &TestApp, ws: &Workspace, role: &str) -> (String, String) {
+pub(crate) async fn key_with_role(app: &TestApp, ws: &Workspace, role: &str) -> (String, String) {
     let created = app
         .post("/api/v1/api-keys")
         .key(&ws.admin_key)
