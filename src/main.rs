@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod datadir;
+mod jobs;
 mod serve;
 mod telemetry;
 
@@ -97,14 +98,45 @@ struct Cli {
         hide_env_values = true
     )]
     oidc_client_secret: Option<String>,
+    /// Private addresses or CIDR blocks outbound requests may reach, comma-separated
+    /// (e.g. 127.0.0.1 for a receiver on this machine); none by default.
+    #[arg(
+        long,
+        env = "HOLDFAST_OUTBOUND_ALLOW",
+        global = true,
+        value_delimiter = ','
+    )]
+    outbound_allow: Option<Vec<String>>,
+    /// Do not run the job worker inside `serve` (run `holdfast worker` processes instead).
+    #[arg(long, env = "HOLDFAST_NO_WORKER", global = true, action = ArgAction::SetTrue)]
+    no_worker: bool,
+    /// Consecutive failed deliveries before a webhook endpoint is disabled [default: 20].
+    #[arg(long, env = "HOLDFAST_WEBHOOK_FAILURE_LIMIT", global = true)]
+    webhook_failure_limit: Option<u32>,
+    /// Secret schedulers send in X-Holdfast-Cron-Secret (prefer the variable to the flag).
+    #[arg(
+        long,
+        env = "HOLDFAST_CRON_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    cron_secret: Option<String>,
+    /// Seconds a claimed job belongs to its worker before another may take it over [default: 60].
+    #[arg(long, env = "HOLDFAST_JOB_LEASE_SECONDS", global = true)]
+    job_lease_seconds: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (applies pending migrations first).
+    /// Run the server (applies pending migrations first) with the job worker inside it.
     Serve,
+    /// Run only the job worker (several may run against one database).
+    Worker,
+    /// The durable job queue: list jobs, retry dead ones.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Operator commands that work without a running server.
@@ -148,6 +180,11 @@ impl Cli {
             oidc_issuer: self.oidc_issuer.clone(),
             oidc_client_id: self.oidc_client_id.clone(),
             oidc_client_secret: self.oidc_client_secret.clone(),
+            outbound_allow: self.outbound_allow.clone(),
+            worker: self.no_worker.then_some(false),
+            webhook_failure_limit: self.webhook_failure_limit,
+            cron_secret: self.cron_secret.clone(),
+            job_lease_seconds: self.job_lease_seconds,
         }
     }
 
@@ -215,6 +252,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(config).await,
+            Command::Worker => serve::worker(config).await,
+            Command::Jobs(cmd) => jobs::run(config, cmd).await,
             Command::Migrate => serve::migrate(config).await,
             Command::Admin(cmd) => admin::run(config, cmd).await,
             Command::Audit(cmd) => audit::run(config, cmd).await,

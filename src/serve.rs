@@ -5,6 +5,7 @@ use holdfast_core::clock::SystemClock;
 use holdfast_core::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
 use holdfast_core::secret::Secret;
 use holdfast_http::AppState;
+use holdfast_http::worker::WorkerOptions;
 use holdfast_store::Db;
 use std::sync::Arc;
 
@@ -88,10 +89,51 @@ pub async fn run(config: Config) -> Result<(), String> {
     if config.bind.to_string() == DEFAULT_BIND || addr.ip().is_loopback() {
         println!("{}", bootstrap_hint(&config));
     }
-    holdfast_http::serve(listener, state, shutdown)
+    // One shutdown signal, seen by both the server and the worker.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let worker = config.worker.then(|| {
+        tokio::spawn(holdfast_http::worker::run(
+            state.clone(),
+            WorkerOptions::for_config(&config),
+            stopped(stop_rx.clone()),
+        ))
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    holdfast_http::serve(listener, state, stopped(stop_rx))
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("in-flight requests drained; closing the database");
+    db.close().await;
+    Ok(())
+}
+
+/// `holdfast worker`: the job worker alone, until SIGINT or SIGTERM.
+pub async fn worker(config: Config) -> Result<(), String> {
+    let (db, master_key) = open_with_key(&config).await?;
+    let shutdown = shutdown_signal()?;
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(config.clone()),
+        Arc::new(SystemClock),
+        master_key.expose(),
+    )
+    .connect_services()
+    .await?;
+    println!(
+        "Holdfast {} worker running (database: {})",
+        env!("CARGO_PKG_VERSION"),
+        db.backend().name()
+    );
+    holdfast_http::worker::run(state, WorkerOptions::for_config(&config), shutdown).await;
     db.close().await;
     Ok(())
 }

@@ -8,17 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn holdfast(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_holdfast"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOLDFAST_DATA_DIR", data_dir)
-        .env("HOLDFAST_LOG_LEVEL", "warn");
-    if let Ok(url) = std::env::var("HOLDFAST_TEST_DATABASE_URL") {
-        cmd.env("HOLDFAST_DATABASE_URL", url);
-    }
-    cmd
-}
+mod common;
+use common::{holdfast, listening_address};
 
 fn run(cmd: &mut Command, stdin: &str) -> Output {
     let mut child = cmd
@@ -229,15 +220,7 @@ fn serve_prints_where_it_listens_and_how_to_bootstrap_then_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let banner = lines.next().unwrap().unwrap();
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let addr = listening_address(&lines.next().unwrap().unwrap());
     let hint: Vec<String> = (0..3).map(|_| lines.next().unwrap().unwrap()).collect();
     assert!(
         hint[1].contains("admin create-workspace") && hint[1].contains("HOLDFAST_DATA_DIR="),

@@ -19,6 +19,11 @@
 //! address; the API budget per credential), all kept in-process (no `redis_url`); correct
 //! sign-ins never trip the per-account failed-login throttle.
 //!
+//! Then webhooks: contact create with a subscribed endpoint (the outbox insert's cost), and
+//! deliveries per second from a worker draining that backlog to a receiver on 127.0.0.1. Last,
+//! inbound mail: signed Mailgun deliveries per second at the receiver, then tickets per second
+//! from a worker parsing them.
+//!
 //! Caveats: client and server share the process and its cores, so HTTP figures include the
 //! client's cost. The test kit captures every log line (an access-log line per request) in an
 //! in-memory buffer behind a mutex: per-request work comparable to a server logging to stdout,
@@ -63,6 +68,10 @@ type ContactRow = (String, Text, Text, Text, Text, String, i64, i64);
 enum Op {
     Healthz,
     HttpCreate,
+    /// Contact create with a webhook subscribed (other emails than `HttpCreate`'s).
+    HttpCreateHooked,
+    /// A Mailgun-signed inbound mail to the workspace's receiver.
+    MailIn,
     HttpGet,
     HttpList,
     HttpLogin,
@@ -109,6 +118,7 @@ struct Ctx {
     admin_key: String,
     workspace_id: String,
     contact_id: String,
+    slug: String,
     /// `POST /api/v1/auth/login` body for the workspace owner.
     login: Value,
     pool: AnyPool,
@@ -193,8 +203,13 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
     let driver = |e: sqlx::Error| format!("driver: {e}");
     match op {
         Op::Healthz => http(ctx.http.get(format!("{}/healthz", ctx.base))).await,
-        Op::HttpCreate => {
-            let body = contact_body("http", &format!("{task}-{n}"), n);
+        Op::HttpCreate | Op::HttpCreateHooked => {
+            let prefix = if op == Op::HttpCreate {
+                "http"
+            } else {
+                "hooked"
+            };
+            let body = contact_body(prefix, &format!("{task}-{n}"), n);
             let request = ctx.http.post(contacts).bearer_auth(&ctx.admin_key);
             http(request.json(&body)).await
         }
@@ -209,6 +224,17 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
         Op::HttpLogin => {
             let url = format!("{}/api/v1/auth/login", ctx.base);
             http(ctx.http.post(url).json(&ctx.login)).await
+        }
+        Op::MailIn => {
+            let (content_type, body) = mailgun_mail(task, n);
+            let url = format!("{}/hooks/mailgun/{}", ctx.base, ctx.slug);
+            http(
+                ctx.http
+                    .post(url)
+                    .header("content-type", content_type)
+                    .body(body),
+            )
+            .await
         }
         Op::DriverGet => in_tenant_tx(ctx, false, async |c| {
             let query = sqlx::query_as::<_, ContactRow>(SELECT_ONE);
@@ -334,6 +360,9 @@ async fn bench_backend(database_url: String, duration: Duration) {
         auth_rate_limit_per_minute: Some(NO_LIMIT),
         api_rate_limit_per_minute: Some(NO_LIMIT),
         db_max_connections: Some(pool_size()),
+        // The job worker starts only for the webhook measurement, so it cannot skew the rest.
+        worker: Some(false),
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
         ..Layer::default()
     };
     let app = TestApp::spawn_with(layer).await;
@@ -349,6 +378,7 @@ async fn bench_backend(database_url: String, duration: Duration) {
         admin_key: ws.admin_key,
         workspace_id: ws.id,
         contact_id: String::new(),
+        slug: ws.slug.clone(),
         login,
         pool: app.db.unscoped_pool().clone(),
         backend: app.db.backend(),
@@ -376,6 +406,8 @@ async fn bench_backend(database_url: String, duration: Duration) {
     let mut contention = drive(&ctx, &[LIST_ALONE], duration).await;
     contention.extend(drive(&ctx, &[LIST_FLOODED, LOGIN_FLOOD], duration).await);
     print_report(ctx.backend, &results, &contention);
+    bench_webhooks(&app, &ctx, &results, duration).await;
+    bench_mail_in(&app, &ctx, duration).await;
     drop(ctx);
     app.db.close().await;
     drop(app);
@@ -430,6 +462,186 @@ fn print_report(backend: Backend, results: &[Stats], contention: &[Stats]) {
             println!("  errors in {}: {count} × {kind}", s.load.label);
         }
     }
+}
+
+/// Contact create again with a webhook endpoint subscribed (each create also enqueues its
+/// fan-out job in the same transaction; no worker runs, so this is the enqueue cost alone);
+/// then a worker drains that backlog for `duration` against a local receiver: fan-out,
+/// signing, the POST and the delivery log, counted as deliveries per second.
+async fn bench_webhooks(app: &TestApp, ctx: &Arc<Ctx>, results: &[Stats], duration: Duration) {
+    let receiver = holdfast_testkit::receiver::Receiver::start().await;
+    let endpoint = ctx
+        .http
+        .post(format!("{}/api/v1/webhooks", ctx.base))
+        .bearer_auth(&ctx.admin_key)
+        .json(
+            &json!({"url": format!("{}/bench", receiver.base), "event_types": ["contact.created"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(endpoint.status().as_u16(), 201, "webhook endpoint");
+    let with_hook = drive(
+        ctx,
+        &[load(
+            Op::HttpCreateHooked,
+            "HTTP create + webhook",
+            CONCURRENCY,
+        )],
+        duration,
+    )
+    .await;
+    let Some(plain) = results.iter().find(|s| s.load.op == Op::HttpCreate) else {
+        return;
+    };
+    let hooked = &with_hook[0];
+    println!("Webhooks (outbox enqueue in the create transaction; no worker running):");
+    for s in [plain, hooked] {
+        let errors: usize = s.errors.values().sum();
+        println!(
+            "  {:<24} {:>10.1} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {errors}",
+            s.load.label, s.rate, s.p50_ms, s.p99_ms
+        );
+    }
+    println!(
+        "  added latency of enqueueing: p50 {:+.2} ms, p99 {:+.2} ms",
+        hooked.p50_ms - plain.p50_ms,
+        hooked.p99_ms - plain.p99_ms
+    );
+    let backlog: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM queue_jobs WHERE workspace_id = $1 AND state = 'queued'",
+    )
+    .bind(&ctx.workspace_id)
+    .fetch_one(&ctx.pool)
+    .await
+    .unwrap();
+    // The backlog drains in queue order: every fan-out first, then the deliveries they made,
+    // so the rate is taken over the whole drain (or its first two minutes).
+    let expected = usize::try_from(backlog).unwrap_or(0);
+    let stop = app.extra_worker();
+    let started = Instant::now();
+    while receiver.requests().len() < expected && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivered = receiver.requests().len();
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    #[allow(clippy::cast_precision_loss)]
+    let rate = delivered as f64 / elapsed;
+    println!(
+        "  deliveries to a local receiver: {delivered} of {backlog} in {elapsed:.1} s → {rate:.0}/s \
+         (fan-out, signing, POST and log; one worker, 16 jobs at a time)"
+    );
+    // Let the worker stop before the database closes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// The Mailgun signing key the benchmark workspace stores.
+const MAILGUN_KEY: &str = "key-bench-0123456789abcdef";
+
+/// A Mailgun inbound-route POST (multipart form, signed now) with a unique Message-ID.
+fn mailgun_mail(task: usize, n: u64) -> (String, Vec<u8>) {
+    use hmac::{Hmac, Mac};
+    let timestamp = (SystemClock.now_ms() / 1000).to_string();
+    let token = format!("bench-token-{task:04}-{n:012}-aaaaaaaaaaaaaaaaaaaa");
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(MAILGUN_KEY.as_bytes()) else {
+        return (String::new(), Vec::new());
+    };
+    mac.update(format!("{timestamp}{token}").as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let boundary = "holdfast-bench-boundary";
+    let mut body = String::new();
+    for (name, value) in [
+        ("timestamp", timestamp.as_str()),
+        ("token", token.as_str()),
+        ("signature", signature.as_str()),
+        ("sender", "customer@example.com"),
+        ("from", "A Customer <customer@example.com>"),
+        ("recipient", "support@inbound.example.com"),
+        ("subject", "The heating is off"),
+        (
+            "Message-Id",
+            &format!("<bench-{task}-{n}@mail.example.com>"),
+        ),
+        (
+            "body-plain",
+            "Hello,\n\nthe heating stopped this morning. Can someone come today?\n\nThanks",
+        ),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+/// Inbound mail: signed Mailgun deliveries to the receiver (signature verified, replay key
+/// remembered, event stored, handling queued) from 32 connections, with no worker running;
+/// then one worker turns the backlog into tickets (parse, thread, store), timed to the end.
+async fn bench_mail_in(app: &TestApp, ctx: &Arc<Ctx>, duration: Duration) {
+    let set = ctx
+        .http
+        .put(format!("{}/api/v1/inbound-hooks/mailgun", ctx.base))
+        .bearer_auth(&ctx.admin_key)
+        .json(&json!({"secret": MAILGUN_KEY}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 200, "mailgun key");
+    let received = drive(
+        ctx,
+        &[load(Op::MailIn, "mail in (receiver)", CONCURRENCY)],
+        duration,
+    )
+    .await;
+    let r = &received[0];
+    let errors: usize = r.errors.values().sum();
+    println!("Inbound mail (Mailgun route, multipart, signed):");
+    println!(
+        "  receiver (verify + store + enqueue) {:>8.1} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {errors}",
+        r.rate, r.p50_ms, r.p99_ms
+    );
+    for (kind, count) in &r.errors {
+        println!("  errors: {count} × {kind}");
+    }
+    let backlog: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM queue_jobs WHERE workspace_id = $1 AND state = 'queued' AND kind = 'inbound.handle'",
+    )
+    .bind(&ctx.workspace_id)
+    .fetch_one(&ctx.pool)
+    .await
+    .unwrap();
+    let stop = app.extra_worker();
+    let started = Instant::now();
+    let mut remaining = backlog;
+    while remaining > 0 && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        remaining = sqlx::query_scalar(
+            "SELECT count(*) FROM queue_jobs WHERE workspace_id = $1 AND state IN ('queued', 'running') AND kind = 'inbound.handle'",
+        )
+        .bind(&ctx.workspace_id)
+        .fetch_one(&ctx.pool)
+        .await
+        .unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    #[allow(clippy::cast_precision_loss)]
+    let rate = (backlog - remaining) as f64 / elapsed;
+    println!(
+        "  worker (parse + thread + store as tickets): {} of {backlog} in {elapsed:.1} s → {rate:.0}/s",
+        backlog - remaining
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 #[tokio::main]

@@ -32,6 +32,11 @@ pub struct Layer {
     pub oidc_issuer: Option<String>,
     pub oidc_client_id: Option<String>,
     pub oidc_client_secret: Option<String>,
+    pub outbound_allow: Option<Vec<String>>,
+    pub worker: Option<bool>,
+    pub webhook_failure_limit: Option<u32>,
+    pub cron_secret: Option<String>,
+    pub job_lease_seconds: Option<u32>,
 }
 
 impl Layer {
@@ -65,6 +70,11 @@ impl Layer {
             oidc_issuer: over.oidc_issuer.or(self.oidc_issuer),
             oidc_client_id: over.oidc_client_id.or(self.oidc_client_id),
             oidc_client_secret: over.oidc_client_secret.or(self.oidc_client_secret),
+            outbound_allow: over.outbound_allow.or(self.outbound_allow),
+            worker: over.worker.or(self.worker),
+            webhook_failure_limit: over.webhook_failure_limit.or(self.webhook_failure_limit),
+            cron_secret: over.cron_secret.or(self.cron_secret),
+            job_lease_seconds: over.job_lease_seconds.or(self.job_lease_seconds),
         }
     }
 }
@@ -105,6 +115,22 @@ pub struct Config {
     pub public_url: String,
     /// OpenID Connect sign-in, when a client id is configured.
     pub oidc: Option<OidcSettings>,
+    /// Private, loopback or link-local addresses (IPs or CIDR blocks) that outbound requests
+    /// (webhooks, providers) may reach anyway; empty by default, so only public addresses.
+    pub outbound_allow: Vec<String>,
+    /// Run the job worker inside `holdfast serve` (default); off when separate
+    /// `holdfast worker` processes do the work.
+    pub worker: bool,
+    /// Consecutive failed deliveries after which a webhook endpoint is disabled.
+    pub webhook_failure_limit: u32,
+    /// Shared secret schedulers send in `X-Holdfast-Cron-Secret` to `/internal/cron/*`;
+    /// those routes answer 404 while it is unset.
+    #[serde(skip)]
+    pub cron_secret: Option<Secret<String>>,
+    /// How long a claimed job belongs to its worker; a worker that dies holds its jobs this
+    /// long before another takes them over. Longer than the slowest job (a webhook delivery
+    /// takes at most 15 s).
+    pub job_lease_seconds: u32,
 }
 
 /// The OpenID provider Holdfast signs users in with (Google unless another issuer is set).
@@ -152,6 +178,10 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "oidc_issuer" => "oidc-issuer",
         "oidc_client_id" => "oidc-client-id",
         "oidc_client_secret" => "oidc-client-secret",
+        "outbound_allow" => "outbound-allow",
+        "webhook_failure_limit" => "webhook-failure-limit",
+        "cron_secret" => "cron-secret",
+        "job_lease_seconds" => "job-lease-seconds",
         other => other,
     };
     let env = match setting {
@@ -175,6 +205,10 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "oidc_issuer" => "OIDC_ISSUER",
         "oidc_client_id" => "OIDC_CLIENT_ID",
         "oidc_client_secret" => "OIDC_CLIENT_SECRET",
+        "outbound_allow" => "OUTBOUND_ALLOW",
+        "webhook_failure_limit" => "WEBHOOK_FAILURE_LIMIT",
+        "cron_secret" => "CRON_SECRET",
+        "job_lease_seconds" => "JOB_LEASE_SECONDS",
         _ => "?",
     };
     ConfigError {
@@ -212,6 +246,11 @@ impl Config {
             oidc_issuer: Some(DEFAULT_OIDC_ISSUER.into()),
             oidc_client_id: None,
             oidc_client_secret: None,
+            outbound_allow: Some(Vec::new()),
+            worker: Some(true),
+            webhook_failure_limit: Some(20),
+            cron_secret: None,
+            job_lease_seconds: Some(60),
         }
     }
 
@@ -345,6 +384,26 @@ impl Config {
             l.oidc_client_id.filter(|v| !v.trim().is_empty()),
             l.oidc_client_secret.filter(|v| !v.trim().is_empty()),
         )?;
+        let outbound_allow = l.outbound_allow.unwrap_or_default();
+        crate::netguard::Allowlist::parse(&outbound_allow)
+            .map_err(|message| err("outbound_allow", message))?;
+        let webhook_failure_limit = l.webhook_failure_limit.unwrap_or(0);
+        if !(1..=1000).contains(&webhook_failure_limit) {
+            return Err(err("webhook_failure_limit", "must be between 1 and 1000"));
+        }
+        let cron_secret = l.cron_secret.filter(|v| !v.trim().is_empty());
+        if let Some(secret) = &cron_secret
+            && secret.len() < 32
+        {
+            return Err(err(
+                "cron_secret",
+                "must be at least 32 characters (e.g. from `openssl rand -hex 32`)",
+            ));
+        }
+        let job_lease_seconds = l.job_lease_seconds.unwrap_or(0);
+        if !(2..=3600).contains(&job_lease_seconds) {
+            return Err(err("job_lease_seconds", "must be between 2 and 3600"));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -365,6 +424,11 @@ impl Config {
             mail_from,
             public_url,
             oidc,
+            outbound_allow,
+            worker: l.worker.unwrap_or(true),
+            webhook_failure_limit,
+            cron_secret: cron_secret.map(Secret::new),
+            job_lease_seconds,
         })
     }
 
@@ -510,6 +574,24 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("cors"), "{e}");
         assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn outbound_allow_takes_addresses_and_cidr_blocks_only() {
+        let with = |entries: &[&str]| {
+            Config::resolve([Layer {
+                outbound_allow: Some(entries.iter().map(|e| e.to_string()).collect()),
+                ..Layer::default()
+            }])
+        };
+        let c = with(&["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"]).unwrap();
+        assert_eq!(c.outbound_allow.len(), 4);
+        assert!(Config::resolve([]).unwrap().outbound_allow.is_empty());
+        let e = with(&["127.0.0.1", "localhost"]).unwrap_err();
+        assert_eq!(e.setting, "outbound_allow");
+        assert!(e.to_string().contains("'localhost'"), "{e}");
+        assert!(e.to_string().contains("10.0.0.0/8"), "{e}");
+        assert!(with(&["10.0.0.0/33"]).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub enum ErrorCode {
     EnrolmentRequired,
     CsrfRejected,
     SsoRefused,
+    SignatureRefused,
     MalformedBody,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -28,7 +29,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
@@ -37,6 +38,7 @@ impl ErrorCode {
         Self::EnrolmentRequired,
         Self::CsrfRejected,
         Self::SsoRefused,
+        Self::SignatureRefused,
         Self::MalformedBody,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
@@ -61,6 +63,7 @@ impl ErrorCode {
             Self::EnrolmentRequired => "HF-AUTH-006",
             Self::CsrfRejected => "HF-AUTH-007",
             Self::SsoRefused => "HF-AUTH-008",
+            Self::SignatureRefused => "HF-AUTH-009",
             Self::MalformedBody => "HF-REQ-001",
             Self::UnsupportedMediaType => "HF-REQ-002",
             Self::PayloadTooLarge => "HF-REQ-003",
@@ -81,7 +84,8 @@ impl ErrorCode {
             Self::AuthMissing
             | Self::AuthInvalid
             | Self::SecondFactorRequired
-            | Self::SsoRefused => 401,
+            | Self::SsoRefused
+            | Self::SignatureRefused => 401,
             Self::Forbidden
             | Self::StepUpRequired
             | Self::EnrolmentRequired
@@ -109,6 +113,7 @@ impl ErrorCode {
             Self::EnrolmentRequired => "Two-factor enrolment required",
             Self::CsrfRejected => "Cross-site request refused",
             Self::SsoRefused => "Single sign-on refused",
+            Self::SignatureRefused => "Webhook signature refused",
             Self::MalformedBody => "Malformed request body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Payload too large",

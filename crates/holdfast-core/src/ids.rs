@@ -84,6 +84,51 @@ prefixed_id!(
     RoleId,
     "rol"
 );
+prefixed_id!(
+    /// A background job in the durable queue.
+    QueueJobId,
+    "qj"
+);
+prefixed_id!(
+    /// A workspace's webhook endpoint.
+    WebhookEndpointId,
+    "ep"
+);
+prefixed_id!(
+    /// One event sent to one webhook endpoint; its `webhook-id`, stable across retries.
+    WebhookMessageId,
+    "msg"
+);
+prefixed_id!(
+    /// One attempt at delivering a webhook message.
+    WebhookAttemptId,
+    "atm"
+);
+prefixed_id!(
+    /// A domain event (`contact.created`, …) as published to webhooks.
+    EventId,
+    "evt"
+);
+prefixed_id!(
+    /// A help-desk ticket.
+    TicketId,
+    "tk"
+);
+prefixed_id!(
+    /// One message in a ticket's thread (inbound, reply or note).
+    TicketMessageId,
+    "tm"
+);
+prefixed_id!(
+    /// A file that came with a ticket message.
+    AttachmentId,
+    "att"
+);
+prefixed_id!(
+    /// A verified event received from a provider.
+    InboundEventId,
+    "ibe"
+);
 
 #[cfg(test)]
 mod tests {

@@ -80,6 +80,15 @@ pub fn sha256_hex(text: &str) -> String {
     out
 }
 
+/// `bytes` random bytes as lowercase hex: lease tokens and other unguessable handles that are
+/// not credentials.
+pub fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
 /// Constant-time equality for digests and tokens.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()

@@ -24,6 +24,10 @@ impl FieldError {
 pub struct Errors(Vec<FieldError>);
 
 impl Errors {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError::new(field, message));
     }

@@ -52,6 +52,26 @@ pub(crate) fn anonymous(
     from(client, action, entity_type, entity_id, summary)
 }
 
+/// An event done by Holdfast itself (the job worker), outside any request.
+pub(crate) fn by_system(
+    action: &'static str,
+    entity_type: &'static str,
+    entity_id: impl Into<String>,
+    summary: Value,
+) -> NewEvent {
+    NewEvent {
+        actor_type: "system",
+        actor_id: "worker".to_owned(),
+        action,
+        entity_type,
+        entity_id: entity_id.into(),
+        summary,
+        ip: String::new(),
+        user_agent: String::new(),
+        request_id: String::new(),
+    }
+}
+
 fn from(
     client: &ClientInfo,
     action: &'static str,

@@ -51,46 +51,36 @@ pub(crate) fn guarded(
 }
 
 async fn run_guard(State(state): State<GuardState>, mut request: Request, next: Next) -> Response {
-    let config = &state.app.config;
     let actor = match state.guard {
         Guard::Public { rate_limit } => {
-            let (per_minute, burst) = match rate_limit {
-                RateLimit::Standard => (
-                    config.public_rate_limit_per_minute,
-                    config.public_rate_limit_per_minute / 10,
-                ),
-                RateLimit::Auth => (
-                    config.auth_rate_limit_per_minute,
-                    (config.auth_rate_limit_per_minute / 30).max(10),
-                ),
-                RateLimit::Probe => {
-                    let n = config.public_rate_limit_per_minute.saturating_mul(10);
-                    (n, n / 10)
-                }
-                RateLimit::PerMinute(n) => (n, n / 10),
-            };
-            let client = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".to_owned());
-            let key = format!("{}|{client}", state.route);
-            if let Err(retry_after) = state
-                .app
-                .limiter
-                .check(&key, per_minute, burst, state.app.clock.now_ms())
-                .await
-            {
-                let mut err = ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "at most {per_minute} requests per minute to this endpoint; retry after {retry_after} s"
-                    ),
-                );
-                err.retry_after = Some(retry_after);
-                return render(&err);
+            if let Err(refused) = public_limit(&state, &request, rate_limit).await {
+                return refused;
             }
             return next.run(request).await;
+        }
+        Guard::Signed => {
+            // Budgeted per receiver (provider and workspace) and address: providers deliver
+            // from a few shared addresses, which must not share one budget across workspaces.
+            let receiver = request.uri().path().to_owned();
+            let client = client_address(&request);
+            if let Err(refused) =
+                client_limit(&state, format!("{receiver}|{client}"), RateLimit::Standard).await
+            {
+                return refused;
+            }
+            return match crate::signed::verify_hook(&state.app, request).await {
+                Ok(request) => next.run(request).await,
+                Err(refused) => refused,
+            };
+        }
+        Guard::Cron => {
+            if let Err(refused) = public_limit(&state, &request, RateLimit::Standard).await {
+                return refused;
+            }
+            return match crate::signed::check_cron(&state.app, request.headers()) {
+                Ok(()) => next.run(request).await,
+                Err(refused) => refused.into_response(),
+            };
         }
         Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
             match authenticate(&state.app, request.headers(), request.method()).await {
@@ -156,6 +146,65 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
     }
     request.extensions_mut().insert(actor);
     next.run(request).await
+}
+
+/// The per-route, per-client-address budget of an unauthenticated route.
+fn public_limit(
+    state: &GuardState,
+    request: &Request,
+    rate_limit: RateLimit,
+) -> impl std::future::Future<Output = Result<(), Response>> + Send {
+    let client = client_address(request);
+    let state = state.clone();
+    async move { client_limit(&state, client, rate_limit).await }
+}
+
+fn client_address(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+async fn client_limit(
+    state: &GuardState,
+    client: String,
+    rate_limit: RateLimit,
+) -> Result<(), Response> {
+    let config = &state.app.config;
+    let (per_minute, burst) = match rate_limit {
+        RateLimit::Standard => (
+            config.public_rate_limit_per_minute,
+            config.public_rate_limit_per_minute / 10,
+        ),
+        RateLimit::Auth => (
+            config.auth_rate_limit_per_minute,
+            (config.auth_rate_limit_per_minute / 30).max(10),
+        ),
+        RateLimit::Probe => {
+            let n = config.public_rate_limit_per_minute.saturating_mul(10);
+            (n, n / 10)
+        }
+        RateLimit::PerMinute(n) => (n, n / 10),
+    };
+    let key = format!("{}|{client}", state.route);
+    if let Err(retry_after) = state
+        .app
+        .limiter
+        .check(&key, per_minute, burst, state.app.clock.now_ms())
+        .await
+    {
+        let mut err = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "at most {per_minute} requests per minute to this endpoint; retry after {retry_after} s"
+            ),
+        );
+        err.retry_after = Some(retry_after);
+        return Err(render(&err));
+    }
+    Ok(())
 }
 
 /// How long a step-up lasts.

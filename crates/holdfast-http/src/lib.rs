@@ -21,7 +21,11 @@ pub mod passwords;
 pub mod problem;
 mod ratelimit;
 pub mod routes;
+pub mod signed;
 mod state;
+pub mod ticket_mail;
+pub mod webhooks;
+pub mod worker;
 
 pub use edge::with_edge;
 pub use routes::{Guard, RateLimit, route_table};

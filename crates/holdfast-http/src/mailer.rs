@@ -10,6 +10,22 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+/// A mail to send; ids are without angle brackets.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Outgoing {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
 pub enum Mailer {
     Outbox {
         db: Db,
@@ -49,6 +65,21 @@ impl Mailer {
     }
 
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        self.send_mail(&Outgoing {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            body: body.to_owned(),
+            ..Outgoing::default()
+        })
+        .await
+    }
+
+    /// Sends a mail that may continue a thread (a ticket reply): its own `Message-ID`, the
+    /// `In-Reply-To` and `References` of the conversation, and a `Reply-To` carrying the
+    /// ticket's reply token, so the customer's mail client threads it and their answer comes
+    /// back to the ticket.
+    pub async fn send_mail(&self, mail: &Outgoing) -> Result<(), String> {
+        let (to, subject, body) = (mail.to.as_str(), mail.subject.as_str(), mail.body.as_str());
         match self {
             Mailer::Outbox { db, clock } => {
                 mail_outbox::unscoped_store(db, to, subject, body, clock.now_ms())
@@ -57,13 +88,28 @@ impl Mailer {
             }
             Mailer::Smtp { transport, from } => {
                 let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
-                let message = Message::builder()
+                let mut builder = Message::builder()
                     .from(from.clone())
                     .to(to)
                     .subject(subject)
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(body.to_owned())
-                    .map_err(|e| e.to_string())?;
+                    .header(ContentType::TEXT_PLAIN);
+                if let Some(id) = &mail.message_id {
+                    builder = builder.message_id(Some(format!("<{id}>")));
+                }
+                if let Some(parent) = &mail.in_reply_to {
+                    builder = builder.in_reply_to(format!("<{parent}>"));
+                }
+                if !mail.references.is_empty() {
+                    let refs: Vec<String> =
+                        mail.references.iter().map(|r| format!("<{r}>")).collect();
+                    builder = builder.references(refs.join(" "));
+                }
+                if let Some(reply_to) = &mail.reply_to {
+                    let mailbox: Mailbox =
+                        reply_to.parse().map_err(|e| format!("reply-to: {e}"))?;
+                    builder = builder.reply_to(mailbox);
+                }
+                let message = builder.body(body.to_owned()).map_err(|e| e.to_string())?;
                 transport
                     .send(message)
                     .await

@@ -21,6 +21,11 @@ struct Histogram {
 struct Inner {
     requests: BTreeMap<(String, String, u16), u64>,
     latency: BTreeMap<String, Histogram>,
+    /// (kind, outcome) → attempts, and total seconds spent.
+    jobs: BTreeMap<(String, &'static str), (u64, f64)>,
+    /// provider → refused inbound webhook requests (one count whatever the reason: the
+    /// metrics endpoint is public, and reasons would tell which workspaces exist).
+    inbound_refused: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -41,6 +46,23 @@ impl Metrics {
                 h.counts[i] += 1;
             }
         }
+    }
+
+    /// One job attempt finished with `outcome` (done, retry, dead).
+    pub fn job_finished(&self, kind: &str, outcome: &'static str, took: std::time::Duration) {
+        let Ok(mut inner) = self.0.lock() else { return };
+        let entry = inner.jobs.entry((kind.to_owned(), outcome)).or_default();
+        entry.0 += 1;
+        entry.1 += took.as_secs_f64();
+    }
+
+    /// An inbound webhook request was refused (unknown receiver, bad signature, stale, …).
+    pub fn inbound_refused(&self, provider: &str) {
+        let Ok(mut inner) = self.0.lock() else { return };
+        *inner
+            .inbound_refused
+            .entry(provider.to_owned())
+            .or_default() += 1;
     }
 
     pub fn render(&self, pool: PoolStats) -> String {
@@ -87,6 +109,42 @@ impl Metrics {
                 out,
                 "holdfast_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
                 h.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_job_attempts_total Background job attempts by kind and outcome."
+        );
+        let _ = writeln!(out, "# TYPE holdfast_job_attempts_total counter");
+        for ((kind, outcome), (n, _)) in &inner.jobs {
+            let _ = writeln!(
+                out,
+                "holdfast_job_attempts_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_job_seconds_total Time spent in background job attempts by kind."
+        );
+        let _ = writeln!(out, "# TYPE holdfast_job_seconds_total counter");
+        for ((kind, outcome), (_, seconds)) in &inner.jobs {
+            let _ = writeln!(
+                out,
+                "holdfast_job_seconds_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {seconds}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_inbound_webhooks_refused_total Inbound webhook requests refused, by provider (reasons are in the log)."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE holdfast_inbound_webhooks_refused_total counter"
+        );
+        for (provider, n) in &inner.inbound_refused {
+            let _ = writeln!(
+                out,
+                "holdfast_inbound_webhooks_refused_total{{provider=\"{provider}\"}} {n}"
             );
         }
         let _ = writeln!(

@@ -5,12 +5,16 @@
 //! authentication, and ID-token verification (in `holdfast_core::oidc`).
 //! Threat note: docs/design/oidc.md.
 
-use crate::outbound::{self, OutboundError};
+use crate::outbound::{Limits, OutboundError, OutboundRequest, SafeClient};
+use base64::Engine;
 use holdfast_core::config::{OidcSettings, is_loopback_http};
+use holdfast_core::netguard::Allowlist;
 use holdfast_core::oidc::{
     Expected, IdTokenError, Jwks, VerifiedIdentity, key_id, verify_id_token,
 };
 use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, RwLock};
 
@@ -45,7 +49,7 @@ struct Cached<T> {
 
 pub struct OidcProvider {
     pub settings: OidcSettings,
-    http: reqwest::Client,
+    http: SafeClient,
     discovery: RwLock<Option<Cached<Discovery>>>,
     jwks: RwLock<Option<Cached<Jwks>>>,
     /// One fetch at a time, so concurrent sign-ins after expiry fetch once.
@@ -57,11 +61,45 @@ struct TokenResponse {
     id_token: String,
 }
 
+/// The addresses the provider's client may reach beyond public ones: the operator's
+/// `outbound_allow`, plus the loopback address of a plain-http loopback issuer — the only http
+/// issuer the configuration accepts, a test provider on this machine.
+fn provider_allowlist(issuer: &str, outbound_allow: &[String]) -> Allowlist {
+    let mut allow = Allowlist::parse(outbound_allow).unwrap_or_else(|e| {
+        // Configuration validation refuses this at start; should it slip through, fail closed.
+        tracing::error!(error = %e, "outbound_allow is invalid; ignoring it");
+        Allowlist::default()
+    });
+    if is_loopback_http(issuer) {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let loopback: &[IpAddr] = if issuer.starts_with("http://localhost:") {
+            &[v4, v6]
+        } else if issuer.starts_with("http://[::1]:") {
+            &[v6]
+        } else {
+            &[v4]
+        };
+        for ip in loopback {
+            allow.allow(*ip);
+        }
+    }
+    allow
+}
+
 impl OidcProvider {
-    pub fn new(settings: OidcSettings) -> OidcProvider {
+    pub fn new(settings: OidcSettings, outbound_allow: &[String]) -> OidcProvider {
+        let allow = provider_allowlist(&settings.issuer, outbound_allow);
+        let limits = Limits {
+            total_timeout: Duration::from_secs(10),
+            max_response_bytes: MAX_BODY,
+            // A redirect would carry the code and verifier elsewhere; providers do not need one.
+            max_redirects: 0,
+            ..Limits::default()
+        };
         OidcProvider {
+            http: SafeClient::new(Arc::new(allow), limits),
             settings,
-            http: outbound::client(Duration::from_secs(10)),
             discovery: RwLock::new(None),
             jwks: RwLock::new(None),
             fetching: Mutex::new(()),
@@ -82,12 +120,7 @@ impl OidcProvider {
             return Ok(c.value.clone());
         }
         let url = format!("{}/.well-known/openid-configuration", self.settings.issuer);
-        let found: Discovery = outbound::json(
-            self.http.get(&url),
-            "the identity provider's discovery",
-            MAX_BODY,
-        )
-        .await?;
+        let found: Discovery = self.http.get_json(&url).await?;
         if found.issuer != self.settings.issuer {
             return Err(SsoError::Misconfigured(format!(
                 "discovery names the issuer '{}', not the configured '{}'",
@@ -132,12 +165,7 @@ impl OidcProvider {
         {
             return Ok(c.value.clone());
         }
-        let jwks: Jwks = outbound::json(
-            self.http.get(&discovery.jwks_uri),
-            "the identity provider's signing keys",
-            MAX_BODY,
-        )
-        .await?;
+        let jwks: Jwks = self.http.get_json(&discovery.jwks_uri).await?;
         tracing::info!(keys = jwks.keys.len(), "identity provider keys fetched");
         *self.jwks.write().await = Some(Cached {
             value: jwks.clone(),
@@ -190,29 +218,25 @@ impl OidcProvider {
                 .map(|s| s.trim_start_matches("v=").to_owned())
                 .unwrap_or_default()
         };
-        let request = self
-            .http
-            .post(&d.token_endpoint)
-            .basic_auth(
-                encode(&self.settings.client_id),
-                Some(encode(self.settings.client_secret.expose())),
-            )
-            .header("accept", "application/json")
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier),
-            ]);
-        match outbound::json::<TokenResponse>(
-            request,
-            "the identity provider's token endpoint",
-            MAX_BODY,
-        )
-        .await
-        {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(&self.settings.client_id),
+            encode(self.settings.client_secret.expose())
+        ));
+        let form = serde_urlencoded::to_string([
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ])
+        .map_err(|e| SsoError::Misconfigured(e.to_string()))?;
+        let request = OutboundRequest::post(&d.token_endpoint, form.into_bytes())
+            .header("authorization", format!("Basic {credentials}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        match self.http.send_json::<TokenResponse>(request).await {
             Ok(t) => Ok(t.id_token),
-            Err(OutboundError::Status(_, status)) if (400..500).contains(&status) => {
+            Err(OutboundError::Status { status, .. }) if (400..500).contains(&status) => {
                 Err(SsoError::CodeRefused)
             }
             Err(e) => Err(e.into()),
@@ -235,5 +259,24 @@ impl OidcProvider {
             now_s: now_ms / 1000,
         };
         Ok(verify_id_token(id_token, &jwks, &expected)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_allowlist;
+
+    #[test]
+    fn only_a_loopback_http_issuer_adds_its_own_loopback_address() {
+        let ip = |s: &str| s.parse().unwrap();
+        let test_provider = provider_allowlist("http://127.0.0.1:9000", &[]);
+        assert!(test_provider.contains(ip("127.0.0.1")));
+        assert!(!test_provider.contains(ip("127.0.0.2")));
+        assert!(!test_provider.contains(ip("::1")));
+        let localhost = provider_allowlist("http://localhost:9000", &[]);
+        assert!(localhost.contains(ip("127.0.0.1")) && localhost.contains(ip("::1")));
+        assert!(provider_allowlist("https://accounts.google.com", &[]).is_empty());
+        let operator = provider_allowlist("https://idp.corp", &["10.0.0.0/8".to_owned()]);
+        assert!(operator.contains(ip("10.1.2.3")) && !operator.contains(ip("127.0.0.1")));
     }
 }

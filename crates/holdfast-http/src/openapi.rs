@@ -80,6 +80,16 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
         Guard::Public { .. } => {
             op.insert("security".into(), json!([]));
         }
+        Guard::Signed => {
+            op.insert("security".into(), json!([]));
+            op.insert(
+                "x-holdfast-signature".into(),
+                json!("provider webhook signature"),
+            );
+        }
+        Guard::Cron => {
+            op.insert("security".into(), json!([{"cronSecret": []}]));
+        }
     }
     Value::Object(op)
 }
@@ -121,7 +131,8 @@ pub fn document() -> Value {
             "schemas": generator.take_definitions(true),
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (hf_live_…) or a user's access token"},
-                "accessToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A signed-in user's access token from /api/v1/auth/login"}
+                "accessToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A signed-in user's access token from /api/v1/auth/login"},
+                "cronSecret": {"type": "apiKey", "in": "header", "name": "X-Holdfast-Cron-Secret", "description": "The configured cron_secret (HOLDFAST_CRON_SECRET)"}
             }
         }
     })

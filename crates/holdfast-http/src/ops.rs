@@ -23,6 +23,17 @@ pub struct StatusOut {
 
 pub fn routes(t: &mut RouteTable) {
     t.add(
+        Method::POST,
+        "/internal/cron/tick",
+        Guard::Cron,
+        Doc::new(
+            "operations",
+            "For schedulers: run due background jobs (at most 100) and the queue's upkeep now",
+        )
+        .response::<crate::worker::TickOut>(200),
+        axum::routing::post(cron_tick),
+    );
+    t.add(
         Method::GET,
         "/healthz",
         PROBE,
@@ -112,4 +123,17 @@ async fn view_openapi(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// `POST /internal/cron/tick`: for deployments that run no long-lived worker (or want upkeep
+/// on a schedule of their own).
+///
+/// The tick runs in its own task: a scheduler that hangs up (or the request timeout) must not
+/// abort jobs halfway, after a delivery went out but before it was recorded.
+async fn cron_tick(State(state): State<AppState>) -> ApiResult<axum::Json<crate::worker::TickOut>> {
+    let ran = tokio::spawn(async move { crate::worker::tick(&state, 100).await }).await;
+    ran.map(axum::Json).map_err(|e| {
+        tracing::error!(error = %e, "the scheduler tick failed");
+        Problem::new(ErrorCode::Internal, "the tick failed; see the server log")
+    })
 }

@@ -25,7 +25,7 @@ pub enum RateLimit {
     PerMinute(u32),
 }
 
-/// Who may call a route. Later: console session, portal session, webhook signature, cron secret.
+/// Who may call a route. Later: portal session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
     Public {
@@ -44,6 +44,14 @@ pub enum Guard {
     },
     /// A signed-in user acting on their own account (sessions); API keys are refused with 403.
     User,
+    /// An inbound provider webhook, `/hooks/{provider}/{workspace_slug}`: rate-limited per
+    /// client address, then the body's signature must verify under the workspace's secret for
+    /// that provider (else 401, counted and logged without the request). The handler receives
+    /// a [`crate::guard::VerifiedHook`].
+    Signed,
+    /// A scheduler: the `X-Holdfast-Cron-Secret` header must equal the configured
+    /// `cron_secret` (constant-time); 404 while none is configured.
+    Cron,
 }
 
 impl Guard {
@@ -140,7 +148,9 @@ impl RouteSpec {
         self.path
             .split('/')
             .rev()
-            .skip_while(|seg| !seg.contains(param))
+            .skip_while(|seg| {
+                seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) != Some(param)
+            })
             .nth(1)
             .unwrap_or("")
     }
@@ -224,5 +234,8 @@ pub fn route_table() -> RouteTable {
     crate::api::two_factor::routes(&mut table);
     crate::api::workspace::routes(&mut table);
     crate::api::settings::routes(&mut table);
+    crate::api::webhooks::routes(&mut table);
+    crate::api::tickets::routes(&mut table);
+    crate::api::hooks::routes(&mut table);
     table
 }

@@ -33,6 +33,9 @@ pub struct AppState {
     pub(crate) cookies: Arc<CookiePolicy>,
     /// The OpenID provider, when single sign-on is configured.
     pub(crate) oidc: Option<Arc<OidcProvider>>,
+    /// Webhook deliveries and the check of a webhook URL when it is saved: the safe outbound
+    /// client with the operator's allowlist (`outbound_allow`).
+    pub(crate) webhook_client: crate::outbound::SafeClient,
 }
 
 impl AppState {
@@ -60,7 +63,8 @@ impl AppState {
             oidc: config
                 .oidc
                 .clone()
-                .map(|settings| Arc::new(OidcProvider::new(settings))),
+                .map(|settings| Arc::new(OidcProvider::new(settings, &config.outbound_allow))),
+            webhook_client: crate::webhooks::client(&config),
             config,
         }
     }

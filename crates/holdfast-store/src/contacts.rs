@@ -146,8 +146,9 @@ pub async fn delete(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<bool, Store
     Ok(done.rows_affected() == 1)
 }
 
-/// Escapes LIKE wildcards so a search for `50%` means the text `50%`.
-fn like_pattern(q: &str) -> String {
+/// `%text%`, lower-cased, with LIKE wildcards escaped so a search for `50%` means the text
+/// `50%` (use with `ESCAPE '\'`).
+pub(crate) fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.to_lowercase().chars() {

@@ -160,7 +160,36 @@ impl Db {
         &self.pool
     }
 
+    /// A write transaction outside any tenant, for the few cross-workspace writers (the job
+    /// queue's claims). SQLite writers queue on the write gate and take the lock up front.
+    pub(crate) async fn system_write(&self) -> Result<SystemTx, StoreError> {
+        let (permit, tx) = match self.backend {
+            Backend::Sqlite => (
+                self.write_gate.clone().acquire_owned().await.ok(),
+                self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            ),
+            Backend::Postgres => (None, self.pool.begin().await?),
+        };
+        Ok(SystemTx {
+            tx,
+            _permit: permit,
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// See [`Db::system_write`].
+pub(crate) struct SystemTx {
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl SystemTx {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
     }
 }

@@ -14,14 +14,18 @@ mod db;
 mod error;
 pub mod idempotency;
 pub mod identity;
+pub mod inbound;
 pub mod invitations;
 pub mod mail_outbox;
 pub mod members;
 pub mod oidc;
+pub mod queue;
 pub mod roles;
 pub mod sessions;
 mod tenant;
+pub mod tickets;
 pub mod two_factor;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use db::{Backend, Db, PoolStats};

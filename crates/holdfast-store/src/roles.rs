@@ -171,7 +171,8 @@ pub async fn delete(tx: &mut TenantTx<'_>, id: &RoleId) -> Result<Deleted, Store
         "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = $1 AND role = $2) \
          + (SELECT count(*) FROM api_keys WHERE workspace_id = $1 AND role = $2 AND revoked_at IS NULL) \
          + (SELECT count(*) FROM invitations WHERE workspace_id = $1 AND role = $2 \
-            AND accepted_at IS NULL AND revoked_at IS NULL)",
+            AND accepted_at IS NULL AND revoked_at IS NULL) \
+         + (SELECT count(*) FROM webhook_endpoints WHERE workspace_id = $1 AND role = $2)",
     )
     .bind(ws.as_str())
     .bind(id.as_str())

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod oidc;
+pub mod python;
+pub mod receiver;
 mod smtp;
 pub use smtp::{SmtpMessage, SmtpSink};
 
@@ -69,6 +71,10 @@ pub struct TestApp {
     pub config: Arc<Config>,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the job worker (running unless the layer set `worker: Some(false)`).
+    worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    worker_workspaces: Arc<std::sync::Mutex<Vec<String>>>,
+    state: AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -168,11 +174,29 @@ impl TestApp {
             .connect_services()
             .await
             .unwrap();
+        let (worker_tx, worker_rx) = tokio::sync::oneshot::channel::<()>();
+        let worker_workspaces = Arc::new(std::sync::Mutex::new(Vec::new()));
+        if config.worker {
+            // Tests on PostgreSQL share one database: this app's worker takes only the jobs of
+            // the workspaces this app made (their secrets are sealed with this app's key).
+            let options = holdfast_http::worker::WorkerOptions {
+                poll: std::time::Duration::from_millis(25),
+                only_workspaces: Some(worker_workspaces.clone()),
+                ..Default::default()
+            };
+            tokio::spawn(holdfast_http::worker::run(
+                state.clone(),
+                options,
+                async move {
+                    let _ = worker_rx.await;
+                },
+            ));
+        }
         let router = holdfast_http::route_table().into_router(state.clone());
         let router = extra(axum::Router::new())
             .with_state(state.clone())
             .merge(router);
-        let app = holdfast_http::with_edge(router, state);
+        let app = holdfast_http::with_edge(router, state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum::serve(
@@ -191,8 +215,30 @@ impl TestApp {
             config,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
+            worker_stop: Some(worker_tx),
+            worker_workspaces,
+            state,
             _dir: dir,
         }
+    }
+
+    /// Starts one more job worker on this app (as a second process would), stopped with
+    /// the returned sender or when the test ends.
+    pub fn extra_worker(&self) -> tokio::sync::oneshot::Sender<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let options = holdfast_http::worker::WorkerOptions {
+            poll: std::time::Duration::from_millis(25),
+            only_workspaces: Some(self.worker_workspaces.clone()),
+            ..Default::default()
+        };
+        tokio::spawn(holdfast_http::worker::run(
+            self.state.clone(),
+            options,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        tx
     }
 
     /// Creates a workspace (owner with an Argon2id-hashed password) and an admin key.
@@ -209,6 +255,9 @@ impl TestApp {
         )
         .await
         .unwrap();
+        if let Ok(mut ids) = self.worker_workspaces.lock() {
+            ids.push(created.workspace_id.clone());
+        }
         let key = self.key(&slug, BuiltinRole::Admin).await;
         Workspace {
             slug,
@@ -284,6 +333,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.worker_stop.take() {
             let _ = tx.send(());
         }
     }
@@ -373,14 +425,32 @@ impl Call<'_> {
             json,
         }
     }
-    /// Sends and asserts the status; on mismatch the panic shows the body.
+    /// Sends and asserts the status; on mismatch the panic shows the body and the server's
+    /// log lines for that request (by its request id).
     pub async fn expect(self, status: u16) -> Resp {
         let resp = self.send().await;
-        assert_eq!(
-            resp.status, status,
-            "unexpected status; body: {}",
-            resp.text
-        );
+        if resp.status != status {
+            let request_id = resp
+                .header("x-request-id")
+                .map(str::to_owned)
+                .or_else(|| resp.json["request_id"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let server_log: Vec<String> = if request_id.is_empty() {
+                Vec::new()
+            } else {
+                captured_logs()
+                    .lines()
+                    .filter(|l| l.contains(&request_id))
+                    .map(str::to_owned)
+                    .collect()
+            };
+            panic!(
+                "unexpected status {} (expected {status}); body: {}\nserver log for this request:\n{}",
+                resp.status,
+                resp.text,
+                server_log.join("\n")
+            );
+        }
         resp
     }
 }

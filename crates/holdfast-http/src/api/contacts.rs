@@ -20,6 +20,7 @@ use holdfast_core::fields::{self, Access, Field, Resource};
 use holdfast_core::ids::ContactId;
 use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
+use holdfast_core::webhooks::EventType;
 use holdfast_store::auth::Actor;
 use holdfast_store::contacts::SearchIn;
 use holdfast_store::{contacts, idempotency};
@@ -147,6 +148,12 @@ async fn contact_create(
         return Ok(response);
     }
     let created = contacts::insert(&mut tx, &fields, now).await?;
+    publish(&mut tx, EventType::ContactCreated, &created, now).await?;
+    let json = view(&actor, &created).to_string();
+    if let Some(key) = &key {
+        idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
+    }
+    // The audit append takes the workspace's chain head: last, so it is held the shortest.
     let event = audit::by(
         &actor,
         &client,
@@ -156,10 +163,6 @@ async fn contact_create(
         json!({"fields": present_fields(&created)}),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;
-    let json = view(&actor, &created).to_string();
-    if let Some(key) = &key {
-        idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
-    }
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -200,9 +203,11 @@ async fn contact_update(
         .value
         .apply(&current.fields())
         .map_err(Problem::validation)?;
-    let updated = contacts::update(&mut tx, &id, &fields, state.clock.now_ms())
+    let now = state.clock.now_ms();
+    let updated = contacts::update(&mut tx, &id, &fields, now)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
+    publish(&mut tx, EventType::ContactUpdated, &updated, now).await?;
     let event = audit::by(
         &actor,
         &client,
@@ -211,7 +216,7 @@ async fn contact_update(
         id.as_str(),
         json!({"changed": changed_fields(&current, &updated)}),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(view(&actor, &updated)))
 }
@@ -227,6 +232,14 @@ async fn contact_delete(
     if !contacts::delete(&mut tx, &id).await? {
         return Err(Problem::not_found("contact"));
     }
+    let now = state.clock.now_ms();
+    holdfast_store::webhooks::publish(
+        &mut tx,
+        EventType::ContactDeleted,
+        json!({"id": id.as_str()}),
+        now,
+    )
+    .await?;
     let event = audit::by(
         &actor,
         &client,
@@ -235,7 +248,7 @@ async fn contact_delete(
         id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -358,6 +371,19 @@ fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
 }
 
 /// A contact as the caller's role may see it: hidden fields are absent.
+/// The contact as a webhook event's data, in the transaction of the change (outbox); each
+/// endpoint later receives it cut to its own role's fields.
+async fn publish(
+    tx: &mut holdfast_store::TenantTx<'_>,
+    event: EventType,
+    contact: &ContactOut,
+    now: i64,
+) -> ApiResult<()> {
+    let data = serde_json::to_value(contact).unwrap_or_default();
+    holdfast_store::webhooks::publish(tx, event, data, now).await?;
+    Ok(())
+}
+
 fn view(actor: &Actor, contact: &ContactOut) -> serde_json::Value {
     let mut value = serde_json::to_value(contact).unwrap_or_default();
     fields::redact(&actor.role, Resource::Contacts, &mut value);

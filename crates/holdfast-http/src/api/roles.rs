@@ -251,7 +251,7 @@ async fn role_delete(
             return Err(Problem::new(
                 ErrorCode::Conflict,
                 format!(
-                    "{n} member(s), API key(s) or invitation(s) still hold this role; give them another role first"
+                    "{n} member(s), API key(s), invitation(s) or webhook endpoint(s) still hold this role; give them another role first"
                 ),
             ));
         }

@@ -25,6 +25,13 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/invitations/accept"),
 ];
 
+/// Routes whose guard is a shared secret rather than a credential, each proven by its own
+/// tests (`hooks.rs`, `cron.rs`).
+const SECRET_GUARDED: &[(&str, &str, Guard)] = &[
+    ("POST", "/internal/cron/tick", Guard::Cron),
+    ("POST", "/hooks/{provider}/{workspace_slug}", Guard::Signed),
+];
+
 fn method(m: &axum::http::Method) -> Method {
     Method::from_bytes(m.as_str().as_bytes()).unwrap()
 }
@@ -34,7 +41,9 @@ fn with_body<'a>(
     call: holdfast_testkit::Call<'a>,
     spec: &holdfast_http::routes::RouteSpec,
 ) -> holdfast_testkit::Call<'a> {
-    if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
+    if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
+        call.json(&json!({"status": "pending"}))
+    } else if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
         call.json(&body_for(spec.path))
     } else {
         call
@@ -50,6 +59,16 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"role": "viewer"})
     } else if path.contains("roles") {
         json!({"name": "Sweep role", "permissions": ["contacts.read"]})
+    } else if path.contains("rotate-secret") {
+        json!({"overlap_seconds": 60})
+    } else if path.contains("webhooks") {
+        json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]})
+    } else if path.contains("inbound-hooks") {
+        json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+    } else if path.contains("replies") || path.contains("notes") {
+        json!({"body": "Sweep reply"})
+    } else if path.contains("tickets") {
+        json!({"subject": "Sweep", "contact": {"email": "sweep@example.com"}, "message": "hi"})
     } else if path.contains("invitations") {
         json!({"email": "sweep@example.com", "role": "viewer"})
     } else {
@@ -72,6 +91,19 @@ async fn every_route_declares_a_guard_and_public_ones_are_deliberate() {
     assert_eq!(
         public, expected,
         "the set of public routes changed; review it and update PUBLIC"
+    );
+    let secret: Vec<(String, String, Guard)> = table
+        .specs()
+        .filter(|s| matches!(s.guard, Guard::Signed | Guard::Cron))
+        .map(|s| (s.method.to_string(), s.path.to_owned(), s.guard))
+        .collect();
+    let expected: Vec<(String, String, Guard)> = SECRET_GUARDED
+        .iter()
+        .map(|(m, p, g)| (m.to_string(), p.to_string(), *g))
+        .collect();
+    assert_eq!(
+        secret, expected,
+        "the set of secret-guarded routes changed; review it and update SECRET_GUARDED"
     );
     assert!(
         table.specs().count() > PUBLIC.len(),
@@ -171,10 +203,32 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .expect(204)
         .await;
 
+    let a_endpoint = app
+        .post("/api/v1/webhooks")
+        .key(&a.admin_key)
+        .json(&json!({"url": "https://hooks.example.com/a", "event_types": ["contact.created"]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let a_ticket = app
+        .post("/api/v1/tickets")
+        .key(&a.admin_key)
+        .json(&json!({"subject": "A's ticket", "contact": {"email": "a-customer@example.com"}, "message": "hello"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let table = route_table();
     let mut swept = 0;
     for spec in table.specs() {
-        if spec.guard.is_public() {
+        if spec.guard.is_public() || matches!(spec.guard, Guard::Signed | Guard::Cron) {
             continue;
         }
         swept += 1;
@@ -190,6 +244,16 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("members", "id") => a_member.clone(),
                     ("invitations", "id") => a_invitation.clone(),
                     ("roles", "id") => a_role.clone(),
+                    ("webhooks", "id") => a_endpoint.clone(),
+                    ("tickets", "id") => a_ticket.clone(),
+                    // Behind A's ticket id: B gets 404 for the ticket first.
+                    ("attachments", "attachment_id") => {
+                        "att_00000000000000000000000000000001".into()
+                    }
+                    // Behind A's endpoint id: B gets 404 for the endpoint before the message.
+                    ("messages", "message_id") => "msg_00000000000000000000000000000001".into(),
+                    // Not a record: each workspace has its own receiver per provider.
+                    ("inbound-hooks", "provider") => "stripe".into(),
                     _ => panic!(
                         "no fixture for {{{param}}} in {}: add one to the guard sweep",
                         spec.path
@@ -291,7 +355,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                 .await;
             assert_eq!(r.status, 403, "{label} with an API key: {}", r.text);
         }
-        if !ids.is_empty() {
+        let names_a_record = ids.iter().any(|(param, _)| *param != "provider");
+        if names_a_record {
             let r = with_body(app.call(m.clone(), &path).key(b_credential), spec)
                 .send()
                 .await;
@@ -305,7 +370,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                 !r.text.contains("A's customer") && !r.text.contains("a-customer@"),
                 "{label} leaked data"
             );
-        } else if spec.method == axum::http::Method::GET {
+        } else if spec.method == axum::http::Method::GET && ids.is_empty() {
             let r = app
                 .call(m.clone(), &path)
                 .key(b_credential)
@@ -314,7 +379,9 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             assert!(
                 !r.text.contains(&a_contact)
                     && !r.text.contains(&a_key_id)
-                    && !r.text.contains(&a_session),
+                    && !r.text.contains(&a_session)
+                    && !r.text.contains(&a_endpoint)
+                    && !r.text.contains(&a_ticket),
                 "{label} listed A's records to B"
             );
         }

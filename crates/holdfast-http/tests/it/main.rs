@@ -11,6 +11,7 @@ mod contacts;
 mod edge;
 mod fields;
 mod guard_sweep;
+mod hooks;
 mod isolation;
 mod limits;
 mod logging;
@@ -22,7 +23,9 @@ mod rls;
 mod roles;
 mod settings;
 mod shutdown;
+mod tickets;
 mod two_factor;
+mod webhooks;
 
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};

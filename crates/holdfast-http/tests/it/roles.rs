@@ -290,6 +290,11 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "members" => "mem_00000000000000000000000000000001".into(),
             "invitations" => "inv_00000000000000000000000000000001".into(),
             "roles" => "rol_00000000000000000000000000000001".into(),
+            "webhooks" => "ep_00000000000000000000000000000001".into(),
+            "tickets" => "tk_00000000000000000000000000000001".into(),
+            "attachments" => "att_00000000000000000000000000000001".into(),
+            "messages" => "msg_00000000000000000000000000000001".into(),
+            "inbound-hooks" => "stripe".into(),
             "sessions" => "ses_00000000000000000000000000000001".into(),
             other => panic!("no matrix fixture for {other}"),
         }

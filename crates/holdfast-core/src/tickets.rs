@@ -1,0 +1,456 @@
+//! Help-desk tickets, the wire types and rules: a ticket holds a thread of messages (the
+//! customer's inbound ones, operators' replies, internal notes the customer never sees).
+
+use crate::validate::{self, Errors, FieldError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+macro_rules! closed_set {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            pub fn names() -> String {
+                $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
+}
+
+closed_set!(
+    /// Where a ticket stands: `open` (needs the team), `pending` (waits for the customer),
+    /// `resolved` (answered; reopens on the customer's next message), `closed` (done for good).
+    Status { Open => "open", Pending => "pending", Resolved => "resolved", Closed => "closed" }
+);
+closed_set!(Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
+closed_set!(
+    /// How the ticket reached the workspace.
+    Channel { Email => "email", Widget => "widget", Api => "api" }
+);
+closed_set!(
+    /// `inbound` from the customer, `reply` from the team to the customer, `note` for the team only.
+    MessageKind { Inbound => "inbound", Reply => "reply", Note => "note" }
+);
+
+/// A message body is at most this long (characters).
+pub const MAX_BODY_CHARS: usize = 100_000;
+pub const MAX_TAGS: usize = 20;
+
+/// Who a new ticket is from: an email address or a phone number (or both), and a name.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRef {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[schemars(length(max = 200))]
+    pub name: Option<String>,
+}
+
+/// Body of `POST /api/v1/tickets`: the ticket and its first (inbound) message.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketIn {
+    #[schemars(length(min = 1, max = 300))]
+    pub subject: String,
+    /// The customer; found by email, then phone, or created.
+    pub contact: ContactRef,
+    /// The customer's message.
+    #[schemars(length(min = 1, max = 100000))]
+    pub message: String,
+    /// `low`, `normal` (default), `high` or `urgent`.
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A validated new ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTicket {
+    pub subject: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub message: String,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+}
+
+fn check_body(field: &str, text: &str) -> Result<String, FieldError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_BODY_CHARS {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn check_tags(tags: &[String]) -> Result<Vec<String>, FieldError> {
+    if tags.len() > MAX_TAGS {
+        return Err(FieldError::new("tags", format!("at most {MAX_TAGS} tags")));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = validate::text("tags", tag, 1, 40)?.to_lowercase();
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+fn check_priority(text: &str) -> Result<Priority, FieldError> {
+    Priority::parse(text.trim()).ok_or_else(|| {
+        FieldError::new("priority", format!("must be one of: {}", Priority::names()))
+    })
+}
+
+fn check_status(text: &str) -> Result<Status, FieldError> {
+    Status::parse(text.trim())
+        .ok_or_else(|| FieldError::new("status", format!("must be one of: {}", Status::names())))
+}
+
+impl TicketIn {
+    pub fn validate(&self) -> Result<NewTicket, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let subject = errors.take(validate::text("subject", &self.subject, 1, 300));
+        let email = match &self.contact.email {
+            Some(e) => errors.take(validate::email("contact.email", e)).map(Some),
+            None => Some(None),
+        };
+        let phone = match &self.contact.phone {
+            Some(p) => errors.take(validate::phone("contact.phone", p)).map(Some),
+            None => Some(None),
+        };
+        let name = match &self.contact.name {
+            Some(n) => errors
+                .take(validate::text("contact.name", n, 1, 200))
+                .map(Some),
+            None => Some(None),
+        };
+        if self.contact.email.is_none() && self.contact.phone.is_none() {
+            errors.push("contact", "give the customer's email or phone");
+        }
+        let message = errors.take(check_body("message", &self.message));
+        let priority = match &self.priority {
+            Some(p) => errors.take(check_priority(p)),
+            None => Some(Priority::Normal),
+        };
+        let tags = errors.take(check_tags(&self.tags));
+        match (subject, email, phone, name, message, priority, tags) {
+            (
+                Some(subject),
+                Some(email),
+                Some(phone),
+                Some(name),
+                Some(message),
+                Some(priority),
+                Some(tags),
+            ) => errors.finish(NewTicket {
+                subject,
+                email,
+                phone,
+                name,
+                message,
+                priority,
+                tags,
+            }),
+            _ => Err(errors.finish(()).err().unwrap_or_default()),
+        }
+    }
+}
+
+/// Body of `PATCH /api/v1/tickets/{id}`: any subset.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    #[schemars(length(min = 1, max = 300))]
+    pub subject: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    /// A member's user id (`usr_…`), or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub assignee: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A validated change; `assignee: Some(None)` unassigns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketChange {
+    pub subject: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl TicketPatch {
+    pub fn validate(&self) -> Result<TicketChange, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let mut change = TicketChange::default();
+        if let Some(subject) = &self.subject {
+            change.subject = errors.take(validate::text("subject", subject, 1, 300));
+        }
+        if let Some(status) = &self.status {
+            change.status = errors.take(check_status(status));
+        }
+        if let Some(priority) = &self.priority {
+            change.priority = errors.take(check_priority(priority));
+        }
+        match &self.assignee {
+            Some(Some(user)) => match crate::ids::UserId::parse(user.trim()) {
+                Some(id) => change.assignee = Some(Some(id.to_string())),
+                None => errors.push("assignee", "must be a member's user id (usr_…) or null"),
+            },
+            Some(None) => change.assignee = Some(None),
+            None => {}
+        }
+        if let Some(tags) = &self.tags {
+            change.tags = errors.take(check_tags(tags));
+        }
+        if change == TicketChange::default() && errors.is_empty() {
+            errors.push(
+                "",
+                "name at least one of subject, status, priority, assignee, tags",
+            );
+        }
+        errors.finish(change)
+    }
+}
+
+/// Body of `POST /api/v1/tickets/{id}/replies` and `/notes`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageIn {
+    #[schemars(length(min = 1, max = 100000))]
+    pub body: String,
+}
+
+impl MessageIn {
+    pub fn validate(&self) -> Result<String, Vec<FieldError>> {
+        check_body("body", &self.body).map_err(|e| vec![e])
+    }
+}
+
+/// A ticket as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TicketOut {
+    pub id: String,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub assignee: Option<String>,
+    pub tags: Vec<String>,
+    pub contact_id: Option<String>,
+    pub channel: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_message_at: i64,
+    /// When the team first replied (for reporting).
+    pub first_response_at: Option<i64>,
+    /// When it was last resolved or closed.
+    pub resolved_at: Option<i64>,
+}
+
+/// A message as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MessageOut {
+    pub id: String,
+    pub ticket_id: String,
+    /// `inbound`, `reply` or `note`.
+    pub kind: String,
+    /// `contact`, `user`, `api_key` or `system`.
+    pub author_type: String,
+    pub author_id: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// A file that came with a message; download it at
+/// `GET /api/v1/tickets/{ticket}/attachments/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AttachmentOut {
+    pub id: String,
+    pub message_id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// `GET /api/v1/tickets/{id}`: the ticket and its thread, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TicketThread {
+    #[serde(flatten)]
+    pub ticket: TicketOut,
+    pub messages: Vec<MessageOut>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentOut>,
+}
+
+/// List filters, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketFilter {
+    pub status: Option<Status>,
+    pub assignee: Option<String>,
+    pub tag: Option<String>,
+    pub contact: Option<String>,
+    pub q: Option<String>,
+}
+
+impl TicketFilter {
+    pub fn parse(
+        status: Option<&str>,
+        assignee: Option<&str>,
+        tag: Option<&str>,
+        contact: Option<&str>,
+        q: Option<&str>,
+        errors: &mut Errors,
+    ) -> TicketFilter {
+        TicketFilter {
+            status: status.and_then(|s| errors.take(check_status(s))),
+            assignee: assignee.and_then(|a| match crate::ids::UserId::parse(a.trim()) {
+                Some(id) => Some(id.to_string()),
+                None => {
+                    errors.push("assignee", "must be a user id (usr_…)");
+                    None
+                }
+            }),
+            tag: tag.and_then(|t| {
+                errors
+                    .take(validate::text("tag", t, 1, 40))
+                    .map(|t| t.to_lowercase())
+            }),
+            contact: contact.and_then(|c| match crate::ids::ContactId::parse(c.trim()) {
+                Some(id) => Some(id.to_string()),
+                None => {
+                    errors.push("contact", "must be a contact id (ct_…)");
+                    None
+                }
+            }),
+            q: q.and_then(|q| errors.take(validate::text("q", q, 1, 200))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket() -> TicketIn {
+        TicketIn {
+            subject: " Leaking tap ".into(),
+            contact: ContactRef {
+                email: Some("Ada@Example.COM".into()),
+                phone: None,
+                name: Some("Ada".into()),
+            },
+            message: "The kitchen tap drips.\n".into(),
+            priority: None,
+            tags: vec!["Plumbing".into(), "plumbing".into()],
+        }
+    }
+
+    #[test]
+    fn a_new_ticket_is_normalised() {
+        let t = ticket().validate().unwrap();
+        assert_eq!(t.subject, "Leaking tap");
+        assert_eq!(t.email.as_deref(), Some("Ada@example.com"));
+        assert_eq!(t.priority, Priority::Normal);
+        assert_eq!(t.tags, vec!["plumbing"]);
+        assert_eq!(t.message, "The kitchen tap drips.");
+    }
+
+    #[test]
+    fn a_bad_ticket_names_every_field() {
+        let bad = TicketIn {
+            subject: String::new(),
+            contact: ContactRef::default(),
+            message: "  ".into(),
+            priority: Some("asap".into()),
+            tags: vec!["x".repeat(41)],
+        };
+        let fields: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["subject", "contact", "message", "priority", "tags"]
+        );
+        let control = TicketIn {
+            message: "bell\u{7}".into(),
+            ..ticket()
+        };
+        assert_eq!(control.validate().unwrap_err()[0].field, "message");
+        let phone = TicketIn {
+            contact: ContactRef {
+                email: None,
+                phone: Some("0207 946 0958".into()),
+                name: None,
+            },
+            ..ticket()
+        };
+        assert_eq!(phone.validate().unwrap_err()[0].field, "contact.phone");
+    }
+
+    #[test]
+    fn a_patch_validates_what_it_names_and_can_unassign() {
+        let patch: TicketPatch =
+            serde_json::from_str(r#"{"assignee": null, "status": "pending"}"#).unwrap();
+        let change = patch.validate().unwrap();
+        assert_eq!(change.assignee, Some(None));
+        assert_eq!(change.status, Some(Status::Pending));
+        let empty: TicketPatch = serde_json::from_str("{}").unwrap();
+        assert!(empty.validate().is_err());
+        let bad: TicketPatch =
+            serde_json::from_str(r#"{"assignee": "bob", "status": "done"}"#).unwrap();
+        assert_eq!(bad.validate().unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn the_sets_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(*s));
+        }
+        for k in MessageKind::ALL {
+            assert_eq!(MessageKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(Channel::parse("fax"), None);
+    }
+}

@@ -1,0 +1,468 @@
+//! `/api/v1/tickets`: the help desk's tickets and their threads (helpdesk module). Creating a
+//! ticket finds or creates the customer's contact; every change is published to webhooks
+//! (`ticket.created`, `ticket.updated`, `message.created`) in its transaction.
+
+use crate::api::{CURSOR, LIMIT, Page, page_of, page_params_into};
+use crate::extract::{JsonBody, QueryParams};
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, QueryParam, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, patch, post};
+use holdfast_core::error::ErrorCode;
+use holdfast_core::ids::TicketId;
+use holdfast_core::modules::Module;
+use holdfast_core::policy::Permission;
+use holdfast_core::queue::JobKind;
+use holdfast_core::tickets::{
+    AttachmentOut, Channel, MessageIn, MessageKind, MessageOut, TicketFilter, TicketIn, TicketOut,
+    TicketPatch, TicketThread,
+};
+use holdfast_core::validate::Errors;
+use holdfast_core::webhooks::EventType;
+use holdfast_store::TenantTx;
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::tickets::{self as store, Author, NewTicketRow};
+use serde::Deserialize;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::TicketsRead,
+};
+const WRITE: Guard = Guard::Staff {
+    permission: Permission::TicketsWrite,
+};
+
+const FILTERS: &[QueryParam] = &[
+    LIMIT,
+    CURSOR,
+    QueryParam {
+        name: "status",
+        description: "open, pending, resolved or closed",
+        integer: false,
+    },
+    QueryParam {
+        name: "assignee",
+        description: "A member's user id (usr_…)",
+        integer: false,
+    },
+    QueryParam {
+        name: "tag",
+        description: "Tickets with this tag",
+        integer: false,
+    },
+    QueryParam {
+        name: "contact",
+        description: "Tickets of this contact (ct_…)",
+        integer: false,
+    },
+    QueryParam {
+        name: "q",
+        description: "Text in the subject or any message",
+        integer: false,
+    },
+];
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("tickets", summary);
+    t.module(Module::Helpdesk, |t| {
+        t.add(
+            Method::POST,
+            "/api/v1/tickets",
+            WRITE,
+            doc(
+                "Open a ticket with the customer's first message (the contact is found or created)",
+            )
+            .request::<TicketIn>()
+            .response::<TicketThread>(201),
+            post(ticket_create),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets",
+            READ,
+            doc("List tickets, newest first, with filters")
+                .query(FILTERS)
+                .response::<Page<TicketOut>>(200),
+            get(ticket_list),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets/{id}",
+            READ,
+            doc("A ticket with its thread, oldest message first").response::<TicketThread>(200),
+            get(ticket_get),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets/{id}/attachments/{attachment_id}",
+            READ,
+            doc("Download an attachment (always as a file, never rendered)")
+                .text("application/octet-stream"),
+            get(attachment_download),
+        );
+        t.add(
+            Method::PATCH,
+            "/api/v1/tickets/{id}",
+            WRITE,
+            doc("Change status, priority, assignee, tags or subject")
+                .request::<TicketPatch>()
+                .response::<TicketOut>(200),
+            patch(ticket_update),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/tickets/{id}/replies",
+            WRITE,
+            doc("Reply to the customer")
+                .request::<MessageIn>()
+                .response::<MessageOut>(201),
+            post(ticket_reply),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/tickets/{id}/notes",
+            WRITE,
+            doc("Add an internal note (never shown to the customer)")
+                .request::<MessageIn>()
+                .response::<MessageOut>(201),
+            post(ticket_note),
+        );
+    });
+}
+
+fn ticket_id(text: &str) -> ApiResult<TicketId> {
+    TicketId::parse(text).ok_or_else(|| Problem::not_found("ticket"))
+}
+
+fn author(actor: &Actor) -> (&'static str, String) {
+    match &actor.principal {
+        Principal::ApiKey(id) => ("api_key", id.to_string()),
+        Principal::User { user_id, .. } => ("user", user_id.to_string()),
+    }
+}
+
+async fn publish<T: serde::Serialize>(
+    tx: &mut TenantTx<'_>,
+    event: EventType,
+    data: &T,
+    now: i64,
+) -> ApiResult<()> {
+    let data = serde_json::to_value(data).unwrap_or_default();
+    holdfast_store::webhooks::publish(tx, event, data, now).await?;
+    Ok(())
+}
+
+async fn ticket_create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<TicketIn>,
+) -> ApiResult<(StatusCode, Json<TicketThread>)> {
+    let new = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let contact = store::find_or_create_contact(
+        &mut tx,
+        new.email.as_deref(),
+        new.phone.as_deref(),
+        new.name.as_deref(),
+        now,
+    )
+    .await?;
+    let ticket = store::create(
+        &mut tx,
+        &NewTicketRow {
+            subject: &new.subject,
+            priority: new.priority,
+            tags: &new.tags,
+            contact_id: Some(&contact),
+            channel: Channel::Api,
+        },
+        now,
+    )
+    .await?;
+    let id = TicketId::from_trusted(ticket.id.clone());
+    let message = store::add_message(
+        &mut tx,
+        &id,
+        MessageKind::Inbound,
+        &Author {
+            kind: "contact",
+            id: Some(&contact),
+        },
+        &new.message,
+        now,
+    )
+    .await?;
+    publish(&mut tx, EventType::TicketCreated, &ticket, now).await?;
+    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TicketThread {
+            ticket,
+            messages: vec![message],
+            attachments: Vec::new(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    status: Option<String>,
+    assignee: Option<String>,
+    tag: Option<String>,
+    contact: Option<String>,
+    q: Option<String>,
+}
+
+async fn ticket_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> ApiResult<Json<Page<TicketOut>>> {
+    let mut errors = Errors::default();
+    let (limit, before) =
+        page_params_into(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
+    let filter = TicketFilter::parse(
+        query.status.as_deref(),
+        query.assignee.as_deref(),
+        query.tag.as_deref(),
+        query.contact.as_deref(),
+        query.q.as_deref(),
+        &mut errors,
+    );
+    errors.finish(()).map_err(Problem::validation)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let rows = store::list(&mut tx, &filter, before.as_deref(), limit + 1).await?;
+    tx.commit().await?;
+    Ok(Json(page_of(rows, limit, |t| &t.id)))
+}
+
+async fn ticket_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TicketThread>> {
+    let id = ticket_id(&id)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let ticket = store::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    let messages = store::messages(&mut tx, &id).await?;
+    let attachments = store::attachments(&mut tx, &id)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentOut {
+            id: a.id,
+            message_id: a.message_id,
+            filename: a.filename,
+            content_type: a.content_type,
+            size: a.size,
+        })
+        .collect();
+    tx.commit().await?;
+    Ok(Json(TicketThread {
+        ticket,
+        messages,
+        attachments,
+    }))
+}
+
+async fn ticket_update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<TicketPatch>,
+) -> ApiResult<Json<TicketOut>> {
+    let id = ticket_id(&id)?;
+    let change = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if let Some(Some(user)) = &change.assignee
+        && !store::is_member(&mut tx, user).await?
+    {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "assignee",
+            "is not a member of this workspace; GET /api/v1/members lists them",
+        ));
+    }
+    let ticket = store::update(&mut tx, &id, &change, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    publish(&mut tx, EventType::TicketUpdated, &ticket, now).await?;
+    tx.commit().await?;
+    Ok(Json(ticket))
+}
+
+async fn add(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    kind: MessageKind,
+    body: &MessageIn,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let id = ticket_id(id)?;
+    let text = body.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let Some(ticket) = store::get(&mut tx, &id).await? else {
+        return Err(Problem::not_found("ticket"));
+    };
+    let (author_kind, author_id) = author(actor);
+    let message = store::add_message(
+        &mut tx,
+        &id,
+        kind,
+        &Author {
+            kind: author_kind,
+            id: Some(&author_id),
+        },
+        &text,
+        now,
+    )
+    .await?;
+    if kind == MessageKind::Reply {
+        mail_reply(state, &mut tx, &ticket, &message, now).await?;
+    }
+    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// A reply reaches a customer who has an email address by mail, queued in the reply's
+/// transaction: `Re: <subject>`, its own Message-ID, `In-Reply-To` the newest mail of the
+/// thread and `References` all of them, and a `Reply-To` with the ticket's token at the
+/// sender's domain, so the answer threads back into this ticket.
+async fn mail_reply(
+    state: &AppState,
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketOut,
+    message: &MessageOut,
+    now: i64,
+) -> ApiResult<()> {
+    let id = TicketId::from_trusted(ticket.id.clone());
+    let (thread, email) = store::mail_thread(tx, &id).await?;
+    let Some(to) = email else {
+        return Ok(());
+    };
+    let domain = state
+        .config
+        .mail_from
+        .rsplit('@')
+        .next()
+        .unwrap_or("localhost")
+        .trim_end_matches('>')
+        .to_owned();
+    let message_id = format!("{}@{domain}", message.id);
+    store::set_email_message_id(tx, &message.id, &message_id).await?;
+    let reply_to = store::reply_token(tx, &id)
+        .await?
+        .map(|token| holdfast_core::mail_in::reply_address("reply", &token, &domain));
+    let subject = if ticket.subject.to_lowercase().starts_with("re:") {
+        ticket.subject.clone()
+    } else {
+        format!("Re: {}", ticket.subject)
+    };
+    let mail = crate::mailer::Outgoing {
+        to,
+        subject,
+        body: message.body.clone(),
+        message_id: Some(message_id),
+        in_reply_to: thread.last().cloned(),
+        references: thread.iter().rev().take(20).rev().cloned().collect(),
+        reply_to,
+    };
+    let job = serde_json::to_value(&mail).unwrap_or_default();
+    holdfast_store::queue::enqueue(tx, JobKind::MailSend, &job, now, now).await?;
+    Ok(())
+}
+
+async fn ticket_reply(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<MessageIn>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    add(&state, &actor, &id, MessageKind::Reply, &body.value).await
+}
+
+async fn ticket_note(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<MessageIn>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    add(&state, &actor, &id, MessageKind::Note, &body.value).await
+}
+
+/// Sends the bytes as a download: `Content-Disposition: attachment` with a sanitised name, the
+/// content type recorded at intake (from a safe list), `nosniff`, and a sandboxing CSP, so a
+/// file from a stranger is never rendered in the console's origin.
+async fn attachment_download(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, attachment_id)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let id = ticket_id(&id)?;
+    if holdfast_core::ids::AttachmentId::parse(&attachment_id).is_none() {
+        return Err(Problem::not_found("attachment"));
+    }
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let found = store::attachment(&mut tx, &id, &attachment_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("attachment"))?;
+    tx.commit().await?;
+    let path = crate::ticket_mail::attachment_path(&state.config.data_dir, &found.sha256);
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        tracing::error!(error = %e, attachment = %found.id, "attachment file is missing");
+        Problem::new(
+            ErrorCode::NotFound,
+            "the attachment's file is missing on this server",
+        )
+    })?;
+    let ascii: String = found
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = found
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    Ok((
+        [
+            ("content-type", found.content_type.clone()),
+            ("content-disposition", disposition),
+            ("x-content-type-options", "nosniff".to_owned()),
+            (
+                "content-security-policy",
+                "sandbox; default-src 'none'".to_owned(),
+            ),
+            ("cache-control", "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

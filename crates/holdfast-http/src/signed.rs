@@ -1,0 +1,207 @@
+//! The two guards that authenticate a request by a shared secret instead of a credential:
+//! the inbound webhook signature (`Guard::Signed`) and the scheduler's cron secret
+//! (`Guard::Cron`). Threat note: docs/design/webhooks.md.
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::inbound::{InboundRequest, Provider, Verified, verifier};
+use holdfast_core::modules::Module;
+use holdfast_core::token::constant_time_eq;
+use holdfast_store::Tenant;
+
+/// A delivery whose signature verified: what the handler of a `Guard::Signed` route gets.
+/// Only [`verify_hook`] makes one.
+#[derive(Clone)]
+pub struct VerifiedHook {
+    pub tenant: Tenant,
+    pub provider: Provider,
+    pub verified: Verified,
+    pub body: Bytes,
+    pub content_type: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedHook {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<VerifiedHook>()
+            .cloned()
+            .ok_or_else(|| {
+                tracing::error!(
+                    "handler expects a verified webhook but its route has no signature guard"
+                );
+                Problem(ApiError::internal())
+            })
+    }
+}
+
+/// The sealing context of a workspace's secret for one provider.
+pub(crate) fn inbound_secret_context(tenant: &Tenant, provider: Provider) -> String {
+    format!("inbound:{}:{}", tenant.workspace_id(), provider.slug())
+}
+
+/// Every refusal looks the same to the sender (one detail, one counter per provider), so the
+/// receiver tells nothing about which workspaces exist or how they are set up; the reason is
+/// only in the operator's log.
+fn refuse(app: &AppState, provider: &str, reason: &'static str) -> Response {
+    app.metrics.inbound_refused(provider);
+    tracing::warn!(provider, reason, "inbound webhook refused");
+    Problem::new(
+        ErrorCode::SignatureRefused,
+        "the request is not signed with this workspace's secret for this provider, or its \
+         signature is stale, replayed or malformed",
+    )
+    .into_response()
+}
+
+/// Verifies `POST /hooks/{provider}/{workspace_slug}`. Every refusal is the same 401 whether
+/// the workspace is unknown, has no secret for the provider, has the automation module off,
+/// or the signature is wrong, so the endpoint tells nothing about workspaces. Nothing is
+/// stored for a refused request: a counter and a log line without headers or body.
+pub(crate) async fn verify_hook(app: &AppState, request: Request) -> Result<Request, Response> {
+    let path = request.uri().path().to_owned();
+    let mut segments = path.trim_start_matches('/').split('/').skip(1);
+    let (Some(provider_slug), Some(slug), None) =
+        (segments.next(), segments.next(), segments.next())
+    else {
+        return Err(Problem::not_found("webhook receiver").into_response());
+    };
+    let Some(provider) = Provider::from_slug(provider_slug) else {
+        return Err(Problem::new(
+            ErrorCode::NotFound,
+            format!(
+                "no receiver for '{}'; providers: {}",
+                provider_slug.chars().take(40).collect::<String>(),
+                Provider::ALL.map(Provider::slug).join(", ")
+            ),
+        )
+        .into_response());
+    };
+    let provider_name = provider.slug();
+    // The body is read first, for every request alike (bounded by the body limit).
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, app.config.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Err(Problem::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body exceeds {} bytes", app.config.body_limit_bytes),
+            )
+            .into_response());
+        }
+    };
+    let target = match holdfast_store::inbound::unscoped_hook_target(&app.db, slug, provider).await
+    {
+        Ok(target) => target,
+        Err(e) => {
+            tracing::error!(error = %e, "looking up a webhook receiver failed");
+            return Err(Problem(ApiError::internal()).into_response());
+        }
+    };
+    let Some((tenant, sealed, modules)) = target else {
+        return Err(refuse(app, provider_name, "unknown_receiver"));
+    };
+    if !modules.contains(Module::Automation) {
+        return Err(refuse(app, provider_name, "module_off"));
+    }
+    let Some(secret) = app
+        .sealer
+        .open(&sealed, &inbound_secret_context(&tenant, provider))
+        .and_then(|b| String::from_utf8(b).ok())
+    else {
+        tracing::error!(
+            provider = provider_name,
+            "a workspace's inbound secret cannot be opened with this master key"
+        );
+        return Err(refuse(app, provider_name, "secret_unusable"));
+    };
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.as_str().to_ascii_lowercase(), v.to_owned()))
+        })
+        .collect();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(&path);
+    // The URL as the provider addressed it: this instance's public address and the path.
+    let url = format!("{}{path_and_query}", app.config.public_url);
+    let inbound = InboundRequest {
+        url: &url,
+        headers: &headers,
+        body: &body,
+    };
+    let verified = match verifier(provider).verify(&secret, &inbound, app.clock.now_ms()) {
+        Ok(verified) => verified,
+        Err(e) => {
+            let reason = match e {
+                holdfast_core::inbound::VerifyError::Stale => "stale",
+                holdfast_core::inbound::VerifyError::BadSignature => "bad_signature",
+                holdfast_core::inbound::VerifyError::Replayed => "replayed",
+                holdfast_core::inbound::VerifyError::BadSecret(_) => "secret_unusable",
+                _ => "malformed",
+            };
+            return Err(refuse(app, provider_name, reason));
+        }
+    };
+    let content_type = inbound
+        .header("content-type")
+        .unwrap_or("application/octet-stream")
+        .chars()
+        .take(200)
+        .collect();
+    let mut request = Request::from_parts(parts, Body::from(body.clone()));
+    request.extensions_mut().insert(VerifiedHook {
+        tenant,
+        provider,
+        verified,
+        body,
+        content_type,
+    });
+    Ok(request)
+}
+
+/// The header a scheduler sends the cron secret in.
+pub const CRON_HEADER: &str = "x-holdfast-cron-secret";
+
+/// `Guard::Cron`: the header must equal the configured secret, compared in constant time.
+pub(crate) fn check_cron(app: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
+    let Some(expected) = &app.config.cron_secret else {
+        return Err(Problem::new(
+            ErrorCode::NotFound,
+            "scheduler endpoints are off: set HOLDFAST_CRON_SECRET to turn them on",
+        ));
+    };
+    let presented = headers
+        .get(CRON_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if presented.is_empty() {
+        return Err(Problem::new(
+            ErrorCode::AuthMissing,
+            "send the scheduler secret in the X-Holdfast-Cron-Secret header",
+        ));
+    }
+    if !constant_time_eq(presented, expected.expose()) {
+        tracing::warn!("scheduler request with a wrong secret refused");
+        return Err(Problem::new(
+            ErrorCode::AuthInvalid,
+            "the scheduler secret does not match",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,551 @@
+//! Help-desk tickets and their message threads, and finding or creating the customer's contact.
+
+use crate::contacts::like_pattern;
+use crate::error::{Classify, StoreError};
+use crate::tenant::TenantTx;
+use holdfast_core::clock::Millis;
+use holdfast_core::ids::{ContactId, TicketId, TicketMessageId};
+use holdfast_core::tickets::{
+    Channel, MessageKind, MessageOut, Priority, Status, TicketChange, TicketFilter, TicketOut,
+};
+
+macro_rules! ticket_columns {
+    () => {
+        "id, subject, status, priority, assignee_id, tags, contact_id, channel, created_at, \
+         updated_at, last_message_at, first_response_at, resolved_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    subject: String,
+    status: String,
+    priority: String,
+    assignee_id: Option<String>,
+    tags: String,
+    contact_id: Option<String>,
+    channel: String,
+    created_at: i64,
+    updated_at: i64,
+    last_message_at: i64,
+    first_response_at: Option<i64>,
+    resolved_at: Option<i64>,
+}
+
+impl From<Row> for TicketOut {
+    fn from(r: Row) -> Self {
+        TicketOut {
+            id: r.id,
+            subject: r.subject,
+            status: r.status,
+            priority: r.priority,
+            assignee: r.assignee_id,
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            contact_id: r.contact_id,
+            channel: r.channel,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_message_at: r.last_message_at,
+            first_response_at: r.first_response_at,
+            resolved_at: r.resolved_at,
+        }
+    }
+}
+
+/// The contact with this email (case-insensitive), else this phone, else a new one. A
+/// concurrent creation of the same email is resolved by reading the winner.
+pub async fn find_or_create_contact(
+    tx: &mut TenantTx<'_>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    name: Option<&str>,
+    now_ms: Millis,
+) -> Result<String, StoreError> {
+    let ws = tx.ws().to_owned();
+    if let Some(email) = email {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND lower(email) = lower($2)",
+        )
+        .bind(&ws)
+        .bind(email)
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+    }
+    if let Some(phone) = phone {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND phone = $2 ORDER BY id LIMIT 1",
+        )
+        .bind(&ws)
+        .bind(phone)
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+    }
+    let id = ContactId::generate(now_ms);
+    sqlx::query(
+        "INSERT INTO contacts (workspace_id, id, name, email, phone, company, tags, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL, '[]', $6, $6)",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(name)
+    .bind(email)
+    .bind(phone)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    Ok(id.to_string())
+}
+
+/// What a new ticket is made of (validated by the caller).
+pub struct NewTicketRow<'a> {
+    pub subject: &'a str,
+    pub priority: Priority,
+    pub tags: &'a [String],
+    pub contact_id: Option<&'a str>,
+    pub channel: Channel,
+}
+
+pub async fn create(
+    tx: &mut TenantTx<'_>,
+    t: &NewTicketRow<'_>,
+    now_ms: Millis,
+) -> Result<TicketOut, StoreError> {
+    let id = TicketId::generate(now_ms);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO tickets (workspace_id, id, subject, status, priority, assignee_id, tags, contact_id, channel, \
+         created_at, updated_at, last_message_at, reply_token) VALUES ($1, $2, $3, 'open', $4, NULL, $5, $6, $7, $8, $8, $8, $9)",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(t.subject)
+    .bind(t.priority.as_str())
+    .bind(serde_json::to_string(t.tags).unwrap_or_else(|_| "[]".into()))
+    .bind(t.contact_id)
+    .bind(t.channel.as_str())
+    .bind(now_ms)
+    // Lower-case: mail systems lower-case the addresses the token travels in.
+    .bind(holdfast_core::token::random_hex(12))
+    .execute(tx.conn())
+    .await?;
+    get(tx, &id)
+        .await?
+        .ok_or(StoreError::Setup("ticket vanished after insert".into()))
+}
+
+pub async fn get(tx: &mut TenantTx<'_>, id: &TicketId) -> Result<Option<TicketOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(ws)
+    .bind(id.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(TicketOut::from))
+}
+
+/// Tickets newest first, before `before` (a ticket id) when given, narrowed by `filter`.
+/// `q` matches the subject or any message body, case-insensitively.
+pub async fn list(
+    tx: &mut TenantTx<'_>,
+    filter: &TicketFilter,
+    before: Option<&str>,
+    limit: u32,
+) -> Result<Vec<TicketOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let q = filter.q.as_deref().map(like_pattern);
+    // Tags are a lower-cased JSON array: match the quoted element exactly.
+    let tag = filter
+        .tag
+        .as_deref()
+        .map(|t| like_pattern(&serde_json::to_string(t).unwrap_or_default()));
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets t WHERE t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
+          AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
+          AND ($5 = '' OR t.contact_id = $5) \
+          AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\') \
+          AND ($7 = '' OR lower(t.subject) LIKE $7 ESCAPE '\\' OR EXISTS (SELECT 1 FROM ticket_messages m \
+               WHERE m.workspace_id = t.workspace_id AND m.ticket_id = t.id AND lower(m.body) LIKE $7 ESCAPE '\\')) \
+          ORDER BY t.id DESC LIMIT $8"
+    ))
+    .bind(ws)
+    .bind(before.unwrap_or_default())
+    .bind(filter.status.map(Status::as_str).unwrap_or_default())
+    .bind(filter.assignee.as_deref().unwrap_or_default())
+    .bind(filter.contact.as_deref().unwrap_or_default())
+    .bind(tag.unwrap_or_default())
+    .bind(q.unwrap_or_default())
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().map(TicketOut::from).collect())
+}
+
+/// Applies a change; resolving or closing stamps `resolved_at`, reopening clears it.
+pub async fn update(
+    tx: &mut TenantTx<'_>,
+    id: &TicketId,
+    change: &TicketChange,
+    now_ms: Millis,
+) -> Result<Option<TicketOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let assignee_set = change.assignee.is_some();
+    let assignee = change.assignee.clone().flatten();
+    let tags = change
+        .tags
+        .as_ref()
+        .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
+    let done = sqlx::query(
+        "UPDATE tickets SET \
+           subject = COALESCE($3, subject), \
+           status = COALESCE($4, status), \
+           priority = COALESCE($5, priority), \
+           assignee_id = CASE WHEN $6 = 1 THEN $7 ELSE assignee_id END, \
+           tags = COALESCE($8, tags), \
+           resolved_at = CASE WHEN $4 IN ('resolved', 'closed') THEN $9 \
+                              WHEN $4 IN ('open', 'pending') THEN NULL ELSE resolved_at END, \
+           updated_at = $9 \
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(change.subject.as_deref())
+    .bind(change.status.map(Status::as_str))
+    .bind(change.priority.map(Priority::as_str))
+    .bind(i64::from(assignee_set))
+    .bind(assignee.as_deref())
+    .bind(tags.as_deref())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    get(tx, id).await
+}
+
+/// Who wrote a message.
+pub struct Author<'a> {
+    /// `contact`, `user`, `api_key` or `system`.
+    pub kind: &'static str,
+    pub id: Option<&'a str>,
+}
+
+/// Adds a message and keeps the ticket's times and status in step: a team reply stamps the
+/// first response and waits for the customer (`pending`); the customer's message reopens a
+/// pending or resolved ticket. A note changes nothing but the thread.
+pub async fn add_message(
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketId,
+    kind: MessageKind,
+    author: &Author<'_>,
+    body: &str,
+    now_ms: Millis,
+) -> Result<MessageOut, StoreError> {
+    let id = TicketMessageId::generate(now_ms);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO ticket_messages (workspace_id, id, ticket_id, kind, author_type, author_id, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(ticket.as_str())
+    .bind(kind.as_str())
+    .bind(author.kind)
+    .bind(author.id)
+    .bind(body)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    let sql = match kind {
+        MessageKind::Reply => {
+            "UPDATE tickets SET last_message_at = $3, updated_at = $3, \
+             first_response_at = COALESCE(first_response_at, $3), \
+             status = CASE WHEN status = 'open' THEN 'pending' ELSE status END \
+             WHERE workspace_id = $1 AND id = $2"
+        }
+        MessageKind::Inbound => {
+            "UPDATE tickets SET last_message_at = $3, updated_at = $3, resolved_at = NULL, \
+             status = CASE WHEN status IN ('pending', 'resolved') THEN 'open' ELSE status END \
+             WHERE workspace_id = $1 AND id = $2"
+        }
+        MessageKind::Note => {
+            "UPDATE tickets SET updated_at = $3 WHERE workspace_id = $1 AND id = $2"
+        }
+    };
+    sqlx::query(sql)
+        .bind(&ws)
+        .bind(ticket.as_str())
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    Ok(MessageOut {
+        id: id.to_string(),
+        ticket_id: ticket.to_string(),
+        kind: kind.as_str().to_owned(),
+        author_type: author.kind.to_owned(),
+        author_id: author.id.map(str::to_owned),
+        body: body.to_owned(),
+        created_at: now_ms,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    ticket_id: String,
+    kind: String,
+    author_type: String,
+    author_id: Option<String>,
+    body: String,
+    created_at: i64,
+}
+
+/// The thread, oldest first.
+pub async fn messages(
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketId,
+) -> Result<Vec<MessageOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let rows: Vec<MessageRow> = sqlx::query_as(
+        "SELECT id, ticket_id, kind, author_type, author_id, body, created_at FROM ticket_messages \
+         WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id",
+    )
+    .bind(ws)
+    .bind(ticket.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| MessageOut {
+            id: r.id,
+            ticket_id: r.ticket_id,
+            kind: r.kind,
+            author_type: r.author_type,
+            author_id: r.author_id,
+            body: r.body,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// Whether `user_id` is a member of the transaction's workspace (an assignee must be).
+pub async fn is_member(tx: &mut TenantTx<'_>, user_id: &str) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+            .bind(ws)
+            .bind(user_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(found.is_some())
+}
+
+/// The ticket's reply token (the `+token` of its reply-to address).
+pub async fn reply_token(
+    tx: &mut TenantTx<'_>,
+    id: &TicketId,
+) -> Result<Option<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let token: Option<Option<String>> =
+        sqlx::query_scalar("SELECT reply_token FROM tickets WHERE workspace_id = $1 AND id = $2")
+            .bind(ws)
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(token.flatten())
+}
+
+/// The ticket a mail belongs to: the one holding a message whose Message-ID the mail answers
+/// (`In-Reply-To`, `References`), else the one whose reply token it was sent to. Never by
+/// subject.
+pub async fn thread_of(
+    tx: &mut TenantTx<'_>,
+    answered_ids: &[String],
+    token: Option<&str>,
+) -> Result<Option<TicketId>, StoreError> {
+    let ws = tx.ws().to_owned();
+    if !answered_ids.is_empty() {
+        let ids = serde_json::to_string(answered_ids).unwrap_or_else(|_| "[]".into());
+        let sql = match tx.backend {
+            crate::Backend::Postgres => {
+                "SELECT ticket_id FROM ticket_messages WHERE workspace_id = $1 \
+                 AND email_message_id IN (SELECT json_array_elements_text($2::json)) ORDER BY id DESC LIMIT 1"
+            }
+            crate::Backend::Sqlite => {
+                "SELECT ticket_id FROM ticket_messages WHERE workspace_id = $1 \
+                 AND email_message_id IN (SELECT value FROM json_each($2)) ORDER BY id DESC LIMIT 1"
+            }
+        };
+        let found: Option<String> = sqlx::query_scalar(sql)
+            .bind(&ws)
+            .bind(ids)
+            .fetch_optional(tx.conn())
+            .await?;
+        if let Some(id) = found {
+            return Ok(Some(TicketId::from_trusted(id)));
+        }
+    }
+    if let Some(token) = token {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE workspace_id = $1 AND reply_token = $2",
+        )
+        .bind(&ws)
+        .bind(token)
+        .fetch_optional(tx.conn())
+        .await?;
+        return Ok(found.map(TicketId::from_trusted));
+    }
+    Ok(None)
+}
+
+/// Records the RFC 5322 Message-ID of a message (inbound mail, or a reply sent by mail).
+pub async fn set_email_message_id(
+    tx: &mut TenantTx<'_>,
+    message: &str,
+    email_message_id: &str,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE ticket_messages SET email_message_id = $3 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws)
+    .bind(message)
+    .bind(email_message_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Whether a mail with this Message-ID was already taken in (a provider's redelivery).
+pub async fn has_email_message(
+    tx: &mut TenantTx<'_>,
+    email_message_id: &str,
+) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM ticket_messages WHERE workspace_id = $1 AND email_message_id = $2 LIMIT 1",
+    )
+    .bind(ws)
+    .bind(email_message_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(found.is_some())
+}
+
+/// An attachment's record (its bytes live content-addressed on disk under `sha256`).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AttachmentRow {
+    pub id: String,
+    pub message_id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+pub async fn add_attachment(
+    tx: &mut TenantTx<'_>,
+    message: &str,
+    filename: &str,
+    content_type: &str,
+    size: i64,
+    sha256: &str,
+    now_ms: Millis,
+) -> Result<String, StoreError> {
+    let id = holdfast_core::ids::AttachmentId::generate(now_ms);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO ticket_attachments (workspace_id, id, message_id, filename, content_type, size, sha256, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .bind(message)
+    .bind(filename)
+    .bind(content_type)
+    .bind(size)
+    .bind(sha256)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(id.to_string())
+}
+
+/// A ticket's attachment by id (scoped to the ticket through its message).
+pub async fn attachment(
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketId,
+    id: &str,
+) -> Result<Option<AttachmentRow>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let row = sqlx::query_as(
+        "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM ticket_attachments a \
+         JOIN ticket_messages m ON m.workspace_id = a.workspace_id AND m.id = a.message_id \
+         WHERE a.workspace_id = $1 AND a.id = $2 AND m.ticket_id = $3",
+    )
+    .bind(ws)
+    .bind(id)
+    .bind(ticket.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row)
+}
+
+/// A ticket's attachments, oldest first.
+pub async fn attachments(
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketId,
+) -> Result<Vec<AttachmentRow>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let rows = sqlx::query_as(
+        "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM ticket_attachments a \
+         JOIN ticket_messages m ON m.workspace_id = a.workspace_id AND m.id = a.message_id \
+         WHERE a.workspace_id = $1 AND m.ticket_id = $2 ORDER BY a.id",
+    )
+    .bind(ws)
+    .bind(ticket.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
+
+/// The Message-IDs of a ticket's thread, oldest first, and its customer's email (if any):
+/// what a reply by mail needs to thread.
+pub async fn mail_thread(
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketId,
+) -> Result<(Vec<String>, Option<String>), StoreError> {
+    let ws = tx.ws().to_owned();
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT email_message_id FROM ticket_messages WHERE workspace_id = $1 AND ticket_id = $2 \
+         AND email_message_id IS NOT NULL ORDER BY id",
+    )
+    .bind(&ws)
+    .bind(ticket.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    let email: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT c.email FROM tickets t JOIN contacts c ON c.workspace_id = t.workspace_id AND c.id = t.contact_id \
+         WHERE t.workspace_id = $1 AND t.id = $2",
+    )
+    .bind(&ws)
+    .bind(ticket.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok((ids, email.flatten()))
+}
