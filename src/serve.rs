@@ -79,6 +79,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         master_key.expose(),
     )
     .connect_services()
+    .await?
+    .listen_for_notices()
     .await?;
     println!(
         "Holdfast {} listening on http://{addr} (database: {}, data dir: {})",

@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod queue;
+pub mod realtime;
 pub mod redact;
 pub mod roles;
 pub mod secret;

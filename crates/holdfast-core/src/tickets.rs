@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! closed_set {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant,)*
         }
@@ -45,6 +45,48 @@ closed_set!(
     /// `inbound` from the customer, `reply` from the team to the customer, `note` for the team only.
     MessageKind { Inbound => "inbound", Reply => "reply", Note => "note" }
 );
+
+closed_set!(
+    /// Where a reply mailed to the customer is: `queued` (waiting for the mail relay), `sent`
+    /// (the relay took it), `deferred` (the provider will retry), `delivered` (the customer's
+    /// server accepted it), `failed` (bounced or refused for good) or `complained` (the
+    /// customer marked it as spam).
+    Delivery { Queued => "queued", Sent => "sent", Deferred => "deferred", Delivered => "delivered", Failed => "failed", Complained => "complained" }
+);
+
+impl Delivery {
+    /// How far along a mail is. Reports arrive out of order (a provider's `delivered` can
+    /// overtake the relay's `sent`, a late `deferred` can follow `delivered`), so a status
+    /// only ever moves forward; `delivered` and `failed` are both final, and a complaint
+    /// outranks them all.
+    fn rank(self) -> u8 {
+        match self {
+            Delivery::Queued => 0,
+            Delivery::Sent => 1,
+            Delivery::Deferred => 2,
+            Delivery::Delivered | Delivery::Failed => 3,
+            Delivery::Complained => 4,
+        }
+    }
+
+    /// Whether a report of `self` replaces `current`.
+    pub fn may_replace(self, current: Option<Delivery>) -> bool {
+        current.is_none_or(|c| self.rank() > c.rank() || (self.rank() == c.rank() && self != c))
+    }
+
+    /// The status a Mailgun event reports: `delivered`, `failed` (severity `permanent`;
+    /// `temporary` means Mailgun retries: `deferred`), `complained`. Other events (opens,
+    /// clicks, unsubscribes) do not change the delivery status.
+    pub fn from_mailgun(event: &str, severity: Option<&str>) -> Option<Delivery> {
+        match (event, severity) {
+            ("delivered", _) => Some(Delivery::Delivered),
+            ("failed", Some("temporary")) => Some(Delivery::Deferred),
+            ("failed", _) => Some(Delivery::Failed),
+            ("complained", _) => Some(Delivery::Complained),
+            _ => None,
+        }
+    }
+}
 
 /// A message body is at most this long (characters).
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -298,6 +340,11 @@ pub struct MessageOut {
     pub author_id: Option<String>,
     pub body: String,
     pub created_at: i64,
+    /// For a reply mailed to the customer: where the mail is (see [`Delivery`]); `null` for
+    /// messages that were not mailed.
+    pub delivery_status: Option<Delivery>,
+    /// The provider's words on a failure or complaint (e.g. `550 5.1.1 mailbox unknown`).
+    pub delivery_detail: Option<String>,
 }
 
 /// A file that came with a message; download it at
@@ -452,5 +499,59 @@ mod tests {
             assert_eq!(MessageKind::parse(k.as_str()), Some(*k));
         }
         assert_eq!(Channel::parse("fax"), None);
+    }
+
+    #[test]
+    fn a_delivery_status_only_moves_forward() {
+        use Delivery::*;
+        assert!(Queued.may_replace(None));
+        assert!(Sent.may_replace(Some(Queued)));
+        assert!(Delivered.may_replace(Some(Sent)));
+        assert!(
+            Delivered.may_replace(Some(Queued)),
+            "a provider report overtakes the relay's"
+        );
+        assert!(
+            !Sent.may_replace(Some(Delivered)),
+            "the relay's late word changes nothing"
+        );
+        assert!(!Deferred.may_replace(Some(Delivered)));
+        assert!(Failed.may_replace(Some(Deferred)));
+        assert!(
+            Failed.may_replace(Some(Delivered)),
+            "a bounce after acceptance is final"
+        );
+        assert!(Complained.may_replace(Some(Delivered)));
+        assert!(!Delivered.may_replace(Some(Complained)));
+        assert!(
+            !Delivered.may_replace(Some(Delivered)),
+            "a repeated report is no change"
+        );
+    }
+
+    #[test]
+    fn mailgun_events_map_to_delivery_statuses() {
+        assert_eq!(
+            Delivery::from_mailgun("delivered", None),
+            Some(Delivery::Delivered)
+        );
+        assert_eq!(
+            Delivery::from_mailgun("failed", Some("permanent")),
+            Some(Delivery::Failed)
+        );
+        assert_eq!(
+            Delivery::from_mailgun("failed", Some("temporary")),
+            Some(Delivery::Deferred)
+        );
+        assert_eq!(
+            Delivery::from_mailgun("failed", None),
+            Some(Delivery::Failed)
+        );
+        assert_eq!(
+            Delivery::from_mailgun("complained", None),
+            Some(Delivery::Complained)
+        );
+        assert_eq!(Delivery::from_mailgun("opened", None), None);
+        assert_eq!(Delivery::from_mailgun("accepted", None), None);
     }
 }

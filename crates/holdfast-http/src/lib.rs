@@ -45,10 +45,32 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(
+        listener,
+        route_table().into_router(state.clone()),
+        state,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `router` (the route table's, perhaps with extra routes) behind the edge layers until
+/// `shutdown`, then drains in-flight requests; live event streams end at once.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let closing = state.closing.clone();
     axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        with_edge(router, state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Live event streams end now rather than hold the drain open.
+        closing.send_replace(true);
+    })
     .await
 }

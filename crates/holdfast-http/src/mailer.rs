@@ -24,6 +24,10 @@ pub struct Outgoing {
     pub references: Vec<String>,
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// The ticket message (`msg_…`) this mail carries, whose delivery status the mail job
+    /// moves to `sent` (or `failed` when the relay refuses it for good). Not a header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_message: Option<String>,
 }
 
 pub enum Mailer {

@@ -36,6 +36,9 @@ pub struct AppState {
     /// Webhook deliveries and the check of a webhook URL when it is saved: the safe outbound
     /// client with the operator's allowlist (`outbound_allow`).
     pub(crate) webhook_client: crate::outbound::SafeClient,
+    /// Turns true when the server begins to shut down: long-lived responses (the live event
+    /// stream) end so that graceful shutdown does not wait on them.
+    pub(crate) closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
                 .clone()
                 .map(|settings| Arc::new(OidcProvider::new(settings, &config.outbound_allow))),
             webhook_client: crate::webhooks::client(&config),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
             config,
         }
     }
@@ -76,6 +80,17 @@ impl AppState {
             self.limiter = Arc::new(RateLimiter::connect_redis(url).await?);
         }
         self.mailer = Arc::new(Mailer::from_config(&self.config, &self.db, &self.clock)?);
+        Ok(self)
+    }
+
+    /// Starts hearing the realtime notices of every instance on the database (PostgreSQL
+    /// `LISTEN`; nothing to do on SQLite), for the live event stream. Servers call it; a
+    /// worker-only process does not need it.
+    pub async fn listen_for_notices(self) -> Result<Self, String> {
+        self.db
+            .listen_for_notices(&self.config.database_url)
+            .await
+            .map_err(|e| format!("could not listen for realtime notices: {e}"))?;
         Ok(self)
     }
 

@@ -7,11 +7,11 @@
 use crate::state::AppState;
 use crate::worker::{JobError, JobResult};
 use holdfast_core::mail_in::{self, FieldValue, InboundMail, Limits};
-use holdfast_core::tickets::{Channel, MAX_BODY_CHARS, MessageKind, Priority};
+use holdfast_core::tickets::{Channel, Delivery, MAX_BODY_CHARS, MessageKind, Priority};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::Tenant;
 use holdfast_store::inbound::InboundRow;
-use holdfast_store::tickets::{self as store, Author, NewTicketRow};
+use holdfast_store::tickets::{self as store, Author, NewTicketRow, Reported};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -94,7 +94,7 @@ fn cut(text: &str, max_chars: usize) -> String {
 /// Takes in one stored Mailgun delivery; deliveries that are not mail are left alone.
 pub async fn take_in(state: &AppState, tenant: &Tenant, event: &InboundRow) -> JobResult {
     let Some(fields) = mail_fields(event)? else {
-        return Ok(());
+        return take_report(state, tenant, event).await;
     };
     let mail = mail_in::from_mailgun_fields(&fields, &Limits::default())
         .map_err(|e| JobError::Permanent(format!("inbound mail: {e}")))?;
@@ -209,5 +209,88 @@ async fn record(
     holdfast_store::webhooks::publish(&mut tx, EventType::MessageCreated, data, now).await?;
     tx.commit().await?;
     tracing::info!(ticket = %ticket, new_ticket = created.is_some(), attachments = attachments.len(), "inbound mail taken in");
+    Ok(())
+}
+
+/// A Mailgun event notification (`{"signature": …, "event-data": {"event", "severity",
+/// "message": {"headers": {"message-id"}}, "delivery-status": …}}`) about a reply this
+/// workspace mailed: its delivery status moves forward. Reports of other mail, or of events
+/// that are not about delivery (opens, clicks), change nothing.
+async fn take_report(state: &AppState, tenant: &Tenant, event: &InboundRow) -> JobResult {
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(&event.body) else {
+        return Ok(());
+    };
+    let data = &body["event-data"];
+    let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
+    let Some(kind) = text(&data["event"]) else {
+        return Ok(());
+    };
+    let Some(status) = Delivery::from_mailgun(&kind, data["severity"].as_str()) else {
+        return Ok(());
+    };
+    let Some(message_id) = text(&data["message"]["headers"]["message-id"]) else {
+        return Ok(());
+    };
+    let message_id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let detail = match status {
+        Delivery::Complained => Some("the customer marked the mail as spam".to_owned()),
+        Delivery::Failed | Delivery::Deferred => {
+            let report = &data["delivery-status"];
+            let code = report["code"].as_i64().map(|c| c.to_string());
+            let words = text(&report["description"])
+                .filter(|d| !d.trim().is_empty())
+                .or_else(|| text(&report["message"]))
+                .or_else(|| text(&data["reason"]));
+            let detail = [code, words]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!detail.is_empty()).then(|| detail.chars().take(500).collect())
+        }
+        _ => None,
+    };
+    report_delivery(state, tenant, message_id, status, detail.as_deref()).await
+}
+
+/// Applies a delivery report to this workspace's mailed reply with the RFC 5322 Message-ID
+/// `email_message_id` (no angle brackets); a change is published as
+/// `message.delivery_updated`.
+pub(crate) async fn report_delivery(
+    state: &AppState,
+    tenant: &Tenant,
+    email_message_id: &str,
+    status: Delivery,
+    detail: Option<&str>,
+) -> JobResult {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(tenant).await?;
+    match store::report_delivery(&mut tx, email_message_id, status, detail, now).await? {
+        Reported::Changed(message) => {
+            // `sent` is the relay's routine word: only what the customer's side reported
+            // (or a final refusal) is published.
+            if status != Delivery::Sent {
+                let data = serde_json::to_value(&message).unwrap_or_default();
+                holdfast_store::webhooks::publish(
+                    &mut tx,
+                    EventType::MessageDeliveryUpdated,
+                    data,
+                    now,
+                )
+                .await?;
+            }
+        }
+        Reported::Unchanged => {}
+        Reported::Unknown => {
+            tracing::info!(
+                status = status.as_str(),
+                "a delivery report names no reply of this workspace"
+            );
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }

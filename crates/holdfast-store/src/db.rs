@@ -40,6 +40,9 @@ pub struct Db {
     /// sleeping in SQLite's busy handler, which backs off and makes a long latency tail.
     /// Other processes (an admin command) still meet the busy timeout.
     pub(crate) write_gate: Arc<Semaphore>,
+    /// Realtime notices of committed changes, for this instance's live views
+    /// (`crate::notices`).
+    pub(crate) notices: tokio::sync::broadcast::Sender<crate::notices::Heard>,
 }
 
 impl Db {
@@ -81,6 +84,7 @@ impl Db {
             backend,
             max_connections,
             write_gate: Arc::new(Semaphore::new(1)),
+            notices: crate::notices::hub(),
         };
         if backend == Backend::Postgres {
             db.refuse_rls_bypassing_role().await?;

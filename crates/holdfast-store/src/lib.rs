@@ -18,6 +18,7 @@ pub mod inbound;
 pub mod invitations;
 pub mod mail_outbox;
 pub mod members;
+pub mod notices;
 pub mod oidc;
 pub mod queue;
 pub mod roles;

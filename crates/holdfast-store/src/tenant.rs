@@ -33,6 +33,10 @@ pub struct TenantTx<'t> {
     pub(crate) backend: Backend,
     /// Held by SQLite writers until commit or drop (see `Db::write_gate`).
     _write_permit: Option<OwnedSemaphorePermit>,
+    /// SQLite: realtime notices raised in this transaction, handed to readers at commit
+    /// (PostgreSQL queues them in the transaction itself).
+    pub(crate) pending_notices: Vec<holdfast_core::realtime::Notice>,
+    notices: tokio::sync::broadcast::Sender<crate::notices::Heard>,
 }
 
 enum Scope {
@@ -66,6 +70,10 @@ impl<'t> TenantTx<'t> {
         if let Scope::Tx(tx) = self.scope {
             tx.commit().await?;
         }
+        for notice in self.pending_notices {
+            // No reader is not an error.
+            drop(self.notices.send(crate::notices::Heard::Notice(notice)));
+        }
         Ok(())
     }
 }
@@ -97,6 +105,8 @@ impl Db {
             tenant,
             backend: self.backend(),
             _write_permit: permit,
+            pending_notices: Vec::new(),
+            notices: self.notices.clone(),
         })
     }
 

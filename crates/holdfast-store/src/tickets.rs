@@ -1,12 +1,14 @@
 //! Help-desk tickets and their message threads, and finding or creating the customer's contact.
 
+use crate::Backend;
 use crate::contacts::like_pattern;
 use crate::error::{Classify, StoreError};
 use crate::tenant::TenantTx;
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{ContactId, TicketId, TicketMessageId};
 use holdfast_core::tickets::{
-    Channel, MessageKind, MessageOut, Priority, Status, TicketChange, TicketFilter, TicketOut,
+    Channel, Delivery, MessageKind, MessageOut, Priority, Status, TicketChange, TicketFilter,
+    TicketOut,
 };
 
 macro_rules! ticket_columns {
@@ -301,6 +303,8 @@ pub async fn add_message(
         author_id: author.id.map(str::to_owned),
         body: body.to_owned(),
         created_at: now_ms,
+        delivery_status: None,
+        delivery_detail: None,
     })
 }
 
@@ -313,6 +317,24 @@ struct MessageRow {
     author_id: Option<String>,
     body: String,
     created_at: i64,
+    delivery_status: Option<String>,
+    delivery_detail: Option<String>,
+}
+
+impl MessageRow {
+    fn out(self) -> MessageOut {
+        MessageOut {
+            id: self.id,
+            ticket_id: self.ticket_id,
+            kind: self.kind,
+            author_type: self.author_type,
+            author_id: self.author_id,
+            body: self.body,
+            created_at: self.created_at,
+            delivery_status: self.delivery_status.as_deref().and_then(Delivery::parse),
+            delivery_detail: self.delivery_detail,
+        }
+    }
 }
 
 /// The thread, oldest first.
@@ -322,25 +344,14 @@ pub async fn messages(
 ) -> Result<Vec<MessageOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<MessageRow> = sqlx::query_as(
-        "SELECT id, ticket_id, kind, author_type, author_id, body, created_at FROM ticket_messages \
-         WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id",
+        "SELECT id, ticket_id, kind, author_type, author_id, body, created_at, delivery_status, \
+         delivery_detail FROM ticket_messages WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id",
     )
     .bind(ws)
     .bind(ticket.as_str())
     .fetch_all(tx.conn())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| MessageOut {
-            id: r.id,
-            ticket_id: r.ticket_id,
-            kind: r.kind,
-            author_type: r.author_type,
-            author_id: r.author_id,
-            body: r.body,
-            created_at: r.created_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(MessageRow::out).collect())
 }
 
 /// Whether `user_id` is a member of the transaction's workspace (an assignee must be).
@@ -429,6 +440,94 @@ pub async fn set_email_message_id(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Records that a reply goes out by mail with this RFC 5322 Message-ID (without angle
+/// brackets): its delivery status starts as `queued`.
+pub async fn mark_mailed(
+    tx: &mut TenantTx<'_>,
+    message: &str,
+    email_message_id: &str,
+    now_ms: Millis,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE ticket_messages SET email_message_id = $3, delivery_status = $4, \
+         delivery_updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws)
+    .bind(message)
+    .bind(email_message_id)
+    .bind(Delivery::Queued.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// What a delivery report changed.
+#[derive(Debug)]
+pub enum Reported {
+    /// The message's status moved to the reported one; the message after the change.
+    Changed(MessageOut),
+    /// The message already had this status or a later one (reports arrive out of order).
+    Unchanged,
+    /// No mailed reply of this workspace has that Message-ID.
+    Unknown,
+}
+
+/// Applies a delivery report to the mailed reply with this Message-ID (without angle
+/// brackets), under a row lock, if it moves the status forward ([`Delivery::may_replace`]).
+pub async fn report_delivery(
+    tx: &mut TenantTx<'_>,
+    email_message_id: &str,
+    status: Delivery,
+    detail: Option<&str>,
+    now_ms: Millis,
+) -> Result<Reported, StoreError> {
+    let ws = tx.ws().to_owned();
+    // PostgreSQL locks the row against a concurrent report; a SQLite writer holds the lock.
+    let sql = match tx.backend {
+        Backend::Postgres => {
+            "SELECT id, delivery_status FROM ticket_messages WHERE workspace_id = $1 \
+             AND email_message_id = $2 AND kind = 'reply' ORDER BY id LIMIT 1 FOR UPDATE"
+        }
+        Backend::Sqlite => {
+            "SELECT id, delivery_status FROM ticket_messages WHERE workspace_id = $1 \
+             AND email_message_id = $2 AND kind = 'reply' ORDER BY id LIMIT 1"
+        }
+    };
+    let row: Option<(String, Option<String>)> = sqlx::query_as(sql)
+        .bind(&ws)
+        .bind(email_message_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    let Some((id, current)) = row else {
+        return Ok(Reported::Unknown);
+    };
+    if !status.may_replace(current.as_deref().and_then(Delivery::parse)) {
+        return Ok(Reported::Unchanged);
+    }
+    sqlx::query(
+        "UPDATE ticket_messages SET delivery_status = $3, delivery_detail = $4, \
+         delivery_updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(&ws)
+    .bind(&id)
+    .bind(status.as_str())
+    .bind(detail)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    let row: MessageRow = sqlx::query_as(
+        "SELECT id, ticket_id, kind, author_type, author_id, body, created_at, delivery_status, \
+         delivery_detail FROM ticket_messages WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(&ws)
+    .bind(&id)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(Reported::Changed(row.out()))
 }
 
 /// Whether a mail with this Message-ID was already taken in (a provider's redelivery).

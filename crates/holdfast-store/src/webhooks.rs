@@ -7,6 +7,7 @@ use crate::tenant::TenantTx;
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{EventId, WebhookAttemptId, WebhookEndpointId, WebhookMessageId};
 use holdfast_core::queue::JobKind;
+use holdfast_core::realtime::Notice;
 use holdfast_core::webhooks::{AttemptOut, EndpointOut, EventType};
 
 /// An endpoint as stored; the secrets stay sealed and never leave through [`EndpointOut`].
@@ -244,9 +245,10 @@ pub async fn rotate_secret(
     Ok(done.rows_affected() == 1)
 }
 
-/// Records a domain event for webhooks, in the transaction of the change: a fan-out job when
-/// the workspace has any enabled endpoint (none: nothing is written). One statement either
-/// way, since SQLite writers queue behind each other and every statement in a write counts.
+/// Records a domain event, in the transaction of the change: for webhooks a fan-out job when
+/// the workspace has any enabled endpoint (none: nothing is written; one statement either
+/// way, since SQLite writers queue behind each other and every statement in a write counts),
+/// and for live views a realtime notice when the event is streamed (help-desk events).
 pub async fn publish(
     tx: &mut TenantTx<'_>,
     event: EventType,
@@ -261,6 +263,9 @@ pub async fn publish(
         "data": data,
     });
     let queued = queue::enqueue_if_webhooks(tx, JobKind::WebhookFanout, &payload, now_ms).await?;
+    if let Some(notice) = Notice::of(event, id.as_str(), tx.ws(), &payload["data"], now_ms) {
+        tx.notify(notice).await?;
+    }
     Ok(queued.then_some(id))
 }
 

@@ -7,6 +7,7 @@ pub mod oidc;
 pub mod python;
 pub mod receiver;
 mod smtp;
+pub mod sse;
 pub use smtp::{SmtpMessage, SmtpSink};
 
 use holdfast_core::clock::{SharedClock, SystemClock};
@@ -75,7 +76,8 @@ pub struct TestApp {
     worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     worker_workspaces: Arc<std::sync::Mutex<Vec<String>>>,
     state: AppState,
-    _dir: tempfile::TempDir,
+    master_key: [u8; 32],
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A workspace with an admin key and an owner who can sign in, made through the same admin
@@ -164,14 +166,58 @@ impl TestApp {
             public_url: Some(format!("http://{addr}")),
             ..Layer::default()
         };
-        let config = Arc::new(Config::resolve([base, layer]).unwrap());
+        let config = Config::resolve([base, layer]).unwrap();
         let db = Db::connect(&config.database_url, config.db_max_connections)
             .await
             .unwrap();
         db.migrate().await.unwrap();
         let master_key: [u8; 32] = rand::random();
+        let mut app = Self::boot(listener, config, db, master_key, clock, extra).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// A second server on this app's database, with the same master key and settings, as a
+    /// second Holdfast process behind a load balancer would be: its own connection pool,
+    /// address and job worker. The first app must outlive it (it owns the data directory).
+    pub async fn another_instance(&self) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = (*self.config).clone();
+        config.bind = addr;
+        config.public_url = format!("http://{addr}");
+        let db = Db::connect(&config.database_url, config.db_max_connections)
+            .await
+            .unwrap();
+        let app = Self::boot(
+            listener,
+            config,
+            db,
+            self.master_key,
+            Arc::new(SystemClock),
+            |router| router,
+        )
+        .await;
+        // Its worker serves the same workspaces.
+        *app.worker_workspaces.lock().unwrap() = self.worker_workspaces.lock().unwrap().clone();
+        app
+    }
+
+    async fn boot(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        db: Db,
+        master_key: [u8; 32],
+        clock: SharedClock,
+        extra: impl FnOnce(axum::Router<AppState>) -> axum::Router<AppState>,
+    ) -> TestApp {
+        let addr = listener.local_addr().unwrap();
+        let config = Arc::new(config);
         let state = AppState::new(db.clone(), config.clone(), clock, &master_key)
             .connect_services()
+            .await
+            .unwrap()
+            .listen_for_notices()
             .await
             .unwrap();
         let (worker_tx, worker_rx) = tokio::sync::oneshot::channel::<()>();
@@ -196,14 +242,10 @@ impl TestApp {
         let router = extra(axum::Router::new())
             .with_state(state.clone())
             .merge(router);
-        let app = holdfast_http::with_edge(router, state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+            holdfast_http::serve_router(listener, router, serving, async move {
                 let _ = rx.await;
             })
             .await
@@ -218,7 +260,8 @@ impl TestApp {
             worker_stop: Some(worker_tx),
             worker_workspaces,
             state,
-            _dir: dir,
+            master_key,
+            _dir: None,
         }
     }
 
@@ -416,7 +459,16 @@ impl Call<'_> {
         let response = self.request.send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
+        // A stream (the live event feed) stays open for minutes: its body is not awaited
+        // here (read it with `sse::EventStream`); status and headers are what a call checks.
+        let streaming = headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let text = if streaming {
+            String::new()
+        } else {
+            response.text().await.unwrap()
+        };
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Resp {
             status,

@@ -18,8 +18,8 @@ use holdfast_core::modules::Module;
 use holdfast_core::policy::Permission;
 use holdfast_core::queue::JobKind;
 use holdfast_core::tickets::{
-    AttachmentOut, Channel, MessageIn, MessageKind, MessageOut, TicketFilter, TicketIn, TicketOut,
-    TicketPatch, TicketThread,
+    AttachmentOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, TicketFilter, TicketIn,
+    TicketOut, TicketPatch, TicketThread,
 };
 use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
@@ -316,7 +316,7 @@ async fn add(
         return Err(Problem::not_found("ticket"));
     };
     let (author_kind, author_id) = author(actor);
-    let message = store::add_message(
+    let mut message = store::add_message(
         &mut tx,
         &id,
         kind,
@@ -328,8 +328,8 @@ async fn add(
         now,
     )
     .await?;
-    if kind == MessageKind::Reply {
-        mail_reply(state, &mut tx, &ticket, &message, now).await?;
+    if kind == MessageKind::Reply && mail_reply(state, &mut tx, &ticket, &message, now).await? {
+        message.delivery_status = Some(Delivery::Queued);
     }
     publish(&mut tx, EventType::MessageCreated, &message, now).await?;
     tx.commit().await?;
@@ -339,18 +339,19 @@ async fn add(
 /// A reply reaches a customer who has an email address by mail, queued in the reply's
 /// transaction: `Re: <subject>`, its own Message-ID, `In-Reply-To` the newest mail of the
 /// thread and `References` all of them, and a `Reply-To` with the ticket's token at the
-/// sender's domain, so the answer threads back into this ticket.
+/// sender's domain, so the answer threads back into this ticket. Returns whether it was
+/// mailed (a contact without an email address is answered in the ticket only).
 async fn mail_reply(
     state: &AppState,
     tx: &mut TenantTx<'_>,
     ticket: &TicketOut,
     message: &MessageOut,
     now: i64,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     let id = TicketId::from_trusted(ticket.id.clone());
     let (thread, email) = store::mail_thread(tx, &id).await?;
     let Some(to) = email else {
-        return Ok(());
+        return Ok(false);
     };
     let domain = state
         .config
@@ -361,7 +362,7 @@ async fn mail_reply(
         .trim_end_matches('>')
         .to_owned();
     let message_id = format!("{}@{domain}", message.id);
-    store::set_email_message_id(tx, &message.id, &message_id).await?;
+    store::mark_mailed(tx, &message.id, &message_id, now).await?;
     let reply_to = store::reply_token(tx, &id)
         .await?
         .map(|token| holdfast_core::mail_in::reply_address("reply", &token, &domain));
@@ -378,10 +379,11 @@ async fn mail_reply(
         in_reply_to: thread.last().cloned(),
         references: thread.iter().rev().take(20).rev().cloned().collect(),
         reply_to,
+        ticket_message: Some(message.id.clone()),
     };
     let job = serde_json::to_value(&mail).unwrap_or_default();
     holdfast_store::queue::enqueue(tx, JobKind::MailSend, &job, now, now).await?;
-    Ok(())
+    Ok(true)
 }
 
 async fn ticket_reply(

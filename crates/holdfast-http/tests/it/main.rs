@@ -9,6 +9,7 @@ mod auth;
 mod console;
 mod contacts;
 mod edge;
+mod events;
 mod fields;
 mod guard_sweep;
 mod hooks;

@@ -360,20 +360,7 @@ fn mailgun_form(
     fields: &[(&str, &str)],
     file: Option<(&str, &str, &[u8])>,
 ) -> (String, Vec<u8>) {
-    use hmac::{Hmac, Mac};
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}{token}").as_bytes());
-    let signature: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let (timestamp, signature) = mailgun_signature(key, token);
     let boundary = "----holdfast-test-boundary";
     let mut body = Vec::new();
     let mut text = |name: &str, value: &str| {
@@ -402,6 +389,39 @@ fn mailgun_form(
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Mailgun's signature of a delivery: the current Unix time and
+/// hex(HMAC-SHA256(key, timestamp + token)).
+fn mailgun_signature(key: &str, token: &str) -> (String, String) {
+    use hmac::{Hmac, Mac};
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}{token}").as_bytes());
+    let signature = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (timestamp, signature)
+}
+
+/// A Mailgun event notification (JSON) about the mail with `message_id`.
+fn mailgun_event(key: &str, token: &str, message_id: &str, event: Value) -> (String, Vec<u8>) {
+    let (timestamp, signature) = mailgun_signature(key, token);
+    let mut data = event;
+    data["message"] = json!({"headers": {"message-id": message_id}});
+    data["recipient"] = json!("grace@example.com");
+    let body = json!({
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+        "event-data": data,
+    });
+    ("application/json".into(), body.to_string().into_bytes())
 }
 
 /// Stores the workspace's Mailgun signing key.
@@ -722,5 +742,166 @@ async fn a_reply_is_mailed_in_the_thread_and_the_answer_comes_back_to_the_ticket
             .unwrap()
             .len(),
         1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delivery_reports_move_a_mailed_replys_status_forward_only() {
+    let sink = holdfast_testkit::SmtpSink::start().await;
+    let receiver = holdfast_testkit::receiver::Receiver::start().await;
+    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+        smtp_url: Some(sink.url()),
+        mail_from: Some("Acme Support <support@acme.example>".into()),
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("delivery").await;
+    let key = "key-delivery-0123456789abcdef";
+    mailgun_key(&app, &ws, key).await;
+    app.post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(&json!({"url": receiver.base, "event_types": ["message.delivery_updated"]}))
+        .expect(201)
+        .await;
+    let created = open(
+        &app,
+        &ws,
+        json!({"subject": "Boiler", "contact": {"email": "grace@example.com"}, "message": "Cold."}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let reply = app
+        .post(&format!("/api/v1/tickets/{id}/replies"))
+        .key(&ws.admin_key)
+        .json(&json!({"body": "On our way."}))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(reply["delivery_status"], "queued", "{reply}");
+    let note = app
+        .post(&format!("/api/v1/tickets/{id}/notes"))
+        .key(&ws.admin_key)
+        .json(&json!({"body": "Internal."}))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(
+        note["delivery_status"],
+        Value::Null,
+        "a note is never mailed"
+    );
+    let sent = sink
+        .wait_for("grace@example.com", Duration::from_secs(20))
+        .await
+        .expect("the reply is mailed");
+    let message_id = header(&sent.data, "Message-ID")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    let status_of_reply = |expected: &'static str| {
+        let (app, ws, id, reply) = (&app, &ws, id.clone(), reply["id"].clone());
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let thread = get_json(app, ws, &format!("/api/v1/tickets/{id}")).await;
+                let message = thread["messages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|m| m["id"] == reply)
+                    .cloned()
+                    .unwrap();
+                if message["delivery_status"] == expected || std::time::Instant::now() > deadline {
+                    return message;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(status_of_reply("sent").await["delivery_status"], "sent");
+
+    let post = |(content_type, body): (String, Vec<u8>)| {
+        let app = &app;
+        let slug = ws.slug.clone();
+        async move {
+            app.post(&format!("/hooks/mailgun/{slug}"))
+                .body(&content_type, body)
+                .send()
+                .await
+                .status
+        }
+    };
+    // Mailgun reports delivery; the message says so and integrations hear of it.
+    let delivered = mailgun_event(
+        key,
+        "token-dlv-one-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        &message_id,
+        json!({"event": "delivered", "delivery-status": {"code": 250}}),
+    );
+    assert_eq!(post(delivered).await, 200);
+    assert_eq!(
+        status_of_reply("delivered").await["delivery_status"],
+        "delivered"
+    );
+    let hook = receiver.wait_for(1, Duration::from_secs(20)).await;
+    let payload = hook[0].json();
+    assert_eq!(payload["type"], "message.delivery_updated", "{payload}");
+    assert_eq!(payload["data"]["delivery_status"], "delivered");
+
+    // A late temporary failure does not undo a delivery; a complaint outranks it.
+    let late = mailgun_event(
+        key,
+        "token-dlv-two-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        &message_id,
+        json!({"event": "failed", "severity": "temporary", "delivery-status": {"code": 421, "message": "try later"}}),
+    );
+    assert_eq!(post(late).await, 200);
+    let complained = mailgun_event(
+        key,
+        "token-dlv-three-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        &message_id,
+        json!({"event": "complained"}),
+    );
+    assert_eq!(post(complained).await, 200);
+    let message = status_of_reply("complained").await;
+    assert_eq!(message["delivery_status"], "complained", "{message}");
+    assert_eq!(
+        message["delivery_detail"],
+        "the customer marked the mail as spam"
+    );
+    // Two reports reached integrations: delivered, then complained (not the late deferral).
+    let hooks = receiver.wait_for(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.requests().len(), 2, "{hooks:?}");
+
+    // A forged report (wrong key) is refused and changes nothing; a report about mail this
+    // workspace never sent is taken and ignored.
+    let forged = mailgun_event(
+        "key-wrong",
+        "token-dlv-four-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        &message_id,
+        json!({"event": "delivered"}),
+    );
+    assert_eq!(post(forged).await, 401);
+    let stranger = mailgun_event(
+        key,
+        "token-dlv-five-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "nobody@elsewhere.example",
+        json!({"event": "failed", "severity": "permanent"}),
+    );
+    assert_eq!(post(stranger).await, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        status_of_reply("complained").await["delivery_status"],
+        "complained"
+    );
+    assert_eq!(
+        get_json(&app, &ws, "/api/v1/tickets").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "a delivery report never becomes a ticket"
     );
 }
