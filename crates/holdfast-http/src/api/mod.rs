@@ -13,6 +13,7 @@ pub mod settings;
 pub mod tickets;
 pub mod two_factor;
 pub mod webhooks;
+pub mod widget;
 pub mod workspace;
 
 use crate::routes::QueryParam;
