@@ -89,10 +89,15 @@ fn limited(per_minute: u32, retry_after: u64, what: &str) -> Response {
     render(&err)
 }
 
-async fn spend(app: &AppState, key: &str, per_minute: u32) -> Result<(), u64> {
+async fn spend(app: &AppState, key: &str, per_minute: u32, burst: u32) -> Result<(), u64> {
     app.limiter
-        .check(key, per_minute, (per_minute / 10).max(1), app.clock.now_ms())
+        .check(key, per_minute, burst, app.clock.now_ms())
         .await
+}
+
+/// A person may send two or three messages in a row; then the steady rate applies.
+fn submit_burst(per_minute: u32) -> u32 {
+    (per_minute / 4).max(3).min(per_minute)
 }
 
 /// Adds the CORS answer for an allowed origin: that origin only, never credentials.
@@ -122,7 +127,13 @@ pub(crate) async fn check(
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned());
     let per_route = app.config.public_rate_limit_per_minute;
-    if let Err(retry_after) = spend(app, &format!("{route}|{client}"), per_route).await {
+    if let Err(retry_after) = spend(
+        app,
+        &format!("{route}|{client}"),
+        per_route,
+        (per_route / 10).max(1),
+    )
+    .await {
         app.metrics.widget_refused(Refusal::Rate.as_str());
         return limited(per_route, retry_after, "requests to this endpoint");
     }
@@ -171,9 +182,20 @@ pub(crate) async fn check(
     if submit {
         let per_ip = app.config.widget_rate_limit_per_ip;
         let per_key = app.config.widget_rate_limit_per_key;
-        let spent = match spend(app, &format!("widget-ip|{client}"), per_ip).await {
+        let spent = match spend(
+            app,
+            &format!("widget-ip|{client}"),
+            per_ip,
+            submit_burst(per_ip),
+        )
+        .await {
             Err(retry_after) => Err(limited(per_ip, retry_after, "messages from one address")),
-            Ok(()) => spend(app, &format!("widget-key|{key}"), per_key)
+            Ok(()) => spend(
+                app,
+                &format!("widget-key|{key}"),
+                per_key,
+                submit_burst(per_key),
+            )
                 .await
                 .map_err(|retry_after| {
                     limited(per_key, retry_after, "messages to this website widget")

@@ -26,6 +26,7 @@ mod shutdown;
 mod tickets;
 mod two_factor;
 mod webhooks;
+mod widget;
 
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
