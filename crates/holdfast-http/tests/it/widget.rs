@@ -794,3 +794,42 @@ async fn admin_changes_need_step_up_are_audited_and_the_identity_secret_is_seale
     assert!(!raw.contains(&secret) && !raw.contains(&secret[4..]));
     assert!(!holdfast_testkit::captured_logs().contains(&secret));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_instance_cors_list_does_not_capture_the_widgets_own_origins() {
+    let app = TestApp::spawn_with(Layer {
+        cors_allowed_origins: Some(vec!["https://console.example.com".into()]),
+        ..layer()
+    })
+    .await;
+    let ws = app.workspace("widget-cors").await;
+    let key = enable(&app, &ws, &[ORIGIN]).await;
+    let pre = app
+        .call(Method::OPTIONS, &format!("/api/v1/widget/{key}/messages"))
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .expect(204)
+        .await;
+    assert_eq!(pre.header("access-control-allow-origin"), Some(ORIGIN));
+    // The console's origin is the instance's, not the widget's.
+    app.call(Method::OPTIONS, &format!("/api/v1/widget/{key}/messages"))
+        .header("origin", "https://console.example.com")
+        .header("access-control-request-method", "POST")
+        .expect(403)
+        .await;
+    let api = app
+        .call(Method::OPTIONS, "/api/v1/contacts")
+        .header("origin", "https://console.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await;
+    assert_eq!(
+        api.header("access-control-allow-origin"),
+        Some("https://console.example.com")
+    );
+    let token = form_token(&app, &key).await;
+    submit(&app, &key, &json!({"message": "hi", "form_token": token}))
+        .expect(201)
+        .await;
+}
