@@ -571,7 +571,12 @@ mod tests {
         );
         assert_eq!(key.check(widget, Some(&token), 1_003_000, 3000), Ok(()));
         assert_eq!(
-            key.check(widget, Some(&token), 1_000_000 + FORM_TOKEN_MAX_AGE_MS + 1, 3000),
+            key.check(
+                widget,
+                Some(&token),
+                1_000_000 + FORM_TOKEN_MAX_AGE_MS + 1,
+                3000
+            ),
             Err(FormRefusal::Expired)
         );
         assert_eq!(
@@ -620,7 +625,9 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!(errors[0].field, "allowed_origins[1]");
-        let many: Vec<String> = (0..21).map(|i| format!("https://s{i}.example.com")).collect();
+        let many: Vec<String> = (0..21)
+            .map(|i| format!("https://s{i}.example.com"))
+            .collect();
         assert!(
             WidgetSettingsIn {
                 enabled: None,

@@ -65,7 +65,9 @@ impl<S: Send + Sync> FromRequestParts<S> for WidgetCaller {
             .get::<WidgetCaller>()
             .cloned()
             .ok_or_else(|| {
-                tracing::error!("handler expects a widget caller but its route has no widget guard");
+                tracing::error!(
+                    "handler expects a widget caller but its route has no widget guard"
+                );
                 Problem(ApiError::internal())
             })
     }
@@ -133,7 +135,8 @@ pub(crate) async fn check(
         per_route,
         (per_route / 10).max(1),
     )
-    .await {
+    .await
+    {
         app.metrics.widget_refused(Refusal::Rate.as_str());
         return limited(per_route, retry_after, "requests to this endpoint");
     }
@@ -155,8 +158,7 @@ pub(crate) async fn check(
             return Problem(ApiError::internal()).into_response();
         }
     };
-    let Some(target) = target
-        .filter(|t| t.enabled && module.is_none_or(|m| t.modules.contains(m)))
+    let Some(target) = target.filter(|t| t.enabled && module.is_none_or(|m| t.modules.contains(m)))
     else {
         return unknown();
     };
@@ -188,7 +190,8 @@ pub(crate) async fn check(
             per_ip,
             submit_burst(per_ip),
         )
-        .await {
+        .await
+        {
             Err(retry_after) => Err(limited(per_ip, retry_after, "messages from one address")),
             Ok(()) => spend(
                 app,
@@ -196,10 +199,10 @@ pub(crate) async fn check(
                 per_key,
                 submit_burst(per_key),
             )
-                .await
-                .map_err(|retry_after| {
-                    limited(per_key, retry_after, "messages to this website widget")
-                }),
+            .await
+            .map_err(|retry_after| {
+                limited(per_key, retry_after, "messages to this website widget")
+            }),
         };
         if let Err(mut refused) = spent {
             app.metrics.widget_refused(Refusal::Rate.as_str());

@@ -106,9 +106,9 @@ pub async fn ensure_settings(
     .bind(now_ms)
     .execute(tx.conn())
     .await?;
-    settings(tx)
-        .await?
-        .ok_or(StoreError::Setup("widget settings vanished after insert".into()))
+    settings(tx).await?.ok_or(StoreError::Setup(
+        "widget settings vanished after insert".into(),
+    ))
 }
 
 pub async fn update_settings(

@@ -215,7 +215,10 @@ fn bot(state: &AppState, reason: &'static str) -> Problem {
 
 fn identity_refused(state: &AppState, reason: &'static str) -> Problem {
     state.metrics.widget_refused(Refusal::Identity.as_str());
-    tracing::warn!(reason, "widget message with an unverifiable identity refused");
+    tracing::warn!(
+        reason,
+        "widget message with an unverifiable identity refused"
+    );
     Problem::new(
         ErrorCode::Forbidden,
         "the signed-in user could not be verified (user_id needs a valid user_hash); reload the page and try again",
@@ -337,7 +340,9 @@ async fn widget_submit(
                 .open(sealed, &identity_context(&caller.tenant))
                 .and_then(|b| String::from_utf8(b).ok())
             else {
-                tracing::error!("a workspace's widget identity secret cannot be opened with this master key");
+                tracing::error!(
+                    "a workspace's widget identity secret cannot be opened with this master key"
+                );
                 return Err(identity_refused(&state, "secret_unusable"));
             };
             if !verify_identity(&secret, user_id, hash) {
@@ -402,8 +407,7 @@ async fn widget_submit(
                     store::create_contact(&mut tx, message.name.as_deref(), None, now).await?
                 }
             };
-            let (token, stored) = open_conversation(&mut tx, &message, &contact, now)
-                .await?;
+            let (token, stored) = open_conversation(&mut tx, &message, &contact, now).await?;
             let claimed = if user_id.is_none() {
                 message.email.as_deref()
             } else {
@@ -591,10 +595,7 @@ async fn identity_secret_rotate(
     let (secret, _) = generate_opaque(IDENTITY_SECRET_PREFIX);
     let sealed = state
         .sealer
-        .seal(
-            secret.expose().as_bytes(),
-            &identity_context(&actor.tenant),
-        )
+        .seal(secret.expose().as_bytes(), &identity_context(&actor.tenant))
         .ok_or_else(|| Problem::new(ErrorCode::Internal, "the secret could not be sealed"))?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let before = store::ensure_settings(&mut tx, &new_key(), now).await?;
@@ -634,7 +635,9 @@ async fn identity_secret_reveal(
         .open(&sealed, &identity_context(&actor.tenant))
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| {
-            tracing::error!("a workspace's widget identity secret cannot be opened with this master key");
+            tracing::error!(
+                "a workspace's widget identity secret cannot be opened with this master key"
+            );
             Problem::new(
                 ErrorCode::Internal,
                 "the identity secret cannot be opened with this server's master key; rotate it",

@@ -98,7 +98,11 @@ async fn refused(app: &TestApp, reason: &str) -> u64 {
     let metrics = app.get("/metrics").expect(200).await.text;
     metrics
         .lines()
-        .find(|l| l.starts_with(&format!("holdfast_widget_refused_total{{reason=\"{reason}\"}}")))
+        .find(|l| {
+            l.starts_with(&format!(
+                "holdfast_widget_refused_total{{reason=\"{reason}\"}}"
+            ))
+        })
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no {reason} counter in {metrics}"))
 }
@@ -166,7 +170,10 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
     let ticket = list.iter().find(|t| t["channel"] == "widget").unwrap();
     assert_eq!(ticket["subject"], "Where is my order?");
     let contact = ticket["contact_id"].as_str().unwrap();
-    assert_ne!(contact, existing, "an anonymous visitor joined Ada's contact");
+    assert_ne!(
+        contact, existing,
+        "an anonymous visitor joined Ada's contact"
+    );
     let c = app
         .get(&format!("/api/v1/contacts/{contact}"))
         .key(&ws.admin_key)
@@ -222,17 +229,19 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
     .await;
     assert_eq!(again.json["visitor_token"], visitor.as_str());
     let list = tickets(&app, &ws).await;
-    assert_eq!(
-        list.iter().filter(|t| t["channel"] == "widget").count(),
-        1
-    );
+    assert_eq!(list.iter().filter(|t| t["channel"] == "widget").count(), 1);
     let thread = app
         .get(&format!("/api/v1/tickets/{tid}"))
         .key(&ws.admin_key)
         .expect(200)
         .await;
     assert_eq!(thread.json["status"], "open");
-    let last = thread.json["messages"].as_array().unwrap().last().unwrap().clone();
+    let last = thread.json["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["body"], "Thanks!");
     assert_eq!(last["kind"], "inbound");
     assert_eq!(last["author_id"], contact);
@@ -275,10 +284,14 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
     assert_eq!(r.status, 404);
     // A follow-up with an unknown token stores nothing.
     let before = count(&app, "ticket_messages", &ws).await;
-    submit(&app, &key, &json!({"message": "sneaky", "form_token": token}))
-        .header("x-holdfast-visitor", &format!("hfv_{}", "b".repeat(43)))
-        .expect(404)
-        .await;
+    submit(
+        &app,
+        &key,
+        &json!({"message": "sneaky", "form_token": token}),
+    )
+    .header("x-holdfast-visitor", &format!("hfv_{}", "b".repeat(43)))
+    .expect(404)
+    .await;
     assert_eq!(count(&app, "ticket_messages", &ws).await, before);
     // Only the digest of a visitor token is stored.
     assert_eq!(count(&app, "widget_visitors", &ws).await, 2);
@@ -355,7 +368,11 @@ async fn other_origins_are_refused_with_nothing_stored_and_preflights_answer_onl
         pre.header("access-control-allow-origin"),
         Some("http://localhost:3000")
     );
-    assert!(pre.header("access-control-allow-methods").unwrap().contains("POST"));
+    assert!(
+        pre.header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST")
+    );
     assert!(
         pre.header("access-control-allow-headers")
             .unwrap()
@@ -400,9 +417,13 @@ async fn bots_are_refused_by_honeypot_and_form_token_with_nothing_stored() {
     assert_eq!(refused(&app, "bot").await, before + cases.len() as u64);
     nothing_stored(&app, &ws, contacts).await;
     // The same token passes once it is old enough.
-    submit(&app, &key, &json!({"message": "a person", "form_token": good}))
-        .expect(201)
-        .await;
+    submit(
+        &app,
+        &key,
+        &json!({"message": "a person", "form_token": good}),
+    )
+    .expect(201)
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -509,7 +530,12 @@ async fn oversized_malformed_and_invalid_bodies_get_clear_errors_and_store_nothi
     let huge = json!({"message": "x".repeat(17 * 1024), "form_token": token}).to_string();
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("application/json", huge, 413, "16384 bytes"),
-        ("application/json", "{\"message\": ".into(), 400, "not valid JSON"),
+        (
+            "application/json",
+            "{\"message\": ".into(),
+            400,
+            "not valid JSON",
+        ),
         ("text/plain", "{}".into(), 415, "application/json"),
         (
             "application/json",
@@ -531,7 +557,8 @@ async fn oversized_malformed_and_invalid_bodies_get_clear_errors_and_store_nothi
         ),
         (
             "application/json",
-            json!({"message": "hi", "email": "nope", "name": "n".repeat(101), "form_token": token}).to_string(),
+            json!({"message": "hi", "email": "nope", "name": "n".repeat(101), "form_token": token})
+                .to_string(),
             422,
             "email",
         ),
@@ -578,21 +605,38 @@ async fn messages_are_limited_per_key_and_per_address() {
     let token_a = form_token(&app, &key_a).await;
     let before = refused(&app, "rate").await;
     for _ in 0..3 {
-        submit(&app, &key_a, &json!({"message": "hi", "form_token": token_a}))
-            .expect(201)
-            .await;
-    }
-    let r = submit(&app, &key_a, &json!({"message": "hi", "form_token": token_a}))
-        .expect(429)
-        .await;
-    assert!(r.header("retry-after").is_some());
-    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
-    assert!(r.json["detail"].as_str().unwrap().contains("this website widget"));
-    assert_eq!(count(&app, "tickets", &a).await, 3);
-    // Key A's budget is its own: key B still takes messages from the same address.
-    submit(&app, &key_b, &json!({"message": "hi", "form_token": token_b}))
+        submit(
+            &app,
+            &key_a,
+            &json!({"message": "hi", "form_token": token_a}),
+        )
         .expect(201)
         .await;
+    }
+    let r = submit(
+        &app,
+        &key_a,
+        &json!({"message": "hi", "form_token": token_a}),
+    )
+    .expect(429)
+    .await;
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
+    assert!(
+        r.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("this website widget")
+    );
+    assert_eq!(count(&app, "tickets", &a).await, 3);
+    // Key A's budget is its own: key B still takes messages from the same address.
+    submit(
+        &app,
+        &key_b,
+        &json!({"message": "hi", "form_token": token_b}),
+    )
+    .expect(201)
+    .await;
     assert_eq!(refused(&app, "rate").await, before + 1);
 
     // Per address, across every widget.
@@ -612,9 +656,13 @@ async fn messages_are_limited_per_key_and_per_address() {
             .expect(201)
             .await;
     }
-    let r = submit(&app, &key_b, &json!({"message": "hi", "form_token": token_b}))
-        .expect(429)
-        .await;
+    let r = submit(
+        &app,
+        &key_b,
+        &json!({"message": "hi", "form_token": token_b}),
+    )
+    .expect(429)
+    .await;
     assert!(r.json["detail"].as_str().unwrap().contains("one address"));
     assert_eq!(count(&app, "tickets", &b).await, 1);
 }
@@ -755,7 +803,10 @@ async fn admin_changes_need_step_up_are_audited_and_the_identity_secret_is_seale
         .key(&ws.admin_key)
         .expect(200)
         .await;
-    assert!(!audit.text.contains(&secret), "the audit trail holds the secret");
+    assert!(
+        !audit.text.contains(&secret),
+        "the audit trail holds the secret"
+    );
     let entries = audit.json["data"].as_array().unwrap();
     let of = |action: &str| {
         entries

@@ -91,7 +91,10 @@ fn run_script(
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             match serde_json::from_str::<Value>(&line) {
                 Ok(v) => {
                     let _ = tx.send(v);
@@ -147,7 +150,10 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
     let reply = "Sorry about that — a new parcel ships today.";
     let (mut child, mut events) = run_script(&format!("{page}/"), typed, Some(reply));
     let first = next_event(&mut events).await;
-    assert_eq!(first["event"], "sent", "the widget did not confirm: {first}");
+    assert_eq!(
+        first["event"], "sent",
+        "the widget did not confirm: {first}"
+    );
 
     // The message is a ticket in this workspace, from the widget.
     let list = tickets(&app, &ws).await;
@@ -181,7 +187,10 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
     assert_eq!(done["stored_token"], true, "{done}");
     let log = done["log"].to_string();
     assert!(log.contains(typed) && log.contains(reply), "{log}");
-    assert!(!log.contains("INTERNAL NOTE"), "a note reached the visitor: {log}");
+    assert!(
+        !log.contains("INTERNAL NOTE"),
+        "a note reached the visitor: {log}"
+    );
 
     // A page on another origin (another port) is refused, and nothing is stored.
     let other_key = enable(&app, &bystander, &[page.as_str()]).await;
@@ -193,7 +202,10 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
     let done = next_event(&mut events).await;
     assert!(child.wait().unwrap().success(), "{done}");
     assert_eq!(done["sent"], false);
-    assert!(tickets(&app, &bystander).await.is_empty(), "a refused page stored a ticket");
+    assert!(
+        tickets(&app, &bystander).await.is_empty(),
+        "a refused page stored a ticket"
+    );
     let after = app.get("/metrics").expect(200).await.text;
     let origin_refusals = |text: &str| -> u64 {
         text.lines()
