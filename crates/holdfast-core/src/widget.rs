@@ -100,7 +100,7 @@ pub fn normalize_origin(text: &str) -> Result<String, String> {
 /// that does not parse (including `null`) is never allowed.
 pub fn origin_allowed(header: &str, allowed: &[String]) -> Option<String> {
     let origin = normalize_origin(header).ok()?;
-    allowed.iter().any(|a| *a == origin).then_some(origin)
+    allowed.contains(&origin).then_some(origin)
 }
 
 /// Body of `POST /api/v1/widget/{key}/messages`.
