@@ -884,3 +884,62 @@ async fn the_instance_cors_list_does_not_capture_the_widgets_own_origins() {
         .expect(201)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn widget_conversations_publish_the_same_ticket_events_as_other_channels() {
+    let receiver = holdfast_testkit::receiver::Receiver::start().await;
+    let app = TestApp::spawn_with(Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..layer()
+    })
+    .await;
+    let ws = app.workspace("widget-events").await;
+    app.post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(&json!({"url": receiver.base, "event_types": ["ticket.created", "ticket.updated", "message.created"]}))
+        .expect(201)
+        .await;
+    let key = enable(&app, &ws, &[ORIGIN]).await;
+    let token = form_token(&app, &key).await;
+    let first = submit(
+        &app,
+        &key,
+        &json!({"message": "Is the shop open on Sunday?", "form_token": token}),
+    )
+    .expect(201)
+    .await;
+    submit(
+        &app,
+        &key,
+        &json!({"message": "And Monday?", "form_token": token}),
+    )
+    .header(
+        "x-holdfast-visitor",
+        first.json["visitor_token"].as_str().unwrap(),
+    )
+    .expect(201)
+    .await;
+    let seen = receiver
+        .wait_for(4, std::time::Duration::from_secs(20))
+        .await;
+    let mut types: Vec<String> = seen
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "message.created",
+            "message.created",
+            "ticket.created",
+            "ticket.updated"
+        ]
+    );
+    let created = seen
+        .iter()
+        .find(|r| r.json()["type"] == "ticket.created")
+        .unwrap()
+        .json();
+    assert_eq!(created["data"]["channel"], "widget");
+}
