@@ -124,6 +124,15 @@ struct Cli {
     /// Seconds a claimed job belongs to its worker before another may take it over [default: 60].
     #[arg(long, env = "HOLDFAST_JOB_LEASE_SECONDS", global = true)]
     job_lease_seconds: Option<u32>,
+    /// Seconds the website widget's form must be open before a message is accepted [default: 3].
+    #[arg(long, env = "HOLDFAST_WIDGET_MIN_FILL_SECONDS", global = true)]
+    widget_min_fill_seconds: Option<u32>,
+    /// Widget messages per minute from one client address [default: 10].
+    #[arg(long, env = "HOLDFAST_WIDGET_RATE_LIMIT_PER_IP", global = true)]
+    widget_rate_limit_per_ip: Option<u32>,
+    /// Widget messages per minute to one workspace's widget [default: 120].
+    #[arg(long, env = "HOLDFAST_WIDGET_RATE_LIMIT_PER_KEY", global = true)]
+    widget_rate_limit_per_key: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -185,6 +194,9 @@ impl Cli {
             webhook_failure_limit: self.webhook_failure_limit,
             cron_secret: self.cron_secret.clone(),
             job_lease_seconds: self.job_lease_seconds,
+            widget_min_fill_seconds: self.widget_min_fill_seconds,
+            widget_rate_limit_per_ip: self.widget_rate_limit_per_ip,
+            widget_rate_limit_per_key: self.widget_rate_limit_per_key,
         }
     }
 

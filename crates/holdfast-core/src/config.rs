@@ -37,6 +37,9 @@ pub struct Layer {
     pub webhook_failure_limit: Option<u32>,
     pub cron_secret: Option<String>,
     pub job_lease_seconds: Option<u32>,
+    pub widget_min_fill_seconds: Option<u32>,
+    pub widget_rate_limit_per_ip: Option<u32>,
+    pub widget_rate_limit_per_key: Option<u32>,
 }
 
 impl Layer {
@@ -75,6 +78,15 @@ impl Layer {
             webhook_failure_limit: over.webhook_failure_limit.or(self.webhook_failure_limit),
             cron_secret: over.cron_secret.or(self.cron_secret),
             job_lease_seconds: over.job_lease_seconds.or(self.job_lease_seconds),
+            widget_min_fill_seconds: over
+                .widget_min_fill_seconds
+                .or(self.widget_min_fill_seconds),
+            widget_rate_limit_per_ip: over
+                .widget_rate_limit_per_ip
+                .or(self.widget_rate_limit_per_ip),
+            widget_rate_limit_per_key: over
+                .widget_rate_limit_per_key
+                .or(self.widget_rate_limit_per_key),
         }
     }
 }
@@ -131,6 +143,13 @@ pub struct Config {
     /// long before another takes them over. Longer than the slowest job (a webhook delivery
     /// takes at most 15 s).
     pub job_lease_seconds: u32,
+    /// The website widget refuses a message sent sooner than this after its form was served
+    /// (a bot check; the form token carries the time).
+    pub widget_min_fill_seconds: u32,
+    /// Widget messages per minute from one client address, across every workspace's widget.
+    pub widget_rate_limit_per_ip: u32,
+    /// Widget messages per minute to one workspace's widget key, from all addresses.
+    pub widget_rate_limit_per_key: u32,
 }
 
 /// The OpenID provider Holdfast signs users in with (Google unless another issuer is set).
@@ -182,6 +201,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "webhook_failure_limit" => "webhook-failure-limit",
         "cron_secret" => "cron-secret",
         "job_lease_seconds" => "job-lease-seconds",
+        "widget_min_fill_seconds" => "widget-min-fill-seconds",
+        "widget_rate_limit_per_ip" => "widget-rate-limit-per-ip",
+        "widget_rate_limit_per_key" => "widget-rate-limit-per-key",
         other => other,
     };
     let env = match setting {
@@ -209,6 +231,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "webhook_failure_limit" => "WEBHOOK_FAILURE_LIMIT",
         "cron_secret" => "CRON_SECRET",
         "job_lease_seconds" => "JOB_LEASE_SECONDS",
+        "widget_min_fill_seconds" => "WIDGET_MIN_FILL_SECONDS",
+        "widget_rate_limit_per_ip" => "WIDGET_RATE_LIMIT_PER_IP",
+        "widget_rate_limit_per_key" => "WIDGET_RATE_LIMIT_PER_KEY",
         _ => "?",
     };
     ConfigError {
@@ -251,6 +276,9 @@ impl Config {
             webhook_failure_limit: Some(20),
             cron_secret: None,
             job_lease_seconds: Some(60),
+            widget_min_fill_seconds: Some(3),
+            widget_rate_limit_per_ip: Some(10),
+            widget_rate_limit_per_key: Some(120),
         }
     }
 
@@ -404,6 +432,18 @@ impl Config {
         if !(2..=3600).contains(&job_lease_seconds) {
             return Err(err("job_lease_seconds", "must be between 2 and 3600"));
         }
+        let widget_min_fill_seconds = l.widget_min_fill_seconds.unwrap_or(3);
+        if !(1..=600).contains(&widget_min_fill_seconds) {
+            return Err(err("widget_min_fill_seconds", "must be between 1 and 600"));
+        }
+        let widget_rate_limit_per_ip = l.widget_rate_limit_per_ip.unwrap_or(0);
+        if widget_rate_limit_per_ip == 0 {
+            return Err(err("widget_rate_limit_per_ip", "must be at least 1"));
+        }
+        let widget_rate_limit_per_key = l.widget_rate_limit_per_key.unwrap_or(0);
+        if widget_rate_limit_per_key == 0 {
+            return Err(err("widget_rate_limit_per_key", "must be at least 1"));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -429,6 +469,9 @@ impl Config {
             webhook_failure_limit,
             cron_secret: cron_secret.map(Secret::new),
             job_lease_seconds,
+            widget_min_fill_seconds,
+            widget_rate_limit_per_ip,
+            widget_rate_limit_per_key,
         })
     }
 

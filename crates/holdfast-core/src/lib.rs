@@ -34,4 +34,5 @@ pub mod token;
 pub mod totp;
 pub mod validate;
 pub mod webhooks;
+pub mod widget;
 pub mod workspaces;

@@ -32,7 +32,24 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
             },
         ));
     let router = match cors(&state.config.cors_allowed_origins) {
-        Some(layer) => router.layer(layer),
+        // The widget's public routes answer CORS themselves, for each workspace's own allowed
+        // origins (widget_guard.rs); the instance-wide list is for the console and API clients.
+        Some(layer) => router.layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let layer = layer.clone();
+                async move {
+                    if request.uri().path().starts_with("/api/v1/widget/wgt_") {
+                        next.run(request).await
+                    } else {
+                        use tower::{Layer as _, ServiceExt as _};
+                        match layer.layer(next).oneshot(request).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        }
+                    }
+                }
+            },
+        )),
         None => router,
     };
     router.layer(from_fn_with_state(state, edge))
@@ -183,11 +200,11 @@ fn secure_headers(response: &mut Response, state: &AppState, id: &str) {
         HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",
     );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-resource-policy"),
-        "same-origin",
-    );
+    // The widget's script is loaded by other sites' pages and sets its own policy.
+    let corp = HeaderName::from_static("cross-origin-resource-policy");
+    if !h.contains_key(&corp) {
+        set(h, corp, "same-origin");
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }

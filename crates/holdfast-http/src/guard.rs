@@ -73,6 +73,17 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
                 Err(refused) => refused,
             };
         }
+        Guard::Widget { submit } => {
+            return crate::widget_guard::check(
+                &state.app,
+                state.route,
+                state.module,
+                submit,
+                request,
+                next,
+            )
+            .await;
+        }
         Guard::Cron => {
             if let Err(refused) = public_limit(&state, &request, RateLimit::Standard).await {
                 return refused;

@@ -25,6 +25,7 @@ pub mod signed;
 mod state;
 pub mod ticket_mail;
 pub mod webhooks;
+pub mod widget_guard;
 pub mod worker;
 
 pub use edge::with_edge;

@@ -26,6 +26,8 @@ struct Inner {
     /// provider → refused inbound webhook requests (one count whatever the reason: the
     /// metrics endpoint is public, and reasons would tell which workspaces exist).
     inbound_refused: BTreeMap<String, u64>,
+    /// reason (origin, bot, identity, rate) → refused website-widget requests.
+    widget_refused: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -63,6 +65,12 @@ impl Metrics {
             .inbound_refused
             .entry(provider.to_owned())
             .or_default() += 1;
+    }
+
+    /// A website-widget request was refused; `reason` is one of `widget_guard::Refusal`.
+    pub fn widget_refused(&self, reason: &'static str) {
+        let Ok(mut inner) = self.0.lock() else { return };
+        *inner.widget_refused.entry(reason).or_default() += 1;
     }
 
     pub fn render(&self, pool: PoolStats) -> String {
@@ -145,6 +153,23 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "holdfast_inbound_webhooks_refused_total{{provider=\"{provider}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP holdfast_widget_refused_total Website-widget requests refused, by reason (origin, bot, identity, rate)."
+        );
+        let _ = writeln!(out, "# TYPE holdfast_widget_refused_total counter");
+        for reason in crate::widget_guard::Refusal::ALL {
+            let n = inner
+                .widget_refused
+                .get(reason.as_str())
+                .copied()
+                .unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "holdfast_widget_refused_total{{reason=\"{}\"}} {n}",
+                reason.as_str()
             );
         }
         let _ = writeln!(

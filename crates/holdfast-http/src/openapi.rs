@@ -90,6 +90,13 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
         Guard::Cron => {
             op.insert("security".into(), json!([{"cronSecret": []}]));
         }
+        Guard::Widget { .. } => {
+            op.insert("security".into(), json!([]));
+            op.insert(
+                "x-holdfast-widget".into(),
+                json!("the browser's Origin must be one of the widget's allowed origins"),
+            );
+        }
     }
     Value::Object(op)
 }

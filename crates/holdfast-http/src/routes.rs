@@ -52,6 +52,14 @@ pub enum Guard {
     /// A scheduler: the `X-Holdfast-Cron-Secret` header must equal the configured
     /// `cron_secret` (constant-time); 404 while none is configured.
     Cron,
+    /// The website widget's public routes, `/api/v1/widget/{key}/…` (`widget_guard.rs`): a
+    /// per-address budget, the key's workspace (unknown, disabled or help desk off: 404), the
+    /// browser's `Origin` among the workspace's allowed origins (else 403), and for a
+    /// submission (`submit`) budgets per address and per key. The handler receives a
+    /// [`crate::widget_guard::WidgetCaller`]; answers carry CORS headers for that origin only.
+    Widget {
+        submit: bool,
+    },
 }
 
 impl Guard {
@@ -238,5 +246,6 @@ pub fn route_table() -> RouteTable {
     crate::api::tickets::routes(&mut table);
     crate::api::events::routes(&mut table);
     crate::api::hooks::routes(&mut table);
+    crate::api::widget::routes(&mut table);
     table
 }

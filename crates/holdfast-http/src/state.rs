@@ -9,6 +9,7 @@ use holdfast_core::config::Config;
 use holdfast_core::crypto::Sealer;
 use holdfast_core::csrf::CsrfKey;
 use holdfast_core::jwt::KeyRing;
+use holdfast_core::widget::FormKey;
 use holdfast_store::Db;
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub(crate) sealer: Arc<Sealer>,
     /// Binds console CSRF tokens to their session.
     pub(crate) csrf: Arc<CsrfKey>,
+    /// Signs the website widget's form tokens (minimum fill time).
+    pub(crate) form_key: Arc<FormKey>,
     pub(crate) cookies: Arc<CookiePolicy>,
     /// The OpenID provider, when single sign-on is configured.
     pub(crate) oidc: Option<Arc<OidcProvider>>,
@@ -62,6 +65,7 @@ impl AppState {
             }),
             sealer: Arc::new(Sealer::derive(master_key, 1)),
             csrf: Arc::new(CsrfKey::derive(master_key)),
+            form_key: Arc::new(FormKey::derive(master_key)),
             cookies: Arc::new(CookiePolicy::for_public_url(&config.public_url)),
             oidc: config
                 .oidc

@@ -27,6 +27,7 @@ mod tenant;
 pub mod tickets;
 pub mod two_factor;
 pub mod webhooks;
+pub mod widget;
 pub mod workspaces;
 
 pub use db::{Backend, Db, PoolStats};

@@ -14,6 +14,7 @@ pub mod settings;
 pub mod tickets;
 pub mod two_factor;
 pub mod webhooks;
+pub mod widget;
 pub mod workspace;
 
 use crate::routes::QueryParam;

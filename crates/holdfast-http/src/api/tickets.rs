@@ -144,7 +144,7 @@ fn author(actor: &Actor) -> (&'static str, String) {
     }
 }
 
-async fn publish<T: serde::Serialize>(
+pub(crate) async fn publish<T: serde::Serialize>(
     tx: &mut TenantTx<'_>,
     event: EventType,
     data: &T,

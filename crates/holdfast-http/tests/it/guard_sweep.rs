@@ -23,6 +23,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/v1/auth/oidc/callback"),
     ("POST", "/api/v1/auth/oidc/complete"),
     ("POST", "/api/v1/invitations/accept"),
+    ("GET", "/widget.js"),
 ];
 
 /// Routes whose guard is a shared secret rather than a credential, each proven by its own
@@ -30,6 +31,36 @@ const PUBLIC: &[(&str, &str)] = &[
 const SECRET_GUARDED: &[(&str, &str, Guard)] = &[
     ("POST", "/internal/cron/tick", Guard::Cron),
     ("POST", "/hooks/{provider}/{workspace_slug}", Guard::Signed),
+];
+
+/// The website widget's public routes: their guard is the key's workspace and its allowed
+/// origins, proven by `widget.rs` (origin lock, bot checks, identity, limits).
+const WIDGET_GUARDED: &[(&str, &str, Guard)] = &[
+    (
+        "GET",
+        "/api/v1/widget/{key}/config",
+        Guard::Widget { submit: false },
+    ),
+    (
+        "OPTIONS",
+        "/api/v1/widget/{key}/messages",
+        Guard::Widget { submit: false },
+    ),
+    (
+        "POST",
+        "/api/v1/widget/{key}/messages",
+        Guard::Widget { submit: true },
+    ),
+    (
+        "OPTIONS",
+        "/api/v1/widget/{key}/conversation",
+        Guard::Widget { submit: false },
+    ),
+    (
+        "GET",
+        "/api/v1/widget/{key}/conversation",
+        Guard::Widget { submit: false },
+    ),
 ];
 
 fn method(m: &axum::http::Method) -> Method {
@@ -104,6 +135,19 @@ async fn every_route_declares_a_guard_and_public_ones_are_deliberate() {
     assert_eq!(
         secret, expected,
         "the set of secret-guarded routes changed; review it and update SECRET_GUARDED"
+    );
+    let widget: Vec<(String, String, Guard)> = table
+        .specs()
+        .filter(|s| matches!(s.guard, Guard::Widget { .. }))
+        .map(|s| (s.method.to_string(), s.path.to_owned(), s.guard))
+        .collect();
+    let expected: Vec<(String, String, Guard)> = WIDGET_GUARDED
+        .iter()
+        .map(|(m, p, g)| (m.to_string(), p.to_string(), *g))
+        .collect();
+    assert_eq!(
+        widget, expected,
+        "the set of widget-guarded routes changed; review it and update WIDGET_GUARDED"
     );
     assert!(
         table.specs().count() > PUBLIC.len(),
@@ -228,7 +272,12 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
     let table = route_table();
     let mut swept = 0;
     for spec in table.specs() {
-        if spec.guard.is_public() || matches!(spec.guard, Guard::Signed | Guard::Cron) {
+        if spec.guard.is_public()
+            || matches!(
+                spec.guard,
+                Guard::Signed | Guard::Cron | Guard::Widget { .. }
+            )
+        {
             continue;
         }
         swept += 1;

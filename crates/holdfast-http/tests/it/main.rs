@@ -27,6 +27,8 @@ mod shutdown;
 mod tickets;
 mod two_factor;
 mod webhooks;
+mod widget;
+mod widget_browser;
 
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};

@@ -72,8 +72,11 @@ async fn openapi_documents_every_route_in_the_table() {
             spec.path
         );
         assert!(op["responses"].is_object() && op["summary"].is_string());
-        // Public routes and signature-guarded receivers need no credential.
-        let public = spec.guard.is_public() || spec.guard == holdfast_http::Guard::Signed;
+        // Public routes, signature-guarded receivers and the website widget's routes (locked
+        // to the workspace's origins) need no credential.
+        let public = spec.guard.is_public()
+            || spec.guard == holdfast_http::Guard::Signed
+            || matches!(spec.guard, holdfast_http::Guard::Widget { .. });
         assert_eq!(
             op["security"].as_array().unwrap().is_empty(),
             public,
