@@ -236,6 +236,7 @@ pub fn route_table() -> RouteTable {
     crate::api::settings::routes(&mut table);
     crate::api::webhooks::routes(&mut table);
     crate::api::tickets::routes(&mut table);
+    crate::api::saved_replies::routes(&mut table);
     crate::api::hooks::routes(&mut table);
     table
 }
