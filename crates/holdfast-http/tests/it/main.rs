@@ -24,6 +24,7 @@ mod roles;
 mod settings;
 mod shutdown;
 mod tickets;
+mod tickets_desk;
 mod two_factor;
 mod webhooks;
 
