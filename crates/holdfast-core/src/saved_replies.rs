@@ -98,7 +98,10 @@ fn check_body(text: &str) -> Result<String, FieldError> {
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(FieldError::new("body", "must not contain control characters"));
+        return Err(FieldError::new(
+            "body",
+            "must not contain control characters",
+        ));
     }
     check_template(trimmed).map_err(|m| FieldError::new("body", m))?;
     Ok(trimmed.to_owned())
@@ -206,7 +209,10 @@ fn parse(template: &str) -> Result<Vec<Piece<'_>>, String> {
     }
     pieces.push(Piece::Text(rest));
     if !unknown.is_empty() {
-        let known: Vec<String> = PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect();
+        let known: Vec<String> = PLACEHOLDERS
+            .iter()
+            .map(|p| format!("{{{{{p}}}}}"))
+            .collect();
         return Err(format!(
             "has unknown placeholder{} {}; the placeholders are {}",
             if unknown.len() == 1 { "" } else { "s" },
@@ -297,7 +303,10 @@ mod tests {
             "blank counts as missing"
         );
         assert_eq!(render("{{contact.name}}", &values()), "Ada Lovelace");
-        assert_eq!(render("no placeholders {x}", &values()), "no placeholders {x}");
+        assert_eq!(
+            render("no placeholders {x}", &values()),
+            "no placeholders {x}"
+        );
     }
 
     #[test]
@@ -314,8 +323,15 @@ mod tests {
         let err = check_template("Hi {{contact.email}} and {{ticket.number}}").unwrap_err();
         assert!(err.contains("{{contact.email}}"), "{err}");
         assert!(err.contains("{{ticket.number}}"), "{err}");
-        assert!(err.contains("{{contact.first_name}}"), "lists the known ones: {err}");
-        assert!(check_template("Hi {{contact.name").unwrap_err().contains("closing"));
+        assert!(
+            err.contains("{{contact.first_name}}"),
+            "lists the known ones: {err}"
+        );
+        assert!(
+            check_template("Hi {{contact.name")
+                .unwrap_err()
+                .contains("closing")
+        );
         assert!(check_template("{{a{{b}}").is_err());
         assert!(check_template(&format!("{{{{agent.name|{}}}}}", "x".repeat(101))).is_err());
         assert!(check_template("{{ contact.name | friend }} }} {").is_ok());

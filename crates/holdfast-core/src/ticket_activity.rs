@@ -178,7 +178,10 @@ mod tests {
         };
         let entries = changes(&ticket(), &real);
         let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["status_changed", "assignee_changed", "tags_changed"]);
+        assert_eq!(
+            kinds,
+            ["status_changed", "assignee_changed", "tags_changed"]
+        );
         assert_eq!(entries[0].data, json!({"from": "open", "to": "resolved"}));
         assert_eq!(entries[1].data, json!({"from": null, "to": "usr_1"}));
         assert_eq!(

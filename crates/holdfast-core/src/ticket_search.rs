@@ -80,11 +80,7 @@ impl SearchQuery {
             .enumerate()
             .map(|(i, t)| {
                 let quoted = format!("\"{}\"", t.replace('"', ""));
-                if self.prefix(i) {
-                    quoted + "*"
-                } else {
-                    quoted
-                }
+                if self.prefix(i) { quoted + "*" } else { quoted }
             })
             .collect()
     }
@@ -123,7 +119,11 @@ mod tests {
         );
         assert_eq!(terms("ada@example.com"), ["ada", "example", "com"]);
         assert_eq!(terms("Café crème 50%"), ["café", "crème", "50"]);
-        assert_eq!(terms("tap Tap TAP"), ["tap"], "distinct, case-insensitively");
+        assert_eq!(
+            terms("tap Tap TAP"),
+            ["tap"],
+            "distinct, case-insensitively"
+        );
         assert_eq!(terms("東京 ok"), ["東京", "ok"]);
     }
 
@@ -134,7 +134,10 @@ mod tests {
             assert_eq!(err.field, "q");
             assert!(err.message.contains("no words"), "{bad}: {}", err.message);
         }
-        let many = (0..11).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let many = (0..11)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(
             SearchQuery::parse("q", &many)
                 .unwrap_err()
@@ -156,7 +159,11 @@ mod tests {
         assert_eq!(q.fts5_terms(), ["\"tap\"", "\"inv\"*"]);
         assert_eq!(q.tsquery_terms(), ["tap", "inv*"]);
         let short = SearchQuery::parse("q", "tap x").unwrap();
-        assert_eq!(short.fts5_terms(), ["\"tap\"", "\"x\""], "no one-letter prefix");
+        assert_eq!(
+            short.fts5_terms(),
+            ["\"tap\"", "\"x\""],
+            "no one-letter prefix"
+        );
     }
 
     #[test]

@@ -389,7 +389,10 @@ impl BulkIn {
             let names: Vec<&str> = repeated.iter().map(|id| id.as_str()).collect();
             errors.push("ids", format!("named more than once: {}", names.join(", ")));
         }
-        let status = self.status.as_deref().and_then(|s| errors.take(check_status(s)));
+        let status = self
+            .status
+            .as_deref()
+            .and_then(|s| errors.take(check_status(s)));
         let assignee = match &self.assignee {
             Some(Some(user)) => match crate::ids::UserId::parse(user.trim()) {
                 Some(id) => Some(Some(id.to_string())),
@@ -675,7 +678,10 @@ mod tests {
         .unwrap();
         let errors = bad.validate().unwrap_err();
         let text = serde_json::to_string(&errors).unwrap();
-        assert!(text.contains("tk_nope") && text.contains("more than once"), "{text}");
+        assert!(
+            text.contains("tk_nope") && text.contains("more than once"),
+            "{text}"
+        );
         assert!(!text.contains(&"x".repeat(41)), "long input is cut: {text}");
         assert!(text.contains("assignee") && text.contains("both added and removed"));
         let nothing: BulkIn = serde_json::from_value(serde_json::json!({"ids": [id]})).unwrap();
@@ -714,7 +720,8 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(saved.validate(), Ok(ReplySource::Saved(_))));
-        let bad: ReplyIn = serde_json::from_value(serde_json::json!({"saved_reply_id": "x"})).unwrap();
+        let bad: ReplyIn =
+            serde_json::from_value(serde_json::json!({"saved_reply_id": "x"})).unwrap();
         assert_eq!(bad.validate().unwrap_err()[0].field, "saved_reply_id");
     }
 

@@ -85,9 +85,9 @@ pub async fn create(
     .execute(tx.conn())
     .await
     .classify()?;
-    get(tx, &id)
-        .await?
-        .ok_or(StoreError::Setup("saved reply vanished after insert".into()))
+    get(tx, &id).await?.ok_or(StoreError::Setup(
+        "saved reply vanished after insert".into(),
+    ))
 }
 
 pub async fn update(

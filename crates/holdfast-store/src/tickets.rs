@@ -434,7 +434,11 @@ pub async fn add_message(
     if let Some(after) = after
         && after != before.status
     {
-        let reason = if kind == MessageKind::Reply { "reply" } else { "message" };
+        let reason = if kind == MessageKind::Reply {
+            "reply"
+        } else {
+            "message"
+        };
         entries.push(ActivityEntry::new(
             ActivityKind::StatusChanged,
             json!({"from": before.status, "to": after, "reason": reason}),

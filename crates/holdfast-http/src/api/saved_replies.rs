@@ -217,7 +217,9 @@ async fn saved_reply_preview(
 ) -> ApiResult<Json<PreviewOut>> {
     let id = saved_reply_id(&id)?;
     let ticket_id = match query.ticket_id.as_deref() {
-        Some(text) => Some(TicketId::parse(text.trim()).ok_or_else(|| Problem::not_found("ticket"))?),
+        Some(text) => {
+            Some(TicketId::parse(text.trim()).ok_or_else(|| Problem::not_found("ticket"))?)
+        }
         None => None,
     };
     let mut tx = state.db.read(&actor.tenant).await?;

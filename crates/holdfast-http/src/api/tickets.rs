@@ -477,7 +477,10 @@ async fn add(
                 Problem::field(
                     ErrorCode::Validation,
                     "saved_reply_id",
-                    &format!("the saved reply renders to an unusable reply: body {}", e.message),
+                    &format!(
+                        "the saved reply renders to an unusable reply: body {}",
+                        e.message
+                    ),
                 )
             })?
         }
@@ -557,7 +560,14 @@ async fn ticket_reply(
     Path(id): Path<String>,
     body: JsonBody<ReplyIn>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
-    add(&state, &actor, &id, MessageKind::Reply, body.value.validate()).await
+    add(
+        &state,
+        &actor,
+        &id,
+        MessageKind::Reply,
+        body.value.validate(),
+    )
+    .await
 }
 
 async fn ticket_note(

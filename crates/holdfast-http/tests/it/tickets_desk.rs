@@ -51,9 +51,30 @@ fn urlencode(text: &str) -> String {
 async fn search_finds_words_in_subjects_later_messages_and_notes() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("search").await;
-    let tap = open(&app, &ws, "Leaking tap", "ada@example.com", "The kitchen tap drips all night.").await;
-    let invoice = open(&app, &ws, "Invoice question", "grace@example.com", "Why 50% extra?").await;
-    let cafe = open(&app, &ws, "Café crème", "jean@example.fr", "Réservation annulée").await;
+    let tap = open(
+        &app,
+        &ws,
+        "Leaking tap",
+        "ada@example.com",
+        "The kitchen tap drips all night.",
+    )
+    .await;
+    let invoice = open(
+        &app,
+        &ws,
+        "Invoice question",
+        "grace@example.com",
+        "Why 50% extra?",
+    )
+    .await;
+    let cafe = open(
+        &app,
+        &ws,
+        "Café crème",
+        "jean@example.fr",
+        "Réservation annulée",
+    )
+    .await;
     app.post(&format!("/api/v1/tickets/{tap}/replies"))
         .key(&ws.admin_key)
         .json(&json!({"body": "We will send a plumber on Tuesday."}))
@@ -65,36 +86,98 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
         .expect(201)
         .await;
 
-    assert_eq!(search(&app, &ws, "invoice").await, [invoice.clone()], "subject");
-    assert_eq!(search(&app, &ws, "plumber").await, [tap.clone()], "a later reply");
-    assert_eq!(search(&app, &ws, "waive").await, [invoice.clone()], "an internal note");
-    assert_eq!(search(&app, &ws, "TAP").await, [tap.clone()], "case-insensitive");
+    assert_eq!(
+        search(&app, &ws, "invoice").await,
+        [invoice.clone()],
+        "subject"
+    );
+    assert_eq!(
+        search(&app, &ws, "plumber").await,
+        [tap.clone()],
+        "a later reply"
+    );
+    assert_eq!(
+        search(&app, &ws, "waive").await,
+        [invoice.clone()],
+        "an internal note"
+    );
+    assert_eq!(
+        search(&app, &ws, "TAP").await,
+        [tap.clone()],
+        "case-insensitive"
+    );
     assert_eq!(
         search(&app, &ws, "kitchen plumber").await,
         [tap.clone()],
         "every word, anywhere in the ticket"
     );
-    assert!(search(&app, &ws, "tap invoice").await.is_empty(), "all words must match");
+    assert!(
+        search(&app, &ws, "tap invoice").await.is_empty(),
+        "all words must match"
+    );
     assert!(search(&app, &ws, "zeppelin").await.is_empty());
-    assert_eq!(search(&app, &ws, "inv").await, [invoice.clone()], "the last word is a prefix");
-    assert!(search(&app, &ws, "inv question").await.is_empty(), "only the last word");
+    assert_eq!(
+        search(&app, &ws, "inv").await,
+        [invoice.clone()],
+        "the last word is a prefix"
+    );
+    assert!(
+        search(&app, &ws, "inv question").await.is_empty(),
+        "only the last word"
+    );
     assert_eq!(search(&app, &ws, "50%").await, [invoice.clone()]);
     // Accents: both engines fold common Latin accents, whichever side has them.
     assert_eq!(search(&app, &ws, "cafe").await, [cafe.clone()]);
     assert_eq!(search(&app, &ws, "CAFÉ").await, [cafe.clone()]);
-    assert_eq!(search(&app, &ws, "reservation annulee").await, [cafe.clone()]);
+    assert_eq!(
+        search(&app, &ws, "reservation annulee").await,
+        [cafe.clone()]
+    );
     // Query syntax of either engine is only ever text.
     for q in [
-        "\"tap", "tap)", "(tap", "tap*", "*tap", "-tap", "tap -", "^tap", "tap:", "{tap}",
-        "tap \"\"", "'tap'", "tap\\", "tap & ! | <->", "tap:*", "TAP''",
+        "\"tap",
+        "tap)",
+        "(tap",
+        "tap*",
+        "*tap",
+        "-tap",
+        "tap -",
+        "^tap",
+        "tap:",
+        "{tap}",
+        "tap \"\"",
+        "'tap'",
+        "tap\\",
+        "tap & ! | <->",
+        "tap:*",
+        "TAP''",
     ] {
         assert_eq!(search(&app, &ws, q).await, [tap.clone()], "q={q:?}");
     }
-    for q in ["tap OR invoice", "NEAR(tap drips)", "tap NOT kitchen", "tap AND", "col:tap", "' OR ''='"] {
-        assert!(search(&app, &ws, q).await.is_empty(), "operators are words: {q}");
+    for q in [
+        "tap OR invoice",
+        "NEAR(tap drips)",
+        "tap NOT kitchen",
+        "tap AND",
+        "col:tap",
+        "' OR ''='",
+    ] {
+        assert!(
+            search(&app, &ws, q).await.is_empty(),
+            "operators are words: {q}"
+        );
     }
     // No usable words, or too many: 422 naming q.
-    for q in ["\"*()-", "%%%", "''=''--", &(0..11).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" "), &"x".repeat(65)] {
+    for q in [
+        "\"*()-",
+        "%%%",
+        "''=''--",
+        &(0..11)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        &"x".repeat(65),
+    ] {
         let r = app
             .get(&format!("/api/v1/tickets?q={}", urlencode(q)))
             .key(&ws.admin_key)
@@ -126,7 +209,16 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
     // Pages, newest first.
     let mut boilers = Vec::new();
     for i in 0..3 {
-        boilers.push(open(&app, &ws, &format!("Boiler {i}"), "b@example.com", "No heat").await);
+        boilers.push(
+            open(
+                &app,
+                &ws,
+                &format!("Boiler {i}"),
+                "b@example.com",
+                "No heat",
+            )
+            .await,
+        );
     }
     let first = app
         .get("/api/v1/tickets?q=boiler&limit=2")
@@ -186,14 +278,23 @@ async fn saved_replies_are_kept_checked_and_unique_per_workspace() {
         .json(&json!({"name": "Bad", "body": "Dear {{contact.email}}, {{ticket.number}}"}))
         .expect(422)
         .await;
-    assert!(unknown.text.contains("{{contact.email}}") && unknown.text.contains("{{ticket.number}}"), "{}", unknown.text);
+    assert!(
+        unknown.text.contains("{{contact.email}}") && unknown.text.contains("{{ticket.number}}"),
+        "{}",
+        unknown.text
+    );
     let long = app
         .post("/api/v1/saved-replies")
         .key(&ws.admin_key)
         .json(&json!({"name": "x".repeat(101), "body": "y".repeat(10_001), "shortcut": "a b"}))
         .expect(422)
         .await;
-    assert_eq!(long.json["errors"].as_array().unwrap().len(), 3, "{}", long.text);
+    assert_eq!(
+        long.json["errors"].as_array().unwrap().len(),
+        3,
+        "{}",
+        long.text
+    );
     app.post("/api/v1/saved-replies")
         .key(&ws.admin_key)
         .json(&json!({"name": "Hi", "body": "Hello", "extra": 1}))
@@ -219,7 +320,10 @@ async fn saved_replies_are_kept_checked_and_unique_per_workspace() {
         .json;
     assert_eq!(ids(&page), [id.clone()]);
     let next = app
-        .get(&format!("/api/v1/saved-replies?limit=1&cursor={}", page["next_cursor"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/saved-replies?limit=1&cursor={}",
+            page["next_cursor"].as_str().unwrap()
+        ))
         .key(&viewer)
         .expect(200)
         .await
@@ -289,7 +393,8 @@ async fn a_saved_reply_renders_for_the_ticket_and_hides_what_the_role_may_not_re
     let app = TestApp::spawn().await;
     let ws = app.workspace("render").await;
     let ticket = open(&app, &ws, "Leaking tap", "ada@example.com", "It drips.").await;
-    let template = "Hi {{contact.first_name|there}}, about \"{{ticket.subject}}\". — {{agent.name|The team}}";
+    let template =
+        "Hi {{contact.first_name|there}}, about \"{{ticket.subject}}\". — {{agent.name|The team}}";
     let saved = app
         .post("/api/v1/saved-replies")
         .key(&ws.admin_key)
@@ -300,9 +405,7 @@ async fn a_saved_reply_renders_for_the_ticket_and_hides_what_the_role_may_not_re
         .as_str()
         .unwrap()
         .to_owned();
-    let role = |fields: Value| {
-        json!({"name": format!("Desk {}", fields), "permissions": ["tickets.read", "tickets.write", "contacts.read"], "fields": fields})
-    };
+    let role = |fields: Value| json!({"name": format!("Desk {}", fields), "permissions": ["tickets.read", "tickets.write", "contacts.read"], "fields": fields});
     let sees = app
         .post("/api/v1/roles")
         .key(&ws.admin_key)
@@ -354,7 +457,9 @@ async fn a_saved_reply_renders_for_the_ticket_and_hides_what_the_role_may_not_re
     assert!(!hidden.to_string().contains("Ada"));
     // The preview renders the same way, with or without a ticket.
     let preview = app
-        .post(&format!("/api/v1/saved-replies/{saved}/preview?ticket_id={ticket}"))
+        .post(&format!(
+            "/api/v1/saved-replies/{saved}/preview?ticket_id={ticket}"
+        ))
         .key(&blind_key)
         .expect(200)
         .await
@@ -366,11 +471,19 @@ async fn a_saved_reply_renders_for_the_ticket_and_hides_what_the_role_may_not_re
         .expect(200)
         .await
         .json;
-    assert!(bare["body"].as_str().unwrap().starts_with("Hi there, about \"\"."), "{bare}");
-    app.post(&format!("/api/v1/saved-replies/{saved}/preview?ticket_id=tk_00000000000000000000000000000001"))
-        .key(&ws.admin_key)
-        .expect(404)
-        .await;
+    assert!(
+        bare["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hi there, about \"\"."),
+        "{bare}"
+    );
+    app.post(&format!(
+        "/api/v1/saved-replies/{saved}/preview?ticket_id=tk_00000000000000000000000000000001"
+    ))
+    .key(&ws.admin_key)
+    .expect(404)
+    .await;
     // Exactly one of body and saved_reply_id; the saved reply must be this workspace's.
     for body in [json!({}), json!({"body": "x", "saved_reply_id": saved})] {
         app.post(&format!("/api/v1/tickets/{ticket}/replies"))
@@ -421,7 +534,11 @@ async fn a_saved_reply_renders_for_the_ticket_and_hides_what_the_role_may_not_re
         .expect(200)
         .await
         .json;
-    assert_eq!(thread["messages"].as_array().unwrap().len(), 3, "inbound and two replies");
+    assert_eq!(
+        thread["messages"].as_array().unwrap().len(),
+        3,
+        "inbound and two replies"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -471,7 +588,13 @@ async fn bulk_changes_are_all_or_nothing_and_each_ticket_is_changed_as_by_a_patc
         .collect();
     assert_eq!(
         kinds,
-        ["created", "message_received", "status_changed", "assignee_changed", "tags_changed"]
+        [
+            "created",
+            "message_received",
+            "status_changed",
+            "assignee_changed",
+            "tags_changed"
+        ]
     );
     assert_eq!(activity["data"][2]["data"]["bulk"], true);
     assert_eq!(activity["data"][2]["actor_type"], "api_key");
@@ -483,11 +606,21 @@ async fn bulk_changes_are_all_or_nothing_and_each_ticket_is_changed_as_by_a_patc
     let refused = app
         .post("/api/v1/tickets/bulk")
         .key(&ws.admin_key)
-        .json(&json!({"ids": [a, c, foreign, missing], "status": "open", "remove_tags": ["billing"]}))
+        .json(
+            &json!({"ids": [a, c, foreign, missing], "status": "open", "remove_tags": ["billing"]}),
+        )
         .expect(422)
         .await;
-    assert!(refused.text.contains(&foreign) && refused.text.contains(missing), "{}", refused.text);
-    assert!(!refused.text.contains(&c), "only the bad ids are named: {}", refused.text);
+    assert!(
+        refused.text.contains(&foreign) && refused.text.contains(missing),
+        "{}",
+        refused.text
+    );
+    assert!(
+        !refused.text.contains(&c),
+        "only the bad ids are named: {}",
+        refused.text
+    );
     let still = app
         .get(&format!("/api/v1/tickets/{a}"))
         .key(&ws.admin_key)
@@ -547,7 +680,12 @@ async fn bulk_changes_are_all_or_nothing_and_each_ticket_is_changed_as_by_a_patc
         json!({"ids": [a], "add_tags": ["x"], "remove_tags": ["x"]}),
         json!({"ids": [a], "priority": "high"}),
     ] {
-        let r = app.post("/api/v1/tickets/bulk").key(&ws.admin_key).json(&body).send().await;
+        let r = app
+            .post("/api/v1/tickets/bulk")
+            .key(&ws.admin_key)
+            .json(&body)
+            .send()
+            .await;
         assert_eq!(r.status, 422, "{body}: {}", r.text);
     }
     let viewer = app.key(&ws.slug, BuiltinRole::Viewer).await;
@@ -624,7 +762,10 @@ async fn the_timeline_records_every_change_with_its_actor_and_the_times_follow()
         .expect(200)
         .await
         .json;
-    assert_eq!(closed["resolved_at"], resolved["resolved_at"], "closing keeps the resolution time");
+    assert_eq!(
+        closed["resolved_at"], resolved["resolved_at"],
+        "closing keeps the resolution time"
+    );
     let reopened = app
         .patch(&format!("/api/v1/tickets/{id}"))
         .key(&support)
@@ -647,7 +788,10 @@ async fn the_timeline_records_every_change_with_its_actor_and_the_times_follow()
             None => break,
         }
     }
-    let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -676,9 +820,15 @@ async fn the_timeline_records_every_change_with_its_actor_and_the_times_follow()
         entries[4]["data"],
         json!({"from": "open", "to": "pending", "reason": "reply"})
     );
-    assert_eq!(entries[5]["data"], json!({"from": "Leaking tap", "to": "Tap"}));
+    assert_eq!(
+        entries[5]["data"],
+        json!({"from": "Leaking tap", "to": "Tap"})
+    );
     assert_eq!(entries[7]["data"], json!({"from": null, "to": owner}));
-    assert_eq!(entries[9]["data"], json!({"added": ["plumbing"], "removed": []}));
+    assert_eq!(
+        entries[9]["data"],
+        json!({"added": ["plumbing"], "removed": []})
+    );
     assert_eq!(entries[11]["data"], json!({"from": "closed", "to": "open"}));
     // Another workspace gets 404; a bad cursor is named.
     let other = app.workspace("timeline-other").await;
