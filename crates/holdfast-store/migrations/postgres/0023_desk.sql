@@ -76,12 +76,15 @@ CREATE TABLE ticket_activity (
 );
 CREATE UNIQUE INDEX ticket_activity_seq ON ticket_activity (workspace_id, ticket_id, seq);
 
--- Tickets from before this migration start their timeline with their creation (before the
--- policy exists: the migration runs outside any workspace).
+-- Tickets from before this migration start their timeline with their creation. The
+-- migration runs outside any workspace, so the owner lifts the tickets policy for this one
+-- statement, inside the migration's transaction (ticket_activity has no policy yet).
+ALTER TABLE tickets NO FORCE ROW LEVEL SECURITY;
 INSERT INTO ticket_activity (workspace_id, id, ticket_id, seq, kind, actor_type, actor_id, data, created_at)
     SELECT workspace_id, 'ta_' || substr(id, 4), id, 1, 'created', 'system', NULL,
            '{"channel":"' || channel || '","backfilled":true}', created_at
     FROM tickets;
+ALTER TABLE tickets FORCE ROW LEVEL SECURITY;
 
 CREATE FUNCTION ticket_activity_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
