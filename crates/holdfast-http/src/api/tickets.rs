@@ -367,10 +367,19 @@ async fn ticket_bulk(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     check_assignee(&mut tx, &bulk.assignee).await?;
+    // Lock in id order, so two bulk changes over the same tickets cannot deadlock.
+    let mut sorted: Vec<&TicketId> = bulk.ids.iter().collect();
+    sorted.sort();
+    let mut locked = std::collections::HashMap::with_capacity(sorted.len());
+    for id in sorted {
+        if let Some(ticket) = store::get_for_update(&mut tx, id).await? {
+            locked.insert(id.as_str().to_owned(), ticket);
+        }
+    }
     let mut current = Vec::with_capacity(bulk.ids.len());
     let mut missing = Vec::new();
     for id in &bulk.ids {
-        match store::get_for_update(&mut tx, id).await? {
+        match locked.remove(id.as_str()) {
             Some(ticket) => current.push(ticket),
             None => missing.push(id.as_str()),
         }

@@ -88,27 +88,27 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
 
     assert_eq!(
         search(&app, &ws, "invoice").await,
-        [invoice.clone()],
+        [invoice.as_str()],
         "subject"
     );
     assert_eq!(
         search(&app, &ws, "plumber").await,
-        [tap.clone()],
+        [tap.as_str()],
         "a later reply"
     );
     assert_eq!(
         search(&app, &ws, "waive").await,
-        [invoice.clone()],
+        [invoice.as_str()],
         "an internal note"
     );
     assert_eq!(
         search(&app, &ws, "TAP").await,
-        [tap.clone()],
+        [tap.as_str()],
         "case-insensitive"
     );
     assert_eq!(
         search(&app, &ws, "kitchen plumber").await,
-        [tap.clone()],
+        [tap.as_str()],
         "every word, anywhere in the ticket"
     );
     assert!(
@@ -118,20 +118,20 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
     assert!(search(&app, &ws, "zeppelin").await.is_empty());
     assert_eq!(
         search(&app, &ws, "inv").await,
-        [invoice.clone()],
+        [invoice.as_str()],
         "the last word is a prefix"
     );
     assert!(
         search(&app, &ws, "inv question").await.is_empty(),
         "only the last word"
     );
-    assert_eq!(search(&app, &ws, "50%").await, [invoice.clone()]);
+    assert_eq!(search(&app, &ws, "50%").await, [invoice.as_str()]);
     // Accents: both engines fold common Latin accents, whichever side has them.
-    assert_eq!(search(&app, &ws, "cafe").await, [cafe.clone()]);
-    assert_eq!(search(&app, &ws, "CAFÉ").await, [cafe.clone()]);
+    assert_eq!(search(&app, &ws, "cafe").await, [cafe.as_str()]);
+    assert_eq!(search(&app, &ws, "CAFÉ").await, [cafe.as_str()]);
     assert_eq!(
         search(&app, &ws, "reservation annulee").await,
-        [cafe.clone()]
+        [cafe.as_str()]
     );
     // Query syntax of either engine is only ever text.
     for q in [
@@ -152,7 +152,7 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
         "tap:*",
         "TAP''",
     ] {
-        assert_eq!(search(&app, &ws, q).await, [tap.clone()], "q={q:?}");
+        assert_eq!(search(&app, &ws, q).await, [tap.as_str()], "q={q:?}");
     }
     for q in [
         "tap OR invoice",
@@ -191,7 +191,7 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
         .key(&ws.admin_key)
         .expect(200)
         .await;
-    assert_eq!(ids(&pending.json), [tap.clone()]);
+    assert_eq!(ids(&pending.json), [tap.as_str()]);
     let open_only = app
         .get("/api/v1/tickets?q=tap&status=open")
         .key(&ws.admin_key)
@@ -204,7 +204,7 @@ async fn search_finds_words_in_subjects_later_messages_and_notes() {
         .json(&json!({"subject": "Dripping faucet"}))
         .expect(200)
         .await;
-    assert_eq!(search(&app, &ws, "faucet").await, [tap.clone()]);
+    assert_eq!(search(&app, &ws, "faucet").await, [tap.as_str()]);
     assert!(search(&app, &ws, "leaking").await.is_empty());
     // Pages, newest first.
     let mut boilers = Vec::new();
@@ -318,7 +318,7 @@ async fn saved_replies_are_kept_checked_and_unique_per_workspace() {
         .expect(200)
         .await
         .json;
-    assert_eq!(ids(&page), [id.clone()]);
+    assert_eq!(ids(&page), [id.as_str()]);
     let next = app
         .get(&format!(
             "/api/v1/saved-replies?limit=1&cursor={}",
@@ -328,7 +328,7 @@ async fn saved_replies_are_kept_checked_and_unique_per_workspace() {
         .expect(200)
         .await
         .json;
-    assert_eq!(ids(&next), [second.clone()]);
+    assert_eq!(ids(&next), [second.as_str()]);
     app.post("/api/v1/saved-replies")
         .key(&viewer)
         .json(&json!({"name": "No", "body": "No"}))
@@ -842,4 +842,54 @@ async fn the_timeline_records_every_change_with_its_actor_and_the_times_follow()
         .expect(422)
         .await;
     assert_eq!(bad.json["errors"][0]["field"], "cursor");
+}
+
+/// On PostgreSQL the new tables are confined to the workspace even for SQL that forgets its
+/// predicate, and the search index with them.
+#[tokio::test(flavor = "multi_thread")]
+async fn rls_confines_saved_replies_timelines_and_the_search_index() {
+    if holdfast_testkit::postgres_url().is_none() {
+        eprintln!("PostgreSQL-only test: set HOLDFAST_TEST_DATABASE_URL (CI does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let a = app.workspace("deskrls-a").await;
+    let b = app.workspace("deskrls-b").await;
+    for ws in [&a, &b] {
+        open(&app, ws, "Leaking tap", "ada@example.com", "It drips.").await;
+        app.post("/api/v1/saved-replies")
+            .key(&ws.admin_key)
+            .json(&json!({"name": "Hi", "body": "Hello"}))
+            .expect(201)
+            .await;
+    }
+    let presented = holdfast_core::token::parse_api_key(&a.admin_key).unwrap();
+    let actor = holdfast_store::auth::authenticate_api_key(&app.db, &presented, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = app.db.write(&actor.tenant).await.unwrap();
+    let conn = tx.unscoped_connection();
+    for (sql, expected) in [
+        ("SELECT count(*) FROM saved_replies", 1),
+        ("SELECT count(*) FROM ticket_activity", 2),
+        (
+            "SELECT count(*) FROM ticket_messages WHERE search_vector @@ holdfast_search_query('drips')",
+            1,
+        ),
+    ] {
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(n, expected, "{sql}");
+    }
+    let forged = sqlx::query(
+        "INSERT INTO ticket_activity (workspace_id, id, ticket_id, seq, kind, actor_type, data, created_at) \
+         SELECT $1, 'ta_x', id, 99, 'created', 'system', '{}', 0 FROM tickets",
+    )
+    .bind(&b.id)
+    .execute(&mut *conn)
+    .await;
+    assert!(
+        forged.is_err() || forged.unwrap().rows_affected() == 0,
+        "no entry for B from A's transaction"
+    );
 }
