@@ -16,9 +16,8 @@ AS $$
 $$;
 
 -- One query term as a tsquery: the term is folded like the documents and stripped of
--- anything that is not part of a word, so no input can be read as tsquery syntax (a term left
--- empty gives NULL, which matches nothing); a trailing
--- `*` asks for a prefix match.
+-- anything that is not part of a word, so no input can be read as tsquery syntax; a term left
+-- empty gives NULL, which matches nothing. A trailing `*` asks for a prefix match.
 CREATE FUNCTION holdfast_search_query(term text) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
