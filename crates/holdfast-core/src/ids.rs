@@ -125,6 +125,16 @@ prefixed_id!(
     "att"
 );
 prefixed_id!(
+    /// A saved (canned) reply of the help desk.
+    SavedReplyId,
+    "sr"
+);
+prefixed_id!(
+    /// One entry of a ticket's activity timeline.
+    TicketActivityId,
+    "ta"
+);
+prefixed_id!(
     /// A verified event received from a provider.
     InboundEventId,
     "ibe"

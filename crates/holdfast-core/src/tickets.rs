@@ -1,6 +1,7 @@
 //! Help-desk tickets, the wire types and rules: a ticket holds a thread of messages (the
 //! customer's inbound ones, operators' replies, internal notes the customer never sees).
 
+use crate::ticket_search::SearchQuery;
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -308,6 +309,217 @@ impl MessageIn {
     }
 }
 
+/// Body of `POST /api/v1/tickets/{id}/replies`: exactly one of `body` or `saved_reply_id`
+/// (a saved reply rendered for this ticket's contact and the sender).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyIn {
+    #[schemars(length(min = 1, max = 100000))]
+    pub body: Option<String>,
+    /// A saved reply (`sr_…`) to send instead of `body`.
+    pub saved_reply_id: Option<String>,
+}
+
+/// What a reply is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplySource {
+    Body(String),
+    Saved(crate::ids::SavedReplyId),
+}
+
+impl ReplyIn {
+    pub fn validate(&self) -> Result<ReplySource, Vec<FieldError>> {
+        match (&self.body, &self.saved_reply_id) {
+            (Some(body), None) => check_body("body", body)
+                .map(ReplySource::Body)
+                .map_err(|e| vec![e]),
+            (None, Some(id)) => crate::ids::SavedReplyId::parse(id.trim())
+                .map(ReplySource::Saved)
+                .ok_or_else(|| {
+                    vec![FieldError::new(
+                        "saved_reply_id",
+                        "is not a saved reply of this workspace",
+                    )]
+                }),
+            _ => Err(vec![FieldError::new(
+                "",
+                "give exactly one of body or saved_reply_id",
+            )]),
+        }
+    }
+}
+
+/// Checks a rendered reply like a typed one (a saved reply can render empty when every
+/// placeholder in it is blank).
+pub fn check_reply_text(text: &str) -> Result<String, FieldError> {
+    check_body("body", text)
+}
+
+/// At most this many tickets in one bulk change.
+pub const MAX_BULK: usize = 100;
+
+/// Body of `POST /api/v1/tickets/bulk`: one change for up to 100 tickets, all or nothing.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkIn {
+    /// 1 to 100 distinct ticket ids.
+    pub ids: Vec<String>,
+    pub status: Option<String>,
+    /// A member's user id, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub assignee: Option<Option<String>>,
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+}
+
+/// A validated bulk change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkChange {
+    pub ids: Vec<crate::ids::TicketId>,
+    pub status: Option<Status>,
+    pub assignee: Option<Option<String>>,
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+}
+
+/// `POST /api/v1/tickets/bulk`: how many tickets changed, and every named ticket as it is now,
+/// in the order given.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BulkOut {
+    pub updated: usize,
+    pub tickets: Vec<TicketOut>,
+}
+
+fn shown(id: &str) -> String {
+    let mut s: String = id.chars().take(40).collect();
+    if s.len() < id.len() {
+        s.push('…');
+    }
+    s
+}
+
+impl BulkIn {
+    pub fn validate(&self) -> Result<BulkChange, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let mut ids = Vec::new();
+        let mut malformed = Vec::new();
+        let mut repeated = Vec::new();
+        for text in &self.ids {
+            match crate::ids::TicketId::parse(text.trim()) {
+                Some(id) if ids.contains(&id) => {
+                    if !repeated.contains(&id) {
+                        repeated.push(id)
+                    }
+                }
+                Some(id) => ids.push(id),
+                None => malformed.push(shown(text)),
+            }
+        }
+        if self.ids.is_empty() || self.ids.len() > MAX_BULK {
+            errors.push("ids", format!("give 1 to {MAX_BULK} ticket ids"));
+        }
+        if !malformed.is_empty() {
+            errors.push(
+                "ids",
+                format!("not ticket ids (tk_…): {}", malformed.join(", ")),
+            );
+        }
+        if !repeated.is_empty() {
+            let names: Vec<&str> = repeated.iter().map(|id| id.as_str()).collect();
+            errors.push("ids", format!("named more than once: {}", names.join(", ")));
+        }
+        let status = self
+            .status
+            .as_deref()
+            .and_then(|s| errors.take(check_status(s)));
+        let assignee = match &self.assignee {
+            Some(Some(user)) => match crate::ids::UserId::parse(user.trim()) {
+                Some(id) => Some(Some(id.to_string())),
+                None => {
+                    errors.push("assignee", "must be a member's user id (usr_…) or null");
+                    None
+                }
+            },
+            Some(None) => Some(None),
+            None => None,
+        };
+        let add_tags = errors
+            .take(check_tags(&self.add_tags).map_err(|e| FieldError::new("add_tags", e.message)))
+            .unwrap_or_default();
+        let remove_tags = errors
+            .take(
+                check_tags(&self.remove_tags)
+                    .map_err(|e| FieldError::new("remove_tags", e.message)),
+            )
+            .unwrap_or_default();
+        let both: Vec<&str> = add_tags
+            .iter()
+            .filter(|t| remove_tags.contains(t))
+            .map(String::as_str)
+            .collect();
+        if !both.is_empty() {
+            errors.push(
+                "remove_tags",
+                format!("both added and removed: {}", both.join(", ")),
+            );
+        }
+        if self.status.is_none()
+            && self.assignee.is_none()
+            && self.add_tags.is_empty()
+            && self.remove_tags.is_empty()
+        {
+            errors.push(
+                "",
+                "name at least one of status, assignee, add_tags, remove_tags",
+            );
+        }
+        errors.finish(BulkChange {
+            ids,
+            status,
+            assignee,
+            add_tags,
+            remove_tags,
+        })
+    }
+}
+
+impl BulkChange {
+    /// The single-ticket change this bulk change makes to a ticket with `tags`.
+    pub fn for_ticket(&self, id: &str, tags: &[String]) -> Result<TicketChange, FieldError> {
+        let tags = if self.add_tags.is_empty() && self.remove_tags.is_empty() {
+            None
+        } else {
+            let mut next: Vec<String> = tags
+                .iter()
+                .filter(|t| !self.remove_tags.contains(t))
+                .cloned()
+                .collect();
+            for t in &self.add_tags {
+                if !next.contains(t) {
+                    next.push(t.clone());
+                }
+            }
+            if next.len() > MAX_TAGS {
+                return Err(FieldError::new(
+                    "add_tags",
+                    format!("ticket {id} would have more than {MAX_TAGS} tags"),
+                ));
+            }
+            Some(next)
+        };
+        Ok(TicketChange {
+            subject: None,
+            status: self.status,
+            priority: None,
+            assignee: self.assignee.clone(),
+            tags,
+        })
+    }
+}
+
 /// A ticket as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TicketOut {
@@ -324,8 +536,17 @@ pub struct TicketOut {
     pub last_message_at: i64,
     /// When the team first replied (for reporting).
     pub first_response_at: Option<i64>,
-    /// When it was last resolved or closed.
+    /// When it was resolved or closed; cleared when it reopens.
     pub resolved_at: Option<i64>,
+    /// Seconds from opening to the team's first reply.
+    pub first_response_seconds: Option<i64>,
+    /// Seconds from opening to `resolved_at`.
+    pub resolution_seconds: Option<i64>,
+}
+
+/// Whole seconds from `from` to `to` (milliseconds), never negative.
+pub fn seconds_between(from: i64, to: Option<i64>) -> Option<i64> {
+    to.map(|to| to.saturating_sub(from).max(0) / 1000)
 }
 
 /// A message as the API shows it.
@@ -375,7 +596,7 @@ pub struct TicketFilter {
     pub assignee: Option<String>,
     pub tag: Option<String>,
     pub contact: Option<String>,
-    pub q: Option<String>,
+    pub q: Option<SearchQuery>,
 }
 
 impl TicketFilter {
@@ -408,7 +629,11 @@ impl TicketFilter {
                     None
                 }
             }),
-            q: q.and_then(|q| errors.take(validate::text("q", q, 1, 200))),
+            q: q.and_then(|q| {
+                errors
+                    .take(validate::text("q", q, 1, 200))
+                    .and_then(|q| errors.take(SearchQuery::parse("q", &q)))
+            }),
         }
     }
 }
@@ -488,6 +713,63 @@ mod tests {
         let bad: TicketPatch =
             serde_json::from_str(r#"{"assignee": "bob", "status": "done"}"#).unwrap();
         assert_eq!(bad.validate().unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn a_bulk_change_names_bad_and_repeated_ids_and_merges_tags() {
+        let id = "tk_0192f0c0a0b07000800000000000000a";
+        let bad: BulkIn = serde_json::from_value(serde_json::json!({
+            "ids": [id, id, "tk_nope", "x".repeat(100)],
+            "add_tags": ["a"], "remove_tags": ["A"], "assignee": "bob"
+        }))
+        .unwrap();
+        let errors = bad.validate().unwrap_err();
+        let text = serde_json::to_string(&errors).unwrap();
+        assert!(
+            text.contains("tk_nope") && text.contains("more than once"),
+            "{text}"
+        );
+        assert!(!text.contains(&"x".repeat(41)), "long input is cut: {text}");
+        assert!(text.contains("assignee") && text.contains("both added and removed"));
+        let nothing: BulkIn = serde_json::from_value(serde_json::json!({"ids": [id]})).unwrap();
+        assert!(nothing.validate().is_err());
+        let too_many: BulkIn = serde_json::from_value(serde_json::json!({
+            "ids": vec![id; 101], "status": "open"
+        }))
+        .unwrap();
+        assert!(too_many.validate().is_err());
+
+        let ok: BulkIn = serde_json::from_value(serde_json::json!({
+            "ids": [id], "add_tags": ["VIP", "billing"], "remove_tags": ["old"]
+        }))
+        .unwrap();
+        let change = ok.validate().unwrap();
+        let per = change
+            .for_ticket(id, &["old".into(), "billing".into()])
+            .unwrap();
+        assert_eq!(per.tags, Some(vec!["billing".into(), "vip".into()]));
+        assert_eq!(per.status, None);
+        let full: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+        assert!(change.for_ticket(id, &full).is_err(), "the tag limit holds");
+    }
+
+    #[test]
+    fn a_reply_is_a_body_or_a_saved_reply_never_both() {
+        let both: ReplyIn = serde_json::from_value(
+            serde_json::json!({"body": "hi", "saved_reply_id": "sr_0192f0c0a0b07000800000000000000a"}),
+        )
+        .unwrap();
+        assert!(both.validate().is_err());
+        let neither: ReplyIn = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert!(neither.validate().is_err());
+        let saved: ReplyIn = serde_json::from_value(
+            serde_json::json!({"saved_reply_id": "sr_0192f0c0a0b07000800000000000000a"}),
+        )
+        .unwrap();
+        assert!(matches!(saved.validate(), Ok(ReplySource::Saved(_))));
+        let bad: ReplyIn =
+            serde_json::from_value(serde_json::json!({"saved_reply_id": "x"})).unwrap();
+        assert_eq!(bad.validate().unwrap_err()[0].field, "saved_reply_id");
     }
 
     #[test]

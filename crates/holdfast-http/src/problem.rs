@@ -76,6 +76,16 @@ impl From<StoreError> for Problem {
                     "name",
                     "a role with this name already exists in this workspace",
                 ),
+                "saved_replies_name_key" => Problem::field(
+                    ErrorCode::Conflict,
+                    "name",
+                    "a saved reply with this name already exists in this workspace",
+                ),
+                "saved_replies_shortcut_key" => Problem::field(
+                    ErrorCode::Conflict,
+                    "shortcut",
+                    "another saved reply of this workspace has this shortcut",
+                ),
                 "idempotency_keys_pkey" => Problem::new(
                     ErrorCode::Conflict,
                     "another request with this Idempotency-Key is being processed; retry shortly",

@@ -244,6 +244,7 @@ pub fn route_table() -> RouteTable {
     crate::api::settings::routes(&mut table);
     crate::api::webhooks::routes(&mut table);
     crate::api::tickets::routes(&mut table);
+    crate::api::saved_replies::routes(&mut table);
     crate::api::events::routes(&mut table);
     crate::api::hooks::routes(&mut table);
     crate::api::widget::routes(&mut table);

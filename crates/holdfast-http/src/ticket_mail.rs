@@ -152,6 +152,10 @@ async fn record(
                     contact_id: Some(&contact),
                     channel: Channel::Email,
                 },
+                &Author {
+                    kind: "contact",
+                    id: Some(&contact),
+                },
                 now,
             )
             .await?;

@@ -24,6 +24,11 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
     ("users_email_key", &["users_email_key", "users.email"]),
     ("roles_name_key", &["roles_name_key", "roles.name"]),
+    ("saved_replies_name_key", &["saved_replies_name_key"]),
+    (
+        "saved_replies_shortcut_key",
+        &["saved_replies_shortcut_key", "saved_replies.shortcut"],
+    ),
     (
         "idempotency_keys_pkey",
         &["idempotency_keys_pkey", "idempotency_keys.workspace_id"],

@@ -4,12 +4,16 @@ use crate::Backend;
 use crate::contacts::like_pattern;
 use crate::error::{Classify, StoreError};
 use crate::tenant::TenantTx;
+use crate::ticket_activity::record;
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{ContactId, TicketId, TicketMessageId};
+use holdfast_core::ticket_activity::{ActivityEntry, ActivityKind, changes};
+use holdfast_core::ticket_search::MAX_TERMS;
 use holdfast_core::tickets::{
     Channel, Delivery, MessageKind, MessageOut, Priority, Status, TicketChange, TicketFilter,
-    TicketOut,
+    TicketOut, seconds_between,
 };
+use serde_json::json;
 
 macro_rules! ticket_columns {
     () => {
@@ -51,6 +55,8 @@ impl From<Row> for TicketOut {
             last_message_at: r.last_message_at,
             first_response_at: r.first_response_at,
             resolved_at: r.resolved_at,
+            first_response_seconds: seconds_between(r.created_at, r.first_response_at),
+            resolution_seconds: seconds_between(r.created_at, r.resolved_at),
         }
     }
 }
@@ -115,9 +121,11 @@ pub struct NewTicketRow<'a> {
     pub channel: Channel,
 }
 
+/// Opens a ticket; its timeline starts with `created` by `actor`.
 pub async fn create(
     tx: &mut TenantTx<'_>,
     t: &NewTicketRow<'_>,
+    actor: &Author<'_>,
     now_ms: Millis,
 ) -> Result<TicketOut, StoreError> {
     let id = TicketId::generate(now_ms);
@@ -138,6 +146,11 @@ pub async fn create(
     .bind(holdfast_core::token::random_hex(12))
     .execute(tx.conn())
     .await?;
+    let entry = ActivityEntry::new(
+        ActivityKind::Created,
+        json!({"channel": t.channel.as_str()}),
+    );
+    record(tx, id.as_str(), &[entry], actor, false, now_ms).await?;
     get(tx, &id)
         .await?
         .ok_or(StoreError::Setup("ticket vanished after insert".into()))
@@ -157,8 +170,96 @@ pub async fn get(tx: &mut TenantTx<'_>, id: &TicketId) -> Result<Option<TicketOu
     Ok(row.map(TicketOut::from))
 }
 
+/// Reads a ticket to change it: on PostgreSQL the row stays locked until the transaction
+/// ends, so concurrent changes see each other's result and the timeline records true
+/// before/after values (SQLite writers hold the write lock already).
+pub async fn get_for_update(
+    tx: &mut TenantTx<'_>,
+    id: &TicketId,
+) -> Result<Option<TicketOut>, StoreError> {
+    let sql = match tx.backend {
+        crate::Backend::Postgres => concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
+        ),
+        crate::Backend::Sqlite => concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE workspace_id = $1 AND id = $2"
+        ),
+    };
+    let ws = tx.ws().to_owned();
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(row.map(TicketOut::from))
+}
+
+/// The filters every list applies; `$7` is the limit and `$8`… the search words.
+macro_rules! list_filtered {
+    () => {
+        concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets t WHERE t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
+              AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
+              AND ($5 = '' OR t.contact_id = $5) \
+              AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')"
+        )
+    };
+}
+
+/// One search word (`$n`) that the ticket's subject or one of its messages must hold. SQLite:
+/// the FTS5 index of both (one document each); PostgreSQL: their tsvector columns.
+macro_rules! fts5_word {
+    ($n:literal) => {
+        concat!(
+            " AND t.id IN (SELECT ticket_id FROM ticket_fts WHERE ticket_fts MATCH $",
+            $n,
+            " AND workspace_id = $1)"
+        )
+    };
+}
+macro_rules! tsquery_word {
+    ($n:literal) => {
+        concat!(
+            " AND (t.search_vector @@ holdfast_search_query($",
+            $n,
+            ") OR t.id IN (SELECT m.ticket_id FROM ticket_messages m WHERE m.workspace_id = $1 \
+             AND m.search_vector @@ holdfast_search_query($",
+            $n,
+            ")))"
+        )
+    };
+}
+macro_rules! with_words {
+    ($word:ident) => {
+        concat!(
+            list_filtered!(),
+            $word!(8),
+            $word!(9),
+            $word!(10),
+            $word!(11),
+            $word!(12),
+            $word!(13),
+            $word!(14),
+            $word!(15),
+            $word!(16),
+            $word!(17),
+            " ORDER BY t.id DESC LIMIT $7"
+        )
+    };
+}
+const LIST: &str = concat!(list_filtered!(), " ORDER BY t.id DESC LIMIT $7");
+const SEARCH_SQLITE: &str = with_words!(fts5_word);
+const SEARCH_POSTGRES: &str = with_words!(tsquery_word);
+
 /// Tickets newest first, before `before` (a ticket id) when given, narrowed by `filter`.
-/// `q` matches the subject or any message body, case-insensitively.
+/// `q`: every word must occur in the subject or in a message (notes included), per
+/// `ticket_search`; the query has a fixed ten word slots, and unused ones repeat the first word.
 pub async fn list(
     tx: &mut TenantTx<'_>,
     filter: &TicketFilter,
@@ -166,43 +267,60 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<TicketOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let q = filter.q.as_deref().map(like_pattern);
     // Tags are a lower-cased JSON array: match the quoted element exactly.
     let tag = filter
         .tag
         .as_deref()
         .map(|t| like_pattern(&serde_json::to_string(t).unwrap_or_default()));
-    let rows: Vec<Row> = sqlx::query_as(concat!(
-        "SELECT ",
-        ticket_columns!(),
-        " FROM tickets t WHERE t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
-          AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
-          AND ($5 = '' OR t.contact_id = $5) \
-          AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\') \
-          AND ($7 = '' OR lower(t.subject) LIKE $7 ESCAPE '\\' OR EXISTS (SELECT 1 FROM ticket_messages m \
-               WHERE m.workspace_id = t.workspace_id AND m.ticket_id = t.id AND lower(m.body) LIKE $7 ESCAPE '\\')) \
-          ORDER BY t.id DESC LIMIT $8"
-    ))
-    .bind(ws)
-    .bind(before.unwrap_or_default())
-    .bind(filter.status.map(Status::as_str).unwrap_or_default())
-    .bind(filter.assignee.as_deref().unwrap_or_default())
-    .bind(filter.contact.as_deref().unwrap_or_default())
-    .bind(tag.unwrap_or_default())
-    .bind(q.unwrap_or_default())
-    .bind(i64::from(limit))
-    .fetch_all(tx.conn())
-    .await?;
+    let (sql, words) = match (&filter.q, tx.backend) {
+        (None, _) => (LIST, Vec::new()),
+        (Some(q), crate::Backend::Sqlite) => (SEARCH_SQLITE, q.fts5_terms()),
+        (Some(q), crate::Backend::Postgres) => (SEARCH_POSTGRES, q.tsquery_terms()),
+    };
+    let mut query = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(before.unwrap_or_default())
+        .bind(filter.status.map(Status::as_str).unwrap_or_default())
+        .bind(filter.assignee.as_deref().unwrap_or_default())
+        .bind(filter.contact.as_deref().unwrap_or_default())
+        .bind(tag.unwrap_or_default())
+        .bind(i64::from(limit));
+    if let Some(first) = words.first() {
+        for slot in 0..MAX_TERMS {
+            query = query.bind(words.get(slot).unwrap_or(first).clone());
+        }
+    }
+    let rows: Vec<Row> = query.fetch_all(tx.conn()).await?;
     Ok(rows.into_iter().map(TicketOut::from).collect())
 }
 
-/// Applies a change; resolving or closing stamps `resolved_at`, reopening clears it.
+/// A ticket after a change, and whether anything changed.
+pub struct Updated {
+    pub ticket: TicketOut,
+    pub changed: bool,
+}
+
+/// Applies a change and records it on the timeline (marked `bulk` when it is part of one).
+/// A change that changes nothing writes nothing. Resolving or closing stamps `resolved_at`
+/// (kept when going from resolved to closed); reopening clears it.
 pub async fn update(
     tx: &mut TenantTx<'_>,
     id: &TicketId,
     change: &TicketChange,
+    actor: &Author<'_>,
+    bulk: bool,
     now_ms: Millis,
-) -> Result<Option<TicketOut>, StoreError> {
+) -> Result<Option<Updated>, StoreError> {
+    let Some(before) = get_for_update(tx, id).await? else {
+        return Ok(None);
+    };
+    let entries = changes(&before, change);
+    if entries.is_empty() {
+        return Ok(Some(Updated {
+            ticket: before,
+            changed: false,
+        }));
+    }
     let ws = tx.ws().to_owned();
     let assignee_set = change.assignee.is_some();
     let assignee = change.assignee.clone().flatten();
@@ -217,7 +335,7 @@ pub async fn update(
            priority = COALESCE($5, priority), \
            assignee_id = CASE WHEN $6 = 1 THEN $7 ELSE assignee_id END, \
            tags = COALESCE($8, tags), \
-           resolved_at = CASE WHEN $4 IN ('resolved', 'closed') THEN $9 \
+           resolved_at = CASE WHEN $4 IN ('resolved', 'closed') THEN COALESCE(resolved_at, $9) \
                               WHEN $4 IN ('open', 'pending') THEN NULL ELSE resolved_at END, \
            updated_at = $9 \
          WHERE workspace_id = $1 AND id = $2",
@@ -236,7 +354,11 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
-    get(tx, id).await
+    record(tx, id.as_str(), &entries, actor, bulk, now_ms).await?;
+    Ok(get(tx, id).await?.map(|ticket| Updated {
+        ticket,
+        changed: true,
+    }))
 }
 
 /// Who wrote a message.
@@ -248,7 +370,8 @@ pub struct Author<'a> {
 
 /// Adds a message and keeps the ticket's times and status in step: a team reply stamps the
 /// first response and waits for the customer (`pending`); the customer's message reopens a
-/// pending or resolved ticket. A note changes nothing but the thread.
+/// pending or resolved ticket. A note changes nothing but the thread. The timeline gets the
+/// message, and the status change it caused, by its author.
 pub async fn add_message(
     tx: &mut TenantTx<'_>,
     ticket: &TicketId,
@@ -257,6 +380,9 @@ pub async fn add_message(
     body: &str,
     now_ms: Millis,
 ) -> Result<MessageOut, StoreError> {
+    let Some(before) = get_for_update(tx, ticket).await? else {
+        return Err(StoreError::Database(sqlx::Error::RowNotFound));
+    };
     let id = TicketMessageId::generate(now_ms);
     let ws = tx.ws().to_owned();
     sqlx::query(
@@ -281,7 +407,8 @@ pub async fn add_message(
              WHERE workspace_id = $1 AND id = $2"
         }
         MessageKind::Inbound => {
-            "UPDATE tickets SET last_message_at = $3, updated_at = $3, resolved_at = NULL, \
+            "UPDATE tickets SET last_message_at = $3, updated_at = $3, \
+             resolved_at = CASE WHEN status = 'closed' THEN resolved_at ELSE NULL END, \
              status = CASE WHEN status IN ('pending', 'resolved') THEN 'open' ELSE status END \
              WHERE workspace_id = $1 AND id = $2"
         }
@@ -295,6 +422,30 @@ pub async fn add_message(
         .bind(now_ms)
         .execute(tx.conn())
         .await?;
+    let mut entries = vec![ActivityEntry::new(
+        ActivityKind::of_message(kind),
+        json!({"message_id": id.as_str()}),
+    )];
+    let after: Option<String> =
+        sqlx::query_scalar("SELECT status FROM tickets WHERE workspace_id = $1 AND id = $2")
+            .bind(&ws)
+            .bind(ticket.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+    if let Some(after) = after
+        && after != before.status
+    {
+        let reason = if kind == MessageKind::Reply {
+            "reply"
+        } else {
+            "message"
+        };
+        entries.push(ActivityEntry::new(
+            ActivityKind::StatusChanged,
+            json!({"from": before.status, "to": after, "reason": reason}),
+        ));
+    }
+    record(tx, ticket.as_str(), &entries, author, false, now_ms).await?;
     Ok(MessageOut {
         id: id.to_string(),
         ticket_id: ticket.to_string(),

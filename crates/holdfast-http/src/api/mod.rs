@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod members;
 pub mod oidc;
 pub mod roles;
+pub mod saved_replies;
 pub mod settings;
 pub mod tickets;
 pub mod two_factor;

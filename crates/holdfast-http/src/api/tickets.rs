@@ -2,7 +2,7 @@
 //! ticket finds or creates the customer's contact; every change is published to webhooks
 //! (`ticket.created`, `ticket.updated`, `message.created`) in its transaction.
 
-use crate::api::{CURSOR, LIMIT, Page, page_of, page_params_into};
+use crate::api::{CURSOR, LIMIT, Page, encode_cursor, page_of, page_params, page_params_into};
 use crate::extract::{JsonBody, QueryParams};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
@@ -17,9 +17,10 @@ use holdfast_core::ids::TicketId;
 use holdfast_core::modules::Module;
 use holdfast_core::policy::Permission;
 use holdfast_core::queue::JobKind;
+use holdfast_core::ticket_activity::ActivityOut;
 use holdfast_core::tickets::{
-    AttachmentOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, TicketFilter, TicketIn,
-    TicketOut, TicketPatch, TicketThread,
+    AttachmentOut, BulkIn, BulkOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, ReplyIn,
+    ReplySource, TicketChange, TicketFilter, TicketIn, TicketOut, TicketPatch, TicketThread,
 };
 use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
@@ -60,7 +61,8 @@ const FILTERS: &[QueryParam] = &[
     },
     QueryParam {
         name: "q",
-        description: "Text in the subject or any message",
+        description: "Words that must all occur in the subject or the messages (notes included); \
+                      the last word also matches as a prefix",
         integer: false,
     },
 ];
@@ -116,10 +118,28 @@ pub fn routes(t: &mut RouteTable) {
             Method::POST,
             "/api/v1/tickets/{id}/replies",
             WRITE,
-            doc("Reply to the customer")
-                .request::<MessageIn>()
+            doc("Reply to the customer, with a body or a saved reply rendered for this ticket")
+                .request::<ReplyIn>()
                 .response::<MessageOut>(201),
             post(ticket_reply),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/tickets/bulk",
+            WRITE,
+            doc("Change status, assignee or tags of up to 100 tickets at once, all or nothing")
+                .request::<BulkIn>()
+                .response::<BulkOut>(200),
+            post(ticket_bulk),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets/{id}/activity",
+            READ,
+            doc("A ticket's activity timeline, oldest first")
+                .query(&[LIMIT, CURSOR])
+                .response::<Page<ActivityOut>>(200),
+            get(ticket_activity),
         );
         t.add(
             Method::POST,
@@ -171,6 +191,7 @@ async fn ticket_create(
         now,
     )
     .await?;
+    let (actor_kind, actor_id) = author(&actor);
     let ticket = store::create(
         &mut tx,
         &NewTicketRow {
@@ -179,6 +200,10 @@ async fn ticket_create(
             tags: &new.tags,
             contact_id: Some(&contact),
             channel: Channel::Api,
+        },
+        &Author {
+            kind: actor_kind,
+            id: Some(&actor_id),
         },
         now,
     )
@@ -284,8 +309,18 @@ async fn ticket_update(
     let change = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    if let Some(Some(user)) = &change.assignee
-        && !store::is_member(&mut tx, user).await?
+    check_assignee(&mut tx, &change.assignee).await?;
+    let updated = change_one(&mut tx, &actor, &id, &change, false, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    tx.commit().await?;
+    Ok(Json(updated.ticket))
+}
+
+/// An assignee must be a member of the workspace.
+async fn check_assignee(tx: &mut TenantTx<'_>, assignee: &Option<Option<String>>) -> ApiResult<()> {
+    if let Some(Some(user)) = assignee
+        && !store::is_member(tx, user).await?
     {
         return Err(Problem::field(
             ErrorCode::Validation,
@@ -293,12 +328,131 @@ async fn ticket_update(
             "is not a member of this workspace; GET /api/v1/members lists them",
         ));
     }
-    let ticket = store::update(&mut tx, &id, &change, now)
-        .await?
-        .ok_or_else(|| Problem::not_found("ticket"))?;
-    publish(&mut tx, EventType::TicketUpdated, &ticket, now).await?;
+    Ok(())
+}
+
+/// The one way a ticket is changed, alone or in bulk: the change, its timeline entries and,
+/// when something changed, the `ticket.updated` event, all in the caller's transaction.
+async fn change_one(
+    tx: &mut TenantTx<'_>,
+    actor: &Actor,
+    id: &TicketId,
+    change: &TicketChange,
+    bulk: bool,
+    now: i64,
+) -> ApiResult<Option<store::Updated>> {
+    let (kind, actor_id) = author(actor);
+    let author = Author {
+        kind,
+        id: Some(&actor_id),
+    };
+    let Some(updated) = store::update(tx, id, change, &author, bulk, now).await? else {
+        return Ok(None);
+    };
+    if updated.changed {
+        publish(tx, EventType::TicketUpdated, &updated.ticket, now).await?;
+    }
+    Ok(Some(updated))
+}
+
+/// One change for many tickets in one transaction: every id must be a ticket of this
+/// workspace (else 422 naming the others, and nothing is written), and each ticket goes through
+/// the same path as a single PATCH.
+async fn ticket_bulk(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<BulkIn>,
+) -> ApiResult<Json<BulkOut>> {
+    let bulk = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    check_assignee(&mut tx, &bulk.assignee).await?;
+    // Lock in id order, so two bulk changes over the same tickets cannot deadlock.
+    let mut sorted: Vec<&TicketId> = bulk.ids.iter().collect();
+    sorted.sort();
+    let mut locked = std::collections::HashMap::with_capacity(sorted.len());
+    for id in sorted {
+        if let Some(ticket) = store::get_for_update(&mut tx, id).await? {
+            locked.insert(id.as_str().to_owned(), ticket);
+        }
+    }
+    let mut current = Vec::with_capacity(bulk.ids.len());
+    let mut missing = Vec::new();
+    for id in &bulk.ids {
+        match locked.remove(id.as_str()) {
+            Some(ticket) => current.push(ticket),
+            None => missing.push(id.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "ids",
+            &format!(
+                "not tickets of this workspace: {}; nothing was changed",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let mut updated = 0;
+    let mut tickets = Vec::with_capacity(current.len());
+    for ticket in current {
+        let id = TicketId::from_trusted(ticket.id.clone());
+        let change = bulk
+            .for_ticket(&ticket.id, &ticket.tags)
+            .map_err(|e| Problem::validation(vec![e]))?;
+        let Some(done) = change_one(&mut tx, &actor, &id, &change, true, now).await? else {
+            return Err(Problem::not_found("ticket"));
+        };
+        updated += usize::from(done.changed);
+        tickets.push(done.ticket);
+    }
     tx.commit().await?;
-    Ok(Json(ticket))
+    Ok(Json(BulkOut { updated, tickets }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn ticket_activity(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<Json<Page<ActivityOut>>> {
+    let id = ticket_id(&id)?;
+    let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
+    // This list's cursor is the position of the last entry shown.
+    let after = match cursor {
+        None => 0,
+        Some(text) => text.parse::<i64>().map_err(|_| {
+            Problem::field(
+                ErrorCode::Validation,
+                "cursor",
+                "is not a cursor of this list; pass next_cursor from the previous page",
+            )
+        })?,
+    };
+    let mut tx = state.db.read(&actor.tenant).await?;
+    if store::get(&mut tx, &id).await?.is_none() {
+        return Err(Problem::not_found("ticket"));
+    }
+    let mut rows = holdfast_store::ticket_activity::list(&mut tx, &id, after, limit + 1).await?;
+    tx.commit().await?;
+    let next_cursor = (rows.len() > limit as usize).then(|| {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| encode_cursor(&r.seq.to_string()))
+            .unwrap_or_default()
+    });
+    Ok(Json(Page {
+        data: rows,
+        next_cursor,
+    }))
 }
 
 async fn add(
@@ -306,14 +460,39 @@ async fn add(
     actor: &Actor,
     id: &str,
     kind: MessageKind,
-    body: &MessageIn,
+    source: Result<ReplySource, Vec<holdfast_core::validate::FieldError>>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
     let id = ticket_id(id)?;
-    let text = body.validate().map_err(Problem::validation)?;
+    let source = source.map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let Some(ticket) = store::get(&mut tx, &id).await? else {
         return Err(Problem::not_found("ticket"));
+    };
+    let text = match source {
+        ReplySource::Body(text) => text,
+        ReplySource::Saved(saved) => {
+            let Some(saved) = holdfast_store::saved_replies::get(&mut tx, &saved).await? else {
+                return Err(Problem::field(
+                    ErrorCode::Validation,
+                    "saved_reply_id",
+                    "is not a saved reply of this workspace; GET /api/v1/saved-replies lists them",
+                ));
+            };
+            let rendered =
+                crate::api::saved_replies::render_for(&mut tx, actor, &saved, Some(&ticket))
+                    .await?;
+            holdfast_core::tickets::check_reply_text(&rendered).map_err(|e| {
+                Problem::field(
+                    ErrorCode::Validation,
+                    "saved_reply_id",
+                    &format!(
+                        "the saved reply renders to an unusable reply: body {}",
+                        e.message
+                    ),
+                )
+            })?
+        }
     };
     let (author_kind, author_id) = author(actor);
     let mut message = store::add_message(
@@ -390,9 +569,16 @@ async fn ticket_reply(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
-    body: JsonBody<MessageIn>,
+    body: JsonBody<ReplyIn>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
-    add(&state, &actor, &id, MessageKind::Reply, &body.value).await
+    add(
+        &state,
+        &actor,
+        &id,
+        MessageKind::Reply,
+        body.value.validate(),
+    )
+    .await
 }
 
 async fn ticket_note(
@@ -401,7 +587,8 @@ async fn ticket_note(
     Path(id): Path<String>,
     body: JsonBody<MessageIn>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
-    add(&state, &actor, &id, MessageKind::Note, &body.value).await
+    let source = body.value.validate().map(ReplySource::Body);
+    add(&state, &actor, &id, MessageKind::Note, source).await
 }
 
 /// Sends the bytes as a download: `Content-Disposition: attachment` with a sanitised name, the

@@ -450,6 +450,10 @@ async fn open_conversation(
             contact_id: Some(contact),
             channel: Channel::Widget,
         },
+        &Author {
+            kind: "contact",
+            id: Some(contact),
+        },
         now,
     )
     .await?;

@@ -96,6 +96,10 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]})
     } else if path.contains("inbound-hooks") {
         json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+    } else if path.contains("saved-replies") {
+        json!({"name": "Sweep reply", "body": "Hello {{contact.first_name|there}}"})
+    } else if path.contains("tickets/bulk") {
+        json!({"ids": ["tk_00000000000000000000000000000001"], "status": "pending"})
     } else if path.contains("replies") || path.contains("notes") {
         json!({"body": "Sweep reply"})
     } else if path.contains("tickets") {
@@ -269,6 +273,17 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .unwrap()
         .to_owned();
 
+    let a_saved_reply = app
+        .post("/api/v1/saved-replies")
+        .key(&a.admin_key)
+        .json(&json!({"name": "A's reply", "body": "Hello from A"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let table = route_table();
     let mut swept = 0;
     for spec in table.specs() {
@@ -295,6 +310,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("roles", "id") => a_role.clone(),
                     ("webhooks", "id") => a_endpoint.clone(),
                     ("tickets", "id") => a_ticket.clone(),
+                    ("saved-replies", "id") => a_saved_reply.clone(),
                     // Behind A's ticket id: B gets 404 for the ticket first.
                     ("attachments", "attachment_id") => {
                         "att_00000000000000000000000000000001".into()
@@ -430,7 +446,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     && !r.text.contains(&a_key_id)
                     && !r.text.contains(&a_session)
                     && !r.text.contains(&a_endpoint)
-                    && !r.text.contains(&a_ticket),
+                    && !r.text.contains(&a_ticket)
+                    && !r.text.contains(&a_saved_reply),
                 "{label} listed A's records to B"
             );
         }

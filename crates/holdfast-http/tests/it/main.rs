@@ -25,6 +25,7 @@ mod roles;
 mod settings;
 mod shutdown;
 mod tickets;
+mod tickets_desk;
 mod two_factor;
 mod webhooks;
 mod widget;

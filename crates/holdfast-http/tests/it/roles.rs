@@ -292,6 +292,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "roles" => "rol_00000000000000000000000000000001".into(),
             "webhooks" => "ep_00000000000000000000000000000001".into(),
             "tickets" => "tk_00000000000000000000000000000001".into(),
+            "saved-replies" => "sr_00000000000000000000000000000001".into(),
             "attachments" => "att_00000000000000000000000000000001".into(),
             "messages" => "msg_00000000000000000000000000000001".into(),
             "inbound-hooks" => "stripe".into(),

@@ -330,7 +330,32 @@ async fn ticket_events_reach_webhooks() {
         .json(&json!({"status": "resolved"}))
         .expect(200)
         .await;
-    let seen = receiver.wait_for(4, Duration::from_secs(20)).await;
+    // A bulk change publishes one ticket.updated per ticket it changes (not for the one it
+    // leaves as it was), like a PATCH.
+    let second = open(&app, &ws, leak()).await;
+    let second = second["id"].as_str().unwrap();
+    app.post("/api/v1/tickets/bulk")
+        .key(&ws.admin_key)
+        .json(&json!({"ids": [id, second], "status": "resolved", "add_tags": ["bulk"]}))
+        .expect(200)
+        .await;
+    let all = receiver.wait_for(8, Duration::from_secs(20)).await;
+    let bulk_updates: Vec<Value> = all
+        .iter()
+        .map(|r| r.json())
+        .filter(|j| {
+            j["type"] == "ticket.updated" && j["data"]["tags"] == json!(["plumbing", "bulk"])
+        })
+        .collect();
+    assert_eq!(bulk_updates.len(), 2, "{bulk_updates:?}");
+    let seen: Vec<_> = all
+        .into_iter()
+        .filter(|r| {
+            let j = r.json();
+            j["data"]["id"] == id || j["data"]["ticket_id"] == id
+        })
+        .filter(|r| r.json()["data"]["tags"] != json!(["plumbing", "bulk"]))
+        .collect();
     let mut types: Vec<String> = seen
         .iter()
         .map(|r| r.json()["type"].as_str().unwrap().to_owned())
