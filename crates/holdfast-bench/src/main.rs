@@ -22,7 +22,11 @@
 //! Then webhooks: contact create with a subscribed endpoint (the outbox insert's cost), and
 //! deliveries per second from a worker draining that backlog to a receiver on 127.0.0.1. Last,
 //! inbound mail: signed Mailgun deliveries per second at the receiver, then tickets per second
-//! from a worker parsing them.
+//! from a worker parsing them. Then the help desk at size: 100 000 tickets (one message each,
+//! `HOLDFAST_BENCH_TICKETS` to change) seeded straight into the database (search indexes kept by
+//! the schema's own triggers and generated columns), and `GET /api/v1/tickets` newest first,
+//! filtered by status, and full-text searched for a rare and a common word, each from 32
+//! connections.
 //!
 //! Caveats: client and server share the process and its cores, so HTTP figures include the
 //! client's cost. The test kit captures every log line (an access-log line per request) in an
@@ -72,6 +76,8 @@ enum Op {
     HttpCreateHooked,
     /// A Mailgun-signed inbound mail to the workspace's receiver.
     MailIn,
+    /// `GET /api/v1/tickets` with the query in `Ctx::ticket_queries` at this index.
+    TicketList(usize),
     HttpGet,
     HttpList,
     HttpLogin,
@@ -123,6 +129,8 @@ struct Ctx {
     login: Value,
     pool: AnyPool,
     backend: Backend,
+    /// Query strings of the ticket-list scenarios (`Op::TicketList`).
+    ticket_queries: Vec<&'static str>,
 }
 
 /// The figures of one scenario; `errors` maps an error kind (status or driver message) to a count.
@@ -224,6 +232,11 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
         Op::HttpLogin => {
             let url = format!("{}/api/v1/auth/login", ctx.base);
             http(ctx.http.post(url).json(&ctx.login)).await
+        }
+        Op::TicketList(query) => {
+            let query = ctx.ticket_queries.get(query).copied().unwrap_or_default();
+            let url = format!("{}/api/v1/tickets?{query}", ctx.base);
+            http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
         }
         Op::MailIn => {
             let (content_type, body) = mailgun_mail(task, n);
@@ -382,6 +395,7 @@ async fn bench_backend(database_url: String, duration: Duration) {
         login,
         pool: app.db.unscoped_pool().clone(),
         backend: app.db.backend(),
+        ticket_queries: TICKET_QUERIES.iter().map(|(_, q)| *q).collect(),
     };
     for n in 0..SEED_CONTACTS {
         let body = contact_body("bench", &n.to_string(), n);
@@ -408,6 +422,7 @@ async fn bench_backend(database_url: String, duration: Duration) {
     print_report(ctx.backend, &results, &contention);
     bench_webhooks(&app, &ctx, &results, duration).await;
     bench_mail_in(&app, &ctx, duration).await;
+    bench_ticket_list(&ctx, duration).await;
     drop(ctx);
     app.db.close().await;
     drop(app);
@@ -642,6 +657,172 @@ async fn bench_mail_in(app: &TestApp, ctx: &Arc<Ctx>, duration: Duration) {
         backlog - remaining
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// The ticket-list scenarios: label and query string.
+const TICKET_QUERIES: [(&str, &str); 4] = [
+    ("tickets newest 50", "limit=50"),
+    ("tickets open 50", "status=open&limit=50"),
+    ("search rare word", "q=chimney&limit=50"),
+    ("search common word", "q=boiler%20leak&limit=50"),
+];
+/// Words of seeded subjects and bodies; `chimney` only in every 500th ticket.
+const WORDS: [&str; 16] = [
+    "boiler",
+    "leak",
+    "invoice",
+    "quote",
+    "heating",
+    "radiator",
+    "tap",
+    "drain",
+    "visit",
+    "warranty",
+    "pressure",
+    "thermostat",
+    "pipe",
+    "noise",
+    "filter",
+    "valve",
+];
+/// Rows per seeding statement (13 bound values per ticket, under every engine's limit).
+const SEED_BATCH: usize = 500;
+
+fn ticket_count() -> usize {
+    std::env::var("HOLDFAST_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// `($1, $2, …), (…)`: `rows` groups of `columns` numbered placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Seeds `count` tickets with one inbound message each into the bench workspace, oldest
+/// first, in batches; returns how long it took.
+async fn seed_tickets(ctx: &Ctx, count: usize) -> Duration {
+    let started = Instant::now();
+    let now = SystemClock.now_ms();
+    let ticket_sql = format!(
+        "INSERT INTO tickets (workspace_id, id, subject, status, priority, assignee_id, tags, \
+         contact_id, channel, created_at, updated_at, last_message_at, reply_token) VALUES {}",
+        placeholders(SEED_BATCH, 13)
+    );
+    let message_sql = format!(
+        "INSERT INTO ticket_messages (workspace_id, id, ticket_id, kind, author_type, author_id, \
+         body, created_at) VALUES {}",
+        placeholders(SEED_BATCH, 8)
+    );
+    let statuses = ["open", "pending", "resolved", "closed"];
+    for batch in 0..count.div_ceil(SEED_BATCH) {
+        let rows: Vec<(String, String, String, i64, &str)> = (0..SEED_BATCH)
+            .map(|k| {
+                let i = batch * SEED_BATCH + k;
+                let at = now - i64::try_from(count - i).unwrap_or(0) * 1000;
+                let word = |n: usize| WORDS[(i * n + n) % WORDS.len()];
+                let mut subject = format!("{} {} {}", word(3), word(5), word(7));
+                if i.is_multiple_of(500) {
+                    subject.push_str(" chimney");
+                }
+                let body = format!(
+                    "Hello, the {} in the {} makes a {} since the last {}. Could you {} it?",
+                    word(11),
+                    word(13),
+                    word(17),
+                    word(19),
+                    word(23)
+                );
+                (subject, body, format!("seed{i:07}"), at, statuses[i % 4])
+            })
+            .collect();
+        let ids: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    holdfast_core::ids::TicketId::generate(r.3).to_string(),
+                    holdfast_core::ids::TicketMessageId::generate(r.3).to_string(),
+                )
+            })
+            .collect();
+        let ws = ctx.workspace_id.clone();
+        let contact = ctx.contact_id.clone();
+        in_tenant_tx(ctx, true, async |conn| {
+            // Built from numbered placeholders only; every value is bound.
+            let mut tickets = sqlx::query(sqlx::AssertSqlSafe(ticket_sql.clone()));
+            for ((subject, _, token, at, status), (ticket, _)) in rows.iter().zip(&ids) {
+                tickets = tickets
+                    .bind(&ws)
+                    .bind(ticket)
+                    .bind(subject)
+                    .bind(*status)
+                    .bind("normal")
+                    .bind(None::<String>)
+                    .bind("[]")
+                    .bind(&contact)
+                    .bind("email")
+                    .bind(*at)
+                    .bind(*at)
+                    .bind(*at)
+                    .bind(token);
+            }
+            tickets.execute(&mut *conn).await?;
+            let mut messages = sqlx::query(sqlx::AssertSqlSafe(message_sql.clone()));
+            for ((_, body, _, at, _), (ticket, message)) in rows.iter().zip(&ids) {
+                messages = messages
+                    .bind(&ws)
+                    .bind(message)
+                    .bind(ticket)
+                    .bind("inbound")
+                    .bind("contact")
+                    .bind(&contact)
+                    .bind(body)
+                    .bind(*at);
+            }
+            messages.execute(&mut *conn).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    started.elapsed()
+}
+
+/// The ticket list with 100 000 tickets in the workspace: newest first, by status, and
+/// full-text search, each from 32 connections.
+async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
+    let count = ticket_count().div_ceil(SEED_BATCH) * SEED_BATCH;
+    let seeded = seed_tickets(ctx, count).await;
+    println!(
+        "Help desk at size ({count} tickets seeded in {:.1} s):",
+        seeded.as_secs_f64()
+    );
+    for (index, (label, _)) in TICKET_QUERIES.iter().enumerate() {
+        let stats = drive(
+            ctx,
+            &[load(Op::TicketList(index), label, CONCURRENCY)],
+            duration,
+        )
+        .await;
+        let s = &stats[0];
+        let errors: usize = s.errors.values().sum();
+        println!(
+            "  {label:<20} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}",
+            s.rate, s.p50_ms, s.p99_ms
+        );
+        for (kind, n) in &s.errors {
+            println!("  errors: {n} × {kind}");
+        }
+    }
 }
 
 #[tokio::main]
