@@ -48,31 +48,39 @@ closed_set!(
 );
 
 closed_set!(
-    /// Where a reply mailed to the customer is: `queued` (waiting for the mail relay), `sent`
-    /// (the relay took it), `deferred` (the provider will retry), `delivered` (the customer's
-    /// server accepted it), `failed` (bounced or refused for good) or `complained` (the
-    /// customer marked it as spam).
-    Delivery { Queued => "queued", Sent => "sent", Deferred => "deferred", Delivered => "delivered", Failed => "failed", Complained => "complained" }
+    /// Where a reply mailed to the customer is: `queued` (waiting for the mail relay), `unsent`
+    /// (the relay refused it on every attempt; reviving the job may still send it), `sent` (the
+    /// relay took it), `deferred` (the provider will retry), `delivered` (the customer's server
+    /// accepted it), `failed` (bounced or refused for good) or `complained` (the customer marked
+    /// it as spam).
+    Delivery { Queued => "queued", Unsent => "unsent", Sent => "sent", Deferred => "deferred", Delivered => "delivered", Failed => "failed", Complained => "complained" }
 );
 
 impl Delivery {
-    /// How far along a mail is. Reports arrive out of order (a provider's `delivered` can
-    /// overtake the relay's `sent`, a late `deferred` can follow `delivered`), so a status
-    /// only ever moves forward; `delivered` and `failed` are both final, and a complaint
-    /// outranks them all.
+    /// How far along a mail is. Reports arrive out of order and again (a provider's
+    /// `delivered` can overtake the relay's `sent`, a retried webhook can repeat an old
+    /// report), so a status only ever moves to a higher rank: a bounce after acceptance is
+    /// final and no later `delivered` undoes it, and a complaint outranks everything.
+    /// `unsent` ranks with `queued`, so a revived job's successful send still counts.
     fn rank(self) -> u8 {
         match self {
-            Delivery::Queued => 0,
+            Delivery::Queued | Delivery::Unsent => 0,
             Delivery::Sent => 1,
             Delivery::Deferred => 2,
-            Delivery::Delivered | Delivery::Failed => 3,
-            Delivery::Complained => 4,
+            Delivery::Delivered => 3,
+            Delivery::Failed => 4,
+            Delivery::Complained => 5,
         }
     }
 
-    /// Whether a report of `self` replaces `current`.
+    /// Whether a report of `self` replaces `current` (only a higher rank does; the relay's
+    /// `unsent` replaces only `queued`).
     pub fn may_replace(self, current: Option<Delivery>) -> bool {
-        current.is_none_or(|c| self.rank() > c.rank() || (self.rank() == c.rank() && self != c))
+        match (self, current) {
+            (_, None) => true,
+            (Delivery::Unsent, Some(current)) => current == Delivery::Queued,
+            (report, Some(current)) => report.rank() > current.rank(),
+        }
     }
 
     /// The status a Mailgun event reports: `delivered`, `failed` (severity `permanent`;
@@ -407,19 +415,22 @@ impl BulkIn {
         let mut ids = Vec::new();
         let mut malformed = Vec::new();
         let mut repeated = Vec::new();
-        for text in &self.ids {
-            match crate::ids::TicketId::parse(text.trim()) {
-                Some(id) if ids.contains(&id) => {
-                    if !repeated.contains(&id) {
-                        repeated.push(id)
-                    }
-                }
-                Some(id) => ids.push(id),
-                None => malformed.push(shown(text)),
-            }
-        }
         if self.ids.is_empty() || self.ids.len() > MAX_BULK {
+            // Counted before anything is parsed: a huge list costs nothing more.
             errors.push("ids", format!("give 1 to {MAX_BULK} ticket ids"));
+        } else {
+            let mut seen = std::collections::HashSet::new();
+            for text in &self.ids {
+                match crate::ids::TicketId::parse(text.trim()) {
+                    Some(id) if !seen.insert(id.clone()) => {
+                        if !repeated.contains(&id) {
+                            repeated.push(id)
+                        }
+                    }
+                    Some(id) => ids.push(id),
+                    None => malformed.push(shown(text)),
+                }
+            }
         }
         if !malformed.is_empty() {
             errors.push(
@@ -789,26 +800,27 @@ mod tests {
         assert!(Queued.may_replace(None));
         assert!(Sent.may_replace(Some(Queued)));
         assert!(Delivered.may_replace(Some(Sent)));
-        assert!(
-            Delivered.may_replace(Some(Queued)),
-            "a provider report overtakes the relay's"
-        );
-        assert!(
-            !Sent.may_replace(Some(Delivered)),
-            "the relay's late word changes nothing"
-        );
+        // A provider report overtakes the relay's; the relay's late word changes nothing.
+        assert!(Delivered.may_replace(Some(Queued)));
+        assert!(!Sent.may_replace(Some(Delivered)));
         assert!(!Deferred.may_replace(Some(Delivered)));
         assert!(Failed.may_replace(Some(Deferred)));
-        assert!(
-            Failed.may_replace(Some(Delivered)),
-            "a bounce after acceptance is final"
-        );
+        // A bounce after acceptance is final: a retried webhook's old `delivered` does not
+        // undo it.
+        assert!(Failed.may_replace(Some(Delivered)));
+        assert!(!Delivered.may_replace(Some(Failed)));
         assert!(Complained.may_replace(Some(Delivered)));
+        assert!(Complained.may_replace(Some(Failed)));
         assert!(!Delivered.may_replace(Some(Complained)));
-        assert!(
-            !Delivered.may_replace(Some(Delivered)),
-            "a repeated report is no change"
-        );
+        // A repeated report is no change.
+        assert!(!Delivered.may_replace(Some(Delivered)));
+        assert!(!Failed.may_replace(Some(Failed)));
+        // The relay's refusal counts only before anything else; a revived job that sends
+        // still moves the status on.
+        assert!(Unsent.may_replace(Some(Queued)));
+        assert!(!Unsent.may_replace(Some(Sent)));
+        assert!(Sent.may_replace(Some(Unsent)));
+        assert!(Delivered.may_replace(Some(Unsent)));
     }
 
     #[test]
@@ -835,5 +847,22 @@ mod tests {
         );
         assert_eq!(Delivery::from_mailgun("opened", None), None);
         assert_eq!(Delivery::from_mailgun("accepted", None), None);
+    }
+
+    #[test]
+    fn a_bulk_list_over_the_limit_is_refused_before_any_id_is_read() {
+        let ids: Vec<String> = (0..30_000).map(|n| format!("tk_{:032x}", n)).collect();
+        let refused = BulkIn {
+            ids,
+            status: Some("open".into()),
+            assignee: None,
+            add_tags: Vec::new(),
+            remove_tags: Vec::new(),
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].field, "ids");
+        assert!(refused[0].message.contains("1 to 100"), "{refused:?}");
     }
 }

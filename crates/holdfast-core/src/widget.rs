@@ -161,7 +161,15 @@ impl WidgetMessageIn {
         };
         let message = errors.take(check_message(&self.message));
         if let Some(user_id) = &self.user_id {
-            errors.take(validate::text("user_id", user_id, 1, MAX_USER_ID_CHARS));
+            // The hash is checked over exactly the id that is stored: no trimming between.
+            if user_id.trim() != user_id {
+                errors.push(
+                    "user_id",
+                    "must not start or end with spaces (sign the id exactly as sent)",
+                );
+            } else {
+                errors.take(validate::text("user_id", user_id, 1, MAX_USER_ID_CHARS));
+            }
         }
         match (name, email, subject, message) {
             (Some(name), Some(email), Some(subject), Some(message)) if errors.is_empty() => {
@@ -525,6 +533,23 @@ mod tests {
             fields,
             ["name", "email", "subject", "message", "user_id"],
             "{errors:?}"
+        );
+        // The hash covers exactly the stored id: one sent with spaces around is refused,
+        // never trimmed into another user's id.
+        let padded = WidgetMessageIn {
+            user_id: Some("alice ".into()),
+            ..submission("hi")
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(padded[0].field, "user_id", "{padded:?}");
+        assert!(
+            WidgetMessageIn {
+                user_id: Some("alice".into()),
+                ..submission("hi")
+            }
+            .validate()
+            .is_ok()
         );
         assert!(submission(&"m".repeat(5000)).validate().is_ok());
         assert!(submission(&"m".repeat(5001)).validate().is_err());

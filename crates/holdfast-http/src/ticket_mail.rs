@@ -275,7 +275,7 @@ pub(crate) async fn report_delivery(
     match store::report_delivery(&mut tx, email_message_id, status, detail, now).await? {
         Reported::Changed(message) => {
             // `sent` is the relay's routine word: only what the customer's side reported
-            // (or a final refusal) is published.
+            // (or the relay's final refusal, `unsent`) is published.
             if status != Delivery::Sent {
                 let data = serde_json::to_value(&message).unwrap_or_default();
                 holdfast_store::webhooks::publish(

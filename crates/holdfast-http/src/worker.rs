@@ -263,7 +263,7 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
 
 /// `{"to","subject","body"}` and, for a mail in a thread, `message_id`, `in_reply_to`,
 /// `references`, `reply_to` (see `mailer::Outgoing`). A ticket reply's delivery status
-/// becomes `sent` when the relay takes it, `failed` when its last attempt is refused.
+/// becomes `sent` when the relay takes it, `unsent` when its last attempt is refused.
 async fn mail(
     state: &AppState,
     tenant: &Tenant,
@@ -277,7 +277,7 @@ async fn mail(
         let report = match &sent {
             Ok(()) => Some((Delivery::Sent, None)),
             Err(error) if job.attempt >= job.max_attempts => Some((
-                Delivery::Failed,
+                Delivery::Unsent,
                 Some(format!("the mail relay refused it: {error}")),
             )),
             Err(_) => None,

@@ -92,20 +92,24 @@ pub async fn ensure_settings(
         return Ok(row);
     }
     let ws = tx.ws().to_owned();
-    sqlx::query("INSERT INTO widget_keys (public_key, workspace_id) VALUES ($1, $2)")
-        .bind(new_key)
-        .bind(&ws)
-        .execute(tx.conn())
-        .await
-        .classify()?;
-    sqlx::query(
+    // Two first readers at once: the settings row decides who creates; the other (which
+    // waited for it on PostgreSQL) inserts nothing and reads the winner's.
+    let created = sqlx::query(
         "INSERT INTO widget_settings (workspace_id, enabled, allowed_origins, identity_secret_sealed, created_at, updated_at) \
-         VALUES ($1, 1, '[]', NULL, $2, $2)",
+         VALUES ($1, 1, '[]', NULL, $2, $2) ON CONFLICT (workspace_id) DO NOTHING",
     )
     .bind(&ws)
     .bind(now_ms)
     .execute(tx.conn())
     .await?;
+    if created.rows_affected() == 1 {
+        sqlx::query("INSERT INTO widget_keys (public_key, workspace_id) VALUES ($1, $2)")
+            .bind(new_key)
+            .bind(&ws)
+            .execute(tx.conn())
+            .await
+            .classify()?;
+    }
     settings(tx).await?.ok_or(StoreError::Setup(
         "widget settings vanished after insert".into(),
     ))
@@ -256,22 +260,35 @@ pub async fn identity_contact(
     Ok(found)
 }
 
+/// Links `user_id` to `contact_id` and returns the linked contact. When another transaction
+/// linked the user first (two first messages at once), its contact stands: `contact_id`, made
+/// by the caller for this link, is deleted and the other returned.
 pub async fn link_identity(
     tx: &mut TenantTx<'_>,
     user_id: &str,
     contact_id: &str,
     now_ms: Millis,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
     let ws = tx.ws().to_owned();
-    sqlx::query(
-        "INSERT INTO widget_identities (workspace_id, user_id, contact_id, created_at) VALUES ($1, $2, $3, $4)",
+    let done = sqlx::query(
+        "INSERT INTO widget_identities (workspace_id, user_id, contact_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (workspace_id, user_id) DO NOTHING",
     )
-    .bind(ws)
+    .bind(&ws)
     .bind(user_id)
     .bind(contact_id)
     .bind(now_ms)
     .execute(tx.conn())
-    .await
-    .classify()?;
-    Ok(())
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(contact_id.to_owned());
+    }
+    sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
+        .bind(&ws)
+        .bind(contact_id)
+        .execute(tx.conn())
+        .await?;
+    identity_contact(tx, user_id)
+        .await?
+        .ok_or_else(|| StoreError::Setup("a widget identity vanished while linking".into()))
 }

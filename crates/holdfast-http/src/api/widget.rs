@@ -348,7 +348,7 @@ async fn widget_submit(
             if !verify_identity(&secret, user_id, hash) {
                 return Err(identity_refused(&state, "bad_hash"));
             }
-            Some(user_id.trim().to_owned())
+            Some(user_id.to_owned())
         }
     };
     let token_hash = visitor_hash(&headers)?;
@@ -400,8 +400,9 @@ async fn widget_submit(
                         now,
                     )
                     .await?;
-                    store::link_identity(&mut tx, user_id, &contact, now).await?;
-                    contact
+                    // A first message from another tab may have linked this user meanwhile:
+                    // theirs stands and the contact made here goes.
+                    store::link_identity(&mut tx, user_id, &contact, now).await?
                 }
                 (None, _) => {
                     store::create_contact(&mut tx, message.name.as_deref(), None, now).await?
