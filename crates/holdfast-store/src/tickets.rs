@@ -235,31 +235,38 @@ macro_rules! tsquery_word {
         )
     };
 }
+/// The list narrowed by search words in slots `$8`, `$9` …: one query text per word count,
+/// so a search for one word runs one word's lookup (an unused slot filled with a repeated
+/// word would make the database look it up again).
 macro_rules! with_words {
+    ($word:ident; $($n:literal),+) => {
+        concat!(list_filtered!(), $($word!($n),)+ " ORDER BY t.id DESC LIMIT $7")
+    };
+}
+macro_rules! searches {
     ($word:ident) => {
-        concat!(
-            list_filtered!(),
-            $word!(8),
-            $word!(9),
-            $word!(10),
-            $word!(11),
-            $word!(12),
-            $word!(13),
-            $word!(14),
-            $word!(15),
-            $word!(16),
-            $word!(17),
-            " ORDER BY t.id DESC LIMIT $7"
-        )
+        [
+            with_words!($word; 8),
+            with_words!($word; 8, 9),
+            with_words!($word; 8, 9, 10),
+            with_words!($word; 8, 9, 10, 11),
+            with_words!($word; 8, 9, 10, 11, 12),
+            with_words!($word; 8, 9, 10, 11, 12, 13),
+            with_words!($word; 8, 9, 10, 11, 12, 13, 14),
+            with_words!($word; 8, 9, 10, 11, 12, 13, 14, 15),
+            with_words!($word; 8, 9, 10, 11, 12, 13, 14, 15, 16),
+            with_words!($word; 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
+        ]
     };
 }
 const LIST: &str = concat!(list_filtered!(), " ORDER BY t.id DESC LIMIT $7");
-const SEARCH_SQLITE: &str = with_words!(fts5_word);
-const SEARCH_POSTGRES: &str = with_words!(tsquery_word);
+/// Index `n - 1`: the query for `n` words.
+const SEARCH_SQLITE: [&str; MAX_TERMS] = searches!(fts5_word);
+const SEARCH_POSTGRES: [&str; MAX_TERMS] = searches!(tsquery_word);
 
 /// Tickets newest first, before `before` (a ticket id) when given, narrowed by `filter`.
 /// `q`: every word must occur in the subject or in a message (notes included), per
-/// `ticket_search`; the query has a fixed ten word slots, and unused ones repeat the first word.
+/// `ticket_search`; each word count has its own fixed query text.
 pub async fn list(
     tx: &mut TenantTx<'_>,
     filter: &TicketFilter,
@@ -272,10 +279,20 @@ pub async fn list(
         .tag
         .as_deref()
         .map(|t| like_pattern(&serde_json::to_string(t).unwrap_or_default()));
-    let (sql, words) = match (&filter.q, tx.backend) {
-        (None, _) => (LIST, Vec::new()),
-        (Some(q), crate::Backend::Sqlite) => (SEARCH_SQLITE, q.fts5_terms()),
-        (Some(q), crate::Backend::Postgres) => (SEARCH_POSTGRES, q.tsquery_terms()),
+    let (searches, words) = match (&filter.q, tx.backend) {
+        (None, _) => (None, Vec::new()),
+        (Some(q), crate::Backend::Sqlite) => (Some(&SEARCH_SQLITE), q.fts5_terms()),
+        (Some(q), crate::Backend::Postgres) => (Some(&SEARCH_POSTGRES), q.tsquery_terms()),
+    };
+    // A search has 1 to MAX_TERMS words (`ticket_search` refuses others).
+    let sql = match searches {
+        Some(searches) => words
+            .len()
+            .checked_sub(1)
+            .and_then(|slot| searches.get(slot))
+            .copied()
+            .ok_or_else(|| StoreError::Setup("a search needs 1 to 10 words".into()))?,
+        None => LIST,
     };
     let mut query = sqlx::query_as(sql)
         .bind(ws)
@@ -285,10 +302,8 @@ pub async fn list(
         .bind(filter.contact.as_deref().unwrap_or_default())
         .bind(tag.unwrap_or_default())
         .bind(i64::from(limit));
-    if let Some(first) = words.first() {
-        for slot in 0..MAX_TERMS {
-            query = query.bind(words.get(slot).unwrap_or(first).clone());
-        }
+    for word in words {
+        query = query.bind(word);
     }
     let rows: Vec<Row> = query.fetch_all(tx.conn()).await?;
     Ok(rows.into_iter().map(TicketOut::from).collect())
