@@ -388,6 +388,53 @@ fn header_items(header: &str, separator: char) -> impl Iterator<Item = (String, 
     })
 }
 
+/// The scheme Stripe and Paddle share: a header `<ts>=<unix seconds><sep><sig>=<hex>…`, each
+/// signature HMAC-SHA256 keyed with the secret as text over `"{ts}{joiner}{raw body}"`, several
+/// while a secret rotates; the event's id and type come from top-level JSON fields.
+pub(crate) struct TimestampedHmac {
+    pub provider: Provider,
+    pub header: &'static str,
+    pub separator: char,
+    pub timestamp_name: &'static str,
+    pub signature_name: &'static str,
+    pub missing_signature: &'static str,
+    pub joiner: &'static [u8],
+    pub id_field: &'static str,
+    pub type_field: &'static str,
+}
+
+impl TimestampedHmac {
+    pub(crate) fn verify(
+        &self,
+        secret: &str,
+        request: &InboundRequest<'_>,
+        now_ms: i64,
+    ) -> Result<Verified, VerifyError> {
+        let key = plain_secret(secret)?;
+        let header = request.signature_header(self.header)?;
+        let (timestamp, signatures) = timestamp_and_signatures(
+            header,
+            self.separator,
+            self.timestamp_name,
+            self.signature_name,
+            self.missing_signature,
+        )?;
+        let signed_ms = seconds_to_ms(timestamp)?;
+        let expected = hmac_sha256(key, &[timestamp.as_bytes(), self.joiner, request.body])?;
+        if !any_hex_matches(signatures, &expected) {
+            return Err(VerifyError::BadSignature);
+        }
+        check_fresh(signed_ms, now_ms)?;
+        let body = json_object(request.body);
+        Ok(Verified {
+            event_id: json_text(body.as_ref(), &[self.id_field]),
+            event_type: json_text(body.as_ref(), &[self.type_field]),
+            replay_key: replay_key(self.provider, &expected),
+            replay_until_ms: signed_until(signed_ms),
+        })
+    }
+}
+
 /// A `ts=…,v1=…,v1=…`-style header (Stripe, Paddle, Mercado Pago): the first item named
 /// `timestamp_name` and every item named `signature_name`; others are ignored. Both must be
 /// present.

@@ -3,13 +3,21 @@
 //! `"{ts}:{raw body}"`. Several `h1` appear while a secret is being rotated; other schemes
 //! are ignored. <https://developer.paddle.com/webhooks/signature-verification>
 
-use super::{
-    InboundRequest, Provider, Verified, Verifier, VerifyError, any_hex_matches, check_fresh,
-    hmac_sha256, json_object, json_text, plain_secret, replay_key, seconds_to_ms, signed_until,
-    timestamp_and_signatures,
-};
+use super::{InboundRequest, Provider, TimestampedHmac, Verified, Verifier, VerifyError};
 
 const HEADER: &str = "paddle-signature";
+
+const SCHEME: TimestampedHmac = TimestampedHmac {
+    provider: Provider::Paddle,
+    header: HEADER,
+    separator: ';',
+    timestamp_name: "ts",
+    signature_name: "h1",
+    missing_signature: "the signature header has no h1 signature",
+    joiner: b":",
+    id_field: "event_id",
+    type_field: "event_type",
+};
 
 pub struct PaddleVerifier;
 
@@ -24,28 +32,7 @@ impl Verifier for PaddleVerifier {
         request: &InboundRequest<'_>,
         now_ms: i64,
     ) -> Result<Verified, VerifyError> {
-        let key = plain_secret(secret)?;
-        let header = request.signature_header(HEADER)?;
-        let (timestamp, signatures) = timestamp_and_signatures(
-            header,
-            ';',
-            "ts",
-            "h1",
-            "the signature header has no h1 signature",
-        )?;
-        let signed_ms = seconds_to_ms(timestamp)?;
-        let expected = hmac_sha256(key, &[timestamp.as_bytes(), b":", request.body])?;
-        if !any_hex_matches(signatures, &expected) {
-            return Err(VerifyError::BadSignature);
-        }
-        check_fresh(signed_ms, now_ms)?;
-        let body = json_object(request.body);
-        Ok(Verified {
-            event_id: json_text(body.as_ref(), &["event_id"]),
-            event_type: json_text(body.as_ref(), &["event_type"]),
-            replay_key: replay_key(Provider::Paddle, &expected),
-            replay_until_ms: signed_until(signed_ms),
-        })
+        SCHEME.verify(secret, request, now_ms)
     }
 }
 

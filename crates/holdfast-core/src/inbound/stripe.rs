@@ -4,12 +4,22 @@
 //! are ignored. <https://docs.stripe.com/webhooks#verify-manually>
 
 use super::{
-    InboundRequest, Provider, Verified, Verifier, VerifyError, any_hex_matches, check_fresh,
-    hmac_sha256, json_object, json_text, plain_secret, replay_key, seconds_to_ms, signed_until,
-    timestamp_and_signatures,
+    InboundRequest, Provider, TimestampedHmac, Verified, Verifier, VerifyError, plain_secret,
 };
 
 const HEADER: &str = "stripe-signature";
+
+const SCHEME: TimestampedHmac = TimestampedHmac {
+    provider: Provider::Stripe,
+    header: HEADER,
+    separator: ',',
+    timestamp_name: "t",
+    signature_name: "v1",
+    missing_signature: "the signature header has no v1 signature",
+    joiner: b".",
+    id_field: "id",
+    type_field: "type",
+};
 
 pub struct StripeVerifier;
 
@@ -24,28 +34,7 @@ impl Verifier for StripeVerifier {
         request: &InboundRequest<'_>,
         now_ms: i64,
     ) -> Result<Verified, VerifyError> {
-        let key = plain_secret(secret)?;
-        let header = request.signature_header(HEADER)?;
-        let (timestamp, signatures) = timestamp_and_signatures(
-            header,
-            ',',
-            "t",
-            "v1",
-            "the signature header has no v1 signature",
-        )?;
-        let signed_ms = seconds_to_ms(timestamp)?;
-        let expected = hmac_sha256(key, &[timestamp.as_bytes(), b".", request.body])?;
-        if !any_hex_matches(signatures, &expected) {
-            return Err(VerifyError::BadSignature);
-        }
-        check_fresh(signed_ms, now_ms)?;
-        let body = json_object(request.body);
-        Ok(Verified {
-            event_id: json_text(body.as_ref(), &["id"]),
-            event_type: json_text(body.as_ref(), &["type"]),
-            replay_key: replay_key(Provider::Stripe, &expected),
-            replay_until_ms: signed_until(signed_ms),
-        })
+        SCHEME.verify(secret, request, now_ms)
     }
 
     fn validate_secret(&self, secret: &str) -> Result<(), VerifyError> {
