@@ -15,16 +15,19 @@ pub enum JobKind {
     WebhookDeliver,
     /// Act on one verified inbound provider event.
     InboundHandle,
-    /// Send one mail (notifications to a workspace's admins).
+    /// Send one staff mail (notifications to a workspace's admins).
     MailSend,
+    /// Send one message to a contact, through the consent choke point (`outreach`).
+    MessageSend,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::WebhookFanout,
         JobKind::WebhookDeliver,
         JobKind::InboundHandle,
         JobKind::MailSend,
+        JobKind::MessageSend,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl JobKind {
             JobKind::WebhookDeliver => "webhook.deliver",
             JobKind::InboundHandle => "inbound.handle",
             JobKind::MailSend => "mail.send",
+            JobKind::MessageSend => "message.send",
         }
     }
 
@@ -47,7 +51,7 @@ impl JobKind {
         match self {
             JobKind::WebhookDeliver => 12,
             JobKind::WebhookFanout | JobKind::InboundHandle => 8,
-            JobKind::MailSend => 6,
+            JobKind::MailSend | JobKind::MessageSend => 6,
         }
     }
 }

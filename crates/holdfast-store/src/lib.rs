@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod consent;
 pub mod contacts;
 mod db;
 mod error;
