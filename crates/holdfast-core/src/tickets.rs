@@ -798,6 +798,11 @@ mod tests {
         assert!(!Unsent.may_replace(Some(Sent)));
         assert!(Sent.may_replace(Some(Unsent)));
         assert!(Delivered.may_replace(Some(Unsent)));
+        // The consent check's refusal at sending replaces the queued status; it is final.
+        assert!(Blocked.may_replace(Some(Queued)));
+        for later in [Sent, Delivered, Failed, Complained, Unsent, Deferred] {
+            assert!(!later.may_replace(Some(Blocked)), "{later:?}");
+        }
     }
 
     #[test]

@@ -344,6 +344,10 @@ async fn replies_pass_the_consent_check_under_each_mode_and_do_not_contact() {
     .await;
     assert_eq!(stored["body"], "On our way.");
 
+    // The CCPA reply goes out before the mode changes (a queued message is checked again when
+    // it is sent, under the mode of that moment).
+    wait_status(&app, &ws, &t_unknown, sent["id"].as_str().unwrap(), "sent").await;
+
     // GDPR: unknown is blocked; granted is sent.
     privacy(&app, &ws, json!({"mode": "gdpr"})).await;
     let (t_gdpr_unknown, c_gdpr_unknown) = ticket_from(&app, &ws, "gus@example.com").await;
