@@ -114,15 +114,7 @@ async fn wait_status(
     panic!("message {message} never reached {want}");
 }
 
-fn header<'a>(data: &'a str, name: &str) -> Option<&'a str> {
-    data.lines()
-        .find(|l| {
-            l.to_ascii_lowercase()
-                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
-        })
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim())
-}
+use holdfast_testkit::mail_header as header;
 
 /// The first `<base>/<path>/<token>` link in a mail's body.
 fn link(mail: &SmtpMessage, path: &str) -> String {
