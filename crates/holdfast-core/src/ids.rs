@@ -139,6 +139,11 @@ prefixed_id!(
     InboundEventId,
     "ibe"
 );
+prefixed_id!(
+    /// A data subject's request to be erased, waiting for an operator's decision.
+    ErasureRequestId,
+    "erq"
+);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ pub mod openapi;
 mod ops;
 pub mod outbound;
 pub mod passwords;
+pub mod privacy;
 pub mod problem;
 mod ratelimit;
 pub mod routes;

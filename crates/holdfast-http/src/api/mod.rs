@@ -9,6 +9,7 @@ pub mod events;
 pub mod hooks;
 pub mod members;
 pub mod oidc;
+pub mod privacy;
 pub mod roles;
 pub mod saved_replies;
 pub mod settings;
