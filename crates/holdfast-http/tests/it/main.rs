@@ -18,6 +18,7 @@ mod limits;
 mod logging;
 mod members;
 mod oidc;
+mod privacy;
 mod ops;
 mod reset;
 mod rls;
