@@ -334,7 +334,11 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["closed_tickets_days", "messages_days", "inactive_contacts_days"]
+            [
+                "closed_tickets_days",
+                "messages_days",
+                "inactive_contacts_days"
+            ]
         );
         assert!(serde_json::from_str::<RetentionIn>(r#"{"days": 9}"#).is_err());
     }
@@ -365,10 +369,19 @@ mod tests {
     fn raw_payloads_are_searched_decoded() {
         let needles = needles(Some("Zed@Example.com"), Some("+14155550199"));
         assert_eq!(needles, ["zed@example.com", "+14155550199", "14155550199"]);
-        assert!(mentions(&searchable("sender=zed%40example.com&x=1"), &needles));
+        assert!(mentions(
+            &searchable("sender=zed%40example.com&x=1"),
+            &needles
+        ));
         assert!(mentions(&searchable("phone=%2B14155550199"), &needles));
-        assert!(mentions(&searchable("{\"recipient\":\"ZED@example.com\"}"), &needles));
-        assert!(!mentions(&searchable("sender=other%40example.com"), &needles));
+        assert!(mentions(
+            &searchable("{\"recipient\":\"ZED@example.com\"}"),
+            &needles
+        ));
+        assert!(!mentions(
+            &searchable("sender=other%40example.com"),
+            &needles
+        ));
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz+%41"), "%zz A");
         assert!(super::needles(Some("a@b"), Some("+1")).is_empty());

@@ -799,10 +799,11 @@ pub async fn contact_erasure_requests(
 /// is reused. Retention forgets them (they hold whole responses).
 pub async fn prune_idempotency(tx: &mut TenantTx<'_>, now_ms: Millis) -> Result<u64, StoreError> {
     let ws = tx.ws().to_owned();
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE workspace_id = $1 AND created_at <= $2")
-        .bind(ws)
-        .bind(now_ms - crate::idempotency::RETENTION_MS)
-        .execute(tx.conn())
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM idempotency_keys WHERE workspace_id = $1 AND created_at <= $2")
+            .bind(ws)
+            .bind(now_ms - crate::idempotency::RETENTION_MS)
+            .execute(tx.conn())
+            .await?;
     Ok(done.rows_affected())
 }

@@ -124,7 +124,8 @@ pub fn routes(t: &mut RouteTable) {
         Method::GET,
         "/api/v1/settings/retention",
         ERASE,
-        doc("The workspace's retention periods and its last daily run").response::<RetentionOut>(200),
+        doc("The workspace's retention periods and its last daily run")
+            .response::<RetentionOut>(200),
         get(retention_get),
     );
     t.add(
@@ -140,7 +141,8 @@ pub fn routes(t: &mut RouteTable) {
         Method::GET,
         "/api/v1/settings/retention/preview",
         ERASE,
-        doc("What retention would delete now (dry run), with the ids").response::<RetentionPreview>(200),
+        doc("What retention would delete now (dry run), with the ids")
+            .response::<RetentionPreview>(200),
         get(retention_preview),
     );
     t.add(
@@ -230,7 +232,14 @@ async fn erase(
     summary["linked_contacts"] = json!(report.contacts.get(1..).unwrap_or_default());
     summary["tickets"] = json!(report.tickets);
     summary["messages"] = json!(report.messages);
-    let event = audit::by(actor, client, "contact.erased", "contact", id.as_str(), summary);
+    let event = audit::by(
+        actor,
+        client,
+        "contact.erased",
+        "contact",
+        id.as_str(),
+        summary,
+    );
     holdfast_store::audit::append(tx, &event, now).await?;
     Ok(report)
 }
@@ -434,7 +443,9 @@ async fn request_approve(
     let request = open_request(&mut tx, &id, now).await?;
     let contact = ContactId::from_trusted(request.contact_id.clone());
     // A contact deleted meanwhile has nothing left to erase: the request is still answered.
-    let exists = holdfast_store::contacts::get(&mut tx, &contact).await?.is_some();
+    let exists = holdfast_store::contacts::get(&mut tx, &contact)
+        .await?
+        .is_some();
     let blobs = if exists {
         erase(
             &actor,
@@ -449,8 +460,7 @@ async fn request_approve(
     } else {
         Vec::new()
     };
-    store::decide_erasure_request(&mut tx, &id, "approved", &principal(&actor), None, now)
-        .await?;
+    store::decide_erasure_request(&mut tx, &id, "approved", &principal(&actor), None, now).await?;
     let event = audit::by(
         &actor,
         &client,
@@ -557,7 +567,14 @@ async fn retention_run(
     Authed(actor): Authed,
     client: ClientInfo,
 ) -> ApiResult<Json<RetentionCounts>> {
-    let by = audit::by(&actor, &client, "retention.purged", "workspace", "", json!({}));
+    let by = audit::by(
+        &actor,
+        &client,
+        "retention.purged",
+        "workspace",
+        "",
+        json!({}),
+    );
     let counts = privacy::run_retention(
         &state.db,
         &state.config.data_dir,

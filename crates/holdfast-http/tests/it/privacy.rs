@@ -190,8 +190,10 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
     let ticket = app
         .post("/api/v1/tickets")
         .key(&ws.admin_key)
-        .json(&json!({"subject": format!("Boiler for {name}"), "contact": {"email": email},
-                      "message": format!("Please call {name} on {phone}")}))
+        .json(
+            &json!({"subject": format!("Boiler for {name}"), "contact": {"email": email},
+                      "message": format!("Please call {name} on {phone}")}),
+        )
         .expect(201)
         .await
         .json;
@@ -336,12 +338,7 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
         .json(&json!({"reason": "customer asked"}))
         .expect(409)
         .await;
-    assert!(
-        held.json["detail"]
-            .as_str()
-            .unwrap()
-            .contains("legal hold")
-    );
+    assert!(held.json["detail"].as_str().unwrap().contains("legal hold"));
     app.get(&format!("/api/v1/contacts/{id}"))
         .key(&ws.admin_key)
         .expect(200)
@@ -402,7 +399,10 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
         .filter(|h| postgres_url().is_some() || **h != theirs)
         .collect();
     assert!(after.is_empty(), "left after erasure: {after:#?}");
-    assert!(!attachment_file(&app, &own_file).exists(), "their file is gone");
+    assert!(
+        !attachment_file(&app, &own_file).exists(),
+        "their file is gone"
+    );
     assert!(
         attachment_file(&app, &shared_file).exists(),
         "a file another message still refers to stays"
@@ -470,7 +470,12 @@ async fn erasure_requests_queue_for_a_decision_and_bad_input_changes_nothing() {
         .key(&marketing)
         .expect(403)
         .await;
-    assert!(refused.json["detail"].as_str().unwrap().contains("tickets.read"));
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tickets.read")
+    );
     let owner = app.login(&ws).await["access_token"]
         .as_str()
         .unwrap()
@@ -777,7 +782,9 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
     let bad = app
         .call(Method::PUT, settings)
         .key(&ws.admin_key)
-        .json(&json!({"closed_tickets_days": 6, "messages_days": 0, "inactive_contacts_days": 36501}))
+        .json(
+            &json!({"closed_tickets_days": 6, "messages_days": 0, "inactive_contacts_days": 36501}),
+        )
         .expect(422)
         .await;
     let fields: Vec<&str> = bad.json["errors"]
@@ -788,7 +795,11 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
         .collect();
     assert_eq!(
         fields,
-        ["closed_tickets_days", "messages_days", "inactive_contacts_days"]
+        [
+            "closed_tickets_days",
+            "messages_days",
+            "inactive_contacts_days"
+        ]
     );
     app.call(Method::PUT, settings)
         .key(&ws.admin_key)
@@ -800,17 +811,28 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
         empty,
         json!({"closed_tickets_days": null, "messages_days": null, "inactive_contacts_days": null, "last_run": null})
     );
-    assert_eq!(preview(&app, &ws).await["counts"], json!({"tickets": 0, "messages": 0, "contacts": 0}));
+    assert_eq!(
+        preview(&app, &ws).await["counts"],
+        json!({"tickets": 0, "messages": 0, "contacts": 0})
+    );
 
     app.call(Method::PUT, settings)
         .key(&ws.admin_key)
-        .json(&json!({"closed_tickets_days": 30, "messages_days": 60, "inactive_contacts_days": 90}))
+        .json(
+            &json!({"closed_tickets_days": 30, "messages_days": 60, "inactive_contacts_days": 90}),
+        )
         .expect(200)
         .await;
     for (contact, body) in [
         (&held, json!({"legal_hold": true, "reason": "litigation"})),
-        (&r, json!({"retention_days": 10, "reason": "asked for short keeping"})),
-        (&r2, json!({"retention_days": 10, "reason": "asked for short keeping"})),
+        (
+            &r,
+            json!({"retention_days": 10, "reason": "asked for short keeping"}),
+        ),
+        (
+            &r2,
+            json!({"retention_days": 10, "reason": "asked for short keeping"}),
+        ),
     ] {
         app.patch(&format!("/api/v1/contacts/{contact}/privacy"))
             .key(&ws.admin_key)
@@ -824,7 +846,10 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
     assert_eq!(dry["contact_ids"], sorted(vec![&p, &r]), "{dry:#}");
     assert_eq!(dry["ticket_ids"], sorted(vec![&x, &r2_ticket]), "{dry:#}");
     assert_eq!(dry["message_ids"], json!([m1]), "{dry:#}");
-    assert_eq!(dry["counts"], json!({"tickets": 2, "messages": 1, "contacts": 2}));
+    assert_eq!(
+        dry["counts"],
+        json!({"tickets": 2, "messages": 1, "contacts": 2})
+    );
 
     // The daily run (the scheduler's tick) removes exactly that, once for the day.
     tick(&app, secret).await;
@@ -868,7 +893,10 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
     let after = app.get(settings).key(&ws.admin_key).expect(200).await.json;
     assert_eq!(after["last_run"]["counts"], dry["counts"]);
     assert_eq!(after["last_run"]["day"], "2040-07-19");
-    assert_eq!(preview(&app, &ws).await["counts"], json!({"tickets": 0, "messages": 0, "contacts": 0}));
+    assert_eq!(
+        preview(&app, &ws).await["counts"],
+        json!({"tickets": 0, "messages": 0, "contacts": 0})
+    );
     let purged = audit_chain(&app, &ws)
         .await
         .into_iter()
@@ -876,7 +904,11 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
         .collect::<Vec<_>>();
     assert_eq!(purged.len(), 1);
     assert_eq!(purged[0].actor_type, "system");
-    assert!(purged[0].summary.contains("\"contacts\":2"), "{}", purged[0].summary);
+    assert!(
+        purged[0].summary.contains("\"contacts\":2"),
+        "{}",
+        purged[0].summary
+    );
 
     // Two days later, what was a day short has expired; the same day's second tick waits.
     clock.advance(2 * DAY);

@@ -498,7 +498,12 @@ pub(crate) async fn wait_for_tickets(app: &TestApp, ws: &Workspace, n: usize) ->
     }
 }
 
-pub(crate) async fn wait_for_messages(app: &TestApp, ws: &Workspace, ticket: &str, n: usize) -> Value {
+pub(crate) async fn wait_for_messages(
+    app: &TestApp,
+    ws: &Workspace,
+    ticket: &str,
+    n: usize,
+) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let thread = get_json(app, ws, &format!("/api/v1/tickets/{ticket}")).await;
