@@ -60,6 +60,13 @@ pub async fn set_contact_privacy(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
+    if let Some(Some(_)) = change.retention_days {
+        // The daily run visits workspaces with a period: a contact's own counts.
+        sqlx::query("UPDATE workspaces SET retention_contact_periods = 1 WHERE id = $1")
+            .bind(&ws)
+            .execute(tx.conn())
+            .await?;
+    }
     contact_privacy(tx, id).await
 }
 
@@ -529,7 +536,7 @@ pub async fn unscoped_retention_due(db: &Db, day: i64) -> Result<Vec<Tenant>, St
     let ids: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM workspaces WHERE (retention_last_day IS NULL OR retention_last_day < $1) \
          AND (retention_closed_tickets_days IS NOT NULL OR retention_messages_days IS NOT NULL \
-              OR retention_inactive_contacts_days IS NOT NULL) ORDER BY id",
+              OR retention_inactive_contacts_days IS NOT NULL OR retention_contact_periods = 1) ORDER BY id",
     )
     .bind(day)
     .fetch_all(&db.pool)

@@ -767,6 +767,10 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
     resolve(&app, &ws, &y).await;
     clock.advance(18 * DAY); // now - 11
     let r = crate::contact(&app, &ws, json!({"name": "Short Keep"})).await;
+    // In a workspace with no periods of its own, only a contact's own period applies.
+    let own_ws = app.workspace("retention-own").await;
+    let own = crate::contact(&app, &own_ws, json!({"name": "Own Period"})).await;
+    let own_kept = crate::contact(&app, &own_ws, json!({"name": "No Period"})).await;
     let r2_ticket = open_ticket(&app, &ws, "short2@example.com", "Short keep ticket").await;
     resolve(&app, &ws, &r2_ticket).await;
     let r2 = contact_of(&app, &ws, &r2_ticket).await;
@@ -841,6 +845,12 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
             .await;
     }
 
+    app.patch(&format!("/api/v1/contacts/{own}/privacy"))
+        .key(&own_ws.admin_key)
+        .json(&json!({"retention_days": 10, "reason": "asked for short keeping"}))
+        .expect(200)
+        .await;
+
     // The dry run names exactly what is a day past its period, and nothing a day short.
     let dry = preview(&app, &ws).await;
     assert_eq!(dry["contact_ids"], sorted(vec![&p, &r]), "{dry:#}");
@@ -865,6 +875,14 @@ async fn retention_purges_exactly_what_expired_once_a_day() {
             .expect(200)
             .await;
     }
+    app.get(&format!("/api/v1/contacts/{own}"))
+        .key(&own_ws.admin_key)
+        .expect(404)
+        .await;
+    app.get(&format!("/api/v1/contacts/{own_kept}"))
+        .key(&own_ws.admin_key)
+        .expect(200)
+        .await;
     for gone in [&x, &r2_ticket] {
         app.get(&format!("/api/v1/tickets/{gone}"))
             .key(&ws.admin_key)

@@ -13,6 +13,8 @@ ALTER TABLE workspaces ADD COLUMN retention_messages_days BIGINT;
 ALTER TABLE workspaces ADD COLUMN retention_inactive_contacts_days BIGINT;
 ALTER TABLE workspaces ADD COLUMN retention_last_day BIGINT;
 ALTER TABLE workspaces ADD COLUMN retention_last_report TEXT;
+-- Set once any contact of the workspace has its own period, so the daily run visits it.
+ALTER TABLE workspaces ADD COLUMN retention_contact_periods BIGINT NOT NULL DEFAULT 0;
 
 -- Erasure requests waiting for an operator's decision. `contact_id` is kept after the erasure
 -- as a pseudonymous reference (no foreign key: the contact is gone by then). At most one open
