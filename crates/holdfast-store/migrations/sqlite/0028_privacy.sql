@@ -35,6 +35,10 @@ CREATE TABLE erasure_requests (
 CREATE UNIQUE INDEX erasure_requests_open ON erasure_requests (workspace_id, contact_id) WHERE status = 'open';
 CREATE INDEX erasure_requests_due ON erasure_requests (workspace_id, status, due_at);
 
+-- Erased or expired text leaves the full-text index at once instead of lingering in its
+-- segments until a merge (SQLite only: PostgreSQL's tsvector columns live in the rows).
+INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('secure-delete', 1);
+
 -- How many attachment rows (of any workspace) refer to each content-addressed file, kept by
 -- triggers, so a file is deleted only when nothing refers to it any more. Hashes only.
 CREATE TABLE attachment_blobs (
