@@ -257,7 +257,7 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
     let payload: serde_json::Value = serde_json::from_str(&job.payload)
         .map_err(|e| JobError::Permanent(format!("payload is not JSON: {e}")))?;
     match kind {
-        JobKind::WebhookFanout => crate::webhooks::fanout(state, tenant, &payload).await,
+        JobKind::WebhookFanout => crate::webhooks::fanout(state, tenant, &job.id, &payload).await,
         JobKind::WebhookDeliver => crate::webhooks::deliver(state, tenant, &payload).await,
         JobKind::InboundHandle => crate::api::hooks::handle(state, tenant, &payload).await,
         JobKind::MailSend => mail(state, tenant, job, &payload).await,

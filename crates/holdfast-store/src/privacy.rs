@@ -245,7 +245,10 @@ async fn forget_copies(
     texts: &[String],
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
-    let mut names: Vec<String> = ids.iter().chain(texts).cloned().collect();
+    let names: Vec<String> = ids.iter().chain(texts).cloned().collect();
+    // Jobs first: on PostgreSQL a fan-out running now holds its job's row until it commits, so
+    // this waits for it, and the webhook messages it wrote are then found below.
+    forget_jobs_and_responses(tx, &names).await?;
     let mut doomed_hooks: Vec<String> = Vec::new();
     for name in &names {
         let found: Vec<String> = sqlx::query_scalar(
@@ -256,6 +259,13 @@ async fn forget_copies(
         .fetch_all(tx.conn())
         .await?;
         doomed_hooks.extend(found);
+    }
+    for hook in &doomed_hooks {
+        sqlx::query("DELETE FROM webhook_messages WHERE workspace_id = $1 AND id = $2")
+            .bind(&ws)
+            .bind(hook)
+            .execute(tx.conn())
+            .await?;
     }
     // Raw provider payloads may be encoded (form fields, base64): decoded before matching.
     let events: Vec<(String, String, String)> = sqlx::query_as(
@@ -286,16 +296,18 @@ async fn forget_copies(
             .execute(tx.conn())
             .await?;
     }
-    for hook in &doomed_hooks {
-        sqlx::query("DELETE FROM webhook_messages WHERE workspace_id = $1 AND id = $2")
-            .bind(&ws)
-            .bind(hook)
-            .execute(tx.conn())
-            .await?;
-    }
-    names.extend(doomed_hooks);
-    names.extend(doomed_events);
-    for name in &names {
+    // Their delivery and handling jobs.
+    doomed_hooks.extend(doomed_events);
+    forget_jobs_and_responses(tx, &doomed_hooks).await
+}
+
+/// Deletes this workspace's jobs and idempotent responses that name any of `names`.
+async fn forget_jobs_and_responses(
+    tx: &mut TenantTx<'_>,
+    names: &[String],
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    for name in names {
         let pattern = like_pattern(name);
         sqlx::query(
             "DELETE FROM queue_jobs WHERE workspace_id = $1 AND lower(payload) LIKE $2 ESCAPE '\\'",
