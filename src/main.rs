@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod datadir;
 mod jobs;
+mod retention;
 mod serve;
 mod telemetry;
 
@@ -154,6 +155,8 @@ enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Apply the workspaces' retention periods now (or, with --dry-run, show what would go).
+    Retention(retention::RetentionArgs),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -269,6 +272,7 @@ fn main() -> ExitCode {
             Command::Migrate => serve::migrate(config).await,
             Command::Admin(cmd) => admin::run(config, cmd).await,
             Command::Audit(cmd) => audit::run(config, cmd).await,
+            Command::Retention(args) => retention::run(config, args).await,
             Command::Config(_) => Ok(()),
         }
     });

@@ -421,3 +421,48 @@ fn serve_connects_the_configured_services_before_it_listens() {
         "no banner before the services are up"
     );
 }
+
+#[test]
+fn retention_dry_run_shows_what_would_go_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = slug("keep");
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-workspace",
+            "--name",
+            "Keepers",
+            "--slug",
+            &s,
+            "--owner-email",
+            &format!("owner@{s}.example.com"),
+            "--password-stdin",
+        ]),
+        "correct horse battery staple\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        holdfast(dir.path()).args(["retention", "--dry-run", "--workspace", &s]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        text.trim(),
+        format!("{s}: would delete 0 closed tickets, 0 messages, 0 inactive contacts")
+    );
+    let out = run(
+        holdfast(dir.path()).args(["retention", "--json", "--workspace", &s]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["deleted"]["contacts"], 0);
+    assert_eq!(line["dry_run"], false);
+    let out = run(
+        holdfast(dir.path()).args(["retention", "--dry-run", "--workspace", "no-such-slug"]),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no workspace"), "{}", stderr(&out));
+}

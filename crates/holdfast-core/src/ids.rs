@@ -172,6 +172,11 @@ prefixed_id!(
     OutreachId,
     "out"
 );
+prefixed_id!(
+    /// A data subject's request to be erased, waiting for an operator's decision.
+    ErasureRequestId,
+    "erq"
+);
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,7 @@ pub mod netguard;
 pub mod oidc;
 pub mod password;
 pub mod policy;
+pub mod privacy;
 pub mod queue;
 pub mod realtime;
 pub mod redact;

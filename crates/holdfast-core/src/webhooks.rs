@@ -62,6 +62,7 @@ events! {
     ContactCreated => "contact.created", version 1, ContactsRead, Some(Resource::Contacts), "A contact was created; data is the contact";
     ContactUpdated => "contact.updated", version 1, ContactsRead, Some(Resource::Contacts), "A contact changed; data is the contact after the change";
     ContactDeleted => "contact.deleted", version 1, ContactsRead, None, "A contact was deleted; data holds its id";
+    ContactErased => "contact.erased", version 1, ContactsRead, None, "A contact's personal data was erased (on request or by retention); data holds only its id";
     TicketCreated => "ticket.created", version 1, TicketsRead, None, "A ticket was opened; data is the ticket";
     TicketUpdated => "ticket.updated", version 1, TicketsRead, None, "A ticket's status, priority, assignee, tags or subject changed; data is the ticket after the change";
     MessageCreated => "message.created", version 1, TicketsRead, None, "A message was added to a ticket (inbound, reply or internal note); data is the message";

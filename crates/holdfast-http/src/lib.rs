@@ -18,6 +18,7 @@ mod ops;
 pub mod outbound;
 pub mod outreach;
 pub mod passwords;
+pub mod privacy;
 pub mod problem;
 mod ratelimit;
 pub mod routes;

@@ -232,6 +232,7 @@ pub fn route_table() -> RouteTable {
     };
     crate::ops::routes(&mut table);
     table.module(Module::Crm, crate::api::contacts::routes);
+    crate::api::privacy::routes(&mut table);
     crate::api::api_keys::routes(&mut table);
     crate::api::auth::routes(&mut table);
     crate::api::oidc::routes(&mut table);

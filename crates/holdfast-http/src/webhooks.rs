@@ -24,7 +24,12 @@ pub(crate) fn secret_context(tenant: &Tenant, endpoint_id: &str) -> String {
 /// `webhook.fanout`: `{"event_id","type","occurred_at","data"}` → one message and one
 /// delivery job per subscribed endpoint whose role may read the event. Idempotent: a repeated
 /// fan-out finds the messages it made and adds nothing.
-pub async fn fanout(state: &AppState, tenant: &Tenant, payload: &serde_json::Value) -> JobResult {
+pub async fn fanout(
+    state: &AppState,
+    tenant: &Tenant,
+    job: &holdfast_core::ids::QueueJobId,
+    payload: &serde_json::Value,
+) -> JobResult {
     let event = payload["type"]
         .as_str()
         .and_then(EventType::parse)
@@ -35,6 +40,11 @@ pub async fn fanout(state: &AppState, tenant: &Tenant, payload: &serde_json::Val
     let occurred_at = payload["occurred_at"].as_i64().unwrap_or_default();
     let now = state.clock.now_ms();
     let mut tx = state.db.write(tenant).await?;
+    // An erasure deletes the jobs that carry the erased person's data: a fan-out already
+    // claimed finds its job gone (or waits for the erasure's commit) and writes no copy.
+    if !queue::hold_job(&mut tx, job).await? {
+        return Ok(());
+    }
     if !workspaces::modules(&mut tx)
         .await?
         .contains(Module::Automation)

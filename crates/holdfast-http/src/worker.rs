@@ -155,6 +155,8 @@ pub struct TickOut {
     pub jobs_run: usize,
     pub pruned_jobs: u64,
     pub pruned_replay_keys: u64,
+    /// Workspaces whose daily retention run happened in this tick.
+    pub retention_runs: u64,
 }
 
 /// Runs up to `limit` due jobs to their outcome, then the upkeep; for `/internal/cron/tick`.
@@ -174,11 +176,12 @@ pub async fn tick(state: &AppState, limit: u32) -> TickOut {
         running.spawn(async move { execute(&state, job, lease_ms).await });
     }
     while running.join_next().await.is_some() {}
-    let (pruned_jobs, pruned_replay_keys) = maintenance(state).await;
+    let (pruned_jobs, pruned_replay_keys, retention_runs) = maintenance(state).await;
     TickOut {
         jobs_run,
         pruned_jobs,
         pruned_replay_keys,
+        retention_runs,
     }
 }
 
@@ -252,7 +255,7 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
     let payload: serde_json::Value = serde_json::from_str(&job.payload)
         .map_err(|e| JobError::Permanent(format!("payload is not JSON: {e}")))?;
     match kind {
-        JobKind::WebhookFanout => crate::webhooks::fanout(state, tenant, &payload).await,
+        JobKind::WebhookFanout => crate::webhooks::fanout(state, tenant, &job.id, &payload).await,
         JobKind::WebhookDeliver => crate::webhooks::deliver(state, tenant, &payload).await,
         JobKind::InboundHandle => crate::api::hooks::handle(state, tenant, &payload).await,
         JobKind::MailSend => crate::outreach::deliver_staff_mail(state, &payload).await,
@@ -262,8 +265,9 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
     }
 }
 
-/// Forgets old finished jobs and expired replay keys; returns how many of each.
-async fn maintenance(state: &AppState) -> (u64, u64) {
+/// Forgets old finished jobs and expired replay keys, and runs the daily retention of the
+/// workspaces due; returns how many jobs and keys went and how many retention runs happened.
+async fn maintenance(state: &AppState) -> (u64, u64, u64) {
     let now = state.clock.now_ms();
     let jobs = match queue::unscoped_prune_done(&state.db, now - KEEP_DONE_MS).await {
         Ok(n) => n,
@@ -279,5 +283,8 @@ async fn maintenance(state: &AppState) -> (u64, u64) {
             0
         }
     };
-    (jobs, replay)
+    let retention =
+        crate::privacy::retention_tick(&state.db, &state.config.data_dir, state.clock.now_ms())
+            .await;
+    (jobs, replay, retention)
 }

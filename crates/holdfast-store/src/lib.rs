@@ -21,6 +21,7 @@ pub mod mail_outbox;
 pub mod members;
 pub mod notices;
 pub mod oidc;
+pub mod privacy;
 pub mod queue;
 pub mod roles;
 pub mod saved_replies;

@@ -65,6 +65,25 @@ pub async fn enqueue_if_webhooks(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether this workspace's job still exists, locking its row until the transaction ends
+/// (PostgreSQL; a SQLite writer holds the write lock): a handler writing its results checks
+/// that nothing (an erasure) deleted the job meanwhile.
+pub async fn hold_job(tx: &mut TenantTx<'_>, id: &QueueJobId) -> Result<bool, StoreError> {
+    let sql = match tx.backend {
+        Backend::Postgres => {
+            "SELECT 1 FROM queue_jobs WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
+        }
+        Backend::Sqlite => "SELECT 1 FROM queue_jobs WHERE workspace_id = $1 AND id = $2",
+    };
+    let ws = tx.ws().to_owned();
+    let found: Option<i64> = sqlx::query_scalar(sql)
+        .bind(ws)
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(found.is_some())
+}
+
 /// A job a worker holds until `lease_until`. Its outcome is recorded with the lease token,
 /// so a worker whose lease ran out (and whose job another worker took over) changes nothing.
 #[derive(Debug)]

@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod members;
 pub mod oidc;
 pub mod preferences;
+pub mod privacy;
 pub mod roles;
 pub mod saved_replies;
 pub mod settings;

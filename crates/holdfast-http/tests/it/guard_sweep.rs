@@ -109,6 +109,12 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"mode": "gdpr"})
     } else if path.contains("saved-replies") {
         json!({"name": "Sweep reply", "body": "Hello {{contact.first_name|there}}"})
+    } else if path.ends_with("/erase") || path.ends_with("/reject") {
+        json!({"reason": "sweep"})
+    } else if path.ends_with("/privacy") {
+        json!({"legal_hold": false, "reason": "sweep"})
+    } else if path.contains("settings/retention") {
+        json!({"closed_tickets_days": null})
     } else if path.contains("tickets/bulk") {
         json!({"ids": ["tk_00000000000000000000000000000001"], "status": "pending"})
     } else if path.contains("replies") || path.contains("notes") {
@@ -295,6 +301,16 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .unwrap()
         .to_owned();
 
+    let a_erasure_request = app
+        .post(&format!("/api/v1/contacts/{a_contact}/erasure-requests"))
+        .key(&a.admin_key)
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let table = route_table();
     let mut swept = 0;
     for spec in table.specs() {
@@ -322,6 +338,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("webhooks", "id") => a_endpoint.clone(),
                     ("tickets", "id") => a_ticket.clone(),
                     ("saved-replies", "id") => a_saved_reply.clone(),
+                    ("erasure-requests", "id") => a_erasure_request.clone(),
                     // Behind A's ticket id: B gets 404 for the ticket first.
                     ("attachments", "attachment_id") => {
                         "att_00000000000000000000000000000001".into()
@@ -458,7 +475,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     && !r.text.contains(&a_session)
                     && !r.text.contains(&a_endpoint)
                     && !r.text.contains(&a_ticket)
-                    && !r.text.contains(&a_saved_reply),
+                    && !r.text.contains(&a_saved_reply)
+                    && !r.text.contains(&a_erasure_request),
                 "{label} listed A's records to B"
             );
         }

@@ -20,6 +20,7 @@ mod logging;
 mod members;
 mod oidc;
 mod ops;
+mod privacy;
 mod reset;
 mod rls;
 mod roles;

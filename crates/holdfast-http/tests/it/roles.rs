@@ -297,6 +297,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "messages" => "msg_00000000000000000000000000000001".into(),
             "inbound-hooks" => "stripe".into(),
             "sessions" => "ses_00000000000000000000000000000001".into(),
+            "erasure-requests" => "erq_00000000000000000000000000000001".into(),
             other => panic!("no matrix fixture for {other}"),
         }
     };

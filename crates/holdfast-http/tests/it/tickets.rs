@@ -379,7 +379,7 @@ async fn ticket_events_reach_webhooks() {
 }
 
 /// A Mailgun inbound-route POST (multipart form), signed with `key`.
-fn mailgun_form(
+pub(crate) fn mailgun_form(
     key: &str,
     token: &str,
     fields: &[(&str, &str)],
@@ -450,7 +450,7 @@ fn mailgun_event(key: &str, token: &str, message_id: &str, event: Value) -> (Str
 }
 
 /// Stores the workspace's Mailgun signing key.
-async fn mailgun_key(app: &TestApp, ws: &Workspace, key: &str) {
+pub(crate) async fn mailgun_key(app: &TestApp, ws: &Workspace, key: &str) {
     app.call(
         holdfast_testkit::Method::PUT,
         "/api/v1/inbound-hooks/mailgun",
@@ -485,7 +485,7 @@ fn mail(
     mailgun_form(key, token, &fields, None)
 }
 
-async fn wait_for_tickets(app: &TestApp, ws: &Workspace, n: usize) -> Value {
+pub(crate) async fn wait_for_tickets(app: &TestApp, ws: &Workspace, n: usize) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let listed = get_json(app, ws, "/api/v1/tickets").await;
@@ -498,7 +498,12 @@ async fn wait_for_tickets(app: &TestApp, ws: &Workspace, n: usize) -> Value {
     }
 }
 
-async fn wait_for_messages(app: &TestApp, ws: &Workspace, ticket: &str, n: usize) -> Value {
+pub(crate) async fn wait_for_messages(
+    app: &TestApp,
+    ws: &Workspace,
+    ticket: &str,
+    n: usize,
+) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let thread = get_json(app, ws, &format!("/api/v1/tickets/{ticket}")).await;

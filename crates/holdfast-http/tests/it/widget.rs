@@ -12,7 +12,7 @@ const ORIGIN: &str = "https://shop.example.com";
 const BOT_DETAIL: &str = "the form was sent too quickly or looks automated; please try again";
 
 /// Generous budgets, so only the rate-limit test meets them; a one-second fill time.
-fn layer() -> Layer {
+pub(crate) fn layer() -> Layer {
     Layer {
         widget_min_fill_seconds: Some(1),
         widget_rate_limit_per_ip: Some(1000),
@@ -35,7 +35,7 @@ pub async fn enable(app: &TestApp, ws: &Workspace, origins: &[&str]) -> String {
 }
 
 /// A form token old enough to pass the fill-time check.
-async fn form_token(app: &TestApp, key: &str) -> String {
+pub(crate) async fn form_token(app: &TestApp, key: &str) -> String {
     let token = config(app, key).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     token
@@ -52,7 +52,7 @@ async fn config(app: &TestApp, key: &str) -> String {
         .to_owned()
 }
 
-fn submit<'a>(app: &'a TestApp, key: &str, body: &Value) -> holdfast_testkit::Call<'a> {
+pub(crate) fn submit<'a>(app: &'a TestApp, key: &str, body: &Value) -> holdfast_testkit::Call<'a> {
     app.post(&format!("/api/v1/widget/{key}/messages"))
         .header("origin", ORIGIN)
         .json(body)
