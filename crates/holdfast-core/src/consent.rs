@@ -129,11 +129,21 @@ pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Re
 }
 
 /// The status a requested change actually records: with double opt-in on for the channel, a
-/// grant from anyone but the contact themselves (confirmation link, preference center) waits
-/// as `pending` until confirmed.
-pub fn effective_status(requested: Status, source: Source, double_opt_in: bool) -> Status {
+/// new grant from anyone but the contact themselves (confirmation link, preference center)
+/// waits as `pending` until confirmed. A channel already granted stays granted (re-asserting a
+/// grant, or changing its lawful basis, asks nothing again).
+pub fn effective_status(
+    requested: Status,
+    current: Status,
+    source: Source,
+    double_opt_in: bool,
+) -> Status {
     let contacts_own_act = matches!(source, Source::Confirmation | Source::PreferenceCenter);
-    if requested == Status::Granted && double_opt_in && !contacts_own_act {
+    if requested == Status::Granted
+        && double_opt_in
+        && !contacts_own_act
+        && current != Status::Granted
+    {
         Status::Pending
     } else {
         requested
@@ -600,24 +610,31 @@ mod tests {
     }
 
     #[test]
-    fn double_opt_in_turns_grants_pending_except_the_contacts_own() {
+    fn double_opt_in_turns_new_grants_pending_except_the_contacts_own() {
         for source in Source::ALL {
-            let got = effective_status(Status::Granted, *source, true);
             let own = matches!(source, Source::Confirmation | Source::PreferenceCenter);
+            for current in [Status::Unknown, Status::Denied, Status::Pending] {
+                let got = effective_status(Status::Granted, current, *source, true);
+                assert_eq!(
+                    got,
+                    if own {
+                        Status::Granted
+                    } else {
+                        Status::Pending
+                    }
+                );
+            }
+            // Already granted: a repeated grant (a re-run import, a new basis) keeps it.
             assert_eq!(
-                got,
-                if own {
-                    Status::Granted
-                } else {
-                    Status::Pending
-                }
-            );
-            assert_eq!(
-                effective_status(Status::Granted, *source, false),
+                effective_status(Status::Granted, Status::Granted, *source, true),
                 Status::Granted
             );
             assert_eq!(
-                effective_status(Status::Denied, *source, true),
+                effective_status(Status::Granted, Status::Unknown, *source, false),
+                Status::Granted
+            );
+            assert_eq!(
+                effective_status(Status::Denied, Status::Granted, *source, true),
                 Status::Denied
             );
         }

@@ -6,35 +6,29 @@
 use crate::clock::Millis;
 use rand::RngCore;
 
-/// A UUIDv7 body. Ids made in the same millisecond by this process count on from the last
-/// one (RFC 9562 §6.2, method 2), so a change and its log entries sort in the order made.
 fn generate_body(now_ms: Millis) -> String {
-    static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
-    const RANDOM_BITS: u32 = 74;
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let fresh = u128::from_be_bytes(bytes) >> (128 - RANDOM_BITS);
+    let mut random = [0u8; 10];
+    rand::rng().fill_bytes(&mut random);
     let millis = u64::try_from(now_ms).unwrap_or(0);
-    let (millis, random) = {
-        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Only the same millisecond counts on: an id always carries the time it was given
-        // (tests run clocks of their own in one process).
-        let next = if millis == last.0 {
-            (millis, (last.1 + 1) & ((1u128 << RANDOM_BITS) - 1))
-        } else {
-            (millis, fresh)
-        };
-        *last = next;
-        next
-    };
-    // The 74 bits fill rand_a (12) and rand_b (62) around the version and variant bits.
-    let rand_a = ((random >> 62) & 0xfff) as u16;
-    let rand_b = (random & ((1u128 << 62) - 1)) as u64;
-    let mut tail = [0u8; 10];
-    tail[..2].copy_from_slice(&rand_a.to_be_bytes());
-    tail[2..].copy_from_slice(&rand_b.to_be_bytes());
-    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid();
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
     uuid.simple().to_string()
+}
+
+/// The body one after `body` in the same millisecond (its 74 counter/random bits plus one,
+/// RFC 9562 §6.2 method 1), so the records of one change sort in the order they were made.
+fn body_after(body: &str) -> Option<String> {
+    let uuid = uuid::Uuid::parse_str(body).ok()?;
+    let bits = uuid.as_u128();
+    let rand_a = (bits >> 64) & 0xfff;
+    let rand_b = bits & ((1u128 << 62) - 1);
+    let counter = ((rand_a << 62) | rand_b).checked_add(1)?;
+    if counter >> 74 != 0 {
+        return None;
+    }
+    let bits = (bits & !(0xfffu128 << 64) & !((1u128 << 62) - 1))
+        | ((counter >> 62) << 64)
+        | (counter & ((1u128 << 62) - 1));
+    Some(uuid::Uuid::from_u128(bits).simple().to_string())
 }
 
 fn body_is_valid(body: &str) -> bool {
@@ -56,6 +50,16 @@ macro_rules! prefixed_id {
 
             pub fn generate(now_ms: Millis) -> Self {
                 Self(format!("{}_{}", $prefix, generate_body(now_ms)))
+            }
+
+            /// The id right after this one (same time, next counter), for a batch of records
+            /// that must keep their order; a fresh id in the rare case the counter is full.
+            pub fn next_after(&self, now_ms: Millis) -> Self {
+                let body = self.0.strip_prefix($prefix).and_then(|b| b.strip_prefix('_'));
+                match body.and_then(body_after) {
+                    Some(next) => Self(format!("{}_{}", $prefix, next)),
+                    None => Self::generate(now_ms),
+                }
             }
 
             /// Accepts only a well-formed id of this kind; anything else is `None`.
@@ -180,19 +184,22 @@ prefixed_id!(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn ids_of_one_millisecond_sort_in_the_order_made() {
-        let ids: Vec<super::ContactId> = (0..1000)
-            .map(|_| super::ContactId::generate(1_700_000_000_000))
-            .collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        assert!(
-            ids.iter()
-                .all(|id| super::ContactId::parse(id.as_str()).is_some())
-        );
-    }
-
     use super::*;
+
+    #[test]
+    fn next_after_keeps_order_time_and_shape() {
+        let mut id = ContactId::generate(1_700_000_000_000);
+        for _ in 0..1000 {
+            let next = id.next_after(1_700_000_000_000);
+            assert!(next > id, "{next} after {id}");
+            assert!(ContactId::parse(next.as_str()).is_some(), "{next}");
+            assert_eq!(&next.as_str()[..15], &id.as_str()[..15], "same millisecond");
+            id = next;
+        }
+        let full = ContactId::from_trusted(format!("ct_{}", "0189f0a1b2c37fffbfffffffffffffff"));
+        let next = full.next_after(5);
+        assert!(ContactId::parse(next.as_str()).is_some());
+    }
 
     #[test]
     fn generated_ids_parse_back_and_sort_by_time() {

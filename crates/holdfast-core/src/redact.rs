@@ -17,6 +17,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     [
         (r"hf_(?:live|test)_[A-Za-z0-9]+", "hf_live_[redacted]"),
         (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+", "Bearer [redacted]"),
+        // Link and single-use tokens (preference center, opt-in confirmation, refresh, reset,
+        // invitation) travel in URLs the access log records.
+        (r"\bhf(?:pc|oc|r|p|i)_[A-Za-z0-9_-]+", "hf_token_[redacted]"),
         (
             r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
             "[email]",
@@ -105,6 +108,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_tokens_in_paths_are_redacted() {
+        let line = "uri=/preferences/hfpc_FeCtO1RAbD4Bmblk-b8cMtU7wP1-ra9IKJfdkZh6s_4/unsubscribe \
+                    /consent/confirm/hfoc_abcDEF123 hfr_xyz";
+        let out = Redactor::redact(line);
+        assert!(
+            !out.contains("FeCtO1") && !out.contains("abcDEF") && !out.contains("xyz"),
+            "{out}"
+        );
+        assert!(
+            out.contains("/preferences/hf_token_[redacted]/unsubscribe"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn masks_emails_phones_tokens_and_keys() {

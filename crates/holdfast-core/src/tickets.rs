@@ -56,6 +56,11 @@ impl Delivery {
         match (self, current) {
             (_, None) => true,
             (Delivery::Unsent, Some(current)) => current == Delivery::Queued,
+            // The consent check's refusal at sending stops a mail that has not gone; a status
+            // the relay or the provider reported is never overwritten by it.
+            (Delivery::Blocked, Some(current)) => {
+                matches!(current, Delivery::Queued | Delivery::Unsent)
+            }
             (report, Some(current)) => report.rank() > current.rank(),
         }
     }
@@ -800,8 +805,12 @@ mod tests {
         assert!(Delivered.may_replace(Some(Unsent)));
         // The consent check's refusal at sending replaces the queued status; it is final.
         assert!(Blocked.may_replace(Some(Queued)));
+        assert!(Blocked.may_replace(Some(Unsent)));
         for later in [Sent, Delivered, Failed, Complained, Unsent, Deferred] {
             assert!(!later.may_replace(Some(Blocked)), "{later:?}");
+        }
+        for reported in [Sent, Deferred, Delivered, Failed, Complained] {
+            assert!(!Blocked.may_replace(Some(reported)), "{reported:?}");
         }
     }
 

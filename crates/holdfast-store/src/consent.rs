@@ -181,6 +181,8 @@ pub async fn apply(
     let ws = tx.ws().to_owned();
     let source = who.source;
     let mut written = Vec::new();
+    // One change's entries keep their order: each id is the one after the last.
+    let mut last_id: Option<ConsentLogId> = None;
     for change in changes {
         let (field, channel, old, new, basis) = match change {
             Change::Channel {
@@ -210,6 +212,18 @@ pub async fn apply(
                 .execute(tx.conn())
                 .await
                 .classify()?;
+                // A confirmation link asked for the status that just ended: it confirms nothing
+                // now (a later request sends a link of its own).
+                sqlx::query(
+                    "UPDATE consent_confirmations SET used_at = $4 WHERE workspace_id = $1 \
+                     AND contact_id = $2 AND channel = $3 AND used_at IS NULL",
+                )
+                .bind(&ws)
+                .bind(contact.as_str())
+                .bind(channel.as_str())
+                .bind(now_ms)
+                .execute(tx.conn())
+                .await?;
                 (
                     "channel",
                     Some(channel.as_str()),
@@ -241,8 +255,12 @@ pub async fn apply(
                 (field, None, old.to_string(), on.to_string(), None)
             }
         };
+        let id = match &last_id {
+            Some(last) => last.next_after(now_ms),
+            None => ConsentLogId::generate(now_ms),
+        };
         let entry = ConsentLogEntry {
-            id: ConsentLogId::generate(now_ms).to_string(),
+            id: id.to_string(),
             contact_id: contact.to_string(),
             field: field.to_owned(),
             channel: channel.map(str::to_owned),
@@ -279,6 +297,7 @@ pub async fn apply(
         .await
         .classify()?;
         written.push(entry);
+        last_id = Some(id);
     }
     Ok(written)
 }

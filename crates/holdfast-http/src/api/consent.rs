@@ -148,7 +148,6 @@ pub(crate) fn view(
 /// (the contact is then sent a single-use confirmation link through the choke point), each
 /// real change is written with its log entry, all in the caller's transaction.
 pub(crate) async fn change_consent(
-    state: &AppState,
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
     before: &Standing,
@@ -158,6 +157,7 @@ pub(crate) async fn change_consent(
 ) -> Result<Vec<ConsentLogEntry>, StoreError> {
     let source = who.source;
     let settings = store::settings(tx).await?;
+    let mut ask = false;
     let effective: Vec<Change> = changes
         .iter()
         .map(|change| match change {
@@ -165,57 +165,49 @@ pub(crate) async fn change_consent(
                 channel,
                 status,
                 lawful_basis,
-            } => Change::Channel {
-                channel: *channel,
-                status: rules::effective_status(
+            } => {
+                let current = before.status(*channel);
+                let status = rules::effective_status(
                     *status,
+                    current,
                     source,
                     settings.double_opt_in_on(*channel),
-                ),
-                lawful_basis: *lawful_basis,
-            },
+                );
+                // A new wait, or a grant asked again while waiting (the first link may be
+                // lost or expired): the contact gets a confirmation request.
+                ask |= status == Status::Pending && *channel == Channel::Email;
+                Change::Channel {
+                    channel: *channel,
+                    status,
+                    lawful_basis: *lawful_basis,
+                }
+            }
             other => other.clone(),
         })
         .collect();
     let written = store::apply(tx, contact, before, &effective, who, now).await?;
-    for entry in &written {
-        let became_pending = entry.field == "channel"
-            && entry.new_value == Status::Pending.as_str()
-            && entry.channel.as_deref() == Some(Channel::Email.as_str());
-        if became_pending {
-            ask_confirmation(state, tx, contact, now).await?;
-        }
+    if ask {
+        ask_confirmation(tx, contact, now).await?;
     }
     Ok(written)
 }
 
-/// Queues the double opt-in request: a single-use link, valid for 7 days.
+/// Queues the double opt-in request. Its single-use link is made when the mail is sent
+/// (`outreach`), so the token never waits in the queue in clear.
 async fn ask_confirmation(
-    state: &AppState,
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
     now: i64,
 ) -> Result<Decision, StoreError> {
-    let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
-    store::create_confirmation(
-        tx,
-        contact,
-        Channel::Email,
-        &digest,
-        now,
-        now + rules::CONFIRM_TTL_MS,
-    )
-    .await?;
     let name = holdfast_store::workspaces::get(tx)
         .await?
         .map(|w| w.name)
         .unwrap_or_else(|| "us".to_owned());
-    let base = state.config.public_url.trim_end_matches('/');
     let body = format!(
-        "Please confirm that you want to receive email from {name}:\n\n{base}/consent/confirm/{}\n\n\
+        "Please confirm that you want to receive email from {name}:\n\n{}\n\n\
          The link works once, for 7 days. If you did not ask for this, ignore this message: \
          nothing more will be sent to you by email until you confirm.\n",
-        token.expose()
+        crate::outreach::CONFIRMATION_LINK
     );
     let mail = ContactEmail {
         subject: format!("Please confirm your subscription to {name}"),
@@ -288,7 +280,7 @@ async fn consent_update(
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let who = who_staff(&actor, &client, source, change.note.clone());
-    change_consent(&state, &mut tx, &id, &before, &changes, &who, now).await?;
+    change_consent(&mut tx, &id, &before, &changes, &who, now).await?;
     let after = store::standing(&mut tx, &id, false)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;

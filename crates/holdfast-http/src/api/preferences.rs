@@ -12,7 +12,7 @@ use crate::routes::{Doc, Guard, RateLimit, RouteTable};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use holdfast_core::consent::{
@@ -22,6 +22,7 @@ use holdfast_core::ids::ContactId;
 use holdfast_core::token::sha256_hex;
 use holdfast_store::Tenant;
 use holdfast_store::consent::{self as store, Change, Standing, Who};
+use serde_json::json;
 use std::collections::HashMap;
 
 const PUBLIC: Guard = Guard::Public {
@@ -57,6 +58,30 @@ pub fn routes(t: &mut RouteTable) {
     );
     t.add(
         Method::GET,
+        "/preferences/{token}/unsubscribe",
+        PUBLIC,
+        doc("The unsubscribe link opened in a browser: the preference center, nothing changed")
+            .text("text/html"),
+        get(page_unsubscribe),
+    );
+    t.add(
+        Method::GET,
+        "/preferences/{token}/data",
+        PUBLIC,
+        doc("Download everything held about the contact (JSON), from the preference center")
+            .text("application/json"),
+        get(download),
+    );
+    t.add(
+        Method::POST,
+        "/preferences/{token}/erasure",
+        PUBLIC,
+        doc("Ask for the contact's data to be deleted (queued for an operator's decision within 30 days)")
+            .text("text/html"),
+        post(request_deletion),
+    );
+    t.add(
+        Method::GET,
         "/consent/confirm/{token}",
         PUBLIC,
         doc("The double opt-in confirmation page (HTML; confirming is a POST, so link scanners cannot)")
@@ -81,6 +106,27 @@ async fn target(state: &AppState, token: &str) -> ApiResult<(Tenant, ContactId)>
     store::unscoped_preference_target(&state.db, &sha256_hex(token))
         .await?
         .ok_or_else(not_found)
+}
+
+/// The contact's standing, locked for the change, while the link is still live: a revocation
+/// that committed after the link was looked up stops the change.
+async fn standing_for_change(
+    state: &AppState,
+    tx: &mut holdfast_store::TenantTx<'_>,
+    token: &str,
+    contact: &ContactId,
+) -> ApiResult<Standing> {
+    let standing = store::standing(tx, contact, true)
+        .await?
+        .ok_or_else(not_found)?;
+    let ws = tx.tenant().workspace_id().to_string();
+    let current = state
+        .link_key
+        .preference_token(&ws, contact.as_str(), standing.link_generation);
+    if !holdfast_core::token::constant_time_eq(&current, token) {
+        return Err(not_found());
+    }
+    Ok(standing)
 }
 
 fn not_found() -> Problem {
@@ -200,7 +246,87 @@ fn render(token: &str, name: &str, standing: &Standing, notice: Option<&str>) ->
         "<button type=\"submit\" name=\"action\" value=\"save\">Save my choices</button>\
          <button type=\"submit\" name=\"action\" value=\"unsubscribe_all\">Unsubscribe from everything</button></form>",
     );
+    body.push_str(&format!(
+        "<h2>Your data</h2><p><a href=\"/preferences/{t}/data\">Download everything we hold about you</a> (JSON).</p>\
+         <form method=\"post\" action=\"/preferences/{t}/erasure\">\
+         <button type=\"submit\">Ask us to delete your data</button></form>\
+         <p class=\"note\">A deletion request is decided by the business within 30 days.</p>",
+        t = escape(token)
+    ));
     html(StatusCode::OK, "Your contact preferences", &body)
+}
+
+/// "Download my data": the same document as the staff export, as a file.
+async fn download(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    let (tenant, contact) = target(&state, &token).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&tenant).await?;
+    let document = crate::privacy::export_document(&mut tx, &contact, now)
+        .await?
+        .ok_or_else(not_found)?;
+    let event = crate::audit::anonymous(
+        &client,
+        "contact.exported",
+        "contact",
+        contact.as_str(),
+        json!({"by": "contact", "via": "preference_center"}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-data.json\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// "Delete my data": an erasure request waiting for the operator's decision (one per
+/// contact while open), audited.
+async fn request_deletion(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    let (tenant, contact) = target(&state, &token).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&tenant).await?;
+    standing_for_change(&state, &mut tx, &token, &contact).await?;
+    let open_before = holdfast_store::privacy::contact_erasure_requests(&mut tx, &contact, now)
+        .await?
+        .iter()
+        .any(|r| r.status == "open");
+    let request =
+        holdfast_store::privacy::request_erasure(&mut tx, &contact, "preference_center", now)
+            .await?;
+    if !open_before {
+        let event = crate::audit::anonymous(
+            &client,
+            "erasure_request.filed",
+            "contact",
+            contact.as_str(),
+            json!({"request_id": request, "source": "preference_center"}),
+        );
+        holdfast_store::audit::append(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(html(
+        StatusCode::OK,
+        "Your request is recorded",
+        "<p>The business will decide on deleting your data within 30 days.</p>",
+    ))
 }
 
 async fn page(
@@ -217,6 +343,12 @@ async fn page(
     tx.commit().await?;
     let notice = query.contains_key("saved").then_some("Saved. Thank you.");
     Ok(render(&token, &name, &standing, notice))
+}
+
+/// A person (or an older mail client) opening the unsubscribe link: the page with its
+/// buttons; only a POST changes anything.
+async fn page_unsubscribe(state: State<AppState>, token: Path<String>) -> ApiResult<Response> {
+    page(state, token, Query(HashMap::new())).await
 }
 
 /// The posted form: each channel `granted`/`denied` (absent = unchanged), and `action`.
@@ -277,11 +409,8 @@ async fn save(
         .collect();
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    let before = store::standing(&mut tx, &contact, true)
-        .await?
-        .ok_or_else(not_found)?;
+    let before = standing_for_change(&state, &mut tx, &token, &contact).await?;
     change_consent(
-        &state,
         &mut tx,
         &contact,
         &before,
@@ -299,19 +428,39 @@ async fn save(
         .into_response())
 }
 
+/// Whether the body is RFC 8058's one-click request: `List-Unsubscribe=One-Click` as a
+/// urlencoded form, or as the field of a `multipart/form-data` body (which the RFC prefers).
+fn is_one_click(headers: &HeaderMap, body: &[u8]) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let text = String::from_utf8_lossy(body);
+        let mut parts = text.split("name=\"List-Unsubscribe\"").skip(1);
+        return parts.any(|rest| {
+            rest.split_once("\r\n\r\n")
+                .or_else(|| rest.split_once("\n\n"))
+                .is_some_and(|(_, value)| value.trim_start().starts_with("One-Click"))
+        });
+    }
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+}
+
 /// RFC 8058: the mail client posts `List-Unsubscribe=One-Click`; email becomes denied.
 async fn one_click(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     Path(token): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let (tenant, contact) = target(&state, &token).await?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if !pairs
-        .iter()
-        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
-    {
+    if !is_one_click(&headers, &body) {
         return Err(Problem::field(
             holdfast_core::error::ErrorCode::Validation,
             "List-Unsubscribe",
@@ -320,16 +469,13 @@ async fn one_click(
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    let before = store::standing(&mut tx, &contact, true)
-        .await?
-        .ok_or_else(not_found)?;
+    let before = standing_for_change(&state, &mut tx, &token, &contact).await?;
     let change = Change::Channel {
         channel: Channel::Email,
         status: Status::Denied,
         lawful_basis: None,
     };
     change_consent(
-        &state,
         &mut tx,
         &contact,
         &before,
@@ -408,7 +554,6 @@ async fn confirm(
             lawful_basis: Some(LawfulBasis::Consent),
         };
         change_consent(
-            &state,
             &mut tx,
             &contact,
             &before,

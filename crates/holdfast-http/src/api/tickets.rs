@@ -544,7 +544,6 @@ async fn mail_reply(
         .trim_end_matches('>')
         .to_owned();
     let message_id = format!("{}@{domain}", message.id);
-    store::mark_mailed(tx, &message.id, &message_id, now).await?;
     let reply_to = store::reply_token(tx, &id)
         .await?
         .map(|token| holdfast_core::mail_in::reply_address("reply", &token, &domain));
@@ -556,7 +555,7 @@ async fn mail_reply(
     let mail = crate::outreach::ContactEmail {
         subject,
         body: message.body.clone(),
-        message_id: Some(message_id),
+        message_id: Some(message_id.clone()),
         in_reply_to: thread.last().cloned(),
         references: thread.iter().rev().take(20).rev().cloned().collect(),
         reply_to,
@@ -565,7 +564,11 @@ async fn mail_reply(
     let decision =
         crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;
     match decision {
-        Decision::Queued => message.delivery_status = Some(Delivery::Queued),
+        // Only a mail that may go gets its Message-ID (threads never name an unsent mail).
+        Decision::Queued => {
+            store::mark_mailed(tx, &message.id, &message_id, now).await?;
+            message.delivery_status = Some(Delivery::Queued);
+        }
         Decision::Blocked { detail, .. } => {
             message.delivery_status = Some(Delivery::Blocked);
             message.delivery_detail = Some(detail);

@@ -94,7 +94,10 @@ pub async fn queue_staff_mail(
     Ok(())
 }
 
+/// Staff mail's job payload; anything else (a customer message of an older version, which
+/// carried the address) is refused rather than sent around the consent check.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StaffJob {
     to: String,
     subject: String,
@@ -109,6 +112,10 @@ pub(crate) async fn deliver_staff_mail(state: &AppState, payload: &serde_json::V
         .await
         .map_err(JobError::Retry)
 }
+
+/// Stands in a confirmation request's body for its link, which is made when the mail is
+/// sent.
+pub const CONFIRMATION_LINK: &str = "{confirmation_link}";
 
 /// An email to a contact. The address is not part of it: the choke point reads the contact's
 /// current address when it sends.
@@ -296,6 +303,24 @@ pub(crate) async fn deliver_to_contact(
             return Ok(());
         }
     };
+    let mut body = work.mail.body.clone();
+    if purpose == Purpose::Confirmation {
+        let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
+        consent::create_confirmation(
+            &mut tx,
+            &contact,
+            Channel::Email,
+            &digest,
+            now,
+            now + rules::CONFIRM_TTL_MS,
+        )
+        .await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        body = body.replace(
+            CONFIRMATION_LINK,
+            &format!("{base}/consent/confirm/{}", token.expose()),
+        );
+    }
     let ws = tenant.workspace_id().to_string();
     let token = state
         .link_key
@@ -312,7 +337,7 @@ pub(crate) async fn deliver_to_contact(
         subject: mail.subject.clone(),
         body: format!(
             "{}\n\n-- \nYour email preferences, unsubscribe, your data: {page}\n",
-            mail.body.trim_end()
+            body.trim_end()
         ),
         message_id: mail.message_id.clone(),
         in_reply_to: mail.in_reply_to.clone(),

@@ -592,6 +592,33 @@ async fn double_opt_in_waits_for_the_contacts_confirmation() {
         .wait_for("nina@example.com", Duration::from_secs(20))
         .await
         .expect("the confirmation request is mailed");
+    // Asking again while it waits sends a new request (the first may be lost).
+    set_consent(
+        &app,
+        &ws,
+        &contact,
+        json!({"channels": {"email": {"status": "granted", "lawful_basis": "consent"}}, "source": "form"}),
+    )
+    .await;
+    let mut second = None;
+    for _ in 0..400 {
+        let mails: Vec<SmtpMessage> = sink
+            .messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == "nina@example.com"))
+            .collect();
+        if mails.len() >= 2 {
+            second = mails.last().cloned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = second.expect("a second confirmation request");
+    assert_ne!(
+        link(&second, "/consent/confirm/"),
+        link(&mail, "/consent/confirm/")
+    );
+    let mail = second;
     let confirm = link(&mail, "/consent/confirm/");
     let path = confirm.trim_start_matches(&app.base).to_owned();
     // Opening the link (as a mail scanner would) changes nothing; the page asks.
@@ -640,6 +667,41 @@ async fn double_opt_in_waits_for_the_contacts_confirmation() {
         ("granted".into(), "confirmation".into(), "contact".into())
     );
     assert_eq!(log[1]["user_agent"], "Nina's phone");
+
+    // Granting again keeps the confirmed status (nothing is asked again).
+    let again = set_consent(
+        &app,
+        &ws,
+        &contact,
+        json!({"channels": {"email": {"status": "granted", "lawful_basis": "consent"}}, "source": "form"}),
+    )
+    .await;
+    assert_eq!(again["channels"]["email"]["status"], "granted");
+
+    // The export carries the consent, its log and the outbound decisions.
+    let export = app
+        .get(&format!("/api/v1/contacts/{contact}/export"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(
+        export["consent"]["current"]["channels"]["email"]["status"],
+        "granted"
+    );
+    assert_eq!(
+        export["consent"]["log"].as_array().unwrap().len(),
+        2,
+        "{export}"
+    );
+    assert!(
+        export["consent"]["outbound_decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["purpose"] == "confirmation" && d["decision"] == "allowed"),
+        "{export}"
+    );
 
     // Now a reply goes out.
     let sent = reply(&app, &ws, &ticket, "Welcome aboard.").await;
@@ -716,6 +778,25 @@ async fn the_preference_center_works_through_its_token_only() {
         .body("application/x-www-form-urlencoded", "something=else")
         .expect(422)
         .await;
+    // Opening the unsubscribe link in a browser shows the page and changes nothing.
+    let opened = app.get(&format!("{page}/unsubscribe")).expect(200).await;
+    assert!(opened.text.contains("Unsubscribe from everything"));
+    assert_eq!(consent_log(&app, &ws, &contact).await.len(), 2);
+    // RFC 8058 prefers multipart/form-data; a urlencoded form works too.
+    let boundary = "----holdfast-test-boundary";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--{boundary}--\r\n"
+    );
+    app.post(&format!("{page}/unsubscribe"))
+        .body(
+            &format!("multipart/form-data; boundary={boundary}"),
+            multipart,
+        )
+        .expect(200)
+        .await;
+    let after = consent_log(&app, &ws, &contact).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[2]["new_value"], "denied");
     app.post(&format!("{page}/unsubscribe"))
         .body(
             "application/x-www-form-urlencoded",
@@ -753,6 +834,41 @@ async fn the_preference_center_works_through_its_token_only() {
     );
     assert!(log.iter().any(|e| e["note"] == "one-click unsubscribe"));
 
+    // Their data, as a file; and a deletion request that waits for the operator.
+    let data = app.get(&format!("{page}/data")).expect(200).await;
+    assert!(
+        data.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let document: Value = serde_json::from_str(&data.text).unwrap();
+    assert_eq!(document["contact"]["email"], "pat@example.com");
+    assert!(!document["consent"]["log"].as_array().unwrap().is_empty());
+    app.post(&format!("{page}/erasure")).expect(200).await;
+    app.post(&format!("{page}/erasure")).expect(200).await;
+    let requests = app
+        .get("/api/v1/privacy/erasure-requests")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let mine: Vec<&Value> = requests["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["contact_id"] == contact.as_str())
+        .collect();
+    assert_eq!(
+        mine.len(),
+        1,
+        "one open request however often asked: {requests}"
+    );
+    assert_eq!(mine[0]["source"], "preference_center");
+    assert_eq!(
+        mine[0]["due_at"].as_i64().unwrap() - mine[0]["requested_at"].as_i64().unwrap(),
+        30 * 24 * 3600 * 1000
+    );
+
     // Unknown, malformed and revoked tokens are one 404.
     let forged = format!("/preferences/hfpc_{}", "A".repeat(43));
     app.get(&forged).expect(404).await;
@@ -772,6 +888,8 @@ async fn the_preference_center_works_through_its_token_only() {
         .json;
     assert_eq!(revoked["revoked"], 1);
     app.get(&page).expect(404).await;
+    app.get(&format!("{page}/data")).expect(404).await;
+    app.post(&format!("{page}/erasure")).expect(404).await;
     app.post(&format!("{page}/unsubscribe"))
         .body(
             "application/x-www-form-urlencoded",
@@ -836,7 +954,7 @@ fn every_sending_path_goes_through_the_choke_point() {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
-        let at = text.find("/src/").unwrap();
+        let at = text.rfind("/src/").unwrap();
         let krate = text[..at].rsplit('/').next().unwrap();
         format!("{krate}{}", &text[at..])
     };
@@ -846,6 +964,8 @@ fn every_sending_path_goes_through_the_choke_point() {
         "mail_outbox::unscoped_store",
         "JobKind::MailSend",
         "JobKind::MessageSend",
+        "\"mail.send\"",
+        "\"message.send\"",
         "send_staff_mail(",
         "queue_staff_mail(",
         "queue_to_contact(",
@@ -865,6 +985,7 @@ fn every_sending_path_goes_through_the_choke_point() {
                 file == "holdfast-http/src/outreach/transport.rs"
             }
             // Defined in the queue's rules, enqueued only by outreach, run by the worker.
+            "\"mail.send\"" | "\"message.send\"" => file == "holdfast-core/src/queue.rs",
             "JobKind::MailSend" | "JobKind::MessageSend" => matches!(
                 file,
                 "holdfast-core/src/queue.rs"

@@ -29,6 +29,9 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/preferences/{token}"),
     ("POST", "/preferences/{token}"),
     ("POST", "/preferences/{token}/unsubscribe"),
+    ("GET", "/preferences/{token}/unsubscribe"),
+    ("GET", "/preferences/{token}/data"),
+    ("POST", "/preferences/{token}/erasure"),
     ("GET", "/consent/confirm/{token}"),
     ("POST", "/consent/confirm/{token}"),
 ];

@@ -304,7 +304,14 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
         .await
         .json;
     assert_eq!(export["contact"]["email"], email);
-    assert_eq!(export["consent"], Value::Null);
+    assert_eq!(export["consent"]["current"]["mode"], "ccpa");
+    assert!(export["consent"]["log"].is_array());
+    assert!(
+        !export["consent"]["outbound_decisions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(export["privacy"]["legal_hold"], false);
     let threads = export["tickets"].as_array().unwrap();
     assert_eq!(threads.len(), 3, "{export:#}");
