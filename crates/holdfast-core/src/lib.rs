@@ -7,7 +7,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod clock;
+pub mod companies;
 pub mod config;
+pub mod contact_fields;
+pub mod contact_import;
 pub mod contacts;
 pub mod crypto;
 pub mod csrf;

@@ -17,14 +17,17 @@ pub enum JobKind {
     InboundHandle,
     /// Send one mail (notifications to a workspace's admins).
     MailSend,
+    /// Run one CSV import of contacts (`contact_imports`), resuming where it stopped.
+    ContactsImport,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::WebhookFanout,
         JobKind::WebhookDeliver,
         JobKind::InboundHandle,
         JobKind::MailSend,
+        JobKind::ContactsImport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl JobKind {
             JobKind::WebhookDeliver => "webhook.deliver",
             JobKind::InboundHandle => "inbound.handle",
             JobKind::MailSend => "mail.send",
+            JobKind::ContactsImport => "contacts.import",
         }
     }
 
@@ -47,7 +51,7 @@ impl JobKind {
         match self {
             JobKind::WebhookDeliver => 12,
             JobKind::WebhookFanout | JobKind::InboundHandle => 8,
-            JobKind::MailSend => 6,
+            JobKind::MailSend | JobKind::ContactsImport => 6,
         }
     }
 }
