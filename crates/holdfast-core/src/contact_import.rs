@@ -492,6 +492,17 @@ pub fn escape_cell(text: &str) -> String {
     }
 }
 
+/// One CSV line (with its line break) of already escaped cells, quoted where needed.
+pub fn csv_line(cells: &[String]) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail; an error would leave the line empty, never a panic.
+    let _ = writer.write_record(cells);
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 /// Options of an import, as stored with it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct ImportOptions {
@@ -674,6 +685,10 @@ mod tests {
             assert_eq!(escape_cell(bad), format!("'{bad}"));
         }
         assert_eq!(escape_cell("Ada"), "Ada");
+        assert_eq!(
+            csv_line(&["a,b".into(), "say \"hi\"".into(), escape_cell("=1")]),
+            "\"a,b\",\"say \"\"hi\"\"\",'=1\r\n"
+        );
         assert_eq!(escape_cell(""), "");
     }
 

@@ -258,6 +258,7 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
         JobKind::WebhookDeliver => crate::webhooks::deliver(state, tenant, &payload).await,
         JobKind::InboundHandle => crate::api::hooks::handle(state, tenant, &payload).await,
         JobKind::MailSend => mail(state, tenant, job, &payload).await,
+        JobKind::ContactsImport => crate::api::contact_imports::run(state, tenant, &payload).await,
     }
 }
 

@@ -332,11 +332,24 @@ pub async fn list(
     Ok(rows.into_iter().map(ContactOut::from).collect())
 }
 
-/// One page of contacts for an export, in id order after `after`, each with its company's
-/// name.
+/// How many contacts an export starting now covers, and the newest id among them ('' when
+/// there are none).
+pub async fn export_extent(tx: &mut TenantTx<'_>) -> Result<(i64, String), StoreError> {
+    let ws = tx.ws().to_owned();
+    let (count, last): (i64, Option<String>) =
+        sqlx::query_as("SELECT COUNT(*), MAX(id) FROM contacts WHERE workspace_id = $1")
+            .bind(ws)
+            .fetch_one(tx.conn())
+            .await?;
+    Ok((count, last.unwrap_or_default()))
+}
+
+/// One page of contacts for an export, in id order after `after` up to `upto`, each with its
+/// company's name.
 pub async fn export_page(
     tx: &mut TenantTx<'_>,
     after: &str,
+    upto: &str,
     limit: u32,
 ) -> Result<Vec<(ContactOut, Option<String>)>, StoreError> {
     #[derive(sqlx::FromRow)]
@@ -350,11 +363,12 @@ pub async fn export_page(
         "SELECT k.id, k.name, k.email, k.phone, k.company, k.tags, k.company_id, k.custom, \
          k.created_at, k.updated_at, c.name AS company_name FROM contacts k \
          LEFT JOIN companies c ON c.workspace_id = k.workspace_id AND c.id = k.company_id \
-         WHERE k.workspace_id = $1 AND k.id > $2 ORDER BY k.id LIMIT $3",
+         WHERE k.workspace_id = $1 AND k.id > $2 AND k.id <= $4 ORDER BY k.id LIMIT $3",
     )
     .bind(ws)
     .bind(after)
     .bind(i64::from(limit))
+    .bind(upto)
     .fetch_all(tx.conn())
     .await?;
     Ok(rows

@@ -1,0 +1,820 @@
+//! Contacts in bulk (CRM module): `POST /api/v1/contacts/imports` (a CSV body; a dry run
+//! answers at once, a real import is a durable `contacts.import` job with progress at
+//! `GET /api/v1/contacts/imports/{id}`) and `GET /api/v1/contacts/export` (CSV or JSON,
+//! streamed page by page, cut to the caller's field rules, formula cells escaped, audited).
+
+use crate::api::contacts::publish;
+use crate::audit;
+use crate::extract::{ClientInfo, QueryParams};
+use crate::guard::Authed;
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, QueryParam, RouteTable};
+use crate::state::AppState;
+use crate::worker::{JobError, JobResult};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::StreamExt;
+use holdfast_core::contact_fields::FieldDef;
+use holdfast_core::contact_import::{
+    self as import, ImportMode, ImportOptions, ImportOut, ImportRow, MAX_IMPORT_BYTES,
+    MAX_REPORTED_ERRORS, RowError, Table, Target,
+};
+use holdfast_core::contacts::{ContactFields, ContactOut};
+use holdfast_core::error::ErrorCode;
+use holdfast_core::fields::{self, Access, Field, Resource};
+use holdfast_core::ids::{ContactId, ContactImportId};
+use holdfast_core::policy::Permission;
+use holdfast_core::queue::JobKind;
+use holdfast_core::webhooks::EventType;
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::{Tenant, TenantTx, contact_imports, contacts};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::ContactsRead,
+};
+const WRITE: Guard = Guard::Staff {
+    permission: Permission::ContactsWrite,
+};
+const EXPORT: Guard = Guard::Staff {
+    permission: Permission::ContactsExport,
+};
+
+const IMPORT_QUERY: &[QueryParam] = &[
+    QueryParam {
+        name: "dry_run",
+        description: "true: check the file and report what would happen, storing nothing",
+        integer: false,
+    },
+    QueryParam {
+        name: "mode",
+        description: "all_or_nothing (default: any invalid row, nothing is written) or skip_invalid",
+        integer: false,
+    },
+    QueryParam {
+        name: "mapping",
+        description: "JSON object, CSV column → name|email|phone|company|tags|custom.<key>|ignore; unmapped columns are ignored. Without it, columns are matched by their names",
+        integer: false,
+    },
+];
+
+const EXPORT_QUERY: &[QueryParam] = &[QueryParam {
+    name: "format",
+    description: "csv (default) or json",
+    integer: false,
+}];
+
+/// Rows written per transaction; progress is committed with them.
+const CHUNK: usize = 200;
+/// Contacts read per page of an export.
+const EXPORT_PAGE: u32 = 500;
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("contacts", summary);
+    t.add(
+        Method::POST,
+        "/api/v1/contacts/imports",
+        WRITE,
+        doc("Import contacts from a CSV body (text/csv, up to 10 MiB): a dry run reports at once; otherwise 202 and a job")
+            .query(IMPORT_QUERY)
+            .response::<ImportOut>(202),
+        post(import_create),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/imports/{id}",
+        READ,
+        doc("An import's status, progress and row errors").response::<ImportOut>(200),
+        get(import_get),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/export",
+        EXPORT,
+        doc("Every contact as CSV or JSON, streamed; fields the caller's role may not read are left out")
+            .query(EXPORT_QUERY)
+            .text("text/csv"),
+        get(contact_export),
+    );
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    dry_run: Option<String>,
+    mode: Option<String>,
+    mapping: Option<String>,
+}
+
+/// What a dry run found.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DryRunOut {
+    pub dry_run: bool,
+    pub mode: ImportMode,
+    pub rows_total: usize,
+    pub would_create: usize,
+    pub would_update: usize,
+    /// Rows repeating an earlier row's email or phone; skipped.
+    pub duplicates: usize,
+    pub invalid: usize,
+    /// Every column and where it goes.
+    pub columns: Vec<ColumnOut>,
+    /// Problems by row (the first 1000), duplicates included.
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ColumnOut {
+    pub column: String,
+    pub target: String,
+}
+
+/// The file and options of an import, checked: everything but the rows' fate.
+struct Checked {
+    table: Table,
+    targets: Vec<Target>,
+    rows: Vec<Result<ImportRow, Vec<RowError>>>,
+    dups: Vec<Option<u64>>,
+}
+
+fn check_file(
+    csv: &[u8],
+    mapping: Option<&BTreeMap<String, String>>,
+    defs: &[FieldDef],
+) -> Result<Checked, Problem> {
+    let table = import::read_csv(csv).map_err(|m| Problem::new(ErrorCode::Validation, m.0))?;
+    let targets =
+        import::resolve_mapping(&table.headers, mapping, defs).map_err(Problem::validation)?;
+    let rows = import::check_rows(&table, &targets, defs);
+    let dups = import::duplicates(&rows);
+    Ok(Checked {
+        table,
+        targets,
+        rows,
+        dups,
+    })
+}
+
+fn duplicate_error(row: u64, of: u64) -> RowError {
+    RowError {
+        row,
+        column: None,
+        message: format!("repeats row {of} (same email or phone); skipped"),
+    }
+}
+
+fn push_errors(report: &mut Vec<RowError>, errors: impl IntoIterator<Item = RowError>) {
+    for e in errors {
+        if report.len() < MAX_REPORTED_ERRORS {
+            report.push(e);
+        }
+    }
+}
+
+/// The existing contact a row updates: by email first, then by phone.
+async fn existing(tx: &mut TenantTx<'_>, row: &ImportRow) -> ApiResult<Option<ContactOut>> {
+    if let Some(email) = &row.email
+        && let Some(found) = contacts::find_by_email(tx, email).await?
+    {
+        return Ok(Some(found));
+    }
+    if let Some(phone) = &row.phone
+        && let Some(found) = contacts::find_by_phone(tx, phone).await?
+    {
+        return Ok(Some(found));
+    }
+    Ok(None)
+}
+
+/// An existing contact with a row's mapped, non-empty cells over it (tags are added).
+fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
+    let mut f = current.fields();
+    for (slot, value) in [
+        (&mut f.name, &row.name),
+        (&mut f.email, &row.email),
+        (&mut f.phone, &row.phone),
+        (&mut f.company, &row.company),
+    ] {
+        if value.is_some() {
+            slot.clone_from(value);
+        }
+    }
+    for tag in &row.tags {
+        if !f.tags.contains(tag) && f.tags.len() < holdfast_core::contacts::MAX_TAGS {
+            f.tags.push(tag.clone());
+        }
+    }
+    for (k, v) in &row.custom {
+        f.custom.insert(k.clone(), v.clone());
+    }
+    f
+}
+
+fn created(row: &ImportRow) -> ContactFields {
+    ContactFields {
+        name: row.name.clone(),
+        email: row.email.clone(),
+        phone: row.phone.clone(),
+        company: row.company.clone(),
+        tags: row.tags.clone(),
+        company_id: None,
+        custom: row.custom.clone(),
+    }
+}
+
+fn parse_options(query: &ImportQuery) -> ApiResult<(bool, ImportOptions)> {
+    let mut errors = holdfast_core::validate::Errors::default();
+    let dry_run = match query.dry_run.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            errors.push("dry_run", "must be true or false");
+            false
+        }
+    };
+    let mode = match query.mode.as_deref() {
+        None => ImportMode::AllOrNothing,
+        Some(text) => ImportMode::parse(text).unwrap_or_else(|| {
+            errors.push("mode", "must be all_or_nothing or skip_invalid");
+            ImportMode::AllOrNothing
+        }),
+    };
+    let mapping = query.mapping.as_deref().and_then(|text| {
+        match serde_json::from_str::<BTreeMap<String, String>>(text) {
+            Ok(m) if !m.is_empty() && m.len() <= 200 => Some(m),
+            _ => {
+                errors.push(
+                    "mapping",
+                    "must be a JSON object of CSV column names to targets, e.g. {\"E-mail\": \"email\", \"Full name\": \"name\"}",
+                );
+                None
+            }
+        }
+    });
+    errors
+        .finish((dry_run, ImportOptions { mode, mapping }))
+        .map_err(Problem::validation)
+}
+
+/// Refuses an import that maps a column to a field the caller's role may not write.
+fn check_mapped_writes(actor: &Actor, targets: &[Target]) -> ApiResult<()> {
+    let sent: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Name => Some("name"),
+            Target::Email => Some("email"),
+            Target::Phone => Some("phone"),
+            Target::Company => Some("company"),
+            Target::Tags => Some("tags"),
+            Target::Custom(_) => Some("custom"),
+            Target::Ignore => None,
+        })
+        .collect();
+    fields::check_write(&actor.role, Resource::Contacts, &sent).map_err(|(field, access)| {
+        Problem::field(
+            ErrorCode::Forbidden,
+            &field,
+            &format!(
+                "your role may not change contacts.{field} (it is {} for you); map that column to ignore",
+                access.as_str()
+            ),
+        )
+    })
+}
+
+async fn import_create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    QueryParams(query): QueryParams<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(
+        content_type.as_str(),
+        "text/csv" | "application/csv" | "text/plain"
+    ) {
+        return Err(Problem::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the CSV file itself as the body with 'Content-Type: text/csv'",
+        ));
+    }
+    let (dry_run, options) = parse_options(&query)?;
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the CSV is larger than {} MiB; split it into smaller files",
+                    MAX_IMPORT_BYTES / (1024 * 1024)
+                ),
+            )
+        })?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let checked = check_file(&bytes, options.mapping.as_ref(), &defs)?;
+    check_mapped_writes(&actor, &checked.targets)?;
+    if dry_run {
+        let report = dry_run_report(&mut tx, &checked, &defs, options.mode).await?;
+        tx.commit().await?;
+        return Ok(Json(report).into_response());
+    }
+    tx.commit().await?;
+    // Valid UTF-8: `read_csv` refused anything else.
+    let text = String::from_utf8_lossy(&bytes);
+    let now = state.clock.now_ms();
+    let created_by = match &actor.principal {
+        Principal::ApiKey(id) => id.to_string(),
+        Principal::User { user_id, .. } => user_id.to_string(),
+    };
+    let stored_options = serde_json::to_value(&options).unwrap_or_default();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let record = contact_imports::insert(
+        &mut tx,
+        options.mode.as_str(),
+        &stored_options,
+        &text,
+        checked.table.records.len() as i64,
+        Some(&created_by),
+        now,
+    )
+    .await?;
+    holdfast_store::queue::enqueue(
+        &mut tx,
+        JobKind::ContactsImport,
+        &json!({"import_id": record.id}),
+        now,
+        now,
+    )
+    .await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "contacts.import_started",
+        "contact_import",
+        record.id.as_str(),
+        json!({"rows": record.rows_total, "mode": record.mode}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/contacts/imports/{}", record.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(record),
+    )
+        .into_response())
+}
+
+async fn dry_run_report(
+    tx: &mut TenantTx<'_>,
+    checked: &Checked,
+    defs: &[FieldDef],
+    mode: ImportMode,
+) -> ApiResult<DryRunOut> {
+    let mut report = DryRunOut {
+        dry_run: true,
+        mode,
+        rows_total: checked.rows.len(),
+        would_create: 0,
+        would_update: 0,
+        duplicates: 0,
+        invalid: 0,
+        columns: checked
+            .table
+            .headers
+            .iter()
+            .zip(&checked.targets)
+            .map(|(c, t)| ColumnOut {
+                column: c.clone(),
+                target: t.name(),
+            })
+            .collect(),
+        errors: Vec::new(),
+    };
+    for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+        match (result, dup) {
+            (Err(errors), _) => {
+                report.invalid += 1;
+                push_errors(&mut report.errors, errors.iter().cloned());
+            }
+            (Ok(row), Some(of)) => {
+                report.duplicates += 1;
+                push_errors(&mut report.errors, [duplicate_error(row.row, *of)]);
+            }
+            (Ok(row), None) => {
+                if existing(tx, row).await?.is_some() {
+                    report.would_update += 1;
+                } else {
+                    let missing = import::missing_required(row, defs);
+                    if missing.is_empty() {
+                        report.would_create += 1;
+                    } else {
+                        report.invalid += 1;
+                        push_errors(&mut report.errors, missing);
+                    }
+                }
+            }
+        }
+    }
+    report.errors.sort_by_key(|e| e.row);
+    Ok(report)
+}
+
+async fn import_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ImportOut>> {
+    let id = ContactImportId::parse(&id).ok_or_else(|| Problem::not_found("import"))?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let found = contact_imports::get(&mut tx, &id).await?;
+    tx.commit().await?;
+    found.map(Json).ok_or_else(|| Problem::not_found("import"))
+}
+
+fn job_err(e: Problem) -> JobError {
+    JobError::Retry(format!("{:?}", e.0))
+}
+
+/// The `contacts.import` job: re-reads the stored file, decides every row, and writes in
+/// chunks of [`CHUNK`] rows, each committed with the import's progress (so a worker that takes
+/// over after a crash resumes at the last commit). In all-or-nothing mode every row is decided
+/// before the first write, and one invalid row fails the import with nothing written.
+pub(crate) async fn run(state: &AppState, tenant: &Tenant, payload: &serde_json::Value) -> JobResult {
+    let id = payload["import_id"]
+        .as_str()
+        .and_then(ContactImportId::parse)
+        .ok_or_else(|| JobError::Permanent("import job without an import id".into()))?;
+    let (mut record, options, csv, defs) = {
+        let mut tx = state.db.read(tenant).await?;
+        let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
+            return Err(JobError::Permanent("the import no longer exists".into()));
+        };
+        let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+        tx.commit().await?;
+        (job.import, job.options, job.csv, defs)
+    };
+    if matches!(record.status.as_str(), "done" | "failed") {
+        return Ok(());
+    }
+    let options: ImportOptions = serde_json::from_str(&options)
+        .map_err(|e| JobError::Permanent(format!("import options unreadable: {e}")))?;
+    let checked = match check_file(csv.as_bytes(), options.mapping.as_ref(), &defs) {
+        Ok(c) => c,
+        Err(problem) => {
+            // Custom fields changed since the import was accepted (a mapped one deleted).
+            record.status = "failed".into();
+            let mut text = problem.0.detail.clone();
+            for e in &problem.0.errors {
+                text.push_str(&format!("; {}: {}", e.field, e.message));
+            }
+            record.failure = Some(text);
+            return finish(state, tenant, &record).await;
+        }
+    };
+    if options.mode == ImportMode::AllOrNothing && record.rows_processed == 0 {
+        let mut errors = Vec::new();
+        let mut invalid = 0;
+        let mut tx = state.db.read(tenant).await?;
+        for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+            match (result, dup) {
+                (Err(e), _) => {
+                    invalid += 1;
+                    push_errors(&mut errors, e.iter().cloned());
+                }
+                (Ok(row), None) => {
+                    if existing(&mut tx, row).await.map_err(job_err)?.is_none() {
+                        let missing = import::missing_required(row, &defs);
+                        if !missing.is_empty() {
+                            invalid += 1;
+                            push_errors(&mut errors, missing);
+                        }
+                    }
+                }
+                (Ok(_), Some(_)) => {}
+            }
+        }
+        tx.commit().await?;
+        if invalid > 0 {
+            errors.sort_by_key(|e| e.row);
+            record.status = "failed".into();
+            record.skipped = invalid;
+            record.errors = errors;
+            record.failure = Some(format!(
+                "{invalid} row(s) are invalid, so nothing was imported (all_or_nothing); fix them or import with mode=skip_invalid"
+            ));
+            return finish(state, tenant, &record).await;
+        }
+    }
+    let total = checked.rows.len();
+    loop {
+        let now = state.clock.now_ms();
+        let mut tx = state.db.write(tenant).await?;
+        let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
+            return Err(JobError::Permanent("the import no longer exists".into()));
+        };
+        // Another worker may have advanced it (this one's lease lapsed): continue from there.
+        record = job.import;
+        if matches!(record.status.as_str(), "done" | "failed") {
+            return Ok(());
+        }
+        let start = usize::try_from(record.rows_processed).unwrap_or(0).min(total);
+        let end = (start + CHUNK).min(total);
+        record.status = "running".into();
+        for i in start..end {
+            write_row(&mut tx, &checked, i, &defs, &mut record, now).await?;
+        }
+        record.rows_processed = end as i64;
+        if end == total {
+            record.status = "done".into();
+            record.finished_at = Some(now);
+            let event = audit::by_system(
+                "contacts.imported",
+                "contact_import",
+                record.id.as_str(),
+                json!({"created": record.created, "updated": record.updated, "skipped": record.skipped}),
+            );
+            holdfast_store::audit::append(&mut tx, &event, now).await?;
+        }
+        contact_imports::advance(&mut tx, &record, now).await?;
+        tx.commit().await?;
+        if end == total {
+            return Ok(());
+        }
+    }
+}
+
+async fn write_row(
+    tx: &mut TenantTx<'_>,
+    checked: &Checked,
+    index: usize,
+    defs: &[FieldDef],
+    record: &mut ImportOut,
+    now: i64,
+) -> JobResult {
+    let (Some(result), Some(dup)) = (checked.rows.get(index), checked.dups.get(index)) else {
+        return Ok(());
+    };
+    let row = match (result, dup) {
+        (Err(errors), _) => {
+            record.skipped += 1;
+            push_errors(&mut record.errors, errors.iter().cloned());
+            return Ok(());
+        }
+        (Ok(row), Some(of)) => {
+            record.skipped += 1;
+            push_errors(&mut record.errors, [duplicate_error(row.row, *of)]);
+            return Ok(());
+        }
+        (Ok(row), None) => row,
+    };
+    match existing(tx, row).await.map_err(job_err)? {
+        Some(current) => {
+            let fields = merged(&current, row);
+            let id = ContactId::from_trusted(current.id.clone());
+            if let Some(updated) = contacts::update(tx, &id, &fields, now).await? {
+                publish(tx, EventType::ContactUpdated, &updated, now)
+                    .await
+                    .map_err(job_err)?;
+            }
+            record.updated += 1;
+        }
+        None => {
+            let missing = import::missing_required(row, defs);
+            if !missing.is_empty() {
+                record.skipped += 1;
+                push_errors(&mut record.errors, missing);
+                return Ok(());
+            }
+            let contact = contacts::insert(tx, &created(row), now).await?;
+            publish(tx, EventType::ContactCreated, &contact, now)
+                .await
+                .map_err(job_err)?;
+            record.created += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn finish(state: &AppState, tenant: &Tenant, record: &ImportOut) -> JobResult {
+    let now = state.clock.now_ms();
+    let mut record = record.clone();
+    record.finished_at = Some(now);
+    let mut tx = state.db.write(tenant).await?;
+    let event = audit::by_system(
+        "contacts.import_failed",
+        "contact_import",
+        record.id.as_str(),
+        json!({"skipped": record.skipped}),
+    );
+    contact_imports::advance(&mut tx, &record, now).await?;
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The columns an export has for this role: hidden fields have none.
+fn export_columns(actor: &Actor, defs: &[FieldDef]) -> Vec<String> {
+    let visible = |f| fields::access(&actor.role, f) != Access::Hidden;
+    let mut columns = vec!["id".to_owned()];
+    for (field, names) in [
+        (Field::ContactsName, &["name"][..]),
+        (Field::ContactsEmail, &["email"][..]),
+        (Field::ContactsPhone, &["phone"][..]),
+        (
+            Field::ContactsCompany,
+            &["company", "company_id", "company_name"][..],
+        ),
+        (Field::ContactsTags, &["tags"][..]),
+    ] {
+        if visible(field) {
+            columns.extend(names.iter().map(|n| (*n).to_owned()));
+        }
+    }
+    if visible(Field::ContactsCustom) {
+        columns.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
+    }
+    columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
+    columns
+}
+
+fn csv_cells(columns: &[String], contact: &serde_json::Value) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            let value = match c.strip_prefix("custom.") {
+                Some(key) => &contact["custom"][key],
+                None => &contact[c.as_str()],
+            };
+            let text = match value {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_owned).unwrap_or_else(|| t.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            import::escape_cell(&text)
+        })
+        .collect()
+}
+
+async fn contact_export(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    QueryParams(query): QueryParams<ExportQuery>,
+) -> ApiResult<Response> {
+    let json_format = match query.format.as_deref() {
+        None | Some("csv") => false,
+        Some("json") => true,
+        Some(_) => {
+            return Err(Problem::field(
+                ErrorCode::Validation,
+                "format",
+                "must be csv or json",
+            ));
+        }
+    };
+    let now = state.clock.now_ms();
+    // The export covers the contacts that exist now: up to the newest id at this moment, so
+    // its count (audited before the first byte) and its rows agree.
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let (count, last_id) = contacts::export_extent(&mut tx).await?;
+    let columns = export_columns(&actor, &defs);
+    let event = audit::by(
+        &actor,
+        &client,
+        "contacts.exported",
+        "contact",
+        "*",
+        json!({"count": count, "format": if json_format { "json" } else { "csv" }, "columns": columns}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+
+    let visible_company = fields::access(&actor.role, Field::ContactsCompany) != Access::Hidden;
+    let header = if json_format {
+        "[".to_owned()
+    } else {
+        import::csv_line(&columns)
+    };
+    struct Feed {
+        state: AppState,
+        actor: Actor,
+        after: String,
+        last_id: String,
+        first: bool,
+        done: bool,
+    }
+    let feed = Feed {
+        state: state.clone(),
+        actor,
+        after: String::new(),
+        last_id,
+        first: true,
+        done: false,
+    };
+    let columns_for_rows = columns.clone();
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header)) })
+        .chain(futures::stream::unfold(feed, move |mut feed| {
+            let columns = columns_for_rows.clone();
+            async move {
+                if feed.done {
+                    return None;
+                }
+                let page = async {
+                    let mut tx = feed.state.db.read(&feed.actor.tenant).await?;
+                    let rows = contacts::export_page(&mut tx, &feed.after, &feed.last_id, EXPORT_PAGE).await?;
+                    tx.commit().await?;
+                    Ok::<_, holdfast_store::StoreError>(rows)
+                }
+                .await;
+                let rows = match page {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        // Headers are sent: the only honest signal left is a broken body.
+                        tracing::error!(error = %e, "contact export failed mid-stream");
+                        feed.done = true;
+                        return Some((Err(std::io::Error::other("export failed")), feed));
+                    }
+                };
+                let mut chunk = String::new();
+                if rows.len() < EXPORT_PAGE as usize {
+                    feed.done = true;
+                }
+                if let Some((last, _)) = rows.last() {
+                    feed.after = last.id.clone();
+                }
+                for (contact, company_name) in rows {
+                    let mut value = serde_json::to_value(&contact).unwrap_or_default();
+                    if visible_company
+                        && let Some(map) = value.as_object_mut()
+                    {
+                        map.insert("company_name".into(), company_name.into());
+                    }
+                    fields::redact(&feed.actor.role, Resource::Contacts, &mut value);
+                    if json_format {
+                        if !feed.first {
+                            chunk.push(',');
+                        }
+                        chunk.push_str(&value.to_string());
+                    } else {
+                        chunk.push_str(&import::csv_line(&csv_cells(&columns, &value)));
+                    }
+                    feed.first = false;
+                }
+                if feed.done && json_format {
+                    chunk.push(']');
+                }
+                Some((Ok(Bytes::from(chunk)), feed))
+            }
+        }));
+    let content_type = if json_format {
+        "application/json"
+    } else {
+        "text/csv; charset=utf-8"
+    };
+    let filename = if json_format {
+        "contacts.json"
+    } else {
+        "contacts.csv"
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
