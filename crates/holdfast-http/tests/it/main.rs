@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod console;
 mod contacts;
+mod crm;
 mod edge;
 mod events;
 mod fields;
