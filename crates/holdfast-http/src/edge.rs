@@ -29,8 +29,7 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| async move {
-                let cap = if request.method() == Method::POST
-                    && request.uri().path() == IMPORT_PATH
+                let cap = if request.method() == Method::POST && request.uri().path() == IMPORT_PATH
                 {
                     import_limit
                 } else {
@@ -48,9 +47,8 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
                     ));
                 }
                 // A body without a declared length is cut off at the cap while it is read.
-                let request = request.map(|body| {
-                    axum::body::Body::new(http_body_util::Limited::new(body, cap))
-                });
+                let request = request
+                    .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, cap)));
                 next.run(request).await
             },
         ))

@@ -455,7 +455,11 @@ fn job_err(e: Problem) -> JobError {
 /// chunks of [`CHUNK`] rows, each committed with the import's progress (so a worker that takes
 /// over after a crash resumes at the last commit). In all-or-nothing mode every row is decided
 /// before the first write, and one invalid row fails the import with nothing written.
-pub(crate) async fn run(state: &AppState, tenant: &Tenant, payload: &serde_json::Value) -> JobResult {
+pub(crate) async fn run(
+    state: &AppState,
+    tenant: &Tenant,
+    payload: &serde_json::Value,
+) -> JobResult {
     let id = payload["import_id"]
         .as_str()
         .and_then(ContactImportId::parse)
@@ -533,7 +537,9 @@ pub(crate) async fn run(state: &AppState, tenant: &Tenant, payload: &serde_json:
         if matches!(record.status.as_str(), "done" | "failed") {
             return Ok(());
         }
-        let start = usize::try_from(record.rows_processed).unwrap_or(0).min(total);
+        let start = usize::try_from(record.rows_processed)
+            .unwrap_or(0)
+            .min(total);
         let end = (start + CHUNK).min(total);
         record.status = "running".into();
         for i in start..end {
@@ -672,7 +678,11 @@ fn csv_cells(columns: &[String], contact: &serde_json::Value) -> Vec<String> {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Array(items) => items
                     .iter()
-                    .map(|t| t.as_str().map(str::to_owned).unwrap_or_else(|| t.to_string()))
+                    .map(|t| {
+                        t.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| t.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
                 other => other.to_string(),
@@ -749,7 +759,9 @@ async fn contact_export(
                 }
                 let page = async {
                     let mut tx = feed.state.db.read(&feed.actor.tenant).await?;
-                    let rows = contacts::export_page(&mut tx, &feed.after, &feed.last_id, EXPORT_PAGE).await?;
+                    let rows =
+                        contacts::export_page(&mut tx, &feed.after, &feed.last_id, EXPORT_PAGE)
+                            .await?;
                     tx.commit().await?;
                     Ok::<_, holdfast_store::StoreError>(rows)
                 }
@@ -772,9 +784,7 @@ async fn contact_export(
                 }
                 for (contact, company_name) in rows {
                     let mut value = serde_json::to_value(&contact).unwrap_or_default();
-                    if visible_company
-                        && let Some(map) = value.as_object_mut()
-                    {
+                    if visible_company && let Some(map) = value.as_object_mut() {
                         map.insert("company_name".into(), company_name.into());
                     }
                     fields::redact(&feed.actor.role, Resource::Contacts, &mut value);

@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use holdfast_core::contact_fields;
 use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::fields::{self, Access, Field, Resource};
-use holdfast_core::contact_fields;
 use holdfast_core::ids::{CompanyId, ContactId};
 use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
@@ -133,7 +133,10 @@ async fn contact_create(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
-    let fields = body.value.validate_with(&defs).map_err(Problem::validation)?;
+    let fields = body
+        .value
+        .validate_with(&defs)
+        .map_err(Problem::validation)?;
     check_company(&mut tx, fields.company_id.as_deref()).await?;
     if let Some(key) = &key
         && let Some(stored) = idempotency::find(&mut tx, key, now).await?
@@ -291,9 +294,9 @@ async fn contact_list(
 ) -> ApiResult<Json<Page<serde_json::Value>>> {
     let mut errors = Errors::default();
     let mut custom_filters: Vec<(String, String)> = Vec::new();
-    for (name, _) in &query {
+    for (name, value) in &query {
         if let Some(key) = name.strip_prefix("custom.") {
-            custom_filters.push((key.to_owned(), query[name].clone()));
+            custom_filters.push((key.to_owned(), value.clone()));
         } else if !matches!(name.as_str(), "limit" | "cursor" | "q" | "company_id") {
             errors.push(
                 name.clone(),

@@ -48,9 +48,24 @@ async fn define_all(app: &TestApp, ws: &Workspace) {
         json!({"key": "tier", "label": "Tier", "type": "select", "options": ["gold", "silver"]}),
     )
     .await;
-    define(app, ws, json!({"key": "seats", "label": "Seats", "type": "number"})).await;
-    define(app, ws, json!({"key": "renewal", "label": "Renewal", "type": "date"})).await;
-    define(app, ws, json!({"key": "account", "label": "Account", "type": "text"})).await;
+    define(
+        app,
+        ws,
+        json!({"key": "seats", "label": "Seats", "type": "number"}),
+    )
+    .await;
+    define(
+        app,
+        ws,
+        json!({"key": "renewal", "label": "Renewal", "type": "date"}),
+    )
+    .await;
+    define(
+        app,
+        ws,
+        json!({"key": "account", "label": "Account", "type": "text"}),
+    )
+    .await;
 }
 
 async fn list(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
@@ -146,7 +161,12 @@ async fn companies_are_normalised_linked_counted_and_unlinked_on_delete() {
             .expect(422)
             .await;
     }
-    let globex = company(&app, &ws, json!({"name": "Globex", "domain": "globex.example"})).await;
+    let globex = company(
+        &app,
+        &ws,
+        json!({"name": "Globex", "domain": "globex.example"}),
+    )
+    .await;
     let page = app
         .get("/api/v1/companies?q=ACM")
         .key(&ws.admin_key)
@@ -198,7 +218,11 @@ async fn companies_are_normalised_linked_counted_and_unlinked_on_delete() {
     let of_acme = list(&app, &ws.admin_key, &format!("company_id={acme}")).await;
     assert_eq!(of_acme.len(), 2);
     let foreign = company(&app, &other, json!({"name": "Other's"})).await;
-    for bad in [foreign.as_str(), "co_nope", "ct_00000000000000000000000000000001"] {
+    for bad in [
+        foreign.as_str(),
+        "co_nope",
+        "ct_00000000000000000000000000000001",
+    ] {
         let r = app
             .patch(&format!("/api/v1/contacts/{ada_id}"))
             .key(&ws.admin_key)
@@ -288,13 +312,31 @@ async fn custom_fields_are_defined_by_managers_and_every_value_is_checked() {
         .expect(403)
         .await;
     for (bad, field) in [
-        (json!({"key": "Tier", "label": "Tier", "type": "text"}), "key"),
-        (json!({"key": "9lives", "label": "x", "type": "text"}), "key"),
-        (json!({"key": &"a".repeat(41), "label": "x", "type": "text"}), "key"),
+        (
+            json!({"key": "Tier", "label": "Tier", "type": "text"}),
+            "key",
+        ),
+        (
+            json!({"key": "9lives", "label": "x", "type": "text"}),
+            "key",
+        ),
+        (
+            json!({"key": &"a".repeat(41), "label": "x", "type": "text"}),
+            "key",
+        ),
         (json!({"key": "t", "label": "", "type": "text"}), "label"),
-        (json!({"key": "t", "label": "T", "type": "select"}), "options"),
-        (json!({"key": "t", "label": "T", "type": "select", "options": ["a", "a"]}), "options[1]"),
-        (json!({"key": "t", "label": "T", "type": "number", "options": ["a"]}), "options"),
+        (
+            json!({"key": "t", "label": "T", "type": "select"}),
+            "options",
+        ),
+        (
+            json!({"key": "t", "label": "T", "type": "select", "options": ["a", "a"]}),
+            "options[1]",
+        ),
+        (
+            json!({"key": "t", "label": "T", "type": "number", "options": ["a"]}),
+            "options",
+        ),
     ] {
         let r = app
             .post("/api/v1/contact-fields")
@@ -399,16 +441,35 @@ async fn custom_fields_are_defined_by_managers_and_every_value_is_checked() {
             .map(|c| c["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(names(list(&app, &ws.admin_key, "custom.tier=gold").await), vec!["Bob"]);
-    assert_eq!(names(list(&app, &ws.admin_key, "custom.seats=5.0").await), vec!["Ada"]);
-    assert_eq!(names(list(&app, &ws.admin_key, "custom.seats=12.5").await), vec!["Bob"]);
+    assert_eq!(
+        names(list(&app, &ws.admin_key, "custom.tier=gold").await),
+        vec!["Bob"]
+    );
+    assert_eq!(
+        names(list(&app, &ws.admin_key, "custom.seats=5.0").await),
+        vec!["Ada"]
+    );
+    assert_eq!(
+        names(list(&app, &ws.admin_key, "custom.seats=12.5").await),
+        vec!["Bob"]
+    );
     assert_eq!(
         names(list(&app, &ws.admin_key, "custom.tier=silver&custom.seats=5").await),
         vec!["Ada"]
     );
-    assert!(list(&app, &ws.admin_key, "custom.tier=silver&custom.seats=12.5").await.is_empty());
-    assert_eq!(names(list(&app, &ws.admin_key, "q=bobcat").await), vec!["Bob"]);
-    assert_eq!(names(list(&app, &ws.admin_key, "q=acc-").await), vec!["Ada"]);
+    assert!(
+        list(&app, &ws.admin_key, "custom.tier=silver&custom.seats=12.5")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        names(list(&app, &ws.admin_key, "q=bobcat").await),
+        vec!["Bob"]
+    );
+    assert_eq!(
+        names(list(&app, &ws.admin_key, "q=acc-").await),
+        vec!["Ada"]
+    );
     for (query, field) in [
         ("custom.nope=1", "custom.nope"),
         ("custom.seats=many", "custom.seats"),
@@ -603,7 +664,11 @@ async fn dry_run_reports_every_row_and_stores_nothing() {
             {"column": "Notes", "target": "ignore"}
         ])
     );
-    assert_eq!(count_contacts(&app, &ws).await, 1, "a dry run stores nothing");
+    assert_eq!(
+        count_contacts(&app, &ws).await,
+        1,
+        "a dry run stores nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -625,11 +690,25 @@ async fn all_or_nothing_import_with_an_invalid_row_writes_nothing() {
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["created"], 0);
     assert_eq!(done["updated"], 0);
-    assert!(done["failure"].as_str().unwrap().contains("1 row(s) are invalid"));
-    assert!(done["errors"].as_array().unwrap().iter().all(|e| e["row"] == 4));
+    assert!(
+        done["failure"]
+            .as_str()
+            .unwrap()
+            .contains("1 row(s) are invalid")
+    );
+    assert!(
+        done["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["row"] == 4)
+    );
     assert_eq!(count_contacts(&app, &ws).await, 1);
     let ada = list(&app, &ws.admin_key, "q=ada").await;
-    assert_eq!(ada[0]["name"], "Ada L.", "the existing contact is untouched");
+    assert_eq!(
+        ada[0]["name"], "Ada L.",
+        "the existing contact is untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -683,7 +762,10 @@ async fn skip_invalid_import_creates_updates_and_skips_duplicates() {
     // The same file again: everyone exists now, matched by email and by phone.
     let again = import(&app, &ws, "mode=skip_invalid", IMPORT).await;
     let done = finished(&app, &ws, again.json["id"].as_str().unwrap()).await;
-    assert_eq!((done["created"].as_i64(), done["updated"].as_i64()), (Some(0), Some(3)));
+    assert_eq!(
+        (done["created"].as_i64(), done["updated"].as_i64()),
+        (Some(0), Some(3))
+    );
     assert_eq!(count_contacts(&app, &ws).await, 3);
 }
 
@@ -694,10 +776,21 @@ async fn a_large_import_reports_progress_to_done_with_an_explicit_mapping() {
     define_all(&app, &ws).await;
     let mut csv = String::from("Who,Mail,Account no,Renews\n");
     for n in 0..450 {
-        csv.push_str(&format!("Person {n},p{n}@example.com,ACC-{n},2025-01-{:02}\n", n % 28 + 1));
+        csv.push_str(&format!(
+            "Person {n},p{n}@example.com,ACC-{n},2025-01-{:02}\n",
+            n % 28 + 1
+        ));
     }
-    let mapping = enc(r#"{"Who":"name","Mail":"email","Account no":"custom.account","Renews":"custom.renewal"}"#);
-    let r = import(&app, &ws, &format!("mode=all_or_nothing&mapping={mapping}"), &csv).await;
+    let mapping = enc(
+        r#"{"Who":"name","Mail":"email","Account no":"custom.account","Renews":"custom.renewal"}"#,
+    );
+    let r = import(
+        &app,
+        &ws,
+        &format!("mode=all_or_nothing&mapping={mapping}"),
+        &csv,
+    )
+    .await;
     assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.json["rows_total"], 450);
     let done = finished(&app, &ws, r.json["id"].as_str().unwrap()).await;
@@ -721,15 +814,31 @@ async fn malformed_files_and_options_are_refused_and_nothing_is_stored() {
         .body("text/csv", bad_utf8)
         .expect(422)
         .await;
-    assert!(r.json["detail"].as_str().unwrap().contains("UTF-8"), "{}", r.text);
+    assert!(
+        r.json["detail"].as_str().unwrap().contains("UTF-8"),
+        "{}",
+        r.text
+    );
     for (query, csv, needle) in [
         ("", "name,email\n\"Ada,ada@example.com\n", "never closed"),
         ("", "", "empty"),
         ("", "name,name\nA,B\n", "twice"),
         ("", "Notes,Other\nx,y\n", "no column maps"),
-        ("mapping=%7B%22Nope%22%3A%22email%22%7D", "name\nAda\n", "no column 'Nope'"),
-        ("mapping=%7B%22name%22%3A%22salary%22%7D", "name\nAda\n", "not a target"),
-        ("mapping=%7B%22name%22%3A%22custom.nope%22%7D", "name\nAda\n", "not a custom field"),
+        (
+            "mapping=%7B%22Nope%22%3A%22email%22%7D",
+            "name\nAda\n",
+            "no column 'Nope'",
+        ),
+        (
+            "mapping=%7B%22name%22%3A%22salary%22%7D",
+            "name\nAda\n",
+            "not a target",
+        ),
+        (
+            "mapping=%7B%22name%22%3A%22custom.nope%22%7D",
+            "name\nAda\n",
+            "not a custom field",
+        ),
         ("mapping=not-json", "name\nAda\n", "JSON object"),
         ("mode=sometimes", "name\nAda\n", "skip_invalid"),
         ("dry_run=maybe", "name\nAda\n", "true or false"),
@@ -783,7 +892,12 @@ async fn export_cuts_fields_by_role_escapes_formulas_and_is_audited() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("export").await;
     define_all(&app, &ws).await;
-    let acme = company(&app, &ws, json!({"name": "Acme, Inc.", "domain": "acme.example"})).await;
+    let acme = company(
+        &app,
+        &ws,
+        json!({"name": "Acme, Inc.", "domain": "acme.example"}),
+    )
+    .await;
     contact(
         &app,
         &ws,
@@ -805,12 +919,24 @@ async fn export_cuts_fields_by_role_escapes_formulas_and_is_audited() {
         "id,name,email,phone,company,company_id,company_name,tags,custom.account,custom.renewal,custom.seats,custom.tier,created_at,updated_at"
     );
     let first = lines.next().unwrap();
-    assert!(first.contains(r#""'=HYPERLINK(""http://evil.example"")""#), "{first}");
+    assert!(
+        first.contains(r#""'=HYPERLINK(""http://evil.example"")""#),
+        "{first}"
+    );
     assert!(first.contains("'@SUM(A1)"), "{first}");
-    assert!(first.contains(r#""Acme, Inc.""#) && first.contains("\"vip, north\""), "{first}");
-    assert!(first.contains(",'+442079460958,"), "a phone starts with +: {first}");
+    assert!(
+        first.contains(r#""Acme, Inc.""#) && first.contains("\"vip, north\""),
+        "{first}"
+    );
+    assert!(
+        first.contains(",'+442079460958,"),
+        "a phone starts with +: {first}"
+    );
     let second = lines.next().unwrap();
-    assert!(second.contains(",'-Bob,") && second.contains(",'+Plain,"), "{second}");
+    assert!(
+        second.contains(",'-Bob,") && second.contains(",'+Plain,"),
+        "{second}"
+    );
     assert!(lines.next().is_none());
 
     // Marketing may export but not see phones: no phone column, no phone in JSON.
@@ -837,7 +963,10 @@ async fn export_cuts_fields_by_role_escapes_formulas_and_is_audited() {
 
     // No export permission: 403; a bad format: 422.
     let support = app.key(&ws.slug, BuiltinRole::Support).await;
-    app.get("/api/v1/contacts/export").key(&support).expect(403).await;
+    app.get("/api/v1/contacts/export")
+        .key(&support)
+        .expect(403)
+        .await;
     app.get("/api/v1/contacts/export?format=xlsx")
         .key(&ws.admin_key)
         .expect(422)
@@ -881,7 +1010,11 @@ async fn an_export_of_many_contacts_is_complete_and_empty_workspaces_export_a_he
         .expect(200)
         .await
         .text;
-    assert_eq!(exported.lines().count(), 1201, "a header and every contact, once");
+    assert_eq!(
+        exported.lines().count(),
+        1201,
+        "a header and every contact, once"
+    );
     let json = app
         .get("/api/v1/contacts/export?format=json")
         .key(&ws.admin_key)

@@ -306,7 +306,10 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
     let a_import = app
         .post("/api/v1/contacts/imports")
         .key(&a.admin_key)
-        .body("text/csv", "name,email\nA's customer 2,a-customer-2@example.com\n")
+        .body(
+            "text/csv",
+            "name,email\nA's customer 2,a-customer-2@example.com\n",
+        )
         .expect(202)
         .await
         .json["id"]
