@@ -157,29 +157,32 @@ pub async fn get_for_update(
     Ok(row.map(ContactOut::from))
 }
 
-/// The contact with this email (compared case-insensitively, as the unique index does),
-/// locked for update on PostgreSQL; for import de-duplication.
+/// The contact with this email (compared case-insensitively, as the unique index does); for
+/// import de-duplication. `for_update` locks it on PostgreSQL (a write about to change it).
 pub async fn find_by_email(
     tx: &mut TenantTx<'_>,
     email: &str,
+    for_update: bool,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "lower(email) = lower($2)", email).await
+    find_by(tx, "lower(email) = lower($2)", email, for_update).await
 }
 
 /// The oldest contact with this (E.164) phone number; for import de-duplication.
 pub async fn find_by_phone(
     tx: &mut TenantTx<'_>,
     phone: &str,
+    for_update: bool,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "phone = $2", phone).await
+    find_by(tx, "phone = $2", phone, for_update).await
 }
 
 async fn find_by(
     tx: &mut TenantTx<'_>,
     predicate: &'static str,
     value: &str,
+    for_update: bool,
 ) -> Result<Option<ContactOut>, StoreError> {
-    let lock = if tx.backend == crate::Backend::Postgres {
+    let lock = if for_update && tx.backend == crate::Backend::Postgres {
         " FOR UPDATE"
     } else {
         ""

@@ -178,15 +178,20 @@ fn push_errors(report: &mut Vec<RowError>, errors: impl IntoIterator<Item = RowE
     }
 }
 
-/// The existing contact a row updates: by email first, then by phone.
-async fn existing(tx: &mut TenantTx<'_>, row: &ImportRow) -> ApiResult<Option<ContactOut>> {
+/// The existing contact a row updates: by email first, then by phone. `for_update` when the
+/// row is about to be written.
+async fn existing(
+    tx: &mut TenantTx<'_>,
+    row: &ImportRow,
+    for_update: bool,
+) -> ApiResult<Option<ContactOut>> {
     if let Some(email) = &row.email
-        && let Some(found) = contacts::find_by_email(tx, email).await?
+        && let Some(found) = contacts::find_by_email(tx, email, for_update).await?
     {
         return Ok(Some(found));
     }
     if let Some(phone) = &row.phone
-        && let Some(found) = contacts::find_by_phone(tx, phone).await?
+        && let Some(found) = contacts::find_by_phone(tx, phone, for_update).await?
     {
         return Ok(Some(found));
     }
@@ -417,7 +422,7 @@ async fn dry_run_report(
                 push_errors(&mut report.errors, [duplicate_error(row.row, *of)]);
             }
             (Ok(row), None) => {
-                if existing(tx, row).await?.is_some() {
+                if existing(tx, row, false).await?.is_some() {
                     report.would_update += 1;
                 } else {
                     let missing = import::missing_required(row, defs);
@@ -502,7 +507,11 @@ pub(crate) async fn run(
                     push_errors(&mut errors, e.iter().cloned());
                 }
                 (Ok(row), None) => {
-                    if existing(&mut tx, row).await.map_err(job_err)?.is_none() {
+                    if existing(&mut tx, row, false)
+                        .await
+                        .map_err(job_err)?
+                        .is_none()
+                    {
                         let missing = import::missing_required(row, &defs);
                         if !missing.is_empty() {
                             invalid += 1;
@@ -589,7 +598,7 @@ async fn write_row(
         }
         (Ok(row), None) => row,
     };
-    match existing(tx, row).await.map_err(job_err)? {
+    match existing(tx, row, true).await.map_err(job_err)? {
         Some(current) => {
             let fields = merged(&current, row);
             let id = ContactId::from_trusted(current.id.clone());

@@ -1059,3 +1059,57 @@ async fn another_workspaces_imports_companies_and_fields_are_not_found() {
         .text;
     assert!(!b_export.contains("ada@example.com") && !b_export.contains("custom.tier"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_contacts_publish_the_same_webhook_events_as_the_api() {
+    let receiver = holdfast_testkit::receiver::Receiver::start().await;
+    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..holdfast_core::config::Layer::default()
+    })
+    .await;
+    let ws = app.workspace("import-hooks").await;
+    app.post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(&json!({"url": format!("{}/holdfast", receiver.base),
+            "event_types": ["contact.created", "contact.updated"]}))
+        .expect(201)
+        .await;
+    contact(
+        &app,
+        &ws,
+        json!({"name": "Ada", "email": "ada@example.com"}),
+    )
+    .await;
+    let r = import(
+        &app,
+        &ws,
+        "",
+        "name,email\nAda Lovelace,ada@example.com\nBob,bob@example.com\n",
+    )
+    .await;
+    let done = finished(&app, &ws, r.json["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let got = receiver
+        .wait_for(3, std::time::Duration::from_secs(20))
+        .await;
+    let mut events: Vec<(String, String)> = got
+        .iter()
+        .map(|c| {
+            let body = c.json();
+            (
+                body["type"].as_str().unwrap().to_owned(),
+                body["data"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        vec![
+            ("contact.created".to_owned(), "Ada".to_owned()),
+            ("contact.created".to_owned(), "Bob".to_owned()),
+            ("contact.updated".to_owned(), "Ada Lovelace".to_owned()),
+        ]
+    );
+}
