@@ -172,6 +172,12 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, Malformed> {
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(Malformed(format!(
+            "the file contains a NUL byte on line {line}; it is not a text CSV file"
+        )));
+    }
     if let Some(row) = unclosed_quote(text) {
         return Err(Malformed(format!(
             "a quoted field that starts on line {row} is never closed (unbalanced \"); check that quotes inside fields are doubled (\"\")"
@@ -564,6 +570,7 @@ mod tests {
         assert!(err(b"").contains("empty"));
         assert!(err(b"name,email\n\"Ada,ada@example.com\n").contains("line 2"));
         assert!(err(b"name,email\nAd\xffa,x\n").contains("UTF-8"));
+        assert!(err(b"name\nA\0da\n").contains("NUL byte on line 2"));
         assert!(err(b"name,name\nA,B\n").contains("twice"));
         assert!(err(b"name,\nA,B\n").contains("no name"));
         assert!(err(b" , \nA,B\n").contains("header"));

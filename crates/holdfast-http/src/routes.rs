@@ -235,6 +235,7 @@ pub fn route_table() -> RouteTable {
         // Fixed paths under /api/v1/contacts before the `{id}` routes (the router prefers
         // them anyway; this keeps the table readable).
         crate::api::contact_imports::routes(t);
+        crate::api::contact_export::routes(t);
         crate::api::contacts::routes(t);
         crate::api::companies::routes(t);
         crate::api::contact_fields::routes(t);

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod companies;
+pub mod contact_export;
 pub mod contact_fields;
 pub mod contact_imports;
 pub mod contacts;
