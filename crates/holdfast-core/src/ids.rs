@@ -6,11 +6,34 @@
 use crate::clock::Millis;
 use rand::RngCore;
 
+/// A UUIDv7 body. Ids made in the same millisecond by this process count on from the last
+/// one (RFC 9562 §6.2, method 2), so a change and its log entries sort in the order made.
 fn generate_body(now_ms: Millis) -> String {
-    let mut random = [0u8; 10];
-    rand::rng().fill_bytes(&mut random);
+    static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
+    const RANDOM_BITS: u32 = 74;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let fresh = u128::from_be_bytes(bytes) >> (128 - RANDOM_BITS);
     let millis = u64::try_from(now_ms).unwrap_or(0);
-    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    let (millis, random) = {
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Only the same millisecond counts on: an id always carries the time it was given
+        // (tests run clocks of their own in one process).
+        let next = if millis == last.0 {
+            (millis, (last.1 + 1) & ((1u128 << RANDOM_BITS) - 1))
+        } else {
+            (millis, fresh)
+        };
+        *last = next;
+        next
+    };
+    // The 74 bits fill rand_a (12) and rand_b (62) around the version and variant bits.
+    let rand_a = ((random >> 62) & 0xfff) as u16;
+    let rand_b = (random & ((1u128 << 62) - 1)) as u64;
+    let mut tail = [0u8; 10];
+    tail[..2].copy_from_slice(&rand_a.to_be_bytes());
+    tail[2..].copy_from_slice(&rand_b.to_be_bytes());
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid();
     uuid.simple().to_string()
 }
 
@@ -149,9 +172,31 @@ prefixed_id!(
     InboundEventId,
     "ibe"
 );
+prefixed_id!(
+    /// One consent-log entry.
+    ConsentLogId,
+    "cl"
+);
+prefixed_id!(
+    /// One decision of the outbound choke point.
+    OutreachId,
+    "out"
+);
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ids_of_one_millisecond_sort_in_the_order_made() {
+        let ids: Vec<super::ContactId> = (0..1000)
+            .map(|_| super::ContactId::generate(1_700_000_000_000))
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            ids.iter()
+                .all(|id| super::ContactId::parse(id.as_str()).is_some())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -4,11 +4,15 @@
 //! Everything here is pure logic: no HTTP framework, no SQL, no runtime. Time and randomness
 //! come in through [`clock::Clock`] and the caller's RNG so rules stay deterministic in tests.
 
+#[macro_use]
+mod macros;
+
 pub mod api_keys;
 pub mod audit;
 pub mod clock;
 pub mod companies;
 pub mod config;
+pub mod consent;
 pub mod contact_fields;
 pub mod contact_import;
 pub mod contacts;

@@ -6,32 +6,6 @@ use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-macro_rules! closed_set {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant,)*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)* }
-            }
-
-            pub fn parse(text: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == text)
-            }
-
-            pub fn names() -> String {
-                $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-    };
-}
-
 closed_set!(
     /// Where a ticket stands: `open` (needs the team), `pending` (waits for the customer),
     /// `resolved` (answered; reopens on the customer's next message), `closed` (done for good).
@@ -52,8 +26,9 @@ closed_set!(
     /// (the relay refused it on every attempt; reviving the job may still send it), `sent` (the
     /// relay took it), `deferred` (the provider will retry), `delivered` (the customer's server
     /// accepted it), `failed` (bounced or refused for good) or `complained` (the customer marked
-    /// it as spam).
-    Delivery { Queued => "queued", Unsent => "unsent", Sent => "sent", Deferred => "deferred", Delivered => "delivered", Failed => "failed", Complained => "complained" }
+    /// it as spam); or `blocked` (the consent check refused it: never sent, the reason in the
+    /// detail).
+    Delivery { Queued => "queued", Unsent => "unsent", Sent => "sent", Deferred => "deferred", Delivered => "delivered", Failed => "failed", Complained => "complained", Blocked => "blocked" }
 );
 
 impl Delivery {
@@ -70,6 +45,8 @@ impl Delivery {
             Delivery::Delivered => 3,
             Delivery::Failed => 4,
             Delivery::Complained => 5,
+            // Refused before sending: final, no provider report can follow.
+            Delivery::Blocked => 6,
         }
     }
 
@@ -821,6 +798,11 @@ mod tests {
         assert!(!Unsent.may_replace(Some(Sent)));
         assert!(Sent.may_replace(Some(Unsent)));
         assert!(Delivered.may_replace(Some(Unsent)));
+        // The consent check's refusal at sending replaces the queued status; it is final.
+        assert!(Blocked.may_replace(Some(Queued)));
+        for later in [Sent, Delivered, Failed, Complained, Unsent, Deferred] {
+            assert!(!later.may_replace(Some(Blocked)), "{later:?}");
+        }
     }
 
     #[test]

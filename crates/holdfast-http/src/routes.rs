@@ -256,5 +256,7 @@ pub fn route_table() -> RouteTable {
     crate::api::events::routes(&mut table);
     crate::api::hooks::routes(&mut table);
     crate::api::widget::routes(&mut table);
+    crate::api::consent::routes(&mut table);
+    crate::api::preferences::routes(&mut table);
     table
 }

@@ -1,5 +1,4 @@
 use crate::cookies::CookiePolicy;
-use crate::mailer::Mailer;
 use crate::metrics::Metrics;
 use crate::oidc::OidcProvider;
 use crate::passwords::PasswordPool;
@@ -26,7 +25,10 @@ pub struct AppState {
     /// Access-token signing keys, derived from the master key.
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) passwords: PasswordPool,
-    pub(crate) mailer: Arc<Mailer>,
+    /// The mail transport, usable only through `outreach` (the consent choke point).
+    pub(crate) transport: Arc<crate::outreach::Transport>,
+    /// Signs preference-center links (derived from the master key).
+    pub(crate) link_key: Arc<holdfast_core::consent::LinkKey>,
     /// Seals secrets at rest (TOTP secrets now; integration secrets later).
     pub(crate) sealer: Arc<Sealer>,
     /// Binds console CSRF tokens to their session.
@@ -50,7 +52,7 @@ impl AppState {
 
     pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
         let openapi = serde_json::to_string(&crate::openapi::document()).unwrap_or_default();
-        let (db_for_mail, clock_for_mail) = (db.clone(), clock.clone());
+        let transport = Arc::new(crate::outreach::Transport::outbox(&db, &clock));
         AppState {
             db,
             clock,
@@ -59,10 +61,8 @@ impl AppState {
             openapi: Arc::new(openapi),
             keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
             passwords: PasswordPool::default(),
-            mailer: Arc::new(Mailer::Outbox {
-                db: db_for_mail,
-                clock: clock_for_mail,
-            }),
+            transport,
+            link_key: Arc::new(holdfast_core::consent::LinkKey::derive(master_key)),
             sealer: Arc::new(Sealer::derive(master_key, 1)),
             csrf: Arc::new(CsrfKey::derive(master_key)),
             form_key: Arc::new(FormKey::derive(master_key)),
@@ -83,7 +83,11 @@ impl AppState {
         if let Some(url) = &self.config.redis_url {
             self.limiter = Arc::new(RateLimiter::connect_redis(url).await?);
         }
-        self.mailer = Arc::new(Mailer::from_config(&self.config, &self.db, &self.clock)?);
+        self.transport = Arc::new(crate::outreach::Transport::from_config(
+            &self.config,
+            &self.db,
+            &self.clock,
+        )?);
         Ok(self)
     }
 

@@ -235,8 +235,8 @@ async fn disabled(
         state.config.public_url
     );
     for to in admins {
-        let job = json!({"to": to, "subject": "A webhook endpoint was disabled", "body": body});
-        queue::enqueue(tx, JobKind::MailSend, &job, now, now).await?;
+        crate::outreach::queue_staff_mail(tx, &to, "A webhook endpoint was disabled", &body, now)
+            .await?;
     }
     Ok(())
 }

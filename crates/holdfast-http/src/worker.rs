@@ -6,8 +6,6 @@
 
 use crate::state::AppState;
 use holdfast_core::queue::{DEFAULT_LEASE_MS, JobKind, backoff_ms};
-use holdfast_core::tickets::Delivery;
-use holdfast_store::Tenant;
 use holdfast_store::queue::{self, Claimed, Outcome};
 use rand::Rng;
 use std::sync::Arc;
@@ -257,48 +255,12 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
         JobKind::WebhookFanout => crate::webhooks::fanout(state, tenant, &payload).await,
         JobKind::WebhookDeliver => crate::webhooks::deliver(state, tenant, &payload).await,
         JobKind::InboundHandle => crate::api::hooks::handle(state, tenant, &payload).await,
-        JobKind::MailSend => mail(state, tenant, job, &payload).await,
+        JobKind::MailSend => crate::outreach::deliver_staff_mail(state, &payload).await,
+        JobKind::MessageSend => {
+            crate::outreach::deliver_to_contact(state, tenant, job, &payload).await
+        }
         JobKind::ContactsImport => crate::api::contact_imports::run(state, tenant, &payload).await,
     }
-}
-
-/// `{"to","subject","body"}` and, for a mail in a thread, `message_id`, `in_reply_to`,
-/// `references`, `reply_to` (see `mailer::Outgoing`). A ticket reply's delivery status
-/// becomes `sent` when the relay takes it, `unsent` when its last attempt is refused.
-async fn mail(
-    state: &AppState,
-    tenant: &Tenant,
-    job: &Claimed,
-    payload: &serde_json::Value,
-) -> JobResult {
-    let mail: crate::mailer::Outgoing = serde_json::from_value(payload.clone())
-        .map_err(|e| JobError::Permanent(format!("mail job: {e}")))?;
-    let sent = state.mailer.send_mail(&mail).await;
-    if let (Some(_), Some(email_id)) = (&mail.ticket_message, &mail.message_id) {
-        let report = match &sent {
-            Ok(()) => Some((Delivery::Sent, None)),
-            Err(error) if job.attempt >= job.max_attempts => Some((
-                Delivery::Unsent,
-                Some(format!("the mail relay refused it: {error}")),
-            )),
-            Err(_) => None,
-        };
-        if let Some((status, detail)) = report {
-            // The mail is out either way: a failed status write must not send it again.
-            let recorded = crate::ticket_mail::report_delivery(
-                state,
-                tenant,
-                email_id,
-                status,
-                detail.as_deref(),
-            )
-            .await;
-            if let Err(error) = recorded {
-                tracing::warn!(job = %job.id, ?error, "recording a reply's delivery status failed");
-            }
-        }
-    }
-    sent.map_err(JobError::Retry)
 }
 
 /// Forgets old finished jobs and expired replay keys; returns how many of each.

@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod companies;
+pub mod consent;
 pub mod contact_fields;
 pub mod contact_imports;
 pub mod contacts;

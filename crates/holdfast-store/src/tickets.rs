@@ -631,6 +631,29 @@ pub async fn mark_mailed(
     Ok(())
 }
 
+/// Records that the consent check refused to mail this reply (never sent; the reason is the
+/// detail the operator reads).
+pub async fn mark_blocked(
+    tx: &mut TenantTx<'_>,
+    message: &str,
+    detail: &str,
+    now_ms: Millis,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE ticket_messages SET delivery_status = $3, delivery_detail = $4, \
+         delivery_updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws)
+    .bind(message)
+    .bind(Delivery::Blocked.as_str())
+    .bind(detail)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// What a delivery report changed.
 #[derive(Debug)]
 pub enum Reported {

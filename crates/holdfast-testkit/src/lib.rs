@@ -8,7 +8,7 @@ pub mod python;
 pub mod receiver;
 mod smtp;
 pub mod sse;
-pub use smtp::{SmtpMessage, SmtpSink};
+pub use smtp::{SmtpMessage, SmtpSink, mail_header};
 
 use holdfast_core::clock::{SharedClock, SystemClock};
 use holdfast_core::config::{Config, Layer};

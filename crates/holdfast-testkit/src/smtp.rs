@@ -15,6 +15,17 @@ pub struct SmtpMessage {
     pub data: String,
 }
 
+/// A header's value in a raw mail (first occurrence, one line).
+pub fn mail_header<'a>(data: &'a str, name: &str) -> Option<&'a str> {
+    data.lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        })
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim())
+}
+
 impl SmtpMessage {
     /// The body with quoted-printable soft line breaks and `=3D` undone, for searching.
     pub fn text(&self) -> String {

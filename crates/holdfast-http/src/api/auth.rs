@@ -416,10 +416,7 @@ async fn send_reset(state: &AppState, email: &str) -> Result<(), String> {
         token.expose(),
         token.expose()
     );
-    state
-        .mailer
-        .send(email, "Reset your Holdfast password", &body)
-        .await
+    crate::outreach::send_staff_mail(state, email, "Reset your Holdfast password", &body).await
 }
 
 async fn auth_reset_password(

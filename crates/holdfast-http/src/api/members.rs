@@ -224,11 +224,11 @@ async fn invitation_create(
         token.expose(),
         token.expose()
     );
-    let mailer = state.mailer.clone();
+    let state = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = mailer
-            .send(&email, "You are invited to Holdfast", &text)
-            .await
+        if let Err(e) =
+            crate::outreach::send_staff_mail(&state, &email, "You are invited to Holdfast", &text)
+                .await
         {
             tracing::error!(error = %e, "invitation message not sent");
         }

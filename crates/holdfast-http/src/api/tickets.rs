@@ -5,6 +5,7 @@
 use crate::api::{CURSOR, LIMIT, Page, encode_cursor, page_of, page_params, page_params_into};
 use crate::extract::{JsonBody, QueryParams};
 use crate::guard::Authed;
+use crate::outreach::Decision;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, QueryParam, RouteTable};
 use crate::state::AppState;
@@ -12,11 +13,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
+use holdfast_core::consent::Purpose;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::ids::TicketId;
+use holdfast_core::ids::{ContactId, TicketId};
 use holdfast_core::modules::Module;
 use holdfast_core::policy::Permission;
-use holdfast_core::queue::JobKind;
 use holdfast_core::ticket_activity::ActivityOut;
 use holdfast_core::tickets::{
     AttachmentOut, BulkIn, BulkOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, ReplyIn,
@@ -507,31 +508,33 @@ async fn add(
         now,
     )
     .await?;
-    if kind == MessageKind::Reply && mail_reply(state, &mut tx, &ticket, &message, now).await? {
-        message.delivery_status = Some(Delivery::Queued);
+    if kind == MessageKind::Reply {
+        mail_reply(state, &mut tx, &ticket, &mut message, now).await?;
     }
     publish(&mut tx, EventType::MessageCreated, &message, now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
 
-/// A reply reaches a customer who has an email address by mail, queued in the reply's
-/// transaction: `Re: <subject>`, its own Message-ID, `In-Reply-To` the newest mail of the
-/// thread and `References` all of them, and a `Reply-To` with the ticket's token at the
-/// sender's domain, so the answer threads back into this ticket. Returns whether it was
-/// mailed (a contact without an email address is answered in the ticket only).
+/// A reply reaches a customer who has an email address by mail, through the consent choke
+/// point (`outreach`) in the reply's transaction: `Re: <subject>`, its own Message-ID,
+/// `In-Reply-To` the newest mail of the thread and `References` all of them, and a `Reply-To`
+/// with the ticket's token at the sender's domain, so the answer threads back into this
+/// ticket. Returns the reply's delivery status: `queued`, `blocked` (with the reason in its
+/// detail), or none when the contact has no email address (answered in the ticket only).
 async fn mail_reply(
     state: &AppState,
     tx: &mut TenantTx<'_>,
     ticket: &TicketOut,
-    message: &MessageOut,
+    message: &mut MessageOut,
     now: i64,
-) -> ApiResult<bool> {
+) -> ApiResult<()> {
     let id = TicketId::from_trusted(ticket.id.clone());
     let (thread, email) = store::mail_thread(tx, &id).await?;
-    let Some(to) = email else {
-        return Ok(false);
+    let (Some(_), Some(contact)) = (email, ticket.contact_id.as_deref()) else {
+        return Ok(());
     };
+    let contact = ContactId::from_trusted(contact.to_owned());
     let domain = state
         .config
         .mail_from
@@ -550,8 +553,7 @@ async fn mail_reply(
     } else {
         format!("Re: {}", ticket.subject)
     };
-    let mail = crate::mailer::Outgoing {
-        to,
+    let mail = crate::outreach::ContactEmail {
         subject,
         body: message.body.clone(),
         message_id: Some(message_id),
@@ -560,9 +562,16 @@ async fn mail_reply(
         reply_to,
         ticket_message: Some(message.id.clone()),
     };
-    let job = serde_json::to_value(&mail).unwrap_or_default();
-    holdfast_store::queue::enqueue(tx, JobKind::MailSend, &job, now, now).await?;
-    Ok(true)
+    let decision =
+        crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;
+    match decision {
+        Decision::Queued => message.delivery_status = Some(Delivery::Queued),
+        Decision::Blocked { detail, .. } => {
+            message.delivery_status = Some(Delivery::Blocked);
+            message.delivery_detail = Some(detail);
+        }
+    }
+    Ok(())
 }
 
 async fn ticket_reply(

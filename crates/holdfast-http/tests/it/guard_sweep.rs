@@ -24,6 +24,13 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/oidc/complete"),
     ("POST", "/api/v1/invitations/accept"),
     ("GET", "/widget.js"),
+    // The contact's own pages: the token in the path is the credential (`consent.rs` proves
+    // unknown, malformed, spent and revoked tokens are one 404).
+    ("GET", "/preferences/{token}"),
+    ("POST", "/preferences/{token}"),
+    ("POST", "/preferences/{token}/unsubscribe"),
+    ("GET", "/consent/confirm/{token}"),
+    ("POST", "/consent/confirm/{token}"),
 ];
 
 /// Routes whose guard is a shared secret rather than a credential, each proven by its own
@@ -96,6 +103,10 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]})
     } else if path.contains("inbound-hooks") {
         json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+    } else if path.contains("/consent") {
+        json!({"do_not_contact": true})
+    } else if path.contains("settings/privacy") {
+        json!({"mode": "gdpr"})
     } else if path.contains("saved-replies") {
         json!({"name": "Sweep reply", "body": "Hello {{contact.first_name|there}}"})
     } else if path.contains("tickets/bulk") {

@@ -649,16 +649,7 @@ async fn mail_becomes_a_ticket_and_replies_thread_into_it() {
     assert_eq!(listed["data"].as_array().unwrap().len(), 2);
 }
 
-/// A header's value in a raw SMTP message (first occurrence, unfolded).
-fn header<'a>(data: &'a str, name: &str) -> Option<&'a str> {
-    data.lines()
-        .find(|l| {
-            l.to_ascii_lowercase()
-                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
-        })
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim())
-}
+use holdfast_testkit::mail_header as header;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reply_is_mailed_in_the_thread_and_the_answer_comes_back_to_the_ticket() {

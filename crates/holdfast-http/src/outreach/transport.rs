@@ -1,36 +1,31 @@
-//! The mail transport for Holdfast's own messages to people (password reset, invitations):
-//! an SMTP relay when `smtp_url` is set (plain, STARTTLS with `?tls=required`, or `smtps://`),
-//! otherwise the local outbox in the database. Customer-facing messages will go through the
-//! consent choke point built on top of this.
+//! The mail transport: an SMTP relay when `smtp_url` is set (plain, STARTTLS with
+//! `?tls=required`, or `smtps://`), otherwise the local outbox in the database. Private to
+//! `outreach`: nothing outside that module can construct or call it, so every mail passes the
+//! choke point (customer messages) or is staff mail by name.
 
 use holdfast_core::clock::SharedClock;
 use holdfast_core::config::Config;
 use holdfast_store::{Db, mail_outbox};
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// A mail to send; ids are without angle brackets.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct Outgoing {
+#[derive(Debug, Clone, Default)]
+pub(super) struct Outgoing {
     pub to: String,
     pub subject: String,
     pub body: String,
-    #[serde(default)]
     pub message_id: Option<String>,
-    #[serde(default)]
     pub in_reply_to: Option<String>,
-    #[serde(default)]
     pub references: Vec<String>,
-    #[serde(default)]
     pub reply_to: Option<String>,
-    /// The ticket message (`msg_…`) this mail carries, whose delivery status the mail job
-    /// moves to `sent` (or `failed` when the relay refuses it for good). Not a header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticket_message: Option<String>,
+    /// The preference center's one-click unsubscribe URL (RFC 8058): `List-Unsubscribe` and
+    /// `List-Unsubscribe-Post` on every customer mail.
+    pub list_unsubscribe: Option<String>,
 }
 
-pub enum Mailer {
+pub(super) enum Mailer {
     Outbox {
         db: Db,
         clock: SharedClock,
@@ -51,7 +46,11 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    pub fn from_config(config: &Config, db: &Db, clock: &SharedClock) -> Result<Mailer, String> {
+    pub(super) fn from_config(
+        config: &Config,
+        db: &Db,
+        clock: &SharedClock,
+    ) -> Result<Mailer, String> {
         let Some(url) = &config.smtp_url else {
             return Ok(Mailer::Outbox {
                 db: db.clone(),
@@ -68,21 +67,11 @@ impl Mailer {
         Ok(Mailer::Smtp { transport, from })
     }
 
-    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
-        self.send_mail(&Outgoing {
-            to: to.to_owned(),
-            subject: subject.to_owned(),
-            body: body.to_owned(),
-            ..Outgoing::default()
-        })
-        .await
-    }
-
     /// Sends a mail that may continue a thread (a ticket reply): its own `Message-ID`, the
     /// `In-Reply-To` and `References` of the conversation, and a `Reply-To` carrying the
     /// ticket's reply token, so the customer's mail client threads it and their answer comes
     /// back to the ticket.
-    pub async fn send_mail(&self, mail: &Outgoing) -> Result<(), String> {
+    pub(super) async fn send_mail(&self, mail: &Outgoing) -> Result<(), String> {
         let (to, subject, body) = (mail.to.as_str(), mail.subject.as_str(), mail.body.as_str());
         match self {
             Mailer::Outbox { db, clock } => {
@@ -112,6 +101,19 @@ impl Mailer {
                     let mailbox: Mailbox =
                         reply_to.parse().map_err(|e| format!("reply-to: {e}"))?;
                     builder = builder.reply_to(mailbox);
+                }
+                if let Some(url) = &mail.list_unsubscribe {
+                    for (name, value) in [
+                        ("List-Unsubscribe", format!("<{url}>")),
+                        (
+                            "List-Unsubscribe-Post",
+                            "List-Unsubscribe=One-Click".to_owned(),
+                        ),
+                    ] {
+                        let name = HeaderName::new_from_ascii(name.to_owned())
+                            .map_err(|e| e.to_string())?;
+                        builder = builder.raw_header(HeaderValue::new(name, value));
+                    }
                 }
                 let message = builder.body(body.to_owned()).map_err(|e| e.to_string())?;
                 transport

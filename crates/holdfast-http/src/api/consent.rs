@@ -1,0 +1,392 @@
+//! Consent per contact and channel (`/api/v1/contacts/{id}/consent`), its log, the outbound
+//! decisions, preference-link revocation, and the workspace's privacy settings. Every change,
+//! from here or from the contact's own links (`api/preferences.rs`), goes through
+//! [`change_consent`], which applies double opt-in and writes the log.
+
+use crate::api::{Page, page_of, page_params};
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody, QueryParams};
+use crate::guard::Authed;
+use crate::outreach::{ContactEmail, Decision};
+use crate::problem::{ApiResult, Problem};
+use crate::routes::{Doc, Guard, RouteTable};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::routing::{get, patch, post, put};
+use holdfast_core::consent::{
+    self as rules, Channel, ConsentLogEntry, ConsentOut, ConsentPatch, OutreachEntry,
+    PrivacySettings, PrivacySettingsIn, Purpose, Source, Status,
+};
+use holdfast_core::ids::ContactId;
+use holdfast_core::policy::Permission;
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::consent::{self as store, Change, Standing, Who};
+use holdfast_store::{StoreError, TenantTx};
+use serde::Deserialize;
+use serde_json::json;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::ContactsRead,
+};
+const WRITE: Guard = Guard::Staff {
+    permission: Permission::ContactsWrite,
+};
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("consent", summary);
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/{id}/consent",
+        READ,
+        doc("A contact's consent per channel, Do Not Contact and do-not-sell")
+            .response::<ConsentOut>(200),
+        get(consent_get),
+    );
+    t.add(
+        Method::PATCH,
+        "/api/v1/contacts/{id}/consent",
+        WRITE,
+        doc(
+            "Change a contact's consent (logged; grants wait for confirmation under double opt-in)",
+        )
+        .request::<ConsentPatch>()
+        .response::<ConsentOut>(200),
+        patch(consent_update),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/{id}/consent/log",
+        READ,
+        doc("Every change of a contact's consent, oldest first")
+            .response::<Page<ConsentLogEntry>>(200)
+            .query(&[crate::api::LIMIT, crate::api::CURSOR]),
+        get(consent_log),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/{id}/outreach",
+        READ,
+        doc("Every decision of the outbound consent check for a contact (allowed or blocked)")
+            .response::<Page<OutreachEntry>>(200)
+            .query(&[crate::api::LIMIT, crate::api::CURSOR]),
+        get(outreach_list),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/contacts/{id}/preference-links/revoke",
+        WRITE,
+        doc("Revoke the contact's preference-center links (old mails' links stop working)")
+            .response::<RevokedOut>(200),
+        post(links_revoke),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/settings/privacy",
+        Guard::Staff {
+            permission: Permission::ContactsRead,
+        },
+        Doc::new(
+            "settings",
+            "The privacy mode (GDPR or CCPA) and double opt-in channels",
+        )
+        .response::<PrivacySettings>(200),
+        get(settings_get),
+    );
+    t.add(
+        Method::PUT,
+        "/api/v1/settings/privacy",
+        Guard::StaffStepUp {
+            permission: Permission::WorkspaceManage,
+        },
+        Doc::new(
+            "settings",
+            "Set the privacy mode (gdpr: only granted consent may be sent to; ccpa: anything but denied) and double opt-in",
+        )
+        .request::<PrivacySettingsIn>()
+        .response::<PrivacySettings>(200),
+        put(settings_set),
+    );
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct RevokedOut {
+    revoked: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn contact_id(text: &str) -> ApiResult<ContactId> {
+    ContactId::parse(text).ok_or_else(|| Problem::not_found("contact"))
+}
+
+pub(crate) fn view(
+    contact: &ContactId,
+    standing: &Standing,
+    settings: &PrivacySettings,
+) -> ConsentOut {
+    ConsentOut {
+        contact_id: contact.to_string(),
+        mode: settings.mode,
+        do_not_contact: standing.do_not_contact,
+        do_not_sell: standing.do_not_sell,
+        channels: standing
+            .channels
+            .iter()
+            .map(|(c, v)| (c.as_str().to_owned(), v.clone()))
+            .collect(),
+    }
+}
+
+/// The one way consent changes: requested grants become `pending` where double opt-in is on
+/// (the contact is then sent a single-use confirmation link through the choke point), each
+/// real change is written with its log entry, all in the caller's transaction.
+pub(crate) async fn change_consent(
+    state: &AppState,
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    before: &Standing,
+    changes: &[Change],
+    who: &Who,
+    now: i64,
+) -> Result<Vec<ConsentLogEntry>, StoreError> {
+    let source = who.source;
+    let settings = store::settings(tx).await?;
+    let effective: Vec<Change> = changes
+        .iter()
+        .map(|change| match change {
+            Change::Channel {
+                channel,
+                status,
+                lawful_basis,
+            } => Change::Channel {
+                channel: *channel,
+                status: rules::effective_status(
+                    *status,
+                    source,
+                    settings.double_opt_in_on(*channel),
+                ),
+                lawful_basis: *lawful_basis,
+            },
+            other => other.clone(),
+        })
+        .collect();
+    let written = store::apply(tx, contact, before, &effective, who, now).await?;
+    for entry in &written {
+        let became_pending = entry.field == "channel"
+            && entry.new_value == Status::Pending.as_str()
+            && entry.channel.as_deref() == Some(Channel::Email.as_str());
+        if became_pending {
+            ask_confirmation(state, tx, contact, now).await?;
+        }
+    }
+    Ok(written)
+}
+
+/// Queues the double opt-in request: a single-use link, valid for 7 days.
+async fn ask_confirmation(
+    state: &AppState,
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    now: i64,
+) -> Result<Decision, StoreError> {
+    let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
+    store::create_confirmation(
+        tx,
+        contact,
+        Channel::Email,
+        &digest,
+        now,
+        now + rules::CONFIRM_TTL_MS,
+    )
+    .await?;
+    let name = holdfast_store::workspaces::get(tx)
+        .await?
+        .map(|w| w.name)
+        .unwrap_or_else(|| "us".to_owned());
+    let base = state.config.public_url.trim_end_matches('/');
+    let body = format!(
+        "Please confirm that you want to receive email from {name}:\n\n{base}/consent/confirm/{}\n\n\
+         The link works once, for 7 days. If you did not ask for this, ignore this message: \
+         nothing more will be sent to you by email until you confirm.\n",
+        token.expose()
+    );
+    let mail = ContactEmail {
+        subject: format!("Please confirm your subscription to {name}"),
+        body,
+        ..ContactEmail::default()
+    };
+    crate::outreach::queue_to_contact(tx, contact, Purpose::Confirmation, mail, now).await
+}
+
+fn who_staff(actor: &Actor, client: &ClientInfo, source: Source, note: Option<String>) -> Who {
+    let actor = match &actor.principal {
+        Principal::ApiKey(id) => id.to_string(),
+        Principal::User { user_id, .. } => user_id.to_string(),
+    };
+    Who {
+        actor,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        source,
+        note,
+    }
+}
+
+async fn consent_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConsentOut>> {
+    let id = contact_id(&id)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let standing = store::standing(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    let settings = store::settings(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(view(&id, &standing, &settings)))
+}
+
+async fn consent_update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: JsonBody<ConsentPatch>,
+) -> ApiResult<Json<ConsentOut>> {
+    let id = contact_id(&id)?;
+    let change = body.value.validate().map_err(Problem::validation)?;
+    let source = change.source.unwrap_or(match actor.principal {
+        Principal::ApiKey(_) => Source::Api,
+        Principal::User { .. } => Source::Operator,
+    });
+    let mut changes: Vec<Change> = change
+        .channels
+        .iter()
+        .map(|(channel, status, lawful_basis)| Change::Channel {
+            channel: *channel,
+            status: *status,
+            lawful_basis: *lawful_basis,
+        })
+        .collect();
+    if let Some(on) = change.do_not_contact {
+        changes.push(Change::DoNotContact(on));
+    }
+    if let Some(on) = change.do_not_sell {
+        changes.push(Change::DoNotSell(on));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let before = store::standing(&mut tx, &id, true)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    let who = who_staff(&actor, &client, source, change.note.clone());
+    change_consent(&state, &mut tx, &id, &before, &changes, &who, now).await?;
+    let after = store::standing(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    let settings = store::settings(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(view(&id, &after, &settings)))
+}
+
+async fn consent_log(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<Json<Page<ConsentLogEntry>>> {
+    let id = contact_id(&id)?;
+    let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    if store::standing(&mut tx, &id, false).await?.is_none() {
+        return Err(Problem::not_found("contact"));
+    }
+    let rows = store::log(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
+    tx.commit().await?;
+    Ok(Json(page_of(rows, limit, |r| r.id.as_str())))
+}
+
+async fn outreach_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<Json<Page<OutreachEntry>>> {
+    let id = contact_id(&id)?;
+    let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    if store::standing(&mut tx, &id, false).await?.is_none() {
+        return Err(Problem::not_found("contact"));
+    }
+    let rows = store::outreach(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
+    tx.commit().await?;
+    Ok(Json(page_of(rows, limit, |r| r.id.as_str())))
+}
+
+async fn links_revoke(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RevokedOut>> {
+    let id = contact_id(&id)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if store::standing(&mut tx, &id, true).await?.is_none() {
+        return Err(Problem::not_found("contact"));
+    }
+    let revoked = store::revoke_preference_links(&mut tx, &id, now).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "contact.preference_links_revoked",
+        "contact",
+        id.as_str(),
+        json!({"revoked": revoked}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Json(RevokedOut { revoked }))
+}
+
+async fn settings_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<PrivacySettings>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let settings = store::settings(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(settings))
+}
+
+async fn settings_set(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    body: JsonBody<PrivacySettingsIn>,
+) -> ApiResult<Json<PrivacySettings>> {
+    let settings = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let before = store::settings(&mut tx).await?;
+    store::save_settings(&mut tx, &settings, now).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "privacy.settings_changed",
+        "workspace",
+        actor.tenant.workspace_id().as_str(),
+        json!({"before": before, "after": settings}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Json(settings))
+}
