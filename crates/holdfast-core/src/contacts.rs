@@ -1,8 +1,15 @@
 //! Contacts: the wire types (`ContactIn`, `ContactPatch`, `ContactOut`) and their validation.
+//!
+//! `company` is the free-text company name a contact was created with (kept for compatibility
+//! and for contacts without a company record); `company_id` links the contact to one of the
+//! workspace's companies. `custom` holds the workspace's custom fields (`contact_fields`).
 
+use crate::contact_fields::{self, FieldDef};
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 pub const MAX_TAGS: usize = 50;
 
@@ -22,6 +29,11 @@ pub struct ContactIn {
     #[serde(default)]
     #[schemars(length(max = 50), inner(length(min = 1, max = 50)))]
     pub tags: Vec<String>,
+    /// One of the workspace's companies (`co_…`).
+    pub company_id: Option<String>,
+    /// Custom field values by key, typed as their definitions say.
+    #[serde(default)]
+    pub custom: serde_json::Map<String, Value>,
 }
 
 /// Distinguishes "absent" (leave as is) from `null` (clear) in a PATCH body.
@@ -50,6 +62,11 @@ pub struct ContactPatch {
     #[schemars(with = "Option<String>")]
     pub company: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<String>")]
+    pub company_id: Option<Option<String>>,
+    /// Merged key by key into the contact's values; `null` clears a key.
+    pub custom: Option<serde_json::Map<String, Value>>,
 }
 
 impl ContactIn {
@@ -61,6 +78,8 @@ impl ContactIn {
             ("phone", self.phone.is_some()),
             ("company", self.company.is_some()),
             ("tags", !self.tags.is_empty()),
+            ("company_id", self.company_id.is_some()),
+            ("custom", !self.custom.is_empty()),
         ]
         .into_iter()
         .filter_map(|(field, sent)| sent.then_some(field))
@@ -77,6 +96,8 @@ impl ContactPatch {
             ("phone", self.phone.is_some()),
             ("company", self.company.is_some()),
             ("tags", self.tags.is_some()),
+            ("company_id", self.company_id.is_some()),
+            ("custom", self.custom.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, sent)| sent.then_some(field))
@@ -94,6 +115,12 @@ pub struct ContactOut {
     /// Absent (like any field) when the caller's role may not see it.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The linked company (`co_…`), if any.
+    #[serde(default)]
+    pub company_id: Option<String>,
+    /// Custom field values by key.
+    #[serde(default)]
+    pub custom: BTreeMap<String, Value>,
     /// UTC milliseconds since the epoch.
     pub created_at: i64,
     pub updated_at: i64,
@@ -107,18 +134,38 @@ impl ContactOut {
             phone: self.phone.clone(),
             company: self.company.clone(),
             tags: self.tags.clone(),
+            company_id: self.company_id.clone(),
+            custom: self.custom.clone(),
         }
     }
 }
 
 /// A contact's fields after validation and normalisation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactFields {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
     pub tags: Vec<String>,
+    /// Shape-checked here; the handler checks that the company exists in the workspace.
+    pub company_id: Option<String>,
+    pub custom: BTreeMap<String, Value>,
+}
+
+/// A company id as sent: a malformed one cannot name a company of the workspace.
+pub fn check_company_id(errors: &mut Errors, value: Option<&str>) -> Option<String> {
+    let value = value?;
+    match crate::ids::CompanyId::parse(value.trim()) {
+        Some(id) => Some(id.to_string()),
+        None => {
+            errors.push(
+                "company_id",
+                "is not a company of this workspace (ids look like co_…)",
+            );
+            None
+        }
+    }
 }
 
 fn check_optional(
@@ -129,7 +176,7 @@ fn check_optional(
     value.and_then(|v| errors.take(check(v)))
 }
 
-fn check_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
+pub(crate) fn check_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
     if tags.len() > MAX_TAGS {
         errors.push(
             "tags",
@@ -159,7 +206,13 @@ fn require_identity(errors: &mut Errors, fields: &ContactFields) {
 }
 
 impl ContactIn {
+    /// Validates a contact of a workspace without custom fields.
     pub fn validate(&self) -> Result<ContactFields, Vec<FieldError>> {
+        self.validate_with(&[])
+    }
+
+    /// Validates against the workspace's custom field definitions.
+    pub fn validate_with(&self, defs: &[FieldDef]) -> Result<ContactFields, Vec<FieldError>> {
         let mut errors = Errors::default();
         let fields = ContactFields {
             name: check_optional(&mut errors, self.name.as_deref(), |v| {
@@ -175,6 +228,8 @@ impl ContactIn {
                 validate::text("company", v, 1, 200)
             }),
             tags: check_tags(&mut errors, &self.tags),
+            company_id: check_company_id(&mut errors, self.company_id.as_deref()),
+            custom: contact_fields::check_new(defs, &self.custom, &mut errors),
         };
         if self.name.is_none() && self.email.is_none() && self.phone.is_none() {
             require_identity(&mut errors, &fields);
@@ -184,8 +239,18 @@ impl ContactIn {
 }
 
 impl ContactPatch {
-    /// Applies the patch to the current fields, validating only what changes.
+    /// Applies the patch to the current fields, validating only what changes (a workspace
+    /// without custom fields).
     pub fn apply(&self, current: &ContactFields) -> Result<ContactFields, Vec<FieldError>> {
+        self.apply_with(current, &[])
+    }
+
+    /// Applies the patch, checking custom values against the workspace's definitions.
+    pub fn apply_with(
+        &self,
+        current: &ContactFields,
+        defs: &[FieldDef],
+    ) -> Result<ContactFields, Vec<FieldError>> {
         let mut errors = Errors::default();
         let mut merge =
             |field: &Option<Option<String>>,
@@ -211,12 +276,25 @@ impl ContactPatch {
             None => current.tags.clone(),
             Some(t) => check_tags(&mut errors, t),
         };
+        let company_id = match &self.company_id {
+            None => current.company_id.clone(),
+            Some(None) => None,
+            Some(Some(id)) => check_company_id(&mut errors, Some(id)),
+        };
+        let custom = match &self.custom {
+            None => current.custom.clone(),
+            Some(changes) => {
+                contact_fields::check_changes(defs, &current.custom, changes, &mut errors)
+            }
+        };
         let fields = ContactFields {
             name,
             email,
             phone,
             company,
             tags,
+            company_id,
+            custom,
         };
         require_identity(&mut errors, &fields);
         errors.finish(fields)

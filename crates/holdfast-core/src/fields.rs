@@ -63,6 +63,8 @@ pub enum Field {
     ContactsPhone,
     ContactsCompany,
     ContactsTags,
+    /// Every custom field value (`custom`); per-key rules are not supported.
+    ContactsCustom,
     InvoicesAmount,
 }
 
@@ -73,6 +75,7 @@ impl Field {
         Field::ContactsPhone,
         Field::ContactsCompany,
         Field::ContactsTags,
+        Field::ContactsCustom,
         Field::InvoicesAmount,
     ];
 
@@ -91,7 +94,22 @@ impl Field {
             Field::ContactsPhone => "phone",
             Field::ContactsCompany => "company",
             Field::ContactsTags => "tags",
+            Field::ContactsCustom => "custom",
             Field::InvoicesAmount => "amount",
+        }
+    }
+
+    /// Every JSON key the field governs: the company rule also covers the link to a company
+    /// record (`company_id`), so hiding a contact's company hides both.
+    pub fn json_keys(self) -> &'static [&'static str] {
+        match self {
+            Field::ContactsCompany => &["company", "company_id"],
+            Field::ContactsName => &["name"],
+            Field::ContactsEmail => &["email"],
+            Field::ContactsPhone => &["phone"],
+            Field::ContactsTags => &["tags"],
+            Field::ContactsCustom => &["custom"],
+            Field::InvoicesAmount => &["amount"],
         }
     }
 
@@ -219,7 +237,9 @@ pub fn redact(role: &Role, resource: Resource, value: &mut serde_json::Value) {
     if let Some(map) = value.as_object_mut() {
         for field in Field::of(resource) {
             if access(role, field) == Access::Hidden {
-                map.remove(field.name());
+                for key in field.json_keys() {
+                    map.remove(*key);
+                }
             }
         }
     }
@@ -232,10 +252,10 @@ pub fn check_write(
     present: &[&str],
 ) -> Result<(), (String, Access)> {
     for field in Field::of(resource) {
-        if present.contains(&field.name()) {
+        if let Some(sent) = field.json_keys().iter().find(|k| present.contains(*k)) {
             let granted = access(role, field);
             if granted != Access::Write {
-                return Err((field.name().to_owned(), granted));
+                return Err(((*sent).to_owned(), granted));
             }
         }
     }
@@ -287,6 +307,30 @@ mod tests {
         )
         .with_field_rules(FieldRules::from_json(&json!({"contacts.name": "write"})).unwrap());
         assert_eq!(access(&widen, Field::ContactsName), Access::Read);
+    }
+
+    #[test]
+    fn company_rule_covers_the_company_link_and_custom_is_one_field() {
+        let rules = FieldRules::from_json(
+            &json!({"contacts.company": "hidden", "contacts.custom": "read"}),
+        )
+        .unwrap();
+        let role = Role::custom(
+            "rol_3".into(),
+            PermissionSet::of(&[Permission::ContactsRead, Permission::ContactsWrite]),
+        )
+        .with_field_rules(rules);
+        let mut contact = json!({"id": "ct_1", "company": "Acme", "company_id": "co_1", "custom": {"tier": "gold"}});
+        redact(&role, Resource::Contacts, &mut contact);
+        assert_eq!(contact, json!({"id": "ct_1", "custom": {"tier": "gold"}}));
+        assert_eq!(
+            check_write(&role, Resource::Contacts, &["name", "company_id"]),
+            Err(("company_id".to_owned(), Access::Hidden))
+        );
+        assert_eq!(
+            check_write(&role, Resource::Contacts, &["custom"]),
+            Err(("custom".to_owned(), Access::Read))
+        );
     }
 
     #[test]

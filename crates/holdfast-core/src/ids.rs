@@ -162,6 +162,16 @@ prefixed_id!(
     "ta"
 );
 prefixed_id!(
+    /// A company (organisation) contacts belong to.
+    CompanyId,
+    "co"
+);
+prefixed_id!(
+    /// One CSV import of contacts.
+    ContactImportId,
+    "imp"
+);
+prefixed_id!(
     /// A verified event received from a provider.
     InboundEventId,
     "ibe"

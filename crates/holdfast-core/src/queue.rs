@@ -19,15 +19,18 @@ pub enum JobKind {
     MailSend,
     /// Send one message to a contact, through the consent choke point (`outreach`).
     MessageSend,
+    /// Run one CSV import of contacts (`contact_imports`), resuming where it stopped.
+    ContactsImport,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::WebhookFanout,
         JobKind::WebhookDeliver,
         JobKind::InboundHandle,
         JobKind::MailSend,
         JobKind::MessageSend,
+        JobKind::ContactsImport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +40,7 @@ impl JobKind {
             JobKind::InboundHandle => "inbound.handle",
             JobKind::MailSend => "mail.send",
             JobKind::MessageSend => "message.send",
+            JobKind::ContactsImport => "contacts.import",
         }
     }
 
@@ -51,7 +55,7 @@ impl JobKind {
         match self {
             JobKind::WebhookDeliver => 12,
             JobKind::WebhookFanout | JobKind::InboundHandle => 8,
-            JobKind::MailSend | JobKind::MessageSend => 6,
+            JobKind::MailSend | JobKind::MessageSend | JobKind::ContactsImport => 6,
         }
     }
 }

@@ -13,18 +13,45 @@ use holdfast_core::error::{ApiError, ErrorCode};
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 
+const IMPORT_PATH: &str = "/api/v1/contacts/imports";
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps a router in the edge. Used for the app and, in tests, for synthetic routers.
 pub fn with_edge(router: Router, state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
+    // A CSV import is the one body allowed to be larger (its handler reads it with its own
+    // cap); every other request keeps the configured limit.
+    let import_limit = limit.max(holdfast_core::contact_import::MAX_IMPORT_BYTES);
     let router = router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| async move {
+                let cap = if request.method() == Method::POST && request.uri().path() == IMPORT_PATH
+                {
+                    import_limit
+                } else {
+                    limit
+                };
+                let declared = request
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if declared.is_some_and(|n| n > cap as u64) {
+                    return render(&ApiError::new(
+                        ErrorCode::PayloadTooLarge,
+                        format!("the request body exceeds the size limit of {cap} bytes"),
+                    ));
+                }
+                // A body without a declared length is cut off at the cap while it is read.
+                let request = request
+                    .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, cap)));
+                next.run(request).await
+            },
+        ))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 tracing::error!("handler panicked");

@@ -71,6 +71,16 @@ impl From<StoreError> for Problem {
                     "email",
                     "a contact with this email already exists in this workspace",
                 ),
+                "companies_domain_key" => Problem::field(
+                    ErrorCode::Conflict,
+                    "domain",
+                    "a company with this domain already exists in this workspace",
+                ),
+                "contact_fields_pkey" => Problem::field(
+                    ErrorCode::Conflict,
+                    "key",
+                    "a custom field with this key already exists in this workspace",
+                ),
                 "roles_name_key" => Problem::field(
                     ErrorCode::Conflict,
                     "name",

@@ -231,7 +231,15 @@ pub fn route_table() -> RouteTable {
         module: None,
     };
     crate::ops::routes(&mut table);
-    table.module(Module::Crm, crate::api::contacts::routes);
+    table.module(Module::Crm, |t| {
+        // Fixed paths under /api/v1/contacts before the `{id}` routes (the router prefers
+        // them anyway; this keeps the table readable).
+        crate::api::contact_imports::routes(t);
+        crate::api::contact_export::routes(t);
+        crate::api::contacts::routes(t);
+        crate::api::companies::routes(t);
+        crate::api::contact_fields::routes(t);
+    });
     crate::api::privacy::routes(&mut table);
     crate::api::api_keys::routes(&mut table);
     crate::api::auth::routes(&mut table);

@@ -262,6 +262,7 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
         JobKind::MessageSend => {
             crate::outreach::deliver_to_contact(state, tenant, job, &payload).await
         }
+        JobKind::ContactsImport => crate::api::contact_imports::run(state, tenant, &payload).await,
     }
 }
 

@@ -19,6 +19,14 @@ pub enum StoreError {
 const KNOWN: &[(&str, &[&str])] = &[
     ("contacts_email_key", &["contacts_email_key"]),
     (
+        "companies_domain_key",
+        &["companies_domain_key", "companies.domain"],
+    ),
+    (
+        "contact_fields_pkey",
+        &["contact_fields_pkey", "contact_fields.workspace_id"],
+    ),
+    (
         "workspaces_slug_key",
         &["workspaces_slug_key", "workspaces.slug"],
     ),

@@ -296,6 +296,25 @@ async fn forget_copies(
             .execute(tx.conn())
             .await?;
     }
+    // CSV imports keep their file: one that names the person loses it (and its row errors,
+    // which may quote cells); the import's counts stay.
+    let imports: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, csv, errors FROM contact_imports WHERE workspace_id = $1")
+            .bind(&ws)
+            .fetch_all(tx.conn())
+            .await?;
+    for (import, csv, errors) in imports {
+        let text = searchable(&format!("{csv}\n{errors}"));
+        if mentions(&text, texts) || mentions(&text, ids) {
+            sqlx::query(
+                "UPDATE contact_imports SET csv = '', errors = '[]' WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(&ws)
+            .bind(&import)
+            .execute(tx.conn())
+            .await?;
+        }
+    }
     // Their delivery and handling jobs.
     doomed_hooks.extend(doomed_events);
     forget_jobs_and_responses(tx, &doomed_hooks).await

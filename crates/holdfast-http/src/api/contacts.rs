@@ -14,18 +14,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use holdfast_core::contact_fields;
 use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::fields::{self, Access, Field, Resource};
-use holdfast_core::ids::ContactId;
+use holdfast_core::ids::{CompanyId, ContactId};
 use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::auth::Actor;
-use holdfast_store::contacts::SearchIn;
+use holdfast_store::contacts::{Filter, SearchIn};
 use holdfast_store::{contacts, idempotency};
-use serde::Deserialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 const READ: Guard = Guard::Staff {
     permission: Permission::ContactsRead,
@@ -39,7 +40,17 @@ const LIST_QUERY: &[QueryParam] = &[
     crate::api::CURSOR,
     QueryParam {
         name: "q",
-        description: "Case-insensitive text in name or email",
+        description: "Case-insensitive text in name, email or a text custom field",
+        integer: false,
+    },
+    QueryParam {
+        name: "company_id",
+        description: "Only contacts of this company (co_…)",
+        integer: false,
+    },
+    QueryParam {
+        name: "custom.<key>",
+        description: "Only contacts whose custom field <key> has exactly this value (dates YYYY-MM-DD); repeatable for different keys",
         integer: false,
     },
 ];
@@ -119,9 +130,14 @@ async fn contact_create(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     check_writes(&actor, &body.value.sent_fields())?;
-    let fields = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
+    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let fields = body
+        .value
+        .validate_with(&defs)
+        .map_err(Problem::validation)?;
+    check_company(&mut tx, fields.company_id.as_deref()).await?;
     if let Some(key) = &key
         && let Some(stored) = idempotency::find(&mut tx, key, now).await?
     {
@@ -199,10 +215,14 @@ async fn contact_update(
     let current = contacts::get_for_update(&mut tx, &id)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
+    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
     let fields = body
         .value
-        .apply(&current.fields())
+        .apply_with(&current.fields(), &defs)
         .map_err(Problem::validation)?;
+    if fields.company_id != current.company_id {
+        check_company(&mut tx, fields.company_id.as_deref()).await?;
+    }
     let now = state.clock.now_ms();
     let updated = contacts::update(&mut tx, &id, &fields, now)
         .await?
@@ -253,16 +273,10 @@ async fn contact_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
-    q: Option<String>,
-}
-
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
+/// Custom-value filters in one list request.
+const MAX_CUSTOM_FILTERS: usize = 5;
 
 fn encode_cursor(id: &str) -> String {
     URL_SAFE_NO_PAD.encode(id)
@@ -276,10 +290,21 @@ fn decode_cursor(text: &str) -> Option<ContactId> {
 async fn contact_list(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(query): QueryParams<BTreeMap<String, String>>,
 ) -> ApiResult<Json<Page<serde_json::Value>>> {
     let mut errors = Errors::default();
-    let limit = match query.limit.as_deref() {
+    let mut custom_filters: Vec<(String, String)> = Vec::new();
+    for (name, value) in &query {
+        if let Some(key) = name.strip_prefix("custom.") {
+            custom_filters.push((key.to_owned(), value.clone()));
+        } else if !matches!(name.as_str(), "limit" | "cursor" | "q" | "company_id") {
+            errors.push(
+                name.clone(),
+                "is not a parameter of this list; use limit, cursor, q, company_id or custom.<key>",
+            );
+        }
+    }
+    let limit = match query.get("limit").map(String::as_str) {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -292,7 +317,7 @@ async fn contact_list(
             }
         },
     };
-    let after = match query.cursor.as_deref() {
+    let after = match query.get("cursor") {
         None => None,
         Some(text) => {
             let parsed = decode_cursor(text);
@@ -306,28 +331,64 @@ async fn contact_list(
         }
     };
     let q = query
-        .q
-        .as_deref()
+        .get("q")
         .and_then(|q| errors.take(validate::text("q", q, 1, 200)));
-    // A search never matches on a field the caller may not see.
-    let visible = |f| fields::access(&actor.role, f) != Access::Hidden;
-    let search = match (visible(Field::ContactsName), visible(Field::ContactsEmail)) {
-        (true, true) => SearchIn::NameAndEmail,
-        (true, false) => SearchIn::Name,
-        (false, true) => SearchIn::Email,
-        (false, false) => {
-            if q.is_some() {
-                errors.push(
-                    "q",
-                    "your role sees neither names nor emails, so it cannot search them",
-                );
-            }
-            SearchIn::Name
+    let company_id = query.get("company_id").and_then(|c| {
+        let id = CompanyId::parse(c.trim()).map(|id| id.to_string());
+        if id.is_none() {
+            errors.push("company_id", "is not a company id (co_…)");
         }
+        id
+    });
+    // A search or filter never matches on a field the caller may not see.
+    let visible = |f| fields::access(&actor.role, f) != Access::Hidden;
+    let search = SearchIn {
+        name: visible(Field::ContactsName),
+        email: visible(Field::ContactsEmail),
+        custom: visible(Field::ContactsCustom),
     };
-    errors.finish(()).map_err(Problem::validation)?;
+    if q.is_some() && !search.name && !search.email && !search.custom {
+        errors.push(
+            "q",
+            "your role sees neither names, emails nor custom fields, so it cannot search them",
+        );
+    }
+    if company_id.is_some() && !visible(Field::ContactsCompany) {
+        errors.push("company_id", "your role may not see contacts' companies");
+    }
+    if custom_filters.len() > MAX_CUSTOM_FILTERS {
+        errors.push(
+            "custom",
+            format!("at most {MAX_CUSTOM_FILTERS} custom.<key> filters at once"),
+        );
+    }
     let mut tx = state.db.read(&actor.tenant).await?;
-    let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, q.as_deref(), search).await?;
+    let mut custom = Vec::with_capacity(custom_filters.len());
+    if !custom_filters.is_empty() {
+        if !search.custom {
+            errors.push("custom", "your role may not see contacts' custom fields");
+        }
+        let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+        for (key, value) in custom_filters {
+            let field = format!("custom.{key}");
+            match defs.iter().find(|d| d.key == key) {
+                None => errors.push(field, "is not a custom field of this workspace"),
+                Some(def) => {
+                    if let Some(v) = errors.take(contact_fields::parse_text(def, &field, &value)) {
+                        custom.push((key, contact_fields::canonical_text(&v)));
+                    }
+                }
+            }
+        }
+    }
+    errors.finish(()).map_err(Problem::validation)?;
+    let filter = Filter {
+        q,
+        search,
+        custom,
+        company_id,
+    };
+    let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, &filter).await?;
     tx.commit().await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
@@ -339,6 +400,24 @@ async fn contact_list(
         data: rows.iter().map(|c| view(&actor, c)).collect(),
         next_cursor,
     }))
+}
+
+/// A contact may only be linked to a company of its own workspace; any other id is refused
+/// as if it did not exist (422, naming `company_id`).
+pub(crate) async fn check_company(
+    tx: &mut holdfast_store::TenantTx<'_>,
+    company_id: Option<&str>,
+) -> ApiResult<()> {
+    if let Some(id) = company_id
+        && !holdfast_store::companies::exists(tx, id).await?
+    {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "company_id",
+            "is not a company of this workspace",
+        ));
+    }
+    Ok(())
 }
 
 /// The audit trail names which fields a change touched, never their values (contact data is
@@ -353,15 +432,15 @@ fn field_map(contact: &ContactOut) -> serde_json::Map<String, serde_json::Value>
     }
 }
 
-fn present_fields(contact: &ContactOut) -> Vec<String> {
+pub(crate) fn present_fields(contact: &ContactOut) -> Vec<String> {
     field_map(contact)
         .into_iter()
-        .filter(|(_, v)| !v.is_null() && v != &json!([]))
+        .filter(|(_, v)| !v.is_null() && v != &json!([]) && v != &json!({}))
         .map(|(k, _)| k)
         .collect()
 }
 
-fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
+pub(crate) fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
     let before = field_map(before);
     field_map(after)
         .into_iter()
@@ -373,7 +452,7 @@ fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
 /// A contact as the caller's role may see it: hidden fields are absent.
 /// The contact as a webhook event's data, in the transaction of the change (outbox); each
 /// endpoint later receives it cut to its own role's fields.
-async fn publish(
+pub(crate) async fn publish(
     tx: &mut holdfast_store::TenantTx<'_>,
     event: EventType,
     contact: &ContactOut,
@@ -384,7 +463,7 @@ async fn publish(
     Ok(())
 }
 
-fn view(actor: &Actor, contact: &ContactOut) -> serde_json::Value {
+pub(crate) fn view(actor: &Actor, contact: &ContactOut) -> serde_json::Value {
     let mut value = serde_json::to_value(contact).unwrap_or_default();
     fields::redact(&actor.role, Resource::Contacts, &mut value);
     value

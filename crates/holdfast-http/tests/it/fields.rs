@@ -233,11 +233,26 @@ async fn a_search_matches_only_fields_the_role_sees() {
         "name is hidden"
     );
     assert_eq!(count(no_names, "ada@example").await, 1, "email is visible");
+    // Custom text fields are searched too: a role blind to names and emails still searches
+    // them (finding nothing here), and one blind to all three cannot search at all.
+    let no_names_or_emails = role_key(
+        &app,
+        &ws,
+        json!({"name": "Half blind", "permissions": ["contacts.read"],
+               "fields": {"contacts.name": "hidden", "contacts.email": "hidden"}}),
+    )
+    .await;
+    let found = app
+        .get("/api/v1/contacts?q=ada")
+        .key(&no_names_or_emails)
+        .expect(200)
+        .await;
+    assert_eq!(found.json["data"], json!([]));
     let blind = role_key(
         &app,
         &ws,
         json!({"name": "Blind", "permissions": ["contacts.read"],
-               "fields": {"contacts.name": "hidden", "contacts.email": "hidden"}}),
+               "fields": {"contacts.name": "hidden", "contacts.email": "hidden", "contacts.custom": "hidden"}}),
     )
     .await;
     app.get("/api/v1/contacts?q=ada")

@@ -124,6 +124,10 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"body": "Sweep reply"})
     } else if path.contains("tickets") {
         json!({"subject": "Sweep", "contact": {"email": "sweep@example.com"}, "message": "hi"})
+    } else if path.contains("companies") {
+        json!({"name": "Sweep Co"})
+    } else if path.contains("contact-fields") {
+        json!({"label": "Sweep"})
     } else if path.contains("invitations") {
         json!({"email": "sweep@example.com", "role": "viewer"})
     } else {
@@ -313,6 +317,34 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .as_str()
         .unwrap()
         .to_owned();
+    let a_company = app
+        .post("/api/v1/companies")
+        .key(&a.admin_key)
+        .json(&json!({"name": "A's company", "domain": "a-company.example.com"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/api/v1/contact-fields")
+        .key(&a.admin_key)
+        .json(&json!({"key": "a_only", "label": "A's field", "type": "text"}))
+        .expect(201)
+        .await;
+    let a_import = app
+        .post("/api/v1/contacts/imports")
+        .key(&a.admin_key)
+        .body(
+            "text/csv",
+            "name,email\nA's customer 2,a-customer-2@example.com\n",
+        )
+        .expect(202)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let table = route_table();
     let mut swept = 0;
@@ -342,6 +374,9 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("tickets", "id") => a_ticket.clone(),
                     ("saved-replies", "id") => a_saved_reply.clone(),
                     ("erasure-requests", "id") => a_erasure_request.clone(),
+                    ("companies", "id") => a_company.clone(),
+                    ("contact-fields", "key") => "a_only".into(),
+                    ("imports", "id") => a_import.clone(),
                     // Behind A's ticket id: B gets 404 for the ticket first.
                     ("attachments", "attachment_id") => {
                         "att_00000000000000000000000000000001".into()
@@ -479,7 +514,10 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     && !r.text.contains(&a_endpoint)
                     && !r.text.contains(&a_ticket)
                     && !r.text.contains(&a_saved_reply)
-                    && !r.text.contains(&a_erasure_request),
+                    && !r.text.contains(&a_erasure_request)
+                    && !r.text.contains(&a_company)
+                    && !r.text.contains("a_only")
+                    && !r.text.contains(&a_import),
                 "{label} listed A's records to B"
             );
         }

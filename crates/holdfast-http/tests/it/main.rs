@@ -9,6 +9,7 @@ mod auth;
 mod consent;
 mod console;
 mod contacts;
+mod crm;
 mod edge;
 mod events;
 mod fields;

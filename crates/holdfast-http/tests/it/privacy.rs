@@ -273,6 +273,22 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
     .expect(201)
     .await;
     app.outbox_mail(&email).await;
+    // A CSV import naming them (the import keeps its file), and consent with its log.
+    app.post("/api/v1/contacts/imports")
+        .key(&ws.admin_key)
+        .body(
+            "text/csv",
+            format!(
+                "name,email,phone\n{name},{email},{phone}\nSomeone Else,se.{hex}@example.com,\n"
+            ),
+        )
+        .expect(202)
+        .await;
+    app.patch(&format!("/api/v1/contacts/{id}/consent"))
+        .key(&ws.admin_key)
+        .json(&json!({"channels": {"sms": {"status": "denied"}}, "note": format!("{name} asked by phone")}))
+        .expect(200)
+        .await;
     wait_until("jobs drained", async || pending_jobs(&app, &ws).await == 0).await;
     assert!(attachment_file(&app, &own_file).exists());
     assert!(attachment_file(&app, &shared_file).exists());
@@ -289,6 +305,8 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
         "inbound_events.body",
         "mail_outbox.to_address",
         "widget_visitors.claimed_email",
+        "contact_imports.csv",
+        "consent_log.note",
     ] {
         assert!(
             before.iter().any(|h| h.starts_with(&format!("{place} "))),

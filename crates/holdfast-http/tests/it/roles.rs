@@ -298,6 +298,9 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "inbound-hooks" => "stripe".into(),
             "sessions" => "ses_00000000000000000000000000000001".into(),
             "erasure-requests" => "erq_00000000000000000000000000000001".into(),
+            "companies" => "co_00000000000000000000000000000001".into(),
+            "contact-fields" => "matrix_field".into(),
+            "imports" => "imp_00000000000000000000000000000001".into(),
             other => panic!("no matrix fixture for {other}"),
         }
     };
