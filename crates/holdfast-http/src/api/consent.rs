@@ -217,6 +217,40 @@ async fn ask_confirmation(
     crate::outreach::queue_to_contact(tx, contact, Purpose::Confirmation, mail, now).await
 }
 
+/// A contact's email address changed: consent given for the old address (or a confirmation
+/// link sent to it) says nothing about the new one. Email consent goes back to unknown
+/// (logged), open confirmations end, and preference links mailed to the old address stop
+/// working, all in the change's transaction.
+pub(crate) async fn address_changed(
+    tx: &mut TenantTx<'_>,
+    actor: &Actor,
+    client: &ClientInfo,
+    contact: &ContactId,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(before) = store::standing(tx, contact, true).await? else {
+        return Ok(());
+    };
+    let source = match actor.principal {
+        Principal::ApiKey(_) => Source::Api,
+        Principal::User { .. } => Source::Operator,
+    };
+    let who = who_staff(
+        actor,
+        client,
+        source,
+        Some("the email address changed".to_owned()),
+    );
+    let reset = Change::Channel {
+        channel: Channel::Email,
+        status: Status::Unknown,
+        lawful_basis: None,
+    };
+    store::apply(tx, contact, &before, &[reset], &who, now).await?;
+    store::revoke_preference_links(tx, contact, now).await?;
+    Ok(())
+}
+
 fn who_staff(actor: &Actor, client: &ClientInfo, source: Source, note: Option<String>) -> Who {
     let actor = match &actor.principal {
         Principal::ApiKey(id) => id.to_string(),

@@ -227,6 +227,10 @@ async fn contact_update(
     let updated = contacts::update(&mut tx, &id, &fields, now)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
+    let new_email = |e: &Option<String>| e.as_deref().map(str::to_lowercase);
+    if new_email(&current.email) != new_email(&updated.email) {
+        crate::api::consent::address_changed(&mut tx, &actor, &client, &id, now).await?;
+    }
     publish(&mut tx, EventType::ContactUpdated, &updated, now).await?;
     let event = audit::by(
         &actor,

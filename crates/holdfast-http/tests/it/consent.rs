@@ -923,6 +923,28 @@ async fn the_preference_center_works_through_its_token_only() {
     app.get(&format!("/preferences/{fresh_token}"))
         .expect(200)
         .await;
+
+    // A new address: consent given for the old one no longer counts, and links mailed to it
+    // stop working.
+    app.patch(&format!("/api/v1/contacts/{contact}"))
+        .key(&ws.admin_key)
+        .json(&json!({"email": "pat.new@example.com"}))
+        .expect(200)
+        .await;
+    app.get(&format!("/preferences/{fresh_token}"))
+        .expect(404)
+        .await;
+    let consent = app
+        .get(&format!("/api/v1/contacts/{contact}/consent"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(consent["channels"]["email"]["status"], "unknown");
+    let log = consent_log(&app, &ws, &contact).await;
+    let last = log.last().unwrap();
+    assert_eq!(last["note"], "the email address changed");
+    assert_eq!(last["old_value"], "granted");
 }
 
 /// The transport is private to `outreach` and every way out is known: this walks the source
