@@ -3,6 +3,7 @@
 //! duplicates inside the file, and escaping exported cells against formula injection. The
 //! store looks existing contacts up; the worker writes.
 
+use crate::consent::{Channel, Status as ConsentStatus};
 use crate::contact_fields::{self, FieldDef};
 use crate::contacts::check_tags;
 use crate::validate::{self, Errors, FieldError};
@@ -29,6 +30,11 @@ pub enum Target {
     Tags,
     /// `custom.<key>`: a custom field of the workspace.
     Custom(String),
+    /// `consent.<channel>`: `granted`/`yes`/`true`/`1` or `denied`/`no`/`false`/`0` (lawful
+    /// basis `consent`, source `import`; double opt-in applies to grants).
+    Consent(Channel),
+    /// `do_not_contact`: the master switch, `yes`/`no`.
+    DoNotContact,
     Ignore,
 }
 
@@ -40,12 +46,21 @@ impl Target {
         ("phone", Target::Phone),
         ("company", Target::Company),
         ("tags", Target::Tags),
+        ("do_not_contact", Target::DoNotContact),
         ("ignore", Target::Ignore),
     ];
 
     pub fn parse(text: &str, defs: &[FieldDef]) -> Result<Target, String> {
         if let Some((_, t)) = Self::STANDARD.iter().find(|(n, _)| *n == text) {
             return Ok(t.clone());
+        }
+        if let Some(channel) = text.strip_prefix("consent.") {
+            return Channel::parse(channel).map(Target::Consent).ok_or_else(|| {
+                format!(
+                    "'{text}' is not a consent channel; use consent.<{}>",
+                    Channel::names().replace(", ", "|")
+                )
+            });
         }
         if let Some(key) = text.strip_prefix("custom.") {
             if defs.iter().any(|d| d.key == key) {
@@ -63,6 +78,7 @@ impl Target {
     pub fn name(&self) -> String {
         match self {
             Target::Custom(key) => format!("custom.{key}"),
+            Target::Consent(channel) => format!("consent.{}", channel.as_str()),
             other => Self::STANDARD
                 .iter()
                 .find(|(_, t)| t == other)
@@ -254,6 +270,12 @@ fn auto_target(header: &str, defs: &[FieldDef]) -> Target {
         "phone" | "phone_number" | "mobile" | "telephone" => Target::Phone,
         "company" | "company_name" | "organization" | "organisation" => Target::Company,
         "tags" | "labels" => Target::Tags,
+        "do_not_contact" | "dnc" => Target::DoNotContact,
+        other if other.starts_with("consent.") => other
+            .strip_prefix("consent.")
+            .and_then(Channel::parse)
+            .map(Target::Consent)
+            .unwrap_or(Target::Ignore),
         other => {
             let key = other.strip_prefix("custom.").unwrap_or(other);
             if defs.iter().any(|d| d.key == key) {
@@ -341,6 +363,19 @@ pub struct ImportRow {
     pub company: Option<String>,
     pub tags: Vec<String>,
     pub custom: BTreeMap<String, Value>,
+    /// Consent per channel from `consent.<channel>` columns.
+    pub consent: Vec<(Channel, ConsentStatus)>,
+    pub do_not_contact: Option<bool>,
+}
+
+/// A yes/no cell: `granted`, `yes`, `y`, `true`, `1`, `opt-in` or `denied`, `no`, `n`,
+/// `false`, `0`, `opt-out` (any case).
+fn yes_no(cell: &str) -> Option<bool> {
+    match cell.to_ascii_lowercase().as_str() {
+        "granted" | "yes" | "y" | "true" | "1" | "opt-in" | "opted in" => Some(true),
+        "denied" | "no" | "n" | "false" | "0" | "opt-out" | "opted out" => Some(false),
+        _ => None,
+    }
 }
 
 impl ImportRow {
@@ -424,6 +459,28 @@ fn check_row(
                     out.custom.insert(key.clone(), v);
                 }),
                 None => Err(FieldError::new(&field, "is not a custom field")),
+            },
+            Target::Consent(channel) => match yes_no(cell) {
+                Some(yes) => {
+                    let status = if yes {
+                        ConsentStatus::Granted
+                    } else {
+                        ConsentStatus::Denied
+                    };
+                    out.consent.push((*channel, status));
+                    Ok(())
+                }
+                None => Err(FieldError::new(
+                    &field,
+                    "must be granted or denied (yes/no, true/false, 1/0)",
+                )),
+            },
+            Target::DoNotContact => match yes_no(cell) {
+                Some(on) => {
+                    out.do_not_contact = Some(on);
+                    Ok(())
+                }
+                None => Err(FieldError::new(&field, "must be yes or no")),
             },
             Target::Ignore => Ok(()),
         };
@@ -544,6 +601,24 @@ mod tests {
     use super::*;
     use crate::contact_fields::FieldType;
     use serde_json::json;
+
+    #[test]
+    fn consent_columns_map_and_check_their_cells() {
+        use crate::consent::Channel;
+        assert_eq!(
+            Target::parse("consent.sms", &[]),
+            Ok(Target::Consent(Channel::Sms))
+        );
+        assert!(Target::parse("consent.fax", &[]).is_err());
+        assert_eq!(
+            Target::parse("do_not_contact", &[]),
+            Ok(Target::DoNotContact)
+        );
+        assert_eq!(Target::Consent(Channel::Email).name(), "consent.email");
+        assert_eq!(yes_no("Opt-In"), Some(true));
+        assert_eq!(yes_no("N"), Some(false));
+        assert_eq!(yes_no("maybe"), None);
+    }
 
     fn defs() -> Vec<FieldDef> {
         vec![

@@ -172,3 +172,16 @@ pub async fn advance(
     .await?;
     Ok(())
 }
+
+/// Who started the import (`usr_…`/`key_…`), for the consent log of the rows it writes.
+pub async fn started_by(tx: &mut TenantTx<'_>, id: &str) -> Result<Option<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let found: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT created_by FROM contact_imports WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(found.flatten())
+}

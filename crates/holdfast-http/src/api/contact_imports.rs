@@ -257,7 +257,8 @@ fn check_mapped_writes(actor: &Actor, targets: &[Target]) -> ApiResult<()> {
             Target::Company => Some("company"),
             Target::Tags => Some("tags"),
             Target::Custom(_) => Some("custom"),
-            Target::Ignore => None,
+            // Consent is not a contact field: importing it needs contacts.write, as every import.
+            Target::Consent(_) | Target::DoNotContact | Target::Ignore => None,
         })
         .collect();
     fields::check_write(&actor.role, Resource::Contacts, &sent).map_err(|(field, access)| {
@@ -576,7 +577,7 @@ async fn write_row(
         }
         (Ok(row), None) => row,
     };
-    match existing(tx, row, true).await.map_err(job_err)? {
+    let contact = match existing(tx, row, true).await.map_err(job_err)? {
         Some(current) => {
             let fields = merged(&current, row);
             let id = ContactId::from_trusted(current.id.clone());
@@ -586,6 +587,7 @@ async fn write_row(
                     .map_err(job_err)?;
             }
             record.updated += 1;
+            id
         }
         None => {
             let missing = import::missing_required(row, defs);
@@ -599,8 +601,51 @@ async fn write_row(
                 .await
                 .map_err(job_err)?;
             record.created += 1;
+            ContactId::from_trusted(contact.id)
         }
+    };
+    import_consent(tx, &contact, row, record, now).await
+}
+
+/// The row's consent columns, through the one consent path (logged with source `import`,
+/// double opt-in applied to grants).
+async fn import_consent(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    row: &ImportRow,
+    record: &ImportOut,
+    now: i64,
+) -> JobResult {
+    use holdfast_core::consent::{LawfulBasis, Source, Status};
+    use holdfast_store::consent::{self as consent_store, Change, Who};
+    let mut changes: Vec<Change> = row
+        .consent
+        .iter()
+        .map(|(channel, status)| Change::Channel {
+            channel: *channel,
+            status: *status,
+            lawful_basis: (*status == Status::Granted).then_some(LawfulBasis::Consent),
+        })
+        .collect();
+    if let Some(on) = row.do_not_contact {
+        changes.push(Change::DoNotContact(on));
     }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let Some(before) = consent_store::standing(tx, contact, true).await? else {
+        return Ok(());
+    };
+    let who = Who {
+        actor: contact_imports::started_by(tx, &record.id)
+            .await?
+            .unwrap_or_else(|| "system".to_owned()),
+        ip: None,
+        user_agent: None,
+        source: Source::Import,
+        note: Some(format!("import {} row {}", record.id, row.row)),
+    };
+    crate::api::consent::change_consent(tx, contact, &before, &changes, &who, now).await?;
     Ok(())
 }
 

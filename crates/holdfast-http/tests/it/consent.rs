@@ -1049,3 +1049,99 @@ fn every_sending_path_goes_through_the_choke_point() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_import_records_consent_through_the_same_path() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("consent-import").await;
+    privacy(
+        &app,
+        &ws,
+        json!({"mode": "gdpr", "double_opt_in": ["email"]}),
+    )
+    .await;
+    let csv = "name,email,consent.email,consent.sms,do_not_contact\n\
+               Ida,ida@example.com,yes,no,no\n\
+               Max,max@example.com,maybe,,\n\
+               Ola,ola@example.com,,,yes\n";
+    // The dry run names the bad cell and stores nothing.
+    let dry = app
+        .post("/api/v1/contacts/imports?dry_run=true&mode=skip_invalid")
+        .key(&ws.admin_key)
+        .body("text/csv", csv)
+        .expect(200)
+        .await
+        .json;
+    assert!(dry.to_string().contains("consent.email"), "{dry}");
+    let started = app
+        .post("/api/v1/contacts/imports?mode=skip_invalid")
+        .key(&ws.admin_key)
+        .body("text/csv", csv)
+        .expect(202)
+        .await
+        .json;
+    let import = started["id"].as_str().unwrap().to_owned();
+    let mut done = Value::Null;
+    for _ in 0..400 {
+        done = app
+            .get(&format!("/api/v1/contacts/imports/{import}"))
+            .key(&ws.admin_key)
+            .expect(200)
+            .await
+            .json;
+        if done["status"] == "done" || done["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["created"], 2, "{done}");
+    assert_eq!(done["skipped"], 1, "{done}");
+
+    let contacts = app
+        .get("/api/v1/contacts?q=example.com")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let id_of = |email: &str| -> String {
+        contacts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["email"] == email)
+            .unwrap_or_else(|| panic!("{email} in {contacts}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ida = id_of("ida@example.com");
+    let consent = app
+        .get(&format!("/api/v1/contacts/{ida}/consent"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    // Double opt-in is on: the imported grant waits for Ida's confirmation.
+    assert_eq!(consent["channels"]["email"]["status"], "pending");
+    assert_eq!(consent["channels"]["email"]["source"], "import");
+    assert_eq!(consent["channels"]["sms"]["status"], "denied");
+    let log = consent_log(&app, &ws, &ida).await;
+    assert_eq!(log.len(), 2, "{log:#?}");
+    assert!(log.iter().all(|e| e["source"] == "import"));
+    assert!(log[0]["actor"].as_str().unwrap().starts_with("key_"));
+    assert!(
+        log[0]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("import {import}"))
+    );
+    let ola = id_of("ola@example.com");
+    let consent = app
+        .get(&format!("/api/v1/contacts/{ola}/consent"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(consent["do_not_contact"], true);
+}
