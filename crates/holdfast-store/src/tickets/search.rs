@@ -103,10 +103,26 @@ async fn sqlite(
     Ok(rows)
 }
 
-/// PostgreSQL: all the words as one tsquery against the ticket's whole vector, so the planner
-/// can use the GIN index for rare words and walk the newest tickets for common ones; a ticket
-/// whose words overflow one tsvector (NULL, found through a partial index) is matched word by
-/// word against its subject and messages instead.
+/// PostgreSQL: all the words as one tsquery against the ticket's whole vector; a ticket whose
+/// words overflow one tsvector (NULL) is matched word by word against its subject and messages
+/// instead. The GIN index cannot serve this under the tables' FORCEd row-level security: `@@`
+/// is not leakproof, so PostgreSQL checks the policy first and never uses it as an index
+/// condition. So a search first walks the newest `WALK` tickets through the filters (cheap,
+/// and enough for any common word), and only when they hold less than a page checks them all.
+macro_rules! tsquery_match {
+    ($first:literal $(, $n:literal)*) => {
+        concat!(
+            "(t.search_vector @@ (holdfast_search_query($",
+            $first,
+            ")",
+            $(" && holdfast_search_query($", $n, ")",)*
+            ") OR (t.search_vector IS NULL",
+            tsquery_overflow_word!($first),
+            $(tsquery_overflow_word!($n),)*
+            "))"
+        )
+    };
+}
 macro_rules! tsquery_overflow_word {
     ($n:literal) => {
         concat!(
@@ -120,26 +136,40 @@ macro_rules! tsquery_overflow_word {
         )
     };
 }
-macro_rules! tsquery_search {
-    ($first:literal $(, $n:literal)*) => {
-        concat!(
-            "SELECT ",
-            ticket_columns!(),
-            " FROM tickets t WHERE ",
-            list_filters!(),
-            " AND (t.search_vector @@ (holdfast_search_query($",
-            $first,
-            ")",
-            $(" && holdfast_search_query($", $n, ")",)*
-            ") OR (t.search_vector IS NULL",
-            tsquery_overflow_word!($first),
-            $(tsquery_overflow_word!($n),)*
-            ")) ORDER BY t.id DESC LIMIT $7"
-        )
+/// How many of the newest tickets (after the cursor and filters) a search looks at first.
+macro_rules! walk {
+    () => {
+        "2000"
     };
 }
-/// Index `n - 1`: the query for `n` words in `$8`, `$9` ….
-const SEARCH_POSTGRES: [&str; MAX_TERMS] = [
+macro_rules! tsquery_search {
+    ($($n:literal),+) => {
+        [
+            concat!(
+                "SELECT ",
+                ticket_columns!(),
+                " FROM (SELECT * FROM tickets t WHERE ",
+                list_filters!(),
+                " ORDER BY t.id DESC LIMIT ",
+                walk!(),
+                ") t WHERE ",
+                tsquery_match!($($n),+),
+                " ORDER BY t.id DESC LIMIT $7"
+            ),
+            concat!(
+                "SELECT ",
+                ticket_columns!(),
+                " FROM tickets t WHERE ",
+                list_filters!(),
+                " AND ",
+                tsquery_match!($($n),+),
+                " ORDER BY t.id DESC LIMIT $7"
+            ),
+        ]
+    };
+}
+/// Index `n - 1`: the walk and the whole search for `n` words in `$8`, `$9` ….
+const SEARCH_POSTGRES: [[&str; 2]; MAX_TERMS] = [
     tsquery_search!(8),
     tsquery_search!(8, 9),
     tsquery_search!(8, 9, 10),
@@ -158,18 +188,26 @@ async fn postgres(
     words: &[String],
 ) -> Result<Vec<Row>, StoreError> {
     // A search has 1 to MAX_TERMS words (`ticket_search` refuses others).
-    let sql = words
+    let [walk, whole] = words
         .len()
         .checked_sub(1)
         .and_then(|slot| SEARCH_POSTGRES.get(slot))
         .copied()
         .ok_or_else(|| StoreError::Setup("a search needs 1 to 10 words".into()))?;
-    // Not a prepared statement kept for reuse: planned each time with the words as constants,
-    // the planner weighs each word's frequency (column statistics) to choose between the GIN
-    // index and a newest-first walk; a generic plan would guess one for all words.
-    let mut query = binds.query::<Row>(sql).persistent(false);
-    for word in words {
-        query = query.bind(word.as_str());
+    // A whole search is costed high enough for JIT compilation, which takes longer than the
+    // scan itself; this transaction only.
+    sqlx::query("SELECT set_config('jit', 'off', true)")
+        .execute(tx.conn())
+        .await?;
+    for sql in [walk, whole] {
+        let mut query = binds.query::<Row>(sql);
+        for word in words {
+            query = query.bind(word.as_str());
+        }
+        let rows: Vec<Row> = query.fetch_all(tx.conn()).await?;
+        if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= binds.limit || sql == whole {
+            return Ok(rows);
+        }
     }
-    Ok(query.fetch_all(tx.conn()).await?)
+    Ok(Vec::new())
 }
