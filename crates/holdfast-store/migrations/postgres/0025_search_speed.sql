@@ -2,12 +2,12 @@
 -- search index, which is dialect-specific by design (docs/design/helpdesk.md): tsvector here,
 -- FTS5 there.
 --
--- 0023 matched each word against the subject's tsvector OR any message's, which no GIN index
--- can answer at once. Now `tickets.search_vector` holds the whole ticket (its subject and
--- every message body, notes included), kept by triggers, so all the words of a search are one
--- `@@` on one column: the planner looks rare words up in the GIN index and walks common ones
--- newest first, stopping after a page. `ticket_messages.search_vector` stays (generated) and
--- is what the ticket's vector is built from.
+-- 0023 matched each word against the subject's tsvector OR any message's, a subquery per word
+-- and per ticket. Now `tickets.search_vector` holds the whole ticket (its subject and every
+-- message body, notes included), kept by triggers, so all the words of a search are one `@@`
+-- on one column, checked newest ticket first (store::tickets::search).
+-- `ticket_messages.search_vector` stays (generated) and is what the ticket's vector is built
+-- from.
 
 -- The concatenation of tsvectors (positions shifted, as `||` does).
 CREATE AGGREGATE holdfast_tsvector_agg(tsvector) (
@@ -78,5 +78,5 @@ ALTER TABLE ticket_messages FORCE ROW LEVEL SECURITY;
 ALTER TABLE tickets FORCE ROW LEVEL SECURITY;
 
 CREATE INDEX tickets_search ON tickets USING gin (search_vector);
--- The few tickets too large for one vector, so a search finds them without a scan.
+-- The few tickets too large for one vector (matched word by word).
 CREATE INDEX tickets_search_overflow ON tickets (workspace_id, id) WHERE search_vector IS NULL;
