@@ -200,7 +200,11 @@ async fn postgres(
         .execute(tx.conn())
         .await?;
     for sql in [walk, whole] {
-        let mut query = binds.query::<Row>(sql);
+        // Not a statement kept for reuse: PostgreSQL would soon switch to a generic plan,
+        // which cannot see that the absent filters are `''` and scans and sorts every ticket
+        // instead of walking the newest; planned each time with the values, the words are
+        // folded into constants once too.
+        let mut query = binds.query::<Row>(sql).persistent(false);
         for word in words {
             query = query.bind(word.as_str());
         }
