@@ -83,7 +83,7 @@ async fn search_pages_are_newest_first_even_when_the_clock_went_back() {
     let tap = open(&app, &ws, "Leaking tap", "Drips all night").await;
     let newest_first = |pick: &dyn Fn(i64) -> bool| {
         let mut picked: Vec<&(i64, String)> = made.iter().filter(|(s, _)| pick(*s)).collect();
-        picked.sort_by(|a, b| b.0.cmp(&a.0));
+        picked.sort_by_key(|p| std::cmp::Reverse(p.0));
         picked
             .into_iter()
             .map(|(_, id)| id.clone())
@@ -176,7 +176,11 @@ async fn a_ticket_too_large_for_one_index_entry_is_still_found() {
                 .fetch_all(&mut *tx)
                 .await
                 .unwrap();
-        assert_eq!(overflowing, [large.clone()], "the large ticket overflows");
+        assert_eq!(
+            overflowing,
+            std::slice::from_ref(&large),
+            "the large ticket overflows"
+        );
     }
     for (q, expected) in [
         ("n0w00001", vec![large.clone()]),
