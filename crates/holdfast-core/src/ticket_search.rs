@@ -85,6 +85,12 @@ impl SearchQuery {
             .collect()
     }
 
+    /// The whole search as one FTS5 query: every quoted word (implicit AND), matched against
+    /// one document per ticket.
+    pub fn fts5_query(&self) -> String {
+        self.fts5_terms().join(" AND ")
+    }
+
     /// One word per term for PostgreSQL's `holdfast_search_query`, which folds it like the
     /// documents and quotes it itself; a trailing `*` asks for a prefix.
     pub fn tsquery_terms(&self) -> Vec<String> {
@@ -158,6 +164,12 @@ mod tests {
         let q = SearchQuery::parse("q", "tap inv").unwrap();
         assert_eq!(q.fts5_terms(), ["\"tap\"", "\"inv\"*"]);
         assert_eq!(q.tsquery_terms(), ["tap", "inv*"]);
+        assert_eq!(q.fts5_query(), "\"tap\" AND \"inv\"*");
+        assert_eq!(
+            SearchQuery::parse("q", "OR").unwrap().fts5_query(),
+            "\"or\"*",
+            "an operator is a quoted word"
+        );
         let short = SearchQuery::parse("q", "tap x").unwrap();
         assert_eq!(
             short.fts5_terms(),
@@ -181,6 +193,11 @@ mod tests {
             for t in q.fts5_terms() {
                 assert_eq!(t.matches('"').count(), 2, "{t}");
             }
+            assert_eq!(
+                q.fts5_query().matches('"').count(),
+                2 * q.terms().len(),
+                "{nasty}"
+            );
         }
     }
 }

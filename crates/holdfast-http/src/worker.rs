@@ -117,15 +117,14 @@ pub async fn run(
             last_maintenance = tokio::time::Instant::now();
             maintenance(&state).await;
         }
-        // A full batch means more may be waiting: look again at once when a slot frees.
-        let wait = if claimed_all {
-            Duration::from_millis(5)
-        } else {
-            options.poll
-        };
+        // Every slot busy (a full batch, or none free to claim with) means more may be
+        // waiting: look again as soon as a running job ends, not after a poll interval (which
+        // left every slot idle for most of it while a backlog waited).
+        let saturated = claimed_all || free == 0;
         tokio::select! {
             () = &mut shutdown => break,
-            () = tokio::time::sleep(wait) => {}
+            Some(_) = running.join_next(), if saturated && !running.is_empty() => {}
+            () = tokio::time::sleep(options.poll) => {}
         }
     }
     tracing::info!(

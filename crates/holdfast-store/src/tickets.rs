@@ -8,7 +8,6 @@ use crate::ticket_activity::record;
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{ContactId, TicketId, TicketMessageId};
 use holdfast_core::ticket_activity::{ActivityEntry, ActivityKind, changes};
-use holdfast_core::ticket_search::MAX_TERMS;
 use holdfast_core::tickets::{
     Channel, Delivery, MessageKind, MessageOut, Priority, Status, TicketChange, TicketFilter,
     TicketOut, seconds_between,
@@ -19,6 +18,13 @@ macro_rules! ticket_columns {
     () => {
         "id, subject, status, priority, assignee_id, tags, contact_id, channel, created_at, \
          updated_at, last_message_at, first_response_at, resolved_at"
+    };
+}
+/// `ticket_columns!` of the tickets `t` in a join.
+macro_rules! t_ticket_columns {
+    () => {
+        "t.id, t.subject, t.status, t.priority, t.assignee_id, t.tags, t.contact_id, t.channel, \
+         t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at"
     };
 }
 
@@ -198,115 +204,86 @@ pub async fn get_for_update(
     Ok(row.map(TicketOut::from))
 }
 
-/// The filters every list applies; `$7` is the limit and `$8`… the search words.
-macro_rules! list_filtered {
+/// The filters every list applies to its tickets `t`; `$7` is the limit.
+macro_rules! list_filters {
     () => {
-        concat!(
-            "SELECT ",
-            ticket_columns!(),
-            " FROM tickets t WHERE t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
-              AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
-              AND ($5 = '' OR t.contact_id = $5) \
-              AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')"
-        )
+        "t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
+         AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
+         AND ($5 = '' OR t.contact_id = $5) \
+         AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')"
     };
 }
 
-/// One search word (`$n`) that the ticket's subject or one of its messages must hold. SQLite:
-/// the FTS5 index of both (one document each); PostgreSQL: their tsvector columns.
-macro_rules! fts5_word {
-    ($n:literal) => {
-        concat!(
-            " AND t.id IN (SELECT ticket_id FROM ticket_fts WHERE ticket_fts MATCH $",
-            $n,
-            " AND workspace_id = $1)"
-        )
-    };
+mod search;
+
+const LIST: &str = concat!(
+    "SELECT ",
+    ticket_columns!(),
+    " FROM tickets t WHERE ",
+    list_filters!(),
+    " ORDER BY t.id DESC LIMIT $7"
+);
+
+/// What every list binds in `$1`…`$7` (`list_filters!`): an absent filter is `''`.
+struct ListBinds {
+    ws: String,
+    before: String,
+    status: &'static str,
+    assignee: String,
+    contact: String,
+    tag: String,
+    limit: i64,
 }
-macro_rules! tsquery_word {
-    ($n:literal) => {
-        concat!(
-            " AND (t.search_vector @@ holdfast_search_query($",
-            $n,
-            ") OR t.id IN (SELECT m.ticket_id FROM ticket_messages m WHERE m.workspace_id = $1 \
-             AND m.search_vector @@ holdfast_search_query($",
-            $n,
-            ")))"
-        )
-    };
+
+impl ListBinds {
+    fn query<'q, O>(
+        &'q self,
+        sql: &'static str,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        sqlx::query_as(sql)
+            .bind(self.ws.as_str())
+            .bind(self.before.as_str())
+            .bind(self.status)
+            .bind(self.assignee.as_str())
+            .bind(self.contact.as_str())
+            .bind(self.tag.as_str())
+            .bind(self.limit)
+    }
 }
-/// The list narrowed by search words in slots `$8`, `$9` …: one query text per word count,
-/// so a search for one word runs one word's lookup (an unused slot filled with a repeated
-/// word would make the database look it up again).
-macro_rules! with_words {
-    ($word:ident; $($n:literal),+) => {
-        concat!(list_filtered!(), $($word!($n),)+ " ORDER BY t.id DESC LIMIT $7")
-    };
-}
-macro_rules! searches {
-    ($word:ident) => {
-        [
-            with_words!($word; 8),
-            with_words!($word; 8, 9),
-            with_words!($word; 8, 9, 10),
-            with_words!($word; 8, 9, 10, 11),
-            with_words!($word; 8, 9, 10, 11, 12),
-            with_words!($word; 8, 9, 10, 11, 12, 13),
-            with_words!($word; 8, 9, 10, 11, 12, 13, 14),
-            with_words!($word; 8, 9, 10, 11, 12, 13, 14, 15),
-            with_words!($word; 8, 9, 10, 11, 12, 13, 14, 15, 16),
-            with_words!($word; 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
-        ]
-    };
-}
-const LIST: &str = concat!(list_filtered!(), " ORDER BY t.id DESC LIMIT $7");
-/// Index `n - 1`: the query for `n` words.
-const SEARCH_SQLITE: [&str; MAX_TERMS] = searches!(fts5_word);
-const SEARCH_POSTGRES: [&str; MAX_TERMS] = searches!(tsquery_word);
 
 /// Tickets newest first, before `before` (a ticket id) when given, narrowed by `filter`.
 /// `q`: every word must occur in the subject or in a message (notes included), per
-/// `ticket_search`; each word count has its own fixed query text.
+/// `ticket_search` (the `search` module, one way per dialect).
 pub async fn list(
     tx: &mut TenantTx<'_>,
     filter: &TicketFilter,
     before: Option<&str>,
     limit: u32,
 ) -> Result<Vec<TicketOut>, StoreError> {
-    let ws = tx.ws().to_owned();
     // Tags are a lower-cased JSON array: match the quoted element exactly.
     let tag = filter
         .tag
         .as_deref()
         .map(|t| like_pattern(&serde_json::to_string(t).unwrap_or_default()));
-    let (searches, words) = match (&filter.q, tx.backend) {
-        (None, _) => (None, Vec::new()),
-        (Some(q), crate::Backend::Sqlite) => (Some(&SEARCH_SQLITE), q.fts5_terms()),
-        (Some(q), crate::Backend::Postgres) => (Some(&SEARCH_POSTGRES), q.tsquery_terms()),
+    let binds = ListBinds {
+        ws: tx.ws().to_owned(),
+        before: before.unwrap_or_default().to_owned(),
+        status: filter.status.map(Status::as_str).unwrap_or_default(),
+        assignee: filter.assignee.clone().unwrap_or_default(),
+        contact: filter.contact.clone().unwrap_or_default(),
+        tag: tag.unwrap_or_default(),
+        limit: i64::from(limit),
     };
-    // A search has 1 to MAX_TERMS words (`ticket_search` refuses others).
-    let sql = match searches {
-        Some(searches) => words
-            .len()
-            .checked_sub(1)
-            .and_then(|slot| searches.get(slot))
-            .copied()
-            .ok_or_else(|| StoreError::Setup("a search needs 1 to 10 words".into()))?,
-        None => LIST,
-    };
-    let mut query = sqlx::query_as(sql)
-        .bind(ws)
-        .bind(before.unwrap_or_default())
-        .bind(filter.status.map(Status::as_str).unwrap_or_default())
-        .bind(filter.assignee.as_deref().unwrap_or_default())
-        .bind(filter.contact.as_deref().unwrap_or_default())
-        .bind(tag.unwrap_or_default())
-        .bind(i64::from(limit));
-    for word in words {
-        query = query.bind(word);
+    match &filter.q {
+        Some(q) => search::tickets(tx, &binds, q).await,
+        None => {
+            let rows: Vec<Row> = binds.query(LIST).fetch_all(tx.conn()).await?;
+            Ok(rows.into_iter().map(TicketOut::from).collect())
+        }
     }
-    let rows: Vec<Row> = query.fetch_all(tx.conn()).await?;
-    Ok(rows.into_iter().map(TicketOut::from).collect())
 }
 
 /// A ticket after a change, and whether anything changed.

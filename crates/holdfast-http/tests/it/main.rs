@@ -27,6 +27,7 @@ mod rls;
 mod roles;
 mod settings;
 mod shutdown;
+mod ticket_search;
 mod tickets;
 mod tickets_desk;
 mod two_factor;
