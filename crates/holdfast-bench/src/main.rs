@@ -28,7 +28,7 @@
 //! filtered by status, and full-text searched for a rare and a common word, each from 32
 //! connections.
 //!
-//! `HOLDFAST_BENCH_ONLY` (e.g. `mail,tickets`) runs only some sections; by default, all.
+//! `HOLDFAST_BENCH_ONLY` (e.g. `mail,tickets,crm`) runs only some sections; by default, all.
 //!
 //! Caveats: client and server share the process and its cores, so HTTP figures include the
 //! client's cost. The test kit captures every log line (an access-log line per request) in an
@@ -199,7 +199,7 @@ async fn in_tenant_tx(
 }
 
 /// Whether to run a section: `HOLDFAST_BENCH_ONLY` lists some of `http` (the scenarios and the
-/// contention), `webhooks` (needs `http`), `mail` and `tickets`, comma-separated; unset or
+/// contention), `webhooks` (needs `http`), `mail`, `tickets` and `crm`, comma-separated; unset or
 /// empty runs them all.
 fn section(name: &str) -> bool {
     let only = std::env::var("HOLDFAST_BENCH_ONLY").unwrap_or_default();
@@ -441,6 +441,9 @@ async fn bench_backend(database_url: String, duration: Duration) {
     if section("tickets") {
         bench_ticket_list(&ctx, duration).await;
     }
+    if section("crm") {
+        bench_crm(&app, &ctx).await;
+    }
     drop(ctx);
     app.db.close().await;
     drop(app);
@@ -675,6 +678,123 @@ async fn bench_mail_in(app: &TestApp, ctx: &Arc<Ctx>, duration: Duration) {
         backlog - remaining
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Rows of the CSV import scenario.
+const IMPORT_ROWS: usize = 20_000;
+
+/// The CRM at size, one operation at a time: a 20 000-row CSV (with consent columns) checked
+/// by a dry run, then imported by one worker (consent written through the consent path);
+/// every contact exported as CSV; one contact erased (its every stored copy searched).
+async fn bench_crm(app: &TestApp, ctx: &Arc<Ctx>) {
+    let mut csv = String::from("name,email,phone,consent.email,consent.sms\n");
+    for n in 0..IMPORT_ROWS {
+        csv.push_str(&format!(
+            "Imported Person {n},imported.{n}@bench.example.com,+3161{:07},yes,no\n",
+            n
+        ));
+    }
+    println!("CRM ({IMPORT_ROWS}-row CSV, {} KiB):", csv.len() / 1024);
+    let started = Instant::now();
+    let dry = ctx
+        .http
+        .post(format!("{}/api/v1/contacts/imports?dry_run=true", ctx.base))
+        .bearer_auth(&ctx.admin_key)
+        .header("content-type", "text/csv")
+        .body(csv.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dry.status().as_u16(), 200, "dry run");
+    println!(
+        "  dry run (parse, check, look up every row): {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let created: Value = ctx
+        .http
+        .post(format!("{}/api/v1/contacts/imports", ctx.base))
+        .bearer_auth(&ctx.admin_key)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let import = created["id"].as_str().unwrap().to_owned();
+    let stop = app.extra_worker();
+    let started = Instant::now();
+    let mut status = Value::Null;
+    while started.elapsed() < Duration::from_secs(600) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = ctx
+            .http
+            .get(format!("{}/api/v1/contacts/imports/{import}", ctx.base))
+            .bearer_auth(&ctx.admin_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["status"] == "done" || status["status"] == "failed" {
+            break;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = status["rows_processed"].as_i64().unwrap_or(0) as f64 / elapsed;
+    println!(
+        "  import job ({}; contacts + consent + log + events): {} rows in {elapsed:.1} s → {rate:.0} rows/s",
+        status["status"], status["rows_processed"]
+    );
+    let _ = stop.send(());
+    let started = Instant::now();
+    let export = ctx
+        .http
+        .get(format!("{}/api/v1/contacts/export?format=csv", ctx.base))
+        .bearer_auth(&ctx.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rows = export.lines().count().saturating_sub(1);
+    let elapsed = started.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = rows as f64 / elapsed;
+    println!("  export (streamed CSV): {rows} contacts in {elapsed:.2} s → {rate:.0} rows/s");
+    let listed: Value = ctx
+        .http
+        .get(format!(
+            "{}/api/v1/contacts?q=imported.7@bench.example.com",
+            ctx.base
+        ))
+        .bearer_auth(&ctx.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    if let Some(id) = listed["data"][0]["id"].as_str() {
+        let started = Instant::now();
+        let erased = ctx
+            .http
+            .post(format!("{}/api/v1/contacts/{id}/erase", ctx.base))
+            .bearer_auth(&ctx.admin_key)
+            .json(&json!({"reason": "benchmark"}))
+            .send()
+            .await
+            .unwrap();
+        println!(
+            "  erase one contact (every table searched for its copies): {} in {:.0} ms",
+            erased.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
 }
 
 /// The ticket-list scenarios: label and query string.
