@@ -164,7 +164,7 @@ pub async fn find_by_email(
     email: &str,
     for_update: bool,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "lower(email) = lower($2)", email, for_update).await
+    find_by(tx, "email_key = lower($2)", email, for_update).await
 }
 
 /// The oldest contact with this (E.164) phone number; for import de-duplication.

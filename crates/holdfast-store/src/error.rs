@@ -17,7 +17,10 @@ pub enum StoreError {
 /// Names of unique constraints callers map to field errors. SQLite reports expression indexes
 /// by name and column indexes by `table.column`, PostgreSQL always by name.
 const KNOWN: &[(&str, &[&str])] = &[
-    ("contacts_email_key", &["contacts_email_key"]),
+    (
+        "contacts_email_key",
+        &["contacts_email_key", "contacts.email_key"],
+    ),
     (
         "companies_domain_key",
         &["companies_domain_key", "companies.domain"],

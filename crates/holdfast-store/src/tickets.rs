@@ -79,7 +79,7 @@ pub async fn find_or_create_contact(
     let ws = tx.ws().to_owned();
     if let Some(email) = email {
         let found: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM contacts WHERE workspace_id = $1 AND lower(email) = lower($2)",
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND email_key = lower($2)",
         )
         .bind(&ws)
         .bind(email)

@@ -21,8 +21,9 @@ async fn sqlite_schema() -> Schema {
         .unwrap();
     db.migrate().await.unwrap();
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT m.name, p.name, p.\"notnull\" FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY m.name, p.cid",
+        "SELECT m.name, p.name, p.\"notnull\" FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+         AND p.hidden <> 1 ORDER BY m.name, p.cid",
     )
     .fetch_all(db.unscoped_pool())
     .await

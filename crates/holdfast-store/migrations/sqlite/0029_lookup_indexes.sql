@@ -8,3 +8,11 @@ DROP INDEX contacts_phone_idx;
 CREATE INDEX contacts_phone_idx ON contacts (workspace_id, phone, id);
 DROP INDEX ticket_messages_email;
 CREATE INDEX ticket_messages_email ON ticket_messages (workspace_id, email_message_id, id);
+
+-- A contact by email: the index must not be on the expression lower(email). Under FORCEd
+-- row-level security PostgreSQL evaluates the policy before any non-leakproof function, so an
+-- index on lower(email) is never used and every look-up read the workspace's contacts. A
+-- generated key column compared with `=` (leakproof) is an index condition on both databases.
+ALTER TABLE contacts ADD COLUMN email_key TEXT GENERATED ALWAYS AS (lower(email)) VIRTUAL;
+DROP INDEX contacts_email_key;
+CREATE UNIQUE INDEX contacts_email_key ON contacts (workspace_id, email_key);
