@@ -73,6 +73,15 @@ async fn outreach(app: &TestApp, ws: &Workspace, contact: &str) -> Vec<Value> {
         .clone()
 }
 
+/// A contact's consent as the workspace's admin reads it.
+async fn consent_of(app: &TestApp, ws: &Workspace, contact: &str) -> Value {
+    app.get(&format!("/api/v1/contacts/{contact}/consent"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json
+}
+
 async fn consent_log(app: &TestApp, ws: &Workspace, contact: &str) -> Vec<Value> {
     app.get(&format!("/api/v1/contacts/{contact}/consent/log"))
         .key(&ws.admin_key)
@@ -146,12 +155,7 @@ async fn consent_changes_are_validated_and_logged_with_their_source() {
     let other = app.workspace("consent-other").await;
     let contact = crate::contact(&app, &ws, json!({"email": "lin@example.com"})).await;
 
-    let fresh = app
-        .get(&format!("/api/v1/contacts/{contact}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let fresh = consent_of(&app, &ws, &contact).await;
     assert_eq!(fresh["mode"], "ccpa", "the default mode");
     assert_eq!(fresh["do_not_contact"], false);
     for channel in ["email", "sms", "whatsapp", "phone", "postal"] {
@@ -625,23 +629,14 @@ async fn double_opt_in_waits_for_the_contacts_confirmation() {
     let page = app.get(&path).expect(200).await;
     assert!(page.text.contains("Yes, confirm"), "{}", page.text);
     assert_eq!(
-        app.get(&format!("/api/v1/contacts/{contact}/consent"))
-            .key(&ws.admin_key)
-            .expect(200)
-            .await
-            .json["channels"]["email"]["status"],
+        consent_of(&app, &ws, &contact).await["channels"]["email"]["status"],
         "pending"
     );
     app.post(&path)
         .header("user-agent", "Nina's phone")
         .expect(200)
         .await;
-    let now = app
-        .get(&format!("/api/v1/contacts/{contact}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let now = consent_of(&app, &ws, &contact).await;
     assert_eq!(now["channels"]["email"]["status"], "granted");
     assert_eq!(now["channels"]["email"]["source"], "confirmation");
     // Single use: the link is spent.
@@ -752,12 +747,7 @@ async fn the_preference_center_works_through_its_token_only() {
         .expect(200)
         .await;
     assert!(saved.text.contains("Saved"), "{}", saved.text);
-    let consent = app
-        .get(&format!("/api/v1/contacts/{contact}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let consent = consent_of(&app, &ws, &contact).await;
     assert_eq!(consent["channels"]["sms"]["status"], "granted");
     assert_eq!(consent["channels"]["sms"]["source"], "preference_center");
     assert_eq!(consent["channels"]["email"]["lawful_basis"], "consent");
@@ -815,12 +805,7 @@ async fn the_preference_center_works_through_its_token_only() {
         )
         .expect(200)
         .await;
-    let consent = app
-        .get(&format!("/api/v1/contacts/{contact}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let consent = consent_of(&app, &ws, &contact).await;
     for channel in ["email", "sms", "whatsapp", "phone", "postal"] {
         assert_eq!(
             consent["channels"][channel]["status"], "denied",
@@ -934,12 +919,7 @@ async fn the_preference_center_works_through_its_token_only() {
     app.get(&format!("/preferences/{fresh_token}"))
         .expect(404)
         .await;
-    let consent = app
-        .get(&format!("/api/v1/contacts/{contact}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let consent = consent_of(&app, &ws, &contact).await;
     assert_eq!(consent["channels"]["email"]["status"], "unknown");
     let log = consent_log(&app, &ws, &contact).await;
     let last = log.last().unwrap();
@@ -1116,12 +1096,7 @@ async fn a_csv_import_records_consent_through_the_same_path() {
             .to_owned()
     };
     let ida = id_of("ida@example.com");
-    let consent = app
-        .get(&format!("/api/v1/contacts/{ida}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let consent = consent_of(&app, &ws, &ida).await;
     // Double opt-in is on: the imported grant waits for Ida's confirmation.
     assert_eq!(consent["channels"]["email"]["status"], "pending");
     assert_eq!(consent["channels"]["email"]["source"], "import");
@@ -1137,11 +1112,6 @@ async fn a_csv_import_records_consent_through_the_same_path() {
             .starts_with(&format!("import {import}"))
     );
     let ola = id_of("ola@example.com");
-    let consent = app
-        .get(&format!("/api/v1/contacts/{ola}/consent"))
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
+    let consent = consent_of(&app, &ws, &ola).await;
     assert_eq!(consent["do_not_contact"], true);
 }
