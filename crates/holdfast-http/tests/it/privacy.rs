@@ -21,7 +21,7 @@ const ORIGIN: &str = "https://shop.example.com";
 /// (case-insensitive). The tables and columns come from the database's own catalogue, so a
 /// table added later is scanned without changing this test. On PostgreSQL the scan runs in
 /// the workspace's row-level-security scope (tables without a policy show every row).
-async fn scan(app: &TestApp, ws: &Workspace, needles: &[String]) -> Vec<String> {
+pub(crate) async fn scan(app: &TestApp, ws: &Workspace, needles: &[String]) -> Vec<String> {
     let pool = app.db.unscoped_pool();
     let mut tx = pool.begin().await.unwrap();
     let columns: Vec<(String, String)> = if postgres_url().is_some() {
@@ -103,7 +103,7 @@ fn sha_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn attachment_file(app: &TestApp, bytes: &[u8]) -> std::path::PathBuf {
+pub(crate) fn attachment_file(app: &TestApp, bytes: &[u8]) -> std::path::PathBuf {
     let sha = sha_hex(bytes);
     app.config
         .data_dir
@@ -112,7 +112,7 @@ fn attachment_file(app: &TestApp, bytes: &[u8]) -> std::path::PathBuf {
         .join(&sha)
 }
 
-async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !check().await {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
@@ -121,7 +121,7 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 /// Jobs of this workspace not yet done (the queue is drained when this is zero).
-async fn pending_jobs(app: &TestApp, ws: &Workspace) -> i64 {
+pub(crate) async fn pending_jobs(app: &TestApp, ws: &Workspace) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM queue_jobs WHERE workspace_id = $1 AND state IN ('queued', 'running')",
     )
