@@ -112,15 +112,20 @@ pub async fn export_document(
     })))
 }
 
-/// Erases a contact in the caller's transaction (see [`store::erase_contact`]) and publishes
-/// `contact.erased` (only the id) for each contact erased. The caller audits and commits, then
-/// calls [`remove_files`] with the report's blobs.
+/// Erases a contact in the caller's transaction (see [`store::erase_contact`]; with what an
+/// erasure request remembers, [`store::erase_requested`], which also erases what a contact
+/// whose row is gone left behind) and publishes `contact.erased` (only the id) for each contact
+/// erased. The caller audits and commits, then calls [`remove_files`] with the report's blobs.
 pub async fn erase_in(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
+    remembered: Option<&store::Remembered>,
     now_ms: Millis,
 ) -> Result<Erased, StoreError> {
-    let erased = store::erase_contact(tx, id).await?;
+    let erased = match remembered {
+        Some(remembered) => store::erase_requested(tx, id, remembered).await?,
+        None => store::erase_contact(tx, id).await?,
+    };
     if let Erased::Done(report) = &erased {
         for contact in &report.contacts {
             holdfast_store::webhooks::publish(
@@ -130,6 +135,45 @@ pub async fn erase_in(
                 now_ms,
             )
             .await?;
+        }
+    }
+    Ok(erased)
+}
+
+/// The one erasure every operator route takes (`POST …/erase`, `DELETE /api/v1/contacts/{id}`,
+/// an approved erasure request): [`erase_in`], then the `contact.erased` audit entry as `by`
+/// (its summary gains the counts; ids only), and the contact's open erasure request answered
+/// as approved by the same actor — all in the caller's transaction. The caller commits, then
+/// calls [`remove_files`] with the report's blobs.
+pub async fn erase_audited(
+    tx: &mut TenantTx<'_>,
+    id: &ContactId,
+    remembered: Option<&store::Remembered>,
+    by: NewEvent,
+    now_ms: Millis,
+) -> Result<Erased, StoreError> {
+    let erased = erase_in(tx, id, remembered, now_ms).await?;
+    let decided_by = format!("{}:{}", by.actor_type, by.actor_id);
+    let Erased::Done(report) = &erased else {
+        return Ok(erased);
+    };
+    let mut summary = by.summary.clone();
+    summary["linked_contacts"] = json!(report.contacts.get(1..).unwrap_or_default());
+    summary["tickets"] = json!(report.tickets);
+    summary["messages"] = json!(report.messages);
+    let event = NewEvent {
+        action: "contact.erased",
+        entity_type: "contact",
+        entity_id: id.to_string(),
+        summary,
+        ..by
+    };
+    holdfast_store::audit::append(tx, &event, now_ms).await?;
+    for open in store::contact_erasure_requests(tx, id, now_ms).await? {
+        if open.status == "open" {
+            let open = holdfast_core::ids::ErasureRequestId::from_trusted(open.id);
+            store::decide_erasure_request(tx, &open, "approved", &decided_by, None, now_ms)
+                .await?;
         }
     }
     Ok(erased)
@@ -203,7 +247,7 @@ pub async fn run_retention(
     let mut blobs = Vec::new();
     for contact in &expired.contacts {
         let id = ContactId::from_trusted(contact.clone());
-        if let Erased::Done(report) = erase_in(&mut tx, &id, now_ms).await? {
+        if let Erased::Done(report) = erase_in(&mut tx, &id, None, now_ms).await? {
             counts.contacts += 1;
             blobs.extend(report.blobs);
             let event = crate::audit::by_system(

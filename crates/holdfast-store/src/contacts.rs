@@ -230,16 +230,6 @@ pub async fn update(
     get(tx, id).await
 }
 
-pub async fn delete(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<bool, StoreError> {
-    let ws = tx.ws().to_owned();
-    let done = sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
-        .bind(ws)
-        .bind(id.as_str())
-        .execute(tx.conn())
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// `%text%`, lower-cased, with LIKE wildcards escaped so a search for `50%` means the text
 /// `50%` (use with `ESCAPE '\'`).
 pub(crate) fn like_pattern(q: &str) -> String {

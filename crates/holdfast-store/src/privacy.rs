@@ -105,8 +105,10 @@ struct Subject {
 /// attachments' rows, timelines and widget visitors), messages it wrote in other tickets,
 /// widget contacts made from visitors who claimed its email, and every stored copy that names
 /// any of them — queued jobs, webhook messages (and their attempts), idempotent responses,
-/// raw inbound events mentioning its email or phone, local outbox mail to its address — and
-/// finally the contact row itself. Audit entries name contacts by id only, so they stay.
+/// raw inbound events mentioning its email or phone, this workspace's local outbox mail to its
+/// address — and finally the contact row itself. Audit entries name contacts by id only, so
+/// they stay. This is the only way a contact row is removed, so no ticket is left naming a
+/// contact that does not exist.
 pub async fn erase_contact(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Erased, StoreError> {
     let ws = tx.ws().to_owned();
     let sql = match tx.backend {
@@ -128,6 +130,43 @@ pub async fn erase_contact(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Eras
     if subject.legal_hold == 1 {
         return Ok(Erased::Held);
     }
+    erase_people(tx, subject).await.map(Erased::Done)
+}
+
+/// What an open erasure request remembers of its person besides the contact id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Remembered {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Erases the person an erasure request is for: the contact through [`erase_contact`] while
+/// its row exists (a legal hold still refuses), otherwise whatever still names it — tickets
+/// and messages under its id (left by a removal before deletion was erasure), widget records,
+/// and every stored copy naming its id or the remembered address. Never `NotFound`.
+pub async fn erase_requested(
+    tx: &mut TenantTx<'_>,
+    id: &ContactId,
+    remembered: &Remembered,
+) -> Result<Erased, StoreError> {
+    match erase_contact(tx, id).await? {
+        Erased::NotFound => {}
+        done => return Ok(done),
+    }
+    let ghost = Subject {
+        id: id.to_string(),
+        email: remembered.email.clone(),
+        phone: remembered.phone.clone(),
+        legal_hold: 0,
+    };
+    erase_people(tx, ghost).await.map(Erased::Done)
+}
+
+/// Erases `subject` (already checked for a hold; its row may be gone) and the widget contacts
+/// made from visitors who claimed its email.
+async fn erase_people(tx: &mut TenantTx<'_>, subject: Subject) -> Result<ErasureReport, StoreError> {
+    let ws = tx.ws().to_owned();
+    let id = subject.id.clone();
     let mut people = vec![subject];
     if let Some(email) = people.first().and_then(|s| s.email.clone()) {
         let claimed: Vec<Subject> = sqlx::query_as(
@@ -136,7 +175,7 @@ pub async fn erase_contact(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Eras
              WHERE v.workspace_id = $1 AND lower(v.claimed_email) = lower($3)) ORDER BY c.id",
         )
         .bind(&ws)
-        .bind(id.as_str())
+        .bind(&id)
         .bind(&email)
         .fetch_all(tx.conn())
         .await?;
@@ -221,19 +260,30 @@ pub async fn erase_contact(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Eras
             .bind(&person.id)
             .execute(tx.conn())
             .await?;
+        // An open request for them no longer needs the address: the erasure is done.
+        sqlx::query(
+            "UPDATE erasure_requests SET email = NULL, phone = NULL WHERE workspace_id = $1 AND contact_id = $2",
+        )
+        .bind(&ws)
+        .bind(&person.id)
+        .execute(tx.conn())
+        .await?;
         if let Some(email) = &person.email {
-            // The local outbox (a development stand-in for a relay) has no workspace column:
-            // mail to the address is removed whichever workspace sent it.
-            sqlx::query("DELETE FROM mail_outbox WHERE lower(to_address) = lower($1)")
-                .bind(email)
-                .execute(tx.conn())
-                .await?;
+            // This workspace's customer mail in the local outbox; another workspace's mail and
+            // staff mail (no workspace) to the same address are not this erasure's business.
+            sqlx::query(
+                "DELETE FROM mail_outbox WHERE workspace_id = $1 AND lower(to_address) = lower($2)",
+            )
+            .bind(&ws)
+            .bind(email)
+            .execute(tx.conn())
+            .await?;
         }
     }
     report.contacts = people.into_iter().map(|p| p.id).collect();
     report.blobs.sort();
     report.blobs.dedup();
-    Ok(Erased::Done(report))
+    Ok(report)
 }
 
 /// Deletes this workspace's stored copies that name any of `ids` or mention any of `texts`
@@ -404,7 +454,7 @@ impl RequestRow {
 const REQUEST_COLUMNS: &str =
     "id, contact_id, source, status, requested_at, due_at, decided_at, decided_by, reason";
 
-/// Files a request to erase `contact`, due 30 days later; returns its id. While one is open
+/// Files a request to erase `contact`, due 30 days later, remembering its address; returns its id. While one is open
 /// for the contact, that one's id is returned and nothing is written.
 pub async fn request_erasure(
     tx: &mut TenantTx<'_>,
@@ -415,8 +465,10 @@ pub async fn request_erasure(
     let ws = tx.ws().to_owned();
     let id = ErasureRequestId::generate(now_ms);
     sqlx::query(
-        "INSERT INTO erasure_requests (workspace_id, id, contact_id, source, status, requested_at, due_at) \
-         VALUES ($1, $2, $3, $4, 'open', $5, $6) \
+        "INSERT INTO erasure_requests (workspace_id, id, contact_id, source, status, requested_at, due_at, email, phone) \
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, \
+         (SELECT c.email FROM contacts c WHERE c.workspace_id = $1 AND c.id = $3), \
+         (SELECT c.phone FROM contacts c WHERE c.workspace_id = $1 AND c.id = $3)) \
          ON CONFLICT (workspace_id, contact_id) WHERE status = 'open' DO NOTHING",
     )
     .bind(&ws)
@@ -455,6 +507,24 @@ pub async fn erasure_request(
     Ok(row.map(|r| r.out(now_ms)))
 }
 
+/// What an open request remembers of its person (nothing once decided).
+pub async fn erasure_request_remembered(
+    tx: &mut TenantTx<'_>,
+    id: &ErasureRequestId,
+) -> Result<Remembered, StoreError> {
+    let ws = tx.ws().to_owned();
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT email, phone FROM erasure_requests WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row
+        .map(|(email, phone)| Remembered { email, phone })
+        .unwrap_or_default())
+}
+
 /// Open requests first, soonest due first; then decided ones, latest decision first.
 pub async fn erasure_requests(
     tx: &mut TenantTx<'_>,
@@ -477,7 +547,8 @@ pub async fn erasure_requests(
     Ok(rows.into_iter().map(|r| r.out(now_ms)).collect())
 }
 
-/// Closes an open request as `approved` or `rejected`; false when it was not open.
+/// Closes an open request as `approved` or `rejected` and forgets its address; false when it
+/// was not open.
 pub async fn decide_erasure_request(
     tx: &mut TenantTx<'_>,
     id: &ErasureRequestId,
@@ -488,8 +559,8 @@ pub async fn decide_erasure_request(
 ) -> Result<bool, StoreError> {
     let ws = tx.ws().to_owned();
     let done = sqlx::query(
-        "UPDATE erasure_requests SET status = $3, decided_at = $4, decided_by = $5, reason = $6 \
-         WHERE workspace_id = $1 AND id = $2 AND status = 'open'",
+        "UPDATE erasure_requests SET status = $3, decided_at = $4, decided_by = $5, reason = $6, \
+         email = NULL, phone = NULL WHERE workspace_id = $1 AND id = $2 AND status = 'open'",
     )
     .bind(ws)
     .bind(id.as_str())

@@ -70,7 +70,10 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::DELETE,
         "/api/v1/contact-fields/{key}",
-        MANAGE,
+        // Step-up: it destroys every contact's value of the field.
+        Guard::StaffStepUp {
+            permission: Permission::WorkspaceManage,
+        },
         doc("Delete a custom field and every contact's value of it").no_content(),
         delete(field_delete),
     );

@@ -24,6 +24,7 @@ use holdfast_core::validate::{self, Errors};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::auth::Actor;
 use holdfast_store::contacts::{Filter, SearchIn};
+use holdfast_store::privacy::Erased;
 use holdfast_store::{contacts, idempotency};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ const READ: Guard = Guard::Staff {
 const WRITE: Guard = Guard::Staff {
     permission: Permission::ContactsWrite,
 };
+
+const HELD: &str = "this contact is on legal hold, so it cannot be deleted (deleting erases it); \
+                    lift the hold (PATCH /api/v1/contacts/{id}/privacy with legal_hold false and a reason) first";
 
 const LIST_QUERY: &[QueryParam] = &[
     crate::api::LIMIT,
@@ -95,8 +99,11 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::DELETE,
         "/api/v1/contacts/{id}",
-        WRITE,
-        doc("Delete a contact").no_content(),
+        Guard::StaffStepUp {
+            permission: Permission::ContactsErase,
+        },
+        doc("Delete a contact: erases it with everything that names it, as POST …/erase does (refused while on legal hold)")
+            .no_content(),
         delete(contact_delete),
     );
 }
@@ -245,6 +252,10 @@ async fn contact_update(
     Ok(Json(view(&actor, &updated)))
 }
 
+/// Deleting a contact is erasing it (docs/design/privacy.md): the same permission, step-up,
+/// legal-hold refusal and erasure as `POST …/erase`, so no ticket, message, file or copy of
+/// the contact is left behind. `contact.deleted` follows `contact.erased` for subscribers of
+/// the older event (only the id).
 async fn contact_delete(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -252,11 +263,21 @@ async fn contact_delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = contact_id(&id)?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    if !contacts::delete(&mut tx, &id).await? {
-        return Err(Problem::not_found("contact"));
-    }
     let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let by = audit::by(
+        &actor,
+        &client,
+        "contact.erased",
+        "contact",
+        id.as_str(),
+        json!({"via": "DELETE /api/v1/contacts/{id}"}),
+    );
+    let report = match crate::privacy::erase_audited(&mut tx, &id, None, by, now).await? {
+        Erased::NotFound => return Err(Problem::not_found("contact")),
+        Erased::Held => return Err(Problem::new(ErrorCode::Conflict, HELD)),
+        Erased::Done(report) => report,
+    };
     holdfast_store::webhooks::publish(
         &mut tx,
         EventType::ContactDeleted,
@@ -264,16 +285,10 @@ async fn contact_delete(
         now,
     )
     .await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "contact.deleted",
-        "contact",
-        id.as_str(),
-        json!({}),
-    );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
+    let files =
+        crate::privacy::remove_files(&state.db, &state.config.data_dir, &report.blobs).await;
+    tracing::info!(contact = %id, tickets = report.tickets, files, "contact deleted (erased)");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,7 +6,7 @@ use crate::api::Page;
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody, QueryParams};
 use crate::guard::Authed;
-use crate::privacy::{self, erase_in, remove_files};
+use crate::privacy::{self, erase_audited, remove_files};
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, QueryParam, RouteTable};
 use crate::state::AppState;
@@ -76,10 +76,11 @@ pub fn routes(t: &mut RouteTable) {
             doc("A contact's legal hold and retention period").response::<ContactPrivacyOut>(200),
             get(contact_privacy_get),
         );
+        // Step-up: lifting a hold or shortening retention lets the daily run erase the contact.
         t.add(
             Method::PATCH,
             "/api/v1/contacts/{id}/privacy",
-            ERASE,
+            ERASE_STEP_UP,
             doc("Set or lift a contact's legal hold, or its own retention period (with a reason)")
                 .request::<ContactPrivacyPatch>()
                 .response::<ContactPrivacyOut>(200),
@@ -213,35 +214,13 @@ async fn contact_export(
     Ok(Json(document))
 }
 
-/// Erases in one transaction with its audit entry (`action`, naming only contact ids), then
-/// deletes the files nothing refers to any more.
-async fn erase(
-    actor: &Actor,
-    client: &ClientInfo,
-    tx: &mut holdfast_store::TenantTx<'_>,
-    id: &ContactId,
-    summary: Value,
-    now: i64,
-) -> ApiResult<holdfast_store::privacy::ErasureReport> {
-    let report = match erase_in(tx, id, now).await? {
-        Erased::NotFound => return Err(Problem::not_found("contact")),
-        Erased::Held => return Err(Problem::new(ErrorCode::Conflict, HELD)),
-        Erased::Done(report) => report,
-    };
-    let mut summary = summary;
-    summary["linked_contacts"] = json!(report.contacts.get(1..).unwrap_or_default());
-    summary["tickets"] = json!(report.tickets);
-    summary["messages"] = json!(report.messages);
-    let event = audit::by(
-        actor,
-        client,
-        "contact.erased",
-        "contact",
-        id.as_str(),
-        summary,
-    );
-    holdfast_store::audit::append(tx, &event, now).await?;
-    Ok(report)
+/// The erasure's outcome as the API answers it: the report, or 404 / 409 under legal hold.
+fn erased(outcome: Erased) -> ApiResult<holdfast_store::privacy::ErasureReport> {
+    match outcome {
+        Erased::NotFound => Err(Problem::not_found("contact")),
+        Erased::Held => Err(Problem::new(ErrorCode::Conflict, HELD)),
+        Erased::Done(report) => Ok(report),
+    }
 }
 
 async fn contact_erase(
@@ -255,25 +234,15 @@ async fn contact_erase(
     let reason = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let report = erase(
+    let by = audit::by(
         &actor,
         &client,
-        &mut tx,
-        &id,
+        "contact.erased",
+        "contact",
+        id.as_str(),
         json!({"reason": reason}),
-        now,
-    )
-    .await?;
-    // An open request for the contact is answered by this erasure.
-    if let Some(open) = store::contact_erasure_requests(&mut tx, &id, now)
-        .await?
-        .into_iter()
-        .find(|r| r.status == "open")
-    {
-        let open = ErasureRequestId::from_trusted(open.id);
-        store::decide_erasure_request(&mut tx, &open, "approved", &principal(&actor), None, now)
-            .await?;
-    }
+    );
+    let report = erased(erase_audited(&mut tx, &id, None, by, now).await?)?;
     tx.commit().await?;
     let files = remove_files(&state.db, &state.config.data_dir, &report.blobs).await;
     tracing::info!(contact = %id, tickets = report.tickets, files, "contact erased");
@@ -442,24 +411,18 @@ async fn request_approve(
     let mut tx = state.db.write(&actor.tenant).await?;
     let request = open_request(&mut tx, &id, now).await?;
     let contact = ContactId::from_trusted(request.contact_id.clone());
-    // A contact deleted meanwhile has nothing left to erase: the request is still answered.
-    let exists = holdfast_store::contacts::get(&mut tx, &contact)
-        .await?
-        .is_some();
-    let blobs = if exists {
-        erase(
-            &actor,
-            &client,
-            &mut tx,
-            &contact,
-            json!({"request_id": request.id}),
-            now,
-        )
-        .await?
-        .blobs
-    } else {
-        Vec::new()
-    };
+    // A contact whose row is already gone still has its tickets, messages and copies erased,
+    // by its id and the address the request remembers.
+    let remembered = store::erasure_request_remembered(&mut tx, &id).await?;
+    let by = audit::by(
+        &actor,
+        &client,
+        "contact.erased",
+        "contact",
+        contact.as_str(),
+        json!({"request_id": request.id}),
+    );
+    let blobs = erased(erase_audited(&mut tx, &contact, Some(&remembered), by, now).await?)?.blobs;
     store::decide_erasure_request(&mut tx, &id, "approved", &principal(&actor), None, now).await?;
     let event = audit::by(
         &actor,

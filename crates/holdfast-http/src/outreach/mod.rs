@@ -333,6 +333,7 @@ pub(crate) async fn deliver_to_contact(
     let page = format!("{base}/preferences/{token}");
     let mail = &work.mail;
     let outgoing = Outgoing {
+        workspace: Some(ws),
         to: standing.email.clone().unwrap_or_default(),
         subject: mail.subject.clone(),
         body: format!(

@@ -13,6 +13,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 /// A mail to send; ids are without angle brackets.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Outgoing {
+    /// The workspace a customer mail is sent for (kept with it in the local outbox, so the
+    /// workspace's erasure finds it); `None` for staff and account mail.
+    pub workspace: Option<String>,
     pub to: String,
     pub subject: String,
     pub body: String,
@@ -75,7 +78,14 @@ impl Mailer {
         let (to, subject, body) = (mail.to.as_str(), mail.subject.as_str(), mail.body.as_str());
         match self {
             Mailer::Outbox { db, clock } => {
-                mail_outbox::unscoped_store(db, to, subject, body, clock.now_ms())
+                mail_outbox::unscoped_store(
+                    db,
+                    mail.workspace.as_deref(),
+                    to,
+                    subject,
+                    body,
+                    clock.now_ms(),
+                )
                     .await
                     .map_err(|e| e.to_string())
             }
