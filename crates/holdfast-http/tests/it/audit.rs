@@ -59,6 +59,12 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
         .json(&json!({"phone": "+1 202 555 0101"}))
         .expect(200)
         .await;
+    // Deleting a contact erases it: a session steps up first.
+    app.post("/api/v1/auth/step-up")
+        .key(access)
+        .json(&json!({"password": OWNER_PASSWORD}))
+        .expect(204)
+        .await;
     app.delete(&format!("/api/v1/contacts/{contact_id}"))
         .key(access)
         .expect(204)
@@ -68,7 +74,8 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
     assert_eq!(
         actions(&list),
         vec![
-            "contact.deleted",
+            "contact.erased",
+            "auth.step_up",
             "contact.updated",
             "contact.created",
             "api_key.revoked",
@@ -80,20 +87,20 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
         ],
         "newest first"
     );
-    let failed = &list[6];
+    let failed = &list[7];
     assert_eq!(failed["actor_type"], "anonymous");
     assert_eq!(failed["entity_type"], "user");
     assert_eq!(failed["user_agent"], "audit-test-agent");
     assert_eq!(failed["ip"], "127.0.0.1");
     assert!(failed["summary"].as_str().unwrap().contains("password"));
-    let signed_in = &list[5];
+    let signed_in = &list[6];
     assert_eq!(signed_in["actor_type"], "user");
     assert_eq!(signed_in["actor_id"], signed_in["entity_id"]);
-    let created_key = &list[4];
+    let created_key = &list[5];
     assert_eq!(created_key["actor_type"], "api_key");
     assert_eq!(created_key["entity_id"], key_id.as_str());
     assert_eq!(created_key["request_id"], "req-audit-key-1");
-    let updated = &list[1];
+    let updated = &list[2];
     assert_eq!(updated["actor_type"], "user");
     assert_eq!(
         updated["summary"].as_str().unwrap(),
@@ -117,7 +124,7 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
         &format!("?actor={}", signed_in["actor_id"].as_str().unwrap()),
     )
     .await;
-    assert_eq!(by_user.len(), 4, "{:?}", actions(&by_user));
+    assert_eq!(by_user.len(), 5, "{:?}", actions(&by_user));
     let page = app
         .get("/api/v1/audit?limit=4")
         .key(&ws.admin_key)
@@ -126,8 +133,8 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
         .json;
     let cursor = page["next_cursor"].as_str().unwrap();
     let rest = entries(&app, &ws, &format!("?cursor={cursor}")).await;
-    assert_eq!(rest.len(), 5);
-    assert_eq!(rest[0]["seq"], 5);
+    assert_eq!(rest.len(), 6);
+    assert_eq!(rest[0]["seq"], 6);
     let later = list[0]["at"].as_i64().unwrap() + 1;
     assert!(
         entries(&app, &ws, &format!("?from={later}"))
@@ -154,7 +161,7 @@ async fn sensitive_actions_are_recorded_with_actor_origin_and_request() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(verify_chain(chain), Ok(9));
+    assert_eq!(verify_chain(chain), Ok(10));
     for secret_text in [secret.as_str(), OWNER_PASSWORD, "a wrong password entirely"] {
         assert!(
             !export.text.contains(secret_text),
