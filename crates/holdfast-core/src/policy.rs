@@ -33,7 +33,7 @@ macro_rules! permissions {
 
 permissions! {
     ContactsRead => "contacts.read": "See contacts",
-    ContactsWrite => "contacts.write": "Create, change and delete contacts",
+    ContactsWrite => "contacts.write": "Create and change contacts (deleting one is erasing it: contacts.erase)",
     ContactsExport => "contacts.export": "Export contacts in bulk",
     ContactsErase => "contacts.erase": "Erase a contact's personal data (GDPR)",
     TicketsRead => "tickets.read": "See help-desk tickets and conversations",

@@ -172,8 +172,7 @@ pub async fn erase_audited(
     for open in store::contact_erasure_requests(tx, id, now_ms).await? {
         if open.status == "open" {
             let open = holdfast_core::ids::ErasureRequestId::from_trusted(open.id);
-            store::decide_erasure_request(tx, &open, "approved", &decided_by, None, now_ms)
-                .await?;
+            store::decide_erasure_request(tx, &open, "approved", &decided_by, None, now_ms).await?;
         }
     }
     Ok(erased)

@@ -164,7 +164,10 @@ pub async fn erase_requested(
 
 /// Erases `subject` (already checked for a hold; its row may be gone) and the widget contacts
 /// made from visitors who claimed its email.
-async fn erase_people(tx: &mut TenantTx<'_>, subject: Subject) -> Result<ErasureReport, StoreError> {
+async fn erase_people(
+    tx: &mut TenantTx<'_>,
+    subject: Subject,
+) -> Result<ErasureReport, StoreError> {
     let ws = tx.ws().to_owned();
     let id = subject.id.clone();
     let mut people = vec![subject];

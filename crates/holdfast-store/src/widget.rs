@@ -262,7 +262,8 @@ pub async fn identity_contact(
 
 /// Links `user_id` to `contact_id` and returns the linked contact. When another transaction
 /// linked the user first (two first messages at once), its contact stands: `contact_id`, made
-/// by the caller for this link, is deleted and the other returned.
+/// by the caller for this link in the same transaction and not yet named by any ticket, is
+/// deleted and the other returned.
 pub async fn link_identity(
     tx: &mut TenantTx<'_>,
     user_id: &str,

@@ -77,18 +77,16 @@ impl Mailer {
     pub(super) async fn send_mail(&self, mail: &Outgoing) -> Result<(), String> {
         let (to, subject, body) = (mail.to.as_str(), mail.subject.as_str(), mail.body.as_str());
         match self {
-            Mailer::Outbox { db, clock } => {
-                mail_outbox::unscoped_store(
-                    db,
-                    mail.workspace.as_deref(),
-                    to,
-                    subject,
-                    body,
-                    clock.now_ms(),
-                )
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            Mailer::Outbox { db, clock } => mail_outbox::unscoped_store(
+                db,
+                mail.workspace.as_deref(),
+                to,
+                subject,
+                body,
+                clock.now_ms(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Mailer::Smtp { transport, from } => {
                 let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
                 let mut builder = Message::builder()

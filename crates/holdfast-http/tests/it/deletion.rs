@@ -215,10 +215,7 @@ async fn deleting_a_contact_erases_its_tickets_messages_and_files() {
         "no message of the deleted contact remains"
     );
     assert_eq!(
-        count(
-            "SELECT count(*) FROM ticket_attachments WHERE workspace_id = $1 AND $2 = $2"
-        )
-        .await,
+        count("SELECT count(*) FROM ticket_attachments WHERE workspace_id = $1 AND $2 = $2").await,
         0,
         "no attachment of the deleted contact (the workspace's only one) remains"
     );
@@ -248,7 +245,12 @@ async fn approving_a_request_whose_contact_is_gone_erases_what_remains() {
     let ws = app.workspace("delete-request").await;
     let tag = holdfast_testkit::unique("r");
     let email = format!("{tag}@requested.example.com");
-    let id = crate::contact(&app, &ws, json!({"name": "Requesting Person", "email": email})).await;
+    let id = crate::contact(
+        &app,
+        &ws,
+        json!({"name": "Requesting Person", "email": email}),
+    )
+    .await;
     app.post("/api/v1/tickets")
         .key(&ws.admin_key)
         .json(&json!({"subject": format!("About {tag}"), "contact": {"email": email}, "message": "hello"}))
@@ -280,7 +282,9 @@ async fn approving_a_request_whose_contact_is_gone_erases_what_remains() {
     assert_eq!(dangling_tickets(&app, &ws).await, 2);
 
     let decided = app
-        .post(&format!("/api/v1/privacy/erasure-requests/{request}/approve"))
+        .post(&format!(
+            "/api/v1/privacy/erasure-requests/{request}/approve"
+        ))
         .key(&ws.admin_key)
         .expect(200)
         .await;
@@ -343,7 +347,10 @@ async fn erasure_leaves_other_workspaces_and_staff_mail_in_the_outbox() {
             .await
             .unwrap()
     };
-    wait_until("A's reply in the outbox", async || outbox().await.len() == 2).await;
+    wait_until("A's reply in the outbox", async || {
+        outbox().await.len() == 2
+    })
+    .await;
 
     app.post(&format!("/api/v1/contacts/{id}/erase"))
         .key(&a.admin_key)

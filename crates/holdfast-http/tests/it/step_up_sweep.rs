@@ -163,7 +163,10 @@ fn every_route_that_destroys_weakens_or_reveals_declares_step_up() {
     }
     // Every list entry names a route that exists (and an exemption one the rules catch).
     for (m, path) in REVIEWED.iter().map(|(m, p)| (*m, *p)) {
-        if !specs.iter().any(|s| key(s) == (m.to_owned(), path.to_owned())) {
+        if !specs
+            .iter()
+            .any(|s| key(s) == (m.to_owned(), path.to_owned()))
+        {
             failures.push(format!("REVIEWED names {m} {path}, which is not a route"));
         }
     }
@@ -206,8 +209,7 @@ async fn every_step_up_route_refuses_a_session_that_has_not_stepped_up() {
     let table = route_table();
     let mut checked = 0;
     for spec in table.specs() {
-        if dangerous_because(spec).is_none() || !matches!(spec.guard, Guard::StaffStepUp { .. })
-        {
+        if dangerous_because(spec).is_none() || !matches!(spec.guard, Guard::StaffStepUp { .. }) {
             continue;
         }
         // The guard decides before any id is looked up or any body read.
