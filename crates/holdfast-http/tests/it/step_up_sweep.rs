@@ -236,3 +236,43 @@ async fn every_step_up_route_refuses_a_session_that_has_not_stepped_up() {
     }
     assert!(checked >= REVIEWED.len(), "checked only {checked} routes");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifting_a_legal_hold_or_shortening_retention_needs_a_step_up() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("hold-step-up").await;
+    let id = crate::contact(&app, &ws, json!({"name": "Held Customer"})).await;
+    let privacy = format!("/api/v1/contacts/{id}/privacy");
+    app.patch(&privacy)
+        .key(&ws.admin_key)
+        .json(&json!({"legal_hold": true, "reason": "pending dispute"}))
+        .expect(200)
+        .await;
+    let access = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let weaken = json!({"legal_hold": false, "retention_days": 7, "reason": "tidy up"});
+    app.patch(&privacy)
+        .key(&access)
+        .json(&weaken)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-005");
+    let kept = app.get(&privacy).key(&ws.admin_key).expect(200).await;
+    assert_eq!(kept.json["legal_hold"], true);
+    assert_eq!(kept.json["retention_days"], serde_json::Value::Null);
+    app.post("/api/v1/auth/step-up")
+        .key(&access)
+        .json(&json!({"password": holdfast_testkit::OWNER_PASSWORD}))
+        .expect(204)
+        .await;
+    let changed = app
+        .patch(&privacy)
+        .key(&access)
+        .json(&weaken)
+        .expect(200)
+        .await;
+    assert_eq!(changed.json["legal_hold"], false);
+    assert_eq!(changed.json["retention_days"], 7);
+}
