@@ -144,12 +144,25 @@ async fn a_burst_during_a_short_outage_is_delivered_once_the_receiver_is_back() 
     assert_eq!(read["consecutive_failures"], 0);
 }
 
+/// The statuses of the workspace's webhook messages (in its row-level-security scope on
+/// PostgreSQL).
 async fn message_statuses(app: &TestApp, ws: &Workspace) -> Vec<String> {
-    sqlx::query_scalar("SELECT status FROM webhook_messages WHERE workspace_id = $1 ORDER BY id")
-        .bind(&ws.id)
-        .fetch_all(holdfast_store::Db::unscoped_pool(&app.db))
-        .await
-        .unwrap()
+    let mut tx = app.db.unscoped_pool().begin().await.unwrap();
+    if holdfast_testkit::postgres_url().is_some() {
+        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
+            .bind(&ws.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let statuses =
+        sqlx::query_scalar("SELECT status FROM webhook_messages WHERE workspace_id = $1 ORDER BY id")
+            .bind(&ws.id)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    tx.rollback().await.unwrap();
+    statuses
 }
 
 async fn recover(app: &TestApp, ws: &Workspace, id: &str, body: Value, status: u16) -> Value {
@@ -259,6 +272,8 @@ async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_held_messa
     assert_eq!(enabled["consecutive_failures"], 0);
     assert_eq!(enabled["failing_since"], Value::Null);
     assert_eq!(enabled["disabled_reason"], Value::Null);
+    // (A second later, so the log's newest-first order tells the new attempts apart.)
+    clock.advance(1_000);
     let recovered = recover(&app, &ws, &id, json!({"since": started - 1000}), 202).await;
     assert_eq!(recovered["queued"], 3, "{recovered}");
     assert_eq!(recovered["more"], false);
