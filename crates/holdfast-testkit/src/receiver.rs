@@ -5,8 +5,8 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -136,7 +136,11 @@ impl Receiver {
             match tokio::net::TcpListener::bind(self.addr).await {
                 Ok(listener) => break listener,
                 Err(e) => {
-                    assert!(Instant::now() < deadline, "cannot listen on {} again: {e}", self.addr);
+                    assert!(
+                        Instant::now() < deadline,
+                        "cannot listen on {} again: {e}",
+                        self.addr
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }

@@ -88,7 +88,10 @@ async fn verified(secret: &str, deliveries: &[holdfast_testkit::receiver::Captur
     futures::future::join_all(checks)
         .await
         .into_iter()
-        .map(|r| r.unwrap().expect("the reference library verifies every delivery"))
+        .map(|r| {
+            r.unwrap()
+                .expect("the reference library verifies every delivery")
+        })
         .collect()
 }
 
@@ -155,12 +158,13 @@ async fn message_statuses(app: &TestApp, ws: &Workspace) -> Vec<String> {
             .await
             .unwrap();
     }
-    let statuses =
-        sqlx::query_scalar("SELECT status FROM webhook_messages WHERE workspace_id = $1 ORDER BY id")
-            .bind(&ws.id)
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
+    let statuses = sqlx::query_scalar(
+        "SELECT status FROM webhook_messages WHERE workspace_id = $1 ORDER BY id",
+    )
+    .bind(&ws.id)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
     tx.rollback().await.unwrap();
     statuses
 }
@@ -242,7 +246,10 @@ async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_held_messa
         if let Some(mail) = mail.first() {
             assert_eq!(mail.subject, "A webhook endpoint was disabled");
             assert!(mail.body_text.contains(&id));
-            assert!(mail.body_text.contains(&format!("/api/v1/webhooks/{id}/recover")));
+            assert!(
+                mail.body_text
+                    .contains(&format!("/api/v1/webhooks/{id}/recover"))
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no mail to the owner");
@@ -256,7 +263,10 @@ async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_held_messa
     assert_eq!(receiver.requests().len(), before);
     let refused = recover(&app, &ws, &id, json!({"since": started}), 409).await;
     assert!(
-        refused["detail"].as_str().unwrap().contains("enable it first"),
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("enable it first"),
         "{refused}"
     );
 
@@ -284,7 +294,10 @@ async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_held_messa
         .iter()
         .map(|r| r.header("webhook-id").unwrap().to_owned())
         .collect();
-    assert_eq!(ids, message_ids, "each message again, under its own webhook-id");
+    assert_eq!(
+        ids, message_ids,
+        "each message again, under its own webhook-id"
+    );
     let delivered: HashSet<String> = payloads
         .iter()
         .map(|p| p["data"]["id"].as_str().unwrap().to_owned())
@@ -338,7 +351,10 @@ async fn recovery_is_validated_refused_while_disabled_and_needs_webhooks_manage(
     assert!(unknown.to_string().contains("until"), "{unknown}");
     // In the window and nothing undelivered: nothing queued.
     let none = recover(&app, &ws, &id, json!({"since": now - 30 * day}), 202).await;
-    assert_eq!(none, json!({"queued": 0, "more": false, "since": now - 30 * day}));
+    assert_eq!(
+        none,
+        json!({"queued": 0, "more": false, "since": now - 30 * day})
+    );
 
     // A disabled endpoint: enable it first.
     app.patch(&format!("/api/v1/webhooks/{id}"))
@@ -348,7 +364,10 @@ async fn recovery_is_validated_refused_while_disabled_and_needs_webhooks_manage(
         .await;
     let refused = recover(&app, &ws, &id, json!({"since": now}), 409).await;
     assert!(
-        refused["detail"].as_str().unwrap().contains("enable it first"),
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("enable it first"),
         "{refused}"
     );
 
