@@ -521,9 +521,10 @@ async fn webhook_recover(
 ) -> ApiResult<(StatusCode, Json<RecoverOut>)> {
     let id = endpoint_id(&id)?;
     let now = state.clock.now_ms();
-    let since = body.value.since_ms(now).map_err(Problem::validation)?;
     let mut tx = state.db.write(&actor.tenant).await?;
+    // Found (and within the actor's reach) before anything about the body is answered.
     let endpoint = load_for_change(&mut tx, &actor, &id).await?;
+    let since = body.value.since_ms(now).map_err(Problem::validation)?;
     if endpoint.enabled != 1 {
         return Err(Problem::new(
             ErrorCode::Conflict,
