@@ -111,9 +111,10 @@ struct Cli {
     /// Do not run the job worker inside `serve` (run `holdfast worker` processes instead).
     #[arg(long, env = "HOLDFAST_NO_WORKER", global = true, action = ArgAction::SetTrue)]
     no_worker: bool,
-    /// Consecutive failed deliveries before a webhook endpoint is disabled [default: 20].
-    #[arg(long, env = "HOLDFAST_WEBHOOK_FAILURE_LIMIT", global = true)]
-    webhook_failure_limit: Option<u32>,
+    /// Hours a webhook endpoint must fail continuously (every attempt, no success) before it
+    /// is disabled [default: 120].
+    #[arg(long, env = "HOLDFAST_WEBHOOK_DISABLE_AFTER_HOURS", global = true)]
+    webhook_disable_after_hours: Option<u32>,
     /// Secret schedulers send in X-Holdfast-Cron-Secret (prefer the variable to the flag).
     #[arg(
         long,
@@ -194,7 +195,7 @@ impl Cli {
             oidc_client_secret: self.oidc_client_secret.clone(),
             outbound_allow: self.outbound_allow.clone(),
             worker: self.no_worker.then_some(false),
-            webhook_failure_limit: self.webhook_failure_limit,
+            webhook_disable_after_hours: self.webhook_disable_after_hours,
             cron_secret: self.cron_secret.clone(),
             job_lease_seconds: self.job_lease_seconds,
             widget_min_fill_seconds: self.widget_min_fill_seconds,

@@ -34,7 +34,7 @@ pub struct Layer {
     pub oidc_client_secret: Option<String>,
     pub outbound_allow: Option<Vec<String>>,
     pub worker: Option<bool>,
-    pub webhook_failure_limit: Option<u32>,
+    pub webhook_disable_after_hours: Option<u32>,
     pub cron_secret: Option<String>,
     pub job_lease_seconds: Option<u32>,
     pub widget_min_fill_seconds: Option<u32>,
@@ -75,7 +75,9 @@ impl Layer {
             oidc_client_secret: over.oidc_client_secret.or(self.oidc_client_secret),
             outbound_allow: over.outbound_allow.or(self.outbound_allow),
             worker: over.worker.or(self.worker),
-            webhook_failure_limit: over.webhook_failure_limit.or(self.webhook_failure_limit),
+            webhook_disable_after_hours: over
+                .webhook_disable_after_hours
+                .or(self.webhook_disable_after_hours),
             cron_secret: over.cron_secret.or(self.cron_secret),
             job_lease_seconds: over.job_lease_seconds.or(self.job_lease_seconds),
             widget_min_fill_seconds: over
@@ -133,8 +135,10 @@ pub struct Config {
     /// Run the job worker inside `holdfast serve` (default); off when separate
     /// `holdfast worker` processes do the work.
     pub worker: bool,
-    /// Consecutive failed deliveries after which a webhook endpoint is disabled.
-    pub webhook_failure_limit: u32,
+    /// Hours of continuous failure (every attempt failed since the first failure of the
+    /// streak, no success in between) after which a webhook endpoint is disabled; a burst of
+    /// failures never disables one.
+    pub webhook_disable_after_hours: u32,
     /// Shared secret schedulers send in `X-Holdfast-Cron-Secret` to `/internal/cron/*`;
     /// those routes answer 404 while it is unset.
     #[serde(skip)]
@@ -198,7 +202,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "oidc_client_id" => "oidc-client-id",
         "oidc_client_secret" => "oidc-client-secret",
         "outbound_allow" => "outbound-allow",
-        "webhook_failure_limit" => "webhook-failure-limit",
+        "webhook_disable_after_hours" => "webhook-disable-after-hours",
         "cron_secret" => "cron-secret",
         "job_lease_seconds" => "job-lease-seconds",
         "widget_min_fill_seconds" => "widget-min-fill-seconds",
@@ -228,7 +232,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "oidc_client_id" => "OIDC_CLIENT_ID",
         "oidc_client_secret" => "OIDC_CLIENT_SECRET",
         "outbound_allow" => "OUTBOUND_ALLOW",
-        "webhook_failure_limit" => "WEBHOOK_FAILURE_LIMIT",
+        "webhook_disable_after_hours" => "WEBHOOK_DISABLE_AFTER_HOURS",
         "cron_secret" => "CRON_SECRET",
         "job_lease_seconds" => "JOB_LEASE_SECONDS",
         "widget_min_fill_seconds" => "WIDGET_MIN_FILL_SECONDS",
@@ -243,6 +247,9 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         message: message.into(),
     }
 }
+
+/// Recovery reaches 30 days back, so the longest failing period leaves two weeks to notice.
+pub const MAX_WEBHOOK_DISABLE_AFTER_HOURS: u32 = 14 * 24;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./holdfast-data";
@@ -273,7 +280,7 @@ impl Config {
             oidc_client_secret: None,
             outbound_allow: Some(Vec::new()),
             worker: Some(true),
-            webhook_failure_limit: Some(20),
+            webhook_disable_after_hours: Some(120),
             cron_secret: None,
             job_lease_seconds: Some(60),
             widget_min_fill_seconds: Some(3),
@@ -415,9 +422,12 @@ impl Config {
         let outbound_allow = l.outbound_allow.unwrap_or_default();
         crate::netguard::Allowlist::parse(&outbound_allow)
             .map_err(|message| err("outbound_allow", message))?;
-        let webhook_failure_limit = l.webhook_failure_limit.unwrap_or(0);
-        if !(1..=1000).contains(&webhook_failure_limit) {
-            return Err(err("webhook_failure_limit", "must be between 1 and 1000"));
+        let webhook_disable_after_hours = l.webhook_disable_after_hours.unwrap_or(0);
+        if !(1..=MAX_WEBHOOK_DISABLE_AFTER_HOURS).contains(&webhook_disable_after_hours) {
+            return Err(err(
+                "webhook_disable_after_hours",
+                "must be between 1 and 336 hours (two weeks)",
+            ));
         }
         let cron_secret = l.cron_secret.filter(|v| !v.trim().is_empty());
         if let Some(secret) = &cron_secret
@@ -466,7 +476,7 @@ impl Config {
             oidc,
             outbound_allow,
             worker: l.worker.unwrap_or(true),
-            webhook_failure_limit,
+            webhook_disable_after_hours,
             cron_secret: cron_secret.map(Secret::new),
             job_lease_seconds,
             widget_min_fill_seconds,

@@ -147,6 +147,115 @@ pub const MAX_ROTATION_OVERLAP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// A response body kept in the delivery log is cut to this many bytes.
 pub const LOGGED_RESPONSE_BYTES: usize = 2048;
 
+/// Where one message (one event for one endpoint) is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Waiting for its first attempt (or, after a recovery, for its next one).
+    Pending,
+    /// An attempt failed; its job retries on the backoff schedule.
+    Failing,
+    /// Every attempt of its job failed while the endpoint stayed enabled; recoverable.
+    Failed,
+    /// Not sent because the endpoint is disabled; kept until an admin recovers it.
+    Held,
+    Delivered,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Failing => "failing",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Held => "held",
+            MessageStatus::Delivered => "delivered",
+        }
+    }
+
+    /// What a recovery re-queues: messages no job will try again.
+    pub const RECOVERABLE: [MessageStatus; 2] = [MessageStatus::Failed, MessageStatus::Held];
+}
+
+/// Whether a failed attempt disables its (enabled) endpoint: only when every attempt has
+/// failed for the whole period since the first failure of the streak (`failing_since`, this
+/// attempt's time when it starts the streak). A burst of failures in a short outage, however
+/// many, never does; hosted webhook services use the same rule (five days).
+pub fn should_disable(failing_since: Millis, now_ms: Millis, period_ms: i64) -> bool {
+    now_ms.saturating_sub(failing_since) >= period_ms
+}
+
+/// How far back a recovery reaches: the longest failing period (two weeks) plus two weeks
+/// to notice.
+pub const RECOVER_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Messages re-queued by one recovery call, oldest first; call again for the rest.
+pub const RECOVER_BATCH: u32 = 10_000;
+
+/// Body of `POST /api/v1/webhooks/{id}/recover`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverIn {
+    /// Re-queue the endpoint's undelivered messages (failed, or held while it was disabled)
+    /// created at or after this time: UTC milliseconds since 1970, as every time in this API;
+    /// not in the future and at most 30 days back.
+    #[schemars(with = "i64")]
+    pub since: Option<serde_json::Value>,
+}
+
+impl RecoverIn {
+    pub fn since_ms(&self, now_ms: Millis) -> Result<Millis, Vec<FieldError>> {
+        let example = now_ms - 24 * 60 * 60 * 1000;
+        let since = match &self.since {
+            None | Some(serde_json::Value::Null) => {
+                return Err(vec![FieldError::new(
+                    "since",
+                    format!(
+                        "is required: the time (UTC milliseconds since 1970) of the oldest message to recover, e.g. {example} for a day ago"
+                    ),
+                )]);
+            }
+            Some(value) => value.as_i64().ok_or_else(|| {
+                vec![FieldError::new(
+                    "since",
+                    format!(
+                        "must be a time in UTC milliseconds since 1970, a whole number like every time in this API (e.g. {example} for a day ago)"
+                    ),
+                )]
+            })?,
+        };
+        if since > now_ms {
+            return Err(vec![FieldError::new(
+                "since",
+                format!(
+                    "is in the future ({}); nothing can have failed yet",
+                    rfc3339_ms(since)
+                ),
+            )]);
+        }
+        let oldest = now_ms - RECOVER_WINDOW_MS;
+        if since < oldest {
+            return Err(vec![FieldError::new(
+                "since",
+                format!(
+                    "is more than 30 days ago ({}); recovery reaches back to {} ({oldest})",
+                    rfc3339_ms(since),
+                    rfc3339_ms(oldest)
+                ),
+            )]);
+        }
+        Ok(since)
+    }
+}
+
+/// Answer of a recovery.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RecoverOut {
+    /// Messages queued for delivery now (each keeps its `webhook-id`).
+    pub queued: u64,
+    /// True when more than one call's worth matched: call again with the same `since`.
+    pub more: bool,
+    pub since: i64,
+}
+
 /// An endpoint as the API shows it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EndpointOut {
@@ -157,9 +266,13 @@ pub struct EndpointOut {
     /// The role whose permissions and field rules shape what this endpoint receives.
     pub role: String,
     pub enabled: bool,
-    /// `manual` or `failing` (disabled after too many consecutive failed deliveries).
+    /// `manual` or `failing` (disabled after every attempt failed for
+    /// `webhook_disable_after_hours`).
     pub disabled_reason: Option<String>,
+    /// Failed attempts since the last success.
     pub consecutive_failures: i64,
+    /// When the current streak of failures began (no success since); null while healthy.
+    pub failing_since: Option<i64>,
     /// While set, deliveries are also signed with the previous secret (after a rotation).
     pub previous_secret_expires_at: Option<i64>,
     pub created_at: i64,
@@ -175,7 +288,7 @@ pub struct AttemptOut {
     pub event_type: String,
     /// 1 for the first try of the message, then 2, 3, …
     pub attempt: i64,
-    /// `auto` (the queue) or `manual` (a redelivery).
+    /// `auto` (the queue), `manual` (a redelivery) or `recover` (a recovery).
     pub trigger: String,
     pub url: String,
     /// The request's headers (webhook-id, webhook-timestamp, webhook-signature, content-type).
@@ -223,7 +336,8 @@ pub struct WebhookPatch {
     pub description: Option<String>,
     pub event_types: Option<Vec<String>>,
     pub role: Option<String>,
-    /// Enabling a disabled endpoint also clears its failure count.
+    /// Enabling a disabled endpoint also clears its failure count (its held messages stay
+    /// held until recovered).
     pub enabled: Option<bool>,
 }
 
@@ -535,6 +649,46 @@ mod tests {
             .overlap_ms()
             .is_err()
         );
+    }
+
+    #[test]
+    fn only_a_failing_period_disables_never_a_burst() {
+        let hour = 60 * 60 * 1000;
+        let period = 120 * hour;
+        // A thousand failures in one minute: not a reason.
+        assert!(!should_disable(1_000, 61_000, period));
+        assert!(!should_disable(0, period - 1, period));
+        assert!(should_disable(0, period, period));
+        assert!(should_disable(0, 10 * period, period));
+        // A clock that went back never disables.
+        assert!(!should_disable(period, 0, period));
+    }
+
+    #[test]
+    fn recovery_takes_a_recent_past_time_in_milliseconds() {
+        let now = 1_800_000_000_000;
+        let since = |v: serde_json::Value| RecoverIn { since: Some(v) }.since_ms(now);
+        assert_eq!(since(serde_json::json!(now - 1000)), Ok(now - 1000));
+        assert_eq!(since(serde_json::json!(now)), Ok(now));
+        assert_eq!(
+            since(serde_json::json!(now - RECOVER_WINDOW_MS)),
+            Ok(now - RECOVER_WINDOW_MS)
+        );
+        for bad in [
+            serde_json::json!(now + 1),
+            serde_json::json!(now - RECOVER_WINDOW_MS - 1),
+            serde_json::json!("2026-11-23T15:05:09Z"),
+            serde_json::json!(1.5),
+            serde_json::Value::Null,
+        ] {
+            let errors = since(bad.clone()).unwrap_err();
+            assert_eq!(errors[0].field, "since", "{bad}");
+        }
+        assert!(RecoverIn::default().since_ms(now).is_err());
+        let future = since(serde_json::json!(now + 1)).unwrap_err();
+        assert!(future[0].message.contains("future"), "{future:?}");
+        let old = since(serde_json::json!(0)).unwrap_err();
+        assert!(old[0].message.contains("30 days"), "{old:?}");
     }
 
     #[test]

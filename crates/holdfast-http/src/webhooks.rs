@@ -1,8 +1,10 @@
 //! Outbound webhook delivery, run by the job worker: fan an event out to the endpoints that
 //! subscribe to it (one message each, its `data` cut to what the endpoint's role may see), then
 //! deliver each message per the Standard Webhooks specification through the safe outbound
-//! client, log every attempt, and disable an endpoint that keeps failing (audit event, and a
-//! mail to the workspace's owners and admins).
+//! client, log every attempt, and disable an endpoint whose every attempt has failed for the
+//! configured period (audit event, and a mail to the workspace's owners and admins), keeping
+//! its undelivered messages (`held`) for an admin's recovery. A burst of failures in a short
+//! outage never disables an endpoint: its messages retry on the backoff schedule.
 
 use crate::outbound::{OutboundRequest, SafeClient};
 use crate::state::AppState;
@@ -11,10 +13,12 @@ use holdfast_core::fields;
 use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
 use holdfast_core::modules::Module;
 use holdfast_core::queue::JobKind;
-use holdfast_core::webhooks::{self, EventType, LOGGED_RESPONSE_BYTES};
+use holdfast_core::webhooks::{self, EventType, LOGGED_RESPONSE_BYTES, MessageStatus};
 use holdfast_store::webhooks::{Endpoint, EndpointHealth, NewAttempt};
 use holdfast_store::{Tenant, queue, roles, workspaces};
 use serde_json::json;
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
 
 /// The sealing context of an endpoint's secrets: a sealed secret opens only for its endpoint.
 pub(crate) fn secret_context(tenant: &Tenant, endpoint_id: &str) -> String {
@@ -86,13 +90,21 @@ pub async fn fanout(
 }
 
 /// `webhook.deliver`: `{"message_id","trigger"}` → one signed POST to the endpoint.
-pub async fn deliver(state: &AppState, tenant: &Tenant, payload: &serde_json::Value) -> JobResult {
+/// `last_attempt`: the job has no attempt left after this one (a failure leaves the message
+/// `failed`, recoverable).
+pub async fn deliver(
+    state: &AppState,
+    tenant: &Tenant,
+    payload: &serde_json::Value,
+    last_attempt: bool,
+) -> JobResult {
     let message_id = payload["message_id"]
         .as_str()
         .and_then(WebhookMessageId::parse)
         .ok_or_else(|| JobError::Permanent("delivery job without a message id".into()))?;
     let trigger = match payload["trigger"].as_str() {
         Some("manual") => "manual",
+        Some("recover") => "recover",
         _ => "auto",
     };
     let mut tx = state.db.read(tenant).await?;
@@ -105,10 +117,17 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, payload: &serde_json::Va
         return Ok(());
     };
     tx.commit().await?;
+    // Only a redelivery someone asked for sends a delivered message again (a recovery and a
+    // retry that another job's success overtook do not).
+    if trigger != "manual" && message.status == MessageStatus::Delivered.as_str() {
+        return Ok(());
+    }
     if endpoint.enabled != 1 {
-        return Err(JobError::Permanent(
-            "the endpoint is disabled; redeliver after enabling it".into(),
-        ));
+        // Kept, not dropped: an admin recovers it after enabling the endpoint again.
+        let mut tx = state.db.write(tenant).await?;
+        holdfast_store::webhooks::hold_message(&mut tx, &message.id).await?;
+        tx.commit().await?;
+        return Ok(());
     }
     let now = state.clock.now_ms();
     let secrets = open_secrets(state, tenant, &endpoint, now);
@@ -171,22 +190,27 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, payload: &serde_json::Va
             response_body: response_body.as_deref(),
             error: error.as_deref(),
             latency_ms,
+            succeeded,
+            last_attempt,
         },
-        succeeded,
-        i64::from(state.config.webhook_failure_limit),
+        i64::from(state.config.webhook_disable_after_hours) * HOUR_MS,
         now,
     )
     .await?;
-    if let EndpointHealth::JustDisabled { consecutive } = health {
-        disabled(state, &mut tx, &endpoint, consecutive, now).await?;
+    if let EndpointHealth::JustDisabled {
+        consecutive,
+        failing_since,
+    } = health
+    {
+        disabled(state, &mut tx, &endpoint, consecutive, failing_since, now).await?;
     }
     tx.commit().await?;
-    match (succeeded, health) {
-        (true, _) => Ok(()),
-        (false, EndpointHealth::JustDisabled { consecutive }) => Err(JobError::Permanent(format!(
-            "endpoint disabled after {consecutive} consecutive failed deliveries"
-        ))),
-        (false, _) => Err(JobError::Retry(match (status, error) {
+    match health {
+        // Delivered, or held for a recovery: this job is done either way.
+        EndpointHealth::Healthy
+        | EndpointHealth::JustDisabled { .. }
+        | EndpointHealth::Disabled => Ok(()),
+        EndpointHealth::Failing { .. } => Err(JobError::Retry(match (status, error) {
             (Some(status), _) => format!("endpoint answered HTTP {status}"),
             (None, Some(error)) => error,
             (None, None) => "no answer".into(),
@@ -218,13 +242,14 @@ async fn disabled(
     tx: &mut holdfast_store::TenantTx<'_>,
     endpoint: &Endpoint,
     consecutive: i64,
+    failing_since: i64,
     now: i64,
 ) -> Result<(), JobError> {
     let event = crate::audit::by_system(
         "webhook.endpoint_disabled",
         "webhook_endpoint",
         endpoint.id.clone(),
-        json!({"reason": "failing", "consecutive_failures": consecutive, "host": crate::outbound::url_host(&endpoint.url)}),
+        json!({"reason": "failing", "consecutive_failures": consecutive, "failing_since": failing_since, "host": crate::outbound::url_host(&endpoint.url)}),
     );
     holdfast_store::audit::append(tx, &event, now).await?;
     let admins: Vec<String> = holdfast_store::members::list(tx)
@@ -234,15 +259,20 @@ async fn disabled(
         .map(|m| m.email)
         .collect();
     let body = format!(
-        "Holdfast disabled the webhook endpoint {} (at {}) after {consecutive} consecutive failed deliveries.\n\n\
-         Its delivery log shows what the endpoint answered. When it works again, enable it \
-         (PATCH /api/v1/webhooks/{} with \"enabled\": true) and redeliver the failed messages \
-         from its log. Events that happen while it is disabled are not sent to it.\n\n\
-         Public address of this Holdfast: {}\n",
-        endpoint.id,
-        crate::outbound::url_host(&endpoint.url),
-        endpoint.id,
-        state.config.public_url
+        "Holdfast disabled the webhook endpoint {id} (at {host}): every delivery attempt has failed \
+         since {since} ({consecutive} attempts, none succeeded).\n\n\
+         Its delivery log shows what the endpoint answered. Its undelivered messages are kept. When \
+         it works again, enable it (PATCH /api/v1/webhooks/{id} with \"enabled\": true), then \
+         recover them: POST /api/v1/webhooks/{id}/recover with {{\"since\": {suggested}}} \
+         (milliseconds since 1970; two days before the failures began, since a message retries \
+         for about 31 hours) sends every message made since then that failed or was held. \
+         Events that happen while it is disabled are not sent to it.\n\n\
+         Public address of this Holdfast: {public}\n",
+        id = endpoint.id,
+        host = crate::outbound::url_host(&endpoint.url),
+        since = webhooks::rfc3339_ms(failing_since),
+        suggested = failing_since - 48 * HOUR_MS,
+        public = state.config.public_url
     );
     for to in admins {
         crate::outreach::queue_staff_mail(tx, &to, "A webhook endpoint was disabled", &body, now)

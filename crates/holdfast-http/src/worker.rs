@@ -255,7 +255,10 @@ async fn dispatch(state: &AppState, kind: JobKind, job: &Claimed) -> JobResult {
         .map_err(|e| JobError::Permanent(format!("payload is not JSON: {e}")))?;
     match kind {
         JobKind::WebhookFanout => crate::webhooks::fanout(state, tenant, &job.id, &payload).await,
-        JobKind::WebhookDeliver => crate::webhooks::deliver(state, tenant, &payload).await,
+        JobKind::WebhookDeliver => {
+            let last_attempt = job.attempt >= job.max_attempts;
+            crate::webhooks::deliver(state, tenant, &payload, last_attempt).await
+        }
         JobKind::InboundHandle => crate::api::hooks::handle(state, tenant, &payload).await,
         JobKind::MailSend => crate::outreach::deliver_staff_mail(state, &payload).await,
         JobKind::MessageSend => {

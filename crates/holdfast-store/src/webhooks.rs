@@ -8,7 +8,7 @@ use holdfast_core::clock::Millis;
 use holdfast_core::ids::{EventId, WebhookAttemptId, WebhookEndpointId, WebhookMessageId};
 use holdfast_core::queue::JobKind;
 use holdfast_core::realtime::Notice;
-use holdfast_core::webhooks::{AttemptOut, EndpointOut, EventType};
+use holdfast_core::webhooks::{AttemptOut, EndpointOut, EventType, MessageStatus, should_disable};
 
 /// An endpoint as stored; the secrets stay sealed and never leave through [`EndpointOut`].
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -24,6 +24,8 @@ pub struct Endpoint {
     pub previous_secret_sealed: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
     pub consecutive_failures: i64,
+    /// The first failure of the current streak; `None` while healthy.
+    pub failing_since: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -32,7 +34,7 @@ pub struct Endpoint {
 macro_rules! endpoint_columns {
     () => {
         "id, url, description, event_types, role, enabled, disabled_reason, secret_sealed, \
-         previous_secret_sealed, previous_secret_expires_at, consecutive_failures, created_at, updated_at"
+         previous_secret_sealed, previous_secret_expires_at, consecutive_failures, failing_since, created_at, updated_at"
     };
 }
 
@@ -55,6 +57,7 @@ impl Endpoint {
             enabled: self.enabled == 1,
             disabled_reason: self.disabled_reason.clone(),
             consecutive_failures: self.consecutive_failures,
+            failing_since: self.failing_since,
             previous_secret_expires_at: self.previous_secret_expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -180,7 +183,7 @@ pub async fn enabled(tx: &mut TenantTx<'_>) -> Result<Vec<Endpoint>, StoreError>
     Ok(rows)
 }
 
-/// Writes the fields; enabling again clears the failure count and the reason.
+/// Writes the fields; enabling again clears the failure count, the streak and the reason.
 pub async fn update(
     tx: &mut TenantTx<'_>,
     id: &WebhookEndpointId,
@@ -192,6 +195,7 @@ pub async fn update(
         "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, role = $6, enabled = $7, \
          disabled_reason = CASE WHEN $7 = 1 THEN NULL WHEN enabled = 1 THEN 'manual' ELSE disabled_reason END, \
          consecutive_failures = CASE WHEN $7 = 1 AND enabled = 0 THEN 0 ELSE consecutive_failures END, \
+         failing_since = CASE WHEN $7 = 1 AND enabled = 0 THEN NULL ELSE failing_since END, \
          updated_at = $8 WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws)
@@ -330,7 +334,7 @@ pub async fn get_message(
 pub struct NewAttempt<'a> {
     pub endpoint_id: &'a str,
     pub message_id: &'a str,
-    /// `auto` (the queue) or `manual` (a redelivery someone asked for).
+    /// `auto` (the queue), `manual` (a redelivery someone asked for) or `recover`.
     pub trigger: &'a str,
     pub url: &'a str,
     pub request_headers: &'a serde_json::Value,
@@ -338,6 +342,9 @@ pub struct NewAttempt<'a> {
     pub response_body: Option<&'a str>,
     pub error: Option<&'a str>,
     pub latency_ms: i64,
+    pub succeeded: bool,
+    /// The job has no attempt left after this one.
+    pub last_attempt: bool,
 }
 
 /// What recording an attempt did to its endpoint.
@@ -347,32 +354,60 @@ pub enum EndpointHealth {
     Failing {
         consecutive: i64,
     },
-    /// This failure reached the limit: the endpoint is now disabled.
+    /// This failure ended the failing period: the endpoint is now disabled (the message held).
     JustDisabled {
         consecutive: i64,
+        failing_since: Millis,
     },
+    /// The endpoint was disabled meanwhile (by hand or by another attempt): the message is held.
+    Disabled,
 }
 
-/// Logs the attempt, updates the message, and counts the endpoint's consecutive failures
-/// (a success resets them; reaching `failure_limit` disables the endpoint).
+/// Logs the attempt, and decides the endpoint's health and the message's status, locking the
+/// endpoint first (as every change to it does). A success ends the failing streak; a failure
+/// starts one or continues it, and disables the endpoint once every attempt has failed for
+/// `disable_after_ms` ([`should_disable`]). The message ends delivered, failing (its job
+/// retries), failed (its job's last attempt) or held (the endpoint is disabled).
 pub async fn record_attempt(
     tx: &mut TenantTx<'_>,
     attempt: &NewAttempt<'_>,
-    succeeded: bool,
-    failure_limit: i64,
+    disable_after_ms: i64,
     now_ms: Millis,
 ) -> Result<EndpointHealth, StoreError> {
     let ws = tx.ws().to_owned();
+    let health = if attempt.succeeded {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL \
+             WHERE workspace_id = $1 AND id = $2 AND (consecutive_failures <> 0 OR failing_since IS NOT NULL)",
+        )
+        .bind(&ws)
+        .bind(attempt.endpoint_id)
+        .execute(tx.conn())
+        .await?;
+        EndpointHealth::Healthy
+    } else {
+        let id = WebhookEndpointId::from_trusted(attempt.endpoint_id.to_owned());
+        match get_for_update(tx, &id).await? {
+            None => EndpointHealth::Failing { consecutive: 0 },
+            Some(endpoint) => failed_attempt(tx, &endpoint, disable_after_ms, now_ms).await?,
+        }
+    };
+    let status = match health {
+        EndpointHealth::Healthy => MessageStatus::Delivered,
+        EndpointHealth::JustDisabled { .. } | EndpointHealth::Disabled => MessageStatus::Held,
+        EndpointHealth::Failing { .. } if attempt.last_attempt => MessageStatus::Failed,
+        EndpointHealth::Failing { .. } => MessageStatus::Failing,
+    };
     let number: i64 = sqlx::query_scalar(
         "UPDATE webhook_messages SET attempts = attempts + 1, last_attempt_at = $3, \
-         status = CASE WHEN $4 = 1 THEN 'delivered' WHEN status = 'delivered' THEN status ELSE 'failing' END, \
-         delivered_at = CASE WHEN $4 = 1 THEN $3 ELSE delivered_at END \
+         status = CASE WHEN status = 'delivered' AND $4 <> 'delivered' THEN status ELSE $4 END, \
+         delivered_at = CASE WHEN $4 = 'delivered' THEN $3 ELSE delivered_at END \
          WHERE workspace_id = $1 AND id = $2 RETURNING attempts",
     )
     .bind(&ws)
     .bind(attempt.message_id)
     .bind(now_ms)
-    .bind(i64::from(succeeded))
+    .bind(status.as_str())
     .fetch_one(tx.conn())
     .await?;
     sqlx::query(
@@ -395,47 +430,106 @@ pub async fn record_attempt(
     .bind(now_ms)
     .execute(tx.conn())
     .await?;
-    if succeeded {
-        sqlx::query(
-            "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE workspace_id = $1 AND id = $2 AND consecutive_failures <> 0",
-        )
-        .bind(&ws)
-        .bind(attempt.endpoint_id)
-        .execute(tx.conn())
-        .await?;
-        return Ok(EndpointHealth::Healthy);
-    }
-    let Some(endpoint) = get_for_update(
-        tx,
-        &WebhookEndpointId::from_trusted(attempt.endpoint_id.to_owned()),
-    )
-    .await?
-    else {
-        return Ok(EndpointHealth::Failing { consecutive: 0 });
-    };
+    Ok(health)
+}
+
+/// Counts a failure against the (locked) endpoint and disables it when the streak has lasted
+/// the whole period.
+async fn failed_attempt(
+    tx: &mut TenantTx<'_>,
+    endpoint: &Endpoint,
+    disable_after_ms: i64,
+    now_ms: Millis,
+) -> Result<EndpointHealth, StoreError> {
+    let ws = tx.ws().to_owned();
     let consecutive = endpoint.consecutive_failures + 1;
-    // Disabled now only if it was enabled and this failure reaches the limit; an endpoint
-    // someone disabled by hand stays "manual" and raises no alarm.
-    let disable = endpoint.enabled == 1 && consecutive >= failure_limit;
+    let failing_since = endpoint.failing_since.unwrap_or(now_ms);
+    // Disabled now only if it was enabled; an endpoint someone disabled by hand stays
+    // "manual" and raises no alarm.
+    let disable = endpoint.enabled == 1 && should_disable(failing_since, now_ms, disable_after_ms);
     sqlx::query(
-        "UPDATE webhook_endpoints SET consecutive_failures = $3, \
-         enabled = CASE WHEN $4 = 1 THEN 0 ELSE enabled END, \
-         disabled_reason = CASE WHEN $4 = 1 THEN 'failing' ELSE disabled_reason END, \
-         updated_at = CASE WHEN $4 = 1 THEN $5 ELSE updated_at END \
+        "UPDATE webhook_endpoints SET consecutive_failures = $3, failing_since = $4, \
+         enabled = CASE WHEN $5 = 1 THEN 0 ELSE enabled END, \
+         disabled_reason = CASE WHEN $5 = 1 THEN 'failing' ELSE disabled_reason END, \
+         updated_at = CASE WHEN $5 = 1 THEN $6 ELSE updated_at END \
          WHERE workspace_id = $1 AND id = $2",
     )
     .bind(&ws)
-    .bind(attempt.endpoint_id)
+    .bind(&endpoint.id)
     .bind(consecutive)
+    .bind(failing_since)
     .bind(i64::from(disable))
     .bind(now_ms)
     .execute(tx.conn())
     .await?;
     Ok(if disable {
-        EndpointHealth::JustDisabled { consecutive }
+        EndpointHealth::JustDisabled {
+            consecutive,
+            failing_since,
+        }
+    } else if endpoint.enabled != 1 {
+        EndpointHealth::Disabled
     } else {
         EndpointHealth::Failing { consecutive }
     })
+}
+
+/// Keeps a message that was not sent because its endpoint is disabled, for a recovery
+/// (a delivered one stays delivered).
+pub async fn hold_message(tx: &mut TenantTx<'_>, id: &str) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE webhook_messages SET status = 'held' WHERE workspace_id = $1 AND id = $2 AND status <> 'delivered'",
+    )
+    .bind(ws)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Re-queues the endpoint's undelivered messages (failed or held) created at or after
+/// `since`, oldest first, at most `batch`: each becomes pending with a delivery job
+/// (trigger `recover`). Returns how many were queued and whether more are left.
+pub async fn recover(
+    tx: &mut TenantTx<'_>,
+    endpoint_id: &str,
+    since: Millis,
+    batch: u32,
+    now_ms: Millis,
+) -> Result<(u64, bool), StoreError> {
+    let ws = tx.ws().to_owned();
+    let [failed, held] = MessageStatus::RECOVERABLE.map(MessageStatus::as_str);
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE webhook_messages SET status = 'pending' WHERE workspace_id = $1 AND id IN ( \
+           SELECT id FROM webhook_messages WHERE workspace_id = $1 AND endpoint_id = $2 \
+           AND status IN ($3, $4) AND created_at >= $5 ORDER BY created_at, id LIMIT $6) \
+         RETURNING id",
+    )
+    .bind(&ws)
+    .bind(endpoint_id)
+    .bind(failed)
+    .bind(held)
+    .bind(since)
+    .bind(i64::from(batch))
+    .fetch_all(tx.conn())
+    .await?;
+    for id in &ids {
+        let job = serde_json::json!({"message_id": id, "trigger": "recover"});
+        queue::enqueue(tx, JobKind::WebhookDeliver, &job, now_ms, now_ms).await?;
+    }
+    let more: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_messages WHERE workspace_id = $1 AND endpoint_id = $2 \
+         AND status IN ($3, $4) AND created_at >= $5 LIMIT 1",
+    )
+    .bind(&ws)
+    .bind(endpoint_id)
+    .bind(failed)
+    .bind(held)
+    .bind(since)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok((u64::try_from(ids.len()).unwrap_or(u64::MAX), more.is_some()))
 }
 
 #[derive(sqlx::FromRow)]

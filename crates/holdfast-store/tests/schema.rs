@@ -145,3 +145,44 @@ async fn tickets_from_before_the_search_index_are_indexed_by_the_migration() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn messages_an_endpoint_disabled_before_recovery_existed_never_sent_are_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}/held.db", dir.path().display()), 1)
+        .await
+        .unwrap();
+    sqlx::migrate!("./migrations/sqlite")
+        .run_to(29, db.unscoped_pool())
+        .await
+        .unwrap();
+    let pool = db.unscoped_pool();
+    for sql in [
+        "INSERT INTO workspaces (id, slug, name, created_at) VALUES ('ws_1', 'one', 'One', 0)",
+        "INSERT INTO webhook_endpoints (workspace_id, id, url, description, event_types, role, enabled, disabled_reason, \
+         secret_sealed, consecutive_failures, created_at, updated_at) \
+         VALUES ('ws_1', 'whe_off', 'https://a.example', '', '[]', 'admin', 0, 'failing', 's', 20, 0, 0), \
+                ('ws_1', 'whe_on', 'https://b.example', '', '[]', 'admin', 1, NULL, 's', 3, 0, 0)",
+        "INSERT INTO webhook_messages (workspace_id, id, endpoint_id, event_id, event_type, payload, status, attempts, created_at) \
+         VALUES ('ws_1', 'msg_1', 'whe_off', 'evt_1', 'contact.created', '{}', 'failing', 1, 1), \
+                ('ws_1', 'msg_2', 'whe_off', 'evt_2', 'contact.created', '{}', 'pending', 0, 2), \
+                ('ws_1', 'msg_3', 'whe_off', 'evt_3', 'contact.created', '{}', 'delivered', 1, 3), \
+                ('ws_1', 'msg_4', 'whe_on', 'evt_4', 'contact.created', '{}', 'failing', 1, 4)",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    db.migrate().await.unwrap();
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, status FROM webhook_messages ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let expected = [
+        ("msg_1", "held"),
+        ("msg_2", "held"),
+        ("msg_3", "delivered"),
+        ("msg_4", "failing"),
+    ]
+    .map(|(a, b)| (a.to_owned(), b.to_owned()));
+    assert_eq!(statuses, expected);
+}

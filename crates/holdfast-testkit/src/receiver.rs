@@ -1,9 +1,11 @@
 //! A webhook receiver for tests: a real HTTP server on `127.0.0.1` that records every request
-//! (method, path, headers, body) and answers with a status the test can change.
+//! (method, path, headers, body) and answers with a status the test can change. It can go
+//! down (its port closed, so connections are refused) and come back up on the same address.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,8 +42,29 @@ struct Shared {
 pub struct Receiver {
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    addr: SocketAddr,
     shared: Shared,
-    _server: tokio::task::JoinHandle<()>,
+    server: Mutex<Option<Server>>,
+}
+
+/// The running server: stopped gracefully, which also closes idle kept-alive connections, so
+/// a client's pooled connection cannot reach a receiver that is down.
+struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn serve(listener: tokio::net::TcpListener, shared: Shared) -> Server {
+    let app = axum::Router::new().fallback(record).with_state(shared);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Server { stop, task }
 }
 
 async fn record(
@@ -79,19 +102,51 @@ impl Receiver {
             delay_ms: Arc::default(),
             location: Arc::default(),
         };
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = listener.local_addr().unwrap();
+        let server = serve(listener, shared.clone());
         Receiver {
-            base,
+            base: format!("http://{addr}"),
+            addr,
             shared,
-            _server: server,
+            server: Mutex::new(Some(server)),
         }
+    }
+
+    /// Closes the port: from now on connections are refused (an outage). Waits until every
+    /// open connection is closed.
+    pub async fn down(&self) {
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            let _ = server.stop.send(());
+            let mut task = server.task;
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+
+    /// Listens again on the same address (after [`Receiver::down`]).
+    pub async fn up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(e) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "cannot listen on {} again: {e}",
+                        self.addr
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        let server = serve(listener, self.shared.clone());
+        *self.server.lock().unwrap() = Some(server);
     }
 
     /// The status every following request is answered with.
@@ -137,6 +192,8 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self._server.abort();
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.task.abort();
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/webhooks`: a workspace's outbound webhook endpoints, their secrets (shown once,
-//! rotatable with an overlap), their delivery logs and manual redelivery. Part of the
+//! rotatable with an overlap), their delivery logs, manual redelivery and the recovery of
+//! undelivered messages after an outage. Part of the
 //! automation module. Delivery itself is `crate::webhooks`, run by the job worker.
 
 use crate::api::roles::grantable;
@@ -22,8 +23,8 @@ use holdfast_core::modules::Module;
 use holdfast_core::policy::{Permission, Role};
 use holdfast_core::queue::JobKind;
 use holdfast_core::webhooks::{
-    self, AttemptOut, EndpointOut, EventTypeOut, RotateIn, RotateOut, WebhookCreated,
-    WebhookFields, WebhookIn, WebhookPatch,
+    self, AttemptOut, EndpointOut, EventTypeOut, RECOVER_BATCH, RecoverIn, RecoverOut, RotateIn,
+    RotateOut, WebhookCreated, WebhookFields, WebhookIn, WebhookPatch,
 };
 use holdfast_store::auth::Actor;
 use holdfast_store::webhooks::{self as store, Endpoint, EndpointFields};
@@ -116,6 +117,15 @@ pub fn routes(t: &mut RouteTable) {
             doc("Send a message again now (same webhook-id, new signature)")
                 .response::<serde_json::Value>(202),
             post(webhook_redeliver),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/webhooks/{id}/recover",
+            SEE,
+            doc("Queue every undelivered message (failed, or held while disabled) since a time")
+                .request::<RecoverIn>()
+                .response::<RecoverOut>(202),
+            post(webhook_recover),
         );
     });
 }
@@ -497,5 +507,47 @@ async fn webhook_redeliver(
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"message_id": message.id, "job_id": job_id.as_str(), "status": "queued"})),
+    ))
+}
+
+/// Re-queues the endpoint's undelivered messages since a time: after an outage that outlived
+/// the retries, or the failing period that disabled it (then after enabling it again).
+async fn webhook_recover(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: JsonBody<RecoverIn>,
+) -> ApiResult<(StatusCode, Json<RecoverOut>)> {
+    let id = endpoint_id(&id)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    // Found (and within the actor's reach) before anything about the body is answered.
+    let endpoint = load_for_change(&mut tx, &actor, &id).await?;
+    let since = body.value.since_ms(now).map_err(Problem::validation)?;
+    if endpoint.enabled != 1 {
+        return Err(Problem::new(
+            ErrorCode::Conflict,
+            "the endpoint is disabled; enable it first (PATCH with \"enabled\": true), then recover its messages",
+        ));
+    }
+    let (queued, more) = store::recover(&mut tx, &endpoint.id, since, RECOVER_BATCH, now).await?;
+    let event = audit::by(
+        &actor,
+        &client,
+        "webhook.recovery_requested",
+        "webhook_endpoint",
+        id.as_str(),
+        json!({"since": since, "queued": queued, "more": more}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RecoverOut {
+            queued,
+            more,
+            since,
+        }),
     ))
 }

@@ -102,6 +102,8 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"name": "Sweep role", "permissions": ["contacts.read"]})
     } else if path.contains("rotate-secret") {
         json!({"overlap_seconds": 60})
+    } else if path.ends_with("/recover") {
+        json!({"since": 0})
     } else if path.contains("webhooks") {
         json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]})
     } else if path.contains("inbound-hooks") {

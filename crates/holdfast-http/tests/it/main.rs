@@ -33,6 +33,7 @@ mod ticket_search;
 mod tickets;
 mod tickets_desk;
 mod two_factor;
+mod webhook_recovery;
 mod webhooks;
 mod widget;
 mod widget_browser;

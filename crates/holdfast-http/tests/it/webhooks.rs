@@ -1,7 +1,7 @@
 //! Outbound webhooks end to end: a real receiver on 127.0.0.1, the job worker, deliveries
 //! checked with the Standard Webhooks reference library, retries with a stable webhook-id,
-//! the delivery log, manual redelivery, secret rotation, automatic disabling, and the SSRF
-//! guard on endpoint URLs and redirects.
+//! the delivery log, manual redelivery, secret rotation, and the SSRF guard on endpoint URLs
+//! and redirects. Outages, automatic disabling and recovery: `webhook_recovery.rs`.
 
 use crate::{ada, contact};
 use holdfast_core::clock::ManualClock;
@@ -244,77 +244,6 @@ async fn a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id() {
         .await
         .json;
     assert_eq!(read["consecutive_failures"], 0);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_endpoint_that_keeps_failing_is_disabled_with_an_audit_event_and_mail_to_admins() {
-    let receiver = Receiver::start().await;
-    receiver.answer(500);
-    let layer = Layer {
-        webhook_failure_limit: Some(3),
-        ..loopback_allowed()
-    };
-    let app = TestApp::spawn_with(layer).await;
-    let ws = app.workspace("failing").await;
-    let (id, _) = endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
-    for name in ["One", "Two", "Three"] {
-        contact(&app, &ws, json!({"name": name})).await;
-    }
-    receiver.wait_for(3, WAIT).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    let read = loop {
-        let read = app
-            .get(&format!("/api/v1/webhooks/{id}"))
-            .key(&ws.admin_key)
-            .expect(200)
-            .await
-            .json;
-        if read["enabled"] == false || std::time::Instant::now() > deadline {
-            break read;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(read["enabled"], false, "{read}");
-    assert_eq!(read["disabled_reason"], "failing");
-    assert_eq!(read["consecutive_failures"], 3);
-    let audit = app
-        .get("/api/v1/audit?action=webhook.endpoint_disabled")
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json;
-    let entry = &audit["data"][0];
-    assert_eq!(entry["action"], "webhook.endpoint_disabled", "{audit}");
-    assert_eq!(entry["actor_type"], "system");
-    assert_eq!(entry["entity_id"], id.as_str());
-    // The owner hears about it (the local outbox, since no SMTP relay is configured).
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 10)
-            .await
-            .unwrap();
-        if let Some(mail) = mail.first() {
-            assert_eq!(mail.subject, "A webhook endpoint was disabled");
-            assert!(mail.body_text.contains(&id));
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no mail to the owner");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Nothing more is sent; enabling again clears the count and redelivery works.
-    let before = receiver.requests().len();
-    contact(&app, &ws, json!({"name": "Four"})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.requests().len(), before);
-    let enabled = app
-        .patch(&format!("/api/v1/webhooks/{id}"))
-        .key(&ws.admin_key)
-        .json(&json!({"enabled": true}))
-        .expect(200)
-        .await
-        .json;
-    assert_eq!(enabled["consecutive_failures"], 0);
-    assert_eq!(enabled["disabled_reason"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread")]
