@@ -22,6 +22,7 @@ mod members;
 mod oidc;
 mod ops;
 mod privacy;
+mod proxies;
 mod reset;
 mod rls;
 mod roles;
