@@ -132,7 +132,11 @@ fn request_id(request: &Request) -> String {
 /// Decides the request's client address once, for every limit, log line and record after it:
 /// the TCP peer, or what a trusted proxy's forwarding headers say (`holdfast_core::client_addr`).
 fn decide_client(request: &Request, state: &AppState) -> Option<ClientAddr> {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()?
+        .0
+        .ip();
     let headers = request.headers();
     // A header value that is not visible ASCII cannot be read: "?" stands in, so a trusted
     // proxy's list fails to parse as a whole and the peer is the client.

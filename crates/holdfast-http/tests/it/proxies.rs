@@ -155,7 +155,10 @@ async fn without_trusted_proxies_a_spoofed_forwarding_header_changes_nothing() {
     let access = sign_in_with(&app, &ws, ("forwarded", "for=198.51.100.31")).await;
     assert_eq!(session_ip(&app, &access).await, "127.0.0.1");
     let signed_in = audit_ips(&app, &ws, "auth.sign_in", 2).await;
-    assert!(signed_in.iter().all(|ip| ip == "127.0.0.1"), "{signed_in:?}");
+    assert!(
+        signed_in.iter().all(|ip| ip == "127.0.0.1"),
+        "{signed_in:?}"
+    );
 
     // A new made-up address on every attempt: still one budget, the peer's.
     let statuses = failed_sign_ins(&app, 9, |i| format!("203.0.113.{}", i + 1)).await;

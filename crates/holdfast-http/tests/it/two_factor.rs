@@ -370,11 +370,7 @@ async fn enrolling_an_authenticator_needs_the_password() {
         .as_str()
         .unwrap()
         .to_owned();
-    let enroll = |body: Value| {
-        app.post("/api/v1/auth/2fa/enroll")
-            .key(&access)
-            .json(&body)
-    };
+    let enroll = |body: Value| app.post("/api/v1/auth/2fa/enroll").key(&access).json(&body);
     let refused = enroll(json!({})).send().await;
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert!(refused.text.contains("password"), "{}", refused.text);
@@ -429,5 +425,7 @@ async fn wrong_passwords_at_enrolment_count_against_the_sign_in_throttle() {
         .json(&json!({"password": OWNER_PASSWORD}))
         .expect(429)
         .await;
-    login(&app, &ws, OWNER_PASSWORD, None).await.problem("HF-RATE-001");
+    login(&app, &ws, OWNER_PASSWORD, None)
+        .await
+        .problem("HF-RATE-001");
 }
