@@ -173,3 +173,73 @@ async fn without_trusted_proxies_a_spoofed_forwarding_header_changes_nothing() {
         .await;
     assert!(plain.header("strict-transport-security").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_limits_each_forwarded_client_and_only_behind_a_trusted_proxy() {
+    use crate::widget::{enable, form_token, layer as widget_layer, submit};
+    for trusted in [true, false] {
+        let app = TestApp::spawn_with(Layer {
+            widget_rate_limit_per_ip: Some(2),
+            trusted_proxies: Some(if trusted {
+                vec!["127.0.0.1/32".to_owned()]
+            } else {
+                Vec::new()
+            }),
+            ..widget_layer()
+        })
+        .await;
+        let ws = app.workspace("proxied-widget").await;
+        let key = enable(&app, &ws, &["https://shop.example.com"]).await;
+        let token = form_token(&app, &key).await;
+        let body = json!({"message": "hello", "form_token": token});
+        for _ in 0..2 {
+            submit(&app, &key, &body)
+                .header("x-forwarded-for", "203.0.113.50")
+                .expect(201)
+                .await;
+        }
+        submit(&app, &key, &body)
+            .header("x-forwarded-for", "203.0.113.50")
+            .expect(429)
+            .await;
+        // Another visitor: its own budget behind the proxy; a made-up header otherwise.
+        let other = submit(&app, &key, &body)
+            .header("x-forwarded-for", "198.51.100.60")
+            .send()
+            .await;
+        assert_eq!(
+            other.status,
+            if trusted { 201 } else { 429 },
+            "{}",
+            other.text
+        );
+    }
+}
+
+/// The class of mistake behind one shared budget: code reading the TCP peer itself. Only the
+/// edge may (it decides the client address once); everything else reads `ClientAddr`.
+#[test]
+fn only_the_edge_reads_the_tcp_peer() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![src.clone()];
+    let mut readers = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains("ConnectInfo") {
+                    readers.push(path.strip_prefix(&src).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    readers.sort();
+    assert_eq!(
+        readers,
+        ["edge.rs"],
+        "only the edge may read ConnectInfo; use crate::extract::client_addr / ClientInfo"
+    );
+}
