@@ -108,6 +108,15 @@ struct Cli {
         value_delimiter = ','
     )]
     outbound_allow: Option<Vec<String>>,
+    /// Reverse proxies (IPs or CIDR blocks), comma-separated, whose Forwarded /
+    /// X-Forwarded-For / X-Forwarded-Proto headers name the client; none by default.
+    #[arg(
+        long,
+        env = "HOLDFAST_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
+    trusted_proxies: Option<Vec<String>>,
     /// Do not run the job worker inside `serve` (run `holdfast worker` processes instead).
     #[arg(long, env = "HOLDFAST_NO_WORKER", global = true, action = ArgAction::SetTrue)]
     no_worker: bool,
@@ -194,6 +203,7 @@ impl Cli {
             oidc_client_id: self.oidc_client_id.clone(),
             oidc_client_secret: self.oidc_client_secret.clone(),
             outbound_allow: self.outbound_allow.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
             worker: self.no_worker.then_some(false),
             webhook_disable_after_hours: self.webhook_disable_after_hours,
             cron_secret: self.cron_secret.clone(),

@@ -68,6 +68,9 @@ pub struct ApiKeyOut {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The user who made the key; `null` for a key made by another key or on the command line.
+    /// Removing that member from the workspace revokes the key unless the remover keeps it.
+    pub created_by: Option<String>,
 }
 
 /// Returned once, at creation: the only time the full key is shown.

@@ -33,6 +33,7 @@ pub struct Layer {
     pub oidc_client_id: Option<String>,
     pub oidc_client_secret: Option<String>,
     pub outbound_allow: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub worker: Option<bool>,
     pub webhook_disable_after_hours: Option<u32>,
     pub cron_secret: Option<String>,
@@ -74,6 +75,7 @@ impl Layer {
             oidc_client_id: over.oidc_client_id.or(self.oidc_client_id),
             oidc_client_secret: over.oidc_client_secret.or(self.oidc_client_secret),
             outbound_allow: over.outbound_allow.or(self.outbound_allow),
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
             worker: over.worker.or(self.worker),
             webhook_disable_after_hours: over
                 .webhook_disable_after_hours
@@ -132,6 +134,10 @@ pub struct Config {
     /// Private, loopback or link-local addresses (IPs or CIDR blocks) that outbound requests
     /// (webhooks, providers) may reach anyway; empty by default, so only public addresses.
     pub outbound_allow: Vec<String>,
+    /// Reverse proxies (IPs or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` /
+    /// `X-Forwarded-Proto` headers name the client; empty by default, so the TCP peer is the
+    /// client (see `client_addr`).
+    pub trusted_proxies: Vec<String>,
     /// Run the job worker inside `holdfast serve` (default); off when separate
     /// `holdfast worker` processes do the work.
     pub worker: bool,
@@ -202,6 +208,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "oidc_client_id" => "oidc-client-id",
         "oidc_client_secret" => "oidc-client-secret",
         "outbound_allow" => "outbound-allow",
+        "trusted_proxies" => "trusted-proxies",
         "webhook_disable_after_hours" => "webhook-disable-after-hours",
         "cron_secret" => "cron-secret",
         "job_lease_seconds" => "job-lease-seconds",
@@ -232,6 +239,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "oidc_client_id" => "OIDC_CLIENT_ID",
         "oidc_client_secret" => "OIDC_CLIENT_SECRET",
         "outbound_allow" => "OUTBOUND_ALLOW",
+        "trusted_proxies" => "TRUSTED_PROXIES",
         "webhook_disable_after_hours" => "WEBHOOK_DISABLE_AFTER_HOURS",
         "cron_secret" => "CRON_SECRET",
         "job_lease_seconds" => "JOB_LEASE_SECONDS",
@@ -279,6 +287,7 @@ impl Config {
             oidc_client_id: None,
             oidc_client_secret: None,
             outbound_allow: Some(Vec::new()),
+            trusted_proxies: Some(Vec::new()),
             worker: Some(true),
             webhook_disable_after_hours: Some(120),
             cron_secret: None,
@@ -422,6 +431,9 @@ impl Config {
         let outbound_allow = l.outbound_allow.unwrap_or_default();
         crate::netguard::Allowlist::parse(&outbound_allow)
             .map_err(|message| err("outbound_allow", message))?;
+        let trusted_proxies = l.trusted_proxies.unwrap_or_default();
+        crate::client_addr::TrustedProxies::parse(&trusted_proxies)
+            .map_err(|message| err("trusted_proxies", message))?;
         let webhook_disable_after_hours = l.webhook_disable_after_hours.unwrap_or(0);
         if !(1..=MAX_WEBHOOK_DISABLE_AFTER_HOURS).contains(&webhook_disable_after_hours) {
             return Err(err(
@@ -475,6 +487,7 @@ impl Config {
             public_url,
             oidc,
             outbound_allow,
+            trusted_proxies,
             worker: l.worker.unwrap_or(true),
             webhook_disable_after_hours,
             cron_secret: cron_secret.map(Secret::new),
@@ -645,6 +658,27 @@ mod tests {
         assert!(e.to_string().contains("'localhost'"), "{e}");
         assert!(e.to_string().contains("10.0.0.0/8"), "{e}");
         assert!(with(&["10.0.0.0/33"]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_cidr_blocks_only() {
+        let with = |entries: &[&str]| {
+            Config::resolve([Layer {
+                trusted_proxies: Some(entries.iter().map(|e| e.to_string()).collect()),
+                ..Layer::default()
+            }])
+        };
+        assert!(Config::resolve([]).unwrap().trusted_proxies.is_empty());
+        let c = with(&["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        let e = with(&["10.0.0.0/8", "proxy.internal"]).unwrap_err();
+        assert_eq!(e.setting, "trusted_proxies");
+        let line = e.to_string();
+        assert!(line.contains("HOLDFAST_TRUSTED_PROXIES"), "{line}");
+        assert!(line.contains("--trusted-proxies"), "{line}");
+        assert!(line.contains("'proxy.internal'"), "{line}");
+        assert!(!line.contains('\n'));
+        assert!(with(&["10.0.0.1/8"]).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod macros;
 
 pub mod api_keys;
 pub mod audit;
+pub mod client_addr;
 pub mod clock;
 pub mod companies;
 pub mod config;

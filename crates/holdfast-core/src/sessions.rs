@@ -62,10 +62,21 @@ pub struct TotpEnrollOut {
     pub qr_svg: String,
 }
 
-/// Body of `POST /api/v1/auth/2fa/confirm`.
+/// Body of `POST /api/v1/auth/2fa/enroll`: the account's password, so that a stolen session
+/// cannot put its own authenticator on the account.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TotpCodeIn {
+pub struct TotpEnrollIn {
+    #[schemars(length(max = 1024))]
+    pub password: String,
+}
+
+/// Body of `POST /api/v1/auth/2fa/confirm`: the password again and the authenticator's code.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfirmIn {
+    #[schemars(length(max = 1024))]
+    pub password: String,
     #[schemars(length(max = 64))]
     pub code: String,
 }

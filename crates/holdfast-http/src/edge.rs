@@ -5,11 +5,13 @@
 use crate::problem::{PROBLEM_JSON, REQUEST_ID, render};
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
+use holdfast_core::client_addr::{ClientAddr, Forwarding, Proto, client_addr};
 use holdfast_core::error::{ApiError, ErrorCode};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -127,8 +129,46 @@ fn request_id(request: &Request) -> String {
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
 }
 
-async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Decides the request's client address once, for every limit, log line and record after it:
+/// the TCP peer, or what a trusted proxy's forwarding headers say (`holdfast_core::client_addr`).
+fn decide_client(request: &Request, state: &AppState) -> Option<ClientAddr> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()?
+        .0
+        .ip();
+    let headers = request.headers();
+    // A header value that is not visible ASCII cannot be read: "?" stands in, so a trusted
+    // proxy's list fails to parse as a whole and the peer is the client.
+    let lines = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or("?"))
+            .collect()
+    };
+    let (forwarded, xff, xfp) = (
+        lines("forwarded"),
+        lines("x-forwarded-for"),
+        lines("x-forwarded-proto"),
+    );
+    Some(client_addr(
+        peer,
+        Forwarding {
+            forwarded: &forwarded,
+            x_forwarded_for: &xff,
+            x_forwarded_proto: &xfp,
+        },
+        &state.trusted_proxies,
+    ))
+}
+
+async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let client = decide_client(&request, &state);
+    if let Some(client) = client {
+        request.extensions_mut().insert(client);
+    }
     let id = request_id(&request);
     let method = request.method().clone();
     let route = request
@@ -159,7 +199,8 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
         .instrument(span.clone())
         .await;
     let mut response = response;
-    secure_headers(&mut response, &state, &id);
+    let https_unknown_or_yes = client.is_none_or(|c| c.proto != Some(Proto::Http));
+    secure_headers(&mut response, &state, &id, https_unknown_or_yes);
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     state
@@ -169,6 +210,7 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
         tracing::info!(
             target: "holdfast::access",
             uri = %uri,
+            client = %client.map(|c| c.ip.to_string()).unwrap_or_default(),
             status,
             latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             "request"
@@ -204,7 +246,9 @@ fn problem_for_bare_error(response: Response, method: &Method) -> Response {
     rendered
 }
 
-fn secure_headers(response: &mut Response, state: &AppState, id: &str) {
+/// `maybe_https` is false only when a trusted proxy said the client used plain HTTP, where an
+/// HSTS header means nothing (RFC 6797 §7.2).
+fn secure_headers(response: &mut Response, state: &AppState, id: &str, maybe_https: bool) {
     let h = response.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
@@ -238,7 +282,7 @@ fn secure_headers(response: &mut Response, state: &AppState, id: &str) {
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
-    if state.config.hsts {
+    if state.config.hsts && maybe_https {
         set(
             h,
             header::STRICT_TRANSPORT_SECURITY,

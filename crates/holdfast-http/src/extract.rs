@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use holdfast_core::client_addr::ClientAddr;
 use holdfast_core::error::ErrorCode;
 use holdfast_core::token::sha256_hex;
 use serde::de::DeserializeOwned;
@@ -66,20 +67,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Where a request came from, for session records and rate limits.
+/// Where a request came from, for audit, session and consent records: the client address the
+/// edge decided once (`holdfast_core::client_addr`, honouring `trusted_proxies`).
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// The client address the edge decided for this request; `None` only for a router served
+/// without connection info.
+pub(crate) fn client_addr(extensions: &axum::http::Extensions) -> Option<ClientAddr> {
+    extensions.get::<ClientAddr>().copied()
+}
+
+/// The client address as a rate-limit key part.
+pub(crate) fn client_key(extensions: &axum::http::Extensions) -> String {
+    client_addr(extensions)
+        .map(|a| a.ip.to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = client_addr(&parts.extensions).map(|a| a.ip.to_string());
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)

@@ -6,7 +6,7 @@ use crate::cookies::{check_csrf, is_state_changing};
 use crate::problem::{Problem, render};
 use crate::routes::{Guard, RateLimit};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
@@ -21,7 +21,6 @@ use holdfast_store::auth::{
     Actor, Principal, authenticate_access_token, authenticate_api_key, authenticate_session_cookie,
 };
 use holdfast_store::identity::COOKIE_PREFIX;
-use std::net::SocketAddr;
 
 #[derive(Clone)]
 pub(crate) struct GuardState {
@@ -170,12 +169,9 @@ fn public_limit(
     async move { client_limit(&state, client, rate_limit).await }
 }
 
+/// The client address the edge decided (honouring `trusted_proxies`).
 fn client_address(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+    crate::extract::client_key(request.extensions())
 }
 
 async fn client_limit(

@@ -36,6 +36,8 @@ pub struct AppState {
     /// Signs the website widget's form tokens (minimum fill time).
     pub(crate) form_key: Arc<FormKey>,
     pub(crate) cookies: Arc<CookiePolicy>,
+    /// The reverse proxies whose forwarding headers name the client (`trusted_proxies`).
+    pub(crate) trusted_proxies: Arc<holdfast_core::client_addr::TrustedProxies>,
     /// The OpenID provider, when single sign-on is configured.
     pub(crate) oidc: Option<Arc<OidcProvider>>,
     /// Webhook deliveries and the check of a webhook URL when it is saved: the safe outbound
@@ -67,6 +69,11 @@ impl AppState {
             csrf: Arc::new(CsrfKey::derive(master_key)),
             form_key: Arc::new(FormKey::derive(master_key)),
             cookies: Arc::new(CookiePolicy::for_public_url(&config.public_url)),
+            // Validated when the configuration was resolved.
+            trusted_proxies: Arc::new(
+                holdfast_core::client_addr::TrustedProxies::parse(&config.trusted_proxies)
+                    .unwrap_or_default(),
+            ),
             oidc: config
                 .oidc
                 .clone()

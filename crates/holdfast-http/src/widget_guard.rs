@@ -8,7 +8,7 @@
 
 use crate::problem::{Problem, render};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -17,7 +17,6 @@ use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::modules::Module;
 use holdfast_core::widget::{is_key_shaped, origin_allowed};
 use holdfast_store::Tenant;
-use std::net::SocketAddr;
 
 /// Why the widget refused a request: a closed set, the label of
 /// `holdfast_widget_refused_total`.
@@ -123,11 +122,7 @@ pub(crate) async fn check(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned());
+    let client = crate::extract::client_key(request.extensions());
     let per_route = app.config.public_rate_limit_per_minute;
     if let Err(retry_after) = spend(
         app,

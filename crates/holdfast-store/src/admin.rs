@@ -105,7 +105,7 @@ pub async fn unscoped_create_api_key(
         return Ok(None);
     };
     let mut tx: TenantTx<'_> = db.write(&tenant).await?;
-    let created = api_keys::create(&mut tx, name, role, now_ms).await?;
+    let created = api_keys::create(&mut tx, name, role, None, now_ms).await?;
     let event = system_event(
         "api_key.created",
         "api_key",

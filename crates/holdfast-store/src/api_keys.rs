@@ -16,6 +16,7 @@ struct Row {
     created_at: i64,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    created_by: Option<String>,
 }
 
 impl From<Row> for ApiKeyOut {
@@ -28,22 +29,25 @@ impl From<Row> for ApiKeyOut {
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            created_by: r.created_by,
         }
     }
 }
 
+/// Creates a key; `created_by` is the user making it (`None` for another key or the command line).
 pub async fn create(
     tx: &mut TenantTx<'_>,
     name: &str,
     role: &Role,
+    created_by: Option<&str>,
     now_ms: i64,
 ) -> Result<ApiKeyCreated, StoreError> {
     let id = ApiKeyId::generate(now_ms);
     let key = generate_api_key();
     let ws = tx.ws().to_owned();
     sqlx::query(
-        "INSERT INTO api_keys (workspace_id, id, name, role, lookup, secret_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_keys (workspace_id, id, name, role, lookup, secret_hash, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(ws)
     .bind(id.as_str())
@@ -52,6 +56,7 @@ pub async fn create(
     .bind(key.lookup.as_str())
     .bind(key.hash.as_str())
     .bind(now_ms)
+    .bind(created_by)
     .execute(tx.conn())
     .await
     .classify()?;
@@ -64,6 +69,7 @@ pub async fn create(
             created_at: now_ms,
             last_used_at: None,
             revoked_at: None,
+            created_by: created_by.map(str::to_owned),
         },
         secret: key.plaintext.expose().clone(),
     })
@@ -72,7 +78,7 @@ pub async fn create(
 pub async fn list(tx: &mut TenantTx<'_>) -> Result<Vec<ApiKeyOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, name, role, lookup, created_at, last_used_at, revoked_at FROM api_keys \
+        "SELECT id, name, role, lookup, created_at, last_used_at, revoked_at, created_by FROM api_keys \
          WHERE workspace_id = $1 ORDER BY id",
     )
     .bind(ws)
@@ -93,6 +99,39 @@ pub async fn revoke(tx: &mut TenantTx<'_>, id: &ApiKeyId, now_ms: i64) -> Result
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The ids of the live keys `user_id` made, oldest first.
+pub async fn live_made_by(tx: &mut TenantTx<'_>, user_id: &str) -> Result<Vec<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM api_keys WHERE workspace_id = $1 AND created_by = $2 \
+         AND revoked_at IS NULL ORDER BY id",
+    )
+    .bind(ws)
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// Revokes every live key `user_id` made; returns their ids, oldest first.
+pub async fn revoke_made_by(
+    tx: &mut TenantTx<'_>,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    let ids = live_made_by(tx, user_id).await?;
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND created_by = $3 \
+         AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(ws)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(ids)
 }
 
 /// The stored role of a live key.

@@ -16,6 +16,7 @@ use holdfast_core::api_keys::{ApiKeyCreated, ApiKeyIn, ApiKeyOut};
 use holdfast_core::ids::ApiKeyId;
 use holdfast_core::policy::Permission;
 use holdfast_store::api_keys;
+use holdfast_store::auth::Principal;
 use serde_json::json;
 
 /// API keys are security settings: seeing them needs `settings.security`, changing them also
@@ -64,7 +65,11 @@ async fn api_key_create(
     let mut tx = state.db.write(&actor.tenant).await?;
     let role = grantable(&mut tx, &actor, &requested).await?;
     let now = state.clock.now_ms();
-    let created = api_keys::create(&mut tx, &name, &role, now).await?;
+    let maker = match &actor.principal {
+        Principal::User { user_id, .. } => Some(user_id.as_str()),
+        Principal::ApiKey(_) => None,
+    };
+    let created = api_keys::create(&mut tx, &name, &role, maker, now).await?;
     let event = audit::by(
         &actor,
         &client,

@@ -4,10 +4,10 @@ use crate::api::Page;
 use crate::api::auth::tokens;
 use crate::api::roles::{grantable, may_act_on};
 use crate::audit;
-use crate::extract::{ClientInfo, JsonBody};
+use crate::extract::{ClientInfo, JsonBody, QueryParams};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::{Doc, Guard, RateLimit, RouteTable};
+use crate::routes::{Doc, Guard, QueryParam, RateLimit, RouteTable};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -23,7 +23,8 @@ use holdfast_core::sessions::TokensOut;
 use holdfast_core::token::parse_opaque;
 use holdfast_store::identity::{self, Accepted, Invitee};
 use holdfast_store::members::{self, Change};
-use holdfast_store::{invitations, sessions};
+use holdfast_store::{api_keys, invitations, sessions};
+use serde::Deserialize;
 use serde_json::json;
 
 const READ: Guard = Guard::Staff {
@@ -59,7 +60,13 @@ pub fn routes(t: &mut RouteTable) {
         Method::DELETE,
         "/api/v1/members/{id}",
         CHANGE_ROLE,
-        doc("Remove a member; their sessions end at once").no_content(),
+        doc("Remove a member; their sessions end and the API keys they made are revoked at once")
+            .query(&[QueryParam {
+                name: "keep_api_keys",
+                description: "true keeps the API keys the member made working (the audit entry names them)",
+                integer: false,
+            }])
+            .no_content(),
         delete(member_remove),
     );
     t.add(
@@ -160,13 +167,25 @@ async fn member_update(
     Ok(Json(updated))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveQuery {
+    /// Keep the API keys the member made working (their scripts and integrations); by default
+    /// they are revoked with the member. The route's step-up covers this choice, and the audit
+    /// entry names the keys either way.
+    #[serde(default)]
+    keep_api_keys: bool,
+}
+
 async fn member_remove(
     State(state): State<AppState>,
     Authed(actor): Authed,
     client: ClientInfo,
     Path(id): Path<String>,
+    QueryParams(query): QueryParams<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
     let id = member_id(&id)?;
+    let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = members::get(&mut tx, &id)
         .await?
@@ -177,19 +196,45 @@ async fn member_remove(
         Change::NotFound => return Err(Problem::not_found("member")),
         Change::LastOwner => return Err(last_owner()),
     }
+    // A key must not outlive its maker's access unless the remover says so.
+    let keys = if query.keep_api_keys {
+        json!({"api_keys_kept": api_keys::live_made_by(&mut tx, &current.user_id).await?})
+    } else {
+        let revoked = api_keys::revoke_made_by(&mut tx, &current.user_id, now).await?;
+        for key_id in &revoked {
+            let event = audit::by(
+                &actor,
+                &client,
+                "api_key.revoked",
+                "api_key",
+                key_id.as_str(),
+                json!({"reason": "its maker was removed from the workspace", "member": id.as_str()}),
+            );
+            holdfast_store::audit::append(&mut tx, &event, now).await?;
+        }
+        json!({"api_keys_revoked": revoked})
+    };
+    let mut summary = json!({"user_id": current.user_id, "role": current.role});
+    if let (Some(summary), Some(keys)) = (summary.as_object_mut(), keys.as_object()) {
+        summary.extend(keys.clone());
+    }
     let event = audit::by(
         &actor,
         &client,
         "member.removed",
         "member",
         id.as_str(),
-        json!({"user_id": current.user_id, "role": current.role}),
+        summary,
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
     let user = holdfast_core::ids::UserId::from_trusted(current.user_id);
-    sessions::revoke_all(&mut tx, &user, state.clock.now_ms()).await?;
+    sessions::revoke_all(&mut tx, &user, now).await?;
     tx.commit().await?;
-    tracing::info!(member = %id, "member removed; their sessions ended");
+    tracing::info!(
+        member = %id,
+        kept_api_keys = query.keep_api_keys,
+        "member removed; their sessions ended"
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,7 +13,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::sessions::{
-    RecoveryCodesOut, StepUpIn, TotpCodeIn, TotpDisableIn, TotpEnrollOut,
+    RecoveryCodesOut, StepUpIn, TotpConfirmIn, TotpDisableIn, TotpEnrollIn, TotpEnrollOut,
 };
 use holdfast_core::totp;
 use holdfast_store::auth::{Actor, Principal};
@@ -38,15 +38,17 @@ pub fn routes(t: &mut RouteTable) {
         Method::POST,
         "/api/v1/auth/2fa/enroll",
         Guard::User,
-        doc("Start two-factor enrolment: a new TOTP secret").response::<TotpEnrollOut>(200),
+        doc("Start two-factor enrolment (password): a new TOTP secret")
+            .request::<TotpEnrollIn>()
+            .response::<TotpEnrollOut>(200),
         post(totp_enroll),
     );
     t.add(
         Method::POST,
         "/api/v1/auth/2fa/confirm",
         Guard::User,
-        doc("Confirm enrolment with a code; returns recovery codes once")
-            .request::<TotpCodeIn>()
+        doc("Confirm enrolment (password and code); returns recovery codes once")
+            .request::<TotpConfirmIn>()
             .response::<RecoveryCodesOut>(200),
         post(totp_confirm),
     );
@@ -144,11 +146,39 @@ pub(crate) async fn enabled(state: &AppState, user_id: &str) -> ApiResult<bool> 
         .is_some_and(|t| t.confirmed_at.is_some()))
 }
 
+/// Putting an authenticator on the account decides who can sign in to it from now on, so it
+/// needs the password (with the sign-in throttle), not only a session: a stolen session or
+/// access token must not be able to lock the owner out with the attacker's authenticator.
+async fn enrolment_reauthenticate(
+    state: &AppState,
+    user_id: &str,
+    password: String,
+) -> ApiResult<()> {
+    reauthenticate(state, user_id, password, None)
+        .await
+        .map_err(|problem| {
+            if problem.0.code == ErrorCode::AuthInvalid {
+                tracing::warn!("two-factor enrolment with a wrong password refused");
+                Problem::new(
+                    ErrorCode::AuthInvalid,
+                    "the password is not right; enrolling an authenticator needs your account's current password",
+                )
+            } else {
+                problem
+            }
+        })
+}
+
 async fn totp_enroll(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    body: JsonBody<TotpEnrollIn>,
 ) -> ApiResult<Json<TotpEnrollOut>> {
     let user = user_id(&actor)?;
+    if enabled(&state, user).await? {
+        return Err(already_on());
+    }
+    enrolment_reauthenticate(&state, user, body.value.password).await?;
     let (email, _) = two_factor::account(&state.db, user)
         .await?
         .ok_or_else(|| internal("signed-in user has no account row"))?;
@@ -158,10 +188,7 @@ async fn totp_enroll(
         .seal(&secret, &context(user))
         .ok_or_else(|| internal("sealing failed"))?;
     if !two_factor::begin(&state.db, user, &sealed, state.clock.now_ms()).await? {
-        return Err(Problem::new(
-            ErrorCode::Conflict,
-            "two-factor sign-in is already on; disable it first to enrol a new authenticator",
-        ));
+        return Err(already_on());
     }
     let uri = totp::otpauth_uri(&secret, &email);
     Ok(Json(TotpEnrollOut {
@@ -171,11 +198,18 @@ async fn totp_enroll(
     }))
 }
 
+fn already_on() -> Problem {
+    Problem::new(
+        ErrorCode::Conflict,
+        "two-factor sign-in is already on; disable it first (password and code) to enrol a new authenticator",
+    )
+}
+
 async fn totp_confirm(
     State(state): State<AppState>,
     Authed(actor): Authed,
     client: ClientInfo,
-    body: JsonBody<TotpCodeIn>,
+    body: JsonBody<TotpConfirmIn>,
 ) -> ApiResult<Json<RecoveryCodesOut>> {
     let user = user_id(&actor)?;
     let row = two_factor::get(&state.db, user).await?;
@@ -185,6 +219,7 @@ async fn totp_confirm(
             "there is no enrolment waiting for confirmation; start with /api/v1/auth/2fa/enroll",
         ));
     }
+    enrolment_reauthenticate(&state, user, body.value.password.clone()).await?;
     if !second_factor_ok(&state, user, &body.value.code, false).await? {
         return Err(Problem::field(
             ErrorCode::Validation,

@@ -23,6 +23,7 @@ mod members;
 mod oidc;
 mod ops;
 mod privacy;
+mod proxies;
 mod reset;
 mod rls;
 mod roles;

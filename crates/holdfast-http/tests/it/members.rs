@@ -346,3 +346,143 @@ async fn two_owners_demoted_at_once_leave_exactly_one_owner() {
         .count();
     assert_eq!(owners, 1);
 }
+
+/// An admin member who made an API key, signed in and stepped up; returns the member id, the
+/// member's access token and the key's secret and id.
+async fn member_with_a_key(
+    app: &TestApp,
+    ws: &Workspace,
+    name: &str,
+) -> (String, String, String, String) {
+    let email = format!("{name}@{}.example.com", ws.slug);
+    app.post("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .json(&json!({"email": email, "role": "admin"}))
+        .expect(201)
+        .await;
+    let token = invitation_token(&app.outbox_mail(&email).await);
+    let tokens = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": INVITEE_PASSWORD}))
+        .expect(200)
+        .await
+        .json;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    app.post("/api/v1/auth/step-up")
+        .key(&access)
+        .json(&json!({"password": INVITEE_PASSWORD}))
+        .expect(204)
+        .await;
+    let key = app
+        .post("/api/v1/api-keys")
+        .key(&access)
+        .json(&json!({"name": format!("{name}'s script"), "role": "support"}))
+        .expect(201)
+        .await
+        .json;
+    let secret = key["secret"].as_str().unwrap().to_owned();
+    let key_id = key["id"].as_str().unwrap().to_owned();
+    app.get("/api/v1/contacts").key(&secret).expect(200).await;
+    let list = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let id = member_with(&list, &email)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, access, secret, key_id)
+}
+
+/// The newest audit entry with this action.
+async fn last_audit(app: &TestApp, ws: &Workspace, action: &str) -> Value {
+    app.get(&format!("/api/v1/audit?action={action}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_member_revokes_the_api_keys_they_made() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("keys-leave").await;
+    let (id, _, secret, key_id) = member_with_a_key(&app, &ws, "maker").await;
+    app.delete(&format!("/api/v1/members/{id}"))
+        .key(&ws.admin_key)
+        .expect(204)
+        .await;
+    app.get("/api/v1/contacts").key(&secret).expect(401).await;
+    // Keys the member did not make keep working.
+    app.get("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    // The list says who made each key.
+    let listed = app
+        .get("/api/v1/api-keys")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let made = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == key_id.as_str())
+        .unwrap()
+        .clone();
+    assert!(
+        made["created_by"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("usr_")),
+        "{made}"
+    );
+    assert!(made["revoked_at"].is_i64(), "{made}");
+
+    let removed = last_audit(&app, &ws, "member.removed").await;
+    let summary: Value = serde_json::from_str(removed["summary"].as_str().unwrap()).unwrap();
+    assert_eq!(summary["api_keys_revoked"], json!([key_id]), "{removed}");
+    let revoked = last_audit(&app, &ws, "api_key.revoked").await;
+    assert_eq!(revoked["entity_id"], key_id.as_str(), "{revoked}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remover_who_steps_up_may_keep_the_members_keys_and_the_audit_names_them() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("keys-kept").await;
+    let (id, _, secret, key_id) = member_with_a_key(&app, &ws, "builder").await;
+
+    // The owner, signed in but not stepped up, cannot remove anyone (keeping keys or not).
+    let owner = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/api/v1/members/{id}?keep_api_keys=true"))
+        .key(&owner)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-005");
+    app.delete(&format!("/api/v1/members/{id}?keep_api_keys=maybe"))
+        .key(&ws.admin_key)
+        .expect(422)
+        .await;
+    app.post("/api/v1/auth/step-up")
+        .key(&owner)
+        .json(&json!({"password": OWNER_PASSWORD}))
+        .expect(204)
+        .await;
+    app.delete(&format!("/api/v1/members/{id}?keep_api_keys=true"))
+        .key(&owner)
+        .expect(204)
+        .await;
+    app.get("/api/v1/contacts").key(&secret).expect(200).await;
+
+    let removed = last_audit(&app, &ws, "member.removed").await;
+    let summary: Value = serde_json::from_str(removed["summary"].as_str().unwrap()).unwrap();
+    assert_eq!(summary["api_keys_kept"], json!([key_id]), "{removed}");
+    assert_eq!(removed["actor_type"], "user");
+}

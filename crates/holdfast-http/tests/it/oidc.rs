@@ -529,6 +529,7 @@ async fn an_account_with_an_authenticator_must_still_give_its_code() {
         .app
         .post("/api/v1/auth/2fa/enroll")
         .key(&access)
+        .json(&json!({"password": OWNER_PASSWORD}))
         .expect(200)
         .await
         .json;
@@ -541,7 +542,7 @@ async fn an_account_with_an_authenticator_must_still_give_its_code() {
         .app
         .post("/api/v1/auth/2fa/confirm")
         .key(&access)
-        .json(&json!({"code": totp::code_at(&secret, now_s).unwrap()}))
+        .json(&json!({"password": OWNER_PASSWORD, "code": totp::code_at(&secret, now_s).unwrap()}))
         .expect(200)
         .await
         .json;

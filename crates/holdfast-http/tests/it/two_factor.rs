@@ -51,6 +51,7 @@ pub(crate) async fn enrol(
     let enrol = app
         .post("/api/v1/auth/2fa/enroll")
         .key(&access)
+        .json(&json!({"password": OWNER_PASSWORD}))
         .expect(200)
         .await
         .json;
@@ -64,13 +65,13 @@ pub(crate) async fn enrol(
     let secret = base32_decode(enrol["secret"].as_str().unwrap());
     app.post("/api/v1/auth/2fa/confirm")
         .key(&access)
-        .json(&json!({"code": "000000"}))
+        .json(&json!({"password": OWNER_PASSWORD, "code": "000000"}))
         .expect(422)
         .await;
     let confirmed = app
         .post("/api/v1/auth/2fa/confirm")
         .key(&access)
-        .json(&json!({"code": code(&secret, clock)}))
+        .json(&json!({"password": OWNER_PASSWORD, "code": code(&secret, clock)}))
         .expect(200)
         .await
         .json;
@@ -169,6 +170,7 @@ async fn disabling_needs_both_factors_and_reenrolling_needs_disabling() {
     let (secret, _, access) = enrol(&app, &clock, &ws).await;
     app.post("/api/v1/auth/2fa/enroll")
         .key(&access)
+        .json(&json!({"password": OWNER_PASSWORD}))
         .expect(409)
         .await;
     let body = |password: &str, code: &str| json!({"password": password, "code": code});
@@ -191,6 +193,7 @@ async fn disabling_needs_both_factors_and_reenrolling_needs_disabling() {
     assert!(r["access_token"].is_string(), "{r}");
     app.post("/api/v1/auth/2fa/enroll")
         .key(&access)
+        .json(&json!({"password": OWNER_PASSWORD}))
         .expect(200)
         .await;
 }
@@ -356,4 +359,73 @@ async fn joining_as_an_existing_account_needs_its_second_factor_too() {
         .key(joined["access_token"].as_str().unwrap())
         .expect(200)
         .await;
+}
+
+/// A stolen session (or access token) alone must not put the attacker's authenticator on the
+/// account: enrolling and confirming need the password, and wrong ones count like sign-ins.
+#[tokio::test(flavor = "multi_thread")]
+async fn enrolling_an_authenticator_needs_the_password() {
+    let (app, clock, ws) = setup().await;
+    let access = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enroll = |body: Value| app.post("/api/v1/auth/2fa/enroll").key(&access).json(&body);
+    let refused = enroll(json!({})).send().await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(refused.text.contains("password"), "{}", refused.text);
+    let wrong = enroll(json!({"password": "the attacker's guess"}))
+        .expect(401)
+        .await;
+    wrong.problem("HF-AUTH-002");
+    assert!(
+        wrong.json["detail"].as_str().unwrap().contains("password"),
+        "{}",
+        wrong.text
+    );
+    let started = enroll(json!({"password": OWNER_PASSWORD}))
+        .expect(200)
+        .await
+        .json;
+    let secret = base32_decode(started["secret"].as_str().unwrap());
+
+    let confirm = |body: Value| {
+        app.post("/api/v1/auth/2fa/confirm")
+            .key(&access)
+            .json(&body)
+    };
+    confirm(json!({"code": code(&secret, &clock)}))
+        .expect(422)
+        .await;
+    confirm(json!({"password": "the attacker's guess", "code": code(&secret, &clock)}))
+        .expect(401)
+        .await
+        .problem("HF-AUTH-002");
+    confirm(json!({"password": OWNER_PASSWORD, "code": code(&secret, &clock)}))
+        .expect(200)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_at_enrolment_count_against_the_sign_in_throttle() {
+    let (app, _clock, ws) = setup().await;
+    let access = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..6 {
+        app.post("/api/v1/auth/2fa/enroll")
+            .key(&access)
+            .json(&json!({"password": "guessing again and again"}))
+            .expect(401)
+            .await;
+    }
+    app.post("/api/v1/auth/2fa/enroll")
+        .key(&access)
+        .json(&json!({"password": OWNER_PASSWORD}))
+        .expect(429)
+        .await;
+    login(&app, &ws, OWNER_PASSWORD, None)
+        .await
+        .problem("HF-RATE-001");
 }
