@@ -40,6 +40,8 @@ pub struct Layer {
     pub widget_min_fill_seconds: Option<u32>,
     pub widget_rate_limit_per_ip: Option<u32>,
     pub widget_rate_limit_per_key: Option<u32>,
+    pub widget_visitor_idle_days: Option<u32>,
+    pub metrics_token: Option<String>,
 }
 
 impl Layer {
@@ -87,6 +89,10 @@ impl Layer {
             widget_rate_limit_per_key: over
                 .widget_rate_limit_per_key
                 .or(self.widget_rate_limit_per_key),
+            widget_visitor_idle_days: over
+                .widget_visitor_idle_days
+                .or(self.widget_visitor_idle_days),
+            metrics_token: over.metrics_token.or(self.metrics_token),
         }
     }
 }
@@ -150,6 +156,12 @@ pub struct Config {
     pub widget_rate_limit_per_ip: u32,
     /// Widget messages per minute to one workspace's widget key, from all addresses.
     pub widget_rate_limit_per_key: u32,
+    /// A widget visitor token unused for this many days no longer opens its conversation.
+    pub widget_visitor_idle_days: u32,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <metrics_token>`;
+    /// unset, it is open (scrapers on a private network).
+    #[serde(skip)]
+    pub metrics_token: Option<Secret<String>>,
 }
 
 /// The OpenID provider Holdfast signs users in with (Google unless another issuer is set).
@@ -204,6 +216,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "widget_min_fill_seconds" => "widget-min-fill-seconds",
         "widget_rate_limit_per_ip" => "widget-rate-limit-per-ip",
         "widget_rate_limit_per_key" => "widget-rate-limit-per-key",
+        "widget_visitor_idle_days" => "widget-visitor-idle-days",
+        "metrics_token" => "metrics-token",
         other => other,
     };
     let env = match setting {
@@ -234,6 +248,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "widget_min_fill_seconds" => "WIDGET_MIN_FILL_SECONDS",
         "widget_rate_limit_per_ip" => "WIDGET_RATE_LIMIT_PER_IP",
         "widget_rate_limit_per_key" => "WIDGET_RATE_LIMIT_PER_KEY",
+        "widget_visitor_idle_days" => "WIDGET_VISITOR_IDLE_DAYS",
+        "metrics_token" => "METRICS_TOKEN",
         _ => "?",
     };
     ConfigError {
@@ -279,6 +295,8 @@ impl Config {
             widget_min_fill_seconds: Some(3),
             widget_rate_limit_per_ip: Some(10),
             widget_rate_limit_per_key: Some(120),
+            widget_visitor_idle_days: Some(30),
+            metrics_token: None,
         }
     }
 
@@ -444,6 +462,19 @@ impl Config {
         if widget_rate_limit_per_key == 0 {
             return Err(err("widget_rate_limit_per_key", "must be at least 1"));
         }
+        let widget_visitor_idle_days = l.widget_visitor_idle_days.unwrap_or(0);
+        if !(1..=365).contains(&widget_visitor_idle_days) {
+            return Err(err("widget_visitor_idle_days", "must be between 1 and 365"));
+        }
+        let metrics_token = l.metrics_token.filter(|v| !v.trim().is_empty());
+        if let Some(token) = &metrics_token
+            && token.len() < 32
+        {
+            return Err(err(
+                "metrics_token",
+                "must be at least 32 characters (e.g. from `openssl rand -hex 32`)",
+            ));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -472,6 +503,8 @@ impl Config {
             widget_min_fill_seconds,
             widget_rate_limit_per_ip,
             widget_rate_limit_per_key,
+            widget_visitor_idle_days,
+            metrics_token: metrics_token.map(Secret::new),
         })
     }
 
@@ -485,6 +518,31 @@ impl Config {
              # database_url defaults to sqlite://<data_dir>/holdfast.db; use postgres://… for PostgreSQL.\n{body}"
         )
     }
+}
+
+impl Config {
+    /// Every secret value in this configuration, named by its setting. (Placeholder: as
+    /// before, only the database password.)
+    pub fn secrets(&self) -> Vec<(&'static str, &str)> {
+        url_password(&self.database_url)
+            .map(|p| ("database_url", p))
+            .into_iter()
+            .collect()
+    }
+
+    /// Registers every secret with the log redactor.
+    pub fn register_secrets(&self) {
+        for (_, value) in self.secrets() {
+            crate::redact::register_secret(value);
+        }
+    }
+}
+
+/// The password in a URL's user information (`scheme://user:password@host`).
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split('/').next()?.rsplit_once('@')?.0;
+    userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
 }
 
 /// `http://` to a loopback host with a numeric port and nothing smuggled after it: the only
