@@ -542,7 +542,10 @@ impl Config {
 fn url_password(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let userinfo = rest.split('/').next()?.rsplit_once('@')?.0;
-    userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
 }
 
 /// `http://` to a loopback host with a numeric port and nothing smuggled after it: the only

@@ -47,17 +47,19 @@ const SECURITY: Guard = Guard::StaffStepUp {
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("widget", summary);
+    // The script is the same for every site and names no workspace, so no module can take
+    // it away; the routes it calls answer 404 while the help desk is off.
+    t.add(
+        Method::GET,
+        "/widget.js",
+        Guard::Public {
+            rate_limit: RateLimit::Standard,
+        },
+        doc("The website widget's script, to embed with the workspace's data-key")
+            .text("application/javascript"),
+        get(widget_js),
+    );
     t.module(Module::Helpdesk, |t| {
-        t.add(
-            Method::GET,
-            "/widget.js",
-            Guard::Public {
-                rate_limit: RateLimit::Standard,
-            },
-            doc("The website widget's script, to embed with the workspace's data-key")
-                .text("application/javascript"),
-            get(widget_js),
-        );
         t.add(
             Method::GET,
             "/api/v1/widget/{key}/config",

@@ -110,10 +110,7 @@ async fn every_configured_secret_stays_out_of_the_logs() {
     // Redis and PostgreSQL need their servers to start an app; the same one path registers
     // them from a resolved configuration as `holdfast serve` does.
     let services = Config::resolve([Layer {
-        redis_url: Some(format!(
-            "redis://:{}@127.0.0.1:6379/0",
-            value("redis_url")
-        )),
+        redis_url: Some(format!("redis://:{}@127.0.0.1:6379/0", value("redis_url"))),
         database_url: Some(format!(
             "postgres://holdfast:{}@127.0.0.1:5432/holdfast",
             value("database_url")
@@ -145,6 +142,9 @@ async fn every_configured_secret_stays_out_of_the_logs() {
         assert!(!logs.contains(canary), "{name} leaked into the logs");
     }
     for (name, _) in canaries {
-        assert!(names.contains(&name), "{name} is not among the secrets: {names:?}");
+        assert!(
+            names.contains(&name),
+            "{name} is not among the secrets: {names:?}"
+        );
     }
 }

@@ -62,7 +62,11 @@ fn routes_under_a_modules_paths_are_declared_in_that_module() {
             )),
         }
     }
-    assert!(wrong.is_empty(), "routes in the wrong module:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "routes in the wrong module:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// Records of workspace `ws` that the routes' path parameters name.
@@ -149,7 +153,9 @@ impl Fixtures {
         let mut path = spec.path.to_owned();
         for param in spec.path_params() {
             let id = match (spec.resource_of(param), param) {
-                ("attachments", "attachment_id") => "att_00000000000000000000000000000001".to_owned(),
+                ("attachments", "attachment_id") => {
+                    "att_00000000000000000000000000000001".to_owned()
+                }
                 ("messages", "message_id") => "msg_00000000000000000000000000000001".to_owned(),
                 ("hooks", "provider") | (_, "workspace_slug") => return None,
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
@@ -214,7 +220,11 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
     let mut by_module: BTreeMap<&'static str, (Module, Vec<&RouteSpec>)> = BTreeMap::new();
     for spec in table.specs() {
         if let Some(m) = spec.module {
-            by_module.entry(m.as_str()).or_insert((m, Vec::new())).1.push(spec);
+            by_module
+                .entry(m.as_str())
+                .or_insert((m, Vec::new()))
+                .1
+                .push(spec);
         }
     }
     assert!(
@@ -224,7 +234,11 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
     let with_routes: Vec<Module> = by_module.values().map(|(m, _)| *m).collect();
     let mut swept = 0;
     for (name, (module, specs)) in &by_module {
-        let others: Vec<Module> = with_routes.iter().copied().filter(|m| m != module).collect();
+        let others: Vec<Module> = with_routes
+            .iter()
+            .copied()
+            .filter(|m| m != module)
+            .collect();
         app.patch("/api/v1/modules")
             .key(&ws.admin_key)
             .json(&set_modules(&others))

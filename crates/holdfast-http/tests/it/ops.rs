@@ -129,7 +129,11 @@ async fn metrics_behind_a_token_answer_only_the_right_bearer() {
         .header("authorization", &format!("Bearer {METRICS_TOKEN}"))
         .expect(200)
         .await;
-    assert!(ok.text.contains("holdfast_http_requests_total"), "{}", ok.text);
+    assert!(
+        ok.text.contains("holdfast_http_requests_total"),
+        "{}",
+        ok.text
+    );
     // Unset (the default), the endpoint stays open as before.
     TestApp::spawn().await.get("/metrics").expect(200).await;
 }

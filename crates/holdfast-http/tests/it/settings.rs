@@ -30,10 +30,6 @@ async fn a_module_turned_off_takes_its_routes_away_for_everyone() {
     let owner = app.key(&ws.slug, BuiltinRole::Owner).await;
     let listed = modules(&app, &ws).await;
     assert!(enabled(&listed, "crm") && enabled(&listed, "helpdesk"));
-    assert!(
-        !enabled(&listed, "ai_assistant") && !enabled(&listed, "agent_door"),
-        "AI features are opt-in"
-    );
     let id = app
         .post("/api/v1/contacts")
         .key(&owner)
@@ -45,7 +41,7 @@ async fn a_module_turned_off_takes_its_routes_away_for_everyone() {
         .unwrap()
         .to_owned();
 
-    let without_crm = json!({"enabled": ["helpdesk", "field_service", "invoicing"]});
+    let without_crm = json!({"enabled": ["helpdesk", "automation"]});
     let after = app
         .patch("/api/v1/modules")
         .key(&ws.admin_key)
@@ -91,10 +87,7 @@ async fn a_module_turned_off_takes_its_routes_away_for_everyone() {
     assert_eq!(trail["data"].as_array().unwrap().len(), 2);
     let summary: Value =
         serde_json::from_str(trail["data"][1]["summary"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        summary["after"],
-        json!(["helpdesk", "field_service", "invoicing"])
-    );
+    assert_eq!(summary["after"], json!(["helpdesk", "automation"]));
 
     let openapi = app.get("/api/v1/openapi.json").expect(200).await.json;
     assert_eq!(
@@ -196,7 +189,10 @@ async fn only_modules_with_routes_are_listed_and_can_be_turned_on() {
         "ai_assistant",
         "agent_door",
     ] {
-        assert!(!names.contains(&empty), "{empty} is listed with nothing behind it");
+        assert!(
+            !names.contains(&empty),
+            "{empty} is listed with nothing behind it"
+        );
         let resp = app
             .patch("/api/v1/modules")
             .key(&ws.admin_key)

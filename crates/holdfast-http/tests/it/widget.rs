@@ -947,8 +947,7 @@ async fn widget_conversations_publish_the_same_ticket_events_as_other_channels()
 /// A widget app on a clock the test moves; returns the clock.
 async fn widget_on_clock() -> (TestApp, holdfast_core::clock::ManualClock) {
     let clock = holdfast_core::clock::ManualClock::new(1_800_000_000_000);
-    let app =
-        TestApp::spawn_custom(layer(), std::sync::Arc::new(clock.clone()), |r| r).await;
+    let app = TestApp::spawn_custom(layer(), std::sync::Arc::new(clock.clone()), |r| r).await;
     (app, clock)
 }
 
@@ -961,17 +960,13 @@ async fn visitor_on_clock(
 ) -> String {
     let token = config(app, key).await;
     clock.advance(2_000);
-    submit(
-        app,
-        key,
-        &json!({"message": message, "form_token": token}),
-    )
-    .expect(201)
-    .await
-    .json["visitor_token"]
-    .as_str()
-    .unwrap()
-    .to_owned()
+    submit(app, key, &json!({"message": message, "form_token": token}))
+        .expect(201)
+        .await
+        .json["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
