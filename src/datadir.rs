@@ -65,13 +65,3 @@ fn create_key(path: &Path) -> Result<(), String> {
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write master key {}: {e}", path.display()))
 }
-
-/// Keeps a PostgreSQL password out of every log line.
-pub fn register_url_secret(url: &str) {
-    if let Some(rest) = url.split("://").nth(1)
-        && let Some((userinfo, _)) = rest.split_once('@')
-        && let Some((_, password)) = userinfo.split_once(':')
-    {
-        register_secret(password);
-    }
-}

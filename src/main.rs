@@ -144,6 +144,17 @@ struct Cli {
     /// Widget messages per minute to one workspace's widget [default: 120].
     #[arg(long, env = "HOLDFAST_WIDGET_RATE_LIMIT_PER_KEY", global = true)]
     widget_rate_limit_per_key: Option<u32>,
+    /// Days an unused widget visitor token keeps opening its conversation [default: 30].
+    #[arg(long, env = "HOLDFAST_WIDGET_VISITOR_IDLE_DAYS", global = true)]
+    widget_visitor_idle_days: Option<u32>,
+    /// Bearer token GET /metrics requires (prefer the variable to the flag); open when unset.
+    #[arg(
+        long,
+        env = "HOLDFAST_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    metrics_token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -211,6 +222,8 @@ impl Cli {
             widget_min_fill_seconds: self.widget_min_fill_seconds,
             widget_rate_limit_per_ip: self.widget_rate_limit_per_ip,
             widget_rate_limit_per_key: self.widget_rate_limit_per_key,
+            widget_visitor_idle_days: self.widget_visitor_idle_days,
+            metrics_token: self.metrics_token.clone(),
         }
     }
 

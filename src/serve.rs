@@ -17,7 +17,6 @@ pub async fn open(config: &Config) -> Result<Db, String> {
 
 async fn open_with_key(config: &Config) -> Result<(Db, Secret<Vec<u8>>), String> {
     telemetry::init(config)?;
-    datadir::register_url_secret(&config.database_url);
     let master_key = datadir::prepare(config)?;
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await

@@ -5,6 +5,8 @@ use holdfast_core::redact::RedactingMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &Config) -> Result<(), String> {
+    // Every configured secret is masked before the first line can be written.
+    config.register_secrets();
     let filter = EnvFilter::try_new(&config.log_level).map_err(|e| {
         format!(
             "invalid configuration: log_level (--log-level, HOLDFAST_LOG_LEVEL): '{}': {e}",

@@ -41,6 +41,8 @@ pub struct Layer {
     pub widget_min_fill_seconds: Option<u32>,
     pub widget_rate_limit_per_ip: Option<u32>,
     pub widget_rate_limit_per_key: Option<u32>,
+    pub widget_visitor_idle_days: Option<u32>,
+    pub metrics_token: Option<String>,
 }
 
 impl Layer {
@@ -91,6 +93,10 @@ impl Layer {
             widget_rate_limit_per_key: over
                 .widget_rate_limit_per_key
                 .or(self.widget_rate_limit_per_key),
+            widget_visitor_idle_days: over
+                .widget_visitor_idle_days
+                .or(self.widget_visitor_idle_days),
+            metrics_token: over.metrics_token.or(self.metrics_token),
         }
     }
 }
@@ -160,6 +166,12 @@ pub struct Config {
     pub widget_rate_limit_per_ip: u32,
     /// Widget messages per minute to one workspace's widget key, from all addresses.
     pub widget_rate_limit_per_key: u32,
+    /// A widget visitor token unused for this many days no longer opens its conversation.
+    pub widget_visitor_idle_days: u32,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <metrics_token>`;
+    /// unset, it is open (scrapers on a private network).
+    #[serde(skip)]
+    pub metrics_token: Option<Secret<String>>,
 }
 
 /// The OpenID provider Holdfast signs users in with (Google unless another issuer is set).
@@ -215,6 +227,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "widget_min_fill_seconds" => "widget-min-fill-seconds",
         "widget_rate_limit_per_ip" => "widget-rate-limit-per-ip",
         "widget_rate_limit_per_key" => "widget-rate-limit-per-key",
+        "widget_visitor_idle_days" => "widget-visitor-idle-days",
+        "metrics_token" => "metrics-token",
         other => other,
     };
     let env = match setting {
@@ -246,6 +260,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "widget_min_fill_seconds" => "WIDGET_MIN_FILL_SECONDS",
         "widget_rate_limit_per_ip" => "WIDGET_RATE_LIMIT_PER_IP",
         "widget_rate_limit_per_key" => "WIDGET_RATE_LIMIT_PER_KEY",
+        "widget_visitor_idle_days" => "WIDGET_VISITOR_IDLE_DAYS",
+        "metrics_token" => "METRICS_TOKEN",
         _ => "?",
     };
     ConfigError {
@@ -295,6 +311,8 @@ impl Config {
             widget_min_fill_seconds: Some(3),
             widget_rate_limit_per_ip: Some(10),
             widget_rate_limit_per_key: Some(120),
+            widget_visitor_idle_days: Some(30),
+            metrics_token: None,
         }
     }
 
@@ -466,6 +484,19 @@ impl Config {
         if widget_rate_limit_per_key == 0 {
             return Err(err("widget_rate_limit_per_key", "must be at least 1"));
         }
+        let widget_visitor_idle_days = l.widget_visitor_idle_days.unwrap_or(0);
+        if !(1..=365).contains(&widget_visitor_idle_days) {
+            return Err(err("widget_visitor_idle_days", "must be between 1 and 365"));
+        }
+        let metrics_token = l.metrics_token.filter(|v| !v.trim().is_empty());
+        if let Some(token) = &metrics_token
+            && token.len() < 32
+        {
+            return Err(err(
+                "metrics_token",
+                "must be at least 32 characters (e.g. from `openssl rand -hex 32`)",
+            ));
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -495,6 +526,8 @@ impl Config {
             widget_min_fill_seconds,
             widget_rate_limit_per_ip,
             widget_rate_limit_per_key,
+            widget_visitor_idle_days,
+            metrics_token: metrics_token.map(Secret::new),
         })
     }
 
@@ -508,6 +541,102 @@ impl Config {
              # database_url defaults to sqlite://<data_dir>/holdfast.db; use postgres://… for PostgreSQL.\n{body}"
         )
     }
+}
+
+/// Settings that hold a secret (or a URL that may carry a password). [`Config::secrets`]
+/// yields each one's value; a unit test proves every setting whose name suggests a credential
+/// is listed here, so a new secret setting cannot miss the log redactor.
+pub const SECRET_SETTINGS: &[&str] = &[
+    "database_url",
+    "redis_url",
+    "smtp_url",
+    "oidc_client_secret",
+    "cron_secret",
+    "metrics_token",
+];
+
+impl Config {
+    /// Every secret value in this configuration, named by its setting: the one path by which
+    /// they reach the log redactor ([`Config::register_secrets`]).
+    pub fn secrets(&self) -> Vec<(&'static str, &str)> {
+        let found: [(&'static str, Option<&str>); 6] = [
+            ("database_url", url_password(&self.database_url)),
+            (
+                "redis_url",
+                self.redis_url.as_deref().and_then(url_password),
+            ),
+            ("smtp_url", self.smtp_url.as_deref().and_then(url_password)),
+            (
+                "oidc_client_secret",
+                self.oidc
+                    .as_ref()
+                    .map(|o| o.client_secret.expose().as_str()),
+            ),
+            ("cron_secret", exposed(&self.cron_secret)),
+            ("metrics_token", exposed(&self.metrics_token)),
+        ];
+        found
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name, v)))
+            .collect()
+    }
+
+    /// Registers every secret with the log redactor, before anything can log it. Called by
+    /// every command that resolves a configuration and by the application state.
+    pub fn register_secrets(&self) {
+        for (_, value) in self.secrets() {
+            crate::redact::register_secret(value);
+            if let Some(decoded) = percent_decoded(value) {
+                crate::redact::register_secret(&decoded);
+            }
+        }
+    }
+}
+
+fn exposed(secret: &Option<Secret<String>>) -> Option<&str> {
+    secret.as_ref().map(|s| s.expose().as_str())
+}
+
+/// The password in a URL's user information (`scheme://user:password@host`), as written.
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    // The authority ends at the first `/`; a password with a raw `/` (not percent-encoded)
+    // still counts: then the last `@` of the whole URL ends the user information.
+    let userinfo = match rest.split('/').next().and_then(|a| a.rsplit_once('@')) {
+        Some((userinfo, _)) => userinfo,
+        None => rest.rsplit_once('@')?.0,
+    };
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
+}
+
+/// `%XX` escapes decoded (a client connects with, and may print, the decoded password).
+fn percent_decoded(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// `http://` to a loopback host with a numeric port and nothing smuggled after it: the only
@@ -658,6 +787,56 @@ mod tests {
         assert!(e.to_string().contains("'localhost'"), "{e}");
         assert!(e.to_string().contains("10.0.0.0/8"), "{e}");
         assert!(with(&["10.0.0.0/33"]).is_err());
+    }
+
+    /// Every setting whose name suggests a credential is a secret setting, and setting it
+    /// to a canary puts the canary among [`Config::secrets`]. Settings are read from the
+    /// layer's own field names, so a new one joins this test by existing.
+    #[test]
+    fn every_secret_setting_reaches_the_redactor_through_secrets() {
+        let names: Vec<String> = match serde_json::to_value(Layer::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            other => panic!("a layer is a map of settings: {other:?}"),
+        };
+        // Named like a credential, but holding none.
+        let not_secret = ["public_url", "widget_rate_limit_per_key", "oidc_issuer"];
+        for name in &names {
+            let looks_secret = ["secret", "token", "password", "key", "url"]
+                .iter()
+                .any(|w| name.contains(w));
+            if looks_secret && !not_secret.contains(&name.as_str()) {
+                assert!(
+                    SECRET_SETTINGS.contains(&name.as_str()),
+                    "{name} looks like a secret setting: add it to SECRET_SETTINGS and Config::secrets"
+                );
+            }
+        }
+        for name in SECRET_SETTINGS {
+            assert!(names.iter().any(|n| n == name), "{name} is not a setting");
+            let canary = format!("canary{}0123456789abcdef0123456789", name.replace('_', ""));
+            let value = match *name {
+                "database_url" => format!("postgres://holdfast:{canary}@db:5432/holdfast"),
+                "redis_url" => format!("rediss://:{canary}@cache:6380/0"),
+                "smtp_url" => format!("smtps://mailer:{canary}@relay:465"),
+                _ => canary.clone(),
+            };
+            let mut layer = serde_json::json!({ *name: value });
+            if *name == "oidc_client_secret" {
+                layer["oidc_client_id"] = serde_json::json!("client");
+            }
+            let layer: Layer = serde_json::from_value(layer).unwrap();
+            let config = Config::resolve([layer]).unwrap();
+            assert!(
+                config.secrets().contains(&(*name, canary.as_str())),
+                "{name}: {:?}",
+                config.secrets()
+            );
+        }
+        assert_eq!(url_password("redis://cache:6379"), None);
+        assert_eq!(url_password("smtp://user@relay:25"), None);
+        assert_eq!(url_password("smtp://u:p%40ss@relay/x@y"), Some("p%40ss"));
+        assert_eq!(url_password("redis://:ab/cd@cache:6379"), Some("ab/cd"));
+        assert_eq!(percent_decoded("p%40ss%2"), Some("p@ss%2".to_owned()));
     }
 
     #[test]

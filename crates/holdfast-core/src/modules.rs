@@ -1,5 +1,7 @@
 //! Modules a workspace turns on or off. A route of a module that is off answers 404, and the
-//! console hides it.
+//! console hides it. A module is offered (listed, and possible to turn on) only once routes
+//! are declared in it: the HTTP layer's route table says which ([`ModuleSet`] of those is
+//! passed in as `offered`), so a module with nothing behind it is never advertised.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,7 @@ macro_rules! modules {
                 }
             }
 
-            /// On in a new workspace.
+            /// On in a new workspace, once the module is offered.
             pub fn on_by_default(self) -> bool {
                 match self {
                     $(Module::$variant => $on,)*
@@ -41,7 +43,7 @@ modules! {
     Crm => "crm", true: "Contacts, companies and consent",
     FieldService => "field_service", true: "Jobs, visits and technicians",
     Invoicing => "invoicing", true: "Invoices and public payment links",
-    Automation => "automation", true: "Rules that act on events",
+    Automation => "automation", true: "Signed outbound webhooks and verified inbound provider webhooks",
     AiAssistant => "ai_assistant", false: "AI drafts that wait for a person's approval",
     AgentDoor => "agent_door", false: "Access for outside AI agents, under the same guards",
     ClientPortal => "client_portal", true: "Customers see their tickets, jobs and invoices",
@@ -118,17 +120,36 @@ pub struct ModulesIn {
 }
 
 impl ModulesIn {
-    pub fn validate(&self) -> Result<ModuleSet, Vec<crate::validate::FieldError>> {
+    /// The modules to have on, each one of `offered`; else what is wrong with the first
+    /// name that is not (field `enabled`).
+    pub fn validate(&self, offered: ModuleSet) -> Result<ModuleSet, crate::validate::FieldError> {
+        let choices = offered
+            .to_vec()
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut found = Vec::new();
         for name in &self.enabled {
             match Module::parse(name.trim()) {
-                Some(m) => found.push(m),
-                None => {
-                    let names: Vec<&str> = Module::ALL.iter().map(|m| m.as_str()).collect();
-                    return Err(vec![crate::validate::FieldError::new(
+                Some(m) if offered.contains(m) => found.push(m),
+                Some(m) => {
+                    return Err(crate::validate::FieldError::new(
                         "enabled",
-                        format!("'{name}' is not a module; modules: {}", names.join(", ")),
-                    )]);
+                        format!(
+                            "'{}' is not available yet: nothing in this version of Holdfast serves it; modules: {choices}",
+                            m.as_str()
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(crate::validate::FieldError::new(
+                        "enabled",
+                        format!(
+                            "'{}' is not a module; modules: {choices}",
+                            name.chars().take(40).collect::<String>()
+                        ),
+                    ));
                 }
             }
         }
@@ -146,12 +167,21 @@ mod tests {
         assert!(d.contains(Module::Crm));
         assert!(!d.contains(Module::AiAssistant) && !d.contains(Module::AgentDoor));
         assert_eq!(ModuleSet::from_json(&d.to_json()), d);
-        assert!(
+        let offered = ModuleSet::of(&[Module::Crm, Module::Helpdesk]);
+        let ask = |names: &[&str]| {
             ModulesIn {
-                enabled: vec!["crm".into(), "telepathy".into()]
+                enabled: names.iter().map(|n| n.to_string()).collect(),
             }
-            .validate()
-            .is_err()
+            .validate(offered)
+        };
+        let e = ask(&["crm", "telepathy"]).unwrap_err();
+        assert!(e.message.contains("'telepathy' is not a module"), "{e:?}");
+        let e = ask(&["crm", "field_service"]).unwrap_err();
+        assert!(
+            e.message.contains("'field_service' is not available yet")
+                && e.message.contains("helpdesk, crm"),
+            "{e:?}"
         );
+        assert_eq!(ask(&[" crm "]), Ok(ModuleSet::of(&[Module::Crm])));
     }
 }

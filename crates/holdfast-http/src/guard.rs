@@ -67,7 +67,7 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             {
                 return refused;
             }
-            return match crate::signed::verify_hook(&state.app, request).await {
+            return match crate::signed::verify_hook(&state.app, state.module, request).await {
                 Ok(request) => next.run(request).await,
                 Err(refused) => refused,
             };

@@ -4,10 +4,11 @@ use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, RateLimit, RouteTable};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use holdfast_core::error::ErrorCode;
+use holdfast_core::token::constant_time_eq;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -55,7 +56,11 @@ pub fn routes(t: &mut RouteTable) {
         Method::GET,
         "/metrics",
         PROBE,
-        Doc::new("operations", "Prometheus metrics").text("text/plain; version=0.0.4"),
+        Doc::new(
+            "operations",
+            "Prometheus metrics (with `metrics_token` set: only for `Authorization: Bearer <metrics_token>`)",
+        )
+        .text("text/plain; version=0.0.4"),
         get(view_metrics),
     );
     t.add(
@@ -91,7 +96,34 @@ async fn view_readyz(State(state): State<AppState>) -> ApiResult<axum::Json<Stat
     Ok(axum::Json(StatusOut { status: "ready" }))
 }
 
-async fn view_metrics(State(state): State<AppState>) -> Response {
+/// With `metrics_token` configured, the scraper must send it as a bearer token (compared in
+/// constant time); a missing or wrong one is 401 and nothing is rendered. Unset: open, for
+/// scrapers on a private network.
+async fn view_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match sent {
+            None => {
+                return Problem::new(
+                    ErrorCode::AuthMissing,
+                    "metrics need Authorization: Bearer <metrics_token>",
+                )
+                .into_response();
+            }
+            Some(sent) if !constant_time_eq(sent, token.expose()) => {
+                return Problem::new(
+                    ErrorCode::AuthInvalid,
+                    "this bearer token is not the configured metrics_token",
+                )
+                .into_response();
+            }
+            Some(_) => {}
+        }
+    }
     let body = state.metrics.render(state.db.pool_stats());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::MethodRouter;
-use holdfast_core::modules::Module;
+use holdfast_core::modules::{Module, ModuleSet};
 use holdfast_core::policy::Permission;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
@@ -224,6 +224,20 @@ impl RouteTable {
     }
 }
 
+/// The modules that have routes: the only ones a workspace is offered (listed by
+/// `GET /api/v1/modules`, and possible to turn on). Read from the route table once.
+pub fn offered_modules() -> ModuleSet {
+    static OFFERED: std::sync::OnceLock<ModuleSet> = std::sync::OnceLock::new();
+    *OFFERED.get_or_init(|| {
+        ModuleSet::of(
+            &route_table()
+                .specs()
+                .filter_map(|spec| spec.module)
+                .collect::<Vec<_>>(),
+        )
+    })
+}
+
 /// Every route Holdfast serves.
 pub fn route_table() -> RouteTable {
     let mut table = RouteTable {
@@ -239,6 +253,10 @@ pub fn route_table() -> RouteTable {
         crate::api::contacts::routes(t);
         crate::api::companies::routes(t);
         crate::api::contact_fields::routes(t);
+        // Consent per contact and the workspace's consent mode. (The contact's own
+        // preference pages stay outside: public, they know no workspace until the token is
+        // read, and an unsubscribe link must keep working whatever the modules.)
+        crate::api::consent::routes(t);
     });
     crate::api::privacy::routes(&mut table);
     crate::api::api_keys::routes(&mut table);
@@ -257,7 +275,6 @@ pub fn route_table() -> RouteTable {
     crate::api::events::routes(&mut table);
     crate::api::hooks::routes(&mut table);
     crate::api::widget::routes(&mut table);
-    crate::api::consent::routes(&mut table);
     crate::api::preferences::routes(&mut table);
     table
 }

@@ -63,10 +63,14 @@ fn refuse(app: &AppState, provider: &str, reason: &'static str) -> Response {
 }
 
 /// Verifies `POST /hooks/{provider}/{workspace_slug}`. Every refusal is the same 401 whether
-/// the workspace is unknown, has no secret for the provider, has the automation module off,
+/// the workspace is unknown, has no secret for the provider, has the route's module off,
 /// or the signature is wrong, so the endpoint tells nothing about workspaces. Nothing is
 /// stored for a refused request: a counter and a log line without headers or body.
-pub(crate) async fn verify_hook(app: &AppState, request: Request) -> Result<Request, Response> {
+pub(crate) async fn verify_hook(
+    app: &AppState,
+    module: Option<Module>,
+    request: Request,
+) -> Result<Request, Response> {
     let path = request.uri().path().to_owned();
     let mut segments = path.trim_start_matches('/').split('/').skip(1);
     let (Some(provider_slug), Some(slug), None) =
@@ -109,7 +113,8 @@ pub(crate) async fn verify_hook(app: &AppState, request: Request) -> Result<Requ
     let Some((tenant, sealed, modules)) = target else {
         return Err(refuse(app, provider_name, "unknown_receiver"));
     };
-    if !modules.contains(Module::Automation) {
+    // The module the route is declared in (automation).
+    if module.is_some_and(|m| !modules.contains(m)) {
         return Err(refuse(app, provider_name, "module_off"));
     }
     let Some(secret) = app

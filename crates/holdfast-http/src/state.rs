@@ -53,6 +53,7 @@ impl AppState {
     pub const TOKEN_KEY_GENERATIONS: u32 = 1;
 
     pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
+        config.register_secrets();
         let openapi = serde_json::to_string(&crate::openapi::document()).unwrap_or_default();
         let transport = Arc::new(crate::outreach::Transport::outbox(&db, &clock));
         AppState {

@@ -214,8 +214,8 @@ pub async fn add_visitor(
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query(
-        "INSERT INTO widget_visitors (token_hash, workspace_id, ticket_id, contact_id, claimed_email, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO widget_visitors (token_hash, workspace_id, ticket_id, contact_id, claimed_email, created_at, last_used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(token_hash)
     .bind(ws)
@@ -228,20 +228,65 @@ pub async fn add_visitor(
     Ok(())
 }
 
-/// The conversation a visitor token opens in this workspace: (ticket id, contact id).
+/// A live visitor token's conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    pub ticket_id: String,
+    pub contact_id: String,
+    pub last_used_at: Millis,
+}
+
+/// The conversation a visitor token opens in this workspace, if the token was used at or
+/// after `used_since` (older ones have expired: idle too long).
 pub async fn visitor(
     tx: &mut TenantTx<'_>,
     token_hash: &str,
-) -> Result<Option<(String, String)>, StoreError> {
+    used_since: Millis,
+) -> Result<Option<Visitor>, StoreError> {
     let ws = tx.ws().to_owned();
-    let row = sqlx::query_as(
-        "SELECT ticket_id, contact_id FROM widget_visitors WHERE workspace_id = $1 AND token_hash = $2",
+    let row: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT ticket_id, contact_id, last_used_at FROM widget_visitors \
+         WHERE workspace_id = $1 AND token_hash = $2 AND last_used_at >= $3",
     )
     .bind(ws)
     .bind(token_hash)
+    .bind(used_since)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row)
+    Ok(row.map(|(ticket_id, contact_id, last_used_at)| Visitor {
+        ticket_id,
+        contact_id,
+        last_used_at,
+    }))
+}
+
+/// Starts a visitor token's idle period again.
+pub async fn touch_visitor(
+    tx: &mut TenantTx<'_>,
+    token_hash: &str,
+    now_ms: Millis,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE widget_visitors SET last_used_at = $3 WHERE workspace_id = $1 AND token_hash = $2",
+    )
+    .bind(ws)
+    .bind(token_hash)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Ends every visitor token of the workspace (a key rotation that revokes them); returns how
+/// many there were.
+pub async fn revoke_visitors(tx: &mut TenantTx<'_>) -> Result<u64, StoreError> {
+    let ws = tx.ws().to_owned();
+    let done = sqlx::query("DELETE FROM widget_visitors WHERE workspace_id = $1")
+        .bind(ws)
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// The contact a verified site user id was first seen as.

@@ -5,12 +5,13 @@ use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::{Doc, Guard, RouteTable};
+use crate::routes::{Doc, Guard, RouteTable, offered_modules};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, patch};
+use holdfast_core::error::ErrorCode;
 use holdfast_core::modules::{Module, ModuleOut, ModuleSet, ModulesIn};
 use holdfast_core::policy::Permission;
 use holdfast_core::workspaces::{SecuritySettingsIn, WorkspaceOut};
@@ -28,7 +29,11 @@ pub fn routes(t: &mut RouteTable) {
         Guard::Staff {
             permission: Permission::MembersRead,
         },
-        Doc::new("settings", "Which modules this workspace has on").response::<Vec<ModuleOut>>(200),
+        Doc::new(
+            "settings",
+            "The modules on offer (those with routes) and which this workspace has on",
+        )
+        .response::<Vec<ModuleOut>>(200),
         get(modules_get),
     );
     t.add(
@@ -37,7 +42,7 @@ pub fn routes(t: &mut RouteTable) {
         SECURITY,
         Doc::new(
             "settings",
-            "Turn modules on or off (the complete list of modules to have on)",
+            "Turn modules on or off (the complete list of modules to have on; only modules GET lists can be named)",
         )
         .request::<ModulesIn>()
         .response::<Vec<ModuleOut>>(200),
@@ -57,9 +62,12 @@ pub fn routes(t: &mut RouteTable) {
     );
 }
 
+/// The modules on offer (those with routes) and whether each is on.
 fn listing(set: ModuleSet) -> Vec<ModuleOut> {
+    let offered = offered_modules();
     Module::ALL
         .iter()
+        .filter(|m| offered.contains(**m))
         .map(|m| ModuleOut {
             module: m.as_str().to_owned(),
             enabled: set.contains(*m),
@@ -68,8 +76,15 @@ fn listing(set: ModuleSet) -> Vec<ModuleOut> {
         .collect()
 }
 
+/// The modules of `set` on offer: a stored list may name one with nothing behind it (from an
+/// older version), which is neither shown nor counted.
 fn names(set: ModuleSet) -> Vec<&'static str> {
-    set.to_vec().iter().map(|m| m.as_str()).collect()
+    let offered = offered_modules();
+    set.to_vec()
+        .iter()
+        .filter(|m| offered.contains(**m))
+        .map(|m| m.as_str())
+        .collect()
 }
 
 async fn modules_get(
@@ -88,7 +103,10 @@ async fn modules_set(
     client: ClientInfo,
     body: JsonBody<ModulesIn>,
 ) -> ApiResult<Json<Vec<ModuleOut>>> {
-    let wanted = body.value.validate().map_err(Problem::validation)?;
+    let wanted = body
+        .value
+        .validate(offered_modules())
+        .map_err(|e| Problem::field(ErrorCode::Validation, &e.field, &e.message))?;
     let mut tx = state.db.write(&actor.tenant).await?;
     let before = workspaces::modules(&mut tx).await?;
     workspaces::set_modules(&mut tx, wanted).await?;

@@ -5,10 +5,10 @@
 
 use crate::api::tickets::publish;
 use crate::audit;
-use crate::extract::{ClientInfo, JsonBody};
+use crate::extract::{ClientInfo, JsonBody, QueryParams};
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::{Doc, Guard, RateLimit, RouteTable};
+use crate::routes::{Doc, Guard, QueryParam, RateLimit, RouteTable};
 use crate::state::AppState;
 use crate::widget_guard::{Refusal, WidgetCaller};
 use axum::Json;
@@ -33,7 +33,14 @@ use holdfast_core::widget::{
 use holdfast_store::Tenant;
 use holdfast_store::tickets::{self as tickets, Author, NewTicketRow};
 use holdfast_store::widget::{self as store, SettingsRow};
+use serde::Deserialize;
 use serde_json::json;
+
+const ROTATE_QUERY: &[QueryParam] = &[QueryParam {
+    name: "revoke_visitors",
+    description: "true: end every visitor token of the workspace (visitors start new conversations)",
+    integer: false,
+}];
 
 /// The embeddable script, served as is.
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
@@ -47,17 +54,19 @@ const SECURITY: Guard = Guard::StaffStepUp {
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("widget", summary);
+    // The script is the same for every site and names no workspace, so no module can take
+    // it away; the routes it calls answer 404 while the help desk is off.
+    t.add(
+        Method::GET,
+        "/widget.js",
+        Guard::Public {
+            rate_limit: RateLimit::Standard,
+        },
+        doc("The website widget's script, to embed with the workspace's data-key")
+            .text("application/javascript"),
+        get(widget_js),
+    );
     t.module(Module::Helpdesk, |t| {
-        t.add(
-            Method::GET,
-            "/widget.js",
-            Guard::Public {
-                rate_limit: RateLimit::Standard,
-            },
-            doc("The website widget's script, to embed with the workspace's data-key")
-                .text("application/javascript"),
-            get(widget_js),
-        );
         t.add(
             Method::GET,
             "/api/v1/widget/{key}/config",
@@ -120,7 +129,8 @@ pub fn routes(t: &mut RouteTable) {
             Method::POST,
             "/api/v1/widget/rotate-key",
             SECURITY,
-            doc("Replace the widget's public key; the old key stops at once")
+            doc("Replace the widget's public key; the old key stops at once. With revoke_visitors=true, every visitor token ends too (their conversations stay in the help desk)")
+                .query(ROTATE_QUERY)
                 .response::<WidgetSettingsOut>(200),
             post(key_rotate),
         );
@@ -275,6 +285,15 @@ fn visitor_hash(headers: &HeaderMap) -> ApiResult<Option<String>> {
         .ok_or_else(unknown_conversation)
 }
 
+/// How often reading a conversation records the token's use.
+const TOUCH_EVERY_MS: i64 = 60 * 60 * 1000;
+
+/// The oldest last use a live visitor token may have: `widget_visitor_idle_days` ago.
+fn used_since(state: &AppState, now: i64) -> i64 {
+    now.saturating_sub(i64::from(state.config.widget_visitor_idle_days) * 24 * 60 * 60 * 1000)
+}
+
+/// An unknown, expired or revoked visitor token: one answer for all three.
 fn unknown_conversation() -> Problem {
     Problem::new(
         ErrorCode::NotFound,
@@ -359,9 +378,14 @@ async fn widget_submit(
     };
     let (visitor_token, stored) = match token_hash {
         Some(hash) => {
-            let (ticket_id, contact_id) = store::visitor(&mut tx, &hash)
+            let store::Visitor {
+                ticket_id,
+                contact_id,
+                ..
+            } = store::visitor(&mut tx, &hash, used_since(&state, now))
                 .await?
                 .ok_or_else(unknown_conversation)?;
+            store::touch_visitor(&mut tx, &hash, now).await?;
             // A verified user writes only into their own conversations.
             if user_id.is_some() && identity_contact.as_deref() != Some(contact_id.as_str()) {
                 return Err(identity_refused(&state, "token_of_another_contact"));
@@ -482,16 +506,24 @@ async fn widget_conversation(
     headers: HeaderMap,
 ) -> ApiResult<Json<ConversationOut>> {
     let hash = visitor_hash(&headers)?.ok_or_else(unknown_conversation)?;
+    let now = state.clock.now_ms();
     let mut tx = state.db.read(&caller.tenant).await?;
-    let (ticket_id, _) = store::visitor(&mut tx, &hash)
+    let visitor = store::visitor(&mut tx, &hash, used_since(&state, now))
         .await?
         .ok_or_else(unknown_conversation)?;
-    let ticket_id = TicketId::from_trusted(ticket_id);
+    let ticket_id = TicketId::from_trusted(visitor.ticket_id);
     let ticket = tickets::get(&mut tx, &ticket_id)
         .await?
         .ok_or_else(unknown_conversation)?;
     let messages = tickets::messages(&mut tx, &ticket_id).await?;
     tx.commit().await?;
+    // The widget polls every few seconds: a read moves the idle clock at most once an hour,
+    // so polling stays a read.
+    if now.saturating_sub(visitor.last_used_at) >= TOUCH_EVERY_MS {
+        let mut tx = state.db.write(&caller.tenant).await?;
+        store::touch_visitor(&mut tx, &hash, now).await?;
+        tx.commit().await?;
+    }
     Ok(Json(ConversationOut {
         status: ticket.status,
         messages: messages.iter().filter_map(visitor_view).collect(),
@@ -566,15 +598,39 @@ async fn settings_put(
     Ok(Json(settings_out(&state, &after)))
 }
 
+/// `POST /api/v1/widget/rotate-key?revoke_visitors=true`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateQuery {
+    revoke_visitors: Option<String>,
+}
+
 async fn key_rotate(
     State(state): State<AppState>,
     Authed(actor): Authed,
     client: ClientInfo,
+    QueryParams(query): QueryParams<RotateQuery>,
 ) -> ApiResult<Json<WidgetSettingsOut>> {
+    let revoke = match query.revoke_visitors.as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(Problem::field(
+                ErrorCode::Validation,
+                "revoke_visitors",
+                "must be true (end every visitor's conversation token) or false",
+            ));
+        }
+    };
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let before = store::ensure_settings(&mut tx, &new_key(), now).await?;
     store::rotate_key(&mut tx, &new_key(), now).await?;
+    let revoked = if revoke {
+        store::revoke_visitors(&mut tx).await?
+    } else {
+        0
+    };
     let after = store::settings(&mut tx)
         .await?
         .ok_or_else(|| Problem::not_found("widget settings"))?;
@@ -584,7 +640,11 @@ async fn key_rotate(
         "widget.key_rotated",
         "widget",
         actor.tenant.workspace_id().as_str(),
-        json!({"before": {"key": before.public_key}, "after": {"key": after.public_key}}),
+        json!({
+            "before": {"key": before.public_key},
+            "after": {"key": after.public_key},
+            "visitors_revoked": revoked,
+        }),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;

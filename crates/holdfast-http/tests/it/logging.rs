@@ -77,3 +77,74 @@ async fn logs_never_contain_emails_phones_or_keys() {
         logs.contains("[email]") && logs.contains("[phone]") && logs.contains("hf_live_[redacted]")
     );
 }
+
+/// Every secret setting, each set to a distinctive canary: the app starts with them, the
+/// configuration is logged whole and each value is logged outright, and none of the values
+/// reaches the captured log. The settings come from one list in the configuration
+/// (`Config::secrets`), so a new secret setting is covered once it is declared there.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_configured_secret_stays_out_of_the_logs() {
+    use holdfast_core::config::{Config, Layer};
+    let canaries = [
+        ("smtp_url", "smtpCanaryPassw0rdQx81"),
+        ("oidc_client_secret", "oidcCanaryClientSecretQx82"),
+        ("cron_secret", "cronCanarySecret-Qx83-0123456789abcdef"),
+        ("metrics_token", "metricsCanaryToken-Qx84-0123456789abcdef"),
+        ("redis_url", "redisCanaryPassw0rdQx85"),
+        ("database_url", "databaseCanaryPassw0rdQx86"),
+    ];
+    let value = |name: &str| canaries.iter().find(|(n, _)| *n == name).unwrap().1;
+    let app = TestApp::spawn_with(Layer {
+        smtp_url: Some(format!(
+            "smtp://mailer:{}@127.0.0.1:2525",
+            value("smtp_url")
+        )),
+        oidc_client_id: Some("canary-client".into()),
+        oidc_client_secret: Some(value("oidc_client_secret").into()),
+        oidc_issuer: Some("http://127.0.0.1:9".into()),
+        cron_secret: Some(value("cron_secret").into()),
+        metrics_token: Some(value("metrics_token").into()),
+        ..Layer::default()
+    })
+    .await;
+    // Redis and PostgreSQL need their servers to start an app; the same one path registers
+    // them from a resolved configuration as `holdfast serve` does.
+    let services = Config::resolve([Layer {
+        redis_url: Some(format!("redis://:{}@127.0.0.1:6379/0", value("redis_url"))),
+        database_url: Some(format!(
+            "postgres://holdfast:{}@127.0.0.1:5432/holdfast",
+            value("database_url")
+        )),
+        ..Layer::default()
+    }])
+    .unwrap();
+    services.register_secrets();
+    let names: Vec<&str> = app
+        .config
+        .secrets()
+        .into_iter()
+        .chain(services.secrets())
+        .map(|(name, _)| name)
+        .collect();
+    for (name, canary) in canaries {
+        tracing::info!("{name} is {canary}");
+    }
+    tracing::info!(config = ?app.config, services = ?services, "configuration");
+    tracing::warn!(
+        smtp = app.config.smtp_url.as_deref().unwrap_or_default(),
+        redis = services.redis_url.as_deref().unwrap_or_default(),
+        database = %services.database_url,
+        "outside services"
+    );
+    let logs = captured_logs();
+    assert!(logs.contains("outside services"), "the lines were logged");
+    for (name, canary) in canaries {
+        assert!(!logs.contains(canary), "{name} leaked into the logs");
+    }
+    for (name, _) in canaries {
+        assert!(
+            names.contains(&name),
+            "{name} is not among the secrets: {names:?}"
+        );
+    }
+}

@@ -20,6 +20,7 @@ mod isolation;
 mod limits;
 mod logging;
 mod members;
+mod module_sweep;
 mod oidc;
 mod ops;
 mod privacy;

@@ -97,3 +97,53 @@ async fn openapi_documents_every_route_in_the_table() {
         "unknown fields are documented as refused"
     );
 }
+
+const METRICS_TOKEN: &str = "metrics-token-4f0c2d9e8b7a6f5e4d3c2b1a09f8e7d6";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_behind_a_token_answer_only_the_right_bearer() {
+    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+        metrics_token: Some(METRICS_TOKEN.into()),
+        ..Default::default()
+    })
+    .await;
+    let none = app.get("/metrics").expect(401).await;
+    none.problem("HF-AUTH-001");
+    assert!(none.header("www-authenticate").is_some());
+    for wrong in [
+        format!("Bearer {METRICS_TOKEN}x"),
+        format!("Bearer {}", &METRICS_TOKEN[..METRICS_TOKEN.len() - 1]),
+        "Bearer ".to_owned(),
+        format!("Basic {METRICS_TOKEN}"),
+        METRICS_TOKEN.to_owned(),
+    ] {
+        let r = app
+            .get("/metrics")
+            .header("authorization", &wrong)
+            .expect(401)
+            .await;
+        assert!(!r.text.contains("holdfast_http_requests_total"), "{wrong}");
+    }
+    let ok = app
+        .get("/metrics")
+        .header("authorization", &format!("Bearer {METRICS_TOKEN}"))
+        .expect(200)
+        .await;
+    assert!(
+        ok.text.contains("holdfast_http_requests_total"),
+        "{}",
+        ok.text
+    );
+    // Unset (the default), the endpoint stays open as before.
+    TestApp::spawn().await.get("/metrics").expect(200).await;
+}
+
+#[test]
+fn a_short_metrics_token_is_refused_at_start() {
+    let e = holdfast_core::config::Config::resolve([holdfast_core::config::Layer {
+        metrics_token: Some("short".into()),
+        ..Default::default()
+    }])
+    .unwrap_err();
+    assert!(e.to_string().contains("HOLDFAST_METRICS_TOKEN"), "{e}");
+}

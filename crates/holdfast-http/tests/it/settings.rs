@@ -30,10 +30,6 @@ async fn a_module_turned_off_takes_its_routes_away_for_everyone() {
     let owner = app.key(&ws.slug, BuiltinRole::Owner).await;
     let listed = modules(&app, &ws).await;
     assert!(enabled(&listed, "crm") && enabled(&listed, "helpdesk"));
-    assert!(
-        !enabled(&listed, "ai_assistant") && !enabled(&listed, "agent_door"),
-        "AI features are opt-in"
-    );
     let id = app
         .post("/api/v1/contacts")
         .key(&owner)
@@ -45,7 +41,7 @@ async fn a_module_turned_off_takes_its_routes_away_for_everyone() {
         .unwrap()
         .to_owned();
 
-    let without_crm = json!({"enabled": ["helpdesk", "field_service", "invoicing"]});
+    let without_crm = json!({"enabled": ["helpdesk", "automation"]});
     let after = app
         .patch("/api/v1/modules")
         .key(&ws.admin_key)
@@ -91,10 +87,7 @@ async fn a_module_turned_off_takes_its_routes_away_for_everyone() {
     assert_eq!(trail["data"].as_array().unwrap().len(), 2);
     let summary: Value =
         serde_json::from_str(trail["data"][1]["summary"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        summary["after"],
-        json!(["helpdesk", "field_service", "invoicing"])
-    );
+    assert_eq!(summary["after"], json!(["helpdesk", "automation"]));
 
     let openapi = app.get("/api/v1/openapi.json").expect(200).await.json;
     assert_eq!(
@@ -166,4 +159,57 @@ async fn sensitive_settings_need_settings_security_and_name_bad_values() {
             .await;
         assert_eq!(resp.json["errors"][0]["field"], field);
     }
+}
+
+/// A module is offered only once it has routes: the listing is derived from the route table,
+/// and turning on a module with nothing behind it is refused with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_modules_with_routes_are_listed_and_can_be_turned_on() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("module-offer").await;
+    let mut with_routes: Vec<&str> = holdfast_http::route_table()
+        .specs()
+        .filter_map(|s| s.module.map(|m| m.as_str()))
+        .collect();
+    with_routes.sort_unstable();
+    with_routes.dedup();
+    let listed = modules(&app, &ws).await;
+    let mut names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["module"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, with_routes, "listed: {listed}");
+    for empty in [
+        "field_service",
+        "invoicing",
+        "client_portal",
+        "ai_assistant",
+        "agent_door",
+    ] {
+        assert!(
+            !names.contains(&empty),
+            "{empty} is listed with nothing behind it"
+        );
+        let resp = app
+            .patch("/api/v1/modules")
+            .key(&ws.admin_key)
+            .json(&json!({"enabled": ["crm", empty]}))
+            .expect(422)
+            .await;
+        assert_eq!(resp.json["errors"][0]["field"], "enabled");
+        let detail = resp.json["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(empty) && detail.contains("not available yet"),
+            "{}",
+            resp.text
+        );
+    }
+    // Every module that is offered is on in a new workspace (none of them is opt-in today).
+    for m in listed.as_array().unwrap() {
+        assert_eq!(m["enabled"], true, "{m}");
+    }
+    assert!(enabled(&modules(&app, &ws).await, "crm"), "nothing changed");
 }

@@ -943,3 +943,129 @@ async fn widget_conversations_publish_the_same_ticket_events_as_other_channels()
         .json();
     assert_eq!(created["data"]["channel"], "widget");
 }
+
+/// A widget app on a clock the test moves; returns the clock.
+async fn widget_on_clock() -> (TestApp, holdfast_core::clock::ManualClock) {
+    let clock = holdfast_core::clock::ManualClock::new(1_800_000_000_000);
+    let app = TestApp::spawn_custom(layer(), std::sync::Arc::new(clock.clone()), |r| r).await;
+    (app, clock)
+}
+
+/// Opens a conversation on a manual clock and returns the visitor token.
+async fn visitor_on_clock(
+    app: &TestApp,
+    clock: &holdfast_core::clock::ManualClock,
+    key: &str,
+    message: &str,
+) -> String {
+    let token = config(app, key).await;
+    clock.advance(2_000);
+    submit(app, key, &json!({"message": message, "form_token": token}))
+        .expect(201)
+        .await
+        .json["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visitor_token_unused_for_the_idle_limit_stops_opening_its_conversation() {
+    let (app, clock) = widget_on_clock().await;
+    let ws = app.workspace("widget-idle").await;
+    let key = enable(&app, &ws, &[ORIGIN]).await;
+    let token = visitor_on_clock(&app, &clock, &key, "Is my order on its way?").await;
+    // Used within the limit, it lives on: each use starts the idle period again.
+    clock.advance(29 * DAY_MS);
+    assert_eq!(conversation(&app, &key, &token).await.status, 200);
+    clock.advance(29 * DAY_MS);
+    assert_eq!(
+        conversation(&app, &key, &token).await.status,
+        200,
+        "58 days after it was made, but used 29 days ago"
+    );
+    let form = config(&app, &key).await;
+    clock.advance(2_000);
+    submit(
+        &app,
+        &key,
+        &json!({"message": "Still waiting", "form_token": form}),
+    )
+    .header("x-holdfast-visitor", &token)
+    .expect(201)
+    .await;
+    // Idle past the default 30 days: refused like an unknown token, reads and writes alike.
+    clock.advance(30 * DAY_MS + 1_000);
+    let expired = conversation(&app, &key, &token).await;
+    assert_eq!(expired.status, 404, "{}", expired.text);
+    let unknown = conversation(&app, &key, &format!("hfv_{}", "A".repeat(43))).await;
+    assert_eq!(expired.json["detail"], unknown.json["detail"]);
+    let form = config(&app, &key).await;
+    clock.advance(2_000);
+    submit(
+        &app,
+        &key,
+        &json!({"message": "Hello again", "form_token": form}),
+    )
+    .header("x-holdfast-visitor", &token)
+    .expect(404)
+    .await;
+    assert_eq!(tickets(&app, &ws).await.len(), 1, "nothing new was opened");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotating_the_widget_key_can_revoke_every_visitor_token() {
+    let (app, clock) = widget_on_clock().await;
+    let ws = app.workspace("widget-revoke").await;
+    let key = enable(&app, &ws, &[ORIGIN]).await;
+    let first = visitor_on_clock(&app, &clock, &key, "First visitor").await;
+    // A plain rotation keeps conversations open under the new key.
+    let key = app
+        .post("/api/v1/widget/rotate-key")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(conversation(&app, &key, &first).await.status, 200);
+    let second = visitor_on_clock(&app, &clock, &key, "Second visitor").await;
+    let rotated = app
+        .post("/api/v1/widget/rotate-key?revoke_visitors=true")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    let key = rotated.json["key"].as_str().unwrap().to_owned();
+    for token in [&first, &second] {
+        let r = conversation(&app, &key, token).await;
+        assert_eq!(r.status, 404, "a revoked token still reads: {}", r.text);
+    }
+    assert_eq!(count(&app, "widget_visitors", &ws).await, 0);
+    let trail = app
+        .get("/api/v1/audit?action=widget.key_rotated")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        trail["data"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("\"visitors_revoked\":2"),
+        "{trail}"
+    );
+    // A bad option is named.
+    let bad = app
+        .post("/api/v1/widget/rotate-key?revoke_visitors=maybe")
+        .key(&ws.admin_key)
+        .send()
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad.text.contains("revoke_visitors"), "{}", bad.text);
+    // New visitors start afresh.
+    let third = visitor_on_clock(&app, &clock, &key, "Third visitor").await;
+    assert_eq!(conversation(&app, &key, &third).await.status, 200);
+}

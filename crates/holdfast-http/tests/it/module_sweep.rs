@@ -1,0 +1,285 @@
+//! The module sweep: walks the route table and, for every module that has routes, turns the
+//! module off in a workspace and proves every route declared in it answers 404 to a valid
+//! credential of that workspace — then turns it back on and proves its routes answer again.
+//! The route → module map is the one declaration in the route table (`spec.module`); a new
+//! route joins this sweep by being declared in its module, and the prefix check below fails
+//! a route that sits under a module's paths but was registered outside it.
+
+use crate::contact;
+use holdfast_core::modules::Module;
+use holdfast_http::routes::RouteSpec;
+use holdfast_http::{Guard, route_table};
+use holdfast_testkit::{Method, TestApp, Workspace};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Where each module's routes live. A route under one of these prefixes must be declared in
+/// that module, and a route declared in a module must sit under one of its prefixes.
+const MODULE_PREFIXES: &[(&str, Module)] = &[
+    ("/api/v1/contacts", Module::Crm),
+    ("/api/v1/companies", Module::Crm),
+    ("/api/v1/contact-fields", Module::Crm),
+    ("/api/v1/privacy/", Module::Crm),
+    ("/api/v1/settings/privacy", Module::Crm),
+    ("/api/v1/tickets", Module::Helpdesk),
+    ("/api/v1/saved-replies", Module::Helpdesk),
+    ("/api/v1/events", Module::Helpdesk),
+    ("/api/v1/widget", Module::Helpdesk),
+    ("/api/v1/webhooks", Module::Automation),
+    ("/api/v1/inbound-hooks", Module::Automation),
+    ("/api/v1/inbound-events", Module::Automation),
+    ("/hooks/", Module::Automation),
+];
+
+fn prefix_module(path: &str) -> Option<Module> {
+    MODULE_PREFIXES
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map(|(_, m)| *m)
+}
+
+#[test]
+fn routes_under_a_modules_paths_are_declared_in_that_module() {
+    let table = route_table();
+    let mut wrong = Vec::new();
+    for spec in table.specs() {
+        let label = format!("{} {}", spec.method, spec.path);
+        if spec.guard.is_public() {
+            // A public route knows no workspace, so a module cannot take it away.
+            if spec.module.is_some() {
+                wrong.push(format!(
+                    "{label}: public, so it cannot honour a module; declare it outside"
+                ));
+            }
+            continue;
+        }
+        match (prefix_module(spec.path), spec.module) {
+            (expected, declared) if expected == declared => {}
+            (expected, declared) => wrong.push(format!(
+                "{label}: declared in {:?}, its path belongs to {:?}",
+                declared.map(Module::as_str),
+                expected.map(Module::as_str)
+            )),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "routes in the wrong module:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Records of workspace `ws` that the routes' path parameters name.
+struct Fixtures {
+    ids: BTreeMap<(&'static str, &'static str), String>,
+}
+
+impl Fixtures {
+    async fn make(app: &TestApp, ws: &Workspace) -> Fixtures {
+        let key = &ws.admin_key;
+        let contact = contact(
+            app,
+            ws,
+            json!({"name": "Module sweep", "email": "module-sweep@example.com"}),
+        )
+        .await;
+        let id_of = |r: holdfast_testkit::Resp| r.json["id"].as_str().unwrap().to_owned();
+        let company = id_of(
+            app.post("/api/v1/companies")
+                .key(key)
+                .json(&json!({"name": "Sweep Co"}))
+                .expect(201)
+                .await,
+        );
+        app.post("/api/v1/contact-fields")
+            .key(key)
+            .json(&json!({"key": "sweep_field", "label": "Sweep", "type": "text"}))
+            .expect(201)
+            .await;
+        let import = id_of(
+            app.post("/api/v1/contacts/imports")
+                .key(key)
+                .body("text/csv", "name,email\nImported,imported@example.com\n")
+                .expect(202)
+                .await,
+        );
+        let erasure = id_of(
+            app.post(&format!("/api/v1/contacts/{contact}/erasure-requests"))
+                .key(key)
+                .expect(201)
+                .await,
+        );
+        let ticket = id_of(
+            app.post("/api/v1/tickets")
+                .key(key)
+                .json(&json!({"subject": "Sweep", "contact": {"email": "module-sweep@example.com"}, "message": "hi"}))
+                .expect(201)
+                .await,
+        );
+        let reply = id_of(
+            app.post("/api/v1/saved-replies")
+                .key(key)
+                .json(&json!({"name": "Sweep reply", "body": "Hello"}))
+                .expect(201)
+                .await,
+        );
+        let endpoint = id_of(
+            app.post("/api/v1/webhooks")
+                .key(key)
+                .json(&json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]}))
+                .expect(201)
+                .await,
+        );
+        let widget_key = crate::widget::enable(app, ws, &["https://shop.example.com"]).await;
+        let ids = BTreeMap::from([
+            (("contacts", "id"), contact),
+            (("companies", "id"), company),
+            (("contact-fields", "key"), "sweep_field".to_owned()),
+            (("imports", "id"), import),
+            (("erasure-requests", "id"), erasure),
+            (("tickets", "id"), ticket),
+            (("saved-replies", "id"), reply),
+            (("webhooks", "id"), endpoint),
+            (("inbound-hooks", "provider"), "stripe".to_owned()),
+            (("widget", "key"), widget_key),
+        ]);
+        Fixtures { ids }
+    }
+
+    /// The route's path with this workspace's records in it; `None` for the signed receiver,
+    /// whose path names a workspace by slug.
+    fn path(&self, spec: &RouteSpec) -> Option<String> {
+        let mut path = spec.path.to_owned();
+        for param in spec.path_params() {
+            let id = match (spec.resource_of(param), param) {
+                ("attachments", "attachment_id") => {
+                    "att_00000000000000000000000000000001".to_owned()
+                }
+                ("messages", "message_id") => "msg_00000000000000000000000000000001".to_owned(),
+                ("hooks", "provider") | (_, "workspace_slug") => return None,
+                key => self.ids.get(&key).cloned().unwrap_or_else(|| {
+                    panic!(
+                        "no fixture for {{{param}}} in {}: add one to the module sweep",
+                        spec.path
+                    )
+                }),
+            };
+            path = path.replace(&format!("{{{param}}}"), &id);
+        }
+        Some(path)
+    }
+
+    /// Whether a GET of this route with the fixtures answers 200 when all is well: not for
+    /// records the fixtures do not make, a visitor's conversation (it needs the visitor's
+    /// token; `widget.rs`) or the event stream (it stays open).
+    fn answers_when_on(spec: &RouteSpec) -> bool {
+        spec.method == axum::http::Method::GET
+            && !spec
+                .path_params()
+                .iter()
+                .any(|p| matches!(*p, "attachment_id" | "message_id"))
+            && !spec.path.ends_with("/conversation")
+            && spec.doc.response_type != "text/event-stream"
+    }
+}
+
+fn method(m: &axum::http::Method) -> Method {
+    Method::from_bytes(m.as_str().as_bytes()).unwrap()
+}
+
+async fn call(
+    app: &TestApp,
+    ws: &Workspace,
+    spec: &RouteSpec,
+    path: &str,
+) -> holdfast_testkit::Resp {
+    let call = app.call(method(&spec.method), path);
+    let call = match spec.guard {
+        Guard::Widget { .. } => call.header("origin", "https://shop.example.com"),
+        _ => call.key(&ws.admin_key),
+    };
+    let call = if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
+        call.json(&json!({}))
+    } else {
+        call
+    };
+    call.send().await
+}
+
+fn set_modules(modules: &[Module]) -> serde_json::Value {
+    json!({"enabled": modules.iter().map(|m| m.as_str()).collect::<Vec<_>>()})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
+    let app = TestApp::spawn_with(crate::widget::layer()).await;
+    let ws = app.workspace("module-sweep").await;
+    let fixtures = Fixtures::make(&app, &ws).await;
+    let table = route_table();
+    let mut by_module: BTreeMap<&'static str, (Module, Vec<&RouteSpec>)> = BTreeMap::new();
+    for spec in table.specs() {
+        if let Some(m) = spec.module {
+            by_module
+                .entry(m.as_str())
+                .or_insert((m, Vec::new()))
+                .1
+                .push(spec);
+        }
+    }
+    assert!(
+        by_module.contains_key("crm") && by_module.contains_key("helpdesk"),
+        "the sweep must see module routes"
+    );
+    let with_routes: Vec<Module> = by_module.values().map(|(m, _)| *m).collect();
+    let mut swept = 0;
+    for (name, (module, specs)) in &by_module {
+        let others: Vec<Module> = with_routes
+            .iter()
+            .copied()
+            .filter(|m| m != module)
+            .collect();
+        app.patch("/api/v1/modules")
+            .key(&ws.admin_key)
+            .json(&set_modules(&others))
+            .expect(200)
+            .await;
+        for spec in specs {
+            let label = format!("{} {} ({name} off)", spec.method, spec.path);
+            let Some(path) = fixtures.path(spec) else {
+                // The signed receiver answers every refusal, module off included, with the
+                // same 401 so that it tells nothing about workspaces (`hooks.rs` proves it).
+                assert_eq!(spec.guard, Guard::Signed, "{label}: no path to call");
+                continue;
+            };
+            let r = call(&app, &ws, spec, &path).await;
+            assert_eq!(r.status, 404, "{label} answered: {}", r.text);
+            r.problem("HF-REQ-005");
+            if !matches!(spec.guard, Guard::Widget { .. }) {
+                assert!(
+                    r.text.contains(&format!("{name} module is off")),
+                    "{label}: {}",
+                    r.text
+                );
+            }
+            swept += 1;
+        }
+        // Back on: the same routes answer again (reads only, so nothing is spent).
+        app.patch("/api/v1/modules")
+            .key(&ws.admin_key)
+            .json(&set_modules(&with_routes))
+            .expect(200)
+            .await;
+        for spec in specs {
+            if !Fixtures::answers_when_on(spec) {
+                continue;
+            }
+            let Some(path) = fixtures.path(spec) else {
+                continue;
+            };
+            let label = format!("{} {} ({name} on)", spec.method, spec.path);
+            let r = call(&app, &ws, spec, &path).await;
+            assert_ne!(r.status, 404, "{label} answered: {}", r.text);
+        }
+    }
+    assert!(swept >= 20, "swept only {swept} module routes");
+}
