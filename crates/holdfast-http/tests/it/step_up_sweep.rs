@@ -96,6 +96,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
         "/api/v1/webhooks/{id}/messages/{message_id}/redeliver",
         "sends a message again to the endpoint it was already signed for",
     ),
+    (
+        "POST",
+        "/api/v1/webhooks/{id}/recover",
+        "sends held and failed messages again to the endpoint they were signed for",
+    ),
 ];
 
 /// A signed-in user's own account: these destroy or weaken it and ask for the password (and
