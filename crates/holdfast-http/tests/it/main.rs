@@ -12,6 +12,7 @@ mod contacts;
 mod crm;
 mod edge;
 mod events;
+mod field_sweep;
 mod fields;
 mod guard_sweep;
 mod hooks;
