@@ -265,9 +265,14 @@ async fn download(
     let (tenant, contact) = target(&state, &token).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    let document = crate::privacy::export_document(&mut tx, &contact, now)
-        .await?
-        .ok_or_else(not_found)?;
+    let document = crate::privacy::export_document(
+        &mut tx,
+        &contact,
+        now,
+        crate::privacy::Reader::DataSubject,
+    )
+    .await?
+    .ok_or_else(not_found)?;
     let event = crate::audit::anonymous(
         &client,
         "contact.exported",

@@ -10,10 +10,10 @@
 
 use crate::contact;
 use holdfast_core::config::Layer;
+use holdfast_http::route_table;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::sse::EventStream;
 use holdfast_testkit::{Method, TestApp};
-use holdfast_http::route_table;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,20 +28,60 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),
-    ("POST", "/api/v1/contact-fields", "field definitions, no values"),
-    ("GET", "/api/v1/contact-fields", "field definitions, no values"),
+    (
+        "POST",
+        "/api/v1/contact-fields",
+        "field definitions, no values",
+    ),
+    (
+        "GET",
+        "/api/v1/contact-fields",
+        "field definitions, no values",
+    ),
     ("GET", "/api/v1/contact-fields/{key}", "a field definition"),
-    ("PATCH", "/api/v1/contact-fields/{key}", "a field definition"),
-    ("DELETE", "/api/v1/contact-fields/{key}", "204 without a body"),
+    (
+        "PATCH",
+        "/api/v1/contact-fields/{key}",
+        "a field definition",
+    ),
+    (
+        "DELETE",
+        "/api/v1/contact-fields/{key}",
+        "204 without a body",
+    ),
     ("POST", "/api/v1/contacts/{id}/erase", "counts and ids"),
-    ("GET", "/api/v1/contacts/{id}/privacy", "hold and retention flags"),
-    ("PATCH", "/api/v1/contacts/{id}/privacy", "hold and retention flags"),
-    ("POST", "/api/v1/contacts/{id}/erasure-requests", "ids and dates"),
-    ("POST", "/api/v1/privacy/erasure-requests/{id}/approve", "ids and dates"),
-    ("POST", "/api/v1/privacy/erasure-requests/{id}/reject", "ids and dates"),
+    (
+        "GET",
+        "/api/v1/contacts/{id}/privacy",
+        "hold and retention flags",
+    ),
+    (
+        "PATCH",
+        "/api/v1/contacts/{id}/privacy",
+        "hold and retention flags",
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/erasure-requests",
+        "ids and dates",
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/erasure-requests/{id}/approve",
+        "ids and dates",
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/erasure-requests/{id}/reject",
+        "ids and dates",
+    ),
     ("PUT", "/api/v1/settings/retention", "settings"),
     ("POST", "/api/v1/settings/retention/run", "counts"),
-    ("POST", "/api/v1/contacts/{id}/preference-links/revoke", "a count"),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/preference-links/revoke",
+        "a count",
+    ),
     ("GET", "/api/v1/settings/privacy", "settings"),
     ("PUT", "/api/v1/settings/privacy", "settings"),
     ("POST", "/api/v1/api-keys", "a key"),
@@ -58,18 +98,30 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/auth/oidc/start", "a redirect"),
     ("GET", "/api/v1/auth/oidc/callback", "a redirect"),
     ("POST", "/api/v1/auth/oidc/complete", "a session"),
-    ("POST", "/api/v1/auth/account/delete", "the caller's own account"),
+    (
+        "POST",
+        "/api/v1/auth/account/delete",
+        "the caller's own account",
+    ),
     ("PATCH", "/api/v1/roles/{id}", "a role"),
     ("DELETE", "/api/v1/roles/{id}", "204 without a body"),
     ("POST", "/api/v1/roles", "a role"),
-    ("PATCH", "/api/v1/members/{id}", "a member (staff, not contacts)"),
+    (
+        "PATCH",
+        "/api/v1/members/{id}",
+        "a member (staff, not contacts)",
+    ),
     ("DELETE", "/api/v1/members/{id}", "204 without a body"),
     ("POST", "/api/v1/invitations", "an invitation (staff)"),
     ("GET", "/api/v1/invitations", "invitations (staff)"),
     ("DELETE", "/api/v1/invitations/{id}", "204 without a body"),
     ("POST", "/api/v1/invitations/accept", "a membership"),
     ("POST", "/api/v1/auth/step-up", "a time"),
-    ("POST", "/api/v1/auth/2fa/enroll", "the caller's authenticator"),
+    (
+        "POST",
+        "/api/v1/auth/2fa/enroll",
+        "the caller's authenticator",
+    ),
     ("POST", "/api/v1/auth/2fa/confirm", "recovery codes"),
     ("POST", "/api/v1/auth/2fa/disable", "no data"),
     ("PATCH", "/api/v1/workspace", "the workspace"),
@@ -84,10 +136,22 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "/api/v1/webhooks/{id}/messages/{message_id}/redeliver",
         "ids (the payload itself is checked at the receiver)",
     ),
-    ("POST", "/hooks/{provider}/{workspace_slug}", "an acknowledgement"),
+    (
+        "POST",
+        "/hooks/{provider}/{workspace_slug}",
+        "an acknowledgement",
+    ),
     ("GET", "/api/v1/inbound-hooks", "providers' settings"),
-    ("PUT", "/api/v1/inbound-hooks/{provider}", "a provider's settings"),
-    ("DELETE", "/api/v1/inbound-hooks/{provider}", "204 without a body"),
+    (
+        "PUT",
+        "/api/v1/inbound-hooks/{provider}",
+        "a provider's settings",
+    ),
+    (
+        "DELETE",
+        "/api/v1/inbound-hooks/{provider}",
+        "204 without a body",
+    ),
     ("GET", "/api/v1/widget", "widget settings"),
     ("PUT", "/api/v1/widget", "widget settings"),
     ("POST", "/api/v1/widget/rotate-key", "a key"),
@@ -96,25 +160,77 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/widget.js", "a script"),
     // The website widget's public routes answer the visitor about their own conversation;
     // no staff role is involved.
-    ("GET", "/api/v1/widget/{key}/config", "the visitor's own conversation"),
+    (
+        "GET",
+        "/api/v1/widget/{key}/config",
+        "the visitor's own conversation",
+    ),
     ("OPTIONS", "/api/v1/widget/{key}/messages", "CORS"),
-    ("POST", "/api/v1/widget/{key}/messages", "the visitor's own conversation"),
+    (
+        "POST",
+        "/api/v1/widget/{key}/messages",
+        "the visitor's own conversation",
+    ),
     ("OPTIONS", "/api/v1/widget/{key}/conversation", "CORS"),
-    ("GET", "/api/v1/widget/{key}/conversation", "the visitor's own conversation"),
+    (
+        "GET",
+        "/api/v1/widget/{key}/conversation",
+        "the visitor's own conversation",
+    ),
     ("DELETE", "/api/v1/saved-replies/{id}", "204 without a body"),
     // The contact's own pages (the data subject, not a staff role; `consent.rs` and
     // `privacy.rs` prove what they show).
     ("GET", "/preferences/{token}", "the data subject's own page"),
-    ("POST", "/preferences/{token}", "the data subject's own page"),
-    ("POST", "/preferences/{token}/unsubscribe", "the data subject's own page"),
-    ("GET", "/preferences/{token}/unsubscribe", "the data subject's own page"),
-    ("GET", "/preferences/{token}/data", "the data subject's own page"),
-    ("POST", "/preferences/{token}/data", "the data subject's own page"),
-    ("POST", "/preferences/{token}/erasure", "the data subject's own page"),
-    ("GET", "/preferences/download/{token}", "the data subject's own download"),
-    ("POST", "/preferences/download/{token}", "the data subject's own download"),
-    ("GET", "/consent/confirm/{token}", "the data subject's own page"),
-    ("POST", "/consent/confirm/{token}", "the data subject's own page"),
+    (
+        "POST",
+        "/preferences/{token}",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/preferences/{token}/unsubscribe",
+        "the data subject's own page",
+    ),
+    (
+        "GET",
+        "/preferences/{token}/unsubscribe",
+        "the data subject's own page",
+    ),
+    (
+        "GET",
+        "/preferences/{token}/data",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/preferences/{token}/data",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/preferences/{token}/erasure",
+        "the data subject's own page",
+    ),
+    (
+        "GET",
+        "/preferences/download/{token}",
+        "the data subject's own download",
+    ),
+    (
+        "POST",
+        "/preferences/download/{token}",
+        "the data subject's own download",
+    ),
+    (
+        "GET",
+        "/consent/confirm/{token}",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/consent/confirm/{token}",
+        "the data subject's own page",
+    ),
 ];
 
 /// Values no other data in the test contains (compared case-insensitively).
@@ -185,9 +301,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/api/v1/contacts/{id}/consent/log") => {
             call(format!("/api/v1/contacts/{c}/consent/log"))
         }
-        ("GET", "/api/v1/contacts/{id}/outreach") => {
-            call(format!("/api/v1/contacts/{c}/outreach"))
-        }
+        ("GET", "/api/v1/contacts/{id}/outreach") => call(format!("/api/v1/contacts/{c}/outreach")),
         ("GET", "/api/v1/privacy/erasure-requests") => {
             call("/api/v1/privacy/erasure-requests".into())
         }
@@ -195,9 +309,10 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/api/v1/settings/retention/preview") => {
             call("/api/v1/settings/retention/preview".into())
         }
-        ("POST", "/api/v1/companies") => {
-            with("/api/v1/companies".into(), json!({"name": "Sweep Other Co"}))
-        }
+        ("POST", "/api/v1/companies") => with(
+            "/api/v1/companies".into(),
+            json!({"name": "Sweep Other Co"}),
+        ),
         ("GET", "/api/v1/companies") => call("/api/v1/companies".into()),
         ("GET", "/api/v1/companies/{id}") => call(format!("/api/v1/companies/{}", ids.company)),
         ("PATCH", "/api/v1/companies/{id}") => {
@@ -212,10 +327,9 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/api/v1/tickets/{id}/attachments/{attachment_id}") => call(format!(
             "/api/v1/tickets/{t}/attachments/att_00000000000000000000000000000001"
         )),
-        ("PATCH", "/api/v1/tickets/{id}") => with(
-            format!("/api/v1/tickets/{t}"),
-            json!({"status": "pending"}),
-        ),
+        ("PATCH", "/api/v1/tickets/{id}") => {
+            with(format!("/api/v1/tickets/{t}"), json!({"status": "pending"}))
+        }
         ("POST", "/api/v1/tickets/{id}/replies") => with(
             format!("/api/v1/tickets/{t}/replies"),
             json!({"saved_reply_id": ids.saved}),
@@ -237,12 +351,10 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/api/v1/saved-replies/{id}") => {
             call(format!("/api/v1/saved-replies/{}", ids.saved))
         }
-        ("PATCH", "/api/v1/saved-replies/{id}") => {
-            with(
-                format!("/api/v1/saved-replies/{}", ids.saved),
-                json!({"name": "Greeting"}),
-            )
-        }
+        ("PATCH", "/api/v1/saved-replies/{id}") => with(
+            format!("/api/v1/saved-replies/{}", ids.saved),
+            json!({"name": "Greeting"}),
+        ),
         ("POST", "/api/v1/saved-replies/{id}/preview") => call(format!(
             "/api/v1/saved-replies/{}/preview?ticket_id={t}",
             ids.saved
@@ -397,8 +509,10 @@ async fn no_route_shows_a_hidden_contact_field() {
     let ticket = id_of(
         app.post("/api/v1/tickets")
             .key(&admin)
-            .json(&json!({"subject": "Sweep ticket", "contact": {"email": EMAIL},
-                          "message": "Please call me back."}))
+            .json(
+                &json!({"subject": "Sweep ticket", "contact": {"email": EMAIL},
+                          "message": "Please call me back."}),
+            )
             .expect(201)
             .await,
     )
@@ -455,7 +569,12 @@ async fn no_route_shows_a_hidden_contact_field() {
         .key(&admin)
         .expect(200)
         .await;
-    assert_eq!(leaks(&seen.text).len(), distinctive().len(), "{}", seen.text);
+    assert_eq!(
+        leaks(&seen.text).len(),
+        distinctive().len(),
+        "{}",
+        seen.text
+    );
 
     let ids = Ids {
         contact: contact_id.clone(),
@@ -489,7 +608,11 @@ async fn no_route_shows_a_hidden_contact_field() {
         if resp.status < 300 {
             answered += 1;
         } else {
-            eprintln!("sweep: {m} {path} -> {} {}", resp.status, &resp.text[..resp.text.len().min(200)]);
+            eprintln!(
+                "sweep: {m} {path} -> {} {}",
+                resp.status,
+                &resp.text[..resp.text.len().min(200)]
+            );
         }
         let leaked = leaks(&resp.text);
         if !leaked.is_empty() {
@@ -564,7 +687,9 @@ async fn no_route_shows_a_hidden_contact_field() {
     // No stale declarations: each contact-free route still exists.
     for (m, p, _) in CONTACT_FREE {
         assert!(
-            table.specs().any(|s| s.method.as_str() == *m && s.path == *p),
+            table
+                .specs()
+                .any(|s| s.method.as_str() == *m && s.path == *p),
             "CONTACT_FREE names {m} {p}, which is no route"
         );
     }
