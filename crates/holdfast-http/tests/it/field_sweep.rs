@@ -197,11 +197,6 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the data subject's own page",
     ),
     (
-        "GET",
-        "/preferences/{token}/data",
-        "the data subject's own page",
-    ),
-    (
         "POST",
         "/preferences/{token}/data",
         "the data subject's own page",
