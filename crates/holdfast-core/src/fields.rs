@@ -320,6 +320,12 @@ impl Serialize for Visible {
     }
 }
 
+/// Whether `role` sees every field of `resource`: only then may it get raw data that names a
+/// person but cannot be cut field by field (received provider payloads).
+pub fn sees_every_field(role: &Role, resource: Resource) -> bool {
+    Field::of(resource).all(|f| access(role, f) != Access::Hidden)
+}
+
 /// Removes the fields `role` may not see from one JSON object of `resource`. Private: callers
 /// get a [`Visible`].
 fn redact(role: &Role, resource: Resource, value: &mut serde_json::Value) {

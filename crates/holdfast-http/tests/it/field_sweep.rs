@@ -558,6 +558,37 @@ async fn no_route_shows_a_hidden_contact_field() {
         .json(&json!({"tags": [TAG, "second"]}))
         .expect(200)
         .await;
+    // A provider's event naming the person (a payment with their address), received raw.
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    app.call(Method::PUT, "/api/v1/inbound-hooks/standard")
+        .key(&admin)
+        .json(&json!({"secret": secret}))
+        .expect(200)
+        .await;
+    let raw = json!({"type": "payment.succeeded",
+                     "data": {"customer": {"email": EMAIL, "name": NAME}}})
+    .to_string();
+    let ts = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let signature = holdfast_testkit::python::standard_sign(secret, "msg_sweep", ts, &raw);
+    app.post(&format!("/hooks/standard/{}", ws.slug))
+        .header("webhook-id", "msg_sweep")
+        .header("webhook-timestamp", &ts.to_string())
+        .header("webhook-signature", &signature)
+        .body("application/json", raw)
+        .expect(200)
+        .await;
+    let received = app
+        .get("/api/v1/inbound-events")
+        .key(&admin)
+        .expect(200)
+        .await;
+    assert!(received.text.contains(EMAIL), "{}", received.text);
     // The admin sees the values (the sweep would pass vacuously otherwise).
     let seen = app
         .get(&format!("/api/v1/contacts/{contact_id}/export"))
