@@ -390,7 +390,7 @@ async fn no_route_shows_a_hidden_contact_field() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn_with(Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
-        ..Default::default()
+        ..crate::widget::layer()
     })
     .await;
     let ws = app.workspace("field-sweep").await;
@@ -558,6 +558,42 @@ async fn no_route_shows_a_hidden_contact_field() {
         .json(&json!({"tags": [TAG, "second"]}))
         .expect(200)
         .await;
+    // A widget visitor typing the person's name and address: a contact of its own, whose
+    // export lists the conversation with the address typed.
+    let widget_key = crate::widget::enable(&app, &ws, &["https://shop.example.com"]).await;
+    let form = crate::widget::form_token(&app, &widget_key).await;
+    crate::widget::submit(
+        &app,
+        &widget_key,
+        &json!({"name": NAME, "email": EMAIL, "message": "Is my order ready?",
+                "form_token": form, "website": ""}),
+    )
+    .expect(201)
+    .await;
+    let widget_contact = app
+        .get("/api/v1/tickets")
+        .key(&admin)
+        .expect(200)
+        .await
+        .json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["channel"] == "widget")
+        .unwrap()["contact_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let typed = app
+        .get(&format!("/api/v1/contacts/{widget_contact}/export"))
+        .key(&admin)
+        .expect(200)
+        .await;
+    assert!(
+        typed.text.contains("claimed_email") && typed.text.contains(EMAIL),
+        "{}",
+        typed.text
+    );
     // A provider's event naming the person (a payment with their address), received raw.
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     app.call(Method::PUT, "/api/v1/inbound-hooks/standard")
@@ -648,6 +684,14 @@ async fn no_route_shows_a_hidden_contact_field() {
                 &resp.text[..resp.text.len().min(400)]
             ));
         }
+    }
+    let typed = app
+        .get(&format!("/api/v1/contacts/{widget_contact}/export"))
+        .key(&key)
+        .expect(200)
+        .await;
+    if !leaks(&typed.text).is_empty() {
+        found.push(format!("widget contact's export: {}", typed.text));
     }
     // A search for a hidden value finds nothing, and a dry-run import reports no values.
     for q in [EMAIL, "Zebulon", COMPANY, CUSTOM] {
