@@ -1061,6 +1061,70 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
     );
 }
 
+/// The download links mailed so far (newest last).
+async fn download_links(sink: &SmtpSink, want: usize) -> Vec<String> {
+    for _ in 0..400 {
+        let links: Vec<String> = sink
+            .messages()
+            .iter()
+            .filter(|m| m.text().contains("/preferences/download/"))
+            .map(|m| token_of(&link(m, "/preferences/download/hfdl_")))
+            .collect();
+        if links.len() >= want {
+            return links;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{want} download links were not mailed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_download_link_works_for_one_hour_from_sending() {
+    let sink = SmtpSink::start().await;
+    let clock = holdfast_core::clock::ManualClock::new(2_208_988_800_000);
+    let app = TestApp::spawn_custom(
+        holdfast_core::config::Layer {
+            smtp_url: Some(sink.url()),
+            mail_from: Some("Acme Support <support@acme.example>".into()),
+            worker: Some(true),
+            ..Default::default()
+        },
+        std::sync::Arc::new(clock.clone()),
+        |r| r,
+    )
+    .await;
+    let ws = app.workspace("consent-data-hour").await;
+    let (ticket, _) = ticket_from(&app, &ws, "eli@example.com").await;
+    reply(&app, &ws, &ticket, "Hello.").await;
+    let mail = sink
+        .wait_for("eli@example.com", Duration::from_secs(20))
+        .await
+        .unwrap();
+    let page = format!(
+        "/preferences/{}",
+        token_of(&link(&mail, "/preferences/hfpc_"))
+    );
+    app.post(&format!("{page}/data")).expect(200).await;
+    let first = download_links(&sink, 1).await[0].clone();
+    clock.advance(3600 * 1000 + 1);
+    app.get(&format!("/preferences/download/{first}"))
+        .expect(404)
+        .await;
+    app.post(&format!("/preferences/download/{first}"))
+        .expect(404)
+        .await;
+    // A new request, used within its hour.
+    app.post(&format!("{page}/data")).expect(200).await;
+    let second = download_links(&sink, 2).await[1].clone();
+    assert_ne!(first, second);
+    clock.advance(59 * 60 * 1000);
+    let data = app
+        .post(&format!("/preferences/download/{second}"))
+        .expect(200)
+        .await;
+    assert!(data.text.contains("eli@example.com"));
+}
+
 /// The transport is private to `outreach` and every way out is known: this walks the source
 /// tree so a new path to the mail relay (or a new caller of staff mail) fails until reviewed.
 #[test]
