@@ -468,6 +468,8 @@ pub const CONFIRM_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 pub const DATA_LINK_TOKEN_KIND: &str = "hfdl";
 /// A data-download link works once, for this long after it is mailed.
 pub const DATA_LINK_TTL_MS: i64 = 3600 * 1000;
+/// Asking again within this long sends no new data-download link (the first one is on its way).
+pub const DATA_LINK_RESEND_MS: i64 = 10 * 60 * 1000;
 
 impl LinkKey {
     pub fn derive(master_key: &[u8]) -> LinkKey {

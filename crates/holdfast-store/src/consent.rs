@@ -383,6 +383,27 @@ pub async fn record_outreach(
     Ok(())
 }
 
+/// Whether a message of `purpose` to the contact was allowed at queueing since `since_ms`.
+pub async fn queued_since(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    purpose: &str,
+    since_ms: i64,
+) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let found: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM outreach_log WHERE workspace_id = $1 AND contact_id = $2 \
+         AND purpose = $3 AND stage = 'queue' AND decision = 'allowed' AND created_at > $4 LIMIT 1",
+    )
+    .bind(ws)
+    .bind(contact.as_str())
+    .bind(purpose)
+    .bind(since_ms)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(found.is_some())
+}
+
 /// A new decision id.
 pub fn outreach_id(now_ms: i64) -> String {
     OutreachId::generate(now_ms).to_string()

@@ -303,10 +303,27 @@ async fn request_download(
         ),
         ..ContactEmail::default()
     };
-    let decision =
-        crate::outreach::queue_to_contact(&mut tx, &contact, Purpose::DataAccess, mail, now)
-            .await?;
-    let sent = decision == Decision::Queued;
+    // A link sent in the last minutes is on its way: the footer's holder cannot flood the
+    // person's inbox.
+    let sent = if crate::outreach::queued_recently(
+        &mut tx,
+        &contact,
+        Purpose::DataAccess,
+        rules::DATA_LINK_RESEND_MS,
+        now,
+    )
+    .await?
+    {
+        tx.commit().await?;
+        return Ok(html(
+            StatusCode::OK,
+            "Check your email",
+            "<p>We sent a download link to your email address a few minutes ago. It works once, for one hour.</p>",
+        ));
+    } else {
+        crate::outreach::queue_to_contact(&mut tx, &contact, Purpose::DataAccess, mail, now).await?
+            == Decision::Queued
+    };
     let event = crate::audit::anonymous(
         &client,
         "contact.export_requested",

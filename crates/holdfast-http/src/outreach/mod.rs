@@ -263,6 +263,18 @@ pub async fn queue_to_contact(
     }
 }
 
+/// Whether a message of `purpose` to the contact was queued in the last `within_ms` (so a
+/// request the person can repeat, such as their data link, does not flood their inbox).
+pub async fn queued_recently(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    purpose: Purpose,
+    within_ms: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    consent::queued_since(tx, contact, purpose_name(purpose), now - within_ms).await
+}
+
 /// The `message.send` job: checks again, then sends to the contact's current address with the
 /// preference-center footer and one-click unsubscribe headers.
 pub(crate) async fn deliver_to_contact(

@@ -980,6 +980,9 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mailed = mailed.expect("the download link is mailed");
+    // Asking again at once sends nothing new (the first link is on its way).
+    let again = app.post(&format!("{page}/data")).expect(200).await;
+    assert!(again.text.contains("sent"), "{}", again.text);
     assert_eq!(mailed.to, vec!["dana@example.com".to_owned()]);
     let url = link(&mailed, "/preferences/download/hfdl_");
     let download = format!("/preferences/download/{}", token_of(&url));
@@ -1035,6 +1038,14 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
         .await;
     app.get("/preferences/download/nonsense").expect(404).await;
 
+    assert_eq!(
+        sink.messages()
+            .iter()
+            .filter(|m| m.text().contains("/preferences/download/"))
+            .count(),
+        1,
+        "one link however often asked within minutes"
+    );
     // Operators still export the full document, notes included.
     let full = app
         .get(&format!("/api/v1/contacts/{contact}/export"))
