@@ -89,12 +89,14 @@ impl Refusal {
 }
 
 /// What a message is for: a `message` to the customer (replies, notifications, automations,
-/// approved AI drafts) or the double opt-in `confirmation` request, which is the one message
-/// a `pending` channel may receive.
+/// approved AI drafts), the double opt-in `confirmation` request, which is the one message
+/// a `pending` channel may receive, or the link to the person's own data they asked for from
+/// the preference center (`data_access`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Message,
     Confirmation,
+    DataAccess,
 }
 
 /// The facts `decide` needs about one contact and channel.
@@ -109,6 +111,15 @@ pub struct Standing {
 /// channel's status under the workspace's mode. A pending channel receives only its
 /// confirmation request.
 pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Refusal> {
+    // The person asked for their own data (right of access) and the link goes only to the
+    // address on file: no consent status or Do Not Contact may keep the answer from them.
+    if purpose == Purpose::DataAccess {
+        return if standing.has_address {
+            Ok(())
+        } else {
+            Err(Refusal::NoAddress)
+        };
+    }
     if standing.do_not_contact {
         return Err(Refusal::DoNotContact);
     }
@@ -116,6 +127,7 @@ pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Re
         return Err(Refusal::NoAddress);
     }
     match (purpose, standing.status) {
+        (Purpose::DataAccess, _) => Ok(()),
         (Purpose::Confirmation, Status::Pending) => Ok(()),
         (Purpose::Confirmation, _) => Err(Refusal::NotPending),
         (Purpose::Message, Status::Granted) => Ok(()),
@@ -452,6 +464,12 @@ pub const PREFERENCE_TOKEN_PREFIX: &str = "hfpc_";
 pub const CONFIRM_TOKEN_KIND: &str = "hfoc";
 /// A confirmation link works for this long.
 pub const CONFIRM_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+/// The "download my data" link's token kind.
+pub const DATA_LINK_TOKEN_KIND: &str = "hfdl";
+/// A data-download link works once, for this long after it is mailed.
+pub const DATA_LINK_TTL_MS: i64 = 3600 * 1000;
+/// Asking again within this long sends no new data-download link (the first one is on its way).
+pub const DATA_LINK_RESEND_MS: i64 = 10 * 60 * 1000;
 
 impl LinkKey {
     pub fn derive(master_key: &[u8]) -> LinkKey {
@@ -583,6 +601,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_persons_own_data_link_needs_only_an_address() {
+        for mode in Mode::ALL {
+            for status in [
+                Status::Granted,
+                Status::Denied,
+                Status::Unknown,
+                Status::Pending,
+            ] {
+                for dnc in [false, true] {
+                    assert_eq!(
+                        decide(*mode, standing(dnc, status), Purpose::DataAccess),
+                        Ok(()),
+                        "{mode:?} {status:?} dnc={dnc}"
+                    );
+                }
+            }
+        }
+        let none = Standing {
+            do_not_contact: false,
+            status: Status::Granted,
+            has_address: false,
+        };
+        assert_eq!(
+            decide(Mode::Gdpr, none, Purpose::DataAccess),
+            Err(Refusal::NoAddress)
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::contact_fields::{self, FieldDef};
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -105,7 +105,10 @@ impl ContactPatch {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+/// A contact as stored. It is deliberately not `Serialize`: a contact's data leaves Holdfast
+/// only as a [`crate::fields::Visible`], made by applying the reader's field rules (or whole,
+/// for the person themselves), so no answer can carry it uncut by mistake.
+#[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ContactOut {
     pub id: String,
     pub name: Option<String>,
@@ -127,6 +130,58 @@ pub struct ContactOut {
 }
 
 impl ContactOut {
+    /// Every field as JSON (the shape `Deserialize` reads back). Crate-private: outside the
+    /// core a contact becomes JSON only through `fields::Visible`.
+    pub(crate) fn to_json(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "company": self.company,
+            "tags": self.tags,
+            "company_id": self.company_id,
+            "custom": self.custom,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+
+    /// The names of the fields that hold a value (for the audit trail, which names fields,
+    /// never values).
+    pub fn present_fields(&self) -> Vec<String> {
+        self.value_fields()
+            .into_iter()
+            .filter(|(_, v)| {
+                !v.is_null()
+                    && v != &Value::Array(Vec::new())
+                    && v != &Value::Object(serde_json::Map::new())
+            })
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// The names of the fields whose value differs in `after`.
+    pub fn changed_fields(&self, after: &ContactOut) -> Vec<String> {
+        let before = self.value_fields();
+        after
+            .value_fields()
+            .into_iter()
+            .filter(|(k, v)| before.get(k) != Some(v))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    fn value_fields(&self) -> serde_json::Map<String, Value> {
+        match self.to_json() {
+            Value::Object(map) => map
+                .into_iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "id" | "created_at" | "updated_at"))
+                .collect(),
+            _ => serde_json::Map::new(),
+        }
+    }
+
     pub fn fields(&self) -> ContactFields {
         ContactFields {
             name: self.name.clone(),

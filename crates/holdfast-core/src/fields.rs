@@ -3,6 +3,13 @@
 //! read) and can only be narrowed by the role's field rules. Applied in one place: [`redact`]
 //! for every read (hidden fields are absent, not null) and [`check_write`] for every write (a
 //! field the caller may not write refuses the whole request).
+//!
+//! Data about a person leaves Holdfast only as a [`Visible`]: an API answer, an export, a
+//! webhook payload or rendered text is made from one, and one can be made only by applying a
+//! reader's rules ([`Visible::contact`], [`Visible::stored`]) — or, for the person themselves,
+//! whole ([`Visible::contact_for_data_subject`], the preference center's download: the one
+//! named exception). `ContactOut` is not `Serialize`, so a handler cannot hand a contact out
+//! any other way. Design note: docs/design/privacy.md.
 
 use crate::policy::{Permission, Role};
 use serde::Serialize;
@@ -232,8 +239,96 @@ pub fn access(role: &Role, field: Field) -> Access {
     by_permission.min(role.field_rules().cap(field))
 }
 
-/// Removes the fields `role` may not see from one JSON object of `resource`.
-pub fn redact(role: &Role, resource: Resource, value: &mut serde_json::Value) {
+/// A record of a restrictable resource as one reader may see it: the fields the reader may
+/// not see are absent (not null). Serialises as the JSON object itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visible {
+    value: serde_json::Value,
+    resource: Resource,
+    /// Fields left out for this reader.
+    hidden: Vec<Field>,
+}
+
+impl Visible {
+    /// A contact as `role` may see it.
+    pub fn contact(role: &Role, contact: &crate::contacts::ContactOut) -> Visible {
+        Visible::stored(role, Resource::Contacts, contact.to_json())
+    }
+
+    /// A record's JSON kept earlier whole (an event waiting in the webhook outbox) or as
+    /// another reader saw it (an idempotent replay), cut for `role`.
+    pub fn stored(role: &Role, resource: Resource, mut value: serde_json::Value) -> Visible {
+        redact(role, resource, &mut value);
+        let hidden = Field::of(resource)
+            .filter(|f| access(role, *f) == Access::Hidden)
+            .collect();
+        Visible {
+            value,
+            resource,
+            hidden,
+        }
+    }
+
+    /// The contact whole, for the person the data is about: the preference center's "download
+    /// my data", reached through a single-use link mailed to the contact's own address. No
+    /// staff answer may use this.
+    pub fn contact_for_data_subject(contact: &crate::contacts::ContactOut) -> Visible {
+        Visible {
+            value: contact.to_json(),
+            resource: Resource::Contacts,
+            hidden: Vec::new(),
+        }
+    }
+
+    /// Whether the reader sees `field` (a related value governed by it, such as a company's
+    /// name or an address a visitor typed, may go along only then).
+    pub fn shows(&self, field: Field) -> bool {
+        field.resource() == self.resource && !self.hidden.contains(&field)
+    }
+
+    /// A text field's value, when the reader sees it.
+    pub fn text(&self, field: Field) -> Option<&str> {
+        if !self.shows(field) {
+            return None;
+        }
+        self.value.get(field.name()).and_then(|v| v.as_str())
+    }
+
+    /// Adds a value governed by `field` (e.g. the linked company's name under
+    /// `contacts.company`), only when the reader sees that field.
+    pub fn with(mut self, field: Field, key: &str, value: serde_json::Value) -> Visible {
+        if self.shows(field)
+            && let Some(map) = self.value.as_object_mut()
+        {
+            map.insert(key.to_owned(), value);
+        }
+        self
+    }
+
+    pub fn as_json(&self) -> &serde_json::Value {
+        &self.value
+    }
+
+    pub fn into_json(self) -> serde_json::Value {
+        self.value
+    }
+}
+
+impl Serialize for Visible {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+/// Whether `role` sees every field of `resource`: only then may it get raw data that names a
+/// person but cannot be cut field by field (received provider payloads).
+pub fn sees_every_field(role: &Role, resource: Resource) -> bool {
+    Field::of(resource).all(|f| access(role, f) != Access::Hidden)
+}
+
+/// Removes the fields `role` may not see from one JSON object of `resource`. Private: callers
+/// get a [`Visible`].
+fn redact(role: &Role, resource: Resource, value: &mut serde_json::Value) {
     if let Some(map) = value.as_object_mut() {
         for field in Field::of(resource) {
             if access(role, field) == Access::Hidden {
@@ -331,6 +426,49 @@ mod tests {
             check_write(&role, Resource::Contacts, &["custom"]),
             Err(("custom".to_owned(), Access::Read))
         );
+    }
+
+    #[test]
+    fn a_visible_contact_is_cut_unless_it_is_for_the_person_themselves() {
+        let contact = crate::contacts::ContactOut {
+            id: "ct_1".into(),
+            name: Some("Ada".into()),
+            email: Some("ada@example.com".into()),
+            phone: None,
+            company: Some("Analytical".into()),
+            tags: vec![],
+            company_id: None,
+            custom: Default::default(),
+            created_at: 1,
+            updated_at: 2,
+        };
+        let rules = FieldRules::from_json(
+            &json!({"contacts.email": "hidden", "contacts.company": "hidden"}),
+        )
+        .unwrap();
+        let role = Role::custom(
+            "rol_4".into(),
+            PermissionSet::of(&[Permission::ContactsRead]),
+        )
+        .with_field_rules(rules);
+        let seen = Visible::contact(&role, &contact).with(
+            Field::ContactsCompany,
+            "company_name",
+            json!("Analytical Ltd"),
+        );
+        assert!(!seen.shows(Field::ContactsEmail) && seen.shows(Field::ContactsName));
+        assert_eq!(seen.text(Field::ContactsName), Some("Ada"));
+        assert_eq!(seen.text(Field::ContactsEmail), None);
+        let text = serde_json::to_string(&seen).unwrap();
+        assert!(
+            !text.contains("ada@") && !text.contains("Analytical"),
+            "{text}"
+        );
+        let own = Visible::contact_for_data_subject(&contact);
+        assert_eq!(own.as_json()["email"], "ada@example.com");
+        // The whole JSON reads back as the same contact.
+        let back: crate::contacts::ContactOut = serde_json::from_value(own.into_json()).unwrap();
+        assert_eq!(back, contact);
     }
 
     #[test]

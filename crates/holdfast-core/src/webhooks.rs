@@ -69,6 +69,13 @@ events! {
     MessageDeliveryUpdated => "message.delivery_updated", version 1, TicketsRead, None, "A reply mailed to the customer was delivered, deferred, bounced or marked as spam (or the mail relay refused it); data is the message with its delivery_status";
 }
 
+/// A contact as a webhook event's data while it waits in the outbox (the queue job): whole,
+/// because each endpoint receives it cut to its own role's fields at fan-out
+/// (`fields::Visible::stored`); never an answer by itself.
+pub fn contact_event_data(contact: &crate::contacts::ContactOut) -> serde_json::Value {
+    contact.to_json()
+}
+
 impl EventType {
     pub fn parse(text: &str) -> Option<EventType> {
         EventType::ALL.iter().copied().find(|e| e.as_str() == text)

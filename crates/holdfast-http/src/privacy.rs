@@ -4,7 +4,9 @@
 //! the worker, now from the API or `holdfast retention`). Design note: docs/design/privacy.md.
 
 use holdfast_core::clock::Millis;
+use holdfast_core::fields::{Field, Visible};
 use holdfast_core::ids::{ContactId, TicketId};
+use holdfast_core::policy::Role;
 use holdfast_core::privacy::{RetentionCounts, RetentionPreview, utc_day};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::audit::NewEvent;
@@ -54,19 +56,38 @@ pub async fn export_consent(
     }))
 }
 
+/// Who an export document is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// An operator (`GET /api/v1/contacts/{id}/export`): the contact cut to the role's field
+    /// rules; internal notes included (the operator answers the person's request with them).
+    Staff(&'a Role),
+    /// The person themselves, through the single-use link mailed from the preference center:
+    /// their profile whole, without the workspace's internal notes and staff fields.
+    DataSubject,
+}
+
 /// Everything the workspace holds about a contact, as one JSON document; `None` when the
-/// contact does not exist. Internal notes are included: they are personal data about the
-/// person, and the right of access covers them. Attachments are listed with the path that
-/// downloads them; visitor tokens, webhook deliveries and audit entries are not personal data
-/// of the contact (the last name it only by id) and are left out.
+/// contact does not exist. The profile goes in as a [`Visible`] for the reader. Attachments
+/// are listed with the path that downloads them; visitor tokens, webhook deliveries and audit
+/// entries are not personal data of the contact (the last name it only by id) and are left
+/// out.
 pub async fn export_document(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
     now_ms: Millis,
+    reader: Reader<'_>,
 ) -> Result<Option<Value>, StoreError> {
-    let Some(profile) = contacts::get(tx, id).await? else {
+    let Some(stored) = contacts::get(tx, id).await? else {
         return Ok(None);
     };
+    let profile = match reader {
+        Reader::Staff(role) => Visible::contact(role, &stored),
+        Reader::DataSubject => Visible::contact_for_data_subject(&stored),
+    };
+    let staff = matches!(reader, Reader::Staff(_));
+    // Internal notes (and files attached to them) are the workspace's own working notes.
+    let shown = |kind: &str| staff || kind != "note";
     let flags = store::contact_privacy(tx, id).await?;
     let mut threads = Vec::new();
     for ticket in store::contact_tickets(tx, id).await? {
@@ -74,10 +95,15 @@ pub async fn export_document(
         let Some(out) = tickets::get(tx, &ticket).await? else {
             continue;
         };
-        let messages = tickets::messages(tx, &ticket).await?;
+        let messages: Vec<_> = tickets::messages(tx, &ticket)
+            .await?
+            .into_iter()
+            .filter(|m| shown(&m.kind))
+            .collect();
         let attachments: Vec<Value> = tickets::attachments(tx, &ticket)
             .await?
             .into_iter()
+            .filter(|a| messages.iter().any(|m| m.id == a.message_id))
             .map(|a| {
                 json!({
                     "id": a.id,
@@ -91,18 +117,41 @@ pub async fn export_document(
             })
             .collect();
         let mut thread = serde_json::to_value(&out).unwrap_or_default();
-        thread["messages"] = serde_json::to_value(&messages).unwrap_or_default();
+        if !staff && let Some(map) = thread.as_object_mut() {
+            // Which operator holds the ticket, and its internal tags, are the workspace's own.
+            map.remove("assignee");
+            map.remove("tags");
+        }
+        let messages: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let mut m = serde_json::to_value(m).unwrap_or_default();
+                if !staff && let Some(map) = m.as_object_mut() {
+                    map.remove("author_id");
+                }
+                m
+            })
+            .collect();
+        thread["messages"] = Value::Array(messages);
         thread["attachments"] = Value::Array(attachments);
         threads.push(thread);
     }
     let elsewhere = store::messages_elsewhere(tx, id).await?;
-    let widget = store::widget_records(tx, id).await?;
+    let mut widget = store::widget_records(tx, id).await?;
+    if !profile.shows(Field::ContactsEmail)
+        && let Some(conversations) = widget["conversations"].as_array_mut()
+    {
+        // The address a visitor typed is the contact's email under another name.
+        for c in conversations.iter_mut().filter_map(Value::as_object_mut) {
+            c.remove("claimed_email");
+        }
+    }
     let requests = store::contact_erasure_requests(tx, id, now_ms).await?;
     let consent = export_consent(tx, id).await?;
     Ok(Some(json!({
         "format": "holdfast.contact-export/1",
         "generated_at": now_ms,
-        "contact": profile,
+        "contact": profile.into_json(),
         "privacy": flags,
         "consent": consent,
         "tickets": threads,

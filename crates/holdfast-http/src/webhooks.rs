@@ -66,10 +66,12 @@ pub async fn fanout(
         if !role.grants(event.permission()) {
             continue;
         }
-        let mut data = payload["data"].clone();
-        if let Some(resource) = event.resource() {
-            fields::redact(&role, resource, &mut data);
-        }
+        let data = match event.resource() {
+            Some(resource) => {
+                fields::Visible::stored(&role, resource, payload["data"].clone()).into_json()
+            }
+            None => payload["data"].clone(),
+        };
         let body = webhooks::envelope(event_id, event, occurred_at, data).to_string();
         if let Some(message) = holdfast_store::webhooks::insert_message(
             &mut tx,

@@ -383,6 +383,27 @@ pub async fn record_outreach(
     Ok(())
 }
 
+/// Whether a message of `purpose` to the contact was allowed at queueing since `since_ms`.
+pub async fn queued_since(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    purpose: &str,
+    since_ms: i64,
+) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let found: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM outreach_log WHERE workspace_id = $1 AND contact_id = $2 \
+         AND purpose = $3 AND stage = 'queue' AND decision = 'allowed' AND created_at > $4 LIMIT 1",
+    )
+    .bind(ws)
+    .bind(contact.as_str())
+    .bind(purpose)
+    .bind(since_ms)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(found.is_some())
+}
+
 /// A new decision id.
 pub fn outreach_id(now_ms: i64) -> String {
     OutreachId::generate(now_ms).to_string()
@@ -572,6 +593,72 @@ pub async fn spend_confirmation(
     let ws = tx.ws().to_owned();
     let spent = sqlx::query(
         "UPDATE consent_confirmations SET used_at = $3 \
+         WHERE token_hash = $1 AND workspace_id = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(ws)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(spent == 1)
+}
+
+/// Records a "download my data" link (its token's SHA-256) for the contact.
+pub async fn create_data_link(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    token_hash: &str,
+    now_ms: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO data_download_links (token_hash, workspace_id, contact_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(ws)
+    .bind(contact.as_str())
+    .bind(now_ms)
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// A data-download link's target, by its token's digest, while it is unused and unexpired.
+pub async fn unscoped_data_link_target(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(Tenant, ContactId)>, StoreError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT workspace_id, contact_id FROM data_download_links \
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(ws, contact)| {
+        (
+            Tenant::new(WorkspaceId::from_trusted(ws)),
+            ContactId::from_trusted(contact),
+        )
+    }))
+}
+
+/// Spends a data-download link (single use): true when this call spent it.
+pub async fn spend_data_link(
+    tx: &mut TenantTx<'_>,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let spent = sqlx::query(
+        "UPDATE data_download_links SET used_at = $3 \
          WHERE token_hash = $1 AND workspace_id = $2 AND used_at IS NULL AND expires_at > $3",
     )
     .bind(token_hash)

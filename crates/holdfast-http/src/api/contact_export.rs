@@ -17,7 +17,7 @@ use futures::StreamExt;
 use holdfast_core::contact_fields::FieldDef;
 use holdfast_core::contact_import as import;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Access, Field, Resource};
+use holdfast_core::fields::{self, Access, Field, Visible};
 use holdfast_core::policy::Permission;
 use holdfast_store::auth::Actor;
 use holdfast_store::contacts;
@@ -142,7 +142,6 @@ async fn contact_export(
     holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
 
-    let visible_company = fields::access(&actor.role, Field::ContactsCompany) != Access::Hidden;
     let header = if json_format {
         "[".to_owned()
     } else {
@@ -198,11 +197,9 @@ async fn contact_export(
                     feed.after = last.id.clone();
                 }
                 for (contact, company_name) in rows {
-                    let mut value = serde_json::to_value(&contact).unwrap_or_default();
-                    if visible_company && let Some(map) = value.as_object_mut() {
-                        map.insert("company_name".into(), company_name.into());
-                    }
-                    fields::redact(&feed.actor.role, Resource::Contacts, &mut value);
+                    let value = Visible::contact(&feed.actor.role, &contact)
+                        .with(Field::ContactsCompany, "company_name", company_name.into())
+                        .into_json();
                     if json_format {
                         if !feed.first {
                             chunk.push(',');

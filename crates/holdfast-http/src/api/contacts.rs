@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use holdfast_core::contact_fields;
 use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Access, Field, Resource};
+use holdfast_core::fields::{self, Access, Field, Resource, Visible};
 use holdfast_core::ids::{CompanyId, ContactId};
 use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
@@ -156,14 +156,16 @@ async fn contact_create(
         }
         let status = StatusCode::from_u16(u16::try_from(stored.response_status).unwrap_or(200))
             .unwrap_or(StatusCode::OK);
-        // The stored answer, as this caller's role may see it.
-        let body = match serde_json::from_str::<serde_json::Value>(&stored.response_body) {
-            Ok(mut value) => {
-                fields::redact(&actor.role, Resource::Contacts, &mut value);
-                value.to_string()
-            }
-            Err(_) => stored.response_body,
-        };
+        // The stored answer, as this caller's role may see it; an unreadable one is not
+        // replayed (it could not be cut).
+        let body =
+            serde_json::from_str::<serde_json::Value>(&stored.response_body).map_err(|e| {
+                tracing::error!(error = %e, "a stored idempotent answer is unreadable");
+                Problem(holdfast_core::error::ApiError::internal())
+            })?;
+        let body = Visible::stored(&actor.role, Resource::Contacts, body)
+            .as_json()
+            .to_string();
         let mut response = (status, [("content-type", "application/json")], body).into_response();
         response
             .headers_mut()
@@ -183,7 +185,7 @@ async fn contact_create(
         "contact.created",
         "contact",
         created.id.as_str(),
-        json!({"fields": present_fields(&created)}),
+        json!({"fields": created.present_fields()}),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
@@ -245,7 +247,7 @@ async fn contact_update(
         "contact.updated",
         "contact",
         id.as_str(),
-        json!({"changed": changed_fields(&current, &updated)}),
+        json!({"changed": current.changed_fields(&updated)}),
     );
     holdfast_store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
@@ -439,36 +441,6 @@ pub(crate) async fn check_company(
     Ok(())
 }
 
-/// The audit trail names which fields a change touched, never their values (contact data is
-/// personal data; the trail outlives an erasure).
-fn field_map(contact: &ContactOut) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(contact) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "id" | "created_at" | "updated_at"))
-            .collect(),
-        _ => serde_json::Map::new(),
-    }
-}
-
-pub(crate) fn present_fields(contact: &ContactOut) -> Vec<String> {
-    field_map(contact)
-        .into_iter()
-        .filter(|(_, v)| !v.is_null() && v != &json!([]) && v != &json!({}))
-        .map(|(k, _)| k)
-        .collect()
-}
-
-pub(crate) fn changed_fields(before: &ContactOut, after: &ContactOut) -> Vec<String> {
-    let before = field_map(before);
-    field_map(after)
-        .into_iter()
-        .filter(|(k, v)| before.get(k) != Some(v))
-        .map(|(k, _)| k)
-        .collect()
-}
-
-/// A contact as the caller's role may see it: hidden fields are absent.
 /// The contact as a webhook event's data, in the transaction of the change (outbox); each
 /// endpoint later receives it cut to its own role's fields.
 pub(crate) async fn publish(
@@ -477,15 +449,14 @@ pub(crate) async fn publish(
     contact: &ContactOut,
     now: i64,
 ) -> ApiResult<()> {
-    let data = serde_json::to_value(contact).unwrap_or_default();
+    let data = holdfast_core::webhooks::contact_event_data(contact);
     holdfast_store::webhooks::publish(tx, event, data, now).await?;
     Ok(())
 }
 
+/// A contact as the caller's role may see it: hidden fields are absent.
 pub(crate) fn view(actor: &Actor, contact: &ContactOut) -> serde_json::Value {
-    let mut value = serde_json::to_value(contact).unwrap_or_default();
-    fields::redact(&actor.role, Resource::Contacts, &mut value);
-    value
+    Visible::contact(&actor.role, contact).into_json()
 }
 
 /// Refuses the whole write when it touches a field the caller's role may not write.

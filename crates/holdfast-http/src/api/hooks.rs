@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
 use holdfast_core::error::ErrorCode;
+use holdfast_core::fields::{self, Resource};
 use holdfast_core::ids::InboundEventId;
 use holdfast_core::inbound::{Provider, validate_secret};
 use holdfast_core::modules::Module;
@@ -345,9 +346,12 @@ pub struct InboundEventOut {
     pub event_key: String,
     pub event_type: Option<String>,
     pub content_type: String,
-    /// The body exactly as received and verified (base64 when `body_encoding` says so).
+    /// The body exactly as received and verified (base64 when `body_encoding` says so); empty
+    /// when withheld.
     pub body: String,
-    /// `utf8`, or `base64` for a body that is not text (a mail with attachments).
+    /// `utf8`, or `base64` for a body that is not text (a mail with attachments), or
+    /// `withheld` when the caller's role hides any contact field: a raw payload (a customer's
+    /// mail, a payment with their address) names the person and cannot be cut field by field.
     pub body_encoding: String,
     /// `received`, then `handled`.
     pub state: String,
@@ -382,6 +386,7 @@ async fn events_list(
     let mut tx = state.db.read(&actor.tenant).await?;
     let rows = store::list(&mut tx, provider, before.as_deref(), limit + 1).await?;
     tx.commit().await?;
+    let whole = fields::sees_every_field(&actor.role, Resource::Contacts);
     let rows: Vec<InboundEventOut> = rows
         .into_iter()
         .map(|r| InboundEventOut {
@@ -390,8 +395,12 @@ async fn events_list(
             event_key: r.event_key,
             event_type: r.event_type,
             content_type: r.content_type,
-            body: r.body,
-            body_encoding: r.body_encoding,
+            body: if whole { r.body } else { String::new() },
+            body_encoding: if whole {
+                r.body_encoding
+            } else {
+                "withheld".to_owned()
+            },
             state: r.state,
             received_at: r.received_at,
             handled_at: r.handled_at,

@@ -1,12 +1,14 @@
 //! The contact's own pages, reached only through a link token: the preference center
 //! (`/preferences/{token}`, carried in every customer mail's footer and `List-Unsubscribe`
-//! header), its one-click unsubscribe (RFC 8058), and the double opt-in confirmation
+//! header), its one-click unsubscribe (RFC 8058), "download my data" (a single-use link mailed
+//! to the contact, `/preferences/download/{token}`), and the double opt-in confirmation
 //! (`/consent/confirm/{token}`). A malformed, unknown or revoked token is one 404. Every change
 //! is the contact's own act, logged with its address and user agent. Plain HTML forms, no
 //! script; the page's policy allows only its own inline style and posting to itself.
 
 use crate::api::consent::change_consent;
 use crate::extract::ClientInfo;
+use crate::outreach::{ContactEmail, Decision};
 use crate::problem::{ApiResult, Problem};
 use crate::routes::{Doc, Guard, RateLimit, RouteTable};
 use crate::state::AppState;
@@ -16,7 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use holdfast_core::consent::{
-    self as rules, Channel, LawfulBasis, PREFERENCE_TOKEN_PREFIX, Source, Status,
+    self as rules, Channel, LawfulBasis, PREFERENCE_TOKEN_PREFIX, Purpose, Source, Status,
 };
 use holdfast_core::ids::ContactId;
 use holdfast_core::token::sha256_hex;
@@ -65,12 +67,28 @@ pub fn routes(t: &mut RouteTable) {
         get(page_unsubscribe),
     );
     t.add(
-        Method::GET,
+        Method::POST,
         "/preferences/{token}/data",
         PUBLIC,
-        doc("Download everything held about the contact (JSON), from the preference center")
+        doc("Ask for a copy of the contact's data: a single-use link valid for one hour is mailed to the contact's address")
+            .text("text/html"),
+        post(request_download),
+    );
+    t.add(
+        Method::GET,
+        "/preferences/download/{token}",
+        PUBLIC,
+        doc("The mailed data-download link's page (HTML; downloading is a POST, so link scanners cannot spend it)")
+            .text("text/html"),
+        get(download_page),
+    );
+    t.add(
+        Method::POST,
+        "/preferences/download/{token}",
+        PUBLIC,
+        doc("Download the contact's data (JSON) with the mailed single-use link; internal notes are left out")
             .text("application/json"),
-        get(download),
+        post(download),
     );
     t.add(
         Method::POST,
@@ -247,7 +265,9 @@ fn render(token: &str, name: &str, standing: &Standing, notice: Option<&str>) ->
          <button type=\"submit\" name=\"action\" value=\"unsubscribe_all\">Unsubscribe from everything</button></form>",
     );
     body.push_str(&format!(
-        "<h2>Your data</h2><p><a href=\"/preferences/{t}/data\">Download everything we hold about you</a> (JSON).</p>\
+        "<h2>Your data</h2><form method=\"post\" action=\"/preferences/{t}/data\">\
+         <button type=\"submit\">Email me a copy of my data</button></form>\
+         <p class=\"note\">We send a download link to your email address; it works once, for one hour.</p>\
          <form method=\"post\" action=\"/preferences/{t}/erasure\">\
          <button type=\"submit\">Ask us to delete your data</button></form>\
          <p class=\"note\">A deletion request is decided by the business within 30 days.</p>",
@@ -256,8 +276,10 @@ fn render(token: &str, name: &str, standing: &Standing, notice: Option<&str>) ->
     html(StatusCode::OK, "Your contact preferences", &body)
 }
 
-/// "Download my data": the same document as the staff export, as a file.
-async fn download(
+/// "Download my data", asked from the preference center: the footer's link is forwarded and
+/// scanned too often to serve the data itself, so a single-use link (one hour) goes to the
+/// contact's own address, through the choke point like every customer mail.
+async fn request_download(
     State(state): State<AppState>,
     client: ClientInfo,
     Path(token): Path<String>,
@@ -265,9 +287,114 @@ async fn download(
     let (tenant, contact) = target(&state, &token).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    let document = crate::privacy::export_document(&mut tx, &contact, now)
-        .await?
+    standing_for_change(&state, &mut tx, &token, &contact).await?;
+    let name = workspace_name(&mut tx).await?;
+    let name = if name.is_empty() {
+        "us".to_owned()
+    } else {
+        name
+    };
+    let mail = ContactEmail {
+        subject: format!("Your data held by {name}"),
+        body: format!(
+            "You asked for a copy of the data {name} holds about you. Download it here:\n\n{}\n\n\
+             The link works once, for one hour. If you did not ask for this, ignore this message.\n",
+            crate::outreach::DATA_LINK
+        ),
+        ..ContactEmail::default()
+    };
+    // A link sent in the last minutes is on its way: the footer's holder cannot flood the
+    // person's inbox.
+    let sent = if crate::outreach::queued_recently(
+        &mut tx,
+        &contact,
+        Purpose::DataAccess,
+        rules::DATA_LINK_RESEND_MS,
+        now,
+    )
+    .await?
+    {
+        tx.commit().await?;
+        return Ok(html(
+            StatusCode::OK,
+            "Check your email",
+            "<p>We sent a download link to your email address a few minutes ago. It works once, for one hour.</p>",
+        ));
+    } else {
+        crate::outreach::queue_to_contact(&mut tx, &contact, Purpose::DataAccess, mail, now).await?
+            == Decision::Queued
+    };
+    let event = crate::audit::anonymous(
+        &client,
+        "contact.export_requested",
+        "contact",
+        contact.as_str(),
+        json!({"by": "contact", "via": "preference_center", "mailed": sent}),
+    );
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(if sent {
+        html(
+            StatusCode::OK,
+            "Check your email",
+            "<p>We sent a download link to your email address. It works once, for one hour.</p>",
+        )
+    } else {
+        html(
+            StatusCode::OK,
+            "We could not send the link",
+            "<p>There is no email address on file to send the link to. Please contact the business directly.</p>",
+        )
+    })
+}
+
+/// A live data-download link's target; anything else is the one 404.
+async fn download_target(state: &AppState, token: &str) -> ApiResult<(String, Tenant, ContactId)> {
+    let digest = holdfast_core::token::parse_opaque(rules::DATA_LINK_TOKEN_KIND, token)
         .ok_or_else(not_found)?;
+    let (tenant, contact) =
+        store::unscoped_data_link_target(&state.db, &digest, state.clock.now_ms())
+            .await?
+            .ok_or_else(not_found)?;
+    Ok((digest, tenant, contact))
+}
+
+async fn download_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    download_target(&state, &token).await?;
+    let body = format!(
+        "<p>Your data is ready as a JSON file.</p>\
+         <form method=\"post\" action=\"/preferences/download/{}\">\
+         <button type=\"submit\">Download my data</button></form>\
+         <p class=\"note\">The link works once: keep the file safe.</p>",
+        escape(&token)
+    );
+    Ok(html(StatusCode::OK, "Download your data", &body))
+}
+
+/// The mailed link, spent: the contact's own copy ([`crate::privacy::Reader::DataSubject`]:
+/// their profile whole, without internal notes), as a file.
+async fn download(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    let (digest, tenant, contact) = download_target(&state, &token).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&tenant).await?;
+    if !store::spend_data_link(&mut tx, &digest, now).await? {
+        return Err(not_found());
+    }
+    let document = crate::privacy::export_document(
+        &mut tx,
+        &contact,
+        now,
+        crate::privacy::Reader::DataSubject,
+    )
+    .await?
+    .ok_or_else(not_found)?;
     let event = crate::audit::anonymous(
         &client,
         "contact.exported",

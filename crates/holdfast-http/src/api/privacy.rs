@@ -198,7 +198,7 @@ async fn contact_export(
     let now = state.clock.now_ms();
     // One transaction: a consistent document, and the audit entry with it.
     let mut tx = state.db.write(&actor.tenant).await?;
-    let document = privacy::export_document(&mut tx, &id, now)
+    let document = privacy::export_document(&mut tx, &id, now, privacy::Reader::Staff(&actor.role))
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let event = audit::by(

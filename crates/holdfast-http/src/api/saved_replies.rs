@@ -13,7 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::fields::{self, Access, Field};
+use holdfast_core::fields::{self, Field};
 use holdfast_core::ids::{ContactId, SavedReplyId, TicketId};
 use holdfast_core::modules::Module;
 use holdfast_core::policy::Permission;
@@ -111,13 +111,13 @@ pub(crate) async fn render_for(
     let mut values = Values::default();
     if let Some(ticket) = ticket {
         values.ticket_subject = Some(ticket.subject.clone());
-        if let Some(contact) = &ticket.contact_id
-            && fields::access(&actor.role, Field::ContactsName) != Access::Hidden
-        {
+        if let Some(contact) = &ticket.contact_id {
             let id = ContactId::from_trusted(contact.clone());
-            values.contact_name = holdfast_store::contacts::get(tx, &id)
-                .await?
-                .and_then(|c| c.name);
+            values.contact_name = holdfast_store::contacts::get(tx, &id).await?.and_then(|c| {
+                fields::Visible::contact(&actor.role, &c)
+                    .text(Field::ContactsName)
+                    .map(str::to_owned)
+            });
         }
     }
     if let Principal::ApiKey(key) = &actor.principal {

@@ -1,6 +1,7 @@
 //! The one choke point for messages that leave Holdfast.
 //!
-//! - **Customer messages** (help-desk replies, double opt-in requests; later notifications,
+//! - **Customer messages** (help-desk replies, double opt-in requests, the link to a person's
+//!   own data asked for from the preference center; later notifications,
 //!   approved AI drafts and automations) are addressed to a contact, never to a raw address:
 //!   [`queue_to_contact`] checks Do Not Contact and the channel's consent under the
 //!   workspace's mode (`core::consent::decide`), records the decision, and either queues a
@@ -117,6 +118,10 @@ pub(crate) async fn deliver_staff_mail(state: &AppState, payload: &serde_json::V
 /// sent.
 pub const CONFIRMATION_LINK: &str = "{confirmation_link}";
 
+/// Stands in a data-access mail's body for its single-use download link, made when the mail
+/// is sent (so the token never waits in the queue in clear, and its hour starts then).
+pub const DATA_LINK: &str = "{data_link}";
+
 /// An email to a contact. The address is not part of it: the choke point reads the contact's
 /// current address when it sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -141,7 +146,7 @@ pub struct ContactEmail {
 #[derive(Debug, Serialize, Deserialize)]
 struct ContactJob {
     contact_id: String,
-    /// `message` or `confirmation`.
+    /// `message`, `confirmation` or `data_access`.
     purpose: String,
     mail: ContactEmail,
 }
@@ -150,6 +155,7 @@ fn purpose_name(purpose: Purpose) -> &'static str {
     match purpose {
         Purpose::Message => "message",
         Purpose::Confirmation => "confirmation",
+        Purpose::DataAccess => "data_access",
     }
 }
 
@@ -257,6 +263,18 @@ pub async fn queue_to_contact(
     }
 }
 
+/// Whether a message of `purpose` to the contact was queued in the last `within_ms` (so a
+/// request the person can repeat, such as their data link, does not flood their inbox).
+pub async fn queued_recently(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    purpose: Purpose,
+    within_ms: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    consent::queued_since(tx, contact, purpose_name(purpose), now - within_ms).await
+}
+
 /// The `message.send` job: checks again, then sends to the contact's current address with the
 /// preference-center footer and one-click unsubscribe headers.
 pub(crate) async fn deliver_to_contact(
@@ -271,6 +289,7 @@ pub(crate) async fn deliver_to_contact(
         .ok_or_else(|| JobError::Permanent("message job: bad contact id".into()))?;
     let purpose = match work.purpose.as_str() {
         "confirmation" => Purpose::Confirmation,
+        "data_access" => Purpose::DataAccess,
         _ => Purpose::Message,
     };
     let now = state.clock.now_ms();
@@ -319,6 +338,22 @@ pub(crate) async fn deliver_to_contact(
         body = body.replace(
             CONFIRMATION_LINK,
             &format!("{base}/consent/confirm/{}", token.expose()),
+        );
+    }
+    if purpose == Purpose::DataAccess {
+        let (token, digest) = holdfast_core::token::generate_opaque(rules::DATA_LINK_TOKEN_KIND);
+        consent::create_data_link(
+            &mut tx,
+            &contact,
+            &digest,
+            now,
+            now + rules::DATA_LINK_TTL_MS,
+        )
+        .await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        body = body.replace(
+            DATA_LINK,
+            &format!("{base}/preferences/download/{}", token.expose()),
         );
     }
     let ws = tenant.workspace_id().to_string();

@@ -819,16 +819,11 @@ async fn the_preference_center_works_through_its_token_only() {
     );
     assert!(log.iter().any(|e| e["note"] == "one-click unsubscribe"));
 
-    // Their data, as a file; and a deletion request that waits for the operator.
-    let data = app.get(&format!("{page}/data")).expect(200).await;
-    assert!(
-        data.header("content-disposition")
-            .unwrap()
-            .starts_with("attachment")
-    );
-    let document: Value = serde_json::from_str(&data.text).unwrap();
-    assert_eq!(document["contact"]["email"], "pat@example.com");
-    assert!(!document["consent"]["log"].as_array().unwrap().is_empty());
+    // Their data needs a link mailed to them (`the_data_download_...` below); the footer's
+    // token alone does not serve it. A deletion request waits for the operator.
+    let data = app.get(&format!("{page}/data")).send().await;
+    assert_ne!(data.status, 200);
+    assert!(!data.text.contains("pat@example.com"), "{}", data.text);
     app.post(&format!("{page}/erasure")).expect(200).await;
     app.post(&format!("{page}/erasure")).expect(200).await;
     let requests = app
@@ -873,7 +868,7 @@ async fn the_preference_center_works_through_its_token_only() {
         .json;
     assert_eq!(revoked["revoked"], 1);
     app.get(&page).expect(404).await;
-    app.get(&format!("{page}/data")).expect(404).await;
+    app.post(&format!("{page}/data")).expect(404).await;
     app.post(&format!("{page}/erasure")).expect(404).await;
     app.post(&format!("{page}/unsubscribe"))
         .body(
@@ -925,6 +920,220 @@ async fn the_preference_center_works_through_its_token_only() {
     let last = log.last().unwrap();
     assert_eq!(last["note"], "the email address changed");
     assert_eq!(last["old_value"], "granted");
+}
+
+/// "Download my data" from the preference center mails a single-use, one-hour link to the
+/// contact's own address (through the choke point, even after they unsubscribed); only that
+/// link serves the document, once, and without the workspace's internal notes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once() {
+    let (sink, app) = with_sink(true).await;
+    let ws = app.workspace("consent-data").await;
+    let (ticket, contact) = ticket_from(&app, &ws, "dana@example.com").await;
+    app.post(&format!("/api/v1/tickets/{ticket}/notes"))
+        .key(&ws.admin_key)
+        .json(&json!({"body": "Internal: offer the goodwill discount"}))
+        .expect(201)
+        .await;
+    reply(&app, &ws, &ticket, "Here is your invoice.").await;
+    let mail = sink
+        .wait_for("dana@example.com", Duration::from_secs(20))
+        .await
+        .unwrap();
+    let page = format!(
+        "/preferences/{}",
+        token_of(&link(&mail, "/preferences/hfpc_"))
+    );
+    // Unsubscribed from email: the person may still ask for their data.
+    app.post(&page)
+        .body(
+            "application/x-www-form-urlencoded",
+            "action=unsubscribe_all",
+        )
+        .expect(200)
+        .await;
+
+    // The footer's token alone gets no data.
+    let shown = app.get(&page).expect(200).await;
+    assert!(
+        shown.text.contains(&format!("action=\"{page}/data\"")),
+        "{}",
+        shown.text
+    );
+    let direct = app.get(&format!("{page}/data")).send().await;
+    assert_ne!(direct.status, 200);
+    assert!(!direct.text.contains("dana@example.com"));
+
+    // Asking sends a link to the contact's address.
+    let asked = app.post(&format!("{page}/data")).expect(200).await;
+    assert!(asked.text.contains("sent"), "{}", asked.text);
+    assert!(!asked.text.contains("dana@example.com"), "{}", asked.text);
+    let mut mailed = None;
+    for _ in 0..400 {
+        mailed = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.text().contains("/preferences/download/"));
+        if mailed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mailed = mailed.expect("the download link is mailed");
+    // Asking again at once sends nothing new (the first link is on its way).
+    let again = app.post(&format!("{page}/data")).expect(200).await;
+    assert!(again.text.contains("sent"), "{}", again.text);
+    assert_eq!(mailed.to, vec!["dana@example.com".to_owned()]);
+    let url = link(&mailed, "/preferences/download/hfdl_");
+    let download = format!("/preferences/download/{}", token_of(&url));
+    // The mail went through the choke point, and is recorded.
+    let decisions = outreach(&app, &ws, &contact).await;
+    assert!(
+        decisions
+            .iter()
+            .any(|d| d["purpose"] == "data_access" && d["decision"] == "allowed"),
+        "{decisions:?}"
+    );
+    // Only the SHA-256 of the token is stored.
+    let stored = holdfast_store::consent::unscoped_data_link_target(
+        &app.db,
+        &holdfast_core::token::sha256_hex(&token_of(&url)),
+        i64::MAX / 2,
+    )
+    .await
+    .unwrap();
+    assert!(stored.is_none(), "expired after its hour");
+
+    // Opening the link (or a link scanner fetching it) spends nothing.
+    let opened = app.get(&download).expect(200).await;
+    assert!(opened.text.contains("Download"), "{}", opened.text);
+    app.get(&download).expect(200).await;
+    let data = app.post(&download).expect(200).await;
+    assert!(
+        data.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let document: Value = serde_json::from_str(&data.text).unwrap();
+    assert_eq!(document["contact"]["email"], "dana@example.com");
+    assert!(!document["consent"]["log"].as_array().unwrap().is_empty());
+    assert!(
+        !data.text.contains("goodwill discount"),
+        "no internal notes in the self-service copy"
+    );
+    let kinds: Vec<&Value> = document["tickets"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["kind"])
+        .collect();
+    assert!(!kinds.contains(&&json!("note")), "{kinds:?}");
+    assert!(kinds.contains(&&json!("reply")), "{kinds:?}");
+    // Once only.
+    app.post(&download).expect(404).await;
+    app.get(&download).expect(404).await;
+    // A forged or malformed link is the same 404.
+    app.post(&format!("/preferences/download/hfdl_{}", "A".repeat(43)))
+        .expect(404)
+        .await;
+    app.get("/preferences/download/nonsense").expect(404).await;
+
+    assert_eq!(
+        sink.messages()
+            .iter()
+            .filter(|m| m.text().contains("/preferences/download/"))
+            .count(),
+        1,
+        "one link however often asked within minutes"
+    );
+    // Operators still export the full document, notes included.
+    let full = app
+        .get(&format!("/api/v1/contacts/{contact}/export"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert!(full.text.contains("goodwill discount"));
+    // Both downloads are audited.
+    let audit = app
+        .get("/api/v1/audit?action=contact.exported")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("preference_center"))),
+        "{audit}"
+    );
+}
+
+/// The download links mailed so far (newest last).
+async fn download_links(sink: &SmtpSink, want: usize) -> Vec<String> {
+    for _ in 0..400 {
+        let links: Vec<String> = sink
+            .messages()
+            .iter()
+            .filter(|m| m.text().contains("/preferences/download/"))
+            .map(|m| token_of(&link(m, "/preferences/download/hfdl_")))
+            .collect();
+        if links.len() >= want {
+            return links;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{want} download links were not mailed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_download_link_works_for_one_hour_from_sending() {
+    let sink = SmtpSink::start().await;
+    let clock = holdfast_core::clock::ManualClock::new(2_208_988_800_000);
+    let app = TestApp::spawn_custom(
+        holdfast_core::config::Layer {
+            smtp_url: Some(sink.url()),
+            mail_from: Some("Acme Support <support@acme.example>".into()),
+            worker: Some(true),
+            ..Default::default()
+        },
+        std::sync::Arc::new(clock.clone()),
+        |r| r,
+    )
+    .await;
+    let ws = app.workspace("consent-data-hour").await;
+    let (ticket, _) = ticket_from(&app, &ws, "eli@example.com").await;
+    reply(&app, &ws, &ticket, "Hello.").await;
+    let mail = sink
+        .wait_for("eli@example.com", Duration::from_secs(20))
+        .await
+        .unwrap();
+    let page = format!(
+        "/preferences/{}",
+        token_of(&link(&mail, "/preferences/hfpc_"))
+    );
+    app.post(&format!("{page}/data")).expect(200).await;
+    let first = download_links(&sink, 1).await[0].clone();
+    clock.advance(3600 * 1000 + 1);
+    app.get(&format!("/preferences/download/{first}"))
+        .expect(404)
+        .await;
+    app.post(&format!("/preferences/download/{first}"))
+        .expect(404)
+        .await;
+    // A new request, used within its hour.
+    app.post(&format!("{page}/data")).expect(200).await;
+    let second = download_links(&sink, 2).await[1].clone();
+    assert_ne!(first, second);
+    clock.advance(59 * 60 * 1000);
+    let data = app
+        .post(&format!("/preferences/download/{second}"))
+        .expect(200)
+        .await;
+    assert!(data.text.contains("eli@example.com"));
 }
 
 /// The transport is private to `outreach` and every way out is known: this walks the source
@@ -1002,12 +1211,14 @@ fn every_sending_path_goes_through_the_choke_point() {
                     | "holdfast-http/src/api/members.rs"
                     | "holdfast-http/src/webhooks.rs"
             ),
-            // Customer messages: help-desk replies and double opt-in requests.
+            // Customer messages: help-desk replies, double opt-in requests and the link to
+            // the person's own data.
             "queue_to_contact(" => matches!(
                 file,
                 "holdfast-http/src/outreach/mod.rs"
                     | "holdfast-http/src/api/tickets.rs"
                     | "holdfast-http/src/api/consent.rs"
+                    | "holdfast-http/src/api/preferences.rs"
             ),
             _ => false,
         }

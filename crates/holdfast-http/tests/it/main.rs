@@ -13,6 +13,7 @@ mod crm;
 mod deletion;
 mod edge;
 mod events;
+mod field_sweep;
 mod fields;
 mod guard_sweep;
 mod hooks;

@@ -1,0 +1,766 @@
+//! The field-rule sweep: a contact is seeded with a distinctive value in every field, a role
+//! gets every read and export permission but every contact field hidden, and every route of the
+//! route table whose answer can carry contact data is called as that role — gets, lists,
+//! searches, exports, tickets with their contact, imports, consent views, saved-reply
+//! rendering, the live event stream and the webhook payloads of an endpoint bound to the role.
+//! None of the values may appear in any answer.
+//!
+//! Every route is either called here (`call_for`) or declared contact-free in `CONTACT_FREE`
+//! with the reason; a new route fails the sweep until it is one or the other.
+
+use crate::contact;
+use holdfast_core::config::Layer;
+use holdfast_http::route_table;
+use holdfast_testkit::receiver::Receiver;
+use holdfast_testkit::sse::EventStream;
+use holdfast_testkit::{Method, TestApp};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Routes whose answer cannot carry a contact's field values, with why.
+const CONTACT_FREE: &[(&str, &str, &str)] = &[
+    ("POST", "/internal/cron/tick", "counts only"),
+    ("GET", "/healthz", "no data"),
+    ("GET", "/readyz", "no data"),
+    ("GET", "/metrics", "counters by route template"),
+    ("GET", "/.well-known/security.txt", "static"),
+    ("GET", "/api/v1/openapi.json", "schemas, no records"),
+    ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
+    ("DELETE", "/api/v1/companies/{id}", "204 without a body"),
+    (
+        "POST",
+        "/api/v1/contact-fields",
+        "field definitions, no values",
+    ),
+    (
+        "GET",
+        "/api/v1/contact-fields",
+        "field definitions, no values",
+    ),
+    ("GET", "/api/v1/contact-fields/{key}", "a field definition"),
+    (
+        "PATCH",
+        "/api/v1/contact-fields/{key}",
+        "a field definition",
+    ),
+    (
+        "DELETE",
+        "/api/v1/contact-fields/{key}",
+        "204 without a body",
+    ),
+    ("POST", "/api/v1/contacts/{id}/erase", "counts and ids"),
+    (
+        "GET",
+        "/api/v1/contacts/{id}/privacy",
+        "hold and retention flags",
+    ),
+    (
+        "PATCH",
+        "/api/v1/contacts/{id}/privacy",
+        "hold and retention flags",
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/erasure-requests",
+        "ids and dates",
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/erasure-requests/{id}/approve",
+        "ids and dates",
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/erasure-requests/{id}/reject",
+        "ids and dates",
+    ),
+    ("PUT", "/api/v1/settings/retention", "settings"),
+    ("POST", "/api/v1/settings/retention/run", "counts"),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/preference-links/revoke",
+        "a count",
+    ),
+    ("GET", "/api/v1/settings/privacy", "settings"),
+    ("PUT", "/api/v1/settings/privacy", "settings"),
+    ("POST", "/api/v1/api-keys", "a key"),
+    ("GET", "/api/v1/api-keys", "keys"),
+    ("DELETE", "/api/v1/api-keys/{id}", "204 without a body"),
+    ("POST", "/api/v1/auth/login", "tokens"),
+    ("POST", "/api/v1/auth/refresh", "tokens"),
+    ("POST", "/api/v1/auth/forgot-password", "202 without data"),
+    ("POST", "/api/v1/auth/reset-password", "no data"),
+    ("POST", "/api/v1/auth/logout", "204 without a body"),
+    ("GET", "/api/v1/auth/sessions", "the caller's sessions"),
+    ("DELETE", "/api/v1/auth/sessions", "counts"),
+    ("DELETE", "/api/v1/auth/sessions/{id}", "204 without a body"),
+    ("GET", "/api/v1/auth/oidc/start", "a redirect"),
+    ("GET", "/api/v1/auth/oidc/callback", "a redirect"),
+    ("POST", "/api/v1/auth/oidc/complete", "a session"),
+    (
+        "POST",
+        "/api/v1/auth/account/delete",
+        "the caller's own account",
+    ),
+    ("PATCH", "/api/v1/roles/{id}", "a role"),
+    ("DELETE", "/api/v1/roles/{id}", "204 without a body"),
+    ("POST", "/api/v1/roles", "a role"),
+    (
+        "PATCH",
+        "/api/v1/members/{id}",
+        "a member (staff, not contacts)",
+    ),
+    ("DELETE", "/api/v1/members/{id}", "204 without a body"),
+    ("POST", "/api/v1/invitations", "an invitation (staff)"),
+    ("GET", "/api/v1/invitations", "invitations (staff)"),
+    ("DELETE", "/api/v1/invitations/{id}", "204 without a body"),
+    ("POST", "/api/v1/invitations/accept", "a membership"),
+    ("POST", "/api/v1/auth/step-up", "a time"),
+    (
+        "POST",
+        "/api/v1/auth/2fa/enroll",
+        "the caller's authenticator",
+    ),
+    ("POST", "/api/v1/auth/2fa/confirm", "recovery codes"),
+    ("POST", "/api/v1/auth/2fa/disable", "no data"),
+    ("PATCH", "/api/v1/workspace", "the workspace"),
+    ("PATCH", "/api/v1/modules", "modules"),
+    ("PATCH", "/api/v1/settings/security", "settings"),
+    ("POST", "/api/v1/webhooks", "an endpoint"),
+    ("PATCH", "/api/v1/webhooks/{id}", "an endpoint"),
+    ("DELETE", "/api/v1/webhooks/{id}", "204 without a body"),
+    ("POST", "/api/v1/webhooks/{id}/rotate-secret", "a secret"),
+    (
+        "POST",
+        "/api/v1/webhooks/{id}/messages/{message_id}/redeliver",
+        "ids (the payload itself is checked at the receiver)",
+    ),
+    (
+        "POST",
+        "/hooks/{provider}/{workspace_slug}",
+        "an acknowledgement",
+    ),
+    ("GET", "/api/v1/inbound-hooks", "providers' settings"),
+    (
+        "PUT",
+        "/api/v1/inbound-hooks/{provider}",
+        "a provider's settings",
+    ),
+    (
+        "DELETE",
+        "/api/v1/inbound-hooks/{provider}",
+        "204 without a body",
+    ),
+    ("GET", "/api/v1/widget", "widget settings"),
+    ("PUT", "/api/v1/widget", "widget settings"),
+    ("POST", "/api/v1/widget/rotate-key", "a key"),
+    ("POST", "/api/v1/widget/identity-secret/rotate", "a secret"),
+    ("POST", "/api/v1/widget/identity-secret/reveal", "a secret"),
+    ("GET", "/widget.js", "a script"),
+    // The website widget's public routes answer the visitor about their own conversation;
+    // no staff role is involved.
+    (
+        "GET",
+        "/api/v1/widget/{key}/config",
+        "the visitor's own conversation",
+    ),
+    ("OPTIONS", "/api/v1/widget/{key}/messages", "CORS"),
+    (
+        "POST",
+        "/api/v1/widget/{key}/messages",
+        "the visitor's own conversation",
+    ),
+    ("OPTIONS", "/api/v1/widget/{key}/conversation", "CORS"),
+    (
+        "GET",
+        "/api/v1/widget/{key}/conversation",
+        "the visitor's own conversation",
+    ),
+    ("DELETE", "/api/v1/saved-replies/{id}", "204 without a body"),
+    // The contact's own pages (the data subject, not a staff role; `consent.rs` and
+    // `privacy.rs` prove what they show).
+    ("GET", "/preferences/{token}", "the data subject's own page"),
+    (
+        "POST",
+        "/preferences/{token}",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/preferences/{token}/unsubscribe",
+        "the data subject's own page",
+    ),
+    (
+        "GET",
+        "/preferences/{token}/unsubscribe",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/preferences/{token}/data",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/preferences/{token}/erasure",
+        "the data subject's own page",
+    ),
+    (
+        "GET",
+        "/preferences/download/{token}",
+        "the data subject's own download",
+    ),
+    (
+        "POST",
+        "/preferences/download/{token}",
+        "the data subject's own download",
+    ),
+    (
+        "GET",
+        "/consent/confirm/{token}",
+        "the data subject's own page",
+    ),
+    (
+        "POST",
+        "/consent/confirm/{token}",
+        "the data subject's own page",
+    ),
+];
+
+/// Values no other data in the test contains (compared case-insensitively).
+const NAME: &str = "Zebulon Quartermaine";
+const EMAIL: &str = "zebulon.q@sweep-mail.example";
+const PHONE_DIGITS: &str = "4155550199";
+const COMPANY: &str = "Quetzal Hydraulics";
+const TAG: &str = "platinum-otter";
+const CUSTOM: &str = "cerulean-marmalade";
+
+fn distinctive() -> [&'static str; 7] {
+    [
+        NAME,
+        "Quartermaine",
+        EMAIL,
+        PHONE_DIGITS,
+        COMPANY,
+        TAG,
+        CUSTOM,
+    ]
+}
+
+/// The distinctive values found in `text`.
+fn leaks(text: &str) -> Vec<&'static str> {
+    let lower = text.to_lowercase();
+    distinctive()
+        .into_iter()
+        .filter(|v| lower.contains(&v.to_lowercase()))
+        .collect()
+}
+
+struct Ids {
+    contact: String,
+    company: String,
+    ticket: String,
+    saved: String,
+    import: String,
+    endpoint: String,
+    erasure_request: String,
+}
+
+/// The call that sweeps `method path`: the concrete path and an optional JSON body; `None`
+/// when the route is not swept here (then it must be in `CONTACT_FREE`).
+fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value>)> {
+    let c = &ids.contact;
+    let t = &ids.ticket;
+    let call = |p: String| Some((p, None));
+    let with = |p: String, body: Value| Some((p, Some(body)));
+    match (method, path) {
+        ("POST", "/api/v1/contacts") => with(
+            "/api/v1/contacts".into(),
+            json!({"email": EMAIL, "name": NAME}),
+        ),
+        ("GET", "/api/v1/contacts") => call("/api/v1/contacts".into()),
+        ("GET", "/api/v1/contacts/{id}") => call(format!("/api/v1/contacts/{c}")),
+        ("PATCH", "/api/v1/contacts/{id}") => with(format!("/api/v1/contacts/{c}"), json!({})),
+        ("GET", "/api/v1/contacts/export") => call("/api/v1/contacts/export?format=json".into()),
+        ("GET", "/api/v1/contacts/{id}/export") => call(format!("/api/v1/contacts/{c}/export")),
+        ("GET", "/api/v1/contacts/imports/{id}") => {
+            call(format!("/api/v1/contacts/imports/{}", ids.import))
+        }
+        ("POST", "/api/v1/contacts/imports") => None, // a CSV body: called on its own below
+        ("GET", "/api/v1/contacts/{id}/consent") => call(format!("/api/v1/contacts/{c}/consent")),
+        ("PATCH", "/api/v1/contacts/{id}/consent") => with(
+            format!("/api/v1/contacts/{c}/consent"),
+            json!({"do_not_sell": true}),
+        ),
+        ("GET", "/api/v1/contacts/{id}/consent/log") => {
+            call(format!("/api/v1/contacts/{c}/consent/log"))
+        }
+        ("GET", "/api/v1/contacts/{id}/outreach") => call(format!("/api/v1/contacts/{c}/outreach")),
+        ("GET", "/api/v1/privacy/erasure-requests") => {
+            call("/api/v1/privacy/erasure-requests".into())
+        }
+        ("GET", "/api/v1/settings/retention") => call("/api/v1/settings/retention".into()),
+        ("GET", "/api/v1/settings/retention/preview") => {
+            call("/api/v1/settings/retention/preview".into())
+        }
+        ("POST", "/api/v1/companies") => with(
+            "/api/v1/companies".into(),
+            json!({"name": "Sweep Other Co"}),
+        ),
+        ("GET", "/api/v1/companies") => call("/api/v1/companies".into()),
+        ("GET", "/api/v1/companies/{id}") => call(format!("/api/v1/companies/{}", ids.company)),
+        ("PATCH", "/api/v1/companies/{id}") => {
+            with(format!("/api/v1/companies/{}", ids.company), json!({}))
+        }
+        ("POST", "/api/v1/tickets") => with(
+            "/api/v1/tickets".into(),
+            json!({"subject": "Another", "contact": {"email": EMAIL}, "message": "Again."}),
+        ),
+        ("GET", "/api/v1/tickets") => call("/api/v1/tickets".into()),
+        ("GET", "/api/v1/tickets/{id}") => call(format!("/api/v1/tickets/{t}")),
+        ("GET", "/api/v1/tickets/{id}/attachments/{attachment_id}") => call(format!(
+            "/api/v1/tickets/{t}/attachments/att_00000000000000000000000000000001"
+        )),
+        ("PATCH", "/api/v1/tickets/{id}") => {
+            with(format!("/api/v1/tickets/{t}"), json!({"status": "pending"}))
+        }
+        ("POST", "/api/v1/tickets/{id}/replies") => with(
+            format!("/api/v1/tickets/{t}/replies"),
+            json!({"saved_reply_id": ids.saved}),
+        ),
+        ("POST", "/api/v1/tickets/bulk") => with(
+            "/api/v1/tickets/bulk".into(),
+            json!({"ids": [t], "status": "open"}),
+        ),
+        ("GET", "/api/v1/tickets/{id}/activity") => call(format!("/api/v1/tickets/{t}/activity")),
+        ("POST", "/api/v1/tickets/{id}/notes") => with(
+            format!("/api/v1/tickets/{t}/notes"),
+            json!({"body": "A note."}),
+        ),
+        ("GET", "/api/v1/saved-replies") => call("/api/v1/saved-replies".into()),
+        ("POST", "/api/v1/saved-replies") => with(
+            "/api/v1/saved-replies".into(),
+            json!({"name": "Sweep two", "body": "Hi {{contact.name}}"}),
+        ),
+        ("GET", "/api/v1/saved-replies/{id}") => {
+            call(format!("/api/v1/saved-replies/{}", ids.saved))
+        }
+        ("PATCH", "/api/v1/saved-replies/{id}") => with(
+            format!("/api/v1/saved-replies/{}", ids.saved),
+            json!({"name": "Greeting"}),
+        ),
+        ("POST", "/api/v1/saved-replies/{id}/preview") => call(format!(
+            "/api/v1/saved-replies/{}/preview?ticket_id={t}",
+            ids.saved
+        )),
+        ("GET", "/api/v1/events") => None, // a stream: read on its own below
+        ("GET", "/api/v1/audit") => call("/api/v1/audit".into()),
+        ("GET", "/api/v1/audit/export") => call("/api/v1/audit/export".into()),
+        ("GET", "/api/v1/webhooks/event-types") => call("/api/v1/webhooks/event-types".into()),
+        ("GET", "/api/v1/webhooks") => call("/api/v1/webhooks".into()),
+        ("GET", "/api/v1/webhooks/{id}") => call(format!("/api/v1/webhooks/{}", ids.endpoint)),
+        ("GET", "/api/v1/webhooks/{id}/deliveries") => {
+            call(format!("/api/v1/webhooks/{}/deliveries", ids.endpoint))
+        }
+        ("GET", "/api/v1/inbound-events") => call("/api/v1/inbound-events".into()),
+        ("GET", "/api/v1/members") => call("/api/v1/members".into()),
+        ("GET", "/api/v1/roles") => call("/api/v1/roles".into()),
+        ("GET", "/api/v1/modules") => call("/api/v1/modules".into()),
+        ("GET", "/api/v1/workspace") => call("/api/v1/workspace".into()),
+        _ => {
+            let _ = &ids.erasure_request;
+            None
+        }
+    }
+}
+
+/// Called on their own below (a CSV body, a stream).
+const SWEPT_APART: &[(&str, &str)] = &[
+    ("POST", "/api/v1/contacts/imports"),
+    ("GET", "/api/v1/events"),
+];
+
+async fn id_of(resp: holdfast_testkit::Resp) -> String {
+    resp.json["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_route_shows_a_hidden_contact_field() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..crate::widget::layer()
+    })
+    .await;
+    let ws = app.workspace("field-sweep").await;
+    let admin = ws.admin_key.clone();
+
+    // Every route is swept or declared contact-free, and not both.
+    let table = route_table();
+    let mut unaccounted = Vec::new();
+    let placeholder = Ids {
+        contact: String::new(),
+        company: String::new(),
+        ticket: String::new(),
+        saved: String::new(),
+        import: String::new(),
+        endpoint: String::new(),
+        erasure_request: String::new(),
+    };
+    for spec in table.specs() {
+        let (m, p) = (spec.method.as_str(), spec.path);
+        let free = CONTACT_FREE.iter().any(|(fm, fp, _)| *fm == m && *fp == p);
+        let swept = call_for(m, p, &placeholder).is_some() || SWEPT_APART.contains(&(m, p));
+        assert!(
+            !(free && swept),
+            "{m} {p} is both swept and declared contact-free"
+        );
+        if !free && !swept {
+            unaccounted.push(format!("{m} {p}"));
+        }
+    }
+    assert!(
+        unaccounted.is_empty(),
+        "routes neither swept for contact data nor declared contact-free (add them to \
+         call_for or CONTACT_FREE): {unaccounted:?}"
+    );
+
+    // The role: every read and export permission (and the writes the sweep calls), every
+    // contact field hidden.
+    let hidden: BTreeMap<String, Value> = [
+        "contacts.name",
+        "contacts.email",
+        "contacts.phone",
+        "contacts.company",
+        "contacts.tags",
+        "contacts.custom",
+    ]
+    .into_iter()
+    .map(|f| (f.to_owned(), json!("hidden")))
+    .collect();
+    let role = id_of(
+        app.post("/api/v1/roles")
+            .key(&admin)
+            .json(&json!({
+                "name": "Sees no contact fields",
+                "permissions": ["contacts.read", "contacts.write", "contacts.export",
+                                "contacts.erase", "tickets.read", "tickets.write",
+                                "automation.manage", "webhooks.manage", "members.read",
+                                "audit.read", "invoices.read", "jobs.read"],
+                "fields": hidden,
+            }))
+            .expect(201)
+            .await,
+    )
+    .await;
+    let (key, _) = crate::roles::key_with_role(&app, &ws, &role).await;
+
+    // Live events and a webhook endpoint acting as the role, before anything happens.
+    let mut events = EventStream::open(&format!("{}/api/v1/events", app.base), &key).await;
+    let ready = events.next(Duration::from_secs(20)).await.expect("ready");
+    assert_eq!(ready.event, "ready");
+    let endpoint = id_of(
+        app.post("/api/v1/webhooks")
+            .key(&admin)
+            .json(&json!({
+                "url": format!("{}/sweep", receiver.base),
+                "role": role,
+                "event_types": ["contact.created", "contact.updated", "ticket.created",
+                                "ticket.updated", "message.created"],
+            }))
+            .expect(201)
+            .await,
+    )
+    .await;
+
+    // The seeded contact: a distinctive value in every field.
+    let company = id_of(
+        app.post("/api/v1/companies")
+            .key(&admin)
+            .json(&json!({"name": "Sweep Holding"}))
+            .expect(201)
+            .await,
+    )
+    .await;
+    app.post("/api/v1/contact-fields")
+        .key(&admin)
+        .json(&json!({"key": "colour", "label": "Colour", "type": "text"}))
+        .expect(201)
+        .await;
+    let contact_id = contact(
+        &app,
+        &ws,
+        json!({"name": NAME, "email": EMAIL, "phone": format!("+1{PHONE_DIGITS}"),
+               "company": COMPANY, "tags": [TAG], "company_id": company,
+               "custom": {"colour": CUSTOM}}),
+    )
+    .await;
+    app.patch(&format!("/api/v1/contacts/{contact_id}/consent"))
+        .key(&admin)
+        .json(&json!({"channels": {"email": {"status": "granted", "lawful_basis": "consent"}}}))
+        .expect(200)
+        .await;
+    let ticket = id_of(
+        app.post("/api/v1/tickets")
+            .key(&admin)
+            .json(
+                &json!({"subject": "Sweep ticket", "contact": {"email": EMAIL},
+                          "message": "Please call me back."}),
+            )
+            .expect(201)
+            .await,
+    )
+    .await;
+    let saved = id_of(
+        app.post("/api/v1/saved-replies")
+            .key(&admin)
+            .json(&json!({"name": "Greeting", "body": "Hi {{contact.name|there}}, thanks."}))
+            .expect(201)
+            .await,
+    )
+    .await;
+    // An import that updates the contact (by email), and finishes.
+    let import = app
+        .post("/api/v1/contacts/imports?mode=skip_invalid")
+        .key(&admin)
+        .body(
+            "text/csv",
+            format!("email,name,phone\n{EMAIL},{NAME},+1{PHONE_DIGITS}\nnot-an-email,{NAME},\n"),
+        )
+        .expect(202)
+        .await;
+    let import = import.json["id"].as_str().unwrap().to_owned();
+    for _ in 0..400 {
+        let status = app
+            .get(&format!("/api/v1/contacts/imports/{import}"))
+            .key(&admin)
+            .expect(200)
+            .await
+            .json["status"]
+            .clone();
+        if status == "done" || status == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let erasure_request = app
+        .post(&format!("/api/v1/contacts/{contact_id}/erasure-requests"))
+        .key(&admin)
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(&format!("/api/v1/contacts/{contact_id}"))
+        .key(&admin)
+        .json(&json!({"tags": [TAG, "second"]}))
+        .expect(200)
+        .await;
+    // A widget visitor typing the person's name and address: a contact of its own, whose
+    // export lists the conversation with the address typed.
+    let widget_key = crate::widget::enable(&app, &ws, &["https://shop.example.com"]).await;
+    let form = crate::widget::form_token(&app, &widget_key).await;
+    crate::widget::submit(
+        &app,
+        &widget_key,
+        &json!({"name": NAME, "email": EMAIL, "message": "Is my order ready?",
+                "form_token": form, "website": ""}),
+    )
+    .expect(201)
+    .await;
+    let widget_contact = app
+        .get("/api/v1/tickets")
+        .key(&admin)
+        .expect(200)
+        .await
+        .json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["channel"] == "widget")
+        .unwrap()["contact_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let typed = app
+        .get(&format!("/api/v1/contacts/{widget_contact}/export"))
+        .key(&admin)
+        .expect(200)
+        .await;
+    assert!(
+        typed.text.contains("claimed_email") && typed.text.contains(EMAIL),
+        "{}",
+        typed.text
+    );
+    // A provider's event naming the person (a payment with their address), received raw.
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    app.call(Method::PUT, "/api/v1/inbound-hooks/standard")
+        .key(&admin)
+        .json(&json!({"secret": secret}))
+        .expect(200)
+        .await;
+    let raw = json!({"type": "payment.succeeded",
+                     "data": {"customer": {"email": EMAIL, "name": NAME}}})
+    .to_string();
+    let ts = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let signature = holdfast_testkit::python::standard_sign(secret, "msg_sweep", ts, &raw);
+    app.post(&format!("/hooks/standard/{}", ws.slug))
+        .header("webhook-id", "msg_sweep")
+        .header("webhook-timestamp", &ts.to_string())
+        .header("webhook-signature", &signature)
+        .body("application/json", raw)
+        .expect(200)
+        .await;
+    let received = app
+        .get("/api/v1/inbound-events")
+        .key(&admin)
+        .expect(200)
+        .await;
+    assert!(received.text.contains(EMAIL), "{}", received.text);
+    // The admin sees the values (the sweep would pass vacuously otherwise).
+    let seen = app
+        .get(&format!("/api/v1/contacts/{contact_id}/export"))
+        .key(&admin)
+        .expect(200)
+        .await;
+    assert_eq!(
+        leaks(&seen.text).len(),
+        distinctive().len(),
+        "{}",
+        seen.text
+    );
+
+    let ids = Ids {
+        contact: contact_id.clone(),
+        company,
+        ticket,
+        saved,
+        import,
+        endpoint: endpoint.clone(),
+        erasure_request,
+    };
+    let mut found: Vec<String> = Vec::new();
+    let mut answered = 0;
+    for spec in table.specs() {
+        let (m, p) = (spec.method.as_str(), spec.path);
+        let Some((path, body)) = call_for(m, p, &ids) else {
+            continue;
+        };
+        let mut call = app
+            .call(Method::from_bytes(m.as_bytes()).unwrap(), &path)
+            .key(&key);
+        if let Some(body) = &body {
+            call = call.json(body);
+        }
+        let resp = call.send().await;
+        assert!(
+            resp.status < 500,
+            "{m} {path} answered {}: {}",
+            resp.status,
+            resp.text
+        );
+        if resp.status < 300 {
+            answered += 1;
+        } else {
+            eprintln!(
+                "sweep: {m} {path} -> {} {}",
+                resp.status,
+                &resp.text[..resp.text.len().min(200)]
+            );
+        }
+        let leaked = leaks(&resp.text);
+        if !leaked.is_empty() {
+            found.push(format!(
+                "{m} {p} ({}) shows {leaked:?}: {}",
+                resp.status,
+                &resp.text[..resp.text.len().min(400)]
+            ));
+        }
+    }
+    let typed = app
+        .get(&format!("/api/v1/contacts/{widget_contact}/export"))
+        .key(&key)
+        .expect(200)
+        .await;
+    if !leaks(&typed.text).is_empty() {
+        found.push(format!("widget contact's export: {}", typed.text));
+    }
+    // A search for a hidden value finds nothing, and a dry-run import reports no values.
+    for q in [EMAIL, "Zebulon", COMPANY, CUSTOM] {
+        let resp = app
+            .get(&format!("/api/v1/contacts?q={q}"))
+            .key(&key)
+            .send()
+            .await;
+        if !leaks(&resp.text).is_empty() {
+            found.push(format!("search {q}: {}", resp.text));
+        }
+    }
+    let dry = app
+        .post("/api/v1/contacts/imports?dry_run=true")
+        .key(&key)
+        .body("text/csv", "tags\nfresh\n".to_owned())
+        .send()
+        .await;
+    assert!(dry.status < 500, "{}", dry.text);
+    if !leaks(&dry.text).is_empty() {
+        found.push(format!("dry-run import: {}", dry.text));
+    }
+    // The CSV export too (the JSON one is in the table walk).
+    let csv = app
+        .get("/api/v1/contacts/export?format=csv")
+        .key(&key)
+        .expect(200)
+        .await;
+    if !leaks(&csv.text).is_empty() {
+        found.push(format!("csv export: {}", csv.text));
+    }
+
+    // The webhook endpoint bound to the role received contact and ticket events, cut.
+    let delivered = receiver.wait_for(4, Duration::from_secs(30)).await;
+    assert!(
+        delivered
+            .iter()
+            .any(|d| d.json()["type"] == "contact.created"),
+        "the role-bound endpoint received the contact"
+    );
+    for d in &delivered {
+        let text = d.json().to_string();
+        if !leaks(&text).is_empty() {
+            found.push(format!("webhook delivery: {text}"));
+        }
+    }
+    // The live stream heard the changes and named no values.
+    let mut heard = 0;
+    while let Some(event) = events.next(Duration::from_millis(500)).await {
+        heard += 1;
+        if !leaks(&event.data).is_empty() {
+            found.push(format!("event {}: {}", event.event, event.data));
+        }
+    }
+    assert!(heard > 0, "the stream carried the seeded changes");
+
+    assert!(answered > 35, "the sweep reached the routes ({answered})");
+    assert!(
+        found.is_empty(),
+        "hidden contact fields leaked:\n{}",
+        found.join("\n")
+    );
+    // No stale declarations: each contact-free route still exists.
+    for (m, p, _) in CONTACT_FREE {
+        assert!(
+            table
+                .specs()
+                .any(|s| s.method.as_str() == *m && s.path == *p),
+            "CONTACT_FREE names {m} {p}, which is no route"
+        );
+    }
+}
