@@ -138,6 +138,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/webhooks/{id}/recover",
+        "counts and a time (the payloads are the ones already cut for the endpoint's role)",
+    ),
+    (
+        "POST",
         "/hooks/{provider}/{workspace_slug}",
         "an acknowledgement",
     ),
