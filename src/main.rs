@@ -9,7 +9,7 @@ mod serve;
 mod telemetry;
 
 use clap::{ArgAction, Parser, Subcommand};
-use holdfast_core::config::{Config, ConfigError, Layer};
+use holdfast_core::config::{Config, ConfigError, Layer, removed_setting};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -228,6 +228,12 @@ impl Cli {
     }
 
     fn resolve(&self) -> Result<Config, String> {
+        let variables: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        if let Some(line) = removed_setting(variables.iter().map(String::as_str)) {
+            return Err(line);
+        }
         let file = match &self.config {
             None => Layer::default(),
             Some(path) => {
@@ -237,6 +243,11 @@ impl Cli {
                         path.display()
                     )
                 })?;
+                if let Ok(table) = text.parse::<toml::Table>()
+                    && let Some(line) = removed_setting(table.keys().map(String::as_str))
+                {
+                    return Err(format!("{line} (in {})", path.display()));
+                }
                 toml::from_str(&text).map_err(|e| {
                     let first = e.to_string().lines().next().unwrap_or_default().to_owned();
                     format!(

@@ -84,6 +84,29 @@ fn invalid_configuration_fails_with_one_line_naming_the_setting() {
 }
 
 #[test]
+fn a_setting_this_version_removed_is_refused_with_what_replaced_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("holdfast.toml");
+    std::fs::write(&file, "webhook_failure_limit = 20\n").unwrap();
+    let from_file = run(
+        holdfast(dir.path()).args(["--config", file.to_str().unwrap(), "migrate"]),
+        "",
+    );
+    let from_variable = run(
+        holdfast(dir.path())
+            .env("HOLDFAST_WEBHOOK_FAILURE_LIMIT", "20")
+            .arg("migrate"),
+        "",
+    );
+    for out in [from_file, from_variable] {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.contains("webhook_disable_after_hours"), "{err}");
+    }
+}
+
+#[test]
 fn admin_commands_bootstrap_a_workspace_and_an_api_key() {
     let dir = tempfile::tempdir().unwrap();
     let s = slug("cli");

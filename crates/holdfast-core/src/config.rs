@@ -275,6 +275,31 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
 /// Recovery reaches 30 days back, so the longest failing period leaves two weeks to notice.
 pub const MAX_WEBHOOK_DISABLE_AFTER_HOURS: u32 = 14 * 24;
 
+/// Settings earlier versions read and this one does not, with what replaced them: a file or
+/// variable that still names one stops the start with that guidance instead of a bare
+/// "unknown field" (or, for a variable, being silently ignored).
+pub const REMOVED_SETTINGS: &[(&str, &str)] = &[(
+    "webhook_failure_limit",
+    "removed: a burst of failed deliveries no longer disables an endpoint; set \
+     webhook_disable_after_hours (--webhook-disable-after-hours, \
+     HOLDFAST_WEBHOOK_DISABLE_AFTER_HOURS) to how long every attempt must fail instead",
+)];
+
+/// The first removed setting among `names` (TOML keys or `HOLDFAST_*` variable names), as the
+/// one line to print.
+pub fn removed_setting<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    names.into_iter().find_map(|name| {
+        let key = name
+            .strip_prefix("HOLDFAST_")
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| name.to_owned());
+        REMOVED_SETTINGS
+            .iter()
+            .find(|(removed, _)| *removed == key)
+            .map(|(removed, why)| format!("invalid configuration: {removed} ({name}): {why}"))
+    })
+}
+
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./holdfast-data";
 
@@ -690,6 +715,21 @@ fn oidc_settings(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_removed_setting_is_named_with_what_replaced_it() {
+        let line = removed_setting(["bind", "webhook_failure_limit"]).unwrap();
+        assert!(line.contains("webhook_failure_limit"), "{line}");
+        assert!(line.contains("webhook_disable_after_hours"), "{line}");
+        let line = removed_setting(["HOLDFAST_BIND", "HOLDFAST_WEBHOOK_FAILURE_LIMIT"]).unwrap();
+        assert!(line.contains("HOLDFAST_WEBHOOK_FAILURE_LIMIT"), "{line}");
+        assert_eq!(removed_setting(["bind", "HOLDFAST_BIND"]), None);
+        // A removed name is never also a setting of this version.
+        let current = toml::to_string(&Config::defaults()).unwrap();
+        for (removed, _) in REMOVED_SETTINGS {
+            assert!(!current.contains(removed), "{removed} is still a setting");
+        }
+    }
+
     use super::*;
 
     #[test]
