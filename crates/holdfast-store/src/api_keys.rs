@@ -114,6 +114,22 @@ pub async fn live_made_by(tx: &mut TenantTx<'_>, user_id: &str) -> Result<Vec<St
     .await?)
 }
 
+/// The live keys `user_id` made with their stored roles, oldest first.
+pub async fn live_made_by_with_roles(
+    tx: &mut TenantTx<'_>,
+    user_id: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_as(
+        "SELECT id, role FROM api_keys WHERE workspace_id = $1 AND created_by = $2 \
+         AND revoked_at IS NULL ORDER BY id",
+    )
+    .bind(ws)
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// Revokes every live key `user_id` made; returns their ids, oldest first.
 pub async fn revoke_made_by(
     tx: &mut TenantTx<'_>,

@@ -21,6 +21,7 @@ use holdfast_core::password;
 use holdfast_core::policy::Permission;
 use holdfast_core::sessions::TokensOut;
 use holdfast_core::token::parse_opaque;
+use holdfast_store::TenantTx;
 use holdfast_store::identity::{self, Accepted, Invitee};
 use holdfast_store::members::{self, Change};
 use holdfast_store::{api_keys, invitations, sessions};
@@ -153,18 +154,67 @@ async fn member_update(
     let updated = members::get(&mut tx, &id)
         .await?
         .ok_or_else(|| Problem::not_found("member"))?;
+    let now = state.clock.now_ms();
+    let revoked = revoke_keys_beyond(&mut tx, &actor, &client, &updated, &role, now).await?;
     let event = audit::by(
         &actor,
         &client,
         "member.role_changed",
         "member",
         id.as_str(),
-        json!({"user_id": updated.user_id, "before": current.role, "after": role.as_str()}),
+        json!({
+            "user_id": updated.user_id,
+            "before": current.role,
+            "after": role.as_str(),
+            "api_keys_revoked": revoked,
+        }),
     );
     holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(member = %id, role = role.as_str(), "member role changed");
     Ok(Json(updated))
+}
+
+/// A key must never hold more than its maker: after a member's role changes, the keys they
+/// made whose role the new role could not hand out are revoked (each audited), so a demotion
+/// cannot leave the member's old reach behind in a script. Returns the revoked ids.
+async fn revoke_keys_beyond(
+    tx: &mut TenantTx<'_>,
+    actor: &holdfast_store::auth::Actor,
+    client: &ClientInfo,
+    member: &MemberOut,
+    role: &holdfast_core::policy::Role,
+    now: i64,
+) -> ApiResult<Vec<String>> {
+    let mut revoked = Vec::new();
+    for (key_id, stored) in api_keys::live_made_by_with_roles(tx, &member.user_id).await? {
+        let within = holdfast_store::roles::resolve(tx, &stored)
+            .await?
+            .is_some_and(|key_role| role.may_grant(&key_role));
+        if within {
+            continue;
+        }
+        let Some(parsed) = holdfast_core::ids::ApiKeyId::parse(&key_id) else {
+            continue;
+        };
+        if api_keys::revoke(tx, &parsed, now).await? {
+            let event = audit::by(
+                actor,
+                client,
+                "api_key.revoked",
+                "api_key",
+                &key_id,
+                json!({
+                    "reason": "its maker's new role could not hand out the key's role",
+                    "member": member.id,
+                    "key_role": stored,
+                }),
+            );
+            holdfast_store::audit::append(tx, &event, now).await?;
+            revoked.push(key_id);
+        }
+    }
+    Ok(revoked)
 }
 
 #[derive(Deserialize)]

@@ -486,3 +486,50 @@ async fn a_remover_who_steps_up_may_keep_the_members_keys_and_the_audit_names_th
     assert_eq!(summary["api_keys_kept"], json!([key_id]), "{removed}");
     assert_eq!(removed["actor_type"], "user");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demoting_a_member_revokes_their_keys_that_hold_more_than_the_new_role() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("keys-demote").await;
+    // An admin made a support key (in member_with_a_key) and an admin key.
+    let (id, access, support_secret, support_key) = member_with_a_key(&app, &ws, "demoted").await;
+    let admin_key = app
+        .post("/api/v1/api-keys")
+        .key(&access)
+        .json(&json!({"name": "deploy script", "role": "admin"}))
+        .expect(201)
+        .await
+        .json;
+    let admin_secret = admin_key["secret"].as_str().unwrap().to_owned();
+    let admin_key_id = admin_key["id"].as_str().unwrap().to_owned();
+    app.get("/api/v1/members")
+        .key(&admin_secret)
+        .expect(200)
+        .await;
+
+    app.patch(&format!("/api/v1/members/{id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"role": "support"}))
+        .expect(200)
+        .await;
+    // The admin key outgrew its maker: gone. The support key is still within the new role.
+    app.get("/api/v1/members")
+        .key(&admin_secret)
+        .expect(401)
+        .await;
+    app.get("/api/v1/contacts")
+        .key(&support_secret)
+        .expect(200)
+        .await;
+
+    let changed = last_audit(&app, &ws, "member.role_changed").await;
+    let summary: Value = serde_json::from_str(changed["summary"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        summary["api_keys_revoked"],
+        json!([admin_key_id]),
+        "{changed}"
+    );
+    let revoked = last_audit(&app, &ws, "api_key.revoked").await;
+    assert_eq!(revoked["entity_id"], admin_key_id.as_str(), "{revoked}");
+    assert_ne!(revoked["entity_id"], support_key.as_str());
+}
