@@ -268,11 +268,14 @@ pub async fn touch_visitor(
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query(
-        "UPDATE widget_visitors SET last_used_at = $3 WHERE workspace_id = $1 AND token_hash = $2",
+        "UPDATE widget_visitors SET last_used_at = $3 WHERE workspace_id = $1 AND token_hash = $2 \
+         AND last_used_at <> $4",
     )
     .bind(ws)
     .bind(token_hash)
     .bind(now_ms)
+    // A revocation that committed after this request read the token stands.
+    .bind(REVOKED)
     .execute(tx.conn())
     .await?;
     Ok(())
