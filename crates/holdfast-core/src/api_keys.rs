@@ -68,7 +68,8 @@ pub struct ApiKeyOut {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
-    /// The user who made the key; `null` for a key made by another key or on the command line.
+    /// The user who made the key (for a key made by another key, that key's maker); `null` for
+    /// a key made on the command line.
     /// Removing that member from the workspace revokes the key unless the remover keeps it.
     pub created_by: Option<String>,
 }

@@ -434,7 +434,7 @@ pub struct OutreachEntry {
     pub id: String,
     pub contact_id: String,
     pub channel: String,
-    /// `message` or `confirmation`.
+    /// `message`, `confirmation` or `data_access` (the link to the person's own data).
     pub purpose: String,
     /// `queue` (when the message was made) or `send` (checked again just before sending).
     pub stage: String,

@@ -146,8 +146,12 @@ pub async fn export_document(
             c.remove("claimed_email");
         }
     }
-    let requests = store::contact_erasure_requests(tx, id, now_ms).await?;
-    let consent = export_consent(tx, id).await?;
+    let mut requests = serde_json::to_value(store::contact_erasure_requests(tx, id, now_ms).await?)
+        .unwrap_or_default();
+    let mut consent = export_consent(tx, id).await?;
+    if !staff {
+        without_staff_details(&mut consent, &mut requests);
+    }
     Ok(Some(json!({
         "format": "holdfast.contact-export/1",
         "generated_at": now_ms,
@@ -159,6 +163,30 @@ pub async fn export_document(
         "widget": widget,
         "erasure_requests": requests,
     })))
+}
+
+/// The data subject's copy names no staff member: a consent change made by staff or a key
+/// shows as `staff`, without the staff member's address and browser (their personal data, not
+/// the contact's); an erasure request keeps its decision and reason but not who decided.
+fn without_staff_details(consent: &mut Value, requests: &mut Value) {
+    if let Some(log) = consent.get_mut("log").and_then(Value::as_array_mut) {
+        for entry in log.iter_mut().filter_map(Value::as_object_mut) {
+            let by_staff = !matches!(
+                entry.get("actor").and_then(Value::as_str),
+                Some("contact" | "system")
+            );
+            if by_staff {
+                entry.insert("actor".into(), json!("staff"));
+                entry.insert("ip".into(), Value::Null);
+                entry.insert("user_agent".into(), Value::Null);
+            }
+        }
+    }
+    if let Some(requests) = requests.as_array_mut() {
+        for request in requests.iter_mut().filter_map(Value::as_object_mut) {
+            request.remove("decided_by");
+        }
+    }
 }
 
 /// Erases a contact in the caller's transaction (see [`store::erase_contact`]; with what an

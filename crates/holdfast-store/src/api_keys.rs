@@ -34,7 +34,8 @@ impl From<Row> for ApiKeyOut {
     }
 }
 
-/// Creates a key; `created_by` is the user making it (`None` for another key or the command line).
+/// Creates a key; `created_by` is the user answerable for it: the user making it, or the maker
+/// of the key making it (`None` on the command line).
 pub async fn create(
     tx: &mut TenantTx<'_>,
     name: &str,
@@ -99,6 +100,19 @@ pub async fn revoke(tx: &mut TenantTx<'_>, id: &ApiKeyId, now_ms: i64) -> Result
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The user answerable for a key: its `created_by` (`None` for a key made on the command line
+/// or before keys recorded their maker).
+pub async fn maker_of(tx: &mut TenantTx<'_>, id: &ApiKeyId) -> Result<Option<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let maker: Option<Option<String>> =
+        sqlx::query_scalar("SELECT created_by FROM api_keys WHERE workspace_id = $1 AND id = $2")
+            .bind(ws)
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(maker.flatten())
 }
 
 /// The ids of the live keys `user_id` made, oldest first.

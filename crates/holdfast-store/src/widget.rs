@@ -268,26 +268,37 @@ pub async fn touch_visitor(
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query(
-        "UPDATE widget_visitors SET last_used_at = $3 WHERE workspace_id = $1 AND token_hash = $2",
+        "UPDATE widget_visitors SET last_used_at = $3 WHERE workspace_id = $1 AND token_hash = $2 \
+         AND last_used_at <> $4",
     )
     .bind(ws)
     .bind(token_hash)
     .bind(now_ms)
+    // A revocation that committed after this request read the token stands.
+    .bind(REVOKED)
     .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 /// Ends every visitor token of the workspace (a key rotation that revokes them); returns how
-/// many there were.
+/// many had not been revoked before. The rows stay, their last use set to [`REVOKED`] so no
+/// idle limit accepts them: they carry the address a visitor typed, which erasure follows to
+/// the widget contacts made for that person (`privacy::erase_contact`) and the export lists.
 pub async fn revoke_visitors(tx: &mut TenantTx<'_>) -> Result<u64, StoreError> {
     let ws = tx.ws().to_owned();
-    let done = sqlx::query("DELETE FROM widget_visitors WHERE workspace_id = $1")
-        .bind(ws)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query(
+        "UPDATE widget_visitors SET last_used_at = $2 WHERE workspace_id = $1 AND last_used_at <> $2",
+    )
+    .bind(ws)
+    .bind(REVOKED)
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected())
 }
+
+/// The last use of a revoked visitor token: older than any idle limit can reach.
+pub const REVOKED: Millis = i64::MIN;
 
 /// The contact a verified site user id was first seen as.
 pub async fn identity_contact(

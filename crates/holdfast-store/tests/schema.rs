@@ -186,3 +186,80 @@ async fn messages_an_endpoint_disabled_before_recovery_existed_never_sent_are_he
     .map(|(a, b)| (a.to_owned(), b.to_owned()));
     assert_eq!(statuses, expected);
 }
+
+/// A PostgreSQL backfill runs under the tables' forced row-level security (Holdfast refuses a
+/// role that bypasses it) unless the migration lifts the policy: 0042's did not, so every
+/// widget visitor token that existed before it kept `last_used_at = 0` and expired at once.
+/// Migrates a fresh schema to 0041, stores a visitor, then migrates the rest.
+#[tokio::test]
+async fn widget_visitors_from_before_the_idle_limit_start_it_at_creation_on_postgres() {
+    let Ok(url) = std::env::var("HOLDFAST_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set HOLDFAST_TEST_DATABASE_URL (CI does)");
+        return;
+    };
+    let admin = Db::connect(&url, 1).await.unwrap();
+    let schema = format!("hf_idle_{}", std::process::id());
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(admin.unscoped_pool())
+            .await
+            .unwrap();
+    }
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    let db = Db::connect(&format!("{url}{joiner}options=-csearch_path%3D{schema}"), 1)
+        .await
+        .unwrap();
+    let pool = db.unscoped_pool();
+    sqlx::migrate!("./migrations/postgres")
+        .run_to(41, pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO workspaces (id, slug, name, created_at) VALUES ('ws_1', 'one', 'One', 0)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let in_workspace = |sql: &'static str| async move {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SELECT set_config('app.workspace_id', 'ws_1', true)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    in_workspace(
+        "INSERT INTO tickets (workspace_id, id, subject, status, priority, tags, channel, created_at, \
+         updated_at, last_message_at) VALUES ('ws_1', 'tk_1', 'Hi', 'open', 'normal', '[]', 'widget', 1, 1, 1)",
+    )
+    .await;
+    in_workspace(
+        "INSERT INTO widget_visitors (token_hash, workspace_id, ticket_id, contact_id, created_at) \
+         VALUES ('h1', 'ws_1', 'tk_1', 'ct_1', 1765000000000)",
+    )
+    .await;
+    db.migrate().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.workspace_id', 'ws_1', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let last: i64 =
+        sqlx::query_scalar("SELECT last_used_at FROM widget_visitors WHERE token_hash = 'h1'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(admin.unscoped_pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        last, 1_765_000_000_000,
+        "the token's idle period starts at its creation"
+    );
+}

@@ -65,11 +65,13 @@ async fn api_key_create(
     let mut tx = state.db.write(&actor.tenant).await?;
     let role = grantable(&mut tx, &actor, &requested).await?;
     let now = state.clock.now_ms();
+    // A key made by a key answers to the same user as its parent: otherwise a member could
+    // mint, with their own key, one that survives their removal.
     let maker = match &actor.principal {
-        Principal::User { user_id, .. } => Some(user_id.as_str()),
-        Principal::ApiKey(_) => None,
+        Principal::User { user_id, .. } => Some(user_id.to_string()),
+        Principal::ApiKey(key) => api_keys::maker_of(&mut tx, key).await?,
     };
-    let created = api_keys::create(&mut tx, &name, &role, maker, now).await?;
+    let created = api_keys::create(&mut tx, &name, &role, maker.as_deref(), now).await?;
     let event = audit::by(
         &actor,
         &client,

@@ -994,15 +994,42 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
             .any(|d| d["purpose"] == "data_access" && d["decision"] == "allowed"),
         "{decisions:?}"
     );
-    // Only the SHA-256 of the token is stored.
-    let stored = holdfast_store::consent::unscoped_data_link_target(
-        &app.db,
-        &holdfast_core::token::sha256_hex(&token_of(&url)),
-        i64::MAX / 2,
+    // Only the SHA-256 of the token is stored: the digest finds the link now, the token
+    // itself finds nothing, and the digest finds nothing once the hour is over.
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
     )
-    .await
     .unwrap();
-    assert!(stored.is_none(), "expired after its hour");
+    let target = |key: String, at: i64| {
+        let db = app.db.clone();
+        async move {
+            holdfast_store::consent::unscoped_data_link_target(&db, &key, at)
+                .await
+                .unwrap()
+        }
+    };
+    let digest = holdfast_core::token::sha256_hex(&token_of(&url));
+    assert!(
+        target(digest.clone(), now_ms).await.is_some(),
+        "stored by its digest"
+    );
+    assert!(
+        target(token_of(&url), now_ms).await.is_none(),
+        "never in clear"
+    );
+    assert!(
+        target(digest, now_ms + 2 * 3600 * 1000).await.is_none(),
+        "expired after its hour"
+    );
+    // A change staff make is in the person's copy, without naming the staff member.
+    app.patch(&format!("/api/v1/contacts/{contact}/consent"))
+        .key(&ws.admin_key)
+        .json(&json!({"do_not_sell": true}))
+        .expect(200)
+        .await;
 
     // Opening the link (or a link scanner fetching it) spends nothing.
     let opened = app.get(&download).expect(200).await;
@@ -1016,7 +1043,22 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
     );
     let document: Value = serde_json::from_str(&data.text).unwrap();
     assert_eq!(document["contact"]["email"], "dana@example.com");
-    assert!(!document["consent"]["log"].as_array().unwrap().is_empty());
+    let log = document["consent"]["log"].as_array().unwrap();
+    assert!(
+        log.iter().any(|e| e["actor"] == "contact") && log.iter().any(|e| e["actor"] == "staff"),
+        "{log:?}"
+    );
+    for entry in log.iter().filter(|e| e["actor"] == "staff") {
+        assert!(
+            entry["ip"].is_null() && entry["user_agent"].is_null(),
+            "{entry}"
+        );
+    }
+    assert!(
+        !data.text.contains("\"usr_") && !data.text.contains("\"key_"),
+        "no staff ids in the self-service copy: {}",
+        data.text
+    );
     assert!(
         !data.text.contains("goodwill discount"),
         "no internal notes in the self-service copy"

@@ -451,6 +451,48 @@ async fn removing_a_member_revokes_the_api_keys_they_made() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_key_made_by_a_members_key_is_revoked_with_the_member() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("keys-chain").await;
+    let (id, access, _, _) = member_with_a_key(&app, &ws, "chain").await;
+    let parent = app
+        .post("/api/v1/api-keys")
+        .key(&access)
+        .json(&json!({"name": "chain's admin key", "role": "admin"}))
+        .expect(201)
+        .await
+        .json["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child = app
+        .post("/api/v1/api-keys")
+        .key(&parent)
+        .json(&json!({"name": "minted by the key", "role": "support"}))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(
+        child["created_by"],
+        app.post("/api/v1/api-keys")
+            .key(&access)
+            .json(&json!({"name": "direct", "role": "support"}))
+            .expect(201)
+            .await
+            .json["created_by"],
+        "a key made by a key answers to the same member: {child}"
+    );
+    let child = child["secret"].as_str().unwrap().to_owned();
+    app.get("/api/v1/contacts").key(&child).expect(200).await;
+    app.delete(&format!("/api/v1/members/{id}"))
+        .key(&ws.admin_key)
+        .expect(204)
+        .await;
+    app.get("/api/v1/contacts").key(&parent).expect(401).await;
+    app.get("/api/v1/contacts").key(&child).expect(401).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_remover_who_steps_up_may_keep_the_members_keys_and_the_audit_names_them() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("keys-kept").await;

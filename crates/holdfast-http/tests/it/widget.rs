@@ -1016,6 +1016,44 @@ async fn a_visitor_token_unused_for_the_idle_limit_stops_opening_its_conversatio
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn erasure_still_finds_a_revoked_visitors_typed_address() {
+    let app = TestApp::spawn_with(layer()).await;
+    let ws = app.workspace("widget-revoke-erase").await;
+    let key = enable(&app, &ws, &[ORIGIN]).await;
+    let form = form_token(&app, &key).await;
+    submit(
+        &app,
+        &key,
+        &json!({"name": "Rhea Visitor", "email": "rhea@example.com", "message": "Hello?",
+                "form_token": form, "website": ""}),
+    )
+    .expect(201)
+    .await;
+    app.post("/api/v1/widget/rotate-key?revoke_visitors=true")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    let id = crate::contact(
+        &app,
+        &ws,
+        json!({"name": "Rhea", "email": "rhea@example.com"}),
+    )
+    .await;
+    let erased = app
+        .post(&format!("/api/v1/contacts/{id}/erase"))
+        .key(&ws.admin_key)
+        .json(&json!({"reason": "asked by mail"}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(
+        erased["linked_contacts"].as_array().map(Vec::len),
+        Some(1),
+        "the widget contact made from the typed address: {erased}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn rotating_the_widget_key_can_revoke_every_visitor_token() {
     let (app, clock) = widget_on_clock().await;
     let ws = app.workspace("widget-revoke").await;
@@ -1043,7 +1081,8 @@ async fn rotating_the_widget_key_can_revoke_every_visitor_token() {
         let r = conversation(&app, &key, token).await;
         assert_eq!(r.status, 404, "a revoked token still reads: {}", r.text);
     }
-    assert_eq!(count(&app, "widget_visitors", &ws).await, 0);
+    // The records stay (erasure follows the typed address to the person's widget contacts).
+    assert_eq!(count(&app, "widget_visitors", &ws).await, 2);
     let trail = app
         .get("/api/v1/audit?action=widget.key_rotated")
         .key(&ws.admin_key)
