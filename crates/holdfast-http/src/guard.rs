@@ -287,12 +287,7 @@ async fn authenticate(
         }
         return Ok(actor);
     };
-    let text = value.to_str().map_err(|_| invalid())?;
-    let (scheme, token) = text.split_once(' ').ok_or_else(invalid)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(invalid());
-    }
-    let token = token.trim();
+    let token = bearer_token(value).ok_or_else(invalid)?;
     let actor = if token.starts_with(API_KEY_PREFIX) {
         let presented = parse_api_key(token).ok_or_else(invalid)?;
         authenticate_api_key(&app.db, &presented, now).await?
@@ -326,4 +321,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Authed {
                 Problem(ApiError::internal())
             })
     }
+}
+
+/// The token of an `Authorization: Bearer …` header (the scheme name in any case, RFC 7235),
+/// or `None` for another scheme or a header that is not text.
+pub(crate) fn bearer_token(value: &axum::http::HeaderValue) -> Option<&str> {
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }

@@ -103,9 +103,7 @@ async fn view_metrics(State(state): State<AppState>, headers: HeaderMap) -> Resp
     if let Some(token) = &state.config.metrics_token {
         let sent = headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(crate::guard::bearer_token);
         match sent {
             None => {
                 return Problem::new(

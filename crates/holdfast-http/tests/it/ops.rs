@@ -134,6 +134,11 @@ async fn metrics_behind_a_token_answer_only_the_right_bearer() {
         "{}",
         ok.text
     );
+    // The scheme name is case-insensitive (RFC 7235), as on every other route.
+    app.get("/metrics")
+        .header("authorization", &format!("bearer {METRICS_TOKEN}"))
+        .expect(200)
+        .await;
     // Unset (the default), the endpoint stays open as before.
     TestApp::spawn().await.get("/metrics").expect(200).await;
 }
