@@ -150,3 +150,24 @@ impl IntoResponse for Problem {
 }
 
 pub type ApiResult<T> = Result<T, Problem>;
+
+/// An erasure's outcome as an answer: 404 for a contact this workspace does not have, 409 while
+/// a legal hold protects it (nothing changed), else the report. `action` names what was asked
+/// ("erased", "deleted (deleting erases it)") so the detail says what to do about it.
+pub(crate) fn erasure_outcome(
+    outcome: holdfast_store::privacy::Erased,
+    action: &str,
+) -> ApiResult<holdfast_store::privacy::ErasureReport> {
+    use holdfast_store::privacy::Erased;
+    match outcome {
+        Erased::NotFound => Err(Problem::not_found("contact")),
+        Erased::Held => Err(Problem::new(
+            ErrorCode::Conflict,
+            format!(
+                "this contact is on legal hold, so it cannot be {action}; lift the hold \
+                 (PATCH /api/v1/contacts/{{id}}/privacy with legal_hold false and a reason) first"
+            ),
+        )),
+        Erased::Done(report) => Ok(report),
+    }
+}

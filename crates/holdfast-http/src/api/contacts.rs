@@ -24,7 +24,6 @@ use holdfast_core::validate::{self, Errors};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::auth::Actor;
 use holdfast_store::contacts::{Filter, SearchIn};
-use holdfast_store::privacy::Erased;
 use holdfast_store::{contacts, idempotency};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -35,9 +34,6 @@ const READ: Guard = Guard::Staff {
 const WRITE: Guard = Guard::Staff {
     permission: Permission::ContactsWrite,
 };
-
-const HELD: &str = "this contact is on legal hold, so it cannot be deleted (deleting erases it); \
-                    lift the hold (PATCH /api/v1/contacts/{id}/privacy with legal_hold false and a reason) first";
 
 const LIST_QUERY: &[QueryParam] = &[
     crate::api::LIMIT,
@@ -275,11 +271,10 @@ async fn contact_delete(
         id.as_str(),
         json!({"via": "DELETE /api/v1/contacts/{id}"}),
     );
-    let report = match crate::privacy::erase_audited(&mut tx, &id, None, by, now).await? {
-        Erased::NotFound => return Err(Problem::not_found("contact")),
-        Erased::Held => return Err(Problem::new(ErrorCode::Conflict, HELD)),
-        Erased::Done(report) => report,
-    };
+    let report = crate::problem::erasure_outcome(
+        crate::privacy::erase_audited(&mut tx, &id, None, by, now).await?,
+        "deleted (deleting erases it)",
+    )?;
     holdfast_store::webhooks::publish(
         &mut tx,
         EventType::ContactDeleted,

@@ -38,9 +38,6 @@ const ERASE_STEP_UP: Guard = Guard::StaffStepUp {
     permission: Permission::ContactsErase,
 };
 
-const HELD: &str = "this contact is on legal hold, so it cannot be erased; lift the hold \
-                    (PATCH /api/v1/contacts/{id}/privacy with legal_hold false and a reason) first";
-
 const REQUEST_QUERY: &[QueryParam] = &[
     crate::api::LIMIT,
     QueryParam {
@@ -216,11 +213,7 @@ async fn contact_export(
 
 /// The erasure's outcome as the API answers it: the report, or 404 / 409 under legal hold.
 fn erased(outcome: Erased) -> ApiResult<holdfast_store::privacy::ErasureReport> {
-    match outcome {
-        Erased::NotFound => Err(Problem::not_found("contact")),
-        Erased::Held => Err(Problem::new(ErrorCode::Conflict, HELD)),
-        Erased::Done(report) => Ok(report),
-    }
+    crate::problem::erasure_outcome(outcome, "erased")
 }
 
 async fn contact_erase(
