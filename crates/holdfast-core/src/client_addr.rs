@@ -4,8 +4,9 @@
 //!
 //! Without `trusted_proxies` the client is the TCP peer, whatever the request's headers say:
 //! `X-Forwarded-For` is a header anyone can send. Behind a reverse proxy the peer is the proxy,
-//! so the operator names it; only then are `Forwarded` (RFC 7239, preferred when present),
-//! `X-Forwarded-For` and `X-Forwarded-Proto` read. Each proxy appends the address it received
+//! so the operator names it; only then are `Forwarded` (RFC 7239) or `X-Forwarded-For`, and
+//! `X-Forwarded-Proto`, read (with both, they must name the same client: a proxy that writes one
+//! passes the other through from the client). Each proxy appends the address it received
 //! the request from, so the list is read from the right and the client is the right-most
 //! address that is not itself a trusted proxy: everything left of it was written by the client
 //! and proves nothing. A header a trusted proxy sent that cannot be read (or that names the
@@ -76,36 +77,36 @@ pub fn client_addr(peer: IpAddr, headers: Forwarding<'_>, trusted: &TrustedProxi
         return direct;
     }
     let has = |lines: &[&str]| lines.iter().any(|l| !l.trim().is_empty());
-    if has(headers.forwarded) {
-        let Some(hops) = parse_forwarded(&headers.forwarded.join(",")) else {
-            return direct;
-        };
-        let Some(i) = pick(&hops, |h| h.node, trusted) else {
-            return direct;
-        };
+    let by_forwarded = has(headers.forwarded).then(|| {
+        let hops = parse_forwarded(&headers.forwarded.join(","))?;
+        let i = pick(&hops, |h| h.node, trusted)?;
         let Node::Ip(ip) = hops[i].node else {
-            return direct;
+            return None;
         };
         let proto = hops[i]
             .proto
             .or_else(|| forwarded_proto(headers.x_forwarded_proto, None));
-        return ClientAddr { ip, proto };
-    }
-    if has(headers.x_forwarded_for) {
-        let Some(nodes) = split_list(&headers.x_forwarded_for.join(","))
+        Some(ClientAddr { ip, proto })
+    });
+    let by_x_forwarded_for = has(headers.x_forwarded_for).then(|| {
+        let nodes = split_list(&headers.x_forwarded_for.join(","))
             .map(|entry| parse_node(entry, true))
-            .collect::<Option<Vec<Node>>>()
-        else {
-            return direct;
-        };
-        let Some(i) = pick(&nodes, |n| *n, trusted) else {
-            return direct;
-        };
+            .collect::<Option<Vec<Node>>>()?;
+        let i = pick(&nodes, |n| *n, trusted)?;
         let Node::Ip(ip) = nodes[i] else {
-            return direct;
+            return None;
         };
         let proto = forwarded_proto(headers.x_forwarded_proto, Some((i, nodes.len())));
-        return ClientAddr { ip, proto };
+        Some(ClientAddr { ip, proto })
+    });
+    // A proxy usually writes one of the two headers and passes the other through as the client
+    // sent it: with both present, neither is believed unless they name the same client, so a
+    // client cannot choose its address by sending the header its proxy does not write.
+    match (by_forwarded, by_x_forwarded_for) {
+        (Some(Some(f)), Some(Some(x))) if f.ip == x.ip => return f,
+        (Some(_), Some(_)) => return direct,
+        (Some(one), None) | (None, Some(one)) => return one.unwrap_or(direct),
+        (None, None) => {}
     }
     ClientAddr {
         ip: peer,
@@ -460,16 +461,45 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_wins_over_x_forwarded_for() {
+    fn with_both_headers_they_must_name_the_same_client() {
         let list = trusted(&["127.0.0.1"]);
+        // A proxy that writes X-Forwarded-For passes the client's own Forwarded through (and
+        // the other way round): a disagreement gives the peer, never the client's choice.
         assert_eq!(
             client(
                 "127.0.0.1",
                 &list,
                 &[(XFF, "198.51.100.1"), (FWD, "for=192.0.2.1")]
             ),
-            "192.0.2.1"
+            "127.0.0.1"
         );
+        assert_eq!(
+            client(
+                "127.0.0.1",
+                &list,
+                &[(FWD, "for=192.0.2.1"), (XFF, "203.0.113.5, 198.51.100.1")]
+            ),
+            "127.0.0.1"
+        );
+        assert_eq!(
+            client(
+                "127.0.0.1",
+                &list,
+                &[(XFF, "198.51.100.1"), (FWD, "for=not-an-ip")]
+            ),
+            "127.0.0.1"
+        );
+        // A proxy that writes both names the same client in each.
+        let a = addr(
+            "127.0.0.1",
+            &list,
+            &[
+                (XFF, "203.0.113.5, 192.0.2.1"),
+                (FWD, "for=192.0.2.1;proto=https"),
+            ],
+        );
+        assert_eq!(a.ip, ip("192.0.2.1"));
+        assert_eq!(a.proto, Some(Proto::Https));
     }
 
     #[test]

@@ -146,6 +146,51 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget_and_is_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn behind_a_proxy_that_writes_x_forwarded_for_the_clients_own_forwarded_header_chooses_nothing()
+ {
+    // nginx, HAProxy, Traefik and Caddy write X-Forwarded-For and pass a client's `Forwarded`
+    // header through untouched: the client must not pick its address with it.
+    let app = TestApp::spawn_with(layer(&["127.0.0.1/32"])).await;
+    let ws = app.workspace("proxied-spoof").await;
+
+    let access = app
+        .post("/api/v1/auth/login")
+        .header("x-forwarded-for", "198.51.100.41")
+        .header("forwarded", "for=192.0.2.99")
+        .json(&login_body(&ws.owner_email, OWNER_PASSWORD, &ws.slug))
+        .expect(200)
+        .await
+        .json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(session_ip(&app, &access).await, "192.0.2.99");
+    let signed_in = audit_ips(&app, &ws, "auth.sign_in", 1).await;
+    assert_ne!(signed_in[0], "192.0.2.99");
+
+    // One attacker (the proxy appends its real address) with a new made-up `Forwarded` on
+    // every attempt: still one budget.
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let body = login_body(&format!("guess{i}@example.com"), "x", "nowhere");
+        statuses.push(
+            app.post("/api/v1/auth/login")
+                .header("x-forwarded-for", "203.0.113.40")
+                .header("forwarded", &format!("for=192.0.2.{}", i + 1))
+                .json(&body)
+                .send()
+                .await
+                .status,
+        );
+    }
+    assert!(statuses[..9].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(
+        statuses[9], 429,
+        "the attacker's budget is spent: {statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn without_trusted_proxies_a_spoofed_forwarding_header_changes_nothing() {
     let app = TestApp::spawn_with(layer(&[])).await;
     let ws = app.workspace("unproxied").await;
