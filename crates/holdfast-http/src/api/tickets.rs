@@ -15,6 +15,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
 use holdfast_core::consent::Purpose;
 use holdfast_core::error::ErrorCode;
+use holdfast_core::fields::{self, Resource};
 use holdfast_core::ids::{ContactId, TicketId};
 use holdfast_core::modules::Module;
 use holdfast_core::policy::Permission;
@@ -182,6 +183,29 @@ async fn ticket_create(
     body: JsonBody<TicketIn>,
 ) -> ApiResult<(StatusCode, Json<TicketThread>)> {
     let new = body.value.validate().map_err(Problem::validation)?;
+    // The contact is found by these fields or created with them: both are uses of the fields
+    // that a role which may not write them (hidden or read-only) is refused, as on
+    // POST /api/v1/contacts; otherwise the answer's contact_id tells which contact has a
+    // hidden address, and a new contact gets a value the role may not write.
+    let sent: Vec<&str> = [
+        ("email", new.email.is_some()),
+        ("phone", new.phone.is_some()),
+        ("name", new.name.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, present)| present.then_some(field))
+    .collect();
+    fields::check_write(&actor.role, Resource::Contacts, &sent).map_err(|(field, access)| {
+        Problem::field(
+            ErrorCode::Forbidden,
+            &format!("contact.{field}"),
+            &format!(
+                "your role may not change contacts.{field} (it is {} for you), so it cannot \
+                 find or create the ticket's contact by it; nothing was changed",
+                access.as_str()
+            ),
+        )
+    })?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let contact = store::find_or_create_contact(

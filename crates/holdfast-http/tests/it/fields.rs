@@ -261,3 +261,75 @@ async fn a_search_matches_only_fields_the_role_sees() {
         .await
         .problem("HF-REQ-004");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ticket_cannot_find_or_create_its_contact_by_a_field_the_role_may_not_write() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("ticketfields").await;
+    let id = contact(
+        &app,
+        &ws,
+        json!({"name": "Hidden Hattie", "email": "hattie@hidden.example", "phone": "+14155550123"}),
+    )
+    .await;
+    let key = role_key(
+        &app,
+        &ws,
+        json!({"name": "Desk without addresses",
+               "permissions": ["contacts.read", "contacts.write", "tickets.read", "tickets.write"],
+               "fields": {"contacts.email": "hidden", "contacts.phone": "hidden",
+                          "contacts.name": "read"}}),
+    )
+    .await;
+    // Found by a hidden address: the answer would say which contact has it.
+    for contact in [
+        json!({"email": "hattie@hidden.example"}),
+        json!({"phone": "+14155550123"}),
+    ] {
+        let refused = app
+            .post("/api/v1/tickets")
+            .key(&key)
+            .json(&json!({"subject": "Probe", "contact": contact, "message": "Who is this?"}))
+            .send()
+            .await;
+        assert_eq!(refused.status, 403, "{contact}: {}", refused.text);
+        assert!(!refused.text.contains(&id), "{}", refused.text);
+    }
+    // Created with values the role may not write (a new address, a name it only reads).
+    for contact in [
+        json!({"email": "someone-new@hidden.example"}),
+        json!({"email": "other@hidden.example", "name": "Named Anyway"}),
+    ] {
+        app.post("/api/v1/tickets")
+            .key(&key)
+            .json(&json!({"subject": "Probe", "contact": contact, "message": "Hello"}))
+            .expect(403)
+            .await;
+    }
+    let listed = app
+        .get("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert!(!listed.text.contains("someone-new"), "{}", listed.text);
+    assert!(!listed.text.contains("Named Anyway"), "{}", listed.text);
+    let tickets = app
+        .get("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(
+        tickets.json["data"].as_array().unwrap().len(),
+        0,
+        "{}",
+        tickets.text
+    );
+    // The admin's tickets still find the contact by address.
+    let made = app
+        .post("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .json(&json!({"subject": "Real", "contact": {"email": "hattie@hidden.example"}, "message": "Hi"}))
+        .expect(201)
+        .await;
+    assert_eq!(made.json["contact_id"], id.as_str());
+}
