@@ -561,6 +561,30 @@ pub struct MessageOut {
     pub delivery_detail: Option<String>,
 }
 
+impl MessageOut {
+    /// The message as `role` may read it. The delivery detail is the words of the mail
+    /// provider or relay about a failed delivery, which often name the recipient
+    /// (`550 5.1.1 <ada@example.com>: Recipient address rejected`) and cannot be cut field by
+    /// field: a role that does not see every contact field gets it withheld (`null`), as the
+    /// raw bodies at `/api/v1/inbound-events`. The status stays.
+    pub fn for_role(mut self, role: &crate::policy::Role) -> Self {
+        if !crate::fields::sees_every_field(role, crate::fields::Resource::Contacts) {
+            self.delivery_detail = None;
+        }
+        self
+    }
+
+    /// [`MessageOut::for_role`] on a message as webhook event data.
+    pub fn cut_event_data(role: &crate::policy::Role, data: &mut serde_json::Value) {
+        if !crate::fields::sees_every_field(role, crate::fields::Resource::Contacts)
+            && let Some(map) = data.as_object_mut()
+            && map.contains_key("delivery_detail")
+        {
+            map.insert("delivery_detail".to_owned(), serde_json::Value::Null);
+        }
+    }
+}
+
 /// A file that came with a message; download it at
 /// `GET /api/v1/tickets/{ticket}/attachments/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -99,6 +99,10 @@ pub async fn export_document(
             .await?
             .into_iter()
             .filter(|m| shown(&m.kind))
+            .map(|m| match reader {
+                Reader::Staff(role) => m.for_role(role),
+                Reader::DataSubject => m,
+            })
             .collect();
         let attachments: Vec<Value> = tickets::attachments(tx, &ticket)
             .await?

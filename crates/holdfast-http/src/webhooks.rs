@@ -66,12 +66,18 @@ pub async fn fanout(
         if !role.grants(event.permission()) {
             continue;
         }
-        let data = match event.resource() {
+        let mut data = match event.resource() {
             Some(resource) => {
                 fields::Visible::stored(&role, resource, payload["data"].clone()).into_json()
             }
             None => payload["data"].clone(),
         };
+        if matches!(
+            event,
+            EventType::MessageCreated | EventType::MessageDeliveryUpdated
+        ) {
+            holdfast_core::tickets::MessageOut::cut_event_data(&role, &mut data);
+        }
         let body = webhooks::envelope(event_id, event, occurred_at, data).to_string();
         if let Some(message) = holdfast_store::webhooks::insert_message(
             &mut tx,

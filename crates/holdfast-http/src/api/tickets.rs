@@ -317,6 +317,10 @@ async fn ticket_get(
         })
         .collect();
     tx.commit().await?;
+    let messages = messages
+        .into_iter()
+        .map(|m| m.for_role(&actor.role))
+        .collect();
     Ok(Json(TicketThread {
         ticket,
         messages,

@@ -926,3 +926,133 @@ async fn delivery_reports_move_a_mailed_replys_status_forward_only() {
         "a delivery report never becomes a ticket"
     );
 }
+
+/// The RFC 5322 Message-ID a mailed reply went out with (read the way the app reads it).
+async fn email_message_id(app: &TestApp, ws: &Workspace, message: &str) -> String {
+    let pool = app.db.unscoped_pool();
+    let mut tx = pool.begin().await.unwrap();
+    if holdfast_testkit::postgres_url().is_some() {
+        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
+            .bind(&ws.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT email_message_id FROM ticket_messages WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(&ws.id)
+    .bind(message)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    id.expect("the reply was mailed")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bounce_naming_the_address_is_withheld_from_a_role_that_hides_it() {
+    // Mail providers' bounce words often name the recipient; a role with the contact's
+    // address hidden must not read it there (ticket, contact export, webhook payload).
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..holdfast_core::config::Layer::default()
+    })
+    .await;
+    let ws = app.workspace("bounce-hidden").await;
+    let address = "bounce.target@hidden-mail.example";
+    let role = app
+        .post("/api/v1/roles")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Desk without addresses",
+                      "permissions": ["contacts.read", "contacts.export", "tickets.read"],
+                      "fields": {"contacts.email": "hidden"}}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (key, _) = crate::roles::key_with_role(&app, &ws, &role).await;
+    app.post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(
+            &json!({"url": format!("{}/bounces", receiver.base), "role": role,
+                      "event_types": ["message.delivery_updated"]}),
+        )
+        .expect(201)
+        .await;
+    let ticket = app
+        .post("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .json(&json!({"subject": "Bounce", "contact": {"email": address}, "message": "Help"}))
+        .expect(201)
+        .await
+        .json;
+    let (id, contact) = (
+        ticket["id"].as_str().unwrap().to_owned(),
+        ticket["contact_id"].as_str().unwrap().to_owned(),
+    );
+    let reply = app
+        .post(&format!("/api/v1/tickets/{id}/replies"))
+        .key(&ws.admin_key)
+        .json(&json!({"body": "On it."}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message_id = email_message_id(&app, &ws, &reply).await;
+    let signing = "key-0123456789abcdef0123456789abcdef";
+    mailgun_key(&app, &ws, signing).await;
+    let (content_type, body) = mailgun_event(
+        signing,
+        "token-bounce-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        &message_id,
+        json!({"event": "failed", "severity": "permanent",
+               "delivery-status": {"code": 550, "message": format!(
+                   "5.1.1 <{address}>: Recipient address rejected: User unknown")}}),
+    );
+    app.post(&format!("/hooks/mailgun/{}", ws.slug))
+        .body(&content_type, body)
+        .expect(200)
+        .await;
+    // The admin reads the provider's words (the test is not vacuous).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let thread = app
+            .get(&format!("/api/v1/tickets/{id}"))
+            .key(&ws.admin_key)
+            .expect(200)
+            .await;
+        if thread.text.contains(address) && thread.text.contains("Recipient address rejected") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", thread.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let thread = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&key)
+        .expect(200)
+        .await;
+    assert!(!thread.text.contains(address), "{}", thread.text);
+    assert!(
+        thread.text.contains("\"failed\""),
+        "the status stays: {}",
+        thread.text
+    );
+    let export = app
+        .get(&format!("/api/v1/contacts/{contact}/export"))
+        .key(&key)
+        .expect(200)
+        .await;
+    assert!(!export.text.contains(address), "{}", export.text);
+    let delivered = receiver.wait_for(1, Duration::from_secs(20)).await;
+    let payload = delivered[0].json();
+    assert_eq!(payload["type"], "message.delivery_updated", "{payload}");
+    assert_eq!(payload["data"]["delivery_status"], "failed", "{payload}");
+    assert!(!payload.to_string().contains(address), "{payload}");
+}
