@@ -625,11 +625,13 @@ pub enum AccountDeletion {
 }
 
 /// Deletes an account with its memberships, sessions, factors and provider links, unless that
-/// would leave a workspace without an owner. Owner rows are locked first on PostgreSQL, so a
-/// concurrent demotion cannot slip in between the check and the delete.
+/// would leave a workspace without an owner, and revokes the API keys it made (as removing the
+/// member would: a key must not outlive its maker's access). Owner rows are locked first on
+/// PostgreSQL, so a concurrent demotion cannot slip in between the check and the delete.
 pub async fn unscoped_delete_account(
     db: &Db,
     user_id: &str,
+    now_ms: i64,
 ) -> Result<AccountDeletion, StoreError> {
     let _permit = match db.backend() {
         crate::Backend::Sqlite => Some(db.write_gate.clone().acquire_owned().await.ok()),
@@ -668,6 +670,13 @@ pub async fn unscoped_delete_account(
             .bind(user_id)
             .fetch_all(&mut *tx)
             .await?;
+    // API keys are a directory table (read before a tenant exists), so this transaction
+    // reaches every workspace's keys the account made.
+    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(user_id)
         .execute(&mut *tx)

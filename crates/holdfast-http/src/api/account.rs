@@ -49,7 +49,9 @@ async fn account_delete(
         body.value.totp_code.as_deref(),
     )
     .await?;
-    match identity::unscoped_delete_account(&state.db, user_id.as_str()).await? {
+    match identity::unscoped_delete_account(&state.db, user_id.as_str(), state.clock.now_ms())
+        .await?
+    {
         AccountDeletion::Deleted(workspaces) => {
             tracing::info!("account deleted by its user");
             let event = audit::by(

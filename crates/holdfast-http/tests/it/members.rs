@@ -575,3 +575,45 @@ async fn demoting_a_member_revokes_their_keys_that_hold_more_than_the_new_role()
     assert_eq!(revoked["entity_id"], admin_key_id.as_str(), "{revoked}");
     assert_ne!(revoked["entity_id"], support_key.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_who_deletes_their_account_leaves_no_working_api_key() {
+    // Leaving by deleting the account removes the member from every workspace: the keys they
+    // made (and the keys those made) must end as with a removal, not outlive them unrevocable
+    // by member removal.
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("keys-self-delete").await;
+    let (_, access, secret, _) = member_with_a_key(&app, &ws, "leaver").await;
+    let admin_key = app
+        .post("/api/v1/api-keys")
+        .key(&access)
+        .json(&json!({"name": "the member's admin key", "role": "admin"}))
+        .expect(201)
+        .await
+        .json["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child = app
+        .post("/api/v1/api-keys")
+        .key(&admin_key)
+        .json(&json!({"name": "made by the member's key", "role": "support"}))
+        .expect(201)
+        .await
+        .json["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/api/v1/auth/account/delete")
+        .key(&access)
+        .json(&json!({"password": INVITEE_PASSWORD}))
+        .expect(204)
+        .await;
+    for key in [&secret, &admin_key, &child] {
+        app.get("/api/v1/contacts").key(key).expect(401).await;
+    }
+    app.get("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+}
