@@ -2,6 +2,7 @@
 
 use holdfast_core::config::{Config, LogFormat};
 use holdfast_core::redact::RedactingMakeWriter;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &Config) -> Result<(), String> {
@@ -14,8 +15,10 @@ pub fn init(config: &Config) -> Result<(), String> {
         )
     })?;
     let writer = RedactingMakeWriter(std::io::stderr);
+    // Colour only for a person at a terminal: a file, a pipe or a log collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

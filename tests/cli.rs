@@ -489,3 +489,34 @@ fn retention_dry_run_shows_what_would_go_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no workspace"), "{}", stderr(&out));
 }
+
+#[test]
+fn log_lines_written_to_a_pipe_carry_no_colour_codes() {
+    // Logs go to stderr; a file or pipe there must read as plain text (colour only on a
+    // terminal), and `--json` output on stdout stays one JSON document.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        holdfast(dir.path())
+            .env("HOLDFAST_LOG_LEVEL", "info")
+            .args(["admin", "create-workspace"])
+            .args(["--name", "Plain", "--slug", "plain-logs"])
+            .args([
+                "--owner-email",
+                "plain@example.com",
+                "--password-stdin",
+                "--json",
+            ]),
+        "lantern orchard quietly bicycle\n",
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.is_empty(), "info logging wrote nothing to check");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in piped logs: {first:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(doc.is_object(), "{stdout}");
+}
