@@ -1,3 +1,6 @@
+//! `AppState`: what every handler and guard can reach (database, configuration, clock, keys,
+//! limiters, outbound client, metrics), built once at start.
+
 use crate::cookies::CookiePolicy;
 use crate::metrics::Metrics;
 use crate::oidc::OidcProvider;

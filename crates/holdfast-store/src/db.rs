@@ -1,3 +1,6 @@
+//! The connection pool over both databases (sqlx `Any`): connecting, migrations, the SQLite
+//! write gate, opening tenant scopes (`read`/`write`) and the realtime notice listener.
+
 use crate::error::StoreError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

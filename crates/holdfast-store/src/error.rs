@@ -1,3 +1,6 @@
+//! The store's one error type: unique-constraint violations by constraint name (what callers
+//! map to field errors), database and migration failures, and an unsafe database setup.
+
 use thiserror::Error;
 
 #[derive(Debug, Error)]

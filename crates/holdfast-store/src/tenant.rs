@@ -1,3 +1,8 @@
+//! The tenant scope: `Tenant` (a workspace the caller has proven to act for) and `TenantTx`
+//! (a unit of work inside it, carrying the row-level-security setting on PostgreSQL). Every
+//! repository function over tenant data takes a `TenantTx`, so forgetting the tenant does not
+//! compile.
+
 use crate::db::{Backend, Db};
 use crate::error::StoreError;
 use holdfast_core::ids::WorkspaceId;
@@ -5,8 +10,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::OwnedSemaphorePermit;
 
-/// A workspace the caller has proven to act for. Only the authentication layer (this crate's
-/// `auth` and `admin` modules) can construct one, so tenant data cannot be reached without it.
+/// A workspace the caller has proven to act for. The constructor is crate-private and called in
+/// two kinds of place only (the test below keeps it so): after a credential or sign-in step has
+/// been verified (`auth`, `identity`), and in the `unscoped_*` look-ups that resolve a public
+/// token, a job, a hook or an operator's slug to its workspace (counted by CI in
+/// `.ci/unscoped-allowlist`). Tenant data cannot be reached without one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     workspace_id: WorkspaceId,
@@ -118,5 +126,45 @@ impl Db {
     /// A write transaction for `tenant`.
     pub async fn write<'t>(&self, tenant: &'t Tenant) -> Result<TenantTx<'t>, StoreError> {
         self.tenant_tx(tenant, true).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `Tenant::new` outside this file sits in `auth.rs` or `identity.rs` (verified
+    /// credentials and sign-in) or inside a function named `unscoped_*`.
+    #[test]
+    fn tenants_are_made_only_after_verification_or_by_counted_unscoped_look_ups() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stray = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".rs")
+                || ["tenant.rs", "auth.rs", "identity.rs"].contains(&name.as_str())
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut current_fn = String::new();
+            for (n, line) in text.lines().enumerate() {
+                if let Some(at) = line.find("fn ") {
+                    let rest = &line[at + 3..];
+                    let end = rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    if end > 0 {
+                        current_fn = rest[..end].to_owned();
+                    }
+                }
+                if line.contains("Tenant::new(") && !current_fn.starts_with("unscoped_") {
+                    stray.push(format!("{name}:{} in fn {current_fn}", n + 1));
+                }
+            }
+        }
+        assert!(
+            stray.is_empty(),
+            "Tenant::new outside auth, identity and unscoped_* functions: {stray:?}"
+        );
     }
 }
