@@ -1,5 +1,6 @@
-//! `AppState`: what every handler and guard can reach (database, configuration, clock, keys,
-//! limiters, outbound client, metrics), built once at start.
+//! `AppState`: what every handler and guard can reach (database, configuration, clock, rate
+//! limiter, signing and sealing keys, the mail transport, metrics, the OpenAPI document), built
+//! once at start.
 
 use crate::cookies::CookiePolicy;
 use crate::metrics::Metrics;

@@ -1,5 +1,5 @@
-//! The connection pool over both databases (sqlx `Any`): connecting, migrations, the SQLite
-//! write gate, opening tenant scopes (`read`/`write`) and the realtime notice listener.
+//! The connection pool over both databases (sqlx `Any`): connecting with the refusal of unsafe
+//! roles, migrations, readiness, and the SQLite write gate that tenant scopes (`tenant.rs`) queue on.
 
 use crate::error::StoreError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
