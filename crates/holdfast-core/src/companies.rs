@@ -4,7 +4,7 @@
 
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// Body of `POST /api/v1/companies`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -20,23 +20,15 @@ pub struct CompanyIn {
     pub notes: Option<String>,
 }
 
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
-
 /// Body of `PATCH /api/v1/companies/{id}` (absent = unchanged, null = clear).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub domain: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub notes: Option<Option<String>>,
 }

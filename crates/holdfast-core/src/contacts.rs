@@ -7,7 +7,7 @@
 use crate::contact_fields::{self, FieldDef};
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -36,33 +36,24 @@ pub struct ContactIn {
     pub custom: serde_json::Map<String, Value>,
 }
 
-/// Distinguishes "absent" (leave as is) from `null` (clear) in a PATCH body.
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
-
 /// Body of `PATCH /api/v1/contacts/{id}` (JSON merge patch: absent = unchanged, null = clear).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub company: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub company_id: Option<Option<String>>,
     /// Merged key by key into the contact's values; `null` clears a key.

@@ -30,6 +30,7 @@ pub mod modules;
 pub mod netguard;
 pub mod oidc;
 pub mod password;
+pub mod patch;
 pub mod policy;
 pub mod privacy;
 pub mod queue;

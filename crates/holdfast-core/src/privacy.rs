@@ -5,7 +5,7 @@
 use crate::clock::Millis;
 use crate::validate::{self, Errors, FieldError};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 pub const DAY_MS: Millis = 24 * 60 * 60 * 1000;
 /// An erasure request is due this many days after it was made (GDPR art. 12(3): one month).
@@ -23,15 +23,6 @@ pub fn utc_day(now_ms: Millis) -> i64 {
 /// When a request made at `requested_at` is due.
 pub fn erasure_due(requested_at: Millis) -> Millis {
     requested_at.saturating_add(ERASURE_DUE_DAYS * DAY_MS)
-}
-
-/// Distinguishes "absent" from `null` in a PATCH body.
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 fn reason(errors: &mut Errors, value: &str) -> Option<String> {
@@ -78,7 +69,7 @@ pub struct ContactPrivacyPatch {
     pub legal_hold: Option<bool>,
     /// Days that replace the workspace's retention periods for this contact's data; `null`
     /// returns to the workspace's.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<i64>")]
     pub retention_days: Option<Option<i64>>,
     #[schemars(length(min = 1, max = 500))]

@@ -46,15 +46,9 @@ pub struct SavedReplyPatch {
     pub name: Option<String>,
     #[schemars(length(min = 1, max = 10000))]
     pub body: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub shortcut: Option<Option<String>>,
-}
-
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// A saved reply as the API shows it.

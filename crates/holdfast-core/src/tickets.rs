@@ -229,16 +229,10 @@ pub struct TicketPatch {
     pub status: Option<String>,
     pub priority: Option<String>,
     /// A member's user id (`usr_…`), or null to unassign.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub assignee: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
-}
-
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// A validated change; `assignee: Some(None)` unassigns.
@@ -356,7 +350,7 @@ pub struct BulkIn {
     pub ids: Vec<String>,
     pub status: Option<String>,
     /// A member's user id, or null to unassign.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub assignee: Option<Option<String>>,
     #[serde(default)]
