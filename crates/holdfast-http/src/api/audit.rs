@@ -1,7 +1,7 @@
 //! `/api/v1/audit`: the workspace's tamper-evident audit trail, read-only.
 
 use crate::api::Page;
-use crate::api::contacts::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::api::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::extract::QueryParams;
 use crate::guard::Authed;
 use crate::problem::{ApiResult, Problem};

@@ -12,8 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use holdfast_core::contact_fields;
 use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
@@ -289,19 +287,8 @@ async fn contact_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 200;
 /// Custom-value filters in one list request.
 const MAX_CUSTOM_FILTERS: usize = 5;
-
-fn encode_cursor(id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(id)
-}
-
-fn decode_cursor(text: &str) -> Option<ContactId> {
-    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-    ContactId::parse(std::str::from_utf8(&bytes).ok()?)
-}
 
 async fn contact_list(
     State(state): State<AppState>,
@@ -320,32 +307,22 @@ async fn contact_list(
             );
         }
     }
-    let limit = match query.get("limit").map(String::as_str) {
-        None => DEFAULT_LIMIT,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                errors.push(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                );
-                DEFAULT_LIMIT
-            }
-        },
-    };
-    let after = match query.get("cursor") {
-        None => None,
-        Some(text) => {
-            let parsed = decode_cursor(text);
-            if parsed.is_none() {
-                errors.push(
-                    "cursor",
-                    "is not a cursor this API issued; pass next_cursor from the previous page",
-                );
-            }
-            parsed
+    let (limit, cursor) = crate::api::page_params_into(
+        query.get("limit").map(String::as_str),
+        query.get("cursor").map(String::as_str),
+        &mut errors,
+    );
+    // A cursor this API issued is a contact id; anything else decoded is refused the same way.
+    let after = cursor.and_then(|text| {
+        let id = ContactId::parse(&text);
+        if id.is_none() {
+            errors.push(
+                "cursor",
+                "is not a cursor this API issued; pass next_cursor from the previous page",
+            );
         }
-    };
+        id
+    });
     let q = query
         .get("q")
         .and_then(|q| errors.take(validate::text("q", q, 1, 200)));
@@ -404,17 +381,12 @@ async fn contact_list(
         custom,
         company_id,
     };
-    let mut rows = contacts::list(&mut tx, after.as_ref(), limit + 1, &filter).await?;
+    let rows = contacts::list(&mut tx, after.as_ref(), limit + 1, &filter).await?;
     tx.commit().await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|c| encode_cursor(&c.id))
-    } else {
-        None
-    };
+    let page = crate::api::page_of(rows, limit, |c| c.id.as_str());
     Ok(Json(Page {
-        data: rows.iter().map(|c| view(&actor, c)).collect(),
-        next_cursor,
+        data: page.data.iter().map(|c| view(&actor, c)).collect(),
+        next_cursor: page.next_cursor,
     }))
 }
 

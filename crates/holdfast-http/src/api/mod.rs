@@ -29,6 +29,11 @@ use crate::routes::QueryParam;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+/// A list's page size when the request names none.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The largest page size a list accepts.
+pub const MAX_LIMIT: u32 = 200;
+
 /// The page size of every list.
 pub const LIMIT: QueryParam = QueryParam {
     name: "limit",
@@ -92,12 +97,15 @@ pub(crate) fn page_params_into(
 ) -> (u32, Option<String>) {
     use base64::Engine as _;
     let limit = match limit {
-        None => 50,
+        None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=200).contains(&n) => n,
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                errors.push("limit", "must be a whole number from 1 to 200");
-                50
+                errors.push(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                );
+                DEFAULT_LIMIT
             }
         },
     };
