@@ -20,16 +20,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| {
-                let v = v.trim().to_ascii_lowercase();
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            })
-            .unwrap_or(false);
+        let is_json = is_json(req.headers());
         if !is_json {
             return Err(Problem::new(
                 ErrorCode::UnsupportedMediaType,
@@ -49,22 +40,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 )
             }
         })?;
-        let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
-            use serde_json::error::Category;
-            match e.classify() {
-                Category::Data => Problem::new(
-                    ErrorCode::Validation,
-                    format!("the JSON does not match the expected shape: {e}"),
-                ),
-                _ => Problem::new(
-                    ErrorCode::MalformedBody,
-                    format!("the body is not valid JSON: {e}"),
-                ),
-            }
-        })?;
+        let value = parse_json::<T>(&bytes)?;
         let digest = sha256_hex(&String::from_utf8_lossy(&bytes));
         Ok(JsonBody { value, digest })
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/…+json`).
+pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        })
+}
+
+/// A JSON body as `T`: 422 when it is JSON of the wrong shape, 400 when it is not JSON, each
+/// with serde's words for where and why. Every JSON body is read through here.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice::<T>(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => Problem::new(
+                ErrorCode::Validation,
+                format!("the JSON does not match the expected shape: {e}"),
+            ),
+            _ => Problem::new(
+                ErrorCode::MalformedBody,
+                format!("the body is not valid JSON: {e}"),
+            ),
+        }
+    })
 }
 
 /// Where a request came from, for audit, session and consent records: the client address the

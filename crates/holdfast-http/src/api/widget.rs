@@ -237,11 +237,7 @@ fn identity_refused(state: &AppState, reason: &'static str) -> Problem {
 
 /// Reads at most [`MAX_BODY_BYTES`] of JSON: 413, 415, 400 or 422 with a helpful detail.
 async fn read_submission(headers: &HeaderMap, body: Body) -> ApiResult<WidgetMessageIn> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let is_json = crate::extract::is_json(headers);
     if !is_json {
         return Err(Problem::new(
             ErrorCode::UnsupportedMediaType,
@@ -256,19 +252,7 @@ async fn read_submission(headers: &HeaderMap, body: Body) -> ApiResult<WidgetMes
                 format!("a widget message is at most {MAX_BODY_BYTES} bytes in all"),
             )
         })?;
-    serde_json::from_slice::<WidgetMessageIn>(&bytes).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => Problem::new(
-                ErrorCode::Validation,
-                format!("the JSON does not match the expected shape: {e}"),
-            ),
-            _ => Problem::new(
-                ErrorCode::MalformedBody,
-                format!("the body is not valid JSON: {e}"),
-            ),
-        }
-    })
+    crate::extract::parse_json::<WidgetMessageIn>(&bytes)
 }
 
 /// The SHA-256 of the visitor token in the request, if one was sent; a malformed one is
