@@ -7,7 +7,7 @@ use holdfast_core::clock::{Clock, SystemClock};
 use holdfast_core::config::Config;
 use holdfast_core::policy::{Role, RoleRef};
 use holdfast_core::{password, validate};
-use holdfast_store::{StoreError, admin};
+use holdfast_store::{Conflict, StoreError, admin};
 use std::io::Read;
 
 #[derive(Subcommand)]
@@ -99,7 +99,7 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| match e {
                     StoreError::Unique {
-                        constraint: "workspaces_slug_key",
+                        conflict: Conflict::WorkspaceSlug,
                     } => {
                         format!(
                             "a workspace with slug '{slug}' already exists; choose another --slug"

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::validate::FieldError;
-use holdfast_store::StoreError;
+use holdfast_store::{Conflict, StoreError};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -65,44 +65,44 @@ impl From<ApiError> for Problem {
 impl From<StoreError> for Problem {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unique { constraint } => match constraint {
-                "contacts_email_key" => Problem::field(
+            StoreError::Unique { conflict } => match conflict {
+                Conflict::ContactEmail => Problem::field(
                     ErrorCode::Conflict,
                     "email",
                     "a contact with this email already exists in this workspace",
                 ),
-                "companies_domain_key" => Problem::field(
+                Conflict::CompanyDomain => Problem::field(
                     ErrorCode::Conflict,
                     "domain",
                     "a company with this domain already exists in this workspace",
                 ),
-                "contact_fields_pkey" => Problem::field(
+                Conflict::ContactFieldKey => Problem::field(
                     ErrorCode::Conflict,
                     "key",
                     "a custom field with this key already exists in this workspace",
                 ),
-                "roles_name_key" => Problem::field(
+                Conflict::RoleName => Problem::field(
                     ErrorCode::Conflict,
                     "name",
                     "a role with this name already exists in this workspace",
                 ),
-                "saved_replies_name_key" => Problem::field(
+                Conflict::SavedReplyName => Problem::field(
                     ErrorCode::Conflict,
                     "name",
                     "a saved reply with this name already exists in this workspace",
                 ),
-                "saved_replies_shortcut_key" => Problem::field(
+                Conflict::SavedReplyShortcut => Problem::field(
                     ErrorCode::Conflict,
                     "shortcut",
                     "another saved reply of this workspace has this shortcut",
                 ),
-                "idempotency_keys_pkey" => Problem::new(
+                Conflict::IdempotencyKey => Problem::new(
                     ErrorCode::Conflict,
                     "another request with this Idempotency-Key is being processed; retry shortly",
                 ),
-                other => Problem::new(
+                other @ (Conflict::WorkspaceSlug | Conflict::UserEmail) => Problem::new(
                     ErrorCode::Conflict,
-                    format!("conflicts with an existing record ({other})"),
+                    format!("conflicts with an existing record ({})", other.constraint()),
                 ),
             },
             other => {

@@ -5,9 +5,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// A unique constraint refused the write; `constraint` is its name.
-    #[error("unique constraint {constraint} violated")]
-    Unique { constraint: &'static str },
+    /// A unique constraint refused the write: which record already holds the value.
+    #[error("unique constraint {} violated", .conflict.constraint())]
+    Unique { conflict: Conflict },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -17,34 +17,60 @@ pub enum StoreError {
     Setup(String),
 }
 
-/// Names of unique constraints callers map to field errors. SQLite reports expression indexes
-/// by name and column indexes by `table.column`, PostgreSQL always by name.
-const KNOWN: &[(&str, &[&str])] = &[
+/// The unique constraints callers map to answers, as a type: a caller matches every kind (the
+/// compiler lists a new one), never a constraint's name as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    ContactEmail,
+    CompanyDomain,
+    ContactFieldKey,
+    WorkspaceSlug,
+    UserEmail,
+    RoleName,
+    SavedReplyName,
+    SavedReplyShortcut,
+    IdempotencyKey,
+}
+
+impl Conflict {
+    /// The constraint's name (PostgreSQL's; the same index name on SQLite).
+    pub fn constraint(self) -> &'static str {
+        KNOWN
+            .iter()
+            .find(|(conflict, _)| *conflict == self)
+            .and_then(|(_, needles)| needles.first().copied())
+            .unwrap_or("unique")
+    }
+}
+
+/// How each database names the constraint in its error: SQLite reports expression indexes by
+/// name and column indexes by `table.column`, PostgreSQL always by name (listed first).
+const KNOWN: &[(Conflict, &[&str])] = &[
     (
-        "contacts_email_key",
+        Conflict::ContactEmail,
         &["contacts_email_key", "contacts.email_key"],
     ),
     (
-        "companies_domain_key",
+        Conflict::CompanyDomain,
         &["companies_domain_key", "companies.domain"],
     ),
     (
-        "contact_fields_pkey",
+        Conflict::ContactFieldKey,
         &["contact_fields_pkey", "contact_fields.workspace_id"],
     ),
     (
-        "workspaces_slug_key",
+        Conflict::WorkspaceSlug,
         &["workspaces_slug_key", "workspaces.slug"],
     ),
-    ("users_email_key", &["users_email_key", "users.email"]),
-    ("roles_name_key", &["roles_name_key", "roles.name"]),
-    ("saved_replies_name_key", &["saved_replies_name_key"]),
+    (Conflict::UserEmail, &["users_email_key", "users.email"]),
+    (Conflict::RoleName, &["roles_name_key", "roles.name"]),
+    (Conflict::SavedReplyName, &["saved_replies_name_key"]),
     (
-        "saved_replies_shortcut_key",
+        Conflict::SavedReplyShortcut,
         &["saved_replies_shortcut_key", "saved_replies.shortcut"],
     ),
     (
-        "idempotency_keys_pkey",
+        Conflict::IdempotencyKey,
         &["idempotency_keys_pkey", "idempotency_keys.workspace_id"],
     ),
 ];
@@ -56,9 +82,11 @@ impl StoreError {
             && db.is_unique_violation()
         {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            for (name, needles) in KNOWN {
+            for (conflict, needles) in KNOWN {
                 if needles.iter().any(|n| text.contains(n)) {
-                    return StoreError::Unique { constraint: name };
+                    return StoreError::Unique {
+                        conflict: *conflict,
+                    };
                 }
             }
         }

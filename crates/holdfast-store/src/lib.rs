@@ -38,5 +38,5 @@ pub mod widget;
 pub mod workspaces;
 
 pub use db::{Backend, Db, PoolStats};
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};
 pub use tenant::{Tenant, TenantTx};
