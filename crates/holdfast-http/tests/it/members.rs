@@ -347,6 +347,16 @@ async fn two_owners_demoted_at_once_leave_exactly_one_owner() {
     assert_eq!(owners, 1);
 }
 
+/// Makes an API key with `credential` (a session's access token or another key).
+async fn make_key(app: &TestApp, credential: &str, name: &str, role: &str) -> Value {
+    app.post("/api/v1/api-keys")
+        .key(credential)
+        .json(&json!({"name": name, "role": role}))
+        .expect(201)
+        .await
+        .json
+}
+
 /// An admin member who made an API key, signed in and stepped up; returns the member id, the
 /// member's access token and the key's secret and id.
 async fn member_with_a_key(
@@ -455,31 +465,14 @@ async fn a_key_made_by_a_members_key_is_revoked_with_the_member() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("keys-chain").await;
     let (id, access, _, _) = member_with_a_key(&app, &ws, "chain").await;
-    let parent = app
-        .post("/api/v1/api-keys")
-        .key(&access)
-        .json(&json!({"name": "chain's admin key", "role": "admin"}))
-        .expect(201)
-        .await
-        .json["secret"]
+    let parent = make_key(&app, &access, "chain's admin key", "admin").await["secret"]
         .as_str()
         .unwrap()
         .to_owned();
-    let child = app
-        .post("/api/v1/api-keys")
-        .key(&parent)
-        .json(&json!({"name": "minted by the key", "role": "support"}))
-        .expect(201)
-        .await
-        .json;
+    let child = make_key(&app, &parent, "minted by the key", "support").await;
     assert_eq!(
         child["created_by"],
-        app.post("/api/v1/api-keys")
-            .key(&access)
-            .json(&json!({"name": "direct", "role": "support"}))
-            .expect(201)
-            .await
-            .json["created_by"],
+        make_key(&app, &access, "direct", "support").await["created_by"],
         "a key made by a key answers to the same member: {child}"
     );
     let child = child["secret"].as_str().unwrap().to_owned();
@@ -535,13 +528,7 @@ async fn demoting_a_member_revokes_their_keys_that_hold_more_than_the_new_role()
     let ws = app.workspace("keys-demote").await;
     // An admin made a support key (in member_with_a_key) and an admin key.
     let (id, access, support_secret, support_key) = member_with_a_key(&app, &ws, "demoted").await;
-    let admin_key = app
-        .post("/api/v1/api-keys")
-        .key(&access)
-        .json(&json!({"name": "deploy script", "role": "admin"}))
-        .expect(201)
-        .await
-        .json;
+    let admin_key = make_key(&app, &access, "deploy script", "admin").await;
     let admin_secret = admin_key["secret"].as_str().unwrap().to_owned();
     let admin_key_id = admin_key["id"].as_str().unwrap().to_owned();
     app.get("/api/v1/members")
@@ -584,23 +571,11 @@ async fn a_member_who_deletes_their_account_leaves_no_working_api_key() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("keys-self-delete").await;
     let (_, access, secret, _) = member_with_a_key(&app, &ws, "leaver").await;
-    let admin_key = app
-        .post("/api/v1/api-keys")
-        .key(&access)
-        .json(&json!({"name": "the member's admin key", "role": "admin"}))
-        .expect(201)
-        .await
-        .json["secret"]
+    let admin_key = make_key(&app, &access, "the member's admin key", "admin").await["secret"]
         .as_str()
         .unwrap()
         .to_owned();
-    let child = app
-        .post("/api/v1/api-keys")
-        .key(&admin_key)
-        .json(&json!({"name": "made by the member's key", "role": "support"}))
-        .expect(201)
-        .await
-        .json["secret"]
+    let child = make_key(&app, &admin_key, "made by the member's key", "support").await["secret"]
         .as_str()
         .unwrap()
         .to_owned();
