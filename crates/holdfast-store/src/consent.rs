@@ -584,23 +584,41 @@ pub async fn unscoped_confirmation_target(
     }))
 }
 
-/// Spends a confirmation token (single use): true when this call spent it.
-pub async fn spend_confirmation(
+/// The single-use links the contact's own mail carries, each spent the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SingleUseLink {
+    /// A double opt-in confirmation (`consent_confirmations`).
+    Confirmation,
+    /// A "download my data" link (`data_download_links`).
+    DataDownload,
+}
+
+/// Spends a link by its token's digest while unused and unexpired: true when this call spent
+/// it (a second use, an expired or an unknown link: false).
+pub async fn spend_link(
     tx: &mut TenantTx<'_>,
+    link: SingleUseLink,
     token_hash: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
+    let sql = match link {
+        SingleUseLink::Confirmation => {
+            "UPDATE consent_confirmations SET used_at = $3 \
+             WHERE token_hash = $1 AND workspace_id = $2 AND used_at IS NULL AND expires_at > $3"
+        }
+        SingleUseLink::DataDownload => {
+            "UPDATE data_download_links SET used_at = $3 \
+             WHERE token_hash = $1 AND workspace_id = $2 AND used_at IS NULL AND expires_at > $3"
+        }
+    };
     let ws = tx.ws().to_owned();
-    let spent = sqlx::query(
-        "UPDATE consent_confirmations SET used_at = $3 \
-         WHERE token_hash = $1 AND workspace_id = $2 AND used_at IS NULL AND expires_at > $3",
-    )
-    .bind(token_hash)
-    .bind(ws)
-    .bind(now_ms)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
+    let spent = sqlx::query(sql)
+        .bind(token_hash)
+        .bind(ws)
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
     Ok(spent == 1)
 }
 
@@ -648,24 +666,4 @@ pub async fn unscoped_data_link_target(
             ContactId::from_trusted(contact),
         )
     }))
-}
-
-/// Spends a data-download link (single use): true when this call spent it.
-pub async fn spend_data_link(
-    tx: &mut TenantTx<'_>,
-    token_hash: &str,
-    now_ms: i64,
-) -> Result<bool, StoreError> {
-    let ws = tx.ws().to_owned();
-    let spent = sqlx::query(
-        "UPDATE data_download_links SET used_at = $3 \
-         WHERE token_hash = $1 AND workspace_id = $2 AND used_at IS NULL AND expires_at > $3",
-    )
-    .bind(token_hash)
-    .bind(ws)
-    .bind(now_ms)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    Ok(spent == 1)
 }

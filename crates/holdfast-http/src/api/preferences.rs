@@ -384,7 +384,7 @@ async fn download(
     let (digest, tenant, contact) = download_target(&state, &token).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    if !store::spend_data_link(&mut tx, &digest, now).await? {
+    if !store::spend_link(&mut tx, store::SingleUseLink::DataDownload, &digest, now).await? {
         return Err(not_found());
     }
     let document = crate::privacy::export_document(
@@ -666,7 +666,7 @@ async fn confirm(
     let (digest, tenant, contact, channel) = confirmation_target(&state, &token).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    if !store::spend_confirmation(&mut tx, &digest, now).await? {
+    if !store::spend_link(&mut tx, store::SingleUseLink::Confirmation, &digest, now).await? {
         return Err(not_found());
     }
     let before = store::standing(&mut tx, &contact, true)
