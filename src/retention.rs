@@ -35,7 +35,7 @@ pub async fn run(config: Config, args: RetentionArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("no workspace with the slug '{slug}'"))?;
         let line = if args.dry_run {
-            let preview = holdfast_http::privacy::retention_preview(&db, &tenant, now)
+            let preview = holdfast_app::privacy::retention_preview(&db, &tenant, now)
                 .await
                 .map_err(|e| e.to_string())?;
             if args.json {
@@ -59,7 +59,7 @@ pub async fn run(config: Config, args: RetentionArgs) -> Result<(), String> {
                 text
             }
         } else {
-            let counts = holdfast_http::privacy::run_retention(
+            let counts = holdfast_app::privacy::run_retention(
                 &db,
                 &config.data_dir,
                 &tenant,

@@ -1,11 +1,12 @@
 //! `holdfast serve` and `holdfast migrate`.
 
 use crate::{datadir, telemetry};
+use holdfast_app::App;
+use holdfast_app::worker::WorkerOptions;
 use holdfast_core::clock::SystemClock;
 use holdfast_core::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
 use holdfast_core::secret::Secret;
 use holdfast_http::AppState;
-use holdfast_http::worker::WorkerOptions;
 use holdfast_store::Db;
 use std::sync::Arc;
 
@@ -96,8 +97,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let worker = config.worker.then(|| {
-        tokio::spawn(holdfast_http::worker::run(
-            state.clone(),
+        tokio::spawn(holdfast_app::worker::run(
+            state.app().clone(),
             WorkerOptions::for_config(&config),
             stopped(stop_rx.clone()),
         ))
@@ -121,20 +122,19 @@ pub async fn run(config: Config) -> Result<(), String> {
 pub async fn worker(config: Config) -> Result<(), String> {
     let (db, master_key) = open_with_key(&config).await?;
     let shutdown = shutdown_signal()?;
-    let state = AppState::new(
+    let app = App::new(
         db.clone(),
         Arc::new(config.clone()),
         Arc::new(SystemClock),
         master_key.expose(),
     )
-    .connect_services()
-    .await?;
+    .connect_mail()?;
     println!(
         "Holdfast {} worker running (database: {})",
         env!("CARGO_PKG_VERSION"),
         db.backend().name()
     );
-    holdfast_http::worker::run(state, WorkerOptions::for_config(&config), shutdown).await;
+    holdfast_app::worker::run(app, WorkerOptions::for_config(&config), shutdown).await;
     db.close().await;
     Ok(())
 }

@@ -114,7 +114,7 @@ async fn produce(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_loses_no_acknowledged_job() {
-    holdfast_http::outbound::install_crypto_provider();
+    holdfast_app::outbound::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start().await;
     // Slow answers keep deliveries in flight when the kill comes.

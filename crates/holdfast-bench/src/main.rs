@@ -940,7 +940,7 @@ async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
 
 #[tokio::main]
 async fn main() {
-    holdfast_http::outbound::install_crypto_provider();
+    holdfast_app::outbound::install_crypto_provider();
     let seconds = std::env::var("HOLDFAST_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok());

@@ -195,6 +195,13 @@ impl ApiError {
         )
     }
 
+    /// One field's problem: the detail names the field, the errors list carries it.
+    pub fn field(code: ErrorCode, field: &str, message: &str) -> Self {
+        let mut e = Self::new(code, format!("{field}: {message}"));
+        e.errors.push(FieldError::new(field, message));
+        e
+    }
+
     pub fn internal() -> Self {
         Self::new(
             ErrorCode::Internal,

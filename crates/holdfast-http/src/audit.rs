@@ -3,8 +3,10 @@
 //! transaction of the action they record.
 
 use crate::extract::ClientInfo;
+use holdfast_core::consent::Source;
 use holdfast_store::audit::NewEvent;
 use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::consent::Who;
 use serde_json::Value;
 
 /// An event done by an authenticated actor.
@@ -52,26 +54,6 @@ pub(crate) fn anonymous(
     from(client, action, entity_type, entity_id, summary)
 }
 
-/// An event done by Holdfast itself (the job worker), outside any request.
-pub(crate) fn by_system(
-    action: &'static str,
-    entity_type: &'static str,
-    entity_id: impl Into<String>,
-    summary: Value,
-) -> NewEvent {
-    NewEvent {
-        actor_type: "system",
-        actor_id: "worker".to_owned(),
-        action,
-        entity_type,
-        entity_id: entity_id.into(),
-        summary,
-        ip: String::new(),
-        user_agent: String::new(),
-        request_id: String::new(),
-    }
-}
-
 fn from(
     client: &ClientInfo,
     action: &'static str,
@@ -89,5 +71,34 @@ fn from(
         ip: client.ip.clone().unwrap_or_default(),
         user_agent: client.user_agent.clone().unwrap_or_default(),
         request_id: crate::problem::current_request_id().unwrap_or_default(),
+    }
+}
+
+/// Who changes a contact's consent from a staff request: the actor, the client, the source
+/// (the API for a key, the operator for a person, unless the request names another) and a note.
+pub(crate) fn consent_who(
+    actor: &Actor,
+    client: &ClientInfo,
+    source: Source,
+    note: Option<String>,
+) -> Who {
+    let actor = match &actor.principal {
+        Principal::ApiKey(id) => id.to_string(),
+        Principal::User { user_id, .. } => user_id.to_string(),
+    };
+    Who {
+        actor,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        source,
+        note,
+    }
+}
+
+/// The consent source of a staff actor: the API for a key, the operator for a person.
+pub(crate) fn staff_source(actor: &Actor) -> Source {
+    match actor.principal {
+        Principal::ApiKey(_) => Source::Api,
+        Principal::User { .. } => Source::Operator,
     }
 }

@@ -4,7 +4,6 @@
 
 use crate::cookies::{check_csrf, is_state_changing};
 use crate::problem::{Problem, render};
-use crate::routes::{Guard, RateLimit};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -15,12 +14,70 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::modules::Module;
+use holdfast_core::policy::Permission;
 use holdfast_core::token::parse_opaque;
 use holdfast_core::token::{API_KEY_PREFIX, parse_api_key};
 use holdfast_store::auth::{
     Actor, Principal, authenticate_access_token, authenticate_api_key, authenticate_session_cookie,
 };
 use holdfast_store::identity::COOKIE_PREFIX;
+
+/// How many requests a public route accepts per client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// `public_rate_limit_per_minute` from the configuration.
+    Standard,
+    /// Sign-in endpoints: `auth_rate_limit_per_minute` per client address, with a burst of 10
+    /// (or two seconds' worth, if larger).
+    Auth,
+    /// Ten times the standard limit: liveness, readiness and metrics are polled by
+    /// orchestrators and scrapers from a few addresses.
+    Probe,
+    PerMinute(u32),
+}
+
+/// Who may call a route. Later: portal session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    Public {
+        rate_limit: RateLimit,
+    },
+    /// A workspace's staff: an API key or a signed-in user's access token, whose role grants
+    /// `permission`.
+    Staff {
+        permission: Permission,
+    },
+    /// As `Staff`, for sensitive actions: a signed-in user must also have re-entered their
+    /// password (and second factor) in the last 10 minutes (`POST /api/v1/auth/step-up`).
+    /// API keys have no password and pass on their permission alone.
+    StaffStepUp {
+        permission: Permission,
+    },
+    /// A signed-in user acting on their own account (sessions); API keys are refused with 403.
+    User,
+    /// An inbound provider webhook, `/hooks/{provider}/{workspace_slug}`: rate-limited per
+    /// client address, then the body's signature must verify under the workspace's secret for
+    /// that provider (else 401, counted and logged without the request). The handler receives
+    /// a [`crate::guard::VerifiedHook`].
+    Signed,
+    /// A scheduler: the `X-Holdfast-Cron-Secret` header must equal the configured
+    /// `cron_secret` (constant-time); 404 while none is configured.
+    Cron,
+    /// The website widget's public routes, `/api/v1/widget/{key}/…` (`widget_guard.rs`): a
+    /// per-address budget, the key's workspace (unknown, disabled or help desk off: 404), the
+    /// browser's `Origin` among the workspace's allowed origins (else 403), and for a
+    /// submission (`submit`) budgets per address and per key. The handler receives a
+    /// [`crate::widget_guard::WidgetCaller`]; answers carry CORS headers for that origin only.
+    Widget {
+        submit: bool,
+    },
+}
+
+impl Guard {
+    pub fn is_public(&self) -> bool {
+        matches!(self, Guard::Public { .. })
+    }
+}
 
 #[derive(Clone)]
 pub(crate) struct GuardState {

@@ -11,34 +11,36 @@ pub mod cookies;
 mod edge;
 mod extract;
 pub mod guard;
-mod metrics;
-pub mod oidc;
 pub mod openapi;
-mod ops;
-pub mod outbound;
-pub mod outreach;
-pub mod passwords;
-pub mod privacy;
+mod paging;
 pub mod problem;
 mod ratelimit;
 pub mod routes;
+mod session;
 pub mod signed;
 mod state;
-pub mod ticket_mail;
-pub mod webhooks;
+pub mod table;
 pub mod widget_guard;
-pub mod worker;
 
 pub use edge::with_edge;
-pub use routes::{Guard, RateLimit, route_table};
+pub use guard::{Guard, RateLimit};
+pub use routes::route_table;
 pub use state::AppState;
 
 use std::net::SocketAddr;
 
 /// The complete application router.
 pub fn app(state: AppState) -> axum::Router {
-    let router = route_table().into_router(state.clone());
-    with_edge(router, state)
+    with_edge(router(state.clone()), state)
+}
+
+/// The route table's router (no edge layers), with what is read off the table: the OpenAPI
+/// document and the modules on offer.
+pub fn router(state: AppState) -> axum::Router {
+    let table = route_table();
+    let openapi = serde_json::to_string(&openapi::document(table.specs())).unwrap_or_default();
+    let offered = table.offered_modules();
+    table.into_router(state.serving(openapi, offered))
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
@@ -47,13 +49,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_router(
-        listener,
-        route_table().into_router(state.clone()),
-        state,
-        shutdown,
-    )
-    .await
+    serve_router(listener, router(state.clone()), state, shutdown).await
 }
 
 /// Serves `router` (the route table's, perhaps with extra routes) behind the edge layers until

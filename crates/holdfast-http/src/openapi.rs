@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the route table and the wire types' JSON Schemas
 //! (2020-12, the dialect OpenAPI 3.1 uses). A route cannot exist without appearing here.
 
+use crate::guard::Guard;
 use crate::problem::ProblemOut;
-use crate::routes::{Guard, RouteSpec, route_table};
+use crate::table::RouteSpec;
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
@@ -109,13 +110,14 @@ fn status_text(status: u16) -> &'static str {
     }
 }
 
-pub fn document() -> Value {
+/// The document for the routes of a table.
+pub fn document<'a>(specs: impl Iterator<Item = &'a RouteSpec>) -> Value {
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "/components/schemas".into();
     let mut generator = settings.into_generator();
     generator.subschema_for::<ProblemOut>();
     let mut paths = Map::new();
-    for spec in route_table().specs() {
+    for spec in specs {
         let entry = paths
             .entry(spec.path.to_owned())
             .or_insert_with(|| json!({}));

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::validate::FieldError;
-use holdfast_store::{Conflict, StoreError};
+use holdfast_store::StoreError;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -50,9 +50,7 @@ impl Problem {
         Self(ApiError::not_found(what))
     }
     pub fn field(code: ErrorCode, field: &str, message: &str) -> Self {
-        let mut e = ApiError::new(code, format!("{field}: {message}"));
-        e.errors.push(FieldError::new(field, message));
-        Self(e)
+        Self(ApiError::field(code, field, message))
     }
 }
 
@@ -64,52 +62,7 @@ impl From<ApiError> for Problem {
 
 impl From<StoreError> for Problem {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unique { conflict } => match conflict {
-                Conflict::ContactEmail => Problem::field(
-                    ErrorCode::Conflict,
-                    "email",
-                    "a contact with this email already exists in this workspace",
-                ),
-                Conflict::CompanyDomain => Problem::field(
-                    ErrorCode::Conflict,
-                    "domain",
-                    "a company with this domain already exists in this workspace",
-                ),
-                Conflict::ContactFieldKey => Problem::field(
-                    ErrorCode::Conflict,
-                    "key",
-                    "a custom field with this key already exists in this workspace",
-                ),
-                Conflict::RoleName => Problem::field(
-                    ErrorCode::Conflict,
-                    "name",
-                    "a role with this name already exists in this workspace",
-                ),
-                Conflict::SavedReplyName => Problem::field(
-                    ErrorCode::Conflict,
-                    "name",
-                    "a saved reply with this name already exists in this workspace",
-                ),
-                Conflict::SavedReplyShortcut => Problem::field(
-                    ErrorCode::Conflict,
-                    "shortcut",
-                    "another saved reply of this workspace has this shortcut",
-                ),
-                Conflict::IdempotencyKey => Problem::new(
-                    ErrorCode::Conflict,
-                    "another request with this Idempotency-Key is being processed; retry shortly",
-                ),
-                other @ (Conflict::WorkspaceSlug | Conflict::UserEmail) => Problem::new(
-                    ErrorCode::Conflict,
-                    format!("conflicts with an existing record ({})", other.constraint()),
-                ),
-            },
-            other => {
-                tracing::error!(error = %other, "store failure");
-                Problem(ApiError::internal())
-            }
-        }
+        Self(ApiError::from(err))
     }
 }
 

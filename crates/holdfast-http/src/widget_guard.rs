@@ -18,32 +18,7 @@ use holdfast_core::modules::Module;
 use holdfast_core::widget::{is_key_shaped, origin_allowed};
 use holdfast_store::Tenant;
 
-/// Why the widget refused a request: a closed set, the label of
-/// `holdfast_widget_refused_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    Origin,
-    Bot,
-    Identity,
-    Rate,
-}
-
-impl Refusal {
-    pub const ALL: [Refusal; 4] = [
-        Refusal::Origin,
-        Refusal::Bot,
-        Refusal::Identity,
-        Refusal::Rate,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::Origin => "origin",
-            Refusal::Bot => "bot",
-            Refusal::Identity => "identity",
-            Refusal::Rate => "rate",
-        }
-    }
-}
+use holdfast_app::metrics::Refusal;
 
 /// The workspace behind a widget key, for a request from one of its allowed origins. Only
 /// [`check`] makes one.

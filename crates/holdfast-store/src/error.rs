@@ -1,6 +1,7 @@
 //! The store's one error type: unique-constraint violations by constraint name (what callers
 //! map to field errors), database and migration failures, and an unsafe database setup.
 
+use holdfast_core::error::{ApiError, ErrorCode};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -101,5 +102,59 @@ pub(crate) trait Classify<T> {
 impl<T> Classify<T> for Result<T, sqlx::Error> {
     fn classify(self) -> Result<T, StoreError> {
         self.map_err(StoreError::classify)
+    }
+}
+
+/// What a caller is told about a store failure: a conflict names the field that must be
+/// unique (409); anything else is logged here and answered as an internal error, without
+/// internals.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unique { conflict } => match conflict {
+                Conflict::ContactEmail => ApiError::field(
+                    ErrorCode::Conflict,
+                    "email",
+                    "a contact with this email already exists in this workspace",
+                ),
+                Conflict::CompanyDomain => ApiError::field(
+                    ErrorCode::Conflict,
+                    "domain",
+                    "a company with this domain already exists in this workspace",
+                ),
+                Conflict::ContactFieldKey => ApiError::field(
+                    ErrorCode::Conflict,
+                    "key",
+                    "a custom field with this key already exists in this workspace",
+                ),
+                Conflict::RoleName => ApiError::field(
+                    ErrorCode::Conflict,
+                    "name",
+                    "a role with this name already exists in this workspace",
+                ),
+                Conflict::SavedReplyName => ApiError::field(
+                    ErrorCode::Conflict,
+                    "name",
+                    "a saved reply with this name already exists in this workspace",
+                ),
+                Conflict::SavedReplyShortcut => ApiError::field(
+                    ErrorCode::Conflict,
+                    "shortcut",
+                    "another saved reply of this workspace has this shortcut",
+                ),
+                Conflict::IdempotencyKey => ApiError::new(
+                    ErrorCode::Conflict,
+                    "another request with this Idempotency-Key is being processed; retry shortly",
+                ),
+                other @ (Conflict::WorkspaceSlug | Conflict::UserEmail) => ApiError::new(
+                    ErrorCode::Conflict,
+                    format!("conflicts with an existing record ({})", other.constraint()),
+                ),
+            },
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal()
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::StoreError;
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{InboundEventId, WorkspaceId};
-use holdfast_core::inbound::Provider;
+use holdfast_core::inbound::{InboundEventOut, Provider};
 use holdfast_core::modules::ModuleSet;
 use holdfast_core::queue::JobKind;
 use serde::Serialize;
@@ -175,27 +175,41 @@ pub async fn record(
     Ok(Some(id))
 }
 
-/// A received event as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct InboundRow {
-    pub id: String,
-    pub provider: String,
-    pub event_key: String,
-    pub event_type: Option<String>,
-    pub content_type: String,
-    pub body: String,
-    pub body_encoding: String,
-    pub state: String,
-    pub received_at: i64,
-    pub handled_at: Option<i64>,
+/// A stored event's columns, in the order the queries select them.
+type EventColumns = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
+
+fn event_of(c: EventColumns) -> InboundEventOut {
+    InboundEventOut {
+        id: c.0,
+        provider: c.1,
+        event_key: c.2,
+        event_type: c.3,
+        content_type: c.4,
+        body: c.5,
+        body_encoding: c.6,
+        state: c.7,
+        received_at: c.8,
+        handled_at: c.9,
+    }
 }
 
 pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &InboundEventId,
-) -> Result<Option<InboundRow>, StoreError> {
+) -> Result<Option<InboundEventOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let row = sqlx::query_as(
+    let row: Option<EventColumns> = sqlx::query_as(
         "SELECT id, provider, event_key, event_type, content_type, body, body_encoding, state, received_at, handled_at \
          FROM inbound_events WHERE workspace_id = $1 AND id = $2",
     )
@@ -203,7 +217,7 @@ pub async fn get(
     .bind(id.as_str())
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row)
+    Ok(row.map(event_of))
 }
 
 /// Received events newest first, before `before` when given, optionally of one provider.
@@ -212,9 +226,9 @@ pub async fn list(
     provider: Option<Provider>,
     before: Option<&str>,
     limit: u32,
-) -> Result<Vec<InboundRow>, StoreError> {
+) -> Result<Vec<InboundEventOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows = sqlx::query_as(
+    let rows: Vec<EventColumns> = sqlx::query_as(
         "SELECT id, provider, event_key, event_type, content_type, body, body_encoding, state, received_at, handled_at \
          FROM inbound_events WHERE workspace_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR id < $3) \
          ORDER BY id DESC LIMIT $4",
@@ -225,7 +239,7 @@ pub async fn list(
     .bind(i64::from(limit))
     .fetch_all(tx.conn())
     .await?;
-    Ok(rows)
+    Ok(rows.into_iter().map(event_of).collect())
 }
 
 /// Marks an event handled.

@@ -155,7 +155,7 @@ impl TestApp {
         extra: impl FnOnce(axum::Router<AppState>) -> axum::Router<AppState>,
     ) -> TestApp {
         install_log_capture();
-        holdfast_http::outbound::install_crypto_provider();
+        holdfast_app::outbound::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -225,20 +225,20 @@ impl TestApp {
         if config.worker {
             // Tests on PostgreSQL share one database: this app's worker takes only the jobs of
             // the workspaces this app made (their secrets are sealed with this app's key).
-            let options = holdfast_http::worker::WorkerOptions {
+            let options = holdfast_app::worker::WorkerOptions {
                 poll: std::time::Duration::from_millis(25),
                 only_workspaces: Some(worker_workspaces.clone()),
                 ..Default::default()
             };
-            tokio::spawn(holdfast_http::worker::run(
-                state.clone(),
+            tokio::spawn(holdfast_app::worker::run(
+                state.app().clone(),
                 options,
                 async move {
                     let _ = worker_rx.await;
                 },
             ));
         }
-        let router = holdfast_http::route_table().into_router(state.clone());
+        let router = holdfast_http::router(state.clone());
         let router = extra(axum::Router::new())
             .with_state(state.clone())
             .merge(router);
@@ -269,13 +269,13 @@ impl TestApp {
     /// the returned sender or when the test ends.
     pub fn extra_worker(&self) -> tokio::sync::oneshot::Sender<()> {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let options = holdfast_http::worker::WorkerOptions {
+        let options = holdfast_app::worker::WorkerOptions {
             poll: std::time::Duration::from_millis(25),
             only_workspaces: Some(self.worker_workspaces.clone()),
             ..Default::default()
         };
-        tokio::spawn(holdfast_http::worker::run(
-            self.state.clone(),
+        tokio::spawn(holdfast_app::worker::run(
+            self.state.app().clone(),
             options,
             async move {
                 let _ = rx.await;

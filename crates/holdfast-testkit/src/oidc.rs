@@ -647,7 +647,7 @@ fn append_log(log: &Mutex<String>, text: &str) {
 /// An HTTP client that follows no redirects, with a fresh cookie jar of its own if `cookies`.
 /// It keeps no idle connections, so nothing stale survives a restart.
 fn http_client(cookies: bool) -> reqwest::Client {
-    holdfast_http::outbound::install_crypto_provider();
+    holdfast_app::outbound::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookies)

@@ -584,6 +584,40 @@ fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// A received event as the API shows it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct InboundEventOut {
+    pub id: String,
+    pub provider: String,
+    /// The provider's event id (or `sha256:` of the body when the provider sends none).
+    pub event_key: String,
+    pub event_type: Option<String>,
+    pub content_type: String,
+    /// The body exactly as received and verified (base64 when `body_encoding` says so); empty
+    /// when withheld.
+    pub body: String,
+    /// `utf8`, or `base64` for a body that is not text (a mail with attachments), or
+    /// `withheld` when the caller's role hides any contact field: a raw payload (a customer's
+    /// mail, a payment with their address) names the person and cannot be cut field by field.
+    pub body_encoding: String,
+    /// `received`, then `handled`.
+    pub state: String,
+    pub received_at: i64,
+    pub handled_at: Option<i64>,
+}
+
+impl InboundEventOut {
+    /// The event without its body, for a reader whose role hides any contact field: a raw
+    /// payload names the person and cannot be cut field by field.
+    pub fn withheld(self) -> Self {
+        InboundEventOut {
+            body: String::new(),
+            body_encoding: "withheld".to_owned(),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Builders shared by the provider tests.

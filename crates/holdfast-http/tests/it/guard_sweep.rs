@@ -82,7 +82,7 @@ fn method(m: &axum::http::Method) -> Method {
 /// A plausible body, so a route cannot pass by failing validation before its guard.
 fn with_body<'a>(
     call: holdfast_testkit::Call<'a>,
-    spec: &holdfast_http::routes::RouteSpec,
+    spec: &holdfast_http::table::RouteSpec,
 ) -> holdfast_testkit::Call<'a> {
     if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
         call.json(&json!({"status": "pending"}))

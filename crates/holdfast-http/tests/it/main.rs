@@ -18,6 +18,7 @@ mod fields;
 mod guard_sweep;
 mod hooks;
 mod isolation;
+mod layers;
 mod limits;
 mod logging;
 mod members;

@@ -7,7 +7,7 @@
 
 use crate::contact;
 use holdfast_core::modules::Module;
-use holdfast_http::routes::RouteSpec;
+use holdfast_http::table::RouteSpec;
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp, Workspace};
 use serde_json::json;

@@ -7,7 +7,7 @@
 
 use axum::http::Method as HttpMethod;
 use holdfast_core::policy::Permission;
-use holdfast_http::routes::RouteSpec;
+use holdfast_http::table::RouteSpec;
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp};
 use serde_json::json;

@@ -1,0 +1,3 @@
+//! Access: who may hand out which role.
+
+pub mod roles;

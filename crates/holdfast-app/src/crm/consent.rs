@@ -1,0 +1,121 @@
+//! Consent changes (CRM): the one way consent changes, from staff, an import or the contact's
+//! own links ([`change_consent`]: double opt-in applied, every change logged), the reset when a
+//! contact's address changes, and the consent view every entry point shows.
+
+use crate::outreach::{ContactEmail, Decision};
+use holdfast_core::consent::{
+    self as rules, Channel, ConsentLogEntry, ConsentOut, PrivacySettings, Purpose, Status,
+};
+use holdfast_core::ids::ContactId;
+use holdfast_store::consent::{self as store, Change, Standing, Who};
+use holdfast_store::{StoreError, TenantTx};
+
+pub fn view(contact: &ContactId, standing: &Standing, settings: &PrivacySettings) -> ConsentOut {
+    ConsentOut {
+        contact_id: contact.to_string(),
+        mode: settings.mode,
+        do_not_contact: standing.do_not_contact,
+        do_not_sell: standing.do_not_sell,
+        channels: standing
+            .channels
+            .iter()
+            .map(|(c, v)| (c.as_str().to_owned(), v.clone()))
+            .collect(),
+    }
+}
+
+/// The one way consent changes: requested grants become `pending` where double opt-in is on
+/// (the contact is then sent a single-use confirmation link through the choke point), each
+/// real change is written with its log entry, all in the caller's transaction.
+pub async fn change_consent(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    before: &Standing,
+    changes: &[Change],
+    who: &Who,
+    now: i64,
+) -> Result<Vec<ConsentLogEntry>, StoreError> {
+    let source = who.source;
+    let settings = store::settings(tx).await?;
+    let mut ask = false;
+    let effective: Vec<Change> = changes
+        .iter()
+        .map(|change| match change {
+            Change::Channel {
+                channel,
+                status,
+                lawful_basis,
+            } => {
+                let current = before.status(*channel);
+                let status = rules::effective_status(
+                    *status,
+                    current,
+                    source,
+                    settings.double_opt_in_on(*channel),
+                );
+                // A new wait, or a grant asked again while waiting (the first link may be
+                // lost or expired): the contact gets a confirmation request.
+                ask |= status == Status::Pending && *channel == Channel::Email;
+                Change::Channel {
+                    channel: *channel,
+                    status,
+                    lawful_basis: *lawful_basis,
+                }
+            }
+            other => other.clone(),
+        })
+        .collect();
+    let written = store::apply(tx, contact, before, &effective, who, now).await?;
+    if ask {
+        ask_confirmation(tx, contact, now).await?;
+    }
+    Ok(written)
+}
+
+/// Queues the double opt-in request. Its single-use link is made when the mail is sent
+/// (`outreach`), so the token never waits in the queue in clear.
+async fn ask_confirmation(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    now: i64,
+) -> Result<Decision, StoreError> {
+    let name = holdfast_store::workspaces::get(tx)
+        .await?
+        .map(|w| w.name)
+        .unwrap_or_else(|| "us".to_owned());
+    let body = format!(
+        "Please confirm that you want to receive email from {name}:\n\n{}\n\n\
+         The link works once, for 7 days. If you did not ask for this, ignore this message: \
+         nothing more will be sent to you by email until you confirm.\n",
+        crate::outreach::CONFIRMATION_LINK
+    );
+    let mail = ContactEmail {
+        subject: format!("Please confirm your subscription to {name}"),
+        body,
+        ..ContactEmail::default()
+    };
+    crate::outreach::queue_to_contact(tx, contact, Purpose::Confirmation, mail, now).await
+}
+
+/// A contact's email address changed: consent given for the old address (or a confirmation
+/// link sent to it) says nothing about the new one. Email consent goes back to unknown
+/// (logged), open confirmations end, and preference links mailed to the old address stop
+/// working, all in the change's transaction.
+pub async fn address_changed(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    who: &Who,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(before) = store::standing(tx, contact, true).await? else {
+        return Ok(());
+    };
+    let reset = Change::Channel {
+        channel: Channel::Email,
+        status: Status::Unknown,
+        lawful_basis: None,
+    };
+    store::apply(tx, contact, &before, &[reset], who, now).await?;
+    store::revoke_preference_links(tx, contact, now).await?;
+    Ok(())
+}

@@ -1,0 +1,428 @@
+//! Contact import (CRM): checking a CSV against the workspace's custom fields, the dry run's
+//! report, and the `contacts.import` job that writes rows in committed chunks. The HTTP slice
+//! (`holdfast-http` `api/crm/contact_imports.rs`) accepts the file and enqueues the job.
+
+use crate::audit;
+use crate::events::publish_contact;
+use crate::jobs::{JobError, JobResult};
+use crate::{App, AppResult};
+use holdfast_core::contact_fields::FieldDef;
+use holdfast_core::contact_import::{
+    self as import, ImportMode, ImportOptions, ImportOut, ImportRow, MAX_REPORTED_ERRORS, RowError,
+    Table, Target,
+};
+use holdfast_core::contacts::{ContactFields, ContactOut};
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::ids::{ContactId, ContactImportId};
+use holdfast_core::webhooks::EventType;
+use holdfast_store::{Tenant, TenantTx, contact_imports, contacts};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Rows written per transaction; progress is committed with them.
+const CHUNK: usize = 200;
+
+fn job_err(e: ApiError) -> JobError {
+    JobError::Retry(format!("{e:?}"))
+}
+
+/// What a dry run found.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DryRunOut {
+    pub dry_run: bool,
+    pub mode: ImportMode,
+    pub rows_total: usize,
+    pub would_create: usize,
+    pub would_update: usize,
+    /// Rows repeating an earlier row's email or phone; skipped.
+    pub duplicates: usize,
+    pub invalid: usize,
+    /// Every column and where it goes.
+    pub columns: Vec<ColumnOut>,
+    /// Problems by row (the first 1000), duplicates included.
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ColumnOut {
+    pub column: String,
+    pub target: String,
+}
+
+/// The file and options of an import, checked: everything but the rows' fate.
+pub struct Checked {
+    pub table: Table,
+    pub targets: Vec<Target>,
+    pub rows: Vec<Result<ImportRow, Vec<RowError>>>,
+    pub dups: Vec<Option<u64>>,
+}
+
+pub fn check_file(
+    csv: &[u8],
+    mapping: Option<&BTreeMap<String, String>>,
+    defs: &[FieldDef],
+) -> AppResult<Checked> {
+    let table = import::read_csv(csv).map_err(|m| ApiError::new(ErrorCode::Validation, m.0))?;
+    let targets =
+        import::resolve_mapping(&table.headers, mapping, defs).map_err(ApiError::validation)?;
+    let rows = import::check_rows(&table, &targets, defs);
+    let dups = import::duplicates(&rows);
+    Ok(Checked {
+        table,
+        targets,
+        rows,
+        dups,
+    })
+}
+
+pub fn duplicate_error(row: u64, of: u64) -> RowError {
+    RowError {
+        row,
+        column: None,
+        message: format!("repeats row {of} (same email or phone); skipped"),
+    }
+}
+
+pub fn push_errors(report: &mut Vec<RowError>, errors: impl IntoIterator<Item = RowError>) {
+    for e in errors {
+        if report.len() < MAX_REPORTED_ERRORS {
+            report.push(e);
+        }
+    }
+}
+
+/// The existing contact a row updates: by email first, then by phone. `for_update` when the
+/// row is about to be written.
+pub async fn existing(
+    tx: &mut TenantTx<'_>,
+    row: &ImportRow,
+    for_update: bool,
+) -> AppResult<Option<ContactOut>> {
+    if let Some(email) = &row.email
+        && let Some(found) = contacts::find_by_email(tx, email, for_update).await?
+    {
+        return Ok(Some(found));
+    }
+    if let Some(phone) = &row.phone
+        && let Some(found) = contacts::find_by_phone(tx, phone, for_update).await?
+    {
+        return Ok(Some(found));
+    }
+    Ok(None)
+}
+
+/// An existing contact with a row's mapped, non-empty cells over it (tags are added).
+fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
+    let mut f = current.fields();
+    for (slot, value) in [
+        (&mut f.name, &row.name),
+        (&mut f.email, &row.email),
+        (&mut f.phone, &row.phone),
+        (&mut f.company, &row.company),
+    ] {
+        if value.is_some() {
+            slot.clone_from(value);
+        }
+    }
+    for tag in &row.tags {
+        if !f.tags.contains(tag) && f.tags.len() < holdfast_core::contacts::MAX_TAGS {
+            f.tags.push(tag.clone());
+        }
+    }
+    for (k, v) in &row.custom {
+        f.custom.insert(k.clone(), v.clone());
+    }
+    f
+}
+
+fn created(row: &ImportRow) -> ContactFields {
+    ContactFields {
+        name: row.name.clone(),
+        email: row.email.clone(),
+        phone: row.phone.clone(),
+        company: row.company.clone(),
+        tags: row.tags.clone(),
+        company_id: None,
+        custom: row.custom.clone(),
+    }
+}
+
+pub async fn dry_run_report(
+    tx: &mut TenantTx<'_>,
+    checked: &Checked,
+    defs: &[FieldDef],
+    mode: ImportMode,
+) -> AppResult<DryRunOut> {
+    let mut report = DryRunOut {
+        dry_run: true,
+        mode,
+        rows_total: checked.rows.len(),
+        would_create: 0,
+        would_update: 0,
+        duplicates: 0,
+        invalid: 0,
+        columns: checked
+            .table
+            .headers
+            .iter()
+            .zip(&checked.targets)
+            .map(|(c, t)| ColumnOut {
+                column: c.clone(),
+                target: t.name(),
+            })
+            .collect(),
+        errors: Vec::new(),
+    };
+    for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+        match (result, dup) {
+            (Err(errors), _) => {
+                report.invalid += 1;
+                push_errors(&mut report.errors, errors.iter().cloned());
+            }
+            (Ok(row), Some(of)) => {
+                report.duplicates += 1;
+                push_errors(&mut report.errors, [duplicate_error(row.row, *of)]);
+            }
+            (Ok(row), None) => {
+                if existing(tx, row, false).await?.is_some() {
+                    report.would_update += 1;
+                } else {
+                    let missing = import::missing_required(row, defs);
+                    if missing.is_empty() {
+                        report.would_create += 1;
+                    } else {
+                        report.invalid += 1;
+                        push_errors(&mut report.errors, missing);
+                    }
+                }
+            }
+        }
+    }
+    report.errors.sort_by_key(|e| e.row);
+    Ok(report)
+}
+
+/// The `contacts.import` job: re-reads the stored file, decides every row, and writes in
+/// chunks of [`CHUNK`] rows, each committed with the import's progress (so a worker that takes
+/// over after a crash resumes at the last commit). In all-or-nothing mode every row is decided
+/// before the first write, and one invalid row fails the import with nothing written.
+pub async fn run(state: &App, tenant: &Tenant, payload: &serde_json::Value) -> JobResult {
+    let id = payload["import_id"]
+        .as_str()
+        .and_then(ContactImportId::parse)
+        .ok_or_else(|| JobError::Permanent("import job without an import id".into()))?;
+    let (mut record, options, csv, defs) = {
+        let mut tx = state.db.read(tenant).await?;
+        let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
+            return Err(JobError::Permanent("the import no longer exists".into()));
+        };
+        let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+        tx.commit().await?;
+        (job.import, job.options, job.csv, defs)
+    };
+    if matches!(record.status.as_str(), "done" | "failed") {
+        return Ok(());
+    }
+    let options: ImportOptions = serde_json::from_str(&options)
+        .map_err(|e| JobError::Permanent(format!("import options unreadable: {e}")))?;
+    let checked = match check_file(csv.as_bytes(), options.mapping.as_ref(), &defs) {
+        Ok(c) => c,
+        Err(problem) => {
+            // Custom fields changed since the import was accepted (a mapped one deleted).
+            record.status = "failed".into();
+            let mut text = problem.detail.clone();
+            for e in &problem.errors {
+                text.push_str(&format!("; {}: {}", e.field, e.message));
+            }
+            record.failure = Some(text);
+            return finish(state, tenant, &record).await;
+        }
+    };
+    if options.mode == ImportMode::AllOrNothing && record.rows_processed == 0 {
+        let mut errors = Vec::new();
+        let mut invalid = 0;
+        let mut tx = state.db.read(tenant).await?;
+        for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+            match (result, dup) {
+                (Err(e), _) => {
+                    invalid += 1;
+                    push_errors(&mut errors, e.iter().cloned());
+                }
+                (Ok(row), None) => {
+                    if existing(&mut tx, row, false)
+                        .await
+                        .map_err(job_err)?
+                        .is_none()
+                    {
+                        let missing = import::missing_required(row, &defs);
+                        if !missing.is_empty() {
+                            invalid += 1;
+                            push_errors(&mut errors, missing);
+                        }
+                    }
+                }
+                (Ok(_), Some(_)) => {}
+            }
+        }
+        tx.commit().await?;
+        if invalid > 0 {
+            errors.sort_by_key(|e| e.row);
+            record.status = "failed".into();
+            record.skipped = invalid;
+            record.errors = errors;
+            record.failure = Some(format!(
+                "{invalid} row(s) are invalid, so nothing was imported (all_or_nothing); fix them or import with mode=skip_invalid"
+            ));
+            return finish(state, tenant, &record).await;
+        }
+    }
+    let total = checked.rows.len();
+    loop {
+        let now = state.clock.now_ms();
+        let mut tx = state.db.write(tenant).await?;
+        let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
+            return Err(JobError::Permanent("the import no longer exists".into()));
+        };
+        // Another worker may have advanced it (this one's lease lapsed): continue from there.
+        record = job.import;
+        if matches!(record.status.as_str(), "done" | "failed") {
+            return Ok(());
+        }
+        let start = usize::try_from(record.rows_processed)
+            .unwrap_or(0)
+            .min(total);
+        let end = (start + CHUNK).min(total);
+        record.status = "running".into();
+        for i in start..end {
+            write_row(&mut tx, &checked, i, &defs, &mut record, now).await?;
+        }
+        record.rows_processed = end as i64;
+        if end == total {
+            record.status = "done".into();
+            record.finished_at = Some(now);
+            let event = audit::by_system(
+                "contacts.imported",
+                "contact_import",
+                record.id.as_str(),
+                json!({"created": record.created, "updated": record.updated, "skipped": record.skipped}),
+            );
+            holdfast_store::audit::append(&mut tx, &event, now).await?;
+        }
+        contact_imports::advance(&mut tx, &record, now).await?;
+        tx.commit().await?;
+        if end == total {
+            return Ok(());
+        }
+    }
+}
+
+async fn write_row(
+    tx: &mut TenantTx<'_>,
+    checked: &Checked,
+    index: usize,
+    defs: &[FieldDef],
+    record: &mut ImportOut,
+    now: i64,
+) -> JobResult {
+    let (Some(result), Some(dup)) = (checked.rows.get(index), checked.dups.get(index)) else {
+        return Ok(());
+    };
+    let row = match (result, dup) {
+        (Err(errors), _) => {
+            record.skipped += 1;
+            push_errors(&mut record.errors, errors.iter().cloned());
+            return Ok(());
+        }
+        (Ok(row), Some(of)) => {
+            record.skipped += 1;
+            push_errors(&mut record.errors, [duplicate_error(row.row, *of)]);
+            return Ok(());
+        }
+        (Ok(row), None) => row,
+    };
+    let contact = match existing(tx, row, true).await.map_err(job_err)? {
+        Some(current) => {
+            let fields = merged(&current, row);
+            let id = ContactId::from_trusted(current.id.clone());
+            if let Some(updated) = contacts::update(tx, &id, &fields, now).await? {
+                publish_contact(tx, EventType::ContactUpdated, &updated, now).await?;
+            }
+            record.updated += 1;
+            id
+        }
+        None => {
+            let missing = import::missing_required(row, defs);
+            if !missing.is_empty() {
+                record.skipped += 1;
+                push_errors(&mut record.errors, missing);
+                return Ok(());
+            }
+            let contact = contacts::insert(tx, &created(row), now).await?;
+            publish_contact(tx, EventType::ContactCreated, &contact, now).await?;
+            record.created += 1;
+            ContactId::from_trusted(contact.id)
+        }
+    };
+    import_consent(tx, &contact, row, record, now).await
+}
+
+/// The row's consent columns, through the one consent path (logged with source `import`,
+/// double opt-in applied to grants).
+async fn import_consent(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    row: &ImportRow,
+    record: &ImportOut,
+    now: i64,
+) -> JobResult {
+    use holdfast_core::consent::{LawfulBasis, Source, Status};
+    use holdfast_store::consent::{self as consent_store, Change, Who};
+    let mut changes: Vec<Change> = row
+        .consent
+        .iter()
+        .map(|(channel, status)| Change::Channel {
+            channel: *channel,
+            status: *status,
+            lawful_basis: (*status == Status::Granted).then_some(LawfulBasis::Consent),
+        })
+        .collect();
+    if let Some(on) = row.do_not_contact {
+        changes.push(Change::DoNotContact(on));
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let Some(before) = consent_store::standing(tx, contact, true).await? else {
+        return Ok(());
+    };
+    let who = Who {
+        actor: contact_imports::started_by(tx, &record.id)
+            .await?
+            .unwrap_or_else(|| "system".to_owned()),
+        ip: None,
+        user_agent: None,
+        source: Source::Import,
+        note: Some(format!("import {} row {}", record.id, row.row)),
+    };
+    crate::crm::consent::change_consent(tx, contact, &before, &changes, &who, now).await?;
+    Ok(())
+}
+
+async fn finish(state: &App, tenant: &Tenant, record: &ImportOut) -> JobResult {
+    let now = state.clock.now_ms();
+    let mut record = record.clone();
+    record.finished_at = Some(now);
+    let mut tx = state.db.write(tenant).await?;
+    let event = audit::by_system(
+        "contacts.import_failed",
+        "contact_import",
+        record.id.as_str(),
+        json!({"skipped": record.skipped}),
+    );
+    contact_imports::advance(&mut tx, &record, now).await?;
+    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! CRM: consent changes and contact import.
+
+pub mod consent;
+pub mod import;

@@ -1,0 +1,110 @@
+//! Holdfast's application layer: what more than one entry point (an API slice, a console page,
+//! a job, the command line) uses, with no knowledge of HTTP. The sending choke point
+//! (`outreach`), outbound HTTP (`outbound`), publishing events (`events`), the job worker and
+//! every job kind (`worker`; a job's outcome is `jobs`), and per feature area: `identity` (sign-in verification, the second
+//! factor, passwords, the OpenID provider client), `access` (the rule for handing out roles),
+//! `crm` (consent changes, contact import), `helpdesk` (email to ticket, saved replies),
+//! `privacy` (export, erasure, retention) and `webhooks` (delivery, inbound handling).
+//!
+//! Layers: `holdfast-http` → `holdfast-app` → `holdfast-store` → `holdfast-core`. Errors are
+//! `holdfast_core::error::ApiError` (a code and a helpful detail), which the HTTP layer renders
+//! as problem+json.
+
+pub mod access;
+pub mod audit;
+pub mod crm;
+pub mod events;
+pub mod helpdesk;
+pub mod identity;
+pub mod jobs;
+pub mod metrics;
+pub mod outbound;
+pub mod outreach;
+pub mod privacy;
+pub mod webhooks;
+pub mod worker;
+
+use holdfast_core::clock::SharedClock;
+use holdfast_core::config::Config;
+use holdfast_core::crypto::Sealer;
+use holdfast_core::error::ApiError;
+use holdfast_core::jwt::KeyRing;
+use holdfast_store::Db;
+use identity::oidc::OidcProvider;
+use identity::passwords::PasswordPool;
+use std::sync::Arc;
+
+/// An application operation's result: on failure, a code and a detail for whoever asked.
+pub type AppResult<T> = Result<T, ApiError>;
+
+/// What every application operation can reach: the database, configuration, clock, keys and
+/// the outbound clients. Built once at start; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    /// Counters and histograms for `/metrics` (requests, jobs, refusals).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Access-token signing keys, derived from the master key.
+    pub keys: Arc<KeyRing>,
+    pub passwords: PasswordPool,
+    /// The mail transport, usable only through `outreach` (the consent choke point).
+    transport: Arc<outreach::Transport>,
+    /// Signs preference-center links (derived from the master key).
+    pub link_key: Arc<holdfast_core::consent::LinkKey>,
+    /// Seals secrets at rest (TOTP secrets, webhook and inbound secrets, the widget's).
+    pub sealer: Arc<Sealer>,
+    /// The OpenID provider, when single sign-on is configured.
+    pub oidc: Option<Arc<OidcProvider>>,
+    /// Webhook deliveries and the check of a webhook URL when it is saved: the safe outbound
+    /// client with the operator's allowlist (`outbound_allow`).
+    pub webhook_client: outbound::SafeClient,
+}
+
+impl App {
+    /// Key generations of the access-token ring; raise to rotate (older tokens stay valid).
+    pub const TOKEN_KEY_GENERATIONS: u32 = 1;
+
+    pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
+        config.register_secrets();
+        let transport = Arc::new(outreach::Transport::outbox(&db, &clock));
+        App {
+            keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
+            passwords: PasswordPool::default(),
+            transport,
+            link_key: Arc::new(holdfast_core::consent::LinkKey::derive(master_key)),
+            sealer: Arc::new(Sealer::derive(master_key, 1)),
+            oidc: config
+                .oidc
+                .clone()
+                .map(|settings| Arc::new(OidcProvider::new(settings, &config.outbound_allow))),
+            webhook_client: webhooks::delivery::client(&config),
+            metrics: Arc::new(metrics::Metrics::default()),
+            db,
+            clock,
+            config,
+        }
+    }
+
+    /// Connects the configured SMTP relay (`smtp_url`); without it, mail stays in the local
+    /// outbox.
+    pub fn connect_mail(mut self) -> Result<Self, String> {
+        self.transport = Arc::new(outreach::Transport::from_config(
+            &self.config,
+            &self.db,
+            &self.clock,
+        )?);
+        Ok(self)
+    }
+
+    /// Starts hearing the realtime notices of every instance on the database (PostgreSQL
+    /// `LISTEN`; nothing to do on SQLite), for the live event stream.
+    pub async fn listen_for_notices(self) -> Result<Self, String> {
+        self.db
+            .listen_for_notices(&self.config.database_url)
+            .await
+            .map_err(|e| format!("could not listen for realtime notices: {e}"))?;
+        Ok(self)
+    }
+}

@@ -1,0 +1,693 @@
+//! `/api/v1/tickets`: the help desk's tickets and their threads (helpdesk module). Creating a
+//! ticket finds or creates the customer's contact; every change is published to webhooks
+//! (`ticket.created`, `ticket.updated`, `message.created`) in its transaction.
+
+use crate::extract::{JsonBody, QueryParams};
+use crate::guard::Authed;
+use crate::guard::Guard;
+use crate::paging::{CURSOR, LIMIT, Page, encode_cursor, page_of, page_params, page_params_into};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::table::{Doc, QueryParam, RouteTable};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, patch, post};
+use holdfast_app::events::publish;
+use holdfast_app::outreach::Decision;
+use holdfast_core::consent::Purpose;
+use holdfast_core::error::ErrorCode;
+use holdfast_core::fields::{self, Resource};
+use holdfast_core::ids::{ContactId, TicketId};
+use holdfast_core::modules::Module;
+use holdfast_core::policy::Permission;
+use holdfast_core::ticket_activity::ActivityOut;
+use holdfast_core::tickets::{
+    AttachmentOut, BulkIn, BulkOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, ReplyIn,
+    ReplySource, TicketChange, TicketFilter, TicketIn, TicketOut, TicketPatch, TicketThread,
+};
+use holdfast_core::validate::Errors;
+use holdfast_core::webhooks::EventType;
+use holdfast_store::TenantTx;
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::tickets::{self as store, Author, NewTicketRow};
+use serde::Deserialize;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::TicketsRead,
+};
+const WRITE: Guard = Guard::Staff {
+    permission: Permission::TicketsWrite,
+};
+
+const FILTERS: &[QueryParam] = &[
+    LIMIT,
+    CURSOR,
+    QueryParam {
+        name: "status",
+        description: "open, pending, resolved or closed",
+        integer: false,
+    },
+    QueryParam {
+        name: "assignee",
+        description: "A member's user id (usr_…)",
+        integer: false,
+    },
+    QueryParam {
+        name: "tag",
+        description: "Tickets with this tag",
+        integer: false,
+    },
+    QueryParam {
+        name: "contact",
+        description: "Tickets of this contact (ct_…)",
+        integer: false,
+    },
+    QueryParam {
+        name: "q",
+        description: "Words that must all occur in the subject or the messages (notes included); \
+                      the last word also matches as a prefix",
+        integer: false,
+    },
+];
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("tickets", summary);
+    t.module(Module::Helpdesk, |t| {
+        t.add(
+            Method::POST,
+            "/api/v1/tickets",
+            WRITE,
+            doc(
+                "Open a ticket with the customer's first message (the contact is found or created)",
+            )
+            .request::<TicketIn>()
+            .response::<TicketThread>(201),
+            post(ticket_create),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets",
+            READ,
+            doc("List tickets, newest first, with filters")
+                .query(FILTERS)
+                .response::<Page<TicketOut>>(200),
+            get(ticket_list),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets/{id}",
+            READ,
+            doc("A ticket with its thread, oldest message first").response::<TicketThread>(200),
+            get(ticket_get),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets/{id}/attachments/{attachment_id}",
+            READ,
+            doc("Download an attachment (always as a file, never rendered)")
+                .text("application/octet-stream"),
+            get(attachment_download),
+        );
+        t.add(
+            Method::PATCH,
+            "/api/v1/tickets/{id}",
+            WRITE,
+            doc("Change status, priority, assignee, tags or subject")
+                .request::<TicketPatch>()
+                .response::<TicketOut>(200),
+            patch(ticket_update),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/tickets/{id}/replies",
+            WRITE,
+            doc("Reply to the customer, with a body or a saved reply rendered for this ticket")
+                .request::<ReplyIn>()
+                .response::<MessageOut>(201),
+            post(ticket_reply),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/tickets/bulk",
+            WRITE,
+            doc("Change status, assignee or tags of up to 100 tickets at once, all or nothing")
+                .request::<BulkIn>()
+                .response::<BulkOut>(200),
+            post(ticket_bulk),
+        );
+        t.add(
+            Method::GET,
+            "/api/v1/tickets/{id}/activity",
+            READ,
+            doc("A ticket's activity timeline, oldest first")
+                .query(&[LIMIT, CURSOR])
+                .response::<Page<ActivityOut>>(200),
+            get(ticket_activity),
+        );
+        t.add(
+            Method::POST,
+            "/api/v1/tickets/{id}/notes",
+            WRITE,
+            doc("Add an internal note (never shown to the customer)")
+                .request::<MessageIn>()
+                .response::<MessageOut>(201),
+            post(ticket_note),
+        );
+    });
+}
+
+fn ticket_id(text: &str) -> ApiResult<TicketId> {
+    TicketId::parse(text).ok_or_else(|| Problem::not_found("ticket"))
+}
+
+fn author(actor: &Actor) -> (&'static str, String) {
+    match &actor.principal {
+        Principal::ApiKey(id) => ("api_key", id.to_string()),
+        Principal::User { user_id, .. } => ("user", user_id.to_string()),
+    }
+}
+
+async fn ticket_create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<TicketIn>,
+) -> ApiResult<(StatusCode, Json<TicketThread>)> {
+    let new = body.value.validate().map_err(Problem::validation)?;
+    // The contact is found by these fields or created with them: both are uses of the fields
+    // that a role which may not write them (hidden or read-only) is refused, as on
+    // POST /api/v1/contacts; otherwise the answer's contact_id tells which contact has a
+    // hidden address, and a new contact gets a value the role may not write.
+    let sent: Vec<&str> = [
+        ("email", new.email.is_some()),
+        ("phone", new.phone.is_some()),
+        ("name", new.name.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, present)| present.then_some(field))
+    .collect();
+    fields::check_write(&actor.role, Resource::Contacts, &sent).map_err(|(field, access)| {
+        Problem::field(
+            ErrorCode::Forbidden,
+            &format!("contact.{field}"),
+            &format!(
+                "your role may not change contacts.{field} (it is {} for you), so it cannot \
+                 find or create the ticket's contact by it; nothing was changed",
+                access.as_str()
+            ),
+        )
+    })?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let contact = store::find_or_create_contact(
+        &mut tx,
+        new.email.as_deref(),
+        new.phone.as_deref(),
+        new.name.as_deref(),
+        now,
+    )
+    .await?;
+    let (actor_kind, actor_id) = author(&actor);
+    let ticket = store::create(
+        &mut tx,
+        &NewTicketRow {
+            subject: &new.subject,
+            priority: new.priority,
+            tags: &new.tags,
+            contact_id: Some(&contact),
+            channel: Channel::Api,
+        },
+        &Author {
+            kind: actor_kind,
+            id: Some(&actor_id),
+        },
+        now,
+    )
+    .await?;
+    let id = TicketId::from_trusted(ticket.id.clone());
+    let message = store::add_message(
+        &mut tx,
+        &id,
+        MessageKind::Inbound,
+        &Author {
+            kind: "contact",
+            id: Some(&contact),
+        },
+        &new.message,
+        now,
+    )
+    .await?;
+    publish(&mut tx, EventType::TicketCreated, &ticket, now).await?;
+    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TicketThread {
+            ticket,
+            messages: vec![message],
+            attachments: Vec::new(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    status: Option<String>,
+    assignee: Option<String>,
+    tag: Option<String>,
+    contact: Option<String>,
+    q: Option<String>,
+}
+
+async fn ticket_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> ApiResult<Json<Page<TicketOut>>> {
+    let mut errors = Errors::default();
+    let (limit, before) =
+        page_params_into(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
+    let filter = TicketFilter::parse(
+        query.status.as_deref(),
+        query.assignee.as_deref(),
+        query.tag.as_deref(),
+        query.contact.as_deref(),
+        query.q.as_deref(),
+        &mut errors,
+    );
+    errors.finish(()).map_err(Problem::validation)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let rows = store::list(&mut tx, &filter, before.as_deref(), limit + 1).await?;
+    tx.commit().await?;
+    Ok(Json(page_of(rows, limit, |t| &t.id)))
+}
+
+async fn ticket_get(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TicketThread>> {
+    let id = ticket_id(&id)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let ticket = store::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    let messages = store::messages(&mut tx, &id).await?;
+    let attachments = store::attachments(&mut tx, &id)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentOut {
+            id: a.id,
+            message_id: a.message_id,
+            filename: a.filename,
+            content_type: a.content_type,
+            size: a.size,
+        })
+        .collect();
+    tx.commit().await?;
+    let messages = messages
+        .into_iter()
+        .map(|m| m.for_role(&actor.role))
+        .collect();
+    Ok(Json(TicketThread {
+        ticket,
+        messages,
+        attachments,
+    }))
+}
+
+async fn ticket_update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<TicketPatch>,
+) -> ApiResult<Json<TicketOut>> {
+    let id = ticket_id(&id)?;
+    let change = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    check_assignee(&mut tx, &change.assignee).await?;
+    let updated = change_one(&mut tx, &actor, &id, &change, false, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    tx.commit().await?;
+    Ok(Json(updated.ticket))
+}
+
+/// An assignee must be a member of the workspace.
+async fn check_assignee(tx: &mut TenantTx<'_>, assignee: &Option<Option<String>>) -> ApiResult<()> {
+    if let Some(Some(user)) = assignee
+        && !store::is_member(tx, user).await?
+    {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "assignee",
+            "is not a member of this workspace; GET /api/v1/members lists them",
+        ));
+    }
+    Ok(())
+}
+
+/// The one way a ticket is changed, alone or in bulk: the change, its timeline entries and,
+/// when something changed, the `ticket.updated` event, all in the caller's transaction.
+async fn change_one(
+    tx: &mut TenantTx<'_>,
+    actor: &Actor,
+    id: &TicketId,
+    change: &TicketChange,
+    bulk: bool,
+    now: i64,
+) -> ApiResult<Option<store::Updated>> {
+    let (kind, actor_id) = author(actor);
+    let author = Author {
+        kind,
+        id: Some(&actor_id),
+    };
+    let Some(updated) = store::update(tx, id, change, &author, bulk, now).await? else {
+        return Ok(None);
+    };
+    if updated.changed {
+        publish(tx, EventType::TicketUpdated, &updated.ticket, now).await?;
+    }
+    Ok(Some(updated))
+}
+
+/// One change for many tickets in one transaction: every id must be a ticket of this
+/// workspace (else 422 naming the others, and nothing is written), and each ticket goes through
+/// the same path as a single PATCH.
+async fn ticket_bulk(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: JsonBody<BulkIn>,
+) -> ApiResult<Json<BulkOut>> {
+    let bulk = body.value.validate().map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    check_assignee(&mut tx, &bulk.assignee).await?;
+    // Lock in id order, so two bulk changes over the same tickets cannot deadlock.
+    let mut sorted: Vec<&TicketId> = bulk.ids.iter().collect();
+    sorted.sort();
+    let mut locked = std::collections::HashMap::with_capacity(sorted.len());
+    for id in sorted {
+        if let Some(ticket) = store::get_for_update(&mut tx, id).await? {
+            locked.insert(id.as_str().to_owned(), ticket);
+        }
+    }
+    let mut current = Vec::with_capacity(bulk.ids.len());
+    let mut missing = Vec::new();
+    for id in &bulk.ids {
+        match locked.remove(id.as_str()) {
+            Some(ticket) => current.push(ticket),
+            None => missing.push(id.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "ids",
+            &format!(
+                "not tickets of this workspace: {}; nothing was changed",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let mut updated = 0;
+    let mut tickets = Vec::with_capacity(current.len());
+    for ticket in current {
+        let id = TicketId::from_trusted(ticket.id.clone());
+        let change = bulk
+            .for_ticket(&ticket.id, &ticket.tags)
+            .map_err(|e| Problem::validation(vec![e]))?;
+        let Some(done) = change_one(&mut tx, &actor, &id, &change, true, now).await? else {
+            return Err(Problem::not_found("ticket"));
+        };
+        updated += usize::from(done.changed);
+        tickets.push(done.ticket);
+    }
+    tx.commit().await?;
+    Ok(Json(BulkOut { updated, tickets }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn ticket_activity(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<Json<Page<ActivityOut>>> {
+    let id = ticket_id(&id)?;
+    let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
+    // This list's cursor is the position of the last entry shown.
+    let after = match cursor {
+        None => 0,
+        Some(text) => text.parse::<i64>().map_err(|_| {
+            Problem::field(
+                ErrorCode::Validation,
+                "cursor",
+                "is not a cursor of this list; pass next_cursor from the previous page",
+            )
+        })?,
+    };
+    let mut tx = state.db.read(&actor.tenant).await?;
+    if store::get(&mut tx, &id).await?.is_none() {
+        return Err(Problem::not_found("ticket"));
+    }
+    let mut rows = holdfast_store::ticket_activity::list(&mut tx, &id, after, limit + 1).await?;
+    tx.commit().await?;
+    let next_cursor = (rows.len() > limit as usize).then(|| {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| encode_cursor(&r.seq.to_string()))
+            .unwrap_or_default()
+    });
+    Ok(Json(Page {
+        data: rows,
+        next_cursor,
+    }))
+}
+
+async fn add(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    kind: MessageKind,
+    source: Result<ReplySource, Vec<holdfast_core::validate::FieldError>>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let id = ticket_id(id)?;
+    let source = source.map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let Some(ticket) = store::get(&mut tx, &id).await? else {
+        return Err(Problem::not_found("ticket"));
+    };
+    let text = match source {
+        ReplySource::Body(text) => text,
+        ReplySource::Saved(saved) => {
+            let Some(saved) = holdfast_store::saved_replies::get(&mut tx, &saved).await? else {
+                return Err(Problem::field(
+                    ErrorCode::Validation,
+                    "saved_reply_id",
+                    "is not a saved reply of this workspace; GET /api/v1/saved-replies lists them",
+                ));
+            };
+            let rendered = holdfast_app::helpdesk::saved_replies::render_for(
+                &mut tx,
+                actor,
+                &saved,
+                Some(&ticket),
+            )
+            .await?;
+            holdfast_core::tickets::check_reply_text(&rendered).map_err(|e| {
+                Problem::field(
+                    ErrorCode::Validation,
+                    "saved_reply_id",
+                    &format!(
+                        "the saved reply renders to an unusable reply: body {}",
+                        e.message
+                    ),
+                )
+            })?
+        }
+    };
+    let (author_kind, author_id) = author(actor);
+    let mut message = store::add_message(
+        &mut tx,
+        &id,
+        kind,
+        &Author {
+            kind: author_kind,
+            id: Some(&author_id),
+        },
+        &text,
+        now,
+    )
+    .await?;
+    if kind == MessageKind::Reply {
+        mail_reply(state, &mut tx, &ticket, &mut message, now).await?;
+    }
+    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// A reply reaches a customer who has an email address by mail, through the consent choke
+/// point (`outreach`) in the reply's transaction: `Re: <subject>`, its own Message-ID,
+/// `In-Reply-To` the newest mail of the thread and `References` all of them, and a `Reply-To`
+/// with the ticket's token at the sender's domain, so the answer threads back into this
+/// ticket. Returns the reply's delivery status: `queued`, `blocked` (with the reason in its
+/// detail), or none when the contact has no email address (answered in the ticket only).
+async fn mail_reply(
+    state: &AppState,
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketOut,
+    message: &mut MessageOut,
+    now: i64,
+) -> ApiResult<()> {
+    let id = TicketId::from_trusted(ticket.id.clone());
+    let (thread, email) = store::mail_thread(tx, &id).await?;
+    let (Some(_), Some(contact)) = (email, ticket.contact_id.as_deref()) else {
+        return Ok(());
+    };
+    let contact = ContactId::from_trusted(contact.to_owned());
+    let domain = state
+        .config
+        .mail_from
+        .rsplit('@')
+        .next()
+        .unwrap_or("localhost")
+        .trim_end_matches('>')
+        .to_owned();
+    let message_id = format!("{}@{domain}", message.id);
+    let reply_to = store::reply_token(tx, &id)
+        .await?
+        .map(|token| holdfast_core::mail_in::reply_address("reply", &token, &domain));
+    let subject = if ticket.subject.to_lowercase().starts_with("re:") {
+        ticket.subject.clone()
+    } else {
+        format!("Re: {}", ticket.subject)
+    };
+    let mail = holdfast_app::outreach::ContactEmail {
+        subject,
+        body: message.body.clone(),
+        message_id: Some(message_id),
+        in_reply_to: thread.last().cloned(),
+        references: thread.iter().rev().take(20).rev().cloned().collect(),
+        reply_to,
+        ticket_message: Some(message.id.clone()),
+    };
+    let decision =
+        holdfast_app::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;
+    match decision {
+        // Outreach recorded the status (and, for a mail that may go, its Message-ID); the
+        // answer shows it.
+        Decision::Queued => {
+            message.delivery_status = Some(Delivery::Queued);
+        }
+        Decision::Blocked { detail, .. } => {
+            message.delivery_status = Some(Delivery::Blocked);
+            message.delivery_detail = Some(detail);
+        }
+    }
+    Ok(())
+}
+
+async fn ticket_reply(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<ReplyIn>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    add(
+        &state,
+        &actor,
+        &id,
+        MessageKind::Reply,
+        body.value.validate(),
+    )
+    .await
+}
+
+async fn ticket_note(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    body: JsonBody<MessageIn>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let source = body.value.validate().map(ReplySource::Body);
+    add(&state, &actor, &id, MessageKind::Note, source).await
+}
+
+/// Sends the bytes as a download: `Content-Disposition: attachment` with a sanitised name, the
+/// content type recorded at intake (from a safe list), `nosniff`, and a sandboxing CSP, so a
+/// file from a stranger is never rendered in the console's origin.
+async fn attachment_download(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, attachment_id)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let id = ticket_id(&id)?;
+    if holdfast_core::ids::AttachmentId::parse(&attachment_id).is_none() {
+        return Err(Problem::not_found("attachment"));
+    }
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let found = store::attachment(&mut tx, &id, &attachment_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("attachment"))?;
+    tx.commit().await?;
+    let path =
+        holdfast_app::helpdesk::ticket_mail::attachment_path(&state.config.data_dir, &found.sha256);
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        tracing::error!(error = %e, attachment = %found.id, "attachment file is missing");
+        Problem::new(
+            ErrorCode::NotFound,
+            "the attachment's file is missing on this server",
+        )
+    })?;
+    let ascii: String = found
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = found
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    Ok((
+        [
+            ("content-type", found.content_type.clone()),
+            ("content-disposition", disposition),
+            ("x-content-type-options", "nosniff".to_owned()),
+            (
+                "content-security-policy",
+                "sandbox; default-src 'none'".to_owned(),
+            ),
+            ("cache-control", "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

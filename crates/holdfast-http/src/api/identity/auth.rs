@@ -1,0 +1,381 @@
+//! `/api/v1/auth`: sign-in for API clients (access token + rotating refresh token), sessions.
+//! Threat note: docs/design/sign-in.md.
+
+use crate::audit;
+use crate::extract::{ClientInfo, JsonBody};
+use crate::guard::Authed;
+use crate::guard::{Guard, RateLimit};
+use crate::paging::Page;
+use crate::problem::{ApiResult, Problem};
+use crate::session::console_session;
+use crate::state::AppState;
+use crate::table::{Doc, RouteTable};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use holdfast_app::identity::sign_in::{
+    check_throttle, second_factor_if_enrolled, sign_in_failed, throttle_subject, tokens,
+};
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::ids::SessionId;
+use holdfast_core::password::{Verified, decoy_hash};
+use holdfast_core::sessions::{
+    AcceptedOut, ForgotIn, LoginIn, LoginOut, RefreshIn, ResetIn, SessionMode, SessionOut,
+    TokensOut,
+};
+use holdfast_core::token::parse_opaque;
+use holdfast_core::{password, validate};
+use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::identity::{self, REFRESH_PREFIX, RESET_PREFIX, Refreshed};
+use holdfast_store::sessions;
+use serde_json::json;
+
+const AUTH: Guard = Guard::Public {
+    rate_limit: RateLimit::Auth,
+};
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("auth", summary);
+    t.add(
+        Method::POST,
+        "/api/v1/auth/login",
+        AUTH,
+        doc("Sign in with email, password and workspace (tokens, or a console cookie)")
+            .request::<LoginIn>()
+            .response::<LoginOut>(200),
+        post(auth_login),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        AUTH,
+        doc("Exchange a refresh token for new tokens (the old one is spent)")
+            .request::<RefreshIn>()
+            .response::<TokensOut>(200),
+        post(auth_refresh),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/forgot-password",
+        AUTH,
+        doc("Ask for a password-reset message (always 202)")
+            .request::<ForgotIn>()
+            .response::<AcceptedOut>(202),
+        post(auth_forgot_password),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/reset-password",
+        AUTH,
+        doc("Set a new password with a reset token; ends every session")
+            .request::<ResetIn>()
+            .no_content(),
+        post(auth_reset_password),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Guard::User,
+        doc("End the current session").no_content(),
+        post(auth_logout),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/auth/sessions",
+        Guard::User,
+        doc("List your live sessions").response::<Page<SessionOut>>(200),
+        get(session_list),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/auth/sessions",
+        Guard::User,
+        doc("End all your sessions, this one included").no_content(),
+        delete(session_revoke_all),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/auth/sessions/{id}",
+        Guard::User,
+        doc("End one of your sessions").no_content(),
+        delete(session_revoke),
+    );
+}
+
+/// Same answer, status and (Argon2id-bound) timing whether or not the account exists; failures
+/// count per email, existing or not, so throttling reveals nothing either.
+async fn auth_login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: JsonBody<LoginIn>,
+) -> ApiResult<Response> {
+    let LoginIn {
+        email,
+        password,
+        workspace,
+        totp_code,
+        session,
+    } = body.value;
+    if session == SessionMode::Cookie && state.cookies.is_cross_site(&headers) {
+        return Err(Problem::new(
+            ErrorCode::CsrfRejected,
+            "a page of another site asked to sign in to this console; it was refused",
+        ));
+    }
+    let email = email.trim().to_lowercase();
+    let subject = throttle_subject(&email);
+    let now = state.clock.now_ms();
+    check_throttle(&state, &subject, now).await?;
+    let candidate = identity::unscoped_login_candidate(&state.db, &email, workspace.trim()).await?;
+    let stored = candidate
+        .as_ref()
+        .and_then(|c| c.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let verified = state.passwords.verify(password.clone(), stored).await;
+    let candidate = match (candidate, verified) {
+        (Some(c), Verified::Yes | Verified::YesRehash) => c,
+        (candidate, _) => {
+            let failures = identity::record_failed_login(&state.db, &subject, now).await?;
+            tracing::warn!(subject = &subject[..12], failures, "sign-in failed");
+            if let Some(c) = candidate {
+                audit_failure(&state, &c, &client, "password", now);
+            }
+            return Err(sign_in_failed().into());
+        }
+    };
+    if let Err(refused) = second_factor_if_enrolled(
+        &state,
+        &subject,
+        &candidate.user_id,
+        totp_code.as_deref(),
+        now,
+    )
+    .await
+    {
+        if refused.code == ErrorCode::AuthInvalid {
+            audit_failure(&state, &candidate, &client, "second_factor", now);
+        }
+        return Err(refused.into());
+    }
+    identity::clear_failed_logins(&state.db, &subject).await?;
+    if verified == Verified::YesRehash {
+        match state.passwords.hash(password).await {
+            Ok(fresh) => {
+                identity::unscoped_set_password_hash(&state.db, &candidate.user_id, &fresh).await?
+            }
+            Err(e) => tracing::error!(error = %e, "could not upgrade a password hash"),
+        }
+    }
+    if session == SessionMode::Cookie {
+        return console_session(&state, &candidate, &client, "password", now).await;
+    }
+    let issued = identity::start_session(
+        &state.db,
+        &candidate,
+        &audit::by_user(
+            &candidate.user_id,
+            &client,
+            "auth.sign_in",
+            json!({"method": "password", "session": "api"}),
+        ),
+        client.user_agent.as_deref(),
+        client.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tracing::info!(session_id = %issued.session_id, "signed in");
+    Ok(Json(LoginOut::Tokens(tokens(&state, issued, now))).into_response())
+}
+
+/// Records a failed sign-in to a known account in its workspace's trail — after the answer, so
+/// neither its time nor its outcome tells an unknown account from a known one.
+fn audit_failure(
+    state: &AppState,
+    candidate: &identity::LoginCandidate,
+    client: &ClientInfo,
+    factor: &'static str,
+    now: i64,
+) {
+    let event = audit::anonymous(
+        client,
+        "auth.sign_in_failed",
+        "user",
+        candidate.user_id.as_str(),
+        json!({"failed": factor}),
+    );
+    let (db, workspace_id) = (state.db.clone(), candidate.workspace_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = identity::unscoped_audit(&db, &workspace_id, &event, now).await {
+            tracing::error!(error = %e, "failed sign-in not recorded in the audit trail");
+        }
+    });
+}
+
+async fn auth_refresh(
+    State(state): State<AppState>,
+    body: JsonBody<RefreshIn>,
+) -> ApiResult<Json<TokensOut>> {
+    let invalid = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the refresh token is malformed, unknown, spent or expired; sign in again",
+        )
+    };
+    let hash = parse_opaque(REFRESH_PREFIX, body.value.refresh_token.trim()).ok_or_else(invalid)?;
+    let now = state.clock.now_ms();
+    match identity::rotate_refresh(&state.db, &hash, now).await? {
+        Refreshed::Rotated(issued) => Ok(Json(tokens(&state, issued, now))),
+        Refreshed::Reused => Err(Problem::new(
+            ErrorCode::AuthInvalid,
+            "this refresh token was already used, so its session has been ended; sign in again",
+        )),
+        Refreshed::Invalid => Err(invalid()),
+    }
+}
+
+/// Always the same 202, at once: the lookup and the mail happen afterwards, so neither the
+/// answer nor its timing says whether the address has an account.
+async fn auth_forgot_password(
+    State(state): State<AppState>,
+    body: JsonBody<ForgotIn>,
+) -> ApiResult<(StatusCode, Json<AcceptedOut>)> {
+    let email = validate::email("email", &body.value.email)
+        .map_err(|e| Problem::validation(vec![e]))?
+        .to_lowercase();
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&task_state, &email).await {
+            tracing::error!(error = %e, "password reset message not sent");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AcceptedOut {
+            status: "if an account uses this address, a reset message is on its way".to_owned(),
+        }),
+    ))
+}
+
+async fn send_reset(state: &AppState, email: &str) -> Result<(), String> {
+    let now = state.clock.now_ms();
+    let Some(token) = identity::unscoped_issue_reset_token(&state.db, email, now)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let body = format!(
+        "Someone asked to reset the password of your Holdfast account.\n\n\
+         To choose a new one within 15 minutes, open:\n{}/reset-password?token={}\n\n\
+         or send the token to POST /api/v1/auth/reset-password:\n{}\n\n\
+         Setting a new password signs you out everywhere. If this was not you, ignore this message.\n",
+        state.config.public_url,
+        token.expose(),
+        token.expose()
+    );
+    holdfast_app::outreach::send_staff_mail(state, email, "Reset your Holdfast password", &body)
+        .await
+}
+
+async fn auth_reset_password(
+    State(state): State<AppState>,
+    body: JsonBody<ResetIn>,
+) -> ApiResult<StatusCode> {
+    let invalid = || {
+        Problem::new(
+            ErrorCode::AuthInvalid,
+            "the reset token is malformed, unknown, spent or expired; ask for a new one",
+        )
+    };
+    let ResetIn {
+        token,
+        password: new_password,
+    } = body.value;
+    let hash = parse_opaque(RESET_PREFIX, token.trim()).ok_or_else(invalid)?;
+    let now = state.clock.now_ms();
+    let (user_id, email) = identity::unscoped_reset_token_owner(&state.db, &hash, now)
+        .await?
+        .ok_or_else(invalid)?;
+    let ctx = password::Context {
+        email: &email,
+        workspace_name: "",
+        second_factor_required: false,
+    };
+    let fresh = state.passwords.hash_new(new_password, ctx).await?;
+    if !identity::unscoped_complete_reset(&state.db, &hash, &user_id, &fresh, now).await? {
+        return Err(invalid());
+    }
+    identity::clear_failed_logins(&state.db, &throttle_subject(&email)).await?;
+    tracing::info!("password reset; every session of the user ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user and session behind a `Guard::User` route.
+fn user_of(actor: &Actor) -> ApiResult<(&holdfast_core::ids::UserId, &SessionId)> {
+    match &actor.principal {
+        Principal::User {
+            user_id,
+            session_id,
+            ..
+        } => Ok((user_id, session_id)),
+        Principal::ApiKey(_) => Err(Problem(ApiError::internal())),
+    }
+}
+
+/// Ends the session and, for the console, expires its cookies.
+async fn auth_logout(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Response> {
+    let (user, session) = user_of(&actor)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    sessions::revoke(&mut tx, user, session, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    for cookie in state.cookies.clear() {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+async fn session_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Page<SessionOut>>> {
+    let (user, session) = user_of(&actor)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let data = sessions::list(&mut tx, user, session, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(Json(Page {
+        data,
+        next_cursor: None,
+    }))
+}
+
+async fn session_revoke(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (user, _) = user_of(&actor)?;
+    let id = SessionId::parse(&id).ok_or_else(|| Problem::not_found("session"))?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if !sessions::revoke(&mut tx, user, &id, state.clock.now_ms()).await? {
+        return Err(Problem::not_found("session"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session_revoke_all(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<StatusCode> {
+    let (user, _) = user_of(&actor)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let ended = sessions::revoke_all(&mut tx, user, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(ended, "all sessions ended");
+    Ok(StatusCode::NO_CONTENT)
+}

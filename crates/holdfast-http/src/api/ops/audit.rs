@@ -1,0 +1,192 @@
+//! `/api/v1/audit`: the workspace's tamper-evident audit trail, read-only.
+
+use crate::extract::QueryParams;
+use crate::guard::Authed;
+use crate::guard::Guard;
+use crate::paging::Page;
+use crate::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::table::{Doc, QueryParam, RouteTable};
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use holdfast_core::audit::AuditEntry;
+use holdfast_core::policy::Permission;
+use holdfast_core::validate::Errors;
+use holdfast_store::audit::{self, Filter};
+use serde::Deserialize;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::AuditRead,
+};
+
+const FILTERS: &[QueryParam] = &[
+    QueryParam {
+        name: "actor",
+        description: "Only entries by this user or API key id",
+        integer: false,
+    },
+    QueryParam {
+        name: "action",
+        description: "Only this action, e.g. auth.sign_in_failed",
+        integer: false,
+    },
+    QueryParam {
+        name: "entity_type",
+        description: "Only entries about this kind of entity, e.g. contact",
+        integer: false,
+    },
+    QueryParam {
+        name: "entity_id",
+        description: "Only entries about this entity",
+        integer: false,
+    },
+    QueryParam {
+        name: "from",
+        description: "Only entries at or after this time (epoch ms)",
+        integer: true,
+    },
+    QueryParam {
+        name: "to",
+        description: "Only entries at or before this time (epoch ms)",
+        integer: true,
+    },
+    crate::paging::LIMIT,
+    crate::paging::CURSOR,
+];
+
+pub fn routes(t: &mut RouteTable) {
+    t.add(
+        Method::GET,
+        "/api/v1/audit",
+        READ,
+        Doc::new("audit", "List audit entries, newest first")
+            .query(FILTERS)
+            .response::<Page<AuditEntry>>(200),
+        get(audit_list),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/audit/export",
+        READ,
+        Doc::new(
+            "audit",
+            "Export the whole chain as JSON Lines, oldest first (verifiable offline)",
+        )
+        .text("application/x-ndjson"),
+        get(audit_export),
+    );
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    entity_type: Option<String>,
+    entity_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn number(errors: &mut Errors, field: &str, text: Option<&str>, range: (i64, i64)) -> Option<i64> {
+    let text = text?;
+    match text.parse::<i64>() {
+        Ok(n) if (range.0..=range.1).contains(&n) => Some(n),
+        _ => {
+            errors.push(
+                field,
+                format!("must be a whole number from {} to {}", range.0, range.1),
+            );
+            None
+        }
+    }
+}
+
+fn text(errors: &mut Errors, field: &str, value: Option<String>) -> String {
+    match value {
+        Some(v) if v.len() > 200 || v.chars().any(char::is_control) => {
+            errors.push(field, "must be at most 200 plain characters");
+            String::new()
+        }
+        Some(v) => v.trim().to_owned(),
+        None => String::new(),
+    }
+}
+
+async fn audit_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    let mut errors = Errors::default();
+    let limit = number(
+        &mut errors,
+        "limit",
+        query.limit.as_deref(),
+        (1, i64::from(MAX_LIMIT)),
+    )
+    .unwrap_or(i64::from(DEFAULT_LIMIT));
+    let filter = Filter {
+        actor_id: text(&mut errors, "actor", query.actor),
+        action: text(&mut errors, "action", query.action),
+        entity_type: text(&mut errors, "entity_type", query.entity_type),
+        entity_id: text(&mut errors, "entity_id", query.entity_id),
+        from_ms: number(&mut errors, "from", query.from.as_deref(), (0, i64::MAX)).unwrap_or(0),
+        to_ms: number(&mut errors, "to", query.to.as_deref(), (0, i64::MAX)).unwrap_or(i64::MAX),
+        before_seq: match query.cursor.as_deref() {
+            None => i64::MAX,
+            Some(c) => match c.parse::<i64>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    errors.push(
+                        "cursor",
+                        "is not a cursor this API issued; pass next_cursor from the previous page",
+                    );
+                    i64::MAX
+                }
+            },
+        },
+    };
+    errors.finish(()).map_err(Problem::validation)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let mut rows = audit::list(&mut tx, &filter, limit + 1).await?;
+    tx.commit().await?;
+    let next_cursor = if rows.len() > usize::try_from(limit).unwrap_or(0) {
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        rows.last().map(|e| e.seq.to_string())
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        data: rows,
+        next_cursor,
+    }))
+}
+
+async fn audit_export(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Response> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let entries = audit::chain(&mut tx).await?;
+    tx.commit().await?;
+    let mut body = String::new();
+    for entry in &entries {
+        body.push_str(&serde_json::to_string(entry).unwrap_or_default());
+        body.push('\n');
+    }
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    response.headers_mut().insert(
+        CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"audit.jsonl\""),
+    );
+    Ok(response)
+}

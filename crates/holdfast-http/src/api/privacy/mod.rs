@@ -1,0 +1,3 @@
+//! Privacy: a contact's export and erasure, legal hold, erasure requests, retention.
+
+pub mod rights;

@@ -1,0 +1,56 @@
+//! Starting a console session: the sign-in's audit entry, the session row, and the answer that
+//! sets its cookies and hands the browser its CSRF token. Used by password sign-in and single
+//! sign-on.
+
+use crate::audit;
+use crate::extract::ClientInfo;
+use crate::problem::ApiResult;
+use crate::state::AppState;
+use axum::Json;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Response};
+use holdfast_core::sessions::{ConsoleSessionOut, LoginOut};
+use holdfast_store::identity;
+use serde_json::json;
+
+/// Starts a console session for a verified candidate: the session cookie (HttpOnly) and the
+/// CSRF cookie, and the CSRF token in the body.
+/// `method` names how the user proved who they are, for the audit trail.
+pub(crate) async fn console_session(
+    state: &AppState,
+    candidate: &identity::LoginCandidate,
+    client: &ClientInfo,
+    method: &'static str,
+    now: i64,
+) -> ApiResult<Response> {
+    let issued = identity::start_console_session(
+        &state.db,
+        candidate,
+        &audit::by_user(
+            &candidate.user_id,
+            client,
+            "auth.sign_in",
+            json!({"method": method, "session": "console"}),
+        ),
+        client.user_agent.as_deref(),
+        client.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tracing::info!(session_id = %issued.session_id, "signed in to the console");
+    let csrf_token = state.csrf.token_for(issued.session_id.as_str());
+    let max_age_s = (issued.expires_at - now) / 1000;
+    let mut response = Json(LoginOut::Console(ConsoleSessionOut {
+        session_id: issued.session_id.to_string(),
+        csrf_token: csrf_token.clone(),
+        expires_at: issued.expires_at,
+    }))
+    .into_response();
+    for cookie in state
+        .cookies
+        .set(issued.cookie.expose(), &csrf_token, max_age_s)
+    {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
