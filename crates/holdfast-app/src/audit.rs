@@ -1,7 +1,7 @@
 //! Audit events of Holdfast itself: what the job worker and other work outside a request does.
 //! Events of a request (its actor, address, user agent and id) are built by the HTTP layer.
 
-use holdfast_store::audit::NewEvent;
+use holdfast_store::ops::audit::NewEvent;
 use serde_json::Value;
 
 /// An event done by Holdfast itself (the job worker), outside any request.

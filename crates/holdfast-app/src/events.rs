@@ -2,7 +2,7 @@
 //! the change (the outbox), so an event is sent if and only if its change committed. Each
 //! endpoint later receives it cut to its own role's fields.
 
-use holdfast_core::contacts::ContactOut;
+use holdfast_core::crm::contacts::ContactOut;
 use holdfast_core::webhooks::{EventType, contact_event_data};
 use holdfast_store::{StoreError, TenantTx};
 use serde::Serialize;

@@ -25,10 +25,10 @@ pub mod webhooks;
 pub mod worker;
 
 use holdfast_core::clock::SharedClock;
-use holdfast_core::config::Config;
 use holdfast_core::crypto::Sealer;
 use holdfast_core::error::ApiError;
-use holdfast_core::jwt::KeyRing;
+use holdfast_core::identity::jwt::KeyRing;
+use holdfast_core::ops::config::Config;
 use holdfast_store::Db;
 use identity::oidc::OidcProvider;
 use identity::passwords::PasswordPool;
@@ -52,7 +52,7 @@ pub struct App {
     /// The mail transport, usable only through `outreach` (the consent choke point).
     transport: Arc<outreach::Transport>,
     /// Signs preference-center links (derived from the master key).
-    pub link_key: Arc<holdfast_core::consent::LinkKey>,
+    pub link_key: Arc<holdfast_core::crm::consent::LinkKey>,
     /// Seals secrets at rest (TOTP secrets, webhook and inbound secrets, the widget's).
     pub sealer: Arc<Sealer>,
     /// The OpenID provider, when single sign-on is configured.
@@ -73,7 +73,7 @@ impl App {
             keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
             passwords: PasswordPool::default(),
             transport,
-            link_key: Arc::new(holdfast_core::consent::LinkKey::derive(master_key)),
+            link_key: Arc::new(holdfast_core::crm::consent::LinkKey::derive(master_key)),
             sealer: Arc::new(Sealer::derive(master_key, 1)),
             oidc: config
                 .oidc

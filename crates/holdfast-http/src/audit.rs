@@ -3,10 +3,10 @@
 //! transaction of the action they record.
 
 use crate::extract::ClientInfo;
-use holdfast_core::consent::Source;
-use holdfast_store::audit::NewEvent;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::consent::Who;
+use holdfast_core::crm::consent::Source;
+use holdfast_store::crm::consent::Who;
+use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::ops::audit::NewEvent;
 use serde_json::Value;
 
 /// An event done by an authenticated actor.

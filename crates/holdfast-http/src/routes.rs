@@ -3,7 +3,7 @@
 //! module where they belong to one.
 
 use crate::table::RouteTable;
-use holdfast_core::modules::Module;
+use holdfast_core::access::modules::Module;
 
 /// Every route Holdfast serves.
 pub fn route_table() -> RouteTable {

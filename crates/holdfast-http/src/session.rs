@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
-use holdfast_core::sessions::{ConsoleSessionOut, LoginOut};
+use holdfast_core::identity::sessions::{ConsoleSessionOut, LoginOut};
 use holdfast_store::identity;
 use serde_json::json;
 

@@ -6,11 +6,11 @@
 use crate::cookies::CookiePolicy;
 use crate::ratelimit::RateLimiter;
 use holdfast_app::App;
+use holdfast_core::access::modules::ModuleSet;
 use holdfast_core::clock::SharedClock;
-use holdfast_core::config::Config;
-use holdfast_core::csrf::CsrfKey;
-use holdfast_core::modules::ModuleSet;
-use holdfast_core::widget::FormKey;
+use holdfast_core::helpdesk::widget::FormKey;
+use holdfast_core::identity::csrf::CsrfKey;
+use holdfast_core::ops::config::Config;
 use holdfast_store::Db;
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::MethodRouter;
-use holdfast_core::modules::{Module, ModuleSet};
+use holdfast_core::access::modules::{Module, ModuleSet};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;

@@ -43,8 +43,8 @@ pub struct TenantTx<'t> {
     _write_permit: Option<OwnedSemaphorePermit>,
     /// SQLite: realtime notices raised in this transaction, handed to readers at commit
     /// (PostgreSQL queues them in the transaction itself).
-    pub(crate) pending_notices: Vec<holdfast_core::realtime::Notice>,
-    notices: tokio::sync::broadcast::Sender<crate::notices::Heard>,
+    pub(crate) pending_notices: Vec<holdfast_core::ops::realtime::Notice>,
+    notices: tokio::sync::broadcast::Sender<crate::ops::notices::Heard>,
 }
 
 enum Scope {
@@ -80,7 +80,10 @@ impl<'t> TenantTx<'t> {
         }
         for notice in self.pending_notices {
             // No reader is not an error.
-            drop(self.notices.send(crate::notices::Heard::Notice(notice)));
+            drop(
+                self.notices
+                    .send(crate::ops::notices::Heard::Notice(notice)),
+            );
         }
         Ok(())
     }
@@ -131,18 +134,38 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    /// Every `Tenant::new` outside this file sits in `auth.rs` or `identity.rs` (verified
-    /// credentials and sign-in) or inside a function named `unscoped_*`.
+    /// Every `Tenant::new` outside this file sits in `identity/auth.rs` or `identity/mod.rs`
+    /// (verified credentials and sign-in) or inside a function named `unscoped_*`.
     #[test]
     fn tenants_are_made_only_after_verification_or_by_counted_unscoped_look_ups() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&dir, &mut files);
+        assert!(
+            files.len() > 30,
+            "the walk found the sources ({})",
+            files.len()
+        );
         let mut stray = Vec::new();
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if !name.ends_with(".rs")
-                || ["tenant.rs", "auth.rs", "identity.rs"].contains(&name.as_str())
-            {
+        let mut seen = 0;
+        for path in files {
+            let name = path
+                .strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if ["tenant.rs", "identity/auth.rs", "identity/mod.rs"].contains(&name.as_str()) {
+                seen += 1;
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
@@ -162,6 +185,10 @@ mod tests {
                 }
             }
         }
+        assert_eq!(
+            seen, 3,
+            "the files allowed to make tenants were not all found"
+        );
         assert!(
             stray.is_empty(),
             "Tenant::new outside auth, identity and unscoped_* functions: {stray:?}"

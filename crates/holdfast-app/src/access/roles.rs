@@ -2,11 +2,11 @@
 //! permission it does not hold itself. Used by members, invitations, API keys and webhooks.
 
 use crate::AppResult;
+use holdfast_core::access::policy::{Role, RoleRef};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::policy::{Role, RoleRef};
 use holdfast_store::TenantTx;
-use holdfast_store::auth::Actor;
-use holdfast_store::roles;
+use holdfast_store::access::roles;
+use holdfast_store::identity::auth::Actor;
 
 /// The role a request names, as this workspace defines it, if the actor may hand it out: a
 /// credential never grants a permission it does not hold itself.

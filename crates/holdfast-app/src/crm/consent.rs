@@ -3,11 +3,11 @@
 //! contact's address changes, and the consent view every entry point shows.
 
 use crate::outreach::{ContactEmail, Decision};
-use holdfast_core::consent::{
+use holdfast_core::crm::consent::{
     self as rules, Channel, ConsentLogEntry, ConsentOut, PrivacySettings, Purpose, Status,
 };
 use holdfast_core::ids::ContactId;
-use holdfast_store::consent::{self as store, Change, Standing, Who};
+use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
 use holdfast_store::{StoreError, TenantTx};
 
 pub fn view(contact: &ContactId, standing: &Standing, settings: &PrivacySettings) -> ConsentOut {
@@ -79,7 +79,7 @@ async fn ask_confirmation(
     contact: &ContactId,
     now: i64,
 ) -> Result<Decision, StoreError> {
-    let name = holdfast_store::workspaces::get(tx)
+    let name = holdfast_store::access::workspaces::get(tx)
         .await?
         .map(|w| w.name)
         .unwrap_or_else(|| "us".to_owned());

@@ -6,16 +6,16 @@ use crate::audit;
 use crate::events::publish_contact;
 use crate::jobs::{JobError, JobResult};
 use crate::{App, AppResult};
-use holdfast_core::contact_fields::FieldDef;
-use holdfast_core::contact_import::{
+use holdfast_core::crm::contact_fields::FieldDef;
+use holdfast_core::crm::contact_import::{
     self as import, ImportMode, ImportOptions, ImportOut, ImportRow, MAX_REPORTED_ERRORS, RowError,
     Table, Target,
 };
-use holdfast_core::contacts::{ContactFields, ContactOut};
+use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::{ContactId, ContactImportId};
 use holdfast_core::webhooks::EventType;
-use holdfast_store::{Tenant, TenantTx, contact_imports, contacts};
+use holdfast_store::{Tenant, TenantTx, crm::contact_imports, crm::contacts};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
@@ -127,7 +127,7 @@ fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
         }
     }
     for tag in &row.tags {
-        if !f.tags.contains(tag) && f.tags.len() < holdfast_core::contacts::MAX_TAGS {
+        if !f.tags.contains(tag) && f.tags.len() < holdfast_core::crm::contacts::MAX_TAGS {
             f.tags.push(tag.clone());
         }
     }
@@ -218,7 +218,7 @@ pub async fn run(state: &App, tenant: &Tenant, payload: &serde_json::Value) -> J
         let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
             return Err(JobError::Permanent("the import no longer exists".into()));
         };
-        let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+        let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
         tx.commit().await?;
         (job.import, job.options, job.csv, defs)
     };
@@ -308,7 +308,7 @@ pub async fn run(state: &App, tenant: &Tenant, payload: &serde_json::Value) -> J
                 record.id.as_str(),
                 json!({"created": record.created, "updated": record.updated, "skipped": record.skipped}),
             );
-            holdfast_store::audit::append(&mut tx, &event, now).await?;
+            holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
         }
         contact_imports::advance(&mut tx, &record, now).await?;
         tx.commit().await?;
@@ -377,8 +377,8 @@ async fn import_consent(
     record: &ImportOut,
     now: i64,
 ) -> JobResult {
-    use holdfast_core::consent::{LawfulBasis, Source, Status};
-    use holdfast_store::consent::{self as consent_store, Change, Who};
+    use holdfast_core::crm::consent::{LawfulBasis, Source, Status};
+    use holdfast_store::crm::consent::{self as consent_store, Change, Who};
     let mut changes: Vec<Change> = row
         .consent
         .iter()
@@ -422,7 +422,7 @@ async fn finish(state: &App, tenant: &Tenant, record: &ImportOut) -> JobResult {
         json!({"skipped": record.skipped}),
     );
     contact_imports::advance(&mut tx, &record, now).await?;
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! free for every other request. Measured with the benchmark's login-flood scenario.
 
 use holdfast_core::error::ApiError;
-use holdfast_core::password::{self, Context, Verified};
+use holdfast_core::identity::password::{self, Context, Verified};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 

@@ -4,8 +4,8 @@
 
 use crate::{App, AppResult};
 use holdfast_core::error::ApiError;
-use holdfast_core::totp;
-use holdfast_store::two_factor;
+use holdfast_core::identity::totp;
+use holdfast_store::identity::two_factor;
 
 pub fn internal(what: &str) -> ApiError {
     tracing::error!("{what}");

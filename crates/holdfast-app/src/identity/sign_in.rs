@@ -5,9 +5,9 @@
 
 use crate::{App, AppResult};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
-use holdfast_core::password::{Verified, decoy_hash};
-use holdfast_core::sessions::TokensOut;
+use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
+use holdfast_core::identity::password::{Verified, decoy_hash};
+use holdfast_core::identity::sessions::TokensOut;
 use holdfast_core::token::sha256_hex;
 use holdfast_store::identity::{self, Issued};
 

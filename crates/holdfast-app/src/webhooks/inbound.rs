@@ -4,11 +4,11 @@
 
 use crate::App;
 use crate::jobs::{JobError, JobResult};
+use holdfast_core::access::modules::Module;
 use holdfast_core::ids::InboundEventId;
-use holdfast_core::inbound::Provider;
-use holdfast_core::modules::Module;
+use holdfast_core::webhooks::inbound::Provider;
 use holdfast_store::Tenant;
-use holdfast_store::inbound as store;
+use holdfast_store::webhooks::inbound as store;
 
 /// `inbound.handle`: `{"event_id"}`. Consumers hook in here by provider: Mailgun inbound mail
 /// becomes tickets (`ticket_mail`); events no feature consumes yet (payments, messaging) are
@@ -21,7 +21,7 @@ pub async fn handle(state: &App, tenant: &Tenant, payload: &serde_json::Value) -
     let now = state.clock.now_ms();
     let mut tx = state.db.read(tenant).await?;
     let event = store::get(&mut tx, &id).await?;
-    let modules = holdfast_store::workspaces::modules(&mut tx).await?;
+    let modules = holdfast_store::access::workspaces::modules(&mut tx).await?;
     tx.commit().await?;
     let Some(event) = event.filter(|e| e.state != "handled") else {
         return Ok(());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 async fn with_sink(worker: bool) -> (SmtpSink, TestApp) {
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         smtp_url: Some(sink.url()),
         mail_from: Some("Acme Support <support@acme.example>".into()),
         worker: Some(worker),
@@ -267,7 +267,10 @@ async fn consent_changes_are_validated_and_logged_with_their_source() {
         .await;
     assert_eq!(bad.json["errors"].as_array().unwrap().len(), 2);
     let support = app
-        .key(&ws.slug, holdfast_core::policy::BuiltinRole::Support)
+        .key(
+            &ws.slug,
+            holdfast_core::access::policy::BuiltinRole::Support,
+        )
         .await;
     app.call(reqwest::Method::PUT, "/api/v1/settings/privacy")
         .key(&support)
@@ -1006,7 +1009,7 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
     let target = |key: String, at: i64| {
         let db = app.db.clone();
         async move {
-            holdfast_store::consent::unscoped_data_link_target(&db, &key, at)
+            holdfast_store::crm::consent::unscoped_data_link_target(&db, &key, at)
                 .await
                 .unwrap()
         }
@@ -1136,7 +1139,7 @@ async fn a_data_download_link_works_for_one_hour_from_sending() {
     let sink = SmtpSink::start().await;
     let clock = holdfast_core::clock::ManualClock::new(2_208_988_800_000);
     let app = TestApp::spawn_custom(
-        holdfast_core::config::Layer {
+        holdfast_core::ops::config::Layer {
             smtp_url: Some(sink.url()),
             mail_from: Some("Acme Support <support@acme.example>".into()),
             worker: Some(true),
@@ -1201,7 +1204,7 @@ fn every_sending_path_goes_through_the_choke_point() {
         "the walk found the sources ({})",
         files.len()
     );
-    // `holdfast-http/src/outreach/mod.rs`: the crate's folder and the path inside it.
+    // `holdfast-app/src/outreach/mod.rs`: the crate's folder and the path inside it.
     let rel = |p: &std::path::Path| {
         let text = std::fs::canonicalize(p)
             .unwrap()
@@ -1235,32 +1238,32 @@ fn every_sending_path_goes_through_the_choke_point() {
         match needle {
             // The transport itself.
             "lettre" | "mail_outbox::unscoped_store" => {
-                file == "holdfast-http/src/outreach/transport.rs"
+                file == "holdfast-app/src/outreach/transport.rs"
             }
             // Defined in the queue's rules, enqueued only by outreach, run by the worker.
-            "\"mail.send\"" | "\"message.send\"" => file == "holdfast-core/src/queue.rs",
+            "\"mail.send\"" | "\"message.send\"" => file == "holdfast-core/src/ops/queue.rs",
             "JobKind::MailSend" | "JobKind::MessageSend" => matches!(
                 file,
-                "holdfast-core/src/queue.rs"
-                    | "holdfast-http/src/outreach/mod.rs"
-                    | "holdfast-http/src/worker.rs"
+                "holdfast-core/src/ops/queue.rs"
+                    | "holdfast-app/src/outreach/mod.rs"
+                    | "holdfast-app/src/worker.rs"
             ),
             // Staff mail: password reset, invitations, the webhook alert to admins.
             "send_staff_mail(" | "queue_staff_mail(" => matches!(
                 file,
-                "holdfast-http/src/outreach/mod.rs"
-                    | "holdfast-http/src/api/auth.rs"
-                    | "holdfast-http/src/api/members.rs"
-                    | "holdfast-http/src/webhooks.rs"
+                "holdfast-app/src/outreach/mod.rs"
+                    | "holdfast-http/src/api/identity/auth.rs"
+                    | "holdfast-http/src/api/access/members.rs"
+                    | "holdfast-app/src/webhooks/delivery.rs"
             ),
             // Customer messages: help-desk replies, double opt-in requests and the link to
             // the person's own data.
             "queue_to_contact(" => matches!(
                 file,
-                "holdfast-http/src/outreach/mod.rs"
-                    | "holdfast-http/src/api/tickets.rs"
-                    | "holdfast-http/src/api/consent.rs"
-                    | "holdfast-http/src/api/preferences.rs"
+                "holdfast-app/src/outreach/mod.rs"
+                    | "holdfast-http/src/api/helpdesk/tickets.rs"
+                    | "holdfast-app/src/crm/consent.rs"
+                    | "holdfast-http/src/api/crm/preferences.rs"
             ),
             _ => false,
         }
@@ -1272,9 +1275,12 @@ fn every_sending_path_goes_through_the_choke_point() {
     );
     // The walk really saw the known paths (a broken walk would pass vacuously).
     for must in [
-        ("holdfast-http/src/outreach/transport.rs", "lettre"),
-        ("holdfast-http/src/api/tickets.rs", "queue_to_contact("),
-        ("holdfast-http/src/api/auth.rs", "send_staff_mail("),
+        ("holdfast-app/src/outreach/transport.rs", "lettre"),
+        (
+            "holdfast-http/src/api/helpdesk/tickets.rs",
+            "queue_to_contact(",
+        ),
+        ("holdfast-http/src/api/identity/auth.rs", "send_staff_mail("),
     ] {
         assert!(
             found.iter().any(|(f, n)| f == must.0 && *n == must.1),

@@ -16,12 +16,12 @@ use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, patch, post, put};
 use holdfast_app::crm::consent::{change_consent, view};
-use holdfast_core::consent::{
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::consent::{
     ConsentLogEntry, ConsentOut, ConsentPatch, OutreachEntry, PrivacySettings, PrivacySettingsIn,
 };
 use holdfast_core::ids::ContactId;
-use holdfast_core::policy::Permission;
-use holdfast_store::consent::{self as store, Change};
+use holdfast_store::crm::consent::{self as store, Change};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -234,7 +234,7 @@ async fn links_revoke(
         id.as_str(),
         json!({"revoked": revoked}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(RevokedOut { revoked }))
 }
@@ -268,7 +268,7 @@ async fn settings_set(
         actor.tenant.workspace_id().as_str(),
         json!({"before": before, "after": settings}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(settings))
 }

@@ -16,16 +16,16 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use holdfast_app::crm::import::{check_file, dry_run_report};
-use holdfast_core::contact_import::{
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::contact_import::{
     ImportMode, ImportOptions, ImportOut, MAX_IMPORT_BYTES, Target,
 };
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Resource};
 use holdfast_core::ids::ContactImportId;
-use holdfast_core::policy::Permission;
-use holdfast_core::queue::JobKind;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::contact_imports;
+use holdfast_core::ops::queue::JobKind;
+use holdfast_store::crm::contact_imports;
+use holdfast_store::identity::auth::{Actor, Principal};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -180,7 +180,7 @@ async fn import_create(
             )
         })?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
     let checked = check_file(&bytes, options.mapping.as_ref(), &defs)?;
     check_mapped_writes(&actor, &checked.targets)?;
     if dry_run {
@@ -208,7 +208,7 @@ async fn import_create(
         now,
     )
     .await?;
-    holdfast_store::queue::enqueue(
+    holdfast_store::ops::queue::enqueue(
         &mut tx,
         JobKind::ContactsImport,
         &json!({"import_id": record.id}),
@@ -224,7 +224,7 @@ async fn import_create(
         record.id.as_str(),
         json!({"rows": record.rows_total, "mode": record.mode}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     let location = format!("/api/v1/contacts/imports/{}", record.id);
     Ok((

@@ -15,11 +15,13 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use holdfast_app::helpdesk::saved_replies::render_for;
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::helpdesk::saved_replies::{
+    PreviewOut, SavedReplyIn, SavedReplyOut, SavedReplyPatch,
+};
 use holdfast_core::ids::{SavedReplyId, TicketId};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
-use holdfast_core::saved_replies::{PreviewOut, SavedReplyIn, SavedReplyOut, SavedReplyPatch};
-use holdfast_store::saved_replies as store;
+use holdfast_store::helpdesk::saved_replies as store;
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {
@@ -197,7 +199,7 @@ async fn saved_reply_preview(
         .ok_or_else(|| Problem::not_found("saved reply"))?;
     let ticket = match &ticket_id {
         Some(tid) => Some(
-            holdfast_store::tickets::get(&mut tx, tid)
+            holdfast_store::helpdesk::tickets::get(&mut tx, tid)
                 .await?
                 .ok_or_else(|| Problem::not_found("ticket"))?,
         ),

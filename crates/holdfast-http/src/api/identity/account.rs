@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use holdfast_app::identity::second_factor::reauthenticate;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::sessions::StepUpIn;
+use holdfast_core::identity::sessions::StepUpIn;
 use holdfast_store::identity::{self, AccountDeletion};
 
 pub fn routes(t: &mut RouteTable) {

@@ -20,17 +20,17 @@ use holdfast_app::identity::sign_in::{
     check_throttle, second_factor_if_enrolled, sign_in_failed, throttle_subject, tokens,
 };
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::ids::SessionId;
-use holdfast_core::password::{Verified, decoy_hash};
-use holdfast_core::sessions::{
+use holdfast_core::identity::password::{Verified, decoy_hash};
+use holdfast_core::identity::sessions::{
     AcceptedOut, ForgotIn, LoginIn, LoginOut, RefreshIn, ResetIn, SessionMode, SessionOut,
     TokensOut,
 };
+use holdfast_core::ids::SessionId;
 use holdfast_core::token::parse_opaque;
-use holdfast_core::{password, validate};
-use holdfast_store::auth::{Actor, Principal};
+use holdfast_core::{identity::password, validate};
+use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::identity::sessions;
 use holdfast_store::identity::{self, REFRESH_PREFIX, RESET_PREFIX, Refreshed};
-use holdfast_store::sessions;
 use serde_json::json;
 
 const AUTH: Guard = Guard::Public {

@@ -20,14 +20,14 @@ use holdfast_app::identity::sign_in::{
     check_throttle, second_factor_if_enrolled, throttle_subject, verify_sign_in,
 };
 use holdfast_core::error::ErrorCode;
+use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
+use holdfast_core::identity::oidc::{VerifiedIdentity, pkce_challenge};
+use holdfast_core::identity::sessions::{LoginOut, SsoCompleteIn};
 use holdfast_core::ids::OidcFlowId;
-use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
-use holdfast_core::oidc::{VerifiedIdentity, pkce_challenge};
-use holdfast_core::sessions::{LoginOut, SsoCompleteIn};
 use holdfast_core::token::{generate_opaque, parse_opaque, sha256_hex};
 use holdfast_core::validate;
 use holdfast_store::identity::{self, Accepted, Invitee, LoginCandidate};
-use holdfast_store::{invitations, oidc as store};
+use holdfast_store::{access::invitations, identity::oidc as store};
 use serde::Deserialize;
 use std::sync::Arc;
 

@@ -15,14 +15,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Resource};
-use holdfast_core::inbound::{InboundEventOut, Provider, validate_secret};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
 use holdfast_core::token::sha256_hex;
+use holdfast_core::webhooks::inbound::{InboundEventOut, Provider, validate_secret};
 use holdfast_store::Tenant;
-use holdfast_store::inbound::{self as store, NewInbound};
+use holdfast_store::webhooks::inbound::{self as store, NewInbound};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -189,7 +189,7 @@ fn provider_of(text: &str) -> ApiResult<Provider> {
 
 async fn slug_of(state: &AppState, tenant: &Tenant) -> ApiResult<String> {
     let mut tx = state.db.read(tenant).await?;
-    let workspace = holdfast_store::workspaces::get(&mut tx).await?;
+    let workspace = holdfast_store::access::workspaces::get(&mut tx).await?;
     tx.commit().await?;
     workspace
         .map(|w| w.slug)
@@ -279,7 +279,7 @@ async fn receiver_set(
         provider.slug(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(receiver(&state, &slug, provider, Some(now))))
 }
@@ -304,7 +304,7 @@ async fn receiver_delete(
         provider.slug(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,9 @@
+//! CRM: contacts and companies with their rules, custom field definitions and values
+//! (`contact_fields`), CSV import rules (`contact_import`), and consent (`consent`: channels,
+//! statuses, lawful bases, the one `decide` every outbound customer message passes).
+
+pub mod companies;
+pub mod consent;
+pub mod contact_fields;
+pub mod contact_import;
+pub mod contacts;

@@ -1,0 +1,9 @@
+//! CRM: contacts (custom values, look-ups, export pages), companies, custom field definitions,
+//! CSV imports with their progress, and consent (standing, log, outbound decisions, the public
+//! links' directory tables).
+
+pub mod companies;
+pub mod consent;
+pub mod contact_fields;
+pub mod contact_imports;
+pub mod contacts;
