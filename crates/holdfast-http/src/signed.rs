@@ -9,10 +9,10 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use holdfast_core::access::modules::Module;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::inbound::{InboundRequest, Provider, Verified, VerifyError, verifier};
-use holdfast_core::modules::Module;
 use holdfast_core::token::constant_time_eq;
+use holdfast_core::webhooks::inbound::{InboundRequest, Provider, Verified, VerifyError, verifier};
 use holdfast_store::Tenant;
 
 /// A delivery whose signature verified: what the handler of a `Guard::Signed` route gets.
@@ -151,7 +151,10 @@ async fn receiver_secret(
     module: Option<Module>,
 ) -> Result<(Tenant, String), Response> {
     let provider_name = provider.slug();
-    let target = match holdfast_store::inbound::unscoped_hook_target(&app.db, slug, provider).await
+    let target = match holdfast_store::webhooks::inbound::unscoped_hook_target(
+        &app.db, slug, provider,
+    )
+    .await
     {
         Ok(target) => target,
         Err(e) => {

@@ -2,7 +2,7 @@
 //! of any account-enumeration signal.
 
 use holdfast_core::clock::ManualClock;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! idle and absolute timeouts and a CSRF token on every state-changing request.
 
 use holdfast_core::clock::ManualClock;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_core::token::sha256_hex;
 use holdfast_testkit::{Console, OWNER_PASSWORD, TestApp};
 use serde_json::json;

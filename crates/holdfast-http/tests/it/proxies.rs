@@ -2,7 +2,7 @@
 //! headers give every client its own budget and put the client's address in the audit trail
 //! and the session list; the same headers from anyone else change nothing.
 
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::{Value, json};
 use std::time::Duration;

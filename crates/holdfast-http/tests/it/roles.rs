@@ -1,7 +1,7 @@
 //! Roles: built-in permission sets, custom roles, no escalation, and the guard matrix — every
 //! staff route called as every built-in role and a custom role, observed against declared.
 
-use holdfast_core::policy::{BuiltinRole, Permission, PermissionSet, Role};
+use holdfast_core::access::policy::{BuiltinRole, Permission, PermissionSet, Role};
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp, Workspace};
 use serde_json::json;

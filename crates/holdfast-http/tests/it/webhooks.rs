@@ -5,7 +5,7 @@
 
 use crate::{ada, contact};
 use holdfast_core::clock::ManualClock;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::python::standard_verify;
 use holdfast_testkit::receiver::{Captured, Receiver};
 use holdfast_testkit::{TestApp, Workspace};

@@ -2,9 +2,9 @@
 //! body limits, rate limits, visitor tokens that read one conversation, key rotation, and the
 //! admins' settings (step-up, audit, the sealed identity secret). Both databases.
 
-use holdfast_core::config::Layer;
-use holdfast_core::policy::BuiltinRole;
-use holdfast_core::widget::identity_hash;
+use holdfast_core::access::policy::BuiltinRole;
+use holdfast_core::helpdesk::widget::identity_hash;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{Method, OWNER_PASSWORD, Resp, TestApp, Workspace, postgres_url};
 use serde_json::{Value, json};
 
