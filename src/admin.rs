@@ -67,119 +67,158 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             password_stdin,
             json,
         } => {
-            let name = first_error(validate::text("name", &name, 1, 100), "name")?;
-            let slug = first_error(validate::slug("slug", &slug), "slug")?;
-            let email = first_error(validate::email("owner_email", &owner_email), "owner-email")?
-                .to_lowercase();
-            if !password_stdin {
-                return Err(
-                    "pass the owner's password on standard input with --password-stdin".into(),
-                );
-            }
-            let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            let secret = input.lines().next().unwrap_or_default().to_owned();
-            password::check_policy(
-                &secret,
-                password::Context {
-                    email: &email,
-                    workspace_name: &name,
-                    second_factor_required: false,
-                },
-            )
-            .map_err(|e| format!("password {}", e.message))?;
-            let db = open(&config).await?;
-            let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
-                .await
-                .map_err(|e| format!("password hashing failed: {e}"))?
-                .map_err(|e| format!("password hashing failed: {e}"))?;
-            let created = admin::unscoped_create_workspace(&db, &name, &slug, &email, &hash, now)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Unique {
-                        conflict: Conflict::WorkspaceSlug,
-                    } => {
-                        format!(
-                            "a workspace with slug '{slug}' already exists; choose another --slug"
-                        )
-                    }
-                    other => other.to_string(),
-                })?;
-            db.close().await;
-            if json {
-                println!("{}", serde_json::to_string(&created).unwrap_or_default());
-            } else {
-                println!(
-                    "created workspace '{slug}' ({}) owned by {email}",
-                    created.workspace_id
-                );
-                if created.existing_user {
-                    println!("{email} already had an account; its password was left unchanged");
-                }
-            }
-            Ok(())
-        }
-        AdminCommand::Outbox { to, limit, json } => {
-            let db = open(&config).await?;
-            let to = to.map(|t| t.trim().to_lowercase());
-            let mail = holdfast_store::ops::mail_outbox::unscoped_list(
-                &db,
-                to.as_deref(),
-                limit.clamp(1, 1000),
+            create_workspace(
+                &config,
+                now,
+                &name,
+                &slug,
+                &owner_email,
+                password_stdin,
+                json,
             )
             .await
-            .map_err(|e| e.to_string())?;
-            db.close().await;
-            if json {
-                println!("{}", serde_json::to_string(&mail).unwrap_or_default());
-            } else if mail.is_empty() {
-                println!("the outbox is empty");
-            } else {
-                for m in mail {
-                    println!(
-                        "--- {} to {}: {}
-{}",
-                        m.id, m.to_address, m.subject, m.body_text
-                    );
-                }
-            }
-            Ok(())
         }
+        AdminCommand::Outbox { to, limit, json } => outbox(&config, to, limit, json).await,
         AdminCommand::CreateApiKey {
             workspace,
             role,
             name,
             json,
-        } => {
-            let role = match parse_role(&role).map_err(|e| format!("--role {}", e.message))? {
-                RoleRef::Builtin(builtin) => Role::builtin(builtin),
-                RoleRef::Custom(_) => {
-                    return Err(
-                        "--role: name a built-in role here; give keys custom roles through the API"
-                            .to_owned(),
-                    );
-                }
-            };
-            let name = first_error(validate::text("name", &name, 1, 100), "name")?;
-            let db = open(&config).await?;
-            let created = admin::unscoped_create_api_key(&db, &workspace, &name, &role, now)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no workspace with slug '{workspace}'"))?;
-            db.close().await;
-            if json {
-                println!("{}", serde_json::to_string(&created).unwrap_or_default());
-            } else {
-                println!(
-                    "created API key {} ({}, role {})",
-                    created.key.id, created.key.name, created.key.role
-                );
-                println!("{}", created.secret);
-                println!("Store it now: it is not shown again.");
+        } => create_api_key(&config, now, &workspace, &role, &name, json).await,
+    }
+}
+
+/// `admin create-workspace`: a workspace and its owner, whose password comes from standard input.
+async fn create_workspace(
+    config: &Config,
+    now: i64,
+    name: &str,
+    slug: &str,
+    owner_email: &str,
+    password_stdin: bool,
+    json: bool,
+) -> Result<(), String> {
+    let name = first_error(validate::text("name", name, 1, 100), "name")?;
+    let slug = first_error(validate::slug("slug", slug), "slug")?;
+    let email =
+        first_error(validate::email("owner_email", owner_email), "owner-email")?.to_lowercase();
+    let secret = owner_password(password_stdin, &email, &name)?;
+    let db = open(config).await?;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
+        .await
+        .map_err(|e| format!("password hashing failed: {e}"))?
+        .map_err(|e| format!("password hashing failed: {e}"))?;
+    let created = admin::unscoped_create_workspace(&db, &name, &slug, &email, &hash, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Unique {
+                conflict: Conflict::WorkspaceSlug,
+            } => {
+                format!("a workspace with slug '{slug}' already exists; choose another --slug")
             }
-            Ok(())
+            other => other.to_string(),
+        })?;
+    db.close().await;
+    if json {
+        println!("{}", serde_json::to_string(&created).unwrap_or_default());
+    } else {
+        println!(
+            "created workspace '{slug}' ({}) owned by {email}",
+            created.workspace_id
+        );
+        if created.existing_user {
+            println!("{email} already had an account; its password was left unchanged");
         }
     }
+    Ok(())
+}
+
+/// The owner's password: the first line of standard input (only with `--password-stdin`),
+/// which must meet the password policy.
+fn owner_password(
+    password_stdin: bool,
+    email: &str,
+    workspace_name: &str,
+) -> Result<String, String> {
+    if !password_stdin {
+        return Err("pass the owner's password on standard input with --password-stdin".into());
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let secret = input.lines().next().unwrap_or_default().to_owned();
+    password::check_policy(
+        &secret,
+        password::Context {
+            email,
+            workspace_name,
+            second_factor_required: false,
+        },
+    )
+    .map_err(|e| format!("password {}", e.message))?;
+    Ok(secret)
+}
+
+/// `admin outbox`: mail kept in the local outbox, newest first, optionally only to one address.
+async fn outbox(config: &Config, to: Option<String>, limit: u32, json: bool) -> Result<(), String> {
+    let db = open(config).await?;
+    let to = to.map(|t| t.trim().to_lowercase());
+    let mail =
+        holdfast_store::ops::mail_outbox::unscoped_list(&db, to.as_deref(), limit.clamp(1, 1000))
+            .await
+            .map_err(|e| e.to_string())?;
+    db.close().await;
+    if json {
+        println!("{}", serde_json::to_string(&mail).unwrap_or_default());
+    } else if mail.is_empty() {
+        println!("the outbox is empty");
+    } else {
+        for m in mail {
+            println!(
+                "--- {} to {}: {}
+{}",
+                m.id, m.to_address, m.subject, m.body_text
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `admin create-api-key`: a key with a built-in role, its secret printed once.
+async fn create_api_key(
+    config: &Config,
+    now: i64,
+    workspace: &str,
+    role: &str,
+    name: &str,
+    json: bool,
+) -> Result<(), String> {
+    let role = match parse_role(role).map_err(|e| format!("--role {}", e.message))? {
+        RoleRef::Builtin(builtin) => Role::builtin(builtin),
+        RoleRef::Custom(_) => {
+            return Err(
+                "--role: name a built-in role here; give keys custom roles through the API"
+                    .to_owned(),
+            );
+        }
+    };
+    let name = first_error(validate::text("name", name, 1, 100), "name")?;
+    let db = open(config).await?;
+    let created = admin::unscoped_create_api_key(&db, workspace, &name, &role, now)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no workspace with slug '{workspace}'"))?;
+    db.close().await;
+    if json {
+        println!("{}", serde_json::to_string(&created).unwrap_or_default());
+    } else {
+        println!(
+            "created API key {} ({}, role {})",
+            created.key.id, created.key.name, created.key.role
+        );
+        println!("{}", created.secret);
+        println!("Store it now: it is not shown again.");
+    }
+    Ok(())
 }

@@ -76,123 +76,10 @@ impl Metrics {
     pub fn render(&self, pool: PoolStats) -> String {
         let mut out = String::new();
         let Ok(inner) = self.0.lock() else { return out };
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_http_requests_total HTTP requests by method, route template and status."
-        );
-        let _ = writeln!(out, "# TYPE holdfast_http_requests_total counter");
-        for ((method, route, status), n) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "holdfast_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_http_request_duration_seconds Time to handle a request, by route template."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE holdfast_http_request_duration_seconds histogram"
-        );
-        for (route, h) in &inner.latency {
-            for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {}",
-                    h.counts[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "holdfast_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "holdfast_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_job_attempts_total Background job attempts by kind and outcome."
-        );
-        let _ = writeln!(out, "# TYPE holdfast_job_attempts_total counter");
-        for ((kind, outcome), (n, _)) in &inner.jobs {
-            let _ = writeln!(
-                out,
-                "holdfast_job_attempts_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_job_seconds_total Time spent in background job attempts by kind."
-        );
-        let _ = writeln!(out, "# TYPE holdfast_job_seconds_total counter");
-        for ((kind, outcome), (_, seconds)) in &inner.jobs {
-            let _ = writeln!(
-                out,
-                "holdfast_job_seconds_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {seconds}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_inbound_webhooks_refused_total Inbound webhook requests refused, by provider (reasons are in the log)."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE holdfast_inbound_webhooks_refused_total counter"
-        );
-        for (provider, n) in &inner.inbound_refused {
-            let _ = writeln!(
-                out,
-                "holdfast_inbound_webhooks_refused_total{{provider=\"{provider}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_widget_refused_total Website-widget requests refused, by reason (origin, bot, identity, rate)."
-        );
-        let _ = writeln!(out, "# TYPE holdfast_widget_refused_total counter");
-        for reason in Refusal::ALL {
-            let n = inner
-                .widget_refused
-                .get(reason.as_str())
-                .copied()
-                .unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "holdfast_widget_refused_total{{reason=\"{}\"}} {n}",
-                reason.as_str()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_db_pool_connections Database pool connections by state."
-        );
-        let _ = writeln!(out, "# TYPE holdfast_db_pool_connections gauge");
-        let _ = writeln!(
-            out,
-            "holdfast_db_pool_connections{{state=\"idle\"}} {}",
-            pool.idle
-        );
-        let _ = writeln!(
-            out,
-            "holdfast_db_pool_connections{{state=\"in_use\"}} {}",
-            pool.size.saturating_sub(pool.idle)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP holdfast_db_pool_max_connections Configured pool size."
-        );
-        let _ = writeln!(out, "# TYPE holdfast_db_pool_max_connections gauge");
-        let _ = writeln!(out, "holdfast_db_pool_max_connections {}", pool.max);
+        render_requests(&mut out, &inner);
+        render_jobs(&mut out, &inner.jobs);
+        render_refusals(&mut out, &inner);
+        render_pool(&mut out, pool);
         out
     }
 }
@@ -222,4 +109,145 @@ impl Refusal {
             Refusal::Rate => "rate",
         }
     }
+}
+/// Writes a metric's `# HELP` and `# TYPE` lines.
+fn describe(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Writes the request counters and the latency histogram, by route template.
+fn render_requests(out: &mut String, inner: &Inner) {
+    describe(
+        out,
+        "holdfast_http_requests_total",
+        "counter",
+        "HTTP requests by method, route template and status.",
+    );
+    for ((method, route, status), n) in &inner.requests {
+        let _ = writeln!(
+            out,
+            "holdfast_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+        );
+    }
+    describe(
+        out,
+        "holdfast_http_request_duration_seconds",
+        "histogram",
+        "Time to handle a request, by route template.",
+    );
+    for (route, h) in &inner.latency {
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {}",
+                h.counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "holdfast_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "holdfast_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "holdfast_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+            h.count
+        );
+    }
+}
+
+/// Writes the job attempt counters and the time spent, by kind and outcome.
+fn render_jobs(out: &mut String, jobs: &BTreeMap<(String, &'static str), (u64, f64)>) {
+    describe(
+        out,
+        "holdfast_job_attempts_total",
+        "counter",
+        "Background job attempts by kind and outcome.",
+    );
+    for ((kind, outcome), (n, _)) in jobs {
+        let _ = writeln!(
+            out,
+            "holdfast_job_attempts_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    describe(
+        out,
+        "holdfast_job_seconds_total",
+        "counter",
+        "Time spent in background job attempts by kind.",
+    );
+    for ((kind, outcome), (_, seconds)) in jobs {
+        let _ = writeln!(
+            out,
+            "holdfast_job_seconds_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {seconds}"
+        );
+    }
+}
+
+/// Writes the refused inbound webhooks by provider and the refused widget requests by reason
+/// (every reason, zero included).
+fn render_refusals(out: &mut String, inner: &Inner) {
+    describe(
+        out,
+        "holdfast_inbound_webhooks_refused_total",
+        "counter",
+        "Inbound webhook requests refused, by provider (reasons are in the log).",
+    );
+    for (provider, n) in &inner.inbound_refused {
+        let _ = writeln!(
+            out,
+            "holdfast_inbound_webhooks_refused_total{{provider=\"{provider}\"}} {n}"
+        );
+    }
+    describe(
+        out,
+        "holdfast_widget_refused_total",
+        "counter",
+        "Website-widget requests refused, by reason (origin, bot, identity, rate).",
+    );
+    for reason in Refusal::ALL {
+        let n = inner
+            .widget_refused
+            .get(reason.as_str())
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "holdfast_widget_refused_total{{reason=\"{}\"}} {n}",
+            reason.as_str()
+        );
+    }
+}
+
+/// Writes the database pool's connections by state and its configured size.
+fn render_pool(out: &mut String, pool: PoolStats) {
+    describe(
+        out,
+        "holdfast_db_pool_connections",
+        "gauge",
+        "Database pool connections by state.",
+    );
+    let _ = writeln!(
+        out,
+        "holdfast_db_pool_connections{{state=\"idle\"}} {}",
+        pool.idle
+    );
+    let _ = writeln!(
+        out,
+        "holdfast_db_pool_connections{{state=\"in_use\"}} {}",
+        pool.size.saturating_sub(pool.idle)
+    );
+    describe(
+        out,
+        "holdfast_db_pool_max_connections",
+        "gauge",
+        "Configured pool size.",
+    );
+    let _ = writeln!(out, "holdfast_db_pool_max_connections {}", pool.max);
 }

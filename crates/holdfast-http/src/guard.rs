@@ -114,21 +114,7 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             }
             return next.run(request).await;
         }
-        Guard::Signed => {
-            // Budgeted per receiver (provider and workspace) and address: providers deliver
-            // from a few shared addresses, which must not share one budget across workspaces.
-            let receiver = request.uri().path().to_owned();
-            let client = client_address(&request);
-            if let Err(refused) =
-                client_limit(&state, format!("{receiver}|{client}"), RateLimit::Standard).await
-            {
-                return refused;
-            }
-            return match crate::signed::verify_hook(&state.app, state.module, request).await {
-                Ok(request) => next.run(request).await,
-                Err(refused) => refused,
-            };
-        }
+        Guard::Signed => return signed(&state, request, next).await,
         Guard::Widget { submit } => {
             return crate::widget_guard::check(
                 &state.app,
@@ -150,40 +136,9 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             };
         }
         Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
-            match authenticate(&state.app, request.headers(), request.method()).await {
-                Err(problem) => return problem.into_response(),
-                // A module that is off answers 404 before any permission is weighed.
-                Ok(actor) if state.module.is_some_and(|m| !actor.modules.contains(m)) => actor,
-                Ok(actor) if !actor.role.grants(permission) => {
-                    return Problem::new(
-                        ErrorCode::Forbidden,
-                        format!(
-                            "this credential's role ({}) lacks the permission {}",
-                            actor.role.as_str(),
-                            permission.as_str()
-                        ),
-                    )
-                    .into_response();
-                }
-                Ok(actor) if actor.must_enrol_2fa => {
-                    return Problem::new(
-                        ErrorCode::EnrolmentRequired,
-                        "this workspace requires two-factor sign-in: enrol at POST /api/v1/auth/2fa/enroll, then sign in again",
-                    )
-                    .into_response();
-                }
-                Ok(actor) => {
-                    if matches!(state.guard, Guard::StaffStepUp { .. })
-                        && !recently_stepped_up(&actor, state.app.clock.now_ms())
-                    {
-                        return Problem::new(
-                            ErrorCode::StepUpRequired,
-                            "this action needs a recent sign-in: confirm your password at POST /api/v1/auth/step-up, then retry",
-                        )
-                        .into_response();
-                    }
-                    actor
-                }
+            match staff(&state, request.headers(), request.method(), permission).await {
+                Ok(actor) => actor,
+                Err(refused) => return refused,
             }
         }
         Guard::User => match authenticate(&state.app, request.headers(), request.method()).await {
@@ -213,6 +168,66 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
     }
     request.extensions_mut().insert(actor);
     next.run(request).await
+}
+
+/// `Guard::Signed`: within the receiver's budget for this address, and verified by the
+/// provider's signature scheme.
+async fn signed(state: &GuardState, request: Request, next: Next) -> Response {
+    // Budgeted per receiver (provider and workspace) and address: providers deliver
+    // from a few shared addresses, which must not share one budget across workspaces.
+    let receiver = request.uri().path().to_owned();
+    let client = client_address(&request);
+    if let Err(refused) =
+        client_limit(state, format!("{receiver}|{client}"), RateLimit::Standard).await
+    {
+        return refused;
+    }
+    match crate::signed::verify_hook(&state.app, state.module, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refused) => refused,
+    }
+}
+
+/// The actor a staff guard lets through: authenticated, granted the permission (a module that
+/// is off passes here, to answer 404 after), enrolled in two-factor sign-in where required,
+/// and recently stepped up for `StaffStepUp`.
+async fn staff(
+    state: &GuardState,
+    headers: &HeaderMap,
+    method: &Method,
+    permission: Permission,
+) -> Result<Actor, Response> {
+    match authenticate(&state.app, headers, method).await {
+        Err(problem) => Err(problem.into_response()),
+        // A module that is off answers 404 before any permission is weighed.
+        Ok(actor) if state.module.is_some_and(|m| !actor.modules.contains(m)) => Ok(actor),
+        Ok(actor) if !actor.role.grants(permission) => Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!(
+                "this credential's role ({}) lacks the permission {}",
+                actor.role.as_str(),
+                permission.as_str()
+            ),
+        )
+        .into_response()),
+        Ok(actor) if actor.must_enrol_2fa => Err(Problem::new(
+            ErrorCode::EnrolmentRequired,
+            "this workspace requires two-factor sign-in: enrol at POST /api/v1/auth/2fa/enroll, then sign in again",
+        )
+        .into_response()),
+        Ok(actor) => {
+            if matches!(state.guard, Guard::StaffStepUp { .. })
+                && !recently_stepped_up(&actor, state.app.clock.now_ms())
+            {
+                return Err(Problem::new(
+                    ErrorCode::StepUpRequired,
+                    "this action needs a recent sign-in: confirm your password at POST /api/v1/auth/step-up, then retry",
+                )
+                .into_response());
+            }
+            Ok(actor)
+        }
+    }
 }
 
 /// The per-route, per-client-address budget of an unauthenticated route.

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use holdfast_core::access::modules::Module;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::token::constant_time_eq;
-use holdfast_core::webhooks::inbound::{InboundRequest, Provider, Verified, verifier};
+use holdfast_core::webhooks::inbound::{InboundRequest, Provider, Verified, VerifyError, verifier};
 use holdfast_store::Tenant;
 
 /// A delivery whose signature verified: what the handler of a `Guard::Signed` route gets.
@@ -79,15 +79,7 @@ pub(crate) async fn verify_hook(
         return Err(Problem::not_found("webhook receiver").into_response());
     };
     let Some(provider) = Provider::from_slug(provider_slug) else {
-        return Err(Problem::new(
-            ErrorCode::NotFound,
-            format!(
-                "no receiver for '{}'; providers: {}",
-                provider_slug.chars().take(40).collect::<String>(),
-                Provider::ALL.map(Provider::slug).join(", ")
-            ),
-        )
-        .into_response());
+        return Err(unknown_provider(provider_slug));
     };
     let provider_name = provider.slug();
     // The body is read first, for every request alike (bounded by the body limit).
@@ -102,6 +94,63 @@ pub(crate) async fn verify_hook(
             .into_response());
         }
     };
+    let (tenant, secret) = receiver_secret(app, slug, provider, module).await?;
+    let headers = text_headers(&parts.headers);
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(&path);
+    // The URL as the provider addressed it: this instance's public address and the path.
+    let url = format!("{}{path_and_query}", app.config.public_url);
+    let inbound = InboundRequest {
+        url: &url,
+        headers: &headers,
+        body: &body,
+    };
+    let verified = match verifier(provider).verify(&secret, &inbound, app.clock.now_ms()) {
+        Ok(verified) => verified,
+        Err(e) => return Err(refuse(app, provider_name, refusal_reason(&e))),
+    };
+    let content_type = inbound
+        .header("content-type")
+        .unwrap_or("application/octet-stream")
+        .chars()
+        .take(200)
+        .collect();
+    let mut request = Request::from_parts(parts, Body::from(body.clone()));
+    request.extensions_mut().insert(VerifiedHook {
+        tenant,
+        provider,
+        verified,
+        body,
+        content_type,
+    });
+    Ok(request)
+}
+
+/// The 404 for a provider Holdfast has no receiver for, naming the ones it has.
+fn unknown_provider(provider_slug: &str) -> Response {
+    Problem::new(
+        ErrorCode::NotFound,
+        format!(
+            "no receiver for '{}'; providers: {}",
+            provider_slug.chars().take(40).collect::<String>(),
+            Provider::ALL.map(Provider::slug).join(", ")
+        ),
+    )
+    .into_response()
+}
+
+/// The receiving workspace and its opened secret for the provider; an unknown receiver, the
+/// route's module off and a secret this instance cannot open are refused alike.
+async fn receiver_secret(
+    app: &AppState,
+    slug: &str,
+    provider: Provider,
+    module: Option<Module>,
+) -> Result<(Tenant, String), Response> {
+    let provider_name = provider.slug();
     let target = match holdfast_store::webhooks::inbound::unscoped_hook_target(
         &app.db, slug, provider,
     )
@@ -131,8 +180,12 @@ pub(crate) async fn verify_hook(
         );
         return Err(refuse(app, provider_name, "secret_unusable"));
     };
-    let headers: Vec<(String, String)> = parts
-        .headers
+    Ok((tenant, secret))
+}
+
+/// The request's headers that are text, names lower-cased, as the verifiers read them.
+fn text_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
         .iter()
         .filter_map(|(name, value)| {
             value
@@ -140,47 +193,18 @@ pub(crate) async fn verify_hook(
                 .ok()
                 .map(|v| (name.as_str().to_ascii_lowercase(), v.to_owned()))
         })
-        .collect();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or(&path);
-    // The URL as the provider addressed it: this instance's public address and the path.
-    let url = format!("{}{path_and_query}", app.config.public_url);
-    let inbound = InboundRequest {
-        url: &url,
-        headers: &headers,
-        body: &body,
-    };
-    let verified = match verifier(provider).verify(&secret, &inbound, app.clock.now_ms()) {
-        Ok(verified) => verified,
-        Err(e) => {
-            let reason = match e {
-                holdfast_core::webhooks::inbound::VerifyError::Stale => "stale",
-                holdfast_core::webhooks::inbound::VerifyError::BadSignature => "bad_signature",
-                holdfast_core::webhooks::inbound::VerifyError::Replayed => "replayed",
-                holdfast_core::webhooks::inbound::VerifyError::BadSecret(_) => "secret_unusable",
-                _ => "malformed",
-            };
-            return Err(refuse(app, provider_name, reason));
-        }
-    };
-    let content_type = inbound
-        .header("content-type")
-        .unwrap_or("application/octet-stream")
-        .chars()
-        .take(200)
-        .collect();
-    let mut request = Request::from_parts(parts, Body::from(body.clone()));
-    request.extensions_mut().insert(VerifiedHook {
-        tenant,
-        provider,
-        verified,
-        body,
-        content_type,
-    });
-    Ok(request)
+        .collect()
+}
+
+/// The reason a failed verification is logged under.
+fn refusal_reason(e: &VerifyError) -> &'static str {
+    match e {
+        VerifyError::Stale => "stale",
+        VerifyError::BadSignature => "bad_signature",
+        VerifyError::Replayed => "replayed",
+        VerifyError::BadSecret(_) => "secret_unusable",
+        _ => "malformed",
+    }
 }
 
 /// The header a scheduler sends the cron secret in.

@@ -139,47 +139,12 @@ pub(crate) async fn check(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let Some(origin) = origin_allowed(presented, &target.allowed_origins) else {
-        app.metrics.widget_refused(Refusal::Origin.as_str());
-        tracing::warn!(
-            workspace = %target.tenant.workspace_id(),
-            origin = %presented.chars().take(200).collect::<String>(),
-            "widget request from an origin that is not allowed refused"
-        );
-        let detail = if presented.is_empty() {
-            "this endpoint answers only the website widget, from a page whose origin the workspace allows (no Origin header was sent)"
-        } else {
-            "this page's origin is not among the widget's allowed origins; an admin adds it under PUT /api/v1/widget"
-        };
-        return Problem::new(ErrorCode::Forbidden, detail).into_response();
+        return refuse_origin(app, &target.tenant, presented);
     };
-    if submit {
-        let per_ip = app.config.widget_rate_limit_per_ip;
-        let per_key = app.config.widget_rate_limit_per_key;
-        let spent = match spend(
-            app,
-            &format!("widget-ip|{client}"),
-            per_ip,
-            submit_burst(per_ip),
-        )
-        .await
-        {
-            Err(retry_after) => Err(limited(per_ip, retry_after, "messages from one address")),
-            Ok(()) => spend(
-                app,
-                &format!("widget-key|{key}"),
-                per_key,
-                submit_burst(per_key),
-            )
-            .await
-            .map_err(|retry_after| {
-                limited(per_key, retry_after, "messages to this website widget")
-            }),
-        };
-        if let Err(mut refused) = spent {
-            app.metrics.widget_refused(Refusal::Rate.as_str());
-            allow(&mut refused, &origin);
-            return refused;
-        }
+    if submit && let Err(mut refused) = submit_budgets(app, &client, &key).await {
+        app.metrics.widget_refused(Refusal::Rate.as_str());
+        allow(&mut refused, &origin);
+        return refused;
     }
     request.extensions_mut().insert(WidgetCaller {
         tenant: target.tenant,
@@ -190,4 +155,45 @@ pub(crate) async fn check(
     let mut response = next.run(request).await;
     allow(&mut response, &origin);
     response
+}
+
+/// The 403 for a page whose origin the workspace does not allow, counted and logged.
+fn refuse_origin(app: &AppState, tenant: &Tenant, presented: &str) -> Response {
+    app.metrics.widget_refused(Refusal::Origin.as_str());
+    tracing::warn!(
+        workspace = %tenant.workspace_id(),
+        origin = %presented.chars().take(200).collect::<String>(),
+        "widget request from an origin that is not allowed refused"
+    );
+    let detail = if presented.is_empty() {
+        "this endpoint answers only the website widget, from a page whose origin the workspace allows (no Origin header was sent)"
+    } else {
+        "this page's origin is not among the widget's allowed origins; an admin adds it under PUT /api/v1/widget"
+    };
+    Problem::new(ErrorCode::Forbidden, detail).into_response()
+}
+
+/// Whether a submission fits the budgets: per client address across every widget, then per
+/// widget key from all addresses (spent only when the first allows it).
+async fn submit_budgets(app: &AppState, client: &str, key: &str) -> Result<(), Response> {
+    let per_ip = app.config.widget_rate_limit_per_ip;
+    let per_key = app.config.widget_rate_limit_per_key;
+    match spend(
+        app,
+        &format!("widget-ip|{client}"),
+        per_ip,
+        submit_burst(per_ip),
+    )
+    .await
+    {
+        Err(retry_after) => Err(limited(per_ip, retry_after, "messages from one address")),
+        Ok(()) => spend(
+            app,
+            &format!("widget-key|{key}"),
+            per_key,
+            submit_burst(per_key),
+        )
+        .await
+        .map_err(|retry_after| limited(per_key, retry_after, "messages to this website widget")),
+    }
 }

@@ -168,20 +168,10 @@ async fn erase_people(
     tx: &mut TenantTx<'_>,
     subject: Subject,
 ) -> Result<ErasureReport, StoreError> {
-    let ws = tx.ws().to_owned();
     let id = subject.id.clone();
     let mut people = vec![subject];
     if let Some(email) = people.first().and_then(|s| s.email.clone()) {
-        let claimed: Vec<Subject> = sqlx::query_as(
-            "SELECT c.id, c.email, c.phone, c.legal_hold FROM contacts c WHERE c.workspace_id = $1 \
-             AND c.id <> $2 AND c.legal_hold = 0 AND c.id IN (SELECT v.contact_id FROM widget_visitors v \
-             WHERE v.workspace_id = $1 AND lower(v.claimed_email) = lower($3)) ORDER BY c.id",
-        )
-        .bind(&ws)
-        .bind(&id)
-        .bind(&email)
-        .fetch_all(tx.conn())
-        .await?;
+        let claimed = claimed_by_visitors(tx, &id, &email).await?;
         people.extend(claimed);
     }
 
@@ -192,32 +182,7 @@ async fn erase_people(
     for person in &people {
         ids.push(person.id.clone());
         texts.extend(needles(person.email.as_deref(), person.phone.as_deref()));
-        let tickets: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id",
-        )
-        .bind(&ws)
-        .bind(&person.id)
-        .fetch_all(tx.conn())
-        .await?;
-        let messages: Vec<String> = sqlx::query_scalar(
-            "SELECT m.id FROM ticket_messages m JOIN tickets t ON t.workspace_id = m.workspace_id \
-             AND t.id = m.ticket_id WHERE m.workspace_id = $1 AND (t.contact_id = $2 \
-             OR (m.author_type = 'contact' AND m.author_id = $2)) ORDER BY m.id",
-        )
-        .bind(&ws)
-        .bind(&person.id)
-        .fetch_all(tx.conn())
-        .await?;
-        let blobs: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT a.sha256 FROM ticket_attachments a JOIN ticket_messages m \
-             ON m.workspace_id = a.workspace_id AND m.id = a.message_id JOIN tickets t \
-             ON t.workspace_id = m.workspace_id AND t.id = m.ticket_id WHERE a.workspace_id = $1 \
-             AND (t.contact_id = $2 OR (m.author_type = 'contact' AND m.author_id = $2))",
-        )
-        .bind(&ws)
-        .bind(&person.id)
-        .fetch_all(tx.conn())
-        .await?;
+        let (tickets, messages, blobs) = records_of(tx, &person.id).await?;
         report.tickets += tickets.len() as u64;
         report.messages += messages.len() as u64;
         report.blobs.extend(blobs);
@@ -230,63 +195,128 @@ async fn erase_people(
     forget_copies(tx, &ids, &texts).await?;
 
     for person in &people {
-        // Its messages in other contacts' tickets, then its own tickets (cascading to their
-        // messages, attachments' rows, timelines and widget visitors), then the contact.
-        sqlx::query(
-            "DELETE FROM ticket_messages WHERE workspace_id = $1 AND author_type = 'contact' AND author_id = $2",
-        )
-        .bind(&ws)
-        .bind(&person.id)
-        .execute(tx.conn())
-        .await?;
-        sqlx::query("DELETE FROM tickets WHERE workspace_id = $1 AND contact_id = $2")
-            .bind(&ws)
-            .bind(&person.id)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query(
-            "DELETE FROM widget_visitors WHERE workspace_id = $1 AND (contact_id = $2 \
-             OR lower(claimed_email) = lower($3))",
-        )
-        .bind(&ws)
-        .bind(&person.id)
-        .bind(person.email.as_deref().unwrap_or_default())
-        .execute(tx.conn())
-        .await?;
-        sqlx::query("DELETE FROM widget_identities WHERE workspace_id = $1 AND contact_id = $2")
-            .bind(&ws)
-            .bind(&person.id)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
-            .bind(&ws)
-            .bind(&person.id)
-            .execute(tx.conn())
-            .await?;
-        // An open request for them no longer needs the address: the erasure is done.
-        sqlx::query(
-            "UPDATE erasure_requests SET email = NULL, phone = NULL WHERE workspace_id = $1 AND contact_id = $2",
-        )
-        .bind(&ws)
-        .bind(&person.id)
-        .execute(tx.conn())
-        .await?;
-        if let Some(email) = &person.email {
-            // This workspace's customer mail in the local outbox; another workspace's mail and
-            // staff mail (no workspace) to the same address are not this erasure's business.
-            sqlx::query(
-                "DELETE FROM mail_outbox WHERE workspace_id = $1 AND lower(to_address) = lower($2)",
-            )
-            .bind(&ws)
-            .bind(email)
-            .execute(tx.conn())
-            .await?;
-        }
+        delete_person(tx, person).await?;
     }
     report.contacts = people.into_iter().map(|p| p.id).collect();
     report.blobs.sort();
     report.blobs.dedup();
     Ok(report)
+}
+
+/// The other contacts (not on hold) made from widget visitors who claimed `email`.
+async fn claimed_by_visitors(
+    tx: &mut TenantTx<'_>,
+    id: &str,
+    email: &str,
+) -> Result<Vec<Subject>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let claimed: Vec<Subject> = sqlx::query_as(
+        "SELECT c.id, c.email, c.phone, c.legal_hold FROM contacts c WHERE c.workspace_id = $1 \
+         AND c.id <> $2 AND c.legal_hold = 0 AND c.id IN (SELECT v.contact_id FROM widget_visitors v \
+         WHERE v.workspace_id = $1 AND lower(v.claimed_email) = lower($3)) ORDER BY c.id",
+    )
+    .bind(&ws)
+    .bind(id)
+    .bind(email)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(claimed)
+}
+
+/// A person's tickets, the messages in them or written by the person elsewhere, and the
+/// attachment digests of those messages.
+async fn records_of(
+    tx: &mut TenantTx<'_>,
+    person: &str,
+) -> Result<(Vec<String>, Vec<String>, Vec<String>), StoreError> {
+    let ws = tx.ws().to_owned();
+    let tickets: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id",
+    )
+    .bind(&ws)
+    .bind(person)
+    .fetch_all(tx.conn())
+    .await?;
+    let messages: Vec<String> = sqlx::query_scalar(
+        "SELECT m.id FROM ticket_messages m JOIN tickets t ON t.workspace_id = m.workspace_id \
+         AND t.id = m.ticket_id WHERE m.workspace_id = $1 AND (t.contact_id = $2 \
+         OR (m.author_type = 'contact' AND m.author_id = $2)) ORDER BY m.id",
+    )
+    .bind(&ws)
+    .bind(person)
+    .fetch_all(tx.conn())
+    .await?;
+    let blobs: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT a.sha256 FROM ticket_attachments a JOIN ticket_messages m \
+         ON m.workspace_id = a.workspace_id AND m.id = a.message_id JOIN tickets t \
+         ON t.workspace_id = m.workspace_id AND t.id = m.ticket_id WHERE a.workspace_id = $1 \
+         AND (t.contact_id = $2 OR (m.author_type = 'contact' AND m.author_id = $2))",
+    )
+    .bind(&ws)
+    .bind(person)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok((tickets, messages, blobs))
+}
+
+/// Deletes what is left of a person once the copies are gone: its messages in other contacts'
+/// tickets, its tickets, widget records and contact row, its open request's address, and this
+/// workspace's outbox mail to it.
+async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    // Its messages in other contacts' tickets, then its own tickets (cascading to their
+    // messages, attachments' rows, timelines and widget visitors), then the contact.
+    sqlx::query(
+        "DELETE FROM ticket_messages WHERE workspace_id = $1 AND author_type = 'contact' AND author_id = $2",
+    )
+    .bind(&ws)
+    .bind(&person.id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("DELETE FROM tickets WHERE workspace_id = $1 AND contact_id = $2")
+        .bind(&ws)
+        .bind(&person.id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "DELETE FROM widget_visitors WHERE workspace_id = $1 AND (contact_id = $2 \
+         OR lower(claimed_email) = lower($3))",
+    )
+    .bind(&ws)
+    .bind(&person.id)
+    .bind(person.email.as_deref().unwrap_or_default())
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("DELETE FROM widget_identities WHERE workspace_id = $1 AND contact_id = $2")
+        .bind(&ws)
+        .bind(&person.id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
+        .bind(&ws)
+        .bind(&person.id)
+        .execute(tx.conn())
+        .await?;
+    // An open request for them no longer needs the address: the erasure is done.
+    sqlx::query(
+        "UPDATE erasure_requests SET email = NULL, phone = NULL WHERE workspace_id = $1 AND contact_id = $2",
+    )
+    .bind(&ws)
+    .bind(&person.id)
+    .execute(tx.conn())
+    .await?;
+    if let Some(email) = &person.email {
+        // This workspace's customer mail in the local outbox; another workspace's mail and
+        // staff mail (no workspace) to the same address are not this erasure's business.
+        sqlx::query(
+            "DELETE FROM mail_outbox WHERE workspace_id = $1 AND lower(to_address) = lower($2)",
+        )
+        .bind(&ws)
+        .bind(email)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
 }
 
 /// Deletes this workspace's stored copies that name any of `ids` or mention any of `texts`

@@ -232,41 +232,12 @@ pub async fn run(state: &App, tenant: &Tenant, payload: &serde_json::Value) -> J
         Err(problem) => {
             // Custom fields changed since the import was accepted (a mapped one deleted).
             record.status = "failed".into();
-            let mut text = problem.detail.clone();
-            for e in &problem.errors {
-                text.push_str(&format!("; {}: {}", e.field, e.message));
-            }
-            record.failure = Some(text);
+            record.failure = Some(file_failure(&problem));
             return finish(state, tenant, &record).await;
         }
     };
     if options.mode == ImportMode::AllOrNothing && record.rows_processed == 0 {
-        let mut errors = Vec::new();
-        let mut invalid = 0;
-        let mut tx = state.db.read(tenant).await?;
-        for (result, dup) in checked.rows.iter().zip(&checked.dups) {
-            match (result, dup) {
-                (Err(e), _) => {
-                    invalid += 1;
-                    push_errors(&mut errors, e.iter().cloned());
-                }
-                (Ok(row), None) => {
-                    if existing(&mut tx, row, false)
-                        .await
-                        .map_err(job_err)?
-                        .is_none()
-                    {
-                        let missing = import::missing_required(row, &defs);
-                        if !missing.is_empty() {
-                            invalid += 1;
-                            push_errors(&mut errors, missing);
-                        }
-                    }
-                }
-                (Ok(_), Some(_)) => {}
-            }
-        }
-        tx.commit().await?;
+        let (invalid, mut errors) = invalid_rows(state, tenant, &checked, &defs).await?;
         if invalid > 0 {
             errors.sort_by_key(|e| e.row);
             record.status = "failed".into();
@@ -278,44 +249,102 @@ pub async fn run(state: &App, tenant: &Tenant, payload: &serde_json::Value) -> J
             return finish(state, tenant, &record).await;
         }
     }
-    let total = checked.rows.len();
     loop {
-        let now = state.clock.now_ms();
-        let mut tx = state.db.write(tenant).await?;
-        let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
-            return Err(JobError::Permanent("the import no longer exists".into()));
-        };
-        // Another worker may have advanced it (this one's lease lapsed): continue from there.
-        record = job.import;
-        if matches!(record.status.as_str(), "done" | "failed") {
-            return Ok(());
-        }
-        let start = usize::try_from(record.rows_processed)
-            .unwrap_or(0)
-            .min(total);
-        let end = (start + CHUNK).min(total);
-        record.status = "running".into();
-        for i in start..end {
-            write_row(&mut tx, &checked, i, &defs, &mut record, now).await?;
-        }
-        record.rows_processed = end as i64;
-        if end == total {
-            record.status = "done".into();
-            record.finished_at = Some(now);
-            let event = audit::by_system(
-                "contacts.imported",
-                "contact_import",
-                record.id.as_str(),
-                json!({"created": record.created, "updated": record.updated, "skipped": record.skipped}),
-            );
-            holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-        }
-        contact_imports::advance(&mut tx, &record, now).await?;
-        tx.commit().await?;
-        if end == total {
+        if write_next_chunk(state, tenant, &id, &checked, &defs).await? {
             return Ok(());
         }
     }
+}
+
+/// Why a stored file no longer checks: the problem's detail and each field error, on one line.
+fn file_failure(problem: &ApiError) -> String {
+    let mut text = problem.detail.clone();
+    for e in &problem.errors {
+        text.push_str(&format!("; {}: {}", e.field, e.message));
+    }
+    text
+}
+
+/// For all-or-nothing mode, before anything is written: how many rows would not import (bad,
+/// or a new contact missing a required field), and their errors.
+async fn invalid_rows(
+    state: &App,
+    tenant: &Tenant,
+    checked: &Checked,
+    defs: &[FieldDef],
+) -> Result<(i64, Vec<RowError>), JobError> {
+    let mut errors = Vec::new();
+    let mut invalid = 0;
+    let mut tx = state.db.read(tenant).await?;
+    for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+        match (result, dup) {
+            (Err(e), _) => {
+                invalid += 1;
+                push_errors(&mut errors, e.iter().cloned());
+            }
+            (Ok(row), None) => {
+                if existing(&mut tx, row, false)
+                    .await
+                    .map_err(job_err)?
+                    .is_none()
+                {
+                    let missing = import::missing_required(row, defs);
+                    if !missing.is_empty() {
+                        invalid += 1;
+                        push_errors(&mut errors, missing);
+                    }
+                }
+            }
+            (Ok(_), Some(_)) => {}
+        }
+    }
+    tx.commit().await?;
+    Ok((invalid, errors))
+}
+
+/// Writes the next [`CHUNK`] rows and the import's progress in one transaction (the audit entry
+/// with the last); true once the import is finished, by this worker or another.
+async fn write_next_chunk(
+    state: &App,
+    tenant: &Tenant,
+    id: &ContactImportId,
+    checked: &Checked,
+    defs: &[FieldDef],
+) -> Result<bool, JobError> {
+    let total = checked.rows.len();
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(tenant).await?;
+    let Some(job) = contact_imports::get_job(&mut tx, id).await? else {
+        return Err(JobError::Permanent("the import no longer exists".into()));
+    };
+    // Another worker may have advanced it (this one's lease lapsed): continue from there.
+    let mut record = job.import;
+    if matches!(record.status.as_str(), "done" | "failed") {
+        return Ok(true);
+    }
+    let start = usize::try_from(record.rows_processed)
+        .unwrap_or(0)
+        .min(total);
+    let end = (start + CHUNK).min(total);
+    record.status = "running".into();
+    for i in start..end {
+        write_row(&mut tx, checked, i, defs, &mut record, now).await?;
+    }
+    record.rows_processed = end as i64;
+    if end == total {
+        record.status = "done".into();
+        record.finished_at = Some(now);
+        let event = audit::by_system(
+            "contacts.imported",
+            "contact_import",
+            record.id.as_str(),
+            json!({"created": record.created, "updated": record.updated, "skipped": record.skipped}),
+        );
+        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    }
+    contact_imports::advance(&mut tx, &record, now).await?;
+    tx.commit().await?;
+    Ok(end == total)
 }
 
 async fn write_row(

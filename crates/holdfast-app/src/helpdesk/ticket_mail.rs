@@ -7,11 +7,14 @@
 use crate::App;
 use crate::jobs::{JobError, JobResult};
 use holdfast_core::helpdesk::mail_in::{self, FieldValue, InboundMail, Limits};
-use holdfast_core::helpdesk::tickets::{Channel, Delivery, MAX_BODY_CHARS, MessageKind, Priority};
+use holdfast_core::helpdesk::tickets::{
+    Channel, Delivery, MAX_BODY_CHARS, MessageKind, Priority, TicketOut,
+};
+use holdfast_core::ids::TicketId;
 use holdfast_core::webhooks::EventType;
 use holdfast_core::webhooks::inbound::InboundEventOut;
-use holdfast_store::Tenant;
 use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow, Reported};
+use holdfast_store::{StoreError, Tenant, TenantTx};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -119,13 +122,6 @@ async fn record(
     {
         return Ok(());
     }
-    let answered: Vec<String> = mail
-        .in_reply_to
-        .iter()
-        .chain(&mail.references)
-        .cloned()
-        .collect();
-    let token = mail_in::reply_token(&mail.all_recipients(), None);
     let contact = store::find_or_create_contact(
         &mut tx,
         Some(&mail.from.email),
@@ -134,49 +130,8 @@ async fn record(
         now,
     )
     .await?;
-    let (ticket, created) = match store::thread_of(&mut tx, &answered, token.as_deref()).await? {
-        Some(id) => (id, None),
-        None => {
-            let subject = cut(mail.subject.trim(), 300);
-            let subject = if subject.is_empty() {
-                "(no subject)".to_owned()
-            } else {
-                subject
-            };
-            let created = store::create(
-                &mut tx,
-                &NewTicketRow {
-                    subject: &subject,
-                    priority: Priority::Normal,
-                    tags: &[],
-                    contact_id: Some(&contact),
-                    channel: Channel::Email,
-                },
-                &Author {
-                    kind: "contact",
-                    id: Some(&contact),
-                },
-                now,
-            )
-            .await?;
-            (
-                holdfast_core::ids::TicketId::from_trusted(created.id.clone()),
-                Some(created),
-            )
-        }
-    };
-    // A new ticket keeps the whole text; an answer keeps what is new in it.
-    let text = if created.is_some() {
-        &mail.text
-    } else {
-        &mail.reply_text
-    };
-    let body = cut(text.trim(), MAX_BODY_CHARS);
-    let body = if body.is_empty() {
-        "(no text)".to_owned()
-    } else {
-        body
-    };
+    let (ticket, created) = thread_or_open(&mut tx, mail, &contact, now).await?;
+    let body = message_body(mail, created.is_some());
     let message = store::add_message(
         &mut tx,
         &ticket,
@@ -214,6 +169,65 @@ async fn record(
     tx.commit().await?;
     tracing::info!(ticket = %ticket, new_ticket = created.is_some(), attachments = attachments.len(), "inbound mail taken in");
     Ok(())
+}
+
+/// The ticket a mail answers (by the Message-IDs it answers, then its reply token), or a new
+/// ticket from the contact when it answers none (returned too, to be published).
+async fn thread_or_open(
+    tx: &mut TenantTx<'_>,
+    mail: &InboundMail,
+    contact: &str,
+    now: i64,
+) -> Result<(TicketId, Option<TicketOut>), StoreError> {
+    let answered: Vec<String> = mail
+        .in_reply_to
+        .iter()
+        .chain(&mail.references)
+        .cloned()
+        .collect();
+    let token = mail_in::reply_token(&mail.all_recipients(), None);
+    if let Some(id) = store::thread_of(tx, &answered, token.as_deref()).await? {
+        return Ok((id, None));
+    }
+    let subject = cut(mail.subject.trim(), 300);
+    let subject = if subject.is_empty() {
+        "(no subject)".to_owned()
+    } else {
+        subject
+    };
+    let created = store::create(
+        tx,
+        &NewTicketRow {
+            subject: &subject,
+            priority: Priority::Normal,
+            tags: &[],
+            contact_id: Some(contact),
+            channel: Channel::Email,
+        },
+        &Author {
+            kind: "contact",
+            id: Some(contact),
+        },
+        now,
+    )
+    .await?;
+    Ok((TicketId::from_trusted(created.id.clone()), Some(created)))
+}
+
+/// The message's text: a new ticket keeps the whole text, an answer what is new in it, never
+/// empty.
+fn message_body(mail: &InboundMail, new_ticket: bool) -> String {
+    let text = if new_ticket {
+        &mail.text
+    } else {
+        &mail.reply_text
+    };
+    let body = cut(text.trim(), MAX_BODY_CHARS);
+    if body.is_empty() {
+        "(no text)".to_owned()
+    } else {
+        body
+    }
 }
 
 /// A Mailgun event notification (`{"signature": …, "event-data": {"event", "severity",

@@ -350,54 +350,10 @@ impl SafeClient {
             }
             let response = builder.send().await.map_err(|e| self.send_error(e, &url))?;
             let status = response.status().as_u16();
-            let follow = if self.limits.keep_method {
-                matches!(status, 307 | 308)
-            } else {
-                matches!(status, 301 | 302 | 303 | 307 | 308)
-            };
-            if !follow {
-                break response;
-            }
-            let Some(location) = response.headers().get(header::LOCATION) else {
+            let Some(next) = self.redirect_target(&response, &url, &mut redirects)? else {
                 break response;
             };
-            if redirects >= self.limits.max_redirects {
-                return Err(OutboundError::TooManyRedirects {
-                    host: guard::host_label(&url),
-                    max: self.limits.max_redirects,
-                });
-            }
-            redirects += 1;
-            let next = location
-                .to_str()
-                .ok()
-                .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| {
-                    OutboundError::InvalidUrl("the server redirected to an invalid URL".into())
-                })?;
-            guard::validate_url(&next)?;
-            if next.origin() != url.origin() {
-                // Credentials meant for one origin must not follow a redirect to another.
-                for name in [
-                    header::AUTHORIZATION,
-                    header::COOKIE,
-                    header::PROXY_AUTHORIZATION,
-                ] {
-                    headers.remove(name);
-                }
-            }
-            if (301..=303).contains(&status) && method != Method::HEAD {
-                method = Method::GET;
-                body = Vec::new();
-                for name in [
-                    header::CONTENT_TYPE,
-                    header::CONTENT_LENGTH,
-                    header::CONTENT_ENCODING,
-                    header::TRANSFER_ENCODING,
-                ] {
-                    headers.remove(name);
-                }
-            }
+            carry_over_redirect(&url, &next, status, &mut method, &mut body, &mut headers);
             url = next;
         };
         let status = response.status().as_u16();
@@ -411,19 +367,75 @@ impl SafeClient {
                 )
             })
             .collect();
+        let (kept, truncated) = self.read_body(&mut response, &url, overflow).await?;
+        Ok(OutboundResponse {
+            status,
+            headers: response_headers,
+            body: kept,
+            truncated,
+            elapsed: started.elapsed(),
+            final_url: url.to_string(),
+        })
+    }
+
+    /// Where a response redirects to, when it is a redirect to follow (within the limits, to a
+    /// URL that passes the checks); `None` when it is the answer itself.
+    fn redirect_target(
+        &self,
+        response: &reqwest::Response,
+        url: &Url,
+        redirects: &mut usize,
+    ) -> Result<Option<Url>, OutboundError> {
+        let status = response.status().as_u16();
+        let follow = if self.limits.keep_method {
+            matches!(status, 307 | 308)
+        } else {
+            matches!(status, 301 | 302 | 303 | 307 | 308)
+        };
+        if !follow {
+            return Ok(None);
+        }
+        let Some(location) = response.headers().get(header::LOCATION) else {
+            return Ok(None);
+        };
+        if *redirects >= self.limits.max_redirects {
+            return Err(OutboundError::TooManyRedirects {
+                host: guard::host_label(url),
+                max: self.limits.max_redirects,
+            });
+        }
+        *redirects += 1;
+        let next = location
+            .to_str()
+            .ok()
+            .and_then(|l| url.join(l).ok())
+            .ok_or_else(|| {
+                OutboundError::InvalidUrl("the server redirected to an invalid URL".into())
+            })?;
+        guard::validate_url(&next)?;
+        Ok(Some(next))
+    }
+
+    /// The response body up to the size cap; past it, cut short or an error, as `overflow` says.
+    async fn read_body(
+        &self,
+        response: &mut reqwest::Response,
+        url: &Url,
+        overflow: Overflow,
+    ) -> Result<(Vec<u8>, bool), OutboundError> {
         let cap = self.limits.max_response_bytes;
         let mut kept = Vec::new();
         let mut truncated = false;
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.send_error(e, &url))?
+            .map_err(|e| self.send_error(e, url))?
         {
             let room = cap - kept.len();
             if chunk.len() > room {
                 if overflow == Overflow::Fail {
                     return Err(OutboundError::TooLarge {
-                        host: guard::host_label(&url),
+                        host: guard::host_label(url),
                         max: cap,
                     });
                 }
@@ -434,14 +446,7 @@ impl SafeClient {
             }
             kept.extend_from_slice(&chunk);
         }
-        Ok(OutboundResponse {
-            status,
-            headers: response_headers,
-            body: kept,
-            truncated,
-            elapsed: started.elapsed(),
-            final_url: url.to_string(),
-        })
+        Ok((kept, truncated))
     }
 
     fn send_error(&self, e: reqwest::Error, url: &Url) -> OutboundError {
@@ -456,6 +461,41 @@ impl SafeClient {
             OutboundError::Timeout { host }
         } else {
             OutboundError::Unreachable { host }
+        }
+    }
+}
+
+/// What of a request follows a redirect from `url` to `next`: credentials only to the same
+/// origin; the method and body only through 307 and 308 (a 301, 302 or 303 turns it into a GET,
+/// HEAD excepted).
+fn carry_over_redirect(
+    url: &Url,
+    next: &Url,
+    status: u16,
+    method: &mut Method,
+    body: &mut Vec<u8>,
+    headers: &mut HeaderMap,
+) {
+    if next.origin() != url.origin() {
+        // Credentials meant for one origin must not follow a redirect to another.
+        for name in [
+            header::AUTHORIZATION,
+            header::COOKIE,
+            header::PROXY_AUTHORIZATION,
+        ] {
+            headers.remove(name);
+        }
+    }
+    if (301..=303).contains(&status) && *method != Method::HEAD {
+        *method = Method::GET;
+        *body = Vec::new();
+        for name in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_ENCODING,
+            header::TRANSFER_ENCODING,
+        ] {
+            headers.remove(name);
         }
     }
 }

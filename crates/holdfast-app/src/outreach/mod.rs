@@ -289,15 +289,7 @@ pub async fn deliver_to_contact(
     job: &Claimed,
     payload: &serde_json::Value,
 ) -> JobResult {
-    let work: ContactJob = serde_json::from_value(payload.clone())
-        .map_err(|e| JobError::Permanent(format!("message job: {e}")))?;
-    let contact = ContactId::parse(&work.contact_id)
-        .ok_or_else(|| JobError::Permanent("message job: bad contact id".into()))?;
-    let purpose = match work.purpose.as_str() {
-        "confirmation" => Purpose::Confirmation,
-        "data_access" => Purpose::DataAccess,
-        _ => Purpose::Message,
-    };
+    let (work, contact, purpose) = read_contact_job(payload)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(tenant).await?;
     let verdict = check(
@@ -328,40 +320,15 @@ pub async fn deliver_to_contact(
             return Ok(());
         }
     };
-    let mut body = work.mail.body.clone();
-    if purpose == Purpose::Confirmation {
-        let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
-        consent::create_confirmation(
-            &mut tx,
-            &contact,
-            Channel::Email,
-            &digest,
-            now,
-            now + rules::CONFIRM_TTL_MS,
-        )
-        .await?;
-        let base = state.config.public_url.trim_end_matches('/');
-        body = body.replace(
-            CONFIRMATION_LINK,
-            &format!("{base}/consent/confirm/{}", token.expose()),
-        );
-    }
-    if purpose == Purpose::DataAccess {
-        let (token, digest) = holdfast_core::token::generate_opaque(rules::DATA_LINK_TOKEN_KIND);
-        consent::create_data_link(
-            &mut tx,
-            &contact,
-            &digest,
-            now,
-            now + rules::DATA_LINK_TTL_MS,
-        )
-        .await?;
-        let base = state.config.public_url.trim_end_matches('/');
-        body = body.replace(
-            DATA_LINK,
-            &format!("{base}/preferences/download/{}", token.expose()),
-        );
-    }
+    let body = with_single_use_link(
+        &mut tx,
+        state,
+        &contact,
+        purpose,
+        work.mail.body.clone(),
+        now,
+    )
+    .await?;
     let ws = tenant.workspace_id().to_string();
     let token = state
         .link_key
@@ -388,8 +355,77 @@ pub async fn deliver_to_contact(
         list_unsubscribe: Some(format!("{page}/unsubscribe")),
     };
     let sent = state.transport.0.send_mail(&outgoing).await;
+    record_reply_delivery(state, tenant, job, mail, &sent).await;
+    sent.map_err(JobError::Retry)
+}
+
+/// A `message.send` job's payload, its contact id and its purpose (an unreadable one is
+/// permanent; an unknown purpose is an ordinary message).
+fn read_contact_job(
+    payload: &serde_json::Value,
+) -> Result<(ContactJob, ContactId, Purpose), JobError> {
+    let work: ContactJob = serde_json::from_value(payload.clone())
+        .map_err(|e| JobError::Permanent(format!("message job: {e}")))?;
+    let contact = ContactId::parse(&work.contact_id)
+        .ok_or_else(|| JobError::Permanent("message job: bad contact id".into()))?;
+    let purpose = match work.purpose.as_str() {
+        "confirmation" => Purpose::Confirmation,
+        "data_access" => Purpose::DataAccess,
+        _ => Purpose::Message,
+    };
+    Ok((work, contact, purpose))
+}
+
+/// The body with its single-use link made now, for the purposes that carry one (a double
+/// opt-in confirmation, a data download); other bodies unchanged.
+async fn with_single_use_link(
+    tx: &mut TenantTx<'_>,
+    state: &App,
+    contact: &ContactId,
+    purpose: Purpose,
+    mut body: String,
+    now: i64,
+) -> Result<String, StoreError> {
+    if purpose == Purpose::Confirmation {
+        let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
+        consent::create_confirmation(
+            tx,
+            contact,
+            Channel::Email,
+            &digest,
+            now,
+            now + rules::CONFIRM_TTL_MS,
+        )
+        .await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        body = body.replace(
+            CONFIRMATION_LINK,
+            &format!("{base}/consent/confirm/{}", token.expose()),
+        );
+    }
+    if purpose == Purpose::DataAccess {
+        let (token, digest) = holdfast_core::token::generate_opaque(rules::DATA_LINK_TOKEN_KIND);
+        consent::create_data_link(tx, contact, &digest, now, now + rules::DATA_LINK_TTL_MS).await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        body = body.replace(
+            DATA_LINK,
+            &format!("{base}/preferences/download/{}", token.expose()),
+        );
+    }
+    Ok(body)
+}
+
+/// Records a ticket reply's delivery status after a sending attempt: sent, or unsent once the
+/// last attempt failed (an attempt that will be retried records nothing).
+async fn record_reply_delivery(
+    state: &App,
+    tenant: &Tenant,
+    job: &Claimed,
+    mail: &ContactEmail,
+    sent: &Result<(), String>,
+) {
     if let (Some(_), Some(email_id)) = (&mail.ticket_message, &mail.message_id) {
-        let report = match &sent {
+        let report = match sent {
             Ok(()) => Some((Delivery::Sent, None)),
             Err(error) if job.attempt >= job.max_attempts => Some((
                 Delivery::Unsent,
@@ -412,5 +448,4 @@ pub async fn deliver_to_contact(
             }
         }
     }
-    sent.map_err(JobError::Retry)
 }

@@ -8,13 +8,13 @@
 
 use crate::App;
 use crate::jobs::{JobError, JobResult};
-use crate::outbound::{OutboundRequest, SafeClient};
+use crate::outbound::{OutboundError, OutboundRequest, OutboundResponse, SafeClient};
 use holdfast_core::access::fields;
 use holdfast_core::access::modules::Module;
 use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
 use holdfast_core::ops::queue::JobKind;
 use holdfast_core::webhooks::{self, EventType, LOGGED_RESPONSE_BYTES, MessageStatus};
-use holdfast_store::webhooks::{Endpoint, EndpointHealth, NewAttempt};
+use holdfast_store::webhooks::{Endpoint, EndpointHealth, Message, NewAttempt};
 use holdfast_store::{Tenant, access::roles, access::workspaces, ops::queue};
 use serde_json::json;
 
@@ -115,16 +115,9 @@ pub async fn deliver(
         Some("recover") => "recover",
         _ => "auto",
     };
-    let mut tx = state.db.read(tenant).await?;
-    let Some(message) = holdfast_store::webhooks::get_message(&mut tx, &message_id).await? else {
-        // The endpoint (and with it the message) was deleted: nothing left to deliver.
+    let Some((message, endpoint)) = message_and_endpoint(state, tenant, &message_id).await? else {
         return Ok(());
     };
-    let endpoint_id = WebhookEndpointId::from_trusted(message.endpoint_id.clone());
-    let Some(endpoint) = holdfast_store::webhooks::get(&mut tx, &endpoint_id).await? else {
-        return Ok(());
-    };
-    tx.commit().await?;
     // Only a redelivery someone asked for sends a delivered message again (a recovery and a
     // retry that another job's success overtook do not).
     if trigger != "manual" && message.status == MessageStatus::Delivered.as_str() {
@@ -138,25 +131,7 @@ pub async fn deliver(
         return Ok(());
     }
     let now = state.clock.now_ms();
-    let secrets = open_secrets(state, tenant, &endpoint, now);
-    let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let timestamp = now.div_euclid(1000);
-    let Some(signature) = webhooks::signature_header(
-        &secret_refs,
-        &message.id,
-        timestamp,
-        message.payload.as_bytes(),
-    ) else {
-        return Err(JobError::Permanent(
-            "the endpoint's secret cannot be opened with this instance's master key".into(),
-        ));
-    };
-    let headers = vec![
-        ("content-type".to_owned(), "application/json".to_owned()),
-        ("webhook-id".to_owned(), message.id.clone()),
-        ("webhook-timestamp".to_owned(), timestamp.to_string()),
-        ("webhook-signature".to_owned(), signature),
-    ];
+    let headers = signed_headers(state, tenant, &endpoint, &message, now)?;
     let logged_headers = json!(
         headers
             .iter()
@@ -174,45 +149,22 @@ pub async fn deliver(
         })
         .await;
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (status, response_body, error) = match &sent {
-        Ok(response) => {
-            let cut = response.body.len().min(LOGGED_RESPONSE_BYTES);
-            let text =
-                String::from_utf8_lossy(response.body.get(..cut).unwrap_or_default()).into_owned();
-            (Some(response.status), Some(text), None)
-        }
-        Err(e) => (None, None, Some(e.to_string())),
-    };
+    let (status, response_body, error) = logged_outcome(&sent);
     let succeeded = status.is_some_and(|s| (200..300).contains(&s));
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(tenant).await?;
-    let health = holdfast_store::webhooks::record_attempt(
-        &mut tx,
-        &NewAttempt {
-            endpoint_id: &endpoint.id,
-            message_id: &message.id,
-            trigger,
-            url: &endpoint.url,
-            request_headers: &logged_headers,
-            response_status: status,
-            response_body: response_body.as_deref(),
-            error: error.as_deref(),
-            latency_ms,
-            succeeded,
-            last_attempt,
-        },
-        i64::from(state.config.webhook_disable_after_hours) * HOUR_MS,
-        now,
-    )
-    .await?;
-    if let EndpointHealth::JustDisabled {
-        consecutive,
-        failing_since,
-    } = health
-    {
-        disabled(state, &mut tx, &endpoint, consecutive, failing_since, now).await?;
-    }
-    tx.commit().await?;
+    let attempt = NewAttempt {
+        endpoint_id: &endpoint.id,
+        message_id: &message.id,
+        trigger,
+        url: &endpoint.url,
+        request_headers: &logged_headers,
+        response_status: status,
+        response_body: response_body.as_deref(),
+        error: error.as_deref(),
+        latency_ms,
+        succeeded,
+        last_attempt,
+    };
+    let health = log_attempt(state, tenant, &endpoint, &attempt).await?;
     match health {
         // Delivered, or held for a recovery: this job is done either way.
         EndpointHealth::Healthy
@@ -223,6 +175,100 @@ pub async fn deliver(
             (None, Some(error)) => error,
             (None, None) => "no answer".into(),
         })),
+    }
+}
+
+/// The message to deliver and its endpoint; `None` once the endpoint (and with it the message)
+/// was deleted, leaving nothing to deliver.
+async fn message_and_endpoint(
+    state: &App,
+    tenant: &Tenant,
+    message_id: &WebhookMessageId,
+) -> Result<Option<(Message, Endpoint)>, JobError> {
+    let mut tx = state.db.read(tenant).await?;
+    let Some(message) = holdfast_store::webhooks::get_message(&mut tx, message_id).await? else {
+        // The endpoint (and with it the message) was deleted: nothing left to deliver.
+        return Ok(None);
+    };
+    let endpoint_id = WebhookEndpointId::from_trusted(message.endpoint_id.clone());
+    let Some(endpoint) = holdfast_store::webhooks::get(&mut tx, &endpoint_id).await? else {
+        return Ok(None);
+    };
+    tx.commit().await?;
+    Ok(Some((message, endpoint)))
+}
+
+/// The Standard Webhooks headers for the message, signed now with every secret that signs (a
+/// secret this instance cannot open is a permanent failure).
+fn signed_headers(
+    state: &App,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+    message: &Message,
+    now: i64,
+) -> Result<Vec<(String, String)>, JobError> {
+    let secrets = open_secrets(state, tenant, endpoint, now);
+    let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let timestamp = now.div_euclid(1000);
+    let Some(signature) = webhooks::signature_header(
+        &secret_refs,
+        &message.id,
+        timestamp,
+        message.payload.as_bytes(),
+    ) else {
+        return Err(JobError::Permanent(
+            "the endpoint's secret cannot be opened with this instance's master key".into(),
+        ));
+    };
+    Ok(vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("webhook-id".to_owned(), message.id.clone()),
+        ("webhook-timestamp".to_owned(), timestamp.to_string()),
+        ("webhook-signature".to_owned(), signature),
+    ])
+}
+
+/// Logs the attempt and returns the endpoint's health after it; an endpoint this attempt
+/// disabled is audited and its admins told, in the same transaction.
+async fn log_attempt(
+    state: &App,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+    attempt: &NewAttempt<'_>,
+) -> Result<EndpointHealth, JobError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(tenant).await?;
+    let health = holdfast_store::webhooks::record_attempt(
+        &mut tx,
+        attempt,
+        i64::from(state.config.webhook_disable_after_hours) * HOUR_MS,
+        now,
+    )
+    .await?;
+    if let EndpointHealth::JustDisabled {
+        consecutive,
+        failing_since,
+    } = health
+    {
+        disabled(state, &mut tx, endpoint, consecutive, failing_since, now).await?;
+    }
+    tx.commit().await?;
+    Ok(health)
+}
+
+/// What the delivery log keeps of an attempt: the answer's status and the start of its body,
+/// or the error.
+fn logged_outcome(
+    sent: &Result<OutboundResponse, OutboundError>,
+) -> (Option<u16>, Option<String>, Option<String>) {
+    match sent {
+        Ok(response) => {
+            let cut = response.body.len().min(LOGGED_RESPONSE_BYTES);
+            let text =
+                String::from_utf8_lossy(response.body.get(..cut).unwrap_or_default()).into_owned();
+            (Some(response.status), Some(text), None)
+        }
+        Err(e) => (None, None, Some(e.to_string())),
     }
 }
 

@@ -428,63 +428,7 @@ fn check_row(
         if cell.is_empty() || *target == Target::Ignore {
             continue;
         }
-        let field = target.name();
-        let checked: Result<(), FieldError> = match target {
-            Target::Name => validate::text(&field, cell, 1, 200).map(|v| out.name = Some(v)),
-            Target::Email => validate::email(&field, cell).map(|v| out.email = Some(v)),
-            Target::Phone => validate::phone(&field, cell).map(|v| out.phone = Some(v)),
-            Target::Company => validate::text(&field, cell, 1, 200).map(|v| out.company = Some(v)),
-            Target::Tags => {
-                let tags: Vec<String> = cell
-                    .split([',', ';'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                let mut errors = Errors::default();
-                let tags = check_tags(&mut errors, &tags);
-                match errors.finish(()) {
-                    Ok(()) => {
-                        out.tags = tags;
-                        Ok(())
-                    }
-                    Err(e) => Err(FieldError::new(
-                        "tags",
-                        e.first().map(|e| e.message.clone()).unwrap_or_default(),
-                    )),
-                }
-            }
-            Target::Custom(key) => match defs.iter().find(|d| &d.key == key) {
-                Some(def) => contact_fields::parse_text(def, &field, cell).map(|v| {
-                    out.custom.insert(key.clone(), v);
-                }),
-                None => Err(FieldError::new(&field, "is not a custom field")),
-            },
-            Target::Consent(channel) => match yes_no(cell) {
-                Some(yes) => {
-                    let status = if yes {
-                        ConsentStatus::Granted
-                    } else {
-                        ConsentStatus::Denied
-                    };
-                    out.consent.push((*channel, status));
-                    Ok(())
-                }
-                None => Err(FieldError::new(
-                    &field,
-                    "must be granted or denied (yes/no, true/false, 1/0)",
-                )),
-            },
-            Target::DoNotContact => match yes_no(cell) {
-                Some(on) => {
-                    out.do_not_contact = Some(on);
-                    Ok(())
-                }
-                None => Err(FieldError::new(&field, "must be yes or no")),
-            },
-            Target::Ignore => Ok(()),
-        };
-        if let Err(e) = checked {
+        if let Err(e) = read_cell(&mut out, target, cell, defs) {
             problems.push(RowError {
                 row,
                 column: Some(header.clone()),
@@ -503,6 +447,76 @@ fn check_row(
         Ok(out)
     } else {
         Err(problems)
+    }
+}
+
+/// Reads one non-empty cell into the row under its column's target, or says what is wrong
+/// with it.
+fn read_cell(
+    out: &mut ImportRow,
+    target: &Target,
+    cell: &str,
+    defs: &[FieldDef],
+) -> Result<(), FieldError> {
+    let field = target.name();
+    match target {
+        Target::Name => validate::text(&field, cell, 1, 200).map(|v| out.name = Some(v)),
+        Target::Email => validate::email(&field, cell).map(|v| out.email = Some(v)),
+        Target::Phone => validate::phone(&field, cell).map(|v| out.phone = Some(v)),
+        Target::Company => validate::text(&field, cell, 1, 200).map(|v| out.company = Some(v)),
+        Target::Tags => {
+            out.tags = read_tags(cell)?;
+            Ok(())
+        }
+        Target::Custom(key) => match defs.iter().find(|d| &d.key == key) {
+            Some(def) => contact_fields::parse_text(def, &field, cell).map(|v| {
+                out.custom.insert(key.clone(), v);
+            }),
+            None => Err(FieldError::new(&field, "is not a custom field")),
+        },
+        Target::Consent(channel) => match yes_no(cell) {
+            Some(yes) => {
+                let status = if yes {
+                    ConsentStatus::Granted
+                } else {
+                    ConsentStatus::Denied
+                };
+                out.consent.push((*channel, status));
+                Ok(())
+            }
+            None => Err(FieldError::new(
+                &field,
+                "must be granted or denied (yes/no, true/false, 1/0)",
+            )),
+        },
+        Target::DoNotContact => match yes_no(cell) {
+            Some(on) => {
+                out.do_not_contact = Some(on);
+                Ok(())
+            }
+            None => Err(FieldError::new(&field, "must be yes or no")),
+        },
+        Target::Ignore => Ok(()),
+    }
+}
+
+/// The tags of a cell (split on commas and semicolons), checked as a contact's tags are; the
+/// first problem otherwise.
+fn read_tags(cell: &str) -> Result<Vec<String>, FieldError> {
+    let tags: Vec<String> = cell
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut errors = Errors::default();
+    let tags = check_tags(&mut errors, &tags);
+    match errors.finish(()) {
+        Ok(()) => Ok(tags),
+        Err(e) => Err(FieldError::new(
+            "tags",
+            e.first().map(|e| e.message.clone()).unwrap_or_default(),
+        )),
     }
 }
 

@@ -4,7 +4,8 @@
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 
 /// One layer of settings; every field optional. The TOML file and the command line (flags with
 /// their `HOLDFAST_*` variables) each produce one.
@@ -346,213 +347,89 @@ impl Config {
         let l = layers
             .into_iter()
             .fold(Self::defaults(), |acc, layer| acc.overlay(layer));
-        let bind_text = l.bind.unwrap_or_default();
-        let bind: SocketAddr = bind_text.parse().map_err(|_| {
-            err(
-                "bind",
-                format!("'{bind_text}' is not an address:port such as 127.0.0.1:8080"),
-            )
-        })?;
+        let bind = bind_address(l.bind.unwrap_or_default())?;
         let data_dir = l.data_dir.unwrap_or_default();
         if data_dir.as_os_str().is_empty() {
             return Err(err("data_dir", "must not be empty"));
         }
-        let database_url = match l.database_url.filter(|u| !u.trim().is_empty()) {
-            None => format!("sqlite://{}/holdfast.db", data_dir.display()),
-            Some(url) => {
-                if !(url.starts_with("sqlite:")
-                    || url.starts_with("postgres://")
-                    || url.starts_with("postgresql://"))
-                {
-                    return Err(err(
-                        "database_url",
-                        "must start with sqlite:, postgres:// or postgresql://",
-                    ));
-                }
-                url
-            }
-        };
-        let log_format = match l.log_format.as_deref() {
-            Some("text") | None => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(err(
-                    "log_format",
-                    format!("'{other}' is not one of: text, json"),
-                ));
-            }
-        };
-        let log_level = l.log_level.unwrap_or_else(|| "info".into());
-        if log_level.trim().is_empty() {
-            return Err(err("log_level", "must not be empty (e.g. info, debug)"));
-        }
-        let cors_allowed_origins = l.cors_allowed_origins.unwrap_or_default();
-        for origin in &cors_allowed_origins {
-            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
-                && !origin.ends_with('/')
-                && !origin.contains('*')
-                && origin
-                    .split("://")
-                    .nth(1)
-                    .is_some_and(|h| !h.is_empty() && !h.contains('/'));
-            if !ok {
-                return Err(err(
-                    "cors_allowed_origins",
-                    format!(
-                        "'{origin}' is not an origin like https://app.example.com (scheme and host, no path, no wildcard)"
-                    ),
-                ));
-            }
-        }
-        let body_limit_bytes = l.body_limit_bytes.unwrap_or(0);
-        if !(1024..=64 * 1024 * 1024).contains(&body_limit_bytes) {
-            return Err(err("body_limit_bytes", "must be between 1024 and 67108864"));
-        }
-        let request_timeout_ms = l.request_timeout_ms.unwrap_or(0);
-        if !(100..=600_000).contains(&request_timeout_ms) {
-            return Err(err("request_timeout_ms", "must be between 100 and 600000"));
-        }
-        let security_contact = l.security_contact.unwrap_or_default();
-        if !(security_contact.starts_with("mailto:") || security_contact.starts_with("https://")) {
-            return Err(err(
-                "security_contact",
-                "must be a mailto: or https:// URI (RFC 9116)",
-            ));
-        }
-        let db_max_connections = l.db_max_connections.unwrap_or(0);
-        if !(1..=1000).contains(&db_max_connections) {
-            return Err(err("db_max_connections", "must be between 1 and 1000"));
-        }
-        let public_rate_limit_per_minute = l.public_rate_limit_per_minute.unwrap_or(0);
-        if public_rate_limit_per_minute == 0 {
-            return Err(err("public_rate_limit_per_minute", "must be at least 1"));
-        }
-        let auth_rate_limit_per_minute = l.auth_rate_limit_per_minute.unwrap_or(0);
-        if auth_rate_limit_per_minute == 0 {
-            return Err(err("auth_rate_limit_per_minute", "must be at least 1"));
-        }
-        let api_rate_limit_per_minute = l.api_rate_limit_per_minute.unwrap_or(0);
-        if api_rate_limit_per_minute == 0 {
-            return Err(err("api_rate_limit_per_minute", "must be at least 1"));
-        }
-        let redis_url = l.redis_url.filter(|u| !u.trim().is_empty());
-        if let Some(url) = &redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            return Err(err("redis_url", "must start with redis:// or rediss://"));
-        }
-        let smtp_url = l.smtp_url.filter(|u| !u.trim().is_empty());
-        if let Some(url) = &smtp_url
-            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
-        {
-            return Err(err("smtp_url", "must start with smtp:// or smtps://"));
-        }
-        let mail_from = l.mail_from.unwrap_or_default();
-        if !mail_from.contains('@') || mail_from.chars().any(char::is_control) {
-            return Err(err(
-                "mail_from",
-                "must be an address like 'Holdfast <holdfast@example.com>'",
-            ));
-        }
-        let public_url = l
-            .public_url
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| format!("http://{bind}"));
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
-            || public_url.ends_with('/')
-        {
-            return Err(err(
-                "public_url",
-                "must be like https://ops.example.com (no trailing slash)",
-            ));
-        }
-        let oidc = oidc_settings(
-            l.oidc_issuer,
-            l.oidc_client_id.filter(|v| !v.trim().is_empty()),
-            l.oidc_client_secret.filter(|v| !v.trim().is_empty()),
-        )?;
-        let outbound_allow = l.outbound_allow.unwrap_or_default();
-        crate::netguard::Allowlist::parse(&outbound_allow)
-            .map_err(|message| err("outbound_allow", message))?;
-        let trusted_proxies = l.trusted_proxies.unwrap_or_default();
-        crate::client_addr::TrustedProxies::parse(&trusted_proxies)
-            .map_err(|message| err("trusted_proxies", message))?;
-        let webhook_disable_after_hours = l.webhook_disable_after_hours.unwrap_or(0);
-        if !(1..=MAX_WEBHOOK_DISABLE_AFTER_HOURS).contains(&webhook_disable_after_hours) {
-            return Err(err(
-                "webhook_disable_after_hours",
-                "must be between 1 and 336 hours (two weeks)",
-            ));
-        }
-        let cron_secret = l.cron_secret.filter(|v| !v.trim().is_empty());
-        if let Some(secret) = &cron_secret
-            && secret.len() < 32
-        {
-            return Err(err(
-                "cron_secret",
-                "must be at least 32 characters (e.g. from `openssl rand -hex 32`)",
-            ));
-        }
-        let job_lease_seconds = l.job_lease_seconds.unwrap_or(0);
-        if !(2..=3600).contains(&job_lease_seconds) {
-            return Err(err("job_lease_seconds", "must be between 2 and 3600"));
-        }
-        let widget_min_fill_seconds = l.widget_min_fill_seconds.unwrap_or(3);
-        if !(1..=600).contains(&widget_min_fill_seconds) {
-            return Err(err("widget_min_fill_seconds", "must be between 1 and 600"));
-        }
-        let widget_rate_limit_per_ip = l.widget_rate_limit_per_ip.unwrap_or(0);
-        if widget_rate_limit_per_ip == 0 {
-            return Err(err("widget_rate_limit_per_ip", "must be at least 1"));
-        }
-        let widget_rate_limit_per_key = l.widget_rate_limit_per_key.unwrap_or(0);
-        if widget_rate_limit_per_key == 0 {
-            return Err(err("widget_rate_limit_per_key", "must be at least 1"));
-        }
-        let widget_visitor_idle_days = l.widget_visitor_idle_days.unwrap_or(0);
-        if !(1..=365).contains(&widget_visitor_idle_days) {
-            return Err(err("widget_visitor_idle_days", "must be between 1 and 365"));
-        }
-        let metrics_token = l.metrics_token.filter(|v| !v.trim().is_empty());
-        if let Some(token) = &metrics_token
-            && token.len() < 32
-        {
-            return Err(err(
-                "metrics_token",
-                "must be at least 32 characters (e.g. from `openssl rand -hex 32`)",
-            ));
-        }
+        let database_url = database_url(l.database_url, &data_dir)?;
+        // Fields are checked in the order written: the first invalid setting is the one named.
         Ok(Config {
             bind,
             data_dir,
             database_url,
-            log_format,
-            log_level,
+            log_format: log_format(l.log_format.as_deref())?,
+            log_level: log_level(l.log_level)?,
             hsts: l.hsts.unwrap_or(false),
-            cors_allowed_origins,
-            body_limit_bytes,
-            request_timeout_ms,
-            security_contact,
-            db_max_connections,
-            public_rate_limit_per_minute,
-            auth_rate_limit_per_minute,
-            api_rate_limit_per_minute,
-            redis_url,
-            smtp_url,
-            mail_from,
-            public_url,
-            oidc,
-            outbound_allow,
-            trusted_proxies,
+            cors_allowed_origins: cors_allowed_origins(l.cors_allowed_origins.unwrap_or_default())?,
+            body_limit_bytes: between(
+                "body_limit_bytes",
+                l.body_limit_bytes.unwrap_or(0),
+                1024..=64 * 1024 * 1024,
+            )?,
+            request_timeout_ms: between(
+                "request_timeout_ms",
+                l.request_timeout_ms.unwrap_or(0),
+                100..=600_000,
+            )?,
+            security_contact: security_contact(l.security_contact.unwrap_or_default())?,
+            db_max_connections: between(
+                "db_max_connections",
+                l.db_max_connections.unwrap_or(0),
+                1..=1000,
+            )?,
+            public_rate_limit_per_minute: at_least_one(
+                "public_rate_limit_per_minute",
+                l.public_rate_limit_per_minute,
+            )?,
+            auth_rate_limit_per_minute: at_least_one(
+                "auth_rate_limit_per_minute",
+                l.auth_rate_limit_per_minute,
+            )?,
+            api_rate_limit_per_minute: at_least_one(
+                "api_rate_limit_per_minute",
+                l.api_rate_limit_per_minute,
+            )?,
+            redis_url: service_url("redis_url", l.redis_url, ["redis://", "rediss://"])?,
+            smtp_url: service_url("smtp_url", l.smtp_url, ["smtp://", "smtps://"])?,
+            mail_from: mail_from(l.mail_from.unwrap_or_default())?,
+            public_url: public_url(l.public_url, bind)?,
+            oidc: oidc_settings(
+                l.oidc_issuer,
+                l.oidc_client_id.filter(|v| !v.trim().is_empty()),
+                l.oidc_client_secret.filter(|v| !v.trim().is_empty()),
+            )?,
+            outbound_allow: outbound_allow(l.outbound_allow.unwrap_or_default())?,
+            trusted_proxies: trusted_proxies(l.trusted_proxies.unwrap_or_default())?,
             worker: l.worker.unwrap_or(true),
-            webhook_disable_after_hours,
-            cron_secret: cron_secret.map(Secret::new),
-            job_lease_seconds,
-            widget_min_fill_seconds,
-            widget_rate_limit_per_ip,
-            widget_rate_limit_per_key,
-            widget_visitor_idle_days,
-            metrics_token: metrics_token.map(Secret::new),
+            webhook_disable_after_hours: webhook_disable_after_hours(
+                l.webhook_disable_after_hours.unwrap_or(0),
+            )?,
+            cron_secret: long_secret("cron_secret", l.cron_secret)?,
+            job_lease_seconds: between(
+                "job_lease_seconds",
+                l.job_lease_seconds.unwrap_or(0),
+                2..=3600,
+            )?,
+            widget_min_fill_seconds: between(
+                "widget_min_fill_seconds",
+                l.widget_min_fill_seconds.unwrap_or(3),
+                1..=600,
+            )?,
+            widget_rate_limit_per_ip: at_least_one(
+                "widget_rate_limit_per_ip",
+                l.widget_rate_limit_per_ip,
+            )?,
+            widget_rate_limit_per_key: at_least_one(
+                "widget_rate_limit_per_key",
+                l.widget_rate_limit_per_key,
+            )?,
+            widget_visitor_idle_days: between(
+                "widget_visitor_idle_days",
+                l.widget_visitor_idle_days.unwrap_or(0),
+                1..=365,
+            )?,
+            metrics_token: long_secret("metrics_token", l.metrics_token)?,
         })
     }
 
@@ -674,6 +551,199 @@ pub fn is_loopback_http(url: &str) -> bool {
             let port = rest.split('/').next().unwrap_or_default();
             !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
         })
+}
+
+/// Whether `bind` is an address:port to listen on.
+fn bind_address(text: String) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| {
+        err(
+            "bind",
+            format!("'{text}' is not an address:port such as 127.0.0.1:8080"),
+        )
+    })
+}
+
+/// The database to open: the configured URL if it names SQLite or PostgreSQL, else SQLite in
+/// the data directory.
+fn database_url(url: Option<String>, data_dir: &Path) -> Result<String, ConfigError> {
+    match url.filter(|u| !u.trim().is_empty()) {
+        None => Ok(format!("sqlite://{}/holdfast.db", data_dir.display())),
+        Some(url) => {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(err(
+                    "database_url",
+                    "must start with sqlite:, postgres:// or postgresql://",
+                ));
+            }
+            Ok(url)
+        }
+    }
+}
+
+/// The log line format: text unless `json` is asked for.
+fn log_format(name: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match name {
+        Some("text") | None => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(err(
+            "log_format",
+            format!("'{other}' is not one of: text, json"),
+        )),
+    }
+}
+
+/// The log filter: `info` unless set, never blank.
+fn log_level(level: Option<String>) -> Result<String, ConfigError> {
+    let log_level = level.unwrap_or_else(|| "info".into());
+    if log_level.trim().is_empty() {
+        return Err(err("log_level", "must not be empty (e.g. info, debug)"));
+    }
+    Ok(log_level)
+}
+
+/// Whether every CORS entry is a bare origin (scheme and host, no path, no wildcard).
+fn cors_allowed_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for origin in &origins {
+        let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+            && !origin.ends_with('/')
+            && !origin.contains('*')
+            && origin
+                .split("://")
+                .nth(1)
+                .is_some_and(|h| !h.is_empty() && !h.contains('/'));
+        if !ok {
+            return Err(err(
+                "cors_allowed_origins",
+                format!(
+                    "'{origin}' is not an origin like https://app.example.com (scheme and host, no path, no wildcard)"
+                ),
+            ));
+        }
+    }
+    Ok(origins)
+}
+
+/// Whether a numeric setting lies within its inclusive bounds.
+fn between<T: PartialOrd + std::fmt::Display>(
+    setting: &'static str,
+    value: T,
+    bounds: RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    if !bounds.contains(&value) {
+        return Err(err(
+            setting,
+            format!("must be between {} and {}", bounds.start(), bounds.end()),
+        ));
+    }
+    Ok(value)
+}
+
+/// Whether a per-minute budget is set to at least one (unset counts as zero).
+fn at_least_one(setting: &'static str, value: Option<u32>) -> Result<u32, ConfigError> {
+    let value = value.unwrap_or(0);
+    if value == 0 {
+        return Err(err(setting, "must be at least 1"));
+    }
+    Ok(value)
+}
+
+/// Whether `security_contact` is a URI security.txt accepts (RFC 9116).
+fn security_contact(contact: String) -> Result<String, ConfigError> {
+    if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
+        return Err(err(
+            "security_contact",
+            "must be a mailto: or https:// URI (RFC 9116)",
+        ));
+    }
+    Ok(contact)
+}
+
+/// An optional service URL (blank is unset), which must use one of its two schemes.
+fn service_url(
+    setting: &'static str,
+    url: Option<String>,
+    [plain, tls]: [&str; 2],
+) -> Result<Option<String>, ConfigError> {
+    let url = url.filter(|u| !u.trim().is_empty());
+    if let Some(url) = &url
+        && !(url.starts_with(plain) || url.starts_with(tls))
+    {
+        return Err(err(setting, format!("must start with {plain} or {tls}")));
+    }
+    Ok(url)
+}
+
+/// Whether `mail_from` is a single-line sender with an address.
+fn mail_from(from: String) -> Result<String, ConfigError> {
+    if !from.contains('@') || from.chars().any(char::is_control) {
+        return Err(err(
+            "mail_from",
+            "must be an address like 'Holdfast <holdfast@example.com>'",
+        ));
+    }
+    Ok(from)
+}
+
+/// Where people reach this instance: the configured http(s) URL without a trailing slash, else
+/// the bind address.
+fn public_url(url: Option<String>, bind: SocketAddr) -> Result<String, ConfigError> {
+    let public_url = url
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| format!("http://{bind}"));
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+        || public_url.ends_with('/')
+    {
+        return Err(err(
+            "public_url",
+            "must be like https://ops.example.com (no trailing slash)",
+        ));
+    }
+    Ok(public_url)
+}
+
+/// Whether every outbound allowlist entry is an address or CIDR block.
+fn outbound_allow(entries: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    crate::netguard::Allowlist::parse(&entries)
+        .map_err(|message| err("outbound_allow", message))?;
+    Ok(entries)
+}
+
+/// Whether every trusted proxy entry is an address or CIDR block.
+fn trusted_proxies(entries: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    crate::client_addr::TrustedProxies::parse(&entries)
+        .map_err(|message| err("trusted_proxies", message))?;
+    Ok(entries)
+}
+
+/// Whether the failing streak that disables a webhook endpoint is between an hour and two weeks.
+fn webhook_disable_after_hours(hours: u32) -> Result<u32, ConfigError> {
+    if !(1..=MAX_WEBHOOK_DISABLE_AFTER_HOURS).contains(&hours) {
+        return Err(err(
+            "webhook_disable_after_hours",
+            "must be between 1 and 336 hours (two weeks)",
+        ));
+    }
+    Ok(hours)
+}
+
+/// An optional shared secret (blank is unset), which must be at least 32 characters.
+fn long_secret(
+    setting: &'static str,
+    secret: Option<String>,
+) -> Result<Option<Secret<String>>, ConfigError> {
+    let secret = secret.filter(|v| !v.trim().is_empty());
+    if let Some(secret) = &secret
+        && secret.len() < 32
+    {
+        return Err(err(
+            setting,
+            "must be at least 32 characters (e.g. from `openssl rand -hex 32`)",
+        ));
+    }
+    Ok(secret.map(Secret::new))
 }
 
 fn oidc_settings(

@@ -179,7 +179,6 @@ pub async fn apply(
     who: &Who,
     now_ms: i64,
 ) -> Result<Vec<ConsentLogEntry>, StoreError> {
-    let ws = tx.ws().to_owned();
     let source = who.source;
     let mut written = Vec::new();
     // One change's entries keep their order: each id is the one after the last.
@@ -197,33 +196,15 @@ pub async fn apply(
                 if old_status == *status && old_basis == *lawful_basis {
                     continue;
                 }
-                sqlx::query(
-                    "INSERT INTO contact_consent (workspace_id, contact_id, channel, status, lawful_basis, source, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (workspace_id, contact_id, channel) DO UPDATE SET status = excluded.status, \
-                     lawful_basis = excluded.lawful_basis, source = excluded.source, updated_at = excluded.updated_at",
+                write_channel(
+                    tx,
+                    contact,
+                    *channel,
+                    *status,
+                    *lawful_basis,
+                    source,
+                    now_ms,
                 )
-                .bind(&ws)
-                .bind(contact.as_str())
-                .bind(channel.as_str())
-                .bind(status.as_str())
-                .bind(lawful_basis.map(|b| b.as_str()))
-                .bind(source.as_str())
-                .bind(now_ms)
-                .execute(tx.conn())
-                .await
-                .classify()?;
-                // A confirmation link asked for the status that just ended: it confirms nothing
-                // now (a later request sends a link of its own).
-                sqlx::query(
-                    "UPDATE consent_confirmations SET used_at = $4 WHERE workspace_id = $1 \
-                     AND contact_id = $2 AND channel = $3 AND used_at IS NULL",
-                )
-                .bind(&ws)
-                .bind(contact.as_str())
-                .bind(channel.as_str())
-                .bind(now_ms)
-                .execute(tx.conn())
                 .await?;
                 (
                     "channel",
@@ -241,18 +222,7 @@ pub async fn apply(
                 if old == *on {
                     continue;
                 }
-                let sql = if field == "do_not_contact" {
-                    "UPDATE contacts SET do_not_contact = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-                } else {
-                    "UPDATE contacts SET do_not_sell = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-                };
-                sqlx::query(sql)
-                    .bind(&ws)
-                    .bind(contact.as_str())
-                    .bind(i64::from(*on))
-                    .bind(now_ms)
-                    .execute(tx.conn())
-                    .await?;
+                write_switch(tx, contact, field, *on, now_ms).await?;
                 (field, None, old.to_string(), on.to_string(), None)
             }
         };
@@ -275,32 +245,105 @@ pub async fn apply(
             note: who.note.clone(),
             created_at: now_ms,
         };
-        sqlx::query(
-            "INSERT INTO consent_log (workspace_id, id, contact_id, field, channel, old_value, new_value, \
-             lawful_basis, source, actor, ip, user_agent, note, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&ws)
-        .bind(&entry.id)
-        .bind(&entry.contact_id)
-        .bind(&entry.field)
-        .bind(entry.channel.as_deref())
-        .bind(&entry.old_value)
-        .bind(&entry.new_value)
-        .bind(entry.lawful_basis.as_deref())
-        .bind(&entry.source)
-        .bind(&entry.actor)
-        .bind(entry.ip.as_deref())
-        .bind(entry.user_agent.as_deref())
-        .bind(entry.note.as_deref())
-        .bind(entry.created_at)
-        .execute(tx.conn())
-        .await
-        .classify()?;
+        append_log(tx, &entry).await?;
         written.push(entry);
         last_id = Some(id);
     }
     Ok(written)
+}
+
+/// Writes a channel's new status and spends the confirmation links still open for it.
+async fn write_channel(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    channel: Channel,
+    status: Status,
+    lawful_basis: Option<LawfulBasis>,
+    source: Source,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO contact_consent (workspace_id, contact_id, channel, status, lawful_basis, source, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (workspace_id, contact_id, channel) DO UPDATE SET status = excluded.status, \
+         lawful_basis = excluded.lawful_basis, source = excluded.source, updated_at = excluded.updated_at",
+    )
+    .bind(&ws)
+    .bind(contact.as_str())
+    .bind(channel.as_str())
+    .bind(status.as_str())
+    .bind(lawful_basis.map(|b| b.as_str()))
+    .bind(source.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    // A confirmation link asked for the status that just ended: it confirms nothing
+    // now (a later request sends a link of its own).
+    sqlx::query(
+        "UPDATE consent_confirmations SET used_at = $4 WHERE workspace_id = $1 \
+         AND contact_id = $2 AND channel = $3 AND used_at IS NULL",
+    )
+    .bind(&ws)
+    .bind(contact.as_str())
+    .bind(channel.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Writes one of the contact row's switches, `do_not_contact` or `do_not_sell`.
+async fn write_switch(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    field: &str,
+    on: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    let sql = if field == "do_not_contact" {
+        "UPDATE contacts SET do_not_contact = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    } else {
+        "UPDATE contacts SET do_not_sell = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    };
+    sqlx::query(sql)
+        .bind(&ws)
+        .bind(contact.as_str())
+        .bind(i64::from(on))
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Appends one entry to the consent log.
+async fn append_log(tx: &mut TenantTx<'_>, entry: &ConsentLogEntry) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO consent_log (workspace_id, id, contact_id, field, channel, old_value, new_value, \
+         lawful_basis, source, actor, ip, user_agent, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&ws)
+    .bind(&entry.id)
+    .bind(&entry.contact_id)
+    .bind(&entry.field)
+    .bind(entry.channel.as_deref())
+    .bind(&entry.old_value)
+    .bind(&entry.new_value)
+    .bind(entry.lawful_basis.as_deref())
+    .bind(&entry.source)
+    .bind(&entry.actor)
+    .bind(entry.ip.as_deref())
+    .bind(entry.user_agent.as_deref())
+    .bind(entry.note.as_deref())
+    .bind(entry.created_at)
+    .execute(tx.conn())
+    .await
+    .classify()?;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

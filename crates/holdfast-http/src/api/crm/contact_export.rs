@@ -19,7 +19,9 @@ use holdfast_core::access::fields::{self, Access, Field, Visible};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::crm::contact_fields::FieldDef;
 use holdfast_core::crm::contact_import as import;
+use holdfast_core::crm::contacts::ContactOut;
 use holdfast_core::error::ErrorCode;
+use holdfast_store::StoreError;
 use holdfast_store::crm::contacts;
 use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
@@ -114,27 +116,59 @@ async fn contact_export(
     client: ClientInfo,
     QueryParams(query): QueryParams<ExportQuery>,
 ) -> ApiResult<Response> {
-    let json_format = match query.format.as_deref() {
-        None | Some("csv") => false,
-        Some("json") => true,
-        Some(_) => {
-            return Err(Problem::field(
-                ErrorCode::Validation,
-                "format",
-                "must be csv or json",
-            ));
-        }
+    let json_format = wants_json(query.format.as_deref())?;
+    let (columns, last_id) = audit_export(&state, &actor, &client, json_format).await?;
+    let header = if json_format {
+        "[".to_owned()
+    } else {
+        import::csv_line(&columns)
     };
+    let feed = Feed {
+        state,
+        actor,
+        after: String::new(),
+        last_id,
+        first: true,
+        done: false,
+    };
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header)) })
+        .chain(futures::stream::unfold(feed, move |feed| {
+            next_chunk(feed, columns.clone(), json_format)
+        }));
+    Ok(attachment(Body::from_stream(body), json_format))
+}
+
+/// Whether the export is JSON: `csv` (the default) or `json`, anything else a 422 on `format`.
+fn wants_json(format: Option<&str>) -> ApiResult<bool> {
+    match format {
+        None | Some("csv") => Ok(false),
+        Some("json") => Ok(true),
+        Some(_) => Err(Problem::field(
+            ErrorCode::Validation,
+            "format",
+            "must be csv or json",
+        )),
+    }
+}
+
+/// The export's columns and the newest contact id it goes up to, audited with the count before
+/// the first byte is sent.
+async fn audit_export(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    json_format: bool,
+) -> ApiResult<(Vec<String>, String)> {
     let now = state.clock.now_ms();
     // The export covers the contacts that exist now: up to the newest id at this moment, so
     // its count (audited before the first byte) and its rows agree.
     let mut tx = state.db.write(&actor.tenant).await?;
     let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
     let (count, last_id) = contacts::export_extent(&mut tx).await?;
-    let columns = export_columns(&actor, &defs);
+    let columns = export_columns(actor, &defs);
     let event = audit::by(
-        &actor,
-        &client,
+        actor,
+        client,
         "contacts.exported",
         "contact",
         "*",
@@ -142,81 +176,75 @@ async fn contact_export(
     );
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
+    Ok((columns, last_id))
+}
 
-    let header = if json_format {
-        "[".to_owned()
-    } else {
-        import::csv_line(&columns)
-    };
-    struct Feed {
-        state: AppState,
-        actor: Actor,
-        after: String,
-        last_id: String,
-        first: bool,
-        done: bool,
+/// Where a streamed export stands between pages.
+struct Feed {
+    state: AppState,
+    actor: Actor,
+    after: String,
+    last_id: String,
+    first: bool,
+    done: bool,
+}
+
+/// The next chunk of the body: the page after `feed.after` cut to the reader's field rules, or
+/// the end; a failed read ends the body broken.
+async fn next_chunk(
+    mut feed: Feed,
+    columns: Vec<String>,
+    json_format: bool,
+) -> Option<(Result<Bytes, std::io::Error>, Feed)> {
+    if feed.done {
+        return None;
     }
-    let feed = Feed {
-        state: state.clone(),
-        actor,
-        after: String::new(),
-        last_id,
-        first: true,
-        done: false,
+    let rows = match read_page(&feed).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // Headers are sent: the only honest signal left is a broken body.
+            tracing::error!(error = %e, "contact export failed mid-stream");
+            feed.done = true;
+            return Some((Err(std::io::Error::other("export failed")), feed));
+        }
     };
-    let columns_for_rows = columns.clone();
-    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header)) })
-        .chain(futures::stream::unfold(feed, move |mut feed| {
-            let columns = columns_for_rows.clone();
-            async move {
-                if feed.done {
-                    return None;
-                }
-                let page = async {
-                    let mut tx = feed.state.db.read(&feed.actor.tenant).await?;
-                    let rows =
-                        contacts::export_page(&mut tx, &feed.after, &feed.last_id, EXPORT_PAGE)
-                            .await?;
-                    tx.commit().await?;
-                    Ok::<_, holdfast_store::StoreError>(rows)
-                }
-                .await;
-                let rows = match page {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        // Headers are sent: the only honest signal left is a broken body.
-                        tracing::error!(error = %e, "contact export failed mid-stream");
-                        feed.done = true;
-                        return Some((Err(std::io::Error::other("export failed")), feed));
-                    }
-                };
-                let mut chunk = String::new();
-                if rows.len() < EXPORT_PAGE as usize {
-                    feed.done = true;
-                }
-                if let Some((last, _)) = rows.last() {
-                    feed.after = last.id.clone();
-                }
-                for (contact, company_name) in rows {
-                    let value = Visible::contact(&feed.actor.role, &contact)
-                        .with(Field::ContactsCompany, "company_name", company_name.into())
-                        .into_json();
-                    if json_format {
-                        if !feed.first {
-                            chunk.push(',');
-                        }
-                        chunk.push_str(&value.to_string());
-                    } else {
-                        chunk.push_str(&import::csv_line(&csv_cells(&columns, &value)));
-                    }
-                    feed.first = false;
-                }
-                if feed.done && json_format {
-                    chunk.push(']');
-                }
-                Some((Ok(Bytes::from(chunk)), feed))
+    let mut chunk = String::new();
+    if rows.len() < EXPORT_PAGE as usize {
+        feed.done = true;
+    }
+    if let Some((last, _)) = rows.last() {
+        feed.after = last.id.clone();
+    }
+    for (contact, company_name) in rows {
+        let value = Visible::contact(&feed.actor.role, &contact)
+            .with(Field::ContactsCompany, "company_name", company_name.into())
+            .into_json();
+        if json_format {
+            if !feed.first {
+                chunk.push(',');
             }
-        }));
+            chunk.push_str(&value.to_string());
+        } else {
+            chunk.push_str(&import::csv_line(&csv_cells(&columns, &value)));
+        }
+        feed.first = false;
+    }
+    if feed.done && json_format {
+        chunk.push(']');
+    }
+    Some((Ok(Bytes::from(chunk)), feed))
+}
+
+/// The page of contacts after `feed.after`, none newer than the export's last id.
+async fn read_page(feed: &Feed) -> Result<Vec<(ContactOut, Option<String>)>, StoreError> {
+    let mut tx = feed.state.db.read(&feed.actor.tenant).await?;
+    let rows = contacts::export_page(&mut tx, &feed.after, &feed.last_id, EXPORT_PAGE).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The response headers of a download: its content type, file name and no caching.
+fn attachment(body: Body, json_format: bool) -> Response {
     let content_type = if json_format {
         "application/json"
     } else {
@@ -227,7 +255,7 @@ async fn contact_export(
     } else {
         "contacts.csv"
     };
-    Ok((
+    (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -237,7 +265,7 @@ async fn contact_export(
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        Body::from_stream(body),
+        body,
     )
-        .into_response())
+        .into_response()
 }

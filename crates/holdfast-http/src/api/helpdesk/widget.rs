@@ -314,48 +314,9 @@ async fn widget_submit(
 ) -> ApiResult<(StatusCode, Json<WidgetSubmitOut>)> {
     let input = read_submission(&headers, body).await?;
     let now = state.clock.now_ms();
-    if input.honeypot_filled() {
-        return Err(bot(&state, "honeypot"));
-    }
-    let min_fill_ms = i64::from(state.config.widget_min_fill_seconds) * 1000;
-    if let Err(why) =
-        state
-            .form_key
-            .check(&caller.key, input.form_token.as_deref(), now, min_fill_ms)
-    {
-        return Err(bot(&state, why.as_str()));
-    }
+    refuse_bots(&state, &caller, &input, now)?;
     let message = input.validate().map_err(Problem::validation)?;
-    let user_id = match (&input.user_id, &input.user_hash) {
-        (None, None) => None,
-        (None, Some(_)) => {
-            return Err(Problem::field(
-                ErrorCode::Validation,
-                "user_hash",
-                "is sent only with user_id",
-            ));
-        }
-        (Some(_), None) => return Err(identity_refused(&state, "hash_missing")),
-        (Some(user_id), Some(hash)) => {
-            let Some(sealed) = &caller.identity_secret_sealed else {
-                return Err(identity_refused(&state, "no_secret"));
-            };
-            let Some(secret) = state
-                .sealer
-                .open(sealed, &identity_context(&caller.tenant))
-                .and_then(|b| String::from_utf8(b).ok())
-            else {
-                tracing::error!(
-                    "a workspace's widget identity secret cannot be opened with this master key"
-                );
-                return Err(identity_refused(&state, "secret_unusable"));
-            };
-            if !verify_identity(&secret, user_id, hash) {
-                return Err(identity_refused(&state, "bad_hash"));
-            }
-            Some(user_id.to_owned())
-        }
-    };
+    let user_id = verified_user(&state, &caller, &input)?;
     let token_hash = visitor_hash(&headers)?;
     let mut tx = state.db.write(&caller.tenant).await?;
     let identity_contact = match &user_id {
@@ -364,34 +325,16 @@ async fn widget_submit(
     };
     let (visitor_token, stored) = match token_hash {
         Some(hash) => {
-            let store::Visitor {
-                ticket_id,
-                contact_id,
-                ..
-            } = store::visitor(&mut tx, &hash, used_since(&state, now))
-                .await?
-                .ok_or_else(unknown_conversation)?;
-            store::touch_visitor(&mut tx, &hash, now).await?;
-            // A verified user writes only into their own conversations.
-            if user_id.is_some() && identity_contact.as_deref() != Some(contact_id.as_str()) {
-                return Err(identity_refused(&state, "token_of_another_contact"));
-            }
-            let ticket = TicketId::from_trusted(ticket_id);
-            let stored = tickets::add_message(
+            let stored = continue_conversation(
                 &mut tx,
-                &ticket,
-                MessageKind::Inbound,
-                &Author {
-                    kind: "contact",
-                    id: Some(&contact_id),
-                },
-                &message.message,
+                &state,
+                &hash,
+                user_id.is_some(),
+                identity_contact.as_deref(),
+                &message,
                 now,
             )
             .await?;
-            if let Some(t) = tickets::get(&mut tx, &ticket).await? {
-                publish(&mut tx, EventType::TicketUpdated, &t, now).await?;
-            }
             // The same conversation: the visitor keeps the token they sent.
             let sent = headers
                 .get(VISITOR_HEADER)
@@ -400,33 +343,10 @@ async fn widget_submit(
             (sent, stored)
         }
         None => {
-            let contact = match (&user_id, identity_contact) {
-                (Some(_), Some(contact)) => contact,
-                (Some(user_id), None) => {
-                    let contact = store::create_contact(
-                        &mut tx,
-                        message.name.as_deref(),
-                        message.email.as_deref(),
-                        now,
-                    )
+            let (token, stored) =
+                start_conversation(&mut tx, user_id.as_deref(), identity_contact, &message, now)
                     .await?;
-                    // A first message from another tab may have linked this user meanwhile:
-                    // theirs stands and the contact made here goes.
-                    store::link_identity(&mut tx, user_id, &contact, now).await?
-                }
-                (None, _) => {
-                    store::create_contact(&mut tx, message.name.as_deref(), None, now).await?
-                }
-            };
-            let (token, stored) = open_conversation(&mut tx, &message, &contact, now).await?;
-            let claimed = if user_id.is_none() {
-                message.email.as_deref()
-            } else {
-                None
-            };
-            store::add_visitor(&mut tx, &token.1, &stored.ticket_id, &contact, claimed, now)
-                .await?;
-            (Some(token.0), stored)
+            (Some(token), stored)
         }
     };
     publish(&mut tx, EventType::MessageCreated, &stored, now).await?;
@@ -441,6 +361,138 @@ async fn widget_submit(
             message,
         }),
     ))
+}
+
+/// Whether a submission passes the bot checks: an empty honeypot and a form token of this key
+/// that was served long enough ago.
+fn refuse_bots(
+    state: &AppState,
+    caller: &WidgetCaller,
+    input: &WidgetMessageIn,
+    now: i64,
+) -> ApiResult<()> {
+    if input.honeypot_filled() {
+        return Err(bot(state, "honeypot"));
+    }
+    let min_fill_ms = i64::from(state.config.widget_min_fill_seconds) * 1000;
+    if let Err(why) =
+        state
+            .form_key
+            .check(&caller.key, input.form_token.as_deref(), now, min_fill_ms)
+    {
+        return Err(bot(state, why.as_str()));
+    }
+    Ok(())
+}
+
+/// The site's signed-in user, when the submission names one with a hash the workspace's
+/// identity secret verifies; a missing, unverifiable or wrong hash is refused.
+fn verified_user(
+    state: &AppState,
+    caller: &WidgetCaller,
+    input: &WidgetMessageIn,
+) -> ApiResult<Option<String>> {
+    match (&input.user_id, &input.user_hash) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Problem::field(
+            ErrorCode::Validation,
+            "user_hash",
+            "is sent only with user_id",
+        )),
+        (Some(_), None) => Err(identity_refused(state, "hash_missing")),
+        (Some(user_id), Some(hash)) => {
+            let Some(sealed) = &caller.identity_secret_sealed else {
+                return Err(identity_refused(state, "no_secret"));
+            };
+            let Some(secret) = state
+                .sealer
+                .open(sealed, &identity_context(&caller.tenant))
+                .and_then(|b| String::from_utf8(b).ok())
+            else {
+                tracing::error!(
+                    "a workspace's widget identity secret cannot be opened with this master key"
+                );
+                return Err(identity_refused(state, "secret_unusable"));
+            };
+            if !verify_identity(&secret, user_id, hash) {
+                return Err(identity_refused(state, "bad_hash"));
+            }
+            Ok(Some(user_id.to_owned()))
+        }
+    }
+}
+
+/// Adds the message to the conversation a live visitor token opens; a verified user may write
+/// only into their own contact's conversations.
+async fn continue_conversation(
+    tx: &mut holdfast_store::TenantTx<'_>,
+    state: &AppState,
+    token_hash: &str,
+    verified: bool,
+    identity_contact: Option<&str>,
+    message: &WidgetMessage,
+    now: i64,
+) -> ApiResult<MessageOut> {
+    let store::Visitor {
+        ticket_id,
+        contact_id,
+        ..
+    } = store::visitor(tx, token_hash, used_since(state, now))
+        .await?
+        .ok_or_else(unknown_conversation)?;
+    store::touch_visitor(tx, token_hash, now).await?;
+    // A verified user writes only into their own conversations.
+    if verified && identity_contact != Some(contact_id.as_str()) {
+        return Err(identity_refused(state, "token_of_another_contact"));
+    }
+    let ticket = TicketId::from_trusted(ticket_id);
+    let stored = tickets::add_message(
+        tx,
+        &ticket,
+        MessageKind::Inbound,
+        &Author {
+            kind: "contact",
+            id: Some(&contact_id),
+        },
+        &message.message,
+        now,
+    )
+    .await?;
+    if let Some(t) = tickets::get(tx, &ticket).await? {
+        publish(tx, EventType::TicketUpdated, &t, now).await?;
+    }
+    Ok(stored)
+}
+
+/// A new conversation for a visitor without a token, under the verified user's contact (linked
+/// on first use) or a new contact; returns the new visitor token and the message.
+async fn start_conversation(
+    tx: &mut holdfast_store::TenantTx<'_>,
+    user_id: Option<&str>,
+    identity_contact: Option<String>,
+    message: &WidgetMessage,
+    now: i64,
+) -> ApiResult<(String, MessageOut)> {
+    let contact = match (user_id, identity_contact) {
+        (Some(_), Some(contact)) => contact,
+        (Some(user_id), None) => {
+            let contact =
+                store::create_contact(tx, message.name.as_deref(), message.email.as_deref(), now)
+                    .await?;
+            // A first message from another tab may have linked this user meanwhile:
+            // theirs stands and the contact made here goes.
+            store::link_identity(tx, user_id, &contact, now).await?
+        }
+        (None, _) => store::create_contact(tx, message.name.as_deref(), None, now).await?,
+    };
+    let (token, stored) = open_conversation(tx, message, &contact, now).await?;
+    let claimed = if user_id.is_none() {
+        message.email.as_deref()
+    } else {
+        None
+    };
+    store::add_visitor(tx, &token.1, &stored.ticket_id, &contact, claimed, now).await?;
+    Ok((token.0, stored))
 }
 
 /// A new ticket (channel `widget`) with the visitor's first message; returns the new visitor

@@ -49,76 +49,94 @@ const REQUEST_QUERY: &[QueryParam] = &[
 ];
 
 pub fn routes(t: &mut RouteTable) {
-    let doc = |summary| Doc::new("privacy", summary);
     t.module(Module::Crm, |t| {
-        t.add(
-            Method::GET,
-            "/api/v1/contacts/{id}/export",
-            EXPORT,
-            doc("Export everything held about a contact (right of access); needs tickets.read too"),
-            get(contact_export),
-        );
-        t.add(
-            Method::POST,
-            "/api/v1/contacts/{id}/erase",
-            ERASE_STEP_UP,
-            doc("Erase a contact and its personal data everywhere (refused while on legal hold)")
-                .request::<ReasonIn>()
-                .response::<ErasedOut>(200),
-            post(contact_erase),
-        );
-        t.add(
-            Method::GET,
-            "/api/v1/contacts/{id}/privacy",
-            ERASE,
-            doc("A contact's legal hold and retention period").response::<ContactPrivacyOut>(200),
-            get(contact_privacy_get),
-        );
-        // Step-up: lifting a hold or shortening retention lets the daily run erase the contact.
-        t.add(
-            Method::PATCH,
-            "/api/v1/contacts/{id}/privacy",
-            ERASE_STEP_UP,
-            doc("Set or lift a contact's legal hold, or its own retention period (with a reason)")
-                .request::<ContactPrivacyPatch>()
-                .response::<ContactPrivacyOut>(200),
-            patch(contact_privacy_set),
-        );
-        t.add(
-            Method::POST,
-            "/api/v1/contacts/{id}/erasure-requests",
-            ERASE,
-            doc("File a request to erase the contact (due in 30 days; an open one is returned)")
-                .response::<ErasureRequestOut>(201),
-            post(request_file),
-        );
-        t.add(
-            Method::GET,
-            "/api/v1/privacy/erasure-requests",
-            ERASE,
-            doc("Erasure requests: open ones first, soonest due first, overdue ones marked")
-                .query(REQUEST_QUERY)
-                .response::<Page<ErasureRequestOut>>(200),
-            get(request_list),
-        );
-        t.add(
-            Method::POST,
-            "/api/v1/privacy/erasure-requests/{id}/approve",
-            ERASE_STEP_UP,
-            doc("Approve an open erasure request: the contact is erased now")
-                .response::<ErasureRequestOut>(200),
-            post(request_approve),
-        );
-        t.add(
-            Method::POST,
-            "/api/v1/privacy/erasure-requests/{id}/reject",
-            ERASE,
-            doc("Reject an open erasure request, with the reason")
-                .request::<ReasonIn>()
-                .response::<ErasureRequestOut>(200),
-            post(request_reject),
-        );
+        contact_routes(t);
+        erasure_request_routes(t);
     });
+    retention_routes(t);
+}
+
+/// The routes about one contact: its export, its erasure, its legal hold and retention
+/// period, filing a request to erase it.
+fn contact_routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("privacy", summary);
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/{id}/export",
+        EXPORT,
+        doc("Export everything held about a contact (right of access); needs tickets.read too"),
+        get(contact_export),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/contacts/{id}/erase",
+        ERASE_STEP_UP,
+        doc("Erase a contact and its personal data everywhere (refused while on legal hold)")
+            .request::<ReasonIn>()
+            .response::<ErasedOut>(200),
+        post(contact_erase),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/contacts/{id}/privacy",
+        ERASE,
+        doc("A contact's legal hold and retention period").response::<ContactPrivacyOut>(200),
+        get(contact_privacy_get),
+    );
+    // Step-up: lifting a hold or shortening retention lets the daily run erase the contact.
+    t.add(
+        Method::PATCH,
+        "/api/v1/contacts/{id}/privacy",
+        ERASE_STEP_UP,
+        doc("Set or lift a contact's legal hold, or its own retention period (with a reason)")
+            .request::<ContactPrivacyPatch>()
+            .response::<ContactPrivacyOut>(200),
+        patch(contact_privacy_set),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/contacts/{id}/erasure-requests",
+        ERASE,
+        doc("File a request to erase the contact (due in 30 days; an open one is returned)")
+            .response::<ErasureRequestOut>(201),
+        post(request_file),
+    );
+}
+
+/// The erasure-request queue: listing, approving, rejecting.
+fn erasure_request_routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("privacy", summary);
+    t.add(
+        Method::GET,
+        "/api/v1/privacy/erasure-requests",
+        ERASE,
+        doc("Erasure requests: open ones first, soonest due first, overdue ones marked")
+            .query(REQUEST_QUERY)
+            .response::<Page<ErasureRequestOut>>(200),
+        get(request_list),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/privacy/erasure-requests/{id}/approve",
+        ERASE_STEP_UP,
+        doc("Approve an open erasure request: the contact is erased now")
+            .response::<ErasureRequestOut>(200),
+        post(request_approve),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/privacy/erasure-requests/{id}/reject",
+        ERASE,
+        doc("Reject an open erasure request, with the reason")
+            .request::<ReasonIn>()
+            .response::<ErasureRequestOut>(200),
+        post(request_reject),
+    );
+}
+
+/// The workspace's retention settings, their preview and a run now.
+fn retention_routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("privacy", summary);
     t.add(
         Method::GET,
         "/api/v1/settings/retention",
