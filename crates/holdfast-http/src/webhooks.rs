@@ -15,7 +15,7 @@ use holdfast_core::modules::Module;
 use holdfast_core::queue::JobKind;
 use holdfast_core::webhooks::{self, EventType, LOGGED_RESPONSE_BYTES, MessageStatus};
 use holdfast_store::webhooks::{Endpoint, EndpointHealth, NewAttempt};
-use holdfast_store::{Tenant, queue, roles, workspaces};
+use holdfast_store::{Lock, Tenant, queue, roles, workspaces};
 use serde_json::json;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -121,7 +121,8 @@ pub async fn deliver(
         return Ok(());
     };
     let endpoint_id = WebhookEndpointId::from_trusted(message.endpoint_id.clone());
-    let Some(endpoint) = holdfast_store::webhooks::get(&mut tx, &endpoint_id).await? else {
+    let Some(endpoint) = holdfast_store::webhooks::get(&mut tx, &endpoint_id, Lock::Read).await?
+    else {
         return Ok(());
     };
     tx.commit().await?;

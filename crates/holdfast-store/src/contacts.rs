@@ -2,7 +2,7 @@
 //! row-level security policy is the second wall.
 
 use crate::error::{Classify, StoreError};
-use crate::tenant::TenantTx;
+use crate::tenant::{Lock, TenantTx};
 use holdfast_core::contacts::{ContactFields, ContactOut};
 use holdfast_core::ids::ContactId;
 
@@ -124,29 +124,15 @@ pub async fn insert(
     })
 }
 
-pub async fn get(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Option<ContactOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2");
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(ws)
-        .bind(id.as_str())
-        .fetch_optional(tx.conn())
-        .await?;
-    Ok(row.map(ContactOut::from))
-}
-
-/// Reads a contact to change it: on PostgreSQL the row stays locked until the transaction
-/// ends, so a concurrent change cannot be overwritten with stale values (SQLite writers hold
-/// the write lock already).
-pub async fn get_for_update(
+/// The contact, read plainly or, with [`Lock::ForUpdate`], to change it: the row then stays
+/// locked until the transaction ends, so a concurrent change cannot be overwritten with stale
+/// values.
+pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    let lock = if tx.backend == crate::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
+    let lock = lock.clause(tx.backend);
     let sql = format!("SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2{lock}");
     let ws = tx.ws().to_owned();
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -158,35 +144,31 @@ pub async fn get_for_update(
 }
 
 /// The contact with this email (compared case-insensitively, as the unique index does); for
-/// import de-duplication. `for_update` locks it on PostgreSQL (a write about to change it).
+/// import de-duplication. [`Lock::ForUpdate`] for a write about to change it.
 pub async fn find_by_email(
     tx: &mut TenantTx<'_>,
     email: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "email_key = lower($2)", email, for_update).await
+    find_by(tx, "email_key = lower($2)", email, lock).await
 }
 
 /// The oldest contact with this (E.164) phone number; for import de-duplication.
 pub async fn find_by_phone(
     tx: &mut TenantTx<'_>,
     phone: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "phone = $2", phone, for_update).await
+    find_by(tx, "phone = $2", phone, lock).await
 }
 
 async fn find_by(
     tx: &mut TenantTx<'_>,
     predicate: &'static str,
     value: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    let lock = if for_update && tx.backend == crate::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
+    let lock = lock.clause(tx.backend);
     let sql = format!(
         "SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND {predicate} ORDER BY id LIMIT 1{lock}"
     );
@@ -227,7 +209,7 @@ pub async fn update(
         return Ok(None);
     }
     write_values(tx, id.as_str(), &f.custom, true).await?;
-    get(tx, id).await
+    get(tx, id, Lock::Read).await
 }
 
 /// `%text%`, lower-cased, with LIKE wildcards escaped so a search for `50%` means the text

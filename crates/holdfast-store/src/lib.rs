@@ -39,4 +39,4 @@ pub mod workspaces;
 
 pub use db::{Backend, Db, PoolStats};
 pub use error::{Conflict, StoreError};
-pub use tenant::{Tenant, TenantTx};
+pub use tenant::{Lock, Tenant, TenantTx};

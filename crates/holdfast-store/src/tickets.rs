@@ -3,7 +3,7 @@
 use crate::Backend;
 use crate::contacts::like_pattern;
 use crate::error::{Classify, StoreError};
-use crate::tenant::TenantTx;
+use crate::tenant::{Lock, TenantTx};
 use crate::ticket_activity::record;
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{ContactId, TicketId, TicketMessageId};
@@ -157,39 +157,26 @@ pub async fn create(
         json!({"channel": t.channel.as_str()}),
     );
     record(tx, id.as_str(), &[entry], actor, false, now_ms).await?;
-    get(tx, &id)
+    get(tx, &id, Lock::Read)
         .await?
         .ok_or(StoreError::Setup("ticket vanished after insert".into()))
 }
 
-pub async fn get(tx: &mut TenantTx<'_>, id: &TicketId) -> Result<Option<TicketOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let row: Option<Row> = sqlx::query_as(concat!(
-        "SELECT ",
-        ticket_columns!(),
-        " FROM tickets WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(TicketOut::from))
-}
-
-/// Reads a ticket to change it: on PostgreSQL the row stays locked until the transaction
-/// ends, so concurrent changes see each other's result and the timeline records true
-/// before/after values (SQLite writers hold the write lock already).
-pub async fn get_for_update(
+/// The ticket, read plainly or, with [`Lock::ForUpdate`], to change it: the row then stays
+/// locked until the transaction ends, so concurrent changes see each other's result and the
+/// timeline records true before/after values.
+pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &TicketId,
+    lock: Lock,
 ) -> Result<Option<TicketOut>, StoreError> {
-    let sql = match tx.backend {
-        crate::Backend::Postgres => concat!(
+    let sql = match (lock, tx.backend) {
+        (Lock::ForUpdate, Backend::Postgres) => concat!(
             "SELECT ",
             ticket_columns!(),
             " FROM tickets WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
         ),
-        crate::Backend::Sqlite => concat!(
+        (Lock::ForUpdate, Backend::Sqlite) | (Lock::Read, _) => concat!(
             "SELECT ",
             ticket_columns!(),
             " FROM tickets WHERE workspace_id = $1 AND id = $2"
@@ -303,7 +290,7 @@ pub async fn update(
     bulk: bool,
     now_ms: Millis,
 ) -> Result<Option<Updated>, StoreError> {
-    let Some(before) = get_for_update(tx, id).await? else {
+    let Some(before) = get(tx, id, Lock::ForUpdate).await? else {
         return Ok(None);
     };
     let entries = changes(&before, change);
@@ -347,7 +334,7 @@ pub async fn update(
         return Ok(None);
     }
     record(tx, id.as_str(), &entries, actor, bulk, now_ms).await?;
-    Ok(get(tx, id).await?.map(|ticket| Updated {
+    Ok(get(tx, id, Lock::Read).await?.map(|ticket| Updated {
         ticket,
         changed: true,
     }))
@@ -372,7 +359,7 @@ pub async fn add_message(
     body: &str,
     now_ms: Millis,
 ) -> Result<MessageOut, StoreError> {
-    let Some(before) = get_for_update(tx, ticket).await? else {
+    let Some(before) = get(tx, ticket, Lock::ForUpdate).await? else {
         return Err(StoreError::Database(sqlx::Error::RowNotFound));
     };
     let id = TicketMessageId::generate(now_ms);

@@ -3,7 +3,7 @@
 
 use crate::error::{Classify, StoreError};
 use crate::queue;
-use crate::tenant::TenantTx;
+use crate::tenant::{Lock, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{EventId, WebhookAttemptId, WebhookEndpointId, WebhookMessageId};
 use holdfast_core::queue::JobKind;
@@ -99,42 +99,26 @@ pub async fn create(
     .execute(tx.conn())
     .await
     .classify()?;
-    get(tx, &id)
+    get(tx, &id, Lock::Read)
         .await?
         .ok_or(StoreError::Setup("endpoint vanished after insert".into()))
 }
 
+/// The endpoint, read plainly or, with [`Lock::ForUpdate`], locked for the rest of the
+/// transaction, so a change cannot overwrite what the worker just decided (an automatic
+/// disable) with what it read before.
 pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &WebhookEndpointId,
+    lock: Lock,
 ) -> Result<Option<Endpoint>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let row = sqlx::query_as(concat!(
-        "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row)
-}
-
-/// The endpoint, locked for the rest of the transaction on PostgreSQL (SQLite writers hold
-/// the database lock already), so a change cannot overwrite what the worker just decided
-/// (an automatic disable) with what it read before.
-pub async fn get_for_update(
-    tx: &mut TenantTx<'_>,
-    id: &WebhookEndpointId,
-) -> Result<Option<Endpoint>, StoreError> {
-    let sql = match tx.backend {
-        crate::Backend::Postgres => concat!(
+    let sql = match (lock, tx.backend) {
+        (Lock::ForUpdate, crate::Backend::Postgres) => concat!(
             "SELECT ",
             endpoint_columns!(),
             " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
         ),
-        crate::Backend::Sqlite => concat!(
+        (Lock::ForUpdate, crate::Backend::Sqlite) | (Lock::Read, _) => concat!(
             "SELECT ",
             endpoint_columns!(),
             " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
@@ -211,7 +195,7 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
-    get(tx, id).await
+    get(tx, id, Lock::Read).await
 }
 
 pub async fn delete(tx: &mut TenantTx<'_>, id: &WebhookEndpointId) -> Result<bool, StoreError> {
@@ -387,7 +371,7 @@ pub async fn record_attempt(
         EndpointHealth::Healthy
     } else {
         let id = WebhookEndpointId::from_trusted(attempt.endpoint_id.to_owned());
-        match get_for_update(tx, &id).await? {
+        match get(tx, &id, Lock::ForUpdate).await? {
             None => EndpointHealth::Failing { consecutive: 0 },
             Some(endpoint) => failed_attempt(tx, &endpoint, disable_after_ms, now_ms).await?,
         }

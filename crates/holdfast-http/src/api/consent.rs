@@ -23,7 +23,7 @@ use holdfast_core::ids::ContactId;
 use holdfast_core::policy::Permission;
 use holdfast_store::auth::{Actor, Principal};
 use holdfast_store::consent::{self as store, Change, Standing, Who};
-use holdfast_store::{StoreError, TenantTx};
+use holdfast_store::{Lock, StoreError, TenantTx};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -228,7 +228,7 @@ pub(crate) async fn address_changed(
     contact: &ContactId,
     now: i64,
 ) -> Result<(), StoreError> {
-    let Some(before) = store::standing(tx, contact, true).await? else {
+    let Some(before) = store::standing(tx, contact, Lock::ForUpdate).await? else {
         return Ok(());
     };
     let source = match actor.principal {
@@ -272,7 +272,7 @@ async fn consent_get(
 ) -> ApiResult<Json<ConsentOut>> {
     let id = contact_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let standing = store::standing(&mut tx, &id, false)
+    let standing = store::standing(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let settings = store::settings(&mut tx).await?;
@@ -310,12 +310,12 @@ async fn consent_update(
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::standing(&mut tx, &id, true)
+    let before = store::standing(&mut tx, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let who = who_staff(&actor, &client, source, change.note.clone());
     change_consent(&mut tx, &id, &before, &changes, &who, now).await?;
-    let after = store::standing(&mut tx, &id, false)
+    let after = store::standing(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let settings = store::settings(&mut tx).await?;
@@ -332,7 +332,7 @@ async fn consent_log(
     let id = contact_id(&id)?;
     let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, false).await?.is_none() {
+    if store::standing(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("contact"));
     }
     let rows = store::log(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
@@ -349,7 +349,7 @@ async fn outreach_list(
     let id = contact_id(&id)?;
     let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, false).await?.is_none() {
+    if store::standing(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("contact"));
     }
     let rows = store::outreach(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
@@ -366,7 +366,10 @@ async fn links_revoke(
     let id = contact_id(&id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, true).await?.is_none() {
+    if store::standing(&mut tx, &id, Lock::ForUpdate)
+        .await?
+        .is_none()
+    {
         return Err(Problem::not_found("contact"));
     }
     let revoked = store::revoke_preference_links(&mut tx, &id, now).await?;

@@ -23,6 +23,7 @@ use holdfast_core::privacy::{
     RetentionIn, RetentionOut, RetentionPreview,
 };
 use holdfast_core::validate::Errors;
+use holdfast_store::Lock;
 use holdfast_store::auth::{Actor, Principal};
 use holdfast_store::privacy::{self as store, Erased};
 use serde::Deserialize;
@@ -303,7 +304,10 @@ async fn request_file(
     let id = contact_id(&id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    if holdfast_store::contacts::get(&mut tx, &id).await?.is_none() {
+    if holdfast_store::contacts::get(&mut tx, &id, Lock::Read)
+        .await?
+        .is_none()
+    {
         return Err(Problem::not_found("contact"));
     }
     let before = store::contact_erasure_requests(&mut tx, &id, now).await?;

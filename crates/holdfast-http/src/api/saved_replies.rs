@@ -21,9 +21,9 @@ use holdfast_core::saved_replies::{
     PreviewOut, SavedReplyIn, SavedReplyOut, SavedReplyPatch, Values, render,
 };
 use holdfast_core::tickets::TicketOut;
-use holdfast_store::TenantTx;
 use holdfast_store::auth::{Actor, Principal};
 use holdfast_store::saved_replies as store;
+use holdfast_store::{Lock, TenantTx};
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {
@@ -113,11 +113,13 @@ pub(crate) async fn render_for(
         values.ticket_subject = Some(ticket.subject.clone());
         if let Some(contact) = &ticket.contact_id {
             let id = ContactId::from_trusted(contact.clone());
-            values.contact_name = holdfast_store::contacts::get(tx, &id).await?.and_then(|c| {
-                fields::Visible::contact(&actor.role, &c)
-                    .text(Field::ContactsName)
-                    .map(str::to_owned)
-            });
+            values.contact_name = holdfast_store::contacts::get(tx, &id, Lock::Read)
+                .await?
+                .and_then(|c| {
+                    fields::Visible::contact(&actor.role, &c)
+                        .text(Field::ContactsName)
+                        .map(str::to_owned)
+                });
         }
     }
     if let Principal::ApiKey(key) = &actor.principal {
@@ -228,7 +230,7 @@ async fn saved_reply_preview(
         .ok_or_else(|| Problem::not_found("saved reply"))?;
     let ticket = match &ticket_id {
         Some(tid) => Some(
-            holdfast_store::tickets::get(&mut tx, tid)
+            holdfast_store::tickets::get(&mut tx, tid, Lock::Read)
                 .await?
                 .ok_or_else(|| Problem::not_found("ticket"))?,
         ),

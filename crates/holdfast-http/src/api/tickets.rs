@@ -26,9 +26,9 @@ use holdfast_core::tickets::{
 };
 use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
-use holdfast_store::TenantTx;
 use holdfast_store::auth::{Actor, Principal};
 use holdfast_store::tickets::{self as store, Author, NewTicketRow};
+use holdfast_store::{Lock, TenantTx};
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {
@@ -301,7 +301,7 @@ async fn ticket_get(
 ) -> ApiResult<Json<TicketThread>> {
     let id = ticket_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let ticket = store::get(&mut tx, &id)
+    let ticket = store::get(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("ticket"))?;
     let messages = store::messages(&mut tx, &id).await?;
@@ -401,7 +401,7 @@ async fn ticket_bulk(
     sorted.sort();
     let mut locked = std::collections::HashMap::with_capacity(sorted.len());
     for id in sorted {
-        if let Some(ticket) = store::get_for_update(&mut tx, id).await? {
+        if let Some(ticket) = store::get(&mut tx, id, Lock::ForUpdate).await? {
             locked.insert(id.as_str().to_owned(), ticket);
         }
     }
@@ -467,7 +467,7 @@ async fn ticket_activity(
         })?,
     };
     let mut tx = state.db.read(&actor.tenant).await?;
-    if store::get(&mut tx, &id).await?.is_none() {
+    if store::get(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("ticket"));
     }
     let mut rows = holdfast_store::ticket_activity::list(&mut tx, &id, after, limit + 1).await?;
@@ -495,7 +495,7 @@ async fn add(
     let source = source.map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let Some(ticket) = store::get(&mut tx, &id).await? else {
+    let Some(ticket) = store::get(&mut tx, &id, Lock::Read).await? else {
         return Err(Problem::not_found("ticket"));
     };
     let text = match source {

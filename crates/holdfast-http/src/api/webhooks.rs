@@ -28,7 +28,7 @@ use holdfast_core::webhooks::{
 };
 use holdfast_store::auth::Actor;
 use holdfast_store::webhooks::{self as store, Endpoint, EndpointFields};
-use holdfast_store::{TenantTx, queue, roles};
+use holdfast_store::{Lock, TenantTx, queue, roles};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -256,7 +256,7 @@ async fn webhook_list(
 }
 
 async fn load(tx: &mut TenantTx<'_>, id: &WebhookEndpointId) -> ApiResult<Endpoint> {
-    store::get(tx, id)
+    store::get(tx, id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("webhook endpoint"))
 }
@@ -269,7 +269,7 @@ async fn load_for_change(
     actor: &Actor,
     id: &WebhookEndpointId,
 ) -> ApiResult<Endpoint> {
-    let endpoint = store::get_for_update(tx, id)
+    let endpoint = store::get(tx, id, Lock::ForUpdate)
         .await?
         .ok_or_else(|| Problem::not_found("webhook endpoint"))?;
     crate::api::roles::may_act_on(tx, actor, &endpoint.role).await?;

@@ -30,9 +30,9 @@ use holdfast_core::widget::{
     WidgetMessage, WidgetMessageIn, WidgetSettingsIn, WidgetSettingsOut, WidgetSubmitOut,
     subject_for, verify_identity,
 };
-use holdfast_store::Tenant;
 use holdfast_store::tickets::{self as tickets, Author, NewTicketRow};
 use holdfast_store::widget::{self as store, SettingsRow};
+use holdfast_store::{Lock, Tenant};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -387,7 +387,7 @@ async fn widget_submit(
                 now,
             )
             .await?;
-            if let Some(t) = tickets::get(&mut tx, &ticket).await? {
+            if let Some(t) = tickets::get(&mut tx, &ticket, Lock::Read).await? {
                 publish(&mut tx, EventType::TicketUpdated, &t, now).await?;
             }
             // The same conversation: the visitor keeps the token they sent.
@@ -496,7 +496,7 @@ async fn widget_conversation(
         .await?
         .ok_or_else(unknown_conversation)?;
     let ticket_id = TicketId::from_trusted(visitor.ticket_id);
-    let ticket = tickets::get(&mut tx, &ticket_id)
+    let ticket = tickets::get(&mut tx, &ticket_id, Lock::Read)
         .await?
         .ok_or_else(unknown_conversation)?;
     let messages = tickets::messages(&mut tx, &ticket_id).await?;
