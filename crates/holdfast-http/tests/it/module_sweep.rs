@@ -5,11 +5,11 @@
 //! route joins this sweep by being declared in its module, and the prefix check below fails
 //! a route that sits under a module's paths but was registered outside it.
 
-use crate::contact;
+use crate::{contact, method};
 use holdfast_core::modules::Module;
 use holdfast_http::routes::RouteSpec;
 use holdfast_http::{Guard, route_table};
-use holdfast_testkit::{Method, TestApp, Workspace};
+use holdfast_testkit::{TestApp, Workspace};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -181,10 +181,6 @@ impl Fixtures {
             && !spec.path.ends_with("/conversation")
             && spec.doc.response_type != "text/event-stream"
     }
-}
-
-fn method(m: &axum::http::Method) -> Method {
-    Method::from_bytes(m.as_str().as_bytes()).unwrap()
 }
 
 async fn call(
