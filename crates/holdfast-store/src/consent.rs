@@ -5,6 +5,7 @@
 
 use crate::Db;
 use crate::error::{Classify, StoreError};
+use crate::sql::Sql;
 use crate::tenant::{Lock, Tenant, TenantTx};
 use holdfast_core::consent::{
     Channel, ChannelConsent, ConsentLogEntry, LawfulBasis, OutreachEntry, PrivacySettings, Source,
@@ -93,16 +94,11 @@ pub async fn standing(
     lock: Lock,
 ) -> Result<Option<Standing>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = match (lock, tx.backend) {
-        (Lock::ForUpdate, crate::Backend::Postgres) => {
-            "SELECT email, phone, do_not_contact, do_not_sell, link_generation FROM contacts \
-             WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
-        }
-        (Lock::ForUpdate, crate::Backend::Sqlite) | (Lock::Read, _) => {
-            "SELECT email, phone, do_not_contact, do_not_sell, link_generation FROM contacts \
-             WHERE workspace_id = $1 AND id = $2"
-        }
-    };
+    let sql = Sql::of(&[
+        "SELECT email, phone, do_not_contact, do_not_sell, link_generation FROM contacts \
+         WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     type Row = (Option<String>, Option<String>, i64, i64, i64);
     let row: Option<Row> = sqlx::query_as(sql)
         .bind(&ws)

@@ -3,7 +3,8 @@
 //! Owns the connection pool, migrations, the tenant-scoped transaction ([`TenantTx`]) and one
 //! repository module per resource. Every function over tenant data takes a `TenantTx`, which
 //! can only be opened with a [`Tenant`], which only [`auth`] can construct. Cross-tenant
-//! accessors are named `unscoped_*`. Must not know about HTTP.
+//! accessors are named `unscoped_*`. Statement text that is not one literal is built with
+//! [`sql::Sql`], from `&'static str` fragments and `$n` placeholders only. Must not know about HTTP.
 
 pub mod admin;
 pub mod api_keys;
@@ -29,6 +30,7 @@ pub mod queue;
 pub mod roles;
 pub mod saved_replies;
 pub mod sessions;
+pub mod sql;
 mod tenant;
 pub mod ticket_activity;
 pub mod tickets;

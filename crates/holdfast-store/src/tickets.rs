@@ -3,6 +3,7 @@
 use crate::Backend;
 use crate::contacts::like_pattern;
 use crate::error::{Classify, StoreError};
+use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use crate::ticket_activity::record;
 use holdfast_core::clock::Millis;
@@ -14,19 +15,11 @@ use holdfast_core::tickets::{
 };
 use serde_json::json;
 
-macro_rules! ticket_columns {
-    () => {
-        "id, subject, status, priority, assignee_id, tags, contact_id, channel, created_at, \
-         updated_at, last_message_at, first_response_at, resolved_at"
-    };
-}
-/// `ticket_columns!` of the tickets `t` in a join.
-macro_rules! t_ticket_columns {
-    () => {
-        "t.id, t.subject, t.status, t.priority, t.assignee_id, t.tags, t.contact_id, t.channel, \
-         t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at"
-    };
-}
+const TICKET_COLUMNS: &str = "id, subject, status, priority, assignee_id, tags, contact_id, channel, created_at, \
+         updated_at, last_message_at, first_response_at, resolved_at";
+/// `TICKET_COLUMNS` of the tickets `t` in a join.
+const T_TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.assignee_id, t.tags, t.contact_id, t.channel, \
+         t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -170,18 +163,12 @@ pub async fn get(
     id: &TicketId,
     lock: Lock,
 ) -> Result<Option<TicketOut>, StoreError> {
-    let sql = match (lock, tx.backend) {
-        (Lock::ForUpdate, Backend::Postgres) => concat!(
-            "SELECT ",
-            ticket_columns!(),
-            " FROM tickets WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
-        ),
-        (Lock::ForUpdate, Backend::Sqlite) | (Lock::Read, _) => concat!(
-            "SELECT ",
-            ticket_columns!(),
-            " FROM tickets WHERE workspace_id = $1 AND id = $2"
-        ),
-    };
+    let sql = Sql::of(&[
+        "SELECT ",
+        TICKET_COLUMNS,
+        " FROM tickets WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
     let row: Option<Row> = sqlx::query_as(sql)
         .bind(ws)
@@ -192,26 +179,25 @@ pub async fn get(
 }
 
 /// The filters every list applies to its tickets `t`; `$7` is the limit.
-macro_rules! list_filters {
-    () => {
-        "t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
+const LIST_FILTERS: &str = "t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
          AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
          AND ($5 = '' OR t.contact_id = $5) \
-         AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')"
-    };
-}
+         AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')";
 
 mod search;
 
-const LIST: &str = concat!(
-    "SELECT ",
-    ticket_columns!(),
-    " FROM tickets t WHERE ",
-    list_filters!(),
-    " ORDER BY t.id DESC LIMIT $7"
-);
+/// A page of tickets through the filters, without search.
+fn list_sql() -> Sql {
+    Sql::of(&[
+        "SELECT ",
+        TICKET_COLUMNS,
+        " FROM tickets t WHERE ",
+        LIST_FILTERS,
+        " ORDER BY t.id DESC LIMIT $7",
+    ])
+}
 
-/// What every list binds in `$1`…`$7` (`list_filters!`): an absent filter is `''`.
+/// What every list binds in `$1`…`$7` (`LIST_FILTERS`): an absent filter is `''`.
 struct ListBinds {
     ws: String,
     before: String,
@@ -225,7 +211,7 @@ struct ListBinds {
 impl ListBinds {
     fn query<'q, O>(
         &'q self,
-        sql: &'static str,
+        sql: Sql,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
     where
         O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
@@ -267,7 +253,7 @@ pub async fn list(
     match &filter.q {
         Some(q) => search::tickets(tx, &binds, q).await,
         None => {
-            let rows: Vec<Row> = binds.query(LIST).fetch_all(tx.conn()).await?;
+            let rows: Vec<Row> = binds.query(list_sql()).fetch_all(tx.conn()).await?;
             Ok(rows.into_iter().map(TicketOut::from).collect())
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::error::{Classify, StoreError};
 use crate::queue;
+use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{EventId, WebhookAttemptId, WebhookEndpointId, WebhookMessageId};
@@ -30,13 +31,9 @@ pub struct Endpoint {
     pub updated_at: i64,
 }
 
-/// The endpoint columns, as a literal so every query stays one static SQL text.
-macro_rules! endpoint_columns {
-    () => {
-        "id, url, description, event_types, role, enabled, disabled_reason, secret_sealed, \
-         previous_secret_sealed, previous_secret_expires_at, consecutive_failures, failing_since, created_at, updated_at"
-    };
-}
+/// The endpoint columns.
+const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, role, enabled, disabled_reason, secret_sealed, \
+         previous_secret_sealed, previous_secret_expires_at, consecutive_failures, failing_since, created_at, updated_at";
 
 impl Endpoint {
     pub fn event_types(&self) -> Vec<String> {
@@ -112,18 +109,12 @@ pub async fn get(
     id: &WebhookEndpointId,
     lock: Lock,
 ) -> Result<Option<Endpoint>, StoreError> {
-    let sql = match (lock, tx.backend) {
-        (Lock::ForUpdate, crate::Backend::Postgres) => concat!(
-            "SELECT ",
-            endpoint_columns!(),
-            " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
-        ),
-        (Lock::ForUpdate, crate::Backend::Sqlite) | (Lock::Read, _) => concat!(
-            "SELECT ",
-            endpoint_columns!(),
-            " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
-        ),
-    };
+    let sql = Sql::of(&[
+        "SELECT ",
+        ENDPOINT_COLUMNS,
+        " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
     let row = sqlx::query_as(sql)
         .bind(ws)
@@ -140,11 +131,11 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<Endpoint>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows = sqlx::query_as(concat!(
+    let rows = sqlx::query_as(Sql::of(&[
         "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
+        ENDPOINT_COLUMNS,
+        " FROM webhook_endpoints WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    ]))
     .bind(ws)
     .bind(after.unwrap_or_default())
     .bind(i64::from(limit))
@@ -156,11 +147,11 @@ pub async fn list(
 /// Enabled endpoints, for fan-out.
 pub async fn enabled(tx: &mut TenantTx<'_>) -> Result<Vec<Endpoint>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows = sqlx::query_as(concat!(
+    let rows = sqlx::query_as(Sql::of(&[
         "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE workspace_id = $1 AND enabled = 1 ORDER BY id"
-    ))
+        ENDPOINT_COLUMNS,
+        " FROM webhook_endpoints WHERE workspace_id = $1 AND enabled = 1 ORDER BY id",
+    ]))
     .bind(ws)
     .fetch_all(tx.conn())
     .await?;

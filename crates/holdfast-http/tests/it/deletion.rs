@@ -13,17 +13,17 @@ use serde_json::json;
 
 /// One statement in the workspace's row-level-security scope (as the old `DELETE` did, or to
 /// count what is left); returns the rows affected or the count.
-async fn raw(app: &TestApp, ws: &Workspace, sql: &str, bind: &str) -> i64 {
+async fn raw(app: &TestApp, ws: &Workspace, sql: &'static str, bind: &str) -> i64 {
     let mut tx = app.workspace_tx(ws).await;
     let n = if sql.starts_with("SELECT") {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        sqlx::query_scalar(sql)
             .bind(&ws.id)
             .bind(bind)
             .fetch_one(&mut *tx)
             .await
             .unwrap()
     } else {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        sqlx::query(sql)
             .bind(&ws.id)
             .bind(bind)
             .execute(&mut *tx)
