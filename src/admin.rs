@@ -2,12 +2,12 @@
 
 use crate::serve::open;
 use clap::Subcommand;
-use holdfast_core::api_keys::parse_role;
+use holdfast_core::access::api_keys::parse_role;
+use holdfast_core::access::policy::{Role, RoleRef};
 use holdfast_core::clock::{Clock, SystemClock};
-use holdfast_core::config::Config;
-use holdfast_core::policy::{Role, RoleRef};
-use holdfast_core::{password, validate};
-use holdfast_store::{Conflict, StoreError, admin};
+use holdfast_core::ops::config::Config;
+use holdfast_core::{identity::password, validate};
+use holdfast_store::{Conflict, StoreError, ops::admin};
 use std::io::Read;
 
 #[derive(Subcommand)]
@@ -124,7 +124,7 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
         AdminCommand::Outbox { to, limit, json } => {
             let db = open(&config).await?;
             let to = to.map(|t| t.trim().to_lowercase());
-            let mail = holdfast_store::mail_outbox::unscoped_list(
+            let mail = holdfast_store::ops::mail_outbox::unscoped_list(
                 &db,
                 to.as_deref(),
                 limit.clamp(1, 1000),

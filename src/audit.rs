@@ -2,9 +2,9 @@
 
 use crate::serve::open;
 use clap::Subcommand;
-use holdfast_core::audit::{AuditEntry, GENESIS, verify_chain};
-use holdfast_core::config::Config;
-use holdfast_store::{Db, admin, audit};
+use holdfast_core::ops::audit::{AuditEntry, GENESIS, verify_chain};
+use holdfast_core::ops::config::Config;
+use holdfast_store::{Db, ops::admin, ops::audit};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {

@@ -1,6 +1,6 @@
 //! The data directory and its master key. Threat note: docs/design/master-key.md.
 
-use holdfast_core::config::Config;
+use holdfast_core::ops::config::Config;
 use holdfast_core::redact::register_secret;
 use holdfast_core::secret::Secret;
 use std::fs::{self, OpenOptions};

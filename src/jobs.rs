@@ -3,10 +3,10 @@
 use crate::serve::open;
 use clap::Subcommand;
 use holdfast_core::clock::{Clock, SystemClock};
-use holdfast_core::config::Config;
 use holdfast_core::ids::QueueJobId;
-use holdfast_core::queue::JobState;
-use holdfast_store::queue;
+use holdfast_core::ops::config::Config;
+use holdfast_core::ops::queue::JobState;
+use holdfast_store::ops::queue;
 
 #[derive(Subcommand)]
 pub enum JobsCommand {

@@ -9,7 +9,7 @@ mod serve;
 mod telemetry;
 
 use clap::{ArgAction, Parser, Subcommand};
-use holdfast_core::config::{Config, ConfigError, Layer, removed_setting};
+use holdfast_core::ops::config::{Config, ConfigError, Layer, removed_setting};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -4,8 +4,8 @@
 use crate::serve::open;
 use clap::Args;
 use holdfast_core::clock::{Clock, SystemClock};
-use holdfast_core::config::Config;
-use holdfast_store::{Tenant, admin};
+use holdfast_core::ops::config::Config;
+use holdfast_store::{Tenant, ops::admin};
 
 #[derive(Args)]
 pub struct RetentionArgs {

@@ -2,7 +2,7 @@
 
 use crate::{datadir, telemetry};
 use holdfast_core::clock::SystemClock;
-use holdfast_core::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
+use holdfast_core::ops::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
 use holdfast_core::secret::Secret;
 use holdfast_http::AppState;
 use holdfast_http::worker::WorkerOptions;

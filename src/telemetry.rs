@@ -1,6 +1,6 @@
 //! Logging: tracing to stderr through the redaction layer, as text or JSON.
 
-use holdfast_core::config::{Config, LogFormat};
+use holdfast_core::ops::config::{Config, LogFormat};
 use holdfast_core::redact::RedactingMakeWriter;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;

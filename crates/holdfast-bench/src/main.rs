@@ -39,8 +39,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use holdfast_core::clock::{Clock, SystemClock};
-use holdfast_core::config::Layer;
 use holdfast_core::ids::ContactId;
+use holdfast_core::ops::config::Layer;
 use holdfast_store::Backend;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp};
 use serde_json::{Value, json};

@@ -3,8 +3,8 @@
 //! transaction of the action they record.
 
 use crate::extract::ClientInfo;
-use holdfast_store::audit::NewEvent;
-use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::ops::audit::NewEvent;
 use serde_json::Value;
 
 /// An event done by an authenticated actor.

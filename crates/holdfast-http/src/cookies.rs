@@ -12,7 +12,7 @@
 
 use axum::http::header::{COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, Method};
-use holdfast_core::csrf::CsrfKey;
+use holdfast_core::identity::csrf::CsrfKey;
 
 /// The header the console echoes the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -25,7 +25,7 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     // A CSV import is the one body allowed to be larger (its handler reads it with its own
     // cap); every other request keeps the configured limit.
-    let import_limit = limit.max(holdfast_core::contact_import::MAX_IMPORT_BYTES);
+    let import_limit = limit.max(holdfast_core::crm::contact_import::MAX_IMPORT_BYTES);
     let router = router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(limit))

@@ -13,14 +13,14 @@ use axum::http::{HeaderMap, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
+use holdfast_core::access::modules::Module;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::modules::Module;
 use holdfast_core::token::parse_opaque;
 use holdfast_core::token::{API_KEY_PREFIX, parse_api_key};
-use holdfast_store::auth::{
+use holdfast_store::identity::COOKIE_PREFIX;
+use holdfast_store::identity::auth::{
     Actor, Principal, authenticate_access_token, authenticate_api_key, authenticate_session_cookie,
 };
-use holdfast_store::identity::COOKIE_PREFIX;
 
 #[derive(Clone)]
 pub(crate) struct GuardState {

@@ -3,7 +3,7 @@
 //! security headers, limits, metrics, access log).
 //!
 //! Handlers parse, call the store with the `Tenant` the guard produced, and map errors. No SQL
-//! here, and no authorisation decisions outside `guard` and `holdfast_core::policy`.
+//! here, and no authorisation decisions outside `guard` and `holdfast_core::access::policy`.
 
 pub mod api;
 pub(crate) mod audit;

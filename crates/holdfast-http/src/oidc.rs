@@ -2,16 +2,16 @@
 //! the configured one), the signing keys (cached an hour; a token naming an unknown `kid` makes
 //! one refetch, at most once a second, so a key rotation is picked up at once and a flood of bogus
 //! key ids cannot turn into a flood of fetches), the code exchange with PKCE and client
-//! authentication, and ID-token verification (in `holdfast_core::oidc`).
+//! authentication, and ID-token verification (in `holdfast_core::identity::oidc`).
 //! Threat note: docs/design/oidc.md.
 
 use crate::outbound::{Limits, OutboundError, OutboundRequest, SafeClient};
 use base64::Engine;
-use holdfast_core::config::{OidcSettings, is_loopback_http};
-use holdfast_core::netguard::Allowlist;
-use holdfast_core::oidc::{
+use holdfast_core::identity::oidc::{
     Expected, IdTokenError, Jwks, VerifiedIdentity, key_id, verify_id_token,
 };
+use holdfast_core::netguard::Allowlist;
+use holdfast_core::ops::config::{OidcSettings, is_loopback_http};
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 
 use crate::problem::Problem;
 use holdfast_core::error::ApiError;
-use holdfast_core::password::{self, Context, Verified};
+use holdfast_core::identity::password::{self, Context, Verified};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 

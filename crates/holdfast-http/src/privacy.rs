@@ -3,15 +3,15 @@
 //! caller's transaction plus the attachment files after it, and the retention run (daily from
 //! the worker, now from the API or `holdfast retention`). Design note: docs/design/privacy.md.
 
+use holdfast_core::access::fields::{Field, Visible};
+use holdfast_core::access::policy::Role;
 use holdfast_core::clock::Millis;
-use holdfast_core::fields::{Field, Visible};
 use holdfast_core::ids::{ContactId, TicketId};
-use holdfast_core::policy::Role;
 use holdfast_core::privacy::{RetentionCounts, RetentionPreview, utc_day};
 use holdfast_core::webhooks::EventType;
-use holdfast_store::audit::NewEvent;
+use holdfast_store::ops::audit::NewEvent;
 use holdfast_store::privacy::{self as store, Erased};
-use holdfast_store::{Db, Lock, StoreError, Tenant, TenantTx, contacts, tickets};
+use holdfast_store::{Db, Lock, StoreError, Tenant, TenantTx, crm::contacts, helpdesk::tickets};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -21,7 +21,7 @@ pub async fn export_consent(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
 ) -> Result<Value, StoreError> {
-    use holdfast_store::consent;
+    use holdfast_store::crm::consent;
     let Some(standing) = consent::standing(tx, contact, Lock::Read).await? else {
         return Ok(Value::Null);
     };
@@ -249,7 +249,7 @@ pub async fn erase_audited(
         summary,
         ..by
     };
-    holdfast_store::audit::append(tx, &event, now_ms).await?;
+    holdfast_store::ops::audit::append(tx, &event, now_ms).await?;
     for open in store::contact_erasure_requests(tx, id, now_ms).await? {
         if open.status == "open" {
             let open = holdfast_core::ids::ErasureRequestId::from_trusted(open.id);
@@ -336,7 +336,7 @@ pub async fn run_retention(
                 contact.as_str(),
                 json!({"by": "retention", "linked_contacts": report.contacts.len().saturating_sub(1)}),
             );
-            holdfast_store::audit::append(&mut tx, &event, now_ms).await?;
+            holdfast_store::ops::audit::append(&mut tx, &event, now_ms).await?;
         }
     }
     blobs.extend(store::purge(&mut tx, &expired.tickets, &expired.messages).await?);
@@ -357,7 +357,7 @@ pub async fn run_retention(
             },
             None => crate::audit::by_system("retention.purged", "workspace", ws, summary),
         };
-        holdfast_store::audit::append(&mut tx, &event, now_ms).await?;
+        holdfast_store::ops::audit::append(&mut tx, &event, now_ms).await?;
     }
     tx.commit().await?;
     let files = remove_files(db, data_dir, &blobs).await;

@@ -7,8 +7,8 @@ use crate::state::AppState;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::MethodRouter;
-use holdfast_core::modules::{Module, ModuleSet};
-use holdfast_core::policy::Permission;
+use holdfast_core::access::modules::{Module, ModuleSet};
+use holdfast_core::access::policy::Permission;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// How many requests a public route accepts per client address.

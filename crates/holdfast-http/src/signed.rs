@@ -9,10 +9,10 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use holdfast_core::access::modules::Module;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::inbound::{InboundRequest, Provider, Verified, verifier};
-use holdfast_core::modules::Module;
 use holdfast_core::token::constant_time_eq;
+use holdfast_core::webhooks::inbound::{InboundRequest, Provider, Verified, verifier};
 use holdfast_store::Tenant;
 
 /// A delivery whose signature verified: what the handler of a `Guard::Signed` route gets.
@@ -102,7 +102,10 @@ pub(crate) async fn verify_hook(
             .into_response());
         }
     };
-    let target = match holdfast_store::inbound::unscoped_hook_target(&app.db, slug, provider).await
+    let target = match holdfast_store::webhooks::inbound::unscoped_hook_target(
+        &app.db, slug, provider,
+    )
+    .await
     {
         Ok(target) => target,
         Err(e) => {
@@ -154,10 +157,10 @@ pub(crate) async fn verify_hook(
         Ok(verified) => verified,
         Err(e) => {
             let reason = match e {
-                holdfast_core::inbound::VerifyError::Stale => "stale",
-                holdfast_core::inbound::VerifyError::BadSignature => "bad_signature",
-                holdfast_core::inbound::VerifyError::Replayed => "replayed",
-                holdfast_core::inbound::VerifyError::BadSecret(_) => "secret_unusable",
+                holdfast_core::webhooks::inbound::VerifyError::Stale => "stale",
+                holdfast_core::webhooks::inbound::VerifyError::BadSignature => "bad_signature",
+                holdfast_core::webhooks::inbound::VerifyError::Replayed => "replayed",
+                holdfast_core::webhooks::inbound::VerifyError::BadSecret(_) => "secret_unusable",
                 _ => "malformed",
             };
             return Err(refuse(app, provider_name, reason));

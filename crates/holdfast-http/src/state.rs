@@ -8,11 +8,11 @@ use crate::oidc::OidcProvider;
 use crate::passwords::PasswordPool;
 use crate::ratelimit::RateLimiter;
 use holdfast_core::clock::SharedClock;
-use holdfast_core::config::Config;
 use holdfast_core::crypto::Sealer;
-use holdfast_core::csrf::CsrfKey;
-use holdfast_core::jwt::KeyRing;
-use holdfast_core::widget::FormKey;
+use holdfast_core::helpdesk::widget::FormKey;
+use holdfast_core::identity::csrf::CsrfKey;
+use holdfast_core::identity::jwt::KeyRing;
+use holdfast_core::ops::config::Config;
 use holdfast_store::Db;
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ pub struct AppState {
     /// The mail transport, usable only through `outreach` (the consent choke point).
     pub(crate) transport: Arc<crate::outreach::Transport>,
     /// Signs preference-center links (derived from the master key).
-    pub(crate) link_key: Arc<holdfast_core::consent::LinkKey>,
+    pub(crate) link_key: Arc<holdfast_core::crm::consent::LinkKey>,
     /// Seals secrets at rest (TOTP secrets now; integration secrets later).
     pub(crate) sealer: Arc<Sealer>,
     /// Binds console CSRF tokens to their session.
@@ -69,7 +69,7 @@ impl AppState {
             keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
             passwords: PasswordPool::default(),
             transport,
-            link_key: Arc::new(holdfast_core::consent::LinkKey::derive(master_key)),
+            link_key: Arc::new(holdfast_core::crm::consent::LinkKey::derive(master_key)),
             sealer: Arc::new(Sealer::derive(master_key, 1)),
             csrf: Arc::new(CsrfKey::derive(master_key)),
             form_key: Arc::new(FormKey::derive(master_key)),

@@ -6,12 +6,12 @@
 
 use crate::state::AppState;
 use crate::worker::{JobError, JobResult};
-use holdfast_core::mail_in::{self, FieldValue, InboundMail, Limits};
-use holdfast_core::tickets::{Channel, Delivery, MAX_BODY_CHARS, MessageKind, Priority};
+use holdfast_core::helpdesk::mail_in::{self, FieldValue, InboundMail, Limits};
+use holdfast_core::helpdesk::tickets::{Channel, Delivery, MAX_BODY_CHARS, MessageKind, Priority};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::Tenant;
-use holdfast_store::inbound::InboundRow;
-use holdfast_store::tickets::{self as store, Author, NewTicketRow, Reported};
+use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow, Reported};
+use holdfast_store::webhooks::inbound::InboundRow;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 

@@ -9,13 +9,13 @@
 use crate::outbound::{OutboundRequest, SafeClient};
 use crate::state::AppState;
 use crate::worker::{JobError, JobResult};
-use holdfast_core::fields;
+use holdfast_core::access::fields;
+use holdfast_core::access::modules::Module;
 use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
-use holdfast_core::modules::Module;
-use holdfast_core::queue::JobKind;
+use holdfast_core::ops::queue::JobKind;
 use holdfast_core::webhooks::{self, EventType, LOGGED_RESPONSE_BYTES, MessageStatus};
 use holdfast_store::webhooks::{Endpoint, EndpointHealth, NewAttempt};
-use holdfast_store::{Lock, Tenant, queue, roles, workspaces};
+use holdfast_store::{Lock, Tenant, access::roles, access::workspaces, ops::queue};
 use serde_json::json;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -76,7 +76,7 @@ pub async fn fanout(
             event,
             EventType::MessageCreated | EventType::MessageDeliveryUpdated
         ) {
-            holdfast_core::tickets::MessageOut::cut_event_data(&role, &mut data);
+            holdfast_core::helpdesk::tickets::MessageOut::cut_event_data(&role, &mut data);
         }
         let body = webhooks::envelope(event_id, event, occurred_at, data).to_string();
         if let Some(message) = holdfast_store::webhooks::insert_message(
@@ -260,8 +260,8 @@ async fn disabled(
         endpoint.id.clone(),
         json!({"reason": "failing", "consecutive_failures": consecutive, "failing_since": failing_since, "host": crate::outbound::url_host(&endpoint.url)}),
     );
-    holdfast_store::audit::append(tx, &event, now).await?;
-    let admins: Vec<String> = holdfast_store::members::list(tx)
+    holdfast_store::ops::audit::append(tx, &event, now).await?;
+    let admins: Vec<String> = holdfast_store::access::members::list(tx)
         .await?
         .into_iter()
         .filter(|m| m.role == "owner" || m.role == "admin")
@@ -293,7 +293,7 @@ async fn disabled(
 /// The client every webhook delivery uses (and the URL check when an endpoint is saved). The
 /// allowlist was validated with the configuration, so a parse failure here cannot happen; it
 /// would fall back to allowing nothing private.
-pub fn client(config: &holdfast_core::config::Config) -> SafeClient {
+pub fn client(config: &holdfast_core::ops::config::Config) -> SafeClient {
     let allow =
         holdfast_core::netguard::Allowlist::parse(&config.outbound_allow).unwrap_or_default();
     SafeClient::new(

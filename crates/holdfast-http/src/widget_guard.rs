@@ -13,9 +13,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use holdfast_core::access::modules::Module;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::modules::Module;
-use holdfast_core::widget::{is_key_shaped, origin_allowed};
+use holdfast_core::helpdesk::widget::{is_key_shaped, origin_allowed};
 use holdfast_store::Tenant;
 
 /// Why the widget refused a request: a closed set, the label of
@@ -146,7 +146,8 @@ pub(crate) async fn check(
     if !is_key_shaped(&key) {
         return unknown();
     }
-    let target = match holdfast_store::widget::unscoped_widget_target(&app.db, &key).await {
+    let target = match holdfast_store::helpdesk::widget::unscoped_widget_target(&app.db, &key).await
+    {
         Ok(target) => target,
         Err(e) => {
             tracing::error!(error = %e, "looking up a widget key failed");

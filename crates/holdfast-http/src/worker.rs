@@ -1,12 +1,12 @@
-//! The job worker: claims due jobs from the durable queue (`holdfast_store::queue`), runs each
+//! The job worker: claims due jobs from the durable queue (`holdfast_store::ops::queue`), runs each
 //! with its kind's handler, and records the outcome — done, a retry after an exponential
 //! backoff with jitter, or dead after the last attempt. It runs inside `holdfast serve` by
 //! default and alone as `holdfast worker`; any number of workers in any number of processes
 //! can share one database, because claims are exclusive and leased.
 
 use crate::state::AppState;
-use holdfast_core::queue::{DEFAULT_LEASE_MS, JobKind, backoff_ms};
-use holdfast_store::queue::{self, Claimed, Outcome};
+use holdfast_core::ops::queue::{DEFAULT_LEASE_MS, JobKind, backoff_ms};
+use holdfast_store::ops::queue::{self, Claimed, Outcome};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +59,7 @@ impl Default for WorkerOptions {
 
 impl WorkerOptions {
     /// The defaults, with the configured lease.
-    pub fn for_config(config: &holdfast_core::config::Config) -> Self {
+    pub fn for_config(config: &holdfast_core::ops::config::Config) -> Self {
         WorkerOptions {
             lease_ms: i64::from(config.job_lease_seconds) * 1000,
             ..Default::default()
@@ -279,13 +279,14 @@ async fn maintenance(state: &AppState) -> (u64, u64, u64) {
             0
         }
     };
-    let replay = match holdfast_store::inbound::unscoped_prune_replay(&state.db, now).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "pruning the inbound replay memory failed");
-            0
-        }
-    };
+    let replay =
+        match holdfast_store::webhooks::inbound::unscoped_prune_replay(&state.db, now).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning the inbound replay memory failed");
+                0
+            }
+        };
     let retention =
         crate::privacy::retention_tick(&state.db, &state.config.data_dir, state.clock.now_ms())
             .await;

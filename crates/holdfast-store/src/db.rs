@@ -44,8 +44,8 @@ pub struct Db {
     /// Other processes (an admin command) still meet the busy timeout.
     pub(crate) write_gate: Arc<Semaphore>,
     /// Realtime notices of committed changes, for this instance's live views
-    /// (`crate::notices`).
-    pub(crate) notices: tokio::sync::broadcast::Sender<crate::notices::Heard>,
+    /// (`crate::ops::notices`).
+    pub(crate) notices: tokio::sync::broadcast::Sender<crate::ops::notices::Heard>,
 }
 
 impl Db {
@@ -87,7 +87,7 @@ impl Db {
             backend,
             max_connections,
             write_gate: Arc::new(Semaphore::new(1)),
-            notices: crate::notices::hub(),
+            notices: crate::ops::notices::hub(),
         };
         if backend == Backend::Postgres {
             db.refuse_rls_bypassing_role().await?;

@@ -3,7 +3,7 @@
 //! retention periods and what they let expire. Design note: docs/design/privacy.md.
 
 use crate::Backend;
-use crate::contacts::like_pattern;
+use crate::crm::contacts::like_pattern;
 use crate::db::Db;
 use crate::error::{Classify, StoreError};
 use crate::sql::Sql;

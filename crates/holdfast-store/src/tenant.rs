@@ -43,8 +43,8 @@ pub struct TenantTx<'t> {
     _write_permit: Option<OwnedSemaphorePermit>,
     /// SQLite: realtime notices raised in this transaction, handed to readers at commit
     /// (PostgreSQL queues them in the transaction itself).
-    pub(crate) pending_notices: Vec<holdfast_core::realtime::Notice>,
-    notices: tokio::sync::broadcast::Sender<crate::notices::Heard>,
+    pub(crate) pending_notices: Vec<holdfast_core::ops::realtime::Notice>,
+    notices: tokio::sync::broadcast::Sender<crate::ops::notices::Heard>,
 }
 
 /// How a read inside a [`TenantTx`] holds the row it returns. `ForUpdate` is for a
@@ -103,7 +103,10 @@ impl<'t> TenantTx<'t> {
         }
         for notice in self.pending_notices {
             // No reader is not an error.
-            drop(self.notices.send(crate::notices::Heard::Notice(notice)));
+            drop(
+                self.notices
+                    .send(crate::ops::notices::Heard::Notice(notice)),
+            );
         }
         Ok(())
     }

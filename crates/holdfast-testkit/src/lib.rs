@@ -10,12 +10,12 @@ mod smtp;
 pub mod sse;
 pub use smtp::{SmtpMessage, SmtpSink, mail_header};
 
+use holdfast_core::access::policy::{BuiltinRole, Role};
 use holdfast_core::clock::{ManualClock, SharedClock, SystemClock};
-use holdfast_core::config::{Config, Layer};
-use holdfast_core::policy::{BuiltinRole, Role};
+use holdfast_core::ops::config::{Config, Layer};
 use holdfast_core::redact::RedactingMakeWriter;
 use holdfast_http::AppState;
-use holdfast_store::{Db, admin};
+use holdfast_store::{Db, ops::admin};
 use serde_json::Value;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -96,7 +96,7 @@ pub const OWNER_PASSWORD: &str = "testkit owner passphrase violin tram";
 /// Argon2id of `OWNER_PASSWORD`, computed once per test process.
 fn owner_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| holdfast_core::password::hash(OWNER_PASSWORD).unwrap())
+    HASH.get_or_init(|| holdfast_core::identity::password::hash(OWNER_PASSWORD).unwrap())
 }
 
 /// The first opaque token of kind `prefix` (`hfp`, `hfi` …) in a message: prefix, `_`, 43 characters.
@@ -350,7 +350,7 @@ impl TestApp {
     /// returns the newest message's text.
     pub async fn outbox_mail(&self, to: &str) -> String {
         for _ in 0..200 {
-            let mail = holdfast_store::mail_outbox::unscoped_list(&self.db, Some(to), 1)
+            let mail = holdfast_store::ops::mail_outbox::unscoped_list(&self.db, Some(to), 1)
                 .await
                 .unwrap();
             if let Some(m) = mail.into_iter().next() {

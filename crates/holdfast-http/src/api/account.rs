@@ -13,7 +13,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::sessions::StepUpIn;
+use holdfast_core::identity::sessions::StepUpIn;
 use holdfast_store::identity::{self, AccountDeletion};
 
 pub fn routes(t: &mut RouteTable) {

@@ -12,11 +12,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
-use holdfast_core::api_keys::{ApiKeyCreated, ApiKeyIn, ApiKeyOut};
+use holdfast_core::access::api_keys::{ApiKeyCreated, ApiKeyIn, ApiKeyOut};
+use holdfast_core::access::policy::Permission;
 use holdfast_core::ids::ApiKeyId;
-use holdfast_core::policy::Permission;
-use holdfast_store::api_keys;
-use holdfast_store::auth::Principal;
+use holdfast_store::access::api_keys;
+use holdfast_store::identity::auth::Principal;
 use serde_json::json;
 
 /// API keys are security settings: seeing them needs `settings.security`, changing them also
@@ -80,7 +80,7 @@ async fn api_key_create(
         created.key.id.as_str(),
         json!({"name": name, "role": role.as_str()}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(key_id = %created.key.id, role = role.as_str(), "api key created");
     Ok((StatusCode::CREATED, Json(created)))
@@ -123,7 +123,7 @@ async fn api_key_revoke(
         id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(key_id = %id, "api key revoked");
     Ok(StatusCode::NO_CONTENT)

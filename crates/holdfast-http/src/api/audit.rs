@@ -13,10 +13,10 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use holdfast_core::audit::AuditEntry;
-use holdfast_core::policy::Permission;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::ops::audit::AuditEntry;
 use holdfast_core::validate::Errors;
-use holdfast_store::audit::{self, Filter};
+use holdfast_store::ops::audit::{self, Filter};
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {

@@ -15,18 +15,18 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::ids::SessionId;
-use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
-use holdfast_core::password::{Verified, decoy_hash};
-use holdfast_core::sessions::{
+use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
+use holdfast_core::identity::password::{Verified, decoy_hash};
+use holdfast_core::identity::sessions::{
     AcceptedOut, ConsoleSessionOut, ForgotIn, LoginIn, LoginOut, RefreshIn, ResetIn, SessionMode,
     SessionOut, TokensOut,
 };
+use holdfast_core::ids::SessionId;
 use holdfast_core::token::{parse_opaque, sha256_hex};
-use holdfast_core::{password, validate};
-use holdfast_store::auth::{Actor, Principal};
+use holdfast_core::{identity::password, validate};
+use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::identity::sessions;
 use holdfast_store::identity::{self, Issued, REFRESH_PREFIX, RESET_PREFIX, Refreshed};
-use holdfast_store::sessions;
 use serde_json::json;
 
 /// Access tokens live 15 minutes; the refresh token gets the next one.

@@ -13,11 +13,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::companies::{CompanyIn, CompanyOut, CompanyPatch};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::companies::{CompanyIn, CompanyOut, CompanyPatch};
 use holdfast_core::ids::CompanyId;
-use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
-use holdfast_store::companies as store;
+use holdfast_store::crm::companies as store;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -105,7 +105,7 @@ async fn company_create(
         created.id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -150,7 +150,7 @@ async fn company_update(
         id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(updated))
 }
@@ -175,7 +175,7 @@ async fn company_delete(
         id.as_str(),
         json!({"contacts_unlinked": unlinked}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

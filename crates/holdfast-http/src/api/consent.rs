@@ -15,14 +15,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, patch, post, put};
-use holdfast_core::consent::{
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::consent::{
     self as rules, Channel, ConsentLogEntry, ConsentOut, ConsentPatch, OutreachEntry,
     PrivacySettings, PrivacySettingsIn, Purpose, Source, Status,
 };
 use holdfast_core::ids::ContactId;
-use holdfast_core::policy::Permission;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::consent::{self as store, Change, Standing, Who};
+use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
+use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::{Lock, StoreError, TenantTx};
 use serde::Deserialize;
 use serde_json::json;
@@ -199,7 +199,7 @@ async fn ask_confirmation(
     contact: &ContactId,
     now: i64,
 ) -> Result<Decision, StoreError> {
-    let name = holdfast_store::workspaces::get(tx)
+    let name = holdfast_store::access::workspaces::get(tx)
         .await?
         .map(|w| w.name)
         .unwrap_or_else(|| "us".to_owned());
@@ -381,7 +381,7 @@ async fn links_revoke(
         id.as_str(),
         json!({"revoked": revoked}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(RevokedOut { revoked }))
 }
@@ -415,7 +415,7 @@ async fn settings_set(
         actor.tenant.workspace_id().as_str(),
         json!({"before": before, "after": settings}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(settings))
 }

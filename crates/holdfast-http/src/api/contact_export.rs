@@ -14,13 +14,13 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use holdfast_core::contact_fields::FieldDef;
-use holdfast_core::contact_import as import;
+use holdfast_core::access::fields::{self, Access, Field, Visible};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::contact_fields::FieldDef;
+use holdfast_core::crm::contact_import as import;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Access, Field, Visible};
-use holdfast_core::policy::Permission;
-use holdfast_store::auth::Actor;
-use holdfast_store::contacts;
+use holdfast_store::crm::contacts;
+use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -128,7 +128,7 @@ async fn contact_export(
     // The export covers the contacts that exist now: up to the newest id at this moment, so
     // its count (audited before the first byte) and its rows agree.
     let mut tx = state.db.write(&actor.tenant).await?;
-    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
     let (count, last_id) = contacts::export_extent(&mut tx).await?;
     let columns = export_columns(&actor, &defs);
     let event = audit::by(
@@ -139,7 +139,7 @@ async fn contact_export(
         "*",
         json!({"count": count, "format": if json_format { "json" } else { "csv" }, "columns": columns}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
 
     let header = if json_format {

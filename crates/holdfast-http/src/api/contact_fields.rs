@@ -12,12 +12,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::contact_fields::{
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::contact_fields::{
     FieldDef, FieldDefIn, FieldDefOut, FieldDefPatch, MAX_FIELDS, valid_key,
 };
 use holdfast_core::error::ErrorCode;
-use holdfast_core::policy::Permission;
-use holdfast_store::contact_fields as store;
+use holdfast_store::crm::contact_fields as store;
 use serde::Serialize;
 use serde_json::json;
 
@@ -135,7 +135,7 @@ async fn field_create(
         def.key.as_str(),
         json!({"type": def.field_type.as_str(), "required": def.required}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -168,7 +168,7 @@ async fn field_update(
         key,
         json!({"required": def.required, "options": def.options.len()}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(updated))
 }
@@ -193,7 +193,7 @@ async fn field_delete(
         key,
         json!({"values_deleted": cleared}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,20 +16,20 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use holdfast_core::contact_fields::FieldDef;
-use holdfast_core::contact_import::{
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::contact_fields::FieldDef;
+use holdfast_core::crm::contact_import::{
     self as import, ImportMode, ImportOptions, ImportOut, ImportRow, MAX_IMPORT_BYTES,
     MAX_REPORTED_ERRORS, RowError, Table, Target,
 };
-use holdfast_core::contacts::{ContactFields, ContactOut};
+use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Resource};
 use holdfast_core::ids::{ContactId, ContactImportId};
-use holdfast_core::policy::Permission;
-use holdfast_core::queue::JobKind;
+use holdfast_core::ops::queue::JobKind;
 use holdfast_core::webhooks::EventType;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::{Lock, Tenant, TenantTx, contact_imports, contacts};
+use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::{Lock, Tenant, TenantTx, crm::contact_imports, crm::contacts};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -190,7 +190,7 @@ fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
         }
     }
     for tag in &row.tags {
-        if !f.tags.contains(tag) && f.tags.len() < holdfast_core::contacts::MAX_TAGS {
+        if !f.tags.contains(tag) && f.tags.len() < holdfast_core::crm::contacts::MAX_TAGS {
             f.tags.push(tag.clone());
         }
     }
@@ -309,7 +309,7 @@ async fn import_create(
             )
         })?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
     let checked = check_file(&bytes, options.mapping.as_ref(), &defs)?;
     check_mapped_writes(&actor, &checked.targets)?;
     if dry_run {
@@ -337,7 +337,7 @@ async fn import_create(
         now,
     )
     .await?;
-    holdfast_store::queue::enqueue(
+    holdfast_store::ops::queue::enqueue(
         &mut tx,
         JobKind::ContactsImport,
         &json!({"import_id": record.id}),
@@ -353,7 +353,7 @@ async fn import_create(
         record.id.as_str(),
         json!({"rows": record.rows_total, "mode": record.mode}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     let location = format!("/api/v1/contacts/imports/{}", record.id);
     Ok((
@@ -453,7 +453,7 @@ pub(crate) async fn run(
         let Some(job) = contact_imports::get_job(&mut tx, &id).await? else {
             return Err(JobError::Permanent("the import no longer exists".into()));
         };
-        let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+        let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
         tx.commit().await?;
         (job.import, job.options, job.csv, defs)
     };
@@ -543,7 +543,7 @@ pub(crate) async fn run(
                 record.id.as_str(),
                 json!({"created": record.created, "updated": record.updated, "skipped": record.skipped}),
             );
-            holdfast_store::audit::append(&mut tx, &event, now).await?;
+            holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
         }
         contact_imports::advance(&mut tx, &record, now).await?;
         tx.commit().await?;
@@ -616,8 +616,8 @@ async fn import_consent(
     record: &ImportOut,
     now: i64,
 ) -> JobResult {
-    use holdfast_core::consent::{LawfulBasis, Source, Status};
-    use holdfast_store::consent::{self as consent_store, Change, Who};
+    use holdfast_core::crm::consent::{LawfulBasis, Source, Status};
+    use holdfast_store::crm::consent::{self as consent_store, Change, Who};
     let mut changes: Vec<Change> = row
         .consent
         .iter()
@@ -661,7 +661,7 @@ async fn finish(state: &AppState, tenant: &Tenant, record: &ImportOut) -> JobRes
         json!({"skipped": record.skipped}),
     );
     contact_imports::advance(&mut tx, &record, now).await?;
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
 }

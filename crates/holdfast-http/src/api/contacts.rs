@@ -12,17 +12,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::contact_fields;
-use holdfast_core::contacts::{ContactIn, ContactOut, ContactPatch};
+use holdfast_core::access::fields::{self, Access, Field, Resource, Visible};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::contact_fields;
+use holdfast_core::crm::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Access, Field, Resource, Visible};
 use holdfast_core::ids::{CompanyId, ContactId};
-use holdfast_core::policy::Permission;
 use holdfast_core::validate::{self, Errors};
 use holdfast_core::webhooks::EventType;
-use holdfast_store::auth::Actor;
-use holdfast_store::contacts::{Filter, SearchIn};
-use holdfast_store::{Lock, contacts, idempotency};
+use holdfast_store::crm::contacts::{Filter, SearchIn};
+use holdfast_store::identity::auth::Actor;
+use holdfast_store::{Lock, crm::contacts, idempotency};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -133,7 +133,7 @@ async fn contact_create(
     check_writes(&actor, &body.value.sent_fields())?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
     let fields = body
         .value
         .validate_with(&defs)
@@ -181,7 +181,7 @@ async fn contact_create(
         created.id.as_str(),
         json!({"fields": created.present_fields()}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -218,7 +218,7 @@ async fn contact_update(
     let current = contacts::get(&mut tx, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
-    let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+    let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
     let fields = body
         .value
         .apply_with(&current.fields(), &defs)
@@ -243,7 +243,7 @@ async fn contact_update(
         id.as_str(),
         json!({"changed": current.changed_fields(&updated)}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(view(&actor, &updated)))
 }
@@ -361,7 +361,7 @@ async fn contact_list(
         if !search.custom {
             errors.push("custom", "your role may not see contacts' custom fields");
         }
-        let defs = holdfast_store::contact_fields::defs(&mut tx).await?;
+        let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
         for (key, value) in custom_filters {
             let field = format!("custom.{key}");
             match defs.iter().find(|d| d.key == key) {
@@ -397,7 +397,7 @@ pub(crate) async fn check_company(
     company_id: Option<&str>,
 ) -> ApiResult<()> {
     if let Some(id) = company_id
-        && !holdfast_store::companies::exists(tx, id).await?
+        && !holdfast_store::crm::companies::exists(tx, id).await?
     {
         return Err(Problem::field(
             ErrorCode::Validation,

@@ -2,7 +2,7 @@
 //! Events. Each event names what changed (`ticket.created`, `ticket.updated`,
 //! `message.created`, with the ticket and message ids) in the caller's workspace; the console
 //! fetches the record itself through the permission-checked API. Notices come from
-//! `holdfast_store::notices`: committed changes of every instance on a PostgreSQL database,
+//! `holdfast_store::ops::notices`: committed changes of every instance on a PostgreSQL database,
 //! of this process on SQLite.
 //!
 //! A stream lasts at most [`STREAM_LIFETIME`] and then ends with a `retry:` hint, so a revoked
@@ -18,9 +18,9 @@ use axum::http::Method;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::Stream;
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
-use holdfast_store::notices::{Heard, Subscription};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
+use holdfast_store::ops::notices::{Heard, Subscription};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -72,7 +72,7 @@ async fn events(
 struct Feed {
     subscription: Subscription,
     workspace: String,
-    role: holdfast_core::policy::Role,
+    role: holdfast_core::access::policy::Role,
     ends_at: Instant,
     opened: bool,
     /// The server's shutdown signal: the stream ends when it turns true.

@@ -15,15 +15,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Resource};
 use holdfast_core::ids::InboundEventId;
-use holdfast_core::inbound::{Provider, validate_secret};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
 use holdfast_core::token::sha256_hex;
+use holdfast_core::webhooks::inbound::{Provider, validate_secret};
 use holdfast_store::Tenant;
-use holdfast_store::inbound::{self as store, NewInbound};
+use holdfast_store::webhooks::inbound::{self as store, NewInbound};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -175,7 +175,7 @@ pub async fn handle(state: &AppState, tenant: &Tenant, payload: &serde_json::Val
     let now = state.clock.now_ms();
     let mut tx = state.db.read(tenant).await?;
     let event = store::get(&mut tx, &id).await?;
-    let modules = holdfast_store::workspaces::modules(&mut tx).await?;
+    let modules = holdfast_store::access::workspaces::modules(&mut tx).await?;
     tx.commit().await?;
     let Some(event) = event.filter(|e| e.state != "handled") else {
         return Ok(());
@@ -217,7 +217,7 @@ fn provider_of(text: &str) -> ApiResult<Provider> {
 
 async fn slug_of(state: &AppState, tenant: &Tenant) -> ApiResult<String> {
     let mut tx = state.db.read(tenant).await?;
-    let workspace = holdfast_store::workspaces::get(&mut tx).await?;
+    let workspace = holdfast_store::access::workspaces::get(&mut tx).await?;
     tx.commit().await?;
     workspace
         .map(|w| w.slug)
@@ -307,7 +307,7 @@ async fn receiver_set(
         provider.slug(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(receiver(&state, &slug, provider, Some(now))))
 }
@@ -332,7 +332,7 @@ async fn receiver_delete(
         provider.slug(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

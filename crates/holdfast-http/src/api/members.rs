@@ -13,18 +13,20 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::api_keys::parse_role;
+use holdfast_core::access::api_keys::parse_role;
+use holdfast_core::access::members::{
+    AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch,
+};
+use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
+use holdfast_core::identity::password;
+use holdfast_core::identity::sessions::TokensOut;
 use holdfast_core::ids::{InvitationId, MembershipId};
-use holdfast_core::members::{AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch};
-use holdfast_core::password;
-use holdfast_core::policy::Permission;
-use holdfast_core::sessions::TokensOut;
 use holdfast_core::token::parse_opaque;
 use holdfast_store::TenantTx;
+use holdfast_store::access::members::{self, Change};
 use holdfast_store::identity::{self, Accepted, Invitee};
-use holdfast_store::members::{self, Change};
-use holdfast_store::{api_keys, invitations, sessions};
+use holdfast_store::{access::api_keys, access::invitations, identity::sessions};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -169,7 +171,7 @@ async fn member_update(
             "api_keys_revoked": revoked,
         }),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(member = %id, role = role.as_str(), "member role changed");
     Ok(Json(updated))
@@ -180,15 +182,15 @@ async fn member_update(
 /// cannot leave the member's old reach behind in a script. Returns the revoked ids.
 async fn revoke_keys_beyond(
     tx: &mut TenantTx<'_>,
-    actor: &holdfast_store::auth::Actor,
+    actor: &holdfast_store::identity::auth::Actor,
     client: &ClientInfo,
     member: &MemberOut,
-    role: &holdfast_core::policy::Role,
+    role: &holdfast_core::access::policy::Role,
     now: i64,
 ) -> ApiResult<Vec<String>> {
     let mut revoked = Vec::new();
     for (key_id, stored) in api_keys::live_made_by_with_roles(tx, &member.user_id).await? {
-        let within = holdfast_store::roles::resolve(tx, &stored)
+        let within = holdfast_store::access::roles::resolve(tx, &stored)
             .await?
             .is_some_and(|key_role| role.may_grant(&key_role));
         if within {
@@ -210,7 +212,7 @@ async fn revoke_keys_beyond(
                     "key_role": stored,
                 }),
             );
-            holdfast_store::audit::append(tx, &event, now).await?;
+            holdfast_store::ops::audit::append(tx, &event, now).await?;
             revoked.push(key_id);
         }
     }
@@ -260,7 +262,7 @@ async fn member_remove(
                 key_id.as_str(),
                 json!({"reason": "its maker was removed from the workspace", "member": id.as_str()}),
             );
-            holdfast_store::audit::append(&mut tx, &event, now).await?;
+            holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
         }
         json!({"api_keys_revoked": revoked})
     };
@@ -276,7 +278,7 @@ async fn member_remove(
         id.as_str(),
         summary,
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     let user = holdfast_core::ids::UserId::from_trusted(current.user_id);
     sessions::revoke_all(&mut tx, &user, now).await?;
     tx.commit().await?;
@@ -307,7 +309,7 @@ async fn invitation_create(
         invitation.id.as_str(),
         json!({"email": email, "role": role.as_str()}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     let text = format!(
         "You are invited to join a Holdfast workspace as {}.\n\n\
@@ -363,7 +365,7 @@ async fn invitation_revoke(
         id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

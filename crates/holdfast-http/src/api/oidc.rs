@@ -18,14 +18,14 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use holdfast_core::error::ErrorCode;
+use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
+use holdfast_core::identity::oidc::{VerifiedIdentity, pkce_challenge};
+use holdfast_core::identity::sessions::{LoginOut, SsoCompleteIn};
 use holdfast_core::ids::OidcFlowId;
-use holdfast_core::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
-use holdfast_core::oidc::{VerifiedIdentity, pkce_challenge};
-use holdfast_core::sessions::{LoginOut, SsoCompleteIn};
 use holdfast_core::token::{generate_opaque, parse_opaque, sha256_hex};
 use holdfast_core::validate;
 use holdfast_store::identity::{self, Accepted, Invitee, LoginCandidate};
-use holdfast_store::{invitations, oidc as store};
+use holdfast_store::{access::invitations, identity::oidc as store};
 use serde::Deserialize;
 use std::sync::Arc;
 

@@ -17,12 +17,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use holdfast_core::consent::{
+use holdfast_core::crm::consent::{
     self as rules, Channel, LawfulBasis, PREFERENCE_TOKEN_PREFIX, Purpose, Source, Status,
 };
 use holdfast_core::ids::ContactId;
 use holdfast_core::token::sha256_hex;
-use holdfast_store::consent::{self as store, Change, Standing, Who};
+use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
 use holdfast_store::{Lock, Tenant};
 use serde_json::json;
 use std::collections::HashMap;
@@ -211,7 +211,7 @@ fn channel_label(channel: Channel) -> &'static str {
 }
 
 async fn workspace_name(tx: &mut holdfast_store::TenantTx<'_>) -> ApiResult<String> {
-    Ok(holdfast_store::workspaces::get(tx)
+    Ok(holdfast_store::access::workspaces::get(tx)
         .await?
         .map(|w| w.name)
         .unwrap_or_default())
@@ -331,7 +331,7 @@ async fn request_download(
         contact.as_str(),
         json!({"by": "contact", "via": "preference_center", "mailed": sent}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(if sent {
         html(
@@ -402,7 +402,7 @@ async fn download(
         contact.as_str(),
         json!({"by": "contact", "via": "preference_center"}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
     Ok((
@@ -446,7 +446,7 @@ async fn request_deletion(
             contact.as_str(),
             json!({"request_id": request, "source": "preference_center"}),
         );
-        holdfast_store::audit::append(&mut tx, &event, now).await?;
+        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     }
     tx.commit().await?;
     Ok(html(

@@ -14,17 +14,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post, put};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::{ContactId, ErasureRequestId};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
 use holdfast_core::privacy::{
     ContactPrivacyOut, ContactPrivacyPatch, ErasureRequestOut, ReasonIn, RetentionCounts,
     RetentionIn, RetentionOut, RetentionPreview,
 };
 use holdfast_core::validate::Errors;
 use holdfast_store::Lock;
-use holdfast_store::auth::{Actor, Principal};
+use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::privacy::{self as store, Erased};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -207,7 +207,7 @@ async fn contact_export(
         id.as_str(),
         json!({"tickets": document["tickets"].as_array().map_or(0, Vec::len)}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(document))
 }
@@ -290,7 +290,7 @@ async fn contact_privacy_set(
             "reason": change.reason,
         }),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -304,7 +304,7 @@ async fn request_file(
     let id = contact_id(&id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    if holdfast_store::contacts::get(&mut tx, &id, Lock::Read)
+    if holdfast_store::crm::contacts::get(&mut tx, &id, Lock::Read)
         .await?
         .is_none()
     {
@@ -325,7 +325,7 @@ async fn request_file(
             id.as_str(),
             json!({"request_id": request.id, "source": "operator", "due_at": request.due_at}),
         );
-        holdfast_store::audit::append(&mut tx, &event, now).await?;
+        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     }
     tx.commit().await?;
     let status = if created {
@@ -429,7 +429,7 @@ async fn request_approve(
         contact.as_str(),
         json!({"request_id": request.id}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     let decided = store::erasure_request(&mut tx, &id, now)
         .await?
         .ok_or_else(|| Problem::not_found("erasure request"))?;
@@ -467,7 +467,7 @@ async fn request_reject(
         request.contact_id.as_str(),
         json!({"request_id": request.id, "reason": reason}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     let decided = store::erasure_request(&mut tx, &id, now)
         .await?
         .ok_or_else(|| Problem::not_found("erasure request"))?;
@@ -505,7 +505,7 @@ async fn retention_set(
         actor.tenant.workspace_id().as_str(),
         json!({"before": before, "after": after}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(RetentionOut {
         settings: after,

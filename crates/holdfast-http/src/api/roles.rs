@@ -12,14 +12,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
+use holdfast_core::access::fields::FieldRules;
+use holdfast_core::access::policy::{BuiltinRole, Permission, Role, RoleRef};
+use holdfast_core::access::roles::{RoleFields, RoleIn, RoleOut, RolePatch, permissions_from_json};
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::FieldRules;
 use holdfast_core::ids::RoleId;
-use holdfast_core::policy::{BuiltinRole, Permission, Role, RoleRef};
-use holdfast_core::roles::{RoleFields, RoleIn, RoleOut, RolePatch, permissions_from_json};
 use holdfast_store::TenantTx;
-use holdfast_store::auth::Actor;
-use holdfast_store::roles::{self, Deleted};
+use holdfast_store::access::roles::{self, Deleted};
+use holdfast_store::identity::auth::Actor;
 use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
@@ -123,7 +123,7 @@ fn builtin_out(role: BuiltinRole) -> RoleOut {
             .iter()
             .map(|p| p.as_str().to_owned())
             .collect(),
-        fields: holdfast_core::fields::builtin_rules(role).to_json(),
+        fields: holdfast_core::access::fields::builtin_rules(role).to_json(),
         builtin: true,
         created_at: None,
         updated_at: None,
@@ -187,7 +187,7 @@ async fn role_create(
         created.id.as_str(),
         json!({"name": created.name, "permissions": created.permissions, "fields": created.fields}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -230,7 +230,7 @@ async fn role_update(
             "after": {"name": updated.name, "permissions": updated.permissions, "fields": updated.fields},
         }),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(updated))
 }
@@ -264,7 +264,7 @@ async fn role_delete(
         id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,16 +13,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::fields::{self, Field};
-use holdfast_core::ids::{ContactId, SavedReplyId, TicketId};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
-use holdfast_core::saved_replies::{
+use holdfast_core::access::fields::{self, Field};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::helpdesk::saved_replies::{
     PreviewOut, SavedReplyIn, SavedReplyOut, SavedReplyPatch, Values, render,
 };
-use holdfast_core::tickets::TicketOut;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::saved_replies as store;
+use holdfast_core::helpdesk::tickets::TicketOut;
+use holdfast_core::ids::{ContactId, SavedReplyId, TicketId};
+use holdfast_store::helpdesk::saved_replies as store;
+use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::{Lock, TenantTx};
 use serde::Deserialize;
 
@@ -113,7 +113,7 @@ pub(crate) async fn render_for(
         values.ticket_subject = Some(ticket.subject.clone());
         if let Some(contact) = &ticket.contact_id {
             let id = ContactId::from_trusted(contact.clone());
-            values.contact_name = holdfast_store::contacts::get(tx, &id, Lock::Read)
+            values.contact_name = holdfast_store::crm::contacts::get(tx, &id, Lock::Read)
                 .await?
                 .and_then(|c| {
                     fields::Visible::contact(&actor.role, &c)
@@ -230,7 +230,7 @@ async fn saved_reply_preview(
         .ok_or_else(|| Problem::not_found("saved reply"))?;
     let ticket = match &ticket_id {
         Some(tid) => Some(
-            holdfast_store::tickets::get(&mut tx, tid, Lock::Read)
+            holdfast_store::helpdesk::tickets::get(&mut tx, tid, Lock::Read)
                 .await?
                 .ok_or_else(|| Problem::not_found("ticket"))?,
         ),

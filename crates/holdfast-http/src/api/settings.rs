@@ -11,11 +11,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, patch};
+use holdfast_core::access::modules::{Module, ModuleOut, ModuleSet, ModulesIn};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::access::workspaces::{SecuritySettingsIn, WorkspaceOut};
 use holdfast_core::error::ErrorCode;
-use holdfast_core::modules::{Module, ModuleOut, ModuleSet, ModulesIn};
-use holdfast_core::policy::Permission;
-use holdfast_core::workspaces::{SecuritySettingsIn, WorkspaceOut};
-use holdfast_store::workspaces;
+use holdfast_store::access::workspaces;
 use serde_json::json;
 
 const SECURITY: Guard = Guard::StaffStepUp {
@@ -118,7 +118,7 @@ async fn modules_set(
         actor.tenant.workspace_id().as_str(),
         json!({"before": names(before), "after": names(wanted)}),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(modules = ?names(wanted), "modules changed");
     Ok(Json(listing(wanted)))
@@ -156,7 +156,7 @@ async fn security_set(
             "after": policy(&after),
         }),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(require_2fa = after.require_2fa, "security policy changed");
     Ok(Json(after))

@@ -13,21 +13,21 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
-use holdfast_core::consent::Purpose;
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::fields::{self, Resource};
-use holdfast_core::ids::{ContactId, TicketId};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
-use holdfast_core::ticket_activity::ActivityOut;
-use holdfast_core::tickets::{
+use holdfast_core::helpdesk::ticket_activity::ActivityOut;
+use holdfast_core::helpdesk::tickets::{
     AttachmentOut, BulkIn, BulkOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, ReplyIn,
     ReplySource, TicketChange, TicketFilter, TicketIn, TicketOut, TicketPatch, TicketThread,
 };
+use holdfast_core::ids::{ContactId, TicketId};
 use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::tickets::{self as store, Author, NewTicketRow};
+use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
+use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::{Lock, TenantTx};
 use serde::Deserialize;
 
@@ -470,7 +470,8 @@ async fn ticket_activity(
     if store::get(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("ticket"));
     }
-    let mut rows = holdfast_store::ticket_activity::list(&mut tx, &id, after, limit + 1).await?;
+    let mut rows =
+        holdfast_store::helpdesk::ticket_activity::list(&mut tx, &id, after, limit + 1).await?;
     tx.commit().await?;
     let next_cursor = (rows.len() > limit as usize).then(|| {
         rows.truncate(limit as usize);
@@ -501,7 +502,8 @@ async fn add(
     let text = match source {
         ReplySource::Body(text) => text,
         ReplySource::Saved(saved) => {
-            let Some(saved) = holdfast_store::saved_replies::get(&mut tx, &saved).await? else {
+            let Some(saved) = holdfast_store::helpdesk::saved_replies::get(&mut tx, &saved).await?
+            else {
                 return Err(Problem::field(
                     ErrorCode::Validation,
                     "saved_reply_id",
@@ -511,7 +513,7 @@ async fn add(
             let rendered =
                 crate::api::saved_replies::render_for(&mut tx, actor, &saved, Some(&ticket))
                     .await?;
-            holdfast_core::tickets::check_reply_text(&rendered).map_err(|e| {
+            holdfast_core::helpdesk::tickets::check_reply_text(&rendered).map_err(|e| {
                 Problem::field(
                     ErrorCode::Validation,
                     "saved_reply_id",
@@ -574,7 +576,7 @@ async fn mail_reply(
     let message_id = format!("{}@{domain}", message.id);
     let reply_to = store::reply_token(tx, &id)
         .await?
-        .map(|token| holdfast_core::mail_in::reply_address("reply", &token, &domain));
+        .map(|token| holdfast_core::helpdesk::mail_in::reply_address("reply", &token, &domain));
     let subject = if ticket.subject.to_lowercase().starts_with("re:") {
         ticket.subject.clone()
     } else {

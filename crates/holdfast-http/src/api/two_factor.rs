@@ -12,12 +12,12 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::sessions::{
+use holdfast_core::identity::sessions::{
     RecoveryCodesOut, StepUpIn, TotpConfirmIn, TotpDisableIn, TotpEnrollIn, TotpEnrollOut,
 };
-use holdfast_core::totp;
-use holdfast_store::auth::{Actor, Principal};
-use holdfast_store::{sessions, two_factor};
+use holdfast_core::identity::totp;
+use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::{identity::sessions, identity::two_factor};
 use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
@@ -268,7 +268,7 @@ async fn record(
     let user = user_id(actor)?;
     let event = audit::by(actor, client, action, "user", user, json!({}));
     let mut tx = state.db.write(&actor.tenant).await?;
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -304,7 +304,7 @@ async fn auth_step_up(
         session_id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

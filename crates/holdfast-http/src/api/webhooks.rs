@@ -17,18 +17,18 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::{Permission, Role};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
-use holdfast_core::modules::Module;
-use holdfast_core::policy::{Permission, Role};
-use holdfast_core::queue::JobKind;
+use holdfast_core::ops::queue::JobKind;
 use holdfast_core::webhooks::{
     self, AttemptOut, EndpointOut, EventTypeOut, RECOVER_BATCH, RecoverIn, RecoverOut, RotateIn,
     RotateOut, WebhookCreated, WebhookFields, WebhookIn, WebhookPatch,
 };
-use holdfast_store::auth::Actor;
+use holdfast_store::identity::auth::Actor;
 use holdfast_store::webhooks::{self as store, Endpoint, EndpointFields};
-use holdfast_store::{Lock, TenantTx, queue, roles};
+use holdfast_store::{Lock, TenantTx, access::roles, ops::queue};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -214,7 +214,7 @@ async fn webhook_create(
         created.id.clone(),
         json!({"host": crate::outbound::url_host(&created.url), "event_types": names, "role": role.as_str(), "enabled": fields.enabled}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -359,7 +359,7 @@ async fn webhook_update(
         id.as_str(),
         json!({"host": crate::outbound::url_host(&updated.url), "event_types": names, "role": role, "enabled": next.enabled}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(updated.out()))
 }
@@ -405,7 +405,7 @@ async fn webhook_delete(
         id.as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -445,7 +445,7 @@ async fn webhook_rotate(
         id.as_str(),
         json!({"overlap_seconds": overlap / 1000}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(RotateOut {
         secret: secret.expose().clone(),
@@ -502,7 +502,7 @@ async fn webhook_redeliver(
         id.as_str(),
         json!({"message_id": message.id}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -540,7 +540,7 @@ async fn webhook_recover(
         id.as_str(),
         json!({"since": since, "queued": queued, "more": more}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -17,21 +17,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options, post, put};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::ids::TicketId;
-use holdfast_core::modules::Module;
-use holdfast_core::policy::Permission;
-use holdfast_core::tickets::{Channel, MessageKind, MessageOut, Priority};
-use holdfast_core::token::{generate_opaque, parse_opaque};
-use holdfast_core::webhooks::EventType;
-use holdfast_core::widget::{
+use holdfast_core::helpdesk::tickets::{Channel, MessageKind, MessageOut, Priority};
+use holdfast_core::helpdesk::widget::{
     ConversationOut, IDENTITY_SECRET_PREFIX, IdentitySecretOut, KEY_PREFIX, MAX_BODY_BYTES,
     MAX_MESSAGE_CHARS, VISITOR_HEADER, VISITOR_PREFIX, VisitorMessage, WidgetConfigOut,
     WidgetMessage, WidgetMessageIn, WidgetSettingsIn, WidgetSettingsOut, WidgetSubmitOut,
     subject_for, verify_identity,
 };
-use holdfast_store::tickets::{self as tickets, Author, NewTicketRow};
-use holdfast_store::widget::{self as store, SettingsRow};
+use holdfast_core::ids::TicketId;
+use holdfast_core::token::{generate_opaque, parse_opaque};
+use holdfast_core::webhooks::EventType;
+use holdfast_store::helpdesk::tickets::{self as tickets, Author, NewTicketRow};
+use holdfast_store::helpdesk::widget::{self as store, SettingsRow};
 use holdfast_store::{Lock, Tenant};
 use serde::Deserialize;
 use serde_json::json;
@@ -577,7 +577,7 @@ async fn settings_put(
         actor.tenant.workspace_id().as_str(),
         json!({"before": audited(&before), "after": audited(&after)}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(settings_out(&state, &after)))
 }
@@ -630,7 +630,7 @@ async fn key_rotate(
             "visitors_revoked": revoked,
         }),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(settings_out(&state, &after)))
 }
@@ -658,7 +658,7 @@ async fn identity_secret_rotate(
         json!({"before": {"identity_secret_set": before.identity_secret_sealed.is_some()},
                "after": {"identity_secret_set": true}}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(IdentitySecretOut {
         identity_secret: secret.expose().clone(),
@@ -700,7 +700,7 @@ async fn identity_secret_reveal(
         actor.tenant.workspace_id().as_str(),
         json!({}),
     );
-    holdfast_store::audit::append(&mut tx, &event, now).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(Json(IdentitySecretOut {
         identity_secret: secret,

@@ -10,9 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, patch};
-use holdfast_core::policy::Permission;
-use holdfast_core::workspaces::{WorkspaceOut, WorkspacePatch};
-use holdfast_store::workspaces;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::access::workspaces::{WorkspaceOut, WorkspacePatch};
+use holdfast_store::access::workspaces;
 use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
@@ -74,7 +74,7 @@ async fn workspace_update(
         updated.id.as_str(),
         json!({"before": before.name, "after": updated.name}),
     );
-    holdfast_store::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!("workspace renamed");
     Ok(Json(updated))

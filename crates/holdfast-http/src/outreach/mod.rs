@@ -22,13 +22,13 @@ mod transport;
 use crate::state::AppState;
 use crate::worker::{JobError, JobResult};
 use holdfast_core::clock::SharedClock;
-use holdfast_core::config::Config;
-use holdfast_core::consent::{self as rules, Channel, Purpose, Refusal};
+use holdfast_core::crm::consent::{self as rules, Channel, Purpose, Refusal};
+use holdfast_core::helpdesk::tickets::Delivery;
 use holdfast_core::ids::ContactId;
-use holdfast_core::queue::JobKind;
-use holdfast_core::tickets::Delivery;
-use holdfast_store::queue::Claimed;
-use holdfast_store::{Db, StoreError, consent, queue};
+use holdfast_core::ops::config::Config;
+use holdfast_core::ops::queue::JobKind;
+use holdfast_store::ops::queue::Claimed;
+use holdfast_store::{Db, StoreError, crm::consent, ops::queue};
 use holdfast_store::{Lock, Tenant, TenantTx};
 use serde::{Deserialize, Serialize};
 use transport::{Mailer, Outgoing};
@@ -197,7 +197,7 @@ async fn check(
     if standing.is_some() {
         consent::record_outreach(
             tx,
-            &holdfast_core::consent::OutreachEntry {
+            &holdfast_core::crm::consent::OutreachEntry {
                 id: consent::outreach_id(now),
                 contact_id: contact.to_string(),
                 channel: channel.as_str().to_owned(),
@@ -255,7 +255,7 @@ pub async fn queue_to_contact(
         }
         Err((reason, detail)) => {
             if let Some(id) = &ticket_message {
-                holdfast_store::tickets::mark_blocked(tx, id, &detail, now).await?;
+                holdfast_store::helpdesk::tickets::mark_blocked(tx, id, &detail, now).await?;
             }
             tracing::info!(reason = reason.as_str(), "a customer message was blocked");
             Ok(Decision::Blocked { reason, detail })

@@ -4,8 +4,8 @@
 //! choke point (customer messages) or is staff mail by name.
 
 use holdfast_core::clock::SharedClock;
-use holdfast_core::config::Config;
-use holdfast_store::{Db, mail_outbox};
+use holdfast_core::ops::config::Config;
+use holdfast_store::{Db, ops::mail_outbox};
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

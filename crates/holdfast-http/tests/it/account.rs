@@ -1,7 +1,7 @@
 //! Deleting one's own account: both factors on the request itself, never the last owner.
 
 use crate::two_factor::{code, enrol, setup};
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, find_token, unique};
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! API keys: shown once, stored as a digest, revocation immediate, no escalation.
 
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::TestApp;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! The audit trail: sensitive actions recorded with who, what, from where; filters, pages and
 //! export; the chain verifies and contains no secrets; entries cannot be changed.
 
-use holdfast_core::audit::{AuditEntry, verify_chain};
+use holdfast_core::ops::audit::{AuditEntry, verify_chain};
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! of any account-enumeration signal.
 
 use crate::{login_body, sign_in_status};
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp};
 use serde_json::{Value, json};
 

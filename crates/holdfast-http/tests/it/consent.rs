@@ -8,7 +8,7 @@ use std::time::Duration;
 
 async fn with_sink(worker: bool) -> (SmtpSink, TestApp) {
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         smtp_url: Some(sink.url()),
         mail_from: Some("Acme Support <support@acme.example>".into()),
         worker: Some(worker),
@@ -267,7 +267,10 @@ async fn consent_changes_are_validated_and_logged_with_their_source() {
         .await;
     assert_eq!(bad.json["errors"].as_array().unwrap().len(), 2);
     let support = app
-        .key(&ws.slug, holdfast_core::policy::BuiltinRole::Support)
+        .key(
+            &ws.slug,
+            holdfast_core::access::policy::BuiltinRole::Support,
+        )
         .await;
     app.call(reqwest::Method::PUT, "/api/v1/settings/privacy")
         .key(&support)
@@ -1006,7 +1009,7 @@ async fn the_data_download_needs_the_link_mailed_to_the_contact_and_works_once()
     let target = |key: String, at: i64| {
         let db = app.db.clone();
         async move {
-            holdfast_store::consent::unscoped_data_link_target(&db, &key, at)
+            holdfast_store::crm::consent::unscoped_data_link_target(&db, &key, at)
                 .await
                 .unwrap()
         }
@@ -1134,7 +1137,7 @@ async fn download_links(sink: &SmtpSink, want: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_data_download_link_works_for_one_hour_from_sending() {
     let sink = SmtpSink::start().await;
-    let layer = holdfast_core::config::Layer {
+    let layer = holdfast_core::ops::config::Layer {
         smtp_url: Some(sink.url()),
         mail_from: Some("Acme Support <support@acme.example>".into()),
         worker: Some(true),

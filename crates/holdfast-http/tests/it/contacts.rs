@@ -1,7 +1,7 @@
 //! Contacts: the full life cycle, pagination, search, idempotency and every kind of bad input.
 
 use crate::{ada, contact};
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::TestApp;
 use serde_json::{Value, json};
 

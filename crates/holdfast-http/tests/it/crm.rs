@@ -4,7 +4,7 @@
 //! escaping, audit), and another workspace's ids.
 
 use crate::contact;
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
 
@@ -1063,9 +1063,9 @@ async fn another_workspaces_imports_companies_and_fields_are_not_found() {
 #[tokio::test(flavor = "multi_thread")]
 async fn imported_contacts_publish_the_same_webhook_events_as_the_api() {
     let receiver = holdfast_testkit::receiver::Receiver::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
-        ..holdfast_core::config::Layer::default()
+        ..holdfast_core::ops::config::Layer::default()
     })
     .await;
     let ws = app.workspace("import-hooks").await;

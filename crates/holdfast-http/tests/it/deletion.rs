@@ -7,7 +7,7 @@
 
 use crate::privacy::{attachment_file, pending_jobs, scan, wait_until};
 use crate::tickets::{mailgun_form, mailgun_key, wait_for_tickets};
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::json;
 
@@ -217,12 +217,12 @@ async fn deleting_a_contact_erases_its_tickets_messages_and_files() {
     let after = scan(&app, &ws, std::slice::from_ref(&email)).await;
     assert!(after.is_empty(), "left after deletion: {after:#?}");
     // Recorded as the erasure it is.
-    let tenant = holdfast_store::admin::unscoped_tenant_by_slug(&app.db, &ws.slug)
+    let tenant = holdfast_store::ops::admin::unscoped_tenant_by_slug(&app.db, &ws.slug)
         .await
         .unwrap()
         .unwrap();
     let mut tx = app.db.read(&tenant).await.unwrap();
-    let chain = holdfast_store::audit::chain(&mut tx).await.unwrap();
+    let chain = holdfast_store::ops::audit::chain(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
     assert!(
         chain
@@ -336,7 +336,7 @@ async fn erasure_leaves_other_workspaces_and_staff_mail_in_the_outbox() {
         .expect(201)
         .await;
     let outbox = async || {
-        holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&address), 10)
+        holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(&address), 10)
             .await
             .unwrap()
     };

@@ -3,7 +3,7 @@
 
 use axum::routing::get;
 use holdfast_core::clock::SystemClock;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{Method, Resp, TestApp};
 use std::sync::Arc;
 use std::time::Duration;

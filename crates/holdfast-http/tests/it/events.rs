@@ -81,7 +81,10 @@ async fn the_stream_needs_tickets_read_and_a_refused_change_announces_nothing() 
     let app = TestApp::spawn().await;
     let ws = app.workspace("guarded").await;
     let marketing = app
-        .key(&ws.slug, holdfast_core::policy::BuiltinRole::Marketing)
+        .key(
+            &ws.slug,
+            holdfast_core::access::policy::BuiltinRole::Marketing,
+        )
         .await;
     app.get("/api/v1/events").key(&marketing).expect(403).await;
     app.get("/api/v1/events").expect(401).await;

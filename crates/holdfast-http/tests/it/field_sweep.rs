@@ -9,7 +9,7 @@
 //! with the reason; a new route fails the sweep until it is one or the other.
 
 use crate::contact;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_http::route_table;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::sse::EventStream;

@@ -2,7 +2,7 @@
 //! write touching a field the role may not write is refused whole.
 
 use crate::{ada, contact};
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@
 //! route fails it until it is added to `PUBLIC` below on purpose.
 
 use crate::{contact, method};
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::TestApp;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! unverified is refused with 401 and leaves no trace but a counter and a log line.
 
 use hmac::{Hmac, Mac};
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::python::standard_sign;
 use holdfast_testkit::{TestApp, Workspace, captured_logs};
 use serde_json::{Value, json};
@@ -341,7 +341,10 @@ async fn receivers_are_configured_per_provider_and_their_secrets_never_shown() {
     assert_eq!(listed.json[7]["configured"], true);
     // A support agent cannot see or set secrets.
     let support = app
-        .key(&ws.slug, holdfast_core::policy::BuiltinRole::Support)
+        .key(
+            &ws.slug,
+            holdfast_core::access::policy::BuiltinRole::Support,
+        )
         .await;
     app.get("/api/v1/inbound-hooks")
         .key(&support)
@@ -462,11 +465,11 @@ async fn binary_bodies_and_oversized_ids_are_kept_without_error() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("binary").await;
     set_secret(&app, &ws, "standard", SECRET).await;
-    let key = holdfast_core::inbound::standard::decode_secret(SECRET).unwrap();
+    let key = holdfast_core::webhooks::inbound::standard::decode_secret(SECRET).unwrap();
     let ts = now_s();
     // A body that is not UTF-8 (an attachment's bytes).
     let body: Vec<u8> = vec![0xff, 0xfe, 0x00, 0x41, 0x80];
-    let signature = holdfast_core::inbound::standard::sign(&key, "msg_bin", ts, &body);
+    let signature = holdfast_core::webhooks::inbound::standard::sign(&key, "msg_bin", ts, &body);
     let r = app
         .post(&format!("/hooks/standard/{}", ws.slug))
         .header("webhook-id", "msg_bin")
@@ -478,7 +481,7 @@ async fn binary_bodies_and_oversized_ids_are_kept_without_error() {
     assert_eq!(r.status, 200, "{}", r.text);
     // An id far longer than any index allows is stored by its digest.
     let long_id = "x".repeat(3000);
-    let signature = holdfast_core::inbound::standard::sign(&key, &long_id, ts, b"{}");
+    let signature = holdfast_core::webhooks::inbound::standard::sign(&key, &long_id, ts, b"{}");
     let r = app
         .post(&format!("/hooks/standard/{}", ws.slug))
         .header("webhook-id", &long_id)

@@ -1,8 +1,8 @@
 //! The general API budget per credential, and limits shared through Redis by several instances.
 
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_core::clock::SystemClock;
-use holdfast_core::config::Layer;
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::ops::config::Layer;
 use holdfast_http::AppState;
 use holdfast_testkit::TestApp;
 use std::sync::Arc;

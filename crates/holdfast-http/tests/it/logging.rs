@@ -84,7 +84,7 @@ async fn logs_never_contain_emails_phones_or_keys() {
 /// (`Config::secrets`), so a new secret setting is covered once it is declared there.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_configured_secret_stays_out_of_the_logs() {
-    use holdfast_core::config::{Config, Layer};
+    use holdfast_core::ops::config::{Config, Layer};
     let canaries = [
         ("smtp_url", "smtpCanaryPassw0rdQx81"),
         ("oidc_client_secret", "oidcCanaryClientSecretQx82"),

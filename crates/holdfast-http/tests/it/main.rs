@@ -42,7 +42,7 @@ mod widget;
 mod widget_browser;
 
 use holdfast_core::clock::ManualClock;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{Method, TestApp, Workspace};
 use serde_json::{Value, json};
 

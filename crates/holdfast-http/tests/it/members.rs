@@ -1,8 +1,8 @@
 //! Members and invitations: joining by mail, roles, the last owner, removal ending sessions.
 
 use crate::make_key;
-use holdfast_core::config::Layer;
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 use std::time::Duration;

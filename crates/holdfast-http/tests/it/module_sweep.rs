@@ -6,7 +6,7 @@
 //! a route that sits under a module's paths but was registered outside it.
 
 use crate::{contact, method};
-use holdfast_core::modules::Module;
+use holdfast_core::access::modules::Module;
 use holdfast_http::routes::RouteSpec;
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{TestApp, Workspace};

@@ -3,9 +3,9 @@
 //! checks, JWKS caching and rotation, linking by verified email, invitations, and the account's
 //! own second factor.
 
-use holdfast_core::config::Layer;
-use holdfast_core::oidc::{Expected, IdTokenError, Jwks, verify_id_token};
-use holdfast_core::totp;
+use holdfast_core::identity::oidc::{Expected, IdTokenError, Jwks, verify_id_token};
+use holdfast_core::identity::totp;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::oidc::{ClientSpec, Provider, ensure_installed};
 use holdfast_testkit::{
     Console, OWNER_PASSWORD, TestApp, Workspace, base32_decode, free_port, unique,

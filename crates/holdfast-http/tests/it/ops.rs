@@ -102,7 +102,7 @@ const METRICS_TOKEN: &str = "metrics-token-4f0c2d9e8b7a6f5e4d3c2b1a09f8e7d6";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_behind_a_token_answer_only_the_right_bearer() {
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         metrics_token: Some(METRICS_TOKEN.into()),
         ..Default::default()
     })
@@ -145,7 +145,7 @@ async fn metrics_behind_a_token_answer_only_the_right_bearer() {
 
 #[test]
 fn a_short_metrics_token_is_refused_at_start() {
-    let e = holdfast_core::config::Config::resolve([holdfast_core::config::Layer {
+    let e = holdfast_core::ops::config::Config::resolve([holdfast_core::ops::config::Layer {
         metrics_token: Some("short".into()),
         ..Default::default()
     }])

@@ -4,8 +4,8 @@
 
 use crate::tickets::{mailgun_form, mailgun_key, wait_for_messages, wait_for_tickets};
 use crate::widget::{enable, form_token, submit};
-use holdfast_core::config::Layer;
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{Method, TestApp, Workspace, postgres_url};
 use serde_json::{Value, json};
@@ -76,15 +76,15 @@ pub(crate) async fn scan(app: &TestApp, ws: &Workspace, needles: &[String]) -> V
 }
 
 /// The workspace's audit chain, verified as `holdfast audit verify` does.
-async fn audit_chain(app: &TestApp, ws: &Workspace) -> Vec<holdfast_core::audit::AuditEntry> {
-    let tenant = holdfast_store::admin::unscoped_tenant_by_slug(&app.db, &ws.slug)
+async fn audit_chain(app: &TestApp, ws: &Workspace) -> Vec<holdfast_core::ops::audit::AuditEntry> {
+    let tenant = holdfast_store::ops::admin::unscoped_tenant_by_slug(&app.db, &ws.slug)
         .await
         .unwrap()
         .unwrap();
     let mut tx = app.db.read(&tenant).await.unwrap();
-    let chain = holdfast_store::audit::chain(&mut tx).await.unwrap();
+    let chain = holdfast_store::ops::audit::chain(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
-    holdfast_core::audit::verify_chain(chain.clone()).expect("the audit chain verifies");
+    holdfast_core::ops::audit::verify_chain(chain.clone()).expect("the audit chain verifies");
     chain
 }
 

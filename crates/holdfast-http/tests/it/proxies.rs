@@ -3,7 +3,7 @@
 //! and the session list; the same headers from anyone else change nothing.
 
 use crate::login_body;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::{Value, json};
 use std::time::Duration;

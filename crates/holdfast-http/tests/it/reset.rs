@@ -1,7 +1,7 @@
 //! Password reset by mail, over a real SMTP exchange and through the local outbox.
 
 use crate::sign_in_status;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, find_token};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -130,7 +130,7 @@ async fn without_smtp_mail_waits_in_the_outbox_and_tokens_expire_in_15_minutes()
         .expect(202)
         .await;
     let text = app.outbox_mail(&ws.owner_email).await;
-    let kept = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 5)
+    let kept = holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 5)
         .await
         .unwrap();
     assert_eq!(kept.len(), 1, "the message is kept in the outbox");

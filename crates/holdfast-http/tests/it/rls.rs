@@ -1,7 +1,7 @@
 //! PostgreSQL's row-level security is the second wall: inside a transaction scoped to
 //! workspace A, SQL that forgets its workspace predicate still sees and changes only A's rows.
 
-use holdfast_store::{Backend, auth};
+use holdfast_store::{Backend, identity::auth};
 use holdfast_testkit::{TestApp, postgres_url};
 use serde_json::json;
 

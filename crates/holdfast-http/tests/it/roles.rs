@@ -2,7 +2,7 @@
 //! staff route called as every built-in role and a custom role, observed against declared.
 
 use crate::key_with_role;
-use holdfast_core::policy::{BuiltinRole, Permission, PermissionSet, Role};
+use holdfast_core::access::policy::{BuiltinRole, Permission, PermissionSet, Role};
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp, Workspace};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Modules and the security policy: admin-gated (settings.security + step-up), audited, and a
 //! module that is off takes its routes away.
 
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
 

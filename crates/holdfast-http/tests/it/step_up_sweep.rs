@@ -6,7 +6,7 @@
 //! new change under a dangerous permission) fails here until it declares step-up or is listed.
 
 use axum::http::Method as HttpMethod;
-use holdfast_core::policy::Permission;
+use holdfast_core::access::policy::Permission;
 use holdfast_http::routes::RouteSpec;
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp};

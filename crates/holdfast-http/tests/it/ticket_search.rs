@@ -3,7 +3,7 @@
 //! cursors combine with a search, and a ticket too large for one index entry is still found.
 
 use crate::ids;
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_store::Backend;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::json;

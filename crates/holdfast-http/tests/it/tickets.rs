@@ -3,7 +3,7 @@
 //! validation; and the webhook events they publish.
 
 use crate::ticket;
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
@@ -299,7 +299,7 @@ async fn bad_tickets_are_refused_with_every_field_named_and_nothing_stored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ticket_events_reach_webhooks() {
     let receiver = Receiver::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
         ..Default::default()
     })
@@ -651,7 +651,7 @@ use holdfast_testkit::mail_header as header;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reply_is_mailed_in_the_thread_and_the_answer_comes_back_to_the_ticket() {
     let sink = holdfast_testkit::SmtpSink::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         smtp_url: Some(sink.url()),
         mail_from: Some("Acme Support <support@acme.example>".into()),
         ..Default::default()
@@ -762,7 +762,7 @@ async fn a_reply_is_mailed_in_the_thread_and_the_answer_comes_back_to_the_ticket
 async fn delivery_reports_move_a_mailed_replys_status_forward_only() {
     let sink = holdfast_testkit::SmtpSink::start().await;
     let receiver = holdfast_testkit::receiver::Receiver::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         smtp_url: Some(sink.url()),
         mail_from: Some("Acme Support <support@acme.example>".into()),
         outbound_allow: Some(vec!["127.0.0.1".into()]),
@@ -939,9 +939,9 @@ async fn a_bounce_naming_the_address_is_withheld_from_a_role_that_hides_it() {
     // Mail providers' bounce words often name the recipient; a role with the contact's
     // address hidden must not read it there (ticket, contact export, webhook payload).
     let receiver = Receiver::start().await;
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
-        ..holdfast_core::config::Layer::default()
+        ..holdfast_core::ops::config::Layer::default()
     })
     .await;
     let ws = app.workspace("bounce-hidden").await;

@@ -3,7 +3,7 @@
 //! timeline with first-response and resolution times.
 
 use crate::ids;
-use holdfast_core::policy::BuiltinRole;
+use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
 
@@ -849,7 +849,7 @@ async fn rls_confines_saved_replies_timelines_and_the_search_index() {
             .await;
     }
     let presented = holdfast_core::token::parse_api_key(&a.admin_key).unwrap();
-    let actor = holdfast_store::auth::authenticate_api_key(&app.db, &presented, 0)
+    let actor = holdfast_store::identity::auth::authenticate_api_key(&app.db, &presented, 0)
         .await
         .unwrap()
         .unwrap();

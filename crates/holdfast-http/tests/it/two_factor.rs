@@ -1,7 +1,7 @@
 //! TOTP two-factor sign-in: enrolment, single-use codes, recovery codes, secrets sealed at rest.
 
 use holdfast_core::clock::ManualClock;
-use holdfast_core::totp;
+use holdfast_core::identity::totp;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, base32_decode, find_token};
 use serde_json::{Value, json};
 
@@ -265,7 +265,7 @@ async fn a_workspace_can_require_two_factor_sign_in() {
         .expect(422)
         .await;
     let viewer = app
-        .key(&ws.slug, holdfast_core::policy::BuiltinRole::Viewer)
+        .key(&ws.slug, holdfast_core::access::policy::BuiltinRole::Viewer)
         .await;
     app.patch("/api/v1/settings/security")
         .key(&viewer)

@@ -5,7 +5,7 @@
 
 use crate::contact;
 use holdfast_core::clock::{Clock, ManualClock, SystemClock};
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::python::standard_verify;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{TestApp, Workspace};
@@ -221,9 +221,10 @@ async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_held_messa
     // The owner hears about it, with how to recover (the local outbox: no SMTP relay).
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let mail = holdfast_store::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 10)
-            .await
-            .unwrap();
+        let mail =
+            holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(&ws.owner_email), 10)
+                .await
+                .unwrap();
         if let Some(mail) = mail.first() {
             assert_eq!(mail.subject, "A webhook endpoint was disabled");
             assert!(mail.body_text.contains(&id));

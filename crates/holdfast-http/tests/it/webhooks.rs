@@ -4,7 +4,7 @@
 //! and redirects. Outages, automatic disabling and recovery: `webhook_recovery.rs`.
 
 use crate::{ada, contact, webhook_endpoint};
-use holdfast_core::config::Layer;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::python::standard_verify;
 use holdfast_testkit::receiver::{Captured, Receiver};
 use holdfast_testkit::{TestApp, Workspace};

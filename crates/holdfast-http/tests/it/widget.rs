@@ -3,9 +3,9 @@
 //! admins' settings (step-up, audit, the sealed identity secret). Both databases.
 
 use crate::ticket_list;
-use holdfast_core::config::Layer;
-use holdfast_core::policy::BuiltinRole;
-use holdfast_core::widget::identity_hash;
+use holdfast_core::access::policy::BuiltinRole;
+use holdfast_core::helpdesk::widget::identity_hash;
+use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{Method, OWNER_PASSWORD, Resp, TestApp, Workspace};
 use serde_json::{Value, json};
 

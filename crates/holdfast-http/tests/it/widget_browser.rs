@@ -123,9 +123,9 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
         eprintln!("SKIPPED widget browser test: {why}");
         return;
     }
-    let app = TestApp::spawn_with(holdfast_core::config::Layer {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
         widget_min_fill_seconds: Some(1),
-        ..holdfast_core::config::Layer::default()
+        ..holdfast_core::ops::config::Layer::default()
     })
     .await;
     let ws = app.workspace("widget-browser").await;

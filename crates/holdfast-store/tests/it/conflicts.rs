@@ -3,16 +3,16 @@
 //! constraint in its error.
 
 use crate::{TestDb, now, unique};
-use holdfast_core::companies::CompanyFields;
-use holdfast_core::contact_fields::{FieldDef, FieldType};
-use holdfast_core::contacts::ContactFields;
-use holdfast_core::policy::{BuiltinRole, PermissionSet, Role};
-use holdfast_core::roles::RoleFields;
-use holdfast_core::saved_replies::SavedReplyChange;
+use holdfast_core::access::policy::{BuiltinRole, PermissionSet, Role};
+use holdfast_core::access::roles::RoleFields;
+use holdfast_core::crm::companies::CompanyFields;
+use holdfast_core::crm::contact_fields::{FieldDef, FieldType};
+use holdfast_core::crm::contacts::ContactFields;
+use holdfast_core::helpdesk::saved_replies::SavedReplyChange;
 use holdfast_store::identity::{self, Invitee, PendingInvitation};
 use holdfast_store::{
-    Conflict, StoreError, Tenant, admin, companies, contact_fields, contacts, idempotency,
-    invitations, roles, saved_replies,
+    Conflict, StoreError, Tenant, access::invitations, access::roles, crm::companies,
+    crm::contact_fields, crm::contacts, helpdesk::saved_replies, idempotency, ops::admin,
 };
 
 /// Every kind; `provoke` matches them all, so a new kind does not compile until it has a case.

@@ -4,10 +4,10 @@
 //! `Lock::Read` on PostgreSQL shows the lost update these tests would otherwise catch.
 
 use crate::{TestDb, contact_id, fields_of, named, now};
+use holdfast_core::helpdesk::tickets::{Channel, Priority, TicketChange};
 use holdfast_core::ids::TicketId;
-use holdfast_core::tickets::{Channel, Priority, TicketChange};
-use holdfast_store::tickets::{self, Author, NewTicketRow};
-use holdfast_store::{Backend, Lock, Tenant, contacts};
+use holdfast_store::helpdesk::tickets::{self, Author, NewTicketRow};
+use holdfast_store::{Backend, Lock, Tenant, crm::contacts};
 use std::time::{Duration, Instant};
 
 /// How long the first writer holds its row before writing.

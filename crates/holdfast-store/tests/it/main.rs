@@ -9,9 +9,9 @@ mod schema;
 mod tenant_tx;
 
 use holdfast_core::clock::{Clock, SystemClock};
-use holdfast_core::contacts::{ContactFields, ContactOut};
+use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::ids::ContactId;
-use holdfast_store::{Backend, Db, Lock, Tenant, admin, contacts};
+use holdfast_store::{Backend, Db, Lock, Tenant, crm::contacts, ops::admin};
 
 /// The PostgreSQL URL the suite runs against, if one was asked for (the testkit's convention).
 pub fn postgres_url() -> Option<String> {

@@ -2,8 +2,8 @@
 //! PostgreSQL also through row-level security, whatever the SQL says).
 
 use crate::{TestDb, contact_id, fields_of, named, now};
-use holdfast_core::contacts::ContactFields;
-use holdfast_store::contacts::{self, Filter};
+use holdfast_core::crm::contacts::ContactFields;
+use holdfast_store::crm::contacts::{self, Filter};
 use holdfast_store::{Backend, Conflict, Lock, StoreError};
 
 #[tokio::test]
