@@ -6,6 +6,7 @@ use crate::Backend;
 use crate::crm::contacts::like_pattern;
 use crate::db::Db;
 use crate::error::{Classify, StoreError};
+use crate::sql::Sql;
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{ContactId, ErasureRequestId, WorkspaceId};
@@ -529,10 +530,12 @@ pub async fn erasure_request(
     now_ms: Millis,
 ) -> Result<Option<ErasureRequestOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM erasure_requests WHERE workspace_id = $1 AND id = $2"
-    );
-    let row: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = Sql::of(&[
+        "SELECT ",
+        REQUEST_COLUMNS,
+        " FROM erasure_requests WHERE workspace_id = $1 AND id = $2",
+    ]);
+    let row: Option<RequestRow> = sqlx::query_as(sql)
         .bind(ws)
         .bind(id.as_str())
         .fetch_optional(tx.conn())
@@ -566,12 +569,14 @@ pub async fn erasure_requests(
     now_ms: Millis,
 ) -> Result<Vec<ErasureRequestOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM erasure_requests WHERE workspace_id = $1 AND ($2 = '' OR status = $2) \
+    let sql = Sql::of(&[
+        "SELECT ",
+        REQUEST_COLUMNS,
+        " FROM erasure_requests WHERE workspace_id = $1 AND ($2 = '' OR status = $2) \
          ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, \
-         CASE WHEN status = 'open' THEN due_at ELSE -decided_at END, id LIMIT $3"
-    );
-    let rows: Vec<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+         CASE WHEN status = 'open' THEN due_at ELSE -decided_at END, id LIMIT $3",
+    ]);
+    let rows: Vec<RequestRow> = sqlx::query_as(sql)
         .bind(ws)
         .bind(status.unwrap_or_default())
         .bind(i64::from(limit))
@@ -926,10 +931,12 @@ pub async fn contact_erasure_requests(
     now_ms: Millis,
 ) -> Result<Vec<ErasureRequestOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM erasure_requests WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id"
-    );
-    let rows: Vec<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = Sql::of(&[
+        "SELECT ",
+        REQUEST_COLUMNS,
+        " FROM erasure_requests WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id",
+    ]);
+    let rows: Vec<RequestRow> = sqlx::query_as(sql)
         .bind(ws)
         .bind(contact.as_str())
         .fetch_all(tx.conn())

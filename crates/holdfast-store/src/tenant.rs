@@ -47,6 +47,29 @@ pub struct TenantTx<'t> {
     notices: tokio::sync::broadcast::Sender<crate::ops::notices::Heard>,
 }
 
+/// How a read inside a [`TenantTx`] holds the row it returns. `ForUpdate` is for a
+/// read-modify-write in a `Db::write` scope: the row stays locked until the transaction ends, so
+/// a concurrent writer waits and cannot have its change overwritten with stale values. On
+/// PostgreSQL that is `FOR UPDATE`; a SQLite writer holds the database's write lock from
+/// `BEGIN IMMEDIATE` already, so there the SQL is the same as for `Read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// A plain read.
+    Read,
+    /// The row stays locked until the transaction ends.
+    ForUpdate,
+}
+
+impl Lock {
+    /// What this lock appends to a `SELECT` on `backend`: `" FOR UPDATE"` or nothing.
+    pub(crate) fn clause(self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Lock::ForUpdate, Backend::Postgres) => " FOR UPDATE",
+            (Lock::ForUpdate, Backend::Sqlite) | (Lock::Read, _) => "",
+        }
+    }
+}
+
 enum Scope {
     Tx(Transaction<'static, Any>),
     Conn(PoolConnection<Any>),

@@ -11,7 +11,7 @@ pub mod sse;
 pub use smtp::{SmtpMessage, SmtpSink, mail_header};
 
 use holdfast_core::access::policy::{BuiltinRole, Role};
-use holdfast_core::clock::{SharedClock, SystemClock};
+use holdfast_core::clock::{ManualClock, SharedClock, SystemClock};
 use holdfast_core::ops::config::{Config, Layer};
 use holdfast_core::redact::RedactingMakeWriter;
 use holdfast_http::AppState;
@@ -175,6 +175,14 @@ impl TestApp {
         let mut app = Self::boot(listener, config, db, master_key, clock, extra).await;
         app._dir = Some(dir);
         app
+    }
+
+    /// Boots with extra settings on a `ManualClock` that starts at `start_ms`, for tests that
+    /// move time (expiry, lockouts, retries); returns the clock to move.
+    pub async fn spawn_on_clock(layer: Layer, start_ms: i64) -> (TestApp, ManualClock) {
+        let clock = ManualClock::new(start_ms);
+        let app = Self::spawn_custom(layer, Arc::new(clock.clone()), |router| router).await;
+        (app, clock)
     }
 
     /// A second server on this app's database, with the same master key and settings, as a
@@ -351,6 +359,21 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("no mail to {to} in the outbox");
+    }
+
+    /// A transaction on the raw pool inside `ws`'s row-level-security scope (on PostgreSQL it
+    /// sets `app.workspace_id`, as the store's tenant scope does), for a test that reads or
+    /// tries to change what is stored underneath the API.
+    pub async fn workspace_tx(&self, ws: &Workspace) -> sqlx::Transaction<'static, sqlx::Any> {
+        let mut tx = self.db.unscoped_pool().begin().await.unwrap();
+        if postgres_url().is_some() {
+            sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
+                .bind(&ws.id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {

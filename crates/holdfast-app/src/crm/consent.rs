@@ -8,7 +8,7 @@ use holdfast_core::crm::consent::{
 };
 use holdfast_core::ids::ContactId;
 use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
-use holdfast_store::{StoreError, TenantTx};
+use holdfast_store::{Lock, StoreError, TenantTx};
 
 pub fn view(contact: &ContactId, standing: &Standing, settings: &PrivacySettings) -> ConsentOut {
     ConsentOut {
@@ -107,7 +107,7 @@ pub async fn address_changed(
     who: &Who,
     now: i64,
 ) -> Result<(), StoreError> {
-    let Some(before) = store::standing(tx, contact, true).await? else {
+    let Some(before) = store::standing(tx, contact, Lock::ForUpdate).await? else {
         return Ok(());
     };
     let reset = Change::Channel {

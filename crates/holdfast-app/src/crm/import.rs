@@ -15,7 +15,7 @@ use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::{ContactId, ContactImportId};
 use holdfast_core::webhooks::EventType;
-use holdfast_store::{Tenant, TenantTx, crm::contact_imports, crm::contacts};
+use holdfast_store::{Lock, Tenant, TenantTx, crm::contact_imports, crm::contacts};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
@@ -93,20 +93,20 @@ pub fn push_errors(report: &mut Vec<RowError>, errors: impl IntoIterator<Item = 
     }
 }
 
-/// The existing contact a row updates: by email first, then by phone. `for_update` when the
+/// The existing contact a row updates: by email first, then by phone. `Lock::ForUpdate` when the
 /// row is about to be written.
 pub async fn existing(
     tx: &mut TenantTx<'_>,
     row: &ImportRow,
-    for_update: bool,
+    lock: Lock,
 ) -> AppResult<Option<ContactOut>> {
     if let Some(email) = &row.email
-        && let Some(found) = contacts::find_by_email(tx, email, for_update).await?
+        && let Some(found) = contacts::find_by_email(tx, email, lock).await?
     {
         return Ok(Some(found));
     }
     if let Some(phone) = &row.phone
-        && let Some(found) = contacts::find_by_phone(tx, phone, for_update).await?
+        && let Some(found) = contacts::find_by_phone(tx, phone, lock).await?
     {
         return Ok(Some(found));
     }
@@ -186,7 +186,7 @@ pub async fn dry_run_report(
                 push_errors(&mut report.errors, [duplicate_error(row.row, *of)]);
             }
             (Ok(row), None) => {
-                if existing(tx, row, false).await?.is_some() {
+                if existing(tx, row, Lock::Read).await?.is_some() {
                     report.would_update += 1;
                 } else {
                     let missing = import::missing_required(row, defs);
@@ -283,7 +283,7 @@ async fn invalid_rows(
                 push_errors(&mut errors, e.iter().cloned());
             }
             (Ok(row), None) => {
-                if existing(&mut tx, row, false)
+                if existing(&mut tx, row, Lock::Read)
                     .await
                     .map_err(job_err)?
                     .is_none()
@@ -371,7 +371,7 @@ async fn write_row(
         }
         (Ok(row), None) => row,
     };
-    let contact = match existing(tx, row, true).await.map_err(job_err)? {
+    let contact = match existing(tx, row, Lock::ForUpdate).await.map_err(job_err)? {
         Some(current) => {
             let fields = merged(&current, row);
             let id = ContactId::from_trusted(current.id.clone());
@@ -423,7 +423,7 @@ async fn import_consent(
     if changes.is_empty() {
         return Ok(());
     }
-    let Some(before) = consent_store::standing(tx, contact, true).await? else {
+    let Some(before) = consent_store::standing(tx, contact, Lock::ForUpdate).await? else {
         return Ok(());
     };
     let who = Who {

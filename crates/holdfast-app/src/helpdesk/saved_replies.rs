@@ -25,7 +25,7 @@ pub async fn render_for(
         if let Some(contact) = &ticket.contact_id {
             let id = ContactId::from_trusted(contact.clone());
             values.contact_name =
-                holdfast_store::crm::contacts::get(tx, &id)
+                holdfast_store::crm::contacts::get(tx, &id, holdfast_store::Lock::Read)
                     .await?
                     .and_then(|c| {
                         fields::Visible::contact(&actor.role, &c)

@@ -29,7 +29,7 @@ use holdfast_core::ops::config::Config;
 use holdfast_core::ops::queue::JobKind;
 use holdfast_store::ops::queue::Claimed;
 use holdfast_store::{Db, StoreError, crm::consent, ops::queue};
-use holdfast_store::{Tenant, TenantTx};
+use holdfast_store::{Lock, Tenant, TenantTx};
 use serde::{Deserialize, Serialize};
 use transport::{Mailer, Outgoing};
 
@@ -177,7 +177,7 @@ async fn check(
     now: i64,
 ) -> Result<Result<consent::Standing, (Refusal, String)>, StoreError> {
     let settings = consent::settings(tx).await?;
-    let standing = consent::standing(tx, contact, false).await?;
+    let standing = consent::standing(tx, contact, Lock::Read).await?;
     let verdict = match &standing {
         None => Err(Refusal::NoAddress),
         Some(s) => rules::decide(

@@ -11,7 +11,7 @@ use holdfast_core::privacy::{RetentionCounts, RetentionPreview, utc_day};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::ops::audit::NewEvent;
 use holdfast_store::privacy::{self as store, Erased};
-use holdfast_store::{Db, StoreError, Tenant, TenantTx, crm::contacts, helpdesk::tickets};
+use holdfast_store::{Db, Lock, StoreError, Tenant, TenantTx, crm::contacts, helpdesk::tickets};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -22,7 +22,7 @@ pub async fn export_consent(
     contact: &ContactId,
 ) -> Result<Value, StoreError> {
     use holdfast_store::crm::consent;
-    let Some(standing) = consent::standing(tx, contact, false).await? else {
+    let Some(standing) = consent::standing(tx, contact, Lock::Read).await? else {
         return Ok(Value::Null);
     };
     let settings = consent::settings(tx).await?;
@@ -78,7 +78,7 @@ pub async fn export_document(
     now_ms: Millis,
     reader: Reader<'_>,
 ) -> Result<Option<Value>, StoreError> {
-    let Some(stored) = contacts::get(tx, id).await? else {
+    let Some(stored) = contacts::get(tx, id, Lock::Read).await? else {
         return Ok(None);
     };
     let profile = match reader {
@@ -92,7 +92,7 @@ pub async fn export_document(
     let mut threads = Vec::new();
     for ticket in store::contact_tickets(tx, id).await? {
         let ticket = TicketId::from_trusted(ticket);
-        let Some(out) = tickets::get(tx, &ticket).await? else {
+        let Some(out) = tickets::get(tx, &ticket, Lock::Read).await? else {
             continue;
         };
         let messages: Vec<_> = tickets::messages(tx, &ticket)

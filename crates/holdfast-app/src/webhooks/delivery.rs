@@ -15,7 +15,7 @@ use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
 use holdfast_core::ops::queue::JobKind;
 use holdfast_core::webhooks::{self, EventType, LOGGED_RESPONSE_BYTES, MessageStatus};
 use holdfast_store::webhooks::{Endpoint, EndpointHealth, Message, NewAttempt};
-use holdfast_store::{Tenant, access::roles, access::workspaces, ops::queue};
+use holdfast_store::{Lock, Tenant, access::roles, access::workspaces, ops::queue};
 use serde_json::json;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -191,7 +191,8 @@ async fn message_and_endpoint(
         return Ok(None);
     };
     let endpoint_id = WebhookEndpointId::from_trusted(message.endpoint_id.clone());
-    let Some(endpoint) = holdfast_store::webhooks::get(&mut tx, &endpoint_id).await? else {
+    let Some(endpoint) = holdfast_store::webhooks::get(&mut tx, &endpoint_id, Lock::Read).await?
+    else {
         return Ok(None);
     };
     tx.commit().await?;

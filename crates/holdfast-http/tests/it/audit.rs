@@ -202,12 +202,7 @@ async fn trails_are_per_workspace_and_entries_cannot_be_changed() {
         // Without the tenant setting, row-level security hides every row first.
         assert_eq!(update.map(|r| r.rows_affected()).unwrap_or(0), 0);
         assert_eq!(delete.map(|r| r.rows_affected()).unwrap_or(0), 0);
-        let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&a.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = app.workspace_tx(&a).await;
         let refused =
             sqlx::query("UPDATE audit_events SET action = 'nothing' WHERE workspace_id = $1")
                 .bind(&a.id)
@@ -221,12 +216,7 @@ async fn trails_are_per_workspace_and_entries_cannot_be_changed() {
             "UPDATE audit_heads SET seq = 0",
             "DELETE FROM audit_heads",
         ] {
-            let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-            sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-                .bind(&a.id)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+            let mut tx = app.workspace_tx(&a).await;
             let refused = sqlx::query(statement).execute(&mut *tx).await;
             assert!(refused.is_err(), "{statement} must be refused");
         }

@@ -1,27 +1,12 @@
 //! Sign-in: tokens, refresh rotation and reuse detection, sessions, throttling and the absence
 //! of any account-enumeration signal.
 
-use holdfast_core::clock::ManualClock;
+use crate::{login_body, sign_in_status};
 use holdfast_core::ops::config::Layer;
-use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
+use holdfast_testkit::{OWNER_PASSWORD, TestApp};
 use serde_json::{Value, json};
-use std::sync::Arc;
-
-fn login_body(email: &str, password: &str, workspace: &str) -> Value {
-    json!({"email": email, "password": password, "workspace": workspace})
-}
 
 /// A frozen clock; the per-address limit is raised so that only the behaviour under test acts.
-async fn manual_app() -> (TestApp, ManualClock) {
-    let clock = ManualClock::new(1_800_000_000_000);
-    let layer = Layer {
-        auth_rate_limit_per_minute: Some(60_000),
-        ..Layer::default()
-    };
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
-    (app, clock)
-}
-
 fn s(v: &Value, field: &str) -> String {
     v[field].as_str().unwrap().to_owned()
 }
@@ -142,23 +127,15 @@ async fn wrong_password_unknown_email_and_unknown_workspace_look_the_same() {
         .await;
 }
 
-async fn attempt(app: &TestApp, ws: &Workspace, email: &str, password: &str) -> u16 {
-    app.post("/api/v1/auth/login")
-        .json(&login_body(email, password, &ws.slug))
-        .send()
-        .await
-        .status
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_failures_lock_the_account_with_growing_delays_existing_or_not() {
-    let (app, clock) = manual_app().await;
+    let (app, clock) = crate::manual_app().await;
     let ws = app.workspace("throttle").await;
     let ghost = format!("ghost@{}.example.com", ws.slug);
     for email in [ws.owner_email.as_str(), ghost.as_str()] {
         for n in 1..=6 {
             assert_eq!(
-                attempt(&app, &ws, email, "wrong wrong wrong wrong").await,
+                sign_in_status(&app, email, "wrong wrong wrong wrong", &ws.slug).await,
                 401,
                 "failure {n} for {email}"
             );
@@ -174,7 +151,7 @@ async fn repeated_failures_lock_the_account_with_growing_delays_existing_or_not(
     }
     clock.advance(2_000);
     assert_eq!(
-        attempt(&app, &ws, &ws.owner_email, "wrong wrong wrong wrong").await,
+        sign_in_status(&app, &ws.owner_email, "wrong wrong wrong wrong", &ws.slug).await,
         401
     );
     let r = app
@@ -189,7 +166,7 @@ async fn repeated_failures_lock_the_account_with_growing_delays_existing_or_not(
         .expect(200)
         .await;
     assert_eq!(
-        attempt(&app, &ws, &ws.owner_email, "wrong wrong wrong wrong").await,
+        sign_in_status(&app, &ws.owner_email, "wrong wrong wrong wrong", &ws.slug).await,
         401,
         "success reset the count"
     );
@@ -201,7 +178,7 @@ async fn repeated_failures_lock_the_account_with_growing_delays_existing_or_not(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_tokens_expire_after_15_minutes_and_sessions_after_idling() {
-    let (app, clock) = manual_app().await;
+    let (app, clock) = crate::manual_app().await;
     let ws = app.workspace("expiry").await;
     let tokens = app.login(&ws).await;
     clock.advance(15 * 60 * 1000);

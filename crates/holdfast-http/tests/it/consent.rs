@@ -1137,18 +1137,13 @@ async fn download_links(sink: &SmtpSink, want: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_data_download_link_works_for_one_hour_from_sending() {
     let sink = SmtpSink::start().await;
-    let clock = holdfast_core::clock::ManualClock::new(2_208_988_800_000);
-    let app = TestApp::spawn_custom(
-        holdfast_core::ops::config::Layer {
-            smtp_url: Some(sink.url()),
-            mail_from: Some("Acme Support <support@acme.example>".into()),
-            worker: Some(true),
-            ..Default::default()
-        },
-        std::sync::Arc::new(clock.clone()),
-        |r| r,
-    )
-    .await;
+    let layer = holdfast_core::ops::config::Layer {
+        smtp_url: Some(sink.url()),
+        mail_from: Some("Acme Support <support@acme.example>".into()),
+        worker: Some(true),
+        ..Default::default()
+    };
+    let (app, clock) = TestApp::spawn_on_clock(layer, 2_208_988_800_000).await;
     let ws = app.workspace("consent-data-hour").await;
     let (ticket, _) = ticket_from(&app, &ws, "eli@example.com").await;
     reply(&app, &ws, &ticket, "Hello.").await;

@@ -1,24 +1,11 @@
 //! Console (browser) sessions: an opaque id in a `__Host-` HttpOnly cookie, stored hashed, with
 //! idle and absolute timeouts and a CSRF token on every state-changing request.
 
-use holdfast_core::clock::ManualClock;
-use holdfast_core::ops::config::Layer;
 use holdfast_core::token::sha256_hex;
 use holdfast_testkit::{Console, OWNER_PASSWORD, TestApp};
 use serde_json::json;
-use std::sync::Arc;
 
 const HOUR_MS: i64 = 3600 * 1000;
-
-async fn manual_app() -> (TestApp, ManualClock) {
-    let clock = ManualClock::new(1_800_000_000_000);
-    let layer = Layer {
-        auth_rate_limit_per_minute: Some(60_000),
-        ..Layer::default()
-    };
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
-    (app, clock)
-}
 
 async fn contact_count(app: &TestApp, console: &Console) -> usize {
     app.get("/api/v1/contacts")
@@ -171,7 +158,7 @@ async fn a_cross_site_page_cannot_sign_a_browser_in() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn console_sessions_end_when_idle_and_at_their_absolute_limit() {
-    let (app, clock) = manual_app().await;
+    let (app, clock) = crate::manual_app().await;
     let ws = app.workspace("timeouts").await;
 
     let idle = app.console_login(&ws).await;
@@ -280,7 +267,7 @@ async fn cookies_and_bearer_tokens_are_not_interchangeable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_workspace_sets_its_console_session_lifetimes_and_tightening_applies_at_once() {
-    let (app, clock) = manual_app().await;
+    let (app, clock) = crate::manual_app().await;
     let ws = app.workspace("policy").await;
     let before = app.console_login(&ws).await;
     let policy = app

@@ -570,7 +570,7 @@ async fn field_rules_can_hide_custom_values_and_the_company_link() {
         .as_str()
         .unwrap()
         .to_owned();
-    let key = crate::roles::key_with_role(&app, &ws, &role).await.0;
+    let key = crate::key_with_role(&app, &ws, &role).await.0;
     let seen = app
         .get(&format!("/api/v1/contacts/{id}"))
         .key(&key)

@@ -8,29 +8,22 @@
 use crate::privacy::{attachment_file, pending_jobs, scan, wait_until};
 use crate::tickets::{mailgun_form, mailgun_key, wait_for_tickets};
 use holdfast_core::access::policy::BuiltinRole;
-use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, postgres_url};
+use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::json;
 
 /// One statement in the workspace's row-level-security scope (as the old `DELETE` did, or to
 /// count what is left); returns the rows affected or the count.
-async fn raw(app: &TestApp, ws: &Workspace, sql: &str, bind: &str) -> i64 {
-    let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-    if postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+async fn raw(app: &TestApp, ws: &Workspace, sql: &'static str, bind: &str) -> i64 {
+    let mut tx = app.workspace_tx(ws).await;
     let n = if sql.starts_with("SELECT") {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        sqlx::query_scalar(sql)
             .bind(&ws.id)
             .bind(bind)
             .fetch_one(&mut *tx)
             .await
             .unwrap()
     } else {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        sqlx::query(sql)
             .bind(&ws.id)
             .bind(bind)
             .execute(&mut *tx)

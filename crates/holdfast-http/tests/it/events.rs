@@ -10,16 +10,12 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn open_ticket(app: &TestApp, ws: &Workspace, subject: &str) -> Value {
-    app.post("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .json(&json!({
-            "subject": subject,
-            "contact": {"email": "ada@example.com"},
-            "message": "The boiler is cold."
-        }))
-        .expect(201)
-        .await
-        .json
+    let body = json!({
+        "subject": subject,
+        "contact": {"email": "ada@example.com"},
+        "message": "The boiler is cold."
+    });
+    crate::ticket(app, ws, body).await
 }
 
 async fn stream(app: &TestApp, key: &str) -> EventStream {

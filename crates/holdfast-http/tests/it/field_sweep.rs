@@ -459,7 +459,7 @@ async fn no_route_shows_a_hidden_contact_field() {
             .await,
     )
     .await;
-    let (key, _) = crate::roles::key_with_role(&app, &ws, &role).await;
+    let (key, _) = crate::key_with_role(&app, &ws, &role).await;
 
     // Live events and a webhook endpoint acting as the role, before anything happens.
     let mut events = EventStream::open(&format!("{}/api/v1/events", app.base), &key).await;

@@ -17,7 +17,7 @@ async fn role_key(app: &TestApp, ws: &Workspace, body: Value) -> String {
         .as_str()
         .unwrap()
         .to_owned();
-    crate::roles::key_with_role(app, ws, &role).await.0
+    crate::key_with_role(app, ws, &role).await.0
 }
 
 #[tokio::test(flavor = "multi_thread")]

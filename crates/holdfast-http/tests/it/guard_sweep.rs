@@ -4,9 +4,10 @@
 //! route fails it until it is added to `PUBLIC` below on purpose.
 
 use crate::contact;
+use crate::method;
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_http::{Guard, route_table};
-use holdfast_testkit::{Method, TestApp};
+use holdfast_testkit::TestApp;
 use serde_json::json;
 
 const PUBLIC: &[(&str, &str)] = &[
@@ -74,10 +75,6 @@ const WIDGET_GUARDED: &[(&str, &str, Guard)] = &[
         Guard::Widget { submit: false },
     ),
 ];
-
-fn method(m: &axum::http::Method) -> Method {
-    Method::from_bytes(m.as_str().as_bytes()).unwrap()
-}
 
 /// A plausible body, so a route cannot pass by failing validation before its guard.
 fn with_body<'a>(

@@ -42,7 +42,9 @@ mod webhooks;
 mod widget;
 mod widget_browser;
 
-use holdfast_testkit::{TestApp, Workspace};
+use holdfast_core::clock::ManualClock;
+use holdfast_core::ops::config::Layer;
+use holdfast_testkit::{Method, TestApp, Workspace};
 use serde_json::{Value, json};
 
 /// Creates a contact and returns its id.
@@ -60,4 +62,109 @@ pub async fn contact(app: &TestApp, ws: &Workspace, body: Value) -> String {
 
 pub fn ada() -> Value {
     json!({"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0958", "company": "Analytical", "tags": ["VIP"]})
+}
+
+/// Opens a ticket through the API; returns the created ticket.
+pub async fn ticket(app: &TestApp, ws: &Workspace, body: Value) -> Value {
+    app.post("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .json(&body)
+        .expect(201)
+        .await
+        .json
+}
+
+/// Opens a ticket through the API; returns its id.
+pub async fn ticket_id(app: &TestApp, ws: &Workspace, body: Value) -> String {
+    ticket(app, ws, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The first page of the workspace's tickets.
+pub async fn ticket_list(app: &TestApp, ws: &Workspace) -> Vec<Value> {
+    app.get("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The ids of a list response's `data`, in order.
+pub fn ids(v: &Value) -> Vec<String> {
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Creates a webhook endpoint; returns its id and signing secret.
+pub async fn webhook_endpoint(app: &TestApp, ws: &Workspace, body: Value) -> (String, String) {
+    let created = app
+        .post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(&body)
+        .expect(201)
+        .await
+        .json;
+    (
+        created["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Creates an API key with `credential`; returns the created key (its `secret` shown once).
+pub async fn make_key(app: &TestApp, credential: &str, name: &str, role: &str) -> Value {
+    app.post("/api/v1/api-keys")
+        .key(credential)
+        .json(&json!({"name": name, "role": role}))
+        .expect(201)
+        .await
+        .json
+}
+
+/// An API key of `role` (built in or custom) made by the workspace's admin key: its secret and id.
+pub async fn key_with_role(app: &TestApp, ws: &Workspace, role: &str) -> (String, String) {
+    let created = make_key(app, &ws.admin_key, &format!("as {role}"), role).await;
+    (
+        created["secret"].as_str().unwrap().to_owned(),
+        created["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+pub fn login_body(email: &str, password: &str, workspace: &str) -> Value {
+    json!({"email": email, "password": password, "workspace": workspace})
+}
+
+/// The status a sign-in with these credentials gets.
+pub async fn sign_in_status(app: &TestApp, email: &str, password: &str, slug: &str) -> u16 {
+    app.post("/api/v1/auth/login")
+        .json(&login_body(email, password, slug))
+        .send()
+        .await
+        .status
+}
+
+/// Settings that keep the sign-in limit out of the way of tests that sign in many times.
+pub fn generous_sign_in() -> Layer {
+    Layer {
+        auth_rate_limit_per_minute: Some(60_000),
+        ..Layer::default()
+    }
+}
+
+/// An app on a manual clock with `generous_sign_in`.
+pub async fn manual_app() -> (TestApp, ManualClock) {
+    TestApp::spawn_on_clock(generous_sign_in(), 1_800_000_000_000).await
+}
+
+/// The route table's method as the test client's.
+pub fn method(m: &axum::http::Method) -> Method {
+    Method::from_bytes(m.as_str().as_bytes()).unwrap()
 }

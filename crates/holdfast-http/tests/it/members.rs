@@ -1,5 +1,6 @@
 //! Members and invitations: joining by mail, roles, the last owner, removal ending sessions.
 
+use crate::make_key;
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, Workspace, find_token};
@@ -345,16 +346,6 @@ async fn two_owners_demoted_at_once_leave_exactly_one_owner() {
         .filter(|m| m["role"] == "owner")
         .count();
     assert_eq!(owners, 1);
-}
-
-/// Makes an API key with `credential` (a session's access token or another key).
-async fn make_key(app: &TestApp, credential: &str, name: &str, role: &str) -> Value {
-    app.post("/api/v1/api-keys")
-        .key(credential)
-        .json(&json!({"name": name, "role": role}))
-        .expect(201)
-        .await
-        .json
 }
 
 /// An admin member who made an API key, signed in and stepped up; returns the member id, the

@@ -6,10 +6,11 @@
 //! a route that sits under a module's paths but was registered outside it.
 
 use crate::contact;
+use crate::method;
 use holdfast_core::access::modules::Module;
 use holdfast_http::table::RouteSpec;
 use holdfast_http::{Guard, route_table};
-use holdfast_testkit::{Method, TestApp, Workspace};
+use holdfast_testkit::{TestApp, Workspace};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -181,10 +182,6 @@ impl Fixtures {
             && !spec.path.ends_with("/conversation")
             && spec.doc.response_type != "text/event-stream"
     }
-}
-
-fn method(m: &axum::http::Method) -> Method {
-    Method::from_bytes(m.as_str().as_bytes()).unwrap()
 }
 
 async fn call(

@@ -5,13 +5,11 @@
 use crate::tickets::{mailgun_form, mailgun_key, wait_for_messages, wait_for_tickets};
 use crate::widget::{enable, form_token, submit};
 use holdfast_core::access::policy::BuiltinRole;
-use holdfast_core::clock::ManualClock;
 use holdfast_core::ops::config::Layer;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{Method, TestApp, Workspace, postgres_url};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use std::time::Duration;
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
@@ -22,14 +20,8 @@ const ORIGIN: &str = "https://shop.example.com";
 /// table added later is scanned without changing this test. On PostgreSQL the scan runs in
 /// the workspace's row-level-security scope (tables without a policy show every row).
 pub(crate) async fn scan(app: &TestApp, ws: &Workspace, needles: &[String]) -> Vec<String> {
-    let pool = app.db.unscoped_pool();
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = app.workspace_tx(ws).await;
     let columns: Vec<(String, String)> = if postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
         sqlx::query_as(
             "SELECT table_name::text, column_name::text FROM information_schema.columns \
              WHERE table_schema = current_schema() \
@@ -472,16 +464,13 @@ async fn erasure_leaves_no_trace_of_the_contact_in_any_table() {
     );
 }
 
-async fn manual_app(layer: Layer) -> (TestApp, ManualClock) {
-    // Far from the wall clock: ticks of tests using the real clock never reach this data.
-    let clock = ManualClock::new(2_208_988_800_000);
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
-    (app, clock)
-}
+/// Where these tests' manual clocks start: far from the wall clock, so ticks of tests using
+/// the real clock never reach this data.
+const FAR_FROM_NOW: i64 = 2_208_988_800_000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn erasure_requests_queue_for_a_decision_and_bad_input_changes_nothing() {
-    let (app, clock) = manual_app(Layer::default()).await;
+    let (app, clock) = TestApp::spawn_on_clock(Layer::default(), FAR_FROM_NOW).await;
     let ws = app.workspace("requests").await;
     let id = crate::contact(
         &app,
@@ -706,15 +695,8 @@ async fn erasure_requests_queue_for_a_decision_and_bad_input_changes_nothing() {
 
 /// A ticket for the contact with this email, opened now by the API.
 async fn open_ticket(app: &TestApp, ws: &Workspace, email: &str, subject: &str) -> String {
-    app.post("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .json(&json!({"subject": subject, "contact": {"email": email}, "message": format!("{subject}, please")}))
-        .expect(201)
-        .await
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let body = json!({"subject": subject, "contact": {"email": email}, "message": format!("{subject}, please")});
+    crate::ticket_id(app, ws, body).await
 }
 
 async fn resolve(app: &TestApp, ws: &Workspace, ticket: &str) {
@@ -760,11 +742,11 @@ fn sorted(mut ids: Vec<&str>) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn retention_purges_exactly_what_expired_once_a_day() {
     let secret = "retention-cron-secret-0123456789abcdef";
-    let (app, clock) = manual_app(Layer {
+    let layer = Layer {
         cron_secret: Some(secret.into()),
         ..Layer::default()
-    })
-    .await;
+    };
+    let (app, clock) = TestApp::spawn_on_clock(layer, FAR_FROM_NOW).await;
     let ws = app.workspace("retention").await;
     let settings = "/api/v1/settings/retention";
 

@@ -2,14 +2,11 @@
 //! headers give every client its own budget and put the client's address in the audit trail
 //! and the session list; the same headers from anyone else change nothing.
 
+use crate::login_body;
 use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn login_body(email: &str, password: &str, workspace: &str) -> Value {
-    json!({"email": email, "password": password, "workspace": workspace})
-}
 
 /// One sign-in a minute after a burst of 10 per client address.
 fn layer(trusted: &[&str]) -> Layer {

@@ -1,24 +1,15 @@
 //! Password reset by mail, over a real SMTP exchange and through the local outbox.
 
-use holdfast_core::clock::ManualClock;
+use crate::sign_in_status;
 use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, SmtpSink, TestApp, find_token};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 const NEW_PASSWORD: &str = "lantern orchard quietly bicycle";
 
 fn reset_token(text: &str) -> String {
     find_token(text, "hfp")
-}
-
-async fn login(app: &TestApp, email: &str, password: &str, slug: &str) -> u16 {
-    app.post("/api/v1/auth/login")
-        .json(&json!({"email": email, "password": password, "workspace": slug}))
-        .send()
-        .await
-        .status
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -73,11 +64,11 @@ async fn reset_by_mail_sets_the_password_once_and_ends_every_session() {
         .expect(401)
         .await;
     assert_eq!(
-        login(&app, &ws.owner_email, OWNER_PASSWORD, &ws.slug).await,
+        sign_in_status(&app, &ws.owner_email, OWNER_PASSWORD, &ws.slug).await,
         401
     );
     assert_eq!(
-        login(&app, &ws.owner_email, NEW_PASSWORD, &ws.slug).await,
+        sign_in_status(&app, &ws.owner_email, NEW_PASSWORD, &ws.slug).await,
         200
     );
     let again = app
@@ -132,8 +123,7 @@ async fn unknown_addresses_get_the_same_answer_and_no_mail() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_smtp_mail_waits_in_the_outbox_and_tokens_expire_in_15_minutes() {
-    let clock = ManualClock::new(1_800_000_000_000);
-    let app = TestApp::spawn_custom(Layer::default(), Arc::new(clock.clone()), |r| r).await;
+    let (app, clock) = TestApp::spawn_on_clock(Layer::default(), 1_800_000_000_000).await;
     let ws = app.workspace("outbox").await;
     app.post("/api/v1/auth/forgot-password")
         .json(&json!({"email": ws.owner_email}))
@@ -169,7 +159,7 @@ async fn other_kinds_of_token_cannot_reset_a_password() {
             .await;
     }
     assert_eq!(
-        login(&app, &ws.owner_email, OWNER_PASSWORD, &ws.slug).await,
+        sign_in_status(&app, &ws.owner_email, OWNER_PASSWORD, &ws.slug).await,
         200
     );
 }

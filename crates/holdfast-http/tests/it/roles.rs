@@ -1,6 +1,7 @@
 //! Roles: built-in permission sets, custom roles, no escalation, and the guard matrix — every
 //! staff route called as every built-in role and a custom role, observed against declared.
 
+use crate::key_with_role;
 use holdfast_core::access::policy::{BuiltinRole, Permission, PermissionSet, Role};
 use holdfast_http::{Guard, route_table};
 use holdfast_testkit::{Method, TestApp, Workspace};
@@ -16,20 +17,6 @@ async fn custom_role(app: &TestApp, ws: &Workspace, name: &str, permissions: &[&
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-pub(crate) async fn key_with_role(app: &TestApp, ws: &Workspace, role: &str) -> (String, String) {
-    let created = app
-        .post("/api/v1/api-keys")
-        .key(&ws.admin_key)
-        .json(&json!({"name": format!("as {role}"), "role": role}))
-        .expect(201)
-        .await
-        .json;
-    (
-        created["secret"].as_str().unwrap().to_owned(),
-        created["id"].as_str().unwrap().to_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,32 +2,16 @@
 //! not stored in id order (the SQLite index walks insertion order and must notice), filters and
 //! cursors combine with a search, and a ticket too large for one index entry is still found.
 
-use holdfast_core::clock::ManualClock;
+use crate::ids;
 use holdfast_core::ops::config::Layer;
 use holdfast_store::Backend;
 use holdfast_testkit::{TestApp, Workspace};
-use serde_json::{Value, json};
-use std::sync::Arc;
+use serde_json::json;
 
 async fn open(app: &TestApp, ws: &Workspace, subject: &str, message: &str) -> String {
-    app.post("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .json(&json!({"subject": subject, "contact": {"email": "ada@example.com"}, "message": message}))
-        .expect(201)
-        .await
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn ids(v: &Value) -> Vec<String> {
-    v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect()
+    let body =
+        json!({"subject": subject, "contact": {"email": "ada@example.com"}, "message": message});
+    crate::ticket_id(app, ws, body).await
 }
 
 /// Every page of `query` (`limit` each), following `next_cursor` to the end.
@@ -52,13 +36,12 @@ async fn pages(app: &TestApp, ws: &Workspace, query: &str, limit: u32) -> Vec<Ve
 #[tokio::test(flavor = "multi_thread")]
 async fn search_pages_are_newest_first_even_when_the_clock_went_back() {
     let start = 1_800_000_000_000;
-    let clock = ManualClock::new(start);
     // The API budget is raised out of the way: it too runs on this clock.
     let layer = Layer {
         api_rate_limit_per_minute: Some(6_000_000),
         ..Layer::default()
     };
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
+    let (app, clock) = TestApp::spawn_on_clock(layer, start).await;
     let ws = app.workspace("search-clock").await;
     // Stored in this order, but made at these milliseconds: ids (and "newest first") follow the
     // clock, the search index's keys the order of storing.
@@ -165,12 +148,7 @@ async fn a_ticket_too_large_for_one_index_entry_is_still_found() {
             .await;
     }
     if app.db.backend() == Backend::Postgres {
-        let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = app.workspace_tx(&ws).await;
         let overflowing: Vec<String> =
             sqlx::query_scalar("SELECT id FROM tickets WHERE search_vector IS NULL")
                 .fetch_all(&mut *tx)

@@ -2,6 +2,7 @@
 //! contact, filters and pagination, replies and internal notes moving status and times, and
 //! validation; and the webhook events they publish.
 
+use crate::ticket;
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{TestApp, Workspace};
@@ -11,15 +12,6 @@ use std::time::Duration;
 /// A GET as the workspace's admin, expecting 200; the JSON answer.
 async fn get_json(app: &TestApp, ws: &Workspace, path: &str) -> Value {
     app.get(path).key(&ws.admin_key).expect(200).await.json
-}
-
-async fn open(app: &TestApp, ws: &Workspace, body: Value) -> Value {
-    app.post("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .json(&body)
-        .expect(201)
-        .await
-        .json
 }
 
 fn leak() -> Value {
@@ -41,7 +33,7 @@ async fn a_ticket_starts_with_the_customers_message_and_finds_their_contact() {
         json!({"name": "Ada", "email": "ada@example.com"}),
     )
     .await;
-    let created = open(&app, &ws, leak()).await;
+    let created = ticket(&app, &ws, leak()).await;
     assert_eq!(created["status"], "open");
     assert_eq!(created["priority"], "normal");
     assert_eq!(created["channel"], "api");
@@ -55,8 +47,8 @@ async fn a_ticket_starts_with_the_customers_message_and_finds_their_contact() {
     assert_eq!(created["messages"][0]["author_type"], "contact");
     // A phone-only customer gets a new contact, found again the next time.
     let by_phone = json!({"subject": "Boiler", "contact": {"phone": "+44 20 7946 0000"}, "message": "No heat."});
-    let first = open(&app, &ws, by_phone.clone()).await;
-    let second = open(&app, &ws, by_phone).await;
+    let first = ticket(&app, &ws, by_phone.clone()).await;
+    let second = ticket(&app, &ws, by_phone).await;
     assert_eq!(first["contact_id"], second["contact_id"]);
     assert_ne!(first["contact_id"], created["contact_id"]);
     let contact = get_json(
@@ -72,7 +64,7 @@ async fn a_ticket_starts_with_the_customers_message_and_finds_their_contact() {
 async fn replies_notes_and_status_move_the_ticket_along() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("flow").await;
-    let created = open(&app, &ws, leak()).await;
+    let created = ticket(&app, &ws, leak()).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let support = app.key(&ws.slug, BuiltinRole::Support).await;
     app.post(&format!("/api/v1/tickets/{id}/notes"))
@@ -181,8 +173,8 @@ async fn replies_notes_and_status_move_the_ticket_along() {
 async fn the_list_filters_searches_and_pages() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("lists").await;
-    let a = open(&app, &ws, leak()).await;
-    let b = open(
+    let a = ticket(&app, &ws, leak()).await;
+    let b = ticket(
         &app,
         &ws,
         json!({"subject": "Invoice question", "contact": {"email": "grace@example.com"}, "message": "Why 50% extra?", "tags": ["billing"]}),
@@ -318,7 +310,7 @@ async fn ticket_events_reach_webhooks() {
         .json(&json!({"url": receiver.base, "event_types": ["ticket.created", "ticket.updated", "message.created"]}))
         .expect(201)
         .await;
-    let created = open(&app, &ws, leak()).await;
+    let created = ticket(&app, &ws, leak()).await;
     let id = created["id"].as_str().unwrap();
     app.post(&format!("/api/v1/tickets/{id}/replies"))
         .key(&ws.admin_key)
@@ -332,7 +324,7 @@ async fn ticket_events_reach_webhooks() {
         .await;
     // A bulk change publishes one ticket.updated per ticket it changes (not for the one it
     // leaves as it was), like a PATCH.
-    let second = open(&app, &ws, leak()).await;
+    let second = ticket(&app, &ws, leak()).await;
     let second = second["id"].as_str().unwrap();
     app.post("/api/v1/tickets/bulk")
         .key(&ws.admin_key)
@@ -785,7 +777,7 @@ async fn delivery_reports_move_a_mailed_replys_status_forward_only() {
         .json(&json!({"url": receiver.base, "event_types": ["message.delivery_updated"]}))
         .expect(201)
         .await;
-    let created = open(
+    let created = ticket(
         &app,
         &ws,
         json!({"subject": "Boiler", "contact": {"email": "grace@example.com"}, "message": "Cold."}),
@@ -929,15 +921,7 @@ async fn delivery_reports_move_a_mailed_replys_status_forward_only() {
 
 /// The RFC 5322 Message-ID a mailed reply went out with (read the way the app reads it).
 async fn email_message_id(app: &TestApp, ws: &Workspace, message: &str) -> String {
-    let pool = app.db.unscoped_pool();
-    let mut tx = pool.begin().await.unwrap();
-    if holdfast_testkit::postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    let mut tx = app.workspace_tx(ws).await;
     let id: Option<String> = sqlx::query_scalar(
         "SELECT email_message_id FROM ticket_messages WHERE workspace_id = $1 AND id = $2",
     )
@@ -974,7 +958,7 @@ async fn a_bounce_naming_the_address_is_withheld_from_a_role_that_hides_it() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (key, _) = crate::roles::key_with_role(&app, &ws, &role).await;
+    let (key, _) = crate::key_with_role(&app, &ws, &role).await;
     app.post("/api/v1/webhooks")
         .key(&ws.admin_key)
         .json(

@@ -2,29 +2,14 @@
 //! placeholders and field rules), bulk changes (all or nothing), and each ticket's activity
 //! timeline with first-response and resolution times.
 
+use crate::ids;
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
 
 async fn open(app: &TestApp, ws: &Workspace, subject: &str, email: &str, message: &str) -> String {
-    app.post("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .json(&json!({"subject": subject, "contact": {"email": email, "name": "Ada Lovelace"}, "message": message}))
-        .expect(201)
-        .await
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn ids(v: &Value) -> Vec<String> {
-    v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect()
+    let body = json!({"subject": subject, "contact": {"email": email, "name": "Ada Lovelace"}, "message": message});
+    crate::ticket_id(app, ws, body).await
 }
 
 /// The ids a search finds, expecting 200.
@@ -426,8 +411,8 @@ async fn a_saved_reply_renders_for_the_ticket_and_hides_what_the_role_may_not_re
         .as_str()
         .unwrap()
         .to_owned();
-    let (sees_key, _) = crate::roles::key_with_role(&app, &ws, &sees).await;
-    let (blind_key, _) = crate::roles::key_with_role(&app, &ws, &blind).await;
+    let (sees_key, _) = crate::key_with_role(&app, &ws, &sees).await;
+    let (blind_key, _) = crate::key_with_role(&app, &ws, &blind).await;
 
     let reply = app
         .post(&format!("/api/v1/tickets/{ticket}/replies"))

@@ -2,20 +2,13 @@
 
 use holdfast_core::clock::ManualClock;
 use holdfast_core::identity::totp;
-use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace, base32_decode, find_token};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const NOW_MS: i64 = 1_800_000_000_000;
 
 pub(crate) async fn setup() -> (TestApp, ManualClock, Workspace) {
-    let clock = ManualClock::new(NOW_MS);
-    let layer = Layer {
-        auth_rate_limit_per_minute: Some(60_000),
-        ..Layer::default()
-    };
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
+    let (app, clock) = TestApp::spawn_on_clock(crate::generous_sign_in(), NOW_MS).await;
     let ws = app.workspace("twofa").await;
     (app, clock, ws)
 }

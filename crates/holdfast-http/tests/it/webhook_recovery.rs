@@ -11,7 +11,6 @@ use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -21,27 +20,16 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 /// refuses timestamps more than five minutes from the real time, so a test that advances the
 /// clock starts it that far back), whose outbound client may reach 127.0.0.1.
 async fn app_on_manual_clock(layer: Layer, behind: i64) -> (TestApp, ManualClock) {
-    let clock = ManualClock::new(SystemClock.now_ms() - behind);
     let layer = Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
         ..layer
     };
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
-    (app, clock)
+    TestApp::spawn_on_clock(layer, SystemClock.now_ms() - behind).await
 }
 
 async fn endpoint(app: &TestApp, ws: &Workspace, url: &str) -> (String, String) {
-    let created = app
-        .post("/api/v1/webhooks")
-        .key(&ws.admin_key)
-        .json(&json!({"url": url, "event_types": ["contact.created"]}))
-        .expect(201)
-        .await
-        .json;
-    (
-        created["id"].as_str().unwrap().to_owned(),
-        created["secret"].as_str().unwrap().to_owned(),
-    )
+    let body = json!({"url": url, "event_types": ["contact.created"]});
+    crate::webhook_endpoint(app, ws, body).await
 }
 
 /// Waits until the workspace has at least `jobs` jobs and none of them is running or due at
@@ -150,14 +138,7 @@ async fn a_burst_during_a_short_outage_is_delivered_once_the_receiver_is_back() 
 /// The statuses of the workspace's webhook messages (in its row-level-security scope on
 /// PostgreSQL).
 async fn message_statuses(app: &TestApp, ws: &Workspace) -> Vec<String> {
-    let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-    if holdfast_testkit::postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    let mut tx = app.workspace_tx(ws).await;
     let statuses = sqlx::query_scalar(
         "SELECT status FROM webhook_messages WHERE workspace_id = $1 ORDER BY id",
     )
@@ -383,7 +364,7 @@ async fn recovery_is_validated_refused_while_disabled_and_needs_webhooks_manage(
         .as_str()
         .unwrap()
         .to_owned();
-    let (key, _) = crate::roles::key_with_role(&app, &ws, &role).await;
+    let (key, _) = crate::key_with_role(&app, &ws, &role).await;
     app.post(&format!("/api/v1/webhooks/{id}/recover"))
         .key(&key)
         .json(&json!({"since": now}))

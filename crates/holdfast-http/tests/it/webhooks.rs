@@ -3,14 +3,13 @@
 //! the delivery log, manual redelivery, secret rotation, and the SSRF guard on endpoint URLs
 //! and redirects. Outages, automatic disabling and recovery: `webhook_recovery.rs`.
 
+use crate::webhook_endpoint;
 use crate::{ada, contact};
-use holdfast_core::clock::ManualClock;
 use holdfast_core::ops::config::Layer;
 use holdfast_testkit::python::standard_verify;
 use holdfast_testkit::receiver::{Captured, Receiver};
 use holdfast_testkit::{TestApp, Workspace};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,20 +20,6 @@ fn loopback_allowed() -> Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
         ..Layer::default()
     }
-}
-
-async fn endpoint(app: &TestApp, ws: &Workspace, body: Value) -> (String, String) {
-    let created = app
-        .post("/api/v1/webhooks")
-        .key(&ws.admin_key)
-        .json(&body)
-        .expect(201)
-        .await
-        .json;
-    (
-        created["id"].as_str().unwrap().to_owned(),
-        created["secret"].as_str().unwrap().to_owned(),
-    )
 }
 
 fn all_contact_events(url: &str) -> Value {
@@ -194,25 +179,19 @@ async fn no_endpoint_means_no_job_and_a_disabled_endpoint_gets_nothing() {
     assert_eq!(jobs, 0, "contact changes cost no job while nobody listens");
     let mut body = all_contact_events(&receiver.base);
     body["enabled"] = json!(false);
-    endpoint(&app, &ws, body).await;
+    webhook_endpoint(&app, &ws, body).await;
     contact(&app, &ws, json!({"name": "Grace Hopper"})).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(receiver.requests().is_empty());
-}
-
-async fn manual_app(layer: Layer) -> (TestApp, ManualClock) {
-    let clock = ManualClock::new(1_800_000_000_000);
-    let app = TestApp::spawn_custom(layer, Arc::new(clock.clone()), |r| r).await;
-    (app, clock)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id() {
     let receiver = Receiver::start().await;
     receiver.answer(503);
-    let (app, clock) = manual_app(loopback_allowed()).await;
+    let (app, clock) = TestApp::spawn_on_clock(loopback_allowed(), 1_800_000_000_000).await;
     let ws = app.workspace("retry").await;
-    let (id, _) = endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    let (id, _) = webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
     contact(&app, &ws, ada()).await;
     let first = receiver.wait_for(1, WAIT).await;
     // Not retried before its backoff (5 s ± 20 %) has passed on the clock.
@@ -251,7 +230,7 @@ async fn manual_redelivery_sends_the_same_message_again() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn_with(loopback_allowed()).await;
     let ws = app.workspace("redeliver").await;
-    let (id, secret) = endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    let (id, secret) = webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
     contact(&app, &ws, ada()).await;
     let first = receiver.wait_for(1, WAIT).await;
     let message = first[0].header("webhook-id").unwrap().to_owned();
@@ -280,7 +259,7 @@ async fn manual_redelivery_sends_the_same_message_again() {
     .key(&ws.admin_key)
     .expect(404)
     .await;
-    let (other, _) = endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    let (other, _) = webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
     app.post(&format!(
         "/api/v1/webhooks/{other}/messages/{message}/redeliver"
     ))
@@ -294,7 +273,7 @@ async fn a_rotated_secret_overlaps_with_the_old_one_then_replaces_it() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn_with(loopback_allowed()).await;
     let ws = app.workspace("rotate").await;
-    let (id, old) = endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    let (id, old) = webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
     let rotated = app
         .post(&format!("/api/v1/webhooks/{id}/rotate-secret"))
         .key(&ws.admin_key)
@@ -404,7 +383,7 @@ async fn a_redirect_to_a_private_address_is_refused_and_logged() {
     };
     let app = TestApp::spawn_with(layer).await;
     let ws = app.workspace("redirect").await;
-    let (id, _) = endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    let (id, _) = webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
     receiver.redirect(307, "http://169.254.169.254/latest/meta-data/");
     contact(&app, &ws, ada()).await;
     receiver.wait_for(1, WAIT).await;
@@ -461,14 +440,14 @@ async fn endpoint_definitions_are_validated_and_bounded_by_the_callers_role() {
         .await;
     assert!(refused.text.contains("contacts.read"), "{}", refused.text);
     // A credential with that role may manage endpoints, but not give one more than it has.
-    let (hooks_key, _) = crate::roles::key_with_role(&app, &ws, &role).await;
+    let (hooks_key, _) = crate::key_with_role(&app, &ws, &role).await;
     app.post("/api/v1/webhooks")
         .key(&hooks_key)
         .json(&json!({"url": receiver.base, "event_types": ["contact.created"], "role": "admin"}))
         .expect(403)
         .await;
     // The role an endpoint holds cannot be deleted from under it.
-    let (id, _) = endpoint(
+    let (id, _) = webhook_endpoint(
         &app,
         &ws,
         json!({"url": receiver.base, "event_types": ["contact.deleted"], "role": "viewer"}),
@@ -520,8 +499,8 @@ async fn several_workers_share_the_queue_and_each_message_is_delivered_once() {
     let _second = app.extra_worker();
     let _third = app.extra_worker();
     let ws = app.workspace("workers").await;
-    endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
-    endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
+    webhook_endpoint(&app, &ws, all_contact_events(&receiver.base)).await;
     let creates = (0..40).map(|i| contact(&app, &ws, json!({"name": format!("Customer {i}")})));
     futures::future::join_all(creates).await;
     // 40 events × 2 endpoints, each exactly once: no two workers ever hold the same job.

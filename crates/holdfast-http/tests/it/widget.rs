@@ -2,10 +2,11 @@
 //! body limits, rate limits, visitor tokens that read one conversation, key rotation, and the
 //! admins' settings (step-up, audit, the sealed identity secret). Both databases.
 
+use crate::ticket_list;
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_core::helpdesk::widget::identity_hash;
 use holdfast_core::ops::config::Layer;
-use holdfast_testkit::{Method, OWNER_PASSWORD, Resp, TestApp, Workspace, postgres_url};
+use holdfast_testkit::{Method, OWNER_PASSWORD, Resp, TestApp, Workspace};
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "https://shop.example.com";
@@ -61,15 +62,7 @@ pub(crate) fn submit<'a>(app: &'a TestApp, key: &str, body: &Value) -> holdfast_
 /// Rows of `table` in the workspace, read the way the app reads them (on PostgreSQL, inside
 /// the workspace's row-level-security scope).
 async fn count(app: &TestApp, table: &str, ws: &Workspace) -> i64 {
-    let pool = app.db.unscoped_pool();
-    let mut tx = pool.begin().await.unwrap();
-    if postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    let mut tx = app.workspace_tx(ws).await;
     let sql = match table {
         "tickets" => "SELECT count(*) FROM tickets WHERE workspace_id = $1",
         "ticket_messages" => "SELECT count(*) FROM ticket_messages WHERE workspace_id = $1",
@@ -105,17 +98,6 @@ async fn refused(app: &TestApp, reason: &str) -> u64 {
         })
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no {reason} counter in {metrics}"))
-}
-
-async fn tickets(app: &TestApp, ws: &Workspace) -> Vec<Value> {
-    app.get("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json["data"]
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 async fn conversation(app: &TestApp, key: &str, token: &str) -> Resp {
@@ -166,7 +148,7 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
         first.text
     );
 
-    let list = tickets(&app, &ws).await;
+    let list = ticket_list(&app, &ws).await;
     let ticket = list.iter().find(|t| t["channel"] == "widget").unwrap();
     assert_eq!(ticket["subject"], "Where is my order?");
     let contact = ticket["contact_id"].as_str().unwrap();
@@ -182,7 +164,7 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
     assert_eq!(c.json["name"], "Ada?");
     assert!(c.json["email"].is_null(), "{}", c.text);
     assert!(
-        tickets(&app, &other).await.is_empty(),
+        ticket_list(&app, &other).await.is_empty(),
         "the other workspace got it"
     );
     assert_eq!(count(&app, "tickets", &other).await, 0);
@@ -228,7 +210,7 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
     .expect(201)
     .await;
     assert_eq!(again.json["visitor_token"], visitor.as_str());
-    let list = tickets(&app, &ws).await;
+    let list = ticket_list(&app, &ws).await;
     assert_eq!(list.iter().filter(|t| t["channel"] == "widget").count(), 1);
     let thread = app
         .get(&format!("/api/v1/tickets/{tid}"))
@@ -295,14 +277,7 @@ async fn a_message_from_an_allowed_origin_opens_a_ticket_for_a_new_anonymous_con
     assert_eq!(count(&app, "ticket_messages", &ws).await, before);
     // Only the digest of a visitor token is stored.
     assert_eq!(count(&app, "widget_visitors", &ws).await, 2);
-    let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-    if postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    let mut tx = app.workspace_tx(&ws).await;
     let hashes: Vec<String> =
         sqlx::query_scalar("SELECT token_hash FROM widget_visitors WHERE workspace_id = $1")
             .bind(&ws.id)
@@ -488,7 +463,7 @@ async fn a_verified_identity_keeps_one_contact_and_a_bad_hash_stores_nothing() {
         .expect(201)
         .await;
     }
-    for t in tickets(&app, &ws).await {
+    for t in ticket_list(&app, &ws).await {
         seen.push(t["contact_id"].as_str().unwrap().to_owned());
     }
     assert_eq!(seen.len(), 2);
@@ -825,14 +800,7 @@ async fn admin_changes_need_step_up_are_audited_and_the_identity_secret_is_seale
     of("widget.identity_secret_revealed");
 
     // Encrypted at rest: the column holds sealed text, not the secret.
-    let mut tx = app.db.unscoped_pool().begin().await.unwrap();
-    if postgres_url().is_some() {
-        sqlx::query("SELECT set_config('app.workspace_id', $1, true)")
-            .bind(&ws.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    let mut tx = app.workspace_tx(&ws).await;
     let raw: String = sqlx::query_scalar(
         "SELECT identity_secret_sealed FROM widget_settings WHERE workspace_id = $1",
     )
@@ -946,9 +914,7 @@ async fn widget_conversations_publish_the_same_ticket_events_as_other_channels()
 
 /// A widget app on a clock the test moves; returns the clock.
 async fn widget_on_clock() -> (TestApp, holdfast_core::clock::ManualClock) {
-    let clock = holdfast_core::clock::ManualClock::new(1_800_000_000_000);
-    let app = TestApp::spawn_custom(layer(), std::sync::Arc::new(clock.clone()), |r| r).await;
-    (app, clock)
+    TestApp::spawn_on_clock(layer(), 1_800_000_000_000).await
 }
 
 /// Opens a conversation on a manual clock and returns the visitor token.
@@ -1012,7 +978,11 @@ async fn a_visitor_token_unused_for_the_idle_limit_stops_opening_its_conversatio
     .header("x-holdfast-visitor", &token)
     .expect(404)
     .await;
-    assert_eq!(tickets(&app, &ws).await.len(), 1, "nothing new was opened");
+    assert_eq!(
+        ticket_list(&app, &ws).await.len(),
+        1,
+        "nothing new was opened"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,8 +5,9 @@
 //! with nothing stored. Skipped with a note when Chromium, Node.js or the npm packages are
 //! missing, except under `CI=true`, where that fails.
 
+use crate::ticket_list;
 use crate::widget::enable;
-use holdfast_testkit::{TestApp, Workspace};
+use holdfast_testkit::TestApp;
 use serde_json::{Value, json};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -113,17 +114,6 @@ async fn next_event(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Val
         .expect("the browser script ended without a result")
 }
 
-async fn tickets(app: &TestApp, ws: &Workspace) -> Vec<Value> {
-    app.get("/api/v1/tickets")
-        .key(&ws.admin_key)
-        .expect(200)
-        .await
-        .json["data"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
     if let Some(why) = missing() {
@@ -156,7 +146,7 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
     );
 
     // The message is a ticket in this workspace, from the widget.
-    let list = tickets(&app, &ws).await;
+    let list = ticket_list(&app, &ws).await;
     assert_eq!(list.len(), 1, "{list:?}");
     let ticket = &list[0];
     assert_eq!(ticket["channel"], "widget");
@@ -167,7 +157,7 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
         .expect(200)
         .await;
     assert_eq!(thread.json["messages"][0]["body"], typed);
-    assert!(tickets(&app, &bystander).await.is_empty());
+    assert!(ticket_list(&app, &bystander).await.is_empty());
 
     // The team answers; the visitor sees it in the widget (it polls).
     app.post(&format!("/api/v1/tickets/{id}/notes"))
@@ -203,7 +193,7 @@ async fn a_person_on_an_allowed_site_chats_through_the_widget_in_chromium() {
     assert!(child.wait().unwrap().success(), "{done}");
     assert_eq!(done["sent"], false);
     assert!(
-        tickets(&app, &bystander).await.is_empty(),
+        ticket_list(&app, &bystander).await.is_empty(),
         "a refused page stored a ticket"
     );
     let after = app.get("/metrics").expect(200).await.text;

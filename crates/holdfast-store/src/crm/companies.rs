@@ -2,6 +2,7 @@
 
 use crate::crm::contacts::like_pattern;
 use crate::error::{Classify, StoreError};
+use crate::sql::Sql;
 use crate::tenant::TenantTx;
 use holdfast_core::crm::companies::{CompanyFields, CompanyOut};
 use holdfast_core::ids::CompanyId;
@@ -68,8 +69,12 @@ pub async fn insert(
 
 pub async fn get(tx: &mut TenantTx<'_>, id: &CompanyId) -> Result<Option<CompanyOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!("SELECT {COLUMNS} FROM companies c WHERE c.workspace_id = $1 AND c.id = $2");
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM companies c WHERE c.workspace_id = $1 AND c.id = $2",
+    ]);
+    let row: Option<Row> = sqlx::query_as(sql)
         .bind(ws)
         .bind(id.as_str())
         .fetch_optional(tx.conn())
@@ -150,12 +155,14 @@ pub async fn list(
 ) -> Result<Vec<CompanyOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM companies c WHERE c.workspace_id = $1 AND c.id > $2 \
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM companies c WHERE c.workspace_id = $1 AND c.id > $2 \
          AND ($4 = '' OR lower(c.name) LIKE $4 ESCAPE '\\' OR coalesce(c.domain, '') LIKE $4 ESCAPE '\\') \
-         ORDER BY c.id LIMIT $3"
-    );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+         ORDER BY c.id LIMIT $3",
+    ]);
+    let rows: Vec<Row> = sqlx::query_as(sql)
         .bind(ws)
         .bind(after)
         .bind(i64::from(limit))

@@ -5,7 +5,8 @@
 
 use crate::Db;
 use crate::error::{Classify, StoreError};
-use crate::tenant::{Tenant, TenantTx};
+use crate::sql::Sql;
+use crate::tenant::{Lock, Tenant, TenantTx};
 use holdfast_core::crm::consent::{
     Channel, ChannelConsent, ConsentLogEntry, LawfulBasis, OutreachEntry, PrivacySettings, Source,
     Status,
@@ -87,20 +88,18 @@ impl Standing {
 }
 
 /// The contact's standing; `None` when it is not a contact of this workspace. With
-/// `for_update`, the contact row is locked (PostgreSQL) so concurrent changes serialise.
+/// [`Lock::ForUpdate`], the contact row stays locked so concurrent changes serialise.
 pub async fn standing(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<Standing>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = if for_update && tx.backend == crate::Backend::Postgres {
+    let sql = Sql::of(&[
         "SELECT email, phone, do_not_contact, do_not_sell, link_generation FROM contacts \
-         WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
-    } else {
-        "SELECT email, phone, do_not_contact, do_not_sell, link_generation FROM contacts \
-         WHERE workspace_id = $1 AND id = $2"
-    };
+         WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     type Row = (Option<String>, Option<String>, i64, i64, i64);
     let row: Option<Row> = sqlx::query_as(sql)
         .bind(&ws)
@@ -573,7 +572,7 @@ pub async fn unscoped_preference_target(
     let contact = ContactId::from_trusted(contact);
     // The link is of the contact's current generation (revoking moves it on).
     let mut tx = db.read(&tenant).await?;
-    let current = standing(&mut tx, &contact, false).await?;
+    let current = standing(&mut tx, &contact, Lock::Read).await?;
     tx.commit().await?;
     Ok(current
         .filter(|s| s.link_generation == generation)

@@ -2,6 +2,7 @@
 
 use crate::db::Backend;
 use crate::error::{Classify, StoreError};
+use crate::sql::Sql;
 use crate::tenant::TenantTx;
 use holdfast_core::crm::contact_fields::{FieldDef, FieldDefOut, FieldType};
 
@@ -38,8 +39,7 @@ const SELECT: &str = "SELECT field_key, label, field_type, options, required, cr
 /// Every definition of the workspace, by key.
 pub async fn list(tx: &mut TenantTx<'_>) -> Result<Vec<FieldDefOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!("{SELECT} ORDER BY field_key");
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<Row> = sqlx::query_as(Sql::of(&[SELECT, " ORDER BY field_key"]))
         .bind(ws)
         .fetch_all(tx.conn())
         .await?;
@@ -53,8 +53,7 @@ pub async fn defs(tx: &mut TenantTx<'_>) -> Result<Vec<FieldDef>, StoreError> {
 
 pub async fn get(tx: &mut TenantTx<'_>, key: &str) -> Result<Option<FieldDefOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!("{SELECT} AND field_key = $2");
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Row> = sqlx::query_as(Sql::of(&[SELECT, " AND field_key = $2"]))
         .bind(ws)
         .bind(key)
         .fetch_optional(tx.conn())

@@ -3,7 +3,8 @@
 //! so an import taken over after a crash resumes where the last commit left it.
 
 use crate::error::StoreError;
-use crate::tenant::TenantTx;
+use crate::sql::Sql;
+use crate::tenant::{Lock, TenantTx};
 use holdfast_core::crm::contact_import::ImportOut;
 use holdfast_core::ids::ContactImportId;
 
@@ -103,8 +104,12 @@ pub async fn get(
     id: &ContactImportId,
 ) -> Result<Option<ImportOut>, StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = format!("SELECT {COLUMNS} FROM contact_imports WHERE workspace_id = $1 AND id = $2");
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM contact_imports WHERE workspace_id = $1 AND id = $2",
+    ]);
+    let row: Option<Row> = sqlx::query_as(sql)
         .bind(ws)
         .bind(id.as_str())
         .fetch_optional(tx.conn())
@@ -124,16 +129,14 @@ pub async fn get_job(
         options: String,
         csv: String,
     }
-    let lock = if tx.backend == crate::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {COLUMNS}, options, csv FROM contact_imports WHERE workspace_id = $1 AND id = $2{lock}"
-    );
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        ", options, csv FROM contact_imports WHERE workspace_id = $1 AND id = $2",
+        Lock::ForUpdate.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
-    let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<JobRow> = sqlx::query_as(sql)
         .bind(ws)
         .bind(id.as_str())
         .fetch_optional(tx.conn())

@@ -2,7 +2,8 @@
 //! row-level security policy is the second wall.
 
 use crate::error::{Classify, StoreError};
-use crate::tenant::TenantTx;
+use crate::sql::Sql;
+use crate::tenant::{Lock, TenantTx};
 use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::ids::ContactId;
 
@@ -124,32 +125,22 @@ pub async fn insert(
     })
 }
 
-pub async fn get(tx: &mut TenantTx<'_>, id: &ContactId) -> Result<Option<ContactOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2");
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(ws)
-        .bind(id.as_str())
-        .fetch_optional(tx.conn())
-        .await?;
-    Ok(row.map(ContactOut::from))
-}
-
-/// Reads a contact to change it: on PostgreSQL the row stays locked until the transaction
-/// ends, so a concurrent change cannot be overwritten with stale values (SQLite writers hold
-/// the write lock already).
-pub async fn get_for_update(
+/// The contact, read plainly or, with [`Lock::ForUpdate`], to change it: the row then stays
+/// locked until the transaction ends, so a concurrent change cannot be overwritten with stale
+/// values.
+pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    let lock = if tx.backend == crate::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2{lock}");
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM contacts WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Row> = sqlx::query_as(sql)
         .bind(ws)
         .bind(id.as_str())
         .fetch_optional(tx.conn())
@@ -158,40 +149,40 @@ pub async fn get_for_update(
 }
 
 /// The contact with this email (compared case-insensitively, as the unique index does); for
-/// import de-duplication. `for_update` locks it on PostgreSQL (a write about to change it).
+/// import de-duplication. [`Lock::ForUpdate`] for a write about to change it.
 pub async fn find_by_email(
     tx: &mut TenantTx<'_>,
     email: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "email_key = lower($2)", email, for_update).await
+    find_by(tx, "email_key = lower($2)", email, lock).await
 }
 
 /// The oldest contact with this (E.164) phone number; for import de-duplication.
 pub async fn find_by_phone(
     tx: &mut TenantTx<'_>,
     phone: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "phone = $2", phone, for_update).await
+    find_by(tx, "phone = $2", phone, lock).await
 }
 
 async fn find_by(
     tx: &mut TenantTx<'_>,
     predicate: &'static str,
     value: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
-    let lock = if for_update && tx.backend == crate::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND {predicate} ORDER BY id LIMIT 1{lock}"
-    );
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM contacts WHERE workspace_id = $1 AND ",
+        predicate,
+        " ORDER BY id LIMIT 1",
+        lock.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Row> = sqlx::query_as(sql)
         .bind(ws)
         .bind(value)
         .fetch_optional(tx.conn())
@@ -227,7 +218,7 @@ pub async fn update(
         return Ok(None);
     }
     write_values(tx, id.as_str(), &f.custom, true).await?;
-    get(tx, id).await
+    get(tx, id, Lock::Read).await
 }
 
 /// `%text%`, lower-cased, with LIKE wildcards escaped so a search for `50%` means the text
@@ -265,6 +256,73 @@ pub struct Filter {
     pub company_id: Option<String>,
 }
 
+/// The list's statement for `filter` and the values it binds after `$1`…`$3` (workspace,
+/// cursor, limit), in placeholder order.
+fn list_sql(filter: &Filter) -> (Sql, Vec<String>) {
+    let mut sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM contacts WHERE workspace_id = $1 AND id > $2",
+    ]);
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = &filter.q {
+        binds.push(like_pattern(q));
+        let n = binds.len() + 3;
+        // Each searched field: the text before and after the pattern's placeholder.
+        let fields = [
+            (
+                filter.search.name,
+                "lower(coalesce(name, '')) LIKE ",
+                " ESCAPE '\\'",
+            ),
+            (
+                filter.search.email,
+                "lower(coalesce(email, '')) LIKE ",
+                " ESCAPE '\\'",
+            ),
+            (
+                filter.search.custom,
+                "EXISTS (SELECT 1 FROM contact_values v JOIN contact_fields f \
+                 ON f.workspace_id = v.workspace_id AND f.field_key = v.field_key \
+                 WHERE v.workspace_id = contacts.workspace_id AND v.contact_id = contacts.id \
+                 AND f.field_type = 'text' AND lower(v.value) LIKE ",
+                " ESCAPE '\\')",
+            ),
+        ];
+        sql.push(" AND (");
+        let mut searched = fields.iter().filter(|(on, ..)| *on).peekable();
+        if searched.peek().is_none() {
+            sql.push("1 = 0");
+        }
+        for (i, &(_, before, after)) in searched.enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(before).param(n).push(after);
+        }
+        sql.push(")");
+    }
+    for (key, value) in &filter.custom {
+        binds.push(key.clone());
+        binds.push(value.clone());
+        let (k, v) = (binds.len() + 2, binds.len() + 3);
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM contact_values v WHERE v.workspace_id = contacts.workspace_id \
+             AND v.contact_id = contacts.id AND v.field_key = ",
+        )
+        .param(k)
+        .push(" AND v.value = ")
+        .param(v)
+        .push(")");
+    }
+    if let Some(company) = &filter.company_id {
+        binds.push(company.clone());
+        sql.push(" AND company_id = ").param(binds.len() + 3);
+    }
+    sql.push(" ORDER BY id LIMIT $3");
+    (sql, binds)
+}
+
 /// One page in id order (ids are time-ordered), strictly after `after`.
 pub async fn list(
     tx: &mut TenantTx<'_>,
@@ -274,47 +332,8 @@ pub async fn list(
 ) -> Result<Vec<ContactOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
-    // Built from fixed fragments and numbered placeholders only; every value is bound.
-    let mut sql = format!("SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND id > $2");
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(q) = &filter.q {
-        binds.push(like_pattern(q));
-        let n = binds.len() + 3;
-        let mut ors: Vec<String> = Vec::new();
-        if filter.search.name {
-            ors.push(format!("lower(coalesce(name, '')) LIKE ${n} ESCAPE '\\'"));
-        }
-        if filter.search.email {
-            ors.push(format!("lower(coalesce(email, '')) LIKE ${n} ESCAPE '\\'"));
-        }
-        if filter.search.custom {
-            ors.push(format!(
-                "EXISTS (SELECT 1 FROM contact_values v JOIN contact_fields f \
-                 ON f.workspace_id = v.workspace_id AND f.field_key = v.field_key \
-                 WHERE v.workspace_id = contacts.workspace_id AND v.contact_id = contacts.id \
-                 AND f.field_type = 'text' AND lower(v.value) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        if ors.is_empty() {
-            ors.push("1 = 0".to_owned());
-        }
-        sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
-    }
-    for (key, value) in &filter.custom {
-        binds.push(key.clone());
-        binds.push(value.clone());
-        let (k, v) = (binds.len() + 2, binds.len() + 3);
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM contact_values v WHERE v.workspace_id = contacts.workspace_id \
-             AND v.contact_id = contacts.id AND v.field_key = ${k} AND v.value = ${v})"
-        ));
-    }
-    if let Some(company) = &filter.company_id {
-        binds.push(company.clone());
-        sql.push_str(&format!(" AND company_id = ${}", binds.len() + 3));
-    }
-    sql.push_str(" ORDER BY id LIMIT $3");
-    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+    let (sql, binds) = list_sql(filter);
+    let mut query = sqlx::query_as::<_, Row>(sql)
         .bind(ws)
         .bind(after)
         .bind(i64::from(limit));

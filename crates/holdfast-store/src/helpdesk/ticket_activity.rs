@@ -9,8 +9,8 @@ use holdfast_core::helpdesk::ticket_activity::{ActivityEntry, ActivityOut};
 use holdfast_core::ids::{TicketActivityId, TicketId};
 
 /// Appends `entries` to a ticket's timeline, numbered after its last entry. Callers hold the
-/// ticket's row (a new ticket, or one read with `tickets::get_for_update`), so two writers never
-/// take the same number; the unique index would refuse it if they did.
+/// ticket's row (a new ticket, or one read with `tickets::get(…, Lock::ForUpdate)`), so two
+/// writers never take the same number; the unique index would refuse it if they did.
 pub(crate) async fn record(
     tx: &mut TenantTx<'_>,
     ticket: &str,

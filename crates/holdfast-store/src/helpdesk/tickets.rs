@@ -4,7 +4,8 @@ use crate::Backend;
 use crate::crm::contacts::like_pattern;
 use crate::error::{Classify, StoreError};
 use crate::helpdesk::ticket_activity::record;
-use crate::tenant::TenantTx;
+use crate::sql::Sql;
+use crate::tenant::{Lock, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::helpdesk::ticket_activity::{ActivityEntry, ActivityKind, changes};
 use holdfast_core::helpdesk::tickets::{
@@ -14,19 +15,11 @@ use holdfast_core::helpdesk::tickets::{
 use holdfast_core::ids::{ContactId, TicketId, TicketMessageId};
 use serde_json::json;
 
-macro_rules! ticket_columns {
-    () => {
-        "id, subject, status, priority, assignee_id, tags, contact_id, channel, created_at, \
-         updated_at, last_message_at, first_response_at, resolved_at"
-    };
-}
-/// `ticket_columns!` of the tickets `t` in a join.
-macro_rules! t_ticket_columns {
-    () => {
-        "t.id, t.subject, t.status, t.priority, t.assignee_id, t.tags, t.contact_id, t.channel, \
-         t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at"
-    };
-}
+const TICKET_COLUMNS: &str = "id, subject, status, priority, assignee_id, tags, contact_id, channel, created_at, \
+         updated_at, last_message_at, first_response_at, resolved_at";
+/// `TICKET_COLUMNS` of the tickets `t` in a join.
+const T_TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.assignee_id, t.tags, t.contact_id, t.channel, \
+         t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -157,44 +150,25 @@ pub async fn create(
         json!({"channel": t.channel.as_str()}),
     );
     record(tx, id.as_str(), &[entry], actor, false, now_ms).await?;
-    get(tx, &id)
+    get(tx, &id, Lock::Read)
         .await?
         .ok_or(StoreError::Setup("ticket vanished after insert".into()))
 }
 
-pub async fn get(tx: &mut TenantTx<'_>, id: &TicketId) -> Result<Option<TicketOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let row: Option<Row> = sqlx::query_as(concat!(
-        "SELECT ",
-        ticket_columns!(),
-        " FROM tickets WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(TicketOut::from))
-}
-
-/// Reads a ticket to change it: on PostgreSQL the row stays locked until the transaction
-/// ends, so concurrent changes see each other's result and the timeline records true
-/// before/after values (SQLite writers hold the write lock already).
-pub async fn get_for_update(
+/// The ticket, read plainly or, with [`Lock::ForUpdate`], to change it: the row then stays
+/// locked until the transaction ends, so concurrent changes see each other's result and the
+/// timeline records true before/after values.
+pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &TicketId,
+    lock: Lock,
 ) -> Result<Option<TicketOut>, StoreError> {
-    let sql = match tx.backend {
-        crate::Backend::Postgres => concat!(
-            "SELECT ",
-            ticket_columns!(),
-            " FROM tickets WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
-        ),
-        crate::Backend::Sqlite => concat!(
-            "SELECT ",
-            ticket_columns!(),
-            " FROM tickets WHERE workspace_id = $1 AND id = $2"
-        ),
-    };
+    let sql = Sql::of(&[
+        "SELECT ",
+        TICKET_COLUMNS,
+        " FROM tickets WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
     let row: Option<Row> = sqlx::query_as(sql)
         .bind(ws)
@@ -205,26 +179,25 @@ pub async fn get_for_update(
 }
 
 /// The filters every list applies to its tickets `t`; `$7` is the limit.
-macro_rules! list_filters {
-    () => {
-        "t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
+const LIST_FILTERS: &str = "t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
          AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
          AND ($5 = '' OR t.contact_id = $5) \
-         AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')"
-    };
-}
+         AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')";
 
 mod search;
 
-const LIST: &str = concat!(
-    "SELECT ",
-    ticket_columns!(),
-    " FROM tickets t WHERE ",
-    list_filters!(),
-    " ORDER BY t.id DESC LIMIT $7"
-);
+/// A page of tickets through the filters, without search.
+fn list_sql() -> Sql {
+    Sql::of(&[
+        "SELECT ",
+        TICKET_COLUMNS,
+        " FROM tickets t WHERE ",
+        LIST_FILTERS,
+        " ORDER BY t.id DESC LIMIT $7",
+    ])
+}
 
-/// What every list binds in `$1`…`$7` (`list_filters!`): an absent filter is `''`.
+/// What every list binds in `$1`…`$7` (`LIST_FILTERS`): an absent filter is `''`.
 struct ListBinds {
     ws: String,
     before: String,
@@ -238,7 +211,7 @@ struct ListBinds {
 impl ListBinds {
     fn query<'q, O>(
         &'q self,
-        sql: &'static str,
+        sql: Sql,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
     where
         O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
@@ -280,7 +253,7 @@ pub async fn list(
     match &filter.q {
         Some(q) => search::tickets(tx, &binds, q).await,
         None => {
-            let rows: Vec<Row> = binds.query(LIST).fetch_all(tx.conn()).await?;
+            let rows: Vec<Row> = binds.query(list_sql()).fetch_all(tx.conn()).await?;
             Ok(rows.into_iter().map(TicketOut::from).collect())
         }
     }
@@ -303,7 +276,7 @@ pub async fn update(
     bulk: bool,
     now_ms: Millis,
 ) -> Result<Option<Updated>, StoreError> {
-    let Some(before) = get_for_update(tx, id).await? else {
+    let Some(before) = get(tx, id, Lock::ForUpdate).await? else {
         return Ok(None);
     };
     let entries = changes(&before, change);
@@ -347,7 +320,7 @@ pub async fn update(
         return Ok(None);
     }
     record(tx, id.as_str(), &entries, actor, bulk, now_ms).await?;
-    Ok(get(tx, id).await?.map(|ticket| Updated {
+    Ok(get(tx, id, Lock::Read).await?.map(|ticket| Updated {
         ticket,
         changed: true,
     }))
@@ -372,7 +345,7 @@ pub async fn add_message(
     body: &str,
     now_ms: Millis,
 ) -> Result<MessageOut, StoreError> {
-    let Some(before) = get_for_update(tx, ticket).await? else {
+    let Some(before) = get(tx, ticket, Lock::ForUpdate).await? else {
         return Err(StoreError::Database(sqlx::Error::RowNotFound));
     };
     let id = TicketMessageId::generate(now_ms);

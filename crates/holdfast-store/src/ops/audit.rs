@@ -2,6 +2,7 @@
 //! hash-chained (see `holdfast_core::ops::audit`), never updated or deleted (the database refuses).
 
 use crate::error::{Classify, StoreError};
+use crate::sql::Sql;
 use crate::tenant::TenantTx;
 use holdfast_core::ops::audit::{AuditEntry, GENESIS};
 
@@ -19,12 +20,8 @@ pub struct NewEvent {
     pub request_id: String,
 }
 
-macro_rules! columns {
-    () => {
-        "workspace_id, seq, id, at, actor_type, actor_id, action, entity_type, entity_id, \
-         summary, ip, user_agent, request_id, prev_hash, hash"
-    };
-}
+const COLUMNS: &str = "workspace_id, seq, id, at, actor_type, actor_id, action, entity_type, entity_id, \
+         summary, ip, user_agent, request_id, prev_hash, hash";
 
 /// Appends an entry to this workspace's chain; returns its sequence number. The head row is
 /// locked (PostgreSQL) or the write gate held (SQLite) until the caller commits, so concurrent
@@ -64,11 +61,11 @@ pub async fn append(
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    sqlx::query(concat!(
+    sqlx::query(Sql::of(&[
         "INSERT INTO audit_events (",
-        columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    ))
+        COLUMNS,
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    ]))
     .bind(entry.workspace_id.as_str())
     .bind(entry.seq)
     .bind(entry.id.as_str())
@@ -171,14 +168,14 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEntry>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows: Vec<Row> = sqlx::query_as(concat!(
+    let rows: Vec<Row> = sqlx::query_as(Sql::of(&[
         "SELECT ",
-        columns!(),
+        COLUMNS,
         " FROM audit_events WHERE workspace_id = $1 \
          AND ($2 = '' OR actor_id = $2) AND ($3 = '' OR action = $3) \
          AND ($4 = '' OR entity_type = $4) AND ($5 = '' OR entity_id = $5) \
-         AND at >= $6 AND at <= $7 AND seq < $8 ORDER BY seq DESC LIMIT $9"
-    ))
+         AND at >= $6 AND at <= $7 AND seq < $8 ORDER BY seq DESC LIMIT $9",
+    ]))
     .bind(ws)
     .bind(filter.actor_id.as_str())
     .bind(filter.action.as_str())
@@ -196,11 +193,11 @@ pub async fn list(
 /// The whole chain in order, for export and verification.
 pub async fn chain(tx: &mut TenantTx<'_>) -> Result<Vec<AuditEntry>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows: Vec<Row> = sqlx::query_as(concat!(
+    let rows: Vec<Row> = sqlx::query_as(Sql::of(&[
         "SELECT ",
-        columns!(),
-        " FROM audit_events WHERE workspace_id = $1 ORDER BY seq"
-    ))
+        COLUMNS,
+        " FROM audit_events WHERE workspace_id = $1 ORDER BY seq",
+    ]))
     .bind(ws)
     .fetch_all(tx.conn())
     .await?;

@@ -8,7 +8,8 @@ pub mod inbound;
 
 use crate::error::{Classify, StoreError};
 use crate::ops::queue;
-use crate::tenant::TenantTx;
+use crate::sql::Sql;
+use crate::tenant::{Lock, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{EventId, WebhookAttemptId, WebhookEndpointId, WebhookMessageId};
 use holdfast_core::ops::queue::JobKind;
@@ -35,13 +36,9 @@ pub struct Endpoint {
     pub updated_at: i64,
 }
 
-/// The endpoint columns, as a literal so every query stays one static SQL text.
-macro_rules! endpoint_columns {
-    () => {
-        "id, url, description, event_types, role, enabled, disabled_reason, secret_sealed, \
-         previous_secret_sealed, previous_secret_expires_at, consecutive_failures, failing_since, created_at, updated_at"
-    };
-}
+/// The endpoint columns.
+const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, role, enabled, disabled_reason, secret_sealed, \
+         previous_secret_sealed, previous_secret_expires_at, consecutive_failures, failing_since, created_at, updated_at";
 
 impl Endpoint {
     pub fn event_types(&self) -> Vec<String> {
@@ -104,47 +101,25 @@ pub async fn create(
     .execute(tx.conn())
     .await
     .classify()?;
-    get(tx, &id)
+    get(tx, &id, Lock::Read)
         .await?
         .ok_or(StoreError::Setup("endpoint vanished after insert".into()))
 }
 
+/// The endpoint, read plainly or, with [`Lock::ForUpdate`], locked for the rest of the
+/// transaction, so a change cannot overwrite what the worker just decided (an automatic
+/// disable) with what it read before.
 pub async fn get(
     tx: &mut TenantTx<'_>,
     id: &WebhookEndpointId,
+    lock: Lock,
 ) -> Result<Option<Endpoint>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let row = sqlx::query_as(concat!(
+    let sql = Sql::of(&[
         "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row)
-}
-
-/// The endpoint, locked for the rest of the transaction on PostgreSQL (SQLite writers hold
-/// the database lock already), so a change cannot overwrite what the worker just decided
-/// (an automatic disable) with what it read before.
-pub async fn get_for_update(
-    tx: &mut TenantTx<'_>,
-    id: &WebhookEndpointId,
-) -> Result<Option<Endpoint>, StoreError> {
-    let sql = match tx.backend {
-        crate::Backend::Postgres => concat!(
-            "SELECT ",
-            endpoint_columns!(),
-            " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
-        ),
-        crate::Backend::Sqlite => concat!(
-            "SELECT ",
-            endpoint_columns!(),
-            " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
-        ),
-    };
+        ENDPOINT_COLUMNS,
+        " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2",
+        lock.clause(tx.backend),
+    ]);
     let ws = tx.ws().to_owned();
     let row = sqlx::query_as(sql)
         .bind(ws)
@@ -161,11 +136,11 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<Endpoint>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows = sqlx::query_as(concat!(
+    let rows = sqlx::query_as(Sql::of(&[
         "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
+        ENDPOINT_COLUMNS,
+        " FROM webhook_endpoints WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    ]))
     .bind(ws)
     .bind(after.unwrap_or_default())
     .bind(i64::from(limit))
@@ -177,11 +152,11 @@ pub async fn list(
 /// Enabled endpoints, for fan-out.
 pub async fn enabled(tx: &mut TenantTx<'_>) -> Result<Vec<Endpoint>, StoreError> {
     let ws = tx.ws().to_owned();
-    let rows = sqlx::query_as(concat!(
+    let rows = sqlx::query_as(Sql::of(&[
         "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE workspace_id = $1 AND enabled = 1 ORDER BY id"
-    ))
+        ENDPOINT_COLUMNS,
+        " FROM webhook_endpoints WHERE workspace_id = $1 AND enabled = 1 ORDER BY id",
+    ]))
     .bind(ws)
     .fetch_all(tx.conn())
     .await?;
@@ -216,7 +191,7 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
-    get(tx, id).await
+    get(tx, id, Lock::Read).await
 }
 
 pub async fn delete(tx: &mut TenantTx<'_>, id: &WebhookEndpointId) -> Result<bool, StoreError> {
@@ -392,7 +367,7 @@ pub async fn record_attempt(
         EndpointHealth::Healthy
     } else {
         let id = WebhookEndpointId::from_trusted(attempt.endpoint_id.to_owned());
-        match get_for_update(tx, &id).await? {
+        match get(tx, &id, Lock::ForUpdate).await? {
             None => EndpointHealth::Failing { consecutive: 0 },
             Some(endpoint) => failed_attempt(tx, &endpoint, disable_after_ms, now_ms).await?,
         }

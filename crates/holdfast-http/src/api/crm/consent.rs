@@ -21,6 +21,7 @@ use holdfast_core::crm::consent::{
     ConsentLogEntry, ConsentOut, ConsentPatch, OutreachEntry, PrivacySettings, PrivacySettingsIn,
 };
 use holdfast_core::ids::ContactId;
+use holdfast_store::Lock;
 use holdfast_store::crm::consent::{self as store, Change};
 use serde::Deserialize;
 use serde_json::json;
@@ -131,7 +132,7 @@ async fn consent_get(
 ) -> ApiResult<Json<ConsentOut>> {
     let id = contact_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let standing = store::standing(&mut tx, &id, false)
+    let standing = store::standing(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let settings = store::settings(&mut tx).await?;
@@ -166,12 +167,12 @@ async fn consent_update(
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::standing(&mut tx, &id, true)
+    let before = store::standing(&mut tx, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let who = audit::consent_who(&actor, &client, source, change.note.clone());
     change_consent(&mut tx, &id, &before, &changes, &who, now).await?;
-    let after = store::standing(&mut tx, &id, false)
+    let after = store::standing(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let settings = store::settings(&mut tx).await?;
@@ -188,7 +189,7 @@ async fn consent_log(
     let id = contact_id(&id)?;
     let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, false).await?.is_none() {
+    if store::standing(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("contact"));
     }
     let rows = store::log(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
@@ -205,7 +206,7 @@ async fn outreach_list(
     let id = contact_id(&id)?;
     let (limit, cursor) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, false).await?.is_none() {
+    if store::standing(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("contact"));
     }
     let rows = store::outreach(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
@@ -222,7 +223,10 @@ async fn links_revoke(
     let id = contact_id(&id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, true).await?.is_none() {
+    if store::standing(&mut tx, &id, Lock::ForUpdate)
+        .await?
+        .is_none()
+    {
         return Err(Problem::not_found("contact"));
     }
     let revoked = store::revoke_preference_links(&mut tx, &id, now).await?;

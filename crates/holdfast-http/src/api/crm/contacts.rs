@@ -24,7 +24,7 @@ use holdfast_core::validate::{self, Errors};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::crm::contacts::{Filter, SearchIn};
 use holdfast_store::identity::auth::Actor;
-use holdfast_store::{crm::contacts, idempotency};
+use holdfast_store::{Lock, crm::contacts, idempotency};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -200,7 +200,7 @@ async fn contact_get(
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = contact_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let found = contacts::get(&mut tx, &id).await?;
+    let found = contacts::get(&mut tx, &id, Lock::Read).await?;
     tx.commit().await?;
     found
         .map(|c| Json(view(&actor, &c)))
@@ -217,7 +217,7 @@ async fn contact_update(
     let id = contact_id(&id)?;
     check_writes(&actor, &body.value.sent_fields())?;
     let mut tx = state.db.write(&actor.tenant).await?;
-    let current = contacts::get_for_update(&mut tx, &id)
+    let current = contacts::get(&mut tx, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(|| Problem::not_found("contact"))?;
     let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;

@@ -23,6 +23,7 @@ use holdfast_core::crm::consent::{
 };
 use holdfast_core::ids::ContactId;
 use holdfast_core::token::sha256_hex;
+use holdfast_store::Lock;
 use holdfast_store::Tenant;
 use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
 use serde_json::json;
@@ -135,7 +136,7 @@ async fn standing_for_change(
     token: &str,
     contact: &ContactId,
 ) -> ApiResult<Standing> {
-    let standing = store::standing(tx, contact, true)
+    let standing = store::standing(tx, contact, Lock::ForUpdate)
         .await?
         .ok_or_else(not_found)?;
     let ws = tx.tenant().workspace_id().to_string();
@@ -465,7 +466,7 @@ async fn page(
 ) -> ApiResult<Response> {
     let (tenant, contact) = target(&state, &token).await?;
     let mut tx = state.db.read(&tenant).await?;
-    let standing = store::standing(&mut tx, &contact, false)
+    let standing = store::standing(&mut tx, &contact, Lock::Read)
         .await?
         .ok_or_else(not_found)?;
     let name = workspace_name(&mut tx).await?;
@@ -671,7 +672,7 @@ async fn confirm(
     if !store::spend_link(&mut tx, store::SingleUseLink::Confirmation, &digest, now).await? {
         return Err(not_found());
     }
-    let before = store::standing(&mut tx, &contact, true)
+    let before = store::standing(&mut tx, &contact, Lock::ForUpdate)
         .await?
         .ok_or_else(not_found)?;
     // Only a channel still waiting is confirmed: a later "no" from the contact or an operator

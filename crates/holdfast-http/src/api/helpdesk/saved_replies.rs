@@ -21,6 +21,7 @@ use holdfast_core::helpdesk::saved_replies::{
     PreviewOut, SavedReplyIn, SavedReplyOut, SavedReplyPatch,
 };
 use holdfast_core::ids::{SavedReplyId, TicketId};
+use holdfast_store::Lock;
 use holdfast_store::helpdesk::saved_replies as store;
 use serde::Deserialize;
 
@@ -199,7 +200,7 @@ async fn saved_reply_preview(
         .ok_or_else(|| Problem::not_found("saved reply"))?;
     let ticket = match &ticket_id {
         Some(tid) => Some(
-            holdfast_store::helpdesk::tickets::get(&mut tx, tid)
+            holdfast_store::helpdesk::tickets::get(&mut tx, tid, Lock::Read)
                 .await?
                 .ok_or_else(|| Problem::not_found("ticket"))?,
         ),

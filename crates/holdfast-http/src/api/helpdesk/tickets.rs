@@ -28,6 +28,7 @@ use holdfast_core::helpdesk::tickets::{
 use holdfast_core::ids::{ContactId, TicketId};
 use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
+use holdfast_store::Lock;
 use holdfast_store::TenantTx;
 use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
 use holdfast_store::identity::auth::{Actor, Principal};
@@ -292,7 +293,7 @@ async fn ticket_get(
 ) -> ApiResult<Json<TicketThread>> {
     let id = ticket_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let ticket = store::get(&mut tx, &id)
+    let ticket = store::get(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("ticket"))?;
     let messages = store::messages(&mut tx, &id).await?;
@@ -392,7 +393,7 @@ async fn ticket_bulk(
     sorted.sort();
     let mut locked = std::collections::HashMap::with_capacity(sorted.len());
     for id in sorted {
-        if let Some(ticket) = store::get_for_update(&mut tx, id).await? {
+        if let Some(ticket) = store::get(&mut tx, id, Lock::ForUpdate).await? {
             locked.insert(id.as_str().to_owned(), ticket);
         }
     }
@@ -458,7 +459,7 @@ async fn ticket_activity(
         })?,
     };
     let mut tx = state.db.read(&actor.tenant).await?;
-    if store::get(&mut tx, &id).await?.is_none() {
+    if store::get(&mut tx, &id, Lock::Read).await?.is_none() {
         return Err(Problem::not_found("ticket"));
     }
     let mut rows =
@@ -487,7 +488,7 @@ async fn add(
     let source = source.map_err(Problem::validation)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    let Some(ticket) = store::get(&mut tx, &id).await? else {
+    let Some(ticket) = store::get(&mut tx, &id, Lock::Read).await? else {
         return Err(Problem::not_found("ticket"));
     };
     let text = match source {

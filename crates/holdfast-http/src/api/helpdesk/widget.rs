@@ -32,6 +32,7 @@ use holdfast_core::helpdesk::widget::{
 use holdfast_core::ids::TicketId;
 use holdfast_core::token::{generate_opaque, parse_opaque};
 use holdfast_core::webhooks::EventType;
+use holdfast_store::Lock;
 use holdfast_store::Tenant;
 use holdfast_store::helpdesk::tickets::{self as tickets, Author, NewTicketRow};
 use holdfast_store::helpdesk::widget::{self as store, SettingsRow};
@@ -458,7 +459,7 @@ async fn continue_conversation(
         now,
     )
     .await?;
-    if let Some(t) = tickets::get(tx, &ticket).await? {
+    if let Some(t) = tickets::get(tx, &ticket, Lock::Read).await? {
         publish(tx, EventType::TicketUpdated, &t, now).await?;
     }
     Ok(stored)
@@ -550,7 +551,7 @@ async fn widget_conversation(
         .await?
         .ok_or_else(unknown_conversation)?;
     let ticket_id = TicketId::from_trusted(visitor.ticket_id);
-    let ticket = tickets::get(&mut tx, &ticket_id)
+    let ticket = tickets::get(&mut tx, &ticket_id, Lock::Read)
         .await?
         .ok_or_else(unknown_conversation)?;
     let messages = tickets::messages(&mut tx, &ticket_id).await?;

@@ -24,6 +24,7 @@ use holdfast_core::privacy::{
     RetentionIn, RetentionOut, RetentionPreview,
 };
 use holdfast_core::validate::Errors;
+use holdfast_store::Lock;
 use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::privacy::{self as store, Erased};
 use serde::Deserialize;
@@ -322,7 +323,7 @@ async fn request_file(
     let id = contact_id(&id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    if holdfast_store::crm::contacts::get(&mut tx, &id)
+    if holdfast_store::crm::contacts::get(&mut tx, &id, Lock::Read)
         .await?
         .is_none()
     {

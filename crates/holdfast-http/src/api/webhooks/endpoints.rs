@@ -29,7 +29,7 @@ use holdfast_core::webhooks::{
 };
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::webhooks::{self as store, Endpoint, EndpointFields};
-use holdfast_store::{TenantTx, access::roles, ops::queue};
+use holdfast_store::{Lock, TenantTx, access::roles, ops::queue};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -257,7 +257,7 @@ async fn webhook_list(
 }
 
 async fn load(tx: &mut TenantTx<'_>, id: &WebhookEndpointId) -> ApiResult<Endpoint> {
-    store::get(tx, id)
+    store::get(tx, id, Lock::Read)
         .await?
         .ok_or_else(|| Problem::not_found("webhook endpoint"))
 }
@@ -270,7 +270,7 @@ async fn load_for_change(
     actor: &Actor,
     id: &WebhookEndpointId,
 ) -> ApiResult<Endpoint> {
-    let endpoint = store::get_for_update(tx, id)
+    let endpoint = store::get(tx, id, Lock::ForUpdate)
         .await?
         .ok_or_else(|| Problem::not_found("webhook endpoint"))?;
     holdfast_app::access::roles::may_act_on(tx, actor, &endpoint.role).await?;

@@ -4,9 +4,10 @@
 //! (migration 0025), so all the words are matched at once and a page of a common word's
 //! matches is found without reading them all (docs/design/helpdesk.md, "Search").
 
-use super::{ListBinds, Row};
+use super::{LIST_FILTERS, ListBinds, Row, T_TICKET_COLUMNS, TICKET_COLUMNS};
 use crate::Backend;
 use crate::error::StoreError;
+use crate::sql::Sql;
 use crate::tenant::TenantTx;
 use holdfast_core::helpdesk::ticket_search::{MAX_TERMS, SearchQuery};
 use holdfast_core::helpdesk::tickets::TicketOut;
@@ -28,25 +29,23 @@ pub(super) async fn tickets(
 /// SQLite: the tickets whose document matches the FTS5 query `$8`, with keys in
 /// `$9 <= key < $10`, in the given order. FTS5 yields only rowids, walked in descending order
 /// for `rowid DESC` (stopping at the limit), or only inside the key range.
-macro_rules! fts5_matches {
-    ($order:literal) => {
-        concat!(
-            "SELECT ",
-            t_ticket_columns!(),
-            ", k.fts_rowid FROM ticket_fts f \
-             JOIN ticket_fts_keys k ON k.fts_rowid = f.rowid \
-             JOIN tickets t ON t.workspace_id = k.workspace_id AND t.id = k.ticket_id \
-             WHERE ticket_fts MATCH $8 AND f.rowid >= $9 AND f.rowid < $10 \
-             AND k.workspace_id = $1 AND ",
-            list_filters!(),
-            " ORDER BY ",
-            $order,
-            " LIMIT $7"
-        )
-    };
+fn fts5_matches(order: &'static str) -> Sql {
+    Sql::of(&[
+        "SELECT ",
+        T_TICKET_COLUMNS,
+        ", k.fts_rowid FROM ticket_fts f \
+         JOIN ticket_fts_keys k ON k.fts_rowid = f.rowid \
+         JOIN tickets t ON t.workspace_id = k.workspace_id AND t.id = k.ticket_id \
+         WHERE ticket_fts MATCH $8 AND f.rowid >= $9 AND f.rowid < $10 \
+         AND k.workspace_id = $1 AND ",
+        LIST_FILTERS,
+        " ORDER BY ",
+        order,
+        " LIMIT $7",
+    ])
 }
-const NEWEST_KEYS: &str = fts5_matches!("f.rowid DESC");
-const NEWEST_IDS: &str = fts5_matches!("t.id DESC");
+const NEWEST_KEYS: &str = "f.rowid DESC";
+const NEWEST_IDS: &str = "t.id DESC";
 /// The smallest key whose ticket, or an earlier key's, may have an id above `$2`.
 const FIRST_KEY_ABOVE: &str = "SELECT fts_rowid FROM ticket_fts_keys \
      WHERE workspace_id = $1 AND newest_id > $2 ORDER BY newest_id, fts_rowid LIMIT 1";
@@ -69,7 +68,7 @@ async fn sqlite(
     fts_query: &str,
 ) -> Result<Vec<Row>, StoreError> {
     let newest: Vec<Match> = binds
-        .query(NEWEST_KEYS)
+        .query(fts5_matches(NEWEST_KEYS))
         .bind(fts_query)
         .bind(i64::MIN)
         .bind(i64::MAX)
@@ -92,7 +91,7 @@ async fn sqlite(
         .await?;
     if let Some(first) = first.filter(|first| *first < lowest_key) {
         let more: Vec<Match> = binds
-            .query(NEWEST_IDS)
+            .query(fts5_matches(NEWEST_IDS))
             .bind(fts_query)
             .bind(first)
             .bind(lowest_key)
@@ -109,78 +108,63 @@ async fn sqlite(
 /// is not leakproof, so PostgreSQL checks the policy first and never uses it as an index
 /// condition. So a search first walks the newest `WALK` tickets through the filters (cheap,
 /// and enough for any common word), and only when they hold less than a page checks them all.
-macro_rules! tsquery_match {
-    ($first:literal $(, $n:literal)*) => {
-        concat!(
-            "(t.search_vector @@ (holdfast_search_query($",
-            $first,
-            ")",
-            $(" && holdfast_search_query($", $n, ")",)*
-            ") OR (t.search_vector IS NULL",
-            tsquery_overflow_word!($first),
-            $(tsquery_overflow_word!($n),)*
-            "))"
-        )
-    };
-}
-macro_rules! tsquery_overflow_word {
-    ($n:literal) => {
-        concat!(
-            " AND (to_tsvector('simple'::regconfig, holdfast_search_text(t.subject)) \
-             @@ holdfast_search_query($",
-            $n,
-            ") OR EXISTS (SELECT 1 FROM ticket_messages m WHERE m.workspace_id = t.workspace_id \
-             AND m.ticket_id = t.id AND m.search_vector @@ holdfast_search_query($",
-            $n,
-            ")))"
-        )
-    };
-}
+/// The placeholder of the first word; the others follow it.
+const FIRST_WORD: usize = 8;
+
 /// How many of the newest tickets (after the cursor and filters) a search looks at first.
-macro_rules! walk {
-    () => {
-        "2000"
-    };
+const WALK: &str = "2000";
+
+/// All `words` words (`$8`, `$9` …) as one tsquery against the ticket's vector, or, for a
+/// ticket whose vector overflowed, each against its subject or one of its messages.
+fn tsquery_match(sql: &mut Sql, words: usize) {
+    let placeholders = FIRST_WORD..FIRST_WORD + words;
+    sql.push("(t.search_vector @@ (holdfast_search_query(")
+        .param(FIRST_WORD)
+        .push(")");
+    for n in placeholders.clone().skip(1) {
+        sql.push(" && holdfast_search_query(").param(n).push(")");
+    }
+    sql.push(") OR (t.search_vector IS NULL");
+    for n in placeholders {
+        sql.push(
+            " AND (to_tsvector('simple'::regconfig, holdfast_search_text(t.subject)) \
+             @@ holdfast_search_query(",
+        )
+        .param(n)
+        .push(
+            ") OR EXISTS (SELECT 1 FROM ticket_messages m WHERE m.workspace_id = t.workspace_id \
+             AND m.ticket_id = t.id AND m.search_vector @@ holdfast_search_query(",
+        )
+        .param(n)
+        .push(")))");
+    }
+    sql.push("))");
 }
-macro_rules! tsquery_search {
-    ($($n:literal),+) => {
-        [
-            concat!(
-                "SELECT ",
-                ticket_columns!(),
-                " FROM (SELECT * FROM tickets t WHERE ",
-                list_filters!(),
-                " ORDER BY t.id DESC LIMIT ",
-                walk!(),
-                ") t WHERE ",
-                tsquery_match!($($n),+),
-                " ORDER BY t.id DESC LIMIT $7"
-            ),
-            concat!(
-                "SELECT ",
-                ticket_columns!(),
-                " FROM tickets t WHERE ",
-                list_filters!(),
-                " AND ",
-                tsquery_match!($($n),+),
-                " ORDER BY t.id DESC LIMIT $7"
-            ),
-        ]
-    };
+
+/// The walk over the newest `WALK` tickets and the whole search, for `words` words.
+fn tsquery_search(words: usize) -> [Sql; 2] {
+    let mut walk = Sql::of(&[
+        "SELECT ",
+        TICKET_COLUMNS,
+        " FROM (SELECT * FROM tickets t WHERE ",
+        LIST_FILTERS,
+        " ORDER BY t.id DESC LIMIT ",
+        WALK,
+        ") t WHERE ",
+    ]);
+    tsquery_match(&mut walk, words);
+    walk.push(" ORDER BY t.id DESC LIMIT $7");
+    let mut whole = Sql::of(&[
+        "SELECT ",
+        TICKET_COLUMNS,
+        " FROM tickets t WHERE ",
+        LIST_FILTERS,
+        " AND ",
+    ]);
+    tsquery_match(&mut whole, words);
+    whole.push(" ORDER BY t.id DESC LIMIT $7");
+    [walk, whole]
 }
-/// Index `n - 1`: the walk and the whole search for `n` words in `$8`, `$9` ….
-const SEARCH_POSTGRES: [[&str; 2]; MAX_TERMS] = [
-    tsquery_search!(8),
-    tsquery_search!(8, 9),
-    tsquery_search!(8, 9, 10),
-    tsquery_search!(8, 9, 10, 11),
-    tsquery_search!(8, 9, 10, 11, 12),
-    tsquery_search!(8, 9, 10, 11, 12, 13),
-    tsquery_search!(8, 9, 10, 11, 12, 13, 14),
-    tsquery_search!(8, 9, 10, 11, 12, 13, 14, 15),
-    tsquery_search!(8, 9, 10, 11, 12, 13, 14, 15, 16),
-    tsquery_search!(8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
-];
 
 async fn postgres(
     tx: &mut TenantTx<'_>,
@@ -188,18 +172,16 @@ async fn postgres(
     words: &[String],
 ) -> Result<Vec<Row>, StoreError> {
     // A search has 1 to MAX_TERMS words (`ticket_search` refuses others).
-    let [walk, whole] = words
-        .len()
-        .checked_sub(1)
-        .and_then(|slot| SEARCH_POSTGRES.get(slot))
-        .copied()
-        .ok_or_else(|| StoreError::Setup("a search needs 1 to 10 words".into()))?;
+    if words.is_empty() || words.len() > MAX_TERMS {
+        return Err(StoreError::Setup("a search needs 1 to 10 words".into()));
+    }
+    let [walk, whole] = tsquery_search(words.len());
     // A whole search is costed high enough for JIT compilation, which takes longer than the
     // scan itself; this transaction only.
     sqlx::query("SELECT set_config('jit', 'off', true)")
         .execute(tx.conn())
         .await?;
-    for sql in [walk, whole] {
+    for (sql, last) in [(walk, false), (whole, true)] {
         // Not a statement kept for reuse: PostgreSQL would soon switch to a generic plan,
         // which cannot see that the absent filters are `''` and scans and sorts every ticket
         // instead of walking the newest; planned each time with the values, the words are
@@ -209,7 +191,7 @@ async fn postgres(
             query = query.bind(word.as_str());
         }
         let rows: Vec<Row> = query.fetch_all(tx.conn()).await?;
-        if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= binds.limit || sql == whole {
+        if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= binds.limit || last {
             return Ok(rows);
         }
     }

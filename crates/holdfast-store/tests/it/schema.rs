@@ -1,6 +1,5 @@
 //! The two migration trees must stay in lock-step: after migrating, SQLite and PostgreSQL have
 //! the same tables with the same columns and nullability.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use holdfast_store::Db;
 use std::collections::BTreeMap;
