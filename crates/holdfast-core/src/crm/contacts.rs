@@ -97,9 +97,14 @@ impl ContactPatch {
 }
 
 /// A contact as stored. It is deliberately not `Serialize`: a contact's data leaves Holdfast
-/// only as a [`crate::access::fields::Visible`], made by applying the reader's field rules (or whole,
-/// for the person themselves), so no answer can carry it uncut by mistake.
+/// only as a [`crate::access::fields::Visible`], made by applying the reader's field rules (or
+/// whole, for the person themselves), so no answer can carry it uncut by mistake.
+// The published schema keeps the description it has always had (the module moved; the
+// OpenAPI document does not change with the source layout).
 #[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(
+    description = "A contact as stored. It is deliberately not `Serialize`: a contact's data leaves Holdfast\nonly as a [`crate::fields::Visible`], made by applying the reader's field rules (or whole,\nfor the person themselves), so no answer can carry it uncut by mistake."
+)]
 pub struct ContactOut {
     pub id: String,
     pub name: Option<String>,
