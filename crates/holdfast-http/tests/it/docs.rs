@@ -83,7 +83,7 @@ fn paths_in(text: &str) -> Vec<String> {
     found
 }
 
-/// Where a path of the convention points, or why it is outside the convention.
+/// Where a path of the convention points (a path outside it points nowhere, so it is missing).
 fn resolve(root: &Path, path: &str) -> PathBuf {
     let (first, rest) = path.split_once('/').unwrap_or((path, ""));
     if CRATES.contains(&first) {
