@@ -11,6 +11,7 @@ mod console;
 mod contacts;
 mod crm;
 mod deletion;
+mod docs;
 mod edge;
 mod events;
 mod field_sweep;
