@@ -1,5 +1,5 @@
 //! Which addresses outbound requests may reach: the pure half of the SSRF guard (the HTTP half,
-//! which applies it after DNS resolution and on every redirect, is `holdfast_http::outbound`).
+//! which applies it after DNS resolution and on every redirect, is `holdfast_app::outbound`).
 //!
 //! A URL a workspace user saves (a webhook endpoint) must not become a way to reach this
 //! machine, the private network behind it or the cloud metadata service. So every address is

@@ -4,7 +4,7 @@
 //!   own data asked for from the preference center; later notifications,
 //!   approved AI drafts and automations) are addressed to a contact, never to a raw address:
 //!   [`queue_to_contact`] checks Do Not Contact and the channel's consent under the
-//!   workspace's mode (`core::consent::decide`), records the decision, and either queues a
+//!   workspace's mode (`core::crm::consent::decide`), records the decision, and either queues a
 //!   `message.send` job or stores the message as blocked with the reason. The job
 //!   ([`deliver_to_contact`]) checks again just before sending (consent may have changed while
 //!   it waited), looks the address up then, and adds the preference-center footer and the

@@ -1,7 +1,7 @@
 //! Consent per contact and channel, Do Not Contact, "do not sell or share", the workspace's
 //! privacy settings, the append-only consent log, the outbound choke point's decisions, and the
 //! public links (preference center, double opt-in confirmation) found by their token's digest.
-//! The rules are `holdfast_core::crm::consent`; the only sender is `holdfast_http::outreach`.
+//! The rules are `holdfast_core::crm::consent`; the only sender is `holdfast_app::outreach`.
 
 use crate::Db;
 use crate::error::{Classify, StoreError};

@@ -1,5 +1,5 @@
-//! Authentication: turns a presented credential into an [`Actor`]. The only place (with
-//! `admin`) that constructs a [`Tenant`].
+//! Authentication: turns a presented credential into an [`Actor`], constructing its [`Tenant`]
+//! (one of the few places that may: see `tenant.rs`).
 
 use crate::db::Db;
 use crate::error::StoreError;

@@ -1,6 +1,6 @@
 //! Consent per contact and channel (`/api/v1/contacts/{id}/consent`), its log, the outbound
 //! decisions, preference-link revocation, and the workspace's privacy settings. Every change,
-//! from here or from the contact's own links (`api/preferences.rs`), goes through
+//! from here or from the contact's own links (`api/crm/preferences.rs`), goes through
 //! [`change_consent`], which applies double opt-in and writes the log.
 
 use crate::audit;
