@@ -31,13 +31,14 @@ pub struct Page<T> {
 }
 
 /// The page from `rows` fetched with `limit + 1`: the extra row only says another page
-/// exists, and the last kept row's id is the next cursor.
-pub(crate) fn page_of<T>(mut rows: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
+/// exists, and the last kept row's key (its id, or the audit trail's sequence number) is the
+/// next cursor.
+pub(crate) fn page_of<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
     let limit = limit as usize;
     let next_cursor = (rows.len() > limit).then(|| {
         rows.truncate(limit);
         rows.last()
-            .map(|r| encode_cursor(id(r)))
+            .map(|r| encode_cursor(&key(r)))
             .unwrap_or_default()
     });
     Page {

@@ -215,5 +215,5 @@ async fn company_list(
     let mut tx = state.db.read(&actor.tenant).await?;
     let rows = store::list(&mut tx, after.as_ref(), limit + 1, q.as_deref()).await?;
     tx.commit().await?;
-    Ok(Json(page_of(rows, limit, |c| &c.id)))
+    Ok(Json(page_of(rows, limit, |c| c.id.clone())))
 }

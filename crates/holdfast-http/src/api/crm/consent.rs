@@ -194,7 +194,7 @@ async fn consent_log(
     }
     let rows = store::log(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
     tx.commit().await?;
-    Ok(Json(page_of(rows, limit, |r| r.id.as_str())))
+    Ok(Json(page_of(rows, limit, |r| r.id.clone())))
 }
 
 async fn outreach_list(
@@ -211,7 +211,7 @@ async fn outreach_list(
     }
     let rows = store::outreach(&mut tx, &id, cursor.as_deref(), limit + 1).await?;
     tx.commit().await?;
-    Ok(Json(page_of(rows, limit, |r| r.id.as_str())))
+    Ok(Json(page_of(rows, limit, |r| r.id.clone())))
 }
 
 async fn links_revoke(

@@ -391,7 +391,7 @@ async fn contact_list(
     };
     let rows = contacts::list(&mut tx, after.as_ref(), limit + 1, &filter).await?;
     tx.commit().await?;
-    let page = crate::paging::page_of(rows, limit, |c| c.id.as_str());
+    let page = crate::paging::page_of(rows, limit, |c| c.id.clone());
     Ok(Json(Page {
         data: page.data.iter().map(|c| view(&actor, c)).collect(),
         next_cursor: page.next_cursor,

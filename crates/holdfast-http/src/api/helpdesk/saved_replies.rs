@@ -114,7 +114,7 @@ async fn saved_reply_list(
     let mut tx = state.db.read(&actor.tenant).await?;
     let rows = store::list(&mut tx, after.as_deref(), limit + 1).await?;
     tx.commit().await?;
-    Ok(Json(page_of(rows, limit, |r| &r.id)))
+    Ok(Json(page_of(rows, limit, |r| r.id.clone())))
 }
 
 async fn saved_reply_create(

@@ -283,7 +283,7 @@ async fn ticket_list(
     let mut tx = state.db.read(&actor.tenant).await?;
     let rows = store::list(&mut tx, &filter, before.as_deref(), limit + 1).await?;
     tx.commit().await?;
-    Ok(Json(page_of(rows, limit, |t| &t.id)))
+    Ok(Json(page_of(rows, limit, |t| t.id.clone())))
 }
 
 async fn ticket_get(

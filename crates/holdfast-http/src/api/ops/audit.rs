@@ -3,8 +3,7 @@
 use crate::extract::QueryParams;
 use crate::guard::Authed;
 use crate::guard::Guard;
-use crate::paging::Page;
-use crate::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::paging::{Page, page_of, page_params_into};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, QueryParam, RouteTable};
@@ -126,13 +125,8 @@ async fn audit_list(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     let mut errors = Errors::default();
-    let limit = number(
-        &mut errors,
-        "limit",
-        query.limit.as_deref(),
-        (1, i64::from(MAX_LIMIT)),
-    )
-    .unwrap_or(i64::from(DEFAULT_LIMIT));
+    let (limit, cursor) =
+        page_params_into(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
     let filter = Filter {
         actor_id: text(&mut errors, "actor", query.actor),
         action: text(&mut errors, "action", query.action),
@@ -140,34 +134,25 @@ async fn audit_list(
         entity_id: text(&mut errors, "entity_id", query.entity_id),
         from_ms: number(&mut errors, "from", query.from.as_deref(), (0, i64::MAX)).unwrap_or(0),
         to_ms: number(&mut errors, "to", query.to.as_deref(), (0, i64::MAX)).unwrap_or(i64::MAX),
-        before_seq: match query.cursor.as_deref() {
+        // The cursor is the last entry's sequence number; a cursor that decoded (or was
+        // refused by the paging reader, which named it already) but is no number is refused.
+        before_seq: match cursor.as_deref().map(str::parse::<i64>) {
             None => i64::MAX,
-            Some(c) => match c.parse::<i64>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    errors.push(
-                        "cursor",
-                        "is not a cursor this API issued; pass next_cursor from the previous page",
-                    );
-                    i64::MAX
-                }
-            },
+            Some(Ok(n)) if n > 0 => n,
+            Some(_) => {
+                errors.push(
+                    "cursor",
+                    "is not a cursor this API issued; pass next_cursor from the previous page",
+                );
+                i64::MAX
+            }
         },
     };
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let mut rows = audit::list(&mut tx, &filter, limit + 1).await?;
+    let rows = audit::list(&mut tx, &filter, i64::from(limit) + 1).await?;
     tx.commit().await?;
-    let next_cursor = if rows.len() > usize::try_from(limit).unwrap_or(0) {
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        rows.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        data: rows,
-        next_cursor,
-    }))
+    Ok(Json(page_of(rows, limit, |e| e.seq.to_string())))
 }
 
 async fn audit_export(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Response> {

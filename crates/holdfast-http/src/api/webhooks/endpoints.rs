@@ -253,7 +253,7 @@ async fn webhook_list(
     let rows = store::list(&mut tx, after.as_deref(), limit + 1).await?;
     tx.commit().await?;
     let rows: Vec<EndpointOut> = rows.iter().map(Endpoint::out).collect();
-    Ok(Json(page_of(rows, limit, |e| &e.id)))
+    Ok(Json(page_of(rows, limit, |e| e.id.clone())))
 }
 
 async fn load(tx: &mut TenantTx<'_>, id: &WebhookEndpointId) -> ApiResult<Endpoint> {
@@ -468,7 +468,7 @@ async fn webhook_deliveries(
     holdfast_app::access::roles::may_act_on(&mut tx, &actor, &endpoint.role).await?;
     let rows = store::attempts(&mut tx, id.as_str(), before.as_deref(), limit + 1).await?;
     tx.commit().await?;
-    Ok(Json(page_of(rows, limit, |a| &a.id)))
+    Ok(Json(page_of(rows, limit, |a| a.id.clone())))
 }
 
 async fn webhook_redeliver(

@@ -341,5 +341,5 @@ async fn events_list(
         .into_iter()
         .map(|event| if whole { event } else { event.withheld() })
         .collect();
-    Ok(Json(page_of(rows, limit, |e| &e.id)))
+    Ok(Json(page_of(rows, limit, |e| e.id.clone())))
 }
