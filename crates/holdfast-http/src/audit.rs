@@ -102,3 +102,18 @@ pub(crate) fn staff_source(actor: &Actor) -> Source {
         Principal::User { .. } => Source::Operator,
     }
 }
+
+/// The audit event of a failed sign-in to a real account: which factor failed, from where.
+pub(crate) fn sign_in_failed(
+    candidate: &holdfast_store::identity::LoginCandidate,
+    client: &ClientInfo,
+    factor: &'static str,
+) -> NewEvent {
+    anonymous(
+        client,
+        "auth.sign_in_failed",
+        "user",
+        candidate.user_id.as_str(),
+        serde_json::json!({"failed": factor}),
+    )
+}

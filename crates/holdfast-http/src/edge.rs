@@ -191,7 +191,7 @@ async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -
                     ))
                 }
             };
-            if response.status().as_u16() >= 400 && !is_problem(&response) {
+            if response.status().as_u16() >= 400 && !is_problem(&response) && !is_page(&response) {
                 response = problem_for_bare_error(response, &method);
             }
             response
@@ -224,6 +224,14 @@ fn is_problem(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+/// A console page that says what went wrong (it carries the console's policy): left as it is.
+fn is_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .is_some_and(|v| v.as_bytes() == crate::console::CSP.as_bytes())
 }
 
 /// Framework layers (405, 413 …) answer with bare bodies; give them the same problem shape.
@@ -263,7 +271,11 @@ fn secure_headers(response: &mut Response, state: &AppState, id: &str, maybe_htt
     }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    // Console pages say `same-origin`: a browser then names this origin on their forms
+    // (with `no-referrer` it sends `Origin: null`, which the sign-in form refuses).
+    if !h.contains_key(header::REFERRER_POLICY) {
+        set(h, header::REFERRER_POLICY, "no-referrer");
+    }
     set(
         h,
         HeaderName::from_static("permissions-policy"),

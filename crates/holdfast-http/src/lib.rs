@@ -7,11 +7,13 @@
 
 pub mod api;
 pub(crate) mod audit;
+pub mod console;
 pub mod cookies;
 mod edge;
 mod extract;
 pub mod guard;
 pub mod openapi;
+pub mod pages;
 mod paging;
 pub mod problem;
 mod ratelimit;

@@ -117,7 +117,7 @@ pub fn document<'a>(specs: impl Iterator<Item = &'a RouteSpec>) -> Value {
     let mut generator = settings.into_generator();
     generator.subschema_for::<ProblemOut>();
     let mut paths = Map::new();
-    for spec in specs {
+    for spec in specs.filter(|spec| !spec.doc.page) {
         let entry = paths
             .entry(spec.path.to_owned())
             .or_insert_with(|| json!({}));

@@ -40,5 +40,10 @@ pub fn route_table() -> RouteTable {
     crate::api::webhooks::hooks::routes(&mut table);
     crate::api::helpdesk::widget::routes(&mut table);
     crate::api::crm::preferences::routes(&mut table);
+    // The console: its static files, then its pages.
+    crate::pages::ops::assets::routes(&mut table);
+    crate::pages::identity::sign_in::routes(&mut table);
+    crate::pages::helpdesk::inbox::routes(&mut table);
+    crate::pages::helpdesk::ticket::routes(&mut table);
     table
 }

@@ -7,6 +7,7 @@ use crate::extract::ClientInfo;
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use axum::Json;
+use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use holdfast_core::identity::sessions::{ConsoleSessionOut, LoginOut};
@@ -23,6 +24,23 @@ pub(crate) async fn console_session(
     method: &'static str,
     now: i64,
 ) -> ApiResult<Response> {
+    let (session, cookies) = start(state, candidate, client, method, now).await?;
+    let mut response = Json(LoginOut::Console(session)).into_response();
+    for cookie in cookies {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The console session for a verified candidate and the two cookies that carry it (the
+/// session, HttpOnly; the CSRF token).
+pub(crate) async fn start(
+    state: &AppState,
+    candidate: &identity::LoginCandidate,
+    client: &ClientInfo,
+    method: &'static str,
+    now: i64,
+) -> ApiResult<(ConsoleSessionOut, [HeaderValue; 2])> {
     let issued = identity::start_console_session(
         &state.db,
         candidate,
@@ -40,17 +58,15 @@ pub(crate) async fn console_session(
     tracing::info!(session_id = %issued.session_id, "signed in to the console");
     let csrf_token = state.csrf.token_for(issued.session_id.as_str());
     let max_age_s = (issued.expires_at - now) / 1000;
-    let mut response = Json(LoginOut::Console(ConsoleSessionOut {
-        session_id: issued.session_id.to_string(),
-        csrf_token: csrf_token.clone(),
-        expires_at: issued.expires_at,
-    }))
-    .into_response();
-    for cookie in state
+    let cookies = state
         .cookies
-        .set(issued.cookie.expose(), &csrf_token, max_age_s)
-    {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    Ok(response)
+        .set(issued.cookie.expose(), &csrf_token, max_age_s);
+    Ok((
+        ConsoleSessionOut {
+            session_id: issued.session_id.to_string(),
+            csrf_token,
+            expires_at: issued.expires_at,
+        },
+        cookies,
+    ))
 }

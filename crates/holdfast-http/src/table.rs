@@ -36,6 +36,9 @@ pub struct Doc {
     pub status: u16,
     pub query: &'static [QueryParam],
     pub idempotent: bool,
+    /// A console page or a page's action: HTML, left out of the OpenAPI document, and a refusal
+    /// is answered as a page (without a session: a redirect to sign-in).
+    pub page: bool,
 }
 
 impl Doc {
@@ -49,6 +52,16 @@ impl Doc {
             status: 200,
             query: &[],
             idempotent: false,
+            page: false,
+        }
+    }
+
+    /// A console page or action (see [`Doc::page`]).
+    pub fn page(tag: &'static str, summary: &'static str) -> Self {
+        Doc {
+            page: true,
+            response_type: "text/html",
+            ..Doc::new(tag, summary)
         }
     }
     pub fn request<T: JsonSchema>(mut self) -> Self {
@@ -176,10 +189,14 @@ impl RouteTable {
     pub fn into_router(self, state: AppState) -> Router {
         let mut router: Router<AppState> = Router::new();
         for (spec, handler) in self.routes {
-            router = router.route(
-                spec.path,
-                guarded(handler, state.clone(), spec.guard, spec.path, spec.module),
-            );
+            let handler = guarded(handler, state.clone(), spec.guard, spec.path, spec.module);
+            // Outside the guard, so that its refusals become pages too.
+            let handler = if spec.doc.page {
+                handler.route_layer(axum::middleware::from_fn(crate::console::as_page))
+            } else {
+                handler
+            };
+            router = router.route(spec.path, handler);
         }
         router.with_state(state)
     }

@@ -71,6 +71,9 @@ pub struct TestApp {
     pub db: Db,
     pub config: Arc<Config>,
     pub http: reqwest::Client,
+    /// Like a browser's address bar for console pages: a redirect is an answer to check (a
+    /// page sends a stranger to sign-in), never followed.
+    browser: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// Stops the job worker (running unless the layer set `worker: Some(false)`).
     worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -264,6 +267,10 @@ impl TestApp {
             db,
             config,
             http: reqwest::Client::new(),
+            browser: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             shutdown: Some(tx),
             worker_stop: Some(worker_tx),
             worker_workspaces,
@@ -384,6 +391,13 @@ impl TestApp {
     }
     pub fn get(&self, path: &str) -> Call<'_> {
         self.call(Method::GET, path)
+    }
+    /// A call that does not follow redirects (console pages and their actions).
+    pub fn browser(&self, method: Method, path: &str) -> Call<'_> {
+        Call {
+            app: self,
+            request: self.browser.request(method, format!("{}{path}", self.base)),
+        }
     }
     pub fn post(&self, path: &str) -> Call<'_> {
         self.call(Method::POST, path)

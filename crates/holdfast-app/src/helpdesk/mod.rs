@@ -2,3 +2,4 @@
 
 pub mod saved_replies;
 pub mod ticket_mail;
+pub mod tickets;

@@ -13,7 +13,7 @@ use holdfast_core::helpdesk::tickets::{
 use holdfast_core::ids::TicketId;
 use holdfast_core::webhooks::EventType;
 use holdfast_core::webhooks::inbound::InboundEventOut;
-use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow, Reported};
+use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
 use holdfast_store::{StoreError, Tenant, TenantTx};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -271,44 +271,5 @@ async fn take_report(state: &App, tenant: &Tenant, event: &InboundEventOut) -> J
         }
         _ => None,
     };
-    report_delivery(state, tenant, message_id, status, detail.as_deref()).await
-}
-
-/// Applies a delivery report to this workspace's mailed reply with the RFC 5322 Message-ID
-/// `email_message_id` (no angle brackets); a change is published as
-/// `message.delivery_updated`.
-pub async fn report_delivery(
-    state: &App,
-    tenant: &Tenant,
-    email_message_id: &str,
-    status: Delivery,
-    detail: Option<&str>,
-) -> JobResult {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(tenant).await?;
-    match store::report_delivery(&mut tx, email_message_id, status, detail, now).await? {
-        Reported::Changed(message) => {
-            // `sent` is the relay's routine word: only what the customer's side reported
-            // (or the relay's final refusal, `unsent`) is published.
-            if status != Delivery::Sent {
-                let data = serde_json::to_value(&message).unwrap_or_default();
-                holdfast_store::webhooks::publish(
-                    &mut tx,
-                    EventType::MessageDeliveryUpdated,
-                    data,
-                    now,
-                )
-                .await?;
-            }
-        }
-        Reported::Unchanged => {}
-        Reported::Unknown => {
-            tracing::info!(
-                status = status.as_str(),
-                "a delivery report names no reply of this workspace"
-            );
-        }
-    }
-    tx.commit().await?;
-    Ok(())
+    crate::outreach::report_delivery(state, tenant, message_id, status, detail.as_deref()).await
 }

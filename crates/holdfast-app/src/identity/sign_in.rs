@@ -10,6 +10,7 @@ use holdfast_core::identity::password::{Verified, decoy_hash};
 use holdfast_core::identity::sessions::TokensOut;
 use holdfast_core::token::sha256_hex;
 use holdfast_store::identity::{self, Issued};
+use holdfast_store::ops::audit::NewEvent;
 
 /// Access tokens live 15 minutes; the refresh token gets the next one.
 pub const ACCESS_TTL_S: i64 = 15 * 60;
@@ -110,4 +111,74 @@ pub async fn second_factor_if_enrolled(
         return Err(sign_in_failed());
     }
     Ok(())
+}
+
+/// Checks a password sign-in (and its second factor when enrolled) for every entry point that
+/// starts a session: the per-address throttle, the candidate by email and workspace, the
+/// password on the bounded pool (a decoy hash when there is no candidate, so timing tells
+/// nothing), the code. A failure counts against the address, and one against a real account
+/// is audited in its workspace with the event `failure_event` builds (the caller knows the
+/// request). On success the count is cleared and an old hash is upgraded.
+pub async fn password_sign_in(
+    app: &App,
+    email: &str,
+    password: String,
+    workspace: &str,
+    totp_code: Option<&str>,
+    failure_event: impl Fn(&identity::LoginCandidate, &'static str) -> NewEvent,
+) -> AppResult<identity::LoginCandidate> {
+    let email = email.trim().to_lowercase();
+    let subject = throttle_subject(&email);
+    let now = app.clock.now_ms();
+    check_throttle(app, &subject, now).await?;
+    let candidate = identity::unscoped_login_candidate(&app.db, &email, workspace.trim()).await?;
+    let stored = candidate
+        .as_ref()
+        .and_then(|c| c.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let verified = app.passwords.verify(password.clone(), stored).await;
+    let candidate = match (candidate, verified) {
+        (Some(c), Verified::Yes | Verified::YesRehash) => c,
+        (candidate, _) => {
+            let failures = identity::record_failed_login(&app.db, &subject, now).await?;
+            tracing::warn!(subject = &subject[..12], failures, "sign-in failed");
+            if let Some(c) = candidate {
+                audit_failure(app, &c, failure_event(&c, "password"), now);
+            }
+            return Err(sign_in_failed());
+        }
+    };
+    if let Err(refused) =
+        second_factor_if_enrolled(app, &subject, &candidate.user_id, totp_code, now).await
+    {
+        if refused.code == ErrorCode::AuthInvalid {
+            audit_failure(
+                app,
+                &candidate,
+                failure_event(&candidate, "second_factor"),
+                now,
+            );
+        }
+        return Err(refused);
+    }
+    identity::clear_failed_logins(&app.db, &subject).await?;
+    if verified == Verified::YesRehash {
+        match app.passwords.hash(password).await {
+            Ok(fresh) => {
+                identity::unscoped_set_password_hash(&app.db, &candidate.user_id, &fresh).await?
+            }
+            Err(e) => tracing::error!(error = %e, "could not upgrade a password hash"),
+        }
+    }
+    Ok(candidate)
+}
+
+/// Records a failed sign-in in the account's workspace, off the answer's path.
+fn audit_failure(app: &App, candidate: &identity::LoginCandidate, event: NewEvent, now: i64) {
+    let (db, workspace_id) = (app.db.clone(), candidate.workspace_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = identity::unscoped_audit(&db, &workspace_id, &event, now).await {
+            tracing::error!(error = %e, "failed sign-in not recorded in the audit trail");
+        }
+    });
 }

@@ -308,14 +308,7 @@ pub async fn deliver_to_contact(
             tx.commit().await?;
             tracing::info!(job = %job.id, reason = reason.as_str(), "a queued customer message was blocked before sending");
             if let Some(email_id) = &work.mail.message_id {
-                crate::helpdesk::ticket_mail::report_delivery(
-                    state,
-                    tenant,
-                    email_id,
-                    Delivery::Blocked,
-                    Some(&detail),
-                )
-                .await?;
+                report_delivery(state, tenant, email_id, Delivery::Blocked, Some(&detail)).await?;
             }
             return Ok(());
         }
@@ -435,17 +428,58 @@ async fn record_reply_delivery(
         };
         if let Some((status, detail)) = report {
             // The mail is out either way: a failed status write must not send it again.
-            let recorded = crate::helpdesk::ticket_mail::report_delivery(
-                state,
-                tenant,
-                email_id,
-                status,
-                detail.as_deref(),
-            )
-            .await;
+            let recorded =
+                report_delivery(state, tenant, email_id, status, detail.as_deref()).await;
             if let Err(error) = recorded {
                 tracing::warn!(job = %job.id, ?error, "recording a reply's delivery status failed");
             }
         }
     }
+}
+
+/// Applies a delivery report to this workspace's mailed reply with the RFC 5322 Message-ID
+/// `email_message_id` (no angle brackets); a change is published as
+/// `message.delivery_updated`.
+pub async fn report_delivery(
+    state: &App,
+    tenant: &Tenant,
+    email_message_id: &str,
+    status: Delivery,
+    detail: Option<&str>,
+) -> JobResult {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(tenant).await?;
+    match holdfast_store::helpdesk::tickets::report_delivery(
+        &mut tx,
+        email_message_id,
+        status,
+        detail,
+        now,
+    )
+    .await?
+    {
+        holdfast_store::helpdesk::tickets::Reported::Changed(message) => {
+            // `sent` is the relay's routine word: only what the customer's side reported
+            // (or the relay's final refusal, `unsent`) is published.
+            if status != Delivery::Sent {
+                let data = serde_json::to_value(&message).unwrap_or_default();
+                holdfast_store::webhooks::publish(
+                    &mut tx,
+                    holdfast_core::webhooks::EventType::MessageDeliveryUpdated,
+                    data,
+                    now,
+                )
+                .await?;
+            }
+        }
+        holdfast_store::helpdesk::tickets::Reported::Unchanged => {}
+        holdfast_store::helpdesk::tickets::Reported::Unknown => {
+            tracing::info!(
+                status = status.as_str(),
+                "a delivery report names no reply of this workspace"
+            );
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -1256,7 +1256,7 @@ fn every_sending_path_goes_through_the_choke_point() {
             "queue_to_contact(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
-                    | "holdfast-http/src/api/helpdesk/tickets.rs"
+                    | "holdfast-app/src/helpdesk/tickets.rs"
                     | "holdfast-app/src/crm/consent.rs"
                     | "holdfast-http/src/api/crm/preferences.rs"
             ),
@@ -1271,10 +1271,7 @@ fn every_sending_path_goes_through_the_choke_point() {
     // The walk really saw the known paths (a broken walk would pass vacuously).
     for must in [
         ("holdfast-app/src/outreach/transport.rs", "lettre"),
-        (
-            "holdfast-http/src/api/helpdesk/tickets.rs",
-            "queue_to_contact(",
-        ),
+        ("holdfast-app/src/helpdesk/tickets.rs", "queue_to_contact("),
         ("holdfast-http/src/api/identity/auth.rs", "send_staff_mail("),
     ] {
         assert!(

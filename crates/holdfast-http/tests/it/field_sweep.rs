@@ -25,6 +25,19 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/readyz", "no data"),
     ("GET", "/metrics", "counters by route template"),
     ("GET", "/.well-known/security.txt", "static"),
+    ("GET", "/assets/htmx.min.js", "a static file"),
+    ("GET", "/assets/console.css", "a static file"),
+    ("GET", "/assets/console.js", "a static file"),
+    ("GET", "/", "a redirect"),
+    ("GET", "/sign-in", "the sign-in form"),
+    ("POST", "/sign-in", "the sign-in form again, or a redirect"),
+    ("POST", "/sign-out", "a redirect"),
+    (
+        "POST",
+        "/app/tickets/{id}/messages",
+        "a redirect, or the conversation GET /app/tickets/{id}/conversation shows (swept)",
+    ),
+    ("POST", "/app/tickets/{id}/status", "a redirect"),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),
@@ -280,6 +293,10 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
     let call = |p: String| Some((p, None));
     let with = |p: String, body: Value| Some((p, Some(body)));
     match (method, path) {
+        // Console pages, as the role's key opens them.
+        ("GET", "/app/inbox") => call("/app/inbox".into()),
+        ("GET", "/app/tickets/{id}") => call(format!("/app/tickets/{t}")),
+        ("GET", "/app/tickets/{id}/conversation") => call(format!("/app/tickets/{t}/conversation")),
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),
             json!({"email": EMAIL, "name": NAME}),

@@ -37,7 +37,43 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/preferences/{token}/erasure"),
     ("GET", "/consent/confirm/{token}"),
     ("POST", "/consent/confirm/{token}"),
+    // The console's static files and its front door: nothing behind them without a session
+    // (`pages.rs`: the front door leads to the inbox, which asks for sign-in).
+    ("GET", "/assets/htmx.min.js"),
+    ("GET", "/assets/console.css"),
+    ("GET", "/assets/console.js"),
+    ("GET", "/"),
+    // Signing in to the console: the sign-in form, with the API login's throttle and checks.
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
 ];
+
+/// A refusal as the route's kind gives it: problem+json with `code` from the API; a console
+/// page refuses as a page (HTML with the console's policy), and one that wants a session
+/// sends the browser to sign-in instead of a 401.
+fn assert_refusal(r: &holdfast_testkit::Resp, page: bool, status: u16, code: &str, label: &str) {
+    if !page {
+        assert_eq!(r.status, status, "{label}: {}", r.text);
+        r.problem(code);
+        return;
+    }
+    if status == 401 {
+        assert_eq!(r.status, 303, "{label}: {}", r.text);
+        assert!(
+            r.header("location")
+                .is_some_and(|l| l.starts_with("/sign-in")),
+            "{label}: {:?}",
+            r.header("location")
+        );
+        return;
+    }
+    assert_eq!(r.status, status, "{label}: {}", r.text);
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(holdfast_http::console::CSP),
+        "{label}: a page refuses as a page"
+    );
+}
 
 /// Routes whose guard is a shared secret rather than a credential, each proven by its own
 /// tests (`hooks.rs`, `cron.rs`).
@@ -81,7 +117,13 @@ fn with_body<'a>(
     call: holdfast_testkit::Call<'a>,
     spec: &holdfast_http::table::RouteSpec,
 ) -> holdfast_testkit::Call<'a> {
-    if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
+    if spec.doc.page && spec.method.as_str() == "POST" {
+        // A console form: every field a page action reads.
+        call.body(
+            "application/x-www-form-urlencoded",
+            "kind=note&body=sweep&status=open",
+        )
+    } else if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
         call.json(&json!({"status": "pending"}))
     } else if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
         call.json(&body_for(spec.path))
@@ -400,12 +442,21 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         }
         let m = method(&spec.method);
         let label = format!("{} {}", spec.method, spec.path);
+        let page = spec.doc.page;
+        // Console pages are called as a browser does: a redirect is the answer, not followed.
+        let call = |m: holdfast_testkit::Method, path: &str| {
+            if page {
+                app.browser(m, path)
+            } else {
+                app.call(m, path)
+            }
+        };
 
-        let r = with_body(app.call(m.clone(), &path), spec).send().await;
-        assert_eq!(r.status, 401, "{label} without a credential: {}", r.text);
-        r.problem("HF-AUTH-001");
+        let r = with_body(call(m.clone(), &path), spec).send().await;
+        let what = format!("{label} without a credential");
+        assert_refusal(&r, page, 401, "HF-AUTH-001", &what);
         assert!(
-            r.header("www-authenticate").is_some(),
+            page || r.header("www-authenticate").is_some(),
             "{label}: 401 without WWW-Authenticate"
         );
 
@@ -423,20 +474,11 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             format!("Bearer {refresh_as_bearer}"),
             format!("Bearer {}", a_token.replace('.', "")),
         ] {
-            let r = with_body(
-                app.call(m.clone(), &path).header("authorization", &bad),
-                spec,
-            )
-            .send()
-            .await;
-            assert_eq!(
-                r.status,
-                401,
-                "{label} with '{}…': {}",
-                &bad[..bad.len().min(20)],
-                r.text
-            );
-            r.problem("HF-AUTH-002");
+            let r = with_body(call(m.clone(), &path).header("authorization", &bad), spec)
+                .send()
+                .await;
+            let what = format!("{label} with '{}…'", &bad[..bad.len().min(20)]);
+            assert_refusal(&r, page, 401, "HF-AUTH-002", &what);
         }
 
         for bad in [
@@ -446,22 +488,23 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             format!("__Host-hf_session={}", a.admin_key),
             format!("__Host-hf_session={}x", a_console.cookie_value()),
         ] {
-            let r = with_body(app.call(m.clone(), &path).header("cookie", &bad), spec)
+            let r = with_body(call(m.clone(), &path).header("cookie", &bad), spec)
                 .send()
                 .await;
-            assert_eq!(r.status, 401, "{label} with cookie '{bad}': {}", r.text);
-            r.problem("HF-AUTH-002");
+            assert_refusal(
+                &r,
+                page,
+                401,
+                "HF-AUTH-002",
+                &format!("{label} with cookie '{bad}'"),
+            );
         }
         if spec.method != axum::http::Method::GET {
-            let r = with_body(app.call(m.clone(), &path).cookie(&a_console), spec)
+            let r = with_body(call(m.clone(), &path).cookie(&a_console), spec)
                 .send()
                 .await;
-            assert_eq!(
-                r.status, 403,
-                "{label} with a console cookie and no CSRF token: {}",
-                r.text
-            );
-            r.problem("HF-AUTH-007");
+            let what = format!("{label} with a console cookie and no CSRF token");
+            assert_refusal(&r, page, 403, "HF-AUTH-007", &what);
         }
 
         // Another workspace's credential of the kind this guard takes.
@@ -471,43 +514,31 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             b.admin_key.as_str()
         };
         if let Guard::StaffStepUp { .. } = spec.guard {
-            let r = with_body(app.call(m.clone(), &path).key(&a_token), spec)
+            let r = with_body(call(m.clone(), &path).key(&a_token), spec)
                 .send()
                 .await;
-            assert_eq!(
-                r.status, 403,
-                "{label} with a session that has not stepped up: {}",
-                r.text
-            );
-            r.problem("HF-AUTH-005");
+            let what = format!("{label} with a session that has not stepped up");
+            assert_refusal(&r, page, 403, "HF-AUTH-005", &what);
         }
         if spec.guard == Guard::User {
-            let r = with_body(app.call(m.clone(), &path).key(&a.admin_key), spec)
+            let r = with_body(call(m.clone(), &path).key(&a.admin_key), spec)
                 .send()
                 .await;
             assert_eq!(r.status, 403, "{label} with an API key: {}", r.text);
         }
         let names_a_record = ids.iter().any(|(param, _)| *param != "provider");
         if names_a_record {
-            let r = with_body(app.call(m.clone(), &path).key(b_credential), spec)
+            let r = with_body(call(m.clone(), &path).key(b_credential), spec)
                 .send()
                 .await;
-            assert_eq!(
-                r.status, 404,
-                "{label} with another workspace's credential must be 404: {}",
-                r.text
-            );
-            r.problem("HF-REQ-005");
+            let what = format!("{label} with another workspace's credential must be 404");
+            assert_refusal(&r, page, 404, "HF-REQ-005", &what);
             assert!(
                 !r.text.contains("A's customer") && !r.text.contains("a-customer@"),
                 "{label} leaked data"
             );
         } else if spec.method == axum::http::Method::GET && ids.is_empty() {
-            let r = app
-                .call(m.clone(), &path)
-                .key(b_credential)
-                .expect(200)
-                .await;
+            let r = call(m.clone(), &path).key(b_credential).expect(200).await;
             assert!(
                 !r.text.contains(&a_contact)
                     && !r.text.contains(&a_key_id)

@@ -97,46 +97,52 @@ fn crates_depend_only_downwards() {
     );
 }
 
-/// Every `crate::api::…` or `super::` reference in a slice (a file under `src/api/<area>/`
-/// other than a folder's `mod.rs`) is another slice's code.
+/// Every `crate::api::…`, `crate::pages::…` or `super::` reference in a slice (an API slice
+/// under `src/api/<area>/` or a console page under `src/pages/<area>/`, other than a folder's
+/// `mod.rs`) is another slice's code.
 #[test]
 fn slices_never_import_slices() {
-    let api = crates_dir().join("holdfast-http/src/api");
-    let mut files = Vec::new();
-    rust_files(&api, &mut files);
-    let slices: Vec<_> = files
-        .iter()
-        .filter(|p| p.parent() != Some(api.as_path()) && !p.ends_with("mod.rs"))
-        .collect();
-    assert!(
-        slices.len() > 20,
-        "found only {} slices under {}",
-        slices.len(),
-        api.display()
-    );
+    let mut slices = Vec::new();
+    for root in ["api", "pages"] {
+        let dir = crates_dir().join("holdfast-http/src").join(root);
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        slices.extend(
+            files
+                .into_iter()
+                .filter(|p| p.parent() != Some(dir.as_path()) && !p.ends_with("mod.rs")),
+        );
+    }
+    assert!(slices.len() > 25, "found only {} slices", slices.len());
     let mut broken = Vec::new();
-    for path in slices {
+    for path in &slices {
         for (n, line) in code_of(path).lines().enumerate() {
-            if line.contains("crate::api::") || line.contains("super::") {
+            if line.contains("crate::api::")
+                || line.contains("crate::pages::")
+                || line.contains("super::")
+            {
                 broken.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
             }
         }
     }
     assert!(
         broken.is_empty(),
-        "an API slice imports another slice; move the shared code to holdfast-app (or a \
-         shared HTTP module such as paging.rs or session.rs): {broken:#?}"
+        "a slice imports another slice; move the shared code to holdfast-app (or a shared \
+         HTTP module such as paging.rs, session.rs or console/): {broken:#?}"
     );
 }
 
-/// Outside `src/api/`, only `routes.rs` (the route table) names the slices.
+/// Outside `src/api/` and `src/pages/`, only `routes.rs` (the route table) names the slices.
 #[test]
 fn only_the_route_table_knows_the_slices() {
     let src = crates_dir().join("holdfast-http/src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut broken = Vec::new();
-    for path in files.iter().filter(|p| !p.starts_with(src.join("api"))) {
+    for path in files
+        .iter()
+        .filter(|p| !p.starts_with(src.join("api")) && !p.starts_with(src.join("pages")))
+    {
         if path.ends_with("routes.rs") {
             continue;
         }

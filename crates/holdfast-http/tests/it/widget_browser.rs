@@ -16,12 +16,12 @@ use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
 }
 
 /// `Some(reason)` when the browser test cannot run here.
-fn missing() -> Option<String> {
+pub(crate) fn missing() -> Option<String> {
     if !Path::new(CHROMIUM).is_file() {
         return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
     }

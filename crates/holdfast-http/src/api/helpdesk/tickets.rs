@@ -14,24 +14,22 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
 use holdfast_app::events::publish;
-use holdfast_app::outreach::Decision;
+use holdfast_app::helpdesk::tickets::{add_message, author, change_one, check_assignee};
 use holdfast_core::access::fields::{self, Resource};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
-use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::ErrorCode;
 use holdfast_core::helpdesk::ticket_activity::ActivityOut;
 use holdfast_core::helpdesk::tickets::{
-    AttachmentOut, BulkIn, BulkOut, Channel, Delivery, MessageIn, MessageKind, MessageOut, ReplyIn,
-    ReplySource, TicketChange, TicketFilter, TicketIn, TicketOut, TicketPatch, TicketThread,
+    AttachmentOut, BulkIn, BulkOut, Channel, MessageIn, MessageKind, MessageOut, ReplyIn,
+    ReplySource, TicketFilter, TicketIn, TicketOut, TicketPatch, TicketThread,
 };
-use holdfast_core::ids::{ContactId, TicketId};
+use holdfast_core::ids::TicketId;
 use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
 use holdfast_store::Lock;
-use holdfast_store::TenantTx;
 use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
-use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {
@@ -160,13 +158,6 @@ pub fn routes(t: &mut RouteTable) {
 
 fn ticket_id(text: &str) -> ApiResult<TicketId> {
     TicketId::parse(text).ok_or_else(|| Problem::not_found("ticket"))
-}
-
-fn author(actor: &Actor) -> (&'static str, String) {
-    match &actor.principal {
-        Principal::ApiKey(id) => ("api_key", id.to_string()),
-        Principal::User { user_id, .. } => ("user", user_id.to_string()),
-    }
 }
 
 async fn ticket_create(
@@ -338,44 +329,6 @@ async fn ticket_update(
     Ok(Json(updated.ticket))
 }
 
-/// An assignee must be a member of the workspace.
-async fn check_assignee(tx: &mut TenantTx<'_>, assignee: &Option<Option<String>>) -> ApiResult<()> {
-    if let Some(Some(user)) = assignee
-        && !store::is_member(tx, user).await?
-    {
-        return Err(Problem::field(
-            ErrorCode::Validation,
-            "assignee",
-            "is not a member of this workspace; GET /api/v1/members lists them",
-        ));
-    }
-    Ok(())
-}
-
-/// The one way a ticket is changed, alone or in bulk: the change, its timeline entries and,
-/// when something changed, the `ticket.updated` event, all in the caller's transaction.
-async fn change_one(
-    tx: &mut TenantTx<'_>,
-    actor: &Actor,
-    id: &TicketId,
-    change: &TicketChange,
-    bulk: bool,
-    now: i64,
-) -> ApiResult<Option<store::Updated>> {
-    let (kind, actor_id) = author(actor);
-    let author = Author {
-        kind,
-        id: Some(&actor_id),
-    };
-    let Some(updated) = store::update(tx, id, change, &author, bulk, now).await? else {
-        return Ok(None);
-    };
-    if updated.changed {
-        publish(tx, EventType::TicketUpdated, &updated.ticket, now).await?;
-    }
-    Ok(Some(updated))
-}
-
 /// One change for many tickets in one transaction: every id must be a ticket of this
 /// workspace (else 422 naming the others, and nothing is written), and each ticket goes through
 /// the same path as a single PATCH.
@@ -477,132 +430,6 @@ async fn ticket_activity(
     }))
 }
 
-async fn add(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    kind: MessageKind,
-    source: Result<ReplySource, Vec<holdfast_core::validate::FieldError>>,
-) -> ApiResult<(StatusCode, Json<MessageOut>)> {
-    let id = ticket_id(id)?;
-    let source = source.map_err(Problem::validation)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let Some(ticket) = store::get(&mut tx, &id, Lock::Read).await? else {
-        return Err(Problem::not_found("ticket"));
-    };
-    let text = match source {
-        ReplySource::Body(text) => text,
-        ReplySource::Saved(saved) => {
-            let Some(saved) = holdfast_store::helpdesk::saved_replies::get(&mut tx, &saved).await?
-            else {
-                return Err(Problem::field(
-                    ErrorCode::Validation,
-                    "saved_reply_id",
-                    "is not a saved reply of this workspace; GET /api/v1/saved-replies lists them",
-                ));
-            };
-            let rendered = holdfast_app::helpdesk::saved_replies::render_for(
-                &mut tx,
-                actor,
-                &saved,
-                Some(&ticket),
-            )
-            .await?;
-            holdfast_core::helpdesk::tickets::check_reply_text(&rendered).map_err(|e| {
-                Problem::field(
-                    ErrorCode::Validation,
-                    "saved_reply_id",
-                    &format!(
-                        "the saved reply renders to an unusable reply: body {}",
-                        e.message
-                    ),
-                )
-            })?
-        }
-    };
-    let (author_kind, author_id) = author(actor);
-    let mut message = store::add_message(
-        &mut tx,
-        &id,
-        kind,
-        &Author {
-            kind: author_kind,
-            id: Some(&author_id),
-        },
-        &text,
-        now,
-    )
-    .await?;
-    if kind == MessageKind::Reply {
-        mail_reply(state, &mut tx, &ticket, &mut message, now).await?;
-    }
-    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(message)))
-}
-
-/// A reply reaches a customer who has an email address by mail, through the consent choke
-/// point (`outreach`) in the reply's transaction: `Re: <subject>`, its own Message-ID,
-/// `In-Reply-To` the newest mail of the thread and `References` all of them, and a `Reply-To`
-/// with the ticket's token at the sender's domain, so the answer threads back into this
-/// ticket. Returns the reply's delivery status: `queued`, `blocked` (with the reason in its
-/// detail), or none when the contact has no email address (answered in the ticket only).
-async fn mail_reply(
-    state: &AppState,
-    tx: &mut TenantTx<'_>,
-    ticket: &TicketOut,
-    message: &mut MessageOut,
-    now: i64,
-) -> ApiResult<()> {
-    let id = TicketId::from_trusted(ticket.id.clone());
-    let (thread, email) = store::mail_thread(tx, &id).await?;
-    let (Some(_), Some(contact)) = (email, ticket.contact_id.as_deref()) else {
-        return Ok(());
-    };
-    let contact = ContactId::from_trusted(contact.to_owned());
-    let domain = state
-        .config
-        .mail_from
-        .rsplit('@')
-        .next()
-        .unwrap_or("localhost")
-        .trim_end_matches('>')
-        .to_owned();
-    let message_id = format!("{}@{domain}", message.id);
-    let reply_to = store::reply_token(tx, &id)
-        .await?
-        .map(|token| holdfast_core::helpdesk::mail_in::reply_address("reply", &token, &domain));
-    let subject = if ticket.subject.to_lowercase().starts_with("re:") {
-        ticket.subject.clone()
-    } else {
-        format!("Re: {}", ticket.subject)
-    };
-    let mail = holdfast_app::outreach::ContactEmail {
-        subject,
-        body: message.body.clone(),
-        message_id: Some(message_id),
-        in_reply_to: thread.last().cloned(),
-        references: thread.iter().rev().take(20).rev().cloned().collect(),
-        reply_to,
-        ticket_message: Some(message.id.clone()),
-    };
-    let decision =
-        holdfast_app::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;
-    match decision {
-        // Outreach recorded the status (and, for a mail that may go, its Message-ID); the
-        // answer shows it.
-        Decision::Queued => {
-            message.delivery_status = Some(Delivery::Queued);
-        }
-        Decision::Blocked { detail, .. } => {
-            message.delivery_status = Some(Delivery::Blocked);
-            message.delivery_detail = Some(detail);
-        }
-    }
-    Ok(())
-}
-
 async fn ticket_reply(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -693,4 +520,21 @@ async fn attachment_download(
         bytes,
     )
         .into_response())
+}
+
+/// A reply or note from the API: the id and body checked here, the work in the application
+/// layer.
+async fn add(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    kind: MessageKind,
+    source: Result<ReplySource, Vec<holdfast_core::validate::FieldError>>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let id = ticket_id(id)?;
+    let source = source.map_err(Problem::validation)?;
+    let message = add_message(state, actor, &id, kind, source)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    Ok((StatusCode::CREATED, Json(message)))
 }

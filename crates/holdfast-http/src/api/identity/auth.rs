@@ -16,11 +16,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use holdfast_app::identity::sign_in::{
-    check_throttle, second_factor_if_enrolled, sign_in_failed, throttle_subject, tokens,
-};
+use holdfast_app::identity::sign_in::{password_sign_in, throttle_subject, tokens};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::identity::password::{Verified, decoy_hash};
 use holdfast_core::identity::sessions::{
     AcceptedOut, ForgotIn, LoginIn, LoginOut, RefreshIn, ResetIn, SessionMode, SessionOut,
     TokensOut,
@@ -126,50 +123,16 @@ async fn auth_login(
             "a page of another site asked to sign in to this console; it was refused",
         ));
     }
-    let email = email.trim().to_lowercase();
-    let subject = throttle_subject(&email);
     let now = state.clock.now_ms();
-    check_throttle(&state, &subject, now).await?;
-    let candidate = identity::unscoped_login_candidate(&state.db, &email, workspace.trim()).await?;
-    let stored = candidate
-        .as_ref()
-        .and_then(|c| c.password_hash.clone())
-        .unwrap_or_else(|| decoy_hash().to_owned());
-    let verified = state.passwords.verify(password.clone(), stored).await;
-    let candidate = match (candidate, verified) {
-        (Some(c), Verified::Yes | Verified::YesRehash) => c,
-        (candidate, _) => {
-            let failures = identity::record_failed_login(&state.db, &subject, now).await?;
-            tracing::warn!(subject = &subject[..12], failures, "sign-in failed");
-            if let Some(c) = candidate {
-                audit_failure(&state, &c, &client, "password", now);
-            }
-            return Err(sign_in_failed().into());
-        }
-    };
-    if let Err(refused) = second_factor_if_enrolled(
+    let candidate = password_sign_in(
         &state,
-        &subject,
-        &candidate.user_id,
+        &email,
+        password,
+        &workspace,
         totp_code.as_deref(),
-        now,
+        |c, factor| audit::sign_in_failed(c, &client, factor),
     )
-    .await
-    {
-        if refused.code == ErrorCode::AuthInvalid {
-            audit_failure(&state, &candidate, &client, "second_factor", now);
-        }
-        return Err(refused.into());
-    }
-    identity::clear_failed_logins(&state.db, &subject).await?;
-    if verified == Verified::YesRehash {
-        match state.passwords.hash(password).await {
-            Ok(fresh) => {
-                identity::unscoped_set_password_hash(&state.db, &candidate.user_id, &fresh).await?
-            }
-            Err(e) => tracing::error!(error = %e, "could not upgrade a password hash"),
-        }
-    }
+    .await?;
     if session == SessionMode::Cookie {
         return console_session(&state, &candidate, &client, "password", now).await;
     }
@@ -193,28 +156,6 @@ async fn auth_login(
 
 /// Records a failed sign-in to a known account in its workspace's trail — after the answer, so
 /// neither its time nor its outcome tells an unknown account from a known one.
-fn audit_failure(
-    state: &AppState,
-    candidate: &identity::LoginCandidate,
-    client: &ClientInfo,
-    factor: &'static str,
-    now: i64,
-) {
-    let event = audit::anonymous(
-        client,
-        "auth.sign_in_failed",
-        "user",
-        candidate.user_id.as_str(),
-        json!({"failed": factor}),
-    );
-    let (db, workspace_id) = (state.db.clone(), candidate.workspace_id.clone());
-    tokio::spawn(async move {
-        if let Err(e) = identity::unscoped_audit(&db, &workspace_id, &event, now).await {
-            tracing::error!(error = %e, "failed sign-in not recorded in the audit trail");
-        }
-    });
-}
-
 async fn auth_refresh(
     State(state): State<AppState>,
     body: JsonBody<RefreshIn>,

@@ -1,0 +1,190 @@
+//! Working a ticket, for every entry point (the API and the console): a message added to it (a
+//! reply is mailed through the consent choke point in the same transaction), a change of its
+//! status, priority, assignee or tags with its timeline, and the events they publish.
+
+use crate::App;
+use crate::AppResult;
+use crate::events::publish;
+use crate::outreach::Decision;
+use holdfast_core::crm::consent::Purpose;
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::helpdesk::tickets::{
+    Delivery, MessageKind, MessageOut, ReplySource, TicketChange, TicketOut,
+};
+use holdfast_core::ids::{ContactId, TicketId};
+use holdfast_core::webhooks::EventType;
+use holdfast_store::Lock;
+use holdfast_store::TenantTx;
+use holdfast_store::helpdesk::tickets::{self as store, Author};
+use holdfast_store::identity::auth::{Actor, Principal};
+
+pub fn author(actor: &Actor) -> (&'static str, String) {
+    match &actor.principal {
+        Principal::ApiKey(id) => ("api_key", id.to_string()),
+        Principal::User { user_id, .. } => ("user", user_id.to_string()),
+    }
+}
+
+/// An assignee must be a member of the workspace.
+pub async fn check_assignee(
+    tx: &mut TenantTx<'_>,
+    assignee: &Option<Option<String>>,
+) -> AppResult<()> {
+    if let Some(Some(user)) = assignee
+        && !store::is_member(tx, user).await?
+    {
+        return Err(ApiError::field(
+            ErrorCode::Validation,
+            "assignee",
+            "is not a member of this workspace; GET /api/v1/members lists them",
+        ));
+    }
+    Ok(())
+}
+
+/// The one way a ticket is changed, alone or in bulk: the change, its timeline entries and,
+/// when something changed, the `ticket.updated` event, all in the caller's transaction.
+pub async fn change_one(
+    tx: &mut TenantTx<'_>,
+    actor: &Actor,
+    id: &TicketId,
+    change: &TicketChange,
+    bulk: bool,
+    now: i64,
+) -> AppResult<Option<store::Updated>> {
+    let (kind, actor_id) = author(actor);
+    let author = Author {
+        kind,
+        id: Some(&actor_id),
+    };
+    let Some(updated) = store::update(tx, id, change, &author, bulk, now).await? else {
+        return Ok(None);
+    };
+    if updated.changed {
+        publish(tx, EventType::TicketUpdated, &updated.ticket, now).await?;
+    }
+    Ok(Some(updated))
+}
+
+/// Adds a customer-facing reply or an internal note to a ticket of the actor's workspace (`None`
+/// when there is no such ticket). A reply to a contact with an email address is queued through
+/// outreach in the same transaction; the answer carries its delivery status.
+pub async fn add_message(
+    state: &App,
+    actor: &Actor,
+    id: &TicketId,
+    kind: MessageKind,
+    source: ReplySource,
+) -> AppResult<Option<MessageOut>> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let Some(ticket) = store::get(&mut tx, id, Lock::Read).await? else {
+        return Ok(None);
+    };
+    let text = match source {
+        ReplySource::Body(text) => text,
+        ReplySource::Saved(saved) => {
+            let Some(saved) = holdfast_store::helpdesk::saved_replies::get(&mut tx, &saved).await?
+            else {
+                return Err(ApiError::field(
+                    ErrorCode::Validation,
+                    "saved_reply_id",
+                    "is not a saved reply of this workspace; GET /api/v1/saved-replies lists them",
+                ));
+            };
+            let rendered =
+                crate::helpdesk::saved_replies::render_for(&mut tx, actor, &saved, Some(&ticket))
+                    .await?;
+            holdfast_core::helpdesk::tickets::check_reply_text(&rendered).map_err(|e| {
+                ApiError::field(
+                    ErrorCode::Validation,
+                    "saved_reply_id",
+                    &format!(
+                        "the saved reply renders to an unusable reply: body {}",
+                        e.message
+                    ),
+                )
+            })?
+        }
+    };
+    let (author_kind, author_id) = author(actor);
+    let mut message = store::add_message(
+        &mut tx,
+        id,
+        kind,
+        &Author {
+            kind: author_kind,
+            id: Some(&author_id),
+        },
+        &text,
+        now,
+    )
+    .await?;
+    if kind == MessageKind::Reply {
+        mail_reply(state, &mut tx, &ticket, &mut message, now).await?;
+    }
+    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
+    tx.commit().await?;
+    Ok(Some(message))
+}
+
+/// A reply reaches a customer who has an email address by mail, through the consent choke
+/// point (`outreach`) in the reply's transaction: `Re: <subject>`, its own Message-ID,
+/// `In-Reply-To` the newest mail of the thread and `References` all of them, and a `Reply-To`
+/// with the ticket's token at the sender's domain, so the answer threads back into this
+/// ticket. Returns the reply's delivery status: `queued`, `blocked` (with the reason in its
+/// detail), or none when the contact has no email address (answered in the ticket only).
+async fn mail_reply(
+    state: &App,
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketOut,
+    message: &mut MessageOut,
+    now: i64,
+) -> AppResult<()> {
+    let id = TicketId::from_trusted(ticket.id.clone());
+    let (thread, email) = store::mail_thread(tx, &id).await?;
+    let (Some(_), Some(contact)) = (email, ticket.contact_id.as_deref()) else {
+        return Ok(());
+    };
+    let contact = ContactId::from_trusted(contact.to_owned());
+    let domain = state
+        .config
+        .mail_from
+        .rsplit('@')
+        .next()
+        .unwrap_or("localhost")
+        .trim_end_matches('>')
+        .to_owned();
+    let message_id = format!("{}@{domain}", message.id);
+    let reply_to = store::reply_token(tx, &id)
+        .await?
+        .map(|token| holdfast_core::helpdesk::mail_in::reply_address("reply", &token, &domain));
+    let subject = if ticket.subject.to_lowercase().starts_with("re:") {
+        ticket.subject.clone()
+    } else {
+        format!("Re: {}", ticket.subject)
+    };
+    let mail = crate::outreach::ContactEmail {
+        subject,
+        body: message.body.clone(),
+        message_id: Some(message_id),
+        in_reply_to: thread.last().cloned(),
+        references: thread.iter().rev().take(20).rev().cloned().collect(),
+        reply_to,
+        ticket_message: Some(message.id.clone()),
+    };
+    let decision =
+        crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;
+    match decision {
+        // Outreach recorded the status (and, for a mail that may go, its Message-ID); the
+        // answer shows it.
+        Decision::Queued => {
+            message.delivery_status = Some(Delivery::Queued);
+        }
+        Decision::Blocked { detail, .. } => {
+            message.delivery_status = Some(Delivery::Blocked);
+            message.delivery_detail = Some(detail);
+        }
+    }
+    Ok(())
+}

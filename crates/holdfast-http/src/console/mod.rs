@@ -1,0 +1,263 @@
+//! The console's shared parts: the HTML answer with the console's Content-Security-Policy,
+//! the frame every signed-in page shares (workspace, who is signed in, the navigation, the
+//! CSRF token), refusals answered as pages, and form bodies. The static files are served by
+//! `pages/ops/assets.rs`.
+//! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes.
+
+use crate::problem::{ApiResult, PROBLEM_JSON, Problem, ProblemOut};
+use crate::state::AppState;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::error::ErrorCode;
+use holdfast_store::identity::auth::{Actor, Principal};
+use serde::de::DeserializeOwned;
+
+/// Every console page's policy: scripts and styles from this origin only (no inline script,
+/// no `eval`), no frames of it anywhere, forms posting only here.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
+
+/// An HTML answer with the console's headers (policy, no caching of signed-in pages).
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// A template rendered as a page (a template that fails to render is a 500 page, logged).
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(body) => html(status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "a console template failed to render");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The page could not be shown. Try again; if it keeps happening, tell your \
+                 administrator the time it happened.",
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// A page that says what went wrong and what to do.
+pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        detail,
+    };
+    match page.render() {
+        Ok(body) => html(status, body),
+        Err(_) => html(status, String::new()),
+    }
+}
+
+/// A redirect after a form (303: the browser follows it with a GET). For a request made by
+/// htmx, `HX-Redirect` asks it to navigate there instead of swapping the answer in.
+pub fn see_other(to: &str, htmx: bool) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(LOCATION, value.clone());
+        if htmx {
+            response.headers_mut().insert("HX-Redirect", value);
+        }
+    }
+    response
+}
+
+/// Whether htmx made the request (it then swaps the answer into the page).
+pub fn is_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("HX-Request")
+}
+
+/// Wraps every page route, outside its guard: a problem+json answer (a refusal of the guard,
+/// or a handler's error) becomes a page. Without a session (401) a page asks for sign-in,
+/// naming the page to come back to.
+pub async fn as_page(request: Request, next: Next) -> Response {
+    let back = (request.method() == Method::GET)
+        .then(|| request.uri().path().to_owned())
+        .filter(|p| p.starts_with("/app/"));
+    let htmx = is_htmx(request.headers());
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if !is_problem {
+        return response;
+    }
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        let to = match back {
+            Some(path) => format!("/sign-in?next={path}"),
+            None => "/sign-in".to_owned(),
+        };
+        return see_other(&to, htmx);
+    }
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let (title, detail) = match serde_json::from_slice::<ProblemOut>(&body) {
+        Ok(problem) => (problem.title, with_fields(problem.detail, &problem.errors)),
+        Err(_) => ("Error".to_owned(), String::new()),
+    };
+    let mut page = error_page(status, &title, &detail);
+    if let Some(value) = retry_after {
+        page.headers_mut().insert("retry-after", value);
+    }
+    page
+}
+
+fn with_fields(detail: String, errors: &[holdfast_core::validate::FieldError]) -> String {
+    if errors.is_empty() {
+        return detail;
+    }
+    let fields: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    format!("{detail} ({})", fields.join("; "))
+}
+
+/// A form body (`application/x-www-form-urlencoded`) read into `T`: a wrong content type is
+/// 415 and fields that do not fit are 422, each a page with the reason.
+pub fn form<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(Problem::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the form as application/x-www-form-urlencoded",
+        ));
+    }
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        Problem::new(
+            ErrorCode::Validation,
+            format!("the form's fields do not fit: {e}"),
+        )
+    })
+}
+
+/// One link of the console's navigation.
+pub struct Nav {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every signed-in page shows around its content.
+pub struct Frame {
+    pub workspace: String,
+    pub email: String,
+    /// The session's CSRF token, for forms and for htmx's requests (`console.js`).
+    pub csrf: String,
+    pub nav: Vec<Nav>,
+}
+
+impl Frame {
+    /// The frame for `actor`, with `current` (a navigation link's `href`) marked. Links to
+    /// pages the role may not open, or of modules that are off, are not shown.
+    pub async fn new(state: &AppState, actor: &Actor, current: &str) -> ApiResult<Frame> {
+        let mut tx = state.db.read(&actor.tenant).await?;
+        let workspace = holdfast_store::access::workspaces::get(&mut tx)
+            .await?
+            .map(|w| w.name)
+            .unwrap_or_default();
+        tx.commit().await?;
+        let (email, csrf) = match &actor.principal {
+            Principal::User {
+                user_id,
+                session_id,
+                ..
+            } => {
+                let email =
+                    holdfast_store::identity::two_factor::account(&state.db, user_id.as_str())
+                        .await?
+                        .map(|(email, _)| email)
+                        .unwrap_or_default();
+                (email, state.csrf.token_for(session_id.as_str()))
+            }
+            Principal::ApiKey(id) => (id.to_string(), String::new()),
+        };
+        let links: [(&'static str, &'static str, Module, Permission); 1] = [(
+            "/app/inbox",
+            "Inbox",
+            Module::Helpdesk,
+            Permission::TicketsRead,
+        )];
+        let nav = links
+            .into_iter()
+            .filter(|(_, _, module, permission)| {
+                actor.modules.contains(*module) && actor.role.grants(*permission)
+            })
+            .map(|(href, label, _, _)| Nav {
+                href,
+                label,
+                current: href == current,
+            })
+            .collect();
+        Ok(Frame {
+            workspace,
+            email,
+            csrf,
+            nav,
+        })
+    }
+}
+
+/// Whether the actor's role sees every contact field (else contact details are cut on pages
+/// as in the API).
+pub fn sees_contacts_whole(actor: &Actor) -> bool {
+    fields::sees_every_field(&actor.role, Resource::Contacts)
+}
+
+/// A time as people read it in the console: `2026-12-06 14:05 UTC`.
+pub fn when(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_default()
+}

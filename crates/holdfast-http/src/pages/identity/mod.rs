@@ -1,0 +1,3 @@
+//! Identity pages: sign-in and sign-out.
+
+pub mod sign_in;

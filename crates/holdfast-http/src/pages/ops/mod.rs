@@ -1,0 +1,3 @@
+//! The console's operations: its static files.
+
+pub mod assets;

@@ -1,0 +1,580 @@
+//! The console's pages over HTTP, as a browser without JavaScript meets them: the front door
+//! and sign-in, the inbox and a ticket, their refusals (no session, another workspace, a role
+//! or a module that does not reach them), and the rules every page keeps (the console's
+//! Content-Security-Policy; no action without the session's CSRF token). The browser test
+//! (`console_browser.rs`) drives the same pages in Chromium.
+
+use crate::ticket_id;
+use holdfast_core::access::policy::BuiltinRole;
+use holdfast_http::Guard;
+use holdfast_http::route_table;
+use holdfast_testkit::{Console, Method, OWNER_PASSWORD, TestApp, Workspace};
+use serde_json::{Value, json};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+/// Signs the owner in through the sign-in form; returns the console session.
+async fn sign_in(app: &TestApp, ws: &Workspace) -> Console {
+    let r = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .body(
+            FORM,
+            form(&[
+                ("email", &ws.owner_email),
+                ("password", OWNER_PASSWORD),
+                ("workspace", &ws.slug),
+                ("next", ""),
+            ]),
+        )
+        .expect(303)
+        .await;
+    assert_eq!(r.header("location"), Some("/app/inbox"));
+    let session_cookie = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.contains("hf_session="))
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .expect("a session cookie");
+    // The CSRF token is on every signed-in page.
+    let page = app
+        .browser(Method::GET, "/app/inbox")
+        .header("cookie", &session_cookie)
+        .expect(200)
+        .await;
+    let csrf_token = between(&page.text, "<meta name=\"csrf-token\" content=\"", "\"");
+    Console {
+        session_cookie,
+        csrf_token,
+        session_id: String::new(),
+    }
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in {text}"))
+        + start.len();
+    text[at..][..text[at..].find(end).unwrap()].to_owned()
+}
+
+fn assert_page(r: &holdfast_testkit::Resp) {
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(holdfast_http::console::CSP)
+    );
+    assert!(r.text.starts_with("<!doctype html>"), "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stranger_is_sent_to_sign_in_and_comes_back_after() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("front-door").await;
+    let r = app.browser(Method::GET, "/").expect(303).await;
+    assert_eq!(r.header("location"), Some("/app/inbox"));
+    let r = app.browser(Method::GET, "/app/inbox").expect(303).await;
+    assert_eq!(r.header("location"), Some("/sign-in?next=/app/inbox"));
+    let r = app
+        .browser(Method::GET, "/sign-in?next=/app/inbox")
+        .expect(200)
+        .await;
+    assert_page(&r);
+    assert!(
+        r.text
+            .contains("<form method=\"post\" action=\"/sign-in\">")
+    );
+    assert!(r.text.contains("name=\"next\" value=\"/app/inbox\""));
+    // Only a console page is a place to come back to.
+    for (next, lands) in [
+        ("/app/tickets/tk_1", "/app/tickets/tk_1"),
+        ("//evil.example/app/", "/app/inbox"),
+        ("https://evil.example/app/", "/app/inbox"),
+        ("/api/v1/contacts", "/app/inbox"),
+    ] {
+        let r = app
+            .browser(Method::POST, "/sign-in")
+            .header("origin", &app.base)
+            .body(
+                FORM,
+                form(&[
+                    ("email", &ws.owner_email),
+                    ("password", OWNER_PASSWORD),
+                    ("workspace", &ws.slug),
+                    ("next", next),
+                ]),
+            )
+            .expect(303)
+            .await;
+        assert_eq!(r.header("location"), Some(lands), "next={next}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_form_refuses_wrong_details_and_other_sites() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("sign-in-form").await;
+    let wrong = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .body(
+            FORM,
+            form(&[
+                ("email", &ws.owner_email),
+                ("password", "not the password at all"),
+                ("workspace", &ws.slug),
+            ]),
+        )
+        .expect(401)
+        .await;
+    assert_page(&wrong);
+    assert!(wrong.text.contains("is not right"), "{}", wrong.text);
+    assert!(wrong.set_cookies().is_empty());
+    // The address typed stays in the form, escaped.
+    assert!(
+        wrong
+            .text
+            .contains(&format!("value=\"{}\"", ws.owner_email))
+    );
+    let cross = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", "https://evil.example")
+        .body(
+            FORM,
+            form(&[
+                ("email", &ws.owner_email),
+                ("password", OWNER_PASSWORD),
+                ("workspace", &ws.slug),
+            ]),
+        )
+        .expect(403)
+        .await;
+    assert_page(&cross);
+    assert!(cross.set_cookies().is_empty());
+    let not_a_form = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .json(&json!({"email": ws.owner_email}))
+        .expect(415)
+        .await;
+    assert_page(&not_a_form);
+    let missing_field = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .body(FORM, form(&[("email", &ws.owner_email)]))
+        .expect(422)
+        .await;
+    assert_page(&missing_field);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_with_an_authenticator_is_asked_for_its_code() {
+    let (app, clock) = TestApp::spawn_on_clock(Default::default(), 2_208_988_800_000).await;
+    let ws = app.workspace("sign-in-2fa").await;
+    let (secret, _, _) = crate::two_factor::enrol(&app, &clock, &ws).await;
+    let fields = |code: &str| {
+        form(&[
+            ("email", &ws.owner_email),
+            ("password", OWNER_PASSWORD),
+            ("workspace", &ws.slug),
+            ("totp_code", code),
+        ])
+    };
+    let asked = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .body(FORM, fields(""))
+        .expect(401)
+        .await;
+    assert!(asked.text.contains("name=\"totp_code\""), "{}", asked.text);
+    assert!(asked.set_cookies().is_empty());
+    let wrong = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .body(FORM, fields("000000"))
+        .expect(401)
+        .await;
+    assert!(wrong.text.contains("name=\"totp_code\""));
+    let right = app
+        .browser(Method::POST, "/sign-in")
+        .header("origin", &app.base)
+        .body(FORM, fields(&crate::two_factor::code(&secret, &clock)))
+        .expect(303)
+        .await;
+    assert!(
+        right
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("hf_session="))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_lists_tickets_escaped_filtered_and_in_pages() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("inbox-page").await;
+    let console = sign_in(&app, &ws).await;
+    let xss = "<script>alert(1)</script> \"quoted\" <img src=x onerror=alert(2)>";
+    ticket_id(
+        &app,
+        &ws,
+        json!({"subject": xss, "contact": {"email": "ada@example.com"}, "message": "Hello", "tags": ["billing"]}),
+    )
+    .await;
+    for n in 0..52 {
+        ticket_id(
+            &app,
+            &ws,
+            json!({"subject": format!("Routine {n:02}"), "contact": {"email": "bob@example.com"}, "message": "Hi"}),
+        )
+        .await;
+    }
+    let first = app
+        .browser(Method::GET, "/app/inbox")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_page(&first);
+    assert!(
+        !first.text.contains("<script>alert(1)"),
+        "unescaped subject"
+    );
+    assert!(!first.text.contains("<img src=x"), "unescaped subject");
+    // Newest first: the last ticket opened heads the list; 50 rows and a link to the rest.
+    assert!(first.text.find("Routine 51").unwrap() < first.text.find("Routine 50").unwrap());
+    assert_eq!(first.text.matches("<tr data-row>").count(), 50);
+    let older = between(&first.text, "<p class=\"pager\"><a href=\"", "\"").replace("&#38;", "&");
+    let rest = app
+        .browser(Method::GET, &older)
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_eq!(rest.text.matches("<tr data-row>").count(), 3);
+    assert!(
+        rest.text
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+    );
+    assert!(!rest.text.contains("class=\"pager\""));
+    // Filters: by tag, by words, by status.
+    let billing = app
+        .browser(Method::GET, "/app/inbox?tag=billing")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_eq!(billing.text.matches("<tr data-row>").count(), 1);
+    let words = app
+        .browser(Method::GET, "/app/inbox?q=routine+07")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(words.text.contains("Routine 07"));
+    let closed = app
+        .browser(Method::GET, "/app/inbox?status=closed")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_eq!(closed.text.matches("<tr data-row>").count(), 0);
+    assert!(closed.text.contains("No tickets match"));
+    let bad = app
+        .browser(Method::GET, "/app/inbox?status=maybe")
+        .cookie(&console)
+        .expect(422)
+        .await;
+    assert_page(&bad);
+    assert!(bad.text.contains("status"), "{}", bad.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ticket_page_shows_the_conversation_and_takes_replies_notes_and_a_close() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("ticket-page").await;
+    let console = sign_in(&app, &ws).await;
+    let id = ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Leaking tap", "contact": {"email": "ada@example.com"}, "message": "The tap <b>drips</b>."}),
+    )
+    .await;
+    let page = app
+        .browser(Method::GET, &format!("/app/tickets/{id}"))
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_page(&page);
+    assert!(
+        page.text.contains("The tap &#60;b&#62;drips&#60;/b&#62;."),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("class=\"message inbound\""));
+    // A reply, as htmx sends it: the conversation comes back with the reply and its status.
+    let reply = app
+        .browser(Method::POST, &format!("/app/tickets/{id}/messages"))
+        .console(&console)
+        .header("hx-request", "true")
+        .body(
+            FORM,
+            form(&[("kind", "reply"), ("body", "A plumber comes today.")]),
+        )
+        .expect(200)
+        .await;
+    assert!(
+        reply.text.starts_with("<div id=\"conversation\""),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("A plumber comes today."));
+    assert!(reply.text.contains("Delivery: queued"));
+    // A note, as a plain form sends it: back to the ticket.
+    let note = app
+        .browser(Method::POST, &format!("/app/tickets/{id}/messages"))
+        .console(&console)
+        .body(
+            FORM,
+            form(&[("kind", "note"), ("body", "Call before noon.")]),
+        )
+        .expect(303)
+        .await;
+    assert_eq!(
+        note.header("location"),
+        Some(format!("/app/tickets/{id}").as_str())
+    );
+    let thread = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let kinds: Vec<&str> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["inbound", "reply", "note"]);
+    // Bad input: a page that says why, nothing added.
+    for (fields, status) in [
+        (form(&[("kind", "shout"), ("body", "x")]), 422),
+        (form(&[("kind", "reply"), ("body", "")]), 422),
+        (form(&[("kind", "reply")]), 422),
+    ] {
+        let r = app
+            .browser(Method::POST, &format!("/app/tickets/{id}/messages"))
+            .console(&console)
+            .body(FORM, fields)
+            .expect(status)
+            .await;
+        assert_page(&r);
+    }
+    let closed = app
+        .browser(Method::POST, &format!("/app/tickets/{id}/status"))
+        .console(&console)
+        .body(FORM, form(&[("status", "closed")]))
+        .expect(303)
+        .await;
+    assert_eq!(
+        closed.header("location"),
+        Some(format!("/app/tickets/{id}").as_str())
+    );
+    let after = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(after["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(after["status"], "closed", "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_refuse_other_workspaces_roles_and_modules_off() {
+    let app = TestApp::spawn().await;
+    let a = app.workspace("pages-a").await;
+    let b = app.workspace("pages-b").await;
+    let console = sign_in(&app, &a).await;
+    let theirs = ticket_id(
+        &app,
+        &b,
+        json!({"subject": "B's secret", "contact": {"email": "b@example.com"}, "message": "Private"}),
+    )
+    .await;
+    let r = app
+        .browser(Method::GET, &format!("/app/tickets/{theirs}"))
+        .cookie(&console)
+        .expect(404)
+        .await;
+    assert_page(&r);
+    assert!(!r.text.contains("B's secret"));
+    app.browser(Method::GET, "/app/tickets/not-an-id")
+        .cookie(&console)
+        .expect(404)
+        .await;
+    let r = app
+        .browser(Method::POST, &format!("/app/tickets/{theirs}/messages"))
+        .console(&console)
+        .body(FORM, form(&[("kind", "reply"), ("body", "Hello B")]))
+        .expect(404)
+        .await;
+    assert_page(&r);
+    // A role without tickets.read (a technician's key) is refused the inbox.
+    let technician = app.key(&a.slug, BuiltinRole::Technician).await;
+    let r = app
+        .browser(Method::GET, "/app/inbox")
+        .key(&technician)
+        .expect(403)
+        .await;
+    assert_page(&r);
+    // The help desk off: its pages are not there.
+    app.patch("/api/v1/modules")
+        .key(&a.admin_key)
+        .json(&json!({"enabled": ["crm"]}))
+        .expect(200)
+        .await;
+    let r = app
+        .browser(Method::GET, "/app/inbox")
+        .cookie(&console)
+        .expect(404)
+        .await;
+    assert_page(&r);
+}
+
+/// The path of a page route with its parameter filled by a real id.
+fn page_path(path: &str, ticket: &str) -> String {
+    path.replace("{id}", ticket)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("page-sweep").await;
+    let console = sign_in(&app, &ws).await;
+    let id = ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Sweep", "contact": {"email": "c@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    let table = route_table();
+    let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();
+    assert!(
+        pages.len() >= 8,
+        "the sweep sees the pages ({})",
+        pages.len()
+    );
+    let mut checked = 0;
+    for spec in &pages {
+        let path = page_path(spec.path, &id);
+        if spec.method == Method::GET {
+            if spec.path.starts_with("/assets/") {
+                continue;
+            }
+            let r = app
+                .browser(Method::GET, &path)
+                .cookie(&console)
+                .send()
+                .await;
+            assert!(
+                [200, 303].contains(&r.status),
+                "GET {path}: {} {}",
+                r.status,
+                r.text
+            );
+            // Whole pages and the fragments live updates fetch carry the same headers.
+            if r.status == 200 {
+                assert_eq!(
+                    r.header("content-security-policy"),
+                    Some(holdfast_http::console::CSP),
+                    "GET {path}"
+                );
+            }
+            assert_eq!(r.header("x-frame-options"), Some("DENY"), "GET {path}");
+            checked += 1;
+        } else if !spec.guard.is_public() {
+            assert!(
+                matches!(
+                    spec.guard,
+                    Guard::Staff { .. } | Guard::StaffStepUp { .. } | Guard::User
+                ),
+                "{} {path}: a console action is a signed-in user's",
+                spec.method
+            );
+            let r = app
+                .browser(spec.method.clone(), &path)
+                .cookie(&console)
+                .body(
+                    FORM,
+                    form(&[("kind", "note"), ("body", "x"), ("status", "open")]),
+                )
+                .send()
+                .await;
+            assert_eq!(
+                r.status, 403,
+                "{} {path} without the token: {}",
+                spec.method, r.text
+            );
+            assert_page(&r);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "checked {checked}");
+    // Nothing was added by the refused actions.
+    let thread: Value = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(thread["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(thread["status"], "open");
+    // The static files: the script library and the console's own, never inline.
+    for asset in [
+        "/assets/htmx.min.js",
+        "/assets/console.js",
+        "/assets/console.css",
+    ] {
+        let r = app.browser(Method::GET, asset).expect(200).await;
+        assert!(r.header("cache-control").unwrap().contains("max-age"));
+    }
+    let htmx = app
+        .browser(Method::GET, "/assets/htmx.min.js")
+        .expect(200)
+        .await;
+    assert!(htmx.text.starts_with("var htmx=function()"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("sign-out").await;
+    let console = sign_in(&app, &ws).await;
+    app.browser(Method::POST, "/sign-out")
+        .cookie(&console)
+        .expect(403)
+        .await;
+    let r = app
+        .browser(Method::POST, "/sign-out")
+        .console(&console)
+        .expect(303)
+        .await;
+    assert_eq!(r.header("location"), Some("/sign-in"));
+    assert!(
+        r.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("hf_session=;") || c.contains("hf_session=;"))
+    );
+    let r = app
+        .browser(Method::GET, "/app/inbox")
+        .cookie(&console)
+        .expect(303)
+        .await;
+    assert_eq!(r.header("location"), Some("/sign-in?next=/app/inbox"));
+}
