@@ -214,16 +214,34 @@ impl Frame {
             }
             Principal::ApiKey(id) => (id.to_string(), String::new()),
         };
-        let links: [(&'static str, &'static str, Module, Permission); 1] = [(
-            "/app/inbox",
-            "Inbox",
-            Module::Helpdesk,
-            Permission::TicketsRead,
-        )];
+        // Each section: where, its name, the module it belongs to and the permission its
+        // first page needs (settings: every signed-in person has their own account).
+        let links: [(
+            &'static str,
+            &'static str,
+            Option<Module>,
+            Option<Permission>,
+        ); 4] = [
+            (
+                "/app/inbox",
+                "Inbox",
+                Some(Module::Helpdesk),
+                Some(Permission::TicketsRead),
+            ),
+            (
+                "/app/contacts",
+                "Contacts",
+                Some(Module::Crm),
+                Some(Permission::ContactsRead),
+            ),
+            ("/app/audit", "Audit", None, Some(Permission::AuditRead)),
+            ("/app/settings", "Settings", None, None),
+        ];
         let nav = links
             .into_iter()
             .filter(|(_, _, module, permission)| {
-                actor.modules.contains(*module) && actor.role.grants(*permission)
+                module.is_none_or(|m| actor.modules.contains(m))
+                    && permission.is_none_or(|p| actor.role.grants(p))
             })
             .map(|(href, label, _, _)| Nav {
                 href,
