@@ -59,7 +59,14 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
                 tracing::error!("handler panicked");
                 render(&ApiError::internal())
             },
-        ));
+        ))
+        // gzip or brotli when the client asks (browsers do; API clients that do not ask get
+        // plain bodies). The default predicate leaves the live event stream, images and tiny
+        // bodies alone; level 5 keeps the CPU cost small.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Precise(5)),
+        );
     let router = match cors(&state.config.cors_allowed_origins) {
         // The widget's public routes answer CORS themselves, for each workspace's own allowed
         // origins (widget_guard.rs); the instance-wide list is for the console and API clients.

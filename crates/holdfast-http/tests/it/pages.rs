@@ -578,3 +578,80 @@ async fn signing_out_ends_the_session() {
         .await;
     assert_eq!(r.header("location"), Some("/sign-in?next=/app/inbox"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_light_and_compressed_for_browsers_that_ask() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("page-weight").await;
+    let console = sign_in(&app, &ws).await;
+    for n in 0..50 {
+        ticket_id(
+            &app,
+            &ws,
+            json!({"subject": format!("A customer question number {n}"), "contact": {"email": "w@example.com"}, "message": "Hi", "tags": ["billing", "urgent"]}),
+        )
+        .await;
+    }
+    // A full inbox page with its stylesheet and script (htmx aside) stays under 100 KB.
+    let inbox = app
+        .browser(Method::GET, "/app/inbox")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    let css = app
+        .browser(Method::GET, "/assets/console.css")
+        .expect(200)
+        .await;
+    let js = app
+        .browser(Method::GET, "/assets/console.js")
+        .expect(200)
+        .await;
+    let weight = inbox.text.len() + css.text.len() + js.text.len();
+    assert!(weight < 100 * 1024, "the inbox weighs {weight} bytes");
+    // Asked for gzip or brotli, pages and assets come compressed, and smaller.
+    for (encoding, path) in [
+        ("gzip", "/app/inbox"),
+        ("br", "/app/inbox"),
+        ("gzip", "/assets/htmx.min.js"),
+        ("br", "/assets/console.css"),
+    ] {
+        let r = app
+            .browser(Method::GET, path)
+            .cookie(&console)
+            .header("accept-encoding", encoding)
+            .expect(200)
+            .await;
+        assert_eq!(r.header("content-encoding"), Some(encoding), "{path}");
+        let plain = app
+            .browser(Method::GET, path)
+            .cookie(&console)
+            .expect(200)
+            .await;
+        assert!(plain.header("content-encoding").is_none());
+        let compressed = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header("cookie", &console.session_cookie)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len();
+        assert!(
+            compressed < plain.text.len() / 2,
+            "{path} {encoding}: {compressed} of {}",
+            plain.text.len()
+        );
+    }
+    // The live event stream is never buffered by compression.
+    let stream = app
+        .get("/api/v1/events")
+        .cookie(&console)
+        .header("accept-encoding", "gzip")
+        .expect(200)
+        .await;
+    assert!(stream.header("content-encoding").is_none());
+}
