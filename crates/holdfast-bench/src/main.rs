@@ -26,7 +26,7 @@
 //! `HOLDFAST_BENCH_TICKETS` to change) seeded straight into the database (search indexes kept by
 //! the schema's own triggers and generated columns), and `GET /api/v1/tickets` newest first,
 //! filtered by status, and full-text searched for a rare and a common word, each from 32
-//! connections.
+//! connections, and the console's inbox (plain and searched) and a ticket page from 16.
 //!
 //! `HOLDFAST_BENCH_ONLY` (e.g. `mail,tickets,crm`) runs only some sections; by default, all.
 //!
@@ -80,6 +80,8 @@ enum Op {
     MailIn,
     /// `GET /api/v1/tickets` with the query in `Ctx::ticket_queries` at this index.
     TicketList(usize),
+    /// A console page at this path, rendered on the server (opened with the admin key).
+    ConsolePage(&'static str),
     HttpGet,
     HttpList,
     HttpLogin,
@@ -246,6 +248,10 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
         Op::TicketList(query) => {
             let query = ctx.ticket_queries.get(query).copied().unwrap_or_default();
             let url = format!("{}/api/v1/tickets?{query}", ctx.base);
+            http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
+        }
+        Op::ConsolePage(path) => {
+            let url = format!("{}{path}", ctx.base);
             http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
         }
         Op::MailIn => {
@@ -911,7 +917,8 @@ async fn seed_tickets(ctx: &Ctx, count: usize) -> Duration {
 }
 
 /// The ticket list with 100 000 tickets in the workspace: newest first, by status, and
-/// full-text search, each from 32 connections.
+/// full-text search, each from 32 connections; then the console's inbox and a ticket page
+/// from 16.
 async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
     let count = ticket_count();
     let seeded = seed_tickets(ctx, count).await;
@@ -930,6 +937,36 @@ async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
         let errors: usize = s.errors.values().sum();
         println!(
             "  {label:<20} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}",
+            s.rate, s.p50_ms, s.p99_ms
+        );
+        for (kind, n) in &s.errors {
+            println!("  errors: {n} × {kind}");
+        }
+    }
+    // The console's pages over the same 100 000 tickets, from 16 connections.
+    let newest: Value = ctx
+        .http
+        .get(format!("{}/api/v1/tickets?limit=1", ctx.base))
+        .bearer_auth(&ctx.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = newest["data"][0]["id"].as_str().unwrap_or_default();
+    // One path made at run time, kept for the rest of the run.
+    let ticket_page: &'static str = Box::leak(format!("/app/tickets/{id}").into_boxed_str());
+    for (label, path) in [
+        ("console inbox", "/app/inbox"),
+        ("console inbox search", "/app/inbox?q=chimney"),
+        ("console ticket page", ticket_page),
+    ] {
+        let stats = drive(ctx, &[load(Op::ConsolePage(path), label, HALF)], duration).await;
+        let s = &stats[0];
+        let errors: usize = s.errors.values().sum();
+        println!(
+            "  {label:<20} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors} (×{HALF})",
             s.rate, s.p50_ms, s.p99_ms
         );
         for (kind, n) in &s.errors {
