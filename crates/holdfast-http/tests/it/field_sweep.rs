@@ -38,6 +38,7 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "a redirect, or the conversation GET /app/tickets/{id}/conversation shows (swept)",
     ),
     ("POST", "/app/tickets/{id}/status", "a redirect"),
+    ("POST", "/app/tickets/{id}/details", "a redirect"),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),
@@ -297,6 +298,9 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/app/inbox") => call("/app/inbox".into()),
         ("GET", "/app/tickets/{id}") => call(format!("/app/tickets/{t}")),
         ("GET", "/app/tickets/{id}/conversation") => call(format!("/app/tickets/{t}/conversation")),
+        ("GET", "/app/tickets/{id}/saved-reply") => {
+            call(format!("/app/tickets/{t}/saved-reply?saved={}", ids.saved))
+        }
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),
             json!({"email": EMAIL, "name": NAME}),

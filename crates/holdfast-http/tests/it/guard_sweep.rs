@@ -121,7 +121,7 @@ fn with_body<'a>(
         // A console form: every field a page action reads.
         call.body(
             "application/x-www-form-urlencoded",
-            "kind=note&body=sweep&status=open",
+            "kind=note&body=sweep&status=open&priority=normal&tags=",
         )
     } else if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
         call.json(&json!({"status": "pending"}))

@@ -205,7 +205,7 @@ async fn call(
     let call = if spec.doc.page && spec.method.as_str() == "POST" {
         call.body(
             "application/x-www-form-urlencoded",
-            "kind=note&body=sweep&status=open",
+            "kind=note&body=sweep&status=open&priority=normal&tags=",
         )
     } else if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
         call.json(&json!({}))

@@ -655,3 +655,159 @@ async fn pages_are_light_and_compressed_for_browsers_that_ask() {
         .await;
     assert!(stream.header("content-encoding").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ticket_page_changes_details_offers_saved_replies_and_shows_contact_and_timeline() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("ticket-details").await;
+    let console = sign_in(&app, &ws).await;
+    let id = ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Boiler", "contact": {"email": "ada@example.com", "name": "Ada Lovelace"}, "message": "Cold."}),
+    )
+    .await;
+    let saved = app
+        .post("/api/v1/saved-replies")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Greeting", "body": "Hi {{contact.name|there}}, about {{ticket.subject}}:"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let owner = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = app
+        .browser(Method::GET, &format!("/app/tickets/{id}"))
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(page.text.contains("ada@example.com"), "the contact panel");
+    assert!(page.text.contains("Ada Lovelace"));
+    assert!(
+        page.text
+            .contains(&format!("<option value=\"{saved}\">Greeting</option>"))
+    );
+    assert!(page.text.contains(&format!("<option value=\"{owner}\"")));
+    // The saved reply, filled in for this ticket, replaces the reply box.
+    let filled = app
+        .browser(
+            Method::GET,
+            &format!("/app/tickets/{id}/saved-reply?saved={saved}"),
+        )
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(
+        filled.text.starts_with("<textarea id=\"message-body\""),
+        "{}",
+        filled.text
+    );
+    assert!(
+        filled.text.contains("Hi Ada Lovelace, about Boiler:"),
+        "{}",
+        filled.text
+    );
+    app.browser(
+        Method::GET,
+        &format!("/app/tickets/{id}/saved-reply?saved=sr_nope"),
+    )
+    .cookie(&console)
+    .expect(404)
+    .await;
+    // Status, priority, assignee and tags in one form.
+    let fields = form(&[
+        ("status", "pending"),
+        ("priority", "urgent"),
+        ("assignee", &owner),
+        ("tags", "heating, Winter "),
+    ]);
+    app.browser(Method::POST, &format!("/app/tickets/{id}/details"))
+        .console(&console)
+        .body(FORM, fields)
+        .expect(303)
+        .await;
+    let after = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(after["status"], "pending");
+    assert_eq!(after["priority"], "urgent");
+    assert_eq!(after["assignee"], owner.as_str());
+    assert_eq!(after["tags"], json!(["heating", "winter"]));
+    // A stranger as assignee or a bad priority: a page that says so, nothing changed.
+    for fields in [
+        form(&[
+            ("status", "open"),
+            ("priority", "urgent"),
+            ("assignee", "usr_00000000000000000000000000000000"),
+            ("tags", ""),
+        ]),
+        form(&[
+            ("status", "open"),
+            ("priority", "whenever"),
+            ("assignee", ""),
+            ("tags", ""),
+        ]),
+    ] {
+        let r = app
+            .browser(Method::POST, &format!("/app/tickets/{id}/details"))
+            .console(&console)
+            .body(FORM, fields)
+            .expect(422)
+            .await;
+        assert_page(&r);
+    }
+    let still = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(still["status"], "pending");
+    // The timeline tells what happened.
+    let page = app
+        .browser(Method::GET, &format!("/app/tickets/{id}"))
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(
+        page.text.contains("status: open → pending"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("priority: normal → urgent"));
+    // A role that hides contact emails sees the panel without the address.
+    let hidden = app
+        .post("/api/v1/roles")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "No emails", "permissions": ["tickets.read", "contacts.read"], "fields": {"contacts.email": "hidden"}}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (key, _) = crate::key_with_role(&app, &ws, &hidden).await;
+    let page = app
+        .browser(Method::GET, &format!("/app/tickets/{id}"))
+        .key(&key)
+        .expect(200)
+        .await;
+    assert!(page.text.contains("Ada Lovelace"));
+    assert!(
+        !page.text.contains("ada@example.com"),
+        "a hidden field on the page"
+    );
+}

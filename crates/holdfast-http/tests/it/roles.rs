@@ -312,7 +312,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
             if spec.doc.page && spec.method.as_str() == "POST" {
                 call = call.body(
                     "application/x-www-form-urlencoded",
-                    "kind=note&body=matrix&status=open",
+                    "kind=note&body=matrix&status=open&priority=normal&tags=",
                 );
             } else if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
                 call = call.json(&json!({}));

@@ -4,6 +4,7 @@
 //! through `holdfast_app::helpdesk::tickets`, exactly as the API's.
 
 use crate::console::{self, Frame, is_htmx, see_other};
+use crate::extract::QueryParams;
 use crate::guard::{Authed, Guard};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -14,14 +15,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use holdfast_app::helpdesk::tickets::{add_message, change_one};
+use holdfast_app::helpdesk::saved_replies::render_for;
+use holdfast_app::helpdesk::tickets::{add_message, change_one, check_assignee};
+use holdfast_core::access::fields::{Field, Visible};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
+use holdfast_core::helpdesk::ticket_activity::ActivityOut;
 use holdfast_core::helpdesk::tickets::{
     MessageKind, MessageOut, ReplySource, TicketOut, TicketPatch, check_reply_text,
 };
-use holdfast_core::ids::TicketId;
+use holdfast_core::ids::{ContactId, SavedReplyId, TicketId};
 use holdfast_store::Lock;
 use holdfast_store::helpdesk::tickets as store;
 use holdfast_store::identity::auth::Actor;
@@ -56,6 +60,27 @@ pub fn routes(t: &mut RouteTable) {
             WRITE,
             Doc::page("Console", "Reply to a ticket or add a note"),
             post(message_add),
+        );
+        t.add(
+            Method::GET,
+            "/app/tickets/{id}/saved-reply",
+            WRITE,
+            Doc::page(
+                "Console",
+                "A saved reply filled in for a ticket, to edit and send",
+            ),
+            get(saved_reply),
+        );
+        t.add(
+            Method::POST,
+            "/app/tickets/{id}/details",
+            WRITE,
+            Doc::page(
+                "Console",
+                "Change a ticket's status, priority, assignee and tags",
+            )
+            .redirect(),
+            post(details_change),
         );
         t.add(
             Method::POST,
@@ -101,6 +126,25 @@ impl Shown {
     }
 }
 
+/// The contact panel: only the fields the role may see (`Visible`).
+struct ContactPanel {
+    id: String,
+    lines: Vec<(&'static str, String)>,
+}
+
+/// One entry of the ticket's timeline, as a sentence.
+struct Activity {
+    when: String,
+    text: String,
+}
+
+/// An attachment, downloaded through the API's guarded route.
+struct Attachment {
+    href: String,
+    name: String,
+    size: String,
+}
+
 #[derive(Template)]
 #[template(path = "ticket.html")]
 struct TicketPage {
@@ -111,6 +155,21 @@ struct TicketPage {
     notice: Option<String>,
     may_write: bool,
     statuses: [&'static str; 4],
+    priorities: [&'static str; 4],
+    contact: Option<ContactPanel>,
+    activity: Vec<Activity>,
+    attachments: Vec<Attachment>,
+    /// Members to assign (user id, email), when the role may read members.
+    members: Vec<(String, String)>,
+    /// Saved replies (id, name) to start an answer from.
+    saved: Vec<(String, String)>,
+    tags: String,
+}
+
+#[derive(Template)]
+#[template(path = "reply_box.html")]
+struct ReplyBox {
+    text: String,
 }
 
 #[derive(Template)]
@@ -144,6 +203,44 @@ async fn load(
     Ok(Some((ticket, shown)))
 }
 
+/// A timeline entry in words: what changed, from what to what, and by whom.
+fn activity_text(entry: &ActivityOut) -> String {
+    let change = |what: &str| {
+        format!(
+            "{what}: {} → {}",
+            entry.data["from"].as_str().unwrap_or("none"),
+            entry.data["to"].as_str().unwrap_or("none")
+        )
+    };
+    let what = match entry.kind.as_str() {
+        "created" => "opened".to_owned(),
+        "status_changed" => change("status"),
+        "priority_changed" => change("priority"),
+        "assignee_changed" => change("assignee"),
+        "subject_changed" => "subject changed".to_owned(),
+        "tags_changed" => "tags changed".to_owned(),
+        "message_received" => "a message from the customer".to_owned(),
+        "reply_sent" => "a reply".to_owned(),
+        "note_added" => "an internal note".to_owned(),
+        other => other.replace('_', " "),
+    };
+    let by = match entry.actor_type.as_str() {
+        "contact" => "the customer".to_owned(),
+        "system" => "Holdfast".to_owned(),
+        kind => format!("{kind} {}", entry.actor_id.as_deref().unwrap_or_default()),
+    };
+    format!("{what} — {by}")
+}
+
+/// Bytes as people read them.
+fn size_text(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} bytes"),
+    }
+}
+
 async fn ticket_page(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -153,16 +250,166 @@ async fn ticket_page(
     let (ticket, messages) = load(&state, &actor, &id)
         .await?
         .ok_or_else(|| Problem::not_found("ticket"))?;
+    let may_write = actor.role.grants(Permission::TicketsWrite);
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let contact = match &ticket.contact_id {
+        Some(contact_id) if actor.role.grants(Permission::ContactsRead) => {
+            let cid = ContactId::from_trusted(contact_id.clone());
+            holdfast_store::crm::contacts::get(&mut tx, &cid, Lock::Read)
+                .await?
+                .map(|c| {
+                    let seen = Visible::contact(&actor.role, &c);
+                    let lines = [
+                        ("Name", Field::ContactsName),
+                        ("Email", Field::ContactsEmail),
+                        ("Phone", Field::ContactsPhone),
+                        ("Company", Field::ContactsCompany),
+                    ]
+                    .into_iter()
+                    .filter_map(|(label, field)| seen.text(field).map(|v| (label, v.to_owned())))
+                    .collect();
+                    ContactPanel {
+                        id: c.id.clone(),
+                        lines,
+                    }
+                })
+        }
+        _ => None,
+    };
+    let activity = holdfast_store::helpdesk::ticket_activity::list(&mut tx, &id, 0, 200)
+        .await?
+        .iter()
+        .map(|entry| Activity {
+            when: console::when(entry.created_at),
+            text: activity_text(entry),
+        })
+        .collect();
+    let attachments = store::attachments(&mut tx, &id)
+        .await?
+        .into_iter()
+        .map(|a| Attachment {
+            href: format!("/api/v1/tickets/{id}/attachments/{}", a.id),
+            name: a.filename,
+            size: size_text(a.size),
+        })
+        .collect();
+    let members = if may_write && actor.role.grants(Permission::MembersRead) {
+        holdfast_store::access::members::list(&mut tx)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id, m.email))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let saved = if may_write {
+        holdfast_store::helpdesk::saved_replies::list(&mut tx, None, 200)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
     let page = TicketPage {
         frame: Frame::new(&state, &actor, "/app/inbox").await?,
         opened: console::when(ticket.created_at),
+        tags: ticket.tags.join(", "),
         ticket,
         messages,
         notice: None,
-        may_write: actor.role.grants(Permission::TicketsWrite),
+        may_write,
         statuses: ["open", "pending", "resolved", "closed"],
+        priorities: ["low", "normal", "high", "urgent"],
+        contact,
+        activity,
+        attachments,
+        members,
+        saved,
     };
     Ok(console::render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// The reply box filled with a saved reply rendered for this ticket as the actor would send
+/// it (a contact field the role may not read renders as if missing); empty for none.
+async fn saved_reply(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<SavedQuery>,
+) -> ApiResult<Response> {
+    let id = ticket_id(&id)?;
+    // The ticket first: another workspace's id is 404 whatever else is asked.
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let ticket = store::get(&mut tx, &id, Lock::Read)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    let text = match query.saved.as_deref().filter(|s| !s.is_empty()) {
+        None => String::new(),
+        Some(saved_id) => {
+            let saved_id =
+                SavedReplyId::parse(saved_id).ok_or_else(|| Problem::not_found("saved reply"))?;
+            let saved = holdfast_store::helpdesk::saved_replies::get(&mut tx, &saved_id)
+                .await?
+                .ok_or_else(|| Problem::not_found("saved reply"))?;
+            render_for(&mut tx, &actor, &saved, Some(&ticket)).await?
+        }
+    };
+    tx.commit().await?;
+    Ok(console::render(StatusCode::OK, &ReplyBox { text }))
+}
+
+#[derive(Deserialize)]
+struct DetailsForm {
+    status: String,
+    priority: String,
+    /// A member's user id, or empty for nobody.
+    assignee: Option<String>,
+    /// Comma-separated.
+    tags: String,
+}
+
+async fn details_change(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let id = ticket_id(&id)?;
+    let form: DetailsForm = console::form(&headers, &body)?;
+    let tags: Vec<String> = form
+        .tags
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let change = TicketPatch {
+        status: Some(form.status),
+        priority: Some(form.priority),
+        assignee: form
+            .assignee
+            .map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty())),
+        tags: Some(tags),
+        ..TicketPatch::default()
+    }
+    .validate()
+    .map_err(Problem::validation)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    check_assignee(&mut tx, &change.assignee).await?;
+    change_one(&mut tx, &actor, &id, &change, false, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("ticket"))?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/app/tickets/{id}"), is_htmx(&headers)))
 }
 
 /// The conversation alone, for a page that heard a notice about this ticket.
