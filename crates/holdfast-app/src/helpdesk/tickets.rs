@@ -9,7 +9,7 @@ use crate::outreach::Decision;
 use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::helpdesk::tickets::{
-    Delivery, MessageKind, MessageOut, ReplySource, TicketChange, TicketOut,
+    BulkChange, BulkOut, Delivery, MessageKind, MessageOut, ReplySource, TicketChange, TicketOut,
 };
 use holdfast_core::ids::{ContactId, TicketId};
 use holdfast_core::webhooks::EventType;
@@ -187,4 +187,56 @@ async fn mail_reply(
         }
     }
     Ok(())
+}
+
+/// One change for many tickets in one transaction, for the API and the console: every id must
+/// be a ticket of this workspace (else an error naming the others, and nothing is written),
+/// each ticket locked in id order (two bulk changes over the same tickets cannot deadlock) and
+/// changed through the same path as one ticket.
+pub async fn change_many(state: &App, actor: &Actor, bulk: &BulkChange) -> AppResult<BulkOut> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    check_assignee(&mut tx, &bulk.assignee).await?;
+    // Lock in id order, so two bulk changes over the same tickets cannot deadlock.
+    let mut sorted: Vec<&TicketId> = bulk.ids.iter().collect();
+    sorted.sort();
+    let mut locked = std::collections::HashMap::with_capacity(sorted.len());
+    for id in sorted {
+        if let Some(ticket) = store::get(&mut tx, id, Lock::ForUpdate).await? {
+            locked.insert(id.as_str().to_owned(), ticket);
+        }
+    }
+    let mut current = Vec::with_capacity(bulk.ids.len());
+    let mut missing = Vec::new();
+    for id in &bulk.ids {
+        match locked.remove(id.as_str()) {
+            Some(ticket) => current.push(ticket),
+            None => missing.push(id.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::field(
+            ErrorCode::Validation,
+            "ids",
+            &format!(
+                "not tickets of this workspace: {}; nothing was changed",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let mut updated = 0;
+    let mut tickets = Vec::with_capacity(current.len());
+    for ticket in current {
+        let id = TicketId::from_trusted(ticket.id.clone());
+        let change = bulk
+            .for_ticket(&ticket.id, &ticket.tags)
+            .map_err(|e| ApiError::validation(vec![e]))?;
+        let Some(done) = change_one(&mut tx, &actor, &id, &change, true, now).await? else {
+            return Err(ApiError::not_found("ticket"));
+        };
+        updated += usize::from(done.changed);
+        tickets.push(done.ticket);
+    }
+    tx.commit().await?;
+    Ok(BulkOut { updated, tickets })
 }

@@ -609,6 +609,8 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     pub contact: Option<String>,
     pub q: Option<SearchQuery>,
+    /// Only tickets nobody is assigned (the console's "unassigned" view).
+    pub unassigned: bool,
 }
 
 impl TicketFilter {
@@ -646,6 +648,7 @@ impl TicketFilter {
                     .take(validate::text("q", q, 1, 200))
                     .and_then(|q| errors.take(SearchQuery::parse("q", &q)))
             }),
+            unassigned: false,
         }
     }
 }

@@ -39,6 +39,7 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/app/tickets/{id}/status", "a redirect"),
     ("POST", "/app/tickets/{id}/details", "a redirect"),
+    ("POST", "/app/inbox/bulk", "a redirect"),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),

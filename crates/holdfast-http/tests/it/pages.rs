@@ -811,3 +811,113 @@ async fn a_ticket_page_changes_details_offers_saved_replies_and_shows_contact_an
         "a hidden field on the page"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_changes_ticked_tickets_at_once_and_shows_the_unassigned() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("inbox-bulk").await;
+    let console = sign_in(&app, &ws).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            ticket_id(
+                &app,
+                &ws,
+                json!({"subject": format!("Bulk {n}"), "contact": {"email": "b@example.com"}, "message": "Hi"}),
+            )
+            .await,
+        );
+    }
+    let unassigned = app
+        .browser(Method::GET, "/app/inbox?view=unassigned")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_eq!(unassigned.text.matches("<tr data-row>").count(), 3);
+    assert!(unassigned.text.contains("name=\"ids\""));
+    // Tick two: close them, take them, tag them; come back to the same view.
+    let fields = form(&[
+        ("ids", &ids[0]),
+        ("ids", &ids[1]),
+        ("status", "closed"),
+        ("assignee", "me"),
+        ("add_tag", "Done"),
+        ("back", "/app/inbox?view=unassigned"),
+    ]);
+    let r = app
+        .browser(Method::POST, "/app/inbox/bulk")
+        .console(&console)
+        .body(FORM, fields)
+        .expect(303)
+        .await;
+    assert_eq!(r.header("location"), Some("/app/inbox?view=unassigned"));
+    for (n, id) in ids.iter().enumerate() {
+        let t = app
+            .get(&format!("/api/v1/tickets/{id}"))
+            .key(&ws.admin_key)
+            .expect(200)
+            .await
+            .json;
+        if n < 2 {
+            assert_eq!(t["status"], "closed");
+            assert!(t["assignee"].as_str().unwrap().starts_with("usr_"));
+            assert_eq!(t["tags"], json!(["done"]));
+        } else {
+            assert_eq!(t["status"], "open");
+            assert!(t["assignee"].is_null());
+        }
+    }
+    let left = app
+        .browser(Method::GET, "/app/inbox?view=unassigned")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_eq!(left.text.matches("<tr data-row>").count(), 1);
+    let mine = app
+        .browser(Method::GET, "/app/inbox?view=mine")
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_eq!(mine.text.matches("<tr data-row>").count(), 2);
+    // Nothing ticked, a stranger's id, a bad status: a page saying why, nothing changed.
+    for fields in [
+        form(&[("status", "closed")]),
+        form(&[
+            ("ids", &ids[2]),
+            ("ids", "tk_00000000000000000000000000000000"),
+            ("status", "closed"),
+        ]),
+        form(&[("ids", &ids[2]), ("status", "gone")]),
+        form(&[("ids", &ids[2]), ("assignee", "someone")]),
+    ] {
+        let r = app
+            .browser(Method::POST, "/app/inbox/bulk")
+            .console(&console)
+            .body(FORM, fields)
+            .expect(422)
+            .await;
+        assert_page(&r);
+    }
+    let third = app
+        .get(&format!("/api/v1/tickets/{}", ids[2]))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(third["status"], "open");
+    // Only back to the inbox.
+    let r = app
+        .browser(Method::POST, "/app/inbox/bulk")
+        .console(&console)
+        .body(
+            FORM,
+            form(&[
+                ("ids", &ids[2]),
+                ("status", "pending"),
+                ("back", "https://evil.example/"),
+            ]),
+        )
+        .expect(303)
+        .await;
+    assert_eq!(r.header("location"), Some("/app/inbox"));
+}

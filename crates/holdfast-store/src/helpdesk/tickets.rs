@@ -178,11 +178,16 @@ pub async fn get(
     Ok(row.map(TicketOut::from))
 }
 
-/// The filters every list applies to its tickets `t`; `$7` is the limit.
+/// The filters every list applies to its tickets `t`; `$7` is the limit. `$4` is an
+/// assignee's user id, or [`UNASSIGNED`] for tickets nobody is assigned (never a user id).
 const LIST_FILTERS: &str = "t.workspace_id = $1 AND ($2 = '' OR t.id < $2) \
-         AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee_id = $4) \
+         AND ($3 = '' OR t.status = $3) \
+         AND ($4 = '' OR t.assignee_id = $4 OR ($4 = '-' AND t.assignee_id IS NULL)) \
          AND ($5 = '' OR t.contact_id = $5) \
          AND ($6 = '' OR t.tags LIKE $6 ESCAPE '\\')";
+
+/// The `$4` of [`LIST_FILTERS`] that asks for tickets nobody is assigned.
+const UNASSIGNED: &str = "-";
 
 mod search;
 
@@ -245,7 +250,11 @@ pub async fn list(
         ws: tx.ws().to_owned(),
         before: before.unwrap_or_default().to_owned(),
         status: filter.status.map(Status::as_str).unwrap_or_default(),
-        assignee: filter.assignee.clone().unwrap_or_default(),
+        assignee: if filter.unassigned {
+            UNASSIGNED.to_owned()
+        } else {
+            filter.assignee.clone().unwrap_or_default()
+        },
         contact: filter.contact.clone().unwrap_or_default(),
         tag: tag.unwrap_or_default(),
         limit: i64::from(limit),

@@ -14,7 +14,9 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
 use holdfast_app::events::publish;
-use holdfast_app::helpdesk::tickets::{add_message, author, change_one, check_assignee};
+use holdfast_app::helpdesk::tickets::{
+    add_message, author, change_many, change_one, check_assignee,
+};
 use holdfast_core::access::fields::{self, Resource};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
@@ -338,51 +340,7 @@ async fn ticket_bulk(
     body: JsonBody<BulkIn>,
 ) -> ApiResult<Json<BulkOut>> {
     let bulk = body.value.validate().map_err(Problem::validation)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    check_assignee(&mut tx, &bulk.assignee).await?;
-    // Lock in id order, so two bulk changes over the same tickets cannot deadlock.
-    let mut sorted: Vec<&TicketId> = bulk.ids.iter().collect();
-    sorted.sort();
-    let mut locked = std::collections::HashMap::with_capacity(sorted.len());
-    for id in sorted {
-        if let Some(ticket) = store::get(&mut tx, id, Lock::ForUpdate).await? {
-            locked.insert(id.as_str().to_owned(), ticket);
-        }
-    }
-    let mut current = Vec::with_capacity(bulk.ids.len());
-    let mut missing = Vec::new();
-    for id in &bulk.ids {
-        match locked.remove(id.as_str()) {
-            Some(ticket) => current.push(ticket),
-            None => missing.push(id.as_str()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Problem::field(
-            ErrorCode::Validation,
-            "ids",
-            &format!(
-                "not tickets of this workspace: {}; nothing was changed",
-                missing.join(", ")
-            ),
-        ));
-    }
-    let mut updated = 0;
-    let mut tickets = Vec::with_capacity(current.len());
-    for ticket in current {
-        let id = TicketId::from_trusted(ticket.id.clone());
-        let change = bulk
-            .for_ticket(&ticket.id, &ticket.tags)
-            .map_err(|e| Problem::validation(vec![e]))?;
-        let Some(done) = change_one(&mut tx, &actor, &id, &change, true, now).await? else {
-            return Err(Problem::not_found("ticket"));
-        };
-        updated += usize::from(done.changed);
-        tickets.push(done.ticket);
-    }
-    tx.commit().await?;
-    Ok(Json(BulkOut { updated, tickets }))
+    Ok(Json(change_many(&state, &actor, &bulk).await?))
 }
 
 #[derive(Deserialize)]

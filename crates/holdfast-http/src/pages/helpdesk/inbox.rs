@@ -2,7 +2,7 @@
 //! open), status, tag and full-text filters, and keyset paging. Rows are links: the page reads
 //! without JavaScript; `console.js` adds the keyboard (j/k, Enter, /).
 
-use crate::console::{self, Frame};
+use crate::console::{self, Frame, is_htmx, see_other};
 use crate::extract::QueryParams;
 use crate::guard::{Authed, Guard};
 use crate::paging::{encode_cursor, page_params_into};
@@ -10,13 +10,16 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
+use holdfast_app::helpdesk::tickets::change_many;
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
-use holdfast_core::helpdesk::tickets::TicketFilter;
+use holdfast_core::error::ErrorCode;
+use holdfast_core::helpdesk::tickets::{BulkIn, TicketFilter};
 use holdfast_core::validate::Errors;
 use holdfast_store::helpdesk::tickets as store;
 use holdfast_store::identity::auth::Principal;
@@ -32,6 +35,15 @@ pub fn routes(t: &mut RouteTable) {
             },
             Doc::page("Console", "The inbox"),
             get(inbox),
+        );
+        t.add(
+            Method::POST,
+            "/app/inbox/bulk",
+            Guard::Staff {
+                permission: Permission::TicketsWrite,
+            },
+            Doc::page("Console", "Change many tickets at once").redirect(),
+            post(bulk),
         );
     });
 }
@@ -65,6 +77,10 @@ struct View {
 #[template(path = "inbox.html")]
 struct InboxPage {
     frame: Frame,
+    /// Whether the bulk bar is shown.
+    may_write: bool,
+    /// This page's address, to come back to after a bulk change.
+    back: String,
     views: Vec<View>,
     statuses: Vec<(&'static str, &'static str)>,
     status: String,
@@ -94,18 +110,18 @@ async fn inbox(
     let (status, assignee) = match view {
         "mine" => (given(&query.status), me.as_deref()),
         "open" => (Some("open"), None),
-        "all" => (given(&query.status), None),
+        "all" | "unassigned" => (given(&query.status), None),
         _ => {
             return Err(Problem::field(
                 holdfast_core::error::ErrorCode::Validation,
                 "view",
-                "must be all, mine or open",
+                "must be all, mine, unassigned or open",
             ));
         }
     };
     let mut errors = Errors::default();
     let (limit, before) = page_params_into(Some(PAGE_SIZE), given(&query.cursor), &mut errors);
-    let filter = TicketFilter::parse(
+    let mut filter = TicketFilter::parse(
         status,
         assignee,
         given(&query.tag),
@@ -113,6 +129,7 @@ async fn inbox(
         given(&query.q),
         &mut errors,
     );
+    filter.unassigned = view == "unassigned";
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;
     let mut rows = store::list(&mut tx, &filter, before.as_deref(), limit + 1).await?;
@@ -141,6 +158,7 @@ async fn inbox(
     let views = [
         ("/app/inbox", "All", "all"),
         ("/app/inbox?view=mine", "Mine", "mine"),
+        ("/app/inbox?view=unassigned", "Unassigned", "unassigned"),
         ("/app/inbox?view=open", "Open", "open"),
     ]
     .into_iter()
@@ -150,8 +168,25 @@ async fn inbox(
         current: name == view,
     })
     .collect();
+    let back = format!(
+        "/app/inbox?{}",
+        serde_urlencoded::to_string(
+            [
+                ("view", Some(view)),
+                ("status", given(&query.status)),
+                ("tag", given(&query.tag)),
+                ("q", given(&query.q))
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| (*k, v)))
+            .collect::<Vec<_>>()
+        )
+        .unwrap_or_default()
+    );
     let page = InboxPage {
         frame: Frame::new(&state, &actor, "/app/inbox").await?,
+        may_write: actor.role.grants(Permission::TicketsWrite),
+        back,
         views,
         statuses: vec![
             ("", "Any"),
@@ -178,4 +213,67 @@ async fn inbox(
         next_page,
     };
     Ok(console::render(StatusCode::OK, &page))
+}
+
+/// Where a bulk change comes back to: the inbox as it was (never another page).
+fn inbox_back(back: Option<&str>) -> &str {
+    back.filter(|b| b.starts_with("/app/inbox") && !b.contains("//"))
+        .unwrap_or("/app/inbox")
+}
+
+/// The bulk bar: the ticked tickets (`ids`, repeated), and a status, an assignee (`me` or
+/// `nobody`) and a tag to add, each left as it is when empty. All or nothing, as the API's.
+async fn bulk(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let pairs: Vec<(String, String)> = console::form(&headers, &body)?;
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let me = match &actor.principal {
+        Principal::User { user_id, .. } => Some(user_id.to_string()),
+        Principal::ApiKey(_) => None,
+    };
+    let assignee = match value("assignee") {
+        None => None,
+        Some("nobody") => Some(None),
+        Some("me") => Some(Some(me.ok_or_else(|| {
+            Problem::field(
+                ErrorCode::Validation,
+                "assignee",
+                "an API key is nobody to assign tickets to",
+            )
+        })?)),
+        Some(_) => {
+            return Err(Problem::field(
+                ErrorCode::Validation,
+                "assignee",
+                "must be me or nobody",
+            ));
+        }
+    };
+    let change = BulkIn {
+        ids: pairs
+            .iter()
+            .filter(|(k, _)| k == "ids")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        status: value("status").map(str::to_owned),
+        assignee,
+        add_tags: value("add_tag")
+            .map(|t| vec![t.to_owned()])
+            .unwrap_or_default(),
+        remove_tags: Vec::new(),
+    }
+    .validate()
+    .map_err(Problem::validation)?;
+    change_many(&state, &actor, &change).await?;
+    Ok(see_other(inbox_back(value("back")), is_htmx(&headers)))
 }
