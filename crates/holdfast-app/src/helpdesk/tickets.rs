@@ -231,7 +231,7 @@ pub async fn change_many(state: &App, actor: &Actor, bulk: &BulkChange) -> AppRe
         let change = bulk
             .for_ticket(&ticket.id, &ticket.tags)
             .map_err(|e| ApiError::validation(vec![e]))?;
-        let Some(done) = change_one(&mut tx, &actor, &id, &change, true, now).await? else {
+        let Some(done) = change_one(&mut tx, actor, &id, &change, true, now).await? else {
             return Err(ApiError::not_found("ticket"));
         };
         updated += usize::from(done.changed);
