@@ -48,7 +48,7 @@ try {
   page.on("console", (m) => {
     const text = `${m.type()}: ${m.text()}`.slice(0, 300);
     result.console.push(text);
-    if (/Content Security Policy/i.test(text)) result.csp.push(text);
+    if (/Content Security Policy/i.test(text)) result.csp.push(`${new URL(page.url()).pathname} ${JSON.stringify(m.location())} ${text}`.slice(0, 500));
   });
   page.on("pageerror", (e) => result.console.push(`pageerror: ${String(e)}`.slice(0, 300)));
 

@@ -77,6 +77,30 @@
         source.addEventListener(name, refresh);
       }
     );
+    // Someone else writing an answer to this ticket: say so for half a minute.
+    var meMeta = document.querySelector('meta[name="user-id"]');
+    var me = meMeta ? meMeta.getAttribute("content") : "";
+    var shown = document.getElementById("replying");
+    var hideAt = 0;
+    source.addEventListener("ticket.replying", function (event) {
+      var notice = {};
+      try {
+        notice = JSON.parse(event.data || "{}");
+      } catch (e) {
+        return;
+      }
+      if (!shown || what !== "ticket:" + notice.ticket_id || notice.user_id === me) {
+        return;
+      }
+      shown.textContent = "Another team member is writing an answer to this ticket.";
+      shown.hidden = false;
+      hideAt = Date.now() + 30000;
+      window.setTimeout(function () {
+        if (Date.now() >= hideAt) {
+          shown.hidden = true;
+        }
+      }, 30500);
+    });
     window.addEventListener("beforeunload", function () {
       source.close();
     });

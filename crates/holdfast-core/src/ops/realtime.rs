@@ -26,8 +26,15 @@ pub struct Notice {
     pub ticket_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub message_id: Option<String>,
+    /// For presence notices (`ticket.replying`): the member it is about.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_id: Option<String>,
     pub occurred_at: Millis,
 }
+
+/// A presence notice, not an event: a member is writing an answer to a ticket. Live views
+/// of that ticket tell their readers so two people do not answer at once; no webhook hears it.
+pub const REPLYING: &str = "ticket.replying";
 
 /// Whether live views hear about this event (the help desk's events; contacts are not streamed).
 pub fn is_streamed(event: EventType) -> bool {
@@ -66,8 +73,28 @@ impl Notice {
             event_type: event.as_str().to_owned(),
             ticket_id,
             message_id,
+            user_id: None,
             occurred_at,
         })
+    }
+
+    /// `user_id` is writing an answer to `ticket_id` (see [`REPLYING`]); `id` names the notice.
+    pub fn replying(
+        id: &str,
+        workspace_id: &str,
+        ticket_id: &str,
+        user_id: &str,
+        occurred_at: Millis,
+    ) -> Notice {
+        Notice {
+            id: id.to_owned(),
+            workspace_id: workspace_id.to_owned(),
+            event_type: REPLYING.to_owned(),
+            ticket_id: Some(ticket_id.to_owned()),
+            message_id: None,
+            user_id: Some(user_id.to_owned()),
+            occurred_at,
+        }
     }
 
     /// What a reader needs to receive this notice.
@@ -87,6 +114,9 @@ impl Notice {
         }
         if let Some(message) = &self.message_id {
             body["message_id"] = message.as_str().into();
+        }
+        if let Some(user) = &self.user_id {
+            body["user_id"] = user.as_str().into();
         }
         body
     }

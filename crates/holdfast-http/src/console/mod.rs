@@ -186,6 +186,9 @@ pub struct Frame {
     pub email: String,
     /// The session's CSRF token, for forms and for htmx's requests (`console.js`).
     pub csrf: String,
+    /// The signed-in member's user id (empty for an API key): live views skip their own
+    /// presence notices.
+    pub user_id: String,
     pub nav: Vec<Nav>,
 }
 
@@ -199,6 +202,10 @@ impl Frame {
             .map(|w| w.name)
             .unwrap_or_default();
         tx.commit().await?;
+        let user_id = match &actor.principal {
+            Principal::User { user_id, .. } => user_id.to_string(),
+            Principal::ApiKey(_) => String::new(),
+        };
         let (email, csrf) = match &actor.principal {
             Principal::User {
                 user_id,
@@ -253,6 +260,7 @@ impl Frame {
             workspace,
             email,
             csrf,
+            user_id,
             nav,
         })
     }

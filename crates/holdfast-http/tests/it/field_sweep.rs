@@ -40,6 +40,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/app/tickets/{id}/status", "a redirect"),
     ("POST", "/app/tickets/{id}/details", "a redirect"),
     ("POST", "/app/inbox/bulk", "a redirect"),
+    (
+        "POST",
+        "/app/tickets/{id}/replying",
+        "no body; a notice of ids only",
+    ),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),

@@ -921,3 +921,69 @@ async fn the_inbox_changes_ticked_tickets_at_once_and_shows_the_unassigned() {
         .await;
     assert_eq!(r.header("location"), Some("/app/inbox"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writing_an_answer_tells_the_tickets_other_viewers() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("replying").await;
+    let other = app.workspace("replying-other").await;
+    let console = sign_in(&app, &ws).await;
+    let id = ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Two people", "contact": {"email": "t@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    let theirs = ticket_id(
+        &app,
+        &other,
+        json!({"subject": "Elsewhere", "contact": {"email": "e@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    let mut events = holdfast_testkit::sse::EventStream::open(
+        &format!("{}/api/v1/events", app.base),
+        &ws.admin_key,
+    )
+    .await;
+    let ready = events
+        .next(std::time::Duration::from_secs(20))
+        .await
+        .expect("ready");
+    assert_eq!(ready.event, "ready");
+    let mut bystander = holdfast_testkit::sse::EventStream::open(
+        &format!("{}/api/v1/events", app.base),
+        &other.admin_key,
+    )
+    .await;
+    bystander
+        .next(std::time::Duration::from_secs(20))
+        .await
+        .expect("ready");
+    app.browser(Method::POST, &format!("/app/tickets/{id}/replying"))
+        .console(&console)
+        .expect(204)
+        .await;
+    let heard = events
+        .next_named("ticket.replying", std::time::Duration::from_secs(20))
+        .await
+        .expect("the presence notice");
+    let notice: Value = serde_json::from_str(&heard.data).unwrap();
+    assert_eq!(notice["ticket_id"], id.as_str());
+    assert!(notice["user_id"].as_str().unwrap().starts_with("usr_"));
+    assert!(
+        bystander
+            .next_named("ticket.replying", std::time::Duration::from_secs(2))
+            .await
+            .is_none(),
+        "another workspace heard it"
+    );
+    // Another workspace's ticket, and no CSRF token: refused, nothing said.
+    app.browser(Method::POST, &format!("/app/tickets/{theirs}/replying"))
+        .console(&console)
+        .expect(404)
+        .await;
+    app.browser(Method::POST, &format!("/app/tickets/{id}/replying"))
+        .cookie(&console)
+        .expect(403)
+        .await;
+}

@@ -13,7 +13,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use holdfast_app::helpdesk::saved_replies::render_for;
 use holdfast_app::helpdesk::tickets::{add_message, change_one, check_assignee};
@@ -25,10 +25,11 @@ use holdfast_core::helpdesk::ticket_activity::ActivityOut;
 use holdfast_core::helpdesk::tickets::{
     MessageKind, MessageOut, ReplySource, TicketOut, TicketPatch, check_reply_text,
 };
-use holdfast_core::ids::{ContactId, SavedReplyId, TicketId};
+use holdfast_core::ids::{ContactId, EventId, SavedReplyId, TicketId};
+use holdfast_core::ops::realtime::Notice;
 use holdfast_store::Lock;
 use holdfast_store::helpdesk::tickets as store;
-use holdfast_store::identity::auth::Actor;
+use holdfast_store::identity::auth::{Actor, Principal};
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {
@@ -70,6 +71,17 @@ pub fn routes(t: &mut RouteTable) {
                 "A saved reply filled in for a ticket, to edit and send",
             ),
             get(saved_reply),
+        );
+        t.add(
+            Method::POST,
+            "/app/tickets/{id}/replying",
+            WRITE,
+            Doc::page(
+                "Console",
+                "Tell the ticket's other viewers you are writing an answer",
+            )
+            .no_content(),
+            post(replying),
         );
         t.add(
             Method::POST,
@@ -509,4 +521,32 @@ async fn status_change(
         .ok_or_else(|| Problem::not_found("ticket"))?;
     tx.commit().await?;
     Ok(see_other(&format!("/app/tickets/{id}"), is_htmx(&headers)))
+}
+
+/// A presence notice for the ticket's live views: this member is writing an answer (sent by
+/// the page while they type, at most every ten seconds). Nothing is stored; an API key is
+/// nobody to show.
+async fn replying(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = ticket_id(&id)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    if store::get(&mut tx, &id, Lock::Read).await?.is_none() {
+        return Err(Problem::not_found("ticket"));
+    }
+    if let Principal::User { user_id, .. } = &actor.principal {
+        let notice = Notice::replying(
+            &EventId::generate(now).to_string(),
+            actor.tenant.workspace_id().as_str(),
+            id.as_str(),
+            user_id.as_str(),
+            now,
+        );
+        tx.notify(notice).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
