@@ -195,6 +195,13 @@ fn ticket_id(text: &str) -> ApiResult<TicketId> {
     TicketId::parse(text).ok_or_else(|| Problem::not_found("ticket"))
 }
 
+/// Whether the role may see tickets. An action's guard asks for tickets.write; what the action
+/// shows back of the ticket (its conversation, a saved reply filled in with its subject) also
+/// needs tickets.read, which a custom role may lack.
+fn may_read(actor: &Actor) -> bool {
+    actor.role.grants(Permission::TicketsRead)
+}
+
 /// The ticket and its messages as `actor` may read them; `None` for a ticket this workspace
 /// does not have.
 async fn load(
@@ -357,6 +364,16 @@ async fn saved_reply(
     QueryParams(query): QueryParams<SavedQuery>,
 ) -> ApiResult<Response> {
     let id = ticket_id(&id)?;
+    if !may_read(&actor) {
+        return Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!(
+                "this credential's role ({}) lacks the permission {}",
+                actor.role.as_str(),
+                Permission::TicketsRead.as_str()
+            ),
+        ));
+    }
     // The ticket first: another workspace's id is 404 whatever else is asked.
     let mut tx = state.db.read(&actor.tenant).await?;
     let ticket = store::get(&mut tx, &id, Lock::Read)
@@ -473,7 +490,7 @@ async fn message_add(
     let added = add_message(&state, &actor, &id, kind, ReplySource::Body(text))
         .await?
         .ok_or_else(|| Problem::not_found("ticket"))?;
-    if !is_htmx(&headers) {
+    if !is_htmx(&headers) || !may_read(&actor) {
         return Ok(see_other(&format!("/app/tickets/{id}"), false));
     }
     let notice = added
