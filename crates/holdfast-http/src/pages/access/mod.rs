@@ -1,0 +1,3 @@
+//! Access pages: the settings index.
+
+pub mod settings;

@@ -1,0 +1,608 @@
+//! The console's settings pages over HTTP (`/app/settings/…` and `/app/step-up`): each with
+//! good and bad input, the same guard, permission and step-up as the API doing the same thing
+//! (a role without the permission gets a 403 page, a session that has not stepped up is sent
+//! to the step-up form), the CSRF token on every action, and other workspaces' ids as 404.
+//! The browser test (`console_settings_browser.rs`) drives the same pages in Chromium.
+
+use holdfast_core::clock::ManualClock;
+use holdfast_testkit::{Console, Method, OWNER_PASSWORD, Resp, TestApp, Workspace, find_token};
+use serde_json::json;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const MEMBER_PASSWORD: &str = "lantern orchard fifteen pebbles";
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+pub(crate) fn between(text: &str, start: &str, end: &str) -> String {
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in {text}"))
+        + start.len();
+    text[at..][..text[at..].find(end).unwrap()].to_owned()
+}
+
+pub(crate) fn assert_page(r: &Resp) {
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(holdfast_http::console::CSP)
+    );
+    assert!(r.text.starts_with("<!doctype html>"), "{}", r.text);
+}
+
+/// A form posted as htmx posts it from a settings page (session cookie, CSRF header).
+async fn post_form(
+    app: &TestApp,
+    console: &Console,
+    path: &str,
+    pairs: &[(&str, &str)],
+    status: u16,
+) -> Resp {
+    let r = app
+        .browser(Method::POST, path)
+        .console(console)
+        .body(FORM, form(pairs))
+        .expect(status)
+        .await;
+    if r.status != 303 {
+        assert_page(&r);
+    }
+    r
+}
+
+async fn open(app: &TestApp, console: &Console, path: &str, status: u16) -> Resp {
+    let r = app
+        .browser(Method::GET, path)
+        .cookie(console)
+        .expect(status)
+        .await;
+    assert_page(&r);
+    r
+}
+
+/// Marks the console session as stepped up, through the step-up form.
+pub(crate) async fn step_up(app: &TestApp, console: &Console, code: Option<&str>) {
+    let mut pairs = vec![("password", OWNER_PASSWORD), ("back", "/app/settings")];
+    if let Some(code) = code {
+        pairs.push(("totp_code", code));
+    }
+    post_form(app, console, "/app/step-up", &pairs, 303).await;
+}
+
+/// Invites `email` with `role` (through the API), accepts, and signs the new member in to the
+/// console.
+pub(crate) async fn member_console(
+    app: &TestApp,
+    ws: &Workspace,
+    email: &str,
+    role: &str,
+) -> Console {
+    app.post("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .json(&json!({"email": email, "role": role}))
+        .expect(201)
+        .await;
+    let token = find_token(&app.outbox_mail(email).await, "hfi");
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": MEMBER_PASSWORD}))
+        .expect(200)
+        .await;
+    let r = app
+        .post("/api/v1/auth/login")
+        .json(&json!({"email": email, "password": MEMBER_PASSWORD, "workspace": ws.slug, "session": "cookie"}))
+        .expect(200)
+        .await;
+    Console::from_login(&r)
+}
+
+fn totp(secret_text: &str, clock: &ManualClock) -> String {
+    crate::two_factor::code(&holdfast_testkit::base32_decode(secret_text), clock)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_index_lists_what_the_role_may_open() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-index").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings", 200).await;
+    for href in [
+        "/app/settings/profile",
+        "/app/settings/two-factor",
+        "/app/settings/sessions",
+    ] {
+        assert!(page.text.contains(&format!("href=\"{href}\"")), "{href}");
+    }
+    assert!(page.text.contains("aria-current=\"page\">Settings</a>"));
+    // An API key has no account of its own: the settings are a person's.
+    let r = app
+        .browser(Method::GET, "/app/settings")
+        .key(&ws.admin_key)
+        .expect(403)
+        .await;
+    assert_page(&r);
+    // Without a session: sign in first, then back here.
+    let r = app
+        .browser(Method::GET, "/app/settings/profile")
+        .expect(303)
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some("/sign-in?next=/app/settings/profile")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_checks_the_current_one_and_the_policy_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-password").await;
+    let here = app.console_login(&ws).await;
+    let elsewhere = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = open(&app, &here, "/app/settings/profile", 200).await;
+    assert!(page.text.contains(&ws.owner_email));
+    assert!(page.text.contains("action=\"/app/settings/password\""));
+    assert!(!page.text.contains("name=\"totp_code\""));
+    let new = "copper violet lighthouse marmalade";
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        vec![
+            ("current_password", current),
+            ("new_password", new),
+            ("new_password_again", again),
+        ]
+    };
+    // Bad input: each answered on the page, nothing changed.
+    let wrong = post_form(
+        &app,
+        &here,
+        "/app/settings/password",
+        &change("not my password at all", new, new),
+        401,
+    )
+    .await;
+    assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
+    let mismatch = post_form(
+        &app,
+        &here,
+        "/app/settings/password",
+        &change(OWNER_PASSWORD, new, "copper violet lighthouse"),
+        422,
+    )
+    .await;
+    assert!(
+        mismatch.text.contains("new_password_again"),
+        "{}",
+        mismatch.text
+    );
+    let weak = post_form(
+        &app,
+        &here,
+        "/app/settings/password",
+        &change(OWNER_PASSWORD, "password", "password"),
+        422,
+    )
+    .await;
+    assert!(weak.text.contains("new_password"), "{}", weak.text);
+    app.browser(Method::POST, "/app/settings/password")
+        .console(&here)
+        .body(FORM, "current_password=x")
+        .expect(422)
+        .await;
+    // Without the CSRF token: refused.
+    let r = app
+        .browser(Method::POST, "/app/settings/password")
+        .cookie(&here)
+        .body(FORM, form(&change(OWNER_PASSWORD, new, new)))
+        .expect(403)
+        .await;
+    assert_page(&r);
+    app.get("/api/v1/auth/sessions")
+        .key(&elsewhere)
+        .expect(200)
+        .await;
+    // The change: back to the profile, other sessions ended, this one kept.
+    let done = post_form(
+        &app,
+        &here,
+        "/app/settings/password",
+        &change(OWNER_PASSWORD, new, new),
+        303,
+    )
+    .await;
+    assert_eq!(
+        done.header("location"),
+        Some("/app/settings/profile?done=password")
+    );
+    let page = open(&app, &here, "/app/settings/profile?done=password", 200).await;
+    assert!(page.text.contains("Your password is changed"));
+    app.get("/api/v1/auth/sessions")
+        .key(&elsewhere)
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": ws.owner_email, "password": OWNER_PASSWORD, "workspace": ws.slug}))
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": ws.owner_email, "password": new, "workspace": ws.slug}))
+        .expect(200)
+        .await;
+    // htmx is told where to go instead of following a redirect itself.
+    let again = app
+        .browser(Method::POST, "/app/settings/password")
+        .console(&here)
+        .header("hx-request", "true")
+        .body(
+            FORM,
+            form(&change(
+                new,
+                "harbour quartz meadow sixteen",
+                "harbour quartz meadow sixteen",
+            )),
+        )
+        .expect(200)
+        .await;
+    assert_eq!(
+        again.header("hx-redirect"),
+        Some("/app/settings/profile?done=password")
+    );
+    let trail = app
+        .get("/api/v1/audit?action=auth.password_changed")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(trail["data"].as_array().unwrap().len(), 2, "{trail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_factor_is_enrolled_confirmed_and_turned_off_through_the_pages() {
+    let (app, clock) = TestApp::spawn_on_clock(Default::default(), 2_208_988_800_000).await;
+    let ws = app.workspace("settings-2fa").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/two-factor", 200).await;
+    assert!(
+        page.text
+            .contains("action=\"/app/settings/two-factor/enroll\"")
+    );
+    // A wrong password shows no QR code.
+    let wrong = post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/enroll",
+        &[("password", "a wrong password here")],
+        401,
+    )
+    .await;
+    assert!(!wrong.text.contains("data:image/svg+xml"));
+    let scan = post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/enroll",
+        &[("password", OWNER_PASSWORD)],
+        200,
+    )
+    .await;
+    // The QR code is an image (its SVG never inline in the page), the key is text.
+    assert!(!scan.text.contains("<svg"), "{}", scan.text);
+    let qr = between(&scan.text, "src=\"data:image/svg+xml;base64,", "\"");
+    let svg = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, qr).unwrap();
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+    let secret = between(&scan.text, "<code id=\"totp-secret\">", "</code>");
+    // A wrong code: said so, still waiting.
+    let bad = post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/confirm",
+        &[("password", OWNER_PASSWORD), ("code", "000000")],
+        422,
+    )
+    .await;
+    assert!(bad.text.contains("Waiting for a code"), "{}", bad.text);
+    let code = totp(&secret, &clock);
+    let confirmed = post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/confirm",
+        &[("password", OWNER_PASSWORD), ("code", &code)],
+        200,
+    )
+    .await;
+    let codes: Vec<String> = between(
+        &confirmed.text,
+        "<ul class=\"codes\" id=\"recovery-codes\">",
+        "</ul>",
+    )
+    .split("<code>")
+    .skip(1)
+    .map(|c| c[..c.find("</code>").unwrap()].to_owned())
+    .collect();
+    assert_eq!(codes.len(), 10, "{}", confirmed.text);
+    let on = open(&app, &owner, "/app/settings/two-factor", 200).await;
+    assert!(on.text.contains("10 unused recovery codes"), "{}", on.text);
+    assert!(
+        !on.text.contains(&codes[0]),
+        "recovery codes are shown once"
+    );
+    // Enrolling again while on: a conflict, said on the page.
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/enroll",
+        &[("password", OWNER_PASSWORD)],
+        409,
+    )
+    .await;
+    // Signing in now needs the code.
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": ws.owner_email, "password": OWNER_PASSWORD, "workspace": ws.slug}))
+        .expect(401)
+        .await
+        .problem("HF-AUTH-004");
+    // The profile's password form now asks for the code too.
+    let profile = open(&app, &owner, "/app/settings/profile", 200).await;
+    assert!(profile.text.contains("name=\"totp_code\""));
+    // Turning it off: the password and a code (a recovery code here).
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/disable",
+        &[("password", OWNER_PASSWORD), ("code", "000000")],
+        401,
+    )
+    .await;
+    let off = post_form(
+        &app,
+        &owner,
+        "/app/settings/two-factor/disable",
+        &[("password", OWNER_PASSWORD), ("code", &codes[0])],
+        303,
+    )
+    .await;
+    assert_eq!(
+        off.header("location"),
+        Some("/app/settings/two-factor?done=off")
+    );
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": ws.owner_email, "password": OWNER_PASSWORD, "workspace": ws.slug}))
+        .expect(200)
+        .await;
+    let trail = app
+        .get("/api/v1/audit")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let actions: Vec<&str> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"auth.2fa_enabled"), "{actions:?}");
+    assert!(actions.contains(&"auth.2fa_disabled"), "{actions:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sessions_page_lists_and_ends_sessions() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-sessions").await;
+    let other_ws = app.workspace("settings-sessions-b").await;
+    let here = app.console_login(&ws).await;
+    let there = app.login(&ws).await;
+    let there_token = there["access_token"].as_str().unwrap();
+    let there_id = there["session_id"].as_str().unwrap();
+    let page = open(&app, &here, "/app/settings/sessions", 200).await;
+    assert!(page.text.contains("(this one)"));
+    assert!(
+        page.text
+            .contains(&format!("/app/settings/sessions/{there_id}/revoke"))
+    );
+    assert!(page.text.contains(&format!(
+        "/app/settings/sessions/{}/revoke",
+        here.session_id
+    )));
+    // Another workspace's session, or no session at all: 404.
+    let theirs = app.login(&other_ws).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .browser(
+            Method::POST,
+            &format!("/app/settings/sessions/{theirs}/revoke"),
+        )
+        .console(&here)
+        .expect(404)
+        .await;
+    assert_page(&r);
+    app.browser(Method::POST, "/app/settings/sessions/not-a-session/revoke")
+        .console(&here)
+        .expect(404)
+        .await;
+    // Without the token: refused.
+    app.browser(
+        Method::POST,
+        &format!("/app/settings/sessions/{there_id}/revoke"),
+    )
+    .cookie(&here)
+    .expect(403)
+    .await;
+    app.get("/api/v1/auth/sessions")
+        .key(there_token)
+        .expect(200)
+        .await;
+    let ended = app
+        .browser(
+            Method::POST,
+            &format!("/app/settings/sessions/{there_id}/revoke"),
+        )
+        .console(&here)
+        .expect(303)
+        .await;
+    assert_eq!(
+        ended.header("location"),
+        Some("/app/settings/sessions?done=ended")
+    );
+    app.get("/api/v1/auth/sessions")
+        .key(there_token)
+        .expect(401)
+        .await;
+    // The other workspace's session is untouched.
+    // Ending the one in use signs out here.
+    let out = app
+        .browser(
+            Method::POST,
+            &format!("/app/settings/sessions/{}/revoke", here.session_id),
+        )
+        .console(&here)
+        .expect(303)
+        .await;
+    assert_eq!(out.header("location"), Some("/sign-in"));
+    assert!(out.set_cookies().iter().any(|c| c.contains("hf_session=;")));
+    app.browser(Method::GET, "/app/settings/sessions")
+        .cookie(&here)
+        .expect(303)
+        .await;
+    // Everywhere: every session ends, this one too.
+    let here = app.console_login(&ws).await;
+    let again = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .browser(Method::POST, "/app/settings/sessions/revoke-all")
+        .console(&here)
+        .expect(303)
+        .await;
+    assert_eq!(out.header("location"), Some("/sign-in"));
+    app.get("/api/v1/auth/sessions")
+        .key(&again)
+        .expect(401)
+        .await;
+    app.get("/api/v1/auth/sessions")
+        .key(&theirs_token(&app, &other_ws).await)
+        .expect(200)
+        .await;
+}
+
+async fn theirs_token(app: &TestApp, ws: &Workspace) -> String {
+    app.login(ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_step_up_form_reauthenticates_and_goes_back() {
+    let (app, clock) = TestApp::spawn_on_clock(Default::default(), 2_208_988_800_000).await;
+    let ws = app.workspace("settings-step-up").await;
+    let console = app.console_login(&ws).await;
+    // Before: a sensitive API call from this session is refused.
+    let create_key = || {
+        app.post("/api/v1/api-keys")
+            .console(&console)
+            .json(&json!({"name": "after step-up", "role": "viewer"}))
+    };
+    create_key().expect(403).await.problem("HF-AUTH-005");
+    let page = open(
+        &app,
+        &console,
+        "/app/step-up?back=/app/settings/sessions",
+        200,
+    )
+    .await;
+    assert!(
+        page.text
+            .contains("name=\"back\" value=\"/app/settings/sessions\"")
+    );
+    assert!(!page.text.contains("name=\"totp_code\""));
+    // Only a console page is a place to go back to.
+    let page = open(
+        &app,
+        &console,
+        "/app/step-up?back=https://evil.example/",
+        200,
+    )
+    .await;
+    assert!(page.text.contains("name=\"back\" value=\"/app/settings\""));
+    let wrong = post_form(
+        &app,
+        &console,
+        "/app/step-up",
+        &[
+            ("password", "not the password"),
+            ("back", "/app/settings/sessions"),
+        ],
+        401,
+    )
+    .await;
+    assert!(wrong.text.contains("role=\"alert\""));
+    create_key().expect(403).await;
+    let done = post_form(
+        &app,
+        &console,
+        "/app/step-up",
+        &[
+            ("password", OWNER_PASSWORD),
+            ("back", "/app/settings/sessions"),
+        ],
+        303,
+    )
+    .await;
+    assert_eq!(done.header("location"), Some("/app/settings/sessions"));
+    create_key().expect(201).await;
+    for back in [
+        "//evil.example/app/",
+        "/api/v1/contacts",
+        "javascript:alert(1)",
+    ] {
+        let r = post_form(
+            &app,
+            &console,
+            "/app/step-up",
+            &[("password", OWNER_PASSWORD), ("back", back)],
+            303,
+        )
+        .await;
+        assert_eq!(r.header("location"), Some("/app/settings"), "back={back}");
+    }
+    // With an authenticator, the form asks for its code and needs it.
+    let (secret, _, _) = crate::two_factor::enrol(&app, &clock, &ws).await;
+    let page = open(&app, &console, "/app/step-up", 200).await;
+    assert!(page.text.contains("name=\"totp_code\""));
+    post_form(
+        &app,
+        &console,
+        "/app/step-up",
+        &[("password", OWNER_PASSWORD)],
+        401,
+    )
+    .await;
+    let code = crate::two_factor::code(&secret, &clock);
+    step_up(&app, &console, Some(&code)).await;
+    // Without the token: refused.
+    app.browser(Method::POST, "/app/step-up")
+        .cookie(&console)
+        .body(FORM, form(&[("password", OWNER_PASSWORD)]))
+        .expect(403)
+        .await;
+    // A member is a person too: the form is theirs.
+    let member = member_console(
+        &app,
+        &ws,
+        &format!("viewer@{}.example.com", ws.slug),
+        "viewer",
+    )
+    .await;
+    open(&app, &member, "/app/step-up", 200).await;
+    let _ = totp;
+}
