@@ -52,5 +52,8 @@ pub fn route_table() -> RouteTable {
     crate::pages::identity::two_factor::routes(&mut table);
     crate::pages::identity::sessions::routes(&mut table);
     crate::pages::identity::step_up::routes(&mut table);
+    crate::pages::access::members::routes(&mut table);
+    crate::pages::access::roles::routes(&mut table);
+    crate::pages::access::api_keys::routes(&mut table);
     table
 }

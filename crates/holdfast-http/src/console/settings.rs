@@ -44,6 +44,24 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         "Where you are signed in; sign out of any of them.",
         Needs::Person,
     ),
+    (
+        "/app/settings/members",
+        "Members and invitations",
+        "Who belongs to the workspace, with which role; invite someone.",
+        Needs::Permission(Permission::MembersRead, None),
+    ),
+    (
+        "/app/settings/roles",
+        "Roles and field rules",
+        "What each role may do and see; make roles of your own.",
+        Needs::Permission(Permission::MembersRead, None),
+    ),
+    (
+        "/app/settings/api-keys",
+        "API keys",
+        "Keys for scripts and integrations, each with a role.",
+        Needs::Permission(Permission::SettingsSecurity, None),
+    ),
 ];
 
 /// The settings pages `actor` may open, `current` (an `href`) marked.
@@ -94,4 +112,36 @@ impl Shell {
         self.error = Some(message);
         self
     }
+}
+
+/// A role someone may be given, as a form's choice: its id (a built-in role's name or a
+/// custom role's `rol_…`) and its name.
+pub struct RoleChoice {
+    pub id: String,
+    pub name: String,
+}
+
+/// The roles a staff form offers: every role of the workspace but `client` (the portal's).
+pub fn role_choices(roles: &[holdfast_core::access::roles::RoleOut]) -> Vec<RoleChoice> {
+    roles
+        .iter()
+        .filter(|r| r.id != "client")
+        .map(|r| RoleChoice {
+            id: r.id.clone(),
+            name: if r.builtin {
+                r.name.clone()
+            } else {
+                format!("{} (custom)", r.name)
+            },
+        })
+        .collect()
+}
+
+/// The name a role is shown by: a custom role's own name for its id, else the text itself.
+pub fn role_name(roles: &[holdfast_core::access::roles::RoleOut], stored: &str) -> String {
+    roles
+        .iter()
+        .find(|r| r.id == stored)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| stored.to_owned())
 }

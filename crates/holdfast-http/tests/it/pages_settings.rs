@@ -606,3 +606,557 @@ async fn the_step_up_form_reauthenticates_and_goes_back() {
     open(&app, &member, "/app/step-up", 200).await;
     let _ = totp;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_keys_page_makes_a_key_shown_once_and_revokes_keys_after_a_step_up() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-keys").await;
+    let other = app.workspace("settings-keys-b").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/api-keys", 200).await;
+    assert!(page.text.contains("test key"));
+    assert!(
+        !page.text.contains(&ws.admin_key),
+        "a secret is never listed"
+    );
+    let create = [("name", "Zapier"), ("role", "viewer")];
+    // Not stepped up: a page leading to the step-up form and back to this page; htmx is sent
+    // there at once.
+    let refused = app
+        .browser(Method::POST, "/app/settings/api-keys")
+        .console(&owner)
+        .header("referer", &format!("{}/app/settings/api-keys", app.base))
+        .body(FORM, form(&create))
+        .expect(403)
+        .await;
+    assert_page(&refused);
+    assert!(
+        refused
+            .text
+            .contains("href=\"/app/step-up?back=%2Fapp%2Fsettings%2Fapi-keys\""),
+        "{}",
+        refused.text
+    );
+    let refused = app
+        .browser(Method::POST, "/app/settings/api-keys")
+        .console(&owner)
+        .header("hx-request", "true")
+        .header(
+            "hx-current-url",
+            &format!("{}/app/settings/api-keys", app.base),
+        )
+        .body(FORM, form(&create))
+        .expect(403)
+        .await;
+    assert_eq!(
+        refused.header("hx-redirect"),
+        Some("/app/step-up?back=%2Fapp%2Fsettings%2Fapi-keys")
+    );
+    // A page refused for want of a step-up comes back to itself (with its query).
+    step_up(&app, &owner, None).await;
+    // Bad input: said on the page, nothing made.
+    for (fields, status) in [
+        (vec![("name", ""), ("role", "viewer")], 422),
+        (vec![("name", "Portal"), ("role", "client")], 422),
+        (vec![("name", "Nope"), ("role", "no-such-role")], 422),
+        (
+            vec![
+                ("name", "Ghost"),
+                ("role", "rol_00000000000000000000000000000001"),
+            ],
+            422,
+        ),
+    ] {
+        let r = post_form(&app, &owner, "/app/settings/api-keys", &fields, status).await;
+        assert!(r.text.contains("role=\"alert\""), "{}", r.text);
+    }
+    let made = post_form(&app, &owner, "/app/settings/api-keys", &create, 201).await;
+    let secret = between(
+        &made.text,
+        "<code class=\"secret\" id=\"new-api-key\">",
+        "</code>",
+    );
+    assert!(secret.starts_with("hf_live_"), "{secret}");
+    app.get("/api/v1/contacts").key(&secret).expect(200).await;
+    app.post("/api/v1/contacts")
+        .key(&secret)
+        .json(&json!({"name": "By a viewer"}))
+        .expect(403)
+        .await;
+    let again = open(&app, &owner, "/app/settings/api-keys", 200).await;
+    assert!(again.text.contains("Zapier"));
+    assert!(!again.text.contains(&secret), "the key is shown once");
+    // Revoking: another workspace's key is not found; this one stops working.
+    let keys = app
+        .get("/api/v1/api-keys")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let zapier = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "Zapier")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let theirs = app
+        .get("/api/v1/api-keys")
+        .key(&other.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/api-keys/{theirs}/revoke"),
+        &[],
+        404,
+    )
+    .await;
+    app.get("/api/v1/contacts")
+        .key(&other.admin_key)
+        .expect(200)
+        .await;
+    app.browser(
+        Method::POST,
+        &format!("/app/settings/api-keys/{zapier}/revoke"),
+    )
+    .cookie(&owner)
+    .expect(403)
+    .await;
+    let revoked = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/api-keys/{zapier}/revoke"),
+        &[],
+        303,
+    )
+    .await;
+    assert_eq!(
+        revoked.header("location"),
+        Some("/app/settings/api-keys?done=revoked")
+    );
+    app.get("/api/v1/contacts").key(&secret).expect(401).await;
+    // A role without settings.security is refused the page; the index does not offer it.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    open(&app, &support, "/app/settings/api-keys", 403).await;
+    let index = open(&app, &support, "/app/settings", 200).await;
+    assert!(!index.text.contains("/app/settings/api-keys"));
+    let viewer_key = app
+        .key(&ws.slug, holdfast_core::access::policy::BuiltinRole::Viewer)
+        .await;
+    let r = app
+        .browser(Method::GET, "/app/settings/api-keys")
+        .key(&viewer_key)
+        .expect(403)
+        .await;
+    assert_page(&r);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_members_page_invites_changes_roles_and_removes_members() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-members").await;
+    let other = app.workspace("settings-members-b").await;
+    let owner = app.console_login(&ws).await;
+    let email = format!("new.hire@{}.example.com", ws.slug);
+    // Inviting needs a step-up, as the API.
+    let r = post_form(
+        &app,
+        &owner,
+        "/app/settings/invitations",
+        &[("email", &email), ("role", "support")],
+        403,
+    )
+    .await;
+    assert!(r.text.contains("/app/step-up?back="));
+    step_up(&app, &owner, None).await;
+    let bad = post_form(
+        &app,
+        &owner,
+        "/app/settings/invitations",
+        &[("email", "not an address"), ("role", "support")],
+        422,
+    )
+    .await;
+    assert!(bad.text.contains("email"), "{}", bad.text);
+    // What was typed stays in the form.
+    assert!(bad.text.contains("value=\"not an address\""));
+    let done = post_form(
+        &app,
+        &owner,
+        "/app/settings/invitations",
+        &[("email", &email), ("role", "support")],
+        303,
+    )
+    .await;
+    assert_eq!(
+        done.header("location"),
+        Some("/app/settings/members?done=invited")
+    );
+    let token = find_token(&app.outbox_mail(&email).await, "hfi");
+    let page = open(&app, &owner, "/app/settings/members?done=invited", 200).await;
+    assert!(page.text.contains(&email));
+    assert!(page.text.contains("The invitation is on its way"));
+    let invitation = app
+        .get("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.text
+            .contains(&format!("/app/settings/invitations/{invitation}/withdraw"))
+    );
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/invitations/{invitation}/withdraw"),
+        &[],
+        303,
+    )
+    .await;
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": MEMBER_PASSWORD}))
+        .expect(401)
+        .await;
+    // Someone who joined: listed, re-roled, removed.
+    let email = format!("joiner@{}.example.com", ws.slug);
+    let member = member_console(&app, &ws, &email, "support").await;
+    let members = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let id = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == email.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The member (support: members.read, not members.manage) sees the list, not the forms.
+    let theirs = open(&app, &member, "/app/settings/members", 200).await;
+    assert!(theirs.text.contains(&ws.owner_email));
+    assert!(!theirs.text.contains("/role\""));
+    assert!(!theirs.text.contains("Invite someone"));
+    post_form(
+        &app,
+        &member,
+        &format!("/app/settings/members/{id}/role"),
+        &[("role", "admin")],
+        403,
+    )
+    .await;
+    // Another workspace's member: 404, whatever the form says.
+    let their_member = app
+        .get("/api/v1/members")
+        .key(&other.admin_key)
+        .expect(200)
+        .await
+        .json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/members/{their_member}/role"),
+        &[("role", "viewer")],
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/members/{their_member}/remove"),
+        &[],
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/members/{id}/role"),
+        &[("role", "client")],
+        422,
+    )
+    .await;
+    let changed = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/members/{id}/role"),
+        &[("role", "viewer")],
+        303,
+    )
+    .await;
+    assert_eq!(
+        changed.header("location"),
+        Some("/app/settings/members?done=role")
+    );
+    let listed = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["email"] == email.as_str() && m["role"] == "viewer")
+    );
+    // The last owner stays an owner.
+    let me = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == ws.owner_email.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let last = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/members/{me}/role"),
+        &[("role", "viewer")],
+        409,
+    )
+    .await;
+    assert!(last.text.contains("at least one owner"), "{}", last.text);
+    let removed = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/members/{id}/remove"),
+        &[],
+        303,
+    )
+    .await;
+    assert_eq!(
+        removed.header("location"),
+        Some("/app/settings/members?done=removed")
+    );
+    app.browser(Method::GET, "/app/settings/profile")
+        .cookie(&member)
+        .expect(303)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_roles_page_makes_a_custom_role_that_hides_emails() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-roles").await;
+    let other = app.workspace("settings-roles-b").await;
+    let owner = app.console_login(&ws).await;
+    crate::contact(&app, &ws, crate::ada()).await;
+    let page = open(&app, &owner, "/app/settings/roles", 200).await;
+    assert!(page.text.contains("technician"));
+    assert!(
+        page.text.contains("contacts.email: hidden"),
+        "the technician's rule"
+    );
+    let new = open(&app, &owner, "/app/settings/roles/new", 200).await;
+    assert!(new.text.contains("name=\"perm:contacts.read\""));
+    assert!(!new.text.contains("name=\"perm:owners.manage\""));
+    assert!(new.text.contains("name=\"field:contacts.email\""));
+    let role = [
+        ("name", "Front desk"),
+        ("description", "Sees contacts, not their emails"),
+        ("perm:contacts.read", "on"),
+        ("perm:tickets.read", "on"),
+        ("field:contacts.email", "hidden"),
+        ("field:contacts.phone", "read"),
+        ("field:contacts.name", ""),
+    ];
+    post_form(&app, &owner, "/app/settings/roles", &role, 403).await;
+    step_up(&app, &owner, None).await;
+    // Bad input: the form again with what was sent and what is wrong.
+    for (fields, says) in [
+        (vec![("name", ""), ("perm:contacts.read", "on")], "name"),
+        (
+            vec![("name", "owner"), ("perm:contacts.read", "on")],
+            "built-in",
+        ),
+        (vec![("name", "Odd"), ("perm:made.up", "on")], "made.up"),
+        (
+            vec![("name", "Odd"), ("field:contacts.email", "sometimes")],
+            "contacts.email",
+        ),
+    ] {
+        let r = post_form(&app, &owner, "/app/settings/roles", &fields, 422).await;
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    let kept = post_form(
+        &app,
+        &owner,
+        "/app/settings/roles",
+        &[("name", ""), ("perm:tickets.write", "on")],
+        422,
+    )
+    .await;
+    assert!(
+        kept.text
+            .contains("name=\"perm:tickets.write\" value=\"on\"")
+    );
+    assert!(
+        kept.text.contains(
+            "id=\"perm-tickets.write\" name=\"perm:tickets.write\" value=\"on\" aria-label"
+        )
+    );
+    let made = post_form(&app, &owner, "/app/settings/roles", &role, 303).await;
+    assert_eq!(
+        made.header("location"),
+        Some("/app/settings/roles?done=created")
+    );
+    let roles = app
+        .get("/api/v1/roles")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let created = roles["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Front desk")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        created["fields"],
+        json!({"contacts.email": "hidden", "contacts.phone": "read"})
+    );
+    assert_eq!(
+        created["permissions"],
+        json!(["contacts.read", "tickets.read"])
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Its holder does not get emails.
+    let key = app
+        .post("/api/v1/api-keys")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "front desk", "role": id}))
+        .expect(201)
+        .await
+        .json["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seen = app.get("/api/v1/contacts").key(&key).expect(200).await.json;
+    assert_eq!(seen["data"][0]["name"], "Ada Lovelace");
+    assert!(seen["data"][0].get("email").is_none(), "{seen}");
+    // The edit form shows the role as it is.
+    let edit = open(&app, &owner, &format!("/app/settings/roles/{id}"), 200).await;
+    assert!(edit.text.contains("value=\"Front desk\""));
+    assert!(edit.text.contains("name=\"perm:contacts.read\" value=\"on\" aria-label=\"contacts.read: See contacts\" title=\"See contacts\" checked"));
+    assert!(
+        edit.text
+            .contains("<option value=\"hidden\" selected>Hidden</option>")
+    );
+    // Emails visible again.
+    let visible = [
+        ("name", "Front desk"),
+        ("description", "Sees contacts"),
+        ("perm:contacts.read", "on"),
+        ("perm:tickets.read", "on"),
+        ("field:contacts.email", ""),
+    ];
+    let saved = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/roles/{id}"),
+        &visible,
+        303,
+    )
+    .await;
+    assert_eq!(
+        saved.header("location"),
+        Some("/app/settings/roles?done=saved")
+    );
+    let seen = app.get("/api/v1/contacts").key(&key).expect(200).await.json;
+    assert_eq!(seen["data"][0]["email"], "ada@example.com");
+    // Built-in roles cannot be edited; another workspace's role is not found.
+    open(&app, &owner, "/app/settings/roles/technician", 403).await;
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/roles/technician",
+        &visible,
+        403,
+    )
+    .await;
+    let theirs = app
+        .post("/api/v1/roles")
+        .key(&other.admin_key)
+        .json(&json!({"name": "Theirs", "permissions": ["contacts.read"]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    open(&app, &owner, &format!("/app/settings/roles/{theirs}"), 404).await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/roles/{theirs}"),
+        &visible,
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/roles/{theirs}/delete"),
+        &[],
+        404,
+    )
+    .await;
+    // Held by a key: not deleted, said why.
+    let held = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/roles/{id}/delete"),
+        &[],
+        409,
+    )
+    .await;
+    assert!(held.text.contains("still hold this role"), "{}", held.text);
+    // A role that may see members but not change security settings: the list, no editing.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    let list = open(&app, &support, "/app/settings/roles", 200).await;
+    assert!(!list.text.contains("/app/settings/roles/new"));
+    open(&app, &support, "/app/settings/roles/new", 403).await;
+    post_form(&app, &support, "/app/settings/roles", &role, 403).await;
+    // Without the CSRF token: refused.
+    app.browser(Method::POST, "/app/settings/roles")
+        .cookie(&owner)
+        .body(FORM, form(&role))
+        .expect(403)
+        .await;
+}
