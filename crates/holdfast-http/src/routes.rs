@@ -55,5 +55,6 @@ pub fn route_table() -> RouteTable {
     crate::pages::access::members::routes(&mut table);
     crate::pages::access::roles::routes(&mut table);
     crate::pages::access::api_keys::routes(&mut table);
+    crate::pages::webhooks::endpoints::routes(&mut table);
     table
 }

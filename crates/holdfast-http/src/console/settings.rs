@@ -62,6 +62,12 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         "Keys for scripts and integrations, each with a role.",
         Needs::Permission(Permission::SettingsSecurity, None),
     ),
+    (
+        "/app/settings/webhooks",
+        "Webhooks",
+        "Tell other systems when something happens: endpoints, events, deliveries, secrets.",
+        Needs::Permission(Permission::WebhooksManage, Some(Module::Automation)),
+    ),
 ];
 
 /// The settings pages `actor` may open, `current` (an `href`) marked.

@@ -8,3 +8,4 @@ pub mod access;
 pub mod helpdesk;
 pub mod identity;
 pub mod ops;
+pub mod webhooks;

@@ -120,6 +120,37 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the keys page with the new key",
     ),
     ("POST", "/app/settings/api-keys/{id}/revoke", "a redirect"),
+    (
+        "GET",
+        "/app/settings/webhooks",
+        "endpoints' addresses and events",
+    ),
+    (
+        "POST",
+        "/app/settings/webhooks",
+        "the endpoints page with the new secret",
+    ),
+    (
+        "GET",
+        "/app/settings/webhooks/{id}",
+        "an endpoint and its attempts' statuses, never their payloads",
+    ),
+    (
+        "POST",
+        "/app/settings/webhooks/{id}",
+        "a redirect, or the endpoint page",
+    ),
+    (
+        "POST",
+        "/app/settings/webhooks/{id}/rotate-secret",
+        "the endpoint page with the new secret",
+    ),
+    ("POST", "/app/settings/webhooks/{id}/delete", "a redirect"),
+    (
+        "POST",
+        "/app/settings/webhooks/{id}/messages/{message_id}/redeliver",
+        "a redirect",
+    ),
     ("POST", "/app/step-up", "a redirect, or the form again"),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),

@@ -30,6 +30,7 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/app/inbox", Module::Helpdesk),
     ("/app/tickets", Module::Helpdesk),
     ("/api/v1/webhooks", Module::Automation),
+    ("/app/settings/webhooks", Module::Automation),
     ("/api/v1/inbound-hooks", Module::Automation),
     ("/api/v1/inbound-events", Module::Automation),
     ("/hooks/", Module::Automation),

@@ -451,12 +451,15 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
 struct PageIds {
     ticket: String,
     role: String,
+    endpoint: String,
 }
 
 /// The path of a page route with its parameter filled by a real id of its kind.
 fn page_path(path: &str, ids: &PageIds) -> String {
     let id = if path.starts_with("/app/settings/roles/") {
         &ids.role
+    } else if path.starts_with("/app/settings/webhooks/") {
+        &ids.endpoint
     } else {
         &ids.ticket
     };
@@ -484,9 +487,22 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .as_str()
         .unwrap()
         .to_owned();
+    let endpoint = app
+        .post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(
+            &json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]}),
+        )
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = PageIds {
         ticket: id.clone(),
         role,
+        endpoint,
     };
     let table = route_table();
     let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();

@@ -1160,3 +1160,294 @@ async fn the_roles_page_makes_a_custom_role_that_hides_emails() {
         .expect(403)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webhooks_pages_add_change_rotate_and_redeliver_with_step_up() {
+    use holdfast_testkit::receiver::Receiver;
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("settings-hooks").await;
+    let other = app.workspace("settings-hooks-b").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/webhooks", 200).await;
+    assert!(page.text.contains("No endpoints yet"));
+    assert!(page.text.contains("name=\"event:contact.created\""));
+    let url = format!("{}/holdfast", receiver.base);
+    let add = [
+        ("url", url.as_str()),
+        ("description", "dispatch <board>"),
+        ("event:contact.created", "on"),
+        ("role", ""),
+        ("enabled", "true"),
+    ];
+    post_form(&app, &owner, "/app/settings/webhooks", &add, 403).await;
+    step_up(&app, &owner, None).await;
+    // Bad input: the form again, with what was sent.
+    for (fields, says) in [
+        (
+            vec![
+                ("url", "ftp://example.com/x"),
+                ("event:contact.created", "on"),
+            ],
+            "url",
+        ),
+        (vec![("url", url.as_str())], "event_types"),
+        (
+            vec![("url", url.as_str()), ("event:no.such", "on")],
+            "no.such",
+        ),
+        (
+            vec![
+                ("url", url.as_str()),
+                ("event:contact.created", "on"),
+                ("role", "client"),
+            ],
+            "role",
+        ),
+    ] {
+        let r = post_form(&app, &owner, "/app/settings/webhooks", &fields, 422).await;
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    let made = post_form(&app, &owner, "/app/settings/webhooks", &add, 201).await;
+    let secret = between(
+        &made.text,
+        "<code class=\"secret\" id=\"webhook-secret\">",
+        "</code>",
+    );
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(made.text.contains("dispatch &#60;board&#62;"));
+    let listed = app
+        .get("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let id = listed["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["data"][0]["role"], "owner");
+    // A contact created: delivered, and the log says so.
+    crate::contact(&app, &ws, crate::ada()).await;
+    receiver
+        .wait_for(1, std::time::Duration::from_secs(20))
+        .await;
+    let mut logged = String::new();
+    for _ in 0..100 {
+        logged = open(&app, &owner, &format!("/app/settings/webhooks/{id}"), 200)
+            .await
+            .text;
+        if logged.contains("HTTP 204") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(logged.contains("HTTP 204"), "{logged}");
+    assert!(logged.contains("<code>contact.created</code>"));
+    assert!(!logged.contains(&secret), "the secret is shown once");
+    assert!(
+        !logged.contains("ada@example.com"),
+        "the log shows no payloads"
+    );
+    let message_id = between(&logged, "/messages/", "/redeliver");
+    // Send it again.
+    let again = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/messages/{message_id}/redeliver"),
+        &[],
+        303,
+    )
+    .await;
+    assert_eq!(
+        again.header("location"),
+        Some(format!("/app/settings/webhooks/{id}?done=queued").as_str())
+    );
+    receiver
+        .wait_for(2, std::time::Duration::from_secs(20))
+        .await;
+    // Rotation: bad overlap, then a new secret shown once, then a second overlap refused.
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/rotate-secret"),
+        &[("overlap_seconds", "abc")],
+        422,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/rotate-secret"),
+        &[("overlap_seconds", "9999999")],
+        422,
+    )
+    .await;
+    let rotated = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/rotate-secret"),
+        &[("overlap_seconds", "86400")],
+        200,
+    )
+    .await;
+    let fresh = between(
+        &rotated.text,
+        "<code class=\"secret\" id=\"webhook-secret\">",
+        "</code>",
+    );
+    assert!(fresh.starts_with("whsec_") && fresh != secret);
+    assert!(
+        rotated
+            .text
+            .contains("deliveries are signed with the old secret too")
+    );
+    let overlapping = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/rotate-secret"),
+        &[("overlap_seconds", "3600")],
+        409,
+    )
+    .await;
+    assert!(
+        overlapping.text.contains("still in its overlap"),
+        "{}",
+        overlapping.text
+    );
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/rotate-secret"),
+        &[("overlap_seconds", "0")],
+        200,
+    )
+    .await;
+    // Change: disabled, another description; redelivery is then refused, said on the page.
+    let change = [
+        ("url", url.as_str()),
+        ("description", "paused"),
+        ("event:contact.created", "on"),
+        ("event:contact.updated", "on"),
+        ("role", ""),
+    ];
+    let saved = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}"),
+        &change,
+        303,
+    )
+    .await;
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("/app/settings/webhooks/{id}?done=saved").as_str())
+    );
+    let read = app
+        .get(&format!("/api/v1/webhooks/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(read["enabled"], false);
+    assert_eq!(read["description"], "paused");
+    assert_eq!(
+        read["event_types"],
+        json!(["contact.created", "contact.updated"])
+    );
+    assert_eq!(read["previous_secret_expires_at"], json!(null));
+    let refused = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/messages/{message_id}/redeliver"),
+        &[],
+        409,
+    )
+    .await;
+    assert!(refused.text.contains("disabled"), "{}", refused.text);
+    // Another workspace's endpoint: 404 for each page and action.
+    let theirs = app
+        .post("/api/v1/webhooks")
+        .key(&other.admin_key)
+        .json(&json!({"url": "https://hooks.example.com/b", "event_types": ["contact.created"]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    open(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{theirs}"),
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{theirs}"),
+        &change,
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{theirs}/rotate-secret"),
+        &[("overlap_seconds", "0")],
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{theirs}/delete"),
+        &[],
+        404,
+    )
+    .await;
+    // A role without webhooks.manage is refused; with the automation module off, the pages
+    // are not there.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    open(&app, &support, "/app/settings/webhooks", 403).await;
+    // Delete.
+    let deleted = post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{id}/delete"),
+        &[],
+        303,
+    )
+    .await;
+    assert_eq!(
+        deleted.header("location"),
+        Some("/app/settings/webhooks?done=deleted")
+    );
+    app.get(&format!("/api/v1/webhooks/{id}"))
+        .key(&ws.admin_key)
+        .expect(404)
+        .await;
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["crm", "helpdesk"]}))
+        .expect(200)
+        .await;
+    open(&app, &owner, "/app/settings/webhooks", 404).await;
+    let index = open(&app, &owner, "/app/settings", 200).await;
+    assert!(!index.text.contains("/app/settings/webhooks"));
+    let trail = app
+        .get("/api/v1/audit?action=webhook.secret_rotated")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(trail["data"].as_array().unwrap().len(), 2, "{trail}");
+}

@@ -103,6 +103,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/app/settings/webhooks/{id}/messages/{message_id}/redeliver",
+        "the console's twin of the API's redelivery: the same message to the same endpoint",
+    ),
+    (
+        "POST",
         "/api/v1/webhooks/{id}/recover",
         "sends held and failed messages again to the endpoint they were signed for",
     ),

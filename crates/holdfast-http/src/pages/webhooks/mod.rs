@@ -1,0 +1,3 @@
+//! Webhook pages: the outbound endpoints.
+
+pub mod endpoints;
