@@ -174,6 +174,25 @@ try {
 
   await visit(page, "/app/settings/members", "members");
   await shoot(page, "settings-members");
+  for (const [path, name] of [
+    ["/app/settings/inbound-hooks", "inbound-hooks"],
+    ["/app/settings/widget", "widget"],
+    ["/app/settings/privacy", "privacy"],
+    ["/app/settings/retention", "retention"],
+    ["/app/settings/modules", "modules"],
+    ["/app/settings/security", "security"],
+  ]) {
+    await visit(page, path, name);
+  }
+  // The embed snippet is text: no script element came from it.
+  result.snippet_as_text = await page.evaluate(async () => {
+    const r = await fetch("/app/settings/widget");
+    const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+    const pre = doc.getElementById("embed-snippet");
+    return !!pre && pre.textContent.startsWith("<script") && pre.querySelector("script") === null;
+  });
+  await visit(page, "/app/settings/widget", "widget");
+  await shoot(page, "settings-widget");
   result.ok = true;
 } catch (e) {
   result.error = String(e && e.message ? e.message : e).slice(0, 2000);

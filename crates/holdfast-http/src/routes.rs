@@ -56,5 +56,10 @@ pub fn route_table() -> RouteTable {
     crate::pages::access::roles::routes(&mut table);
     crate::pages::access::api_keys::routes(&mut table);
     crate::pages::webhooks::endpoints::routes(&mut table);
+    crate::pages::webhooks::inbound::routes(&mut table);
+    crate::pages::helpdesk::widget_settings::routes(&mut table);
+    crate::pages::crm::privacy_settings::routes(&mut table);
+    crate::pages::privacy::retention::routes(&mut table);
+    crate::pages::access::workspace_settings::routes(&mut table);
     table
 }

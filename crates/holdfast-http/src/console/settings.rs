@@ -68,6 +68,42 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         "Tell other systems when something happens: endpoints, events, deliveries, secrets.",
         Needs::Permission(Permission::WebhooksManage, Some(Module::Automation)),
     ),
+    (
+        "/app/settings/inbound-hooks",
+        "Inbound webhooks",
+        "Each provider's receiver URL and its signing secret.",
+        Needs::Permission(Permission::SettingsSecurity, Some(Module::Automation)),
+    ),
+    (
+        "/app/settings/widget",
+        "Website widget",
+        "Turn it on, choose where it may run, copy the embed snippet, rotate its keys.",
+        Needs::Permission(Permission::SettingsSecurity, Some(Module::Helpdesk)),
+    ),
+    (
+        "/app/settings/privacy",
+        "Privacy mode and double opt-in",
+        "GDPR or CCPA rules for sending, and which channels confirm new consent.",
+        Needs::Permission(Permission::ContactsRead, Some(Module::Crm)),
+    ),
+    (
+        "/app/settings/retention",
+        "Retention",
+        "How long closed tickets, messages and inactive contacts are kept.",
+        Needs::Permission(Permission::ContactsErase, None),
+    ),
+    (
+        "/app/settings/modules",
+        "Modules",
+        "Which parts of Holdfast this workspace uses.",
+        Needs::Permission(Permission::MembersRead, None),
+    ),
+    (
+        "/app/settings/security",
+        "Security policy",
+        "Two-factor sign-in for everyone, and how long console sessions last.",
+        Needs::Permission(Permission::MembersRead, None),
+    ),
 ];
 
 /// The settings pages `actor` may open, `current` (an `href`) marked.

@@ -5,7 +5,9 @@
 //! and what they share among themselves in `console/`.
 
 pub mod access;
+pub mod crm;
 pub mod helpdesk;
 pub mod identity;
 pub mod ops;
+pub mod privacy;
 pub mod webhooks;

@@ -2,8 +2,8 @@
 //! playwright-core driving the system's `/usr/bin/chromium`): signing in, enrolling an
 //! authenticator through the two-factor page (its code computed from the key the page shows),
 //! rotating a webhook secret after the step-up form, making a role that hides emails and an
-//! API key of it that then sees no emails; axe-core on every settings page it opens, no dialog
-//! and no Content-Security-Policy report. Skipped with a note when Chromium, Node.js or the npm
+//! API key of it that then sees no emails; the widget's embed snippet shown as text; axe-core
+//! on every settings page, no dialog and no Content-Security-Policy report. Skipped with a note when Chromium, Node.js or the npm
 //! packages are missing, except under `CI=true`.
 
 use crate::widget_browser::{browser_dir, missing};
@@ -86,6 +86,12 @@ async fn a_person_enrols_two_factor_rotates_a_secret_and_hides_emails_in_chromiu
         "role-form",
         "api-keys",
         "members",
+        "inbound-hooks",
+        "widget",
+        "privacy",
+        "retention",
+        "modules",
+        "security",
     ] {
         assert_eq!(
             result["axe"][page],
@@ -107,6 +113,7 @@ async fn a_person_enrols_two_factor_rotates_a_secret_and_hides_emails_in_chromiu
         "{result:#}"
     );
     assert_eq!(result["role_listed"], true, "{result:#}");
+    assert_eq!(result["snippet_as_text"], true, "{result:#}");
     assert_eq!(result["contacts_seen"], 1, "{result:#}");
     assert_eq!(result["emails_hidden"], true, "{result:#}");
     // What the browser did is what the workspace now holds.

@@ -1451,3 +1451,471 @@ async fn the_webhooks_pages_add_change_rotate_and_redeliver_with_step_up() {
         .json;
     assert_eq!(trail["data"].as_array().unwrap().len(), 2, "{trail}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_and_modules_pages_change_the_workspace_after_a_step_up() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-security").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/security", 200).await;
+    assert!(page.text.contains("each member’s choice"), "{}", page.text);
+    let policy = [("console_idle_minutes", "30"), ("console_max_hours", "12")];
+    post_form(&app, &owner, "/app/settings/security", &policy, 403).await;
+    step_up(&app, &owner, None).await;
+    for (fields, says) in [
+        (
+            vec![("console_idle_minutes", "abc"), ("console_max_hours", "12")],
+            "console_idle_minutes",
+        ),
+        (
+            vec![("console_idle_minutes", "2"), ("console_max_hours", "12")],
+            "console_idle_minutes",
+        ),
+        (
+            vec![
+                ("console_idle_minutes", "30"),
+                ("console_max_hours", "9999"),
+            ],
+            "console_max_hours",
+        ),
+    ] {
+        let r = post_form(&app, &owner, "/app/settings/security", &fields, 422).await;
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    let kept = post_form(
+        &app,
+        &owner,
+        "/app/settings/security",
+        &[("console_idle_minutes", "2"), ("console_max_hours", "12")],
+        422,
+    )
+    .await;
+    assert!(
+        kept.text.contains(
+            "name=\"console_idle_minutes\" type=\"text\" inputmode=\"numeric\" value=\"2\""
+        )
+    );
+    let saved = post_form(&app, &owner, "/app/settings/security", &policy, 303).await;
+    assert_eq!(
+        saved.header("location"),
+        Some("/app/settings/security?done=saved")
+    );
+    let workspace = app
+        .get("/api/v1/workspace")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(workspace["console_idle_minutes"], 30);
+    assert_eq!(workspace["console_max_hours"], 12);
+    assert_eq!(workspace["require_2fa"], false);
+    // Modules: an unknown one is refused; turning the help desk off hides its pages.
+    let modules = open(&app, &owner, "/app/settings/modules", 200).await;
+    assert!(
+        modules
+            .text
+            .contains("name=\"module:helpdesk\" value=\"on\" checked")
+    );
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/modules",
+        &[("module:crm", "on"), ("module:teleport", "on")],
+        422,
+    )
+    .await;
+    let saved = post_form(
+        &app,
+        &owner,
+        "/app/settings/modules",
+        &[("module:crm", "on"), ("module:automation", "on")],
+        303,
+    )
+    .await;
+    assert_eq!(
+        saved.header("location"),
+        Some("/app/settings/modules?done=saved")
+    );
+    open(&app, &owner, "/app/inbox", 404).await;
+    // A member who may see but not change: no form to save, and the action refused.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    let theirs = open(&app, &support, "/app/settings/modules", 200).await;
+    assert!(!theirs.text.contains("Save the modules"));
+    post_form(
+        &app,
+        &support,
+        "/app/settings/modules",
+        &[("module:crm", "on")],
+        403,
+    )
+    .await;
+    let theirs = open(&app, &support, "/app/settings/security", 200).await;
+    assert!(!theirs.text.contains("Save the policy"));
+    post_form(&app, &support, "/app/settings/security", &policy, 403).await;
+    // Two-factor for everyone: the owner, not enrolled, may then only enrol.
+    let saved = post_form(
+        &app,
+        &owner,
+        "/app/settings/security",
+        &[
+            ("require_2fa", "true"),
+            ("console_idle_minutes", "30"),
+            ("console_max_hours", "12"),
+        ],
+        303,
+    )
+    .await;
+    assert_eq!(
+        saved.header("location"),
+        Some("/app/settings/security?done=saved")
+    );
+    open(&app, &owner, "/app/settings/security", 403).await;
+    open(&app, &owner, "/app/settings/two-factor", 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_privacy_and_retention_pages_set_the_rules_and_preview_what_goes() {
+    let (app, clock) = TestApp::spawn_on_clock(Default::default(), 2_208_988_800_000).await;
+    let ws = app.workspace("settings-privacy").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/privacy", 200).await;
+    assert!(page.text.contains("value=\"ccpa\" checked"));
+    let gdpr = [("mode", "gdpr"), ("double_opt_in:email", "on")];
+    post_form(&app, &owner, "/app/settings/privacy", &gdpr, 403).await;
+    step_up(&app, &owner, None).await;
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/privacy",
+        &[("mode", "strict")],
+        422,
+    )
+    .await;
+    let sms = post_form(
+        &app,
+        &owner,
+        "/app/settings/privacy",
+        &[("mode", "gdpr"), ("double_opt_in:sms", "on")],
+        422,
+    )
+    .await;
+    assert!(sms.text.contains("only email"), "{}", sms.text);
+    post_form(&app, &owner, "/app/settings/privacy", &gdpr, 303).await;
+    let settings = app
+        .get("/api/v1/settings/privacy")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(
+        settings,
+        json!({"mode": "gdpr", "double_opt_in": ["email"]})
+    );
+    // Retention: a closed ticket older than the period is previewed, then goes.
+    let ticket = crate::ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Old", "contact": {"email": "old@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    app.patch(&format!("/api/v1/tickets/{ticket}"))
+        .key(&ws.admin_key)
+        .json(&json!({"status": "closed"}))
+        .expect(200)
+        .await;
+    clock.advance(40 * 24 * 3600 * 1000);
+    // Forty days on, the session is long over: a new one.
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/retention", 200).await;
+    assert!(
+        page.text.contains("<dt>Closed tickets</dt><dd>0</dd>"),
+        "{}",
+        page.text
+    );
+    // A new session has not stepped up.
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/retention",
+        &[("closed_tickets_days", "30")],
+        403,
+    )
+    .await;
+    step_up(&app, &owner, None).await;
+    for days in ["abc", "3"] {
+        let r = post_form(
+            &app,
+            &owner,
+            "/app/settings/retention",
+            &[("closed_tickets_days", days)],
+            422,
+        )
+        .await;
+        assert!(r.text.contains("closed_tickets_days"), "{}", r.text);
+        assert!(r.text.contains(&format!("value=\"{days}\"")));
+    }
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/retention",
+        &[("closed_tickets_days", "30"), ("messages_days", "")],
+        303,
+    )
+    .await;
+    let page = open(&app, &owner, "/app/settings/retention", 200).await;
+    assert!(
+        page.text.contains("<dt>Closed tickets</dt><dd>1</dd>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(&format!("/app/tickets/{ticket}")));
+    let ran = post_form(&app, &owner, "/app/settings/retention/run", &[], 303).await;
+    assert_eq!(
+        ran.header("location"),
+        Some("/app/settings/retention?done=ran")
+    );
+    app.get(&format!("/api/v1/tickets/{ticket}"))
+        .key(&ws.admin_key)
+        .expect(404)
+        .await;
+    // Roles: support sees contacts but may not change the privacy mode nor see retention.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    let theirs = open(&app, &support, "/app/settings/privacy", 200).await;
+    assert!(theirs.text.contains("value=\"gdpr\" checked disabled"));
+    post_form(&app, &support, "/app/settings/privacy", &gdpr, 403).await;
+    open(&app, &support, "/app/settings/retention", 403).await;
+    // The CRM off: the privacy page is not there; retention (not in a module) stays.
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["helpdesk"]}))
+        .expect(200)
+        .await;
+    open(&app, &owner, "/app/settings/privacy", 404).await;
+    open(&app, &owner, "/app/settings/retention", 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbound_and_widget_pages_keep_secrets_and_show_the_snippet_as_text() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-widget").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/inbound-hooks", 200).await;
+    assert!(
+        page.text
+            .contains(&format!("/hooks/stripe/{}</code>", ws.slug))
+    );
+    assert!(page.text.contains("not set: deliveries are refused"));
+    let secret = [("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")];
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/inbound-hooks/stripe",
+        &secret,
+        403,
+    )
+    .await;
+    step_up(&app, &owner, None).await;
+    let bad = post_form(
+        &app,
+        &owner,
+        "/app/settings/inbound-hooks/stripe",
+        &[("secret", "no")],
+        422,
+    )
+    .await;
+    assert!(bad.text.contains("stripe: "), "{}", bad.text);
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/inbound-hooks/teleport",
+        &secret,
+        404,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/inbound-hooks/stripe",
+        &secret,
+        303,
+    )
+    .await;
+    let page = open(&app, &owner, "/app/settings/inbound-hooks?done=set", 200).await;
+    assert!(!page.text.contains("whsec_MfKQ"), "a secret is never shown");
+    let hooks = app
+        .get("/api/v1/inbound-hooks")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        hooks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["provider"] == "stripe" && h["configured"] == true)
+    );
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/inbound-hooks/stripe/remove",
+        &[],
+        303,
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/inbound-hooks/stripe/remove",
+        &[],
+        404,
+    )
+    .await;
+    // The widget: the snippet is text on the page, never markup.
+    let page = open(&app, &owner, "/app/settings/widget", 200).await;
+    assert!(
+        page.text
+            .contains("<pre class=\"snippet\" id=\"embed-snippet\">&#60;script src="),
+        "{}",
+        page.text
+    );
+    assert!(
+        !page.text.contains("<script src=\"http"),
+        "the snippet ran as markup"
+    );
+    let before = app
+        .get("/api/v1/widget")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let bad = post_form(
+        &app,
+        &owner,
+        "/app/settings/widget",
+        &[
+            ("enabled", "true"),
+            (
+                "allowed_origins",
+                "https://shop.example.com\njavascript:alert(1)",
+            ),
+        ],
+        422,
+    )
+    .await;
+    assert!(bad.text.contains("allowed_origins"), "{}", bad.text);
+    assert!(
+        bad.text.contains("javascript:alert(1)</textarea>"),
+        "what was sent stays"
+    );
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/widget",
+        &[
+            ("enabled", "true"),
+            (
+                "allowed_origins",
+                "https://shop.example.com\n\nhttps://www.example.com ",
+            ),
+        ],
+        303,
+    )
+    .await;
+    let after = app
+        .get("/api/v1/widget")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(after["enabled"], true);
+    assert_eq!(
+        after["allowed_origins"],
+        json!(["https://shop.example.com", "https://www.example.com"])
+    );
+    post_form(
+        &app,
+        &owner,
+        "/app/settings/widget/rotate-key",
+        &[("revoke_visitors", "true")],
+        303,
+    )
+    .await;
+    let rotated = app
+        .get("/api/v1/widget")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_ne!(rotated["key"], before["key"]);
+    let made = post_form(
+        &app,
+        &owner,
+        "/app/settings/widget/identity-secret/rotate",
+        &[],
+        200,
+    )
+    .await;
+    let identity = between(
+        &made.text,
+        "<code class=\"secret\" id=\"identity-secret\">",
+        "</code>",
+    );
+    assert!(identity.starts_with("wis_"), "{identity}");
+    let shown = post_form(
+        &app,
+        &owner,
+        "/app/settings/widget/identity-secret/reveal",
+        &[],
+        200,
+    )
+    .await;
+    assert!(shown.text.contains(&identity));
+    let page = open(&app, &owner, "/app/settings/widget", 200).await;
+    assert!(!page.text.contains(&identity), "shown only when asked");
+    let trail = app
+        .get("/api/v1/audit?action=widget.identity_secret_revealed")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(trail["data"].as_array().unwrap().len(), 1);
+    // A role without settings.security: neither page.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    open(&app, &support, "/app/settings/widget", 403).await;
+    open(&app, &support, "/app/settings/inbound-hooks", 403).await;
+    post_form(
+        &app,
+        &support,
+        "/app/settings/widget/identity-secret/reveal",
+        &[],
+        403,
+    )
+    .await;
+    // Modules off: their pages are not there.
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["crm"]}))
+        .expect(200)
+        .await;
+    open(&app, &owner, "/app/settings/widget", 404).await;
+    open(&app, &owner, "/app/settings/inbound-hooks", 404).await;
+}

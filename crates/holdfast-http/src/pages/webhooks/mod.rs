@@ -1,3 +1,4 @@
-//! Webhook pages: the outbound endpoints.
+//! Webhook pages: the outbound endpoints and the inbound receivers' secrets.
 
 pub mod endpoints;
+pub mod inbound;
