@@ -10,6 +10,18 @@
     }
   });
 
+  // A form whose answer replaces the page's content (settings) shows a refusal too: the page
+  // comes back with what was wrong (422, 401, 409 …), which htmx would otherwise not swap in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var type = (xhr && xhr.getResponseHeader("Content-Type")) || "";
+    var target = event.detail.target;
+    if (xhr.status >= 400 && type.indexOf("text/html") === 0 && target && target.id === "content") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   function typing(target) {
     var tag = target && target.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);

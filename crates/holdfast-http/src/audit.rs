@@ -3,6 +3,7 @@
 //! transaction of the action they record.
 
 use crate::extract::ClientInfo;
+use holdfast_app::audit::Origin;
 use holdfast_core::crm::consent::Source;
 use holdfast_store::crm::consent::Who;
 use holdfast_store::identity::auth::{Actor, Principal};
@@ -18,14 +19,22 @@ pub(crate) fn by(
     entity_id: impl Into<String>,
     summary: Value,
 ) -> NewEvent {
+    origin(actor, client).event(action, entity_type, entity_id, summary)
+}
+
+/// Who acts in this request and from where, for an application operation to record its
+/// events with (`holdfast_app::audit::Origin`).
+pub(crate) fn origin(actor: &Actor, client: &ClientInfo) -> Origin {
     let (actor_type, actor_id) = match &actor.principal {
         Principal::ApiKey(id) => ("api_key", id.to_string()),
         Principal::User { user_id, .. } => ("user", user_id.to_string()),
     };
-    NewEvent {
+    Origin {
         actor_type,
         actor_id,
-        ..from(client, action, entity_type, entity_id, summary)
+        ip: client.ip.clone().unwrap_or_default(),
+        user_agent: client.user_agent.clone().unwrap_or_default(),
+        request_id: crate::problem::current_request_id().unwrap_or_default(),
     }
 }
 

@@ -45,5 +45,21 @@ pub fn route_table() -> RouteTable {
     crate::pages::identity::sign_in::routes(&mut table);
     crate::pages::helpdesk::inbox::routes(&mut table);
     crate::pages::helpdesk::ticket::routes(&mut table);
+    // The console's settings (issue 15, section 5) and the step-up form their sensitive
+    // actions lead to.
+    crate::pages::access::settings::routes(&mut table);
+    crate::pages::identity::profile::routes(&mut table);
+    crate::pages::identity::two_factor::routes(&mut table);
+    crate::pages::identity::sessions::routes(&mut table);
+    crate::pages::identity::step_up::routes(&mut table);
+    crate::pages::access::members::routes(&mut table);
+    crate::pages::access::roles::routes(&mut table);
+    crate::pages::access::api_keys::routes(&mut table);
+    crate::pages::webhooks::endpoints::routes(&mut table);
+    crate::pages::webhooks::inbound::routes(&mut table);
+    crate::pages::helpdesk::widget_settings::routes(&mut table);
+    crate::pages::crm::privacy_settings::routes(&mut table);
+    crate::pages::privacy::retention::routes(&mut table);
+    crate::pages::access::workspace_settings::routes(&mut table);
     table
 }

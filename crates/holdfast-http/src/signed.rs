@@ -43,11 +43,6 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedHook {
     }
 }
 
-/// The sealing context of a workspace's secret for one provider.
-pub(crate) fn inbound_secret_context(tenant: &Tenant, provider: Provider) -> String {
-    format!("inbound:{}:{}", tenant.workspace_id(), provider.slug())
-}
-
 /// Every refusal looks the same to the sender (one detail, one counter per provider), so the
 /// receiver tells nothing about which workspaces exist or how they are set up; the reason is
 /// only in the operator's log.
@@ -171,7 +166,10 @@ async fn receiver_secret(
     }
     let Some(secret) = app
         .sealer
-        .open(&sealed, &inbound_secret_context(&tenant, provider))
+        .open(
+            &sealed,
+            &holdfast_app::webhooks::receivers::secret_context(&tenant, provider),
+        )
         .and_then(|b| String::from_utf8(b).ok())
     else {
         tracing::error!(

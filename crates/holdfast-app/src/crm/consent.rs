@@ -119,3 +119,26 @@ pub async fn address_changed(
     store::revoke_preference_links(tx, contact, now).await?;
     Ok(())
 }
+
+/// Sets the workspace's privacy mode and double opt-in channels (already validated), audited
+/// with before and after — for the API and the console alike.
+pub async fn save_privacy_settings(
+    state: &crate::App,
+    actor: &holdfast_store::identity::auth::Actor,
+    origin: &crate::audit::Origin,
+    settings: &PrivacySettings,
+) -> crate::AppResult<()> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let before = store::settings(&mut tx).await?;
+    store::save_settings(&mut tx, settings, now).await?;
+    let event = origin.event(
+        "privacy.settings_changed",
+        "workspace",
+        actor.tenant.workspace_id().as_str(),
+        serde_json::json!({"before": before, "after": settings}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

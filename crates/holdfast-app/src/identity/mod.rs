@@ -1,6 +1,8 @@
-//! Identity: proving who someone is — sign-in verification, the second factor, password
-//! hashing, the OpenID provider client.
+//! Identity: proving who someone is — sign-in verification, the second factor (and step-up),
+//! password hashing, a person's own account (changing the password), the OpenID provider
+//! client.
 
+pub mod account;
 pub mod oidc;
 pub mod passwords;
 pub mod second_factor;

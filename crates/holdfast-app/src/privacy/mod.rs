@@ -396,3 +396,30 @@ pub async fn retention_tick(db: &Db, data_dir: &Path, now_ms: Millis) -> u64 {
     }
     ran
 }
+
+/// Sets the workspace's retention periods (already validated), audited with before and after —
+/// for the API and the console alike. Returns the periods now and the last run.
+pub async fn set_retention(
+    state: &crate::App,
+    actor: &holdfast_store::identity::auth::Actor,
+    origin: &crate::audit::Origin,
+    settings: &holdfast_core::privacy::RetentionSettings,
+) -> crate::AppResult<holdfast_core::privacy::RetentionOut> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let (before, _) = store::retention(&mut tx).await?;
+    store::set_retention(&mut tx, settings).await?;
+    let (after, last_run) = store::retention(&mut tx).await?;
+    let event = origin.event(
+        "retention.settings_changed",
+        "workspace",
+        actor.tenant.workspace_id().as_str(),
+        json!({"before": before, "after": after}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(holdfast_core::privacy::RetentionOut {
+        settings: after,
+        last_run,
+    })
+}

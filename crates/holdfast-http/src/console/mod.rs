@@ -4,6 +4,8 @@
 //! `pages/ops/assets.rs`.
 //! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes.
 
+pub mod settings;
+
 use crate::problem::{ApiResult, PROBLEM_JSON, Problem, ProblemOut};
 use crate::state::AppState;
 use askama::Template;
@@ -64,6 +66,8 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     detail: &'a str,
+    /// Where to go from here (address, label), when there is one place.
+    link: Option<(&'a str, &'a str)>,
 }
 
 /// A page that says what went wrong and what to do.
@@ -72,6 +76,7 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
         status: status.as_u16(),
         title,
         detail,
+        link: None,
     };
     match page.render() {
         Ok(body) => html(status, body),
@@ -79,17 +84,51 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
     }
 }
 
-/// A redirect after a form (303: the browser follows it with a GET). For a request made by
-/// htmx, `HX-Redirect` asks it to navigate there instead of swapping the answer in.
+/// A redirect after a form (303: the browser follows it with a GET). A request made by htmx
+/// gets `200` with `HX-Redirect` instead, which asks htmx to navigate there: its
+/// XMLHttpRequest would follow a 303 itself and swap the next page into the form.
 pub fn see_other(to: &str, htmx: bool) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(to) {
-        response.headers_mut().insert(LOCATION, value.clone());
-        if htmx {
-            response.headers_mut().insert("HX-Redirect", value);
-        }
+    let Ok(value) = HeaderValue::from_str(to) else {
+        return StatusCode::SEE_OTHER.into_response();
+    };
+    if htmx {
+        let mut response = StatusCode::OK.into_response();
+        response.headers_mut().insert("HX-Redirect", value);
+        return response;
     }
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(LOCATION, value);
     response
+}
+
+/// A console page to go back to (after signing in or stepping up): a path under `/app/`, on
+/// this site, in plain characters; anything else is `None`.
+pub fn app_path(path: Option<&str>) -> Option<&str> {
+    path.filter(|p| {
+        p.starts_with("/app/")
+            && !p.contains("//")
+            && !p.contains('\\')
+            && p.bytes().all(|b| b.is_ascii_graphic())
+    })
+}
+
+/// The page a request was made from (htmx names it in `HX-Current-URL`; a form's `Referer`
+/// otherwise), as a console path, for an action refused until the person steps up.
+fn page_of_request(headers: &HeaderMap) -> Option<String> {
+    let url = headers
+        .get("hx-current-url")
+        .or_else(|| headers.get(axum::http::header::REFERER))
+        .and_then(|v| v.to_str().ok())?;
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = &after_scheme[after_scheme.find('/')?..];
+    let path = path.split('#').next().unwrap_or(path);
+    app_path(Some(path)).map(str::to_owned)
+}
+
+/// `/app/step-up?back=…`: the step-up page, coming back to `back` (a console path) after.
+pub fn step_up_href(back: &str) -> String {
+    let query = serde_urlencoded::to_string([("back", back)]).unwrap_or_default();
+    format!("/app/step-up?{query}")
 }
 
 /// Whether htmx made the request (it then swaps the answer into the page).
@@ -104,6 +143,17 @@ pub async fn as_page(request: Request, next: Next) -> Response {
     let back = (request.method() == Method::GET)
         .then(|| request.uri().path().to_owned())
         .filter(|p| p.starts_with("/app/"));
+    // After a step-up, the person comes back to the page they were on: this one for a page, the
+    // page a refused action was sent from otherwise.
+    let step_up_back = if request.method() == Method::GET {
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned());
+        app_path(path_and_query.as_deref()).map(str::to_owned)
+    } else {
+        page_of_request(request.headers())
+    };
     let htmx = is_htmx(request.headers());
     let response = next.run(request).await;
     let is_problem = response
@@ -126,15 +176,55 @@ pub async fn as_page(request: Request, next: Next) -> Response {
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
-    let (title, detail) = match serde_json::from_slice::<ProblemOut>(&body) {
-        Ok(problem) => (problem.title, with_fields(problem.detail, &problem.errors)),
-        Err(_) => ("Error".to_owned(), String::new()),
+    let (title, detail, code) = match serde_json::from_slice::<ProblemOut>(&body) {
+        Ok(problem) => (
+            problem.title,
+            with_fields(problem.detail, &problem.errors),
+            problem.code,
+        ),
+        Err(_) => ("Error".to_owned(), String::new(), String::new()),
     };
+    if code == ErrorCode::StepUpRequired.code() {
+        return step_up_required(status, step_up_back.as_deref(), htmx);
+    }
     let mut page = error_page(status, &title, &detail);
     if let Some(value) = retry_after {
         page.headers_mut().insert("retry-after", value);
     }
     page
+}
+
+/// A sensitive page or action refused until the person confirms their password again (and
+/// code): a page linking to the step-up form, which comes back here after. htmx is asked to go
+/// there at once.
+fn step_up_required(status: StatusCode, back: Option<&str>, htmx: bool) -> Response {
+    let href = step_up_href(back.unwrap_or("/app/settings"));
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title: "Confirm it is you",
+        detail: "This is a sensitive action: enter your password again (and your authenticator \
+                 code, when you have one). It stays confirmed for 10 minutes.",
+        link: Some((&href, "Confirm and continue")),
+    };
+    let mut response = match page.render() {
+        Ok(body) => html(status, body),
+        Err(_) => html(status, String::new()),
+    };
+    if htmx && let Ok(value) = HeaderValue::from_str(&href) {
+        response.headers_mut().insert("HX-Redirect", value);
+    }
+    response
+}
+
+/// What a refusal of an application operation says, for a page that shows it next to the
+/// form (the detail, and each field's problem), and the status to answer with.
+pub fn explain(problem: &Problem) -> (StatusCode, String) {
+    let status =
+        StatusCode::from_u16(problem.0.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    (
+        status,
+        with_fields(problem.0.detail.clone(), &problem.0.errors),
+    )
 }
 
 fn with_fields(detail: String, errors: &[holdfast_core::validate::FieldError]) -> String {

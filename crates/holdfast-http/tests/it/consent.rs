@@ -1243,12 +1243,13 @@ fn every_sending_path_goes_through_the_choke_point() {
                     | "holdfast-app/src/outreach/mod.rs"
                     | "holdfast-app/src/worker.rs"
             ),
-            // Staff mail: password reset, invitations, the webhook alert to admins.
+            // Staff mail: password reset, invitations (from the API and the console), the
+            // webhook alert to admins.
             "send_staff_mail(" | "queue_staff_mail(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
                     | "holdfast-http/src/api/identity/auth.rs"
-                    | "holdfast-http/src/api/access/members.rs"
+                    | "holdfast-app/src/access/members.rs"
                     | "holdfast-app/src/webhooks/delivery.rs"
             ),
             // Customer messages: help-desk replies, double opt-in requests and the link to

@@ -447,9 +447,23 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
     assert_page(&r);
 }
 
-/// The path of a page route with its parameter filled by a real id.
-fn page_path(path: &str, ticket: &str) -> String {
-    path.replace("{id}", ticket)
+/// Real ids of the sweep's workspace, one per kind of record a page names.
+struct PageIds {
+    ticket: String,
+    role: String,
+    endpoint: String,
+}
+
+/// The path of a page route with its parameter filled by a real id of its kind.
+fn page_path(path: &str, ids: &PageIds) -> String {
+    let id = if path.starts_with("/app/settings/roles/") {
+        &ids.role
+    } else if path.starts_with("/app/settings/webhooks/") {
+        &ids.endpoint
+    } else {
+        &ids.ticket
+    };
+    path.replace("{id}", id)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -463,6 +477,33 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         json!({"subject": "Sweep", "contact": {"email": "c@example.com"}, "message": "Hi"}),
     )
     .await;
+    let role = app
+        .post("/api/v1/roles")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Sweep role", "permissions": ["contacts.read"]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let endpoint = app
+        .post("/api/v1/webhooks")
+        .key(&ws.admin_key)
+        .json(
+            &json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]}),
+        )
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids = PageIds {
+        ticket: id.clone(),
+        role,
+        endpoint,
+    };
     let table = route_table();
     let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();
     assert!(
@@ -472,7 +513,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     );
     let mut checked = 0;
     for spec in &pages {
-        let path = page_path(spec.path, &id);
+        let path = page_path(spec.path, &ids);
         if spec.method == Method::GET {
             if spec.path.starts_with("/assets/") {
                 continue;

@@ -62,6 +62,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
         "revoking an invitation takes access away; it can be sent again",
     ),
     (
+        "POST",
+        "/app/settings/invitations/{id}/withdraw",
+        "the console's twin of DELETE /api/v1/invitations/{id}: takes access away",
+    ),
+    (
         "DELETE",
         "/api/v1/companies/{id}",
         "the team's own company record, audited; its contacts are unlinked, never deleted",
@@ -95,6 +100,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
         "POST",
         "/api/v1/webhooks/{id}/messages/{message_id}/redeliver",
         "sends a message again to the endpoint it was already signed for",
+    ),
+    (
+        "POST",
+        "/app/settings/webhooks/{id}/messages/{message_id}/redeliver",
+        "the console's twin of the API's redelivery: the same message to the same endpoint",
     ),
     (
         "POST",
@@ -236,7 +246,18 @@ async fn every_step_up_route_refuses_a_session_that_has_not_stepped_up() {
             "{} {} with a session that has not stepped up: {}",
             spec.method, spec.path, r.text
         );
-        r.problem("HF-AUTH-005");
+        if spec.doc.page {
+            // A console page or action says so as a page leading to the step-up form.
+            assert!(
+                r.text.contains("href=\"/app/step-up?back="),
+                "{} {}: {}",
+                spec.method,
+                spec.path,
+                r.text
+            );
+        } else {
+            r.problem("HF-AUTH-005");
+        }
         checked += 1;
     }
     assert!(checked >= REVIEWED.len(), "checked only {checked} routes");

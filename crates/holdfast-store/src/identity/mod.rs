@@ -481,6 +481,17 @@ pub async fn unscoped_complete_reset(
 
 /// Ends the user's sessions in each workspace they belong to, each under that tenant's scope.
 pub async fn end_all_sessions_of(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    end_sessions_of(db, user_id, None, now_ms).await
+}
+
+/// Ends the user's sessions in each workspace they belong to, each under that tenant's scope,
+/// except `keep` when named.
+async fn end_sessions_of(
+    db: &Db,
+    user_id: &str,
+    keep: Option<&SessionId>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     let workspaces: Vec<String> =
         sqlx::query_scalar("SELECT workspace_id FROM memberships WHERE user_id = $1")
             .bind(user_id)
@@ -490,10 +501,43 @@ pub async fn end_all_sessions_of(db: &Db, user_id: &str, now_ms: i64) -> Result<
     for ws in workspaces {
         let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
         let mut tx = db.write(&tenant).await?;
-        crate::identity::sessions::revoke_all(&mut tx, &user, now_ms).await?;
+        match keep {
+            None => crate::identity::sessions::revoke_all(&mut tx, &user, now_ms).await?,
+            Some(keep) => {
+                crate::identity::sessions::revoke_all_but(&mut tx, &user, keep, now_ms).await?
+            }
+        };
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// A signed-in user's new password (already checked and hashed): the hash set, every reset
+/// message sent before void, and every other session of the user ended in every workspace —
+/// the session that asked (`keep`) stays.
+pub async fn unscoped_change_password(
+    db: &Db,
+    user_id: &str,
+    password_hash: &str,
+    keep: &SessionId,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut tx = match db.backend() {
+        crate::Backend::Sqlite => db.pool.begin_with("BEGIN IMMEDIATE").await?,
+        crate::Backend::Postgres => db.pool.begin().await?,
+    };
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now_ms)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    end_sessions_of(db, user_id, Some(keep), now_ms).await
 }
 
 /// A pending invitation found by its token digest.

@@ -88,6 +88,26 @@ pub async fn revoke_all(
     Ok(done.rows_affected())
 }
 
+/// Ends every session of `user` in this workspace but `keep`; returns how many.
+pub async fn revoke_all_but(
+    tx: &mut TenantTx<'_>,
+    user: &UserId,
+    keep: &SessionId,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let ws = tx.ws().to_owned();
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE workspace_id = $2 AND user_id = $3 AND id <> $4 AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(ws)
+    .bind(user.as_str())
+    .bind(keep.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Records that the session just re-confirmed its password (and second factor).
 pub async fn mark_stepped_up(
     tx: &mut TenantTx<'_>,

@@ -12,13 +12,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
-use holdfast_app::access::roles::{grantable, may_act_on};
+use holdfast_app::access::api_keys::{create_key, revoke_key};
 use holdfast_core::access::api_keys::{ApiKeyCreated, ApiKeyIn, ApiKeyOut};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::ids::ApiKeyId;
 use holdfast_store::access::api_keys;
-use holdfast_store::identity::auth::Principal;
-use serde_json::json;
 
 /// API keys are security settings: seeing them needs `settings.security`, changing them also
 /// a step-up.
@@ -63,27 +61,8 @@ async fn api_key_create(
     body: JsonBody<ApiKeyIn>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     let (name, requested) = body.value.validate().map_err(Problem::validation)?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let role = grantable(&mut tx, &actor, &requested).await?;
-    let now = state.clock.now_ms();
-    // A key made by a key answers to the same user as its parent: otherwise a member could
-    // mint, with their own key, one that survives their removal.
-    let maker = match &actor.principal {
-        Principal::User { user_id, .. } => Some(user_id.to_string()),
-        Principal::ApiKey(key) => api_keys::maker_of(&mut tx, key).await?,
-    };
-    let created = api_keys::create(&mut tx, &name, &role, maker.as_deref(), now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "api_key.created",
-        "api_key",
-        created.key.id.as_str(),
-        json!({"name": name, "role": role.as_str()}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    tracing::info!(key_id = %created.key.id, role = role.as_str(), "api key created");
+    let origin = audit::origin(&actor, &client);
+    let created = create_key(&state, &actor, &origin, &name, &requested).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -107,25 +86,9 @@ async fn api_key_revoke(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = ApiKeyId::parse(&id).ok_or_else(|| Problem::not_found("api key"))?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let now = state.clock.now_ms();
-    // Revoking someone's key is acting on them: it needs every permission the key holds.
-    if let Some(role) = api_keys::role_of(&mut tx, &id).await? {
-        may_act_on(&mut tx, &actor, &role).await?;
-    }
-    if !api_keys::revoke(&mut tx, &id, now).await? {
+    let origin = audit::origin(&actor, &client);
+    if !revoke_key(&state, &actor, &origin, &id).await? {
         return Err(Problem::not_found("api key"));
     }
-    let event = audit::by(
-        &actor,
-        &client,
-        "api_key.revoked",
-        "api_key",
-        id.as_str(),
-        json!({}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    tracing::info!(key_id = %id, "api key revoked");
     Ok(StatusCode::NO_CONTENT)
 }

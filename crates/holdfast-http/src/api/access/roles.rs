@@ -1,5 +1,5 @@
-//! `/api/v1/roles`: built-in roles (read-only) and the workspace's custom roles; and the one
-//! rule for handing out roles, shared by API keys, invitations and members.
+//! `/api/v1/roles`: built-in roles (read-only) and the workspace's custom roles, through
+//! `holdfast_app::access::roles` (shared with the console).
 
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
@@ -13,14 +13,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_core::access::fields::FieldRules;
-use holdfast_core::access::policy::{BuiltinRole, Permission, Role};
-use holdfast_core::access::roles::{RoleFields, RoleIn, RoleOut, RolePatch, permissions_from_json};
+use holdfast_app::access::roles::{all_roles, create_role, delete_role, update_role};
+use holdfast_core::access::policy::{BuiltinRole, Permission};
+use holdfast_core::access::roles::{RoleIn, RoleOut, RolePatch};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::RoleId;
-use holdfast_store::access::roles::{self, Deleted};
-use holdfast_store::identity::auth::Actor;
-use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("roles", summary);
@@ -67,24 +64,6 @@ pub fn routes(t: &mut RouteTable) {
     );
 }
 
-fn builtin_out(role: BuiltinRole) -> RoleOut {
-    RoleOut {
-        id: role.as_str().to_owned(),
-        name: role.as_str().to_owned(),
-        description: role.describe().to_owned(),
-        permissions: role
-            .permissions()
-            .to_vec()
-            .iter()
-            .map(|p| p.as_str().to_owned())
-            .collect(),
-        fields: holdfast_core::access::fields::builtin_rules(role).to_json(),
-        builtin: true,
-        created_at: None,
-        updated_at: None,
-    }
-}
-
 fn role_id(text: &str) -> ApiResult<RoleId> {
     if BuiltinRole::parse(text).is_some() {
         return Err(Problem::new(
@@ -100,27 +79,12 @@ async fn role_list(
     Authed(actor): Authed,
 ) -> ApiResult<Json<Page<RoleOut>>> {
     let mut tx = state.db.read(&actor.tenant).await?;
-    let custom = roles::list(&mut tx).await?;
+    let data = all_roles(&mut tx).await?;
     tx.commit().await?;
-    let mut data: Vec<RoleOut> = BuiltinRole::ALL.iter().map(|r| builtin_out(*r)).collect();
-    data.extend(custom);
     Ok(Json(Page {
         data,
         next_cursor: None,
     }))
-}
-
-fn check_grantable(actor: &Actor, fields: &RoleFields) -> ApiResult<()> {
-    let role = Role::custom(String::new(), fields.permissions)
-        .with_field_rules(fields.field_rules.clone());
-    if actor.role.may_grant(&role) {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            ErrorCode::Forbidden,
-            "a role may only hold permissions your own role holds",
-        ))
-    }
 }
 
 async fn role_create(
@@ -130,20 +94,8 @@ async fn role_create(
     body: JsonBody<RoleIn>,
 ) -> ApiResult<(StatusCode, Json<RoleOut>)> {
     let fields = body.value.validate().map_err(Problem::validation)?;
-    check_grantable(&actor, &fields)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let created = roles::create(&mut tx, &fields, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "role.created",
-        "role",
-        created.id.as_str(),
-        json!({"name": created.name, "permissions": created.permissions, "fields": created.fields}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let origin = audit::origin(&actor, &client);
+    let created = create_role(&state, &actor, &origin, &fields).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -155,39 +107,11 @@ async fn role_update(
     body: JsonBody<RolePatch>,
 ) -> ApiResult<Json<RoleOut>> {
     let id = role_id(&id)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let current = roles::get(&mut tx, &id)
+    let origin = audit::origin(&actor, &client);
+    update_role(&state, &actor, &origin, &id, &body.value)
         .await?
-        .ok_or_else(|| Problem::not_found("role"))?;
-    let before = RoleFields {
-        name: current.name.clone(),
-        description: current.description.clone(),
-        permissions: permissions_from_json(
-            &serde_json::to_string(&current.permissions).unwrap_or_default(),
-        ),
-        field_rules: FieldRules::from_stored(&current.fields.to_string()),
-    };
-    let fields = body.value.apply(&before).map_err(Problem::validation)?;
-    check_grantable(&actor, &fields)?;
-    check_grantable(&actor, &before)?;
-    let updated = roles::update(&mut tx, &id, &fields, now)
-        .await?
-        .ok_or_else(|| Problem::not_found("role"))?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "role.updated",
-        "role",
-        id.as_str(),
-        json!({
-            "before": {"name": current.name, "permissions": current.permissions, "fields": current.fields},
-            "after": {"name": updated.name, "permissions": updated.permissions, "fields": updated.fields},
-        }),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(updated))
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("role"))
 }
 
 async fn role_delete(
@@ -197,29 +121,9 @@ async fn role_delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = role_id(&id)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    match roles::delete(&mut tx, &id).await? {
-        Deleted::Done => {}
-        Deleted::NotFound => return Err(Problem::not_found("role")),
-        Deleted::InUse(n) => {
-            return Err(Problem::new(
-                ErrorCode::Conflict,
-                format!(
-                    "{n} member(s), API key(s), invitation(s) or webhook endpoint(s) still hold this role; give them another role first"
-                ),
-            ));
-        }
+    let origin = audit::origin(&actor, &client);
+    if !delete_role(&state, &actor, &origin, &id).await? {
+        return Err(Problem::not_found("role"));
     }
-    let event = audit::by(
-        &actor,
-        &client,
-        "role.deleted",
-        "role",
-        id.as_str(),
-        json!({}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,12 +12,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, patch};
-use holdfast_core::access::modules::{Module, ModuleOut, ModuleSet, ModulesIn};
+use holdfast_app::access::settings::{module_listing, set_modules, set_security};
+use holdfast_core::access::modules::{ModuleOut, ModulesIn};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::access::workspaces::{SecuritySettingsIn, WorkspaceOut};
 use holdfast_core::error::ErrorCode;
 use holdfast_store::access::workspaces;
-use serde_json::json;
 
 const SECURITY: Guard = Guard::StaffStepUp {
     permission: Permission::SettingsSecurity,
@@ -63,29 +63,6 @@ pub fn routes(t: &mut RouteTable) {
     );
 }
 
-/// The modules on offer (those with routes) and whether each is on.
-fn listing(set: ModuleSet, offered: ModuleSet) -> Vec<ModuleOut> {
-    Module::ALL
-        .iter()
-        .filter(|m| offered.contains(**m))
-        .map(|m| ModuleOut {
-            module: m.as_str().to_owned(),
-            enabled: set.contains(*m),
-            description: m.describe().to_owned(),
-        })
-        .collect()
-}
-
-/// The modules of `set` on offer: a stored list may name one with nothing behind it (from an
-/// older version), which is neither shown nor counted.
-fn names(set: ModuleSet, offered: ModuleSet) -> Vec<&'static str> {
-    set.to_vec()
-        .iter()
-        .filter(|m| offered.contains(**m))
-        .map(|m| m.as_str())
-        .collect()
-}
-
 async fn modules_get(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -93,7 +70,7 @@ async fn modules_get(
     let mut tx = state.db.read(&actor.tenant).await?;
     let set = workspaces::modules(&mut tx).await?;
     tx.commit().await?;
-    Ok(Json(listing(set, state.offered)))
+    Ok(Json(module_listing(set, state.offered)))
 }
 
 async fn modules_set(
@@ -106,21 +83,9 @@ async fn modules_set(
         .value
         .validate(state.offered)
         .map_err(|e| Problem::field(ErrorCode::Validation, &e.field, &e.message))?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = workspaces::modules(&mut tx).await?;
-    workspaces::set_modules(&mut tx, wanted).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "modules.changed",
-        "workspace",
-        actor.tenant.workspace_id().as_str(),
-        json!({"before": names(before, state.offered), "after": names(wanted, state.offered)}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
-    tx.commit().await?;
-    tracing::info!(modules = ?names(wanted, state.offered), "modules changed");
-    Ok(Json(listing(wanted, state.offered)))
+    let origin = audit::origin(&actor, &client);
+    set_modules(&state, &actor, &origin, wanted, state.offered).await?;
+    Ok(Json(module_listing(wanted, state.offered)))
 }
 
 async fn security_set(
@@ -130,41 +95,8 @@ async fn security_set(
     body: JsonBody<SecuritySettingsIn>,
 ) -> ApiResult<Json<WorkspaceOut>> {
     body.value.validate().map_err(Problem::validation)?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = workspaces::get(&mut tx)
-        .await?
-        .ok_or_else(|| Problem::not_found("workspace"))?;
-    workspaces::update(&mut tx, None, body.value.require_2fa).await?;
-    workspaces::set_session_policy(
-        &mut tx,
-        body.value.console_idle_minutes,
-        body.value.console_max_hours,
-    )
-    .await?;
-    let after = workspaces::get(&mut tx)
-        .await?
-        .ok_or_else(|| Problem::not_found("workspace"))?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "security.settings_changed",
-        "workspace",
-        after.id.as_str(),
-        json!({
-            "before": policy(&before),
-            "after": policy(&after),
-        }),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
-    tx.commit().await?;
-    tracing::info!(require_2fa = after.require_2fa, "security policy changed");
-    Ok(Json(after))
-}
-
-fn policy(w: &WorkspaceOut) -> serde_json::Value {
-    json!({
-        "require_2fa": w.require_2fa,
-        "console_idle_minutes": w.console_idle_minutes,
-        "console_max_hours": w.console_max_hours,
-    })
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(
+        set_security(&state, &actor, &origin, &body.value).await?,
+    ))
 }

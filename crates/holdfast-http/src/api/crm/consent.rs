@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, patch, post, put};
-use holdfast_app::crm::consent::{change_consent, view};
+use holdfast_app::crm::consent::{change_consent, save_privacy_settings, view};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::crm::consent::{
     ConsentLogEntry, ConsentOut, ConsentPatch, OutreachEntry, PrivacySettings, PrivacySettingsIn,
@@ -260,19 +260,7 @@ async fn settings_set(
     body: JsonBody<PrivacySettingsIn>,
 ) -> ApiResult<Json<PrivacySettings>> {
     let settings = body.value.validate().map_err(Problem::validation)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::settings(&mut tx).await?;
-    store::save_settings(&mut tx, &settings, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "privacy.settings_changed",
-        "workspace",
-        actor.tenant.workspace_id().as_str(),
-        json!({"before": before, "after": settings}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let origin = audit::origin(&actor, &client);
+    save_privacy_settings(&state, &actor, &origin, &settings).await?;
     Ok(Json(settings))
 }

@@ -18,26 +18,27 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options, post, put};
 use holdfast_app::events::publish;
+use holdfast_app::helpdesk::widget_settings::{
+    change_widget, identity_context, reveal_identity_secret, rotate_identity_secret,
+    rotate_widget_key, widget_settings,
+};
 use holdfast_app::metrics::Refusal;
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
 use holdfast_core::helpdesk::tickets::{Channel, MessageKind, MessageOut, Priority};
 use holdfast_core::helpdesk::widget::{
-    ConversationOut, IDENTITY_SECRET_PREFIX, IdentitySecretOut, KEY_PREFIX, MAX_BODY_BYTES,
-    MAX_MESSAGE_CHARS, VISITOR_HEADER, VISITOR_PREFIX, VisitorMessage, WidgetConfigOut,
-    WidgetMessage, WidgetMessageIn, WidgetSettingsIn, WidgetSettingsOut, WidgetSubmitOut,
-    subject_for, verify_identity,
+    ConversationOut, IdentitySecretOut, MAX_BODY_BYTES, MAX_MESSAGE_CHARS, VISITOR_HEADER,
+    VISITOR_PREFIX, VisitorMessage, WidgetConfigOut, WidgetMessage, WidgetMessageIn,
+    WidgetSettingsIn, WidgetSettingsOut, WidgetSubmitOut, subject_for, verify_identity,
 };
 use holdfast_core::ids::TicketId;
 use holdfast_core::token::{generate_opaque, parse_opaque};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::Lock;
-use holdfast_store::Tenant;
 use holdfast_store::helpdesk::tickets::{self as tickets, Author, NewTicketRow};
-use holdfast_store::helpdesk::widget::{self as store, SettingsRow};
+use holdfast_store::helpdesk::widget as store;
 use serde::Deserialize;
-use serde_json::json;
 
 const ROTATE_QUERY: &[QueryParam] = &[QueryParam {
     name: "revoke_visitors",
@@ -286,10 +287,6 @@ fn unknown_conversation() -> Problem {
         ErrorCode::NotFound,
         "no conversation for this visitor token; start a new one by sending a message without it",
     )
-}
-
-fn identity_context(tenant: &Tenant) -> String {
-    format!("widget-identity:{}", tenant.workspace_id())
 }
 
 /// The visitor's view of a stored message; `None` for what the visitor must never see.
@@ -569,41 +566,11 @@ async fn widget_conversation(
     }))
 }
 
-fn new_key() -> String {
-    generate_opaque(KEY_PREFIX).0.expose().clone()
-}
-
-fn settings_out(state: &AppState, row: &SettingsRow) -> WidgetSettingsOut {
-    WidgetSettingsOut {
-        key: row.public_key.clone(),
-        enabled: row.enabled,
-        allowed_origins: row.allowed_origins.clone(),
-        identity_secret_set: row.identity_secret_sealed.is_some(),
-        embed_snippet: format!(
-            "<script src=\"{}/widget.js\" data-key=\"{}\" async></script>",
-            state.config.public_url, row.public_key
-        ),
-        updated_at: row.updated_at,
-    }
-}
-
-/// What the audit trail records of the settings (the key is public; the secret never).
-fn audited(row: &SettingsRow) -> serde_json::Value {
-    json!({
-        "enabled": row.enabled,
-        "allowed_origins": row.allowed_origins,
-        "identity_secret_set": row.identity_secret_sealed.is_some(),
-    })
-}
-
 async fn settings_get(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<WidgetSettingsOut>> {
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let row = store::ensure_settings(&mut tx, &new_key(), state.clock.now_ms()).await?;
-    tx.commit().await?;
-    Ok(Json(settings_out(&state, &row)))
+    Ok(Json(widget_settings(&state, &actor).await?))
 }
 
 async fn settings_put(
@@ -613,28 +580,8 @@ async fn settings_put(
     body: JsonBody<WidgetSettingsIn>,
 ) -> ApiResult<Json<WidgetSettingsOut>> {
     let change = body.value.validate().map_err(Problem::validation)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::ensure_settings(&mut tx, &new_key(), now).await?;
-    let enabled = change.enabled.unwrap_or(before.enabled);
-    let origins = change
-        .allowed_origins
-        .unwrap_or_else(|| before.allowed_origins.clone());
-    store::update_settings(&mut tx, enabled, &origins, now).await?;
-    let after = store::settings(&mut tx)
-        .await?
-        .ok_or_else(|| Problem::not_found("widget settings"))?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "widget.settings_changed",
-        "widget",
-        actor.tenant.workspace_id().as_str(),
-        json!({"before": audited(&before), "after": audited(&after)}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(settings_out(&state, &after)))
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(change_widget(&state, &actor, &origin, change).await?))
 }
 
 /// `POST /api/v1/widget/rotate-key?revoke_visitors=true`.
@@ -661,33 +608,10 @@ async fn key_rotate(
             ));
         }
     };
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::ensure_settings(&mut tx, &new_key(), now).await?;
-    store::rotate_key(&mut tx, &new_key(), now).await?;
-    let revoked = if revoke {
-        store::revoke_visitors(&mut tx).await?
-    } else {
-        0
-    };
-    let after = store::settings(&mut tx)
-        .await?
-        .ok_or_else(|| Problem::not_found("widget settings"))?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "widget.key_rotated",
-        "widget",
-        actor.tenant.workspace_id().as_str(),
-        json!({
-            "before": {"key": before.public_key},
-            "after": {"key": after.public_key},
-            "visitors_revoked": revoked,
-        }),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(settings_out(&state, &after)))
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(
+        rotate_widget_key(&state, &actor, &origin, revoke).await?,
+    ))
 }
 
 async fn identity_secret_rotate(
@@ -695,28 +619,9 @@ async fn identity_secret_rotate(
     Authed(actor): Authed,
     client: ClientInfo,
 ) -> ApiResult<Json<IdentitySecretOut>> {
-    let now = state.clock.now_ms();
-    let (secret, _) = generate_opaque(IDENTITY_SECRET_PREFIX);
-    let sealed = state
-        .sealer
-        .seal(secret.expose().as_bytes(), &identity_context(&actor.tenant))
-        .ok_or_else(|| Problem::new(ErrorCode::Internal, "the secret could not be sealed"))?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::ensure_settings(&mut tx, &new_key(), now).await?;
-    store::set_identity_secret(&mut tx, &sealed, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "widget.identity_secret_rotated",
-        "widget",
-        actor.tenant.workspace_id().as_str(),
-        json!({"before": {"identity_secret_set": before.identity_secret_sealed.is_some()},
-               "after": {"identity_secret_set": true}}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let origin = audit::origin(&actor, &client);
     Ok(Json(IdentitySecretOut {
-        identity_secret: secret.expose().clone(),
+        identity_secret: rotate_identity_secret(&state, &actor, &origin).await?,
     }))
 }
 
@@ -725,39 +630,8 @@ async fn identity_secret_reveal(
     Authed(actor): Authed,
     client: ClientInfo,
 ) -> ApiResult<Json<IdentitySecretOut>> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let row = store::settings(&mut tx).await?;
-    let Some(sealed) = row.and_then(|r| r.identity_secret_sealed) else {
-        return Err(Problem::new(
-            ErrorCode::NotFound,
-            "this workspace has no identity secret yet; make one with POST /api/v1/widget/identity-secret/rotate",
-        ));
-    };
-    let secret = state
-        .sealer
-        .open(&sealed, &identity_context(&actor.tenant))
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            tracing::error!(
-                "a workspace's widget identity secret cannot be opened with this master key"
-            );
-            Problem::new(
-                ErrorCode::Internal,
-                "the identity secret cannot be opened with this server's master key; rotate it",
-            )
-        })?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "widget.identity_secret_revealed",
-        "widget",
-        actor.tenant.workspace_id().as_str(),
-        json!({}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let origin = audit::origin(&actor, &client);
     Ok(Json(IdentitySecretOut {
-        identity_secret: secret,
+        identity_secret: reveal_identity_secret(&state, &actor, &origin).await?,
     }))
 }

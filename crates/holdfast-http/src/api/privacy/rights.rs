@@ -511,25 +511,10 @@ async fn retention_set(
     body: JsonBody<RetentionIn>,
 ) -> ApiResult<Json<RetentionOut>> {
     let settings = body.value.validate().map_err(Problem::validation)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let (before, _) = store::retention(&mut tx).await?;
-    store::set_retention(&mut tx, &settings).await?;
-    let (after, last_run) = store::retention(&mut tx).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "retention.settings_changed",
-        "workspace",
-        actor.tenant.workspace_id().as_str(),
-        json!({"before": before, "after": after}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(RetentionOut {
-        settings: after,
-        last_run,
-    }))
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(
+        privacy::set_retention(&state, &actor, &origin, &settings).await?,
+    ))
 }
 
 async fn retention_preview(

@@ -1,7 +1,8 @@
 //! `/api/v1/webhooks`: a workspace's outbound webhook endpoints, their secrets (shown once,
 //! rotatable with an overlap), their delivery logs, manual redelivery and the recovery of
 //! undelivered messages after an outage. Part of the
-//! automation module. Delivery itself is `crate::webhooks`, run by the job worker.
+//! automation module. The work is `holdfast_app::webhooks::endpoints` (shared with the
+//! console); delivery itself is `holdfast_app::webhooks::delivery`, run by the job worker.
 
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody, QueryParams};
@@ -15,21 +16,19 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use holdfast_app::access::roles::grantable;
-use holdfast_app::outbound::OutboundError;
-use holdfast_app::webhooks::delivery::secret_context;
-use holdfast_core::access::modules::Module;
-use holdfast_core::access::policy::{Permission, Role};
-use holdfast_core::error::ErrorCode;
-use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
-use holdfast_core::ops::queue::JobKind;
-use holdfast_core::webhooks::{
-    self, AttemptOut, EndpointOut, EventTypeOut, RECOVER_BATCH, RecoverIn, RecoverOut, RotateIn,
-    RotateOut, WebhookCreated, WebhookFields, WebhookIn, WebhookPatch,
+use holdfast_app::webhooks::endpoints::{
+    create_endpoint, delete_endpoint, deliveries, endpoint, recover, redeliver, rotate_secret,
+    update_endpoint,
 };
-use holdfast_store::identity::auth::Actor;
-use holdfast_store::webhooks::{self as store, Endpoint, EndpointFields};
-use holdfast_store::{Lock, TenantTx, access::roles, ops::queue};
+use holdfast_core::access::modules::Module;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::error::ApiError;
+use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
+use holdfast_core::webhooks::{
+    self, AttemptOut, EndpointOut, EventTypeOut, RecoverIn, RecoverOut, RotateIn, RotateOut,
+    WebhookCreated, WebhookIn, WebhookPatch,
+};
+use holdfast_store::webhooks::{self as store, Endpoint};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -139,48 +138,6 @@ fn endpoint_id(text: &str) -> ApiResult<WebhookEndpointId> {
     WebhookEndpointId::parse(text).ok_or_else(|| Problem::not_found("webhook endpoint"))
 }
 
-/// Refuses a URL the safe client would never reach (private address, bad form), at once.
-async fn check_reachable(state: &AppState, url: &str) -> ApiResult<()> {
-    match state.webhook_client.check_url(url).await {
-        Ok(()) => Ok(()),
-        Err(e @ (OutboundError::Blocked { .. } | OutboundError::InvalidUrl(_))) => {
-            Err(Problem::field(ErrorCode::Validation, "url", &e.to_string()))
-        }
-        // A name that does not resolve today may resolve tomorrow; deliveries will retry.
-        Err(_) => Ok(()),
-    }
-}
-
-/// The role the endpoint will act as: the one named (if the actor may hand it out), or the
-/// actor's own; it must be able to read every event it subscribes to.
-async fn endpoint_role(
-    tx: &mut TenantTx<'_>,
-    actor: &Actor,
-    fields: &WebhookFields,
-) -> ApiResult<Role> {
-    let role = match &fields.role {
-        Some(requested) => grantable(tx, actor, requested).await?,
-        None => actor.role.clone(),
-    };
-    if let Some(event) = fields
-        .event_types
-        .iter()
-        .find(|e| !role.grants(e.permission()))
-    {
-        return Err(Problem::field(
-            ErrorCode::Validation,
-            "event_types",
-            &format!(
-                "role {} lacks {}, so it cannot receive {}",
-                role.as_str(),
-                event.permission().as_str(),
-                event.as_str()
-            ),
-        ));
-    }
-    Ok(role)
-}
-
 async fn webhook_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -188,52 +145,9 @@ async fn webhook_create(
     body: JsonBody<WebhookIn>,
 ) -> ApiResult<(StatusCode, Json<WebhookCreated>)> {
     let fields = body.value.validate().map_err(Problem::validation)?;
-    check_reachable(&state, &fields.url).await?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let role = endpoint_role(&mut tx, &actor, &fields).await?;
-    let secret = webhooks::generate_secret();
-    // The id is needed for the sealing context, so seal after choosing it: insert, then seal
-    // under the new id and store it in the same transaction.
-    let names = fields.event_type_names();
-    let row = EndpointFields {
-        url: &fields.url,
-        description: &fields.description,
-        event_types: &names,
-        role: role.as_str(),
-        enabled: fields.enabled,
-    };
-    let created = store::create(&mut tx, &row, "pending", now).await?;
-    let id = WebhookEndpointId::from_trusted(created.id.clone());
-    let sealed = seal(&state, &actor, &created.id, secret.expose())?;
-    store::rotate_secret(&mut tx, &id, &sealed, now, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "webhook.created",
-        "webhook_endpoint",
-        created.id.clone(),
-        json!({"host": holdfast_app::outbound::url_host(&created.url), "event_types": names, "role": role.as_str(), "enabled": fields.enabled}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(WebhookCreated {
-            endpoint: created.out(),
-            secret: secret.expose().clone(),
-        }),
-    ))
-}
-
-fn seal(state: &AppState, actor: &Actor, endpoint_id: &str, secret: &str) -> ApiResult<String> {
-    state
-        .sealer
-        .seal(
-            secret.as_bytes(),
-            &secret_context(&actor.tenant, endpoint_id),
-        )
-        .ok_or_else(|| Problem::new(ErrorCode::Internal, "the secret could not be sealed"))
+    let origin = audit::origin(&actor, &client);
+    let created = create_endpoint(&state, &actor, &origin, &fields).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[derive(Deserialize)]
@@ -256,27 +170,6 @@ async fn webhook_list(
     Ok(Json(page_of(rows, limit, |e| e.id.clone())))
 }
 
-async fn load(tx: &mut TenantTx<'_>, id: &WebhookEndpointId) -> ApiResult<Endpoint> {
-    store::get(tx, id, Lock::Read)
-        .await?
-        .ok_or_else(|| Problem::not_found("webhook endpoint"))
-}
-
-/// The endpoint, locked for the change, if the actor may act on it: an endpoint acts as its
-/// role, so changing it, reading what it was sent or redelivering needs every permission (and
-/// field) that role has.
-async fn load_for_change(
-    tx: &mut TenantTx<'_>,
-    actor: &Actor,
-    id: &WebhookEndpointId,
-) -> ApiResult<Endpoint> {
-    let endpoint = store::get(tx, id, Lock::ForUpdate)
-        .await?
-        .ok_or_else(|| Problem::not_found("webhook endpoint"))?;
-    holdfast_app::access::roles::may_act_on(tx, actor, &endpoint.role).await?;
-    Ok(endpoint)
-}
-
 async fn webhook_get(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -284,7 +177,7 @@ async fn webhook_get(
 ) -> ApiResult<Json<EndpointOut>> {
     let id = endpoint_id(&id)?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let found = load(&mut tx, &id).await?;
+    let found = endpoint(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(Json(found.out()))
 }
@@ -297,92 +190,10 @@ async fn webhook_update(
     body: JsonBody<WebhookPatch>,
 ) -> ApiResult<Json<EndpointOut>> {
     let id = endpoint_id(&id)?;
-    // Resolving a new URL may take seconds: never inside the write transaction.
-    if let Some(url) = &body.value.url {
-        check_reachable(&state, url.trim()).await?;
-    }
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let current = load_for_change(&mut tx, &actor, &id).await?;
-    let as_fields = WebhookFields {
-        url: current.url.clone(),
-        description: current.description.clone(),
-        event_types: current
-            .event_types()
-            .iter()
-            .filter_map(|t| webhooks::EventType::parse(t))
-            .collect(),
-        role: None,
-        enabled: current.enabled == 1,
-    };
-    let next = body.value.apply(&as_fields).map_err(Problem::validation)?;
-    let role = match &next.role {
-        Some(_) => endpoint_role(&mut tx, &actor, &next)
-            .await?
-            .as_str()
-            .to_owned(),
-        None => {
-            let stored = roles::resolve(&mut tx, &current.role)
-                .await?
-                .ok_or_else(|| {
-                    Problem::field(
-                        ErrorCode::Validation,
-                        "role",
-                        "the endpoint's role no longer exists; name a role",
-                    )
-                })?;
-            let mut check = next.clone();
-            check.role = None;
-            check_events(&stored, &check)?;
-            current.role.clone()
-        }
-    };
-    let names = next.event_type_names();
-    let updated = store::update(
-        &mut tx,
-        &id,
-        &EndpointFields {
-            url: &next.url,
-            description: &next.description,
-            event_types: &names,
-            role: &role,
-            enabled: next.enabled,
-        },
-        now,
-    )
-    .await?
-    .ok_or_else(|| Problem::not_found("webhook endpoint"))?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "webhook.updated",
-        "webhook_endpoint",
-        id.as_str(),
-        json!({"host": holdfast_app::outbound::url_host(&updated.url), "event_types": names, "role": role, "enabled": next.enabled}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(updated.out()))
-}
-
-fn check_events(role: &Role, fields: &WebhookFields) -> ApiResult<()> {
-    match fields
-        .event_types
-        .iter()
-        .find(|e| !role.grants(e.permission()))
-    {
-        None => Ok(()),
-        Some(event) => Err(Problem::field(
-            ErrorCode::Validation,
-            "event_types",
-            &format!(
-                "the endpoint's role {} lacks {}, so it cannot receive {}",
-                role.as_str(),
-                event.permission().as_str(),
-                event.as_str()
-            ),
-        )),
-    }
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(
+        update_endpoint(&state, &actor, &origin, &id, &body.value).await?,
+    ))
 }
 
 async fn webhook_delete(
@@ -392,22 +203,8 @@ async fn webhook_delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = endpoint_id(&id)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    load_for_change(&mut tx, &actor, &id).await?;
-    if !store::delete(&mut tx, &id).await? {
-        return Err(Problem::not_found("webhook endpoint"));
-    }
-    let event = audit::by(
-        &actor,
-        &client,
-        "webhook.deleted",
-        "webhook_endpoint",
-        id.as_str(),
-        json!({}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let origin = audit::origin(&actor, &client);
+    delete_endpoint(&state, &actor, &origin, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -420,38 +217,10 @@ async fn webhook_rotate(
 ) -> ApiResult<Json<RotateOut>> {
     let id = endpoint_id(&id)?;
     let overlap = body.value.overlap_ms().map_err(Problem::validation)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let current = load_for_change(&mut tx, &actor, &id).await?;
-    // A second overlap would push out the secret receivers still use; end the first instead.
-    if let Some(until) = current.previous_secret_expires_at.filter(|u| *u > now)
-        && overlap > 0
-    {
-        return Err(Problem::new(
-            ErrorCode::Conflict,
-            format!(
-                "a rotation is still in its overlap (until {}); rotate with overlap_seconds 0 to end it now",
-                webhooks::rfc3339_ms(until)
-            ),
-        ));
-    }
-    let secret = webhooks::generate_secret();
-    let sealed = seal(&state, &actor, id.as_str(), secret.expose())?;
-    store::rotate_secret(&mut tx, &id, &sealed, now + overlap, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "webhook.secret_rotated",
-        "webhook_endpoint",
-        id.as_str(),
-        json!({"overlap_seconds": overlap / 1000}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(RotateOut {
-        secret: secret.expose().clone(),
-        previous_secret_expires_at: (overlap > 0).then_some(now + overlap),
-    }))
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(
+        rotate_secret(&state, &actor, &origin, &id, overlap).await?,
+    ))
 }
 
 async fn webhook_deliveries(
@@ -463,10 +232,7 @@ async fn webhook_deliveries(
     let id = endpoint_id(&id)?;
     let (limit, before) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let endpoint = load(&mut tx, &id).await?;
-    // The log holds what the endpoint's role could see: reading it needs that role's reach.
-    holdfast_app::access::roles::may_act_on(&mut tx, &actor, &endpoint.role).await?;
-    let rows = store::attempts(&mut tx, id.as_str(), before.as_deref(), limit + 1).await?;
+    let rows = deliveries(&mut tx, &actor, &id, before.as_deref(), limit).await?;
     tx.commit().await?;
     Ok(Json(page_of(rows, limit, |a| a.id.clone())))
 }
@@ -480,34 +246,11 @@ async fn webhook_redeliver(
     let id = endpoint_id(&id)?;
     let message_id = WebhookMessageId::parse(&message_id)
         .ok_or_else(|| Problem::not_found("webhook message"))?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let endpoint = load_for_change(&mut tx, &actor, &id).await?;
-    let message = store::get_message(&mut tx, &message_id)
-        .await?
-        .filter(|m| m.endpoint_id == endpoint.id)
-        .ok_or_else(|| Problem::not_found("webhook message"))?;
-    if endpoint.enabled != 1 {
-        return Err(Problem::new(
-            ErrorCode::Conflict,
-            "the endpoint is disabled; enable it (PATCH with \"enabled\": true), then redeliver",
-        ));
-    }
-    let job = json!({"message_id": message.id, "trigger": "manual"});
-    let job_id = queue::enqueue(&mut tx, JobKind::WebhookDeliver, &job, now, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "webhook.redelivery_requested",
-        "webhook_endpoint",
-        id.as_str(),
-        json!({"message_id": message.id}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let origin = audit::origin(&actor, &client);
+    let job_id = redeliver(&state, &actor, &origin, &id, &message_id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"message_id": message.id, "job_id": job_id.as_str(), "status": "queued"})),
+        Json(json!({"message_id": message_id.as_str(), "job_id": job_id, "status": "queued"})),
     ))
 }
 
@@ -521,34 +264,11 @@ async fn webhook_recover(
     body: JsonBody<RecoverIn>,
 ) -> ApiResult<(StatusCode, Json<RecoverOut>)> {
     let id = endpoint_id(&id)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
+    let origin = audit::origin(&actor, &client);
     // Found (and within the actor's reach) before anything about the body is answered.
-    let endpoint = load_for_change(&mut tx, &actor, &id).await?;
-    let since = body.value.since_ms(now).map_err(Problem::validation)?;
-    if endpoint.enabled != 1 {
-        return Err(Problem::new(
-            ErrorCode::Conflict,
-            "the endpoint is disabled; enable it first (PATCH with \"enabled\": true), then recover its messages",
-        ));
-    }
-    let (queued, more) = store::recover(&mut tx, &endpoint.id, since, RECOVER_BATCH, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "webhook.recovery_requested",
-        "webhook_endpoint",
-        id.as_str(),
-        json!({"since": since, "queued": queued, "more": more}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(RecoverOut {
-            queued,
-            more,
-            since,
-        }),
-    ))
+    let recovered = recover(&state, &actor, &origin, &id, |now| {
+        body.value.since_ms(now).map_err(ApiError::validation)
+    })
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(recovered)))
 }

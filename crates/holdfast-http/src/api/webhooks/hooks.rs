@@ -8,24 +8,23 @@ use crate::guard::Authed;
 use crate::guard::Guard;
 use crate::paging::{CURSOR, LIMIT, Page, page_of, page_params};
 use crate::problem::{ApiResult, Problem};
-use crate::signed::{VerifiedHook, inbound_secret_context};
+use crate::signed::VerifiedHook;
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
+use holdfast_app::webhooks::receivers::{Receiver, receivers, remove_secret, set_secret};
 use holdfast_core::access::fields::{self, Resource};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
 use holdfast_core::token::sha256_hex;
-use holdfast_core::webhooks::inbound::{InboundEventOut, Provider, validate_secret};
-use holdfast_store::Tenant;
+use holdfast_core::webhooks::inbound::{InboundEventOut, Provider};
 use holdfast_store::webhooks::inbound::{self as store, NewInbound};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("inbound-hooks", summary);
@@ -187,31 +186,13 @@ fn provider_of(text: &str) -> ApiResult<Provider> {
     Provider::from_slug(text).ok_or_else(|| Problem::not_found("provider"))
 }
 
-async fn slug_of(state: &AppState, tenant: &Tenant) -> ApiResult<String> {
-    let mut tx = state.db.read(tenant).await?;
-    let workspace = holdfast_store::access::workspaces::get(&mut tx).await?;
-    tx.commit().await?;
-    workspace
-        .map(|w| w.slug)
-        .ok_or_else(|| Problem::not_found("workspace"))
-}
-
-fn receiver(
-    state: &AppState,
-    slug: &str,
-    provider: Provider,
-    updated_at: Option<i64>,
-) -> ReceiverOut {
+fn receiver_out(r: Receiver) -> ReceiverOut {
     ReceiverOut {
-        provider: provider.slug(),
-        url: format!(
-            "{}/hooks/{}/{slug}",
-            state.config.public_url,
-            provider.slug()
-        ),
-        configured: updated_at.is_some(),
-        secret_hint: provider.secret_hint(),
-        updated_at,
+        provider: r.provider.slug(),
+        url: r.url,
+        configured: r.updated_at.is_some(),
+        secret_hint: r.provider.secret_hint(),
+        updated_at: r.updated_at,
     }
 }
 
@@ -219,22 +200,8 @@ async fn receivers_list(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<Vec<ReceiverOut>>> {
-    let slug = slug_of(&state, &actor.tenant).await?;
-    let mut tx = state.db.read(&actor.tenant).await?;
-    let set = store::secrets(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(
-        Provider::ALL
-            .iter()
-            .map(|p| {
-                let updated = set
-                    .iter()
-                    .find(|s| s.provider == p.slug())
-                    .map(|s| s.updated_at);
-                receiver(&state, &slug, *p, updated)
-            })
-            .collect(),
-    ))
+    let all = receivers(&state, &actor.tenant).await?;
+    Ok(Json(all.into_iter().map(receiver_out).collect()))
 }
 
 async fn receiver_set(
@@ -245,43 +212,9 @@ async fn receiver_set(
     body: JsonBody<SecretIn>,
 ) -> ApiResult<Json<ReceiverOut>> {
     let provider = provider_of(&provider)?;
-    let secret = body.value.secret.trim();
-    if secret.len() > 512 {
-        return Err(Problem::field(
-            ErrorCode::Validation,
-            "secret",
-            "must be at most 512 characters",
-        ));
-    }
-    validate_secret(provider, secret).map_err(|e| {
-        Problem::field(
-            ErrorCode::Validation,
-            "secret",
-            &format!("{e}; expected {}", provider.secret_hint()),
-        )
-    })?;
-    let sealed = state
-        .sealer
-        .seal(
-            secret.as_bytes(),
-            &inbound_secret_context(&actor.tenant, provider),
-        )
-        .ok_or_else(|| Problem::new(ErrorCode::Internal, "the secret could not be sealed"))?;
-    let slug = slug_of(&state, &actor.tenant).await?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    store::set_secret(&mut tx, provider, &sealed, now).await?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "inbound_hook.secret_set",
-        "inbound_hook",
-        provider.slug(),
-        json!({}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(receiver(&state, &slug, provider, Some(now))))
+    let origin = audit::origin(&actor, &client);
+    let set = set_secret(&state, &actor, &origin, provider, &body.value.secret).await?;
+    Ok(Json(receiver_out(set)))
 }
 
 async fn receiver_delete(
@@ -291,21 +224,10 @@ async fn receiver_delete(
     Path(provider): Path<String>,
 ) -> ApiResult<StatusCode> {
     let provider = provider_of(&provider)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    if !store::delete_secret(&mut tx, provider).await? {
+    let origin = audit::origin(&actor, &client);
+    if !remove_secret(&state, &actor, &origin, provider).await? {
         return Err(Problem::not_found("inbound hook secret"));
     }
-    let event = audit::by(
-        &actor,
-        &client,
-        "inbound_hook.secret_removed",
-        "inbound_hook",
-        provider.slug(),
-        json!({}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,0 +1,133 @@
+//! `/app/settings/profile`: who the person is signed in as, and changing their password
+//! (`holdfast_app::identity::account::change_password`: the current password and code, the
+//! policy, every other session ended).
+
+use crate::audit;
+use crate::console::settings::Shell;
+use crate::console::{self, Frame, is_htmx, see_other};
+use crate::extract::{ClientInfo, QueryParams};
+use crate::guard::{Authed, Guard};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::table::{Doc, RouteTable};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use holdfast_app::identity::account::change_password;
+use holdfast_app::identity::second_factor::enabled;
+use holdfast_core::error::ErrorCode;
+use holdfast_store::identity::auth::Actor;
+use serde::Deserialize;
+
+const HERE: &str = "/app/settings/profile";
+
+pub fn routes(t: &mut RouteTable) {
+    t.add(
+        Method::GET,
+        HERE,
+        Guard::User,
+        Doc::page("Console", "Your profile and the password form"),
+        get(profile_page),
+    );
+    t.add(
+        Method::POST,
+        "/app/settings/password",
+        Guard::User,
+        Doc::page("Console", "Change your password").redirect(),
+        post(password_change),
+    );
+}
+
+#[derive(Template)]
+#[template(path = "settings/profile.html")]
+struct ProfilePage {
+    frame: Frame,
+    shell: Shell,
+    role: String,
+    two_factor: bool,
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn page(state: &AppState, actor: &Actor, shell: Shell) -> ApiResult<ProfilePage> {
+    let two_factor = match actor.user_id() {
+        Some(user) => enabled(state, user.as_str()).await?,
+        None => false,
+    };
+    Ok(ProfilePage {
+        frame: Frame::new(state, actor, "/app/settings").await?,
+        shell,
+        role: actor.role.as_str().to_owned(),
+        two_factor,
+    })
+}
+
+async fn profile_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<DoneQuery>,
+) -> ApiResult<Response> {
+    let done = match query.done.as_deref() {
+        Some("password") => Some("Your password is changed. Your other sessions have ended."),
+        _ => None,
+    };
+    let shell = Shell::new(&actor, HERE).done(done);
+    Ok(console::render(
+        StatusCode::OK,
+        &page(&state, &actor, shell).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    new_password_again: String,
+    totp_code: Option<String>,
+}
+
+async fn password_change(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let form: PasswordForm = console::form(&headers, &body)?;
+    let changed = if form.new_password != form.new_password_again {
+        Err(Problem::field(
+            ErrorCode::Validation,
+            "new_password_again",
+            "is not the same as the new password",
+        ))
+    } else {
+        let code = form.totp_code.as_deref().filter(|c| !c.trim().is_empty());
+        change_password(
+            &state,
+            &actor,
+            &audit::origin(&actor, &client),
+            form.current_password,
+            code,
+            form.new_password,
+        )
+        .await
+        .map_err(Problem)
+    };
+    match changed {
+        Ok(()) => Ok(see_other(
+            &format!("{HERE}?done=password"),
+            is_htmx(&headers),
+        )),
+        Err(refused) => {
+            let (status, message) = console::explain(&refused);
+            let shell = Shell::new(&actor, HERE).error(message);
+            Ok(console::render(status, &page(&state, &actor, shell).await?))
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Privacy pages: retention.
+
+pub mod retention;
