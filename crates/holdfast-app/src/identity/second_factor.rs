@@ -1,11 +1,15 @@
 //! The second factor (TOTP, RFC 6238, and single-use recovery codes): whether an account has it
-//! on, checking a code (each step and recovery code spent once), and re-proving a signed-in
-//! user's password and code. Threat note: docs/design/sign-in.md.
+//! on, checking a code (each step and recovery code spent once), re-proving a signed-in
+//! user's password and code, and the step-up that follows from it (`POST /api/v1/auth/step-up`
+//! and the console's `/app/step-up`). Threat note: docs/design/sign-in.md.
 
 use crate::{App, AppResult};
 use holdfast_core::error::ApiError;
 use holdfast_core::identity::totp;
-use holdfast_store::identity::two_factor;
+use holdfast_core::ids::SessionId;
+use holdfast_store::Tenant;
+use holdfast_store::identity::{sessions, two_factor};
+use holdfast_store::ops::audit::NewEvent;
 
 pub fn internal(what: &str) -> ApiError {
     tracing::error!("{what}");
@@ -74,6 +78,34 @@ pub async fn reauthenticate(
         state.clock.now_ms(),
     )
     .await
+}
+
+/// A signed-in user's step-up: their password (and code when enrolled) re-proved as
+/// [`reauthenticate`] does, then the session marked as stepped up (sensitive actions are open
+/// to it for a while) with `by`'s audit entry (`auth.step_up`, naming the session), in one
+/// transaction.
+pub async fn step_up(
+    state: &App,
+    tenant: &Tenant,
+    user_id: &str,
+    session_id: &SessionId,
+    password: String,
+    code: Option<&str>,
+    by: NewEvent,
+) -> AppResult<()> {
+    reauthenticate(state, user_id, password, code).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(tenant).await?;
+    sessions::mark_stepped_up(&mut tx, session_id, now).await?;
+    let event = NewEvent {
+        action: "auth.step_up",
+        entity_type: "session",
+        entity_id: session_id.to_string(),
+        ..by
+    };
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether the account has two-factor sign-in on.

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use holdfast_app::identity::second_factor::{
-    context, enabled, internal, reauthenticate, second_factor_ok,
+    context, enabled, internal, reauthenticate, second_factor_ok, step_up,
 };
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::identity::sessions::{
@@ -21,7 +21,7 @@ use holdfast_core::identity::sessions::{
 };
 use holdfast_core::identity::totp;
 use holdfast_store::identity::auth::{Actor, Principal};
-use holdfast_store::{identity::sessions, identity::two_factor};
+use holdfast_store::identity::two_factor;
 use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
@@ -215,16 +215,7 @@ async fn auth_step_up(
     else {
         return Err(Problem(ApiError::internal()));
     };
-    reauthenticate(
-        &state,
-        user_id.as_str(),
-        body.value.password.clone(),
-        body.value.totp_code.as_deref(),
-    )
-    .await?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    sessions::mark_stepped_up(&mut tx, session_id, state.clock.now_ms()).await?;
-    let event = audit::by(
+    let by = audit::by(
         &actor,
         &client,
         "auth.step_up",
@@ -232,7 +223,15 @@ async fn auth_step_up(
         session_id.as_str(),
         json!({}),
     );
-    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
-    tx.commit().await?;
+    step_up(
+        &state,
+        &actor.tenant,
+        user_id.as_str(),
+        session_id,
+        body.value.password.clone(),
+        body.value.totp_code.as_deref(),
+        by,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
