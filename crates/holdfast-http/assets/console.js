@@ -10,6 +10,24 @@
     }
   });
 
+  // An action refused (a 4xx or 5xx page: bad input, a permission, a recent password needed)
+  // is shown in place of the page's content, so the person reads why; htmx would otherwise
+  // leave the page as it was.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var xhr = detail.xhr;
+    var verb = detail.requestConfig && detail.requestConfig.verb;
+    var html = /^text\/html/.test((xhr && xhr.getResponseHeader("Content-Type")) || "");
+    var main = document.getElementById("content");
+    if (xhr && xhr.status >= 400 && verb && verb !== "get" && html && main) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+      detail.target = main;
+      detail.selectOverride = "#content";
+      detail.swapOverride = "outerHTML";
+    }
+  });
+
   function typing(target) {
     var tag = target && target.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);

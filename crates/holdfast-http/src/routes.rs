@@ -45,5 +45,13 @@ pub fn route_table() -> RouteTable {
     crate::pages::identity::sign_in::routes(&mut table);
     crate::pages::helpdesk::inbox::routes(&mut table);
     crate::pages::helpdesk::ticket::routes(&mut table);
+    // The console's CRM pages (issue 15, item 4): contacts, a contact and its actions,
+    // companies, the CSV import wizard and its progress; and the step-up page its erasure
+    // and legal hold send a person to.
+    crate::pages::crm::contacts::routes(&mut table);
+    crate::pages::crm::import::routes(&mut table);
+    crate::pages::crm::contact::routes(&mut table);
+    crate::pages::crm::companies::routes(&mut table);
+    crate::pages::identity::step_up::routes(&mut table);
     table
 }

@@ -2,7 +2,10 @@
 //! the frame every signed-in page shares (workspace, who is signed in, the navigation, the
 //! CSRF token), refusals answered as pages, and form bodies. The static files are served by
 //! `pages/ops/assets.rs`.
-//! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes.
+//! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes;
+//! what contact pages share (a contact as a row) is in `contacts.rs`.
+
+pub mod contacts;
 
 use crate::problem::{ApiResult, PROBLEM_JSON, Problem, ProblemOut};
 use crate::state::AppState;
@@ -10,7 +13,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, REFERER, REFERRER_POLICY,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -27,6 +30,15 @@ use serde::de::DeserializeOwned;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; \
     frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's CSV import forms (`pages/crm/import.rs`) are posted under this prefix; they
+/// carry the file, so the edge lets their bodies reach [`IMPORT_FORM_LIMIT`].
+pub const IMPORT_FORM_PREFIX: &str = "/app/contacts/import/";
+
+/// The largest body of an import form: the CSV as the API takes it
+/// (`MAX_IMPORT_BYTES`), base64-encoded between steps, and the form's other fields.
+pub const IMPORT_FORM_LIMIT: usize =
+    holdfast_core::crm::contact_import::MAX_IMPORT_BYTES.div_ceil(3) * 4 + 512 * 1024;
 
 /// An HTML answer with the console's headers (policy, no caching of signed-in pages).
 pub fn html(status: StatusCode, body: String) -> Response {
@@ -64,18 +76,76 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     detail: &'a str,
+    /// Where to confirm the password, when that is what the refused action needs.
+    step_up: Option<String>,
 }
 
 /// A page that says what went wrong and what to do.
 pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    render_error(status, title, detail, None)
+}
+
+fn render_error(
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+    step_up: Option<String>,
+) -> Response {
     let page = ErrorPage {
         status: status.as_u16(),
         title,
         detail,
+        step_up,
     };
     match page.render() {
         Ok(body) => html(status, body),
         Err(_) => html(status, String::new()),
+    }
+}
+
+/// `path` when it is a console page to send a browser back to (`/app/…`, this site only: no
+/// `//`, no backslash, visible ASCII), else `None`.
+pub fn app_path(path: Option<&str>) -> Option<&str> {
+    path.filter(|p| {
+        p.starts_with("/app/")
+            && !p.contains("//")
+            && !p.contains('\\')
+            && p.bytes().all(|b| b.is_ascii_graphic())
+    })
+}
+
+/// The console page a request was made from: a GET page itself (path and query); for an
+/// action, the page htmx names (`HX-Current-URL`) or the same-site `Referer`.
+fn page_of_request(request: &Request) -> Option<String> {
+    if request.method() == Method::GET {
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())?;
+        return app_path(Some(&path)).map(str::to_owned);
+    }
+    let headers = request.headers();
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok())?;
+    ["hx-current-url", REFERER.as_str()]
+        .into_iter()
+        .filter_map(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        .find_map(|url| {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))?;
+            let path = rest.strip_prefix(host)?;
+            app_path(Some(path)).map(str::to_owned)
+        })
+}
+
+/// Where a person confirms their password before coming back to `page`.
+pub fn step_up_href(page: Option<&str>) -> String {
+    match app_path(page) {
+        Some(back) => format!(
+            "/app/step-up?{}",
+            serde_urlencoded::to_string([("back", back)]).unwrap_or_default()
+        ),
+        None => "/app/step-up".to_owned(),
     }
 }
 
@@ -99,11 +169,13 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
 
 /// Wraps every page route, outside its guard: a problem+json answer (a refusal of the guard,
 /// or a handler's error) becomes a page. Without a session (401) a page asks for sign-in,
-/// naming the page to come back to.
+/// naming the page to come back to; an action that needs a recent password (403 HF-AUTH-005)
+/// gets a page that sends the person to `/app/step-up`, and from there back to the page.
 pub async fn as_page(request: Request, next: Next) -> Response {
     let back = (request.method() == Method::GET)
         .then(|| request.uri().path().to_owned())
         .filter(|p| p.starts_with("/app/"));
+    let from = page_of_request(&request);
     let htmx = is_htmx(request.headers());
     let response = next.run(request).await;
     let is_problem = response
@@ -126,11 +198,25 @@ pub async fn as_page(request: Request, next: Next) -> Response {
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
-    let (title, detail) = match serde_json::from_slice::<ProblemOut>(&body) {
-        Ok(problem) => (problem.title, with_fields(problem.detail, &problem.errors)),
-        Err(_) => ("Error".to_owned(), String::new()),
+    let problem = serde_json::from_slice::<ProblemOut>(&body).ok();
+    let step_up = problem.as_ref().is_some_and(|p| {
+        p.code == ErrorCode::StepUpRequired.code() && status == StatusCode::FORBIDDEN
+    });
+    let mut page = match problem {
+        Some(_) if step_up => render_error(
+            status,
+            "Confirm your password",
+            "This action needs you to have entered your password in the last ten minutes. \
+             Enter it again, then try the action once more.",
+            Some(step_up_href(from.as_deref())),
+        ),
+        Some(problem) => error_page(
+            status,
+            &problem.title,
+            &with_fields(problem.detail, &problem.errors),
+        ),
+        None => error_page(status, "Error", ""),
     };
-    let mut page = error_page(status, &title, &detail);
     if let Some(value) = retry_after {
         page.headers_mut().insert("retry-after", value);
     }

@@ -447,9 +447,27 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
     assert_page(&r);
 }
 
-/// The path of a page route with its parameter filled by a real id.
-fn page_path(path: &str, ticket: &str) -> String {
-    path.replace("{id}", ticket)
+/// Records of the workspace that page routes name.
+struct PageIds {
+    ticket: String,
+    contact: String,
+    company: String,
+    import: String,
+}
+
+/// The path of a page route with its parameter filled by a real id of its kind.
+fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
+    let mut path = spec.path.to_owned();
+    for param in spec.path_params() {
+        let id = match spec.resource_of(param) {
+            "contacts" => &ids.contact,
+            "companies" => &ids.company,
+            "imports" => &ids.import,
+            _ => &ids.ticket,
+        };
+        path = path.replace(&format!("{{{param}}}"), id);
+    }
+    path
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -457,12 +475,39 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     let app = TestApp::spawn().await;
     let ws = app.workspace("page-sweep").await;
     let console = sign_in(&app, &ws).await;
-    let id = ticket_id(
+    let ticket = crate::ticket(
         &app,
         &ws,
         json!({"subject": "Sweep", "contact": {"email": "c@example.com"}, "message": "Hi"}),
     )
     .await;
+    let id = ticket["id"].as_str().unwrap().to_owned();
+    let company = app
+        .post("/api/v1/companies")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Sweep Co"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let import = app
+        .post("/api/v1/contacts/imports")
+        .key(&ws.admin_key)
+        .body("text/csv", "name,email\nSwept,swept@example.com\n")
+        .expect(202)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids = PageIds {
+        ticket: id.clone(),
+        contact: ticket["contact_id"].as_str().unwrap().to_owned(),
+        company,
+        import,
+    };
     let table = route_table();
     let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();
     assert!(
@@ -472,7 +517,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     );
     let mut checked = 0;
     for spec in &pages {
-        let path = page_path(spec.path, &id);
+        let path = page_path(spec, &ids);
         if spec.method == Method::GET {
             if spec.path.starts_with("/assets/") {
                 continue;

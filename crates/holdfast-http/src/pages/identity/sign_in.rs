@@ -87,17 +87,7 @@ struct SignInForm {
 /// Where to go after signing in: a console page named by `next`, else the inbox (never
 /// another site).
 fn destination(next: Option<&str>) -> &str {
-    match next {
-        Some(path)
-            if path.starts_with("/app/")
-                && !path.contains("//")
-                && !path.contains('\\')
-                && path.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            path
-        }
-        _ => "/app/inbox",
-    }
+    console::app_path(next).unwrap_or("/app/inbox")
 }
 
 async fn front_door() -> Response {
