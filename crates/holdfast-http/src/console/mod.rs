@@ -150,15 +150,20 @@ pub fn step_up_href(page: Option<&str>) -> String {
 }
 
 /// A redirect after a form (303: the browser follows it with a GET). For a request made by
-/// htmx, `HX-Redirect` asks it to navigate there instead of swapping the answer in.
+/// htmx the answer is `200` with `HX-Redirect`, which asks htmx to navigate there: the
+/// browser's `XMLHttpRequest` would follow a 303 itself, and htmx would then only see the next
+/// page's answer (and swap it into the form) instead of the header.
 pub fn see_other(to: &str, htmx: bool) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(to) {
-        response.headers_mut().insert(LOCATION, value.clone());
-        if htmx {
-            response.headers_mut().insert("HX-Redirect", value);
-        }
+    let Ok(value) = HeaderValue::from_str(to) else {
+        return StatusCode::SEE_OTHER.into_response();
+    };
+    if htmx {
+        let mut response = StatusCode::OK.into_response();
+        response.headers_mut().insert("HX-Redirect", value);
+        return response;
     }
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(LOCATION, value);
     response
 }
 
