@@ -468,15 +468,14 @@ async fn upload(
     mapping_step(&state, &actor, csv, &sent, Vec::new(), StatusCode::OK).await
 }
 
-/// The form sent to a later step: its file (it must carry one) and options.
-fn later_step(sent: &Sent) -> ApiResult<(&[u8], Result<ImportOptions, Vec<String>>)> {
-    let csv = sent.csv.as_deref().ok_or_else(|| {
+/// The file a later step's form carries (it must carry one).
+fn carried(sent: &Sent) -> ApiResult<&[u8]> {
+    sent.csv.as_deref().ok_or_else(|| {
         Problem::new(
             ErrorCode::Validation,
             "the form carries no file; start the import again",
         )
-    })?;
-    Ok((csv, options(csv, sent)))
+    })
 }
 
 async fn check(
@@ -486,8 +485,8 @@ async fn check(
     body: Body,
 ) -> ApiResult<Response> {
     let sent = read_form(&headers, body).await?;
-    let (csv, options) = later_step(&sent)?;
-    let options = match options {
+    let csv = carried(&sent)?;
+    let options = match options(csv, &sent) {
         Ok(o) => o,
         Err(problems) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -556,8 +555,8 @@ async fn start(
     body: Body,
 ) -> ApiResult<Response> {
     let sent = read_form(&headers, body).await?;
-    let (csv, options) = later_step(&sent)?;
-    let options = match options {
+    let csv = carried(&sent)?;
+    let options = match options(csv, &sent) {
         Ok(o) => o,
         Err(problems) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
