@@ -24,16 +24,22 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn with_edge(router: Router, state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     // A CSV import is the one body allowed to be larger (its handler reads it with its own
-    // cap); every other request keeps the configured limit.
+    // cap), from the API or the console's import forms; every other request keeps the
+    // configured limit.
     let import_limit = limit.max(holdfast_core::crm::contact_import::MAX_IMPORT_BYTES);
+    let import_form_limit = limit.max(crate::console::IMPORT_FORM_LIMIT);
     let router = router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| async move {
-                let cap = if request.method() == Method::POST && request.uri().path() == IMPORT_PATH
-                {
+                let path = request.uri().path();
+                let cap = if request.method() != Method::POST {
+                    limit
+                } else if path == IMPORT_PATH {
                     import_limit
+                } else if path.starts_with(crate::console::IMPORT_FORM_PREFIX) {
+                    import_form_limit
                 } else {
                     limit
                 };

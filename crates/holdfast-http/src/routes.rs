@@ -61,5 +61,12 @@ pub fn route_table() -> RouteTable {
     crate::pages::crm::privacy_settings::routes(&mut table);
     crate::pages::privacy::retention::routes(&mut table);
     crate::pages::access::workspace_settings::routes(&mut table);
+    // The console's CRM pages (issue 15, item 4): contacts, a contact and its actions,
+    // companies, the CSV import wizard and its progress; and the step-up page its erasure
+    // and legal hold send a person to.
+    crate::pages::crm::contacts::routes(&mut table);
+    crate::pages::crm::import::routes(&mut table);
+    crate::pages::crm::contact::routes(&mut table);
+    crate::pages::crm::companies::routes(&mut table);
     table
 }

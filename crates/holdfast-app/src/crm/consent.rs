@@ -1,6 +1,7 @@
 //! Consent changes (CRM): the one way consent changes, from staff, an import or the contact's
 //! own links ([`change_consent`]: double opt-in applied, every change logged), the reset when a
-//! contact's address changes, and the consent view every entry point shows.
+//! contact's address changes, revoking a contact's preference links, and the consent view
+//! every entry point shows.
 
 use crate::outreach::{ContactEmail, Decision};
 use holdfast_core::crm::consent::{
@@ -8,6 +9,7 @@ use holdfast_core::crm::consent::{
 };
 use holdfast_core::ids::ContactId;
 use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
+use holdfast_store::ops::audit::NewEvent;
 use holdfast_store::{Lock, StoreError, TenantTx};
 
 pub fn view(contact: &ContactId, standing: &Standing, settings: &PrivacySettings) -> ConsentOut {
@@ -141,4 +143,31 @@ pub async fn save_privacy_settings(
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Revokes the contact's preference-center links (links in mails already sent stop working),
+/// with `by`'s audit entry (`contact.preference_links_revoked`, with the count), in the
+/// caller's transaction; `None` when the contact does not exist.
+pub async fn revoke_links(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    by: NewEvent,
+    now: i64,
+) -> Result<Option<u64>, StoreError> {
+    if store::standing(tx, contact, Lock::ForUpdate)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let revoked = store::revoke_preference_links(tx, contact, now).await?;
+    let event = NewEvent {
+        action: "contact.preference_links_revoked",
+        entity_type: "contact",
+        entity_id: contact.to_string(),
+        summary: serde_json::json!({"revoked": revoked}),
+        ..by
+    };
+    holdfast_store::ops::audit::append(tx, &event, now).await?;
+    Ok(Some(revoked))
 }

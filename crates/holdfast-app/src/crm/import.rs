@@ -1,11 +1,15 @@
-//! Contact import (CRM): checking a CSV against the workspace's custom fields, the dry run's
-//! report, and the `contacts.import` job that writes rows in committed chunks. The HTTP slice
-//! (`holdfast-http` `api/crm/contact_imports.rs`) accepts the file and enqueues the job.
+//! Contact import (CRM): checking a CSV against the workspace's custom fields and the
+//! caller's field rules, the dry run's report, starting an import (its record, its job and the
+//! audit entry) and the `contacts.import` job that writes rows in committed chunks. The API
+//! (`holdfast-http` `api/crm/contact_imports.rs`) and the console's import wizard
+//! (`pages/crm/import.rs`) accept the file and call [`dry_run`] or [`start`].
 
 use crate::audit;
 use crate::events::publish_contact;
 use crate::jobs::{JobError, JobResult};
 use crate::{App, AppResult};
+use holdfast_core::access::fields::{self, Resource};
+use holdfast_core::access::policy::Role;
 use holdfast_core::crm::contact_fields::FieldDef;
 use holdfast_core::crm::contact_import::{
     self as import, ImportMode, ImportOptions, ImportOut, ImportRow, MAX_REPORTED_ERRORS, RowError,
@@ -14,7 +18,9 @@ use holdfast_core::crm::contact_import::{
 use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::{ContactId, ContactImportId};
+use holdfast_core::ops::queue::JobKind;
 use holdfast_core::webhooks::EventType;
+use holdfast_store::ops::audit::NewEvent;
 use holdfast_store::{Lock, Tenant, TenantTx, crm::contact_imports, crm::contacts};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -202,6 +208,113 @@ pub async fn dry_run_report(
     }
     report.errors.sort_by_key(|e| e.row);
     Ok(report)
+}
+
+/// Refuses an import that maps a column to a field `role` may not write.
+pub fn check_mapped_writes(role: &Role, targets: &[Target]) -> AppResult<()> {
+    let sent: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Name => Some("name"),
+            Target::Email => Some("email"),
+            Target::Phone => Some("phone"),
+            Target::Company => Some("company"),
+            Target::Tags => Some("tags"),
+            Target::Custom(_) => Some("custom"),
+            // Consent is not a contact field: importing it needs contacts.write, as every import.
+            Target::Consent(_) | Target::DoNotContact | Target::Ignore => None,
+        })
+        .collect();
+    fields::check_write(role, Resource::Contacts, &sent).map_err(|(field, access)| {
+        ApiError::field(
+            ErrorCode::Forbidden,
+            &field,
+            &format!(
+                "your role may not change contacts.{field} (it is {} for you); map that column to ignore",
+                access.as_str()
+            ),
+        )
+    })
+}
+
+/// The file checked against the workspace's custom fields and `role`'s field rules, in the
+/// caller's transaction; with the custom fields it was checked against.
+async fn check_for(
+    tx: &mut TenantTx<'_>,
+    role: &Role,
+    csv: &[u8],
+    options: &ImportOptions,
+) -> AppResult<(Checked, Vec<FieldDef>)> {
+    let defs = holdfast_store::crm::contact_fields::defs(tx).await?;
+    let checked = check_file(csv, options.mapping.as_ref(), &defs)?;
+    check_mapped_writes(role, &checked.targets)?;
+    Ok((checked, defs))
+}
+
+/// What importing `csv` as `role` would do, storing nothing.
+pub async fn dry_run(
+    state: &App,
+    tenant: &Tenant,
+    role: &Role,
+    csv: &[u8],
+    options: &ImportOptions,
+) -> AppResult<DryRunOut> {
+    let mut tx = state.db.read(tenant).await?;
+    let (checked, defs) = check_for(&mut tx, role, csv, options).await?;
+    let report = dry_run_report(&mut tx, &checked, &defs, options.mode).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Starts importing `csv` as `role`: the file checked (nothing is stored when it does not
+/// check), then in one transaction the import's record (kept with the file and `created_by`),
+/// its `contacts.import` job and `by`'s audit entry (`contacts.import_started`, with the rows
+/// and the mode). The job writes the rows; the record shows its progress.
+pub async fn start(
+    state: &App,
+    tenant: &Tenant,
+    role: &Role,
+    created_by: &str,
+    csv: &[u8],
+    options: &ImportOptions,
+    by: NewEvent,
+) -> AppResult<ImportOut> {
+    let mut tx = state.db.read(tenant).await?;
+    let (checked, _) = check_for(&mut tx, role, csv, options).await?;
+    tx.commit().await?;
+    // Valid UTF-8: `read_csv` refused anything else.
+    let text = String::from_utf8_lossy(csv);
+    let now = state.clock.now_ms();
+    let stored_options = serde_json::to_value(options).unwrap_or_default();
+    let mut tx = state.db.write(tenant).await?;
+    let record = contact_imports::insert(
+        &mut tx,
+        options.mode.as_str(),
+        &stored_options,
+        &text,
+        checked.table.records.len() as i64,
+        Some(created_by),
+        now,
+    )
+    .await?;
+    holdfast_store::ops::queue::enqueue(
+        &mut tx,
+        JobKind::ContactsImport,
+        &json!({"import_id": record.id}),
+        now,
+        now,
+    )
+    .await?;
+    let event = NewEvent {
+        action: "contacts.import_started",
+        entity_type: "contact_import",
+        entity_id: record.id.clone(),
+        summary: json!({"rows": record.rows_total, "mode": record.mode}),
+        ..by
+    };
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(record)
 }
 
 /// The `contacts.import` job: re-reads the stored file, decides every row, and writes in

@@ -1,4 +1,5 @@
-//! CRM: consent changes and contact import.
+//! CRM: consent changes, the contact list's filter, contact import.
 
 pub mod consent;
+pub mod contacts;
 pub mod import;

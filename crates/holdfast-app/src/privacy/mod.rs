@@ -3,11 +3,15 @@
 //! caller's transaction plus the attachment files after it, and the retention run (daily from
 //! the worker, now from the API or `holdfast retention`). Design note: docs/design/privacy.md.
 
+use crate::AppResult;
 use holdfast_core::access::fields::{Field, Visible};
-use holdfast_core::access::policy::Role;
+use holdfast_core::access::policy::{Permission, Role};
 use holdfast_core::clock::Millis;
+use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::{ContactId, TicketId};
-use holdfast_core::privacy::{RetentionCounts, RetentionPreview, utc_day};
+use holdfast_core::privacy::{
+    ContactPrivacyOut, PrivacyChange, RetentionCounts, RetentionPreview, utc_day,
+};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::ops::audit::NewEvent;
 use holdfast_store::privacy::{self as store, Erased};
@@ -167,6 +171,74 @@ pub async fn export_document(
         "widget": widget,
         "erasure_requests": requests,
     })))
+}
+
+/// An operator's export of a contact (`GET /api/v1/contacts/{id}/export` and the console's
+/// download): the document for `role` ([`Reader::Staff`]) and `by`'s audit entry
+/// (`contact.exported`, with the number of tickets), in one transaction so the entry names a
+/// consistent document. The export holds the contact's conversations, so the role needs
+/// `tickets.read` besides the route's `contacts.export`. `None` when the contact does not exist.
+pub async fn staff_export(
+    db: &Db,
+    tenant: &Tenant,
+    role: &Role,
+    id: &ContactId,
+    by: NewEvent,
+    now_ms: Millis,
+) -> AppResult<Option<Value>> {
+    if !role.grants(Permission::TicketsRead) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "the export holds the contact's help-desk conversations, so it needs tickets.read as well as contacts.export",
+        ));
+    }
+    let mut tx = db.write(tenant).await?;
+    let Some(document) = export_document(&mut tx, id, now_ms, Reader::Staff(role)).await? else {
+        return Ok(None);
+    };
+    let mut summary = by.summary.clone();
+    summary["tickets"] = json!(document["tickets"].as_array().map_or(0, Vec::len));
+    let event = NewEvent {
+        action: "contact.exported",
+        entity_type: "contact",
+        entity_id: id.to_string(),
+        summary,
+        ..by
+    };
+    holdfast_store::ops::audit::append(&mut tx, &event, now_ms).await?;
+    tx.commit().await?;
+    Ok(Some(document))
+}
+
+/// Sets or lifts a contact's legal hold or its own retention period, with `by`'s audit entry
+/// (`contact.privacy_changed`: before, after and the reason), in the caller's transaction;
+/// `None` when the contact does not exist.
+pub async fn change_contact_privacy(
+    tx: &mut TenantTx<'_>,
+    id: &ContactId,
+    change: &PrivacyChange,
+    by: NewEvent,
+    now_ms: Millis,
+) -> Result<Option<ContactPrivacyOut>, StoreError> {
+    let Some(before) = store::contact_privacy(tx, id).await? else {
+        return Ok(None);
+    };
+    let Some(after) = store::set_contact_privacy(tx, id, change).await? else {
+        return Ok(None);
+    };
+    let event = NewEvent {
+        action: "contact.privacy_changed",
+        entity_type: "contact",
+        entity_id: id.to_string(),
+        summary: json!({
+            "before": {"legal_hold": before.legal_hold, "retention_days": before.retention_days},
+            "after": {"legal_hold": after.legal_hold, "retention_days": after.retention_days},
+            "reason": change.reason,
+        }),
+        ..by
+    };
+    holdfast_store::ops::audit::append(tx, &event, now_ms).await?;
+    Ok(Some(after))
 }
 
 /// The data subject's copy names no staff member: a consent change made by staff or a key

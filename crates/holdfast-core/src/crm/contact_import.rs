@@ -257,7 +257,10 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, Malformed> {
     })
 }
 
-fn auto_target(header: &str, defs: &[FieldDef]) -> Target {
+/// The target a column's header name suggests (`E-mail` → email, `custom.colour` or `colour`
+/// → that custom field…), `Ignore` when it suggests none: the mapping used without one, and
+/// the console wizard's first guess.
+pub fn auto_target(header: &str, defs: &[FieldDef]) -> Target {
     let norm: String = header
         .trim()
         .to_lowercase()

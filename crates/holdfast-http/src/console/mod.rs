@@ -2,7 +2,10 @@
 //! the frame every signed-in page shares (workspace, who is signed in, the navigation, the
 //! CSRF token), refusals answered as pages, and form bodies. The static files are served by
 //! `pages/ops/assets.rs`.
-//! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes.
+//! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes;
+//! what contact pages share (a contact as a row) is in `contacts.rs`.
+
+pub mod contacts;
 
 pub mod settings;
 
@@ -29,6 +32,15 @@ use serde::de::DeserializeOwned;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; \
     frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's CSV import forms (`pages/crm/import.rs`) are posted under this prefix; they
+/// carry the file, so the edge lets their bodies reach [`IMPORT_FORM_LIMIT`].
+pub const IMPORT_FORM_PREFIX: &str = "/app/contacts/import/";
+
+/// The largest body of an import form: the CSV as the API takes it
+/// (`MAX_IMPORT_BYTES`), base64-encoded between steps, and the form's other fields.
+pub const IMPORT_FORM_LIMIT: usize =
+    holdfast_core::crm::contact_import::MAX_IMPORT_BYTES.div_ceil(3) * 4 + 512 * 1024;
 
 /// An HTML answer with the console's headers (policy, no caching of signed-in pages).
 pub fn html(status: StatusCode, body: String) -> Response {
@@ -138,7 +150,8 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
 
 /// Wraps every page route, outside its guard: a problem+json answer (a refusal of the guard,
 /// or a handler's error) becomes a page. Without a session (401) a page asks for sign-in,
-/// naming the page to come back to.
+/// naming the page to come back to; an action that needs a recent password (403 HF-AUTH-005)
+/// gets a page that sends the person to `/app/step-up`, and from there back to the page.
 pub async fn as_page(request: Request, next: Next) -> Response {
     let back = (request.method() == Method::GET)
         .then(|| request.uri().path().to_owned())

@@ -200,6 +200,34 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/app/settings/security", "the security policy"),
     ("POST", "/app/settings/security", "a redirect, or the page"),
     ("POST", "/app/step-up", "a redirect, or the form again"),
+    (
+        "POST",
+        "/app/step-up",
+        "a redirect, or the password form again",
+    ),
+    (
+        "GET",
+        "/app/contacts/import",
+        "the import form: no stored contact",
+    ),
+    (
+        "POST",
+        "/app/contacts/import/upload",
+        "the uploaded file's own columns and values back, and the targets the role may write",
+    ),
+    (
+        "POST",
+        "/app/contacts/import/check",
+        "the uploaded file back with the dry run's counts and row errors, as the API's dry run (swept apart)",
+    ),
+    ("POST", "/app/contacts/import/start", "a redirect"),
+    (
+        "POST",
+        "/app/contacts/{id}/preference-links/revoke",
+        "a redirect with a count",
+    ),
+    ("POST", "/app/contacts/{id}/legal-hold", "a redirect"),
+    ("POST", "/app/contacts/{id}/erase", "a redirect"),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),
@@ -461,6 +489,17 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/app/tickets/{id}/conversation") => call(format!("/app/tickets/{t}/conversation")),
         ("GET", "/app/tickets/{id}/saved-reply") => {
             call(format!("/app/tickets/{t}/saved-reply?saved={}", ids.saved))
+        }
+        ("GET", "/app/contacts") => call("/app/contacts".into()),
+        ("GET", "/app/contacts/{id}") => call(format!("/app/contacts/{c}")),
+        ("GET", "/app/contacts/{id}/export") => call(format!("/app/contacts/{c}/export")),
+        ("GET", "/app/companies") => call("/app/companies".into()),
+        ("GET", "/app/companies/{id}") => call(format!("/app/companies/{}", ids.company)),
+        ("GET", "/app/contacts/imports/{id}") => {
+            call(format!("/app/contacts/imports/{}", ids.import))
+        }
+        ("GET", "/app/contacts/imports/{id}/progress") => {
+            call(format!("/app/contacts/imports/{}/progress", ids.import))
         }
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),

@@ -29,6 +29,9 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     // The console's help-desk pages.
     ("/app/inbox", Module::Helpdesk),
     ("/app/tickets", Module::Helpdesk),
+    // The console's CRM pages.
+    ("/app/contacts", Module::Crm),
+    ("/app/companies", Module::Crm),
     ("/api/v1/webhooks", Module::Automation),
     ("/app/settings/webhooks", Module::Automation),
     ("/app/settings/inbound-hooks", Module::Automation),

@@ -452,18 +452,30 @@ struct PageIds {
     ticket: String,
     role: String,
     endpoint: String,
+    contact: String,
+    company: String,
+    import: String,
 }
 
-/// The path of a page route with its parameter filled by a real id of its kind.
-fn page_path(path: &str, ids: &PageIds) -> String {
-    let id = if path.starts_with("/app/settings/roles/") {
-        &ids.role
-    } else if path.starts_with("/app/settings/webhooks/") {
-        &ids.endpoint
-    } else {
-        &ids.ticket
-    };
-    path.replace("{id}", id)
+/// The path of a page route with its parameters filled by real ids of their kinds.
+fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
+    let mut path = spec.path.to_owned();
+    for param in spec.path_params() {
+        let id = if spec.path.starts_with("/app/settings/roles/") {
+            &ids.role
+        } else if spec.path.starts_with("/app/settings/webhooks/") {
+            &ids.endpoint
+        } else {
+            match spec.resource_of(param) {
+                "contacts" => &ids.contact,
+                "companies" => &ids.company,
+                "imports" => &ids.import,
+                _ => &ids.ticket,
+            }
+        };
+        path = path.replace(&format!("{{{param}}}"), id);
+    }
+    path
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -471,38 +483,49 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     let app = TestApp::spawn().await;
     let ws = app.workspace("page-sweep").await;
     let console = sign_in(&app, &ws).await;
-    let id = ticket_id(
+    let ticket = crate::ticket(
         &app,
         &ws,
         json!({"subject": "Sweep", "contact": {"email": "c@example.com"}, "message": "Hi"}),
     )
     .await;
-    let role = app
-        .post("/api/v1/roles")
-        .key(&ws.admin_key)
-        .json(&json!({"name": "Sweep role", "permissions": ["contacts.read"]}))
-        .expect(201)
-        .await
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let endpoint = app
-        .post("/api/v1/webhooks")
-        .key(&ws.admin_key)
-        .json(
-            &json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]}),
-        )
-        .expect(201)
-        .await
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = ticket["id"].as_str().unwrap().to_owned();
+    let created = |r: holdfast_testkit::Resp| r.json["id"].as_str().unwrap().to_owned();
+    let role = created(
+        app.post("/api/v1/roles")
+            .key(&ws.admin_key)
+            .json(&json!({"name": "Sweep role", "permissions": ["contacts.read"]}))
+            .expect(201)
+            .await,
+    );
+    let company = created(
+        app.post("/api/v1/companies")
+            .key(&ws.admin_key)
+            .json(&json!({"name": "Sweep Co"}))
+            .expect(201)
+            .await,
+    );
+    let endpoint = created(
+        app.post("/api/v1/webhooks")
+            .key(&ws.admin_key)
+            .json(&json!({"url": "https://hooks.example.com/sweep", "event_types": ["contact.created"]}))
+            .expect(201)
+            .await,
+    );
+    let import = created(
+        app.post("/api/v1/contacts/imports")
+            .key(&ws.admin_key)
+            .body("text/csv", "name,email\nSwept,swept@example.com\n")
+            .expect(202)
+            .await,
+    );
     let ids = PageIds {
         ticket: id.clone(),
         role,
         endpoint,
+        contact: ticket["contact_id"].as_str().unwrap().to_owned(),
+        company,
+        import,
     };
     let table = route_table();
     let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();
@@ -513,7 +536,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     );
     let mut checked = 0;
     for spec in &pages {
-        let path = page_path(spec.path, &ids);
+        let path = page_path(spec, &ids);
         if spec.method == Method::GET {
             if spec.path.starts_with("/assets/") {
                 continue;

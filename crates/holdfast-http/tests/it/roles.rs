@@ -309,7 +309,13 @@ async fn guard_matrix_matches_the_declared_permissions() {
             } else {
                 app.call(method, &path).key(key)
             };
-            if spec.doc.page && spec.method.as_str() == "POST" {
+            if spec.doc.page && spec.path == "/app/settings/modules" {
+                // Every module stays on, so the routes after this one still answer.
+                call = call.body(
+                    "application/x-www-form-urlencoded",
+                    "module:helpdesk=on&module:crm=on&module:automation=on",
+                );
+            } else if spec.doc.page && spec.method.as_str() == "POST" {
                 call = call.body(
                     "application/x-www-form-urlencoded",
                     "kind=note&body=matrix&status=open&priority=normal&tags=",

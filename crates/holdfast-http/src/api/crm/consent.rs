@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, patch, post, put};
-use holdfast_app::crm::consent::{change_consent, save_privacy_settings, view};
+use holdfast_app::crm::consent::{change_consent, revoke_links, save_privacy_settings, view};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::crm::consent::{
     ConsentLogEntry, ConsentOut, ConsentPatch, OutreachEntry, PrivacySettings, PrivacySettingsIn,
@@ -222,23 +222,18 @@ async fn links_revoke(
 ) -> ApiResult<Json<RevokedOut>> {
     let id = contact_id(&id)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    if store::standing(&mut tx, &id, Lock::ForUpdate)
-        .await?
-        .is_none()
-    {
-        return Err(Problem::not_found("contact"));
-    }
-    let revoked = store::revoke_preference_links(&mut tx, &id, now).await?;
-    let event = audit::by(
+    let by = audit::by(
         &actor,
         &client,
         "contact.preference_links_revoked",
         "contact",
         id.as_str(),
-        json!({"revoked": revoked}),
+        json!({}),
     );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let revoked = revoke_links(&mut tx, &id, by, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
     tx.commit().await?;
     Ok(Json(RevokedOut { revoked }))
 }

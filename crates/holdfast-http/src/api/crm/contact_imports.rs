@@ -15,17 +15,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use holdfast_app::crm::import::{check_file, dry_run_report};
-use holdfast_core::access::fields::{self, Resource};
+use holdfast_app::crm::import;
 use holdfast_core::access::policy::Permission;
-use holdfast_core::crm::contact_import::{
-    ImportMode, ImportOptions, ImportOut, MAX_IMPORT_BYTES, Target,
-};
+use holdfast_core::crm::contact_import::{ImportMode, ImportOptions, ImportOut, MAX_IMPORT_BYTES};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::ContactImportId;
-use holdfast_core::ops::queue::JobKind;
 use holdfast_store::crm::contact_imports;
-use holdfast_store::identity::auth::{Actor, Principal};
+use holdfast_store::identity::auth::Principal;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -117,33 +113,6 @@ fn parse_options(query: &ImportQuery) -> ApiResult<(bool, ImportOptions)> {
         .map_err(Problem::validation)
 }
 
-/// Refuses an import that maps a column to a field the caller's role may not write.
-fn check_mapped_writes(actor: &Actor, targets: &[Target]) -> ApiResult<()> {
-    let sent: Vec<&str> = targets
-        .iter()
-        .filter_map(|t| match t {
-            Target::Name => Some("name"),
-            Target::Email => Some("email"),
-            Target::Phone => Some("phone"),
-            Target::Company => Some("company"),
-            Target::Tags => Some("tags"),
-            Target::Custom(_) => Some("custom"),
-            // Consent is not a contact field: importing it needs contacts.write, as every import.
-            Target::Consent(_) | Target::DoNotContact | Target::Ignore => None,
-        })
-        .collect();
-    fields::check_write(&actor.role, Resource::Contacts, &sent).map_err(|(field, access)| {
-        Problem::field(
-            ErrorCode::Forbidden,
-            &field,
-            &format!(
-                "your role may not change contacts.{field} (it is {} for you); map that column to ignore",
-                access.as_str()
-            ),
-        )
-    })
-}
-
 async fn import_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -179,53 +148,32 @@ async fn import_create(
                 ),
             )
         })?;
-    let mut tx = state.db.read(&actor.tenant).await?;
-    let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
-    let checked = check_file(&bytes, options.mapping.as_ref(), &defs)?;
-    check_mapped_writes(&actor, &checked.targets)?;
     if dry_run {
-        let report = dry_run_report(&mut tx, &checked, &defs, options.mode).await?;
-        tx.commit().await?;
+        let report = import::dry_run(&state, &actor.tenant, &actor.role, &bytes, &options).await?;
         return Ok(Json(report).into_response());
     }
-    tx.commit().await?;
-    // Valid UTF-8: `read_csv` refused anything else.
-    let text = String::from_utf8_lossy(&bytes);
-    let now = state.clock.now_ms();
     let created_by = match &actor.principal {
         Principal::ApiKey(id) => id.to_string(),
         Principal::User { user_id, .. } => user_id.to_string(),
     };
-    let stored_options = serde_json::to_value(&options).unwrap_or_default();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let record = contact_imports::insert(
-        &mut tx,
-        options.mode.as_str(),
-        &stored_options,
-        &text,
-        checked.table.records.len() as i64,
-        Some(&created_by),
-        now,
-    )
-    .await?;
-    holdfast_store::ops::queue::enqueue(
-        &mut tx,
-        JobKind::ContactsImport,
-        &json!({"import_id": record.id}),
-        now,
-        now,
-    )
-    .await?;
-    let event = audit::by(
+    let by = audit::by(
         &actor,
         &client,
         "contacts.import_started",
         "contact_import",
-        record.id.as_str(),
-        json!({"rows": record.rows_total, "mode": record.mode}),
+        "",
+        json!({}),
     );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let record = import::start(
+        &state,
+        &actor.tenant,
+        &actor.role,
+        &created_by,
+        &bytes,
+        &options,
+        by,
+    )
+    .await?;
     let location = format!("/api/v1/contacts/imports/{}", record.id);
     Ok((
         StatusCode::ACCEPTED,

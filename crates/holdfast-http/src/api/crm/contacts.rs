@@ -13,16 +13,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use holdfast_app::crm::contacts::{ListAsk, list_filter};
 use holdfast_app::events::{publish, publish_contact};
-use holdfast_core::access::fields::{self, Access, Field, Resource, Visible};
+use holdfast_core::access::fields::{self, Resource, Visible};
 use holdfast_core::access::policy::Permission;
-use holdfast_core::crm::contact_fields;
 use holdfast_core::crm::contacts::{ContactIn, ContactOut, ContactPatch};
 use holdfast_core::error::ErrorCode;
-use holdfast_core::ids::{CompanyId, ContactId};
-use holdfast_core::validate::{self, Errors};
+use holdfast_core::ids::ContactId;
+use holdfast_core::validate::Errors;
 use holdfast_core::webhooks::EventType;
-use holdfast_store::crm::contacts::{Filter, SearchIn};
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::{Lock, crm::contacts, idempotency};
 use serde_json::json;
@@ -295,9 +294,6 @@ async fn contact_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Custom-value filters in one list request.
-const MAX_CUSTOM_FILTERS: usize = 5;
-
 async fn contact_list(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -331,64 +327,14 @@ async fn contact_list(
         }
         id
     });
-    let q = query
-        .get("q")
-        .and_then(|q| errors.take(validate::text("q", q, 1, 200)));
-    let company_id = query.get("company_id").and_then(|c| {
-        let id = CompanyId::parse(c.trim()).map(|id| id.to_string());
-        if id.is_none() {
-            errors.push("company_id", "is not a company id (co_…)");
-        }
-        id
-    });
-    // A search or filter never matches on a field the caller may not see.
-    let visible = |f| fields::access(&actor.role, f) != Access::Hidden;
-    let search = SearchIn {
-        name: visible(Field::ContactsName),
-        email: visible(Field::ContactsEmail),
-        custom: visible(Field::ContactsCustom),
-    };
-    if q.is_some() && !search.name && !search.email && !search.custom {
-        errors.push(
-            "q",
-            "your role sees neither names, emails nor custom fields, so it cannot search them",
-        );
-    }
-    if company_id.is_some() && !visible(Field::ContactsCompany) {
-        errors.push("company_id", "your role may not see contacts' companies");
-    }
-    if custom_filters.len() > MAX_CUSTOM_FILTERS {
-        errors.push(
-            "custom",
-            format!("at most {MAX_CUSTOM_FILTERS} custom.<key> filters at once"),
-        );
-    }
     let mut tx = state.db.read(&actor.tenant).await?;
-    let mut custom = Vec::with_capacity(custom_filters.len());
-    if !custom_filters.is_empty() {
-        if !search.custom {
-            errors.push("custom", "your role may not see contacts' custom fields");
-        }
-        let defs = holdfast_store::crm::contact_fields::defs(&mut tx).await?;
-        for (key, value) in custom_filters {
-            let field = format!("custom.{key}");
-            match defs.iter().find(|d| d.key == key) {
-                None => errors.push(field, "is not a custom field of this workspace"),
-                Some(def) => {
-                    if let Some(v) = errors.take(contact_fields::parse_text(def, &field, &value)) {
-                        custom.push((key, contact_fields::canonical_text(&v)));
-                    }
-                }
-            }
-        }
-    }
-    errors.finish(()).map_err(Problem::validation)?;
-    let filter = Filter {
-        q,
-        search,
-        custom,
-        company_id,
+    let ask = ListAsk {
+        q: query.get("q").map(String::as_str),
+        company_id: query.get("company_id").map(String::as_str),
+        custom: custom_filters,
     };
+    let filter = list_filter(&mut tx, &actor.role, ask, &mut errors).await?;
+    errors.finish(()).map_err(Problem::validation)?;
     let rows = contacts::list(&mut tx, after.as_ref(), limit + 1, &filter).await?;
     tx.commit().await?;
     let page = crate::paging::page_of(rows, limit, |c| c.id.clone());

@@ -206,29 +206,19 @@ async fn contact_export(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = contact_id(&id)?;
-    if !actor.role.grants(Permission::TicketsRead) {
-        return Err(Problem::new(
-            ErrorCode::Forbidden,
-            "the export holds the contact's help-desk conversations, so it needs tickets.read as well as contacts.export",
-        ));
-    }
-    let now = state.clock.now_ms();
-    // One transaction: a consistent document, and the audit entry with it.
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let document = privacy::export_document(&mut tx, &id, now, privacy::Reader::Staff(&actor.role))
-        .await?
-        .ok_or_else(|| Problem::not_found("contact"))?;
-    let event = audit::by(
+    let by = audit::by(
         &actor,
         &client,
         "contact.exported",
         "contact",
         id.as_str(),
-        json!({"tickets": document["tickets"].as_array().map_or(0, Vec::len)}),
+        json!({}),
     );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Json(document))
+    let now = state.clock.now_ms();
+    privacy::staff_export(&state.db, &actor.tenant, &actor.role, &id, by, now)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("contact"))
 }
 
 /// The erasure's outcome as the API answers it: the report, or 404 / 409 under legal hold.
@@ -290,26 +280,18 @@ async fn contact_privacy_set(
     let id = contact_id(&id)?;
     let change = body.value.validate().map_err(Problem::validation)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = store::contact_privacy(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Problem::not_found("contact"))?;
-    let after = store::set_contact_privacy(&mut tx, &id, &change)
-        .await?
-        .ok_or_else(|| Problem::not_found("contact"))?;
-    let event = audit::by(
+    let by = audit::by(
         &actor,
         &client,
         "contact.privacy_changed",
         "contact",
         id.as_str(),
-        json!({
-            "before": {"legal_hold": before.legal_hold, "retention_days": before.retention_days},
-            "after": {"legal_hold": after.legal_hold, "retention_days": after.retention_days},
-            "reason": change.reason,
-        }),
+        json!({}),
     );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let after = privacy::change_contact_privacy(&mut tx, &id, &change, by, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
     tx.commit().await?;
     Ok(Json(after))
 }
