@@ -45,5 +45,7 @@ pub fn route_table() -> RouteTable {
     crate::pages::identity::sign_in::routes(&mut table);
     crate::pages::helpdesk::inbox::routes(&mut table);
     crate::pages::helpdesk::ticket::routes(&mut table);
+    // The console, issue 15's first-run, account, audit and API-docs pages (console-ops).
+    crate::pages::access::setup::routes(&mut table);
     table
 }

@@ -4,6 +4,7 @@
 //! import each other or the API slices; what they share with the API is in `holdfast-app`,
 //! and what they share among themselves in `console/`.
 
+pub mod access;
 pub mod helpdesk;
 pub mod identity;
 pub mod ops;

@@ -31,6 +31,16 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/", "a redirect"),
     ("GET", "/sign-in", "the sign-in form"),
     ("POST", "/sign-in", "the sign-in form again, or a redirect"),
+    (
+        "GET",
+        "/setup/{token}",
+        "the first-run form, before any workspace",
+    ),
+    (
+        "POST",
+        "/setup/{token}",
+        "the first-run form again, or a redirect",
+    ),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",

@@ -46,6 +46,10 @@ const PUBLIC: &[(&str, &str)] = &[
     // Signing in to the console: the sign-in form, with the API login's throttle and checks.
     ("GET", "/sign-in"),
     ("POST", "/sign-in"),
+    // The first run: the setup link's token in the path is the credential, and it opens
+    // nothing once a workspace exists (`pages_setup.rs`: one 404 for every other case).
+    ("GET", "/setup/{token}"),
+    ("POST", "/setup/{token}"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console

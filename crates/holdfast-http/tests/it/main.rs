@@ -28,6 +28,7 @@ mod module_sweep;
 mod oidc;
 mod ops;
 mod pages;
+mod pages_setup;
 mod privacy;
 mod proxies;
 mod reset;

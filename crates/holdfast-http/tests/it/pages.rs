@@ -11,14 +11,14 @@ use holdfast_http::route_table;
 use holdfast_testkit::{Console, Method, OWNER_PASSWORD, TestApp, Workspace};
 use serde_json::{Value, json};
 
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap()
 }
 
 /// Signs the owner in through the sign-in form; returns the console session.
-async fn sign_in(app: &TestApp, ws: &Workspace) -> Console {
+pub(crate) async fn sign_in(app: &TestApp, ws: &Workspace) -> Console {
     let r = app
         .browser(Method::POST, "/sign-in")
         .header("origin", &app.base)
@@ -54,7 +54,7 @@ async fn sign_in(app: &TestApp, ws: &Workspace) -> Console {
     }
 }
 
-fn between(text: &str, start: &str, end: &str) -> String {
+pub(crate) fn between(text: &str, start: &str, end: &str) -> String {
     let at = text
         .find(start)
         .unwrap_or_else(|| panic!("{start} not in {text}"))
@@ -62,7 +62,7 @@ fn between(text: &str, start: &str, end: &str) -> String {
     text[at..][..text[at..].find(end).unwrap()].to_owned()
 }
 
-fn assert_page(r: &holdfast_testkit::Resp) {
+pub(crate) fn assert_page(r: &holdfast_testkit::Resp) {
     assert_eq!(
         r.header("content-type"),
         Some("text/html; charset=utf-8"),
@@ -482,14 +482,20 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
                 .cookie(&console)
                 .send()
                 .await;
+            // The first run's page opens nothing once a workspace exists (`pages_setup.rs`).
+            let answers: &[u16] = if spec.path == "/setup/{token}" {
+                &[404]
+            } else {
+                &[200, 303]
+            };
             assert!(
-                [200, 303].contains(&r.status),
+                answers.contains(&r.status),
                 "GET {path}: {} {}",
                 r.status,
                 r.text
             );
             // Whole pages and the fragments live updates fetch carry the same headers.
-            if r.status == 200 {
+            if r.status != 303 {
                 assert_eq!(
                     r.header("content-security-policy"),
                     Some(holdfast_http::console::CSP),
