@@ -47,5 +47,7 @@ pub fn route_table() -> RouteTable {
     crate::pages::helpdesk::ticket::routes(&mut table);
     // The console, issue 15's first-run, account, audit and API-docs pages (console-ops).
     crate::pages::access::setup::routes(&mut table);
+    crate::pages::identity::password_reset::routes(&mut table);
+    crate::pages::access::invitation::routes(&mut table);
     table
 }

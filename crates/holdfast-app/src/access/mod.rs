@@ -1,5 +1,6 @@
-//! Access: who may hand out which role (`roles`), and making a workspace with its owner
-//! (`workspaces`).
+//! Access: who may hand out which role (`roles`), making a workspace with its owner
+//! (`workspaces`), and accepting an invitation (`invitations`).
 
+pub mod invitations;
 pub mod roles;
 pub mod workspaces;

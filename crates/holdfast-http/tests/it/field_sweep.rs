@@ -41,6 +41,20 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "/setup/{token}",
         "the first-run form again, or a redirect",
     ),
+    ("GET", "/sign-in/forgot", "the forgot-password form"),
+    (
+        "POST",
+        "/sign-in/forgot",
+        "the same answer for every address",
+    ),
+    ("GET", "/reset/{token}", "the new-password form"),
+    ("POST", "/reset/{token}", "the form again, or a redirect"),
+    (
+        "GET",
+        "/invite/{token}",
+        "the invitee's own invitation: workspace, role, their address",
+    ),
+    ("POST", "/invite/{token}", "the form again, or a redirect"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",

@@ -28,6 +28,8 @@ mod module_sweep;
 mod oidc;
 mod ops;
 mod pages;
+mod pages_invite;
+mod pages_reset;
 mod pages_setup;
 mod privacy;
 mod proxies;

@@ -447,9 +447,31 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
     assert_page(&r);
 }
 
-/// The path of a page route with its parameter filled by a real id.
-fn page_path(path: &str, ticket: &str) -> String {
-    path.replace("{id}", ticket)
+/// The path of a page route with its parameter filled by a real id, or a live token of the
+/// page's kind (a reset link, an invitation).
+fn page_path(path: &str, ticket: &str, tokens: &[(&str, &str)]) -> String {
+    let token = tokens
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map_or("{token}", |(_, token)| token);
+    path.replace("{id}", ticket).replace("{token}", token)
+}
+
+/// A live reset token of the owner's, and a pending invitation's token.
+async fn live_tokens(app: &TestApp, ws: &Workspace) -> (String, String) {
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": ws.owner_email}))
+        .expect(202)
+        .await;
+    let reset = holdfast_testkit::find_token(&app.outbox_mail(&ws.owner_email).await, "hfp");
+    let invitee = format!("sweep@{}.example.com", ws.slug);
+    app.post("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .json(&json!({"email": invitee, "role": "viewer"}))
+        .expect(201)
+        .await;
+    let invitation = holdfast_testkit::find_token(&app.outbox_mail(&invitee).await, "hfi");
+    (reset, invitation)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -463,6 +485,11 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         json!({"subject": "Sweep", "contact": {"email": "c@example.com"}, "message": "Hi"}),
     )
     .await;
+    let (reset, invitation) = live_tokens(&app, &ws).await;
+    let tokens = [
+        ("/reset/", reset.as_str()),
+        ("/invite/", invitation.as_str()),
+    ];
     let table = route_table();
     let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();
     assert!(
@@ -472,7 +499,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     );
     let mut checked = 0;
     for spec in &pages {
-        let path = page_path(spec.path, &id);
+        let path = page_path(spec.path, &id, &tokens);
         if spec.method == Method::GET {
             if spec.path.starts_with("/assets/") {
                 continue;

@@ -1,3 +1,4 @@
-//! Identity pages: sign-in and sign-out.
+//! Identity pages: sign-in and sign-out, a forgotten password and its reset.
 
+pub mod password_reset;
 pub mod sign_in;
