@@ -49,5 +49,6 @@ pub fn route_table() -> RouteTable {
     crate::pages::access::setup::routes(&mut table);
     crate::pages::identity::password_reset::routes(&mut table);
     crate::pages::access::invitation::routes(&mut table);
+    crate::pages::ops::audit::routes(&mut table);
     table
 }

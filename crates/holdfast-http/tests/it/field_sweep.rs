@@ -55,6 +55,7 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the invitee's own invitation: workspace, role, their address",
     ),
     ("POST", "/invite/{token}", "the form again, or a redirect"),
+    ("GET", "/app/audit/chain", "a count and a verdict"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",
@@ -321,6 +322,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/app/inbox") => call("/app/inbox".into()),
         ("GET", "/app/tickets/{id}") => call(format!("/app/tickets/{t}")),
         ("GET", "/app/tickets/{id}/conversation") => call(format!("/app/tickets/{t}/conversation")),
+        ("GET", "/app/audit") => call("/app/audit".into()),
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),
             json!({"email": EMAIL, "name": NAME}),

@@ -1,3 +1,4 @@
-//! The console's operations: its static files.
+//! The console's operations: its static files, the audit trail.
 
 pub mod assets;
+pub mod audit;
