@@ -50,5 +50,6 @@ pub fn route_table() -> RouteTable {
     crate::pages::identity::password_reset::routes(&mut table);
     crate::pages::access::invitation::routes(&mut table);
     crate::pages::ops::audit::routes(&mut table);
+    crate::pages::ops::api_docs::routes(&mut table);
     table
 }

@@ -56,6 +56,7 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/invite/{token}", "the form again, or a redirect"),
     ("GET", "/app/audit/chain", "a count and a verdict"),
+    ("GET", "/api/docs", "the OpenAPI document as a page"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",

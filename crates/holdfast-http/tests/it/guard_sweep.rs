@@ -59,6 +59,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/reset/{token}"),
     ("GET", "/invite/{token}"),
     ("POST", "/invite/{token}"),
+    // The API's documentation: the public OpenAPI document, rendered as a page.
+    ("GET", "/api/docs"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console

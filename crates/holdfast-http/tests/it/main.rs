@@ -28,6 +28,7 @@ mod module_sweep;
 mod oidc;
 mod ops;
 mod pages;
+mod pages_api_docs;
 mod pages_audit;
 mod pages_invite;
 mod pages_reset;
