@@ -80,15 +80,19 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
 }
 
 /// A redirect after a form (303: the browser follows it with a GET). For a request made by
-/// htmx, `HX-Redirect` asks it to navigate there instead of swapping the answer in.
+/// htmx, a 204 whose `HX-Redirect` asks it to navigate there: its XMLHttpRequest would follow
+/// a 303 by itself, never see the header, and swap the next page into the form.
 pub fn see_other(to: &str, htmx: bool) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(to) {
-        response.headers_mut().insert(LOCATION, value.clone());
-        if htmx {
-            response.headers_mut().insert("HX-Redirect", value);
-        }
+    let Ok(value) = HeaderValue::from_str(to) else {
+        return StatusCode::SEE_OTHER.into_response();
+    };
+    if htmx {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response.headers_mut().insert("HX-Redirect", value);
+        return response;
     }
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(LOCATION, value);
     response
 }
 

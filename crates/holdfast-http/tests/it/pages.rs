@@ -611,3 +611,29 @@ async fn signing_out_ends_the_session() {
         .await;
     assert_eq!(r.header("location"), Some("/sign-in?next=/app/inbox"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_action_htmx_sent_navigates_with_hx_redirect_instead_of_a_redirect_it_would_follow() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("htmx-redirect").await;
+    let console = sign_in(&app, &ws).await;
+    // htmx's XMLHttpRequest follows a 303 itself and would swap the page it leads to into the
+    // form; a 204 with HX-Redirect makes htmx navigate.
+    let r = app
+        .browser(Method::POST, "/sign-out")
+        .console(&console)
+        .header("hx-request", "true")
+        .expect(204)
+        .await;
+    assert_eq!(r.header("hx-redirect"), Some("/sign-in"));
+    assert_eq!(r.header("location"), None);
+    assert!(r.set_cookies().iter().any(|c| c.contains("hf_session=;")));
+    // Without a session, a page htmx asks for leads to sign-in the same way.
+    let r = app
+        .browser(Method::GET, "/app/inbox")
+        .cookie(&console)
+        .header("hx-request", "true")
+        .expect(204)
+        .await;
+    assert_eq!(r.header("hx-redirect"), Some("/sign-in?next=/app/inbox"));
+}
