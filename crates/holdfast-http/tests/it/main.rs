@@ -9,6 +9,7 @@ mod auth;
 mod consent;
 mod console;
 mod console_browser;
+mod console_ops_browser;
 mod contacts;
 mod crm;
 mod deletion;
