@@ -2,12 +2,15 @@
 
 use crate::serve::open;
 use clap::Subcommand;
+use holdfast_app::access::workspaces::{self, Via};
+use holdfast_app::identity::passwords::PasswordPool;
 use holdfast_core::access::api_keys::parse_role;
 use holdfast_core::access::policy::{Role, RoleRef};
 use holdfast_core::clock::{Clock, SystemClock};
+use holdfast_core::error::ErrorCode;
 use holdfast_core::ops::config::Config;
-use holdfast_core::{identity::password, validate};
-use holdfast_store::{Conflict, StoreError, ops::admin};
+use holdfast_core::validate;
+use holdfast_store::{Db, ops::admin, ops::setup};
 use std::io::Read;
 
 #[derive(Subcommand)]
@@ -51,6 +54,9 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print a new one-time link that creates the first workspace in the browser (good for an
+    /// hour, once; older links stop working). Only while no workspace exists.
+    SetupLink,
 }
 
 fn first_error(result: Result<String, validate::FieldError>, flag: &str) -> Result<String, String> {
@@ -85,10 +91,12 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             name,
             json,
         } => create_api_key(&config, now, &workspace, &role, &name, json).await,
+        AdminCommand::SetupLink => setup_link(&config, now).await,
     }
 }
 
-/// `admin create-workspace`: a workspace and its owner, whose password comes from standard input.
+/// `admin create-workspace`: a workspace and its owner, whose password comes from standard
+/// input; the checks and the rows are the setup page's (`holdfast_app::access::workspaces`).
 async fn create_workspace(
     config: &Config,
     now: i64,
@@ -98,27 +106,38 @@ async fn create_workspace(
     password_stdin: bool,
     json: bool,
 ) -> Result<(), String> {
-    let name = first_error(validate::text("name", name, 1, 100), "name")?;
-    let slug = first_error(validate::slug("slug", slug), "slug")?;
-    let email =
-        first_error(validate::email("owner_email", owner_email), "owner-email")?.to_lowercase();
-    let secret = owner_password(password_stdin, &email, &name)?;
+    if !password_stdin {
+        return Err("pass the owner's password on standard input with --password-stdin".into());
+    }
+    let secret = first_line_of_stdin()?;
+    let new = workspaces::check(name, slug, owner_email, &secret).map_err(|errors| {
+        errors
+            .first()
+            .map(|e| match e.field.as_str() {
+                "password" => format!("password {}", e.message),
+                field => format!("--{} {}", field.replace('_', "-"), e.message),
+            })
+            .unwrap_or_default()
+    })?;
     let db = open(config).await?;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
-        .await
-        .map_err(|e| format!("password hashing failed: {e}"))?
-        .map_err(|e| format!("password hashing failed: {e}"))?;
-    let created = admin::unscoped_create_workspace(&db, &name, &slug, &email, &hash, now)
-        .await
-        .map_err(|e| match e {
-            StoreError::Unique {
-                conflict: Conflict::WorkspaceSlug,
-            } => {
-                format!("a workspace with slug '{slug}' already exists; choose another --slug")
-            }
-            other => other.to_string(),
-        })?;
+    let created = workspaces::create(
+        &db,
+        &PasswordPool::default(),
+        &new,
+        secret,
+        Via::CommandLine,
+        now,
+    )
+    .await
+    .map_err(|e| match e.code {
+        ErrorCode::Conflict => format!(
+            "a workspace with slug '{}' already exists; choose another --slug",
+            new.slug
+        ),
+        _ => e.detail,
+    })?;
     db.close().await;
+    let (slug, email) = (&new.slug, &new.owner_email);
     if json {
         println!("{}", serde_json::to_string(&created).unwrap_or_default());
     } else {
@@ -133,31 +152,45 @@ async fn create_workspace(
     Ok(())
 }
 
-/// The owner's password: the first line of standard input (only with `--password-stdin`),
-/// which must meet the password policy.
-fn owner_password(
-    password_stdin: bool,
-    email: &str,
-    workspace_name: &str,
-) -> Result<String, String> {
-    if !password_stdin {
-        return Err("pass the owner's password on standard input with --password-stdin".into());
-    }
+/// The first line of standard input (the owner's password).
+fn first_line_of_stdin() -> Result<String, String> {
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
         .map_err(|e| format!("cannot read standard input: {e}"))?;
-    let secret = input.lines().next().unwrap_or_default().to_owned();
-    password::check_policy(
-        &secret,
-        password::Context {
-            email,
-            workspace_name,
-            second_factor_required: false,
-        },
-    )
-    .map_err(|e| format!("password {}", e.message))?;
-    Ok(secret)
+    Ok(input.lines().next().unwrap_or_default().to_owned())
+}
+
+/// `admin setup-link`: a new one-time link to create the first workspace in the browser
+/// (older links stop working). Refused once a workspace exists.
+async fn setup_link(config: &Config, now: i64) -> Result<(), String> {
+    let db = open(config).await?;
+    let link = first_run_link(&db, &config.public_url, now)
+        .await?
+        .ok_or_else(|| {
+            "a workspace exists already, so there is no first run to set up: sign in at /sign-in, \
+             or add one with admin create-workspace"
+                .to_owned()
+        })?;
+    db.close().await;
+    println!("{link}");
+    println!("Open it within an hour to create the first workspace; it works once.");
+    Ok(())
+}
+
+/// A new setup link (`{base}/setup/{token}`, older ones void) while no workspace exists; `None`
+/// once one does. `serve` prints one at start.
+pub async fn first_run_link(db: &Db, base: &str, now: i64) -> Result<Option<String>, String> {
+    if setup::unscoped_any_workspace(db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(None);
+    }
+    let token = setup::unscoped_issue_setup_link(db, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Some(format!("{base}/setup/{}", token.expose())))
 }
 
 /// `admin outbox`: mail kept in the local outbox, newest first, optionally only to one address.

@@ -1,10 +1,10 @@
-//! `holdfast audit verify`: walks each workspace's hash chain and names the first broken entry.
+//! `holdfast audit verify`: walks each workspace's hash chain and names the first broken entry
+//! (the verification is `holdfast_app::audit::verify`, which the console's audit page shows too).
 
 use crate::serve::open;
 use clap::Subcommand;
-use holdfast_core::ops::audit::{AuditEntry, GENESIS, verify_chain};
 use holdfast_core::ops::config::Config;
-use holdfast_store::{Db, ops::admin, ops::audit};
+use holdfast_store::{Db, ops::admin};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -73,29 +73,12 @@ async fn verify(db: &Db, slug: &str) -> Result<Verdict, String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no workspace with the slug '{slug}'"))?;
-    // The head first: entries appended meanwhile only lengthen the chain read next.
-    let mut tx = db.read(&tenant).await.map_err(|e| e.to_string())?;
-    let head = audit::head(&mut tx).await.map_err(|e| e.to_string())?;
-    let entries: Vec<AuditEntry> = audit::chain(&mut tx).await.map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    let count = entries.last().map(|e| e.seq).unwrap_or(0);
-    let (head_seq, head_hash) = head.unwrap_or((0, GENESIS.to_owned()));
-    let reaches_head = head_seq == 0
-        || entries
-            .iter()
-            .any(|e| e.seq == head_seq && e.hash == head_hash);
-    let broken = match verify_chain(entries) {
-        Err(b) => Some((b.seq, b.reason)),
-        Ok(_) if !reaches_head => Some((
-            count + 1,
-            "entries after this point were removed (the chain is shorter than its head)",
-        )),
-        Ok(n) if n > 0 && head_seq == 0 => Some((1, "the chain has entries but no recorded head")),
-        Ok(_) => None,
-    };
+    let verdict = holdfast_app::audit::verify(db, &tenant)
+        .await
+        .map_err(|e| e.detail)?;
     Ok(Verdict {
         slug: slug.to_owned(),
-        entries: u64::try_from(count).unwrap_or(0),
-        broken,
+        entries: verdict.entries,
+        broken: verdict.broken.map(|b| (b.seq, b.reason)),
     })
 }

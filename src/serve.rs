@@ -3,7 +3,7 @@
 use crate::{datadir, telemetry};
 use holdfast_app::App;
 use holdfast_app::worker::WorkerOptions;
-use holdfast_core::clock::SystemClock;
+use holdfast_core::clock::{Clock, SystemClock};
 use holdfast_core::ops::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
 use holdfast_core::secret::Secret;
 use holdfast_http::AppState;
@@ -90,6 +90,20 @@ pub async fn run(config: Config) -> Result<(), String> {
     );
     if config.bind.to_string() == DEFAULT_BIND || addr.ip().is_loopback() {
         println!("{}", bootstrap_hint(&config));
+    }
+    // While no workspace exists: a one-time link that creates it in the browser. Without a
+    // configured public URL, the address actually bound (the port may have been 0).
+    let base = if config.public_url == format!("http://{}", config.bind) {
+        format!("http://{addr}")
+    } else {
+        config.public_url.clone()
+    };
+    match crate::admin::first_run_link(&db, &base, SystemClock.now_ms()).await {
+        Ok(Some(link)) => println!(
+            "Or create it in the browser with this one-time link (valid for an hour):\n  {link}"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "no setup link could be made"),
     }
     // One shutdown signal, seen by both the server and the worker.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

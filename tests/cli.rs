@@ -520,3 +520,88 @@ fn log_lines_written_to_a_pipe_carry_no_colour_codes() {
     let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert!(doc.is_object(), "{stdout}");
 }
+
+/// A database with no workspace for one test: SQLite in the test's own data dir, or on
+/// PostgreSQL a fresh schema of the test database (other tests' workspaces live beside it).
+fn first_run_database() -> Option<String> {
+    let url = std::env::var("HOLDFAST_TEST_DATABASE_URL").ok()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Some(runtime.block_on(holdfast_testkit::fresh_schema(&url)))
+}
+
+#[test]
+fn serve_prints_a_setup_link_while_no_workspace_exists_and_admin_prints_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = first_run_database();
+    let holdfast = |dir: &Path| {
+        let mut cmd = holdfast(dir);
+        if let Some(url) = &database {
+            cmd.env("HOLDFAST_DATABASE_URL", url);
+        }
+        cmd
+    };
+    let mut child = holdfast(dir.path())
+        .env("HOLDFAST_BIND", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = listening_address(&lines.next().unwrap().unwrap());
+    let printed: Vec<String> = (0..5).map(|_| lines.next().unwrap().unwrap()).collect();
+    assert!(printed[3].contains("one-time link"), "{printed:?}");
+    // The link names the address actually bound (port 0 was asked for).
+    let link = printed[4].trim();
+    assert!(
+        link.starts_with(&format!("http://{addr}/setup/hfw_")),
+        "{printed:?}"
+    );
+    let path = |link: &str| {
+        link.split_once("/setup/")
+            .map(|(_, t)| format!("/setup/{t}"))
+            .unwrap()
+    };
+    let page = http_get(&addr, &path(link));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Set up Holdfast"), "{page}");
+
+    // A new link from the command line; the printed one stops working.
+    let out = run(holdfast(dir.path()).args(["admin", "setup-link"]), "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let fresh = text.lines().next().unwrap().trim().to_owned();
+    assert!(fresh.contains("/setup/hfw_"), "{text}");
+    assert!(http_get(&addr, &path(link)).starts_with("HTTP/1.1 404"));
+    assert!(http_get(&addr, &path(&fresh)).starts_with("HTTP/1.1 200"));
+
+    // The command-line path keeps working; then no link opens anything, and none is printed.
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-workspace",
+            "--name",
+            "First",
+            "--slug",
+            "first",
+            "--owner-email",
+            "owner@first.example.com",
+            "--password-stdin",
+        ]),
+        "correct horse battery staple\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(http_get(&addr, &path(&fresh)).starts_with("HTTP/1.1 404"));
+    let out = run(holdfast(dir.path()).args(["admin", "setup-link"]), "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("exists already"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+}

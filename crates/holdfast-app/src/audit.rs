@@ -2,8 +2,13 @@
 //! and [`Origin`]: who acts and from where, as an entry point (an API request, a console form)
 //! hands it to an application operation that records what it did. The entry point builds the
 //! origin (the HTTP layer knows the address, user agent and request id).
+//! The verification of a workspace's chain (`verify`) serves the command line and the console.
 
-use holdfast_store::ops::audit::NewEvent;
+use crate::AppResult;
+use holdfast_core::ops::audit::{AuditEntry, Broken, GENESIS, verify_chain};
+use holdfast_core::validate::Errors;
+use holdfast_store::ops::audit::{self, NewEvent};
+use holdfast_store::{Db, Tenant};
 use serde_json::Value;
 
 /// An event done by Holdfast itself (the job worker), outside any request.
@@ -57,5 +62,59 @@ impl Origin {
             user_agent: self.user_agent.clone(),
             request_id: self.request_id.clone(),
         }
+    }
+}
+
+/// A workspace's audit chain, verified: how many entries it has, and where it first breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub entries: u64,
+    pub broken: Option<Broken>,
+}
+
+/// Verifies a workspace's whole audit chain, for `holdfast audit verify` and the console's
+/// audit page alike: every entry's hash and its link to the one before, and that the chain
+/// reaches the recorded head (entries removed from its end show there).
+pub async fn verify(db: &Db, tenant: &Tenant) -> AppResult<Verdict> {
+    // The head first: entries appended meanwhile only lengthen the chain read next.
+    let mut tx = db.read(tenant).await?;
+    let head = audit::head(&mut tx).await?;
+    let entries: Vec<AuditEntry> = audit::chain(&mut tx).await?;
+    tx.commit().await?;
+    let count = entries.last().map(|e| e.seq).unwrap_or(0);
+    let (head_seq, head_hash) = head.unwrap_or((0, GENESIS.to_owned()));
+    let reaches_head = head_seq == 0
+        || entries
+            .iter()
+            .any(|e| e.seq == head_seq && e.hash == head_hash);
+    let broken = match verify_chain(entries) {
+        Err(broken) => Some(broken),
+        Ok(_) if !reaches_head => Some(Broken {
+            seq: count + 1,
+            reason: "entries after this point were removed (the chain is shorter than its head)",
+        }),
+        Ok(n) if n > 0 && head_seq == 0 => Some(Broken {
+            seq: 1,
+            reason: "the chain has entries but no recorded head",
+        }),
+        Ok(_) => None,
+    };
+    Ok(Verdict {
+        entries: u64::try_from(count).unwrap_or(0),
+        broken,
+    })
+}
+
+/// One text criterion of a search of the trail (actor, action, entity): trimmed, at most 200
+/// plain characters (else an error for `field`); empty matches every entry. For the API's and
+/// the console's filters alike.
+pub fn criterion(errors: &mut Errors, field: &str, value: Option<String>) -> String {
+    match value {
+        Some(v) if v.len() > 200 || v.chars().any(char::is_control) => {
+            errors.push(field, "must be at most 200 plain characters");
+            String::new()
+        }
+        Some(v) => v.trim().to_owned(),
+        None => String::new(),
     }
 }

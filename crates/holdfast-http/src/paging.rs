@@ -101,3 +101,23 @@ pub(crate) fn page_params_into(
     });
     (limit, cursor)
 }
+
+/// The position in a list keyed by sequence number (the audit trail): the rows before the
+/// cursor's number, or every row (`i64::MAX`) without one. A cursor that decoded (or was
+/// refused by [`page_params_into`], which named it already) but is no number is refused.
+pub(crate) fn before_seq(
+    cursor: Option<&str>,
+    errors: &mut holdfast_core::validate::Errors,
+) -> i64 {
+    match cursor.map(str::parse::<i64>) {
+        None => i64::MAX,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            errors.push(
+                "cursor",
+                "is not a cursor this API issued; pass next_cursor from the previous page",
+            );
+            i64::MAX
+        }
+    }
+}

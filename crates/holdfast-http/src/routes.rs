@@ -68,5 +68,11 @@ pub fn route_table() -> RouteTable {
     crate::pages::crm::import::routes(&mut table);
     crate::pages::crm::contact::routes(&mut table);
     crate::pages::crm::companies::routes(&mut table);
+    // The console, issue 15's first-run, account, audit and API-docs pages (console-ops).
+    crate::pages::access::setup::routes(&mut table);
+    crate::pages::identity::password_reset::routes(&mut table);
+    crate::pages::access::invitation::routes(&mut table);
+    crate::pages::ops::audit::routes(&mut table);
+    crate::pages::ops::api_docs::routes(&mut table);
     table
 }

@@ -12,6 +12,7 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use holdfast_core::identity::sessions::{ConsoleSessionOut, LoginOut};
 use holdfast_store::identity;
+use holdfast_store::ops::audit::NewEvent;
 use serde_json::json;
 
 /// Starts a console session for a verified candidate: the session cookie (HttpOnly) and the
@@ -41,15 +42,28 @@ pub(crate) async fn start(
     method: &'static str,
     now: i64,
 ) -> ApiResult<(ConsoleSessionOut, [HeaderValue; 2])> {
+    let event = audit::by_user(
+        &candidate.user_id,
+        client,
+        "auth.sign_in",
+        json!({"method": method, "session": "console"}),
+    );
+    start_recorded(state, candidate, client, &event, now).await
+}
+
+/// As [`start`], with `event` in the audit trail for how the session began (an invitation
+/// accepted, say) instead of a sign-in.
+pub(crate) async fn start_recorded(
+    state: &AppState,
+    candidate: &identity::LoginCandidate,
+    client: &ClientInfo,
+    event: &NewEvent,
+    now: i64,
+) -> ApiResult<(ConsoleSessionOut, [HeaderValue; 2])> {
     let issued = identity::start_console_session(
         &state.db,
         candidate,
-        &audit::by_user(
-            &candidate.user_id,
-            client,
-            "auth.sign_in",
-            json!({"method": method, "session": "console"}),
-        ),
+        event,
         client.user_agent.as_deref(),
         client.ip.as_deref(),
         now,

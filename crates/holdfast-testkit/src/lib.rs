@@ -133,6 +133,22 @@ pub fn free_port() -> u16 {
         .unwrap()
 }
 
+/// A PostgreSQL URL like `url` whose connections work in a new, empty schema of that database
+/// (for a test that needs an instance with no workspace while others share the database). The
+/// schema stays until the test database is dropped.
+pub async fn fresh_schema(url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let schema = format!("hf_alone_{:08x}", rand_u32());
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}options=-csearch_path%3D{schema}")
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:08x}", rand_u32())
 }
@@ -157,6 +173,28 @@ impl TestApp {
         clock: SharedClock,
         extra: impl FnOnce(axum::Router<AppState>) -> axum::Router<AppState>,
     ) -> TestApp {
+        Self::spawn_on(postgres_url(), layer, clock, extra).await
+    }
+
+    /// Boots on a database of its own where no workspace exists (a first run), on a
+    /// `ManualClock` that starts at `start_ms`: SQLite's is always its own; on PostgreSQL, a
+    /// fresh schema of the test database ([`fresh_schema`]).
+    pub async fn spawn_first_run(start_ms: i64) -> (TestApp, ManualClock) {
+        let clock = ManualClock::new(start_ms);
+        let url = match postgres_url() {
+            Some(url) => Some(fresh_schema(&url).await),
+            None => None,
+        };
+        let app = Self::spawn_on(url, Layer::default(), Arc::new(clock.clone()), |r| r).await;
+        (app, clock)
+    }
+
+    async fn spawn_on(
+        database_url: Option<String>,
+        layer: Layer,
+        clock: SharedClock,
+        extra: impl FnOnce(axum::Router<AppState>) -> axum::Router<AppState>,
+    ) -> TestApp {
         install_log_capture();
         holdfast_app::outbound::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
@@ -164,7 +202,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let base = Layer {
             data_dir: Some(dir.path().to_path_buf()),
-            database_url: postgres_url(),
+            database_url,
             bind: Some(addr.to_string()),
             public_url: Some(format!("http://{addr}")),
             ..Layer::default()

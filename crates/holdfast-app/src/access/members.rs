@@ -183,7 +183,7 @@ pub async fn invite(
     tx.commit().await?;
     let text = format!(
         "You are invited to join a Holdfast workspace as {}.\n\n\
-         To accept within 7 days, open:\n{}/accept-invitation?token={}\n\n\
+         To accept within 7 days, open:\n{}/invite/{}\n\n\
          or send the token and a password to POST /api/v1/invitations/accept:\n{}\n\n\
          If you already have a Holdfast account with this address, use its password.\n",
         role.as_str(),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
-fn skip_or_fail(what: &str) -> bool {
+pub(crate) fn skip_or_fail(what: &str) -> bool {
     if let Some(why) = missing() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("the {what} cannot run under CI=true: {why}");

@@ -31,6 +31,32 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/", "a redirect"),
     ("GET", "/sign-in", "the sign-in form"),
     ("POST", "/sign-in", "the sign-in form again, or a redirect"),
+    (
+        "GET",
+        "/setup/{token}",
+        "the first-run form, before any workspace",
+    ),
+    (
+        "POST",
+        "/setup/{token}",
+        "the first-run form again, or a redirect",
+    ),
+    ("GET", "/sign-in/forgot", "the forgot-password form"),
+    (
+        "POST",
+        "/sign-in/forgot",
+        "the same answer for every address",
+    ),
+    ("GET", "/reset/{token}", "the new-password form"),
+    ("POST", "/reset/{token}", "the form again, or a redirect"),
+    (
+        "GET",
+        "/invite/{token}",
+        "the invitee's own invitation: workspace, role, their address",
+    ),
+    ("POST", "/invite/{token}", "the form again, or a redirect"),
+    ("GET", "/app/audit/chain", "a count and a verdict"),
+    ("GET", "/api/docs", "the OpenAPI document as a page"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",
@@ -501,6 +527,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/app/contacts/imports/{id}/progress") => {
             call(format!("/app/contacts/imports/{}/progress", ids.import))
         }
+        ("GET", "/app/audit") => call("/app/audit".into()),
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),
             json!({"email": EMAIL, "name": NAME}),

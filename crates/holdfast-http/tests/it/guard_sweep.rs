@@ -46,6 +46,21 @@ const PUBLIC: &[(&str, &str)] = &[
     // Signing in to the console: the sign-in form, with the API login's throttle and checks.
     ("GET", "/sign-in"),
     ("POST", "/sign-in"),
+    // The first run: the setup link's token in the path is the credential, and it opens
+    // nothing once a workspace exists (`pages_setup.rs`: one 404 for every other case).
+    ("GET", "/setup/{token}"),
+    ("POST", "/setup/{token}"),
+    // A forgotten password and an invitation: the API's public routes as pages, with the
+    // sign-in limit; the mailed token in the path is the credential (`pages_reset.rs`,
+    // `pages_invite.rs`: one 404 for a token that cannot be used).
+    ("GET", "/sign-in/forgot"),
+    ("POST", "/sign-in/forgot"),
+    ("GET", "/reset/{token}"),
+    ("POST", "/reset/{token}"),
+    ("GET", "/invite/{token}"),
+    ("POST", "/invite/{token}"),
+    // The API's documentation: the public OpenAPI document, rendered as a page.
+    ("GET", "/api/docs"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console

@@ -39,10 +39,10 @@ async fn reset_by_mail_sets_the_password_once_and_ends_every_session() {
     );
     assert_eq!(mail.from, "holdfast@localhost");
     let token = reset_token(&mail.text());
-    assert!(mail.text().contains(&format!(
-        "{}/reset-password?token={token}",
-        app.config.public_url
-    )));
+    assert!(
+        mail.text()
+            .contains(&format!("{}/reset/{token}", app.config.public_url))
+    );
 
     let weak = app
         .post("/api/v1/auth/reset-password")

@@ -19,6 +19,9 @@ pub struct CreatedWorkspace {
     pub existing_user: bool,
 }
 
+/// A workspace and its owner (an existing account keeps its password), as `holdfast admin
+/// create-workspace` makes them. Unscoped: it makes the tenant it then writes in. Every setup
+/// link stops working: they exist only while no workspace does.
 pub async fn unscoped_create_workspace(
     db: &Db,
     name: &str,
@@ -30,6 +33,68 @@ pub async fn unscoped_create_workspace(
     let ws = WorkspaceId::generate(now_ms);
     let tenant = Tenant::new(ws.clone());
     let mut tx = db.write(&tenant).await?;
+    sqlx::query("DELETE FROM setup_links")
+        .execute(tx.conn())
+        .await?;
+    let created = insert_workspace(
+        &mut tx,
+        ADMIN,
+        name,
+        slug,
+        owner_email,
+        password_hash,
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The first workspace and its owner, made through a setup link (`/setup/{token}`): the link
+/// is spent in the same transaction, and only while it is unspent, unexpired and no workspace
+/// exists. `None` when it is not. Unscoped: the first workspace has no tenant before it.
+pub async fn unscoped_create_first_workspace(
+    db: &Db,
+    link_hash: &str,
+    name: &str,
+    slug: &str,
+    owner_email: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<Option<CreatedWorkspace>, StoreError> {
+    let ws = WorkspaceId::generate(now_ms);
+    let tenant = Tenant::new(ws.clone());
+    let mut tx = db.write(&tenant).await?;
+    if !crate::ops::setup::spend(&mut tx, link_hash, now_ms).await? {
+        return Ok(None);
+    }
+    let created = insert_workspace(
+        &mut tx,
+        "setup-link",
+        name,
+        slug,
+        owner_email,
+        password_hash,
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(created))
+}
+
+/// The workspace row, its owner (an existing account, or a new one with `password_hash`), the
+/// owner's membership and the trail's first entry, by the system `actor_id` (the command line,
+/// or the setup link), in `tx` (whose tenant is the new workspace).
+async fn insert_workspace(
+    tx: &mut TenantTx<'_>,
+    actor_id: &str,
+    name: &str,
+    slug: &str,
+    owner_email: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<CreatedWorkspace, StoreError> {
+    let ws = tx.ws().to_owned();
     sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(ws.as_str())
         .bind(slug)
@@ -69,16 +134,18 @@ pub async fn unscoped_create_workspace(
     .bind(now_ms)
     .execute(tx.conn())
     .await?;
-    let event = system_event(
-        "workspace.created",
-        "workspace",
-        ws.as_str(),
-        serde_json::json!({"slug": slug, "name": name, "owner_user_id": user_id}),
-    );
-    crate::ops::audit::append(&mut tx, &event, now_ms).await?;
-    tx.commit().await?;
+    let event = crate::ops::audit::NewEvent {
+        actor_id: actor_id.to_owned(),
+        ..system_event(
+            "workspace.created",
+            "workspace",
+            ws.as_str(),
+            serde_json::json!({"slug": slug, "name": name, "owner_user_id": user_id}),
+        )
+    };
+    crate::ops::audit::append(tx, &event, now_ms).await?;
     Ok(CreatedWorkspace {
-        workspace_id: ws.to_string(),
+        workspace_id: ws,
         slug: slug.to_owned(),
         owner_user_id: user_id,
         existing_user,
@@ -126,6 +193,9 @@ pub async fn unscoped_workspace_slugs(db: &Db) -> Result<Vec<String>, StoreError
     )
 }
 
+/// The system actor of the operator's commands.
+const ADMIN: &str = "holdfast-admin";
+
 /// An operator's action from the command line: the actor is the system.
 fn system_event(
     action: &'static str,
@@ -135,7 +205,7 @@ fn system_event(
 ) -> crate::ops::audit::NewEvent {
     crate::ops::audit::NewEvent {
         actor_type: "system",
-        actor_id: "holdfast-admin".to_owned(),
+        actor_id: ADMIN.to_owned(),
         action,
         entity_type,
         entity_id: entity_id.to_owned(),

@@ -1,9 +1,10 @@
 //! Operations: the hash-chained audit trail (`audit`), the durable job queue (`queue`),
-//! realtime notices (`notices`), the local mail outbox (`mail_outbox`) and the operator's
-//! bootstrap (`admin`).
+//! realtime notices (`notices`), the local mail outbox (`mail_outbox`), the operator's
+//! bootstrap (`admin`) and the first run's setup links (`setup`).
 
 pub mod admin;
 pub mod audit;
 pub mod mail_outbox;
 pub mod notices;
 pub mod queue;
+pub mod setup;

@@ -19,14 +19,11 @@ use holdfast_core::access::members::{
     AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch,
 };
 use holdfast_core::access::policy::Permission;
-use holdfast_core::error::ErrorCode;
-use holdfast_core::identity::password;
 use holdfast_core::identity::sessions::TokensOut;
 use holdfast_core::ids::{InvitationId, MembershipId};
-use holdfast_core::token::parse_opaque;
 use holdfast_store::access::invitations;
 use holdfast_store::access::members;
-use holdfast_store::identity::{self, Accepted, Invitee};
+use holdfast_store::identity::{self};
 use serde::Deserialize;
 
 const READ: Guard = Guard::Staff {
@@ -210,59 +207,15 @@ async fn invitation_accept(
     client: ClientInfo,
     body: JsonBody<AcceptIn>,
 ) -> ApiResult<Json<TokensOut>> {
-    let invalid = || {
-        Problem::new(
-            ErrorCode::AuthInvalid,
-            "the invitation is malformed, unknown, used, withdrawn or expired; ask for a new one",
-        )
-    };
     let AcceptIn {
         token,
         password: secret,
         totp_code,
     } = body.value;
-    let hash = parse_opaque(invitations::PREFIX, token.trim()).ok_or_else(invalid)?;
-    let now = state.clock.now_ms();
-    let invitation = identity::unscoped_pending_invitation(&state.db, &hash, now)
-        .await?
-        .ok_or_else(invalid)?;
-    let invitee = match identity::unscoped_user_by_email(&state.db, &invitation.email).await? {
-        Some((user_id, stored)) => {
-            // Joining as an existing account is a sign-in to it: same throttle, same factors.
-            holdfast_app::identity::sign_in::verify_sign_in(
-                &state,
-                &invitation.email,
-                &user_id,
-                stored,
-                secret,
-                totp_code.as_deref(),
-                now,
-            )
+    let candidate =
+        holdfast_app::access::invitations::accept(&state, &token, secret, totp_code.as_deref())
             .await?;
-            Invitee::Existing { user_id }
-        }
-        None => {
-            let ctx = password::Context {
-                email: &invitation.email,
-                workspace_name: &invitation.workspace_name,
-                second_factor_required: invitation.require_2fa == 1,
-            };
-            let password_hash = state.passwords.hash_new(secret, ctx).await?;
-            Invitee::New {
-                password_hash: Some(password_hash),
-            }
-        }
-    };
-    let candidate = match identity::accept_invitation(&state.db, &invitation, invitee, now).await? {
-        Accepted::Joined(candidate) => candidate,
-        Accepted::Gone => return Err(invalid()),
-        Accepted::AlreadyMember => {
-            return Err(Problem::new(
-                ErrorCode::Conflict,
-                "you are already a member of this workspace",
-            ));
-        }
-    };
+    let now = state.clock.now_ms();
     let issued = identity::start_session(
         &state.db,
         &candidate,

@@ -16,7 +16,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use holdfast_app::identity::sign_in::{password_sign_in, throttle_subject, tokens};
+use holdfast_app::identity::reset;
+use holdfast_app::identity::sign_in::{password_sign_in, tokens};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::identity::sessions::{
     AcceptedOut, ForgotIn, LoginIn, LoginOut, RefreshIn, ResetIn, SessionMode, SessionOut,
@@ -24,10 +25,9 @@ use holdfast_core::identity::sessions::{
 };
 use holdfast_core::ids::SessionId;
 use holdfast_core::token::parse_opaque;
-use holdfast_core::{identity::password, validate};
 use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::identity::sessions;
-use holdfast_store::identity::{self, REFRESH_PREFIX, RESET_PREFIX, Refreshed};
+use holdfast_store::identity::{self, REFRESH_PREFIX, Refreshed};
 use serde_json::json;
 
 const AUTH: Guard = Guard::Public {
@@ -178,21 +178,13 @@ async fn auth_refresh(
     }
 }
 
-/// Always the same 202, at once: the lookup and the mail happen afterwards, so neither the
-/// answer nor its timing says whether the address has an account.
+/// Always the same 202, at once (`holdfast_app::identity::reset::request`): neither the answer
+/// nor its timing says whether the address has an account.
 async fn auth_forgot_password(
     State(state): State<AppState>,
     body: JsonBody<ForgotIn>,
 ) -> ApiResult<(StatusCode, Json<AcceptedOut>)> {
-    let email = validate::email("email", &body.value.email)
-        .map_err(|e| Problem::validation(vec![e]))?
-        .to_lowercase();
-    let task_state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = send_reset(&task_state, &email).await {
-            tracing::error!(error = %e, "password reset message not sent");
-        }
-    });
+    reset::request(&state, &body.value.email)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(AcceptedOut {
@@ -201,57 +193,12 @@ async fn auth_forgot_password(
     ))
 }
 
-async fn send_reset(state: &AppState, email: &str) -> Result<(), String> {
-    let now = state.clock.now_ms();
-    let Some(token) = identity::unscoped_issue_reset_token(&state.db, email, now)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(());
-    };
-    let body = format!(
-        "Someone asked to reset the password of your Holdfast account.\n\n\
-         To choose a new one within 15 minutes, open:\n{}/reset-password?token={}\n\n\
-         or send the token to POST /api/v1/auth/reset-password:\n{}\n\n\
-         Setting a new password signs you out everywhere. If this was not you, ignore this message.\n",
-        state.config.public_url,
-        token.expose(),
-        token.expose()
-    );
-    holdfast_app::outreach::send_staff_mail(state, email, "Reset your Holdfast password", &body)
-        .await
-}
-
 async fn auth_reset_password(
     State(state): State<AppState>,
     body: JsonBody<ResetIn>,
 ) -> ApiResult<StatusCode> {
-    let invalid = || {
-        Problem::new(
-            ErrorCode::AuthInvalid,
-            "the reset token is malformed, unknown, spent or expired; ask for a new one",
-        )
-    };
-    let ResetIn {
-        token,
-        password: new_password,
-    } = body.value;
-    let hash = parse_opaque(RESET_PREFIX, token.trim()).ok_or_else(invalid)?;
-    let now = state.clock.now_ms();
-    let (user_id, email) = identity::unscoped_reset_token_owner(&state.db, &hash, now)
-        .await?
-        .ok_or_else(invalid)?;
-    let ctx = password::Context {
-        email: &email,
-        workspace_name: "",
-        second_factor_required: false,
-    };
-    let fresh = state.passwords.hash_new(new_password, ctx).await?;
-    if !identity::unscoped_complete_reset(&state.db, &hash, &user_id, &fresh, now).await? {
-        return Err(invalid());
-    }
-    identity::clear_failed_logins(&state.db, &throttle_subject(&email)).await?;
-    tracing::info!("password reset; every session of the user ended");
+    let ResetIn { token, password } = body.value;
+    reset::complete(&state, &token, password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,7 +3,7 @@
 use crate::extract::QueryParams;
 use crate::guard::Authed;
 use crate::guard::Guard;
-use crate::paging::{Page, page_of, page_params_into};
+use crate::paging::{Page, before_seq, page_of, page_params_into};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, QueryParam, RouteTable};
@@ -13,6 +13,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use holdfast_app::audit::criterion;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::ops::audit::AuditEntry;
 use holdfast_core::validate::Errors;
@@ -108,17 +109,6 @@ fn number(errors: &mut Errors, field: &str, text: Option<&str>, range: (i64, i64
     }
 }
 
-fn text(errors: &mut Errors, field: &str, value: Option<String>) -> String {
-    match value {
-        Some(v) if v.len() > 200 || v.chars().any(char::is_control) => {
-            errors.push(field, "must be at most 200 plain characters");
-            String::new()
-        }
-        Some(v) => v.trim().to_owned(),
-        None => String::new(),
-    }
-}
-
 async fn audit_list(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -128,25 +118,13 @@ async fn audit_list(
     let (limit, cursor) =
         page_params_into(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
     let filter = Filter {
-        actor_id: text(&mut errors, "actor", query.actor),
-        action: text(&mut errors, "action", query.action),
-        entity_type: text(&mut errors, "entity_type", query.entity_type),
-        entity_id: text(&mut errors, "entity_id", query.entity_id),
+        actor_id: criterion(&mut errors, "actor", query.actor),
+        action: criterion(&mut errors, "action", query.action),
+        entity_type: criterion(&mut errors, "entity_type", query.entity_type),
+        entity_id: criterion(&mut errors, "entity_id", query.entity_id),
         from_ms: number(&mut errors, "from", query.from.as_deref(), (0, i64::MAX)).unwrap_or(0),
         to_ms: number(&mut errors, "to", query.to.as_deref(), (0, i64::MAX)).unwrap_or(i64::MAX),
-        // The cursor is the last entry's sequence number; a cursor that decoded (or was
-        // refused by the paging reader, which named it already) but is no number is refused.
-        before_seq: match cursor.as_deref().map(str::parse::<i64>) {
-            None => i64::MAX,
-            Some(Ok(n)) if n > 0 => n,
-            Some(_) => {
-                errors.push(
-                    "cursor",
-                    "is not a cursor this API issued; pass next_cursor from the previous page",
-                );
-                i64::MAX
-            }
-        },
+        before_seq: before_seq(cursor.as_deref(), &mut errors),
     };
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;

@@ -1,6 +1,7 @@
-//! Identity pages: sign-in and sign-out; the person's own profile and password, two-factor
-//! sign-in and sessions; the step-up form.
+//! Identity pages: sign-in and sign-out, a forgotten password and its reset; the person's own
+//! profile and password, two-factor sign-in and sessions; the step-up form.
 
+pub mod password_reset;
 pub mod profile;
 pub mod sessions;
 pub mod sign_in;

@@ -64,6 +64,8 @@ pub fn routes(t: &mut RouteTable) {
 #[template(path = "sign_in.html")]
 struct SignInPage<'a> {
     error: Option<&'a str>,
+    /// Good news from the step before (a password just reset).
+    notice: Option<&'static str>,
     need_code: bool,
     email: &'a str,
     workspace: &'a str,
@@ -73,6 +75,8 @@ struct SignInPage<'a> {
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
+    /// `reset`: the password was just reset (`/reset/{token}` leads here).
+    done: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +103,10 @@ async fn sign_in_page(QueryParams(query): QueryParams<NextQuery>) -> Response {
         StatusCode::OK,
         &SignInPage {
             error: None,
+            notice: (query.done.as_deref() == Some("reset")).then_some(
+                "Your password is changed and every session of your account has ended. Sign in \
+                 with the new password.",
+            ),
             need_code: false,
             email: "",
             workspace: "",
@@ -149,6 +157,7 @@ async fn sign_in_submit(
                 status,
                 &SignInPage {
                     error: Some(message),
+                    notice: None,
                     need_code,
                     email: form.email.trim(),
                     workspace: form.workspace.trim(),
