@@ -51,5 +51,6 @@ pub fn route_table() -> RouteTable {
     crate::pages::access::invitation::routes(&mut table);
     crate::pages::ops::audit::routes(&mut table);
     crate::pages::ops::api_docs::routes(&mut table);
+    crate::pages::identity::sso::routes(&mut table);
     table
 }

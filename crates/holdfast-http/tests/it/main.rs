@@ -34,6 +34,7 @@ mod pages_audit;
 mod pages_invite;
 mod pages_reset;
 mod pages_setup;
+mod pages_sso;
 mod privacy;
 mod proxies;
 mod reset;

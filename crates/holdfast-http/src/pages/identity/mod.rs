@@ -1,4 +1,5 @@
-//! Identity pages: sign-in and sign-out, a forgotten password and its reset.
+//! Identity pages: sign-in and sign-out, a forgotten password and its reset, single sign-on.
 
 pub mod password_reset;
 pub mod sign_in;
+pub mod sso;

@@ -70,6 +70,8 @@ struct SignInPage<'a> {
     email: &'a str,
     workspace: &'a str,
     next: &'a str,
+    /// An OpenID provider is configured: the single sign-on form shows.
+    sso: bool,
 }
 
 #[derive(Deserialize)]
@@ -108,7 +110,10 @@ async fn front_door() -> Response {
     see_other("/app/inbox", false)
 }
 
-async fn sign_in_page(QueryParams(query): QueryParams<NextQuery>) -> Response {
+async fn sign_in_page(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<NextQuery>,
+) -> Response {
     console::render(
         StatusCode::OK,
         &SignInPage {
@@ -121,6 +126,7 @@ async fn sign_in_page(QueryParams(query): QueryParams<NextQuery>) -> Response {
             email: "",
             workspace: "",
             next: destination(query.next.as_deref()),
+            sso: state.oidc.is_some(),
         },
     )
 }
@@ -172,6 +178,7 @@ async fn sign_in_submit(
                     email: form.email.trim(),
                     workspace: form.workspace.trim(),
                     next,
+                    sso: state.oidc.is_some(),
                 },
             ));
         }
