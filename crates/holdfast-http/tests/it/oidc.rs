@@ -86,6 +86,11 @@ struct Pending {
 }
 
 impl Sso {
+    /// The provider's issuer URL.
+    pub(crate) fn issuer(&self) -> String {
+        self.idp.issuer()
+    }
+
     /// The browser opens `start` and signs in at the provider as `login`.
     async fn through_provider(&self, start_query: &str, login: &str) -> Pending {
         let start = self
