@@ -52,5 +52,6 @@ pub fn route_table() -> RouteTable {
     crate::pages::ops::audit::routes(&mut table);
     crate::pages::ops::api_docs::routes(&mut table);
     crate::pages::identity::sso::routes(&mut table);
+    crate::pages::access::workspaces::routes(&mut table);
     table
 }

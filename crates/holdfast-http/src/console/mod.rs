@@ -191,6 +191,8 @@ pub struct Frame {
     /// The session's CSRF token, for forms and for htmx's requests (`console.js`).
     pub csrf: String,
     pub nav: Vec<Nav>,
+    /// The person belongs to more than one workspace: the header links to the switcher.
+    pub switch: bool,
 }
 
 impl Frame {
@@ -203,7 +205,7 @@ impl Frame {
             .map(|w| w.name)
             .unwrap_or_default();
         tx.commit().await?;
-        let (email, csrf) = match &actor.principal {
+        let (email, csrf, switch) = match &actor.principal {
             Principal::User {
                 user_id,
                 session_id,
@@ -214,9 +216,18 @@ impl Frame {
                         .await?
                         .map(|(email, _)| email)
                         .unwrap_or_default();
-                (email, state.csrf.token_for(session_id.as_str()))
+                let workspaces = holdfast_store::access::members::unscoped_workspaces_of(
+                    &state.db,
+                    user_id.as_str(),
+                )
+                .await?;
+                (
+                    email,
+                    state.csrf.token_for(session_id.as_str()),
+                    workspaces.len() > 1,
+                )
             }
-            Principal::ApiKey(id) => (id.to_string(), String::new()),
+            Principal::ApiKey(id) => (id.to_string(), String::new(), false),
         };
         // Each section: where, its name, the module it belongs to and the permission its
         // first page needs (settings: every signed-in person has their own account).
@@ -258,6 +269,7 @@ impl Frame {
             email,
             csrf,
             nav,
+            switch,
         })
     }
 }

@@ -64,6 +64,12 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the account's own address, to the browser holding its flow",
     ),
     ("POST", "/sign-in/confirm", "the form again, or a redirect"),
+    (
+        "GET",
+        "/app/workspaces",
+        "the person's own workspaces: names, slugs, roles",
+    ),
+    ("POST", "/app/workspaces/switch", "a redirect"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",

@@ -35,6 +35,7 @@ mod pages_invite;
 mod pages_reset;
 mod pages_setup;
 mod pages_sso;
+mod pages_workspaces;
 mod privacy;
 mod proxies;
 mod reset;

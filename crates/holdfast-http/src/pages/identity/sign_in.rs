@@ -79,6 +79,8 @@ struct NextQuery {
     next: Option<String>,
     /// `reset`: the password was just reset (`/reset/{token}` leads here).
     done: Option<String>,
+    /// A workspace's slug to fill in (the workspace switcher leads here).
+    workspace: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -124,7 +126,11 @@ async fn sign_in_page(
             ),
             need_code: false,
             email: "",
-            workspace: "",
+            workspace: query
+                .workspace
+                .as_deref()
+                .filter(|slug| holdfast_core::validate::slug("workspace", slug).is_ok())
+                .unwrap_or(""),
             next: destination(query.next.as_deref()),
             sso: state.oidc.is_some(),
         },
