@@ -1247,7 +1247,7 @@ fn every_sending_path_goes_through_the_choke_point() {
             "send_staff_mail(" | "queue_staff_mail(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
-                    | "holdfast-http/src/api/identity/auth.rs"
+                    | "holdfast-app/src/identity/reset.rs"
                     | "holdfast-http/src/api/access/members.rs"
                     | "holdfast-app/src/webhooks/delivery.rs"
             ),
@@ -1272,7 +1272,7 @@ fn every_sending_path_goes_through_the_choke_point() {
     for must in [
         ("holdfast-app/src/outreach/transport.rs", "lettre"),
         ("holdfast-app/src/helpdesk/tickets.rs", "queue_to_contact("),
-        ("holdfast-http/src/api/identity/auth.rs", "send_staff_mail("),
+        ("holdfast-app/src/identity/reset.rs", "send_staff_mail("),
     ] {
         assert!(
             found.iter().any(|(f, n)| f == must.0 && *n == must.1),
