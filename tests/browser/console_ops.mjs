@@ -10,6 +10,8 @@
 //   accounts: /sign-in → "Forgot your password?" → ask for a link for HF_EMAIL; open the reset
 //     link HF_RESET and set HF_NEW_PASSWORD; sign in with it (HF_SLUG); sign out; open the
 //     invitation HF_INVITE and join with HF_INVITEE_PASSWORD.
+//   sso: /sign-in → single sign-on for HF_SLUG → the provider at HF_ISSUER (sign in there as
+//     HF_EMAIL) → back to /sign-in/confirm → the account's password HF_PASSWORD → the inbox.
 // Output: one JSON object on stdout, {"ok": true|false, ...}.
 // The system's Chromium is used; no browser is ever downloaded.
 import { chromium } from "playwright-core";
@@ -121,6 +123,26 @@ async function accounts(page) {
   result.steps.push("joined through the invitation");
 }
 
+async function singleSignOn(page) {
+  await page.goto(`${base}/sign-in`, { waitUntil: "load", timeout });
+  await audit(page, "sign-in-sso");
+  await page.locator("#sso-workspace").fill(env.HF_SLUG);
+  await page.getByRole("button", { name: "Sign in with your identity provider" }).click();
+  await page.waitForURL((url) => url.href.startsWith(env.HF_ISSUER), { timeout });
+  result.steps.push("handed on to the identity provider");
+  await page.locator('input[name="login"]').fill(env.HF_EMAIL);
+  await page.locator('input[name="password"]').fill("anything");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${base}/sign-in/confirm`, { timeout });
+  result.steps.push("back to confirm the account");
+  await audit(page, "confirm");
+  await shoot(page, "sso-confirm");
+  await page.getByLabel("Password").fill(env.HF_PASSWORD);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForURL(`${base}/app/inbox`, { timeout });
+  result.steps.push("signed in through single sign-on");
+}
+
 const browser = await chromium.launch({
   executablePath: env.HF_CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -140,6 +162,8 @@ try {
   page.on("pageerror", (e) => result.console.push(`pageerror: ${String(e)}`.slice(0, 300)));
   if (env.HF_PHASE === "first-run") {
     await firstRun(page);
+  } else if (env.HF_PHASE === "sso") {
+    await singleSignOn(page);
   } else {
     await accounts(page);
   }

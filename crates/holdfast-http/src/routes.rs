@@ -74,5 +74,7 @@ pub fn route_table() -> RouteTable {
     crate::pages::access::invitation::routes(&mut table);
     crate::pages::ops::audit::routes(&mut table);
     crate::pages::ops::api_docs::routes(&mut table);
+    crate::pages::identity::sso::routes(&mut table);
+    crate::pages::access::workspaces::routes(&mut table);
     table
 }

@@ -293,6 +293,8 @@ pub struct Frame {
     /// presence notices.
     pub user_id: String,
     pub nav: Vec<Nav>,
+    /// The person belongs to more than one workspace: the header links to the switcher.
+    pub switch: bool,
 }
 
 impl Frame {
@@ -309,7 +311,7 @@ impl Frame {
             Principal::User { user_id, .. } => user_id.to_string(),
             Principal::ApiKey(_) => String::new(),
         };
-        let (email, csrf) = match &actor.principal {
+        let (email, csrf, switch) = match &actor.principal {
             Principal::User {
                 user_id,
                 session_id,
@@ -320,9 +322,18 @@ impl Frame {
                         .await?
                         .map(|(email, _)| email)
                         .unwrap_or_default();
-                (email, state.csrf.token_for(session_id.as_str()))
+                let workspaces = holdfast_store::access::members::unscoped_workspaces_of(
+                    &state.db,
+                    user_id.as_str(),
+                )
+                .await?;
+                (
+                    email,
+                    state.csrf.token_for(session_id.as_str()),
+                    workspaces.len() > 1,
+                )
             }
-            Principal::ApiKey(id) => (id.to_string(), String::new()),
+            Principal::ApiKey(id) => (id.to_string(), String::new(), false),
         };
         // Each section: where, its name, the module it belongs to and the permission its
         // first page needs (settings: every signed-in person has their own account).
@@ -365,6 +376,7 @@ impl Frame {
             csrf,
             user_id,
             nav,
+            switch,
         })
     }
 }

@@ -2,7 +2,8 @@
 //! (`tests/browser/console_ops.mjs`): a newcomer opens the setup link, makes the workspace and
 //! lands signed in on the inbox, finds their sign-in in the audit trail (the chain verified),
 //! reads the API documentation; then a forgotten password is reset through the mailed link and
-//! an invitation accepted. axe-core on every page (no serious or critical violations), no
+//! an invitation accepted; and single sign-on through a real OpenID provider, confirmed on
+//! `/sign-in/confirm`. axe-core on every page (no serious or critical violations), no
 //! dialog, no Content-Security-Policy report. Skipped with a note when Chromium, Node.js or the
 //! npm packages are missing, except under `CI=true`.
 
@@ -135,4 +136,25 @@ async fn a_newcomer_sets_up_holdfast_and_a_team_member_resets_and_joins_in_chrom
         crate::sign_in_status(&app, invitee, PASSWORD, slug).await,
         200
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_sign_on_goes_to_the_provider_and_is_confirmed_on_its_page_in_chromium() {
+    if skip_or_fail("console single sign-on browser test") {
+        return;
+    }
+    let t = crate::oidc::sso().await;
+    let result = run(
+        &t.app,
+        vec![
+            ("HF_PHASE", "sso".into()),
+            ("HF_SLUG", t.ws.slug.clone()),
+            ("HF_EMAIL", t.ws.owner_email.clone()),
+            ("HF_PASSWORD", holdfast_testkit::OWNER_PASSWORD.into()),
+            ("HF_ISSUER", t.issuer()),
+        ],
+    )
+    .await;
+    assert_clean(&result, &["sign-in-sso", "confirm"]);
+    assert_eq!(t.linked_identities(&t.ws.owner_email).await, 1);
 }

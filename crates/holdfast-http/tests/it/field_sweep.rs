@@ -57,6 +57,19 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/invite/{token}", "the form again, or a redirect"),
     ("GET", "/app/audit/chain", "a count and a verdict"),
     ("GET", "/api/docs", "the OpenAPI document as a page"),
+    ("GET", "/sign-in/sso", "a link on to the identity provider"),
+    (
+        "GET",
+        "/sign-in/confirm",
+        "the account's own address, to the browser holding its flow",
+    ),
+    ("POST", "/sign-in/confirm", "the form again, or a redirect"),
+    (
+        "GET",
+        "/app/workspaces",
+        "the person's own workspaces: names, slugs, roles",
+    ),
+    ("POST", "/app/workspaces/switch", "a redirect"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",

@@ -61,6 +61,12 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/invite/{token}"),
     // The API's documentation: the public OpenAPI document, rendered as a page.
     ("GET", "/api/docs"),
+    // Single sign-on in the console (404 without a provider): a page on to the API's public
+    // start, and the confirmation the callback leads to, bound to the flow cookie
+    // (`pages_sso.rs`).
+    ("GET", "/sign-in/sso"),
+    ("GET", "/sign-in/confirm"),
+    ("POST", "/sign-in/confirm"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console

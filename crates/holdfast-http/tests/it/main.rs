@@ -39,6 +39,8 @@ mod pages_invite;
 mod pages_reset;
 mod pages_settings;
 mod pages_setup;
+mod pages_sso;
+mod pages_workspaces;
 mod privacy;
 mod proxies;
 mod reset;

@@ -16,15 +16,15 @@ use serde_json::{Value, json};
 const CLIENT_ID: &str = "holdfast-console";
 const CLIENT_SECRET: &str = "a-long-random-client-secret-for-tests-only";
 
-struct Sso {
-    app: TestApp,
+pub(crate) struct Sso {
+    pub(crate) app: TestApp,
     idp: Provider,
-    ws: Workspace,
+    pub(crate) ws: Workspace,
     /// A browser that does not follow redirects, so each step can be inspected.
     browser: reqwest::Client,
 }
 
-async fn sso() -> Sso {
+pub(crate) async fn sso() -> Sso {
     ensure_installed().expect("the test OpenID provider's npm packages");
     let port = free_port();
     let app = TestApp::spawn_with(Layer {
@@ -86,6 +86,11 @@ struct Pending {
 }
 
 impl Sso {
+    /// The provider's issuer URL.
+    pub(crate) fn issuer(&self) -> String {
+        self.idp.issuer()
+    }
+
     /// The browser opens `start` and signs in at the provider as `login`.
     async fn through_provider(&self, start_query: &str, login: &str) -> Pending {
         let start = self
@@ -164,7 +169,7 @@ impl Sso {
     }
 
     /// Through the provider to a sign-in the account must confirm: returns the confirm cookie.
-    async fn held(&self, start_query: &str, login: &str) -> String {
+    pub(crate) async fn held(&self, start_query: &str, login: &str) -> String {
         let pending = self.through_provider(start_query, login).await;
         let held = self
             .callback(&pending.callback, Some(&pending.flow_cookie))
@@ -211,7 +216,7 @@ impl Sso {
         problem
     }
 
-    async fn linked_identities(&self, email: &str) -> i64 {
+    pub(crate) async fn linked_identities(&self, email: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM user_identities WHERE email = $1")
             .bind(email)
             .fetch_one(self.app.db.unscoped_pool())

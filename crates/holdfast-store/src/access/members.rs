@@ -1,5 +1,7 @@
-//! Members of one workspace. A workspace always keeps at least one owner.
+//! Members of one workspace. A workspace always keeps at least one owner. And the workspaces
+//! one person belongs to, for the console's workspace switcher.
 
+use crate::db::Db;
 use crate::error::StoreError;
 use crate::tenant::TenantTx;
 use holdfast_core::access::members::MemberOut;
@@ -131,4 +133,26 @@ pub async fn remove(tx: &mut TenantTx<'_>, id: &MembershipId) -> Result<Change, 
         .execute(tx.conn())
         .await?;
     Ok(Change::Done)
+}
+
+/// One of the workspaces a person belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Belonging {
+    pub workspace_id: String,
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Every workspace `user_id` is a member of, by name. Unscoped: it reads across workspaces,
+/// but only the directory rows (workspace, membership) of the person asking, whose session
+/// named `user_id` — for the console's workspace switcher, which then signs them in again.
+pub async fn unscoped_workspaces_of(db: &Db, user_id: &str) -> Result<Vec<Belonging>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT w.id AS workspace_id, w.slug, w.name, m.role FROM memberships m \
+         JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.name, w.slug",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?)
 }

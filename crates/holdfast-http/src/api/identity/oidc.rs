@@ -16,17 +16,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use holdfast_app::identity::oidc::{OidcProvider, SsoError};
-use holdfast_app::identity::sign_in::{
-    check_throttle, second_factor_if_enrolled, throttle_subject, verify_sign_in,
-};
+use holdfast_app::identity::sso::{self, Next};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
-use holdfast_core::identity::oidc::{VerifiedIdentity, pkce_challenge};
+use holdfast_core::identity::oidc::pkce_challenge;
 use holdfast_core::identity::sessions::{LoginOut, SsoCompleteIn};
 use holdfast_core::ids::OidcFlowId;
 use holdfast_core::token::{generate_opaque, parse_opaque, sha256_hex};
 use holdfast_core::validate;
-use holdfast_store::identity::{self, Accepted, Invitee, LoginCandidate};
+use holdfast_store::identity;
 use holdfast_store::{access::invitations, identity::oidc as store};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -94,7 +92,7 @@ pub fn routes(t: &mut RouteTable) {
 }
 
 fn refused(detail: impl Into<String>) -> Problem {
-    Problem::new(ErrorCode::SsoRefused, detail)
+    Problem(sso::refused(detail))
 }
 
 fn provider(state: &AppState) -> ApiResult<Arc<OidcProvider>> {
@@ -318,7 +316,7 @@ async fn oidc_callback(
         .await?;
     let nonce = claims.nonce.unwrap_or_default();
     let identity = provider.verify(&id_token, &nonce, now).await?;
-    let candidate = match account_for(&state, &identity, &flow, now).await? {
+    let candidate = match sso::account_for(&state, &identity, &flow, now).await? {
         Next::SignIn(candidate) => candidate,
         Next::Confirm(pending) => return confirm_first(&state, &pending, now).await,
     };
@@ -339,185 +337,6 @@ fn finish(state: &AppState, mut response: Response) -> ApiResult<Response> {
     Ok(response)
 }
 
-/// What a verified identity leads to.
-enum Next {
-    /// A console session, at once.
-    SignIn(LoginCandidate),
-    /// The account must confirm first (`POST /api/v1/auth/oidc/complete`).
-    Confirm(store::Pending),
-}
-
-/// The account this verified identity signs in to. An earlier link (issuer, subject) names it;
-/// otherwise an account with the provider's verified email is only *proposed*: it is linked
-/// once its password (and code) confirms it, because a provider's "verified" can be stale (a
-/// reassigned address). An invitation to an address without an account creates the account,
-/// linked. An account with an authenticator always gives its code. Nothing is linked, joined or
-/// started before every required proof is in.
-async fn account_for(
-    state: &AppState,
-    identity: &VerifiedIdentity,
-    flow: &store::Flow,
-    now: i64,
-) -> ApiResult<Next> {
-    let linked =
-        store::unscoped_linked_user(&state.db, &identity.issuer, &identity.subject, now).await?;
-    let (user_id, needs_link) = match linked {
-        Some(user_id) => (user_id, false),
-        None => match identity::unscoped_user_by_email(&state.db, &identity.email).await? {
-            Some((user_id, _)) => (user_id, true),
-            None => {
-                let Some(hash) = &flow.invitation_hash else {
-                    return Err(not_member(identity));
-                };
-                return join_new_account(state, identity, hash, now)
-                    .await
-                    .map(Next::SignIn);
-            }
-        },
-    };
-    if flow.invitation_hash.is_none()
-        && store::unscoped_member_candidate(&state.db, &user_id, &flow.workspace_slug)
-            .await?
-            .is_none()
-    {
-        return Err(not_member(identity));
-    }
-    if let Some(hash) = &flow.invitation_hash {
-        invitation_for(state, identity, hash, now).await?;
-    }
-    let pending = store::Pending {
-        user_id,
-        workspace_slug: flow.workspace_slug.clone(),
-        invitation_hash: flow.invitation_hash.clone(),
-        issuer: identity.issuer.clone(),
-        subject: identity.subject.clone(),
-        email: identity.email.clone(),
-        needs_link: i64::from(needs_link),
-    };
-    if needs_link || holdfast_app::identity::second_factor::enabled(state, &pending.user_id).await?
-    {
-        return Ok(Next::Confirm(pending));
-    }
-    enter(state, &pending, now).await.map(Next::SignIn)
-}
-
-fn not_member(identity: &VerifiedIdentity) -> Problem {
-    refused(format!(
-        "{} has no account in this workspace; ask one of its admins for an invitation",
-        identity.email
-    ))
-}
-
-/// The pending invitation, which must be addressed to the provider's verified email.
-async fn invitation_for(
-    state: &AppState,
-    identity: &VerifiedIdentity,
-    invitation_hash: &str,
-    now: i64,
-) -> ApiResult<identity::PendingInvitation> {
-    let invitation = identity::unscoped_pending_invitation(&state.db, invitation_hash, now)
-        .await?
-        .ok_or_else(|| {
-            refused("the invitation was used, withdrawn or expired meanwhile; ask for a new one")
-        })?;
-    if !invitation.email.eq_ignore_ascii_case(&identity.email) {
-        return Err(refused(format!(
-            "this invitation was sent to another address than {}; sign in to the provider with the invited address",
-            identity.email
-        )));
-    }
-    Ok(invitation)
-}
-
-async fn accept(
-    state: &AppState,
-    invitation: &identity::PendingInvitation,
-    invitee: Invitee,
-    now: i64,
-) -> ApiResult<LoginCandidate> {
-    match identity::accept_invitation(&state.db, invitation, invitee, now).await? {
-        Accepted::Joined(candidate) => {
-            tracing::info!("invitation accepted through single sign-on");
-            Ok(candidate)
-        }
-        Accepted::Gone => Err(refused(
-            "the invitation was used, withdrawn or expired meanwhile; ask for a new one",
-        )),
-        Accepted::AlreadyMember => Err(Problem::new(
-            ErrorCode::Conflict,
-            "you are already a member of this workspace; sign in instead",
-        )),
-    }
-}
-
-/// An invitation to an address with no account: the account is created (without a password)
-/// and linked to this provider identity.
-async fn join_new_account(
-    state: &AppState,
-    identity: &VerifiedIdentity,
-    invitation_hash: &str,
-    now: i64,
-) -> ApiResult<LoginCandidate> {
-    let invitation = invitation_for(state, identity, invitation_hash, now).await?;
-    let candidate = accept(
-        state,
-        &invitation,
-        Invitee::New {
-            password_hash: None,
-        },
-        now,
-    )
-    .await?;
-    store::unscoped_link(
-        &state.db,
-        &identity.issuer,
-        &identity.subject,
-        &candidate.user_id,
-        &identity.email,
-        now,
-    )
-    .await?;
-    Ok(candidate)
-}
-
-/// Every proof is in: link the identity if this is its first use, join by invitation if there
-/// is one, and find the membership to sign in with.
-async fn enter(state: &AppState, pending: &store::Pending, now: i64) -> ApiResult<LoginCandidate> {
-    if pending.needs_link == 1 {
-        store::unscoped_link(
-            &state.db,
-            &pending.issuer,
-            &pending.subject,
-            &pending.user_id,
-            &pending.email,
-            now,
-        )
-        .await?;
-        tracing::info!("provider identity linked to an account after it confirmed");
-    }
-    if let Some(hash) = &pending.invitation_hash {
-        let invitation = identity::unscoped_pending_invitation(&state.db, hash, now)
-            .await?
-            .ok_or_else(|| {
-                refused(
-                    "the invitation was used, withdrawn or expired meanwhile; ask for a new one",
-                )
-            })?;
-        return accept(
-            state,
-            &invitation,
-            Invitee::Existing {
-                user_id: pending.user_id.clone(),
-            },
-            now,
-        )
-        .await;
-    }
-    store::unscoped_member_candidate(&state.db, &pending.user_id, &pending.workspace_slug)
-        .await?
-        .ok_or_else(|| refused("the account is no longer a member of this workspace"))
-}
-
 /// The provider proved the identity; the account confirms it next. A single-use token (its
 /// hash stored) rides in the HttpOnly flow cookie, so only this browser can finish, once.
 async fn confirm_first(
@@ -525,7 +344,7 @@ async fn confirm_first(
     pending: &store::Pending,
     now: i64,
 ) -> ApiResult<Response> {
-    let (token, hash) = generate_opaque("hfc");
+    let (token, hash) = generate_opaque(sso::CONFIRM_PREFIX);
     store::unscoped_start_pending(&state.db, &hash, pending, now, now + CONFIRM_TTL_S * 1000)
         .await?;
     let mut response = see_other(&format!("{}/sign-in/confirm", state.config.public_url))?;
@@ -553,69 +372,18 @@ async fn oidc_complete(
             "a page of another site sent this request; it was refused",
         ));
     }
-    let now = state.clock.now_ms();
-    let expired = || {
-        refused(
-            "no single sign-on is waiting in this browser, or it expired or was used; start again",
-        )
-    };
-    let hash = cookie(&headers, state.cookies.sso_name)
-        .and_then(|c| parse_opaque("hfc", c))
-        .ok_or_else(expired)?;
-    let pending = store::unscoped_pending(&state.db, &hash, now)
-        .await?
-        .ok_or_else(expired)?;
     let SsoCompleteIn {
         password,
         totp_code,
     } = body.value;
-    if pending.needs_link == 1 {
-        let Some(password) = password.filter(|p| !p.is_empty()) else {
-            return Err(Problem::field(
-                ErrorCode::Validation,
-                "password",
-                "the first single sign-on to an existing account needs its password, once",
-            ));
-        };
-        let stored = identity::unscoped_user_by_email(&state.db, &pending.email)
-            .await?
-            .filter(|(id, _)| *id == pending.user_id)
-            .and_then(|(_, hash)| hash);
-        verify_sign_in(
-            &state,
-            &pending.email,
-            &pending.user_id,
-            stored,
-            password,
-            totp_code.as_deref(),
-            now,
-        )
-        .await?;
-    } else {
-        let email = store::unscoped_user_email(&state.db, &pending.user_id)
-            .await?
-            .ok_or_else(expired)?;
-        let subject = throttle_subject(&email);
-        check_throttle(&state, &subject, now).await?;
-        second_factor_if_enrolled(
-            &state,
-            &subject,
-            &pending.user_id,
-            totp_code.as_deref(),
-            now,
-        )
-        .await?;
-        identity::clear_failed_logins(&state.db, &subject).await?;
-    }
-    if !store::unscoped_spend_pending(&state.db, &hash, now).await? {
-        return Err(expired());
-    }
-    let candidate = enter(&state, &pending, now).await?;
-    let method = if pending.needs_link == 1 {
-        "sso+password"
-    } else {
-        "sso+totp"
-    };
+    let (candidate, method) = sso::complete(
+        &state,
+        cookie(&headers, state.cookies.sso_name),
+        password,
+        totp_code.as_deref(),
+    )
+    .await?;
+    let now = state.clock.now_ms();
     let mut response = console_session(&state, &candidate, &client, method, now).await?;
     response
         .headers_mut()

@@ -51,6 +51,8 @@ struct InvitePage<'a> {
     /// The code field shows for an account with an authenticator (or when a sign-in asks).
     need_code: bool,
     error: Option<&'a str>,
+    /// An OpenID provider is configured: joining through it is offered too.
+    sso: bool,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +87,7 @@ async fn invite_page(
             need_code: invitation.second_factor,
             invitation: &invitation,
             error: None,
+            sso: state.oidc.is_some(),
         },
     ))
 }
@@ -112,6 +115,7 @@ async fn invite_submit(
                 invitation: &invitation,
                 need_code: need_code || invitation.second_factor,
                 error: Some(message),
+                sso: state.oidc.is_some(),
             },
         )
     };

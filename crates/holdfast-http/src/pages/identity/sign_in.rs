@@ -70,6 +70,8 @@ struct SignInPage<'a> {
     email: &'a str,
     workspace: &'a str,
     next: &'a str,
+    /// An OpenID provider is configured: the single sign-on form shows.
+    sso: bool,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +79,8 @@ struct NextQuery {
     next: Option<String>,
     /// `reset`: the password was just reset (`/reset/{token}` leads here).
     done: Option<String>,
+    /// A workspace's slug to fill in (the workspace switcher leads here).
+    workspace: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +102,10 @@ async fn front_door() -> Response {
     see_other("/app/inbox", false)
 }
 
-async fn sign_in_page(QueryParams(query): QueryParams<NextQuery>) -> Response {
+async fn sign_in_page(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<NextQuery>,
+) -> Response {
     console::render(
         StatusCode::OK,
         &SignInPage {
@@ -109,8 +116,13 @@ async fn sign_in_page(QueryParams(query): QueryParams<NextQuery>) -> Response {
             ),
             need_code: false,
             email: "",
-            workspace: "",
+            workspace: query
+                .workspace
+                .as_deref()
+                .filter(|slug| holdfast_core::validate::slug("workspace", slug).is_ok())
+                .unwrap_or(""),
             next: destination(query.next.as_deref()),
+            sso: state.oidc.is_some(),
         },
     )
 }
@@ -162,6 +174,7 @@ async fn sign_in_submit(
                     email: form.email.trim(),
                     workspace: form.workspace.trim(),
                     next,
+                    sso: state.oidc.is_some(),
                 },
             ));
         }
