@@ -15,7 +15,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -141,6 +141,29 @@ fn page_of_request(headers: &HeaderMap) -> Option<String> {
 pub fn step_up_href(back: &str) -> String {
     let query = serde_urlencoded::to_string([("back", back)]).unwrap_or_default();
     format!("/app/step-up?{query}")
+}
+
+/// The answer to a sign-in that succeeded (a password, a setup link, an invitation, single
+/// sign-on): on to `to`, with the new session's two cookies.
+pub fn signed_in(to: &str, cookies: [HeaderValue; 2]) -> Response {
+    let mut response = see_other(to, false);
+    for cookie in cookies {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Refuses a form that a page of another site sent to one of the console's public forms
+/// (sign-in, first run, reset, invitation, single sign-on): they have no session to bind a
+/// CSRF token to, so the request's origin is what is checked.
+pub fn same_site(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    if state.cookies.is_cross_site(headers) {
+        return Err(Problem::new(
+            ErrorCode::CsrfRejected,
+            "a page of another site sent this form; it was refused",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether htmx made the request (it then swaps the answer into the page).

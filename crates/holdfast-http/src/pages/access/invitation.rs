@@ -4,7 +4,7 @@
 //! one), throttled like a sign-in. Then the member is signed in to the console and lands on the
 //! inbox. An invitation that cannot be used meets one 404 page.
 
-use crate::console::{self, see_other};
+use crate::console;
 use crate::extract::ClientInfo;
 use crate::guard::{Guard, RateLimit};
 use crate::problem::{ApiResult, Problem};
@@ -13,7 +13,6 @@ use crate::table::{Doc, RouteTable};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -99,12 +98,7 @@ async fn invite_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    if state.cookies.is_cross_site(&headers) {
-        return Err(Problem::new(
-            ErrorCode::CsrfRejected,
-            "a page of another site sent this form; it was refused",
-        ));
-    }
+    console::same_site(&state, &headers)?;
     let invitation = pending(&state, &token).await?;
     let form: InviteForm = console::form(&headers, &body)?;
     let again = |status: StatusCode, message: &str, need_code: bool| {
@@ -166,9 +160,5 @@ async fn invite_submit(
     );
     let (_, cookies) =
         crate::session::start_recorded(&state, &candidate, &client, &event, now).await?;
-    let mut response = see_other("/app/inbox", false);
-    for cookie in cookies {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    Ok(response)
+    Ok(console::signed_in("/app/inbox", cookies))
 }

@@ -5,16 +5,15 @@
 //! owner in and lands on the inbox. A spent, expired or unknown link, and any link once a
 //! workspace exists, meet one 404 page.
 
-use crate::console::{self, see_other};
+use crate::console;
 use crate::extract::ClientInfo;
 use crate::guard::{Guard, RateLimit};
-use crate::problem::{ApiResult, Problem};
+use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -120,12 +119,7 @@ async fn setup_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    if state.cookies.is_cross_site(&headers) {
-        return Err(Problem::new(
-            ErrorCode::CsrfRejected,
-            "a page of another site sent this form; it was refused",
-        ));
-    }
+    console::same_site(&state, &headers)?;
     let token_hash = open_link(&state, &token).await?;
     let form: SetupForm = console::form(&headers, &body)?;
     let again = |errors: Vec<FieldError>| {
@@ -182,9 +176,5 @@ async fn setup_submit(
         role: BuiltinRole::Owner.as_str().to_owned(),
     };
     let (_, cookies) = crate::session::start(&state, &owner, &client, "setup_link", now).await?;
-    let mut response = see_other("/app/inbox", false);
-    for cookie in cookies {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    Ok(response)
+    Ok(console::signed_in("/app/inbox", cookies))
 }

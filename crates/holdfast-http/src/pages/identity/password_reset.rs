@@ -83,18 +83,6 @@ struct ResetForm {
     password_again: String,
 }
 
-/// A page of another site may not send these forms (it could flood someone's mailbox, or set
-/// a password it chose).
-fn same_site(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
-    if state.cookies.is_cross_site(headers) {
-        return Err(Problem::new(
-            ErrorCode::CsrfRejected,
-            "a page of another site sent this form; it was refused",
-        ));
-    }
-    Ok(())
-}
-
 /// The one answer to a reset link that opens nothing: malformed, unknown, spent or expired.
 fn link_gone() -> Problem {
     Problem::new(
@@ -120,7 +108,7 @@ async fn forgot_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    same_site(&state, &headers)?;
+    console::same_site(&state, &headers)?;
     let form: ForgotForm = console::form(&headers, &body)?;
     // The same page, at once, for every well-formed address.
     if let Err(refused) = reset::request(&state, &form.email) {
@@ -170,7 +158,7 @@ async fn reset_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    same_site(&state, &headers)?;
+    console::same_site(&state, &headers)?;
     if !reset::usable(&state, &token).await? {
         return Err(link_gone());
     }

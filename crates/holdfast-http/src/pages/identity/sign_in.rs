@@ -7,7 +7,7 @@ use crate::audit;
 use crate::console::{self, see_other};
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Authed, Guard, RateLimit};
-use crate::problem::{ApiResult, Problem};
+use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
@@ -133,12 +133,7 @@ async fn sign_in_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    if state.cookies.is_cross_site(&headers) {
-        return Err(Problem::new(
-            ErrorCode::CsrfRejected,
-            "a page of another site asked to sign in to this console; it was refused",
-        ));
-    }
+    console::same_site(&state, &headers)?;
     let form: SignInForm = console::form(&headers, &body)?;
     let next = destination(form.next.as_deref());
     let code = form.totp_code.as_deref().filter(|c| !c.trim().is_empty());
@@ -181,11 +176,7 @@ async fn sign_in_submit(
     };
     let now = state.clock.now_ms();
     let (_, cookies) = crate::session::start(&state, &candidate, &client, "password", now).await?;
-    let mut response = see_other(next, false);
-    for cookie in cookies {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    Ok(response)
+    Ok(console::signed_in(next, cookies))
 }
 
 async fn sign_out(

@@ -7,7 +7,7 @@
 //! when it has an authenticator — finished as `POST /api/v1/auth/oidc/complete` does
 //! (`holdfast_app::identity::sso::complete`), then signed in to the console.
 
-use crate::console::{self, see_other};
+use crate::console;
 use crate::cookies::cookie;
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Guard, RateLimit};
@@ -174,12 +174,7 @@ async fn confirm_submit(
     body: Bytes,
 ) -> ApiResult<Response> {
     configured(&state)?;
-    if state.cookies.is_cross_site(&headers) {
-        return Err(Problem::new(
-            ErrorCode::CsrfRejected,
-            "a page of another site sent this form; it was refused",
-        ));
-    }
+    console::same_site(&state, &headers)?;
     let flow = cookie(&headers, state.cookies.sso_name);
     let Some(waiting) = sso::waiting(&state, flow).await? else {
         return Ok(nothing_waiting());
@@ -212,10 +207,7 @@ async fn confirm_submit(
     };
     let now = state.clock.now_ms();
     let (_, cookies) = crate::session::start(&state, &candidate, &client, method, now).await?;
-    let mut response = see_other("/app/inbox", false);
-    for cookie in cookies {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
+    let mut response = console::signed_in("/app/inbox", cookies);
     response
         .headers_mut()
         .append(SET_COOKIE, state.cookies.clear_sso());
