@@ -1,11 +1,10 @@
 //! The console attacked: what a role, a workspace or a form may not reach through the pages
 //! and their actions, found by an attacker's pass over the console.
 
+use crate::pages::FORM;
 use crate::{key_with_role, ticket_id};
 use holdfast_testkit::{Method, TestApp};
 use serde_json::json;
-
-const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A role with tickets.write but not tickets.read may act on a ticket, but the console shows
 /// it nothing of the ticket: not the conversation after its note (htmx asks for it), nor a

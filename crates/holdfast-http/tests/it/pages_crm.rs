@@ -5,39 +5,12 @@
 //! ids, roles without the permission and the CRM module off. The Chromium flow is
 //! `console_crm_browser.rs`.
 
+use crate::pages::{FORM, assert_page, between, form};
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_core::ops::config::Layer;
 use holdfast_testkit::{Console, Method, OWNER_PASSWORD, Resp, TestApp};
 use serde_json::json;
 use std::time::Duration;
-
-const FORM: &str = "application/x-www-form-urlencoded";
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap()
-}
-
-fn between(text: &str, start: &str, end: &str) -> String {
-    let at = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} not in {text}"))
-        + start.len();
-    text[at..][..text[at..].find(end).unwrap()].to_owned()
-}
-
-fn assert_page(r: &Resp) {
-    assert_eq!(
-        r.header("content-type"),
-        Some("text/html; charset=utf-8"),
-        "{}",
-        r.text
-    );
-    assert_eq!(
-        r.header("content-security-policy"),
-        Some(holdfast_http::console::CSP)
-    );
-    assert!(r.text.starts_with("<!doctype html>"), "{}", r.text);
-}
 
 /// Rows of a page's list.
 fn rows(r: &Resp) -> usize {

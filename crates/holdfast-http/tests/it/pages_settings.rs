@@ -4,38 +4,12 @@
 //! to the step-up form), the CSRF token on every action, and other workspaces' ids as 404.
 //! The browser test (`console_settings_browser.rs`) drives the same pages in Chromium.
 
+use crate::pages::{FORM, assert_page, between, form};
 use holdfast_core::clock::ManualClock;
 use holdfast_testkit::{Console, Method, OWNER_PASSWORD, Resp, TestApp, Workspace, find_token};
 use serde_json::json;
 
-const FORM: &str = "application/x-www-form-urlencoded";
 const MEMBER_PASSWORD: &str = "lantern orchard fifteen pebbles";
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap()
-}
-
-pub(crate) fn between(text: &str, start: &str, end: &str) -> String {
-    let at = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} not in {text}"))
-        + start.len();
-    text[at..][..text[at..].find(end).unwrap()].to_owned()
-}
-
-pub(crate) fn assert_page(r: &Resp) {
-    assert_eq!(
-        r.header("content-type"),
-        Some("text/html; charset=utf-8"),
-        "{}",
-        r.text
-    );
-    assert_eq!(
-        r.header("content-security-policy"),
-        Some(holdfast_http::console::CSP)
-    );
-    assert!(r.text.starts_with("<!doctype html>"), "{}", r.text);
-}
 
 /// A form posted as htmx posts it from a settings page (session cookie, CSRF header).
 async fn post_form(
