@@ -134,7 +134,10 @@ async fn contact_export(
     let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header)) })
         .chain(futures::stream::unfold(feed, move |feed| {
             next_chunk(feed, columns.clone(), json_format)
-        }));
+        }))
+        // Fused: the compression layer polls once more after the end, which an unfused
+        // `unfold` answers with a panic and a cut-off body.
+        .fuse();
     Ok(attachment(Body::from_stream(body), json_format))
 }
 

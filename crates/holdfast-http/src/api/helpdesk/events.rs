@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
 use holdfast_store::ops::notices::{Heard, Subscription};
@@ -66,7 +66,8 @@ async fn events(
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok(event), feed))
-    });
+    })
+    .fuse();
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
