@@ -84,6 +84,17 @@ pub async fn add_message(
     let text = match source {
         ReplySource::Body(text) => text,
         ReplySource::Saved(saved) => {
+            // A saved reply is read to be used, and its answer shows it filled in with the
+            // ticket: a role that may not read tickets (and so saved replies) writes its own.
+            if !actor
+                .role
+                .grants(holdfast_core::access::policy::Permission::TicketsRead)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "using a saved reply reads it and the ticket; this role lacks tickets.read, so send the reply's body instead",
+                ));
+            }
             let Some(saved) = holdfast_store::helpdesk::saved_replies::get(&mut tx, &saved).await?
             else {
                 return Err(ApiError::field(

@@ -358,36 +358,8 @@ impl Frame {
             }
             Principal::ApiKey(id) => (id.to_string(), String::new(), false),
         };
-        // Each section: where, its name, the module it belongs to and the permission its
-        // first page needs (settings: every signed-in person has their own account).
-        let links: [(
-            &'static str,
-            &'static str,
-            Option<Module>,
-            Option<Permission>,
-        ); 4] = [
-            (
-                "/app/inbox",
-                "Inbox",
-                Some(Module::Helpdesk),
-                Some(Permission::TicketsRead),
-            ),
-            (
-                "/app/contacts",
-                "Contacts",
-                Some(Module::Crm),
-                Some(Permission::ContactsRead),
-            ),
-            ("/app/audit", "Audit", None, Some(Permission::AuditRead)),
-            ("/app/settings", "Settings", None, None),
-        ];
-        let nav = links
-            .into_iter()
-            .filter(|(_, _, module, permission)| {
-                module.is_none_or(|m| actor.modules.contains(m))
-                    && permission.is_none_or(|p| actor.role.grants(p))
-            })
-            .map(|(href, label, _, _)| Nav {
+        let nav = sections(actor)
+            .map(|(href, label)| Nav {
                 href,
                 label,
                 current: href == current,
@@ -402,6 +374,45 @@ impl Frame {
             switch,
         })
     }
+}
+
+/// The console's sections: where, its name, the module it belongs to and the permission its
+/// first page needs (settings: every signed-in person has their own account).
+const SECTIONS: [(&str, &str, Option<Module>, Option<Permission>); 4] = [
+    (
+        "/app/inbox",
+        "Inbox",
+        Some(Module::Helpdesk),
+        Some(Permission::TicketsRead),
+    ),
+    (
+        "/app/contacts",
+        "Contacts",
+        Some(Module::Crm),
+        Some(Permission::ContactsRead),
+    ),
+    ("/app/audit", "Audit", None, Some(Permission::AuditRead)),
+    ("/app/settings", "Settings", None, None),
+];
+
+/// The sections `actor` may open (its modules on, its role granting the first page), in
+/// navigation order: where and its name.
+fn sections(actor: &Actor) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    SECTIONS
+        .into_iter()
+        .filter(|(_, _, module, permission)| {
+            module.is_none_or(|m| actor.modules.contains(m))
+                && permission.is_none_or(|p| actor.role.grants(p))
+        })
+        .map(|(href, label, _, _)| (href, label))
+}
+
+/// Where `/` and a sign-in without a page to come back to lead `actor`: the first section it
+/// may open (the inbox, unless the help desk is off or its role cannot read tickets).
+pub fn home(actor: &Actor) -> &'static str {
+    sections(actor)
+        .next()
+        .map_or("/app/settings", |(href, _)| href)
 }
 
 /// Whether the actor's role sees every contact field (else contact details are cut on pages

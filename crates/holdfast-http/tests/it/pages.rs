@@ -33,7 +33,7 @@ pub(crate) async fn sign_in(app: &TestApp, ws: &Workspace) -> Console {
         )
         .expect(303)
         .await;
-    assert_eq!(r.header("location"), Some("/app/inbox"));
+    assert_eq!(r.header("location"), Some("/"));
     let session_cookie = r
         .set_cookies()
         .into_iter()
@@ -81,7 +81,7 @@ async fn a_stranger_is_sent_to_sign_in_and_comes_back_after() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("front-door").await;
     let r = app.browser(Method::GET, "/").expect(303).await;
-    assert_eq!(r.header("location"), Some("/app/inbox"));
+    assert_eq!(r.header("location"), Some("/sign-in"));
     let r = app.browser(Method::GET, "/app/inbox").expect(303).await;
     assert_eq!(r.header("location"), Some("/sign-in?next=/app/inbox"));
     let r = app
@@ -97,9 +97,9 @@ async fn a_stranger_is_sent_to_sign_in_and_comes_back_after() {
     // Only a console page is a place to come back to.
     for (next, lands) in [
         ("/app/tickets/tk_1", "/app/tickets/tk_1"),
-        ("//evil.example/app/", "/app/inbox"),
-        ("https://evil.example/app/", "/app/inbox"),
-        ("/api/v1/contacts", "/app/inbox"),
+        ("//evil.example/app/", "/"),
+        ("https://evil.example/app/", "/"),
+        ("/api/v1/contacts", "/"),
     ] {
         let r = app
             .browser(Method::POST, "/sign-in")
@@ -117,6 +117,65 @@ async fn a_stranger_is_sent_to_sign_in_and_comes_back_after() {
             .await;
         assert_eq!(r.header("location"), Some(lands), "next={next}");
     }
+}
+
+/// `/` leads each person to the first section they may open: the inbox, the contacts when the
+/// help desk is off, their own settings when their role reads neither tickets nor contacts.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_front_door_leads_to_the_first_section_the_person_may_open() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("front-door-home").await;
+    let owner = sign_in(&app, &ws).await;
+    let home = |console: Console| {
+        let app = &app;
+        async move {
+            app.browser(Method::GET, "/")
+                .cookie(&console)
+                .expect(303)
+                .await
+                .header("location")
+                .map(str::to_owned)
+        }
+    };
+    assert_eq!(home(owner.clone()).await.as_deref(), Some("/app/inbox"));
+    // A technician reads contacts but not tickets: the contacts.
+    let technician =
+        crate::pages_settings::member_console(&app, &ws, "tech@example.com", "technician").await;
+    assert_eq!(home(technician).await.as_deref(), Some("/app/contacts"));
+    // A role that reads neither (it only writes tickets): its own settings.
+    let role = app
+        .post("/api/v1/roles")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Writes only", "permissions": ["tickets.write"]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let writer = crate::pages_settings::member_console(&app, &ws, "w@example.com", &role).await;
+    assert_eq!(home(writer).await.as_deref(), Some("/app/settings"));
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["crm"]}))
+        .expect(200)
+        .await;
+    let to = home(owner.clone()).await;
+    assert_eq!(to.as_deref(), Some("/app/contacts"));
+    // Where it leads opens, and the inbox it no longer leads to is not there.
+    app.browser(Method::GET, "/app/contacts")
+        .cookie(&owner)
+        .expect(200)
+        .await;
+    app.browser(Method::GET, "/app/inbox")
+        .cookie(&owner)
+        .expect(404)
+        .await;
+    // An API key has no console: the front door is a person's.
+    app.browser(Method::GET, "/")
+        .key(&ws.admin_key)
+        .expect(403)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1114,4 +1173,166 @@ async fn an_action_htmx_sent_navigates_with_hx_redirect_instead_of_a_redirect_it
         .expect(200)
         .await;
     assert_eq!(r.header("hx-redirect"), Some("/sign-in?next=/app/inbox"));
+}
+
+/// The inbox marks, for each person, the tickets with messages they have not seen: a new
+/// ticket is unread, opening it reads it, a later reply makes it unread again (a note does not), and the ticked
+/// tickets can be marked read or unread by hand. One person's marks are not another's.
+#[tokio::test(flavor = "multi_thread")]
+async fn unread_markers_follow_what_each_person_has_seen() {
+    let (app, clock) = crate::manual_app().await;
+    let ws = app.workspace("unread").await;
+    let owner = sign_in(&app, &ws).await;
+    let agent =
+        crate::pages_settings::member_console(&app, &ws, "agent@example.com", "support").await;
+    let a = ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Alpha question", "contact": {"email": "a@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    let b = ticket_id(
+        &app,
+        &ws,
+        json!({"subject": "Beta question", "contact": {"email": "b@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    let unread = |console: Console| {
+        let app = &app;
+        async move {
+            let page = app
+                .browser(Method::GET, "/app/inbox")
+                .cookie(&console)
+                .expect(200)
+                .await;
+            let mut subjects: Vec<String> = page
+                .text
+                .split("<td class=\"unread\">")
+                .skip(1)
+                .map(|cell| {
+                    between(cell, "/app/tickets/", "</a>")
+                        .split_once("\">")
+                        .map(|(_, s)| s.to_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            subjects.sort();
+            subjects
+        }
+    };
+    assert_eq!(
+        unread(owner.clone()).await,
+        ["Alpha question", "Beta question"]
+    );
+    // Opening a ticket reads it, for this person only.
+    clock.advance(1_000);
+    app.browser(Method::GET, &format!("/app/tickets/{a}"))
+        .cookie(&owner)
+        .expect(200)
+        .await;
+    assert_eq!(unread(owner.clone()).await, ["Beta question"]);
+    assert_eq!(
+        unread(agent.clone()).await,
+        ["Alpha question", "Beta question"]
+    );
+    // Looking again writes nothing new, and it stays read.
+    app.browser(Method::GET, &format!("/app/tickets/{a}"))
+        .cookie(&owner)
+        .expect(200)
+        .await;
+    assert_eq!(unread(owner.clone()).await, ["Beta question"]);
+    // An internal note is not a message of the conversation: it stays read.
+    clock.advance(1_000);
+    app.post(&format!("/api/v1/tickets/{a}/notes"))
+        .key(&ws.admin_key)
+        .json(&json!({"body": "A colleague's note"}))
+        .expect(201)
+        .await;
+    assert_eq!(unread(owner.clone()).await, ["Beta question"]);
+    // A message after the look (a colleague's reply) makes it unread again.
+    clock.advance(1_000);
+    app.post(&format!("/api/v1/tickets/{a}/replies"))
+        .key(&ws.admin_key)
+        .json(&json!({"body": "A colleague's reply"}))
+        .expect(201)
+        .await;
+    assert_eq!(
+        unread(owner.clone()).await,
+        ["Alpha question", "Beta question"]
+    );
+    // Marked read by hand (both), then one unread again.
+    let mark = |console: Console, pairs: Vec<(&'static str, String)>, status: u16| {
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.browser(Method::POST, "/app/inbox/read")
+                .console(&console)
+                .body(FORM, form(&fields))
+                .expect(status)
+                .await
+        }
+    };
+    let r = mark(
+        owner.clone(),
+        vec![
+            ("ids", a.clone()),
+            ("ids", b.clone()),
+            ("as", "read".into()),
+            ("back", "/app/inbox?view=open".into()),
+        ],
+        303,
+    )
+    .await;
+    assert_eq!(r.header("location"), Some("/app/inbox?view=open"));
+    assert!(unread(owner.clone()).await.is_empty());
+    mark(
+        owner.clone(),
+        vec![("ids", b.clone()), ("as", "unread".into())],
+        303,
+    )
+    .await;
+    assert_eq!(unread(owner.clone()).await, ["Beta question"]);
+    assert_eq!(
+        unread(agent.clone()).await,
+        ["Alpha question", "Beta question"]
+    );
+    // Bad input changes nothing and says what is wrong.
+    for (pairs, says) in [
+        (
+            vec![("ids", a.clone()), ("as", "sideways".into())],
+            "must be read or unread",
+        ),
+        (vec![("as", "read".into())], "tick 1 to"),
+        (
+            vec![("ids", "not-a-ticket".into()), ("as", "read".into())],
+            "not a ticket id",
+        ),
+    ] {
+        let r = mark(owner.clone(), pairs, 422).await;
+        assert_page(&r);
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    assert_eq!(unread(owner.clone()).await, ["Beta question"]);
+    // Another workspace's ticket id changes nothing there or here; without the CSRF token the
+    // form is refused.
+    let other = app.workspace("unread-other").await;
+    let foreign = ticket_id(
+        &app,
+        &other,
+        json!({"subject": "Foreign", "contact": {"email": "f@example.com"}, "message": "Hi"}),
+    )
+    .await;
+    mark(
+        owner.clone(),
+        vec![("ids", foreign), ("as", "read".into())],
+        303,
+    )
+    .await;
+    assert_eq!(unread(owner.clone()).await, ["Beta question"]);
+    app.browser(Method::POST, "/app/inbox/read")
+        .cookie(&owner)
+        .body(FORM, form(&[("ids", &b), ("as", "read")]))
+        .expect(403)
+        .await;
+    assert_eq!(unread(owner).await, ["Beta question"]);
 }

@@ -81,4 +81,31 @@ async fn a_role_that_writes_but_cannot_read_tickets_is_shown_nothing_of_them() {
         .await
         .json;
     assert_eq!(thread["messages"].as_array().unwrap().len(), 2);
+    // Nor does the API fill a saved reply in for it: the reply that would show the macro and
+    // the subject is refused, and nothing is sent.
+    let r = app
+        .post(&format!("/api/v1/tickets/{id}/replies"))
+        .key(&key)
+        .json(&json!({"saved_reply_id": saved}))
+        .expect(403)
+        .await;
+    r.problem("HF-AUTH-003");
+    assert!(
+        !r.text.contains("Secret subject") && !r.text.contains("macro text"),
+        "{}",
+        r.text
+    );
+    // Its own words are still taken.
+    app.post(&format!("/api/v1/tickets/{id}/replies"))
+        .key(&key)
+        .json(&json!({"body": "Written by hand"}))
+        .expect(201)
+        .await;
+    let thread = app
+        .get(&format!("/api/v1/tickets/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(thread["messages"].as_array().unwrap().len(), 3);
 }

@@ -104,7 +104,7 @@ async fn a_new_account_chooses_its_password_joins_and_is_signed_in() {
     )
     .await;
     assert_eq!(done.status, 303, "{}", done.text);
-    assert_eq!(done.header("location"), Some("/app/inbox"));
+    assert_eq!(done.header("location"), Some("/"));
     let inbox = app
         .browser(Method::GET, "/app/inbox")
         .header("cookie", &session_cookie(&done))

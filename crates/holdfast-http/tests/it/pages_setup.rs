@@ -100,7 +100,7 @@ async fn the_setup_link_makes_the_first_workspace_and_signs_its_owner_in() {
     // The form filled right: the workspace, its owner signed in, the inbox.
     let done = submit(&app, &path, &fields("acme", PASSWORD, PASSWORD)).await;
     assert_eq!(done.status, 303, "{}", done.text);
-    assert_eq!(done.header("location"), Some("/app/inbox"));
+    assert_eq!(done.header("location"), Some("/"));
     let session = done
         .set_cookies()
         .into_iter()

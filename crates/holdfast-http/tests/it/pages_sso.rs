@@ -135,7 +135,7 @@ async fn a_first_link_is_confirmed_on_the_page_with_the_password_then_signs_in()
 
     let done = confirm(&t.app, Some(&cookie), &[("password", OWNER_PASSWORD)]).await;
     assert_eq!(done.status, 303, "{}", done.text);
-    assert_eq!(done.header("location"), Some("/app/inbox"));
+    assert_eq!(done.header("location"), Some("/"));
     assert!(done.set_cookies().iter().any(|c| c.contains("hf_sso=;")));
     let session = session_cookie(&done).expect("a session cookie");
     t.app

@@ -160,5 +160,5 @@ async fn invite_submit(
     );
     let (_, cookies) =
         crate::session::start_recorded(&state, &candidate, &client, &event, now).await?;
-    Ok(console::signed_in("/app/inbox", cookies))
+    Ok(console::signed_in("/", cookies))
 }

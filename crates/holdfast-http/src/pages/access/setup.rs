@@ -176,5 +176,5 @@ async fn setup_submit(
         role: BuiltinRole::Owner.as_str().to_owned(),
     };
     let (_, cookies) = crate::session::start(&state, &owner, &client, "setup_link", now).await?;
-    Ok(console::signed_in("/app/inbox", cookies))
+    Ok(console::signed_in("/", cookies))
 }

@@ -19,8 +19,10 @@ use holdfast_app::helpdesk::tickets::change_many;
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::helpdesk::tickets::{BulkIn, TicketFilter};
+use holdfast_core::helpdesk::tickets::{BulkIn, MAX_BULK, TicketFilter};
+use holdfast_core::ids::TicketId;
 use holdfast_core::validate::Errors;
+use holdfast_store::helpdesk::ticket_reads;
 use holdfast_store::helpdesk::tickets as store;
 use holdfast_store::identity::auth::Principal;
 use serde::Deserialize;
@@ -35,6 +37,15 @@ pub fn routes(t: &mut RouteTable) {
             },
             Doc::page("Console", "The inbox"),
             get(inbox),
+        );
+        t.add(
+            Method::POST,
+            "/app/inbox/read",
+            Guard::Staff {
+                permission: Permission::TicketsRead,
+            },
+            Doc::page("Console", "Mark tickets read or unread for oneself").redirect(),
+            post(mark),
         );
         t.add(
             Method::POST,
@@ -65,6 +76,8 @@ struct Row {
     assignee: String,
     tags: Vec<String>,
     when: String,
+    /// Activity the signed-in person has not seen (never opened, or newer than their look).
+    unread: bool,
 }
 
 struct View {
@@ -77,8 +90,10 @@ struct View {
 #[template(path = "inbox.html")]
 struct InboxPage {
     frame: Frame,
-    /// Whether the bulk bar is shown.
+    /// Whether the bulk bar's changes are shown.
     may_write: bool,
+    /// A person (not an API key) is signed in: tickets can be marked read or unread.
+    may_mark: bool,
     /// This page's address, to come back to after a bulk change.
     back: String,
     views: Vec<View>,
@@ -133,9 +148,16 @@ async fn inbox(
     errors.finish(()).map_err(Problem::validation)?;
     let mut tx = state.db.read(&actor.tenant).await?;
     let mut rows = store::list(&mut tx, &filter, before.as_deref(), limit + 1).await?;
-    tx.commit().await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
+    let unread = match &me {
+        Some(user) => {
+            let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+            ticket_reads::unread_among(&mut tx, user, &ids).await?
+        }
+        None => Vec::new(),
+    };
+    tx.commit().await?;
     let next_page = more
         .then(|| rows.last().map(|t| encode_cursor(&t.id)))
         .flatten()
@@ -186,6 +208,7 @@ async fn inbox(
     let page = InboxPage {
         frame: Frame::new(&state, &actor, "/app/inbox").await?,
         may_write: actor.role.grants(Permission::TicketsWrite),
+        may_mark: me.is_some(),
         back,
         views,
         statuses: vec![
@@ -201,6 +224,7 @@ async fn inbox(
         tickets: rows
             .into_iter()
             .map(|t| Row {
+                unread: unread.contains(&t.id),
                 when: console::when(t.last_message_at),
                 id: t.id,
                 subject: t.subject,
@@ -276,4 +300,67 @@ async fn bulk(
     .map_err(Problem::validation)?;
     change_many(&state, &actor, &change).await?;
     Ok(see_other(inbox_back(value("back")), is_htmx(&headers)))
+}
+
+/// The ticked tickets (`ids`, repeated) marked read (`as=read`) or unread (`as=unread`) for the
+/// signed-in person; ids of other workspaces' tickets change nothing.
+async fn mark(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let pairs: Vec<(String, String)> = console::form(&headers, &body)?;
+    let Principal::User { user_id, .. } = &actor.principal else {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "as",
+            "an API key has no unread tickets of its own",
+        ));
+    };
+    let mut errors = Errors::default();
+    let read = match pairs.iter().find(|(k, _)| k == "as").map(|(_, v)| v.trim()) {
+        Some("read") => true,
+        Some("unread") => false,
+        _ => {
+            errors.push("as", "must be read or unread");
+            false
+        }
+    };
+    let ids = ticket_ids(&pairs, &mut errors);
+    errors.finish(()).map_err(Problem::validation)?;
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let user = user_id.to_string();
+    if read {
+        ticket_reads::mark_read(&mut tx, &user, &ids, state.clock.now_ms()).await?;
+    } else {
+        ticket_reads::mark_unread(&mut tx, &user, &ids).await?;
+    }
+    tx.commit().await?;
+    let back = pairs
+        .iter()
+        .find(|(k, _)| k == "back")
+        .map(|(_, v)| v.as_str());
+    Ok(see_other(inbox_back(back), is_htmx(&headers)))
+}
+
+/// The ticked tickets: 1 to `MAX_BULK` ticket ids, each well formed.
+fn ticket_ids(pairs: &[(String, String)], errors: &mut Errors) -> Vec<String> {
+    let given: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.trim())
+        .collect();
+    if given.is_empty() || given.len() > MAX_BULK {
+        errors.push("ids", format!("tick 1 to {MAX_BULK} tickets"));
+        return Vec::new();
+    }
+    let mut ids = Vec::with_capacity(given.len());
+    for text in given {
+        match TicketId::parse(text) {
+            Some(id) => ids.push(id.as_str().to_owned()),
+            None => errors.push("ids", "not a ticket id (tk_…)"),
+        }
+    }
+    ids
 }

@@ -28,6 +28,7 @@ use holdfast_core::helpdesk::tickets::{
 use holdfast_core::ids::{ContactId, EventId, SavedReplyId, TicketId};
 use holdfast_core::ops::realtime::Notice;
 use holdfast_store::Lock;
+use holdfast_store::helpdesk::ticket_reads;
 use holdfast_store::helpdesk::tickets as store;
 use holdfast_store::identity::auth::{Actor, Principal};
 use serde::Deserialize;
@@ -214,7 +215,30 @@ async fn load(
         return Ok(None);
     };
     let messages = store::messages(&mut tx, id).await?;
+    // Shown to a person: the ticket is read by them up to now (written only when it has
+    // activity they have not seen, so looking again costs no write).
+    let reader = match &actor.principal {
+        Principal::User { user_id, .. } => Some(user_id.to_string()),
+        Principal::ApiKey(_) => None,
+    };
+    let unseen = match &reader {
+        Some(user) => ticket_reads::read_at(&mut tx, user, id.as_str())
+            .await?
+            .is_none_or(|at| at < ticket.last_message_at),
+        None => false,
+    };
     tx.commit().await?;
+    if let (Some(user), true) = (reader, unseen) {
+        let mut tx = state.db.write(&actor.tenant).await?;
+        ticket_reads::mark_read(
+            &mut tx,
+            &user,
+            &[id.as_str().to_owned()],
+            state.clock.now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+    }
     let shown = messages
         .into_iter()
         .map(|m| Shown::of(m.for_role(&actor.role)))

@@ -31,10 +31,12 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::GET,
         "/",
-        Guard::Public {
-            rate_limit: RateLimit::Standard,
-        },
-        Doc::page("Console", "The console's front door: the inbox").redirect(),
+        Guard::User,
+        Doc::page(
+            "Console",
+            "The console's front door: the first section the person may open, or sign-in",
+        )
+        .redirect(),
         get(front_door),
     );
     t.add(
@@ -92,14 +94,16 @@ struct SignInForm {
     next: Option<String>,
 }
 
-/// Where to go after signing in: a console page named by `next`, else the inbox (never
+/// Where to go after signing in: a console page named by `next`, else the front door (never
 /// another site).
 fn destination(next: Option<&str>) -> &str {
-    console::app_path(next).unwrap_or("/app/inbox")
+    console::app_path(next).unwrap_or("/")
 }
 
-async fn front_door() -> Response {
-    see_other("/app/inbox", false)
+/// `/`: the first section the person may open (the inbox, unless the help desk is off or
+/// their role cannot read tickets); without a session the guard's 401 becomes `/sign-in`.
+async fn front_door(Authed(actor): Authed) -> Response {
+    see_other(console::home(&actor), false)
 }
 
 async fn sign_in_page(

@@ -207,7 +207,7 @@ async fn confirm_submit(
     };
     let now = state.clock.now_ms();
     let (_, cookies) = crate::session::start(&state, &candidate, &client, method, now).await?;
-    let mut response = console::signed_in("/app/inbox", cookies);
+    let mut response = console::signed_in("/", cookies);
     response
         .headers_mut()
         .append(SET_COOKIE, state.cookies.clear_sso());
