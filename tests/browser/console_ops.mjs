@@ -35,7 +35,7 @@ async function shoot(page, name) {
   mkdirSync(shots, { recursive: true });
   for (const [label, width, height] of [["desktop", 1280, 800], ["phone", 390, 844]]) {
     await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: name !== "api-docs" });
+    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: !name.startsWith("api-docs") });
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 }
@@ -74,12 +74,17 @@ async function firstRun(page) {
   result.filtered_rows = await page.locator("table.list tbody tr").count();
 
   await page.goto(`${base}/api/docs`, { waitUntil: "load", timeout });
+  await audit(page, "api-docs");
+  await shoot(page, "api-docs");
+  // The contents lead to a tag's page, with each operation in full.
+  await page.getByRole("navigation", { name: "Contents" }).getByRole("link", { name: "audit", exact: true }).click();
+  await page.waitForURL(`${base}/api/docs/audit`, { timeout });
   result.docs_show_audit = await page
     .locator("#op-get_api_v1_audit")
     .innerText()
     .then((t) => t.includes("List audit entries"));
-  await audit(page, "api-docs");
-  await shoot(page, "api-docs");
+  await audit(page, "api-docs-tag");
+  await shoot(page, "api-docs-tag");
   result.steps.push("read the API documentation");
 }
 

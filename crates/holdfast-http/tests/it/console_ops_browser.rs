@@ -90,7 +90,7 @@ async fn a_newcomer_sets_up_holdfast_and_a_team_member_resets_and_joins_in_chrom
         ],
     )
     .await;
-    assert_clean(&first, &["setup", "audit", "api-docs"]);
+    assert_clean(&first, &["setup", "audit", "api-docs", "api-docs-tag"]);
     assert_eq!(first["workspace_shown_as_text"], true, "{first:#}");
     assert_eq!(first["chain_intact"], true, "{first:#}");
     assert_eq!(first["audit_shows_sign_in"], true, "{first:#}");

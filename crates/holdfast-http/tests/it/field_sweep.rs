@@ -57,6 +57,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/invite/{token}", "the form again, or a redirect"),
     ("GET", "/app/audit/chain", "a count and a verdict"),
     ("GET", "/api/docs", "the OpenAPI document as a page"),
+    (
+        "GET",
+        "/api/docs/{tag}",
+        "one tag of the OpenAPI document as a page",
+    ),
     ("GET", "/sign-in/sso", "a link on to the identity provider"),
     (
         "GET",
@@ -79,6 +84,7 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/app/tickets/{id}/status", "a redirect"),
     ("POST", "/app/tickets/{id}/details", "a redirect"),
     ("POST", "/app/inbox/bulk", "a redirect"),
+    ("POST", "/app/inbox/read", "a redirect"),
     (
         "POST",
         "/app/tickets/{id}/replying",

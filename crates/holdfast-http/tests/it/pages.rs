@@ -534,6 +534,11 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
                 _ => &ids.ticket,
             }
         };
+        if param == "tag" {
+            // A tag of the API's documentation.
+            path = path.replace("{tag}", "tickets");
+            continue;
+        }
         if param == "token" {
             let token = ids
                 .tokens

@@ -1,32 +1,49 @@
-//! `/api/docs`: the OpenAPI document (`/api/v1/openapi.json`) rendered for developers as one
-//! server-side page under the console's policy — operations grouped by tag, each with its
-//! method, path, summary, who may call it, parameters, request and response schemas, then the
-//! schemas themselves. No script: the popular viewers either break under `style-src 'self'`
-//! (Redoc, Scalar, RapiDoc inject inline styles) or would ship megabytes of script (Swagger UI),
-//! so the document is read here with the template engine, every value escaped.
+//! `/api/docs`: the OpenAPI document (`/api/v1/openapi.json`) rendered for developers under the
+//! console's policy — an overview with the contents, and a page per tag (`/api/docs/{tag}`)
+//! with each operation's method, path, summary, who may call it, parameters, request and
+//! response schemas, then the schemas those operations use. A page per tag keeps each one light
+//! (the whole document on one page would weigh several times the console's 100 KB budget). No
+//! script: the popular viewers either break under `style-src 'self'` (Redoc, Scalar, RapiDoc
+//! inject inline styles) or would ship megabytes of script (Swagger UI), so the document is
+//! read here with the template engine, every value escaped.
 
 use crate::console;
 use crate::guard::{Guard, RateLimit};
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use holdfast_core::error::{ApiError, ErrorCode};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 pub fn routes(t: &mut RouteTable) {
+    let public = Guard::Public {
+        rate_limit: RateLimit::Standard,
+    };
     t.add(
         Method::GET,
         "/api/docs",
-        Guard::Public {
-            rate_limit: RateLimit::Standard,
-        },
-        Doc::page("Console", "The API's documentation, for developers"),
+        public,
+        Doc::page(
+            "Console",
+            "The API's documentation, for developers: the overview and contents",
+        ),
         get(api_docs),
+    );
+    t.add(
+        Method::GET,
+        "/api/docs/{tag}",
+        public,
+        Doc::page(
+            "Console",
+            "The API's documentation: one tag's operations and the schemas they use",
+        ),
+        get(api_docs_tag),
     );
 }
 
@@ -81,6 +98,17 @@ struct Schema {
     properties: Vec<Property>,
 }
 
+/// The document read whole: its operations by tag, and its schemas.
+struct Document {
+    title: String,
+    version: String,
+    description: String,
+    tags: Vec<Tag>,
+    schemas: Vec<Schema>,
+}
+
+/// `/api/docs`: the overview, each tag with its operations' summaries, and the problem schema
+/// every error uses.
 #[derive(Template)]
 #[template(path = "api_docs.html", whitespace = "minimize")]
 struct DocsPage {
@@ -88,6 +116,15 @@ struct DocsPage {
     version: String,
     description: String,
     tags: Vec<Tag>,
+    schemas: Vec<Schema>,
+}
+
+/// `/api/docs/{tag}`: one tag's operations in full, and the schemas they use.
+#[derive(Template)]
+#[template(path = "api_docs_tag.html", whitespace = "minimize")]
+struct TagPage {
+    title: String,
+    tag: Tag,
     schemas: Vec<Schema>,
 }
 
@@ -276,8 +313,61 @@ fn schema(name: &str, s: &Value) -> Schema {
     }
 }
 
-/// The page's content read off the document.
-fn page(doc: &Value) -> DocsPage {
+/// Every schema name `value` refers to (`$ref`), at any depth.
+fn refs(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = ref_name(value) {
+                found.insert(name);
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+/// The schemas the operations of `tag` use, and the schemas those use in turn.
+fn schemas_of(doc: &Value, tag: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let empty = Map::new();
+    for methods in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty)
+        .values()
+    {
+        for op in methods.as_object().unwrap_or(&empty).values() {
+            if tag_of(op) == tag {
+                refs(op, &mut found);
+            }
+        }
+    }
+    let components = doc.pointer("/components/schemas");
+    let mut todo: Vec<String> = found.iter().cloned().collect();
+    while let Some(name) = todo.pop() {
+        let mut more = BTreeSet::new();
+        if let Some(schema) = components.and_then(|c| c.get(&name)) {
+            refs(schema, &mut more);
+        }
+        for next in more {
+            if found.insert(next.clone()) {
+                todo.push(next);
+            }
+        }
+    }
+    found
+}
+
+fn tag_of(op: &Value) -> &str {
+    op.get("tags")
+        .and_then(|t| t.get(0))
+        .and_then(Value::as_str)
+        .unwrap_or("other")
+}
+
+/// The document's content, read whole.
+fn read(doc: &Value) -> Document {
     let info = doc.get("info").cloned().unwrap_or_default();
     let mut tags: Vec<Tag> = Vec::new();
     let empty = Map::new();
@@ -287,11 +377,7 @@ fn page(doc: &Value) -> DocsPage {
         .unwrap_or(&empty);
     for (path, methods) in paths {
         for (method, op) in methods.as_object().unwrap_or(&empty) {
-            let tag = op
-                .get("tags")
-                .and_then(|t| t.get(0))
-                .and_then(Value::as_str)
-                .unwrap_or("other");
+            let tag = tag_of(op);
             let operation = operation(path, method, op);
             match tags.iter_mut().find(|t| t.name == tag) {
                 Some(found) => found.operations.push(operation),
@@ -308,7 +394,7 @@ fn page(doc: &Value) -> DocsPage {
         .and_then(Value::as_object)
         .map(|s| s.iter().map(|(name, s)| schema(name, s)).collect())
         .unwrap_or_default();
-    DocsPage {
+    Document {
         title: text(&info, "title"),
         version: text(&info, "version"),
         description: text(&info, "description"),
@@ -317,12 +403,53 @@ fn page(doc: &Value) -> DocsPage {
     }
 }
 
-async fn api_docs(State(state): State<AppState>) -> ApiResult<Response> {
-    let doc: Value = serde_json::from_str(state.openapi.as_str()).map_err(|e| {
+/// The served OpenAPI document, parsed.
+fn document(state: &AppState) -> ApiResult<Value> {
+    Ok(serde_json::from_str(state.openapi.as_str()).map_err(|e| {
         tracing::error!(error = %e, "the OpenAPI document does not parse");
         ApiError::new(ErrorCode::Internal, "the API's document could not be read")
-    })?;
-    Ok(console::render(StatusCode::OK, &page(&doc)))
+    })?)
+}
+
+async fn api_docs(State(state): State<AppState>) -> ApiResult<Response> {
+    let doc = read(&document(&state)?);
+    let page = DocsPage {
+        title: doc.title,
+        version: doc.version,
+        description: doc.description,
+        tags: doc.tags,
+        schemas: doc
+            .schemas
+            .into_iter()
+            .filter(|s| s.name == "ProblemOut")
+            .collect(),
+    };
+    Ok(console::render(StatusCode::OK, &page))
+}
+
+async fn api_docs_tag(
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> ApiResult<Response> {
+    let raw = document(&state)?;
+    let used = schemas_of(&raw, &tag);
+    let doc = read(&raw);
+    let Some(found) = doc.tags.into_iter().find(|t| t.name == tag) else {
+        return Err(Problem::new(
+            ErrorCode::NotFound,
+            "the API has no such tag; /api/docs lists them",
+        ));
+    };
+    let page = TagPage {
+        title: doc.title,
+        tag: found,
+        schemas: doc
+            .schemas
+            .into_iter()
+            .filter(|s| used.contains(&s.name))
+            .collect(),
+    };
+    Ok(console::render(StatusCode::OK, &page))
 }
 
 #[cfg(test)]
