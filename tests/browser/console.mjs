@@ -9,48 +9,9 @@
 //   HF_SCREENSHOTS (folder), HF_TIMEOUT_MS (default 20000).
 // Output: one JSON object on stdout, {"ok": true|false, ...}.
 // The system's Chromium is used; no browser is ever downloaded.
-import { chromium } from "playwright-core";
-import AxeBuilder from "@axe-core/playwright";
-import { mkdirSync } from "node:fs";
+import { audit, base, drive, result, shoot, timeout } from "./kit.mjs";
 
-const base = process.env.HF_BASE;
-const timeout = Number(process.env.HF_TIMEOUT_MS || 20000);
-const shots = process.env.HF_SCREENSHOTS || "";
-const result = { ok: false, dialogs: [], csp: [], console: [], axe: {}, steps: [] };
-
-async function audit(page, name) {
-  const found = await new AxeBuilder({ page }).analyze();
-  const bad = found.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  result.axe[name] = bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
-}
-
-async function shoot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  for (const [label, width, height] of [["desktop", 1280, 800], ["phone", 390, 844]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.HF_CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on("dialog", async (d) => {
-    result.dialogs.push(d.message());
-    await d.dismiss();
-  });
-  page.on("console", (m) => {
-    const text = `${m.type()}: ${m.text()}`.slice(0, 300);
-    result.console.push(text);
-    if (/Content Security Policy/i.test(text)) result.csp.push(`${new URL(page.url()).pathname} ${JSON.stringify(m.location())} ${text}`.slice(0, 500));
-  });
-  page.on("pageerror", (e) => result.console.push(`pageerror: ${String(e)}`.slice(0, 300)));
+await drive(async (page) => {
 
   // A stranger is sent to sign in, and comes back to the page they asked for.
   await page.goto(`${base}/app/inbox`, { waitUntil: "load", timeout });
@@ -118,11 +79,12 @@ try {
     .locator(".delivery")
     .innerText();
   result.steps.push("replied with the keyboard");
-  result.ok = true;
-} catch (e) {
-  result.error = String(e && e.message ? e.message : e).slice(0, 2000);
-} finally {
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(result) + "\n");
-process.exit(result.ok ? 0 : 1);
+
+  // Back in the inbox, the ticket just worked is read; the others are still unread.
+  await page.goto(`${base}/app/inbox`, { waitUntil: "load", timeout });
+  const row = (subject) => page.locator("tr[data-row]", { hasText: subject });
+  result.worked_ticket_unread = await row(process.env.HF_SUBJECT).locator("td.unread").count();
+  result.unread_rows = await page.locator("tr[data-row] td.unread").count();
+  result.rows = await page.locator("tr[data-row]").count();
+  result.steps.push("the worked ticket reads as read");
+});

@@ -14,31 +14,9 @@
 //     HF_EMAIL) → back to /sign-in/confirm → the account's password HF_PASSWORD → the inbox.
 // Output: one JSON object on stdout, {"ok": true|false, ...}.
 // The system's Chromium is used; no browser is ever downloaded.
-import { chromium } from "playwright-core";
-import AxeBuilder from "@axe-core/playwright";
-import { mkdirSync } from "node:fs";
+import { audit, base, drive, result, shoot, timeout } from "./kit.mjs";
 
 const env = process.env;
-const base = env.HF_BASE;
-const timeout = Number(env.HF_TIMEOUT_MS || 20000);
-const shots = env.HF_SCREENSHOTS || "";
-const result = { ok: false, dialogs: [], csp: [], console: [], axe: {}, steps: [] };
-
-async function audit(page, name) {
-  const found = await new AxeBuilder({ page }).analyze();
-  const bad = found.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  result.axe[name] = bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
-}
-
-async function shoot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  for (const [label, width, height] of [["desktop", 1280, 800], ["phone", 390, 844]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: !name.startsWith("api-docs") });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 async function firstRun(page) {
   await page.goto(`${base}${env.HF_SETUP}`, { waitUntil: "load", timeout });
@@ -75,7 +53,7 @@ async function firstRun(page) {
 
   await page.goto(`${base}/api/docs`, { waitUntil: "load", timeout });
   await audit(page, "api-docs");
-  await shoot(page, "api-docs");
+  await shoot(page, "api-docs", false);
   // The contents lead to a tag's page, with each operation in full.
   await page.getByRole("navigation", { name: "Contents" }).getByRole("link", { name: "audit", exact: true }).click();
   await page.waitForURL(`${base}/api/docs/audit`, { timeout });
@@ -84,7 +62,7 @@ async function firstRun(page) {
     .innerText()
     .then((t) => t.includes("List audit entries"));
   await audit(page, "api-docs-tag");
-  await shoot(page, "api-docs-tag");
+  await shoot(page, "api-docs-tag", false);
   result.steps.push("read the API documentation");
 }
 
@@ -148,23 +126,7 @@ async function singleSignOn(page) {
   result.steps.push("signed in through single sign-on");
 }
 
-const browser = await chromium.launch({
-  executablePath: env.HF_CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on("dialog", async (d) => {
-    result.dialogs.push(d.message());
-    await d.dismiss();
-  });
-  page.on("console", (m) => {
-    const text = `${m.type()}: ${m.text()}`.slice(0, 300);
-    result.console.push(text);
-    if (/Content Security Policy/i.test(text)) result.csp.push(text);
-  });
-  page.on("pageerror", (e) => result.console.push(`pageerror: ${String(e)}`.slice(0, 300)));
+await drive(async (page) => {
   if (env.HF_PHASE === "first-run") {
     await firstRun(page);
   } else if (env.HF_PHASE === "sso") {
@@ -172,11 +134,4 @@ try {
   } else {
     await accounts(page);
   }
-  result.ok = true;
-} catch (e) {
-  result.error = String(e && e.message ? e.message : e).slice(0, 2000);
-} finally {
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(result) + "\n");
-process.exit(result.ok ? 0 : 1);
+});

@@ -11,33 +11,11 @@
 //   HF_ENDPOINT (a webhook endpoint's id), HF_SCREENSHOTS (folder), HF_TIMEOUT_MS.
 // Output: one JSON object on stdout, {"ok": true|false, ...}.
 // The system's Chromium is used; no browser is ever downloaded.
-import { chromium } from "playwright-core";
-import AxeBuilder from "@axe-core/playwright";
+import { audit, base, drive, result, shoot, timeout } from "./kit.mjs";
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
 
-const base = process.env.HF_BASE;
-const timeout = Number(process.env.HF_TIMEOUT_MS || 20000);
-const shots = process.env.HF_SCREENSHOTS || "";
 const password = process.env.HF_PASSWORD;
 const endpoint = process.env.HF_ENDPOINT;
-const result = { ok: false, dialogs: [], csp: [], console: [], axe: {}, steps: [] };
-
-async function audit(page, name) {
-  const found = await new AxeBuilder({ page }).analyze();
-  const bad = found.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  result.axe[name] = bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
-}
-
-async function shoot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  for (const [label, width, height] of [["desktop", 1280, 800], ["phone", 390, 844]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 // RFC 6238 with SHA-1, six digits, 30-second steps: what an authenticator app computes.
 function base32(text) {
@@ -73,23 +51,7 @@ async function visit(page, path, name) {
   await audit(page, name);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.HF_CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on("dialog", async (d) => {
-    result.dialogs.push(d.message());
-    await d.dismiss();
-  });
-  page.on("console", (m) => {
-    const text = `${m.type()}: ${m.text()}`.slice(0, 300);
-    result.console.push(text);
-    if (/Content Security Policy/i.test(text)) result.csp.push(text);
-  });
-  page.on("pageerror", (e) => result.console.push(`pageerror: ${String(e)}`.slice(0, 300)));
+await drive(async (page) => {
 
   // Sign in, coming back to the settings.
   await page.goto(`${base}/app/settings`, { waitUntil: "load", timeout });
@@ -193,11 +155,4 @@ try {
   });
   await visit(page, "/app/settings/widget", "widget");
   await shoot(page, "settings-widget");
-  result.ok = true;
-} catch (e) {
-  result.error = String(e && e.message ? e.message : e).slice(0, 2000);
-} finally {
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(result) + "\n");
-process.exit(result.ok ? 0 : 1);
+});

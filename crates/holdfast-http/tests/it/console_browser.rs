@@ -91,6 +91,17 @@ async fn a_person_signs_in_and_answers_a_ticket_with_the_keyboard_in_chromium() 
     );
     assert_eq!(result["xss_shown_as_text"], true, "{result:#}");
     assert_eq!(result["live_without_reload"], true, "{result:#}");
+    // The ticket worked is read; every other one still shows its unread marker.
+    assert_eq!(result["worked_ticket_unread"], 0, "{result:#}");
+    assert!(
+        result["rows"].as_i64().unwrap_or_default() >= 3,
+        "{result:#}"
+    );
+    assert_eq!(
+        result["unread_rows"].as_i64(),
+        result["rows"].as_i64().map(|n| n - 1),
+        "{result:#}"
+    );
     for page in ["sign-in", "inbox", "ticket"] {
         assert_eq!(
             result["axe"][page],
