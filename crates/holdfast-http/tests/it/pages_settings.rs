@@ -2134,7 +2134,7 @@ async fn deleting_ones_account_asks_the_email_and_password_and_spares_the_last_o
     assert!(
         cleared
             .iter()
-            .any(|c| c.starts_with("hf_session=;") && c.contains("Max-Age=0")),
+            .any(|c| c.contains("hf_session=;") && c.contains("Max-Age=0")),
         "{cleared:?}"
     );
     let gone = app
@@ -2241,7 +2241,7 @@ async fn the_webhook_page_shows_a_failing_endpoint_and_recovers_its_messages() {
     let refused = post_form(&app, &owner, &recover, &[("hours", "72")], 409).await;
     assert!(refused.text.contains("role=\"alert\""), "{}", refused.text);
     assert!(refused.text.contains("disabled"), "{}", refused.text);
-    // Enabled again (over the API): the form offers to reach back past the failures' start.
+    // Enabled again (over the API), which ends the streak: the form offers the last day.
     app.patch(&format!("/api/v1/webhooks/{id}"))
         .key(&ws.admin_key)
         .json(&json!({"enabled": true}))
@@ -2253,6 +2253,29 @@ async fn the_webhook_page_shows_a_failing_endpoint_and_recovers_its_messages() {
         "{}",
         page.text
     );
+    assert!(page.text.contains("<option value=\"24\" selected>"));
+    assert!(!page.text.contains("id=\"webhook-failing-since\""));
+    // Enabled but failing for 30 hours: the form reaches back past the streak's start.
+    {
+        let mut tx = app.workspace_tx(&ws).await;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET consecutive_failures = 7, failing_since = $3 \
+             WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(&ws.id)
+        .bind(&id)
+        .bind(now - 30 * 60 * 60 * 1000)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let page = open(&app, &owner, &here, 200).await;
+    assert!(
+        page.text
+            .contains("<dd id=\"webhook-state\">enabled, failing</dd>")
+    );
+    assert!(page.text.contains("id=\"webhook-failing-since\""));
     assert!(
         page.text.contains("<option value=\"72\" selected>"),
         "{}",
