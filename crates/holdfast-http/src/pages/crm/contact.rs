@@ -37,6 +37,7 @@ use holdfast_core::validate::Errors;
 use holdfast_store::Lock;
 use holdfast_store::crm::{companies, consent, contact_fields, contacts};
 use holdfast_store::helpdesk::tickets;
+use holdfast_store::identity::auth::Actor;
 use holdfast_store::privacy::{self, Erased};
 use serde::Deserialize;
 use serde_json::json;
@@ -435,7 +436,7 @@ async fn exists(tx: &mut holdfast_store::TenantTx<'_>, id: &ContactId) -> ApiRes
 /// unknown contact is 404 before the form is weighed.
 async fn privacy_set(
     state: &AppState,
-    actor: &holdfast_store::identity::auth::Actor,
+    actor: &Actor,
     client: &ClientInfo,
     id: &ContactId,
     headers: &HeaderMap,
