@@ -29,13 +29,14 @@ fn reason(errors: &mut Errors, value: &str) -> Option<String> {
     errors.take(validate::text("reason", value, 1, 500))
 }
 
-fn days(errors: &mut Errors, field: &str, value: Option<i64>) -> Option<i64> {
+/// A retention period in days, or `None`; `none_means` says what `null` does there.
+fn days(errors: &mut Errors, field: &str, value: Option<i64>, none_means: &str) -> Option<i64> {
     match value {
         Some(d) if !(MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d) => {
             errors.push(
                 field,
                 format!(
-                    "must be a whole number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, or null to keep forever"
+                    "must be a whole number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, or null {none_means}"
                 ),
             );
             None
@@ -88,9 +89,14 @@ impl ContactPrivacyPatch {
     pub fn validate(&self) -> Result<PrivacyChange, Vec<FieldError>> {
         let mut errors = Errors::default();
         let reason = reason(&mut errors, &self.reason).unwrap_or_default();
-        let retention_days = self
-            .retention_days
-            .map(|d| days(&mut errors, "retention_days", d));
+        let retention_days = self.retention_days.map(|d| {
+            days(
+                &mut errors,
+                "retention_days",
+                d,
+                "for the workspace's periods",
+            )
+        });
         if self.legal_hold.is_none() && self.retention_days.is_none() {
             errors.push("legal_hold", "send legal_hold, retention_days or both");
         }
@@ -142,12 +148,23 @@ impl RetentionIn {
     pub fn validate(&self) -> Result<RetentionSettings, Vec<FieldError>> {
         let mut errors = Errors::default();
         let settings = RetentionSettings {
-            closed_tickets_days: days(&mut errors, "closed_tickets_days", self.closed_tickets_days),
-            messages_days: days(&mut errors, "messages_days", self.messages_days),
+            closed_tickets_days: days(
+                &mut errors,
+                "closed_tickets_days",
+                self.closed_tickets_days,
+                "to keep forever",
+            ),
+            messages_days: days(
+                &mut errors,
+                "messages_days",
+                self.messages_days,
+                "to keep forever",
+            ),
             inactive_contacts_days: days(
                 &mut errors,
                 "inactive_contacts_days",
                 self.inactive_contacts_days,
+                "to keep forever",
             ),
         };
         errors.finish(settings)

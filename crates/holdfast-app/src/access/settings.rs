@@ -1,4 +1,4 @@
-//! The workspace's sensitive settings, for the API and the console alike: which modules are
+//! The workspace's settings, for the API and the console alike: its name, which modules are
 //! on (among those on offer) and the security policy (two-factor sign-in for everyone, how
 //! long console sessions last). Each change audited with before and after.
 
@@ -55,6 +55,33 @@ pub async fn set_modules(
     tx.commit().await?;
     tracing::info!(modules = ?module_names(wanted, offered), "modules changed");
     Ok(())
+}
+
+/// Renames the workspace (the name already validated, `WorkspacePatch::validate`).
+pub async fn rename(
+    state: &App,
+    actor: &Actor,
+    origin: &Origin,
+    name: &str,
+) -> AppResult<WorkspaceOut> {
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let before = workspaces::get(&mut tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    workspaces::update(&mut tx, Some(name), None).await?;
+    let after = workspaces::get(&mut tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    let event = origin.event(
+        "workspace.renamed",
+        "workspace",
+        after.id.as_str(),
+        json!({"before": before.name, "after": after.name}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!("workspace renamed");
+    Ok(after)
 }
 
 fn policy(w: &WorkspaceOut) -> serde_json::Value {

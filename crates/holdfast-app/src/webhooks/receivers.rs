@@ -1,13 +1,15 @@
 //! The workspace's inbound receivers, for the API and the console alike: each provider's
 //! receiver URL (`/hooks/{provider}/{workspace_slug}`, to give the provider) and whether its
 //! signing secret is set; setting a secret (checked for the provider's shape, stored sealed,
-//! never shown again) and removing one. Each change audited. The receiver itself is the HTTP
-//! `Signed` guard and its slice; handling a received event is `inbound`.
+//! never shown again) and removing one. Each change audited. The events received, newest
+//! first, as the reader's field rules allow. The receiver itself is the HTTP `Signed` guard
+//! and its slice; handling a received event is `inbound`.
 
 use crate::audit::Origin;
 use crate::{App, AppResult};
+use holdfast_core::access::fields::{self, Resource};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::webhooks::inbound::{Provider, validate_secret};
+use holdfast_core::webhooks::inbound::{InboundEventOut, Provider, validate_secret};
 use holdfast_store::Tenant;
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::webhooks::inbound as store;
@@ -130,4 +132,38 @@ pub async fn remove_secret(
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The provider a list of received events is narrowed to: none, or one named by its slug.
+pub fn provider_filter(text: Option<&str>) -> AppResult<Option<Provider>> {
+    match text {
+        None => Ok(None),
+        Some(text) => Provider::from_slug(text).map(Some).ok_or_else(|| {
+            ApiError::field(
+                ErrorCode::Validation,
+                "provider",
+                "is not a provider Holdfast receives from (stripe, square, mailgun, meta, mercadopago, paddle, twilio, standard)",
+            )
+        }),
+    }
+}
+
+/// Verified events received from providers, newest first, before the cursor `before` (an
+/// event id), at most `limit` rows. A raw payload names the person and cannot be cut field by
+/// field, so a reader whose role hides any contact field gets the events without bodies.
+pub async fn received_events(
+    state: &App,
+    actor: &Actor,
+    provider: Option<Provider>,
+    before: Option<&str>,
+    limit: u32,
+) -> AppResult<Vec<InboundEventOut>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let rows = store::list(&mut tx, provider, before, limit).await?;
+    tx.commit().await?;
+    let whole = fields::sees_every_field(&actor.role, Resource::Contacts);
+    Ok(rows
+        .into_iter()
+        .map(|event| if whole { event } else { event.withheld() })
+        .collect())
 }

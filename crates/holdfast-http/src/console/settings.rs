@@ -75,6 +75,12 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         Needs::Permission(Permission::SettingsSecurity, Some(Module::Automation)),
     ),
     (
+        "/app/settings/inbound-events",
+        "Inbound events",
+        "What providers sent: each event, verified, and whether it was handled.",
+        Needs::Permission(Permission::AutomationManage, Some(Module::Automation)),
+    ),
+    (
         "/app/settings/widget",
         "Website widget",
         "Turn it on, choose where it may run, copy the embed snippet, rotate its keys.",
@@ -91,6 +97,12 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         "Retention",
         "How long closed tickets, messages and inactive contacts are kept.",
         Needs::Permission(Permission::ContactsErase, None),
+    ),
+    (
+        "/app/settings/workspace",
+        "Workspace",
+        "The workspace's name and its address for signing in.",
+        Needs::Permission(Permission::MembersRead, None),
     ),
     (
         "/app/settings/modules",

@@ -173,6 +173,31 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/app/settings/api-keys/{id}/revoke", "a redirect"),
     (
+        "POST",
+        "/app/settings/account/delete",
+        "a redirect, or the person's own profile with what was wrong",
+    ),
+    (
+        "GET",
+        "/app/settings/workspace",
+        "the workspace's name and address",
+    ),
+    (
+        "POST",
+        "/app/settings/workspace",
+        "a redirect, or the workspace page with what was wrong",
+    ),
+    (
+        "POST",
+        "/app/settings/webhooks/{id}/recover",
+        "the endpoint's page: its state and delivery log, no payloads",
+    ),
+    (
+        "POST",
+        "/app/contacts/{id}/retention",
+        "a redirect, or a page naming the field that was wrong",
+    ),
+    (
         "GET",
         "/app/settings/webhooks",
         "endpoints' addresses and events",
@@ -636,6 +661,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
             call(format!("/api/v1/webhooks/{}/deliveries", ids.endpoint))
         }
         ("GET", "/api/v1/inbound-events") => call("/api/v1/inbound-events".into()),
+        ("GET", "/app/settings/inbound-events") => call("/app/settings/inbound-events".into()),
         ("GET", "/api/v1/members") => call("/api/v1/members".into()),
         ("GET", "/api/v1/roles") => call("/api/v1/roles".into()),
         ("GET", "/api/v1/modules") => call("/api/v1/modules".into()),

@@ -35,6 +35,7 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/api/v1/webhooks", Module::Automation),
     ("/app/settings/webhooks", Module::Automation),
     ("/app/settings/inbound-hooks", Module::Automation),
+    ("/app/settings/inbound-events", Module::Automation),
     ("/app/settings/widget", Module::Helpdesk),
     ("/app/settings/privacy", Module::Crm),
     ("/api/v1/inbound-hooks", Module::Automation),

@@ -1006,3 +1006,174 @@ async fn the_import_wizard_maps_checks_and_imports_with_live_progress() {
         .await;
     assert_eq!(started_events.json["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contacts_own_retention_period_is_set_and_cleared_after_a_step_up() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let ws = app.workspace("crm-retention").await;
+    let console = app.console_login(&ws).await;
+    let id = crate::contact(
+        &app,
+        &ws,
+        json!({"name": "Rhea Retained", "email": "rhea@example.com"}),
+    )
+    .await;
+    let page = format!("/app/contacts/{id}");
+    let retention = format!("/app/contacts/{id}/retention");
+    let privacy = || async {
+        app.get(&format!("/api/v1/contacts/{id}/privacy"))
+            .key(&ws.admin_key)
+            .expect(200)
+            .await
+            .json
+    };
+    let trail = || async {
+        app.get("/api/v1/audit?action=contact.privacy_changed")
+            .key(&ws.admin_key)
+            .expect(200)
+            .await
+            .json["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<serde_json::Value>(e["summary"].as_str().unwrap()).unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let shown = app
+        .browser(Method::GET, &page)
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(shown.text.contains(&format!("action=\"{retention}\"")));
+    assert!(shown.text.contains("The workspace’s periods apply"));
+    // Shortening retention lets the daily run erase the contact: a recent password first.
+    let refused = post_form(
+        &app,
+        &console,
+        &retention,
+        &[("retention_days", "90"), ("reason", "contract ended")],
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("Confirm and continue"));
+    let stepped = post_form(
+        &app,
+        &console,
+        "/app/step-up",
+        &[("password", OWNER_PASSWORD), ("back", &page)],
+    )
+    .await;
+    assert_eq!(stepped.status, 303, "{}", stepped.text);
+    // Bad input: a 422 page naming the field, nothing changed.
+    for (days, reason, says) in [
+        (
+            "ninety",
+            "contract ended",
+            "retention_days: must be a whole number of days",
+        ),
+        (
+            "3",
+            "contract ended",
+            "retention_days: must be a whole number of days from 7 to 36500",
+        ),
+        ("40000", "contract ended", "or null for the workspace"),
+        ("1.5", "contract ended", "retention_days"),
+        ("90", "", "reason"),
+    ] {
+        let r = post_form(
+            &app,
+            &console,
+            &retention,
+            &[("retention_days", days), ("reason", reason)],
+        )
+        .await;
+        assert_eq!(r.status, 422, "{days}: {}", r.text);
+        assert_page(&r);
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    assert_eq!(privacy().await["retention_days"], json!(null));
+    assert!(trail().await.is_empty());
+    // Set: back to the contact, which shows it; audited with before, after and the reason.
+    let set = post_form(
+        &app,
+        &console,
+        &retention,
+        &[("retention_days", " 90 "), ("reason", "contract ended")],
+    )
+    .await;
+    assert_eq!(set.status, 303, "{}", set.text);
+    assert_eq!(set.header("location"), Some(page.as_str()));
+    assert_eq!(privacy().await["retention_days"], 90);
+    let shown = app
+        .browser(Method::GET, &page)
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(
+        shown.text.contains("<strong>90 days</strong>"),
+        "{}",
+        shown.text
+    );
+    assert!(
+        shown
+            .text
+            .contains("name=\"retention_days\" type=\"text\" inputmode=\"numeric\" value=\"90\"")
+    );
+    assert!(
+        shown.text.contains("Put on legal hold"),
+        "the hold is untouched"
+    );
+    // Empty: the workspace's periods again.
+    let cleared = post_form(
+        &app,
+        &console,
+        &retention,
+        &[("retention_days", ""), ("reason", "back to the policy")],
+    )
+    .await;
+    assert_eq!(cleared.status, 303, "{}", cleared.text);
+    let now = privacy().await;
+    assert_eq!(now["retention_days"], json!(null));
+    assert_eq!(now["legal_hold"], false);
+    let entries = trail().await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        entries[1],
+        json!({
+            "before": {"legal_hold": false, "retention_days": null},
+            "after": {"legal_hold": false, "retention_days": 90},
+            "reason": "contract ended",
+        })
+    );
+    assert_eq!(entries[0]["after"]["retention_days"], json!(null));
+    // A role without contacts.erase: no form, and the action refused.
+    let support = app.key(&ws.slug, BuiltinRole::Support).await;
+    let theirs = app
+        .browser(Method::GET, &page)
+        .key(&support)
+        .expect(200)
+        .await;
+    assert!(!theirs.text.contains("Retention period"));
+    let r = app
+        .browser(Method::POST, &retention)
+        .key(&support)
+        .body(FORM, form(&[("retention_days", "30"), ("reason", "no")]))
+        .expect(403)
+        .await;
+    assert_page(&r);
+    assert!(r.text.contains("lacks the permission"), "{}", r.text);
+    // Another workspace's contact, or none: 404.
+    let other = app.workspace("crm-retention-b").await;
+    let theirs = crate::contact(&app, &other, json!({"name": "Other"})).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/contacts/{theirs}/retention"),
+        &[("retention_days", "30"), ("reason", "no")],
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(privacy().await["retention_days"], json!(null));
+}

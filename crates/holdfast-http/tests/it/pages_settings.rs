@@ -1893,3 +1893,591 @@ async fn the_inbound_and_widget_pages_keep_secrets_and_show_the_snippet_as_text(
     open(&app, &owner, "/app/settings/widget", 404).await;
     open(&app, &owner, "/app/settings/inbound-hooks", 404).await;
 }
+
+/// The workspace's audit entries with `action`, their summaries read as JSON.
+async fn audited(app: &TestApp, ws: &Workspace, action: &str) -> Vec<serde_json::Value> {
+    let trail = app
+        .get(&format!("/api/v1/audit?action={action}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str(e["summary"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+async fn workspace_name(app: &TestApp, ws: &Workspace) -> String {
+    app.get("/api/v1/workspace")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["name"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_workspace_page_renames_the_workspace_after_a_step_up() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-workspace").await;
+    let before = workspace_name(&app, &ws).await;
+    let owner = app.console_login(&ws).await;
+    let index = open(&app, &owner, "/app/settings", 200).await;
+    assert!(index.text.contains("href=\"/app/settings/workspace\""));
+    let page = open(&app, &owner, "/app/settings/workspace", 200).await;
+    assert!(page.text.contains(&before), "{}", page.text);
+    assert!(page.text.contains(&format!("<code>{}</code>", ws.slug)));
+    assert!(page.text.contains("action=\"/app/settings/workspace\""));
+    // Renaming needs a recent password, as PATCH /api/v1/workspace does.
+    let refused = post_form(
+        &app,
+        &owner,
+        "/app/settings/workspace",
+        &[("name", "Harbour & Co")],
+        403,
+    )
+    .await;
+    assert!(
+        refused.text.contains("Confirm and continue"),
+        "{}",
+        refused.text
+    );
+    step_up(&app, &owner, None).await;
+    // Bad input: said on the page with what was sent, nothing renamed.
+    let long = "x".repeat(101);
+    for (name, says) in [
+        ("", "name: must not be empty"),
+        ("   ", "name: must not be empty"),
+        (long.as_str(), "name: "),
+        ("tab\there", "control characters"),
+    ] {
+        let r = post_form(
+            &app,
+            &owner,
+            "/app/settings/workspace",
+            &[("name", name)],
+            422,
+        )
+        .await;
+        assert!(r.text.contains("role=\"alert\""), "{}", r.text);
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    let kept = post_form(
+        &app,
+        &owner,
+        "/app/settings/workspace",
+        &[("name", &long)],
+        422,
+    )
+    .await;
+    assert!(kept.text.contains(&format!("value=\"{long}\"")));
+    assert_eq!(workspace_name(&app, &ws).await, before);
+    assert!(audited(&app, &ws, "workspace.renamed").await.is_empty());
+    // The rename: saved, shown in every page's frame, audited with before and after.
+    let saved = post_form(
+        &app,
+        &owner,
+        "/app/settings/workspace",
+        &[("name", "  Harbour & Co  ")],
+        303,
+    )
+    .await;
+    assert_eq!(
+        saved.header("location"),
+        Some("/app/settings/workspace?done=saved")
+    );
+    assert_eq!(workspace_name(&app, &ws).await, "Harbour & Co");
+    let page = open(&app, &owner, "/app/settings/workspace?done=saved", 200).await;
+    assert!(page.text.contains("Saved."));
+    assert!(page.text.contains("Harbour &#38; Co"), "{}", page.text);
+    assert_eq!(
+        audited(&app, &ws, "workspace.renamed").await,
+        vec![json!({"before": before, "after": "Harbour & Co"})]
+    );
+    // A member who may see but not rename (no workspace.manage): no form, the action refused.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    let theirs = open(&app, &support, "/app/settings/workspace", 200).await;
+    assert!(theirs.text.contains("Harbour &#38; Co"));
+    assert!(!theirs.text.contains("Save the name"));
+    let r = post_form(
+        &app,
+        &support,
+        "/app/settings/workspace",
+        &[("name", "Taken over")],
+        403,
+    )
+    .await;
+    assert!(r.text.contains("lacks the permission"), "{}", r.text);
+    // Without the CSRF token: refused.
+    app.browser(Method::POST, "/app/settings/workspace")
+        .cookie(&owner)
+        .body(FORM, form(&[("name", "No token")]))
+        .expect(403)
+        .await;
+    assert_eq!(workspace_name(&app, &ws).await, "Harbour & Co");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_ones_account_asks_the_email_and_password_and_spares_the_last_owner() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-delete").await;
+    let owner = app.console_login(&ws).await;
+    let page = open(&app, &owner, "/app/settings/profile", 200).await;
+    assert!(
+        page.text
+            .contains("action=\"/app/settings/account/delete\"")
+    );
+    assert!(page.text.contains("Delete my account"));
+    // The only owner: refused on the page (the API's 409), nothing deleted.
+    let last = post_form(
+        &app,
+        &owner,
+        "/app/settings/account/delete",
+        &[
+            ("confirm_email", &ws.owner_email),
+            ("password", OWNER_PASSWORD),
+        ],
+        409,
+    )
+    .await;
+    assert!(last.text.contains("role=\"alert\""), "{}", last.text);
+    assert!(last.text.contains("only owner of"), "{}", last.text);
+    open(&app, &owner, "/app/settings/profile", 200).await;
+    let email = format!("leaver@{}.example.com", ws.slug);
+    let leaver = member_console(&app, &ws, &email, "support").await;
+    let delete = "/app/settings/account/delete";
+    // Bad input, each on the page and nothing deleted: the email not typed, another email, the
+    // wrong password; a step-up done before does not stand in for the password.
+    step_up_as(&app, &leaver, MEMBER_PASSWORD).await;
+    for (pairs, status, says) in [
+        (
+            vec![("password", MEMBER_PASSWORD)],
+            422,
+            "confirm_email: type your account",
+        ),
+        (
+            vec![
+                ("confirm_email", ws.owner_email.as_str()),
+                ("password", MEMBER_PASSWORD),
+            ],
+            422,
+            "confirm_email",
+        ),
+        (
+            vec![
+                ("confirm_email", email.as_str()),
+                ("password", "not it at all"),
+            ],
+            401,
+            "role=\"alert\"",
+        ),
+        (
+            vec![("confirm_email", email.as_str())],
+            401,
+            "role=\"alert\"",
+        ),
+    ] {
+        let r = post_form(&app, &leaver, delete, &pairs, status).await;
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+        assert!(r.text.contains("action=\"/app/settings/account/delete\""));
+    }
+    open(&app, &leaver, "/app/settings/profile", 200).await;
+    assert!(
+        audited(&app, &ws, "member.account_deleted")
+            .await
+            .is_empty()
+    );
+    // Without the CSRF token, and with an API key (no account of its own): refused.
+    app.browser(Method::POST, delete)
+        .cookie(&leaver)
+        .body(
+            FORM,
+            form(&[("confirm_email", &email), ("password", MEMBER_PASSWORD)]),
+        )
+        .expect(403)
+        .await;
+    app.browser(Method::POST, delete)
+        .key(&ws.admin_key)
+        .body(
+            FORM,
+            form(&[("confirm_email", &email), ("password", MEMBER_PASSWORD)]),
+        )
+        .expect(403)
+        .await;
+    // Deleted: the cookies cleared, on to the sign-in page with a notice; the old session is
+    // gone and the account signs in no more.
+    let upper = email.to_uppercase();
+    let done = post_form(
+        &app,
+        &leaver,
+        delete,
+        &[("confirm_email", &upper), ("password", MEMBER_PASSWORD)],
+        303,
+    )
+    .await;
+    assert_eq!(
+        done.header("location"),
+        Some("/sign-in?done=account_deleted")
+    );
+    let cleared = done.set_cookies();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.contains("hf_session=;") && c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    let gone = app
+        .browser(Method::GET, "/app/settings/profile")
+        .cookie(&leaver)
+        .expect(303)
+        .await;
+    assert_eq!(
+        gone.header("location"),
+        Some("/sign-in?next=/app/settings/profile")
+    );
+    let notice = app
+        .browser(Method::GET, "/sign-in?done=account_deleted")
+        .expect(200)
+        .await;
+    assert!(
+        notice.text.contains("Your account is deleted"),
+        "{}",
+        notice.text
+    );
+    app.post("/api/v1/auth/login")
+        .json(&json!({"email": email, "password": MEMBER_PASSWORD, "workspace": ws.slug}))
+        .expect(401)
+        .await;
+    assert_eq!(
+        audited(&app, &ws, "member.account_deleted").await,
+        vec![json!({"workspaces": 1})]
+    );
+}
+
+/// Marks a member's console session as stepped up with their own password.
+async fn step_up_as(app: &TestApp, console: &Console, password: &str) {
+    post_form(
+        app,
+        console,
+        "/app/step-up",
+        &[("password", password), ("back", "/app/settings")],
+        303,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webhook_page_shows_a_failing_endpoint_and_recovers_its_messages() {
+    use holdfast_testkit::receiver::Receiver;
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("settings-recover").await;
+    let other = app.workspace("settings-recover-b").await;
+    let owner = app.console_login(&ws).await;
+    let (id, _) = crate::webhook_endpoint(
+        &app,
+        &ws,
+        json!({"url": format!("{}/in", receiver.base), "event_types": ["contact.created"]}),
+    )
+    .await;
+    crate::contact(&app, &ws, crate::ada()).await;
+    let first = receiver
+        .wait_for(1, std::time::Duration::from_secs(20))
+        .await;
+    let webhook_id = first[0].header("webhook-id").unwrap().to_owned();
+    // As if every attempt had failed for 30 hours: disabled, its message held.
+    let now = holdfast_core::clock::Clock::now_ms(&holdfast_core::clock::SystemClock);
+    {
+        let mut tx = app.workspace_tx(&ws).await;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing', \
+             consecutive_failures = 40, failing_since = $3 WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(&ws.id)
+        .bind(&id)
+        .bind(now - 30 * 60 * 60 * 1000)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE webhook_messages SET status = 'held' WHERE workspace_id = $1 AND endpoint_id = $2",
+        )
+        .bind(&ws.id)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let here = format!("/app/settings/webhooks/{id}");
+    let recover = format!("{here}/recover");
+    let page = open(&app, &owner, &here, 200).await;
+    assert!(
+        page.text
+            .contains("<dd id=\"webhook-state\">disabled after failing</dd>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("id=\"webhook-failing-since\""));
+    assert!(page.text.contains("<dd>40</dd>"));
+    assert!(!page.text.contains(&format!("action=\"{recover}\"")));
+    assert!(page.text.contains("The endpoint is disabled"));
+    // Disabled: the recovery is refused on the page, as the API refuses it.
+    let refused = post_form(&app, &owner, &recover, &[("hours", "72")], 409).await;
+    assert!(refused.text.contains("role=\"alert\""), "{}", refused.text);
+    assert!(refused.text.contains("disabled"), "{}", refused.text);
+    // Enabled again (over the API), which ends the streak: the form offers the last day.
+    app.patch(&format!("/api/v1/webhooks/{id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": true}))
+        .expect(200)
+        .await;
+    let page = open(&app, &owner, &here, 200).await;
+    assert!(
+        page.text.contains(&format!("action=\"{recover}\"")),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("<option value=\"24\" selected>"));
+    assert!(!page.text.contains("id=\"webhook-failing-since\""));
+    // Enabled but failing for 30 hours: the form reaches back past the streak's start.
+    {
+        let mut tx = app.workspace_tx(&ws).await;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET consecutive_failures = 7, failing_since = $3 \
+             WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(&ws.id)
+        .bind(&id)
+        .bind(now - 30 * 60 * 60 * 1000)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let page = open(&app, &owner, &here, 200).await;
+    assert!(
+        page.text
+            .contains("<dd id=\"webhook-state\">enabled, failing</dd>")
+    );
+    assert!(page.text.contains("id=\"webhook-failing-since\""));
+    assert!(
+        page.text.contains("<option value=\"72\" selected>"),
+        "{}",
+        page.text
+    );
+    // Bad input: said on the page, nothing queued.
+    for (pairs, says) in [
+        (vec![("hours", "abc")], "hours: must be a whole number"),
+        (vec![("hours", "0")], "hours: must be a whole number"),
+        (vec![], "hours: must be a whole number"),
+        (vec![("hours", "721")], "since: is more than 30 days ago"),
+    ] {
+        let r = post_form(&app, &owner, &recover, &pairs, 422).await;
+        assert!(r.text.contains("role=\"alert\""), "{}", r.text);
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    assert!(
+        audited(&app, &ws, "webhook.recovery_requested")
+            .await
+            .is_empty()
+    );
+    // A role without webhooks.manage: refused, nothing queued.
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    open(&app, &support, &here, 403).await;
+    post_form(&app, &support, &recover, &[("hours", "72")], 403).await;
+    // Another workspace's endpoint: 404.
+    let (theirs, _) = crate::webhook_endpoint(
+        &app,
+        &other,
+        json!({"url": "https://hooks.example.com/b", "event_types": ["contact.created"]}),
+    )
+    .await;
+    post_form(
+        &app,
+        &owner,
+        &format!("/app/settings/webhooks/{theirs}/recover"),
+        &[("hours", "72")],
+        404,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(receiver.requests().len(), 1);
+    // The recovery: the held message queued and sent again with its webhook-id, audited. No
+    // step-up: it only sends again what the endpoint was signed for, as the API's.
+    let done = post_form(&app, &owner, &recover, &[("hours", "72")], 200).await;
+    assert!(
+        done.text.contains("1 failed or held message since"),
+        "{}",
+        done.text
+    );
+    let again = receiver
+        .wait_for(2, std::time::Duration::from_secs(20))
+        .await;
+    assert_eq!(again[1].header("webhook-id"), Some(webhook_id.as_str()));
+    let trail = audited(&app, &ws, "webhook.recovery_requested").await;
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0]["queued"], 1);
+    assert_eq!(trail[0]["more"], false);
+    // Nothing left: a second recovery says so.
+    let none = post_form(&app, &owner, &recover, &[("hours", "1")], 200).await;
+    assert!(none.text.contains("Nothing to send again"), "{}", none.text);
+}
+
+/// A Standard Webhooks signature (`v1,` and the HMAC-SHA256 of `id.timestamp.body` under the
+/// secret's bytes), as a provider's library makes it.
+fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    format!("v1,{signature}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbound_events_page_lists_filters_and_pages_what_providers_sent() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("settings-inbound-events").await;
+    let owner = app.console_login(&ws).await;
+    app.call(Method::PUT, "/api/v1/inbound-hooks/standard")
+        .key(&ws.admin_key)
+        .json(&json!({"secret": SECRET}))
+        .expect(200)
+        .await;
+    let page = open(&app, &owner, "/app/settings/inbound-events", 200).await;
+    assert!(page.text.contains("No events yet."), "{}", page.text);
+    // 51 signed deliveries: one more than a page.
+    let timestamp = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    for i in 0..51 {
+        let id = format!("msg_{i:03}");
+        let body = format!(r#"{{"type":"invoice.paid","data":{{"id":"in_{i:03}","note":"<b>"}}}}"#);
+        app.post(&format!("/hooks/standard/{}", ws.slug))
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", &timestamp.to_string())
+            .header(
+                "webhook-signature",
+                &standard_signature(SECRET, &id, timestamp, &body),
+            )
+            .body("application/json", body)
+            .expect(200)
+            .await;
+    }
+    // The inbound hooks page leads here.
+    let hooks = open(&app, &owner, "/app/settings/inbound-hooks", 200).await;
+    assert!(hooks.text.contains("href=\"/app/settings/inbound-events\""));
+    let first = open(&app, &owner, "/app/settings/inbound-events", 200).await;
+    assert_eq!(first.text.matches("<tr id=\"event-ibe_").count(), 50);
+    assert!(first.text.contains("msg_050"), "newest first");
+    assert!(!first.text.contains("msg_000"));
+    assert!(first.text.contains("<code>invoice.paid</code>"));
+    assert!(first.text.contains("verified, "));
+    // The payload, escaped.
+    assert!(first.text.contains("&#60;b&#62;"), "{}", first.text);
+    assert!(!first.text.contains("\"<b>\""));
+    let older = between(&first.text, "<p class=\"pager\"><a href=\"", "\"").replace("&#38;", "&");
+    assert!(
+        older.starts_with("/app/settings/inbound-events?cursor="),
+        "{older}"
+    );
+    let second = open(&app, &owner, &older, 200).await;
+    assert_eq!(second.text.matches("<tr id=\"event-ibe_").count(), 1);
+    assert!(second.text.contains("msg_000"));
+    assert!(!second.text.contains("class=\"pager\""));
+    // The provider filter: another provider has none; its pages keep the filter.
+    let stripe = open(
+        &app,
+        &owner,
+        "/app/settings/inbound-events?provider=stripe",
+        200,
+    )
+    .await;
+    assert!(stripe.text.contains("No events from stripe yet."));
+    assert!(stripe.text.contains("<option value=\"stripe\" selected>"));
+    let standard = open(
+        &app,
+        &owner,
+        "/app/settings/inbound-events?provider=standard",
+        200,
+    )
+    .await;
+    assert_eq!(standard.text.matches("<tr id=\"event-ibe_").count(), 50);
+    let older = between(&standard.text, "<p class=\"pager\"><a href=\"", "\"");
+    assert!(older.contains("provider=standard"), "{older}");
+    // Bad input: a provider Holdfast does not know, a cursor it did not issue.
+    for (path, says) in [
+        (
+            "/app/settings/inbound-events?provider=carrier-pigeon",
+            "provider: is not a provider",
+        ),
+        (
+            "/app/settings/inbound-events?cursor=%21%21",
+            "cursor: is not a cursor",
+        ),
+    ] {
+        let r = open(&app, &owner, path, 422).await;
+        assert!(r.text.contains("role=\"alert\""), "{}", r.text);
+        assert!(r.text.contains(says), "{says}: {}", r.text);
+    }
+    // As the API: automation.manage reads them (a manager, who cannot see the secrets page);
+    // support cannot.
+    let manager = member_console(
+        &app,
+        &ws,
+        &format!("manager@{}.example.com", ws.slug),
+        "manager",
+    )
+    .await;
+    let theirs = open(&app, &manager, "/app/settings/inbound-events", 200).await;
+    assert_eq!(theirs.text.matches("<tr id=\"event-ibe_").count(), 50);
+    open(&app, &manager, "/app/settings/inbound-hooks", 403).await;
+    let support = member_console(
+        &app,
+        &ws,
+        &format!("support@{}.example.com", ws.slug),
+        "support",
+    )
+    .await;
+    let r = open(&app, &support, "/app/settings/inbound-events", 403).await;
+    assert!(r.text.contains("lacks the permission"), "{}", r.text);
+    let index = open(&app, &support, "/app/settings", 200).await;
+    assert!(!index.text.contains("/app/settings/inbound-events"));
+    // With the automation module off, the page is not there.
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["crm", "helpdesk"]}))
+        .expect(200)
+        .await;
+    open(&app, &owner, "/app/settings/inbound-events", 404).await;
+}

@@ -111,6 +111,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
         "/api/v1/webhooks/{id}/recover",
         "sends held and failed messages again to the endpoint they were signed for",
     ),
+    (
+        "POST",
+        "/app/settings/webhooks/{id}/recover",
+        "the console's twin of the API's recovery: held and failed messages, same endpoint",
+    ),
 ];
 
 /// A signed-in user's own account: these destroy or weaken it and ask for the password (and
@@ -118,6 +123,7 @@ const EXEMPT: &[(&str, &str, &str)] = &[
 /// prove it (`account.rs`, `two_factor.rs`). They must stay `Guard::User` (no API key).
 const REAUTHENTICATE_IN_BODY: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/account/delete"),
+    ("POST", "/app/settings/account/delete"),
     ("POST", "/api/v1/auth/2fa/disable"),
 ];
 

@@ -11,10 +11,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, patch};
+use holdfast_app::access::settings::rename;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::access::workspaces::{WorkspaceOut, WorkspacePatch};
 use holdfast_store::access::workspaces;
-use serde_json::json;
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::new("workspace", summary);
@@ -59,24 +59,6 @@ async fn workspace_update(
     body: JsonBody<WorkspacePatch>,
 ) -> ApiResult<Json<WorkspaceOut>> {
     let name = body.value.validate().map_err(Problem::validation)?;
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let before = workspaces::get(&mut tx)
-        .await?
-        .ok_or_else(|| Problem::not_found("workspace"))?;
-    workspaces::update(&mut tx, Some(&name), None).await?;
-    let updated = workspaces::get(&mut tx)
-        .await?
-        .ok_or_else(|| Problem::not_found("workspace"))?;
-    let event = audit::by(
-        &actor,
-        &client,
-        "workspace.renamed",
-        "workspace",
-        updated.id.as_str(),
-        json!({"before": before.name, "after": updated.name}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
-    tx.commit().await?;
-    tracing::info!("workspace renamed");
-    Ok(Json(updated))
+    let origin = audit::origin(&actor, &client);
+    Ok(Json(rename(&state, &actor, &origin, &name).await?))
 }

@@ -15,11 +15,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
-use holdfast_app::webhooks::receivers::{Receiver, receivers, remove_secret, set_secret};
-use holdfast_core::access::fields::{self, Resource};
+use holdfast_app::webhooks::receivers::{
+    Receiver, provider_filter, received_events, receivers, remove_secret, set_secret,
+};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
-use holdfast_core::error::ErrorCode;
 use holdfast_core::token::sha256_hex;
 use holdfast_core::webhooks::inbound::{InboundEventOut, Provider};
 use holdfast_store::webhooks::inbound::{self as store, NewInbound};
@@ -245,23 +245,7 @@ async fn events_list(
     QueryParams(query): QueryParams<EventsQuery>,
 ) -> ApiResult<Json<Page<InboundEventOut>>> {
     let (limit, before) = page_params(query.limit.as_deref(), query.cursor.as_deref())?;
-    let provider = match query.provider.as_deref() {
-        None => None,
-        Some(text) => Some(Provider::from_slug(text).ok_or_else(|| {
-            Problem::field(
-                ErrorCode::Validation,
-                "provider",
-                "is not a provider Holdfast receives from (stripe, square, mailgun, meta, mercadopago, paddle, twilio, standard)",
-            )
-        })?),
-    };
-    let mut tx = state.db.read(&actor.tenant).await?;
-    let rows = store::list(&mut tx, provider, before.as_deref(), limit + 1).await?;
-    tx.commit().await?;
-    let whole = fields::sees_every_field(&actor.role, Resource::Contacts);
-    let rows: Vec<InboundEventOut> = rows
-        .into_iter()
-        .map(|event| if whole { event } else { event.withheld() })
-        .collect();
+    let provider = provider_filter(query.provider.as_deref())?;
+    let rows = received_events(&state, &actor, provider, before.as_deref(), limit + 1).await?;
     Ok(Json(page_of(rows, limit, |e| e.id.clone())))
 }

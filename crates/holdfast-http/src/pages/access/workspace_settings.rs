@@ -1,7 +1,9 @@
-//! `/app/settings/security` and `/app/settings/modules`: the workspace's security policy
-//! (two-factor sign-in for everyone, console session lengths) and which modules are on. Seeing
-//! them takes `members.read` (as `GET /api/v1/workspace` and `/api/v1/modules`); changing them
-//! `settings.security` and a step-up, through `holdfast_app::access::settings`.
+//! `/app/settings/workspace`, `/app/settings/security` and `/app/settings/modules`: the
+//! workspace's name, its security policy (two-factor sign-in for everyone, console session
+//! lengths) and which modules are on. Seeing them takes `members.read` (as
+//! `GET /api/v1/workspace` and `/api/v1/modules`); renaming takes `workspace.manage` and a
+//! step-up (as `PATCH /api/v1/workspace`), the others `settings.security` and a step-up, through
+//! `holdfast_app::access::settings`.
 
 use crate::audit;
 use crate::console::settings::Shell;
@@ -17,10 +19,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use holdfast_app::access::settings::{module_listing, set_modules, set_security};
+use holdfast_app::access::settings::{module_listing, rename, set_modules, set_security};
 use holdfast_core::access::modules::{ModuleOut, ModulesIn};
 use holdfast_core::access::policy::Permission;
-use holdfast_core::access::workspaces::{SecuritySettingsIn, WorkspaceOut};
+use holdfast_core::access::workspaces::{SecuritySettingsIn, WorkspaceOut, WorkspacePatch};
 use holdfast_core::error::ErrorCode;
 use holdfast_core::validate::FieldError;
 use holdfast_store::access::workspaces;
@@ -28,6 +30,7 @@ use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+const WORKSPACE: &str = "/app/settings/workspace";
 const SECURITY: &str = "/app/settings/security";
 const MODULES: &str = "/app/settings/modules";
 const SEE: Guard = Guard::Staff {
@@ -36,8 +39,25 @@ const SEE: Guard = Guard::Staff {
 const CHANGE: Guard = Guard::StaffStepUp {
     permission: Permission::SettingsSecurity,
 };
+const RENAME: Guard = Guard::StaffStepUp {
+    permission: Permission::WorkspaceManage,
+};
 
 pub fn routes(t: &mut RouteTable) {
+    t.add(
+        Method::GET,
+        WORKSPACE,
+        SEE,
+        Doc::page("Console", "The workspace's name and address"),
+        get(workspace_page),
+    );
+    t.add(
+        Method::POST,
+        WORKSPACE,
+        RENAME,
+        Doc::page("Console", "Rename the workspace").redirect(),
+        post(workspace_rename),
+    );
     t.add(
         Method::GET,
         SECURITY,
@@ -75,6 +95,88 @@ struct DoneQuery {
 
 fn saved(query: &DoneQuery) -> Option<&'static str> {
     (query.done.as_deref() == Some("saved")).then_some("Saved.")
+}
+
+#[derive(Template)]
+#[template(path = "settings/workspace.html")]
+struct WorkspacePage {
+    frame: Frame,
+    shell: Shell,
+    workspace: WorkspaceOut,
+    created: String,
+    may_change: bool,
+    /// The form's value: the workspace's name, or what was sent.
+    name: String,
+}
+
+async fn render_workspace(
+    state: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    shell: Shell,
+    sent: Option<String>,
+) -> ApiResult<Response> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let workspace = workspaces::get(&mut tx)
+        .await?
+        .ok_or_else(|| Problem::not_found("workspace"))?;
+    tx.commit().await?;
+    let page = WorkspacePage {
+        frame: Frame::new(state, actor, "/app/settings").await?,
+        shell,
+        may_change: actor.role.grants(Permission::WorkspaceManage),
+        created: console::when(workspace.created_at),
+        name: sent.unwrap_or_else(|| workspace.name.clone()),
+        workspace,
+    };
+    Ok(console::render(status, &page))
+}
+
+async fn workspace_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<DoneQuery>,
+) -> ApiResult<Response> {
+    let shell = Shell::new(&actor, WORKSPACE).done(saved(&query));
+    render_workspace(&state, &actor, StatusCode::OK, shell, None).await
+}
+
+#[derive(Deserialize)]
+struct WorkspaceForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn workspace_rename(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let form: WorkspaceForm = console::form(&headers, &body)?;
+    let patch = WorkspacePatch { name: form.name };
+    let renamed = match patch.validate() {
+        Err(errors) => Err(Problem::validation(errors)),
+        Ok(name) => {
+            let origin = audit::origin(&actor, &client);
+            rename(&state, &actor, &origin, &name)
+                .await
+                .map(|_| ())
+                .map_err(Problem)
+        }
+    };
+    match renamed {
+        Ok(()) => Ok(see_other(
+            &format!("{WORKSPACE}?done=saved"),
+            is_htmx(&headers),
+        )),
+        Err(problem) => {
+            let (status, message) = console::explain(&problem);
+            let shell = Shell::new(&actor, WORKSPACE).error(message);
+            render_workspace(&state, &actor, status, shell, Some(patch.name)).await
+        }
+    }
 }
 
 #[derive(Template)]

@@ -2,7 +2,8 @@
 //! hidden field is absent, as in the API), its custom fields, its tickets, its consent per
 //! channel with the consent log and the outbound decisions, and its actions, each with the
 //! API's guard: the export download (`contacts.export`), preference-link revocation
-//! (`contacts.write`), the legal hold and erasure (`contacts.erase` with a recent password).
+//! (`contacts.write`), the legal hold, the contact's own retention period and erasure
+//! (`contacts.erase` with a recent password).
 //! Everything goes through the application functions the API uses.
 
 use crate::audit;
@@ -36,6 +37,7 @@ use holdfast_core::validate::Errors;
 use holdfast_store::Lock;
 use holdfast_store::crm::{companies, consent, contact_fields, contacts};
 use holdfast_store::helpdesk::tickets;
+use holdfast_store::identity::auth::Actor;
 use holdfast_store::privacy::{self, Erased};
 use serde::Deserialize;
 use serde_json::json;
@@ -79,6 +81,19 @@ pub fn routes(t: &mut RouteTable) {
             ERASE_STEP_UP,
             Doc::page("Console", "Put a contact on legal hold, or lift it").redirect(),
             post(legal_hold_set),
+        );
+        // As the API's `PATCH /api/v1/contacts/{id}/privacy`: shortening retention lets the
+        // daily run erase the contact sooner.
+        t.add(
+            Method::POST,
+            "/app/contacts/{id}/retention",
+            ERASE_STEP_UP,
+            Doc::page(
+                "Console",
+                "Set a contact's own retention period, or return it to the workspace's",
+            )
+            .redirect(),
+            post(retention_set),
         );
         t.add(
             Method::POST,
@@ -158,6 +173,9 @@ struct ContactPage {
     decisions_more: bool,
     /// `Some(on hold)` for a role that may see and change the hold (`contacts.erase`).
     legal_hold: Option<bool>,
+    /// The contact's own retention period in days (`None`: the workspace's periods), for the
+    /// same role.
+    retention_days: Option<i64>,
     may_export: bool,
     may_write: bool,
     revoked: Option<u64>,
@@ -254,13 +272,13 @@ async fn contact_page(
     let settings = consent::settings(&mut tx).await?;
     let mut log = consent::log(&mut tx, &id, None, LOG_SHOWN + 1).await?;
     let mut decisions = consent::outreach(&mut tx, &id, None, LOG_SHOWN + 1).await?;
-    let legal_hold = if role.grants(Permission::ContactsErase) {
-        privacy::contact_privacy(&mut tx, &id)
-            .await?
-            .map(|p| p.legal_hold)
+    let privacy = if role.grants(Permission::ContactsErase) {
+        privacy::contact_privacy(&mut tx, &id).await?
     } else {
         None
     };
+    let legal_hold = privacy.as_ref().map(|p| p.legal_hold);
+    let retention_days = privacy.and_then(|p| p.retention_days);
     tx.commit().await?;
     let consent = view(&id, &standing, &settings);
     let log_more = log.len() > LOG_SHOWN as usize;
@@ -317,6 +335,7 @@ async fn contact_page(
             .collect(),
         decisions_more,
         legal_hold,
+        retention_days,
         may_export: role.grants(Permission::ContactsExport) && role.grants(Permission::TicketsRead),
         may_write: role.grants(Permission::ContactsWrite),
         revoked: query.revoked,
@@ -370,6 +389,7 @@ async fn export_download(
 struct ActionForm {
     reason: Option<String>,
     legal_hold: Option<String>,
+    retention_days: Option<String>,
 }
 
 async fn links_revoke(
@@ -411,6 +431,36 @@ async fn exists(tx: &mut holdfast_store::TenantTx<'_>, id: &ContactId) -> ApiRes
         .ok_or_else(|| Problem::not_found("contact"))
 }
 
+/// Changes the contact's legal hold or retention period as `PATCH /api/v1/contacts/{id}/privacy`
+/// does (validated, audited with before, after and the reason), then back to the contact. An
+/// unknown contact is 404 before the form is weighed.
+async fn privacy_set(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    id: &ContactId,
+    headers: &HeaderMap,
+    patch: impl FnOnce() -> ApiResult<ContactPrivacyPatch>,
+) -> ApiResult<Response> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    exists(&mut tx, id).await?;
+    let change = patch()?.validate().map_err(Problem::validation)?;
+    let by = audit::by(
+        actor,
+        client,
+        "contact.privacy_changed",
+        "contact",
+        id.as_str(),
+        json!({}),
+    );
+    change_contact_privacy(&mut tx, id, &change, by, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/app/contacts/{id}"), is_htmx(headers)))
+}
+
 async fn legal_hold_set(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -421,40 +471,57 @@ async fn legal_hold_set(
 ) -> ApiResult<Response> {
     let id = contact_id(&id)?;
     let form: ActionForm = console::form(&headers, &body)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    exists(&mut tx, &id).await?;
-    let legal_hold = match form.legal_hold.as_deref() {
-        Some("on") => true,
-        Some("off") => false,
-        _ => {
-            return Err(Problem::field(
-                ErrorCode::Validation,
-                "legal_hold",
-                "must be on or off",
-            ));
-        }
-    };
-    let change = ContactPrivacyPatch {
-        legal_hold: Some(legal_hold),
-        retention_days: None,
-        reason: form.reason.unwrap_or_default(),
-    }
-    .validate()
-    .map_err(Problem::validation)?;
-    let by = audit::by(
-        &actor,
-        &client,
-        "contact.privacy_changed",
-        "contact",
-        id.as_str(),
-        json!({}),
-    );
-    change_contact_privacy(&mut tx, &id, &change, by, now)
-        .await?
-        .ok_or_else(|| Problem::not_found("contact"))?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/app/contacts/{id}"), is_htmx(&headers)))
+    privacy_set(&state, &actor, &client, &id, &headers, || {
+        let legal_hold = match form.legal_hold.as_deref() {
+            Some("on") => true,
+            Some("off") => false,
+            _ => {
+                return Err(Problem::field(
+                    ErrorCode::Validation,
+                    "legal_hold",
+                    "must be on or off",
+                ));
+            }
+        };
+        Ok(ContactPrivacyPatch {
+            legal_hold: Some(legal_hold),
+            retention_days: None,
+            reason: form.reason.unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+/// The contact's own retention period: days (from 7 to 36500), or empty for the workspace's
+/// periods again.
+async fn retention_set(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let id = contact_id(&id)?;
+    let form: ActionForm = console::form(&headers, &body)?;
+    privacy_set(&state, &actor, &client, &id, &headers, || {
+        let days = match form.retention_days.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                Problem::field(
+                    ErrorCode::Validation,
+                    "retention_days",
+                    "must be a whole number of days from 7 to 36500, or empty for the workspace's periods",
+                )
+            })?),
+        };
+        Ok(ContactPrivacyPatch {
+            legal_hold: None,
+            retention_days: Some(days),
+            reason: form.reason.unwrap_or_default(),
+        })
+    })
+    .await
 }
 
 async fn contact_erase(

@@ -79,7 +79,8 @@ struct SignInPage<'a> {
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
-    /// `reset`: the password was just reset (`/reset/{token}` leads here).
+    /// `reset`: the password was just reset (`/reset/{token}` leads here); `account_deleted`:
+    /// the person just deleted their account (`/app/settings/account/delete`).
     done: Option<String>,
     /// A workspace's slug to fill in (the workspace switcher leads here).
     workspace: Option<String>,
@@ -114,10 +115,17 @@ async fn sign_in_page(
         StatusCode::OK,
         &SignInPage {
             error: None,
-            notice: (query.done.as_deref() == Some("reset")).then_some(
-                "Your password is changed and every session of your account has ended. Sign in \
-                 with the new password.",
-            ),
+            notice: match query.done.as_deref() {
+                Some("reset") => Some(
+                    "Your password is changed and every session of your account has ended. \
+                     Sign in with the new password.",
+                ),
+                Some("account_deleted") => Some(
+                    "Your account is deleted, and with it every session and membership. \
+                     Nothing of it can sign in any more.",
+                ),
+                _ => None,
+            },
             need_code: false,
             email: "",
             workspace: query

@@ -1,7 +1,9 @@
 //! `/app/settings/webhooks`: the workspace's outbound webhook endpoints — adding one (its
 //! signing secret shown once), changing or deleting it, the event types, the delivery log with
-//! each attempt's result and "send again", and rotating the secret (shown once). The same
-//! guards as `/api/v1/webhooks` (step-up for every change), through
+//! each attempt's result and "send again", rotating the secret (shown once), and recovering
+//! the undelivered messages of a failing or once-disabled endpoint. The same guards as
+//! `/api/v1/webhooks` (step-up for every change; none for sending again or recovering, which
+//! send messages only to the endpoint they were made for), through
 //! `holdfast_app::webhooks::endpoints`.
 
 use crate::audit;
@@ -21,7 +23,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::access::roles::all_roles;
 use holdfast_app::webhooks::endpoints::{
-    create_endpoint, delete_endpoint, deliveries, endpoint, redeliver, rotate_secret,
+    create_endpoint, delete_endpoint, deliveries, endpoint, recover, redeliver, rotate_secret,
     update_endpoint,
 };
 use holdfast_core::access::modules::Module;
@@ -29,7 +31,8 @@ use holdfast_core::access::policy::Permission;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::{WebhookEndpointId, WebhookMessageId};
 use holdfast_core::webhooks::{
-    AttemptOut, EndpointOut, EventType, RotateIn, RotateOut, WebhookIn, WebhookPatch,
+    AttemptOut, EndpointOut, EventType, RecoverIn, RecoverOut, RotateIn, RotateOut, WebhookIn,
+    WebhookPatch,
 };
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::webhooks as store;
@@ -98,6 +101,16 @@ pub fn routes(t: &mut RouteTable) {
             SEE,
             Doc::page("Console", "Send a webhook message again").redirect(),
             post(webhook_redeliver),
+        );
+        t.add(
+            Method::POST,
+            "/app/settings/webhooks/{id}/recover",
+            SEE,
+            Doc::page(
+                "Console",
+                "Send an endpoint's failed and held messages again",
+            ),
+            post(webhook_recover),
         );
     });
 }
@@ -180,7 +193,10 @@ struct ShownEndpoint {
     events: Vec<String>,
     role: String,
     state: String,
+    enabled: bool,
     failures: i64,
+    /// When the current streak of failures began.
+    failing_since: Option<String>,
     overlap_until: Option<String>,
 }
 
@@ -193,7 +209,9 @@ impl ShownEndpoint {
             events: endpoint.event_types.clone(),
             role: role_name(roles, &endpoint.role),
             state: state_of(endpoint),
+            enabled: endpoint.enabled,
             failures: endpoint.consecutive_failures,
+            failing_since: endpoint.failing_since.map(console::when),
             overlap_until: endpoint.previous_secret_expires_at.map(console::when),
         }
     }
@@ -360,6 +378,8 @@ struct WebhookPage {
     attempts: Vec<ShownAttempt>,
     older: Option<String>,
     log_refused: Option<String>,
+    /// How far back a recovery reaches, as offered (hours, label, chosen).
+    recover_choices: Vec<(i64, &'static str, bool)>,
 }
 
 /// What one endpoint's page shows besides the endpoint.
@@ -368,6 +388,37 @@ struct Extra {
     rotated: Option<RotateOut>,
     form: Option<FormValues>,
     cursor: Option<String>,
+}
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// How far back a recovery may reach, in hours, as the form offers it (the API takes any time
+/// in the last 30 days).
+const RECOVER_HOURS: [(i64, &str); 6] = [
+    (1, "the last hour"),
+    (24, "the last day"),
+    (72, "the last 3 days"),
+    (168, "the last week"),
+    (336, "the last 2 weeks"),
+    (720, "the last 30 days (the furthest)"),
+];
+
+/// The recovery's choices, the first reaching back to the failures' start chosen (a day while
+/// the endpoint is healthy).
+fn recover_choices(failing_since: Option<i64>, now_ms: i64) -> Vec<(i64, &'static str, bool)> {
+    let wanted = failing_since.map_or(24, |since| {
+        // An hour before the first failed attempt: its message was made a little earlier.
+        (now_ms - since + HOUR_MS).div_euclid(HOUR_MS) + 1
+    });
+    let chosen = RECOVER_HOURS
+        .iter()
+        .map(|(hours, _)| *hours)
+        .find(|hours| *hours >= wanted)
+        .unwrap_or(720);
+    RECOVER_HOURS
+        .iter()
+        .map(|(hours, label)| (*hours, *label, *hours == chosen))
+        .collect()
 }
 
 fn endpoint_id(text: &str) -> ApiResult<WebhookEndpointId> {
@@ -422,6 +473,7 @@ async fn render_one(
         attempts,
         older,
         log_refused,
+        recover_choices: recover_choices(found.failing_since, state.clock.now_ms()),
     };
     Ok(console::render(status, &page))
 }
@@ -595,6 +647,69 @@ async fn webhook_redeliver(
             &format!("{HERE}/{id}?done=queued"),
             is_htmx(&headers),
         )),
+        Err(e) => refused(&state, &actor, &id, e, None).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct RecoverForm {
+    /// How many hours back from now to recover.
+    hours: Option<String>,
+}
+
+/// What a recovery did, as the page says it.
+fn recovered(out: &RecoverOut) -> String {
+    let since = console::when(out.since);
+    let mut said = match out.queued {
+        0 => format!("Nothing to send again: no failed or held messages since {since}."),
+        1 => format!("1 failed or held message since {since} is queued to be sent again."),
+        n => format!("{n} failed or held messages since {since} are queued to be sent again."),
+    };
+    if out.more {
+        said.push_str(" There are more: recover again to queue the rest.");
+    }
+    said
+}
+
+/// Queues the endpoint's failed and held messages since the chosen time to be sent again
+/// (each keeps its webhook-id), as `POST /api/v1/webhooks/{id}/recover`. A disabled endpoint
+/// is refused (enable it first); the page says how many were queued.
+async fn webhook_recover(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let id = existing(&state, &actor, &id).await?;
+    let form: RecoverForm = console::form(&headers, &body)?;
+    let hours = form.hours.as_deref().map(str::trim).unwrap_or_default();
+    let hours = hours.parse::<i64>().ok().filter(|h| *h > 0);
+    let origin = audit::origin(&actor, &client);
+    let done = recover(&state, &actor, &origin, &id, |now| {
+        let Some(hours) = hours else {
+            return Err(ApiError::validation(vec![
+                holdfast_core::validate::FieldError::new(
+                    "hours",
+                    "must be a whole number of hours back from now, from 1 to 720 (30 days)",
+                ),
+            ]));
+        };
+        RecoverIn {
+            since: Some(serde_json::json!(
+                now.saturating_sub(hours.saturating_mul(HOUR_MS))
+            )),
+        }
+        .since_ms(now)
+        .map_err(ApiError::validation)
+    })
+    .await;
+    match done {
+        Ok(out) => {
+            let shell = Shell::new(&actor, HERE).done(Some(&recovered(&out)));
+            render_one(&state, &actor, StatusCode::OK, shell, &id, Extra::default()).await
+        }
         Err(e) => refused(&state, &actor, &id, e, None).await,
     }
 }

@@ -1,13 +1,16 @@
 //! `/app/settings/inbound-hooks`: each provider's receiver URL and whether its signing secret
 //! is set; setting (stored sealed, never shown) or removing a secret — the same guards as
-//! `/api/v1/inbound-hooks` (`settings.security`, step-up to change), through
-//! `holdfast_app::webhooks::receivers`.
+//! `/api/v1/inbound-hooks` (`settings.security`, step-up to change). And
+//! `/app/settings/inbound-events`: the events received, newest first, by provider, with keyset
+//! paging, as `GET /api/v1/inbound-events` (`automation.manage`; bodies withheld from a role
+//! that hides any contact field). Both through `holdfast_app::webhooks::receivers`.
 
 use crate::audit;
 use crate::console::settings::Shell;
 use crate::console::{self, Frame, is_htmx, see_other};
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Authed, Guard};
+use crate::paging::{page_of, page_params_into};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
@@ -17,14 +20,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use holdfast_app::webhooks::receivers::{receivers, remove_secret, set_secret};
+use holdfast_app::webhooks::receivers::{
+    provider_filter, received_events, receivers, remove_secret, set_secret,
+};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
+use holdfast_core::validate::Errors;
+use holdfast_core::webhooks::inbound::InboundEventOut;
 use holdfast_core::webhooks::inbound::Provider;
 use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
 
 const HERE: &str = "/app/settings/inbound-hooks";
+const EVENTS: &str = "/app/settings/inbound-events";
 
 pub fn routes(t: &mut RouteTable) {
     t.module(Module::Automation, |t| {
@@ -55,6 +63,15 @@ pub fn routes(t: &mut RouteTable) {
             Doc::page("Console", "Remove a provider's signing secret").redirect(),
             post(secret_remove),
         );
+        t.add(
+            Method::GET,
+            EVENTS,
+            Guard::Staff {
+                permission: Permission::AutomationManage,
+            },
+            Doc::page("Console", "Events received from providers, newest first"),
+            get(events_page),
+        );
     });
 }
 
@@ -71,6 +88,8 @@ struct InboundPage {
     frame: Frame,
     shell: Shell,
     receivers: Vec<ShownReceiver>,
+    /// The role may read the received events (`automation.manage`).
+    may_see_events: bool,
 }
 
 async fn render(
@@ -92,6 +111,7 @@ async fn render(
                 url: r.url,
             })
             .collect(),
+        may_see_events: actor.role.grants(Permission::AutomationManage),
     };
     Ok(console::render(status, &page))
 }
@@ -167,4 +187,138 @@ async fn secret_remove(
         &format!("{HERE}?done=removed"),
         is_htmx(&headers),
     ))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    provider: Option<String>,
+    cursor: Option<String>,
+}
+
+struct ShownEvent {
+    id: String,
+    provider: String,
+    event_type: String,
+    event_key: String,
+    received: String,
+    /// `received` (waiting to be handled) or `handled`, with when.
+    state: String,
+    handled: bool,
+    /// The body as received, when the role may read it and it is text.
+    body: Option<String>,
+    /// Why the body is not shown.
+    body_note: &'static str,
+}
+
+impl ShownEvent {
+    fn of(e: InboundEventOut) -> ShownEvent {
+        let handled = e.state == "handled";
+        let state = match e.handled_at {
+            Some(at) if handled => format!("handled {}", console::when(at)),
+            _ => e.state.clone(),
+        };
+        let (body, body_note) = match e.body_encoding.as_str() {
+            "utf8" => (Some(e.body), ""),
+            "withheld" => (
+                None,
+                "withheld: your role hides contact fields, and a raw payload names the person",
+            ),
+            _ => (
+                None,
+                "not text (a mail with attachments): read it over the API",
+            ),
+        };
+        ShownEvent {
+            id: e.id,
+            provider: e.provider,
+            event_type: e.event_type.unwrap_or_default(),
+            event_key: e.event_key,
+            received: console::when(e.received_at),
+            state,
+            handled,
+            body,
+            body_note,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings/inbound_events.html")]
+struct EventsPage {
+    frame: Frame,
+    shell: Shell,
+    /// Every provider for the filter, with whether it is the one chosen; `provider` is that
+    /// one (empty: all).
+    providers: Vec<(&'static str, bool)>,
+    provider: String,
+    events: Vec<ShownEvent>,
+    next_page: Option<String>,
+}
+
+const PAGE_SIZE: &str = "50";
+
+/// The received events, 50 a page, newest first; a provider the filter does not know, or a
+/// cursor this page did not issue, is a 422 on the page with the filter to correct it.
+async fn events_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<EventsQuery>,
+) -> ApiResult<Response> {
+    let mut errors = Errors::default();
+    let (limit, before) = page_params_into(Some(PAGE_SIZE), query.cursor.as_deref(), &mut errors);
+    let chosen = query
+        .provider
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let shown = chosen.unwrap_or_default().to_owned();
+    let listed = match (errors.finish(()), provider_filter(chosen)) {
+        (Err(errors), _) => Err(Problem::validation(errors)),
+        (Ok(()), Err(e)) => Err(Problem(e)),
+        (Ok(()), Ok(provider)) => {
+            received_events(&state, &actor, provider, before.as_deref(), limit + 1)
+                .await
+                .map_err(Problem)
+        }
+    };
+    let (status, shell, events, next_page) = match listed {
+        Ok(rows) => {
+            let page = page_of(rows, limit, |e| e.id.clone());
+            let next_page = page.next_cursor.map(|cursor| {
+                let mut pairs = vec![("cursor", cursor)];
+                if !shown.is_empty() {
+                    pairs.push(("provider", shown.clone()));
+                }
+                format!(
+                    "{EVENTS}?{}",
+                    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+                )
+            });
+            let events = page.data.into_iter().map(ShownEvent::of).collect();
+            (
+                StatusCode::OK,
+                Shell::new(&actor, EVENTS),
+                events,
+                next_page,
+            )
+        }
+        Err(problem) if problem.0.code == holdfast_core::error::ErrorCode::Validation => {
+            let (status, message) = console::explain(&problem);
+            let shell = Shell::new(&actor, EVENTS).error(message);
+            (status, shell, Vec::new(), None)
+        }
+        Err(problem) => return Err(problem),
+    };
+    let page = EventsPage {
+        frame: Frame::new(&state, &actor, "/app/settings").await?,
+        shell,
+        providers: Provider::ALL
+            .iter()
+            .map(|p| (p.slug(), p.slug() == shown))
+            .collect(),
+        provider: shown,
+        events,
+        next_page,
+    };
+    Ok(console::render(status, &page))
 }
