@@ -1,5 +1,6 @@
 //! `holdfast admin …`: bootstrap without a browser, on either database.
 
+use crate::controls;
 use crate::serve::open;
 use clap::Subcommand;
 use holdfast_app::access::workspaces::{self, Via};
@@ -57,6 +58,43 @@ pub enum AdminCommand {
     /// Print a new one-time link that creates the first workspace in the browser (good for an
     /// hour, once; older links stop working). Only while no workspace exists.
     SetupLink,
+    /// Suspend a workspace: every route, link, hook and job of it stops (403), its sessions
+    /// end, its data is kept. Audited.
+    SuspendWorkspace {
+        /// The workspace's slug.
+        slug: String,
+        /// Why, for the audit trail (shown in `admin workspaces`).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume a suspended workspace. Audited.
+    ResumeWorkspace {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lock an account: it signs in to no workspace and its sessions end. Audited in each of
+    /// its workspaces.
+    LockUser {
+        email: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unlock an account. Audited.
+    UnlockUser {
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every workspace: name, slug, members, size, suspended, last activity.
+    Workspaces {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn first_error(result: Result<String, validate::FieldError>, flag: &str) -> Result<String, String> {
@@ -92,6 +130,19 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             json,
         } => create_api_key(&config, now, &workspace, &role, &name, json).await,
         AdminCommand::SetupLink => setup_link(&config, now).await,
+        AdminCommand::SuspendWorkspace { slug, reason, json } => {
+            controls::suspend(&config, &slug, &reason, json).await
+        }
+        AdminCommand::ResumeWorkspace { slug, json } => {
+            controls::resume(&config, &slug, json).await
+        }
+        AdminCommand::LockUser {
+            email,
+            reason,
+            json,
+        } => controls::lock(&config, &email, &reason, json).await,
+        AdminCommand::UnlockUser { email, json } => controls::unlock(&config, &email, json).await,
+        AdminCommand::Workspaces { json } => controls::list(&config, json).await,
     }
 }
 

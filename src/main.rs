@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod controls;
 mod datadir;
 mod jobs;
 mod retention;

@@ -605,3 +605,147 @@ fn serve_prints_a_setup_link_while_no_workspace_exists_and_admin_prints_a_new_on
         .unwrap();
     child.wait().unwrap();
 }
+
+/// An operator suspends a workspace with the binary while a server runs: within the server's
+/// two-second view, its API key is refused with the suspension's problem; `admin workspaces`
+/// shows it suspended with the reason; resumed, the key works again. Bad input is refused
+/// with one clear line.
+#[test]
+fn an_operator_suspends_and_resumes_a_workspace_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = slug("ops");
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-workspace",
+            "--name",
+            "Suspended Cleaning",
+            "--slug",
+            &s,
+            "--owner-email",
+            &format!("owner@{s}.example.com"),
+            "--password-stdin",
+        ]),
+        "correct horse battery staple\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-api-key",
+            "--workspace",
+            &s,
+            "--role",
+            "admin",
+            "--name",
+            "ops",
+            "--json",
+        ]),
+        "",
+    );
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = key["secret"].as_str().unwrap().to_owned();
+    let mut child = holdfast(dir.path())
+        .env("HOLDFAST_BIND", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = listening_address(&lines.next().unwrap().unwrap());
+    let contacts = |addr: &str| {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /api/v1/contacts HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    assert!(contacts(&addr).starts_with("HTTP/1.1 200"));
+
+    for (args, says) in [
+        (vec!["admin", "suspend-workspace", &s], "required arguments"),
+        (
+            vec!["admin", "suspend-workspace", &s, "--reason", ""],
+            "--reason",
+        ),
+        (
+            vec![
+                "admin",
+                "suspend-workspace",
+                "no-such-slug",
+                "--reason",
+                "x",
+            ],
+            "not found",
+        ),
+        (
+            vec!["admin", "lock-user", "not-an-email", "--reason", "x"],
+            "email",
+        ),
+    ] {
+        let out = run(holdfast(dir.path()).args(&args), "");
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+
+    let out = run(
+        holdfast(dir.path()).args(["admin", "suspend-workspace", &s, "--reason", "unpaid"]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let started = Instant::now();
+    let refused = loop {
+        let answer = contacts(&addr);
+        if answer.starts_with("HTTP/1.1 403") || started.elapsed() > Duration::from_secs(10) {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(refused.contains("HF-AUTH-010"), "{refused}");
+    let out = run(
+        holdfast(dir.path()).args(["admin", "workspaces", "--json"]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let this = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["slug"] == s.as_str())
+        .unwrap();
+    assert_eq!(this["suspended_reason"], "unpaid");
+    assert_eq!(this["members"], 1);
+    let out = run(holdfast(dir.path()).args(["admin", "workspaces"]), "");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&s) && table.contains("suspended"), "{table}");
+
+    let out = run(
+        holdfast(dir.path()).args(["admin", "resume-workspace", &s]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let started = Instant::now();
+    let served = loop {
+        let answer = contacts(&addr);
+        if answer.starts_with("HTTP/1.1 200") || started.elapsed() > Duration::from_secs(10) {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+}

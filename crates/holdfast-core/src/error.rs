@@ -14,6 +14,8 @@ pub enum ErrorCode {
     CsrfRejected,
     SsoRefused,
     SignatureRefused,
+    Suspended,
+    Locked,
     MalformedBody,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -29,7 +31,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 23] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
@@ -39,6 +41,8 @@ impl ErrorCode {
         Self::CsrfRejected,
         Self::SsoRefused,
         Self::SignatureRefused,
+        Self::Suspended,
+        Self::Locked,
         Self::MalformedBody,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
@@ -64,6 +68,8 @@ impl ErrorCode {
             Self::CsrfRejected => "HF-AUTH-007",
             Self::SsoRefused => "HF-AUTH-008",
             Self::SignatureRefused => "HF-AUTH-009",
+            Self::Suspended => "HF-AUTH-010",
+            Self::Locked => "HF-AUTH-011",
             Self::MalformedBody => "HF-REQ-001",
             Self::UnsupportedMediaType => "HF-REQ-002",
             Self::PayloadTooLarge => "HF-REQ-003",
@@ -89,7 +95,9 @@ impl ErrorCode {
             Self::Forbidden
             | Self::StepUpRequired
             | Self::EnrolmentRequired
-            | Self::CsrfRejected => 403,
+            | Self::CsrfRejected
+            | Self::Suspended
+            | Self::Locked => 403,
             Self::MalformedBody => 400,
             Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
@@ -114,6 +122,8 @@ impl ErrorCode {
             Self::CsrfRejected => "Cross-site request refused",
             Self::SsoRefused => "Single sign-on refused",
             Self::SignatureRefused => "Webhook signature refused",
+            Self::Suspended => "Workspace suspended",
+            Self::Locked => "Account locked",
             Self::MalformedBody => "Malformed request body",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge => "Payload too large",

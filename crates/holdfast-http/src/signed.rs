@@ -107,6 +107,24 @@ pub(crate) async fn verify_hook(
         Ok(verified) => verified,
         Err(e) => return Err(refuse(app, provider_name, refusal_reason(&e))),
     };
+    // A suspended workspace takes no deliveries, but the provider should keep them: an answer
+    // it retries (503 with Retry-After) rather than a refusal it gives up on. Only a signed
+    // delivery learns it: others are refused as for any workspace.
+    match app.db.is_suspended(&tenant).await {
+        Ok(false) => {}
+        Ok(true) => {
+            let mut unavailable = ApiError::new(
+                ErrorCode::Unavailable,
+                "this workspace is suspended by the operator of this Holdfast server; deliver again later",
+            );
+            unavailable.retry_after = Some(3600);
+            return Err(Problem(unavailable).into_response());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading the suspended workspaces failed");
+            return Err(Problem(ApiError::internal()).into_response());
+        }
+    }
     let content_type = inbound
         .header("content-type")
         .unwrap_or("application/octet-stream")

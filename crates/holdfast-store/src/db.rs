@@ -46,6 +46,9 @@ pub struct Db {
     /// Realtime notices of committed changes, for this instance's live views
     /// (`crate::ops::notices`).
     pub(crate) notices: tokio::sync::broadcast::Sender<crate::ops::notices::Heard>,
+    /// The suspended workspaces, as this process last read them: no tenant transaction opens
+    /// for one (`crate::ops::controls`).
+    pub(crate) suspended: Arc<crate::ops::controls::Suspended>,
 }
 
 impl Db {
@@ -88,6 +91,7 @@ impl Db {
             max_connections,
             write_gate: Arc::new(Semaphore::new(1)),
             notices: crate::ops::notices::hub(),
+            suspended: Arc::default(),
         };
         if backend == Backend::Postgres {
             db.refuse_rls_bypassing_role().await?;

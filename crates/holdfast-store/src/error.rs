@@ -16,6 +16,12 @@ pub enum StoreError {
     /// The configuration of the database itself is unsafe or unusable.
     #[error("{0}")]
     Setup(String),
+    /// The operator suspended the workspace: no tenant transaction opens for it.
+    #[error("the workspace is suspended")]
+    Suspended,
+    /// The operator locked the account: no session starts for it.
+    #[error("the account is locked")]
+    Locked,
 }
 
 /// The unique constraints callers map to answers, as a type: a caller matches every kind (the
@@ -151,6 +157,16 @@ impl From<StoreError> for ApiError {
                     format!("conflicts with an existing record ({})", other.constraint()),
                 ),
             },
+            StoreError::Suspended => ApiError::new(
+                ErrorCode::Suspended,
+                "this workspace is suspended by the operator of this Holdfast server; its data is \
+                 kept, and nothing in it can be used until they resume it",
+            ),
+            StoreError::Locked => ApiError::new(
+                ErrorCode::Locked,
+                "this account is locked by the operator of this Holdfast server; ask them to \
+                 unlock it",
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()

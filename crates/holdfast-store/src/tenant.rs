@@ -118,6 +118,20 @@ impl Db {
         tenant: &'t Tenant,
         write: bool,
     ) -> Result<TenantTx<'t>, StoreError> {
+        // A suspended workspace is closed to every route, link, hook and job at once.
+        if self.is_suspended(tenant).await? {
+            return Err(StoreError::Suspended);
+        }
+        self.open_tenant_tx(tenant, write).await
+    }
+
+    /// A tenant transaction even for a suspended workspace: only the operator's controls
+    /// (`crate::ops::controls`) open one, to suspend, resume and report.
+    pub(crate) async fn open_tenant_tx<'t>(
+        &self,
+        tenant: &'t Tenant,
+        write: bool,
+    ) -> Result<TenantTx<'t>, StoreError> {
         let mut permit = None;
         let scope = match (self.backend(), write) {
             (Backend::Sqlite, true) => {

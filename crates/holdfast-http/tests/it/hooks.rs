@@ -13,7 +13,7 @@ use std::time::Duration;
 /// The Standard Webhooks specification's example secret.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-async fn set_secret(app: &TestApp, ws: &Workspace, provider: &str, secret: &str) {
+pub(crate) async fn set_secret(app: &TestApp, ws: &Workspace, provider: &str, secret: &str) {
     app.call(
         holdfast_testkit::Method::PUT,
         &format!("/api/v1/inbound-hooks/{provider}"),
@@ -24,7 +24,7 @@ async fn set_secret(app: &TestApp, ws: &Workspace, provider: &str, secret: &str)
     .await;
 }
 
-fn now_s() -> i64 {
+pub(crate) fn now_s() -> i64 {
     i64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -34,7 +34,7 @@ fn now_s() -> i64 {
     .unwrap()
 }
 
-async fn send_standard(
+pub(crate) async fn send_standard(
     app: &TestApp,
     slug: &str,
     msg_id: &str,

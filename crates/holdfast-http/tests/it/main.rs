@@ -29,6 +29,7 @@ mod logging;
 mod members;
 mod module_sweep;
 mod oidc;
+mod operator;
 mod ops;
 mod pages;
 mod pages_api_docs;

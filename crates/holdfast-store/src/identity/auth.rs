@@ -167,6 +167,7 @@ async fn live_session(
          (SELECT count(*) FROM user_totp t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS totp_on \
          FROM sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
+         JOIN users u ON u.id = s.user_id AND u.locked_at IS NULL \
          WHERE s.workspace_id = $1 AND s.id = $2 AND s.kind = $3 AND s.revoked_at IS NULL \
          AND s.expires_at > $4 AND s.last_seen_at + s.idle_ms > $4 \
          AND (s.kind <> 'console' OR (s.created_at + w.console_absolute_ms > $4 \

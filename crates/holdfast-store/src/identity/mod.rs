@@ -202,6 +202,16 @@ async fn insert_session(
     ip: Option<&str>,
     now_ms: i64,
 ) -> Result<SessionId, StoreError> {
+    // Every sign-in (password, single sign-on, an invitation, a setup link) starts its
+    // session here: a locked account starts none.
+    let locked: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT locked_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    if locked.flatten().is_some() {
+        return Err(StoreError::Locked);
+    }
     let session_id = SessionId::generate(now_ms);
     let ws = tx.ws().to_owned();
     sqlx::query(
@@ -372,7 +382,8 @@ pub async fn rotate_refresh(
     let user_id: Option<String> = sqlx::query_scalar(
         "UPDATE sessions SET last_seen_at = $1 WHERE workspace_id = $2 AND id = $3 \
          AND revoked_at IS NULL AND expires_at > $1 AND last_seen_at + idle_ms > $1 \
-         AND kind = 'api' RETURNING user_id",
+         AND kind = 'api' AND user_id NOT IN (SELECT id FROM users WHERE locked_at IS NOT NULL) \
+         RETURNING user_id",
     )
     .bind(now_ms)
     .bind(ws)

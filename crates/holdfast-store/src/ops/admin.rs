@@ -197,7 +197,7 @@ pub async fn unscoped_workspace_slugs(db: &Db) -> Result<Vec<String>, StoreError
 const ADMIN: &str = "holdfast-admin";
 
 /// An operator's action from the command line: the actor is the system.
-fn system_event(
+pub(crate) fn system_event(
     action: &'static str,
     entity_type: &'static str,
     entity_id: &str,

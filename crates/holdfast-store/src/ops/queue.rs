@@ -125,8 +125,10 @@ pub async fn unscoped_claim(
     // Idle polling must not take the write lock: look first, with a plain read (in WAL mode
     // readers never block writers), and claim only when something is due.
     let due: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM queue_jobs WHERE (state = 'queued' AND run_at <= $1) \
-         OR (state = 'running' AND lease_until < $1) LIMIT 1",
+        "SELECT 1 FROM queue_jobs WHERE ((state = 'queued' AND run_at <= $1) \
+         OR (state = 'running' AND lease_until < $1)) \
+         AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = queue_jobs.workspace_id AND w.suspended_at IS NOT NULL) \
+         LIMIT 1",
     )
     .bind(now_ms)
     .fetch_optional(&db.pool)
@@ -156,6 +158,7 @@ pub async fn unscoped_claim(
                WHERE ((state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)) \
                AND attempts < max_attempts AND kind IN (SELECT json_array_elements_text($5::json)) \
                AND ($6 = '' OR workspace_id IN (SELECT json_array_elements_text(NULLIF($6, '')::json))) \
+               AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = queue_jobs.workspace_id AND w.suspended_at IS NOT NULL) \
                ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
              RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
         }
@@ -165,6 +168,7 @@ pub async fn unscoped_claim(
                WHERE ((state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)) \
                AND attempts < max_attempts AND kind IN (SELECT value FROM json_each($5)) \
                AND ($6 = '' OR workspace_id IN (SELECT value FROM json_each(NULLIF($6, '')))) \
+               AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = queue_jobs.workspace_id AND w.suspended_at IS NOT NULL) \
                ORDER BY run_at LIMIT $4) \
              RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
         }

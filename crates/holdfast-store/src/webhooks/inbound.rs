@@ -30,7 +30,9 @@ pub async fn unscoped_hook_target(
         return Ok(None);
     };
     let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
-    let mut tx = db.read(&tenant).await?;
+    // Opened even for a suspended workspace: the signature is checked first, so only the
+    // provider itself learns of the suspension (an answer it retries, `http/src/signed.rs`).
+    let mut tx = db.open_tenant_tx(&tenant, false).await?;
     let ws = tx.ws().to_owned();
     let sealed: Option<String> = sqlx::query_scalar(
         "SELECT secret_sealed FROM inbound_secrets WHERE workspace_id = $1 AND provider = $2",
