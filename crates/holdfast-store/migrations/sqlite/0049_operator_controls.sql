@@ -1,7 +1,7 @@
 -- Operator controls (`holdfast admin suspend-workspace`, `lock-user`): a suspended workspace
 -- keeps its data but no tenant transaction opens for it (every route answers 403, its jobs wait);
 -- a locked account signs in nowhere and its sessions end. The reason is the operator's note.
--- Kept in lock-step with ../postgres/0048_operator_controls.sql.
+-- Kept in lock-step with ../postgres/0049_operator_controls.sql.
 
 ALTER TABLE workspaces ADD COLUMN suspended_at BIGINT;
 ALTER TABLE workspaces ADD COLUMN suspended_reason TEXT;
