@@ -307,11 +307,17 @@ fn secure_headers(response: &mut Response, state: &AppState, id: &str, maybe_htt
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
+    // Two years and every subdomain (what the preload lists require); the plain listener that
+    // redirects to HTTPS never reaches this edge, so HSTS only rides on HTTPS answers.
     if state.config.hsts && maybe_https {
         set(
             h,
             header::STRICT_TRANSPORT_SECURITY,
-            "max-age=63072000; includeSubDomains",
+            if state.config.hsts_preload {
+                "max-age=63072000; includeSubDomains; preload"
+            } else {
+                "max-age=63072000; includeSubDomains"
+            },
         );
     }
     if let Ok(v) = HeaderValue::from_str(id) {

@@ -5,6 +5,7 @@
 //! Handlers parse, call the store with the `Tenant` the guard produced, and map errors. No SQL
 //! here, and no authorisation decisions outside `guard` and `holdfast_core::access::policy`.
 
+pub mod acme;
 pub mod api;
 pub(crate) mod audit;
 pub mod console;
@@ -22,6 +23,7 @@ mod session;
 pub mod signed;
 mod state;
 pub mod table;
+pub mod tls;
 pub mod widget_guard;
 
 pub use edge::with_edge;
