@@ -54,6 +54,10 @@ impl Ca {
         params.not_before = now - time::Duration::hours(1);
         params.not_after = now + time::Duration::days(days);
         params.distinguished_name.push(DnType::CommonName, "holdfast test");
+        // What strict verifiers (sslyze's) ask of a server certificate.
+        params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
         let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
         (cert.pem(), key.serialize_pem())
@@ -751,11 +755,7 @@ async fn an_outside_scanner_finds_no_old_protocol_and_no_weak_suite() {
         );
     }
     println!("sslyze accepted TLS 1.2: {tls12:?}; TLS 1.3: {tls13:?}");
-    assert!(
-        chain_valid(&commands, &ca_file),
-        "{}",
-        commands["certificate_info"]
-    );
+    assert!(chain_valid(&commands, &ca_file), "{}", validation(&commands));
     let hsts = &commands["http_headers"]["result"]["strict_transport_security_header"];
     assert_eq!(hsts["max_age"], 63072000, "{hsts}");
     assert_eq!(hsts["include_subdomains"], true, "{hsts}");
@@ -785,11 +785,42 @@ fn sslyze(dir: &Path, name: &str, port: &str, ca_file: &Path) -> serde_json::Val
     let printed = String::from_utf8_lossy(&out.stdout);
     println!("{printed}");
     assert!(out.status.success(), "{printed}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&without_huge_numbers(&text)).unwrap();
     let scan = &json["server_scan_results"][0];
     assert_eq!(scan["scan_status"], "COMPLETED", "{scan}");
     scan["scan_result"].clone()
+}
+
+/// sslyze writes an RSA modulus as a JSON integer of 600 digits, beyond what serde_json reads;
+/// such numbers (unused here) become 0.
+fn without_huge_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        out.push_str(if digits.len() > 300 { "0" } else { &digits });
+        digits.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+/// sslyze's verdict per trust store, for a failure message.
+fn validation(commands: &serde_json::Value) -> String {
+    commands["certificate_info"]["result"]["certificate_deployments"][0]["path_validation_results"]
+        .as_array()
+        .map(|results| {
+            results
+                .iter()
+                .map(|v| format!("{}: {}\n", v["trust_store"]["name"], v["validation_error"]))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether sslyze validated the served chain against `ca_file` (it also tries its own stores).
@@ -1030,7 +1061,7 @@ async fn acme_against_pebble_issues_serves_and_renews_a_certificate() {
         .unwrap_or_else(|| panic!("no days-left metric:\n{metrics}"))
         .parse()
         .unwrap();
-    assert!((0.0..0.001).contains(&days), "{days}");
+    assert!((0.0..0.002).contains(&days), "{days}");
 
     // The outside scanner agrees: the chain is valid for pebble's root.
     if holdfast_testkit::python::ensure_package("sslyze", SSLYZE).is_ok() {
@@ -1040,7 +1071,7 @@ async fn acme_against_pebble_issues_serves_and_renews_a_certificate() {
         assert!(
             chain_valid(&commands, &root_file),
             "{}",
-            commands["certificate_info"]
+            validation(&commands)
         );
         assert_eq!(
             commands["tls_1_1_cipher_suites"]["result"]["accepted_cipher_suites"],

@@ -283,5 +283,5 @@ fn render_certificate(out: &mut String, not_after: i64, now_ms: i64) {
         "Days until the served TLS certificate expires.",
     );
     let days = (not_after as f64 - now_ms as f64 / 1000.0) / 86_400.0;
-    let _ = writeln!(out, "holdfast_tls_certificate_days_left {days:.3}");
+    let _ = writeln!(out, "holdfast_tls_certificate_days_left {days:.6}");
 }
