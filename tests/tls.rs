@@ -114,9 +114,15 @@ impl Server {
 /// `--redirect-http` is among them).
 fn serve(data_dir: &Path, args: &[&str]) -> Server {
     let log = data_dir.join(format!("serve-{}.log", rand_suffix()));
+    let bind = if args.contains(&"--bind") {
+        &[][..]
+    } else {
+        &["--bind", "127.0.0.1:0"][..]
+    };
     let mut child = holdfast(data_dir)
         .env("HOLDFAST_LOG_LEVEL", "info")
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .arg("serve")
+        .args(bind)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -614,6 +620,73 @@ async fn the_certificate_is_reloaded_on_change_and_on_sighup_and_a_bad_file_keep
     );
     assert!(log.contains("no usable private key"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_cookies_over_https_are_secure_and_host_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut create = holdfast(dir.path())
+        .args([
+            "admin",
+            "create-workspace",
+            "--name",
+            "Acme Cleaning",
+            "--slug",
+            "acme",
+            "--owner-email",
+            "owner@acme.example.com",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple\n")
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+    let ca = Ca::new("Holdfast test CA");
+    let (cert, key) = write_pair(dir.path(), &ca.leaf(&["localhost"], 30));
+    // Not loopback: plain HTTP there would lose `Secure` and the prefix; TLS keeps them.
+    let server = serve(
+        dir.path(),
+        &[
+            "--bind",
+            "0.0.0.0:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let port = server.addr.rsplit(':').next().unwrap();
+    let r = https_client(&ca.pem(), &format!("127.0.0.1:{port}"))
+        .post(format!("https://localhost:{port}/sign-in"))
+        .header("origin", format!("https://localhost:{port}"))
+        .form(&[
+            ("email", "owner@acme.example.com"),
+            ("password", "correct horse battery staple"),
+            ("workspace", "acme"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookies: Vec<&str> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-hf_"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("; Path=/") && !cookie.contains("Domain="), "{cookie}");
+    }
 }
 
 #[test]

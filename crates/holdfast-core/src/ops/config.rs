@@ -1077,6 +1077,152 @@ mod tests {
     }
 
     #[test]
+    fn tls_turns_on_hsts_and_an_https_public_url() {
+        let plain = Config::resolve([]).unwrap();
+        assert!(plain.tls.is_none() && !plain.hsts);
+        assert!(plain.public_url.starts_with("http://"));
+        let files = Config::resolve([Layer {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            ..Layer::default()
+        }])
+        .unwrap();
+        assert_eq!(
+            files.tls,
+            Some(TlsSettings::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert!(files.hsts && !files.hsts_preload);
+        assert_eq!(files.public_url, "https://127.0.0.1:8080");
+        let acme = Config::resolve([Layer {
+            acme_domain: Some(vec!["Ops.Example.com".into(), "help.example.com".into()]),
+            acme_contact: Some("mailto:ops@example.com".into()),
+            hsts: Some(false),
+            ..Layer::default()
+        }])
+        .unwrap();
+        let Some(TlsSettings::Acme(settings)) = &acme.tls else {
+            panic!("{:?}", acme.tls)
+        };
+        assert_eq!(settings.domains, ["ops.example.com", "help.example.com"]);
+        assert_eq!(settings.directory, LETS_ENCRYPT_PRODUCTION);
+        assert!(!acme.hsts, "HSTS can be turned off");
+        assert_eq!(acme.public_url, "https://ops.example.com");
+        let behind_proxy = Config::resolve([Layer {
+            hsts: Some(true),
+            hsts_preload: Some(true),
+            ..Layer::default()
+        }])
+        .unwrap();
+        assert!(behind_proxy.hsts && behind_proxy.hsts_preload && behind_proxy.tls.is_none());
+    }
+
+    #[test]
+    fn tls_settings_that_do_not_fit_together_are_refused() {
+        let refused = |layer: Layer| Config::resolve([layer]).unwrap_err().setting;
+        let files = || Layer {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            ..Layer::default()
+        };
+        let acme = |domain: &str| Layer {
+            acme_domain: Some(vec![domain.into()]),
+            ..Layer::default()
+        };
+        assert_eq!(
+            refused(Layer {
+                tls_cert: Some("c.pem".into()),
+                ..Layer::default()
+            }),
+            "tls_key"
+        );
+        assert_eq!(
+            refused(Layer {
+                tls_key: Some("k.pem".into()),
+                ..Layer::default()
+            }),
+            "tls_cert"
+        );
+        assert_eq!(
+            refused(Layer {
+                acme_domain: Some(vec!["ops.example.com".into()]),
+                ..files()
+            }),
+            "acme_domain"
+        );
+        for bad in [
+            "*.example.com",
+            "example",
+            "127.0.0.1",
+            "ops.example.com:443",
+            "-x.example.com",
+        ] {
+            assert_eq!(refused(acme(bad)), "acme_domain", "{bad}");
+        }
+        for (contact, ok) in [
+            ("mailto:ops@example.com", true),
+            ("ops@example.com", false),
+            ("mailto:a@example.com,mailto:b@example.com", false),
+        ] {
+            let r = Config::resolve([Layer {
+                acme_contact: Some(contact.into()),
+                ..acme("ops.example.com")
+            }]);
+            assert_eq!(r.is_ok(), ok, "{contact}");
+        }
+        assert_eq!(
+            refused(Layer {
+                acme_directory: Some("http://acme.example/dir".into()),
+                ..acme("ops.example.com")
+            }),
+            "acme_directory"
+        );
+        assert_eq!(
+            refused(Layer {
+                acme_contact: Some("mailto:ops@example.com".into()),
+                ..Layer::default()
+            }),
+            "acme_contact"
+        );
+        assert_eq!(
+            refused(Layer {
+                redirect_http: Some("0.0.0.0:80".into()),
+                ..Layer::default()
+            }),
+            "redirect_http"
+        );
+        assert_eq!(
+            refused(Layer {
+                redirect_http: Some("127.0.0.1:8080".into()),
+                ..files()
+            }),
+            "redirect_http"
+        );
+        assert_eq!(
+            refused(Layer {
+                redirect_http: Some("port 80".into()),
+                ..files()
+            }),
+            "redirect_http"
+        );
+        assert_eq!(
+            refused(Layer {
+                hsts: Some(false),
+                hsts_preload: Some(true),
+                ..files()
+            }),
+            "hsts_preload"
+        );
+        let e = Config::resolve([acme("*.example.com")]).unwrap_err();
+        assert!(
+            e.to_string().contains("--acme-domain") && e.to_string().contains("HOLDFAST_ACME_DOMAIN"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn defaults_serve_a_newcomer() {
         let c = Config::resolve([]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
