@@ -90,7 +90,11 @@ pub async fn run(config: Config) -> Result<(), String> {
     .await?;
     // Certificates are read (and a bad file refused) before the banner says anything.
     let transport = Transport::prepare(&config, &state)?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
         "Holdfast {} listening on {scheme}://{addr} (database: {}, data dir: {})",
         env!("CARGO_PKG_VERSION"),
@@ -149,12 +153,10 @@ pub async fn run(config: Config) -> Result<(), String> {
             holdfast_http::serve_router(listener, router, state, stopped(stop_rx)).await
         }
         Transport::Files(acceptor) => {
-            holdfast_http::tls::serve_tls(listener, router, state, acceptor, stopped(stop_rx))
-                .await
+            holdfast_http::tls::serve_tls(listener, router, state, acceptor, stopped(stop_rx)).await
         }
         Transport::Acme(acceptor, _renewal) => {
-            holdfast_http::tls::serve_tls(listener, router, state, acceptor, stopped(stop_rx))
-                .await
+            holdfast_http::tls::serve_tls(listener, router, state, acceptor, stopped(stop_rx)).await
         }
     };
     served.map_err(|e| format!("server error: {e}"))?;

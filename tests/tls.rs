@@ -53,7 +53,9 @@ impl Ca {
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::hours(1);
         params.not_after = now + time::Duration::days(days);
-        params.distinguished_name.push(DnType::CommonName, "holdfast test");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "holdfast test");
         // What strict verifiers (sslyze's) ask of a server certificate.
         params.use_authority_key_identifier_extension = true;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -217,7 +219,8 @@ fn handshake(
     let server_name = ServerName::try_from(name.to_owned()).unwrap();
     let mut conn = rustls::ClientConnection::new(Arc::new(config), server_name).unwrap();
     let mut sock = TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     while conn.is_handshaking() {
         conn.complete_io(&mut sock).map_err(|e| e.to_string())?;
     }
@@ -226,7 +229,10 @@ fn handshake(
         version: conn.protocol_version().unwrap(),
         suite: format!("{:?}", conn.negotiated_cipher_suite().unwrap().suite()),
         alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
-        leaf: peer.first().map(|c| c.as_ref().to_vec()).unwrap_or_default(),
+        leaf: peer
+            .first()
+            .map(|c| c.as_ref().to_vec())
+            .unwrap_or_default(),
         chain_len: peer.len(),
     };
     let mut answer = String::new();
@@ -299,7 +305,8 @@ fn legacy_client_hello(version: [u8; 2]) -> Vec<u8> {
 /// The server's first bytes after a legacy ClientHello.
 fn answer_to_legacy_hello(addr: &str, version: [u8; 2]) -> Vec<u8> {
     let mut sock = TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     sock.write_all(&legacy_client_hello(version)).unwrap();
     let mut answer = Vec::new();
     let _ = sock.read_to_end(&mut answer);
@@ -599,7 +606,10 @@ async fn the_certificate_is_reloaded_on_change_and_on_sighup_and_a_bad_file_keep
 
     // 3. A broken key, then a key that belongs to another certificate: the third certificate
     //    stays, and the log says why.
-    replace(&key, "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+    replace(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
+    );
     server.hangup();
     std::thread::sleep(Duration::from_secs(1));
     let other = ca.leaf(&["localhost"], 10);
@@ -685,7 +695,10 @@ async fn console_cookies_over_https_are_secure_and_host_prefixed() {
     for cookie in &cookies {
         assert!(cookie.starts_with("__Host-hf_"), "{cookie}");
         assert!(cookie.contains("; Secure"), "{cookie}");
-        assert!(cookie.contains("; Path=/") && !cookie.contains("Domain="), "{cookie}");
+        assert!(
+            cookie.contains("; Path=/") && !cookie.contains("Domain="),
+            "{cookie}"
+        );
     }
 }
 
@@ -726,7 +739,10 @@ fn a_bad_certificate_or_key_stops_the_start_with_a_clear_error() {
     // Settings that do not go together are refused before anything starts.
     for (args, needle) in [
         (vec!["--tls-cert", "c.pem"], "HOLDFAST_TLS_KEY"),
-        (vec!["--redirect-http", "127.0.0.1:0"], "HOLDFAST_REDIRECT_HTTP"),
+        (
+            vec!["--redirect-http", "127.0.0.1:0"],
+            "HOLDFAST_REDIRECT_HTTP",
+        ),
         (
             vec![
                 "--tls-cert",
@@ -813,7 +829,10 @@ async fn an_outside_scanner_finds_no_old_protocol_and_no_weak_suite() {
     }
     let tls12 = accepted("tls_1_2_cipher_suites");
     let tls13 = accepted("tls_1_3_cipher_suites");
-    assert!(!tls12.is_empty() && !tls13.is_empty(), "{tls12:?} {tls13:?}");
+    assert!(
+        !tls12.is_empty() && !tls13.is_empty(),
+        "{tls12:?} {tls13:?}"
+    );
     for suite in tls12.iter().chain(&tls13) {
         let weak = ["CBC", "RC4", "3DES", "DES", "NULL", "EXPORT", "MD5", "anon"];
         assert!(
@@ -828,7 +847,11 @@ async fn an_outside_scanner_finds_no_old_protocol_and_no_weak_suite() {
         );
     }
     println!("sslyze accepted TLS 1.2: {tls12:?}; TLS 1.3: {tls13:?}");
-    assert!(chain_valid(&commands, &ca_file), "{}", validation(&commands));
+    assert!(
+        chain_valid(&commands, &ca_file),
+        "{}",
+        validation(&commands)
+    );
     let hsts = &commands["http_headers"]["result"]["strict_transport_security_header"];
     assert_eq!(hsts["max_age"], 63072000, "{hsts}");
     assert_eq!(hsts["include_subdomains"], true, "{hsts}");
@@ -1082,8 +1105,12 @@ async fn acme_against_pebble_issues_serves_and_renews_a_certificate() {
     assert_eq!(first.alpn.as_deref(), Some(&b"h2"[..]));
     assert!(first.chain_len >= 2, "leaf and intermediate");
     let (_, parsed) = x509_parser::parse_x509_certificate(&first.leaf).unwrap();
-    let lifetime = parsed.validity().not_after.timestamp() - parsed.validity().not_before.timestamp();
-    assert!(lifetime <= 61, "pebble's short-lived certificate: {lifetime} s");
+    let lifetime =
+        parsed.validity().not_after.timestamp() - parsed.validity().not_before.timestamp();
+    assert!(
+        lifetime <= 61,
+        "pebble's short-lived certificate: {lifetime} s"
+    );
 
     // The account and the certificate are cached in the data dir, readable by the owner only.
     let cache = data.join("acme");
@@ -1105,10 +1132,7 @@ async fn acme_against_pebble_issues_serves_and_renews_a_certificate() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let names = listing();
-    assert!(
-        names.iter().any(|f| f.starts_with("account-")),
-        "{names:?}"
-    );
+    assert!(names.iter().any(|f| f.starts_with("account-")), "{names:?}");
     let files: Vec<PathBuf> = names.iter().map(|n| cache.join(n)).collect();
     for file in &files {
         assert_eq!(mode(file), 0o600, "{}", file.display());

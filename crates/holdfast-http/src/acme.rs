@@ -85,7 +85,10 @@ impl AcmeCache {
     /// expires.
     fn note_expiry(&self, pem: &[u8]) {
         let leaf = CertificateDer::pem_slice_iter(pem).next();
-        match leaf.map(|c| c.map_err(|e| e.to_string()).and_then(|c| tls::not_after(&c))) {
+        match leaf.map(|c| {
+            c.map_err(|e| e.to_string())
+                .and_then(|c| tls::not_after(&c))
+        }) {
             Some(Ok(expires)) => self.metrics.tls_certificate(expires),
             Some(Err(e)) => tracing::warn!(error = %e, "the ACME certificate cannot be read"),
             None => tracing::warn!("the ACME certificate file holds no certificate"),

@@ -456,7 +456,10 @@ impl Config {
             None => format!("http://{bind}"),
             Some(TlsSettings::Files { .. }) => format!("https://{bind}"),
             Some(TlsSettings::Acme(acme)) => {
-                format!("https://{}", acme.domains.first().map_or("", String::as_str))
+                format!(
+                    "https://{}",
+                    acme.domains.first().map_or("", String::as_str)
+                )
             }
         };
         // Fields are checked in the order written: the first invalid setting is the one named.
@@ -874,11 +877,14 @@ fn tls_settings(
             ));
         }
     }
+    let one_mailto = |c: &str| {
+        c.starts_with("mailto:")
+            && c.contains('@')
+            && !c.contains(',')
+            && !c.chars().any(|c| c.is_control() || c.is_whitespace())
+    };
     if let Some(contact) = &contact
-        && !(contact.starts_with("mailto:")
-            && contact.contains('@')
-            && !contact.contains(',')
-            && !contact.chars().any(|c| c.is_control() || c.is_whitespace()))
+        && !one_mailto(contact)
     {
         return Err(err(
             "acme_contact",
@@ -1217,7 +1223,8 @@ mod tests {
         );
         let e = Config::resolve([acme("*.example.com")]).unwrap_err();
         assert!(
-            e.to_string().contains("--acme-domain") && e.to_string().contains("HOLDFAST_ACME_DOMAIN"),
+            e.to_string().contains("--acme-domain")
+                && e.to_string().contains("HOLDFAST_ACME_DOMAIN"),
             "{e}"
         );
     }
