@@ -97,6 +97,19 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
     router.layer(from_fn_with_state(state, edge))
 }
 
+/// One connection's service: the router behind the edge, told the TCP peer. What a
+/// TLS acceptor (`tls.rs`) hands each connection to.
+pub type PeerService = axum::middleware::AddExtension<Router, ConnectInfo<SocketAddr>>;
+
+/// The service per connection for `router` behind the edge, with the TCP peer recorded for
+/// `decide_client`.
+pub fn make_service(
+    router: Router,
+    state: AppState,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+    with_edge(router, state).into_make_service_with_connect_info::<SocketAddr>()
+}
+
 fn cors(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;

@@ -3,12 +3,11 @@
 //! change, the serving loop, and the plain listener that answers 308 to HTTPS. Certificates
 //! from ACME are in `acme.rs`; both hand this module a certificate resolver.
 
-use crate::edge::with_edge;
+use crate::edge::{PeerService, make_service};
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::AddExtension;
 use axum::response::{IntoResponse, Response};
 use axum_server::accept::Accept;
 use holdfast_app::metrics::Metrics;
@@ -257,11 +256,7 @@ pub async fn serve_tls<Acc>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()>
 where
-    Acc: Accept<tokio::net::TcpStream, AddExtension<Router, ConnectInfo<SocketAddr>>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    Acc: Accept<tokio::net::TcpStream, PeerService> + Clone + Send + Sync + 'static,
     Acc::Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
     Acc::Service: axum_server::service::SendService<Request<hyper::body::Incoming>> + Send,
     Acc::Future: Send,
@@ -282,7 +277,7 @@ where
     let result = axum_server::Server::<SocketAddr>::from_listener(listener)
         .acceptor(acceptor)
         .handle(handle)
-        .serve(with_edge(router, state).into_make_service_with_connect_info::<SocketAddr>())
+        .serve(make_service(router, state))
         .await;
     stop.abort();
     result
