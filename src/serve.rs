@@ -197,6 +197,13 @@ impl Transport {
                 let (acceptor, renewal) =
                     holdfast_http::acme::start(acme, &config.data_dir, metrics)
                         .map_err(|e| format!("cannot start ACME (--acme-domain): {e}"))?;
+                // A reload (SIGHUP) has nothing to read here; it must not stop the server.
+                let mut hangups = hangups()?;
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!("SIGHUP: ACME certificates renew by themselves");
+                    }
+                });
                 Ok(Transport::Acme(acceptor, renewal))
             }
         }

@@ -635,6 +635,9 @@ async fn the_certificate_is_reloaded_on_change_and_on_sighup_and_a_bad_file_keep
 #[tokio::test(flavor = "multi_thread")]
 async fn console_cookies_over_https_are_secure_and_host_prefixed() {
     let dir = tempfile::tempdir().unwrap();
+    // Unique, for a PostgreSQL database shared by every run.
+    let slug = format!("tls-{}", rand_suffix() % 1_000_000_000_000);
+    let email = format!("owner@{slug}.example.com");
     let mut create = holdfast(dir.path())
         .args([
             "admin",
@@ -642,9 +645,9 @@ async fn console_cookies_over_https_are_secure_and_host_prefixed() {
             "--name",
             "Acme Cleaning",
             "--slug",
-            "acme",
+            &slug,
             "--owner-email",
-            "owner@acme.example.com",
+            &email,
             "--password-stdin",
         ])
         .stdin(Stdio::piped())
@@ -677,9 +680,9 @@ async fn console_cookies_over_https_are_secure_and_host_prefixed() {
         .post(format!("https://localhost:{port}/sign-in"))
         .header("origin", format!("https://localhost:{port}"))
         .form(&[
-            ("email", "owner@acme.example.com"),
+            ("email", email.as_str()),
             ("password", "correct horse battery staple"),
-            ("workspace", "acme"),
+            ("workspace", slug.as_str()),
         ])
         .send()
         .await
@@ -1159,6 +1162,15 @@ async fn acme_against_pebble_issues_serves_and_renews_a_certificate() {
         .parse()
         .unwrap();
     assert!((0.0..0.002).contains(&days), "{days}");
+
+    // A reload request (SIGHUP, `systemctl reload`) leaves the ACME server running.
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &server.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
 
     // The outside scanner agrees: the chain is valid for pebble's root.
     if holdfast_testkit::python::ensure_package("sslyze", SSLYZE).is_ok() {
