@@ -1,7 +1,8 @@
 //! HTTPS served by Holdfast itself: the one rustls configuration (aws-lc-rs, TLS 1.2 and 1.3,
 //! AEAD suites only, ALPN h2 and http/1.1), certificate files reloaded on SIGHUP or when they
 //! change, the serving loop, and the plain listener that answers 308 to HTTPS. Certificates
-//! from ACME are in `acme.rs`; both hand this module a certificate resolver.
+//! from ACME are in `acme.rs`; both hand this module a certificate resolver. Threat note:
+//! docs/design/tls.md.
 
 use crate::edge::{PeerService, make_service};
 use crate::state::AppState;
