@@ -41,9 +41,42 @@ struct Cli {
     /// Log filter, e.g. info or holdfast=debug.
     #[arg(long, env = "HOLDFAST_LOG_LEVEL", global = true)]
     log_level: Option<String>,
-    /// Send Strict-Transport-Security (behind a TLS-terminating proxy).
-    #[arg(long, env = "HOLDFAST_HSTS", global = true, action = ArgAction::SetTrue)]
-    hsts: bool,
+    /// Send Strict-Transport-Security [default: on with TLS, off without]; --hsts=false turns
+    /// it off, --hsts turns it on behind a TLS-terminating proxy.
+    #[arg(long, env = "HOLDFAST_HSTS", global = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    hsts: Option<bool>,
+    /// Add `preload` to Strict-Transport-Security (for the browsers' preload lists).
+    #[arg(long, env = "HOLDFAST_HSTS_PRELOAD", global = true, action = ArgAction::SetTrue)]
+    hsts_preload: bool,
+    /// Serve HTTPS with this certificate chain (PEM; reloaded on SIGHUP or when it changes).
+    #[arg(long, env = "HOLDFAST_TLS_CERT", global = true)]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "HOLDFAST_TLS_KEY", global = true)]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate for this name from ACME (TLS-ALPN-01 on the bind port,
+    /// which must be reachable as port 443); repeat for more names.
+    #[arg(
+        long,
+        env = "HOLDFAST_ACME_DOMAIN",
+        global = true,
+        value_delimiter = ','
+    )]
+    acme_domain: Option<Vec<String>>,
+    /// Contact for the ACME account, e.g. mailto:ops@example.com.
+    #[arg(long, env = "HOLDFAST_ACME_CONTACT", global = true)]
+    acme_contact: Option<String>,
+    /// ACME directory URL [default: Let's Encrypt production; staging is
+    /// https://acme-staging-v02.api.letsencrypt.org/directory].
+    #[arg(long, env = "HOLDFAST_ACME_DIRECTORY", global = true)]
+    acme_directory: Option<String>,
+    /// PEM file of CA certificates trusted for the ACME directory's own HTTPS (a test CA).
+    #[arg(long, env = "HOLDFAST_ACME_DIRECTORY_CA", global = true)]
+    acme_directory_ca: Option<PathBuf>,
+    /// Also listen for plain HTTP here, answering every request with 308 to HTTPS.
+    #[arg(long, env = "HOLDFAST_REDIRECT_HTTP", global = true)]
+    redirect_http: Option<String>,
     /// Origins allowed by CORS, comma-separated; none by default.
     #[arg(
         long,
@@ -198,7 +231,15 @@ impl Cli {
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
             log_level: self.log_level.clone(),
-            hsts: self.hsts.then_some(true),
+            hsts: self.hsts,
+            hsts_preload: self.hsts_preload.then_some(true),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            acme_domain: self.acme_domain.clone(),
+            acme_contact: self.acme_contact.clone(),
+            acme_directory: self.acme_directory.clone(),
+            acme_directory_ca: self.acme_directory_ca.clone(),
+            redirect_http: self.redirect_http.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             body_limit_bytes: self.body_limit_bytes,
             request_timeout_ms: self.request_timeout_ms,
@@ -300,6 +341,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // One crypto provider for every TLS user in the process (the server, ACME, outbound
+    // clients), chosen before any of them starts.
+    holdfast_http::tls::install_crypto_provider();
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(config).await,

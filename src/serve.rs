@@ -4,7 +4,7 @@ use crate::{datadir, telemetry};
 use holdfast_app::App;
 use holdfast_app::worker::WorkerOptions;
 use holdfast_core::clock::{Clock, SystemClock};
-use holdfast_core::ops::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
+use holdfast_core::ops::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, TlsSettings};
 use holdfast_core::secret::Secret;
 use holdfast_http::AppState;
 use holdfast_store::Db;
@@ -71,6 +71,12 @@ pub async fn run(config: Config) -> Result<(), String> {
             )
         })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let redirect = match config.redirect_http {
+        None => None,
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await.map_err(|e| {
+            format!("cannot listen on {at} (HOLDFAST_REDIRECT_HTTP, --redirect-http): {e}")
+        })?),
+    };
     let shutdown = shutdown_signal()?;
     let state = AppState::new(
         db.clone(),
@@ -82,8 +88,15 @@ pub async fn run(config: Config) -> Result<(), String> {
     .await?
     .listen_for_notices()
     .await?;
+    // Certificates are read (and a bad file refused) before the banner says anything.
+    let transport = Transport::prepare(&config, &state)?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
-        "Holdfast {} listening on http://{addr} (database: {}, data dir: {})",
+        "Holdfast {} listening on {scheme}://{addr} (database: {}, data dir: {})",
         env!("CARGO_PKG_VERSION"),
         db.backend().name(),
         config.data_dir.display()
@@ -93,8 +106,8 @@ pub async fn run(config: Config) -> Result<(), String> {
     }
     // While no workspace exists: a one-time link that creates it in the browser. Without a
     // configured public URL, the address actually bound (the port may have been 0).
-    let base = if config.public_url == format!("http://{}", config.bind) {
-        format!("http://{addr}")
+    let base = if config.public_url == format!("{scheme}://{}", config.bind) {
+        format!("{scheme}://{addr}")
     } else {
         config.public_url.clone()
     };
@@ -121,15 +134,100 @@ pub async fn run(config: Config) -> Result<(), String> {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    holdfast_http::serve(listener, state, stopped(stop_rx))
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    if let Some(redirect) = redirect {
+        let target = holdfast_http::tls::RedirectTarget::for_public_url(&base, addr.port());
+        println!(
+            "Redirecting plain HTTP on http://{} to HTTPS",
+            redirect.local_addr().map_err(|e| e.to_string())?
+        );
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = holdfast_http::tls::serve_redirect(redirect, target, stop).await {
+                tracing::error!(error = %e, "the HTTP redirect listener stopped");
+            }
+        });
+    }
+    let router = holdfast_http::router(state.clone());
+    let served = match transport {
+        Transport::Plain => {
+            holdfast_http::serve_router(listener, router, state, stopped(stop_rx)).await
+        }
+        Transport::Files(acceptor) => {
+            holdfast_http::tls::serve_tls(listener, router, state, acceptor, stopped(stop_rx)).await
+        }
+        Transport::Acme(acceptor, _renewal) => {
+            holdfast_http::tls::serve_tls(listener, router, state, acceptor, stopped(stop_rx)).await
+        }
+    };
+    served.map_err(|e| format!("server error: {e}"))?;
     if let Some(worker) = worker {
         let _ = worker.await;
     }
     tracing::info!("in-flight requests drained; closing the database");
     db.close().await;
     Ok(())
+}
+
+/// How the listener speaks: plain HTTP, or TLS with a certificate from files or from ACME.
+enum Transport {
+    Plain,
+    Files(axum_server::tls_rustls::RustlsAcceptor),
+    Acme(
+        holdfast_http::tls::Deadline<rustls_acme::axum::AxumAcceptor>,
+        tokio::task::JoinHandle<()>,
+    ),
+}
+
+impl Transport {
+    /// Loads the certificate files (watching them and SIGHUP from now on) or starts ACME.
+    fn prepare(config: &Config, state: &AppState) -> Result<Transport, String> {
+        let metrics = state.app().metrics.clone();
+        match &config.tls {
+            None => Ok(Transport::Plain),
+            Some(TlsSettings::Files { cert, key }) => {
+                let files = holdfast_http::tls::CertFiles::load(cert, key, metrics)
+                    .map_err(|e| format!("cannot serve TLS (--tls-cert, --tls-key): {e}"))?;
+                let server_config = holdfast_http::tls::server_config(files.clone())?;
+                tokio::spawn(files.watch(hangups()?));
+                Ok(Transport::Files(holdfast_http::tls::file_acceptor(
+                    server_config,
+                )))
+            }
+            Some(TlsSettings::Acme(acme)) => {
+                let (acceptor, renewal) =
+                    holdfast_http::acme::start(acme, &config.data_dir, metrics)
+                        .map_err(|e| format!("cannot start ACME (--acme-domain): {e}"))?;
+                // A reload (SIGHUP) has nothing to read here; it must not stop the server.
+                let mut hangups = hangups()?;
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!("SIGHUP: ACME certificates renew by themselves");
+                    }
+                });
+                Ok(Transport::Acme(acceptor, renewal))
+            }
+        }
+    }
+}
+
+/// SIGHUP, registered now (so one sent right after the banner is not lost, nor kills the
+/// process), as messages: each asks for the certificate files to be read again.
+fn hangups() -> Result<tokio::sync::mpsc::Receiver<()>, String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup =
+            signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let _ = tx.try_send(());
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    Ok(rx)
 }
 
 /// `holdfast worker`: the job worker alone, until SIGINT or SIGTERM.

@@ -19,10 +19,10 @@ pub fn holdfast(data_dir: &Path) -> Command {
     cmd
 }
 
-/// `host:port` from serve's first line ("Holdfast … listening on http://127.0.0.1:PORT …").
+/// `host:port` from serve's first line ("Holdfast … listening on http(s)://127.0.0.1:PORT …").
 pub fn listening_address(banner: &str) -> String {
     banner
-        .split("http://")
+        .split("://")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("no address in the banner: {banner}"))

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by method, route template and status; a latency histogram per
-//! route; database pool usage. Route templates (not raw paths) keep label cardinality bounded.
+//! route; database pool usage; the days left on the served TLS certificate. Route templates (not raw paths) keep label cardinality bounded.
 
 use holdfast_store::PoolStats;
 use std::collections::BTreeMap;
@@ -28,6 +28,8 @@ struct Inner {
     inbound_refused: BTreeMap<String, u64>,
     /// reason (origin, bot, identity, rate) → refused website-widget requests.
     widget_refused: BTreeMap<&'static str, u64>,
+    /// Expiry (unix seconds) of the certificate Holdfast serves, once one is loaded.
+    tls_not_after: Option<i64>,
 }
 
 #[derive(Default)]
@@ -73,13 +75,22 @@ impl Metrics {
         *inner.widget_refused.entry(reason).or_default() += 1;
     }
 
-    pub fn render(&self, pool: PoolStats) -> String {
+    /// The certificate now served (from files or ACME) expires at `not_after` (unix seconds).
+    pub fn tls_certificate(&self, not_after: i64) {
+        let Ok(mut inner) = self.0.lock() else { return };
+        inner.tls_not_after = Some(not_after);
+    }
+
+    pub fn render(&self, pool: PoolStats, now_ms: i64) -> String {
         let mut out = String::new();
         let Ok(inner) = self.0.lock() else { return out };
         render_requests(&mut out, &inner);
         render_jobs(&mut out, &inner.jobs);
         render_refusals(&mut out, &inner);
         render_pool(&mut out, pool);
+        if let Some(not_after) = inner.tls_not_after {
+            render_certificate(&mut out, not_after, now_ms);
+        }
         out
     }
 }
@@ -250,4 +261,27 @@ fn render_pool(out: &mut String, pool: PoolStats) {
         "Configured pool size.",
     );
     let _ = writeln!(out, "holdfast_db_pool_max_connections {}", pool.max);
+}
+
+/// Writes the served certificate's expiry and the days left until it (negative once expired),
+/// for an alert well before renewal would be too late.
+fn render_certificate(out: &mut String, not_after: i64, now_ms: i64) {
+    describe(
+        out,
+        "holdfast_tls_certificate_expiry_timestamp_seconds",
+        "gauge",
+        "When the served TLS certificate expires (unix seconds).",
+    );
+    let _ = writeln!(
+        out,
+        "holdfast_tls_certificate_expiry_timestamp_seconds {not_after}"
+    );
+    describe(
+        out,
+        "holdfast_tls_certificate_days_left",
+        "gauge",
+        "Days until the served TLS certificate expires.",
+    );
+    let days = (not_after as f64 - now_ms as f64 / 1000.0) / 86_400.0;
+    let _ = writeln!(out, "holdfast_tls_certificate_days_left {days:.6}");
 }

@@ -97,6 +97,19 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
     router.layer(from_fn_with_state(state, edge))
 }
 
+/// One connection's service: the router behind the edge, told the TCP peer. What a
+/// TLS acceptor (`tls.rs`) hands each connection to.
+pub type PeerService = axum::middleware::AddExtension<Router, ConnectInfo<SocketAddr>>;
+
+/// The service per connection for `router` behind the edge, with the TCP peer recorded for
+/// `decide_client`.
+pub fn make_service(
+    router: Router,
+    state: AppState,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+    with_edge(router, state).into_make_service_with_connect_info::<SocketAddr>()
+}
+
 fn cors(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
@@ -307,11 +320,17 @@ fn secure_headers(response: &mut Response, state: &AppState, id: &str, maybe_htt
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
+    // Two years and every subdomain (what the preload lists require); the plain listener that
+    // redirects to HTTPS never reaches this edge, so HSTS only rides on HTTPS answers.
     if state.config.hsts && maybe_https {
         set(
             h,
             header::STRICT_TRANSPORT_SECURITY,
-            "max-age=63072000; includeSubDomains",
+            if state.config.hsts_preload {
+                "max-age=63072000; includeSubDomains; preload"
+            } else {
+                "max-age=63072000; includeSubDomains"
+            },
         );
     }
     if let Ok(v) = HeaderValue::from_str(id) {

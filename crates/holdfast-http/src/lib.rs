@@ -5,6 +5,7 @@
 //! Handlers parse, call the store with the `Tenant` the guard produced, and map errors. No SQL
 //! here, and no authorisation decisions outside `guard` and `holdfast_core::access::policy`.
 
+pub mod acme;
 pub mod api;
 pub(crate) mod audit;
 pub mod console;
@@ -22,14 +23,13 @@ mod session;
 pub mod signed;
 mod state;
 pub mod table;
+pub mod tls;
 pub mod widget_guard;
 
 pub use edge::with_edge;
 pub use guard::{Guard, RateLimit};
 pub use routes::route_table;
 pub use state::AppState;
-
-use std::net::SocketAddr;
 
 /// The complete application router.
 pub fn app(state: AppState) -> axum::Router {
@@ -63,14 +63,11 @@ pub async fn serve_router(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let closing = state.closing.clone();
-    axum::serve(
-        listener,
-        with_edge(router, state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Live event streams end now rather than hold the drain open.
-        closing.send_replace(true);
-    })
-    .await
+    axum::serve(listener, edge::make_service(router, state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live event streams end now rather than hold the drain open.
+            closing.send_replace(true);
+        })
+        .await
 }

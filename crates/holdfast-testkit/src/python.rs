@@ -1,5 +1,6 @@
-//! The Standard Webhooks reference library (`standardwebhooks` from PyPI), run by Python in a
-//! virtual environment, so tests check Holdfast's deliveries with the library receivers use.
+//! Python tools from PyPI in one virtual environment: the Standard Webhooks reference library
+//! (`standardwebhooks`), so tests check Holdfast's deliveries with the library receivers use,
+//! and any other pinned package a test needs (`ensure_package`, e.g. the `sslyze` TLS scanner).
 //!
 //! The environment lives at `$HOLDFAST_VENV` (default `/var/tmp/holdfast-venv`, shared with the
 //! API fuzzer) and is created on first use with `python3 -m venv` and `pip install`. Needs
@@ -27,12 +28,17 @@ fn python() -> PathBuf {
     venv_dir().join("bin/python")
 }
 
-fn installed() -> bool {
+/// The environment's `bin/` folder, where installed packages put their commands.
+pub fn venv_bin() -> PathBuf {
+    venv_dir().join("bin")
+}
+
+fn installed(package: &str, version: &str) -> bool {
     Command::new(python())
         .args([
             "-c",
             &format!(
-                "import importlib.metadata as m, sys; sys.exit(0 if m.version('standardwebhooks') == '{STANDARDWEBHOOKS}' else 1)"
+                "import importlib.metadata as m, sys; sys.exit(0 if m.version('{package}') == '{version}' else 1)"
             ),
         ])
         .stdout(Stdio::null())
@@ -55,10 +61,15 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
 }
 
 /// Creates the environment and installs the library unless it is there at the pinned version.
-/// Safe from many threads and processes at once (a lock file next to the environment).
 pub fn ensure_standardwebhooks() -> Result<(), String> {
+    ensure_package("standardwebhooks", STANDARDWEBHOOKS)
+}
+
+/// Creates the environment and installs `package` at `version` unless it is there already.
+/// Safe from many threads and processes at once (a lock file next to the environment).
+pub fn ensure_package(package: &str, version: &str) -> Result<(), String> {
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    if installed() {
+    if installed(package, version) {
         return Ok(());
     }
     let dir = venv_dir();
@@ -69,7 +80,7 @@ pub fn ensure_standardwebhooks() -> Result<(), String> {
             Ok(mut file) => {
                 let _ = writeln!(file, "{}", std::process::id());
                 let result = (|| {
-                    if installed() {
+                    if installed(package, version) {
                         return Ok(());
                     }
                     if !python().exists() {
@@ -82,9 +93,9 @@ pub fn ensure_standardwebhooks() -> Result<(), String> {
                         Command::new(dir.join("bin/pip")).args([
                             "install",
                             "-q",
-                            &format!("standardwebhooks=={STANDARDWEBHOOKS}"),
+                            &format!("{package}=={version}"),
                         ]),
-                        "pip install standardwebhooks",
+                        &format!("pip install {package}"),
                     )
                 })();
                 let _ = std::fs::remove_file(&lock);
@@ -104,7 +115,7 @@ pub fn ensure_standardwebhooks() -> Result<(), String> {
                     return Err(format!("gave up waiting for {}", lock.display()));
                 }
                 std::thread::sleep(Duration::from_millis(250));
-                if installed() {
+                if installed(package, version) {
                     return Ok(());
                 }
             }

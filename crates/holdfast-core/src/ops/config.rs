@@ -44,6 +44,14 @@ pub struct Layer {
     pub widget_rate_limit_per_key: Option<u32>,
     pub widget_visitor_idle_days: Option<u32>,
     pub metrics_token: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub acme_domain: Option<Vec<String>>,
+    pub acme_contact: Option<String>,
+    pub acme_directory: Option<String>,
+    pub acme_directory_ca: Option<PathBuf>,
+    pub hsts_preload: Option<bool>,
+    pub redirect_http: Option<String>,
 }
 
 impl Layer {
@@ -98,6 +106,14 @@ impl Layer {
                 .widget_visitor_idle_days
                 .or(self.widget_visitor_idle_days),
             metrics_token: over.metrics_token.or(self.metrics_token),
+            tls_cert: over.tls_cert.or(self.tls_cert),
+            tls_key: over.tls_key.or(self.tls_key),
+            acme_domain: over.acme_domain.or(self.acme_domain),
+            acme_contact: over.acme_contact.or(self.acme_contact),
+            acme_directory: over.acme_directory.or(self.acme_directory),
+            acme_directory_ca: over.acme_directory_ca.or(self.acme_directory_ca),
+            hsts_preload: over.hsts_preload.or(self.hsts_preload),
+            redirect_http: over.redirect_http.or(self.redirect_http),
         }
     }
 }
@@ -118,7 +134,18 @@ pub struct Config {
     pub database_url: String,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Send `Strict-Transport-Security` on answers that may have come over HTTPS: on by
+    /// default when Holdfast serves TLS itself, off otherwise (turn it on behind a
+    /// TLS-terminating proxy).
     pub hsts: bool,
+    /// Add `preload` to the HSTS header (for the browsers' preload lists).
+    pub hsts_preload: bool,
+    /// HTTPS served by Holdfast itself, from certificate files or ACME; `None` is plain HTTP
+    /// (alone, or behind a TLS-terminating proxy).
+    pub tls: Option<TlsSettings>,
+    /// A plain-HTTP listener that answers every request with 308 to the same host, path and
+    /// query over HTTPS (only with `tls`).
+    pub redirect_http: Option<SocketAddr>,
     pub cors_allowed_origins: Vec<String>,
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
@@ -185,6 +212,35 @@ pub struct OidcSettings {
     pub client_secret: Secret<String>,
 }
 
+/// Where the server's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsSettings {
+    /// PEM files, read at start and again on SIGHUP or when either file changes.
+    Files { cert: PathBuf, key: PathBuf },
+    /// Certificates ordered and renewed from an ACME directory (TLS-ALPN-01).
+    Acme(AcmeSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcmeSettings {
+    /// The names on the certificate; the first one is the public URL's host by default.
+    pub domains: Vec<String>,
+    /// `mailto:` address the ACME directory may write to about the account.
+    pub contact: Option<String>,
+    /// The directory URL (Let's Encrypt production unless set).
+    pub directory: String,
+    /// A PEM file of CA certificates trusted for the directory's own HTTPS, besides the public
+    /// roots (a test directory such as pebble).
+    pub directory_ca: Option<PathBuf>,
+}
+
+/// Let's Encrypt's production ACME directory, the default.
+pub const LETS_ENCRYPT_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging directory: untrusted certificates, generous rate limits; for trying
+/// a setup out.
+pub const LETS_ENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
 /// Google, the OpenID provider used when only a client id and secret are configured.
 pub const DEFAULT_OIDC_ISSUER: &str = "https://accounts.google.com";
 
@@ -230,6 +286,14 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "widget_rate_limit_per_key" => "widget-rate-limit-per-key",
         "widget_visitor_idle_days" => "widget-visitor-idle-days",
         "metrics_token" => "metrics-token",
+        "tls_cert" => "tls-cert",
+        "tls_key" => "tls-key",
+        "acme_domain" => "acme-domain",
+        "acme_contact" => "acme-contact",
+        "acme_directory" => "acme-directory",
+        "acme_directory_ca" => "acme-directory-ca",
+        "hsts_preload" => "hsts-preload",
+        "redirect_http" => "redirect-http",
         other => other,
     };
     let env = match setting {
@@ -263,6 +327,15 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "widget_rate_limit_per_key" => "WIDGET_RATE_LIMIT_PER_KEY",
         "widget_visitor_idle_days" => "WIDGET_VISITOR_IDLE_DAYS",
         "metrics_token" => "METRICS_TOKEN",
+        "tls_cert" => "TLS_CERT",
+        "tls_key" => "TLS_KEY",
+        "acme_domain" => "ACME_DOMAIN",
+        "acme_contact" => "ACME_CONTACT",
+        "acme_directory" => "ACME_DIRECTORY",
+        "acme_directory_ca" => "ACME_DIRECTORY_CA",
+        "hsts" => "HSTS",
+        "hsts_preload" => "HSTS_PRELOAD",
+        "redirect_http" => "REDIRECT_HTTP",
         _ => "?",
     };
     ConfigError {
@@ -312,7 +385,8 @@ impl Config {
             database_url: None,
             log_format: Some("text".into()),
             log_level: Some("info".into()),
-            hsts: Some(false),
+            // Decided by whether TLS is on (see `Config::hsts`).
+            hsts: None,
             cors_allowed_origins: Some(Vec::new()),
             body_limit_bytes: Some(1024 * 1024),
             request_timeout_ms: Some(30_000),
@@ -339,6 +413,14 @@ impl Config {
             widget_rate_limit_per_key: Some(120),
             widget_visitor_idle_days: Some(30),
             metrics_token: None,
+            tls_cert: None,
+            tls_key: None,
+            acme_domain: Some(Vec::new()),
+            acme_contact: None,
+            acme_directory: None,
+            acme_directory_ca: None,
+            hsts_preload: Some(false),
+            redirect_http: None,
         }
     }
 
@@ -353,6 +435,33 @@ impl Config {
             return Err(err("data_dir", "must not be empty"));
         }
         let database_url = database_url(l.database_url, &data_dir)?;
+        let tls = tls_settings(
+            l.tls_cert,
+            l.tls_key,
+            l.acme_domain.unwrap_or_default(),
+            l.acme_contact,
+            l.acme_directory,
+            l.acme_directory_ca,
+        )?;
+        let hsts = l.hsts.unwrap_or(tls.is_some());
+        let hsts_preload = l.hsts_preload.unwrap_or(false);
+        if hsts_preload && !hsts {
+            return Err(err(
+                "hsts_preload",
+                "needs HSTS on (it is on by default with TLS; behind a proxy set hsts = true)",
+            ));
+        }
+        let redirect_http = redirect_http(l.redirect_http, tls.is_some(), bind)?;
+        let default_public_url = match &tls {
+            None => format!("http://{bind}"),
+            Some(TlsSettings::Files { .. }) => format!("https://{bind}"),
+            Some(TlsSettings::Acme(acme)) => {
+                format!(
+                    "https://{}",
+                    acme.domains.first().map_or("", String::as_str)
+                )
+            }
+        };
         // Fields are checked in the order written: the first invalid setting is the one named.
         Ok(Config {
             bind,
@@ -360,7 +469,10 @@ impl Config {
             database_url,
             log_format: log_format(l.log_format.as_deref())?,
             log_level: log_level(l.log_level)?,
-            hsts: l.hsts.unwrap_or(false),
+            hsts,
+            hsts_preload,
+            tls,
+            redirect_http,
             cors_allowed_origins: cors_allowed_origins(l.cors_allowed_origins.unwrap_or_default())?,
             body_limit_bytes: between(
                 "body_limit_bytes",
@@ -393,7 +505,7 @@ impl Config {
             redis_url: service_url("redis_url", l.redis_url, ["redis://", "rediss://"])?,
             smtp_url: service_url("smtp_url", l.smtp_url, ["smtp://", "smtps://"])?,
             mail_from: mail_from(l.mail_from.unwrap_or_default())?,
-            public_url: public_url(l.public_url, bind)?,
+            public_url: public_url(l.public_url, default_public_url)?,
             oidc: oidc_settings(
                 l.oidc_issuer,
                 l.oidc_client_id.filter(|v| !v.trim().is_empty()),
@@ -688,11 +800,9 @@ fn mail_from(from: String) -> Result<String, ConfigError> {
 }
 
 /// Where people reach this instance: the configured http(s) URL without a trailing slash, else
-/// the bind address.
-fn public_url(url: Option<String>, bind: SocketAddr) -> Result<String, ConfigError> {
-    let public_url = url
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| format!("http://{bind}"));
+/// the bind address (`https://` with TLS on; the first ACME domain with ACME).
+fn public_url(url: Option<String>, default: String) -> Result<String, ConfigError> {
+    let public_url = url.filter(|u| !u.trim().is_empty()).unwrap_or(default);
     if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
         || public_url.ends_with('/')
     {
@@ -702,6 +812,143 @@ fn public_url(url: Option<String>, bind: SocketAddr) -> Result<String, ConfigErr
         ));
     }
     Ok(public_url)
+}
+
+/// TLS from certificate files or from ACME (not both), each setting complete and only with its
+/// mode.
+fn tls_settings(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    domains: Vec<String>,
+    contact: Option<String>,
+    directory: Option<String>,
+    directory_ca: Option<PathBuf>,
+) -> Result<Option<TlsSettings>, ConfigError> {
+    let blank = |p: Option<PathBuf>| p.filter(|p| !p.as_os_str().is_empty());
+    let (cert, key, directory_ca) = (blank(cert), blank(key), blank(directory_ca));
+    let contact = contact.filter(|c| !c.trim().is_empty());
+    let directory = directory.filter(|d| !d.trim().is_empty());
+    let domains: Vec<String> = domains
+        .into_iter()
+        .map(|d| d.trim().to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let files = match (cert, key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some(TlsSettings::Files { cert, key }),
+        (Some(_), None) => {
+            return Err(err(
+                "tls_key",
+                "is required with tls_cert (the certificate's private key, PEM)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "tls_cert",
+                "is required with tls_key (the certificate chain, PEM)",
+            ));
+        }
+    };
+    if domains.is_empty() {
+        for (setting, set) in [
+            ("acme_contact", contact.is_some()),
+            ("acme_directory", directory.is_some()),
+            ("acme_directory_ca", directory_ca.is_some()),
+        ] {
+            if set {
+                return Err(err(setting, "needs at least one acme_domain"));
+            }
+        }
+        return Ok(files);
+    }
+    if files.is_some() {
+        return Err(err(
+            "acme_domain",
+            "cannot be combined with tls_cert/tls_key: choose certificate files or ACME",
+        ));
+    }
+    for domain in &domains {
+        if !is_dns_name(domain) {
+            return Err(err(
+                "acme_domain",
+                format!(
+                    "'{domain}' is not a DNS name like ops.example.com (no wildcard, no address, no port)"
+                ),
+            ));
+        }
+    }
+    let one_mailto = |c: &str| {
+        c.starts_with("mailto:")
+            && c.contains('@')
+            && !c.contains(',')
+            && !c.chars().any(|c| c.is_control() || c.is_whitespace())
+    };
+    if let Some(contact) = &contact
+        && !one_mailto(contact)
+    {
+        return Err(err(
+            "acme_contact",
+            "must be one mailto: address, like mailto:ops@example.com",
+        ));
+    }
+    let directory = directory.unwrap_or_else(|| LETS_ENCRYPT_PRODUCTION.to_owned());
+    if !directory.starts_with("https://") || directory.chars().any(char::is_whitespace) {
+        return Err(err(
+            "acme_directory",
+            format!("must be an https:// directory URL (staging: {LETS_ENCRYPT_STAGING})"),
+        ));
+    }
+    Ok(Some(TlsSettings::Acme(AcmeSettings {
+        domains,
+        contact,
+        directory,
+        directory_ca,
+    })))
+}
+
+/// A host name of letters, digits and hyphens in dot-separated labels, with at least one dot
+/// and not all digits (an address).
+fn is_dns_name(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && !labels
+            .last()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The plain listener that redirects to HTTPS: an address other than the server's, and only
+/// when TLS is on.
+fn redirect_http(
+    addr: Option<String>,
+    tls: bool,
+    bind: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(text) = addr.filter(|a| !a.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        err(
+            "redirect_http",
+            format!("'{text}' is not an address:port such as 0.0.0.0:80"),
+        )
+    })?;
+    if !tls {
+        return Err(err(
+            "redirect_http",
+            "needs TLS on (tls_cert and tls_key, or acme_domain)",
+        ));
+    }
+    if addr == bind && addr.port() != 0 {
+        return Err(err("redirect_http", "must differ from bind"));
+    }
+    Ok(Some(addr))
 }
 
 /// Whether every outbound allowlist entry is an address or CIDR block.
@@ -836,6 +1083,153 @@ mod tests {
     }
 
     #[test]
+    fn tls_turns_on_hsts_and_an_https_public_url() {
+        let plain = Config::resolve([]).unwrap();
+        assert!(plain.tls.is_none() && !plain.hsts);
+        assert!(plain.public_url.starts_with("http://"));
+        let files = Config::resolve([Layer {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            ..Layer::default()
+        }])
+        .unwrap();
+        assert_eq!(
+            files.tls,
+            Some(TlsSettings::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert!(files.hsts && !files.hsts_preload);
+        assert_eq!(files.public_url, "https://127.0.0.1:8080");
+        let acme = Config::resolve([Layer {
+            acme_domain: Some(vec!["Ops.Example.com".into(), "help.example.com".into()]),
+            acme_contact: Some("mailto:ops@example.com".into()),
+            hsts: Some(false),
+            ..Layer::default()
+        }])
+        .unwrap();
+        let Some(TlsSettings::Acme(settings)) = &acme.tls else {
+            panic!("{:?}", acme.tls)
+        };
+        assert_eq!(settings.domains, ["ops.example.com", "help.example.com"]);
+        assert_eq!(settings.directory, LETS_ENCRYPT_PRODUCTION);
+        assert!(!acme.hsts, "HSTS can be turned off");
+        assert_eq!(acme.public_url, "https://ops.example.com");
+        let behind_proxy = Config::resolve([Layer {
+            hsts: Some(true),
+            hsts_preload: Some(true),
+            ..Layer::default()
+        }])
+        .unwrap();
+        assert!(behind_proxy.hsts && behind_proxy.hsts_preload && behind_proxy.tls.is_none());
+    }
+
+    #[test]
+    fn tls_settings_that_do_not_fit_together_are_refused() {
+        let refused = |layer: Layer| Config::resolve([layer]).unwrap_err().setting;
+        let files = || Layer {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            ..Layer::default()
+        };
+        let acme = |domain: &str| Layer {
+            acme_domain: Some(vec![domain.into()]),
+            ..Layer::default()
+        };
+        assert_eq!(
+            refused(Layer {
+                tls_cert: Some("c.pem".into()),
+                ..Layer::default()
+            }),
+            "tls_key"
+        );
+        assert_eq!(
+            refused(Layer {
+                tls_key: Some("k.pem".into()),
+                ..Layer::default()
+            }),
+            "tls_cert"
+        );
+        assert_eq!(
+            refused(Layer {
+                acme_domain: Some(vec!["ops.example.com".into()]),
+                ..files()
+            }),
+            "acme_domain"
+        );
+        for bad in [
+            "*.example.com",
+            "example",
+            "127.0.0.1",
+            "ops.example.com:443",
+            "-x.example.com",
+        ] {
+            assert_eq!(refused(acme(bad)), "acme_domain", "{bad}");
+        }
+        for (contact, ok) in [
+            ("mailto:ops@example.com", true),
+            ("ops@example.com", false),
+            ("mailto:a@example.com,mailto:b@example.com", false),
+        ] {
+            let r = Config::resolve([Layer {
+                acme_contact: Some(contact.into()),
+                ..acme("ops.example.com")
+            }]);
+            assert_eq!(r.is_ok(), ok, "{contact}");
+        }
+        assert_eq!(
+            refused(Layer {
+                acme_directory: Some("http://acme.example/dir".into()),
+                ..acme("ops.example.com")
+            }),
+            "acme_directory"
+        );
+        assert_eq!(
+            refused(Layer {
+                acme_contact: Some("mailto:ops@example.com".into()),
+                ..Layer::default()
+            }),
+            "acme_contact"
+        );
+        assert_eq!(
+            refused(Layer {
+                redirect_http: Some("0.0.0.0:80".into()),
+                ..Layer::default()
+            }),
+            "redirect_http"
+        );
+        assert_eq!(
+            refused(Layer {
+                redirect_http: Some("127.0.0.1:8080".into()),
+                ..files()
+            }),
+            "redirect_http"
+        );
+        assert_eq!(
+            refused(Layer {
+                redirect_http: Some("port 80".into()),
+                ..files()
+            }),
+            "redirect_http"
+        );
+        assert_eq!(
+            refused(Layer {
+                hsts: Some(false),
+                hsts_preload: Some(true),
+                ..files()
+            }),
+            "hsts_preload"
+        );
+        let e = Config::resolve([acme("*.example.com")]).unwrap_err();
+        assert!(
+            e.to_string().contains("--acme-domain")
+                && e.to_string().contains("HOLDFAST_ACME_DOMAIN"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn defaults_serve_a_newcomer() {
         let c = Config::resolve([]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
@@ -909,7 +1303,12 @@ mod tests {
             other => panic!("a layer is a map of settings: {other:?}"),
         };
         // Named like a credential, but holding none.
-        let not_secret = ["public_url", "widget_rate_limit_per_key", "oidc_issuer"];
+        let not_secret = [
+            "public_url",
+            "widget_rate_limit_per_key",
+            "oidc_issuer",
+            "tls_key",
+        ];
         for name in &names {
             let looks_secret = ["secret", "token", "password", "key", "url"]
                 .iter()

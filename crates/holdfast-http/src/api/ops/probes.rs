@@ -123,7 +123,9 @@ async fn view_metrics(State(state): State<AppState>, headers: HeaderMap) -> Resp
             Some(_) => {}
         }
     }
-    let body = state.metrics.render(state.db.pool_stats());
+    let body = state
+        .metrics
+        .render(state.db.pool_stats(), state.clock.now_ms());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
