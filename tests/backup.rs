@@ -313,7 +313,8 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
         .collect();
     assert!(manifest_counts["contacts"] >= 15 + 3 + 3, "{manifest_counts:?}");
     assert!(manifest_counts["audit_events"] > 0, "{manifest_counts:?}");
-    assert_eq!(manifest_counts["attachments"], 3, "{manifest_counts:?}");
+    assert_eq!(manifest_counts["ticket_attachments"], 3, "{manifest_counts:?}");
+    assert_eq!(manifest_counts["attachment_blobs"], 3, "{manifest_counts:?}");
     let attachment_parts = manifest["parts"]
         .as_array()
         .unwrap()
