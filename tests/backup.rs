@@ -139,16 +139,21 @@ async fn seed(app: &TestApp, ws: &Workspace) -> BTreeMap<String, Vec<u8>> {
     for i in 0..15 {
         app.post("/api/v1/contacts")
             .key(&ws.admin_key)
-            .json(&json!({"email": format!("person{i}@example.com"), "name": format!("Person {i}")}))
+            .json(
+                &json!({"email": format!("person{i}@example.com"), "name": format!("Person {i}")}),
+            )
             .expect(201)
             .await;
     }
     let key = "key-drill-3ax6xnjp29jd6fds4gc373sgvjxteol0";
-    app.call(holdfast_testkit::Method::PUT, "/api/v1/inbound-hooks/mailgun")
-        .key(&ws.admin_key)
-        .json(&json!({"secret": key}))
-        .expect(200)
-        .await;
+    app.call(
+        holdfast_testkit::Method::PUT,
+        "/api/v1/inbound-hooks/mailgun",
+    )
+    .key(&ws.admin_key)
+    .json(&json!({"secret": key}))
+    .expect(200)
+    .await;
     let mut files = BTreeMap::new();
     for n in 0..3 {
         let file: Vec<u8> = format!("%PDF-1.4 quote {n} ")
@@ -174,7 +179,10 @@ async fn seed(app: &TestApp, ws: &Workspace) -> BTreeMap<String, Vec<u8>> {
         if with_files >= 3 {
             break;
         }
-        assert!(Instant::now() < deadline, "mail did not become tickets: {listed}");
+        assert!(
+            Instant::now() < deadline,
+            "mail did not become tickets: {listed}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     files
@@ -227,7 +235,10 @@ mod http1 {
         let head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
         let mut body = raw[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             body = unchunk(&body);
         }
         (status, body)
@@ -238,7 +249,11 @@ mod http1 {
         loop {
             let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
             let size = usize::from_str_radix(
-                String::from_utf8_lossy(&data[..line_end]).split(';').next().unwrap().trim(),
+                String::from_utf8_lossy(&data[..line_end])
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .trim(),
                 16,
             )
             .unwrap();
@@ -289,12 +304,15 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
     }
     let out_dir = tempfile::tempdir().unwrap();
     let mut create = on_app(&app);
-    create.args(["backup", "create", "--json", "--to"]).arg(out_dir.path()).args([
-        "--backup-recipient",
-        &recipient,
-        "--backup-recipient",
-        &second_recipient,
-    ]);
+    create
+        .args(["backup", "create", "--json", "--to"])
+        .arg(out_dir.path())
+        .args([
+            "--backup-recipient",
+            &recipient,
+            "--backup-recipient",
+            &second_recipient,
+        ]);
     let created = output(create).await;
     assert!(created.status.success(), "{}", text(&created.stderr));
     let during = written.load(Ordering::SeqCst);
@@ -309,12 +327,26 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["table"].as_str().unwrap().to_owned(), t["rows"].as_u64().unwrap()))
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_owned(),
+                t["rows"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert!(manifest_counts["contacts"] >= 15 + 3 + 3, "{manifest_counts:?}");
+    assert!(
+        manifest_counts["contacts"] >= 15 + 3 + 3,
+        "{manifest_counts:?}"
+    );
     assert!(manifest_counts["audit_events"] > 0, "{manifest_counts:?}");
-    assert_eq!(manifest_counts["ticket_attachments"], 3, "{manifest_counts:?}");
-    assert_eq!(manifest_counts["attachment_blobs"], 3, "{manifest_counts:?}");
+    assert_eq!(
+        manifest_counts["ticket_attachments"], 3,
+        "{manifest_counts:?}"
+    );
+    assert_eq!(
+        manifest_counts["attachment_blobs"], 3,
+        "{manifest_counts:?}"
+    );
     let attachment_parts = manifest["parts"]
         .as_array()
         .unwrap()
@@ -339,11 +371,20 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
     assert!(listing.status.success(), "{}", text(&listing.stderr));
     let listed = text(&listing.stdout);
     assert_eq!(listed.lines().next(), Some("manifest.json"), "{listed}");
-    assert_eq!(listed.lines().filter(|l| l.starts_with("attachments/")).count(), 3);
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|l| l.starts_with("attachments/"))
+            .count(),
+        3
+    );
 
     // verify: hashes, the snapshot, its rows and the audit chain.
     let mut verify = on_app(&app);
-    verify.args(["backup", "verify", "--json", "--identity"]).arg(&identity).arg(&file);
+    verify
+        .args(["backup", "verify", "--json", "--identity"])
+        .arg(&identity)
+        .arg(&file);
     let verified = output(verify).await;
     assert!(verified.status.success(), "{}", text(&verified.stderr));
     let verdict: Value = serde_json::from_slice(&verified.stdout).unwrap();
@@ -355,7 +396,10 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
     let root = tempfile::tempdir().unwrap();
     let (data_dir, url) = fresh_target(root.path(), "restored").await;
     let mut restore = on_target(&data_dir, url.as_deref());
-    restore.args(["backup", "restore", "--identity"]).arg(&identity).arg(&file);
+    restore
+        .args(["backup", "restore", "--identity"])
+        .arg(&identity)
+        .arg(&file);
     let restored = output(restore).await;
     assert!(restored.status.success(), "{}", text(&restored.stderr));
     assert!(
@@ -363,8 +407,15 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
         "{}",
         text(&restored.stdout)
     );
-    assert_eq!(target_counts(&data_dir, url.as_deref()).await, manifest_counts);
-    std::fs::write(data_dir.join("master.key"), format!("{}\n", app.master_key_hex())).unwrap();
+    assert_eq!(
+        target_counts(&data_dir, url.as_deref()).await,
+        manifest_counts
+    );
+    std::fs::write(
+        data_dir.join("master.key"),
+        format!("{}\n", app.master_key_hex()),
+    )
+    .unwrap();
     std::fs::set_permissions(
         data_dir.join("master.key"),
         std::fs::Permissions::from_mode(0o600),
@@ -376,7 +427,11 @@ async fn restore_drill_backs_up_during_writes_and_a_second_server_serves_the_res
     audit.args(["audit", "verify"]);
     let audited = output(audit).await;
     assert!(audited.status.success(), "{}", text(&audited.stderr));
-    assert!(text(&audited.stdout).contains("chain intact"), "{}", text(&audited.stdout));
+    assert!(
+        text(&audited.stdout).contains("chain intact"),
+        "{}",
+        text(&audited.stdout)
+    );
 
     // A second server on the restored target serves the data.
     let mut serve = on_target(&data_dir, url.as_deref());
@@ -458,10 +513,20 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
     none.args(["backup", "create", "--to"]).arg(out_dir.path());
     let refused = output(none).await;
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("no backup recipient"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("no backup recipient"),
+        "{}",
+        text(&refused.stderr)
+    );
     let mut wrong = on_app(&app);
     wrong
-        .args(["backup", "create", "--backup-recipient", "age1notakey", "--to"])
+        .args([
+            "backup",
+            "create",
+            "--backup-recipient",
+            "age1notakey",
+            "--to",
+        ])
         .arg(out_dir.path());
     let refused = output(wrong).await;
     assert!(!refused.status.success());
@@ -485,11 +550,14 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
     let (target, url) = fresh_target(root.path(), "wrong-identity").await;
     for command in ["verify", "restore"] {
         let mut cmd = on_target(&target, url.as_deref());
-        cmd.args(["backup", command, "--identity"]).arg(&stranger).arg(&file);
+        cmd.args(["backup", command, "--identity"])
+            .arg(&stranger)
+            .arg(&file);
         let refused = output(cmd).await;
         assert!(!refused.status.success(), "{command}");
         assert!(
-            text(&refused.stderr).contains("does not open") && text(&refused.stderr).contains("other recipients"),
+            text(&refused.stderr).contains("does not open")
+                && text(&refused.stderr).contains("other recipients"),
             "{command}: {}",
             text(&refused.stderr)
         );
@@ -504,7 +572,9 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
     std::fs::write(&tampered, &bytes).unwrap();
     for command in ["verify", "restore"] {
         let mut cmd = on_target(&target, url.as_deref());
-        cmd.args(["backup", command, "--identity"]).arg(&identity).arg(&tampered);
+        cmd.args(["backup", command, "--identity"])
+            .arg(&identity)
+            .arg(&tampered);
         let refused = output(cmd).await;
         assert!(!refused.status.success(), "{command}");
         assert!(
@@ -524,18 +594,24 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(leftovers.is_empty(), "no staging folder left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "no staging folder left: {leftovers:?}"
+    );
 
     // A non-empty data dir is refused, and so (on PostgreSQL) is a database holding data.
     let (busy, _) = fresh_target(root.path(), "busy").await;
     std::fs::create_dir_all(&busy).unwrap();
     std::fs::write(busy.join("notes.txt"), "mine").unwrap();
     let mut cmd = on_target(&busy, url.as_deref());
-    cmd.args(["backup", "restore", "--identity"]).arg(&identity).arg(&file);
+    cmd.args(["backup", "restore", "--identity"])
+        .arg(&identity)
+        .arg(&file);
     let refused = output(cmd).await;
     assert!(!refused.status.success());
     assert!(
-        text(&refused.stderr).contains("is not empty") && text(&refused.stderr).contains("notes.txt"),
+        text(&refused.stderr).contains("is not empty")
+            && text(&refused.stderr).contains("notes.txt"),
         "{}",
         text(&refused.stderr)
     );
@@ -543,7 +619,9 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
     if postgres_url().is_some() {
         let (empty_dir, _) = fresh_target(root.path(), "into-live").await;
         let mut cmd = on_target(&empty_dir, Some(&app.config.database_url));
-        cmd.args(["backup", "restore", "--identity"]).arg(&identity).arg(&file);
+        cmd.args(["backup", "restore", "--identity"])
+            .arg(&identity)
+            .arg(&file);
         let refused = output(cmd).await;
         assert!(!refused.status.success());
         assert!(
@@ -555,13 +633,22 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
     } else {
         let (existing, _) = fresh_target(root.path(), "has-db").await;
         std::fs::create_dir_all(&existing).unwrap();
-        std::fs::copy(app.config.data_dir.join("holdfast.db"), existing.join("holdfast.db"))
-            .unwrap();
+        std::fs::copy(
+            app.config.data_dir.join("holdfast.db"),
+            existing.join("holdfast.db"),
+        )
+        .unwrap();
         let mut cmd = on_target(&existing, None);
-        cmd.args(["backup", "restore", "--identity"]).arg(&identity).arg(&file);
+        cmd.args(["backup", "restore", "--identity"])
+            .arg(&identity)
+            .arg(&file);
         let refused = output(cmd).await;
         assert!(!refused.status.success());
-        assert!(text(&refused.stderr).contains("not empty"), "{}", text(&refused.stderr));
+        assert!(
+            text(&refused.stderr).contains("not empty"),
+            "{}",
+            text(&refused.stderr)
+        );
     }
     // The source still has its data.
     app.get("/api/v1/contacts")

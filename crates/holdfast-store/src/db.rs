@@ -219,7 +219,11 @@ fn migrator_of(backend: Backend) -> &'static sqlx::migrate::Migrator {
 
 /// The newest migration this build carries for `backend`.
 pub(crate) fn latest_migration_of(backend: Backend) -> i64 {
-    migrator_of(backend).iter().map(|m| m.version).max().unwrap_or(0)
+    migrator_of(backend)
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// See [`Db::system_write`].

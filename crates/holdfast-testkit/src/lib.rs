@@ -229,6 +229,18 @@ impl TestApp {
         Self::spawn_on(url, Layer::default(), Arc::new(SystemClock), |r| r).await
     }
 
+    /// [`TestApp::spawn_alone`] with extra settings, on a `ManualClock` that starts at
+    /// `start_ms`.
+    pub async fn spawn_alone_on_clock(layer: Layer, start_ms: i64) -> (TestApp, ManualClock) {
+        let clock = ManualClock::new(start_ms);
+        let url = match postgres_url() {
+            Some(url) => Some(fresh_schema(&url).await),
+            None => None,
+        };
+        let app = Self::spawn_on(url, layer, Arc::new(clock.clone()), |r| r).await;
+        (app, clock)
+    }
+
     /// The master key as `master.key` holds it (64 hex digits), for a second instance started
     /// on this app's data, such as a restored copy.
     pub fn master_key_hex(&self) -> String {

@@ -99,15 +99,20 @@ pub struct Created {
 /// `age1…` X25519 public keys, each checked.
 pub fn recipients(keys: &[String]) -> Result<Vec<age::x25519::Recipient>, String> {
     if keys.is_empty() {
-        return Err("no backup recipient: pass --backup-recipient age1… (repeatable) or set \
+        return Err(
+            "no backup recipient: pass --backup-recipient age1… (repeatable) or set \
                     backup_recipients in the configuration; the matching identity (private key) \
                     belongs off this machine"
-            .into());
+                .into(),
+        );
     }
     keys.iter()
         .map(|k| {
             age::x25519::Recipient::from_str(k.trim()).map_err(|e| {
-                format!("backup recipient {:?} is not an age X25519 public key (age1…): {e}", k)
+                format!(
+                    "backup recipient {:?} is not an age X25519 public key (age1…): {e}",
+                    k
+                )
             })
         })
         .collect()
@@ -223,15 +228,18 @@ pub async fn create(
     let staging = tempfile::Builder::new()
         .prefix(".backup-")
         .tempdir_in(data_dir)
-        .map_err(|e| format!("cannot make a staging folder in {}: {e}", data_dir.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot make a staging folder in {}: {e}",
+                data_dir.display()
+            )
+        })?;
     let (tables, mut files) = match db.backend() {
         Backend::Sqlite => snapshot_sqlite(db, staging.path()).await?,
         Backend::Postgres => dump_postgres(db, staging.path()).await?,
     };
     files.extend(attachment_files(data_dir)?);
-    let schema_version = store::schema_version(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let schema_version = store::schema_version(db).await.map_err(|e| e.to_string())?;
     let parts = files
         .iter()
         .map(|(path, file)| file_part(path, file))
@@ -292,7 +300,8 @@ async fn dump_postgres(db: &Db, staging: &Path) -> Result<(Vec<TableRows>, Files
         match row {
             None => {
                 if let Some(mut w) = out.take() {
-                    w.flush().map_err(|e| format!("cannot stage the dump: {e}"))?;
+                    w.flush()
+                        .map_err(|e| format!("cannot stage the dump: {e}"))?;
                 }
                 let path = dir.join(format!("{table}.jsonl"));
                 let file =
@@ -313,7 +322,8 @@ async fn dump_postgres(db: &Db, staging: &Path) -> Result<(Vec<TableRows>, Files
     .await
     .map_err(|e| format!("cannot read the database: {e}"))?;
     if let Some(mut w) = out.take() {
-        w.flush().map_err(|e| format!("cannot stage the dump: {e}"))?;
+        w.flush()
+            .map_err(|e| format!("cannot stage the dump: {e}"))?;
     }
     let tables = counts
         .into_iter()
@@ -336,10 +346,9 @@ fn write_archive(
         .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     let fail = |e: io::Error| format!("cannot write the backup {}: {e}", target.display());
     {
-        let encryptor = age::Encryptor::with_recipients(
-            recipients.iter().map(|r| r as &dyn age::Recipient),
-        )
-        .map_err(|e| format!("cannot encrypt to the recipients: {e}"))?;
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|e| format!("cannot encrypt to the recipients: {e}"))?;
         let sealed = encryptor
             .wrap_output(BufWriter::with_capacity(1 << 20, partial.as_file()))
             .map_err(fail)?;
@@ -396,7 +405,12 @@ pub fn open(
     let input =
         File::open(file).map_err(|e| format!("cannot read the backup {}: {e}", file.display()))?;
     let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, input))
-        .map_err(|e| format!("{} is not an age-encrypted Holdfast backup: {e}", file.display()))?;
+        .map_err(|e| {
+            format!(
+                "{} is not an age-encrypted Holdfast backup: {e}",
+                file.display()
+            )
+        })?;
     let plain = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
         .map_err(|e| match e {
@@ -420,7 +434,10 @@ pub fn open(
         .ok_or_else(|| format!("{} holds no manifest", file.display()))?
         .map_err(damaged)?;
     if first.path().map_err(damaged)?.to_string_lossy() != MANIFEST {
-        return Err(format!("{} does not start with its manifest", file.display()));
+        return Err(format!(
+            "{} does not start with its manifest",
+            file.display()
+        ));
     }
     let mut text = Vec::new();
     (&mut first)
@@ -439,12 +456,21 @@ pub fn open(
     let mut seen = 0usize;
     for entry in entries {
         let mut entry = entry.map_err(damaged)?;
-        let name = entry.path().map_err(damaged)?.to_string_lossy().into_owned();
+        let name = entry
+            .path()
+            .map_err(damaged)?
+            .to_string_lossy()
+            .into_owned();
         let part = manifest
             .parts
             .get(seen)
             .filter(|p| p.path == name)
-            .ok_or_else(|| format!("{} holds {name}, which its manifest does not list", file.display()))?;
+            .ok_or_else(|| {
+                format!(
+                    "{} holds {name}, which its manifest does not list",
+                    file.display()
+                )
+            })?;
         let relative = safe_path(&name)
             .ok_or_else(|| format!("{} holds an unsafe path {name:?}", file.display()))?;
         let target = into.join(relative);
@@ -467,7 +493,8 @@ pub fn open(
                 .map_err(|e| format!("cannot unpack {name}: {e}"))?;
             bytes += n as u64;
         }
-        out.flush().map_err(|e| format!("cannot unpack {name}: {e}"))?;
+        out.flush()
+            .map_err(|e| format!("cannot unpack {name}: {e}"))?;
         if bytes != part.bytes || hex(&hasher.finalize()) != part.sha256 {
             return Err(format!(
                 "{name} in {} does not match its SHA-256 in the manifest",
@@ -531,7 +558,12 @@ pub async fn check(manifest: &Manifest, dir: &Path) -> Result<Checked, String> {
         let differ: Vec<String> = expected
             .iter()
             .filter(|(t, n)| counts.get(*t) != Some(n))
-            .map(|(t, n)| format!("{t}: manifest {n}, snapshot {}", counts.get(t).unwrap_or(&0)))
+            .map(|(t, n)| {
+                format!(
+                    "{t}: manifest {n}, snapshot {}",
+                    counts.get(t).unwrap_or(&0)
+                )
+            })
             .collect();
         return Err(format!(
             "the snapshot's rows differ from the manifest ({})",
@@ -609,7 +641,10 @@ fn check_postgres(
                 "audit_events" => {
                     let entry: AuditEntry = serde_json::from_value(row)
                         .map_err(|e| format!("audit_events row {}: {e}", n + 1))?;
-                    chains.entry(entry.workspace_id.clone()).or_default().push(entry);
+                    chains
+                        .entry(entry.workspace_id.clone())
+                        .or_default()
+                        .push(entry);
                 }
                 "audit_heads" => {
                     let ws = row["workspace_id"].as_str().unwrap_or_default().to_owned();
@@ -625,7 +660,12 @@ fn check_postgres(
         counts.insert(table.table.clone(), n);
     }
     let mut entries = 0;
-    for ws in chains.keys().chain(heads.keys()).cloned().collect::<std::collections::BTreeSet<_>>() {
+    for ws in chains
+        .keys()
+        .chain(heads.keys())
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let mut chain = chains.remove(&ws).unwrap_or_default();
         chain.sort_by_key(|e| e.seq);
         let verdict = crate::audit::verdict(chain, heads.get(&ws).cloned());
@@ -656,7 +696,9 @@ pub struct Restored {
 
 /// The SQLite database file a `sqlite:` URL names.
 fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -710,8 +752,13 @@ pub async fn restore(
             store::refuse_visible_rows(&db)
                 .await
                 .map_err(|e| e.to_string())?;
-            if store::postgres_has_tables(&db).await.map_err(|e| e.to_string())? {
-                let version = store::schema_version(&db).await.map_err(|e| e.to_string())?;
+            if store::postgres_has_tables(&db)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let version = store::schema_version(&db)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if version != store::latest_schema_version(&db) {
                     return Err(format!(
                         "the target database already has Holdfast tables (schema version \
@@ -723,10 +770,12 @@ pub async fn restore(
         }
     };
     // Unpacked beside the target, in a private folder removed on every way out.
-    let parent = target.data_dir.parent().filter(|p| !p.as_os_str().is_empty());
+    let parent = target
+        .data_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
     let parent = parent.unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)
-        .map_err(|e| format!("cannot use {}: {e}", parent.display()))?;
+    fs::create_dir_all(parent).map_err(|e| format!("cannot use {}: {e}", parent.display()))?;
     let staging = tempfile::Builder::new()
         .prefix(".holdfast-restore-")
         .tempdir_in(parent)
@@ -739,7 +788,11 @@ pub async fn restore(
             .await
             .map_err(|e| format!("the backup reader stopped: {e}"))??
     };
-    let wanted = if sqlite_target.is_some() { "sqlite" } else { "postgres" };
+    let wanted = if sqlite_target.is_some() {
+        "sqlite"
+    } else {
+        "postgres"
+    };
     if manifest.backend != wanted {
         return Err(format!(
             "this is a {} backup; it restores into {} only (the target is {wanted})",
@@ -755,7 +808,8 @@ pub async fn restore(
             }
             move_attachments(staging.path(), target.data_dir)?;
             if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
             fs::rename(staging.path().join(SQLITE_PART), path)
                 .map_err(|e| format!("cannot put the database at {}: {e}", path.display()))?;
@@ -786,7 +840,9 @@ fn schema_mismatch(manifest: &Manifest, latest: i64) -> String {
 }
 
 async fn load_postgres(db: &Db, manifest: &Manifest, dir: &Path) -> Result<(), String> {
-    let mut load = PostgresLoad::unscoped_begin(db).await.map_err(|e| e.to_string())?;
+    let mut load = PostgresLoad::unscoped_begin(db)
+        .await
+        .map_err(|e| e.to_string())?;
     for table in &manifest.tables {
         let name = store::identifier(&table.table).map_err(|e| e.to_string())?;
         let path = dir.join("database").join(format!("{name}.jsonl"));
@@ -802,14 +858,20 @@ async fn load_postgres(db: &Db, manifest: &Manifest, dir: &Path) -> Result<(), S
             in_batch += 1;
             if in_batch == LOAD_BATCH {
                 batch.push(']');
-                loaded += load.load(name, &batch).await.map_err(|e| format!("table {name}: {e}"))?;
+                loaded += load
+                    .load(name, &batch)
+                    .await
+                    .map_err(|e| format!("table {name}: {e}"))?;
                 batch = String::from("[");
                 in_batch = 0;
             }
         }
         if in_batch > 0 {
             batch.push(']');
-            loaded += load.load(name, &batch).await.map_err(|e| format!("table {name}: {e}"))?;
+            loaded += load
+                .load(name, &batch)
+                .await
+                .map_err(|e| format!("table {name}: {e}"))?;
         }
         if loaded != table.rows {
             return Err(format!(

@@ -24,10 +24,9 @@ pub async fn tick(app: &App) -> bool {
         return false;
     };
     let now = app.clock.now_ms();
-    let day = now.div_euclid(DAY_MS);
-    if now.rem_euclid(DAY_MS) < i64::from(settings.hour_utc) * HOUR_MS {
+    let Some(day) = due_day(now, settings.hour_utc) else {
         return false;
-    }
+    };
     match store::unscoped_claim_backup_day(&app.db, day, now, now - STALE_CLAIM_MS).await {
         Ok(true) => {}
         Ok(false) => return false,
@@ -38,6 +37,11 @@ pub async fn tick(app: &App) -> bool {
     }
     run(app, &settings, day).await;
     true
+}
+
+/// The UTC day whose backup is due at `now`: today's, once its hour has come.
+fn due_day(now_ms: i64, hour_utc: u32) -> Option<i64> {
+    (now_ms.rem_euclid(DAY_MS) >= i64::from(hour_utc) * HOUR_MS).then(|| now_ms.div_euclid(DAY_MS))
 }
 
 async fn run(app: &App, settings: &BackupSettings, day: i64) {
@@ -108,7 +112,10 @@ async fn audit(app: &App, file: &str, bytes: u64, error: &str) {
         }
     };
     let (action, summary) = if error.is_empty() {
-        ("backup.created", serde_json::json!({"file": file, "bytes": bytes}))
+        (
+            "backup.created",
+            serde_json::json!({"file": file, "bytes": bytes}),
+        )
     } else {
         ("backup.failed", serde_json::json!({}))
     };
@@ -230,7 +237,18 @@ pub fn rotate(dir: &Path, keep_daily: u32, keep_weekly: u32) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{day_of, rotated_out};
+    use super::{DAY_MS, HOUR_MS, day_of, due_day, rotated_out};
+
+    #[test]
+    fn a_day_is_due_from_its_hour_on() {
+        let day = 20_794;
+        let at = |h: i64| day * DAY_MS + h * HOUR_MS;
+        assert_eq!(due_day(at(2) + HOUR_MS - 1, 3), None);
+        assert_eq!(due_day(at(3), 3), Some(day));
+        assert_eq!(due_day(at(23), 3), Some(day));
+        assert_eq!(due_day(at(0), 0), Some(day));
+        assert_eq!(due_day(at(24), 3), None, "the next day, before its hour");
+    }
 
     fn name(y: i64, m: i64, d: i64, h: i64) -> String {
         format!("holdfast-{y:04}{m:02}{d:02}T{h:02}0000Z.tar.zst.age")

@@ -705,9 +705,8 @@ fn backup_settings(
         .collect();
     for r in &recipients {
         let bech32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-        let plausible = r.len() == 62
-            && r.starts_with("age1")
-            && r[4..].chars().all(|c| bech32.contains(c));
+        let plausible =
+            r.len() == 62 && r.starts_with("age1") && r[4..].chars().all(|c| bech32.contains(c));
         if !plausible {
             return Err(err(
                 "backup_recipients",

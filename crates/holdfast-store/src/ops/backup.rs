@@ -226,7 +226,7 @@ pub async fn unscoped_postgres_dump(
         .pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await?;
-    let tables = pg_tables(&mut *tx).await?;
+    let tables = pg_tables(&mut tx).await?;
     let workspaces: Vec<String> = if tables.iter().any(|t| t.name == "workspaces") {
         sqlx::query_scalar("SELECT id FROM workspaces ORDER BY id")
             .fetch_all(&mut *tx)
@@ -253,8 +253,8 @@ pub async fn unscoped_postgres_dump(
                     .execute(&mut *tx)
                     .await?;
             }
-            let mut rows = sqlx::query_scalar::<_, String>(AssertSqlSafe(statement.clone()))
-                .fetch(&mut *tx);
+            let mut rows =
+                sqlx::query_scalar::<_, String>(AssertSqlSafe(statement.clone())).fetch(&mut *tx);
             while let Some(text) = rows.try_next().await? {
                 row(name, Some(&text)).map_err(StoreError::Setup)?;
                 n += 1;
@@ -299,7 +299,7 @@ impl PostgresLoad {
         }
         refuse_visible_rows(db).await?;
         let mut tx = db.pool.begin().await?;
-        let tables = pg_tables(&mut *tx).await?;
+        let tables = pg_tables(&mut tx).await?;
         let forced: Vec<String> = sqlx::query_scalar(
             "SELECT relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace \
              AND relkind = 'r' AND relforcerowsecurity ORDER BY relname",
@@ -400,7 +400,7 @@ impl PostgresLoad {
 /// workspaces and accounts of a live instance show there), without locking anything.
 pub async fn refuse_visible_rows(db: &Db) -> Result<(), StoreError> {
     let mut conn = db.pool.acquire().await?;
-    let open: Vec<String> = pg_tables(&mut *conn)
+    let open: Vec<String> = pg_tables(&mut conn)
         .await?
         .into_iter()
         .filter(|t| !t.secured)
@@ -525,7 +525,15 @@ mod tests {
     fn only_plain_identifiers_pass() {
         assert!(identifier("ticket_messages").is_ok());
         assert!(identifier("_sqlx_migrations").is_ok());
-        for bad in ["", "Tickets", "a b", "t; DROP TABLE x", "x\"", "1abc", "naïve"] {
+        for bad in [
+            "",
+            "Tickets",
+            "a b",
+            "t; DROP TABLE x",
+            "x\"",
+            "1abc",
+            "naïve",
+        ] {
             assert!(identifier(bad).is_err(), "{bad}");
         }
     }
@@ -543,7 +551,12 @@ mod tests {
             ("attachments".to_owned(), "tickets".to_owned()),
         ];
         let order: Vec<String> = parents_first(
-            vec![t("attachments"), t("contacts"), t("tickets"), t("workspaces")],
+            vec![
+                t("attachments"),
+                t("contacts"),
+                t("tickets"),
+                t("workspaces"),
+            ],
             &edges,
         )
         .into_iter()
