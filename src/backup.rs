@@ -49,6 +49,15 @@ pub async fn run(config: Config, command: BackupCommand) -> Result<(), String> {
             let settings = config.backup.as_ref();
             let keys = settings.map(|b| b.recipients.clone()).unwrap_or_default();
             let recipients = holdfast_app::backup::recipients(&keys)?;
+            // Connecting would create an empty SQLite file where none is (a mistyped data dir).
+            if let Some(file) = holdfast_app::backup::sqlite_file(&config.database_url)
+                && !file.exists()
+            {
+                return Err(format!(
+                    "no database at {} (check --data-dir / HOLDFAST_DATA_DIR)",
+                    file.display()
+                ));
+            }
             let db = Db::connect(&config.database_url, 4)
                 .await
                 .map_err(|e| format!("cannot open the database (HOLDFAST_DATABASE_URL): {e}"))?;

@@ -541,6 +541,24 @@ async fn bad_input_is_refused_clearly_and_nothing_is_half_written() {
         "{}",
         text(&refused.stderr)
     );
+    if postgres_url().is_none() {
+        let nowhere = tempfile::tempdir().unwrap();
+        let mut missing = on_target(&nowhere.path().join("typo"), None);
+        missing
+            .args(["backup", "create", "--backup-recipient", &recipient, "--to"])
+            .arg(out_dir.path());
+        let refused = output(missing).await;
+        assert!(!refused.status.success());
+        assert!(
+            text(&refused.stderr).contains("no database at"),
+            "{}",
+            text(&refused.stderr)
+        );
+        assert!(
+            !nowhere.path().join("typo").exists(),
+            "no empty database made"
+        );
+    }
     assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0);
 
     let mut create = on_app(&app);

@@ -695,7 +695,7 @@ pub struct Restored {
 }
 
 /// The SQLite database file a `sqlite:` URL names.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
