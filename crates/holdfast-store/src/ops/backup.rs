@@ -1,10 +1,10 @@
 //! The database side of backups: a consistent snapshot of the running database and its load
 //! into an empty one. SQLite: `VACUUM INTO` a file (one read transaction, so one point in time)
 //! and that file opened read-only to count and check it. PostgreSQL: every Holdfast table read
-//! in ONE `REPEATABLE READ` transaction as JSON lines (`to_jsonb`), workspace by workspace for
-//! the tables under row-level security; loaded in one transaction, parents before children,
-//! with row-level security and the tables' own triggers paused for it (the loading role owns
-//! the tables; the values, derived ones included, are the snapshot's).
+//! in ONE `REPEATABLE READ` transaction as JSON lines (`to_jsonb`, in primary-key order),
+//! workspace by workspace for the tables under row-level security; loaded in one transaction,
+//! parents before children, with row-level security and the tables' own triggers paused for it
+//! (the loading role owns the tables; the values, derived ones included, are the snapshot's).
 //!
 //! Table and column names here come from the database's own catalog, never from input: each is
 //! checked to be a plain lower-case identifier ([`identifier`]) before it is written into a
@@ -238,7 +238,28 @@ pub async fn unscoped_postgres_dump(
     for table in &tables {
         let name = identifier(&table.name)?;
         row(name, None).map_err(StoreError::Setup)?;
-        let statement = format!("SELECT to_jsonb(t)::text FROM {name} t");
+        let key: Vec<String> = sqlx::query_scalar(
+            "SELECT a.attname::text FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = $1::regclass AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let key = key
+            .iter()
+            .map(|c| identifier(c).map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        // In primary-key order, so the same data dumps the same way.
+        let statement = if key.is_empty() {
+            format!("SELECT to_jsonb(t)::text FROM {name} t")
+        } else {
+            format!(
+                "SELECT to_jsonb(t)::text FROM {name} t ORDER BY {}",
+                key.join(", ")
+            )
+        };
         let mut n = 0u64;
         // Row-level security shows a secured table one workspace at a time.
         let scopes: Vec<Option<&String>> = if table.secured {
