@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod controls;
+mod backup;
 mod datadir;
 mod jobs;
 mod retention;
@@ -189,6 +190,27 @@ struct Cli {
         hide_env_values = true
     )]
     metrics_token: Option<String>,
+    /// age X25519 public key (age1…) backups are encrypted to; repeatable. Setting one turns
+    /// on the worker's daily backup.
+    #[arg(
+        long = "backup-recipient",
+        env = "HOLDFAST_BACKUP_RECIPIENTS",
+        global = true,
+        value_delimiter = ','
+    )]
+    backup_recipients: Option<Vec<String>>,
+    /// Folder for backup files [default: <data dir>/backups]; copy them off the machine.
+    #[arg(long, env = "HOLDFAST_BACKUP_DIR", global = true)]
+    backup_dir: Option<PathBuf>,
+    /// UTC hour of the worker's daily backup [default: 3].
+    #[arg(long, env = "HOLDFAST_BACKUP_HOUR_UTC", global = true)]
+    backup_hour_utc: Option<u32>,
+    /// Daily backups kept [default: 14].
+    #[arg(long, env = "HOLDFAST_BACKUP_KEEP_DAILY", global = true)]
+    backup_keep_daily: Option<u32>,
+    /// Weekly (Monday) backups kept beyond the daily ones [default: 8].
+    #[arg(long, env = "HOLDFAST_BACKUP_KEEP_WEEKLY", global = true)]
+    backup_keep_weekly: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -210,6 +232,9 @@ enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Encrypted backups: create, verify, restore.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
     /// Apply the workspaces' retention periods now (or, with --dry-run, show what would go).
     Retention(retention::RetentionArgs),
     /// Configuration helpers.
@@ -266,6 +291,11 @@ impl Cli {
             widget_rate_limit_per_key: self.widget_rate_limit_per_key,
             widget_visitor_idle_days: self.widget_visitor_idle_days,
             metrics_token: self.metrics_token.clone(),
+            backup_recipients: self.backup_recipients.clone(),
+            backup_dir: self.backup_dir.clone(),
+            backup_hour_utc: self.backup_hour_utc,
+            backup_keep_daily: self.backup_keep_daily,
+            backup_keep_weekly: self.backup_keep_weekly,
         }
     }
 
@@ -352,6 +382,7 @@ fn main() -> ExitCode {
             Command::Migrate => serve::migrate(config).await,
             Command::Admin(cmd) => admin::run(config, cmd).await,
             Command::Audit(cmd) => audit::run(config, cmd).await,
+            Command::Backup(cmd) => backup::run(config, cmd).await,
             Command::Retention(args) => retention::run(config, args).await,
             Command::Config(_) => Ok(()),
         }

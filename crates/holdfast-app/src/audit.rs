@@ -2,7 +2,8 @@
 //! and [`Origin`]: who acts and from where, as an entry point (an API request, a console form)
 //! hands it to an application operation that records what it did. The entry point builds the
 //! origin (the HTTP layer knows the address, user agent and request id).
-//! The verification of a workspace's chain (`verify`) serves the command line and the console.
+//! The verification of a workspace's chain (`verify`, `verdict`) serves the command line, the
+//! console and the check of a backup.
 
 use crate::AppResult;
 use holdfast_core::ops::audit::{AuditEntry, Broken, GENESIS, verify_chain};
@@ -81,6 +82,12 @@ pub async fn verify(db: &Db, tenant: &Tenant) -> AppResult<Verdict> {
     let head = audit::head(&mut tx).await?;
     let entries: Vec<AuditEntry> = audit::chain(&mut tx).await?;
     tx.commit().await?;
+    Ok(verdict(entries, head))
+}
+
+/// The verdict on one workspace's chain, its entries in order and its recorded head: for the
+/// live database and for a backup's rows alike.
+pub fn verdict(entries: Vec<AuditEntry>, head: Option<(i64, String)>) -> Verdict {
     let count = entries.last().map(|e| e.seq).unwrap_or(0);
     let (head_seq, head_hash) = head.unwrap_or((0, GENESIS.to_owned()));
     let reaches_head = head_seq == 0
@@ -99,10 +106,10 @@ pub async fn verify(db: &Db, tenant: &Tenant) -> AppResult<Verdict> {
         }),
         Ok(_) => None,
     };
-    Ok(Verdict {
+    Verdict {
         entries: u64::try_from(count).unwrap_or(0),
         broken,
-    })
+    }
 }
 
 /// One text criterion of a search of the trail (actor, action, entity): trimmed, at most 200

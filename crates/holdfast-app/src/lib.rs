@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod backup;
 pub mod crm;
 pub mod events;
 pub mod helpdesk;

@@ -30,6 +30,9 @@ struct Inner {
     widget_refused: BTreeMap<&'static str, u64>,
     /// Expiry (unix seconds) of the certificate Holdfast serves, once one is loaded.
     tls_not_after: Option<i64>,
+    /// The last scheduled backup this instance wrote: when (ms), bytes, milliseconds taken.
+    backup_last: Option<(i64, u64, u64)>,
+    backup_failures: u64,
 }
 
 #[derive(Default)]
@@ -81,6 +84,18 @@ impl Metrics {
         inner.tls_not_after = Some(not_after);
     }
 
+    /// A scheduled backup was written at `at_ms`: `bytes` long, in `millis`.
+    pub fn backup_succeeded(&self, at_ms: i64, bytes: u64, millis: u64) {
+        let Ok(mut inner) = self.0.lock() else { return };
+        inner.backup_last = Some((at_ms, bytes, millis));
+    }
+
+    /// A scheduled backup failed.
+    pub fn backup_failed(&self) {
+        let Ok(mut inner) = self.0.lock() else { return };
+        inner.backup_failures += 1;
+    }
+
     pub fn render(&self, pool: PoolStats, now_ms: i64) -> String {
         let mut out = String::new();
         let Ok(inner) = self.0.lock() else { return out };
@@ -91,6 +106,7 @@ impl Metrics {
         if let Some(not_after) = inner.tls_not_after {
             render_certificate(&mut out, not_after, now_ms);
         }
+        render_backup(&mut out, &inner);
         out
     }
 }
@@ -237,6 +253,52 @@ fn render_refusals(out: &mut String, inner: &Inner) {
 }
 
 /// Writes the database pool's connections by state and its configured size.
+fn render_backup(out: &mut String, inner: &Inner) {
+    describe(
+        out,
+        "holdfast_backup_failures_total",
+        "counter",
+        "Scheduled backups this instance attempted that failed.",
+    );
+    let _ = writeln!(
+        out,
+        "holdfast_backup_failures_total {}",
+        inner.backup_failures
+    );
+    let Some((at_ms, bytes, millis)) = inner.backup_last else {
+        return;
+    };
+    describe(
+        out,
+        "holdfast_backup_last_success_timestamp_seconds",
+        "gauge",
+        "When this instance last wrote a scheduled backup (Unix time).",
+    );
+    let _ = writeln!(
+        out,
+        "holdfast_backup_last_success_timestamp_seconds {}",
+        at_ms / 1000
+    );
+    describe(
+        out,
+        "holdfast_backup_last_size_bytes",
+        "gauge",
+        "Size of the last scheduled backup file.",
+    );
+    let _ = writeln!(out, "holdfast_backup_last_size_bytes {bytes}");
+    describe(
+        out,
+        "holdfast_backup_last_duration_seconds",
+        "gauge",
+        "How long the last scheduled backup took.",
+    );
+    let _ = writeln!(
+        out,
+        "holdfast_backup_last_duration_seconds {:.3}",
+        millis as f64 / 1000.0
+    );
+}
+
 fn render_pool(out: &mut String, pool: PoolStats) {
     describe(
         out,

@@ -254,8 +254,9 @@ async fn dispatch(state: &App, kind: JobKind, job: &Claimed) -> JobResult {
     }
 }
 
-/// Forgets old finished jobs and expired replay keys, and runs the daily retention of the
-/// workspaces due; returns how many jobs and keys went and how many retention runs happened.
+/// Forgets old finished jobs and expired replay keys, runs the daily retention of the
+/// workspaces due, and starts the day's backup when due (`backup::schedule`); returns how many
+/// jobs and keys went and how many retention runs happened.
 async fn maintenance(state: &App) -> (u64, u64, u64) {
     let now = state.clock.now_ms();
     let jobs = match queue::unscoped_prune_done(&state.db, now - KEEP_DONE_MS).await {
@@ -276,5 +277,10 @@ async fn maintenance(state: &App) -> (u64, u64, u64) {
     let retention =
         crate::privacy::retention_tick(&state.db, &state.config.data_dir, state.clock.now_ms())
             .await;
+    // A backup can take minutes: it runs beside the jobs, and the day's claim keeps it single.
+    if state.config.backup.is_some() {
+        let app = state.clone();
+        tokio::spawn(async move { crate::backup::schedule::tick(&app).await });
+    }
     (jobs, replay, retention)
 }

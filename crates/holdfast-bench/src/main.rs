@@ -28,6 +28,10 @@
 //! filtered by status, and full-text searched for a rare and a common word, each from 32
 //! connections, and the console's inbox (plain and searched) and a ticket page from 16.
 //!
+//! Last, backups (`backup`): an encrypted backup of the whole database (with the tickets above;
+//! seeded here when `tickets` did not run) while the server runs, then its restore into a fresh
+//! target (a temp dir; on PostgreSQL a new schema), each in MB/s of the uncompressed parts.
+//!
 //! `HOLDFAST_BENCH_ONLY` (e.g. `mail,tickets,crm`) runs only some sections; by default, all.
 //!
 //! Caveats: client and server share the process and its cores, so HTTP figures include the
@@ -201,7 +205,7 @@ async fn in_tenant_tx(
 }
 
 /// Whether to run a section: `HOLDFAST_BENCH_ONLY` lists some of `http` (the scenarios and the
-/// contention), `webhooks` (needs `http`), `mail`, `tickets` and `crm`, comma-separated; unset or
+/// contention), `webhooks` (needs `http`), `mail`, `tickets`, `crm` and `backup`, comma-separated; unset or
 /// empty runs them all.
 fn section(name: &str) -> bool {
     let only = std::env::var("HOLDFAST_BENCH_ONLY").unwrap_or_default();
@@ -449,6 +453,12 @@ async fn bench_backend(database_url: String, duration: Duration) {
     }
     if section("crm") {
         bench_crm(&app, &ctx).await;
+    }
+    if section("backup") {
+        if !section("tickets") {
+            seed_tickets(&ctx, ticket_count()).await;
+        }
+        bench_backup(&app, &ctx).await;
     }
     drop(ctx);
     app.db.close().await;
@@ -972,6 +982,66 @@ async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
         for (kind, n) in &s.errors {
             println!("  errors: {n} × {kind}");
         }
+    }
+}
+
+/// A backup of the whole database and its restore into a fresh target, in MB/s of the
+/// uncompressed parts (the snapshot or table dumps and the attachments).
+#[allow(deprecated)] // age's X25519 keys, as the backups use (see holdfast_app::backup)
+async fn bench_backup(app: &TestApp, ctx: &Ctx) {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let recipients = [identity.to_public()];
+    let created = holdfast_app::backup::create(
+        &app.db,
+        &app.config.data_dir,
+        &dir.path().join("out"),
+        &recipients,
+        SystemClock.now_ms(),
+    )
+    .await
+    .unwrap();
+    let plain: u64 = created.manifest.parts.iter().map(|p| p.bytes).sum();
+    let mb = plain as f64 / 1e6;
+    let tickets = created
+        .manifest
+        .tables
+        .iter()
+        .find(|t| t.table == "tickets")
+        .map_or(0, |t| t.rows);
+    println!(
+        "Backup ({}, {tickets} tickets, {mb:.1} MB uncompressed, {:.1} MB written):",
+        ctx.backend.name(),
+        created.bytes as f64 / 1e6
+    );
+    let seconds = created.millis as f64 / 1000.0;
+    println!(
+        "  create   {:>8.1} MB/s  ({seconds:.2} s: snapshot, zstd, age)",
+        mb / seconds.max(0.001)
+    );
+    let data_dir = dir.path().join("restored");
+    let database_url = match ctx.backend {
+        Backend::Sqlite => format!("sqlite://{}/holdfast.db", data_dir.display()),
+        Backend::Postgres => holdfast_testkit::fresh_schema(&app.config.database_url).await,
+    };
+    let started = Instant::now();
+    let restored = holdfast_app::backup::restore(
+        &created.path,
+        &[identity],
+        holdfast_app::backup::Target {
+            data_dir: &data_dir,
+            database_url: &database_url,
+        },
+    )
+    .await;
+    let seconds = started.elapsed().as_secs_f64();
+    match restored {
+        Ok(r) => println!(
+            "  restore  {:>8.1} MB/s  ({seconds:.2} s: decrypt, every check, load; {} rows)",
+            mb / seconds.max(0.001),
+            r.checked.rows
+        ),
+        Err(e) => println!("  restore  failed: {e}"),
     }
 }
 

@@ -122,10 +122,33 @@ impl Db {
     }
 
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        }
+        migrator_of(self.backend)
+    }
+
+    /// The newest migration this build carries.
+    pub(crate) fn latest_migration(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// A SQLite file opened read-only and immutable (a backup's snapshot): one connection, no
+    /// journal changes, nothing written.
+    pub(crate) async fn open_read_only(path: &std::path::Path) -> Result<Db, StoreError> {
+        install_default_drivers();
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Setup("the snapshot path is not UTF-8".into()))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("sqlite://{path}?mode=ro&immutable=true"))
+            .await?;
+        Ok(Db {
+            pool,
+            backend: Backend::Sqlite,
+            max_connections: 1,
+            write_gate: Arc::new(Semaphore::new(1)),
+            notices: crate::ops::notices::hub(),
+            suspended: Arc::default(),
+        })
     }
 
     /// Applies pending migrations; safe to run concurrently from several instances.
@@ -190,6 +213,22 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+fn migrator_of(backend: Backend) -> &'static sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
+
+/// The newest migration this build carries for `backend`.
+pub(crate) fn latest_migration_of(backend: Backend) -> i64 {
+    migrator_of(backend)
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// See [`Db::system_write`].

@@ -218,6 +218,35 @@ impl TestApp {
         app
     }
 
+    /// Boots on a database of its own (SQLite's always is; on PostgreSQL, a fresh schema of
+    /// the test database), on the system clock: for tests that read or restore the whole
+    /// database, such as a backup's.
+    pub async fn spawn_alone() -> TestApp {
+        let url = match postgres_url() {
+            Some(url) => Some(fresh_schema(&url).await),
+            None => None,
+        };
+        Self::spawn_on(url, Layer::default(), Arc::new(SystemClock), |r| r).await
+    }
+
+    /// [`TestApp::spawn_alone`] with extra settings, on a `ManualClock` that starts at
+    /// `start_ms`.
+    pub async fn spawn_alone_on_clock(layer: Layer, start_ms: i64) -> (TestApp, ManualClock) {
+        let clock = ManualClock::new(start_ms);
+        let url = match postgres_url() {
+            Some(url) => Some(fresh_schema(&url).await),
+            None => None,
+        };
+        let app = Self::spawn_on(url, layer, Arc::new(clock.clone()), |r| r).await;
+        (app, clock)
+    }
+
+    /// The master key as `master.key` holds it (64 hex digits), for a second instance started
+    /// on this app's data, such as a restored copy.
+    pub fn master_key_hex(&self) -> String {
+        self.master_key.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Boots with extra settings on a `ManualClock` that starts at `start_ms`, for tests that
     /// move time (expiry, lockouts, retries); returns the clock to move.
     pub async fn spawn_on_clock(layer: Layer, start_ms: i64) -> (TestApp, ManualClock) {

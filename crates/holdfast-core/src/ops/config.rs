@@ -52,6 +52,11 @@ pub struct Layer {
     pub acme_directory_ca: Option<PathBuf>,
     pub hsts_preload: Option<bool>,
     pub redirect_http: Option<String>,
+    pub backup_recipients: Option<Vec<String>>,
+    pub backup_dir: Option<PathBuf>,
+    pub backup_hour_utc: Option<u32>,
+    pub backup_keep_daily: Option<u32>,
+    pub backup_keep_weekly: Option<u32>,
 }
 
 impl Layer {
@@ -114,6 +119,11 @@ impl Layer {
             acme_directory_ca: over.acme_directory_ca.or(self.acme_directory_ca),
             hsts_preload: over.hsts_preload.or(self.hsts_preload),
             redirect_http: over.redirect_http.or(self.redirect_http),
+            backup_recipients: over.backup_recipients.or(self.backup_recipients),
+            backup_dir: over.backup_dir.or(self.backup_dir),
+            backup_hour_utc: over.backup_hour_utc.or(self.backup_hour_utc),
+            backup_keep_daily: over.backup_keep_daily.or(self.backup_keep_daily),
+            backup_keep_weekly: over.backup_keep_weekly.or(self.backup_keep_weekly),
         }
     }
 }
@@ -200,6 +210,19 @@ pub struct Config {
     /// unset, it is open (scrapers on a private network).
     #[serde(skip)]
     pub metrics_token: Option<Secret<String>>,
+    /// Scheduled encrypted backups, when at least one recipient is configured.
+    pub backup: Option<BackupSettings>,
+}
+
+/// The worker's daily backup: encrypted to `recipients` (age X25519 public keys), written to
+/// `dir`, at `hour_utc`, keeping `keep_daily` daily and `keep_weekly` weekly (Monday) files.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BackupSettings {
+    pub recipients: Vec<String>,
+    pub dir: PathBuf,
+    pub hour_utc: u32,
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
 }
 
 /// The OpenID provider Holdfast signs users in with (Google unless another issuer is set).
@@ -294,6 +317,11 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "acme_directory_ca" => "acme-directory-ca",
         "hsts_preload" => "hsts-preload",
         "redirect_http" => "redirect-http",
+        "backup_recipients" => "backup-recipient",
+        "backup_dir" => "backup-dir",
+        "backup_hour_utc" => "backup-hour-utc",
+        "backup_keep_daily" => "backup-keep-daily",
+        "backup_keep_weekly" => "backup-keep-weekly",
         other => other,
     };
     let env = match setting {
@@ -336,6 +364,11 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "hsts" => "HSTS",
         "hsts_preload" => "HSTS_PRELOAD",
         "redirect_http" => "REDIRECT_HTTP",
+        "backup_recipients" => "BACKUP_RECIPIENTS",
+        "backup_dir" => "BACKUP_DIR",
+        "backup_hour_utc" => "BACKUP_HOUR_UTC",
+        "backup_keep_daily" => "BACKUP_KEEP_DAILY",
+        "backup_keep_weekly" => "BACKUP_KEEP_WEEKLY",
         _ => "?",
     };
     ConfigError {
@@ -421,6 +454,11 @@ impl Config {
             acme_directory_ca: None,
             hsts_preload: Some(false),
             redirect_http: None,
+            backup_recipients: Some(Vec::new()),
+            backup_dir: None,
+            backup_hour_utc: Some(3),
+            backup_keep_daily: Some(14),
+            backup_keep_weekly: Some(8),
         }
     }
 
@@ -465,7 +503,7 @@ impl Config {
         // Fields are checked in the order written: the first invalid setting is the one named.
         Ok(Config {
             bind,
-            data_dir,
+            data_dir: data_dir.clone(),
             database_url,
             log_format: log_format(l.log_format.as_deref())?,
             log_level: log_level(l.log_level)?,
@@ -542,6 +580,14 @@ impl Config {
                 1..=365,
             )?,
             metrics_token: long_secret("metrics_token", l.metrics_token)?,
+            backup: backup_settings(
+                l.backup_recipients.unwrap_or_default(),
+                l.backup_dir,
+                &data_dir,
+                l.backup_hour_utc.unwrap_or(3),
+                l.backup_keep_daily.unwrap_or(14),
+                l.backup_keep_weekly.unwrap_or(8),
+            )?,
         })
     }
 
@@ -754,6 +800,47 @@ fn between<T: PartialOrd + std::fmt::Display>(
 }
 
 /// Whether a per-minute budget is set to at least one (unset counts as zero).
+/// The backup schedule, when recipients are set: each recipient must look like an age X25519
+/// public key (`age1` and bech32 characters; the backup itself parses it fully).
+fn backup_settings(
+    recipients: Vec<String>,
+    dir: Option<PathBuf>,
+    data_dir: &Path,
+    hour_utc: u32,
+    keep_daily: u32,
+    keep_weekly: u32,
+) -> Result<Option<BackupSettings>, ConfigError> {
+    let recipients: Vec<String> = recipients
+        .into_iter()
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    for r in &recipients {
+        let bech32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        let plausible =
+            r.len() == 62 && r.starts_with("age1") && r[4..].chars().all(|c| bech32.contains(c));
+        if !plausible {
+            return Err(err(
+                "backup_recipients",
+                format!("'{r}' is not an age X25519 public key (age1…, 62 characters)"),
+            ));
+        }
+    }
+    let hour_utc = between("backup_hour_utc", hour_utc, 0..=23)?;
+    let keep_daily = between("backup_keep_daily", keep_daily, 1..=3650)?;
+    let keep_weekly = between("backup_keep_weekly", keep_weekly, 0..=520)?;
+    if recipients.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(BackupSettings {
+        recipients,
+        dir: dir.unwrap_or_else(|| data_dir.join("backups")),
+        hour_utc,
+        keep_daily,
+        keep_weekly,
+    }))
+}
+
 fn at_least_one(setting: &'static str, value: Option<u32>) -> Result<u32, ConfigError> {
     let value = value.unwrap_or(0);
     if value == 0 {

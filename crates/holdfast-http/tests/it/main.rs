@@ -6,6 +6,7 @@ mod account;
 mod api_keys;
 mod audit;
 mod auth;
+mod backups;
 mod consent;
 mod console;
 mod console_browser;

@@ -1,10 +1,11 @@
 //! Operations: the hash-chained audit trail (`audit`), the durable job queue (`queue`),
 //! realtime notices (`notices`), the local mail outbox (`mail_outbox`), the operator's
-//! bootstrap (`admin`) and controls (`controls`: suspended workspaces, locked accounts) and the
-//! first run's setup links (`setup`).
+//! bootstrap (`admin`) and controls (`controls`: suspended workspaces, locked accounts), the
+//! first run's setup links (`setup`) and the database side of backups (`backup`).
 
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod controls;
 pub mod mail_outbox;
 pub mod notices;

@@ -23,6 +23,15 @@ pub struct StatusOut {
     pub status: &'static str,
 }
 
+/// Readiness, with what an operator should look at without taking the instance out of
+/// service (a scheduled backup older than 36 hours).
+#[derive(Serialize, JsonSchema)]
+pub struct ReadyOut {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
 pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::POST,
@@ -48,9 +57,10 @@ pub fn routes(t: &mut RouteTable) {
         PROBE,
         Doc::new(
             "operations",
-            "Readiness: the database answers and migrations are current",
+            "Readiness: the database answers and migrations are current (`warnings`: a \
+             scheduled backup older than 36 hours, when backups are configured)",
         )
-        .response::<StatusOut>(200),
+        .response::<ReadyOut>(200),
         get(view_readyz),
     );
     t.add(
@@ -88,13 +98,21 @@ async fn view_healthz() -> axum::Json<StatusOut> {
     axum::Json(StatusOut { status: "ok" })
 }
 
-async fn view_readyz(State(state): State<AppState>) -> ApiResult<axum::Json<StatusOut>> {
+async fn view_readyz(State(state): State<AppState>) -> ApiResult<axum::Json<ReadyOut>> {
     state
         .db
         .readiness()
         .await
         .map_err(|reason| Problem::new(ErrorCode::Unavailable, reason))?;
-    Ok(axum::Json(StatusOut { status: "ready" }))
+    let warnings = holdfast_app::backup::schedule::staleness(state.app())
+        .await
+        .map(|w| format!("backup: {w}"))
+        .into_iter()
+        .collect();
+    Ok(axum::Json(ReadyOut {
+        status: "ready",
+        warnings,
+    }))
 }
 
 /// With `metrics_token` configured, the scraper must send it as a bearer token (compared in
