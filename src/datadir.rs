@@ -10,8 +10,10 @@ use std::path::Path;
 
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-/// Creates the data directory (0700) and the master key (0600) on first start; afterwards
-/// refuses a key file that group or others can read or write. Returns the key's 32 bytes.
+/// Creates the data directory (0700) and, unless `master_key_file` names the key elsewhere,
+/// the master key (0600) in it on first start; refuses a key file that group or others can
+/// read or write, and warns when the key sits beside the SQLite database it protects. Returns
+/// the key's 32 bytes.
 pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
     let dir = &config.data_dir;
     if !dir.exists() {
@@ -19,10 +21,34 @@ pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
             .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     }
-    let path = dir.join(MASTER_KEY_FILE);
-    if !path.exists() {
-        create_key(&path)?;
-    }
+    let path = match &config.master_key_file {
+        Some(file) => {
+            if !file.exists() {
+                return Err(format!(
+                    "master key file {} (HOLDFAST_MASTER_KEY_FILE) does not exist; make one with: \
+                     openssl rand -hex 32 > {0} && chmod 600 {0} (and keep a copy off this machine)",
+                    file.display()
+                ));
+            }
+            file.clone()
+        }
+        None => {
+            let path = dir.join(MASTER_KEY_FILE);
+            if !path.exists() {
+                create_key(&path)?;
+            }
+            if beside_the_database(config) {
+                tracing::warn!(
+                    key = %path.display(),
+                    "the master key sits beside the database it protects: whoever copies the \
+                     data dir can read every sealed secret; keep it apart with \
+                     --master-key-file (HOLDFAST_MASTER_KEY_FILE), e.g. a systemd credential \
+                     (contrib/holdfast.service)"
+                );
+            }
+            path
+        }
+    };
     let mode = fs::metadata(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?
         .permissions()
@@ -64,4 +90,13 @@ fn create_key(path: &Path) -> Result<(), String> {
     file.write_all(format!("{hex}\n").as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write master key {}: {e}", path.display()))
+}
+
+/// Whether the database is the SQLite file inside the data dir, next to `master.key`.
+fn beside_the_database(config: &Config) -> bool {
+    config
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .is_some_and(|file| Path::new(file).parent() == Some(config.data_dir.as_path()))
 }

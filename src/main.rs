@@ -2,8 +2,8 @@
 
 mod admin;
 mod audit;
-mod controls;
 mod backup;
+mod controls;
 mod datadir;
 mod jobs;
 mod retention;
@@ -199,6 +199,10 @@ struct Cli {
         value_delimiter = ','
     )]
     backup_recipients: Option<Vec<String>>,
+    /// The master key's file, kept apart from the data dir (a systemd credential, a mounted
+    /// secret) [default: <data dir>/master.key].
+    #[arg(long, env = "HOLDFAST_MASTER_KEY_FILE", global = true)]
+    master_key_file: Option<PathBuf>,
     /// Folder for backup files [default: <data dir>/backups]; copy them off the machine.
     #[arg(long, env = "HOLDFAST_BACKUP_DIR", global = true)]
     backup_dir: Option<PathBuf>,
@@ -293,6 +297,7 @@ impl Cli {
             metrics_token: self.metrics_token.clone(),
             backup_recipients: self.backup_recipients.clone(),
             backup_dir: self.backup_dir.clone(),
+            master_key_file: self.master_key_file.clone(),
             backup_hour_utc: self.backup_hour_utc,
             backup_keep_daily: self.backup_keep_daily,
             backup_keep_weekly: self.backup_keep_weekly,

@@ -216,6 +216,55 @@ fn a_master_key_readable_by_others_is_refused_with_the_fix() {
     );
 }
 
+/// The master key kept apart from the data dir (`--master-key-file`, as the systemd unit's
+/// credential does): used as given, never created, refused when missing or readable by others;
+/// the key beside a SQLite database is warned about.
+#[test]
+fn a_master_key_file_apart_from_the_data_dir_is_used_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let key = secrets.path().join("holdfast.key");
+    let with_key = |dir: &Path| {
+        let mut cmd = holdfast(dir);
+        cmd.env("HOLDFAST_MASTER_KEY_FILE", &key);
+        cmd
+    };
+    // Missing: refused with how to make one; nothing is created in its place.
+    let out = run(with_key(dir.path()).arg("migrate"), "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("openssl rand -hex 32"), "{}", stderr(&out));
+    assert!(!key.exists() && !dir.path().join("master.key").exists());
+    // Readable by others: refused with the fix.
+    std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(with_key(dir.path()).arg("migrate"), "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    // Private (as a systemd credential, 0400): used, and the data dir gets no key of its own.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let out = run(with_key(dir.path()).arg("migrate"), "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.path().join("master.key").exists());
+    assert!(!stderr(&out).contains("beside the database"), "{}", stderr(&out));
+    // Not a key: refused.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&key, "not a key\n").unwrap();
+    let out = run(with_key(dir.path()).arg("migrate"), "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("64 hex digits"), "{}", stderr(&out));
+    // The default key beside the embedded database: a warning that says what to do.
+    if std::env::var("HOLDFAST_TEST_DATABASE_URL").is_err() {
+        let plain = tempfile::tempdir().unwrap();
+        let out = run(holdfast(plain.path()).arg("migrate"), "");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("beside the database") && err.contains("--master-key-file"),
+            "{err}"
+        );
+    }
+}
+
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
@@ -748,4 +797,53 @@ fn an_operator_suspends_and_resumes_a_workspace_while_the_server_runs() {
         .status()
         .unwrap();
     child.wait().unwrap();
+}
+
+/// The systemd unit in `contrib/` is one systemd accepts (`systemd-analyze verify`), runs this
+/// binary as a dedicated user with the master key as a credential, and keeps its hardening.
+#[test]
+fn the_systemd_unit_verifies_and_keeps_its_hardening() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/holdfast.service"
+    ))
+    .unwrap();
+    for line in [
+        "User=holdfast",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+        "LoadCredential=master.key:",
+        "Environment=HOLDFAST_MASTER_KEY_FILE=%d/master.key",
+    ] {
+        assert!(unit.lines().any(|l| l.starts_with(line)), "{line}");
+    }
+    let Ok(analyze) = Command::new("systemd-analyze").arg("--version").output() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "systemd-analyze is missing under CI=true"
+        );
+        eprintln!("SKIPPED the_systemd_unit_verifies: systemd-analyze is not installed");
+        return;
+    };
+    assert!(analyze.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("master.key");
+    std::fs::write(&key, "").unwrap();
+    let local = unit
+        .replace("/usr/local/bin/holdfast", env!("CARGO_BIN_EXE_holdfast"))
+        .replace("/etc/holdfast/master.key", &key.display().to_string());
+    let path = dir.path().join("holdfast.service");
+    std::fs::write(&path, local).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub struct Layer {
     pub bind: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
     pub database_url: Option<String>,
     pub log_format: Option<String>,
     pub log_level: Option<String>,
@@ -65,6 +66,7 @@ impl Layer {
         Layer {
             bind: over.bind.or(self.bind),
             data_dir: over.data_dir.or(self.data_dir),
+            master_key_file: over.master_key_file.or(self.master_key_file),
             database_url: over.database_url.or(self.database_url),
             log_format: over.log_format.or(self.log_format),
             log_level: over.log_level.or(self.log_level),
@@ -140,6 +142,9 @@ pub enum LogFormat {
 pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
+    /// The master key's file, when it is kept apart from the data dir (a systemd credential, a
+    /// mounted secret); `<data_dir>/master.key` otherwise.
+    pub master_key_file: Option<PathBuf>,
     /// Kept out of `Debug`/logs by the caller registering it as a secret.
     pub database_url: String,
     pub log_format: LogFormat,
@@ -281,6 +286,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
     let flag = match setting {
         "bind" => "bind",
         "data_dir" => "data-dir",
+        "master_key_file" => "master-key-file",
         "database_url" => "database-url",
         "log_format" => "log-format",
         "log_level" => "log-level",
@@ -327,6 +333,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
     let env = match setting {
         "bind" => "BIND",
         "data_dir" => "DATA_DIR",
+        "master_key_file" => "MASTER_KEY_FILE",
         "database_url" => "DATABASE_URL",
         "log_format" => "LOG_FORMAT",
         "log_level" => "LOG_LEVEL",
@@ -415,6 +422,7 @@ impl Config {
         Layer {
             bind: Some(DEFAULT_BIND.into()),
             data_dir: Some(PathBuf::from(DEFAULT_DATA_DIR)),
+            master_key_file: None,
             database_url: None,
             log_format: Some("text".into()),
             log_level: Some("info".into()),
@@ -504,6 +512,12 @@ impl Config {
         Ok(Config {
             bind,
             data_dir: data_dir.clone(),
+            master_key_file: match l.master_key_file {
+                Some(path) if path.as_os_str().is_empty() => {
+                    return Err(err("master_key_file", "must not be empty when given"));
+                }
+                other => other,
+            },
             database_url,
             log_format: log_format(l.log_format.as_deref())?,
             log_level: log_level(l.log_level)?,
@@ -1395,6 +1409,8 @@ mod tests {
             "widget_rate_limit_per_key",
             "oidc_issuer",
             "tls_key",
+            // A path to the key's file, not the key.
+            "master_key_file",
         ];
         for name in &names {
             let looks_secret = ["secret", "token", "password", "key", "url"]
