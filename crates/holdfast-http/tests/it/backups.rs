@@ -103,14 +103,23 @@ async fn the_daily_backup_runs_once_across_instances_is_audited_rotated_and_watc
     tokio::join!(tick(&app), tick(&second));
     tokio::join!(tick(&app), tick(&second));
     let today = prefix(now);
-    let names = wait_for_backup(dir.path(), &today).await;
+    wait_for_backup(dir.path(), &today).await;
+    // Rotation follows the write (and the audit): today, yesterday (2 days), then one older
+    // week; the stranger's file stays.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while backups(dir.path()).len() != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "not rotated: {:?}",
+            backups(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let names_later = backups(dir.path());
-    assert_eq!(names, names_later);
-    let todays: Vec<&String> = names.iter().filter(|n| n.starts_with(&today)).collect();
-    assert_eq!(todays.len(), 1, "{names:?}");
-    // Rotation: today, yesterday (2 days), then one older week; the stranger stays.
+    let names = backups(dir.path());
     assert_eq!(names.len(), 3, "{names:?}");
+    let todays: Vec<&String> = names.iter().filter(|n| n.starts_with(&today)).collect();
+    assert_eq!(todays.len(), 1, "one backup today: {names:?}");
     assert!(dir.path().join("notes.txt").exists());
 
     // The backup opens with the identity and holds the workspace's contact.
