@@ -232,7 +232,11 @@ fn a_master_key_file_apart_from_the_data_dir_is_used_and_checked() {
     // Missing: refused with how to make one; nothing is created in its place.
     let out = run(with_key(dir.path()).arg("migrate"), "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("openssl rand -hex 32"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("openssl rand -hex 32"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!key.exists() && !dir.path().join("master.key").exists());
     // Readable by others: refused with the fix.
     std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
@@ -245,7 +249,11 @@ fn a_master_key_file_apart_from_the_data_dir_is_used_and_checked() {
     let out = run(with_key(dir.path()).arg("migrate"), "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!dir.path().join("master.key").exists());
-    assert!(!stderr(&out).contains("beside the database"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("beside the database"),
+        "{}",
+        stderr(&out)
+    );
     // Not a key: refused.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&key, "not a key\n").unwrap();
