@@ -61,6 +61,15 @@ pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
             path.display()
         ));
     }
+    // A regular file of a key's size: never a FIFO or a device (a read would block or never
+    // end), never a huge file read whole.
+    let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() || meta.len() > 1024 {
+        return Err(format!(
+            "master key file {} is not a regular file of 64 hex digits; restore it from backup",
+            path.display()
+        ));
+    }
     let text =
         fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let key = text.trim().to_owned();

@@ -260,6 +260,33 @@ fn a_master_key_file_apart_from_the_data_dir_is_used_and_checked() {
     let out = run(with_key(dir.path()).arg("migrate"), "");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("64 hex digits"), "{}", stderr(&out));
+    // A FIFO (a read would block) or a directory: refused at once, not read.
+    let fifo = secrets.path().join("fifo.key");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let sub = secrets.path().join("a-directory");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for odd in [&fifo, &sub] {
+        let out = run(
+            holdfast(dir.path())
+                .env("HOLDFAST_MASTER_KEY_FILE", odd)
+                .arg("migrate"),
+            "",
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", odd.display());
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{}",
+            stderr(&out)
+        );
+    }
     // The default key beside the embedded database: a warning that says what to do.
     if std::env::var("HOLDFAST_TEST_DATABASE_URL").is_err() {
         let plain = tempfile::tempdir().unwrap();

@@ -124,6 +124,8 @@ pub(crate) async fn check(
     let target = match holdfast_store::helpdesk::widget::unscoped_widget_target(&app.db, &key).await
     {
         Ok(target) => target,
+        // A suspended workspace's widget is not there, as a disabled one is not.
+        Err(holdfast_store::StoreError::Suspended) => return unknown(),
         Err(e) => {
             tracing::error!(error = %e, "looking up a widget key failed");
             return Problem(ApiError::internal()).into_response();

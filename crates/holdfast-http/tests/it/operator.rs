@@ -288,3 +288,98 @@ async fn the_operators_list_shows_each_workspace_with_its_size_and_state() {
         Some("paused on request")
     );
 }
+
+/// What an attacker's pass found, fixed: a password reset while one of the account's
+/// workspaces is suspended still ends its sessions in every other workspace (and answers
+/// success); a locked account cannot spend an invitation; a suspended workspace's widget is
+/// not there (404, as a disabled one), never a 500.
+#[tokio::test(flavor = "multi_thread")]
+async fn suspension_and_lock_leave_no_way_around_them() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let a = app.workspace("around-a").await;
+    let b = app.workspace("around-b").await;
+    let c = app.workspace("around-c").await;
+    let widget = crate::widget::enable(&app, &a, &["https://shop.example.com"]).await;
+    // A's owner joins B too, and holds a session there; C invites them as well.
+    let invite = |ws: &holdfast_testkit::Workspace| {
+        let (app, key, email) = (&app, ws.admin_key.clone(), a.owner_email.clone());
+        async move {
+            app.post("/api/v1/invitations")
+                .key(&key)
+                .json(&json!({"email": email, "role": "support"}))
+                .expect(201)
+                .await;
+            holdfast_testkit::find_token(&app.outbox_mail(&email).await, "hfi")
+        }
+    };
+    let into_b = invite(&b).await;
+    let into_c = invite(&c).await;
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": into_b, "password": OWNER_PASSWORD}))
+        .expect(200)
+        .await;
+    let in_b = app
+        .post("/api/v1/auth/login")
+        .json(&crate::login_body(&a.owner_email, OWNER_PASSWORD, &b.slug))
+        .expect(200)
+        .await
+        .json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    controls::unscoped_suspend_workspace(&app.db, &a.slug, "paused", now_ms())
+        .await
+        .unwrap();
+    // The widget of A is not there.
+    let r = app
+        .get(&format!("/api/v1/widget/{widget}/config"))
+        .header("origin", "https://shop.example.com")
+        .send()
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    // A reset ends the session in B and says so.
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": a.owner_email}))
+        .expect(202)
+        .await;
+    // The reset mail is sent in the background: wait for it to be the newest.
+    let mut mail = String::new();
+    for _ in 0..100 {
+        mail = app.outbox_mail(&a.owner_email).await;
+        if mail.contains("hfp_") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let reset = holdfast_testkit::find_token(&mail, "hfp");
+    app.post("/api/v1/auth/reset-password")
+        .json(&json!({"token": reset, "password": "a fresh passphrase for this account"}))
+        .expect(204)
+        .await;
+    app.get("/api/v1/auth/sessions")
+        .key(&in_b)
+        .expect(401)
+        .await;
+    // Locked, the account cannot spend C's invitation: refused, and it is still pending.
+    controls::unscoped_lock_user(&app.db, &a.owner_email, "left", now_ms())
+        .await
+        .unwrap();
+    let r = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": into_c, "password": "a fresh passphrase for this account"}))
+        .expect(403)
+        .await;
+    r.problem("HF-AUTH-011");
+    let members = app
+        .get("/api/v1/members")
+        .key(&c.admin_key)
+        .expect(200)
+        .await;
+    assert!(!members.text.contains(&a.owner_email), "{}", members.text);
+    let pending = app
+        .get("/api/v1/invitations")
+        .key(&c.admin_key)
+        .expect(200)
+        .await;
+    assert!(pending.text.contains(&a.owner_email), "{}", pending.text);
+}

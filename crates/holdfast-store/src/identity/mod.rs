@@ -503,15 +503,18 @@ async fn end_sessions_of(
     keep: Option<&SessionId>,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let workspaces: Vec<String> =
-        sqlx::query_scalar("SELECT workspace_id FROM memberships WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_all(&db.pool)
-            .await?;
+    let workspaces: Vec<String> = sqlx::query_scalar(
+        "SELECT workspace_id FROM memberships WHERE user_id = $1 ORDER BY workspace_id",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?;
     let user = UserId::from_trusted(user_id.to_owned());
     for ws in workspaces {
         let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
-        let mut tx = db.write(&tenant).await?;
+        // Ending sessions only takes access away: a suspended workspace's sessions end too, so
+        // one suspension cannot stop the others' from ending (its transaction opens anyway).
+        let mut tx = db.open_tenant_tx(&tenant, true).await?;
         match keep {
             None => crate::identity::sessions::revoke_all(&mut tx, &user, now_ms).await?,
             Some(keep) => {
@@ -621,6 +624,17 @@ pub async fn accept_invitation(
     let tenant = Tenant::new(WorkspaceId::from_trusted(invitation.workspace_id.clone()));
     let ws = invitation.workspace_id.as_str();
     let mut tx = db.write(&tenant).await?;
+    // A locked account joins nothing: refused before the invitation is spent.
+    if let Invitee::Existing { user_id } = &invitee {
+        let locked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT locked_at FROM users WHERE id = $1")
+                .bind(user_id.as_str())
+                .fetch_optional(tx.conn())
+                .await?;
+        if locked.flatten().is_some() {
+            return Err(StoreError::Locked);
+        }
+    }
     let spent = sqlx::query(
         "UPDATE invitations SET accepted_at = $1 WHERE workspace_id = $2 AND id = $3 \
          AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
