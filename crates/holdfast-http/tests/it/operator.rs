@@ -301,7 +301,8 @@ async fn suspension_and_lock_leave_no_way_around_them() {
     let c = app.workspace("around-c").await;
     let widget = crate::widget::enable(&app, &a, &["https://shop.example.com"]).await;
     // A's owner joins B too, and holds a session there; C invites them as well.
-    let invite = |ws: &holdfast_testkit::Workspace| {
+    // Invitation mail is sent in the background: wait for one whose token is new.
+    let invite = |ws: &holdfast_testkit::Workspace, seen: String| {
         let (app, key, email) = (&app, ws.admin_key.clone(), a.owner_email.clone());
         async move {
             app.post("/api/v1/invitations")
@@ -309,11 +310,21 @@ async fn suspension_and_lock_leave_no_way_around_them() {
                 .json(&json!({"email": email, "role": "support"}))
                 .expect(201)
                 .await;
-            holdfast_testkit::find_token(&app.outbox_mail(&email).await, "hfi")
+            for _ in 0..100 {
+                let mail = app.outbox_mail(&email).await;
+                if mail.contains("hfi_") {
+                    let token = holdfast_testkit::find_token(&mail, "hfi");
+                    if token != seen {
+                        return token;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("no new invitation for {email}");
         }
     };
-    let into_b = invite(&b).await;
-    let into_c = invite(&c).await;
+    let into_b = invite(&b, String::new()).await;
+    let into_c = invite(&c, into_b.clone()).await;
     app.post("/api/v1/invitations/accept")
         .json(&json!({"token": into_b, "password": OWNER_PASSWORD}))
         .expect(200)

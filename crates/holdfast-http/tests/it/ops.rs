@@ -8,7 +8,12 @@ use serde_json::Value;
 async fn health_readiness_and_security_txt() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/healthz").expect(200).await.json["status"], "ok");
-    assert_eq!(app.get("/readyz").expect(200).await.json["status"], "ready");
+    // Its documented shape, always: the warnings list is there, empty when all is well.
+    let ready = app.get("/readyz").expect(200).await.json;
+    assert_eq!(
+        ready,
+        serde_json::json!({"status": "ready", "warnings": []})
+    );
     let txt = app.get("/.well-known/security.txt").expect(200).await;
     assert!(
         txt.header("content-type")

@@ -28,7 +28,6 @@ pub struct StatusOut {
 #[derive(Serialize, JsonSchema)]
 pub struct ReadyOut {
     pub status: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
