@@ -58,10 +58,13 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
         }
     };
     let problem = json!({"description": "Error (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}});
-    op.insert(
-        "responses".into(),
-        json!({d.status.to_string(): success, "4XX": problem, "5XX": problem}),
-    );
+    let mut responses = json!({d.status.to_string(): success, "4XX": problem, "5XX": problem});
+    if let (Some(also), Some(map)) = (d.also, responses.as_object_mut()) {
+        let mut same = success.clone();
+        same["description"] = json!(status_text(also));
+        map.insert(also.to_string(), same);
+    }
+    op.insert("responses".into(), responses);
     if let Some(module) = spec.module {
         op.insert("x-holdfast-module".into(), json!(module.as_str()));
     }

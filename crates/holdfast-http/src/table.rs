@@ -39,6 +39,9 @@ pub struct Doc {
     /// A console page or a page's action: HTML, left out of the OpenAPI document, and a refusal
     /// is answered as a page (without a session: a redirect to sign-in).
     pub page: bool,
+    /// A second success status with the same body (an idempotent create answers 200 with the
+    /// record that already existed, 201 when it made one).
+    pub also: Option<u16>,
 }
 
 impl Doc {
@@ -53,7 +56,13 @@ impl Doc {
             query: &[],
             idempotent: false,
             page: false,
+            also: None,
         }
+    }
+    /// Documents a second success status answered with the same body.
+    pub fn also(mut self, status: u16) -> Self {
+        self.also = Some(status);
+        self
     }
 
     /// A console page or action (see [`Doc::page`]).

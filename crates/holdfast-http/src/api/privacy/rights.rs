@@ -99,7 +99,8 @@ fn contact_routes(t: &mut RouteTable) {
         "/api/v1/contacts/{id}/erasure-requests",
         ERASE,
         doc("File a request to erase the contact (due in 30 days; an open one is returned)")
-            .response::<ErasureRequestOut>(201),
+            .response::<ErasureRequestOut>(201)
+            .also(200),
         post(request_file),
     );
 }
