@@ -49,7 +49,13 @@ pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
             path
         }
     };
-    let mode = fs::metadata(&path)
+    read_key_file(&path)
+}
+
+/// Reads a master key file: 64 hex digits in a regular file that neither group nor others can
+/// read or write. Returns the key's 32 bytes (registered for redaction from logs).
+pub fn read_key_file(path: &Path) -> Result<Secret<Vec<u8>>, String> {
+    let mode = fs::metadata(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?
         .permissions()
         .mode();
@@ -63,7 +69,7 @@ pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
     }
     // A regular file of a key's size: never a FIFO or a device (a read would block or never
     // end), never a huge file read whole.
-    let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if !meta.is_file() || meta.len() > 1024 {
         return Err(format!(
             "master key file {} is not a regular file of 64 hex digits; restore it from backup",
@@ -71,7 +77,7 @@ pub fn prepare(config: &Config) -> Result<Secret<Vec<u8>>, String> {
         ));
     }
     let text =
-        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let key = text.trim().to_owned();
     if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(

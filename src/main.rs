@@ -6,6 +6,7 @@ mod backup;
 mod controls;
 mod datadir;
 mod jobs;
+mod keys;
 mod retention;
 mod serve;
 mod telemetry;
@@ -239,6 +240,9 @@ enum Command {
     /// Encrypted backups: create, verify, restore.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Key rotation: the master key and the token keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Apply the workspaces' retention periods now (or, with --dry-run, show what would go).
     Retention(retention::RetentionArgs),
     /// Configuration helpers.
@@ -388,6 +392,7 @@ fn main() -> ExitCode {
             Command::Admin(cmd) => admin::run(config, cmd).await,
             Command::Audit(cmd) => audit::run(config, cmd).await,
             Command::Backup(cmd) => backup::run(config, cmd).await,
+            Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Retention(args) => retention::run(config, args).await,
             Command::Config(_) => Ok(()),
         }

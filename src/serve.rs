@@ -16,7 +16,7 @@ pub async fn open(config: &Config) -> Result<Db, String> {
     open_with_key(config).await.map(|(db, _)| db)
 }
 
-async fn open_with_key(config: &Config) -> Result<(Db, Secret<Vec<u8>>), String> {
+pub(crate) async fn open_with_key(config: &Config) -> Result<(Db, Secret<Vec<u8>>), String> {
     telemetry::init(config)?;
     let master_key = datadir::prepare(config)?;
     let db = Db::connect(&config.database_url, config.db_max_connections)
@@ -84,6 +84,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         Arc::new(SystemClock),
         master_key.expose(),
     )
+    .await?
     .connect_services()
     .await?
     .listen_for_notices()
@@ -240,6 +241,7 @@ pub async fn worker(config: Config) -> Result<(), String> {
         Arc::new(SystemClock),
         master_key.expose(),
     )
+    .await?
     .connect_mail()?;
     println!(
         "Holdfast {} worker running (database: {})",

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// `holdfast` with only `PATH`, the data dir, warn-level logs and, when the suite runs on
-/// PostgreSQL, its database.
+/// PostgreSQL, its database and the master key every server on that shared database holds
+/// (written into the data dir when it has none yet).
 pub fn holdfast(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_holdfast"));
     cmd.env_clear()
@@ -15,8 +16,32 @@ pub fn holdfast(data_dir: &Path) -> Command {
         .env("HOLDFAST_LOG_LEVEL", "warn");
     if let Ok(url) = std::env::var("HOLDFAST_TEST_DATABASE_URL") {
         cmd.env("HOLDFAST_DATABASE_URL", url);
+        shared_master_key_in(data_dir);
     }
     cmd
+}
+
+/// Puts the shared PostgreSQL test database's master key in `data_dir` unless a key is there.
+fn shared_master_key_in(data_dir: &Path) {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir);
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(
+            &mut file,
+            format!("{}\n", holdfast_testkit::SHARED_TEST_MASTER_KEY_HEX).as_bytes(),
+        )
+        .unwrap();
+    }
 }
 
 /// `host:port` from serve's first line ("Holdfast … listening on http(s)://127.0.0.1:PORT …").

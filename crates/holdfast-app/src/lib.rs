@@ -1,7 +1,8 @@
 //! Holdfast's application layer: what more than one entry point (an API slice, a console page,
 //! a job, the command line) uses, with no knowledge of HTTP. The sending choke point
 //! (`outreach`), outbound HTTP (`outbound`), publishing events (`events`), the job worker and
-//! every job kind (`worker`; a job's outcome is `jobs`), and per feature area: `identity` (sign-in verification, the second
+//! every job kind (`worker`; a job's outcome is `jobs`), key generations and their rotation
+//! (`keys`), and per feature area: `identity` (sign-in verification, the second
 //! factor, passwords, the OpenID provider client), `access` (the rule for handing out roles),
 //! `crm` (consent changes, contact import), `helpdesk` (email to ticket, saved replies),
 //! `privacy` (export, erasure, retention) and `webhooks` (delivery, inbound handling).
@@ -18,6 +19,7 @@ pub mod events;
 pub mod helpdesk;
 pub mod identity;
 pub mod jobs;
+pub mod keys;
 pub mod metrics;
 pub mod outbound;
 pub mod outreach;
@@ -26,8 +28,11 @@ pub mod webhooks;
 pub mod worker;
 
 use holdfast_core::clock::SharedClock;
+use holdfast_core::crm::consent::LinkKey;
 use holdfast_core::crypto::Sealer;
 use holdfast_core::error::ApiError;
+use holdfast_core::helpdesk::widget::FormKey;
+use holdfast_core::identity::csrf::CsrfKey;
 use holdfast_core::identity::jwt::KeyRing;
 use holdfast_core::ops::config::Config;
 use holdfast_store::Db;
@@ -47,15 +52,23 @@ pub struct App {
     pub clock: SharedClock,
     /// Counters and histograms for `/metrics` (requests, jobs, refusals).
     pub metrics: Arc<metrics::Metrics>,
-    /// Access-token signing keys, derived from the master key.
+    /// Access-token signing keys by generation (`keys`: kept in the database, rotated by
+    /// `holdfast keys rotate-tokens`).
     pub keys: Arc<KeyRing>,
     pub passwords: PasswordPool,
     /// The mail transport, usable only through `outreach` (the consent choke point).
     transport: Arc<outreach::Transport>,
-    /// Signs preference-center links (derived from the master key).
-    pub link_key: Arc<holdfast_core::crm::consent::LinkKey>,
-    /// Seals secrets at rest (TOTP secrets, webhook and inbound secrets, the widget's).
+    /// Signs preference-center links (a token key, like `keys`).
+    pub link_key: Arc<LinkKey>,
+    /// Binds console CSRF tokens to their session (a token key, like `keys`).
+    pub csrf_key: Arc<CsrfKey>,
+    /// Signs the website widget's form tokens (a token key, like `keys`).
+    pub form_key: Arc<FormKey>,
+    /// Seals secrets at rest (TOTP secrets, webhook and inbound secrets, the widget's, the
+    /// token keys) under the master key generations this process holds.
     pub sealer: Arc<Sealer>,
+    /// The master keys this process holds, by generation (see `keys`).
+    held: Arc<keys::Held>,
     /// The OpenID provider, when single sign-on is configured.
     pub oidc: Option<Arc<OidcProvider>>,
     /// Webhook deliveries and the check of a webhook URL when it is saved: the safe outbound
@@ -64,18 +77,26 @@ pub struct App {
 }
 
 impl App {
-    /// Key generations of the access-token ring; raise to rotate (older tokens stay valid).
-    pub const TOKEN_KEY_GENERATIONS: u32 = 1;
-
-    pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
+    /// The application on `db` with `master_key`: the key generations are read from the
+    /// database (recorded on the first start), and refused with what to do when the key is not
+    /// this database's or a rotation retired it. A task keeps them current while it lives.
+    pub async fn new(
+        db: Db,
+        config: Arc<Config>,
+        clock: SharedClock,
+        master_key: &[u8],
+    ) -> Result<Self, String> {
         config.register_secrets();
         let transport = Arc::new(outreach::Transport::outbox(&db, &clock));
-        App {
-            keys: Arc::new(KeyRing::derive(master_key, Self::TOKEN_KEY_GENERATIONS)),
+        let app = App {
+            keys: Arc::new(KeyRing::derive(master_key, 1)),
             passwords: PasswordPool::default(),
             transport,
-            link_key: Arc::new(holdfast_core::crm::consent::LinkKey::derive(master_key)),
+            link_key: Arc::new(LinkKey::derive(master_key)),
+            csrf_key: Arc::new(CsrfKey::derive(master_key)),
+            form_key: Arc::new(FormKey::derive(master_key)),
             sealer: Arc::new(Sealer::derive(master_key, 1)),
+            held: Arc::default(),
             oidc: config
                 .oidc
                 .clone()
@@ -85,7 +106,10 @@ impl App {
             db,
             clock,
             config,
-        }
+        };
+        keys::load(&app, master_key).await?;
+        keys::spawn_refresher(&app);
+        Ok(app)
     }
 
     /// Connects the configured SMTP relay (`smtp_url`); without it, mail stays in the local

@@ -352,7 +352,7 @@ async fn authenticate(
                 Principal::User { session_id, .. } => session_id.as_str(),
                 Principal::ApiKey(_) => "",
             };
-            if let Err(why) = check_csrf(&app.cookies, &app.csrf, session, headers) {
+            if let Err(why) = check_csrf(&app.cookies, &app.csrf_key, session, headers) {
                 tracing::warn!("console request without a valid CSRF token refused");
                 return Err(Problem::new(ErrorCode::CsrfRejected, why));
             }

@@ -70,7 +70,7 @@ pub(crate) async fn start_recorded(
     )
     .await?;
     tracing::info!(session_id = %issued.session_id, "signed in to the console");
-    let csrf_token = state.csrf.token_for(issued.session_id.as_str());
+    let csrf_token = state.csrf_key.token_for(issued.session_id.as_str());
     let max_age_s = (issued.expires_at - now) / 1000;
     let cookies = state
         .cookies

@@ -1,15 +1,12 @@
 //! `AppState`: what every handler and guard can reach — the application (`holdfast_app::App`:
 //! database, configuration, clock, keys, outbound clients) plus what only HTTP needs (rate
-//! limiter, console cookies and CSRF, the widget's form key, trusted proxies, the
-//! shutdown signal), built once at start.
+//! limiter, console cookies, trusted proxies, the shutdown signal), built once at start.
 
 use crate::cookies::CookiePolicy;
 use crate::ratelimit::RateLimiter;
 use holdfast_app::App;
 use holdfast_core::access::modules::ModuleSet;
 use holdfast_core::clock::SharedClock;
-use holdfast_core::helpdesk::widget::FormKey;
-use holdfast_core::identity::csrf::CsrfKey;
 use holdfast_core::ops::config::Config;
 use holdfast_store::Db;
 use std::sync::Arc;
@@ -20,10 +17,6 @@ use std::sync::Arc;
 pub struct AppState {
     app: App,
     pub(crate) limiter: Arc<RateLimiter>,
-    /// Binds console CSRF tokens to their session.
-    pub(crate) csrf: Arc<CsrfKey>,
-    /// Signs the website widget's form tokens (minimum fill time).
-    pub(crate) form_key: Arc<FormKey>,
     pub(crate) cookies: Arc<CookiePolicy>,
     /// The reverse proxies whose forwarding headers name the client (`trusted_proxies`).
     pub(crate) trusted_proxies: Arc<holdfast_core::client_addr::TrustedProxies>,
@@ -44,11 +37,17 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Arc<Config>, clock: SharedClock, master_key: &[u8]) -> Self {
-        AppState {
+    /// The state of an application on `db` with `master_key` (see [`App::new`]: refused when
+    /// the key is not this database's or was retired).
+    pub async fn new(
+        db: Db,
+        config: Arc<Config>,
+        clock: SharedClock,
+        master_key: &[u8],
+    ) -> Result<Self, String> {
+        let app = App::new(db, config.clone(), clock, master_key).await?;
+        Ok(AppState {
             limiter: Arc::new(RateLimiter::default()),
-            csrf: Arc::new(CsrfKey::derive(master_key)),
-            form_key: Arc::new(FormKey::derive(master_key)),
             cookies: Arc::new(CookiePolicy::for_public_url(&config.public_url)),
             // Validated when the configuration was resolved.
             trusted_proxies: Arc::new(
@@ -58,8 +57,8 @@ impl AppState {
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             openapi: Arc::default(),
             offered: ModuleSet::of(&[]),
-            app: App::new(db, config, clock, master_key),
-        }
+            app,
+        })
     }
 
     /// This state with what is read off the route table being served.

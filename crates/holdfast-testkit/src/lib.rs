@@ -28,6 +28,21 @@ pub fn postgres_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// The master key of every server on the shared PostgreSQL test database (one deployment, as
+/// many instances and test binaries as run): the database records which key its secrets are
+/// sealed under and refuses another. A database of its own (SQLite, a fresh schema) gets a
+/// random key instead.
+pub const SHARED_TEST_MASTER_KEY_HEX: &str =
+    "686f6c64666173742073686172656420746573742064617461626173652021ab";
+
+fn shared_test_master_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&SHARED_TEST_MASTER_KEY_HEX[2 * i..2 * i + 2], 16).unwrap();
+    }
+    key
+}
+
 /// Every log line the test process wrote, after redaction.
 static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
 
@@ -133,6 +148,11 @@ pub fn free_port() -> u16 {
         .unwrap()
 }
 
+/// Whether `url` is the shared PostgreSQL test database itself (not a fresh schema of it).
+fn database_url_is_shared(url: &str) -> bool {
+    postgres_url().is_some_and(|shared| shared == url)
+}
+
 /// A PostgreSQL URL like `url` whose connections work in a new, empty schema of that database
 /// (for a test that needs an instance with no workspace while others share the database). The
 /// schema stays until the test database is dropped.
@@ -212,7 +232,11 @@ impl TestApp {
             .await
             .unwrap();
         db.migrate().await.unwrap();
-        let master_key: [u8; 32] = rand::random();
+        let master_key: [u8; 32] = if database_url_is_shared(&config.database_url) {
+            shared_test_master_key()
+        } else {
+            rand::random()
+        };
         let mut app = Self::boot(listener, config, db, master_key, clock, extra).await;
         app._dir = Some(dir);
         app
@@ -229,6 +253,15 @@ impl TestApp {
         Self::spawn_on(url, Layer::default(), Arc::new(SystemClock), |r| r).await
     }
 
+    /// [`TestApp::spawn_alone`] with extra settings.
+    pub async fn spawn_alone_with(layer: Layer) -> TestApp {
+        let url = match postgres_url() {
+            Some(url) => Some(fresh_schema(&url).await),
+            None => None,
+        };
+        Self::spawn_on(url, layer, Arc::new(SystemClock), |r| r).await
+    }
+
     /// [`TestApp::spawn_alone`] with extra settings, on a `ManualClock` that starts at
     /// `start_ms`.
     pub async fn spawn_alone_on_clock(layer: Layer, start_ms: i64) -> (TestApp, ManualClock) {
@@ -239,6 +272,17 @@ impl TestApp {
         };
         let app = Self::spawn_on(url, layer, Arc::new(clock.clone()), |r| r).await;
         (app, clock)
+    }
+
+    /// The application behind the server (database, clock, keys), for calls a command would
+    /// make in another process.
+    pub fn app(&self) -> &holdfast_app::App {
+        self.state.app()
+    }
+
+    /// The master key's bytes, for a second application built on this app's database.
+    pub fn master_key(&self) -> [u8; 32] {
+        self.master_key
     }
 
     /// The master key as `master.key` holds it (64 hex digits), for a second instance started
@@ -292,6 +336,8 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let config = Arc::new(config);
         let state = AppState::new(db.clone(), config.clone(), clock, &master_key)
+            .await
+            .unwrap()
             .connect_services()
             .await
             .unwrap()

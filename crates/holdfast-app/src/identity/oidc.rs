@@ -18,6 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, RwLock};
 
+/// The sealing context of a sign-in flow's PKCE verifier: bound to its flow.
+pub fn verifier_context(flow_id: &str) -> String {
+    format!("oidc:{flow_id}")
+}
+
 const CACHE_MS: i64 = 3600 * 1000;
 const MIN_REFETCH_MS: i64 = 1000;
 const MAX_BODY: usize = 256 * 1024;

@@ -449,8 +449,9 @@ pub struct OutreachEntry {
 /// Signs preference-center links: a contact's token is an HMAC under a key derived from the
 /// master key over workspace, contact and the contact's link generation, so every email can
 /// carry it without storing it in clear, and revoking (a new generation) kills every old link.
+/// By generation: the newest makes links, every one held still opens them (a rotation's overlap).
 #[derive(Clone)]
-pub struct LinkKey([u8; 32]);
+pub struct LinkKey(crate::crypto::Generations);
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -471,36 +472,78 @@ pub const DATA_LINK_TTL_MS: i64 = 3600 * 1000;
 /// Asking again within this long sends no new data-download link (the first one is on its way).
 pub const DATA_LINK_RESEND_MS: i64 = 10 * 60 * 1000;
 
+/// The label of the key a Holdfast that never rotated its token keys derives from the master.
+pub const LINK_KEY_FIRST_LABEL: &str = "holdfast/preference-link/v1";
+
+fn preference_token_under(
+    key: &[u8; 32],
+    workspace_id: &str,
+    contact_id: &str,
+    generation: i64,
+) -> String {
+    use base64::Engine;
+    let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(key) else {
+        return String::new();
+    };
+    m.update(b"preferences|");
+    m.update(workspace_id.as_bytes());
+    m.update(b"|");
+    m.update(contact_id.as_bytes());
+    m.update(b"|");
+    m.update(generation.to_string().as_bytes());
+    format!(
+        "{PREFERENCE_TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+    )
+}
+
 impl LinkKey {
     pub fn derive(master_key: &[u8]) -> LinkKey {
-        let mut key = [0u8; 32];
-        if let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(master_key) {
-            m.update(b"holdfast/preference-link/v1");
-            key.copy_from_slice(&m.finalize().into_bytes());
-        }
-        LinkKey(key)
+        LinkKey::from_generations(vec![(
+            1,
+            crate::crypto::derive_key(master_key, LINK_KEY_FIRST_LABEL),
+        )])
     }
 
+    pub fn from_generations(keys: Vec<(u32, [u8; 32])>) -> LinkKey {
+        LinkKey(crate::crypto::Generations::new(keys))
+    }
+
+    /// Puts these keys in place of the current ones, for every clone.
+    pub fn replace(&self, keys: Vec<(u32, [u8; 32])>) {
+        self.0.replace(keys);
+    }
+
+    /// The contact's preference link token under the newest key (`generation` is the
+    /// contact's link generation, which revocation raises).
     pub fn preference_token(
         &self,
         workspace_id: &str,
         contact_id: &str,
         generation: i64,
     ) -> String {
-        use base64::Engine;
-        let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(&self.0) else {
-            return String::new();
-        };
-        m.update(b"preferences|");
-        m.update(workspace_id.as_bytes());
-        m.update(b"|");
-        m.update(contact_id.as_bytes());
-        m.update(b"|");
-        m.update(generation.to_string().as_bytes());
-        format!(
-            "{PREFERENCE_TOKEN_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
-        )
+        self.0
+            .newest()
+            .map(|(_, key)| preference_token_under(&key, workspace_id, contact_id, generation))
+            .unwrap_or_default()
+    }
+
+    /// Whether `token` is the contact's link of this link generation under any key held (in
+    /// constant time per key): links mailed before a token-key rotation work through its
+    /// overlap.
+    pub fn opens(
+        &self,
+        workspace_id: &str,
+        contact_id: &str,
+        generation: i64,
+        token: &str,
+    ) -> bool {
+        let mut ok = false;
+        for (_, key) in self.0.all().iter() {
+            let expected = preference_token_under(key, workspace_id, contact_id, generation);
+            ok |= !expected.is_empty() && crate::token::constant_time_eq(&expected, token);
+        }
+        ok
     }
 }
 
@@ -767,6 +810,29 @@ mod tests {
             double_opt_in: vec!["sms".into(), "fax".into()],
         };
         assert_eq!(bad.validate().err().map(|e| e.len()), Some(3));
+    }
+
+    #[test]
+    fn a_link_of_the_previous_key_generation_opens_through_the_overlap() {
+        let key = LinkKey::derive(b"master");
+        let old = key.preference_token("ws_1", "ct_1", 0);
+        key.replace(vec![
+            (
+                1,
+                crate::crypto::derive_key(b"master", LINK_KEY_FIRST_LABEL),
+            ),
+            (2, [5u8; 32]),
+        ]);
+        let new = key.preference_token("ws_1", "ct_1", 0);
+        assert_ne!(old, new);
+        assert!(key.opens("ws_1", "ct_1", 0, &old) && key.opens("ws_1", "ct_1", 0, &new));
+        assert!(
+            !key.opens("ws_1", "ct_1", 1, &old),
+            "revoked link generation"
+        );
+        assert!(!key.opens("ws_1", "ct_2", 0, &old), "another contact");
+        key.replace(vec![(2, [5u8; 32])]);
+        assert!(!key.opens("ws_1", "ct_1", 0, &old) && key.opens("ws_1", "ct_1", 0, &new));
     }
 
     #[test]

@@ -280,8 +280,9 @@ impl FormRefusal {
 
 /// Signs form tokens: HMAC-SHA256 under a key derived from the master key, over the widget
 /// key and the time the form was served. `<issued_at_ms>.<base64url mac>`.
+/// By generation: the newest signs, every one held still checks (a rotation's overlap).
 #[derive(Clone)]
-pub struct FormKey([u8; 32]);
+pub struct FormKey(crate::crypto::Generations);
 
 impl std::fmt::Debug for FormKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -289,18 +290,28 @@ impl std::fmt::Debug for FormKey {
     }
 }
 
+/// The label of the key a Holdfast that never rotated its token keys derives from the master.
+pub const FORM_KEY_FIRST_LABEL: &str = "holdfast/widget-form/v1";
+
 impl FormKey {
     pub fn derive(master_key: &[u8]) -> FormKey {
-        let mut key = [0u8; 32];
-        if let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(master_key) {
-            m.update(b"holdfast/widget-form/v1");
-            key.copy_from_slice(&m.finalize().into_bytes());
-        }
-        FormKey(key)
+        FormKey::from_generations(vec![(
+            1,
+            crate::crypto::derive_key(master_key, FORM_KEY_FIRST_LABEL),
+        )])
     }
 
-    fn mac(&self, widget_key: &str, issued_at_ms: i64) -> String {
-        let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(&self.0) else {
+    pub fn from_generations(keys: Vec<(u32, [u8; 32])>) -> FormKey {
+        FormKey(crate::crypto::Generations::new(keys))
+    }
+
+    /// Puts these keys in place of the current ones, for every clone.
+    pub fn replace(&self, keys: Vec<(u32, [u8; 32])>) {
+        self.0.replace(keys);
+    }
+
+    fn mac(key: &[u8; 32], widget_key: &str, issued_at_ms: i64) -> String {
+        let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(key) else {
             return String::new();
         };
         m.update(b"widget-form|");
@@ -311,7 +322,12 @@ impl FormKey {
     }
 
     pub fn issue(&self, widget_key: &str, now_ms: i64) -> String {
-        format!("{now_ms}.{}", self.mac(widget_key, now_ms))
+        let mac = self
+            .0
+            .newest()
+            .map(|(_, key)| FormKey::mac(&key, widget_key, now_ms))
+            .unwrap_or_default();
+        format!("{now_ms}.{mac}")
     }
 
     /// Accepts a token this key issued for `widget_key` at least `min_fill_ms` and at most
@@ -331,8 +347,13 @@ impl FormKey {
             return Err(FormRefusal::Forged);
         }
         let issued_at: i64 = issued.parse().map_err(|_| FormRefusal::Forged)?;
-        let expected = self.mac(widget_key, issued_at);
-        if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
+        let mut genuine = false;
+        for (_, key) in self.0.all().iter() {
+            let expected = FormKey::mac(key, widget_key, issued_at);
+            genuine |=
+                !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(mac.as_bytes()));
+        }
+        if !genuine {
             return Err(FormRefusal::Forged);
         }
         let age = now_ms.saturating_sub(issued_at);

@@ -3,6 +3,7 @@
 //! Strict by construction: the header must say `HS256` and a known `kid`; `typ`, `iss`, `aud`
 //! and `exp` are checked before the claims are used. Threat note: docs/design/tokens.md.
 
+use crate::crypto::{Generations, derive_key};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -66,16 +67,15 @@ struct Header {
     kid: String,
 }
 
-/// Signing keys, newest first.
+/// Signing keys by generation (`kid` `vN`): the newest signs, every one held verifies.
 #[derive(Clone)]
 pub struct KeyRing {
-    keys: Vec<(String, [u8; 32])>,
+    keys: Generations,
 }
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
-        write!(f, "KeyRing({kids:?})")
+        write!(f, "KeyRing({:?})", self.keys.numbers())
     }
 }
 
@@ -91,30 +91,40 @@ fn unreachable_mac() -> HmacSha256 {
     panic!("HMAC-SHA256 rejected a key; HMAC takes keys of any length")
 }
 
+/// The label generation `n`'s access-token key is derived under when it comes from the
+/// master key (generation 1 of a Holdfast that never rotated its token keys).
+pub fn derivation_label(n: u32) -> String {
+    format!("holdfast/jwt/v{n}")
+}
+
 impl KeyRing {
     /// Derives `generations` keys from the master key: HMAC-SHA256(master, "holdfast/jwt/vN").
-    /// Raising `generations` rotates: the new key signs, the older ones still verify.
     pub fn derive(master_key: &[u8], generations: u32) -> KeyRing {
-        let keys = (1..=generations.max(1))
-            .rev()
-            .map(|n| {
-                let bytes = mac(master_key, format!("holdfast/jwt/v{n}").as_bytes())
-                    .finalize()
-                    .into_bytes();
-                let mut key = [0u8; 32];
-                key.copy_from_slice(&bytes);
-                (format!("v{n}"), key)
-            })
-            .collect();
-        KeyRing { keys }
+        KeyRing::from_generations(
+            (1..=generations.max(1))
+                .map(|n| (n, derive_key(master_key, &derivation_label(n))))
+                .collect(),
+        )
+    }
+
+    /// A ring of these keys by generation.
+    pub fn from_generations(keys: Vec<(u32, [u8; 32])>) -> KeyRing {
+        KeyRing {
+            keys: Generations::new(keys),
+        }
+    }
+
+    /// Puts these keys in place of the current ones, for every clone of this ring.
+    pub fn replace(&self, keys: Vec<(u32, [u8; 32])>) {
+        self.keys.replace(keys);
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        let (kid, key) = &self.keys[0];
+        let (generation, key) = self.keys.newest().unwrap_or((0, [0u8; 32]));
         let header = Header {
             alg: "HS256".into(),
             typ: "JWT".into(),
-            kid: kid.clone(),
+            kid: format!("v{generation}"),
         };
         let encode = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
         let input = format!(
@@ -122,7 +132,7 @@ impl KeyRing {
             encode(&serde_json::to_vec(&header).unwrap_or_default()),
             encode(&serde_json::to_vec(claims).unwrap_or_default())
         );
-        let signature = mac(key, input.as_bytes()).finalize().into_bytes();
+        let signature = mac(&key, input.as_bytes()).finalize().into_bytes();
         format!("{input}.{}", encode(&signature))
     }
 
@@ -137,9 +147,10 @@ impl KeyRing {
         if header.alg != "HS256" || header.typ != "JWT" {
             return None;
         }
-        let (_, key) = self.keys.iter().find(|(kid, _)| *kid == header.kid)?;
+        let generation: u32 = header.kid.strip_prefix('v')?.parse().ok()?;
+        let key = self.keys.get(generation)?;
         let signature = URL_SAFE_NO_PAD.decode(s).ok()?;
-        mac(key, format!("{h}.{c}").as_bytes())
+        mac(&key, format!("{h}.{c}").as_bytes())
             .verify_slice(&signature)
             .ok()?;
         let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
@@ -277,5 +288,31 @@ mod tests {
                 .verify(&new, TokenType::Access, 1500)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_new_generation_signs_while_the_old_verifies_until_it_is_retired() {
+        let ring = KeyRing::derive(b"m", 1);
+        let old = ring.sign(&claims(TokenType::Access, 2000));
+        let clone = ring.clone();
+        ring.replace(vec![
+            (1, derive_key(b"m", &derivation_label(1))),
+            (2, [7u8; 32]),
+        ]);
+        let new = clone.sign(&claims(TokenType::Access, 2000));
+        assert!(
+            new.starts_with(&URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT","kid":"v2"}"#))
+        );
+        assert!(
+            clone.verify(&old, TokenType::Access, 1500).is_some(),
+            "overlap"
+        );
+        assert!(clone.verify(&new, TokenType::Access, 1500).is_some());
+        ring.replace(vec![(2, [7u8; 32])]);
+        assert!(
+            clone.verify(&old, TokenType::Access, 1500).is_none(),
+            "retired"
+        );
+        assert!(clone.verify(&new, TokenType::Access, 1500).is_some());
     }
 }

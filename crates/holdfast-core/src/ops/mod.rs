@@ -1,7 +1,9 @@
 //! Operations: the layered configuration (`config`), the audit chain's hashing (`audit`), the
-//! job queue's rules (`queue`) and realtime notices (`realtime`).
+//! job queue's rules (`queue`), realtime notices (`realtime`) and key generations and their
+//! rotation (`keys`).
 
 pub mod audit;
 pub mod config;
+pub mod keys;
 pub mod queue;
 pub mod realtime;

@@ -352,7 +352,7 @@ impl Frame {
                 .await?;
                 (
                     email,
-                    state.csrf.token_for(session_id.as_str()),
+                    state.csrf_key.token_for(session_id.as_str()),
                     workspaces.len() > 1,
                 )
             }

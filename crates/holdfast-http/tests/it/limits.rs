@@ -64,8 +64,10 @@ async fn instances_sharing_redis_share_one_budget() {
         first.db.clone(),
         first.config.clone(),
         Arc::new(SystemClock),
-        &[9u8; 32],
+        &first.master_key(),
     )
+    .await
+    .unwrap()
     .connect_services()
     .await
     .unwrap();

@@ -16,8 +16,10 @@ async fn shutdown_drains_a_request_already_in_flight() {
         fixture.db.clone(),
         fixture.config.clone(),
         Arc::new(SystemClock),
-        &[7u8; 32],
-    );
+        &fixture.master_key(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -54,6 +54,32 @@ fn collect(rows: impl Iterator<Item = (String, String, bool)>) -> Schema {
     schema
 }
 
+/// A master key rotation re-seals exactly the columns `SEALED_COLUMNS` names: every column that
+/// holds sealed values ends in `_sealed` (the schema's convention), and each such column must
+/// be named there, so a new secret column cannot be left behind under a retired key.
+#[tokio::test]
+async fn every_sealed_column_is_re_sealed_by_a_master_key_rotation() {
+    use holdfast_store::ops::keys::SEALED_COLUMNS;
+    let schema = sqlite_schema().await;
+    let in_schema: std::collections::BTreeSet<String> = schema
+        .iter()
+        .flat_map(|(table, columns)| {
+            columns
+                .iter()
+                .filter(|(column, _)| column.ends_with("_sealed"))
+                .map(move |(column, _)| format!("{table}.{column}"))
+        })
+        .collect();
+    let rotated: std::collections::BTreeSet<String> =
+        SEALED_COLUMNS.iter().map(|c| c.name.to_owned()).collect();
+    assert!(in_schema.len() >= 7, "{in_schema:?}");
+    assert_eq!(
+        in_schema, rotated,
+        "a column holding sealed values is missing from (or named wrongly in) \
+         holdfast_store::ops::keys::SEALED_COLUMNS"
+    );
+}
+
 #[tokio::test]
 async fn sqlite_and_postgres_migrate_to_the_same_schema() {
     let sqlite = sqlite_schema().await;

@@ -140,10 +140,10 @@ async fn standing_for_change(
         .await?
         .ok_or_else(not_found)?;
     let ws = tx.tenant().workspace_id().to_string();
-    let current = state
+    if !state
         .link_key
-        .preference_token(&ws, contact.as_str(), standing.link_generation);
-    if !holdfast_core::token::constant_time_eq(&current, token) {
+        .opens(&ws, contact.as_str(), standing.link_generation, token)
+    {
         return Err(not_found());
     }
     Ok(standing)

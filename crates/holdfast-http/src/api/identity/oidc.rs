@@ -182,7 +182,7 @@ async fn oidc_start(
         .sealer
         .seal(
             verifier.expose().as_bytes(),
-            &format!("oidc:{}", flow_id.as_str()),
+            &holdfast_app::identity::oidc::verifier_context(flow_id.as_str()),
         )
         .ok_or_else(|| Problem(holdfast_core::error::ApiError::internal()))?;
     let now_s = now / 1000;
@@ -308,7 +308,10 @@ async fn oidc_callback(
         })?;
     let verifier = state
         .sealer
-        .open(&flow.verifier_sealed, &format!("oidc:{}", claims.sub))
+        .open(
+            &flow.verifier_sealed,
+            &holdfast_app::identity::oidc::verifier_context(&claims.sub),
+        )
         .and_then(|v| String::from_utf8(v).ok())
         .ok_or_else(|| Problem(holdfast_core::error::ApiError::internal()))?;
     let id_token = provider
