@@ -882,3 +882,177 @@ fn the_systemd_unit_verifies_and_keeps_its_hardening() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One HTTP/1.1 exchange with a server started by the test; the whole response as text.
+fn exchange(addr: &str, request: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// An operator rotates the master key with the binary while `serve` runs: bad key files are
+/// refused with what to do, the rotation counts what it re-sealed, `keys status` shows the old
+/// generation retired, the running server goes on, a restart with the old key is refused and
+/// one with the new key accepts the access token issued before the rotation.
+#[test]
+fn an_operator_rotates_the_master_key_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = tempfile::tempdir().unwrap();
+    // A rotation is instance-wide: on PostgreSQL it gets a schema of its own.
+    let database = first_run_database();
+    let holdfast = |dir: &Path| {
+        let mut cmd = holdfast(dir);
+        if let Some(url) = &database {
+            cmd.env("HOLDFAST_DATABASE_URL", url);
+        }
+        cmd
+    };
+    let s = slug("keys");
+    let email = format!("owner@{s}.example.com");
+    let password = "correct horse battery staple";
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-workspace",
+            "--name",
+            "Rotating Cleaning",
+            "--slug",
+            &s,
+            "--owner-email",
+            &email,
+            "--password-stdin",
+        ]),
+        &format!("{password}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let serve = || {
+        let mut child = holdfast(dir.path())
+            .env("HOLDFAST_BIND", "127.0.0.1:0")
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = listening_address(&lines.next().unwrap().unwrap());
+        std::thread::spawn(move || for _ in lines {});
+        (child, addr)
+    };
+    let (mut server, addr) = serve();
+    let body =
+        serde_json::json!({"email": email, "password": password, "workspace": s}).to_string();
+    let login = exchange(
+        &addr,
+        &format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let json = login.split("\r\n\r\n").nth(1).unwrap();
+    let token = serde_json::from_str::<serde_json::Value>(json).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sessions = |addr: &str| {
+        exchange(
+            addr,
+            &format!(
+                "GET /api/v1/auth/sessions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert!(sessions(&addr).starts_with("HTTP/1.1 200"));
+
+    let write_key = |name: &str, text: &str, mode: u32| {
+        let path = keys_dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    };
+    let current = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    let new_hex: String = (0..32)
+        .map(|i| format!("{:02x}", (i * 7 + 3) as u8))
+        .collect();
+    let new_key = write_key("new.key", &format!("{new_hex}\n"), 0o600);
+    let open_key = write_key("open.key", &format!("{new_hex}\n"), 0o644);
+    let same_key = write_key("same.key", &current, 0o600);
+    let missing = keys_dir.path().join("missing.key");
+    for (file, says) in [
+        (&missing, "does not exist"),
+        (&open_key, "chmod 600"),
+        (&same_key, "current master key"),
+    ] {
+        let out = run(
+            holdfast(dir.path())
+                .args(["keys", "rotate-master", "--new-key-file"])
+                .arg(file),
+            "",
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", file.display());
+        assert!(
+            stderr(&out).contains(says),
+            "{}: {}",
+            file.display(),
+            stderr(&out)
+        );
+    }
+
+    let out = run(
+        holdfast(dir.path())
+            .args(["keys", "rotate-master", "--new-key-file"])
+            .arg(&new_key),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains("master key rotated from generation 1 to 2")
+            && said.contains("values re-sealed (token_keys.keys_sealed: 1)"),
+        "{said}"
+    );
+    assert!(
+        stderr(&out).contains("re-sealed 1/1 values"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(holdfast(dir.path()).args(["keys", "status"]), "");
+    let status = String::from_utf8_lossy(&out.stdout).into_owned();
+    for line in [
+        "master key generation 1: retired",
+        "master key generation 2: active",
+        "sealed values not under generation 2: 0",
+        "token keys generation 1: signs",
+    ] {
+        assert!(status.contains(line), "{status}");
+    }
+    // The running server took the new key up and goes on.
+    assert!(sessions(&addr).starts_with("HTTP/1.1 200"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let refused = run(
+        holdfast(dir.path())
+            .env("HOLDFAST_BIND", "127.0.0.1:0")
+            .arg("serve"),
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("retired") && stderr(&refused).contains("generation 2"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::copy(&new_key, dir.path().join("master.key")).unwrap();
+    let (mut server, addr) = serve();
+    assert!(
+        sessions(&addr).starts_with("HTTP/1.1 200"),
+        "a token issued before the rotation is still valid"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
