@@ -9,7 +9,7 @@
 mod common;
 
 use age::secrecy::ExposeSecret;
-use common::{holdfast, listening_address};
+use common::{holdfast_keyless as holdfast, listening_address};
 use holdfast_store::Db;
 use holdfast_store::ops::backup::{Snapshot, unscoped_postgres_counts};
 use holdfast_testkit::{TestApp, Workspace, fresh_schema, postgres_url};

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{holdfast, listening_address};
+use common::{holdfast, holdfast_keyless, listening_address};
 
 fn run(cmd: &mut Command, stdin: &str) -> Output {
     let mut child = cmd
@@ -225,7 +225,7 @@ fn a_master_key_file_apart_from_the_data_dir_is_used_and_checked() {
     let secrets = tempfile::tempdir().unwrap();
     let key = secrets.path().join("holdfast.key");
     let with_key = |dir: &Path| {
-        let mut cmd = holdfast(dir);
+        let mut cmd = holdfast_keyless(dir);
         cmd.env("HOLDFAST_MASTER_KEY_FILE", &key);
         cmd
     };

@@ -7,8 +7,19 @@ use std::process::Command;
 
 /// `holdfast` with only `PATH`, the data dir, warn-level logs and, when the suite runs on
 /// PostgreSQL, its database and the master key every server on that shared database holds
-/// (written into the data dir when it has none yet).
+/// (written into an existing data dir that has none yet; a data dir the command is to create,
+/// such as a restore's target, is left to it).
 pub fn holdfast(data_dir: &Path) -> Command {
+    if std::env::var("HOLDFAST_TEST_DATABASE_URL").is_ok() {
+        shared_master_key_in(data_dir);
+    }
+    holdfast_keyless(data_dir)
+}
+
+/// [`holdfast`] that never writes a key into the data dir: for commands whose data dir must
+/// stay as the test made it (a restore's target) and that start no server on the shared
+/// database.
+pub fn holdfast_keyless(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_holdfast"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -16,20 +27,15 @@ pub fn holdfast(data_dir: &Path) -> Command {
         .env("HOLDFAST_LOG_LEVEL", "warn");
     if let Ok(url) = std::env::var("HOLDFAST_TEST_DATABASE_URL") {
         cmd.env("HOLDFAST_DATABASE_URL", url);
-        shared_master_key_in(data_dir);
     }
     cmd
 }
 
 /// Puts the shared PostgreSQL test database's master key in `data_dir` unless a key is there.
 fn shared_master_key_in(data_dir: &Path) {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let _ = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(data_dir);
+    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("master.key");
-    if !path.exists() {
+    if data_dir.is_dir() && !path.exists() {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
