@@ -72,7 +72,7 @@ pub fn read_key_file(path: &Path) -> Result<Secret<Vec<u8>>, String> {
     let meta = fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if !meta.is_file() || meta.len() > 1024 {
         return Err(format!(
-            "master key file {} is not a regular file of 64 hex digits; restore it from backup",
+            "master key file {} is not a regular file of 64 hex digits (a new key: openssl rand -hex 32; a lost one: restore it from its copy)",
             path.display()
         ));
     }
@@ -81,7 +81,7 @@ pub fn read_key_file(path: &Path) -> Result<Secret<Vec<u8>>, String> {
     let key = text.trim().to_owned();
     if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
-            "master key file {} is not 64 hex digits; restore it from backup",
+            "master key file {} is not 64 hex digits (a new key: openssl rand -hex 32; a lost one: restore it from its copy)",
             path.display()
         ));
     }

@@ -130,6 +130,19 @@ async fn rotate_master(
             done.unreadable
         );
     }
+    if let Some(generation) = done.new_token_generation {
+        println!(
+            "The token keys came from the first master key, so they were replaced too: token keys \
+             generation {generation} signs from now on; tokens signed before are refused \
+             (API clients renew them with their refresh tokens; open console pages need a reload)"
+        );
+    }
+    if !done.old_copies_cleared {
+        println!(
+            "Old copies of the re-sealed values could not be cleared from the database's free \
+             space (see the log); run VACUUM on it"
+        );
+    }
     println!(
         "Generation {} is retired and opens nothing. Install {} as the master key \
          (HOLDFAST_MASTER_KEY_FILE or <data dir>/master.key) before servers restart; \

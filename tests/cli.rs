@@ -897,8 +897,9 @@ fn exchange(addr: &str, request: &str) -> String {
 
 /// An operator rotates the master key with the binary while `serve` runs: bad key files are
 /// refused with what to do, the rotation counts what it re-sealed, `keys status` shows the old
-/// generation retired, the running server goes on, a restart with the old key is refused and
-/// one with the new key accepts the access token issued before the rotation.
+/// generation retired, the running server goes on (refusing tokens of the keys derived from
+/// the old master key, renewing them from the session), a restart with the old key is refused
+/// and one with the new key accepts the renewed token.
 #[test]
 fn an_operator_rotates_the_master_key_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -953,12 +954,12 @@ fn an_operator_rotates_the_master_key_while_the_server_runs() {
             body.len()
         ),
     );
-    let json = login.split("\r\n\r\n").nth(1).unwrap();
-    let token = serde_json::from_str::<serde_json::Value>(json).unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sessions = |addr: &str| {
+    let answer = |response: &str| -> serde_json::Value {
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+    let tokens = answer(&login);
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let sessions = |addr: &str, token: &str| {
         exchange(
             addr,
             &format!(
@@ -966,7 +967,7 @@ fn an_operator_rotates_the_master_key_while_the_server_runs() {
             ),
         )
     };
-    assert!(sessions(&addr).starts_with("HTTP/1.1 200"));
+    assert!(sessions(&addr, &token).starts_with("HTTP/1.1 200"));
 
     let write_key = |name: &str, text: &str, mode: u32| {
         let path = keys_dir.path().join(name);
@@ -1026,12 +1027,33 @@ fn an_operator_rotates_the_master_key_while_the_server_runs() {
         "master key generation 1: retired",
         "master key generation 2: active",
         "sealed values not under generation 2: 0",
-        "token keys generation 1: signs",
+        "token keys generation 1: retired",
+        "token keys generation 2: signs",
     ] {
         assert!(status.contains(line), "{status}");
     }
-    // The running server took the new key up and goes on.
-    assert!(sessions(&addr).starts_with("HTTP/1.1 200"));
+    assert!(
+        said.contains("token keys generation 2 signs from now on"),
+        "{said}"
+    );
+    // The running server took the new keys up: the token signed with keys derived from the old
+    // master key is refused, and the session renews it.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(sessions(&addr, &token).starts_with("HTTP/1.1 401"));
+    let body = serde_json::json!({"refresh_token": tokens["refresh_token"]}).to_string();
+    let renewed = exchange(
+        &addr,
+        &format!(
+            "POST /api/v1/auth/refresh HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(renewed.starts_with("HTTP/1.1 200"), "{renewed}");
+    let token = answer(&renewed)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(sessions(&addr, &token).starts_with("HTTP/1.1 200"));
     server.kill().unwrap();
     server.wait().unwrap();
 
@@ -1050,8 +1072,8 @@ fn an_operator_rotates_the_master_key_while_the_server_runs() {
     std::fs::copy(&new_key, dir.path().join("master.key")).unwrap();
     let (mut server, addr) = serve();
     assert!(
-        sessions(&addr).starts_with("HTTP/1.1 200"),
-        "a token issued before the rotation is still valid"
+        sessions(&addr, &token).starts_with("HTTP/1.1 200"),
+        "the token keys opened under the new master key"
     );
     server.kill().unwrap();
     server.wait().unwrap();

@@ -304,6 +304,11 @@ pub struct MasterRotation {
     pub resealed: BTreeMap<&'static str, u64>,
     /// Values neither key opens (damaged); left as they are.
     pub unreadable: u64,
+    /// The token-key generation started because generation 1, derived from the first master
+    /// key, still signed (see [`rotate_master`]).
+    pub new_token_generation: Option<u32>,
+    /// Whether the database's free space was cleared of old copies afterwards.
+    pub old_copies_cleared: bool,
 }
 
 impl MasterRotation {
@@ -377,7 +382,9 @@ fn plan_master_rotation(rows: &[MasterRow], current: &str, new: &str) -> Result<
 /// the current key and the current key under it, so every running process learns it within
 /// [`REFRESH`]), waits `grace`, re-seals every sealed value in batches of `batch` (each batch
 /// its own transaction, so a crash loses at most one and running it again continues), then
-/// retires the current key. Audited in every workspace's trail at the start and the end.
+/// retires the current key, ends the token keys derived from the first master key if they
+/// still verify, and clears the database's free space of old copies. Audited in every
+/// workspace's trail at the start and the end.
 pub async fn rotate_master(
     db: &Db,
     clock: &SharedClock,
@@ -404,6 +411,8 @@ pub async fn rotate_master(
         resumed: plan.resumed,
         resealed: BTreeMap::new(),
         unreadable: 0,
+        new_token_generation: None,
+        old_copies_cleared: false,
     };
     let mut done = 0;
     progress(Progress { done, total });
@@ -449,7 +458,7 @@ pub async fn rotate_master(
             }
         }
         if remaining(db, &tenants, plan.to).await? <= report.unreadable {
-            return finish(db, clock, report).await;
+            return finish(db, clock, new_key, report).await;
         }
     }
     Err(format!(
@@ -516,12 +525,22 @@ async fn remaining(db: &Db, tenants: &[Tenant], target: u32) -> Result<u64, Stri
 async fn finish(
     db: &Db,
     clock: &SharedClock,
-    report: MasterRotation,
+    new_key: &[u8],
+    mut report: MasterRotation,
 ) -> Result<MasterRotation, String> {
     let now = clock.now_ms();
     store::finish_master_rotation(db, report.from, report.to, now)
         .await
         .map_err(|e| e.to_string())?;
+    let sealer = Sealer::from_masters(&[(report.to, new_key)]);
+    report.new_token_generation = end_derived_token_keys(db, clock, &sealer).await?;
+    report.old_copies_cleared = match store::scrub_after_rotation(db).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "old copies of re-sealed values could not be cleared");
+            false
+        }
+    };
     store::unscoped_audit_key_event(
         db,
         "keys.master_rotated",
@@ -552,13 +571,21 @@ pub struct TokenRotation {
 /// (every running process within [`REFRESH`]); the generations that signed until now verify
 /// for `overlap` more, then are retired and their keys wiped. Audited in every workspace.
 pub async fn rotate_tokens(app: &App, overlap: Duration) -> Result<TokenRotation, String> {
-    let now = app.clock.now_ms();
-    let retired = store::retire_expired_token_keys(&app.db, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    let rows = store::token_keys(&app.db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let done = new_token_generation(&app.db, &app.clock, &app.sealer, overlap).await?;
+    refresh(app).await?;
+    Ok(done)
+}
+
+/// Adds a generation of random token keys, sealed with `sealer`; the older ones verify for
+/// `overlap` more.
+async fn new_token_generation(
+    db: &Db,
+    clock: &SharedClock,
+    sealer: &Sealer,
+    overlap: Duration,
+) -> Result<TokenRotation, String> {
+    let now = clock.now_ms();
+    let rows = store::token_keys(db).await.map_err(|e| e.to_string())?;
     let generation = rows
         .iter()
         .map(|r| r.generation.generation)
@@ -566,31 +593,69 @@ pub async fn rotate_tokens(app: &App, overlap: Duration) -> Result<TokenRotation
         .unwrap_or(0)
         + 1;
     let keys = serde_json::to_vec(&TokenKeySet::random()).map_err(|e| e.to_string())?;
-    let sealed = app
-        .sealer
+    let sealed = sealer
         .seal(&keys, &token_keys_context(generation))
         .ok_or("the token keys could not be sealed")?;
     let until = now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
-    if !store::add_token_generation(&app.db, generation, &sealed, until, now)
+    if !store::add_token_generation(db, generation, &sealed, until, now)
         .await
         .map_err(|e| e.to_string())?
     {
         return Err("another token rotation happened meanwhile; run it again".to_owned());
     }
+    let retired = store::retire_expired_token_keys(db, now)
+        .await
+        .map_err(|e| e.to_string())?;
     store::unscoped_audit_key_event(
-        &app.db,
+        db,
         "keys.tokens_rotated",
         serde_json::json!({"generation": generation, "previous_verify_until": until}),
         now,
     )
     .await
     .map_err(|e| e.to_string())?;
-    refresh(app).await?;
     Ok(TokenRotation {
         generation,
         previous_verify_until: until,
         retired,
     })
+}
+
+/// After a master key rotation: token-key generation 1 was derived from the first master key
+/// (what a Holdfast that never rotated its token keys used), so whoever holds a retired key
+/// could make its tokens. If it still verifies, a random generation takes over and generation
+/// 1 ends at once (access tokens are renewed with their refresh tokens; open console pages
+/// need a reload). Returns the new generation, if one was needed.
+async fn end_derived_token_keys(
+    db: &Db,
+    clock: &SharedClock,
+    sealer: &Sealer,
+) -> Result<Option<u32>, String> {
+    let now = clock.now_ms();
+    let rows = store::token_keys(db).await.map_err(|e| e.to_string())?;
+    let derived_live = rows
+        .iter()
+        .any(|r| r.generation.derived_from_master() && r.generation.live(now));
+    if !derived_live {
+        return Ok(None);
+    }
+    let signing = rows
+        .iter()
+        .filter(|r| r.generation.live(now))
+        .map(|r| r.generation.generation)
+        .max();
+    if signing.is_some_and(|g| g > 1) {
+        // A random generation signs already: generation 1 only verifies; end it now.
+        store::end_token_generation(db, 1, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        store::retire_expired_token_keys(db, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(None);
+    }
+    let done = new_token_generation(db, clock, sealer, Duration::ZERO).await?;
+    Ok(Some(done.generation))
 }
 
 /// One line per generation, for `holdfast keys status`.

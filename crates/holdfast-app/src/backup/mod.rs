@@ -473,6 +473,17 @@ pub fn open(
             })?;
         let relative = safe_path(&name)
             .ok_or_else(|| format!("{} holds an unsafe path {name:?}", file.display()))?;
+        let too_long = || {
+            format!(
+                "{name} in {} is longer than its manifest says; nothing of it is kept",
+                file.display()
+            )
+        };
+        // A part is never unpacked beyond the size the manifest gives it: a small file that
+        // decompresses to a huge one cannot fill the disk before its hash is checked.
+        if entry.header().size().map_err(damaged)? > part.bytes {
+            return Err(too_long());
+        }
         let target = into.join(relative);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| format!("cannot unpack: {e}"))?;
@@ -487,6 +498,11 @@ pub fn open(
             let n = entry.read(&mut buf).map_err(damaged)?;
             if n == 0 {
                 break;
+            }
+            if bytes + n as u64 > part.bytes {
+                drop(out);
+                let _ = fs::remove_file(&target);
+                return Err(too_long());
             }
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n])
@@ -893,4 +909,80 @@ fn move_attachments(staging: &Path, data_dir: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot put the attachments in {}: {e}", data_dir.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An archive whose one part is far longer than its manifest says, encrypted to `to`.
+    fn oversized_backup(to: &age::x25519::Recipient, claimed: u64, actual: u64) -> Vec<u8> {
+        let manifest = Manifest {
+            format: FORMAT,
+            holdfast_version: "test".into(),
+            backend: "sqlite".into(),
+            schema_version: 1,
+            created_at_ms: 0,
+            created_at: String::new(),
+            tables: Vec::new(),
+            parts: vec![Part {
+                path: "database/holdfast.db".into(),
+                bytes: claimed,
+                sha256: "00".repeat(32),
+            }],
+        };
+        let text = serde_json::to_vec(&manifest).unwrap();
+        let mut out = Vec::new();
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(to as &dyn age::Recipient)).unwrap();
+        let mut encrypted = encryptor.wrap_output(&mut out).unwrap();
+        {
+            let zstd = zstd::Encoder::new(&mut encrypted, 3).unwrap().auto_finish();
+            let mut tar = tar::Builder::new(zstd);
+            append(&mut tar, MANIFEST, text.len() as u64, &text[..]).unwrap();
+            append(
+                &mut tar,
+                "database/holdfast.db",
+                actual,
+                io::repeat(0).take(actual),
+            )
+            .unwrap();
+            tar.into_inner().unwrap();
+        }
+        encrypted.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_part_longer_than_its_manifest_says_is_refused_before_it_is_unpacked() {
+        let identity = age::x25519::Identity::generate();
+        let bytes = oversized_backup(&identity.to_public(), 1, 64 << 20);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bomb.tar.zst.age");
+        std::fs::write(&file, &bytes).unwrap();
+        assert!(bytes.len() < 1 << 20, "a small file: {}", bytes.len());
+        let into = dir.path().join("unpacked");
+        std::fs::create_dir(&into).unwrap();
+        let refused = open(&file, &[identity], &into).unwrap_err();
+        assert!(
+            refused.contains("longer than its manifest says"),
+            "{refused}"
+        );
+        let written: u64 = walk(&into);
+        assert_eq!(written, 0, "nothing of the oversized part is kept");
+    }
+
+    fn walk(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    walk(&e.path())
+                } else {
+                    e.metadata().unwrap().len()
+                }
+            })
+            .sum()
+    }
 }

@@ -118,6 +118,12 @@ pub struct TokenGeneration {
 }
 
 impl TokenGeneration {
+    /// Whether its keys were derived from a master key: generation 1 always is (the keys of a
+    /// Holdfast from before token keys were kept), so a master key rotation ends it.
+    pub fn derived_from_master(&self) -> bool {
+        self.generation == 1
+    }
+
     /// Whether its tokens are still accepted at `now_ms`.
     pub fn live(&self, now_ms: i64) -> bool {
         !self.retired && self.verify_until.is_none_or(|until| until > now_ms)

@@ -1368,3 +1368,50 @@ async fn a_csv_import_records_consent_through_the_same_path() {
     let consent = consent_of(&app, &ws, &ola).await;
     assert_eq!(consent["do_not_contact"], true);
 }
+
+/// A preference link is recorded when it is mailed, so it is accepted without the key that
+/// made it: it keeps working after the token keys are rotated with no overlap (an unsubscribe
+/// link in an old mail must keep working), and revoking the contact's links still ends it.
+/// A database of its own: a token-key rotation is instance-wide.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailed_preference_link_outlives_a_token_key_rotation_until_revoked() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_alone_with(holdfast_core::ops::config::Layer {
+        smtp_url: Some(sink.url()),
+        mail_from: Some("Acme Support <support@acme.example>".into()),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("prefs-rotate").await;
+    let (ticket, contact) = ticket_from(&app, &ws, "lee@example.com").await;
+    reply(&app, &ws, &ticket, "Your visit is booked.").await;
+    let mail = sink
+        .wait_for("lee@example.com", Duration::from_secs(20))
+        .await
+        .unwrap();
+    let page = format!(
+        "/preferences/{}",
+        token_of(&link(&mail, "/preferences/hfpc_"))
+    );
+    app.get(&page).expect(200).await;
+
+    holdfast_app::keys::rotate_tokens(app.app(), Duration::ZERO)
+        .await
+        .unwrap();
+    app.get(&page).expect(200).await;
+    app.post(&page)
+        .body(
+            "application/x-www-form-urlencoded",
+            "email=denied&action=save",
+        )
+        .expect(200)
+        .await;
+
+    app.post(&format!(
+        "/api/v1/contacts/{contact}/preference-links/revoke"
+    ))
+    .key(&ws.admin_key)
+    .expect(200)
+    .await;
+    app.get(&page).expect(404).await;
+}

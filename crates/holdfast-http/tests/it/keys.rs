@@ -65,6 +65,21 @@ fn generations(values: &[(String, String)]) -> Vec<u32> {
     g
 }
 
+/// A fresh access token for the session of `token`, signed with the access-token key derived
+/// from `master_key` (what whoever holds that key can make).
+fn forge(master_key: &[u8], token: &str) -> String {
+    use base64::Engine;
+    use holdfast_core::identity::jwt::{Claims, KeyRing};
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let mut claims: Claims = serde_json::from_slice(&bytes).unwrap();
+    claims.iat = SystemClock.now_ms() / 1000;
+    claims.exp = claims.iat + 600;
+    KeyRing::derive(master_key, 1).sign(&claims)
+}
+
 fn loopback() -> Layer {
     Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
@@ -126,6 +141,13 @@ async fn a_master_key_rotation_reseals_every_secret_while_the_server_keeps_worki
         );
     }
 
+    // The control: a token made with the keys derived from the master key is accepted now.
+    let forged = forge(&app.master_key(), &access);
+    app.get("/api/v1/auth/sessions")
+        .key(&forged)
+        .expect(200)
+        .await;
+
     let new_key: [u8; 32] = rand::random();
     let seen = Arc::new(Mutex::new(Vec::<Progress>::new()));
     let rotation = {
@@ -147,6 +169,12 @@ async fn a_master_key_rotation_reseals_every_secret_while_the_server_keeps_worki
     contact(&app, &ws, ada()).await;
     let done = rotation.await.unwrap().expect("the rotation finishes");
     assert_eq!((done.from, done.to, done.resumed), (1, 2, false));
+    assert_eq!(
+        done.new_token_generation,
+        Some(2),
+        "generation 1 came from the old key"
+    );
+    assert!(done.old_copies_cleared);
     assert_eq!(done.total(), before.len() as u64, "{done:?}");
     assert_eq!(done.unreadable, 0);
     let seen = seen.lock().unwrap().clone();
@@ -171,6 +199,18 @@ async fn a_master_key_rotation_reseals_every_secret_while_the_server_keeps_worki
     for delivery in &deliveries {
         standard_verify(&secret, &delivery.headers, &delivery.body).expect("signed");
     }
+    // Token keys derived from the retired key end with it: a token made with them (as whoever
+    // holds the old key could) is refused, and so is the one signed before; a new sign-in works.
+    for token in [forge(&app.master_key(), &access), access.clone()] {
+        app.get("/api/v1/auth/sessions")
+            .key(&token)
+            .expect(401)
+            .await;
+    }
+    let access = app.login(&ws).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let code =
         holdfast_core::identity::totp::code_at(&totp_secret, SystemClock.now_ms() / 1000).unwrap();
     app.post("/api/v1/auth/2fa/confirm")

@@ -524,6 +524,25 @@ pub async fn ensure_preference_link(
     Ok(())
 }
 
+/// The link generation of the contact's live preference link with this digest, read in the
+/// change's transaction (a revocation that committed meanwhile makes it `None`).
+pub async fn live_preference_link_generation(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    token_hash: &str,
+) -> Result<Option<i64>, StoreError> {
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_scalar(
+        "SELECT generation FROM preference_links \
+         WHERE token_hash = $1 AND workspace_id = $2 AND contact_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(ws)
+    .bind(contact.as_str())
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
 /// Revokes every preference link of the contact (old mails' links answer 404 from now on);
 /// the next mail carries a link of the next generation. Returns how many were live.
 pub async fn revoke_preference_links(

@@ -251,6 +251,45 @@ pub async fn retire_expired_token_keys(db: &Db, now_ms: i64) -> Result<u64, Stor
     .rows_affected())
 }
 
+/// Ends token-key generation `generation` now (it verifies no more; retired at once).
+pub async fn end_token_generation(db: &Db, generation: u32, now_ms: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE token_keys SET verify_until = $2 WHERE generation = $1 AND retired_at IS NULL",
+    )
+    .bind(i64::from(generation))
+    .bind(now_ms)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// After a master key rotation, clears old copies of re-sealed values from the database's
+/// free space: SQLite rebuilds its file (`VACUUM`) and empties its write-ahead log;
+/// PostgreSQL rewrites the tables that hold sealed values (`VACUUM FULL`). The database's own
+/// backups and archived WAL still hold them (README, Rotating keys).
+pub async fn scrub_after_rotation(db: &Db) -> Result<(), StoreError> {
+    match db.backend() {
+        crate::db::Backend::Sqlite => {
+            let _gate = db.write_gate.clone().acquire_owned().await.ok();
+            let mut conn = db.pool.acquire().await?;
+            sqlx::query("VACUUM").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        crate::db::Backend::Postgres => {
+            let mut sql = crate::sql::Sql::of(&["VACUUM FULL master_keys"]);
+            let mut tables: Vec<&'static str> = SEALED_COLUMNS.iter().map(|c| c.table).collect();
+            tables.dedup();
+            for table in tables {
+                sql.push(", ").push(table);
+            }
+            sqlx::query(sql).execute(&db.pool).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Whose rows a sealed column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder {
@@ -270,6 +309,7 @@ pub enum Holder {
 pub struct SealedColumn {
     /// `table.column`, which also names its sealing context in the application.
     pub name: &'static str,
+    pub table: &'static str,
     pub holder: Holder,
     select: &'static str,
     update: &'static str,
@@ -279,6 +319,7 @@ pub struct SealedColumn {
 pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn {
         name: "user_totp.secret_sealed",
+        table: "user_totp",
         holder: Holder::Instance,
         select: "SELECT user_id AS k, secret_sealed AS v FROM user_totp \
                  WHERE secret_sealed NOT LIKE $1 AND user_id > $2 ORDER BY user_id LIMIT $3",
@@ -286,6 +327,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         name: "oidc_flows.verifier_sealed",
+        table: "oidc_flows",
         holder: Holder::Instance,
         select: "SELECT id AS k, verifier_sealed AS v FROM oidc_flows \
                  WHERE verifier_sealed NOT LIKE $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -293,6 +335,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         name: "token_keys.keys_sealed",
+        table: "token_keys",
         holder: Holder::Instance,
         select: "SELECT CAST(generation AS TEXT) AS k, keys_sealed AS v FROM token_keys \
                  WHERE keys_sealed NOT LIKE $1 AND CAST(generation AS TEXT) > $2 \
@@ -302,6 +345,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         name: "webhook_endpoints.secret_sealed",
+        table: "webhook_endpoints",
         holder: Holder::Workspace,
         select: "SELECT id AS k, secret_sealed AS v FROM webhook_endpoints \
                  WHERE secret_sealed NOT LIKE $1 AND id > $2 AND workspace_id = $4 \
@@ -311,6 +355,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         name: "webhook_endpoints.previous_secret_sealed",
+        table: "webhook_endpoints",
         holder: Holder::Workspace,
         select: "SELECT id AS k, previous_secret_sealed AS v FROM webhook_endpoints \
                  WHERE previous_secret_sealed NOT LIKE $1 AND id > $2 AND workspace_id = $4 \
@@ -320,6 +365,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         name: "inbound_secrets.secret_sealed",
+        table: "inbound_secrets",
         holder: Holder::Workspace,
         select: "SELECT provider AS k, secret_sealed AS v FROM inbound_secrets \
                  WHERE secret_sealed NOT LIKE $1 AND provider > $2 AND workspace_id = $4 \
@@ -329,6 +375,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         name: "widget_settings.identity_secret_sealed",
+        table: "widget_settings",
         holder: Holder::Workspace,
         select: "SELECT workspace_id AS k, identity_secret_sealed AS v FROM widget_settings \
                  WHERE identity_secret_sealed NOT LIKE $1 AND workspace_id > $2 \

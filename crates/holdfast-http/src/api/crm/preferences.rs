@@ -131,7 +131,6 @@ async fn target(state: &AppState, token: &str) -> ApiResult<(Tenant, ContactId)>
 /// The contact's standing, locked for the change, while the link is still live: a revocation
 /// that committed after the link was looked up stops the change.
 async fn standing_for_change(
-    state: &AppState,
     tx: &mut holdfast_store::TenantTx<'_>,
     token: &str,
     contact: &ContactId,
@@ -139,11 +138,12 @@ async fn standing_for_change(
     let standing = store::standing(tx, contact, Lock::ForUpdate)
         .await?
         .ok_or_else(not_found)?;
-    let ws = tx.tenant().workspace_id().to_string();
-    if !state
-        .link_key
-        .opens(&ws, contact.as_str(), standing.link_generation, token)
-    {
+    // The link was recorded when it was mailed: it is live while its row is and it is of the
+    // contact's current generation (revoking moves the generation on). The key that made it
+    // is not needed to accept it, so links outlive a token-key rotation.
+    let generation =
+        store::live_preference_link_generation(tx, contact, &sha256_hex(token)).await?;
+    if generation != Some(standing.link_generation) {
         return Err(not_found());
     }
     Ok(standing)
@@ -289,7 +289,7 @@ async fn request_download(
     let (tenant, contact) = target(&state, &token).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    standing_for_change(&state, &mut tx, &token, &contact).await?;
+    standing_for_change(&mut tx, &token, &contact).await?;
     let name = workspace_name(&mut tx).await?;
     let name = if name.is_empty() {
         "us".to_owned()
@@ -433,7 +433,7 @@ async fn request_deletion(
     let (tenant, contact) = target(&state, &token).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    standing_for_change(&state, &mut tx, &token, &contact).await?;
+    standing_for_change(&mut tx, &token, &contact).await?;
     let open_before = holdfast_store::privacy::contact_erasure_requests(&mut tx, &contact, now)
         .await?
         .iter()
@@ -539,7 +539,7 @@ async fn save(
         .collect();
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    let before = standing_for_change(&state, &mut tx, &token, &contact).await?;
+    let before = standing_for_change(&mut tx, &token, &contact).await?;
     change_consent(
         &mut tx,
         &contact,
@@ -599,7 +599,7 @@ async fn one_click(
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
-    let before = standing_for_change(&state, &mut tx, &token, &contact).await?;
+    let before = standing_for_change(&mut tx, &token, &contact).await?;
     let change = Change::Channel {
         channel: Channel::Email,
         status: Status::Denied,
