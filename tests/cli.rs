@@ -932,17 +932,11 @@ fn an_operator_rotates_the_master_key_while_the_server_runs() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let serve = || {
-        let mut child = holdfast(dir.path())
-            .env("HOLDFAST_BIND", "127.0.0.1:0")
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = listening_address(&lines.next().unwrap().unwrap());
-        std::thread::spawn(move || for _ in lines {});
-        (child, addr)
+        common::start_serving(
+            holdfast(dir.path())
+                .env("HOLDFAST_BIND", "127.0.0.1:0")
+                .arg("serve"),
+        )
     };
     let (mut server, addr) = serve();
     let body =

@@ -7,7 +7,7 @@
 
 use holdfast_testkit::receiver::Receiver;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -27,17 +27,11 @@ fn holdfast(data_dir: &Path) -> Command {
 
 /// Starts `holdfast serve` and returns it with its address.
 fn serve(dir: &Path) -> (Child, String) {
-    let mut child = holdfast(dir)
-        .env("HOLDFAST_BIND", "127.0.0.1:0")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = common::listening_address(&lines.next().unwrap().unwrap());
-    // Keep reading so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let (child, addr) = common::start_serving(
+        holdfast(dir)
+            .env("HOLDFAST_BIND", "127.0.0.1:0")
+            .arg("serve"),
+    );
     (child, format!("http://{addr}"))
 }
 

@@ -2,8 +2,9 @@
 //! where `serve` listens from its banner.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// `holdfast` with only `PATH`, the data dir, warn-level logs and, when the suite runs on
 /// PostgreSQL, its database and the master key every server on that shared database holds
@@ -58,4 +59,18 @@ pub fn listening_address(banner: &str) -> String {
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("no address in the banner: {banner}"))
         .to_owned()
+}
+
+/// Starts `cmd` (a `holdfast … serve` on `127.0.0.1:0`), returns the child and the address its
+/// banner names, and keeps reading its output so it never blocks on a full pipe.
+pub fn start_serving(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = listening_address(&lines.next().unwrap().unwrap());
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
 }

@@ -440,65 +440,60 @@ pub async fn unscoped_reseal_batch(
             )));
         }
     };
-    let mut batch = Batch::default();
     match (&workspace, tenant) {
         (Some(ws), Some(tenant)) => {
             let mut tx = db.open_tenant_tx(tenant, true).await?;
-            let rows: Vec<SealedRow> = sqlx::query_as(column.select)
-                .bind(&skip)
-                .bind(after)
-                .bind(i64::from(limit))
-                .bind(ws)
-                .fetch_all(tx.conn())
-                .await?;
-            for row in &rows {
-                if let Some(new) = reseal(&row.k, &row.v) {
-                    batch.resealed += sqlx::query(column.update)
-                        .bind(&new)
-                        .bind(&row.k)
-                        .bind(&row.v)
-                        .bind(ws)
-                        .execute(tx.conn())
-                        .await?
-                        .rows_affected();
-                } else {
-                    batch.unreadable += 1;
-                }
-            }
+            let batch =
+                reseal_rows(tx.conn(), column, &skip, after, limit, Some(ws), reseal).await?;
             tx.commit().await?;
-            batch.read = rows.len() as u64;
-            batch.next_after = (rows.len() as u64 == u64::from(limit))
-                .then(|| rows.last().map(|r| r.k.clone()))
-                .flatten();
+            Ok(batch)
         }
         _ => {
             let mut tx = db.system_write().await?;
-            let rows: Vec<SealedRow> = sqlx::query_as(column.select)
-                .bind(&skip)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx.tx)
-                .await?;
-            for row in &rows {
-                if let Some(new) = reseal(&row.k, &row.v) {
-                    batch.resealed += sqlx::query(column.update)
-                        .bind(&new)
-                        .bind(&row.k)
-                        .bind(&row.v)
-                        .execute(&mut *tx.tx)
-                        .await?
-                        .rows_affected();
-                } else {
-                    batch.unreadable += 1;
-                }
-            }
+            let batch = reseal_rows(&mut tx.tx, column, &skip, after, limit, None, reseal).await?;
             tx.commit().await?;
-            batch.read = rows.len() as u64;
-            batch.next_after = (rows.len() as u64 == u64::from(limit))
-                .then(|| rows.last().map(|r| r.k.clone()))
-                .flatten();
+            Ok(batch)
         }
     }
+}
+
+/// One batch's reads and compare-and-swap writes, in the caller's transaction.
+async fn reseal_rows(
+    conn: &mut sqlx::AnyConnection,
+    column: &SealedColumn,
+    skip: &str,
+    after: &str,
+    limit: u32,
+    workspace: Option<&str>,
+    reseal: impl Fn(&str, &str) -> Option<String>,
+) -> Result<Batch, StoreError> {
+    let mut select = sqlx::query_as::<_, SealedRow>(column.select)
+        .bind(skip)
+        .bind(after)
+        .bind(i64::from(limit));
+    if let Some(ws) = workspace {
+        select = select.bind(ws);
+    }
+    let rows = select.fetch_all(&mut *conn).await?;
+    let mut batch = Batch::default();
+    for row in &rows {
+        let Some(new) = reseal(&row.k, &row.v) else {
+            batch.unreadable += 1;
+            continue;
+        };
+        let mut update = sqlx::query(column.update)
+            .bind(new)
+            .bind(&row.k)
+            .bind(&row.v);
+        if let Some(ws) = workspace {
+            update = update.bind(ws);
+        }
+        batch.resealed += update.execute(&mut *conn).await?.rows_affected();
+    }
+    batch.read = rows.len() as u64;
+    batch.next_after = (rows.len() as u64 == u64::from(limit))
+        .then(|| rows.last().map(|r| r.k.clone()))
+        .flatten();
     Ok(batch)
 }
 
