@@ -95,6 +95,11 @@ prefixed_id!(UserId, "usr");
 prefixed_id!(MembershipId, "mem");
 prefixed_id!(ApiKeyId, "key");
 prefixed_id!(ContactId, "ct");
+prefixed_id!(
+    /// A field-service job (a visit to a customer).
+    JobId,
+    "job"
+);
 prefixed_id!(SessionId, "ses");
 prefixed_id!(RefreshTokenId, "rft");
 prefixed_id!(ResetTokenId, "rst");

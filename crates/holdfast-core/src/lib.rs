@@ -13,6 +13,7 @@ pub mod clock;
 pub mod crm;
 pub mod crypto;
 pub mod error;
+pub mod field_service;
 pub mod helpdesk;
 pub mod identity;
 pub mod ids;

@@ -1,0 +1,158 @@
+//! A workspace's time zone (IANA, like `Europe/London`) and the times people type in it. A
+//! scheduled time is stored as a UTC instant; it is read and shown in the workspace's zone,
+//! with daylight-saving changes handled by the bundled time zone database: a local time the
+//! clocks skip is refused, and one they pass twice must name its offset.
+
+use crate::validate::FieldError;
+use jiff::civil::DateTime;
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{Timestamp, Zoned};
+
+/// A validated IANA time zone name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneName(String);
+
+impl ZoneName {
+    pub fn utc() -> ZoneName {
+        ZoneName("UTC".to_owned())
+    }
+
+    /// A name the time zone database knows; refused otherwise with an example.
+    pub fn parse(field: &str, text: &str) -> Result<ZoneName, FieldError> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > 64 || TimeZone::get(text).is_err() {
+            return Err(FieldError::new(
+                field,
+                "must be an IANA time zone name, like Europe/London or America/New_York",
+            ));
+        }
+        Ok(ZoneName(text.to_owned()))
+    }
+
+    /// A stored name (checked when it was saved; UTC if the database no longer knows it).
+    pub fn from_trusted(text: &str) -> ZoneName {
+        ZoneName::parse("time_zone", text).unwrap_or_else(|_| ZoneName::utc())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn zone(&self) -> TimeZone {
+        TimeZone::get(&self.0).unwrap_or(TimeZone::UTC)
+    }
+
+    /// The instant (ms since the epoch) a person means by `text` in this zone: a local time
+    /// like `2026-03-29T09:30`, or a time with its offset (`…+01:00`, `…Z`).
+    pub fn instant(&self, field: &str, text: &str) -> Result<i64, FieldError> {
+        let text = text.trim();
+        if let Ok(exact) = text.parse::<Timestamp>() {
+            return Ok(exact.as_millisecond());
+        }
+        let local: DateTime = text.parse().map_err(|_| {
+            FieldError::new(
+                field,
+                "must be a date and time like 2026-12-08T09:30 (in the workspace's time zone) \
+                 or with an offset like 2026-12-08T09:30:00+01:00",
+            )
+        })?;
+        let zone = self.zone();
+        match zone.to_ambiguous_zoned(local).offset() {
+            AmbiguousOffset::Unambiguous { offset } => Ok(offset
+                .to_timestamp(local)
+                .map_err(|_| out_of_range(field))?
+                .as_millisecond()),
+            AmbiguousOffset::Gap { .. } => Err(FieldError::new(
+                field,
+                format!(
+                    "{local} does not exist in {}: the clocks go forward then; choose another time",
+                    self.0
+                ),
+            )),
+            AmbiguousOffset::Fold { before, after } => Err(FieldError::new(
+                field,
+                format!(
+                    "{local} happens twice in {}: the clocks go back then; give the offset, \
+                     {local}{before} or {local}{after}",
+                    self.0
+                ),
+            )),
+        }
+    }
+
+    /// `ms` as this zone's local time, like `2026-12-08T09:30`.
+    pub fn local(&self, ms: i64) -> String {
+        Timestamp::from_millisecond(ms)
+            .map(|t| {
+                Zoned::new(t, self.zone())
+                    .datetime()
+                    .strftime("%Y-%m-%dT%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn out_of_range(field: &str) -> FieldError {
+    FieldError::new(field, "is out of range")
+}
+
+/// `ms` as an RFC 3339 UTC time.
+pub fn utc(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn london() -> ZoneName {
+        ZoneName::parse("time_zone", "Europe/London").unwrap()
+    }
+
+    #[test]
+    fn names_are_checked_against_the_database() {
+        assert!(ZoneName::parse("tz", "America/New_York").is_ok());
+        for bad in ["", "Mars/Olympus", "Europe/London\n; drop", &"A".repeat(65)] {
+            assert!(ZoneName::parse("tz", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(ZoneName::from_trusted("nowhere").as_str(), "UTC");
+    }
+
+    #[test]
+    fn local_times_become_instants_across_daylight_saving() {
+        let tz = london();
+        // Winter: London is UTC+0; summer: UTC+1.
+        assert_eq!(
+            utc(tz.instant("start", "2026-01-15T09:00").unwrap()),
+            "2026-01-15T09:00:00Z"
+        );
+        assert_eq!(
+            utc(tz.instant("start", "2026-07-15T09:00").unwrap()),
+            "2026-07-15T08:00:00Z"
+        );
+        // 29 March 2026: 01:00 to 02:00 does not exist.
+        let gap = tz.instant("start", "2026-03-29T01:30").unwrap_err();
+        assert!(gap.message.contains("does not exist"), "{}", gap.message);
+        // 25 October 2026: 01:00 to 02:00 happens twice; an offset settles it.
+        let fold = tz.instant("start", "2026-10-25T01:30").unwrap_err();
+        assert!(
+            fold.message.contains("happens twice") && fold.message.contains("+01"),
+            "{}",
+            fold.message
+        );
+        assert_eq!(
+            utc(tz.instant("start", "2026-10-25T01:30:00+00:00").unwrap()),
+            "2026-10-25T01:30:00Z"
+        );
+        assert_eq!(
+            tz.local(tz.instant("s", "2026-07-15T09:00").unwrap()),
+            "2026-07-15T09:00"
+        );
+        for bad in ["tomorrow", "2026-13-01T09:00", "2026-02-30T09:00", ""] {
+            assert!(tz.instant("start", bad).is_err(), "{bad:?}");
+        }
+    }
+}
