@@ -5,6 +5,7 @@
 //! (`keys`), and per feature area: `identity` (sign-in verification, the second
 //! factor, passwords, the OpenID provider client), `access` (the rule for handing out roles),
 //! `crm` (consent changes, contact import), `helpdesk` (email to ticket, saved replies),
+//! `field_service` (jobs),
 //! `privacy` (export, erasure, retention) and `webhooks` (delivery, inbound handling).
 //!
 //! Layers: `holdfast-http` → `holdfast-app` → `holdfast-store` → `holdfast-core`. Errors are
@@ -16,6 +17,7 @@ pub mod audit;
 pub mod backup;
 pub mod crm;
 pub mod events;
+pub mod field_service;
 pub mod helpdesk;
 pub mod identity;
 pub mod jobs;

@@ -22,6 +22,9 @@ pub fn route_table() -> RouteTable {
         // read, and an unsubscribe link must keep working whatever the modules.)
         crate::api::crm::consent::routes(t);
     });
+    table.module(Module::FieldService, |t| {
+        crate::api::field_service::jobs::routes(t);
+    });
     crate::api::privacy::rights::routes(&mut table);
     crate::api::access::api_keys::routes(&mut table);
     crate::api::identity::auth::routes(&mut table);

@@ -71,6 +71,9 @@ events! {
     TicketCreated => "ticket.created", version 1, TicketsRead, None, "A ticket was opened; data is the ticket";
     TicketUpdated => "ticket.updated", version 1, TicketsRead, None, "A ticket's status, priority, assignee, tags or subject changed; data is the ticket after the change";
     MessageCreated => "message.created", version 1, TicketsRead, None, "A message was added to a ticket (inbound, reply or internal note); data is the message";
+    JobCreated => "job.created", version 1, JobsAll, None, "A field-service job was booked; data is the job";
+    JobUpdated => "job.updated", version 1, JobsAll, None, "A job's details, window, technicians, checklist or line items changed; data is the job after the change";
+    JobStatusChanged => "job.status_changed", version 1, JobsAll, None, "A job moved to another status; data is the job with its history";
     MessageDeliveryUpdated => "message.delivery_updated", version 1, TicketsRead, None, "A reply mailed to the customer was delivered, deferred, bounced or marked as spam (or the mail relay refused it); data is the message with its delivery_status";
 }
 

@@ -25,6 +25,33 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/readyz", "no data"),
     ("GET", "/metrics", "counters by route template"),
     ("GET", "/.well-known/security.txt", "static"),
+    ("POST", "/api/v1/jobs", "a job names its contact by id only"),
+    ("GET", "/api/v1/jobs", "a job names its contact by id only"),
+    (
+        "GET",
+        "/api/v1/jobs/{id}",
+        "a job names its contact by id only",
+    ),
+    (
+        "PATCH",
+        "/api/v1/jobs/{id}",
+        "a job names its contact by id only",
+    ),
+    (
+        "POST",
+        "/api/v1/jobs/{id}/status",
+        "a job names its contact by id only",
+    ),
+    (
+        "GET",
+        "/api/v1/field-service/time-zone",
+        "the workspace's time zone",
+    ),
+    (
+        "PUT",
+        "/api/v1/field-service/time-zone",
+        "the workspace's time zone",
+    ),
     ("GET", "/assets/htmx.min.js", "a static file"),
     ("GET", "/assets/console.css", "a static file"),
     ("GET", "/assets/console.js", "a static file"),

@@ -24,6 +24,7 @@ mod fields;
 mod guard_sweep;
 mod hooks;
 mod isolation;
+mod jobs;
 mod keys;
 mod layers;
 mod limits;

@@ -41,6 +41,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/api/v1/inbound-hooks", Module::Automation),
     ("/api/v1/inbound-events", Module::Automation),
     ("/hooks/", Module::Automation),
+    ("/api/v1/jobs", Module::FieldService),
+    ("/api/v1/field-service/", Module::FieldService),
 ];
 
 fn prefix_module(path: &str) -> Option<Module> {
@@ -143,6 +145,13 @@ impl Fixtures {
                 .await,
         );
         let widget_key = crate::widget::enable(app, ws, &["https://shop.example.com"]).await;
+        let job = id_of(
+            app.post("/api/v1/jobs")
+                .key(key)
+                .json(&json!({"contact_id": contact, "title": "Sweep visit"}))
+                .expect(201)
+                .await,
+        );
         let ids = BTreeMap::from([
             (("contacts", "id"), contact),
             (("companies", "id"), company),
@@ -154,6 +163,7 @@ impl Fixtures {
             (("webhooks", "id"), endpoint),
             (("inbound-hooks", "provider"), "stripe".to_owned()),
             (("widget", "key"), widget_key),
+            (("jobs", "id"), job),
         ]);
         Fixtures { ids }
     }

@@ -1,0 +1,3 @@
+//! Field service: jobs (`jobs`), for the API and the console alike.
+
+pub mod jobs;

@@ -1,0 +1,366 @@
+//! Field-service jobs over HTTP: booking in the workspace's time zone, the dispatch board's
+//! filters, the status rules with who and when, double-booking warnings, events and audit, bad
+//! input, and the technician's scope (another technician's job is 404 on every job route).
+
+use crate::{ada, contact};
+use holdfast_testkit::receiver::Receiver;
+use holdfast_testkit::{TestApp, Workspace, find_token};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "wrench lantern seventeen copper";
+
+/// A member with `role`, signed in: (user id, access token).
+async fn member(app: &TestApp, ws: &Workspace, name: &str, role: &str) -> (String, String) {
+    let email = format!("{name}@{}.example.com", ws.slug);
+    app.post("/api/v1/invitations")
+        .key(&ws.admin_key)
+        .json(&json!({"email": email, "role": role}))
+        .expect(201)
+        .await;
+    let token = find_token(&app.outbox_mail(&email).await, "hfi");
+    let tokens = app
+        .post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": PASSWORD}))
+        .expect(200)
+        .await
+        .json;
+    let members = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let user = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == email)
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (user, tokens["access_token"].as_str().unwrap().to_owned())
+}
+
+async fn book(app: &TestApp, credential: &str, body: Value) -> Value {
+    app.post("/api/v1/jobs")
+        .key(credential)
+        .json(&body)
+        .expect(201)
+        .await
+        .json
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_is_booked_in_local_time_and_moves_through_its_statuses() {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("jobs").await;
+    let key = ws.admin_key.clone();
+    let receiver = Receiver::start().await;
+    crate::webhook_endpoint(
+        &app,
+        &ws,
+        json!({"url": receiver.base, "event_types": ["job.created", "job.status_changed"]}),
+    )
+    .await;
+    app.call(axum::http::Method::PUT, "/api/v1/field-service/time-zone")
+        .key(&key)
+        .json(&json!({"time_zone": "Europe/London"}))
+        .expect(200)
+        .await;
+    let customer = contact(&app, &ws, ada()).await;
+    let (tech, _) = member(&app, &ws, "tess", "technician").await;
+    let job = book(
+        &app,
+        &key,
+        json!({"contact_id": customer, "title": "Boiler service",
+               "service_address": "1 Mill Lane",
+               "window": {"start": "2026-07-01T09:00", "end": "2026-07-01T11:30"},
+               "technician_ids": [tech],
+               "checklist": [{"text": "Check pressure"}, {"text": "Bleed radiators"}],
+               "line_items": [{"kind": "service", "description": "Annual service", "quantity": "1"},
+                              {"kind": "material", "description": "Valve", "quantity": "2.50"}]}),
+    )
+    .await;
+    assert_eq!(job["status"], "requested");
+    // London is UTC+1 in July: stored as UTC, shown in local time.
+    assert_eq!(job["window"]["start"], "2026-07-01T08:00:00Z");
+    assert_eq!(job["window"]["start_local"], "2026-07-01T09:00");
+    assert_eq!(job["window"]["time_zone"], "Europe/London");
+    assert_eq!(job["line_items"][1]["quantity"], "2.5");
+    assert_eq!(job["history"][0]["to"], "requested");
+    let path = format!("/api/v1/jobs/{}", id(&job));
+
+    // Skipping a step is refused with the moves that are allowed; nothing changes.
+    let refused = app
+        .post(&format!("{path}/status"))
+        .key(&key)
+        .json(&json!({"status": "completed"}))
+        .expect(409)
+        .await;
+    assert!(
+        refused.text.contains("scheduled or cancelled"),
+        "{}",
+        refused.text
+    );
+    for status in ["scheduled", "en_route", "in_progress", "completed"] {
+        let moved = app
+            .post(&format!("{path}/status"))
+            .key(&key)
+            .json(&json!({"status": status, "note": format!("now {status}")}))
+            .expect(200)
+            .await
+            .json;
+        assert_eq!(moved["status"], status);
+    }
+    let done = app.get(&path).key(&key).expect(200).await.json;
+    let history: Vec<&str> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "requested",
+            "scheduled",
+            "en_route",
+            "in_progress",
+            "completed"
+        ]
+    );
+    assert!(
+        done["history"][1]["by"]
+            .as_str()
+            .unwrap()
+            .starts_with("api_key:")
+    );
+    assert_eq!(done["history"][2]["note"], "now en_route");
+    app.post(&format!("{path}/status"))
+        .key(&key)
+        .json(&json!({"status": "requested"}))
+        .expect(409)
+        .await;
+
+    // Audited, and published for webhooks and the live stream.
+    let trail = app
+        .get("/api/v1/audit?limit=50")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    let actions: Vec<&str> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"job.created") && actions.contains(&"job.status_changed"),
+        "{actions:?}"
+    );
+    let delivered = receiver
+        .wait_for(5, std::time::Duration::from_secs(20))
+        .await;
+    let mut types: Vec<String> = delivered
+        .iter()
+        .map(|d| d.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types.first().map(String::as_str),
+        Some("job.created"),
+        "{types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| *t == "job.status_changed").count(),
+        4,
+        "{types:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_field_by_field_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobs-bad").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    app.call(axum::http::Method::PUT, "/api/v1/field-service/time-zone")
+        .key(&key)
+        .json(&json!({"time_zone": "Mars/Olympus"}))
+        .expect(422)
+        .await;
+    app.call(axum::http::Method::PUT, "/api/v1/field-service/time-zone")
+        .key(&key)
+        .json(&json!({"time_zone": "Europe/London"}))
+        .expect(200)
+        .await;
+    for (body, field) in [
+        (
+            json!({"contact_id": customer, "title": "x", "window": {"start": "2026-03-29T01:30", "end": "2026-03-29T03:00"}}),
+            "window.start",
+        ),
+        (
+            json!({"contact_id": customer, "title": "x", "window": {"start": "2026-07-01T10:00", "end": "2026-07-01T09:00"}}),
+            "window.end",
+        ),
+        (
+            json!({"contact_id": "ct_00000000000000000000000000000000", "title": "x"}),
+            "contact_id",
+        ),
+        (
+            json!({"contact_id": customer, "title": "x", "technician_ids": ["usr_00000000000000000000000000000000"]}),
+            "technician_ids[0]",
+        ),
+        (
+            json!({"contact_id": customer, "title": "x", "line_items": [{"kind": "service", "description": "y", "quantity": "1e3"}]}),
+            "line_items[0].quantity",
+        ),
+        (json!({"contact_id": customer, "title": ""}), "title"),
+    ] {
+        let refused = app
+            .post("/api/v1/jobs")
+            .key(&key)
+            .json(&body)
+            .expect(422)
+            .await;
+        assert!(refused.text.contains(field), "{field}: {}", refused.text);
+    }
+    let list = app.get("/api/v1/jobs").key(&key).expect(200).await.json;
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        0,
+        "nothing half-written"
+    );
+    for query in [
+        "status=done",
+        "from=yesterday",
+        "technician_id=bob",
+        "cursor=zz",
+    ] {
+        app.get(&format!("/api/v1/jobs?{query}"))
+            .key(&key)
+            .expect(422)
+            .await;
+    }
+    app.get("/api/v1/jobs/job_nope").key(&key).expect(404).await;
+    app.post("/api/v1/jobs/job_nope/status")
+        .key(&key)
+        .json(&json!({"status": "scheduled"}))
+        .expect(404)
+        .await;
+    // A job cannot be scheduled without a window and a technician.
+    let job = book(
+        &app,
+        &key,
+        json!({"contact_id": customer, "title": "Quote visit"}),
+    )
+    .await;
+    let refused = app
+        .post(&format!("/api/v1/jobs/{}/status", id(&job)))
+        .key(&key)
+        .json(&json!({"status": "scheduled"}))
+        .expect(409)
+        .await;
+    assert!(refused.text.contains("window"), "{}", refused.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_technician_reaches_only_their_own_jobs_on_every_job_route() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobs-scope").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let (tess, tess_token) = member(&app, &ws, "tess", "technician").await;
+    let (tom, tom_token) = member(&app, &ws, "tom", "technician").await;
+    let window = json!({"start": "2026-07-01T09:00", "end": "2026-07-01T11:00"});
+    let tess_job = book(&app, &key, json!({"contact_id": customer, "title": "Tess's", "window": window, "technician_ids": [tess]})).await;
+    let tom_job = book(&app, &key, json!({"contact_id": customer, "title": "Tom's", "window": window, "technician_ids": [tom]})).await;
+    // Tom is double-booked: a second job overlapping his first one warns.
+    let clash = book(&app, &key, json!({"contact_id": customer, "title": "Clash",
+        "window": {"start": "2026-07-01T10:00", "end": "2026-07-01T12:00"}, "technician_ids": [tom]})).await;
+    assert_eq!(clash["overlapping_job_ids"], json!([id(&tom_job)]));
+    assert_eq!(tess_job["overlapping_job_ids"], json!([]));
+
+    let other = format!("/api/v1/jobs/{}", id(&tom_job));
+    app.get(&other).key(&tess_token).expect(404).await;
+    app.patch(&other)
+        .key(&tess_token)
+        .json(&json!({"title": "Mine now"}))
+        .expect(404)
+        .await;
+    app.post(&format!("{other}/status"))
+        .key(&tess_token)
+        .json(&json!({"status": "scheduled"}))
+        .expect(404)
+        .await;
+    // Her own job she reads and works.
+    let own = format!("/api/v1/jobs/{}", id(&tess_job));
+    app.get(&own).key(&tess_token).expect(200).await;
+    app.post(&format!("{own}/status"))
+        .key(&tess_token)
+        .json(&json!({"status": "scheduled"}))
+        .expect(200)
+        .await;
+    // Her list holds only her job, whatever the filter asks.
+    for query in ["", "?technician_id=", "?status=requested"] {
+        let query = if query == "?technician_id=" {
+            format!("?technician_id={tom}")
+        } else {
+            query.to_owned()
+        };
+        let list = app
+            .get(&format!("/api/v1/jobs{query}"))
+            .key(&tess_token)
+            .expect(200)
+            .await
+            .json;
+        for job in list["data"].as_array().unwrap() {
+            assert_eq!(job["id"], tess_job["id"], "{query}");
+        }
+    }
+    let all = app.get("/api/v1/jobs").key(&key).expect(200).await.json;
+    assert_eq!(all["data"].as_array().unwrap().len(), 3);
+    // She cannot book a job for someone else only, nor hand her job to Tom.
+    let refused = app
+        .post("/api/v1/jobs")
+        .key(&tess_token)
+        .json(&json!({"contact_id": customer, "title": "For Tom", "technician_ids": [tom]}))
+        .expect(422)
+        .await;
+    assert!(
+        refused.text.contains("must include you"),
+        "{}",
+        refused.text
+    );
+    app.patch(&own)
+        .key(&tess_token)
+        .json(&json!({"technician_ids": [tom]}))
+        .expect(422)
+        .await;
+    // Tom sees his two.
+    let toms = app
+        .get("/api/v1/jobs")
+        .key(&tom_token)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(toms["data"].as_array().unwrap().len(), 2);
+    // Another workspace's admin gets 404 for every one of them.
+    let stranger = app.workspace("jobs-stranger").await;
+    for job in [&tess_job, &tom_job, &clash] {
+        app.get(&format!("/api/v1/jobs/{}", id(job)))
+            .key(&stranger.admin_key)
+            .expect(404)
+            .await;
+    }
+}

@@ -1,0 +1,514 @@
+//! A workspace's jobs. Every read and write goes through a [`JobScope`]: a workspace's every
+//! job for a role with `jobs.all`, only the jobs assigned to the member otherwise (a
+//! technician). The scope is made from the authenticated actor only ([`JobScope::of`]), and
+//! every statement here adds its condition, so no handler can forget it: a job outside the
+//! scope does not exist for the caller (404 on every route).
+
+use crate::error::StoreError;
+use crate::identity::auth::{Actor, Principal};
+use crate::sql::Sql;
+use crate::tenant::{Lock, TenantTx};
+use holdfast_core::access::policy::Permission;
+use holdfast_core::field_service::jobs::{
+    ChecklistItem, JobFields, JobOut, JobStatus, LineItem, StatusChangeOut, Window, WindowOut,
+};
+use holdfast_core::field_service::time_zone::ZoneName;
+use holdfast_core::ids::JobId;
+
+/// Which jobs a caller reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobScope(Reach);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reach {
+    /// Every job of the workspace (`jobs.all`).
+    All,
+    /// The jobs this member is assigned to.
+    AssignedTo(String),
+    /// None: an API key whose role lacks `jobs.all` is assigned to nothing.
+    Nothing,
+}
+
+impl JobScope {
+    /// The scope of an authenticated actor: its role decides.
+    pub fn of(actor: &Actor) -> JobScope {
+        if actor.role.grants(Permission::JobsAll) {
+            return JobScope(Reach::All);
+        }
+        match &actor.principal {
+            Principal::User { user_id, .. } => JobScope(Reach::AssignedTo(user_id.to_string())),
+            Principal::ApiKey(_) => JobScope(Reach::Nothing),
+        }
+    }
+
+    /// The member this scope is limited to, if it is.
+    pub fn member(&self) -> Option<&str> {
+        match &self.0 {
+            Reach::AssignedTo(user) => Some(user),
+            _ => None,
+        }
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.0 == Reach::All
+    }
+
+    /// The condition on `j` (a `jobs` row) this scope adds; it binds [`JobScope::bound`] as
+    /// `$n` whatever the scope, so every statement has the same parameters.
+    fn condition(&self, n: usize) -> Sql {
+        let mut sql = match &self.0 {
+            Reach::All => Sql::of(&[" AND "]),
+            Reach::AssignedTo(_) => Sql::of(&[
+                " AND EXISTS (SELECT 1 FROM job_technicians s WHERE s.workspace_id = j.workspace_id \
+                 AND s.job_id = j.id AND s.user_id = ",
+            ]),
+            Reach::Nothing => Sql::of(&[" AND 1 = 0 AND "]),
+        };
+        sql.param(n);
+        match &self.0 {
+            Reach::AssignedTo(_) => sql.push(")"),
+            _ => sql.push(" = ''"),
+        };
+        sql
+    }
+
+    /// The value the condition binds: the member, or the empty string.
+    fn bound(&self) -> String {
+        self.member().unwrap_or("").to_owned()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    contact_id: String,
+    company_id: Option<String>,
+    title: String,
+    description: Option<String>,
+    service_address: Option<String>,
+    status: String,
+    window_start: Option<i64>,
+    window_end: Option<i64>,
+    checklist: String,
+    line_items: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str = "j.id, j.contact_id, j.company_id, j.title, j.description, \
+    j.service_address, j.status, j.window_start, j.window_end, j.checklist, j.line_items, \
+    j.created_at, j.updated_at";
+
+/// A job as stored: its fields and status (the answer adds technicians, history, overlaps).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub fields: JobFields,
+    pub status: JobStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Row {
+    fn job(self) -> Job {
+        let window = match (self.window_start, self.window_end) {
+            (Some(start_ms), Some(end_ms)) => Some(Window { start_ms, end_ms }),
+            _ => None,
+        };
+        Job {
+            id: JobId::from_trusted(self.id),
+            status: JobStatus::parse(&self.status).unwrap_or(JobStatus::Requested),
+            fields: JobFields {
+                contact_id: self.contact_id,
+                company_id: self.company_id,
+                title: self.title,
+                description: self.description,
+                service_address: self.service_address,
+                window,
+                technician_ids: Vec::new(),
+                checklist: serde_json::from_str::<Vec<ChecklistItem>>(&self.checklist)
+                    .unwrap_or_default(),
+                line_items: serde_json::from_str::<Vec<LineItem>>(&self.line_items)
+                    .unwrap_or_default(),
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// The workspace's time zone.
+pub async fn time_zone(tx: &mut TenantTx<'_>) -> Result<ZoneName, StoreError> {
+    let ws = tx.ws().to_owned();
+    let name: Option<String> = sqlx::query_scalar("SELECT time_zone FROM workspaces WHERE id = $1")
+        .bind(ws)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(name
+        .map(|n| ZoneName::from_trusted(&n))
+        .unwrap_or_else(ZoneName::utc))
+}
+
+/// Sets the workspace's time zone (times already scheduled keep their instants).
+pub async fn set_time_zone(tx: &mut TenantTx<'_>, zone: &ZoneName) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query("UPDATE workspaces SET time_zone = $1 WHERE id = $2")
+        .bind(zone.as_str())
+        .bind(ws)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Which of the ids the job names do not exist in the workspace: the contact, the company and
+/// each technician (a member of the workspace). Each as (field, detail).
+pub async fn missing_references(
+    tx: &mut TenantTx<'_>,
+    fields: &JobFields,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let mut missing = Vec::new();
+    let contact: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2")
+            .bind(&ws)
+            .bind(&fields.contact_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    if contact.is_none() {
+        missing.push((
+            "contact_id".into(),
+            "is not a contact of this workspace".into(),
+        ));
+    }
+    if let Some(company) = &fields.company_id {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM companies WHERE workspace_id = $1 AND id = $2")
+                .bind(&ws)
+                .bind(company)
+                .fetch_optional(tx.conn())
+                .await?;
+        if found.is_none() {
+            missing.push((
+                "company_id".into(),
+                "is not a company of this workspace".into(),
+            ));
+        }
+    }
+    for (i, user) in fields.technician_ids.iter().enumerate() {
+        let member: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+        )
+        .bind(&ws)
+        .bind(user)
+        .fetch_optional(tx.conn())
+        .await?;
+        if member.is_none() {
+            missing.push((
+                format!("technician_ids[{i}]"),
+                "is not a member of this workspace".into(),
+            ));
+        }
+    }
+    Ok(missing)
+}
+
+/// Stores a new job (status `requested`) with its technicians and first history entry.
+pub async fn insert(
+    tx: &mut TenantTx<'_>,
+    fields: &JobFields,
+    actor: &str,
+    now_ms: i64,
+) -> Result<JobId, StoreError> {
+    let id = JobId::generate(now_ms);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO jobs (workspace_id, id, contact_id, company_id, title, description, \
+         service_address, status, window_start, window_end, checklist, line_items, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(&fields.contact_id)
+    .bind(fields.company_id.as_deref())
+    .bind(&fields.title)
+    .bind(fields.description.as_deref())
+    .bind(fields.service_address.as_deref())
+    .bind(fields.window.map(|w| w.start_ms))
+    .bind(fields.window.map(|w| w.end_ms))
+    .bind(serde_json::to_string(&fields.checklist).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&fields.line_items).unwrap_or_else(|_| "[]".into()))
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    write_technicians(tx, &id, &fields.technician_ids).await?;
+    record_status(tx, &id, None, JobStatus::Requested, actor, None, now_ms).await?;
+    Ok(id)
+}
+
+async fn write_technicians(
+    tx: &mut TenantTx<'_>,
+    id: &JobId,
+    users: &[String],
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query("DELETE FROM job_technicians WHERE workspace_id = $1 AND job_id = $2")
+        .bind(&ws)
+        .bind(id.as_str())
+        .execute(tx.conn())
+        .await?;
+    for user in users {
+        sqlx::query(
+            "INSERT INTO job_technicians (workspace_id, job_id, user_id) VALUES ($1, $2, $3)",
+        )
+        .bind(&ws)
+        .bind(id.as_str())
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+async fn record_status(
+    tx: &mut TenantTx<'_>,
+    id: &JobId,
+    from: Option<JobStatus>,
+    to: JobStatus,
+    actor: &str,
+    note: Option<&str>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO job_status_changes (workspace_id, job_id, seq, from_status, to_status, actor, \
+         note, at) VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_status_changes \
+         WHERE workspace_id = $1 AND job_id = $2), $3, $4, $5, $6, $7)",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(from.map(JobStatus::as_str))
+    .bind(to.as_str())
+    .bind(actor)
+    .bind(note)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The job, if it is in `scope`, held as `lock` says.
+pub async fn get(
+    tx: &mut TenantTx<'_>,
+    scope: &JobScope,
+    id: &JobId,
+    lock: Lock,
+) -> Result<Option<Job>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let mut sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM jobs j WHERE j.workspace_id = $1 AND j.id = $2",
+    ]);
+    sql.append(&scope.condition(3))
+        .push(lock.clause(tx.backend));
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(id.as_str())
+        .bind(scope.bound())
+        .fetch_optional(tx.conn())
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut job = row.job();
+    job.fields.technician_ids = technicians_of(tx, &job.id).await?;
+    Ok(Some(job))
+}
+
+async fn technicians_of(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_scalar(
+        "SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2 ORDER BY user_id",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// Replaces the job's fields (its status is changed by [`change_status`] only).
+pub async fn update(
+    tx: &mut TenantTx<'_>,
+    id: &JobId,
+    fields: &JobFields,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE jobs SET title = $3, description = $4, service_address = $5, window_start = $6, \
+         window_end = $7, checklist = $8, line_items = $9, updated_at = $10 \
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(&fields.title)
+    .bind(fields.description.as_deref())
+    .bind(fields.service_address.as_deref())
+    .bind(fields.window.map(|w| w.start_ms))
+    .bind(fields.window.map(|w| w.end_ms))
+    .bind(serde_json::to_string(&fields.checklist).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&fields.line_items).unwrap_or_else(|_| "[]".into()))
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    write_technicians(tx, id, &fields.technician_ids).await
+}
+
+/// Moves the job to `to` and records who and when (the rules are checked by the caller with
+/// `core::field_service::jobs::check_transition` on the job read under lock).
+pub async fn change_status(
+    tx: &mut TenantTx<'_>,
+    job: &Job,
+    to: JobStatus,
+    actor: &str,
+    note: Option<&str>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query("UPDATE jobs SET status = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
+        .bind(&ws)
+        .bind(job.id.as_str())
+        .bind(to.as_str())
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    record_status(tx, &job.id, Some(job.status), to, actor, note, now_ms).await
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    from_status: Option<String>,
+    to_status: String,
+    actor: String,
+    note: Option<String>,
+    at: i64,
+}
+
+async fn history(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<StatusChangeOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let rows: Vec<ChangeRow> = sqlx::query_as(
+        "SELECT from_status, to_status, actor, note, at FROM job_status_changes \
+         WHERE workspace_id = $1 AND job_id = $2 ORDER BY seq",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StatusChangeOut {
+            from: r.from_status.as_deref().and_then(JobStatus::parse),
+            to: JobStatus::parse(&r.to_status).unwrap_or(JobStatus::Requested),
+            by: r.actor,
+            at: r.at,
+            note: r.note,
+        })
+        .collect())
+}
+
+/// Other open jobs of the job's technicians whose windows overlap its window.
+async fn overlapping(tx: &mut TenantTx<'_>, job: &Job) -> Result<Vec<String>, StoreError> {
+    let Some(window) = job.fields.window else {
+        return Ok(Vec::new());
+    };
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT j.id FROM jobs j JOIN job_technicians t ON t.workspace_id = j.workspace_id \
+         AND t.job_id = j.id WHERE j.workspace_id = $1 AND j.id <> $2 \
+         AND j.status NOT IN ('completed', 'cancelled') AND j.window_start < $4 AND j.window_end > $3 \
+         AND t.user_id IN (SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2) \
+         ORDER BY j.id",
+    )
+    .bind(ws)
+    .bind(job.id.as_str())
+    .bind(window.start_ms)
+    .bind(window.end_ms)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// The job as answered: with its window in the workspace's zone, history and overlaps.
+pub async fn answer(
+    tx: &mut TenantTx<'_>,
+    job: Job,
+    zone: &ZoneName,
+) -> Result<JobOut, StoreError> {
+    let history = history(tx, &job.id).await?;
+    let overlapping_job_ids = overlapping(tx, &job).await?;
+    Ok(JobOut {
+        id: job.id.to_string(),
+        contact_id: job.fields.contact_id,
+        company_id: job.fields.company_id,
+        title: job.fields.title,
+        description: job.fields.description,
+        service_address: job.fields.service_address,
+        status: job.status,
+        window: job.fields.window.map(|w| WindowOut::of(w, zone)),
+        technician_ids: job.fields.technician_ids,
+        checklist: job.fields.checklist,
+        line_items: job.fields.line_items,
+        history,
+        overlapping_job_ids,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+    })
+}
+
+/// A dispatch board's filter.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Windows that end after this instant (ms)…
+    pub from_ms: Option<i64>,
+    /// …and start before this one.
+    pub to_ms: Option<i64>,
+    pub technician: Option<String>,
+    pub status: Option<JobStatus>,
+}
+
+/// Jobs in `scope` matching `filter`, by window start then id (unscheduled jobs last), after
+/// the cursor id; at most `limit`.
+pub async fn list(
+    tx: &mut TenantTx<'_>,
+    scope: &JobScope,
+    filter: &Filter,
+    after: Option<&JobId>,
+    limit: i64,
+) -> Result<Vec<Job>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let mut sql = Sql::of(&["SELECT ", COLUMNS, " FROM jobs j WHERE j.workspace_id = $1"]);
+    sql.append(&scope.condition(2));
+    sql.push(" AND ($3 = '' OR j.status = $3)")
+        .push(" AND ($4 < 0 OR j.window_end > $4)")
+        .push(" AND ($5 < 0 OR j.window_start < $5)")
+        .push(" AND ($6 = '' OR EXISTS (SELECT 1 FROM job_technicians f WHERE f.workspace_id = j.workspace_id AND f.job_id = j.id AND f.user_id = $6))")
+        .push(" AND ($7 = '' OR j.id > $7)")
+        .push(" ORDER BY j.id LIMIT $8");
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(scope.bound())
+        .bind(filter.status.map(JobStatus::as_str).unwrap_or(""))
+        .bind(filter.from_ms.unwrap_or(-1))
+        .bind(filter.to_ms.unwrap_or(-1))
+        .bind(filter.technician.clone().unwrap_or_default())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut job = row.job();
+        job.fields.technician_ids = technicians_of(tx, &job.id).await?;
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
