@@ -118,13 +118,15 @@ impl Feed {
         }
         loop {
             let recheck_at = self.checked_at + CREDENTIAL_RECHECK;
+            // `None`: time to ask again whether the credential holds.
             let heard = tokio::select! {
-                heard = tokio::time::timeout_at(self.ends_at, self.subscription.next()) => heard.ok()??,
-                _ = tokio::time::sleep_until(recheck_at) => {
-                    self.credential_holds().await?;
-                    continue;
-                }
+                heard = tokio::time::timeout_at(self.ends_at, self.subscription.next()) => Some(heard.ok()??),
+                _ = tokio::time::sleep_until(recheck_at) => None,
                 _ = self.closing.wait_for(|closing| *closing) => return None,
+            };
+            let Some(heard) = heard else {
+                self.credential_holds().await?;
+                continue;
             };
             match heard {
                 Heard::Missed => {
