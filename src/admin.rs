@@ -1,5 +1,6 @@
 //! `holdfast admin …`: bootstrap without a browser, on either database.
 
+use crate::Failure;
 use crate::controls;
 use crate::serve::open;
 use clap::Subcommand;
@@ -101,7 +102,7 @@ fn first_error(result: Result<String, validate::FieldError>, flag: &str) -> Resu
     result.map_err(|e| format!("--{flag} {}", e.message))
 }
 
-pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
+pub async fn run(config: Config, command: AdminCommand) -> Result<(), Failure> {
     let now = SystemClock.now_ms();
     match command {
         AdminCommand::CreateWorkspace {
@@ -110,26 +111,24 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             owner_email,
             password_stdin,
             json,
-        } => {
-            create_workspace(
-                &config,
-                now,
-                &name,
-                &slug,
-                &owner_email,
-                password_stdin,
-                json,
-            )
-            .await
-        }
-        AdminCommand::Outbox { to, limit, json } => outbox(&config, to, limit, json).await,
+        } => Ok(create_workspace(
+            &config,
+            now,
+            &name,
+            &slug,
+            &owner_email,
+            password_stdin,
+            json,
+        )
+        .await?),
+        AdminCommand::Outbox { to, limit, json } => Ok(outbox(&config, to, limit, json).await?),
         AdminCommand::CreateApiKey {
             workspace,
             role,
             name,
             json,
-        } => create_api_key(&config, now, &workspace, &role, &name, json).await,
-        AdminCommand::SetupLink => setup_link(&config, now).await,
+        } => Ok(create_api_key(&config, now, &workspace, &role, &name, json).await?),
+        AdminCommand::SetupLink => Ok(setup_link(&config, now).await?),
         AdminCommand::SuspendWorkspace { slug, reason, json } => {
             controls::suspend(&config, &slug, &reason, json).await
         }
@@ -142,7 +141,7 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             json,
         } => controls::lock(&config, &email, &reason, json).await,
         AdminCommand::UnlockUser { email, json } => controls::unlock(&config, &email, json).await,
-        AdminCommand::Workspaces { json } => controls::list(&config, json).await,
+        AdminCommand::Workspaces { json } => Ok(controls::list(&config, json).await?),
     }
 }
 

@@ -16,6 +16,19 @@ use holdfast_core::ops::config::{Config, ConfigError, Layer, removed_setting};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// How a command failed: an argument it refuses (exit 2, as for a malformed command line), or
+/// anything else (exit 1). Either way, one line on standard error.
+pub enum Failure {
+    BadInput(String),
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Failed(message)
+    }
+}
+
 /// Holdfast: customer operations for small service businesses.
 #[derive(Parser)]
 #[command(name = "holdfast", version, about)]
@@ -384,22 +397,27 @@ fn main() -> ExitCode {
     // clients), chosen before any of them starts.
     holdfast_http::tls::install_crypto_provider();
     let result = runtime.block_on(async move {
-        match cli.command {
+        let done: Result<(), String> = match cli.command {
             Command::Serve => serve::run(config).await,
             Command::Worker => serve::worker(config).await,
             Command::Jobs(cmd) => jobs::run(config, cmd).await,
             Command::Migrate => serve::migrate(config).await,
-            Command::Admin(cmd) => admin::run(config, cmd).await,
+            Command::Admin(cmd) => return admin::run(config, cmd).await,
             Command::Audit(cmd) => audit::run(config, cmd).await,
             Command::Backup(cmd) => backup::run(config, cmd).await,
             Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Retention(args) => retention::run(config, args).await,
             Command::Config(_) => Ok(()),
-        }
+        };
+        done.map_err(Failure::from)
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::BadInput(message)) => {
+            eprintln!("holdfast: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
             eprintln!("holdfast: {message}");
             ExitCode::FAILURE
         }

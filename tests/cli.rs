@@ -834,6 +834,106 @@ fn an_operator_suspends_and_resumes_a_workspace_while_the_server_runs() {
     child.wait().unwrap();
 }
 
+/// The second attacker's pass over the operator's controls: a reason with invisible or control
+/// characters is refused with one line and exit 2, as other bad input; an unknown slug or
+/// address is echoed escaped, so a hostile argument cannot drive the terminal; and `audit
+/// verify` vouches for a suspended workspace's chain.
+#[test]
+fn operator_input_is_refused_or_escaped_and_a_suspended_chain_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = slug("vouch");
+    let out = run(
+        holdfast(dir.path()).args([
+            "admin",
+            "create-workspace",
+            "--name",
+            "Vouched Cleaning",
+            "--slug",
+            &s,
+            "--owner-email",
+            &format!("owner@{s}.example.com"),
+            "--password-stdin",
+        ]),
+        "correct horse battery staple\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    for reason in [
+        "unpaid\u{202e}diapnu",
+        "zero\u{200b}width",
+        "\u{2066}isolated\u{2069}",
+        "red\u{1b}[31m alert",
+        "\u{feff}marked",
+    ] {
+        let out = run(
+            holdfast(dir.path()).args(["admin", "suspend-workspace", &s, "--reason", reason]),
+            "",
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{reason:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{reason:?}: {err}");
+        assert!(err.contains("--reason"), "{reason:?}: {err}");
+        assert!(!err.contains(reason), "{reason:?} echoed: {err}");
+    }
+    let out = run(
+        holdfast(dir.path()).args(["admin", "lock-user", "not-an-email", "--reason", "x"]),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    let hostile = "no-such\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}";
+    let address = "ghost\u{202e}moc.elpmaxe@example.com";
+    for args in [
+        vec!["admin", "suspend-workspace", hostile, "--reason", "x"],
+        vec!["admin", "resume-workspace", hostile],
+        vec!["admin", "lock-user", address, "--reason", "x"],
+        vec!["admin", "unlock-user", address],
+        vec!["audit", "verify", "--workspace", hostile],
+    ] {
+        let out = run(holdfast(dir.path()).args(&args), "");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        // One line says what failed (log lines, such as the master key's warning, aside).
+        let said: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("holdfast: "))
+            .collect();
+        assert_eq!(said.len(), 1, "{args:?}: {err}");
+        assert!(
+            said[0].contains("no-such") || said[0].contains("ghost"),
+            "names what it did not find: {err}"
+        );
+        for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!err.contains(raw), "{args:?}: {raw:?} printed raw: {err:?}");
+        }
+        assert!(
+            err.contains("\\u{202e}"),
+            "{args:?}: escaped instead: {err:?}"
+        );
+    }
+
+    let out = run(
+        holdfast(dir.path()).args(["admin", "suspend-workspace", &s, "--reason", "unpaid"]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        holdfast(dir.path()).args(["audit", "verify", "--workspace", &s]),
+        "",
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    assert!(said.contains("chain intact"), "{said}");
+    let out = run(
+        holdfast(dir.path()).args(["audit", "verify", "--workspace", &s, "--json"]),
+        "",
+    );
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["intact"], true, "{verdict}");
+    // Created and suspended: at least those two entries were read.
+    assert!(verdict["entries"].as_u64().unwrap() >= 2, "{verdict}");
+}
+
 /// The systemd unit in `contrib/` is one systemd accepts (`systemd-analyze verify`), runs this
 /// binary as a dedicated user with the master key as a credential, and keeps its hardening.
 #[test]

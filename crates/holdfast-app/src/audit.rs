@@ -85,6 +85,13 @@ pub async fn verify(db: &Db, tenant: &Tenant) -> AppResult<Verdict> {
     Ok(verdict(entries, head))
 }
 
+/// As [`verify`], for the operator's `holdfast audit verify`: a suspended workspace's chain
+/// is verified too (its tenant transactions are otherwise refused).
+pub async fn verify_as_operator(db: &Db, tenant: &Tenant) -> AppResult<Verdict> {
+    let (head, entries) = holdfast_store::ops::controls::operator_audit_chain(db, tenant).await?;
+    Ok(verdict(entries, head))
+}
+
 /// The verdict on one workspace's chain, its entries in order and its recorded head: for the
 /// live database and for a backup's rows alike.
 pub fn verdict(entries: Vec<AuditEntry>, head: Option<(i64, String)>) -> Verdict {

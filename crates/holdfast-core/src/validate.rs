@@ -78,6 +78,40 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
     Ok(trimmed.to_owned())
 }
 
+/// Invisible format characters that can disguise text on a screen or in a terminal: zero-width
+/// characters, bidirectional overrides and isolates (`invoice\u{202e}fdp.exe`), joiners, the
+/// byte-order mark, invisible operators, interlinear annotations and tag characters.
+pub fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
+}
+
+/// As [`text`], and also refuses invisible format characters ([`is_format_char`]): for text
+/// shown to an operator as written (a terminal, an audit trail), where a bidirectional
+/// override or a zero-width character would make it read as something it is not.
+pub fn plain_text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let text = text(field, value, min, max)?;
+    if text.chars().any(is_format_char) {
+        return Err(FieldError::new(
+            field,
+            "must not contain invisible format characters (bidirectional overrides, zero-width \
+             characters)",
+        ));
+    }
+    Ok(text)
+}
+
 /// A pragmatic address check: one `@`, a non-empty local part, a dotted domain of valid
 /// labels, at most 254 characters. The domain is lower-cased; the local part is kept.
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
@@ -219,6 +253,25 @@ mod tests {
         assert!(
             text("n", "ééééé", 1, 5).is_ok(),
             "length counts characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn plain_text_refuses_invisible_and_control_characters() {
+        for bad in [
+            "paid\u{202e}dias",
+            "zero\u{200b}width",
+            "joiner\u{200d}",
+            "\u{feff}bom",
+            "isolate\u{2066}x\u{2069}",
+            "esc\u{1b}[31mred",
+            "bell\u{7}",
+        ] {
+            assert!(plain_text("reason", bad, 1, 500).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            plain_text("reason", " invoice unpaid – café ", 1, 500).ok(),
+            Some("invoice unpaid – café".into())
         );
     }
 }

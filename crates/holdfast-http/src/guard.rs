@@ -6,7 +6,7 @@ use crate::cookies::{check_csrf, is_state_changing};
 use crate::problem::{Problem, render};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::{Next, from_fn_with_state};
@@ -136,7 +136,16 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             };
         }
         Guard::Staff { permission } | Guard::StaffStepUp { permission } => {
-            match staff(&state, request.headers(), request.method(), permission).await {
+            match staff(
+                &state.app,
+                state.guard,
+                state.module,
+                request.headers(),
+                request.method(),
+                permission,
+            )
+            .await
+            {
                 Ok(actor) => actor,
                 Err(refused) => return refused,
             }
@@ -192,15 +201,17 @@ async fn signed(state: &GuardState, request: Request, next: Next) -> Response {
 /// is off passes here, to answer 404 after), enrolled in two-factor sign-in where required,
 /// and recently stepped up for `StaffStepUp`.
 async fn staff(
-    state: &GuardState,
+    app: &AppState,
+    guard: Guard,
+    module: Option<Module>,
     headers: &HeaderMap,
     method: &Method,
     permission: Permission,
 ) -> Result<Actor, Response> {
-    match authenticate(&state.app, headers, method).await {
+    match authenticate(app, headers, method).await {
         Err(problem) => Err(problem.into_response()),
         // A module that is off answers 404 before any permission is weighed.
-        Ok(actor) if state.module.is_some_and(|m| !actor.modules.contains(m)) => Ok(actor),
+        Ok(actor) if module.is_some_and(|m| !actor.modules.contains(m)) => Ok(actor),
         Ok(actor) if !actor.role.grants(permission) => Err(Problem::new(
             ErrorCode::Forbidden,
             format!(
@@ -216,8 +227,8 @@ async fn staff(
         )
         .into_response()),
         Ok(actor) => {
-            if matches!(state.guard, Guard::StaffStepUp { .. })
-                && !recently_stepped_up(&actor, state.app.clock.now_ms())
+            if matches!(guard, Guard::StaffStepUp { .. })
+                && !recently_stepped_up(&actor, app.clock.now_ms())
             {
                 return Err(Problem::new(
                     ErrorCode::StepUpRequired,
@@ -228,6 +239,37 @@ async fn staff(
             Ok(actor)
         }
     }
+}
+
+/// The credential headers of a request (`Authorization`, `Cookie`), kept by a response that
+/// outlives its request so it can ask [`still_staff`] again.
+pub(crate) fn credential_of(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for name in [AUTHORIZATION, COOKIE] {
+        for value in headers.get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
+}
+
+/// Whether a credential a `Guard::Staff { permission }` route let through would still be let
+/// through now, by the guard's own check: the session live, the account not locked, the API
+/// key not revoked, the workspace not suspended, the role granting `permission`, two-factor
+/// enrolment as required, the route's module on. For a response that outlives its request
+/// (the live event stream), which ends when this answers `None`. The actor as it is now (its
+/// role may have changed). Spends no rate-limit budget.
+pub(crate) async fn still_staff(
+    app: &AppState,
+    credential: &HeaderMap,
+    permission: Permission,
+    module: Option<Module>,
+) -> Option<Actor> {
+    let guard = Guard::Staff { permission };
+    staff(app, guard, module, credential, &Method::GET, permission)
+        .await
+        .ok()
+        .filter(|actor| module.is_none_or(|m| actor.modules.contains(m)))
 }
 
 /// The per-route, per-client-address budget of an unauthenticated route.

@@ -125,8 +125,10 @@ impl Db {
         self.open_tenant_tx(tenant, write).await
     }
 
-    /// A tenant transaction even for a suspended workspace: only the operator's controls
-    /// (`crate::ops::controls`) open one, to suspend, resume and report.
+    /// A tenant transaction even for a suspended workspace, for work that gives the workspace
+    /// nothing: the operator's controls (`crate::ops::controls`: suspend, resume, report, read
+    /// the audit chain to verify it), ending an account's sessions, recording a refused sign-in
+    /// (`identity::unscoped_audit`), and answering a signed hook of a suspended workspace.
     pub(crate) async fn open_tenant_tx<'t>(
         &self,
         tenant: &'t Tenant,

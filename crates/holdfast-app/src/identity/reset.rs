@@ -11,8 +11,9 @@ use holdfast_core::validate;
 use holdfast_store::identity::{self, RESET_PREFIX};
 
 /// Asks for a reset message to `email`. The answer is the same, at once, whether or not the
-/// address has an account: the look-up and the mail happen afterwards in a task of their own,
-/// so neither the answer nor its timing tells. Only a malformed address is refused (422).
+/// address has an account (or a locked one, which gets no message): the look-up and the mail
+/// happen afterwards in a task of their own, so neither the answer nor its timing tells. Only
+/// a malformed address is refused (422).
 pub fn request(app: &App, email: &str) -> AppResult<()> {
     let email = validate::email("email", email)
         .map_err(|e| ApiError::validation(vec![e]))?
@@ -54,37 +55,54 @@ pub fn token_invalid() -> ApiError {
     )
 }
 
-/// Whether a reset token can still be used (it is not spent by looking).
+/// The refusal of a reset for an account the operator has locked (403 HF-AUTH-011).
+pub fn account_locked() -> ApiError {
+    ApiError::new(
+        ErrorCode::Locked,
+        "this account is locked by the operator of this Holdfast server, so its password cannot \
+         be reset; ask them to unlock it",
+    )
+}
+
+/// Whether a reset token can still be used (it is not spent by looking); one of a locked
+/// account is [`account_locked`].
 pub async fn usable(app: &App, token: &str) -> AppResult<bool> {
     let Some(hash) = parse_opaque(RESET_PREFIX, token.trim()) else {
         return Ok(false);
     };
-    Ok(
-        identity::unscoped_reset_token_owner(&app.db, &hash, app.clock.now_ms())
-            .await?
-            .is_some(),
-    )
+    match identity::unscoped_reset_token_owner(&app.db, &hash, app.clock.now_ms()).await? {
+        Some(owner) if owner.locked_at.is_some() => Err(account_locked()),
+        found => Ok(found.is_some()),
+    }
 }
 
 /// Sets a new password with a reset token: the password policy (422), then the token spent
 /// and the hash set in one transaction, every session of the account ended, and its failed
-/// sign-ins forgotten. A token that cannot be used is [`token_invalid`].
+/// sign-ins forgotten. A token that cannot be used is [`token_invalid`]; one of a locked
+/// account is [`account_locked`], and the password stays as it was.
 pub async fn complete(app: &App, token: &str, new_password: String) -> AppResult<()> {
     let hash = parse_opaque(RESET_PREFIX, token.trim()).ok_or_else(token_invalid)?;
     let now = app.clock.now_ms();
-    let (user_id, email) = identity::unscoped_reset_token_owner(&app.db, &hash, now)
+    let owner = identity::unscoped_reset_token_owner(&app.db, &hash, now)
         .await?
         .ok_or_else(token_invalid)?;
+    if owner.locked_at.is_some() {
+        return Err(account_locked());
+    }
     let ctx = password::Context {
-        email: &email,
+        email: &owner.email,
         workspace_name: "",
         second_factor_required: false,
     };
     let fresh = app.passwords.hash_new(new_password, ctx).await?;
-    if !identity::unscoped_complete_reset(&app.db, &hash, &user_id, &fresh, now).await? {
-        return Err(token_invalid());
+    match identity::unscoped_complete_reset(&app.db, &hash, &owner.user_id, &fresh, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(token_invalid()),
+        // Locked while the new password was being hashed.
+        Err(holdfast_store::StoreError::Locked) => return Err(account_locked()),
+        Err(other) => return Err(other.into()),
     }
-    identity::clear_failed_logins(&app.db, &throttle_subject(&email)).await?;
+    identity::clear_failed_logins(&app.db, &throttle_subject(&owner.email)).await?;
     tracing::info!("password reset; every session of the user ended");
     Ok(())
 }

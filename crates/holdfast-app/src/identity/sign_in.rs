@@ -116,9 +116,10 @@ pub async fn second_factor_if_enrolled(
 /// Checks a password sign-in (and its second factor when enrolled) for every entry point that
 /// starts a session: the per-address throttle, the candidate by email and workspace, the
 /// password on the bounded pool (a decoy hash when there is no candidate, so timing tells
-/// nothing), the code. A failure counts against the address, and one against a real account
-/// is audited in its workspace with the event `failure_event` builds (the caller knows the
-/// request). On success the count is cleared and an old hash is upgraded.
+/// nothing), the code, and that the operator has not suspended the workspace. A failure counts
+/// against the address, and one against a real account is audited in its workspace (suspended
+/// or not) with the event `failure_event` builds (the caller knows the request). On success
+/// the count is cleared and an old hash is upgraded.
 pub async fn password_sign_in(
     app: &App,
     email: &str,
@@ -160,6 +161,17 @@ pub async fn password_sign_in(
             );
         }
         return Err(refused);
+    }
+    // The right password for a suspended workspace: refused (403), and recorded in its trail
+    // as every refused sign-in to a known account is.
+    if identity::candidate_suspended(&app.db, &candidate).await? {
+        audit_failure(
+            app,
+            &candidate,
+            failure_event(&candidate, "workspace_suspended"),
+            now,
+        );
+        return Err(holdfast_store::StoreError::Suspended.into());
     }
     identity::clear_failed_logins(&app.db, &subject).await?;
     if verified == Verified::YesRehash {

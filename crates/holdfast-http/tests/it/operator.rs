@@ -6,8 +6,12 @@ use crate::hooks::{now_s, send_standard, set_secret};
 use holdfast_core::ops::config::Layer;
 use holdfast_store::ops::controls::{self, Changed};
 use holdfast_testkit::python::standard_sign;
+use holdfast_testkit::sse::EventStream;
 use holdfast_testkit::{Method, OWNER_PASSWORD, TestApp};
 use serde_json::json;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -393,4 +397,307 @@ async fn suspension_and_lock_leave_no_way_around_them() {
         .expect(200)
         .await;
     assert!(pending.text.contains(&a.owner_email), "{}", pending.text);
+}
+
+/// An open live event stream, by an access token, and the next event within `WAIT`.
+async fn live(app: &TestApp, credential: &str) -> EventStream {
+    let mut stream = EventStream::open(&format!("{}/api/v1/events", app.base), credential).await;
+    let ready = stream.next(WAIT).await.expect("a ready event");
+    assert_eq!(ready.event, "ready");
+    stream
+}
+
+/// The stream ends (its body closes) well within `within`, delivering nothing more.
+async fn ends_delivering_nothing(stream: &mut EventStream, within: Duration) {
+    let started = Instant::now();
+    let next = stream.next(within).await;
+    assert!(
+        next.is_none(),
+        "delivered after its credential ended: {next:?}"
+    );
+    assert!(
+        started.elapsed() < within,
+        "the stream is still open after {within:?}"
+    );
+}
+
+fn access_token(r: &holdfast_testkit::Resp) -> String {
+    r.json["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The second attacker's pass: an open event stream outlived its credential. Now a session
+/// ended, an account locked or a workspace suspended ends the stream, and nothing committed
+/// after is delivered to it; the workspace's other streams go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_event_stream_ends_when_its_credential_stops_holding() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let a = app.workspace("stream-end").await;
+    let login = || {
+        app.post("/api/v1/auth/login")
+            .json(&crate::login_body(&a.owner_email, OWNER_PASSWORD, &a.slug))
+            .expect(200)
+    };
+    let (to_lock, to_end) = (access_token(&login().await), access_token(&login().await));
+    let mut of_locked = live(&app, &to_lock).await;
+    let mut of_ended = live(&app, &to_end).await;
+    let mut of_key = live(&app, &a.admin_key).await;
+
+    app.post("/api/v1/auth/logout")
+        .key(&to_end)
+        .expect(204)
+        .await;
+    controls::unscoped_lock_user(&app.db, &a.owner_email, "left", now_ms())
+        .await
+        .unwrap();
+    // Past the moment an event could be delivered on the guard's first answer.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::ticket(
+        &app,
+        &a,
+        json!({"subject": "After the lock", "contact": {"email": "c@example.com"}, "message": "Hello"}),
+    )
+    .await;
+    for event in ["ticket.created", "message.created"] {
+        let heard = of_key.next_named(event, WAIT).await;
+        assert!(heard.is_some(), "the key's stream goes on: {event}");
+    }
+    ends_delivering_nothing(&mut of_locked, Duration::from_secs(10)).await;
+    ends_delivering_nothing(&mut of_ended, Duration::from_secs(10)).await;
+
+    // Suspended: the key's stream ends within a re-check, with no event to carry it.
+    controls::unscoped_suspend_workspace(&app.db, &a.slug, "unpaid", now_ms())
+        .await
+        .unwrap();
+    ends_delivering_nothing(&mut of_key, Duration::from_secs(15)).await;
+    // And it cannot open again.
+    app.get("/api/v1/events")
+        .key(&a.admin_key)
+        .expect(403)
+        .await
+        .problem("HF-AUTH-010");
+}
+
+/// The second attacker's pass: a suspended workspace's invitation page showed its name, the
+/// role and the invited address. Now it answers as the rest of the workspace does, and the
+/// invitation is not spent: resumed, it opens again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_workspaces_invitation_reveals_nothing_and_stays_pending() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let a = app.workspace("hidden-lantern").await;
+    let invitee = format!("invitee@{}.example.com", a.slug);
+    app.post("/api/v1/invitations")
+        .key(&a.admin_key)
+        .json(&json!({"email": invitee, "role": "support"}))
+        .expect(201)
+        .await;
+    let mut mail = String::new();
+    for _ in 0..100 {
+        mail = app.outbox_mail(&invitee).await;
+        if mail.contains("hfi_") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token = holdfast_testkit::find_token(&mail, "hfi");
+    let path = format!("/invite/{token}");
+    let open = app.browser(Method::GET, &path).expect(200).await;
+    assert!(open.text.contains("Join hidden-lantern"), "{}", open.text);
+
+    controls::unscoped_suspend_workspace(&app.db, &a.slug, "unpaid", now_ms())
+        .await
+        .unwrap();
+    let page = app.browser(Method::GET, &path).send().await;
+    assert_eq!(page.status, 403, "{}", page.text);
+    let form = "password=a+fresh+passphrase+for+this+account&password_again=a+fresh+passphrase+for+this+account";
+    let submitted = app
+        .browser(Method::POST, &path)
+        .header("origin", &app.base)
+        .body("application/x-www-form-urlencoded", form.to_owned())
+        .send()
+        .await;
+    assert_eq!(submitted.status, 403, "{}", submitted.text);
+    for r in [&page, &submitted] {
+        assert!(r.text.contains("suspended"), "{}", r.text);
+        for secret in ["hidden-lantern", "invitee@", "invited as", "support"] {
+            assert!(!r.text.contains(secret), "{secret}: {}", r.text);
+        }
+    }
+    app.post("/api/v1/invitations/accept")
+        .json(&json!({"token": token, "password": "a fresh passphrase for this account"}))
+        .expect(403)
+        .await
+        .problem("HF-AUTH-010");
+
+    controls::unscoped_resume_workspace(&app.db, &a.slug, now_ms())
+        .await
+        .unwrap();
+    let again = app.browser(Method::GET, &path).expect(200).await;
+    assert!(
+        again.text.contains(&invitee),
+        "still pending: {}",
+        again.text
+    );
+}
+
+/// The reset messages in `to`'s outbox.
+async fn reset_mails(app: &TestApp, to: &str) -> usize {
+    holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(to), 50)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.body_text.contains("hfp_"))
+        .count()
+}
+
+/// The second attacker's pass: a locked account could reset its own password. Now a reset
+/// link of a locked account answers 403 HF-AUTH-011 (API and console) and changes nothing, and
+/// asking for a reset answers as for any address but sends nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_account_cannot_reset_its_password() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let a = app.workspace("reset-locked").await;
+    // A reset message sent before the lock.
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": a.owner_email}))
+        .expect(202)
+        .await;
+    let mut mail = String::new();
+    for _ in 0..100 {
+        mail = app.outbox_mail(&a.owner_email).await;
+        if mail.contains("hfp_") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token = holdfast_testkit::find_token(&mail, "hfp");
+    controls::unscoped_lock_user(&app.db, &a.owner_email, "under review", now_ms())
+        .await
+        .unwrap();
+
+    let fresh = "a fresh passphrase for this account";
+    let refused = app
+        .post("/api/v1/auth/reset-password")
+        .json(&json!({"token": token, "password": fresh}))
+        .expect(403)
+        .await;
+    let problem = refused.problem("HF-AUTH-011");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reset"),
+        "{problem}"
+    );
+    let path = format!("/reset/{token}");
+    let page = app.browser(Method::GET, &path).send().await;
+    assert_eq!(page.status, 403, "{}", page.text);
+    assert!(page.text.contains("locked"), "{}", page.text);
+    let form = format!("password={0}&password_again={0}", fresh.replace(' ', "+"));
+    let submitted = app
+        .browser(Method::POST, &path)
+        .header("origin", &app.base)
+        .body("application/x-www-form-urlencoded", form)
+        .send()
+        .await;
+    assert_eq!(submitted.status, 403, "{}", submitted.text);
+
+    // Asking again answers alike, API and console, and sends nothing.
+    let before = reset_mails(&app, &a.owner_email).await;
+    assert_eq!(before, 1);
+    app.post("/api/v1/auth/forgot-password")
+        .json(&json!({"email": a.owner_email}))
+        .expect(202)
+        .await;
+    let console = app
+        .browser(Method::POST, "/sign-in/forgot")
+        .header("origin", &app.base)
+        .body(
+            "application/x-www-form-urlencoded",
+            format!("email={}", a.owner_email.replace('@', "%40")),
+        )
+        .expect(200)
+        .await;
+    assert!(!console.text.contains("locked"), "{}", console.text);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(reset_mails(&app, &a.owner_email).await, before);
+
+    // The password is the one it was.
+    controls::unscoped_unlock_user(&app.db, &a.owner_email, now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::sign_in_status(&app, &a.owner_email, OWNER_PASSWORD, &a.slug).await,
+        200
+    );
+    assert_eq!(
+        crate::sign_in_status(&app, &a.owner_email, fresh, &a.slug).await,
+        401
+    );
+}
+
+/// The second attacker's pass: sign-ins to a suspended workspace left no trace. Now a wrong
+/// password and a right one refused for the suspension are both in its audit trail.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_ins_refused_by_a_suspension_are_audited() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let a = app.workspace("audit-suspended").await;
+    controls::unscoped_suspend_workspace(&app.db, &a.slug, "unpaid", now_ms())
+        .await
+        .unwrap();
+    app.post("/api/v1/auth/login")
+        .json(&crate::login_body(
+            &a.owner_email,
+            "not the password at all",
+            &a.slug,
+        ))
+        .expect(401)
+        .await;
+    app.post("/api/v1/auth/login")
+        .json(&crate::login_body(&a.owner_email, OWNER_PASSWORD, &a.slug))
+        .expect(403)
+        .await
+        .problem("HF-AUTH-010");
+    // Recorded off the answer's path: wait for both.
+    let mut failures = Vec::new();
+    for _ in 0..100 {
+        let tenant = holdfast_store::ops::admin::unscoped_tenant_by_slug(&app.db, &a.slug)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, chain) = controls::operator_audit_chain(&app.db, &tenant)
+            .await
+            .unwrap();
+        failures = chain
+            .into_iter()
+            .filter(|e| e.action == "auth.sign_in_failed")
+            .map(|e| e.summary)
+            .collect();
+        if failures.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        failures.iter().any(|s| s.contains("\"password\"")),
+        "{failures:?}"
+    );
+    assert!(
+        failures.iter().any(|s| s.contains("workspace_suspended")),
+        "{failures:?}"
+    );
+    // The operator's resume shows them through the API as well.
+    controls::unscoped_resume_workspace(&app.db, &a.slug, now_ms())
+        .await
+        .unwrap();
+    let audit = app
+        .get("/api/v1/audit?action=auth.sign_in_failed")
+        .key(&a.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(
+        audit.json["data"].as_array().unwrap().len(),
+        2,
+        "{}",
+        audit.text
+    );
 }

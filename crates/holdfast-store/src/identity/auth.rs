@@ -51,7 +51,8 @@ struct KeyRow {
 }
 
 /// Looks the key up by its prefix and compares digests in constant time. Revoked keys never
-/// match: revocation takes effect on the next request.
+/// match: revocation takes effect on the next request. A key of a suspended workspace is
+/// `StoreError::Suspended`.
 pub async fn authenticate_api_key(
     db: &Db,
     presented: &PresentedKey,
@@ -72,6 +73,12 @@ pub async fn authenticate_api_key(
         return Ok(None);
     };
     let tenant = Tenant::new(WorkspaceId::from_trusted(row.workspace_id.clone()));
+    // A suspended workspace's key is refused here, as its sessions are (their look-up opens a
+    // tenant transaction), not only by a handler's first transaction: a route that opens none
+    // (the live event stream) is closed too.
+    if db.is_suspended(&tenant).await? {
+        return Err(StoreError::Suspended);
+    }
     let Some(role) = resolve_role(db, &tenant, &row.role).await? else {
         tracing::warn!(key_id = %row.id, "api key names a role that no longer exists; refusing it");
         return Ok(None);

@@ -36,6 +36,13 @@ pub struct LoginCandidate {
     pub role: String,
 }
 
+/// Whether the operator has suspended the workspace a sign-in's candidate asks for: checked
+/// once the password (and code) proved right, so only the account's holder learns it.
+pub async fn candidate_suspended(db: &Db, candidate: &LoginCandidate) -> Result<bool, StoreError> {
+    let tenant = Tenant::new(WorkspaceId::from_trusted(candidate.workspace_id.clone()));
+    db.is_suspended(&tenant).await
+}
+
 /// The user with this email who is a member of the workspace `slug`, if any.
 pub async fn unscoped_login_candidate(
     db: &Db,
@@ -414,10 +421,13 @@ pub async fn unscoped_issue_reset_token(
     email: &str,
     now_ms: i64,
 ) -> Result<Option<Secret<String>>, StoreError> {
-    let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(&db.pool)
-        .await?;
+    // A locked account gets no reset message (its owner asks the operator), and its asker
+    // learns nothing different: the answer was given before this look-up.
+    let user: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND locked_at IS NULL")
+            .bind(email)
+            .fetch_optional(&db.pool)
+            .await?;
     let Some(user_id) = user else { return Ok(None) };
     let (token, hash) = generate_opaque(RESET_PREFIX);
     sqlx::query(
@@ -433,14 +443,24 @@ pub async fn unscoped_issue_reset_token(
     Ok(Some(token))
 }
 
+/// The account a reset token belongs to.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ResetOwner {
+    pub user_id: String,
+    pub email: String,
+    /// When the operator locked the account, if they did: its password cannot be reset.
+    pub locked_at: Option<i64>,
+}
+
 /// Who a reset token belongs to, if it is unspent and unexpired (does not spend it).
 pub async fn unscoped_reset_token_owner(
     db: &Db,
     token_hash: &str,
     now_ms: i64,
-) -> Result<Option<(String, String)>, StoreError> {
+) -> Result<Option<ResetOwner>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT u.id, u.email FROM reset_tokens t JOIN users u ON u.id = t.user_id \
+        "SELECT u.id AS user_id, u.email, u.locked_at FROM reset_tokens t \
+         JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2",
     )
     .bind(token_hash)
@@ -450,7 +470,8 @@ pub async fn unscoped_reset_token_owner(
 }
 
 /// Spends the token and sets the new password hash in one transaction, then ends every
-/// session of the user in every workspace. `false` when the token was spent meanwhile.
+/// session of the user in every workspace. `false` when the token was spent meanwhile;
+/// `StoreError::Locked`, changing nothing, when the operator has locked the account.
 pub async fn unscoped_complete_reset(
     db: &Db,
     token_hash: &str,
@@ -474,11 +495,18 @@ pub async fn unscoped_complete_reset(
     if spent != 1 {
         return Ok(false);
     }
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(password_hash)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    let set =
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND locked_at IS NULL")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if set != 1 {
+        // Locked (the token was unspent and the user exists): nothing changes, the token too.
+        tx.rollback().await?;
+        return Err(StoreError::Locked);
+    }
     // Any other reset message sent before this one is void now.
     sqlx::query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now_ms)
@@ -565,12 +593,15 @@ pub struct PendingInvitation {
     pub require_2fa: i64,
 }
 
+/// The pending invitation with this token digest. An invitation of a suspended workspace is
+/// refused with `StoreError::Suspended`, as every other entry to it is: its name, the role and
+/// the invited address stay unsaid, and it is not spent.
 pub async fn unscoped_pending_invitation(
     db: &Db,
     token_hash: &str,
     now_ms: i64,
 ) -> Result<Option<PendingInvitation>, StoreError> {
-    Ok(sqlx::query_as(
+    let found: Option<PendingInvitation> = sqlx::query_as(
         "SELECT i.workspace_id, w.name AS workspace_name, i.id, i.email, i.role, w.require_2fa FROM invitations i \
          JOIN workspaces w ON w.id = i.workspace_id WHERE i.token_hash = $1 \
          AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
@@ -578,7 +609,14 @@ pub async fn unscoped_pending_invitation(
     .bind(token_hash)
     .bind(now_ms)
     .fetch_optional(&db.pool)
-    .await?)
+    .await?;
+    if let Some(invitation) = &found {
+        let tenant = Tenant::new(WorkspaceId::from_trusted(invitation.workspace_id.clone()));
+        if db.is_suspended(&tenant).await? {
+            return Err(StoreError::Suspended);
+        }
+    }
+    Ok(found)
 }
 
 /// The account with this (normalised) email: its id and password hash.
@@ -764,8 +802,10 @@ pub async fn unscoped_delete_account(
 }
 
 /// Appends an event to a workspace's audit trail from the authentication layer, where no
-/// request-scoped transaction exists: a failed sign-in to a known account (nobody is
+/// request-scoped transaction exists: a failed or refused sign-in to a known account (nobody is
 /// authenticated), or an account deletion (after it committed; the memberships are gone).
+/// Recording gives the workspace nothing, so it is recorded while the workspace is suspended
+/// too: an attempt on a suspended workspace is exactly what its operator wants to see.
 pub async fn unscoped_audit(
     db: &Db,
     workspace_id: &str,
@@ -773,7 +813,7 @@ pub async fn unscoped_audit(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let tenant = Tenant::new(WorkspaceId::from_trusted(workspace_id.to_owned()));
-    let mut tx = db.write(&tenant).await?;
+    let mut tx = db.open_tenant_tx(&tenant, true).await?;
     crate::ops::audit::append(&mut tx, audit, now_ms).await?;
     tx.commit().await?;
     Ok(())

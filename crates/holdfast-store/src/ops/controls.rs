@@ -3,13 +3,16 @@
 //! transaction opens for it (`Db::read`/`Db::write` refuse with `StoreError::Suspended`), so
 //! every route, public link, hook and job of it stops at once, whatever its entry point. A
 //! locked account starts no session (`identity::insert_session`) and its live sessions end.
-//! Every change is audited in the workspace's trail by the operator's system actor.
+//! Every change is audited in the workspace's trail by the operator's system actor. The
+//! operator may still read a suspended workspace's audit chain to verify it
+//! ([`operator_audit_chain`]).
 
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::ops::admin::system_event;
 use crate::tenant::Tenant;
 use holdfast_core::ids::WorkspaceId;
+use holdfast_core::ops::audit::AuditEntry;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -279,6 +282,22 @@ async fn unscoped_each_workspace_of(
         tx.commit().await?;
     }
     Ok(ended)
+}
+
+/// A workspace's recorded audit head and its whole chain in order, read even while the
+/// workspace is suspended: `holdfast audit verify` must be able to vouch for a suspended
+/// workspace's trail, and reading it serves the operator only, never the workspace. The head
+/// is read first: entries appended meanwhile only lengthen the chain read after it.
+#[allow(clippy::type_complexity)]
+pub async fn operator_audit_chain(
+    db: &Db,
+    tenant: &Tenant,
+) -> Result<(Option<(i64, String)>, Vec<AuditEntry>), StoreError> {
+    let mut tx = db.open_tenant_tx(tenant, false).await?;
+    let head = crate::ops::audit::head(&mut tx).await?;
+    let chain = crate::ops::audit::chain(&mut tx).await?;
+    tx.commit().await?;
+    Ok((head, chain))
 }
 
 /// One workspace as `holdfast admin workspaces` lists it.

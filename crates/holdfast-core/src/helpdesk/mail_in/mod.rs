@@ -344,7 +344,7 @@ pub fn sanitize_filename(name: &str, fallback: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !is_format_char(*c))
+        .filter(|c| !c.is_control() && !crate::validate::is_format_char(*c))
         .map(|c| match c {
             ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
             c => c,
@@ -369,11 +369,6 @@ pub fn sanitize_filename(name: &str, fallback: &str) -> String {
         }
         None => cleaned.chars().take(MAX_FILENAME_CHARS).collect(),
     }
-}
-
-/// Zero-width and bidirectional controls that can disguise a name (`invoice\u{202e}fdp.exe`).
-fn is_format_char(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// The lowercased `type/subtype` if allowlisted, else `application/octet-stream`.
@@ -510,7 +505,7 @@ fn clean_line(value: &str, max_chars: usize) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .filter(|c| !c.is_control() && !is_format_char(*c))
+        .filter(|c| !c.is_control() && !crate::validate::is_format_char(*c))
         .take(max_chars)
         .collect()
 }

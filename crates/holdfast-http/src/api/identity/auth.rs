@@ -67,7 +67,7 @@ pub fn routes(t: &mut RouteTable) {
         Method::POST,
         "/api/v1/auth/reset-password",
         AUTH,
-        doc("Set a new password with a reset token; ends every session")
+        doc("Set a new password with a reset token; ends every session (403 HF-AUTH-011: the account is locked)")
             .request::<ResetIn>()
             .no_content(),
         post(auth_reset_password),

@@ -2,7 +2,9 @@
 //! /api/v1/invitations/accept` does (`holdfast_app::access::invitations`). A new account chooses
 //! its password; an existing one gives its password (and its authenticator code when it has
 //! one), throttled like a sign-in. Then the member is signed in to the console and lands on the
-//! inbox. An invitation that cannot be used meets one 404 page.
+//! inbox. An invitation that cannot be used meets one 404 page; one of a suspended workspace
+//! meets the suspension's 403 page (`HF-AUTH-010`), which names nothing of it, and stays
+//! pending.
 
 use crate::console;
 use crate::extract::ClientInfo;
