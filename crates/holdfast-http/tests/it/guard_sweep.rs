@@ -189,6 +189,14 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"subject": "Sweep", "contact": {"email": "sweep@example.com"}, "message": "hi"})
     } else if path.contains("companies") {
         json!({"name": "Sweep Co"})
+    } else if path.ends_with("/status") && path.contains("jobs") {
+        json!({"status": "cancelled"})
+    } else if path.contains("time-zone") {
+        json!({"time_zone": "Europe/London"})
+    } else if path.ends_with("/jobs") {
+        json!({"contact_id": "ct_00000000000000000000000000000001", "title": "Sweep visit"})
+    } else if path.contains("/jobs/") {
+        json!({"title": "Sweep visit"})
     } else if path.contains("contact-fields") {
         json!({"label": "Sweep"})
     } else if path.contains("invitations") {
@@ -390,6 +398,16 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .as_str()
         .unwrap()
         .to_owned();
+    let a_job = app
+        .post("/api/v1/jobs")
+        .key(&a.admin_key)
+        .json(&json!({"contact_id": a_contact, "title": "A's visit"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.post("/api/v1/contact-fields")
         .key(&a.admin_key)
         .json(&json!({"key": "a_only", "label": "A's field", "type": "text"}))
@@ -438,6 +456,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("saved-replies", "id") => a_saved_reply.clone(),
                     ("erasure-requests", "id") => a_erasure_request.clone(),
                     ("companies", "id") => a_company.clone(),
+                    ("jobs", "id") => a_job.clone(),
                     ("contact-fields", "key") => "a_only".into(),
                     ("imports", "id") => a_import.clone(),
                     // Behind A's ticket id: B gets 404 for the ticket first.

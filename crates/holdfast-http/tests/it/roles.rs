@@ -288,6 +288,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "companies" => "co_00000000000000000000000000000001".into(),
             "contact-fields" => "matrix_field".into(),
             "imports" => "imp_00000000000000000000000000000001".into(),
+            "jobs" => "job_00000000000000000000000000000001".into(),
             other => panic!("no matrix fixture for {other}"),
         }
     };

@@ -121,7 +121,7 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::PUT,
         "/api/v1/field-service/time-zone",
-        Guard::Staff {
+        Guard::StaffStepUp {
             permission: Permission::WorkspaceManage,
         },
         doc("Set the workspace's time zone (scheduled jobs keep their times)")
