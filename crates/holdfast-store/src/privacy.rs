@@ -266,7 +266,7 @@ async fn records_of(
 async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     // Its messages in other contacts' tickets, then its own tickets (cascading to their
-    // messages, attachments' rows, timelines and widget visitors), then the contact.
+    // messages, attachments' rows, timelines and widget visitors), its jobs, then the contact.
     sqlx::query(
         "DELETE FROM ticket_messages WHERE workspace_id = $1 AND author_type = 'contact' AND author_id = $2",
     )
@@ -289,6 +289,13 @@ async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), St
     .execute(tx.conn())
     .await?;
     sqlx::query("DELETE FROM widget_identities WHERE workspace_id = $1 AND contact_id = $2")
+        .bind(&ws)
+        .bind(&person.id)
+        .execute(tx.conn())
+        .await?;
+    // Its field-service jobs (their service address and notes are about the person),
+    // cascading to their technicians and history.
+    sqlx::query("DELETE FROM jobs WHERE workspace_id = $1 AND contact_id = $2")
         .bind(&ws)
         .bind(&person.id)
         .execute(tx.conn())

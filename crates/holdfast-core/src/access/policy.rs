@@ -375,7 +375,8 @@ mod tests {
                 .permissions()
                 .to_vec()
                 .iter()
-                .all(|p| p.as_str().ends_with(".read"))
+                .all(|p| p.as_str().ends_with(".read") || *p == Permission::JobsAll),
+            "a viewer reads (jobs.all widens which jobs it reads, not what it may do)"
         );
     }
 }

@@ -364,3 +364,45 @@ async fn a_technician_reaches_only_their_own_jobs_on_every_job_route() {
             .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasing_a_contact_erases_their_jobs() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobs-erase").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let other = contact(
+        &app,
+        &ws,
+        json!({"name": "Grace", "email": "grace@example.com"}),
+    )
+    .await;
+    let theirs = book(
+        &app,
+        &key,
+        json!({"contact_id": customer, "title": "At Ada's", "service_address": "1 Mill Lane"}),
+    )
+    .await;
+    let kept = book(
+        &app,
+        &key,
+        json!({"contact_id": other, "title": "At Grace's"}),
+    )
+    .await;
+    app.delete(&format!("/api/v1/contacts/{customer}"))
+        .key(&key)
+        .expect(204)
+        .await;
+    app.get(&format!("/api/v1/contacts/{customer}"))
+        .key(&key)
+        .expect(404)
+        .await;
+    app.get(&format!("/api/v1/jobs/{}", id(&theirs)))
+        .key(&key)
+        .expect(404)
+        .await;
+    app.get(&format!("/api/v1/jobs/{}", id(&kept)))
+        .key(&key)
+        .expect(200)
+        .await;
+}
