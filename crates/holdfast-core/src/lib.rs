@@ -17,6 +17,7 @@ pub mod field_service;
 pub mod helpdesk;
 pub mod identity;
 pub mod ids;
+pub mod invoicing;
 pub mod netguard;
 pub mod ops;
 pub mod patch;
