@@ -8,7 +8,9 @@ use crate::audit::Origin;
 use crate::events::publish;
 use crate::{App, AppResult};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::field_service::jobs::{JobIn, JobOut, JobPatch, StatusIn, check_transition};
+use holdfast_core::field_service::jobs::{
+    JobFields, JobIn, JobOut, JobPatch, JobStatus, StatusIn, check_transition,
+};
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::JobId;
 use holdfast_core::validate::FieldError;
@@ -40,14 +42,36 @@ pub async fn zone(state: &App, tenant: &Tenant) -> AppResult<ZoneName> {
     Ok(zone)
 }
 
-/// Refuses ids of things the workspace does not have, and a limited caller who would not
-/// reach the job afterwards (a technician must be among its technicians).
+/// Refuses ids of things the workspace does not have among those `fields` sets anew (compared
+/// with `before`, for a change: a reference that was valid when it was made is not checked
+/// again), and a limited caller who would not reach the job afterwards (a technician must be
+/// among its technicians; an API key without `jobs.all` reaches no job).
 async fn check_references(
     tx: &mut TenantTx<'_>,
     scope: &JobScope,
-    fields: &holdfast_core::field_service::jobs::JobFields,
+    fields: &JobFields,
+    before: Option<&JobFields>,
 ) -> AppResult<()> {
-    let mut errors: Vec<FieldError> = store::missing_references(tx, fields)
+    if scope.is_nothing() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this API key's role reaches no job: it needs jobs.all (a key is assigned to no job)",
+        ));
+    }
+    let fresh = JobFields {
+        technician_ids: fields
+            .technician_ids
+            .iter()
+            .filter(|t| before.is_none_or(|b| !b.technician_ids.contains(t)))
+            .cloned()
+            .collect(),
+        company_id: fields
+            .company_id
+            .clone()
+            .filter(|c| before.is_none_or(|b| b.company_id.as_ref() != Some(c))),
+        ..fields.clone()
+    };
+    let mut errors: Vec<FieldError> = store::missing_references(tx, &fresh, before.is_none())
         .await?
         .into_iter()
         .map(|(field, detail)| FieldError::new(field, detail))
@@ -67,15 +91,78 @@ async fn check_references(
     }
 }
 
+/// A job that is done is kept as it was; a job being worked keeps a window and a technician.
+fn check_change(status: JobStatus, fields: &JobFields) -> AppResult<()> {
+    if matches!(status, JobStatus::Completed | JobStatus::Cancelled) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a {} job cannot be changed{}",
+                status.as_str(),
+                if status == JobStatus::Cancelled {
+                    "; request it again first"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let working = matches!(
+        status,
+        JobStatus::Scheduled | JobStatus::EnRoute | JobStatus::InProgress
+    );
+    if working && (fields.window.is_none() || fields.technician_ids.is_empty()) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a {} job keeps its window and at least one technician; move it back to requested first",
+                status.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the fields a change sets to something else (for the audit trail).
+fn changed(before: &JobFields, after: &JobFields) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    let mut note = |name, differs: bool| {
+        if differs {
+            names.push(name);
+        }
+    };
+    note("title", before.title != after.title);
+    note("description", before.description != after.description);
+    note(
+        "service_address",
+        before.service_address != after.service_address,
+    );
+    note("window", before.window != after.window);
+    note(
+        "technician_ids",
+        before.technician_ids != after.technician_ids,
+    );
+    note("checklist", before.checklist != after.checklist);
+    note("line_items", before.line_items != after.line_items);
+    names
+}
+
+/// The job as the caller sees it, published (as `event`) without the overlap warning, which
+/// is the dispatcher's and depends on who asks.
 async fn published(
     state: &App,
     tx: &mut TenantTx<'_>,
+    scope: &JobScope,
     job: Job,
     zone: &ZoneName,
     event: EventType,
 ) -> AppResult<JobOut> {
-    let out = store::answer(tx, job, zone).await?;
-    publish(tx, event, &out, state.clock.now_ms()).await?;
+    let out = store::answer(tx, scope, job, zone).await?;
+    let data = JobOut {
+        overlapping_job_ids: Vec::new(),
+        ..out.clone()
+    };
+    publish(tx, event, &data, state.clock.now_ms()).await?;
     Ok(out)
 }
 
@@ -90,12 +177,12 @@ pub async fn create(
     let scope = JobScope::of(actor);
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
-    check_references(&mut tx, &scope, &fields).await?;
+    check_references(&mut tx, &scope, &fields, None).await?;
     let id = store::insert(&mut tx, &fields, &by(origin), now).await?;
     let job = store::get(&mut tx, &scope, &id, Lock::Read)
         .await?
         .ok_or_else(not_found)?;
-    let out = published(state, &mut tx, job, &zone, EventType::JobCreated).await?;
+    let out = published(state, &mut tx, &scope, job, &zone, EventType::JobCreated).await?;
     let event = origin.event(
         "job.created",
         "job",
@@ -111,10 +198,11 @@ pub async fn get(state: &App, actor: &Actor, id: &str) -> AppResult<JobOut> {
     let id = JobId::parse(id).ok_or_else(not_found)?;
     let zone = zone(state, &actor.tenant).await?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let job = store::get(&mut tx, &JobScope::of(actor), &id, Lock::Read)
+    let scope = JobScope::of(actor);
+    let job = store::get(&mut tx, &scope, &id, Lock::Read)
         .await?
         .ok_or_else(not_found)?;
-    let out = store::answer(&mut tx, job, &zone).await?;
+    let out = store::answer(&mut tx, &scope, job, &zone).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -129,10 +217,11 @@ pub async fn list(
 ) -> AppResult<Vec<JobOut>> {
     let zone = zone(state, &actor.tenant).await?;
     let mut tx = state.db.read(&actor.tenant).await?;
-    let jobs = store::list(&mut tx, &JobScope::of(actor), filter, after, limit).await?;
+    let scope = JobScope::of(actor);
+    let jobs = store::list(&mut tx, &scope, filter, after, limit).await?;
     let mut out = Vec::with_capacity(jobs.len());
     for job in jobs {
-        out.push(store::answer(&mut tx, job, &zone).await?);
+        out.push(store::answer(&mut tx, &scope, job, &zone).await?);
     }
     tx.commit().await?;
     Ok(out)
@@ -154,13 +243,19 @@ pub async fn update(
         .await?
         .ok_or_else(not_found)?;
     let fields = patch.apply(&current.fields, &zone).map_err(invalid)?;
-    check_references(&mut tx, &scope, &fields).await?;
+    check_change(current.status, &fields)?;
+    check_references(&mut tx, &scope, &fields, Some(&current.fields)).await?;
     store::update(&mut tx, &id, &fields, now).await?;
     let job = store::get(&mut tx, &scope, &id, Lock::Read)
         .await?
         .ok_or_else(not_found)?;
-    let out = published(state, &mut tx, job, &zone, EventType::JobUpdated).await?;
-    let event = origin.event("job.updated", "job", id.as_str(), json!({}));
+    let out = published(state, &mut tx, &scope, job, &zone, EventType::JobUpdated).await?;
+    let event = origin.event(
+        "job.updated",
+        "job",
+        id.as_str(),
+        json!({"changed": changed(&current.fields, &fields)}),
+    );
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(out)
@@ -212,7 +307,15 @@ pub async fn change_status(
     let job = store::get(&mut tx, &scope, &id, Lock::Read)
         .await?
         .ok_or_else(not_found)?;
-    let out = published(state, &mut tx, job, &zone, EventType::JobStatusChanged).await?;
+    let out = published(
+        state,
+        &mut tx,
+        &scope,
+        job,
+        &zone,
+        EventType::JobStatusChanged,
+    )
+    .await?;
     let event = origin.event(
         "job.status_changed",
         "job",

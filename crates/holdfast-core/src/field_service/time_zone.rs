@@ -26,7 +26,11 @@ impl ZoneName {
                 "must be an IANA time zone name, like Europe/London or America/New_York",
             ));
         }
-        Ok(ZoneName(text.to_owned()))
+        let canonical = TimeZone::get(text)
+            .ok()
+            .and_then(|zone| zone.iana_name().map(str::to_owned))
+            .unwrap_or_else(|| text.to_owned());
+        Ok(ZoneName(canonical))
     }
 
     /// A stored name (checked when it was saved; UTC if the database no longer knows it).
@@ -45,8 +49,30 @@ impl ZoneName {
     /// The instant (ms since the epoch) a person means by `text` in this zone: a local time
     /// like `2026-03-29T09:30`, or a time with its offset (`…+01:00`, `…Z`).
     pub fn instant(&self, field: &str, text: &str) -> Result<i64, FieldError> {
-        let text = text.trim();
+        let ms = self.parse_instant(field, text.trim())?;
+        if !(EARLIEST_MS..LATEST_MS).contains(&ms) {
+            return Err(FieldError::new(
+                field,
+                "must be between the years 2000 and 2099",
+            ));
+        }
+        Ok(ms)
+    }
+
+    fn parse_instant(&self, field: &str, text: &str) -> Result<i64, FieldError> {
+        if text.contains('[') {
+            return Err(FieldError::new(
+                field,
+                "must not name a time zone in brackets: give the workspace's local time or an offset",
+            ));
+        }
         if let Ok(exact) = text.parse::<Timestamp>() {
+            if !offset_is_real(text) {
+                return Err(FieldError::new(
+                    field,
+                    "has an offset no place uses (from -12:00 to +14:00)",
+                ));
+            }
             return Ok(exact.as_millisecond());
         }
         let local: DateTime = text.parse().map_err(|_| {
@@ -93,6 +119,36 @@ impl ZoneName {
     }
 }
 
+/// 2000-01-01T00:00Z and 2100-01-01T00:00Z: scheduled times outside are typing mistakes.
+const EARLIEST_MS: i64 = 946_684_800_000;
+const LATEST_MS: i64 = 4_102_444_800_000;
+
+/// Whether the offset at the end of `text` (`Z`, `+01:00`, `-0530`) is one a place uses.
+fn offset_is_real(text: &str) -> bool {
+    if text.ends_with('Z') || text.ends_with('z') {
+        return true;
+    }
+    let Some(at) = text.rfind(['+', '-']) else {
+        return false;
+    };
+    let digits: String = text[at + 1..]
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    let (Some(hours), Some(minutes)) = (
+        digits.get(0..2).and_then(|h| h.parse::<i32>().ok()),
+        digits.get(2..4).map_or(Some(0), |m| m.parse::<i32>().ok()),
+    ) else {
+        return false;
+    };
+    let total = hours * 60 + minutes;
+    if text[at..].starts_with('+') {
+        total <= 14 * 60
+    } else {
+        total <= 12 * 60
+    }
+}
+
 fn out_of_range(field: &str) -> FieldError {
     FieldError::new(field, "is out of range")
 }
@@ -119,6 +175,10 @@ mod tests {
             assert!(ZoneName::parse("tz", bad).is_err(), "{bad:?}");
         }
         assert_eq!(ZoneName::from_trusted("nowhere").as_str(), "UTC");
+        assert_eq!(
+            ZoneName::parse("tz", "europe/LONDON").unwrap().as_str(),
+            "Europe/London"
+        );
     }
 
     #[test]
@@ -151,8 +211,20 @@ mod tests {
             tz.local(tz.instant("s", "2026-07-15T09:00").unwrap()),
             "2026-07-15T09:00"
         );
-        for bad in ["tomorrow", "2026-13-01T09:00", "2026-02-30T09:00", ""] {
+        for bad in [
+            "tomorrow",
+            "2026-13-01T09:00",
+            "2026-02-30T09:00",
+            "",
+            "2026-12-08T09:00[America/New_York]",
+            "2026-12-08T09:00:00+25:59",
+            "2026-12-08T09:00:00-13:00",
+            "0000-01-01T00:00",
+            "2150-01-01T00:00",
+        ] {
             assert!(tz.instant("start", bad).is_err(), "{bad:?}");
         }
+        assert!(tz.instant("start", "2026-12-08T09:00:00+14:00").is_ok());
+        assert!(tz.instant("start", "2026-12-08T09:00:00-05:30").is_ok());
     }
 }

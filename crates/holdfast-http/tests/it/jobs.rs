@@ -406,3 +406,162 @@ async fn erasing_a_contact_erases_their_jobs() {
         .expect(200)
         .await;
 }
+
+/// Findings of the attacker's pass on jobs, each kept by a test: the overlap warning says
+/// nothing of jobs the caller cannot see; a job being worked keeps its window and technician;
+/// a completed job is kept as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_technician_learns_nothing_of_other_jobs_and_finished_jobs_stay_as_they_were() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobs-probe").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let (tess, tess_token) = member(&app, &ws, "tess", "technician").await;
+    let (tom, _) = member(&app, &ws, "tom", "technician").await;
+    let toms = book(&app, &key, json!({"contact_id": customer, "title": "Tom's private",
+        "window": {"start": "2026-12-10T09:00", "end": "2026-12-10T11:00"}, "technician_ids": [tom]})).await;
+    // Tess books a wide window for herself and Tom: the dispatcher would see the clash…
+    let probe = book(&app, &tess_token, json!({"contact_id": customer, "title": "Probe",
+        "window": {"start": "2026-12-01T00:00", "end": "2026-12-14T23:00"}, "technician_ids": [tess, tom]})).await;
+    assert_eq!(
+        probe["overlapping_job_ids"],
+        json!([]),
+        "nothing of Tom's job reaches Tess"
+    );
+    let seen_by_admin = app
+        .get(&format!("/api/v1/jobs/{}", id(&probe)))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(seen_by_admin["overlapping_job_ids"], json!([id(&toms)]));
+
+    // A scheduled job keeps its window and a technician.
+    let path = format!("/api/v1/jobs/{}", id(&toms));
+    app.post(&format!("{path}/status"))
+        .key(&key)
+        .json(&json!({"status": "scheduled"}))
+        .expect(200)
+        .await;
+    let refused = app
+        .patch(&path)
+        .key(&key)
+        .json(&json!({"window": null}))
+        .expect(409)
+        .await;
+    assert!(
+        refused.text.contains("back to requested"),
+        "{}",
+        refused.text
+    );
+    app.patch(&path)
+        .key(&key)
+        .json(&json!({"technician_ids": []}))
+        .expect(409)
+        .await;
+    // A completed job cannot be rewritten; a change is audited with what it changed.
+    app.patch(&path)
+        .key(&key)
+        .json(&json!({"title": "Tom's visit"}))
+        .expect(200)
+        .await;
+    let trail = app
+        .get("/api/v1/audit?limit=20")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    let update = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "job.updated")
+        .unwrap()
+        .clone();
+    let summary: Value = serde_json::from_str(update["summary"].as_str().unwrap()).unwrap();
+    assert_eq!(summary["changed"], json!(["title"]), "{update}");
+    for status in ["in_progress", "completed"] {
+        app.post(&format!("{path}/status"))
+            .key(&key)
+            .json(&json!({"status": status}))
+            .expect(200)
+            .await;
+    }
+    let refused = app
+        .patch(&path)
+        .key(&key)
+        .json(&json!({"line_items": [{"kind": "material", "description": "gold", "quantity": "999"}]}))
+        .expect(409)
+        .await;
+    assert!(
+        refused.text.contains("completed job cannot be changed"),
+        "{}",
+        refused.text
+    );
+}
+
+/// A deleted company or a removed member does not freeze a job; an API key whose role reaches
+/// no job is told so before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_outlive_a_deleted_company_and_a_removed_member() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobs-refs").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let company = app
+        .post("/api/v1/companies")
+        .key(&key)
+        .json(&json!({"name": "TmpCo"}))
+        .expect(201)
+        .await
+        .json;
+    let (tess, _) = member(&app, &ws, "tess", "technician").await;
+    let (vic, _) = member(&app, &ws, "vic", "technician").await;
+    let job = book(
+        &app,
+        &key,
+        json!({"contact_id": customer, "company_id": company["id"], "title": "Shared",
+        "technician_ids": [tess, vic]}),
+    )
+    .await;
+    let path = format!("/api/v1/jobs/{}", id(&job));
+    app.delete(&format!(
+        "/api/v1/companies/{}",
+        company["id"].as_str().unwrap()
+    ))
+    .key(&key)
+    .expect(204)
+    .await;
+    let members = app.get("/api/v1/members").key(&key).expect(200).await.json;
+    let vic_membership = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user_id"] == vic.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/api/v1/members/{vic_membership}"))
+        .key(&key)
+        .expect(204)
+        .await;
+    let after = app
+        .patch(&path)
+        .key(&key)
+        .json(&json!({"title": "Still editable"}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(after["company_id"], Value::Null);
+    assert_eq!(after["technician_ids"], json!([tess]));
+
+    let (tech_key, _) = crate::key_with_role(&app, &ws, "technician").await;
+    let refused = app
+        .post("/api/v1/jobs")
+        .key(&tech_key)
+        .json(&json!({"contact_id": customer, "title": "By a key"}))
+        .expect(403)
+        .await;
+    assert!(refused.text.contains("jobs.all"), "{}", refused.text);
+}

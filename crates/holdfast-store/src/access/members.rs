@@ -118,7 +118,8 @@ pub async fn set_role(
     Ok(Change::Done)
 }
 
-/// Removes a member; refuses to remove the last owner. The caller ends their sessions.
+/// Removes a member (and their job assignments); refuses to remove the last owner. The caller
+/// ends their sessions.
 pub async fn remove(tx: &mut TenantTx<'_>, id: &MembershipId) -> Result<Change, StoreError> {
     let Some(current) = get(tx, id).await? else {
         return Ok(Change::NotFound);
@@ -127,6 +128,12 @@ pub async fn remove(tx: &mut TenantTx<'_>, id: &MembershipId) -> Result<Change, 
         return Ok(Change::LastOwner);
     }
     let ws = tx.ws().to_owned();
+    // Their job assignments go with them (a job keeps its other technicians).
+    sqlx::query("DELETE FROM job_technicians WHERE workspace_id = $1 AND user_id = $2")
+        .bind(&ws)
+        .bind(&current.user_id)
+        .execute(tx.conn())
+        .await?;
     sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND id = $2")
         .bind(ws)
         .bind(id.as_str())

@@ -53,6 +53,11 @@ impl JobScope {
         self.0 == Reach::All
     }
 
+    /// Whether the caller reaches no job at all (an API key whose role lacks `jobs.all`).
+    pub fn is_nothing(&self) -> bool {
+        self.0 == Reach::Nothing
+    }
+
     /// The condition on `j` (a `jobs` row) this scope adds; it binds [`JobScope::bound`] as
     /// `$n` whatever the scope, so every statement has the same parameters.
     fn condition(&self, n: usize) -> Sql {
@@ -160,20 +165,25 @@ pub async fn set_time_zone(tx: &mut TenantTx<'_>, zone: &ZoneName) -> Result<(),
     Ok(())
 }
 
-/// Which of the ids the job names do not exist in the workspace: the contact, the company and
-/// each technician (a member of the workspace). Each as (field, detail).
+/// Which of the ids the job names do not exist in the workspace: the contact (when
+/// `with_contact`), the company and each technician (a member of the workspace). Each as
+/// (field, detail).
 pub async fn missing_references(
     tx: &mut TenantTx<'_>,
     fields: &JobFields,
+    with_contact: bool,
 ) -> Result<Vec<(String, String)>, StoreError> {
     let ws = tx.ws().to_owned();
     let mut missing = Vec::new();
-    let contact: Option<i64> =
+    let contact: Option<i64> = if with_contact {
         sqlx::query_scalar("SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2")
             .bind(&ws)
             .bind(&fields.contact_id)
             .fetch_optional(tx.conn())
-            .await?;
+            .await?
+    } else {
+        Some(1)
+    };
     if contact.is_none() {
         missing.push((
             "contact_id".into(),
@@ -416,35 +426,44 @@ async fn history(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<StatusChangeOu
         .collect())
 }
 
-/// Other open jobs of the job's technicians whose windows overlap its window.
-async fn overlapping(tx: &mut TenantTx<'_>, job: &Job) -> Result<Vec<String>, StoreError> {
+/// Other open jobs of the job's technicians whose windows overlap its window, among the jobs
+/// `scope` reaches (a technician learns nothing of jobs they are not assigned to).
+async fn overlapping(
+    tx: &mut TenantTx<'_>,
+    scope: &JobScope,
+    job: &Job,
+) -> Result<Vec<String>, StoreError> {
     let Some(window) = job.fields.window else {
         return Ok(Vec::new());
     };
     let ws = tx.ws().to_owned();
-    Ok(sqlx::query_scalar(
+    let mut sql = Sql::of(&[
         "SELECT DISTINCT j.id FROM jobs j JOIN job_technicians t ON t.workspace_id = j.workspace_id \
          AND t.job_id = j.id WHERE j.workspace_id = $1 AND j.id <> $2 \
          AND j.status NOT IN ('completed', 'cancelled') AND j.window_start < $4 AND j.window_end > $3 \
-         AND t.user_id IN (SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2) \
-         ORDER BY j.id",
-    )
-    .bind(ws)
-    .bind(job.id.as_str())
-    .bind(window.start_ms)
-    .bind(window.end_ms)
-    .fetch_all(tx.conn())
-    .await?)
+         AND t.user_id IN (SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2)",
+    ]);
+    sql.append(&scope.condition(5)).push(" ORDER BY j.id");
+    Ok(sqlx::query_scalar(sql)
+        .bind(ws)
+        .bind(job.id.as_str())
+        .bind(window.start_ms)
+        .bind(window.end_ms)
+        .bind(scope.bound())
+        .fetch_all(tx.conn())
+        .await?)
 }
 
-/// The job as answered: with its window in the workspace's zone, history and overlaps.
+/// The job as answered to a caller of `scope`: with its window in the workspace's zone,
+/// history and the overlaps that caller may see.
 pub async fn answer(
     tx: &mut TenantTx<'_>,
+    scope: &JobScope,
     job: Job,
     zone: &ZoneName,
 ) -> Result<JobOut, StoreError> {
     let history = history(tx, &job.id).await?;
-    let overlapping_job_ids = overlapping(tx, &job).await?;
+    let overlapping_job_ids = overlapping(tx, scope, &job).await?;
     Ok(JobOut {
         id: job.id.to_string(),
         contact_id: job.fields.contact_id,
@@ -475,8 +494,8 @@ pub struct Filter {
     pub status: Option<JobStatus>,
 }
 
-/// Jobs in `scope` matching `filter`, by window start then id (unscheduled jobs last), after
-/// the cursor id; at most `limit`.
+/// Jobs in `scope` matching `filter`, in id (booking) order after the cursor id; at most
+/// `limit`.
 pub async fn list(
     tx: &mut TenantTx<'_>,
     scope: &JobScope,

@@ -115,8 +115,20 @@ async fn audit_list(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     let mut errors = Errors::default();
-    let (limit, cursor) =
-        page_params_into(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
+    // Cursors issued before the trail paged like every list were the plain sequence number
+    // (all digits; an opaque cursor never is): still accepted, so a client paging across an
+    // upgrade goes on.
+    let legacy = query
+        .cursor
+        .as_deref()
+        .filter(|c| (1..=19).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit()));
+    let opaque = if legacy.is_some() {
+        None
+    } else {
+        query.cursor.as_deref()
+    };
+    let (limit, cursor) = page_params_into(query.limit.as_deref(), opaque, &mut errors);
+    let cursor = legacy.map(str::to_owned).or(cursor);
     let filter = Filter {
         actor_id: criterion(&mut errors, "actor", query.actor),
         action: criterion(&mut errors, "action", query.action),
