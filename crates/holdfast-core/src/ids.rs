@@ -100,6 +100,11 @@ prefixed_id!(
     JobId,
     "job"
 );
+prefixed_id!(
+    /// A note on a field-service job.
+    JobNoteId,
+    "jn"
+);
 prefixed_id!(SessionId, "ses");
 prefixed_id!(RefreshTokenId, "rft");
 prefixed_id!(ResetTokenId, "rst");

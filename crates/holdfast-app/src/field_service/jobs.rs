@@ -9,7 +9,7 @@ use crate::events::publish;
 use crate::{App, AppResult};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::field_service::jobs::{
-    JobFields, JobIn, JobOut, JobPatch, JobStatus, StatusIn, check_transition,
+    JobFields, JobIn, JobOut, JobPatch, JobStatus, NoteIn, StatusIn, check_transition,
 };
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::JobId;
@@ -321,6 +321,47 @@ pub async fn change_status(
         "job",
         id.as_str(),
         json!({"from": from.as_str(), "to": body.status.as_str()}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Adds a note to a job the caller reaches (a technician: their own jobs), in any status: a
+/// note on a finished job records what came after. Audited and published as `job.updated`.
+pub async fn add_note(
+    state: &App,
+    actor: &Actor,
+    origin: &Origin,
+    id: &str,
+    body: &NoteIn,
+) -> AppResult<JobOut> {
+    let id = JobId::parse(id).ok_or_else(not_found)?;
+    let text = body.validate().map_err(invalid)?;
+    let zone = zone(state, &actor.tenant).await?;
+    let scope = JobScope::of(actor);
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let job = store::get(&mut tx, &scope, &id, Lock::ForUpdate)
+        .await?
+        .ok_or_else(not_found)?;
+    let Some(note) =
+        store::add_note(&mut tx, &job, body.visibility, &text, &by(origin), now).await?
+    else {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a job holds at most {} notes",
+                holdfast_core::field_service::jobs::MAX_NOTES
+            ),
+        ));
+    };
+    let out = published(state, &mut tx, &scope, job, &zone, EventType::JobUpdated).await?;
+    let event = origin.event(
+        "job.note_added",
+        "job",
+        id.as_str(),
+        json!({"note_id": note.as_str(), "visibility": body.visibility.as_str()}),
     );
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;

@@ -468,6 +468,63 @@ pub struct StatusChangeOut {
     pub note: Option<String>,
 }
 
+/// Who may read a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteVisibility {
+    /// The team only (the default).
+    #[default]
+    Internal,
+    /// The customer too: the client portal and the job's public page show it.
+    Customer,
+}
+
+impl NoteVisibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteVisibility::Internal => "internal",
+            NoteVisibility::Customer => "customer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<NoteVisibility> {
+        [NoteVisibility::Internal, NoteVisibility::Customer]
+            .into_iter()
+            .find(|v| v.as_str() == text)
+    }
+}
+
+/// Body of `POST /api/v1/jobs/{id}/notes`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteIn {
+    #[schemars(length(min = 1, max = 5000))]
+    pub body: String,
+    #[serde(default)]
+    pub visibility: NoteVisibility,
+}
+
+impl NoteIn {
+    /// The note's text, trimmed, 1 to 5000 characters.
+    pub fn validate(&self) -> Result<String, Vec<FieldError>> {
+        validate::text("body", self.body.trim(), 1, 5000).map_err(|e| vec![e])
+    }
+}
+
+/// A note as answered.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct NoteOut {
+    pub id: String,
+    pub visibility: NoteVisibility,
+    pub body: String,
+    /// Who: `user:<id>` or `api_key:<id>`.
+    pub by: String,
+    pub created_at: i64,
+}
+
+/// At most this many notes on one job.
+pub const MAX_NOTES: i64 = 500;
+
 /// A job as answered.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct JobOut {
@@ -484,6 +541,8 @@ pub struct JobOut {
     pub line_items: Vec<LineItem>,
     /// Every status change, oldest first.
     pub history: Vec<StatusChangeOut>,
+    /// Notes, oldest first: internal ones for the team, customer ones shown to the customer.
+    pub notes: Vec<NoteOut>,
     /// Other jobs of an assigned technician whose windows overlap this one's (a warning for
     /// the dispatcher; double-booking is allowed).
     pub overlapping_job_ids: Vec<String>,

@@ -43,6 +43,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "a job names its contact by id only",
     ),
     (
+        "POST",
+        "/api/v1/jobs/{id}/notes",
+        "a job names its contact by id only",
+    ),
+    (
         "GET",
         "/api/v1/field-service/time-zone",
         "the workspace's time zone",

@@ -565,3 +565,69 @@ async fn jobs_outlive_a_deleted_company_and_a_removed_member() {
         .await;
     assert!(refused.text.contains("jobs.all"), "{}", refused.text);
 }
+
+/// Notes on a job: internal by default or customer-visible, added by whoever reaches the job
+/// (a technician only on their own), also after it is completed; bad input refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn notes_are_internal_or_for_the_customer_and_follow_the_technician_scope() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobs-notes").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let (tess, tess_token) = member(&app, &ws, "tess", "technician").await;
+    let (tom, tom_token) = member(&app, &ws, "tom", "technician").await;
+    let job = book(&app, &key, json!({"contact_id": customer, "title": "Leak",
+        "window": {"start": "2026-07-01T09:00", "end": "2026-07-01T10:00"}, "technician_ids": [tess]})).await;
+    let notes = format!("/api/v1/jobs/{}/notes", id(&job));
+    app.post(&notes)
+        .key(&key)
+        .json(&json!({"body": "Gate code 4711"}))
+        .expect(201)
+        .await;
+    let after = app
+        .post(&notes)
+        .key(&tess_token)
+        .json(&json!({"body": " Replaced the washer; all dry. ", "visibility": "customer"}))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(after["notes"][0]["visibility"], "internal");
+    assert_eq!(after["notes"][1]["visibility"], "customer");
+    assert_eq!(after["notes"][1]["body"], "Replaced the washer; all dry.");
+    assert_eq!(after["notes"][1]["by"], format!("user:{tess}"));
+    app.post(&notes)
+        .key(&tom_token)
+        .json(&json!({"body": "Not my job"}))
+        .expect(404)
+        .await;
+    let _ = tom;
+    for body in [
+        json!({"body": "  "}),
+        json!({"body": "x", "visibility": "public"}),
+        json!({"text": "x"}),
+    ] {
+        app.post(&notes).key(&key).json(&body).expect(422).await;
+    }
+    app.post("/api/v1/jobs/job_00000000000000000000000000000000/notes")
+        .key(&key)
+        .json(&json!({"body": "x"}))
+        .expect(404)
+        .await;
+    let path = format!("/api/v1/jobs/{}", id(&job));
+    for status in ["scheduled", "in_progress", "completed"] {
+        app.post(&format!("{path}/status"))
+            .key(&key)
+            .json(&json!({"status": status}))
+            .expect(200)
+            .await;
+    }
+    let done = app
+        .post(&notes)
+        .key(&key)
+        .json(&json!({"body": "Invoice sent"}))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(done["notes"].as_array().unwrap().len(), 3);
+    assert_eq!(done["status"], "completed");
+}

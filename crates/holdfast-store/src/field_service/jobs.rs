@@ -10,10 +10,11 @@ use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::field_service::jobs::{
-    ChecklistItem, JobFields, JobOut, JobStatus, LineItem, StatusChangeOut, Window, WindowOut,
+    ChecklistItem, JobFields, JobOut, JobStatus, LineItem, MAX_NOTES, NoteOut, NoteVisibility,
+    StatusChangeOut, Window, WindowOut,
 };
 use holdfast_core::field_service::time_zone::ZoneName;
-use holdfast_core::ids::JobId;
+use holdfast_core::ids::{JobId, JobNoteId};
 
 /// Which jobs a caller reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,6 +464,7 @@ pub async fn answer(
     zone: &ZoneName,
 ) -> Result<JobOut, StoreError> {
     let history = history(tx, &job.id).await?;
+    let notes = notes(tx, &job.id).await?;
     let overlapping_job_ids = overlapping(tx, scope, &job).await?;
     Ok(JobOut {
         id: job.id.to_string(),
@@ -477,10 +479,80 @@ pub async fn answer(
         checklist: job.fields.checklist,
         line_items: job.fields.line_items,
         history,
+        notes,
         overlapping_job_ids,
         created_at: job.created_at,
         updated_at: job.updated_at,
     })
+}
+
+#[derive(sqlx::FromRow)]
+struct NoteRow {
+    id: String,
+    visibility: String,
+    body: String,
+    author: String,
+    created_at: i64,
+}
+
+async fn notes(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<NoteOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let rows: Vec<NoteRow> = sqlx::query_as(
+        "SELECT id, visibility, body, author, created_at FROM job_notes \
+         WHERE workspace_id = $1 AND job_id = $2 ORDER BY id",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| NoteOut {
+            id: r.id,
+            visibility: NoteVisibility::parse(&r.visibility).unwrap_or_default(),
+            body: r.body,
+            by: r.author,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// Adds a note to a job the caller reached (read under lock by the caller); `None` when the job
+/// has [`MAX_NOTES`] already.
+pub async fn add_note(
+    tx: &mut TenantTx<'_>,
+    job: &Job,
+    visibility: NoteVisibility,
+    body: &str,
+    author: &str,
+    now_ms: i64,
+) -> Result<Option<JobNoteId>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM job_notes WHERE workspace_id = $1 AND job_id = $2",
+    )
+    .bind(&ws)
+    .bind(job.id.as_str())
+    .fetch_one(tx.conn())
+    .await?;
+    if count >= MAX_NOTES {
+        return Ok(None);
+    }
+    let id = JobNoteId::generate(now_ms);
+    sqlx::query(
+        "INSERT INTO job_notes (workspace_id, job_id, id, visibility, body, author, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&ws)
+    .bind(job.id.as_str())
+    .bind(id.as_str())
+    .bind(visibility.as_str())
+    .bind(body)
+    .bind(author)
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(Some(id))
 }
 
 /// A dispatch board's filter.

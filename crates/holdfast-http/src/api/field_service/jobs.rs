@@ -1,5 +1,6 @@
 //! `/api/v1/jobs` (module `field_service`): book, list (a dispatch board by date range,
-//! technician and status), read, change and move jobs through their statuses; and
+//! technician and status), read, change, note (internal or customer-visible) and move jobs
+//! through their statuses; and
 //! `/api/v1/field-service/time-zone`, the workspace's zone windows are typed in. Reading needs
 //! `jobs.read`, changing `jobs.write`; without `jobs.all` a member reaches only the jobs they
 //! are assigned to (the store's `JobScope`), and every other job answers 404.
@@ -17,7 +18,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post, put};
 use holdfast_app::field_service::jobs as app;
 use holdfast_core::access::policy::Permission;
-use holdfast_core::field_service::jobs::{JobIn, JobOut, JobPatch, JobStatus, StatusIn};
+use holdfast_core::field_service::jobs::{JobIn, JobOut, JobPatch, JobStatus, NoteIn, StatusIn};
 use holdfast_core::ids::JobId;
 use holdfast_core::validate::Errors;
 use holdfast_store::field_service::jobs::Filter;
@@ -112,6 +113,15 @@ pub fn routes(t: &mut RouteTable) {
         post(job_status),
     );
     t.add(
+        Method::POST,
+        "/api/v1/jobs/{id}/notes",
+        WRITE,
+        doc("Add a note to a job: internal (the default) or customer-visible")
+            .request::<NoteIn>()
+            .response::<JobOut>(201),
+        post(job_note),
+    );
+    t.add(
         Method::GET,
         "/api/v1/field-service/time-zone",
         READ,
@@ -174,6 +184,18 @@ async fn job_status(
     Ok(Json(
         app::change_status(&state, &actor, &origin, &id, &body.value).await?,
     ))
+}
+
+async fn job_note(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: JsonBody<NoteIn>,
+) -> ApiResult<(StatusCode, Json<JobOut>)> {
+    let origin = audit::origin(&actor, &client);
+    let out = app::add_note(&state, &actor, &origin, &id, &body.value).await?;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[derive(Deserialize)]
