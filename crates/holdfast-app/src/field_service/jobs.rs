@@ -34,12 +34,37 @@ fn by(origin: &Origin) -> String {
     format!("{}:{}", origin.actor_type, origin.actor_id)
 }
 
-/// The workspace's time zone, read in its own short transaction.
+/// The workspace's time zone, read in its own short transaction (for what is checked before a
+/// write transaction opens: a new job's window, a list's time filter).
 pub async fn zone(state: &App, tenant: &Tenant) -> AppResult<ZoneName> {
     let mut tx = state.db.read(tenant).await?;
     let zone = store::time_zone(&mut tx).await?;
     tx.commit().await?;
     Ok(zone)
+}
+
+/// A job the caller reaches, locked for a change in a write transaction, with the workspace's
+/// time zone read in the same transaction.
+struct ForChange<'t> {
+    tx: TenantTx<'t>,
+    scope: JobScope,
+    zone: ZoneName,
+    job: Job,
+}
+
+async fn for_change<'t>(state: &App, actor: &'t Actor, id: &JobId) -> AppResult<ForChange<'t>> {
+    let scope = JobScope::of(actor);
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let zone = store::time_zone(&mut tx).await?;
+    let job = store::get(&mut tx, &scope, id, Lock::ForUpdate)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(ForChange {
+        tx,
+        scope,
+        zone,
+        job,
+    })
 }
 
 /// Refuses ids of things the workspace does not have among those `fields` sets anew (compared
@@ -196,8 +221,8 @@ pub async fn create(
 
 pub async fn get(state: &App, actor: &Actor, id: &str) -> AppResult<JobOut> {
     let id = JobId::parse(id).ok_or_else(not_found)?;
-    let zone = zone(state, &actor.tenant).await?;
     let mut tx = state.db.read(&actor.tenant).await?;
+    let zone = store::time_zone(&mut tx).await?;
     let scope = JobScope::of(actor);
     let job = store::get(&mut tx, &scope, &id, Lock::Read)
         .await?
@@ -215,8 +240,8 @@ pub async fn list(
     after: Option<&JobId>,
     limit: i64,
 ) -> AppResult<Vec<JobOut>> {
-    let zone = zone(state, &actor.tenant).await?;
     let mut tx = state.db.read(&actor.tenant).await?;
+    let zone = store::time_zone(&mut tx).await?;
     let scope = JobScope::of(actor);
     let jobs = store::list(&mut tx, &scope, filter, after, limit).await?;
     let mut out = Vec::with_capacity(jobs.len());
@@ -235,13 +260,13 @@ pub async fn update(
     patch: &JobPatch,
 ) -> AppResult<JobOut> {
     let id = JobId::parse(id).ok_or_else(not_found)?;
-    let zone = zone(state, &actor.tenant).await?;
-    let scope = JobScope::of(actor);
     let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let current = store::get(&mut tx, &scope, &id, Lock::ForUpdate)
-        .await?
-        .ok_or_else(not_found)?;
+    let ForChange {
+        mut tx,
+        scope,
+        zone,
+        job: current,
+    } = for_change(state, actor, &id).await?;
     let fields = patch.apply(&current.fields, &zone).map_err(invalid)?;
     check_change(current.status, &fields)?;
     check_references(&mut tx, &scope, &fields, Some(&current.fields)).await?;
@@ -280,13 +305,13 @@ pub async fn change_status(
         ),
         None => None,
     };
-    let zone = zone(state, &actor.tenant).await?;
-    let scope = JobScope::of(actor);
     let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let job = store::get(&mut tx, &scope, &id, Lock::ForUpdate)
-        .await?
-        .ok_or_else(not_found)?;
+    let ForChange {
+        mut tx,
+        scope,
+        zone,
+        job,
+    } = for_change(state, actor, &id).await?;
     check_transition(
         job.status,
         body.status,
@@ -338,13 +363,13 @@ pub async fn add_note(
 ) -> AppResult<JobOut> {
     let id = JobId::parse(id).ok_or_else(not_found)?;
     let text = body.validate().map_err(invalid)?;
-    let zone = zone(state, &actor.tenant).await?;
-    let scope = JobScope::of(actor);
     let now = state.clock.now_ms();
-    let mut tx = state.db.write(&actor.tenant).await?;
-    let job = store::get(&mut tx, &scope, &id, Lock::ForUpdate)
-        .await?
-        .ok_or_else(not_found)?;
+    let ForChange {
+        mut tx,
+        scope,
+        zone,
+        job,
+    } = for_change(state, actor, &id).await?;
     let Some(note) =
         store::add_note(&mut tx, &job, body.visibility, &text, &by(origin), now).await?
     else {
