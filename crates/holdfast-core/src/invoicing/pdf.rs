@@ -338,7 +338,9 @@ fn summary(c: &mut Canvas, doc: &InvoiceDocument) {
 /// A heading and its text, the full width of the page.
 fn section(c: &mut Canvas, heading: &str, text: &str) {
     c.gap(16.0);
-    c.ensure(14.0 + LEADING);
+    // A short section stays with its heading on one page.
+    let lines = wrap(text, Font::Regular, SIZE, CONTENT_WIDTH).len().min(6);
+    c.ensure(14.0 + lines as f64 * LEADING);
     c.paragraph(MARGIN, CONTENT_WIDTH, Font::Bold, 10.0, 14.0, heading);
     c.paragraph(MARGIN, CONTENT_WIDTH, Font::Regular, SIZE, LEADING, text);
 }
