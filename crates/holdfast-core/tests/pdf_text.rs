@@ -2,13 +2,12 @@
 //! every piece of text the document holds (accents and € included), and `pdfinfo` its pages
 //! and title. Skipped with a note when poppler-utils is missing, except under `CI=true`,
 //! where that fails (`.ci/run` installs it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use holdfast_core::invoicing::pdf::{
-    render, DocumentLine, InvoiceDocument, Party, TaxRow,
-};
+use holdfast_core::invoicing::pdf::{DocumentLine, InvoiceDocument, Party, TaxRow, render};
 
 const LONG_DESCRIPTION: &str = "Quarterly deep clean of the whole building: all windows inside and \
      out, façades, skylights, gutters and the underground car park, with materials and waste \
@@ -43,7 +42,10 @@ fn run(tool: &str, args: &[&str], pdf: &[u8]) -> String {
     let dir = std::env::temp_dir().join(format!("holdfast-pdf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{tool}-{}.pdf", unique()));
-    std::fs::File::create(&path).unwrap().write_all(pdf).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(pdf)
+        .unwrap();
     let mut command = Command::new(tool);
     command.args(args).arg(&path);
     if tool == "pdftotext" {
@@ -103,8 +105,16 @@ fn document(lines: Vec<DocumentLine>) -> InvoiceDocument {
         },
         lines,
         taxes: vec![
-            TaxRow { rate_percent: "20".into(), net: "€1,234.56".into(), tax: "€246.91".into() },
-            TaxRow { rate_percent: "7".into(), net: "€100.00".into(), tax: "€7.00".into() },
+            TaxRow {
+                rate_percent: "20".into(),
+                net: "€1,234.56".into(),
+                tax: "€246.91".into(),
+            },
+            TaxRow {
+                rate_percent: "7".into(),
+                net: "€100.00".into(),
+                tax: "€7.00".into(),
+            },
         ],
         net: "€1,334.56".into(),
         tax: "€253.91".into(),
@@ -144,7 +154,10 @@ fn pdftotext_reads_every_part_of_an_invoice() {
     let doc = document(vec![
         line("Window cleaning, ground floor", "€81.90"),
         line(LONG_DESCRIPTION, "€1,152.66"),
-        line("Entretien façade — crème brûlée stand, 5 € surcharge, £ and ü too", "€100.00"),
+        line(
+            "Entretien façade — crème brûlée stand, 5 € surcharge, £ and ü too",
+            "€100.00",
+        ),
     ]);
     let pdf = render(&doc);
     let text = run("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
@@ -188,9 +201,15 @@ fn pdftotext_reads_every_part_of_an_invoice() {
         assert!(flat.contains(expected), "{expected:?} not in:\n{text}");
     }
     // The long description is wrapped over several lines of its column, every word kept.
-    assert!(description_column(&text).contains(&squeeze(LONG_DESCRIPTION)), "{text}");
+    assert!(
+        description_column(&text).contains(&squeeze(LONG_DESCRIPTION)),
+        "{text}"
+    );
     let first_line = text.lines().find(|l| l.contains("Quarterly")).unwrap();
-    assert!(!first_line.contains("removal"), "the long description was not wrapped: {first_line}");
+    assert!(
+        !first_line.contains("removal"),
+        "the long description was not wrapped: {first_line}"
+    );
 
     // The link is also a clickable URI annotation.
     let raw = String::from_utf8_lossy(&pdf);
@@ -204,7 +223,12 @@ fn pdfinfo_reports_the_pages_and_title_of_a_long_invoice() {
         return;
     }
     let lines = (1..=60)
-        .map(|i| line(&format!("Service visit number {i:02}, kitchen and bathrooms"), "€81.90"))
+        .map(|i| {
+            line(
+                &format!("Service visit number {i:02}, kitchen and bathrooms"),
+                "€81.90",
+            )
+        })
         .collect();
     let pdf = render(&document(lines));
     let info = run("pdfinfo", &[], &pdf);
@@ -214,25 +238,42 @@ fn pdfinfo_reports_the_pages_and_title_of_a_long_invoice() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no page count in:\n{info}"));
     assert!(pages >= 2, "60 lines on {pages} page(s)");
-    assert!(info.lines().any(|l| l.starts_with("Title:") && l.ends_with("Invoice INV-000042")), "{info}");
-    assert!(info.lines().any(|l| l.starts_with("Producer:") && l.ends_with("Holdfast")), "{info}");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Title:") && l.ends_with("Invoice INV-000042")),
+        "{info}"
+    );
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Producer:") && l.ends_with("Holdfast")),
+        "{info}"
+    );
     assert!(info.contains("595.28 x 841.89 pts (A4)"), "{info}");
 
     let text = run("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
     let flat = squeeze(&text);
     for page in 1..=pages {
-        assert!(flat.contains(&format!("Page {page} of {pages}")), "page {page}:\n{text}");
+        assert!(
+            flat.contains(&format!("Page {page} of {pages}")),
+            "page {page}:\n{text}"
+        );
     }
     for i in 1..=60 {
         let description = format!("Service visit number {i:02}, kitchen and bathrooms");
         assert!(flat.contains(&description), "{description:?} missing");
     }
     // The table's header is repeated on the pages the table continues on; the totals follow it.
-    let pages_text: Vec<&str> = text.split('\u{c}').filter(|p| !p.trim().is_empty()).collect();
+    let pages_text: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
     assert_eq!(pages_text.len(), pages);
     assert!(pages_text[1].contains("Unit price"), "{}", pages_text[1]);
     let last_line = flat.find("Service visit number 60").unwrap();
-    assert!(flat[last_line..].contains("Balance due (EUR) €1,088.47"), "{text}");
+    assert!(
+        flat[last_line..].contains("Balance due (EUR) €1,088.47"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -241,19 +282,31 @@ fn a_hostile_description_is_drawn_as_text() {
         return;
     }
     let hostile = r"Evil ) Tj ET ( BT /F2 72 Tf (boom) Tj \ back\\slash \) end";
-    let mut doc = document(vec![line(hostile, "€1.00"), line("After the hostile line", "€2.00")]);
+    let mut doc = document(vec![
+        line(hostile, "€1.00"),
+        line("After the hostile line", "€2.00"),
+    ]);
     doc.number = "INV-(1)\\".into();
     doc.notes = Some("Notes with ) and ( and \\ and a \r carriage return".into());
     let pdf = render(&doc);
     let text = run("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
     let flat = squeeze(&text);
-    assert!(description_column(&text).contains(&squeeze(hostile)), "{text}");
+    assert!(
+        description_column(&text).contains(&squeeze(hostile)),
+        "{text}"
+    );
     assert!(flat.contains("After the hostile line"));
     assert!(flat.contains("INV-(1)\\"));
-    assert!(flat.contains("Notes with ) and ( and \\ and a carriage return"), "{text}");
+    assert!(
+        flat.contains("Notes with ) and ( and \\ and a carriage return"),
+        "{text}"
+    );
     assert!(!flat.contains("boom Tj") || flat.contains("(boom) Tj"));
     let info = run("pdfinfo", &[], &pdf);
-    assert!(info.contains("Title:") && info.contains("Invoice INV-(1)\\"), "{info}");
+    assert!(
+        info.contains("Title:") && info.contains("Invoice INV-(1)\\"),
+        "{info}"
+    );
 }
 
 #[test]
@@ -264,17 +317,4 @@ fn characters_outside_winansi_become_question_marks() {
     let pdf = render(&document(vec![line("Sushi 寿司 for ł", "€3.00")]));
     let text = run("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
     assert!(squeeze(&text).contains("Sushi ?? for ?"), "{text}");
-}
-
-#[test]
-#[ignore = "writes sample PDFs to HOLDFAST_PDF_SAMPLES for a person to look at"]
-fn write_samples() {
-    let dir = std::env::var("HOLDFAST_PDF_SAMPLES").unwrap();
-    let short = document(vec![
-        line("Window cleaning, ground floor", "€81.90"),
-        line(LONG_DESCRIPTION, "€1,152.66"),
-    ]);
-    std::fs::write(format!("{dir}/short.pdf"), render(&short)).unwrap();
-    let lines = (1..=60).map(|i| line(&format!("Service visit number {i:02}"), "€81.90")).collect();
-    std::fs::write(format!("{dir}/long.pdf"), render(&document(lines))).unwrap();
 }

@@ -13,8 +13,8 @@
 mod afm;
 mod writer;
 
-use afm::{encode, width, Font};
-use writer::{literal, text_string, uri_bytes, Writer};
+use afm::{Font, encode, width};
+use writer::{Writer, literal, text_string, uri_bytes};
 
 /// A business or a customer: a name, then address, tax id or email lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -194,14 +194,28 @@ fn header(c: &mut Canvas, doc: &InvoiceDocument) {
     if c.page_number() == start_page {
         c.y = TOP;
     }
-    c.paragraph(MARGIN, LEFT_WIDTH, Font::Bold, 14.0, 17.0, &doc.business.name);
+    c.paragraph(
+        MARGIN,
+        LEFT_WIDTH,
+        Font::Bold,
+        14.0,
+        17.0,
+        &doc.business.name,
+    );
     for line in &doc.business.lines {
         c.paragraph(MARGIN, LEFT_WIDTH, Font::Regular, SIZE, LEADING, line);
     }
     c.gap(18.0);
     c.ensure(LEADING + 14.0);
     c.paragraph(MARGIN, LEFT_WIDTH, Font::Bold, 8.0, LEADING, "Bill to");
-    c.paragraph(MARGIN, LEFT_WIDTH, Font::Bold, 11.0, 14.0, &doc.customer.name);
+    c.paragraph(
+        MARGIN,
+        LEFT_WIDTH,
+        Font::Bold,
+        11.0,
+        14.0,
+        &doc.customer.name,
+    );
     for line in &doc.customer.lines {
         c.paragraph(MARGIN, LEFT_WIDTH, Font::Regular, SIZE, LEADING, line);
     }
@@ -214,12 +228,24 @@ fn header(c: &mut Canvas, doc: &InvoiceDocument) {
 /// The column header of the table, at the cursor.
 fn table_header(c: &mut Canvas) {
     let top = c.y;
-    c.fill_rect(MARGIN, top - TABLE_HEADER_HEIGHT, CONTENT_WIDTH, TABLE_HEADER_HEIGHT, 0.92);
+    c.fill_rect(
+        MARGIN,
+        top - TABLE_HEADER_HEIGHT,
+        CONTENT_WIDTH,
+        TABLE_HEADER_HEIGHT,
+        0.92,
+    );
     let baseline = top - TABLE_HEADER_HEIGHT + 5.0;
     let mut x = MARGIN;
     for (title, column_width, right) in COLUMNS {
         if right {
-            c.text_right(x + column_width - CELL_PAD, baseline, Font::Bold, 8.0, title);
+            c.text_right(
+                x + column_width - CELL_PAD,
+                baseline,
+                Font::Bold,
+                8.0,
+                title,
+            );
         } else {
             c.text(x + CELL_PAD, baseline, Font::Bold, 8.0, title);
         }
@@ -232,7 +258,11 @@ fn table(c: &mut Canvas, doc: &InvoiceDocument) {
     c.ensure(TABLE_HEADER_HEIGHT + LEADING + 2.0 * ROW_PAD);
     table_header(c);
     for line in &doc.lines {
-        let discount = line.discount_percent.as_deref().map(percent).unwrap_or_default();
+        let discount = line
+            .discount_percent
+            .as_deref()
+            .map(percent)
+            .unwrap_or_default();
         let tax = percent(&line.tax_percent);
         let texts = [
             line.description.as_str(),
@@ -353,7 +383,14 @@ fn public_link(c: &mut Canvas, link: &str) {
     let clickable = lower.starts_with("https://") || lower.starts_with("http://");
     c.gap(16.0);
     c.ensure(14.0 + LEADING);
-    c.paragraph(MARGIN, CONTENT_WIDTH, Font::Bold, 10.0, 14.0, "View and pay online");
+    c.paragraph(
+        MARGIN,
+        CONTENT_WIDTH,
+        Font::Bold,
+        10.0,
+        14.0,
+        "View and pay online",
+    );
     for line in wrap(link, Font::Regular, SIZE, CONTENT_WIDTH) {
         c.ensure(LEADING);
         let baseline = c.y - SIZE;
@@ -383,7 +420,12 @@ fn page_footer(
 ) -> Page {
     let mut c = Canvas::new(0.0);
     let baseline = MARGIN - 10.0;
-    c.rule(MARGIN, RIGHT, baseline + FOOTER_SIZE + 3.0 + footer.len() as f64 * FOOTER_LEADING, 0.8);
+    c.rule(
+        MARGIN,
+        RIGHT,
+        baseline + FOOTER_SIZE + 3.0 + footer.len() as f64 * FOOTER_LEADING,
+        0.8,
+    );
     for (index, line) in footer.iter().enumerate() {
         let y = baseline + (footer.len() - index) as f64 * FOOTER_LEADING;
         let x = MARGIN + (CONTENT_WIDTH - width(line, Font::Regular, FOOTER_SIZE)) / 2.0;
@@ -438,9 +480,17 @@ fn write_file(doc: &InvoiceDocument, pages: Vec<Page>) -> Vec<u8> {
     }
     w.set(
         tree,
-        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len()).into_bytes(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            kids.join(" "),
+            kids.len()
+        )
+        .into_bytes(),
     );
-    w.set(catalog, format!("<< /Type /Catalog /Pages {tree} 0 R >>").into_bytes());
+    w.set(
+        catalog,
+        format!("<< /Type /Catalog /Pages {tree} 0 R >>").into_bytes(),
+    );
     w.finish(catalog, info)
 }
 
@@ -522,11 +572,23 @@ struct Cell<'a> {
 
 impl<'a> Cell<'a> {
     fn left(x: f64, width: f64, font: Font, text: &'a str) -> Self {
-        Cell { x, width, right: false, font, text }
+        Cell {
+            x,
+            width,
+            right: false,
+            font,
+            text,
+        }
     }
 
     fn right(x: f64, width: f64, font: Font, text: &'a str) -> Self {
-        Cell { x, width, right: true, font, text }
+        Cell {
+            x,
+            width,
+            right: true,
+            font,
+            text,
+        }
     }
 }
 
@@ -541,7 +603,12 @@ struct Canvas {
 
 impl Canvas {
     fn new(bottom: f64) -> Self {
-        Canvas { done: Vec::new(), current: Page::default(), y: TOP, bottom }
+        Canvas {
+            done: Vec::new(),
+            current: Page::default(),
+            y: TOP,
+            bottom,
+        }
     }
 
     fn page_number(&self) -> usize {
@@ -579,8 +646,11 @@ impl Canvas {
     fn text(&mut self, x: f64, baseline: f64, font: Font, size: f64, text: &str) {
         let ops = &mut self.current.ops;
         ops.extend_from_slice(
-            format!("BT /{} {size:.1} Tf 1 0 0 1 {x:.2} {baseline:.2} Tm ", font.resource())
-                .as_bytes(),
+            format!(
+                "BT /{} {size:.1} Tf 1 0 0 1 {x:.2} {baseline:.2} Tm ",
+                font.resource()
+            )
+            .as_bytes(),
         );
         ops.extend_from_slice(&literal(&encode(text)));
         ops.extend_from_slice(b" Tj ET\n");
@@ -593,11 +663,15 @@ impl Canvas {
 
     /// A horizontal line at `y`, in grey `gray` (0 black, 1 white).
     fn rule(&mut self, x1: f64, x2: f64, y: f64, gray: f64) {
-        self.raw(&format!("0.5 w {gray:.2} G {x1:.2} {y:.2} m {x2:.2} {y:.2} l S 0 G\n"));
+        self.raw(&format!(
+            "0.5 w {gray:.2} G {x1:.2} {y:.2} m {x2:.2} {y:.2} l S 0 G\n"
+        ));
     }
 
     fn fill_rect(&mut self, x: f64, y: f64, w: f64, h: f64, gray: f64) {
-        self.raw(&format!("{gray:.2} g {x:.2} {y:.2} {w:.2} {h:.2} re f 0 g\n"));
+        self.raw(&format!(
+            "{gray:.2} g {x:.2} {y:.2} {w:.2} {h:.2} re f 0 g\n"
+        ));
     }
 
     /// `text` wrapped to `width` at `x`, a page break wherever a line does not fit.
@@ -668,7 +742,10 @@ pub(crate) mod tests {
             .and_then(|n| n.trim().parse().ok())
             .expect("startxref");
         let table = &bytes[start..];
-        assert!(table.starts_with(b"xref\n0 "), "startxref points at the table");
+        assert!(
+            table.starts_with(b"xref\n0 "),
+            "startxref points at the table"
+        );
         let body = std::str::from_utf8(table).unwrap();
         let mut lines = body.split('\n');
         lines.next();
@@ -693,8 +770,14 @@ pub(crate) mod tests {
             issue_date: "2026-12-01".into(),
             due_date: "2026-12-15".into(),
             currency: "EUR".into(),
-            business: Party { name: "Crew & Co".into(), lines: vec!["1 Quay Street".into()] },
-            customer: Party { name: "Zoë Müller".into(), lines: vec!["zoe@example.test".into()] },
+            business: Party {
+                name: "Crew & Co".into(),
+                lines: vec!["1 Quay Street".into()],
+            },
+            customer: Party {
+                name: "Zoë Müller".into(),
+                lines: vec!["zoe@example.test".into()],
+            },
             lines: (0..lines)
                 .map(|i| DocumentLine {
                     description: format!("Window cleaning, visit {i}"),
@@ -705,7 +788,11 @@ pub(crate) mod tests {
                     net: "€80.00".into(),
                 })
                 .collect(),
-            taxes: vec![TaxRow { rate_percent: "20".into(), net: "€80.00".into(), tax: "€16.00".into() }],
+            taxes: vec![TaxRow {
+                rate_percent: "20".into(),
+                net: "€80.00".into(),
+                tax: "€16.00".into(),
+            }],
             net: "€80.00".into(),
             tax: "€16.00".into(),
             total: "€96.00".into(),
@@ -780,9 +867,17 @@ pub(crate) mod tests {
 
     #[test]
     fn wrapping_breaks_between_words_and_inside_words_too_wide_for_a_line() {
-        let lines = wrap("aaa bbb ccc", Font::Regular, 10.0, width("aaa bbb", Font::Regular, 10.0));
+        let lines = wrap(
+            "aaa bbb ccc",
+            Font::Regular,
+            10.0,
+            width("aaa bbb", Font::Regular, 10.0),
+        );
         assert_eq!(lines, vec!["aaa bbb", "ccc"]);
-        assert_eq!(wrap("one\ntwo\n\nthree", Font::Regular, 10.0, 500.0), vec!["one", "two", "", "three"]);
+        assert_eq!(
+            wrap("one\ntwo\n\nthree", Font::Regular, 10.0, 500.0),
+            vec!["one", "two", "", "three"]
+        );
         let long = "x".repeat(100);
         let max = width("xxxxxxxxxx", Font::Regular, 10.0);
         let lines = wrap(&long, Font::Regular, 10.0, max);

@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn characters_map_to_winansi_and_the_rest_to_a_question_mark() {
         assert_eq!(encode("Aé€£ü"), vec![b'A', 0xe9, 0x80, 0xa3, 0xfc]);
-        assert_eq!(encode("‘’“”–—…•™"), vec![0x91, 0x92, 0x93, 0x94, 0x96, 0x97, 0x85, 0x95, 0x99]);
+        assert_eq!(
+            encode("‘’“”–—…•™"),
+            vec![0x91, 0x92, 0x93, 0x94, 0x96, 0x97, 0x85, 0x95, 0x99]
+        );
         assert_eq!(encode("日本\u{1F600}ł"), b"????".to_vec());
         assert_eq!(encode("a\tb\u{7}\u{7f}\u{85}"), b"a b???".to_vec());
     }
@@ -152,6 +155,9 @@ mod tests {
             assert!(width(&c.to_string(), Font::Bold, 1.0) > 0.0, "{byte:#x}");
         }
         // A character outside WinAnsi measures as the '?' drawn in its place.
-        assert_eq!(width("日", Font::Regular, 1.0), width("?", Font::Regular, 1.0));
+        assert_eq!(
+            width("日", Font::Regular, 1.0),
+            width("?", Font::Regular, 1.0)
+        );
     }
 }

@@ -149,7 +149,10 @@ mod tests {
                     i += 2;
                 }
             } else {
-                assert!(inner[i] != b'(' && inner[i] != b')', "unescaped parenthesis");
+                assert!(
+                    inner[i] != b'(' && inner[i] != b')',
+                    "unescaped parenthesis"
+                );
                 out.push(inner[i]);
                 i += 1;
             }
@@ -165,8 +168,14 @@ mod tests {
 
     #[test]
     fn uris_are_ascii_with_the_rest_percent_encoded() {
-        assert_eq!(uri_bytes("https://x.test/a?b=c"), b"https://x.test/a?b=c".to_vec());
-        assert_eq!(uri_bytes("https://x.test/é d"), b"https://x.test/%C3%A9%20d".to_vec());
+        assert_eq!(
+            uri_bytes("https://x.test/a?b=c"),
+            b"https://x.test/a?b=c".to_vec()
+        );
+        assert_eq!(
+            uri_bytes("https://x.test/é d"),
+            b"https://x.test/%C3%A9%20d".to_vec()
+        );
     }
 
     #[test]
