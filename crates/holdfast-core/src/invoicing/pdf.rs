@@ -700,14 +700,22 @@ impl Canvas {
             on_new_page(self);
         }
         let mut first = 0;
+        let mut fresh = false;
         while first < count {
             let room = ((self.y - self.bottom - 2.0 * pad) / LEADING).floor();
-            let fit = if room >= 1.0 { room as usize } else { 0 };
+            // On a fresh page at least one line is drawn, so the loop always ends.
+            let fit = if room >= 1.0 {
+                room as usize
+            } else {
+                usize::from(fresh)
+            };
             if fit == 0 {
                 self.new_page();
                 on_new_page(self);
+                fresh = true;
                 continue;
             }
+            fresh = false;
             let last = (first + fit).min(count);
             self.y -= pad;
             for index in first..last {
@@ -894,6 +902,51 @@ pub(crate) mod tests {
         // A column narrower than one character still gets one character a line.
         assert_eq!(wrap("WW", Font::Bold, 10.0, 1.0), vec!["W", "W"]);
         assert_eq!(wrap("", Font::Regular, 10.0, 100.0), vec![""]);
+    }
+
+    /// The number of pages the page tree counts.
+    fn page_count(pdf: &str) -> usize {
+        pdf.split("/Type /Pages /Kids [")
+            .nth(1)
+            .and_then(|rest| rest.split("/Count ").nth(1))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_row_taller_than_a_page_continues_on_the_next_pages() {
+        let mut doc = sample(2);
+        doc.lines[0].description = (0..400)
+            .map(|i| format!("word{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        doc.lines[1].quantity = "9".repeat(200);
+        let pdf = String::from_utf8_lossy(&render(&doc)).into_owned();
+        assert!(page_count(&pdf) >= 2);
+        assert!(pdf.contains("(word0)") || pdf.contains("(word0 "));
+        assert!(pdf.contains("word399) Tj"));
+        assert!(pdf.matches("(Unit price)").count() >= 2);
+    }
+
+    #[test]
+    fn a_short_footer_is_on_every_page_and_a_long_one_once_at_the_end() {
+        let pdf = String::from_utf8_lossy(&render(&sample(80))).into_owned();
+        let pages = page_count(&pdf);
+        assert_eq!(
+            pdf.matches("(Crew & Co Ltd, registered in Somewhere)")
+                .count(),
+            pages
+        );
+        let mut doc = sample(80);
+        doc.footer = Some(
+            (0..8)
+                .map(|i| format!("Footer line {i}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        let pdf = String::from_utf8_lossy(&render(&doc)).into_owned();
+        assert_eq!(pdf.matches("(Footer line 7)").count(), 1);
     }
 
     #[test]
