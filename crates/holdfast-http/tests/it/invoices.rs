@@ -724,3 +724,58 @@ async fn technicians_and_support_never_reach_invoices_and_workspaces_stay_apart(
     assert_eq!(after["status"], "draft");
     assert_eq!(after["notes"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("erasebill").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let company = app
+        .post("/api/v1/companies")
+        .key(&key)
+        .json(&json!({"name": "Lovelace Ltd"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "company_id": company, "lines": one_line("40")}),
+    )
+    .await;
+    let issued = issue(&app, &key, &id(&kept), json!({})).await;
+    let gone = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("1")})).await;
+    app.delete(&format!("/api/v1/companies/{company}"))
+        .key(&key)
+        .expect(204)
+        .await;
+    app.delete(&format!("/api/v1/contacts/{customer}"))
+        .key(&key)
+        .expect(204)
+        .await;
+    app.get(&format!("/api/v1/invoices/{}", id(&gone)))
+        .key(&key)
+        .expect(404)
+        .await;
+    let after = app
+        .get(&format!("/api/v1/invoices/{}", id(&kept)))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(after["number"], issued["number"]);
+    assert_eq!(after["total"], "40.00");
+    assert_eq!(after["contact_id"], Value::Null);
+    assert_eq!(after["company_id"], Value::Null);
+    let listed = app
+        .get(&format!("/api/v1/invoices?contact_id={customer}"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(listed["data"], json!([]));
+}
