@@ -5,7 +5,7 @@
 //! (`keys`), and per feature area: `identity` (sign-in verification, the second
 //! factor, passwords, the OpenID provider client), `access` (the rule for handing out roles),
 //! `crm` (consent changes, contact import), `helpdesk` (email to ticket, saved replies),
-//! `field_service` (jobs),
+//! `field_service` (jobs), `invoicing` (invoices, credit notes, payments recorded by hand),
 //! `privacy` (export, erasure, retention) and `webhooks` (delivery, inbound handling).
 //!
 //! Layers: `holdfast-http` → `holdfast-app` → `holdfast-store` → `holdfast-core`. Errors are
@@ -20,6 +20,7 @@ pub mod events;
 pub mod field_service;
 pub mod helpdesk;
 pub mod identity;
+pub mod invoicing;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;

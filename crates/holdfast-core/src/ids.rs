@@ -202,6 +202,17 @@ prefixed_id!(
     "erq"
 );
 
+prefixed_id!(
+    /// An invoice or a credit note.
+    InvoiceId,
+    "ivc"
+);
+prefixed_id!(
+    /// A payment or refund recorded against an invoice.
+    PaymentId,
+    "pay"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

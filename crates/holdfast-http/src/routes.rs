@@ -25,6 +25,9 @@ pub fn route_table() -> RouteTable {
     table.module(Module::FieldService, |t| {
         crate::api::field_service::jobs::routes(t);
     });
+    table.module(Module::Invoicing, |t| {
+        crate::api::invoicing::invoices::routes(t);
+    });
     crate::api::privacy::rights::routes(&mut table);
     crate::api::access::api_keys::routes(&mut table);
     crate::api::identity::auth::routes(&mut table);

@@ -2,7 +2,7 @@
 //!
 //! Owns the connection pool, migrations, the tenant-scoped transaction ([`TenantTx`]) and one
 //! repository module per resource, grouped by feature (`identity`, `access`, `crm`,
-//! `helpdesk`, `field_service`, `privacy`, `webhooks`, `ops`). Every function over tenant data takes a
+//! `helpdesk`, `field_service`, `invoicing`, `privacy`, `webhooks`, `ops`). Every function over tenant data takes a
 //! `TenantTx`, which can only be opened with a [`Tenant`], which only authentication
 //! (`identity::auth`), sign-in (`identity`) and the counted `unscoped_*` look-ups construct (a
 //! unit test in `tenant.rs` keeps it so). Statement text that is not one literal is built with
@@ -17,6 +17,7 @@ pub mod field_service;
 pub mod helpdesk;
 pub mod idempotency;
 pub mod identity;
+pub mod invoicing;
 pub mod ops;
 pub mod privacy;
 pub mod sql;

@@ -293,6 +293,31 @@ async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), St
         .bind(&person.id)
         .execute(tx.conn())
         .await?;
+    // Its invoices: drafts go; issued invoices and credit notes are accounting records the
+    // business must keep (legal retention): they stay, with the bill-to printed on them, no
+    // longer linked to the contact or its jobs.
+    sqlx::query(
+        "DELETE FROM invoices WHERE workspace_id = $1 AND contact_id = $2 AND status = 'draft'",
+    )
+    .bind(&ws)
+    .bind(&person.id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "UPDATE invoices SET contact_id = NULL, job_id = NULL WHERE workspace_id = $1 AND contact_id = $2",
+    )
+    .bind(&ws)
+    .bind(&person.id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "UPDATE invoices SET job_id = NULL WHERE workspace_id = $1 AND job_id IN \
+         (SELECT id FROM jobs WHERE workspace_id = $1 AND contact_id = $2)",
+    )
+    .bind(&ws)
+    .bind(&person.id)
+    .execute(tx.conn())
+    .await?;
     // Its field-service jobs (their service address and notes are about the person),
     // cascading to their technicians and history.
     sqlx::query("DELETE FROM jobs WHERE workspace_id = $1 AND contact_id = $2")

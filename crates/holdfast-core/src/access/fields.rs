@@ -107,7 +107,8 @@ impl Field {
     }
 
     /// Every JSON key the field governs: the company rule also covers the link to a company
-    /// record (`company_id`), so hiding a contact's company hides both.
+    /// record (`company_id`), so hiding a contact's company hides both; the amount rule covers
+    /// every money key of an invoice, at any depth (its lines, taxes and payments too).
     pub fn json_keys(self) -> &'static [&'static str] {
         match self {
             Field::ContactsCompany => &["company", "company_id"],
@@ -116,7 +117,7 @@ impl Field {
             Field::ContactsPhone => &["phone"],
             Field::ContactsTags => &["tags"],
             Field::ContactsCustom => &["custom"],
-            Field::InvoicesAmount => &["amount"],
+            Field::InvoicesAmount => crate::invoicing::invoices::AMOUNT_KEYS,
         }
     }
 
@@ -329,14 +330,41 @@ pub fn sees_every_field(role: &Role, resource: Resource) -> bool {
 /// Removes the fields `role` may not see from one JSON object of `resource`. Private: callers
 /// get a [`Visible`].
 fn redact(role: &Role, resource: Resource, value: &mut serde_json::Value) {
-    if let Some(map) = value.as_object_mut() {
-        for field in Field::of(resource) {
-            if access(role, field) == Access::Hidden {
-                for key in field.json_keys() {
-                    map.remove(*key);
+    for field in Field::of(resource) {
+        if access(role, field) == Access::Hidden {
+            match resource {
+                // A contact's fields are its own top-level keys.
+                Resource::Contacts => {
+                    if let Some(map) = value.as_object_mut() {
+                        for key in field.json_keys() {
+                            map.remove(*key);
+                        }
+                    }
                 }
+                // Money is everywhere in an invoice: its totals, lines, taxes, payments.
+                Resource::Invoices => remove_everywhere(value, field.json_keys()),
             }
         }
+    }
+}
+
+/// Removes `keys` from every object in `value`, at any depth.
+fn remove_everywhere(value: &mut serde_json::Value, keys: &[&str]) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for key in keys {
+                map.remove(*key);
+            }
+            for child in map.values_mut() {
+                remove_everywhere(child, keys);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                remove_everywhere(item, keys);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -402,6 +430,41 @@ mod tests {
         )
         .with_field_rules(FieldRules::from_json(&json!({"contacts.name": "write"})).unwrap());
         assert_eq!(access(&widen, Field::ContactsName), Access::Read);
+    }
+
+    #[test]
+    fn the_amount_rule_removes_money_at_any_depth() {
+        let rules = FieldRules::from_json(&json!({"invoices.amount": "hidden"})).unwrap();
+        let role = Role::custom(
+            "rol_3".into(),
+            PermissionSet::of(&[Permission::InvoicesRead, Permission::InvoicesWrite]),
+        )
+        .with_field_rules(rules);
+        let invoice = json!({
+            "id": "ivc_1", "number": "INV-000001", "total": "10.00", "balance": "10.00",
+            "lines": [{"description": "Visit", "quantity": "1", "unit_price": "10", "net": "10.00", "tax": "0.00"}],
+            "taxes": [{"rate_percent": "0", "net": "10.00", "tax": "0.00"}],
+            "payments": [{"id": "pay_1", "amount": "5.00", "method": "cash"}],
+        });
+        let seen = Visible::stored(&role, Resource::Invoices, invoice.clone()).into_json();
+        assert_eq!(
+            seen,
+            json!({
+                "id": "ivc_1", "number": "INV-000001",
+                "lines": [{"description": "Visit", "quantity": "1"}],
+                "taxes": [{"rate_percent": "0"}],
+                "payments": [{"id": "pay_1", "method": "cash"}],
+            })
+        );
+        assert_eq!(
+            check_write(&role, Resource::Invoices, &["contact_id", "unit_price"]),
+            Err(("unit_price".to_owned(), Access::Hidden))
+        );
+        let finance = Role::builtin(BuiltinRole::Finance);
+        assert_eq!(
+            Visible::stored(&finance, Resource::Invoices, invoice.clone()).into_json(),
+            invoice
+        );
     }
 
     #[test]

@@ -119,6 +119,15 @@ impl ZoneName {
     }
 }
 
+impl ZoneName {
+    /// The calendar date at `ms` in this zone (an invoice's "today").
+    pub fn date(&self, ms: i64) -> jiff::civil::Date {
+        Timestamp::from_millisecond(ms)
+            .map(|t| Zoned::new(t, self.zone()).date())
+            .unwrap_or_default()
+    }
+}
+
 /// 2000-01-01T00:00Z and 2100-01-01T00:00Z: scheduled times outside are typing mistakes.
 const EARLIEST_MS: i64 = 946_684_800_000;
 const LATEST_MS: i64 = 4_102_444_800_000;

@@ -81,6 +81,16 @@ pub struct Currency {
 }
 
 impl Currency {
+    pub const EUR: Currency = Currency {
+        code: "EUR",
+        minor_units: 2,
+    };
+
+    /// A stored code (checked when it was saved; EUR if this version no longer knows it).
+    pub fn from_trusted(text: &str) -> Currency {
+        Currency::parse("currency", text).unwrap_or(Currency::EUR)
+    }
+
     pub fn parse(field: &str, text: &str) -> Result<Currency, FieldError> {
         let upper = text.trim().to_ascii_uppercase();
         CURRENCIES
@@ -157,6 +167,41 @@ impl Decimal {
         frac *= 10_i128.pow(SCALE - fraction.len() as u32);
         let value = whole * ONE + frac;
         Ok(Decimal(if negative { -value } else { value }))
+    }
+
+    /// An amount kept in the currency's minor units (cents).
+    pub fn from_minor(minor: i64, currency: Currency) -> Decimal {
+        Decimal(i128::from(minor) * 10_i128.pow(SCALE - currency.minor_units))
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    /// The amount in minor units as stored (a 64-bit column): `None` when it does not fit.
+    pub fn minor_i64(self, currency: Currency) -> Option<i64> {
+        i64::try_from(self.minor(currency)).ok()
+    }
+
+    /// As text without trailing zeros (`2.50` → `2.5`, `3.000` → `3`): how quantities and
+    /// rates are kept and shown.
+    pub fn plain(self) -> String {
+        let text = self.text(SCALE);
+        match text.split_once('.') {
+            Some((whole, fraction)) => {
+                let fraction = fraction.trim_end_matches('0');
+                if fraction.is_empty() {
+                    whole.to_owned()
+                } else {
+                    format!("{whole}.{fraction}")
+                }
+            }
+            None => text,
+        }
     }
 
     /// Rounded half away from zero to `places` decimal places.
@@ -271,6 +316,23 @@ mod tests {
 
     fn eur() -> Currency {
         Currency::parse("currency", "eur").unwrap()
+    }
+
+    #[test]
+    fn minor_units_and_plain_text_round_trip() {
+        let eur = eur();
+        assert_eq!(Decimal::from_minor(1234, eur).text(2), "12.34");
+        assert_eq!(Decimal::from_minor(-5, eur).text(2), "-0.05");
+        assert_eq!(Decimal::from_minor(1234, eur).minor_i64(eur), Some(1234));
+        let yen = Currency::parse("c", "JPY").unwrap();
+        assert_eq!(Decimal::from_minor(1001, yen).text(0), "1001");
+        assert_eq!(d("2.50").plain(), "2.5");
+        assert_eq!(d("3.000").plain(), "3");
+        assert_eq!(d("-0.125").plain(), "-0.125");
+        assert_eq!(Decimal::ZERO.plain(), "0");
+        assert!(d("0.000001").is_positive() && d("-1").is_negative());
+        assert_eq!(Currency::from_trusted("usd").code(), "USD");
+        assert_eq!(Currency::from_trusted("??"), Currency::EUR);
     }
 
     #[test]

@@ -74,6 +74,14 @@ events! {
     JobCreated => "job.created", version 1, JobsAll, None, "A field-service job was booked; data is the job";
     JobUpdated => "job.updated", version 1, JobsAll, None, "A job's details, window, technicians, checklist or line items changed; data is the job after the change";
     JobStatusChanged => "job.status_changed", version 1, JobsAll, None, "A job moved to another status; data is the job with its history";
+    InvoiceCreated => "invoice.created", version 1, InvoicesRead, Some(Resource::Invoices), "A draft invoice was created; data is the invoice (amounts only for roles that see them)";
+    InvoiceUpdated => "invoice.updated", version 1, InvoicesRead, Some(Resource::Invoices), "A draft invoice changed; data is the invoice after the change";
+    InvoiceIssued => "invoice.issued", version 1, InvoicesRead, Some(Resource::Invoices), "An invoice was issued with its number and dates; data is the invoice";
+    InvoicePaid => "invoice.paid", version 1, InvoicesRead, Some(Resource::Invoices), "Nothing is owed on an invoice any more; data is the invoice";
+    InvoiceVoided => "invoice.voided", version 1, InvoicesRead, Some(Resource::Invoices), "An issued invoice was voided (its number stays used); data is the invoice";
+    InvoiceCredited => "invoice.credited", version 1, InvoicesRead, Some(Resource::Invoices), "A credit note was issued against an invoice; data is the credit note";
+    PaymentRecorded => "payment.recorded", version 1, InvoicesRead, Some(Resource::Invoices), "Money was received against an invoice (by hand or a provider's verified webhook); data is the invoice with its payments";
+    PaymentRefunded => "payment.refunded", version 1, InvoicesRead, Some(Resource::Invoices), "Money was given back against an invoice; data is the invoice with its payments";
     MessageDeliveryUpdated => "message.delivery_updated", version 1, TicketsRead, None, "A reply mailed to the customer was delivered, deferred, bounced or marked as spam (or the mail relay refused it); data is the message with its delivery_status";
 }
 

@@ -48,6 +48,58 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "a job names its contact by id only",
     ),
     (
+        "POST",
+        "/api/v1/invoices",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "GET",
+        "/api/v1/invoices",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "GET",
+        "/api/v1/invoices/{id}",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "PATCH",
+        "/api/v1/invoices/{id}",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "DELETE",
+        "/api/v1/invoices/{id}",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/issue",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/void",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/payments",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/refunds",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/credit-notes",
+        "an invoice names its contact by id only (its bill-to is printed, never answered)",
+    ),
+    ("GET", "/api/v1/invoicing/settings", "the business's own details"),
+    ("PUT", "/api/v1/invoicing/settings", "the business's own details"),
+    (
         "GET",
         "/api/v1/field-service/time-zone",
         "the workspace's time zone",

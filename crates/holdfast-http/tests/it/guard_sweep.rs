@@ -152,7 +152,27 @@ fn with_body<'a>(
     }
 }
 
+/// A valid body for an invoicing route, so the guard (or the record's absence) decides.
+fn invoice_body(path: &str) -> serde_json::Value {
+    if path.ends_with("/invoices") {
+        json!({"contact_id": "ct_00000000000000000000000000000001",
+               "lines": [{"description": "Sweep", "quantity": "1", "unit_price": "1"}]})
+    } else if path.ends_with("/payments") || path.ends_with("/refunds") {
+        json!({"amount": "1", "method": "cash"})
+    } else if path.ends_with("/void") || path.ends_with("/credit-notes") {
+        json!({"reason": "sweep"})
+    } else if path.ends_with("/settings") {
+        json!({"invoice_prefix": "INV-", "credit_note_prefix": "CN-", "next_invoice_number": 1,
+               "next_credit_note_number": 1, "payment_terms_days": 14, "currency": "EUR"})
+    } else {
+        json!({})
+    }
+}
+
 fn body_for(path: &str) -> serde_json::Value {
+    if path.contains("/invoic") {
+        return invoice_body(path);
+    }
     if path.contains("2fa") {
         json!({"code": "123456", "password": "a password that is wrong"})
     } else if path.contains("api-keys") {
@@ -408,6 +428,17 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .as_str()
         .unwrap()
         .to_owned();
+    let a_invoice = app
+        .post("/api/v1/invoices")
+        .key(&a.admin_key)
+        .json(&json!({"contact_id": a_contact,
+                      "lines": [{"description": "A's visit", "quantity": "1", "unit_price": "10"}]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.post("/api/v1/contact-fields")
         .key(&a.admin_key)
         .json(&json!({"key": "a_only", "label": "A's field", "type": "text"}))
@@ -457,6 +488,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("erasure-requests", "id") => a_erasure_request.clone(),
                     ("companies", "id") => a_company.clone(),
                     ("jobs", "id") => a_job.clone(),
+                    ("invoices", "id") => a_invoice.clone(),
                     ("contact-fields", "key") => "a_only".into(),
                     ("imports", "id") => a_import.clone(),
                     // Behind A's ticket id: B gets 404 for the ticket first.
@@ -592,7 +624,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     && !r.text.contains(&a_erasure_request)
                     && !r.text.contains(&a_company)
                     && !r.text.contains("a_only")
-                    && !r.text.contains(&a_import),
+                    && !r.text.contains(&a_import)
+                    && !r.text.contains(&a_invoice),
                 "{label} listed A's records to B"
             );
         }

@@ -23,6 +23,7 @@ mod field_sweep;
 mod fields;
 mod guard_sweep;
 mod hooks;
+mod invoices;
 mod isolation;
 mod jobs;
 mod keys;

@@ -43,6 +43,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/hooks/", Module::Automation),
     ("/api/v1/jobs", Module::FieldService),
     ("/api/v1/field-service/", Module::FieldService),
+    ("/api/v1/invoices", Module::Invoicing),
+    ("/api/v1/invoicing/", Module::Invoicing),
 ];
 
 fn prefix_module(path: &str) -> Option<Module> {
@@ -152,7 +154,15 @@ impl Fixtures {
                 .expect(201)
                 .await,
         );
+        let invoice = id_of(
+            app.post("/api/v1/invoices")
+                .key(key)
+                .json(&json!({"contact_id": contact, "lines": [{"description": "Sweep", "quantity": "1", "unit_price": "1"}]}))
+                .expect(201)
+                .await,
+        );
         let ids = BTreeMap::from([
+            (("invoices", "id"), invoice),
             (("contacts", "id"), contact),
             (("companies", "id"), company),
             (("contact-fields", "key"), "sweep_field".to_owned()),

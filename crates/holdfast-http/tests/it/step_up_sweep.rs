@@ -42,10 +42,17 @@ const REVIEWED: &[(&str, &str)] = &[
     ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
     ("PUT", "/api/v1/inbound-hooks/{provider}"),
     ("PATCH", "/api/v1/settings/security"),
+    // Payment instructions tell customers where to send money.
+    ("PUT", "/api/v1/invoicing/settings"),
 ];
 
 /// Caught by the rules above, reviewed, and left without step-up on purpose.
 const EXEMPT: &[(&str, &str, &str)] = &[
+    (
+        "DELETE",
+        "/api/v1/invoices/{id}",
+        "deletes a draft only (an issued invoice is never deleted); audited",
+    ),
     (
         "DELETE",
         "/api/v1/auth/sessions",

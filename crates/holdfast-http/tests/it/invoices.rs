@@ -1,0 +1,781 @@
+//! Invoices over HTTP: drafts, the rounding rule on tricky lines, issuing with numbers that are
+//! sequential and never reused (also under concurrency), payments and refunds that move the
+//! status, credit notes, voiding, overdue, invoices from a job's line items, settings, events
+//! and audit, bad input, the `invoices.amount` field rule at every depth, and who may not reach
+//! invoices at all.
+
+use crate::{ada, contact};
+use holdfast_core::access::policy::BuiltinRole;
+use holdfast_testkit::receiver::Receiver;
+use holdfast_testkit::{TestApp, Workspace};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+async fn draft(app: &TestApp, credential: &str, body: Value) -> Value {
+    app.post("/api/v1/invoices")
+        .key(credential)
+        .json(&body)
+        .expect(201)
+        .await
+        .json
+}
+
+async fn issue(app: &TestApp, credential: &str, id: &str, body: Value) -> Value {
+    app.post(&format!("/api/v1/invoices/{id}/issue"))
+        .key(credential)
+        .json(&body)
+        .expect(200)
+        .await
+        .json
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// One simple line of `price`.
+fn one_line(price: &str) -> Value {
+    json!([{"description": "Call-out", "quantity": "1", "unit_price": price}])
+}
+
+/// Every object key anywhere in `v`.
+fn keys_everywhere(v: &Value, into: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                into.insert(k.clone());
+                keys_everywhere(child, into);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| keys_everywhere(i, into)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invoice_is_drafted_issued_paid_refunded_and_credited() {
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("billing").await;
+    let key = ws.admin_key.clone();
+    let receiver = Receiver::start().await;
+    crate::webhook_endpoint(
+        &app,
+        &ws,
+        json!({"url": receiver.base, "event_types": ["invoice.issued", "invoice.paid", "payment.recorded"]}),
+    )
+    .await;
+    let settings = app
+        .call(axum::http::Method::PUT, "/api/v1/invoicing/settings")
+        .key(&key)
+        .json(&json!({"invoice_prefix": "HF-", "credit_note_prefix": "HFC-",
+                      "next_invoice_number": 7, "next_credit_note_number": 1,
+                      "payment_terms_days": 14, "currency": "eur",
+                      "business_name": "Holdfast Plumbing", "business_details": "1 Mill Lane\nLeeds",
+                      "payment_instructions": "IBAN GB00 0000 0000 0000", "footer": "Thank you"}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(settings["currency"], "EUR");
+    let customer = contact(&app, &ws, ada()).await;
+    // Three thirds of a price and a discounted line at an odd tax rate: each line rounds once,
+    // half away from zero; totals are the sums of the rounded lines.
+    let invoice = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": [
+            {"description": "Labour (a third)", "quantity": "0.333", "unit_price": "10.00", "tax_percent": "19"},
+            {"description": "Labour (a third)", "quantity": "0.333", "unit_price": "10", "tax_percent": "19"},
+            {"description": "Labour (a third)", "quantity": "0.333", "unit_price": "10", "tax_percent": "19.0"},
+            {"description": "Filters", "quantity": "3", "unit_price": "19.99", "tax_percent": "7.625", "discount_percent": "12.5"}
+        ]}),
+    )
+    .await;
+    assert_eq!(invoice["status"], "draft");
+    assert_eq!(invoice["number"], Value::Null);
+    assert_eq!(invoice["currency"], "EUR");
+    assert_eq!(invoice["lines"][0]["net"], "3.33");
+    assert_eq!(invoice["lines"][0]["tax"], "0.63");
+    assert_eq!(invoice["lines"][3]["net"], "52.47");
+    assert_eq!(invoice["lines"][3]["tax"], "4.00");
+    assert_eq!(
+        (&invoice["net"], &invoice["tax"], &invoice["total"]),
+        (&json!("62.46"), &json!("5.89"), &json!("68.35"))
+    );
+    assert_eq!(invoice["taxes"][0]["rate_percent"], "7.625");
+    assert_eq!(invoice["taxes"][1]["tax"], "1.89");
+    let path = format!("/api/v1/invoices/{}", id(&invoice));
+
+    // A draft changes freely; issuing gives it the next number and its dates.
+    let patched = app
+        .patch(&path)
+        .key(&key)
+        .json(&json!({"notes": "Boiler room, second floor", "payment_terms_days": 30}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(patched["notes"], "Boiler room, second floor");
+    assert_eq!(patched["total"], "68.35");
+    let issued = issue(&app, &key, &id(&invoice), json!({"issue_date": "2026-12-07"})).await;
+    assert_eq!(issued["number"], "HF-000007");
+    assert_eq!(issued["status"], "issued");
+    assert_eq!(issued["issue_date"], "2026-12-07");
+    assert_eq!(issued["due_date"], "2027-01-06");
+    assert_eq!(issued["balance"], "68.35");
+    // Its lines are final now: corrected by a credit note, never edited or deleted.
+    for refused in [
+        app.patch(&path)
+            .key(&key)
+            .json(&json!({"notes": "x"}))
+            .expect(409)
+            .await,
+        app.delete(&path).key(&key).expect(409).await,
+        app.post(&format!("{path}/issue"))
+            .key(&key)
+            .json(&json!({}))
+            .expect(409)
+            .await,
+    ] {
+        assert!(refused.text.contains("draft"), "{}", refused.text);
+    }
+
+    // Money by hand: at most the balance; online only through the provider's webhook.
+    let pay = |amount: &str, method: &str| json!({"amount": amount, "method": method, "reference": "R-1"});
+    let over = app
+        .post(&format!("{path}/payments"))
+        .key(&key)
+        .json(&pay("68.36", "cash"))
+        .expect(422)
+        .await;
+    assert!(over.text.contains("68.35"), "{}", over.text);
+    app.post(&format!("{path}/payments"))
+        .key(&key)
+        .json(&pay("10.00", "online"))
+        .expect(422)
+        .await;
+    app.post(&format!("{path}/payments"))
+        .key(&key)
+        .json(&pay("10.001", "cash"))
+        .expect(422)
+        .await;
+    let part = app
+        .post(&format!("{path}/payments"))
+        .key(&key)
+        .json(&pay("30", "cash"))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(part["status"], "partially_paid");
+    assert_eq!(part["paid"], "30.00");
+    assert_eq!(part["balance"], "38.35");
+    let paid = app
+        .post(&format!("{path}/payments"))
+        .key(&key)
+        .json(&pay("38.35", "bank_transfer"))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["balance"], "0.00");
+    assert_eq!(paid["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(paid["payments"][1]["method"], "bank_transfer");
+    assert!(
+        paid["payments"][0]["by"]
+            .as_str()
+            .unwrap()
+            .starts_with("api_key:")
+    );
+    app.post(&format!("{path}/payments"))
+        .key(&key)
+        .json(&pay("0.01", "cash"))
+        .expect(422)
+        .await;
+
+    // A refund reopens the balance; a credit note for it settles it again.
+    let refunded = app
+        .post(&format!("{path}/refunds"))
+        .key(&key)
+        .json(&pay("10", "bank_transfer"))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(refunded["status"], "partially_paid");
+    assert_eq!(refunded["refunded"], "10.00");
+    assert_eq!(refunded["balance"], "10.00");
+    app.post(&format!("{path}/refunds"))
+        .key(&key)
+        .json(&pay("58.36", "cash"))
+        .expect(422)
+        .await;
+    let credit = app
+        .post(&format!("{path}/credit-notes"))
+        .key(&key)
+        .json(&json!({"reason": "One filter returned",
+                      "lines": [{"description": "Filter returned", "quantity": "1", "unit_price": "10"}]}))
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(credit["kind"], "credit_note");
+    assert_eq!(credit["number"], "HFC-000001");
+    assert_eq!(credit["total"], "10.00");
+    assert_eq!(credit["credits_invoice_id"], json!(id(&invoice)));
+    assert_eq!(credit["reason"], "One filter returned");
+    let after = app.get(&path).key(&key).expect(200).await.json;
+    assert_eq!(after["status"], "paid");
+    assert_eq!(after["credited"], "10.00");
+    assert_eq!(after["credit_note_ids"], json!([id(&credit)]));
+    // No more can be credited than the invoice's total.
+    let too_much = app
+        .post(&format!("{path}/credit-notes"))
+        .key(&key)
+        .json(&json!({"reason": "Everything"}))
+        .expect(422)
+        .await;
+    assert!(too_much.text.contains("58.35"), "{}", too_much.text);
+    // Money is kept: it cannot be voided.
+    app.post(&format!("{path}/void"))
+        .key(&key)
+        .json(&json!({"reason": "mistake"}))
+        .expect(409)
+        .await;
+
+    // Audited, and published.
+    let trail = app
+        .get("/api/v1/audit?limit=50")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    let actions: Vec<&str> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "invoicing.settings_changed",
+        "invoice.created",
+        "invoice.updated",
+        "invoice.issued",
+        "payment.recorded",
+        "payment.refunded",
+        "invoice.credited",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let delivered = receiver
+        .wait_for(5, std::time::Duration::from_secs(20))
+        .await;
+    let mut types: Vec<String> = delivered
+        .iter()
+        .map(|d| d.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "invoice.issued",
+            // Paid in full, reopened by the refund, settled again by the credit note.
+            "invoice.paid",
+            "invoice.paid",
+            "payment.recorded",
+            "payment.recorded"
+        ]
+    );
+    let paid_event = delivered
+        .iter()
+        .map(|d| d.json())
+        .find(|e| e["type"] == "invoice.paid")
+        .unwrap();
+    assert_eq!(paid_event["data"]["number"], "HF-000007");
+    assert_eq!(paid_event["data"]["total"], "68.35");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn numbers_are_sequential_never_reused_and_safe_under_concurrency() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("numbers").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let mut drafts = Vec::new();
+    for _ in 0..12 {
+        drafts.push(id(&draft(
+            &app,
+            &key,
+            json!({"contact_id": customer, "lines": one_line("100")}),
+        )
+        .await));
+    }
+    // Twelve issues at once: twelve different numbers, 1 to 12, none skipped.
+    let issued = futures::future::join_all(drafts.iter().map(|d| {
+        let (app, key) = (&app, &key);
+        async move {
+            app.post(&format!("/api/v1/invoices/{d}/issue"))
+                .key(key)
+                .json(&json!({}))
+                .expect(200)
+                .await
+                .json["number"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    }))
+    .await;
+    let numbers: BTreeSet<String> = issued.into_iter().collect();
+    let expected: BTreeSet<String> = (1..=12).map(|n| format!("INV-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+
+    // A voided invoice keeps its number; the next issue gets a new one.
+    app.post(&format!("/api/v1/invoices/{}/void", drafts[0]))
+        .key(&key)
+        .json(&json!({"reason": "Booked twice"}))
+        .expect(200)
+        .await;
+    let next = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("5")})).await;
+    assert_eq!(
+        issue(&app, &key, &id(&next), json!({})).await["number"],
+        "INV-000013"
+    );
+    let voided = app
+        .get(&format!("/api/v1/invoices/{}", drafts[0]))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(voided["status"], "void");
+    assert_eq!(voided["reason"], "Booked twice");
+    assert_eq!(voided["balance"], "0.00");
+    // The sequence may be moved forward, never back.
+    let mut settings = app
+        .get("/api/v1/invoicing/settings")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(settings["next_invoice_number"], 14);
+    settings["next_invoice_number"] = json!(3);
+    let back = app
+        .call(axum::http::Method::PUT, "/api/v1/invoicing/settings")
+        .key(&key)
+        .json(&settings)
+        .expect(422)
+        .await;
+    assert_eq!(back.json["errors"][0]["field"], "next_invoice_number");
+    settings["next_invoice_number"] = json!(1000);
+    app.call(axum::http::Method::PUT, "/api/v1/invoicing/settings")
+        .key(&key)
+        .json(&settings)
+        .expect(200)
+        .await;
+    let later = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("5")})).await;
+    assert_eq!(
+        issue(&app, &key, &id(&later), json!({})).await["number"],
+        "INV-001000"
+    );
+    // Lists: newest first, by status, paged.
+    let page = app
+        .get("/api/v1/invoices?status=issued&limit=5")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(page["data"].as_array().unwrap().len(), 5);
+    assert_eq!(page["data"][0]["number"], "INV-001000");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(&format!("/api/v1/invoices?status=issued&limit=50&cursor={cursor}"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 8);
+    assert!(rest["next_cursor"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invoice_bills_a_jobs_line_items_and_overdue_follows_the_due_date() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("jobbill").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let job = app
+        .post("/api/v1/jobs")
+        .key(&key)
+        .json(&json!({"contact_id": customer, "title": "Leak",
+                      "line_items": [{"kind": "service", "description": "Repair", "quantity": "1.5"},
+                                     {"kind": "material", "description": "Washer", "quantity": "4"}]}))
+        .expect(201)
+        .await
+        .json;
+    let invoice = draft(&app, &key, json!({"job_id": id(&job)})).await;
+    assert_eq!(invoice["contact_id"], json!(customer));
+    assert_eq!(invoice["job_id"], json!(id(&job)));
+    assert_eq!(invoice["lines"][0]["description"], "Repair");
+    assert_eq!(invoice["lines"][0]["quantity"], "1.5");
+    assert_eq!(invoice["lines"][1]["unit_price"], "0");
+    // Nothing priced yet: it cannot be issued.
+    let unpriced = app
+        .post(&format!("/api/v1/invoices/{}/issue", id(&invoice)))
+        .key(&key)
+        .json(&json!({}))
+        .expect(422)
+        .await;
+    assert!(unpriced.text.contains("price"), "{}", unpriced.text);
+    let priced = app
+        .patch(&format!("/api/v1/invoices/{}", id(&invoice)))
+        .key(&key)
+        .json(&json!({"lines": [
+            {"description": "Repair", "quantity": "1.5", "unit_price": "60", "tax_percent": "20"},
+            {"description": "Washer", "quantity": "4", "unit_price": "0.35", "tax_percent": "20"}]}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(priced["total"], "109.68");
+    // Issued long ago with no terms: overdue now.
+    let issued = issue(
+        &app,
+        &key,
+        &id(&invoice),
+        json!({"issue_date": "2026-01-05"}),
+    )
+    .await;
+    assert_eq!(issued["due_date"], "2026-01-19");
+    assert_eq!(issued["overdue"], true);
+    let overdue = app
+        .get("/api/v1/invoices?overdue=true")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(crate::ids(&overdue), [id(&invoice)]);
+    let by_job = app
+        .get(&format!("/api/v1/invoices?job_id={}", id(&job)))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(by_job["data"].as_array().unwrap().len(), 1);
+    // Yen have no minor unit.
+    let yen = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "currency": "JPY",
+               "lines": [{"description": "Visit", "quantity": "3", "unit_price": "333.5", "tax_percent": "10"}]}),
+    )
+    .await;
+    assert_eq!((&yen["net"], &yen["tax"], &yen["total"]), (&json!("1001"), &json!("100"), &json!("1101")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_field_by_field_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("badbill").await;
+    let other = app.workspace("badbill-other").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let stranger = contact(&app, &other, ada()).await;
+    let cases = [
+        (json!({}), vec!["contact_id", "lines"]),
+        (json!({"contact_id": "nope", "lines": []}), vec!["contact_id", "lines"]),
+        (json!({"contact_id": stranger, "lines": one_line("1")}), vec!["contact_id"]),
+        (
+            json!({"contact_id": customer, "currency": "XXX", "due_date": "2026-02-30",
+                   "payment_terms_days": 400, "notes": "bad\u{0007}",
+                   "lines": [{"description": "", "quantity": "0", "unit_price": "-1",
+                              "tax_percent": "101", "discount_percent": "abc"}]}),
+            vec![
+                "currency",
+                "due_date",
+                "payment_terms_days",
+                "notes",
+                "lines[0].description",
+                "lines[0].quantity",
+                "lines[0].unit_price",
+                "lines[0].tax_percent",
+                "lines[0].discount_percent",
+            ],
+        ),
+        (
+            json!({"contact_id": customer, "lines": [{"description": "x", "quantity": "1.2345", "unit_price": "1.23456"}]}),
+            vec!["lines[0].quantity", "lines[0].unit_price"],
+        ),
+        (
+            json!({"contact_id": customer, "job_id": "job_nope", "lines": one_line("1")}),
+            vec!["job_id"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let resp = app
+            .post("/api/v1/invoices")
+            .key(&key)
+            .json(&body)
+            .expect(422)
+            .await;
+        let named: Vec<&str> = resp.json["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        for field in fields {
+            assert!(named.contains(&field), "{field} in {named:?} for {body}");
+        }
+        assert!(resp.json["detail"].is_string(), "{}", resp.text);
+    }
+    // Unknown fields and wrong types are refused, too.
+    app.post("/api/v1/invoices")
+        .key(&key)
+        .json(&json!({"contact_id": customer, "lines": one_line("1"), "total": "0.01"}))
+        .expect(422)
+        .await;
+    app.post("/api/v1/invoices")
+        .key(&key)
+        .json(&json!({"contact_id": customer, "lines": [{"description": "x", "quantity": 1, "unit_price": "1"}]}))
+        .expect(422)
+        .await;
+    let list = app
+        .get("/api/v1/invoices")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(list["data"], json!([]), "nothing was written");
+    for query in ["status=open", "overdue=yes", "kind=bill", "contact_id=x", "cursor=%%%"] {
+        app.get(&format!("/api/v1/invoices?{query}"))
+            .key(&key)
+            .expect(422)
+            .await;
+    }
+    // Money against a draft, a void, a credit note: refused.
+    let d = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("10")})).await;
+    app.post(&format!("/api/v1/invoices/{}/payments", id(&d)))
+        .key(&key)
+        .json(&json!({"amount": "1", "method": "cash"}))
+        .expect(409)
+        .await;
+    app.post(&format!("/api/v1/invoices/{}/void", id(&d)))
+        .key(&key)
+        .json(&json!({"reason": "x"}))
+        .expect(409)
+        .await;
+    app.post(&format!("/api/v1/invoices/{}/payments", id(&d)))
+        .key(&key)
+        .json(&json!({"amount": "1", "method": "barter"}))
+        .expect(422)
+        .await;
+    // A draft is deleted; then it is gone.
+    app.delete(&format!("/api/v1/invoices/{}", id(&d)))
+        .key(&key)
+        .expect(204)
+        .await;
+    app.get(&format!("/api/v1/invoices/{}", id(&d)))
+        .key(&key)
+        .expect(404)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_amounts_sees_no_money_at_any_depth_and_cannot_price() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("nomoney").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let invoice = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("80")}),
+    )
+    .await;
+    issue(&app, &key, &id(&invoice), json!({})).await;
+    app.post(&format!("/api/v1/invoices/{}/payments", id(&invoice)))
+        .key(&key)
+        .json(&json!({"amount": "20", "method": "cash"}))
+        .expect(201)
+        .await;
+    let role = app
+        .post("/api/v1/roles")
+        .key(&key)
+        .json(&json!({"name": "Clerk", "permissions": ["invoices.read", "invoices.write", "contacts.read"],
+                      "fields": {"invoices.amount": "hidden"}}))
+        .expect(201)
+        .await
+        .json;
+    let (clerk, _) = crate::key_with_role(&app, &ws, role["id"].as_str().unwrap()).await;
+    let money: BTreeSet<String> = holdfast_core::invoicing::invoices::AMOUNT_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    let seen = app
+        .get(&format!("/api/v1/invoices/{}", id(&invoice)))
+        .key(&clerk)
+        .expect(200)
+        .await
+        .json;
+    let list = app.get("/api/v1/invoices").key(&clerk).expect(200).await.json;
+    for answer in [&seen, &list] {
+        let mut keys = BTreeSet::new();
+        keys_everywhere(answer, &mut keys);
+        assert!(keys.is_disjoint(&money), "{answer}");
+        assert!(keys.contains("number") && keys.contains("payments"), "{answer}");
+    }
+    assert_eq!(seen["payments"][0]["method"], "cash");
+    // The admin sees the same invoice whole.
+    let whole = app
+        .get(&format!("/api/v1/invoices/{}", id(&invoice)))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(whole["balance"], "60.00");
+    // Writing prices is refused whole; writing what it may is not.
+    let refused = app
+        .post("/api/v1/invoices")
+        .key(&clerk)
+        .json(&json!({"contact_id": customer, "lines": one_line("1")}))
+        .expect(403)
+        .await;
+    assert!(refused.text.contains("invoices.amount"), "{}", refused.text);
+    let d = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("5")})).await;
+    let noted = app
+        .patch(&format!("/api/v1/invoices/{}", id(&d)))
+        .key(&clerk)
+        .json(&json!({"notes": "Call before visiting"}))
+        .expect(200)
+        .await
+        .json;
+    assert!(noted.get("total").is_none(), "{noted}");
+    app.patch(&format!("/api/v1/invoices/{}", id(&d)))
+        .key(&clerk)
+        .json(&json!({"lines": one_line("1")}))
+        .expect(403)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn technicians_and_support_never_reach_invoices_and_workspaces_stay_apart() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("walls").await;
+    let other: Workspace = app.workspace("walls-other").await;
+    let customer = contact(&app, &ws, ada()).await;
+    let invoice = draft(
+        &app,
+        &ws.admin_key,
+        json!({"contact_id": customer, "lines": one_line("50")}),
+    )
+    .await;
+    let path = format!("/api/v1/invoices/{}", id(&invoice));
+    let routes: Vec<(axum::http::Method, String, Value)> = vec![
+        (axum::http::Method::GET, "/api/v1/invoices".into(), Value::Null),
+        (axum::http::Method::GET, path.clone(), Value::Null),
+        (axum::http::Method::PATCH, path.clone(), json!({"notes": "x"})),
+        (axum::http::Method::DELETE, path.clone(), Value::Null),
+        (axum::http::Method::POST, format!("{path}/issue"), json!({})),
+        (axum::http::Method::POST, format!("{path}/void"), json!({"reason": "x"})),
+        (
+            axum::http::Method::POST,
+            format!("{path}/payments"),
+            json!({"amount": "1", "method": "cash"}),
+        ),
+        (
+            axum::http::Method::POST,
+            format!("{path}/refunds"),
+            json!({"amount": "1", "method": "cash"}),
+        ),
+        (
+            axum::http::Method::POST,
+            format!("{path}/credit-notes"),
+            json!({"reason": "x"}),
+        ),
+        (axum::http::Method::GET, "/api/v1/invoicing/settings".into(), Value::Null),
+    ];
+    for role in [BuiltinRole::Technician, BuiltinRole::Support, BuiltinRole::Marketing] {
+        let credential = app.key(&ws.slug, role).await;
+        for (method, route, body) in &routes {
+            let mut call = app.call(method.clone(), route).key(&credential);
+            if !body.is_null() {
+                call = call.json(body);
+            }
+            call.expect(403).await;
+        }
+    }
+    // Another workspace's admin: the invoice does not exist for it.
+    for (method, route, body) in routes.iter().skip(1).take(8) {
+        let mut call = app.call(method.clone(), route).key(&other.admin_key);
+        if !body.is_null() {
+            call = call.json(body);
+        }
+        let resp = call.expect(404).await;
+        assert!(!resp.text.contains(&customer), "{}", resp.text);
+    }
+    // Read-only roles read, never change.
+    let sales = app.key(&ws.slug, BuiltinRole::Sales).await;
+    app.get(&path).key(&sales).expect(200).await;
+    app.patch(&path)
+        .key(&sales)
+        .json(&json!({"notes": "x"}))
+        .expect(403)
+        .await;
+    // Nothing changed along the way.
+    let after = app.get(&path).key(&ws.admin_key).expect(200).await.json;
+    assert_eq!(after["status"], "draft");
+    assert_eq!(after["notes"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("erasebill").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let company = app
+        .post("/api/v1/companies")
+        .key(&key)
+        .json(&json!({"name": "Lovelace Ltd"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "company_id": company, "lines": one_line("40")}),
+    )
+    .await;
+    let issued = issue(&app, &key, &id(&kept), json!({})).await;
+    let gone = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("1")})).await;
+    app.delete(&format!("/api/v1/companies/{company}"))
+        .key(&key)
+        .expect(204)
+        .await;
+    app.delete(&format!("/api/v1/contacts/{customer}"))
+        .key(&key)
+        .expect(204)
+        .await;
+    app.get(&format!("/api/v1/invoices/{}", id(&gone)))
+        .key(&key)
+        .expect(404)
+        .await;
+    let after = app
+        .get(&format!("/api/v1/invoices/{}", id(&kept)))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(after["number"], issued["number"]);
+    assert_eq!(after["total"], "40.00");
+    assert_eq!(after["contact_id"], Value::Null);
+    assert_eq!(after["company_id"], Value::Null);
+    let listed = app
+        .get(&format!("/api/v1/invoices?contact_id={customer}"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(listed["data"], json!([]));
+}
