@@ -1,5 +1,8 @@
-//! Invoicing: exact money arithmetic and the one rounding rule invoices use (`money`), and
-//! invoices and credit notes: their wire types, figures and status rules (`invoices`).
+//! Invoicing: exact money arithmetic and the one rounding rule invoices use (`money`),
+//! invoices and credit notes: their wire types, figures and status rules (`invoices`), and
+//! online payments: connected payment accounts and what providers' verified events say about
+//! money (`payments`).
 
 pub mod invoices;
 pub mod money;
+pub mod payments;
