@@ -89,6 +89,10 @@ struct Cli {
     /// PEM file of CA certificates trusted for the ACME directory's own HTTPS (a test CA).
     #[arg(long, env = "HOLDFAST_ACME_DIRECTORY_CA", global = true)]
     acme_directory_ca: Option<PathBuf>,
+    /// Send payment provider API calls here instead of the providers' own APIs (a test
+    /// double); unset in production.
+    #[arg(long, env = "HOLDFAST_PAYMENTS_API_BASE", global = true)]
+    payments_api_base: Option<String>,
     /// Also listen for plain HTTP here, answering every request with 308 to HTTPS.
     #[arg(long, env = "HOLDFAST_REDIRECT_HTTP", global = true)]
     redirect_http: Option<String>,
@@ -285,6 +289,7 @@ impl Cli {
             acme_contact: self.acme_contact.clone(),
             acme_directory: self.acme_directory.clone(),
             acme_directory_ca: self.acme_directory_ca.clone(),
+            payments_api_base: self.payments_api_base.clone(),
             redirect_http: self.redirect_http.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             body_limit_bytes: self.body_limit_bytes,

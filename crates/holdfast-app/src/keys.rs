@@ -279,6 +279,10 @@ pub fn context_of(column: &SealedColumn, tenant: Option<&Tenant>, key: &str) -> 
             let provider = holdfast_core::webhooks::inbound::Provider::from_slug(key)?;
             crate::webhooks::receivers::secret_context(tenant, provider)
         }
+        ("payment_accounts.secret_sealed", Some(tenant)) => {
+            let provider = holdfast_core::invoicing::payments::AccountProvider::parse(key)?;
+            crate::invoicing::payments::secret_context(tenant, provider)
+        }
         ("widget_settings.identity_secret_sealed", Some(tenant)) => {
             crate::helpdesk::widget_settings::identity_context(tenant)
         }

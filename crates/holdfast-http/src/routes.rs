@@ -27,6 +27,7 @@ pub fn route_table() -> RouteTable {
     });
     table.module(Module::Invoicing, |t| {
         crate::api::invoicing::invoices::routes(t);
+        crate::api::invoicing::payments::routes(t);
     });
     crate::api::privacy::rights::routes(&mut table);
     crate::api::access::api_keys::routes(&mut table);

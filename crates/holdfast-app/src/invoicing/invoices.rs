@@ -46,7 +46,7 @@ fn by(origin: &Origin) -> String {
 }
 
 /// The workspace's date now, in its time zone (`YYYY-MM-DD`).
-async fn today(state: &App, tx: &mut TenantTx<'_>) -> AppResult<String> {
+pub(crate) async fn today(state: &App, tx: &mut TenantTx<'_>) -> AppResult<String> {
     let zone: ZoneName = job_store::time_zone(tx).await?;
     Ok(zone.date(state.clock.now_ms()).to_string())
 }
@@ -91,15 +91,14 @@ fn visible(actor: &Actor, out: &InvoiceOut) -> Visible {
     )
 }
 
-/// Reads the document back, publishes `event` with it whole (each endpoint gets it cut to its
-/// role), and answers it cut for the caller.
-async fn published(
+/// Reads the document back and publishes `events` with it whole (each endpoint gets it cut
+/// to its role).
+pub(crate) async fn published_whole(
     state: &App,
     tx: &mut TenantTx<'_>,
-    actor: &Actor,
     id: &InvoiceId,
     events: &[EventType],
-) -> AppResult<Visible> {
+) -> AppResult<InvoiceOut> {
     let invoice = store::get(tx, id, Lock::Read)
         .await?
         .ok_or_else(not_found)?;
@@ -108,6 +107,18 @@ async fn published(
     for event in events {
         publish(tx, *event, &out, state.clock.now_ms()).await?;
     }
+    Ok(out)
+}
+
+/// As [`published_whole`], answered cut for the caller.
+async fn published(
+    state: &App,
+    tx: &mut TenantTx<'_>,
+    actor: &Actor,
+    id: &InvoiceId,
+    events: &[EventType],
+) -> AppResult<Visible> {
+    let out = published_whole(state, tx, id, events).await?;
     Ok(visible(actor, &out))
 }
 
@@ -496,6 +507,7 @@ pub async fn record_money(
             reference: fields.reference.as_deref(),
             provider: None,
             provider_event_id: None,
+            provider_payment: None,
             by: &by(origin),
         },
         now,
@@ -525,6 +537,18 @@ async fn settle(
     s: Settlement,
     kind: PaymentKind,
 ) -> AppResult<Visible> {
+    let out = settle_whole(state, tx, current, s, kind).await?;
+    Ok(visible(actor, &out))
+}
+
+/// As [`settle`], for money a provider's verified event records: the document whole.
+pub(crate) async fn settle_whole(
+    state: &App,
+    tx: &mut TenantTx<'_>,
+    current: &Invoice,
+    s: Settlement,
+    kind: PaymentKind,
+) -> AppResult<InvoiceOut> {
     let status = derive_status(current.status, &s);
     store::settle(tx, &current.id, status, &s, state.clock.now_ms()).await?;
     let mut events = vec![match kind {
@@ -534,7 +558,7 @@ async fn settle(
     if status == InvoiceStatus::Paid && current.status != InvoiceStatus::Paid {
         events.push(EventType::InvoicePaid);
     }
-    published(state, tx, actor, &current.id, &events).await
+    published_whole(state, tx, &current.id, &events).await
 }
 
 /// Issues a credit note against an issued invoice (at most what is not yet credited), and

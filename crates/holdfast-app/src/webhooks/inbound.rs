@@ -12,7 +12,8 @@ use holdfast_store::webhooks::inbound as store;
 
 /// `inbound.handle`: `{"event_id"}`. Consumers hook in here by provider: Mailgun inbound mail
 /// becomes tickets (`ticket_mail`); events no feature consumes yet (payments, messaging) are
-/// kept, visible at `/api/v1/inbound-events`, and marked handled.
+/// kept, visible at `/api/v1/inbound-events`, and marked handled; payment providers' events
+/// record money on invoices (`invoicing::payments`) or are kept as unmatched.
 pub async fn handle(state: &App, tenant: &Tenant, payload: &serde_json::Value) -> JobResult {
     let id = payload["event_id"]
         .as_str()
@@ -30,9 +31,29 @@ pub async fn handle(state: &App, tenant: &Tenant, payload: &serde_json::Value) -
     if event.provider == Provider::Mailgun.slug() && modules.contains(Module::Helpdesk) {
         crate::helpdesk::ticket_mail::take_in(state, tenant, &event).await?;
     }
+    // Payment providers' events record money on invoices (when invoicing is on); one that is
+    // about money but fits no invoice is kept as unmatched, with the reason.
+    let mut outcome = None;
+    if modules.contains(Module::Invoicing) && crate::invoicing::payments::consumes(&event.provider)
+    {
+        use crate::invoicing::payments::Outcome;
+        outcome = match crate::invoicing::payments::take_in(state, tenant, &event).await {
+            Ok(Outcome::Applied(text)) => Some(("handled", text)),
+            Ok(Outcome::Unmatched(text)) => Some(("unmatched", text)),
+            Ok(Outcome::Ignored(text)) => Some(("handled", text)),
+            Err(e) => return Err(JobError::Retry(e.detail)),
+        };
+    }
     let mut tx = state.db.write(tenant).await?;
-    tracing::info!(event = %event.id, provider = %event.provider, event_type = event.event_type.as_deref().unwrap_or(""), "inbound event handled");
-    store::mark_handled(&mut tx, &id, now).await?;
+    tracing::info!(event = %event.id, provider = %event.provider, event_type = event.event_type.as_deref().unwrap_or(""), outcome = outcome.as_ref().map(|(s, _)| *s).unwrap_or("handled"), "inbound event handled");
+    match &outcome {
+        Some((state_name, text)) => {
+            store::mark_outcome(&mut tx, &id, state_name, text, now).await?;
+        }
+        None => {
+            store::mark_handled(&mut tx, &id, now).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -58,6 +58,7 @@ pub struct Layer {
     pub backup_hour_utc: Option<u32>,
     pub backup_keep_daily: Option<u32>,
     pub backup_keep_weekly: Option<u32>,
+    pub payments_api_base: Option<String>,
 }
 
 impl Layer {
@@ -126,6 +127,7 @@ impl Layer {
             backup_hour_utc: over.backup_hour_utc.or(self.backup_hour_utc),
             backup_keep_daily: over.backup_keep_daily.or(self.backup_keep_daily),
             backup_keep_weekly: over.backup_keep_weekly.or(self.backup_keep_weekly),
+            payments_api_base: over.payments_api_base.or(self.payments_api_base),
         }
     }
 }
@@ -217,6 +219,10 @@ pub struct Config {
     pub metrics_token: Option<Secret<String>>,
     /// Scheduled encrypted backups, when at least one recipient is configured.
     pub backup: Option<BackupSettings>,
+    /// Where payment provider API calls go instead of each provider's own API (Stripe,
+    /// Square, Mercado Pago): a provider's test double or a recording proxy. Unset in
+    /// production. Calls still pass the outbound rules (`outbound_allow`).
+    pub payments_api_base: Option<String>,
 }
 
 /// The worker's daily backup: encrypted to `recipients` (age X25519 public keys), written to
@@ -328,6 +334,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "backup_hour_utc" => "backup-hour-utc",
         "backup_keep_daily" => "backup-keep-daily",
         "backup_keep_weekly" => "backup-keep-weekly",
+        "payments_api_base" => "payments-api-base",
         other => other,
     };
     let env = match setting {
@@ -376,6 +383,7 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "backup_hour_utc" => "BACKUP_HOUR_UTC",
         "backup_keep_daily" => "BACKUP_KEEP_DAILY",
         "backup_keep_weekly" => "BACKUP_KEEP_WEEKLY",
+        "payments_api_base" => "PAYMENTS_API_BASE",
         _ => "?",
     };
     ConfigError {
@@ -467,6 +475,7 @@ impl Config {
             backup_hour_utc: Some(3),
             backup_keep_daily: Some(14),
             backup_keep_weekly: Some(8),
+            payments_api_base: None,
         }
     }
 
@@ -602,6 +611,7 @@ impl Config {
                 l.backup_keep_daily.unwrap_or(14),
                 l.backup_keep_weekly.unwrap_or(8),
             )?,
+            payments_api_base: payments_api_base(l.payments_api_base)?,
         })
     }
 
@@ -887,6 +897,20 @@ fn service_url(
         return Err(err(setting, format!("must start with {plain} or {tls}")));
     }
     Ok(url)
+}
+
+/// An http(s) base URL without a trailing slash, or unset.
+fn payments_api_base(url: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+        return Err(err(
+            "payments_api_base",
+            "must be like http://127.0.0.1:9000 (no trailing slash)",
+        ));
+    }
+    Ok(Some(url))
 }
 
 /// Whether `mail_from` is a single-line sender with an address.

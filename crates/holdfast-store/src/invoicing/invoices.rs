@@ -501,6 +501,8 @@ pub struct NewPayment<'a> {
     pub reference: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub provider_event_id: Option<&'a str>,
+    /// The provider's payment a refund belongs to (Stripe's payment intent).
+    pub provider_payment: Option<&'a str>,
     pub by: &'a str,
 }
 
@@ -515,8 +517,8 @@ pub async fn insert_payment(
     let ws = tx.ws().to_owned();
     sqlx::query(
         "INSERT INTO invoice_payments (workspace_id, id, invoice_id, kind, method, amount_minor, \
-         paid_on, reference, provider, provider_event_id, created_by, created_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         paid_on, reference, provider, provider_event_id, provider_payment, created_by, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&ws)
     .bind(id.as_str())
@@ -528,6 +530,7 @@ pub async fn insert_payment(
     .bind(p.reference)
     .bind(p.provider)
     .bind(p.provider_event_id)
+    .bind(p.provider_payment)
     .bind(p.by)
     .bind(now_ms)
     .execute(tx.conn())

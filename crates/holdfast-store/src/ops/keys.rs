@@ -374,6 +374,16 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
                  WHERE provider = $2 AND secret_sealed = $3 AND workspace_id = $4",
     },
     SealedColumn {
+        name: "payment_accounts.secret_sealed",
+        table: "payment_accounts",
+        holder: Holder::Workspace,
+        select: "SELECT provider AS k, secret_sealed AS v FROM payment_accounts \
+                 WHERE secret_sealed NOT LIKE $1 AND provider > $2 AND workspace_id = $4 \
+                 ORDER BY provider LIMIT $3",
+        update: "UPDATE payment_accounts SET secret_sealed = $1 \
+                 WHERE provider = $2 AND secret_sealed = $3 AND workspace_id = $4",
+    },
+    SealedColumn {
         name: "widget_settings.identity_secret_sealed",
         table: "widget_settings",
         holder: Holder::Workspace,

@@ -189,6 +189,7 @@ type EventColumns = (
     String,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 fn event_of(c: EventColumns) -> InboundEventOut {
@@ -203,6 +204,7 @@ fn event_of(c: EventColumns) -> InboundEventOut {
         state: c.7,
         received_at: c.8,
         handled_at: c.9,
+        outcome: c.10,
     }
 }
 
@@ -212,7 +214,7 @@ pub async fn get(
 ) -> Result<Option<InboundEventOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let row: Option<EventColumns> = sqlx::query_as(
-        "SELECT id, provider, event_key, event_type, content_type, body, body_encoding, state, received_at, handled_at \
+        "SELECT id, provider, event_key, event_type, content_type, body, body_encoding, state, received_at, handled_at, outcome \
          FROM inbound_events WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws)
@@ -231,7 +233,7 @@ pub async fn list(
 ) -> Result<Vec<InboundEventOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<EventColumns> = sqlx::query_as(
-        "SELECT id, provider, event_key, event_type, content_type, body, body_encoding, state, received_at, handled_at \
+        "SELECT id, provider, event_key, event_type, content_type, body, body_encoding, state, received_at, handled_at, outcome \
          FROM inbound_events WHERE workspace_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR id < $3) \
          ORDER BY id DESC LIMIT $4",
     )
@@ -256,6 +258,30 @@ pub async fn mark_handled(
     )
     .bind(ws)
     .bind(id.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks an event handled with what it came to (`outcome`): `state` is `handled`, or
+/// `unmatched` for a payment no invoice of this workspace could take (the reason says why).
+pub async fn mark_outcome(
+    tx: &mut TenantTx<'_>,
+    id: &InboundEventId,
+    state: &'static str,
+    outcome: &str,
+    now_ms: Millis,
+) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let done = sqlx::query(
+        "UPDATE inbound_events SET state = $3, outcome = $4, handled_at = $5 \
+         WHERE workspace_id = $1 AND id = $2 AND state = 'received'",
+    )
+    .bind(ws)
+    .bind(id.as_str())
+    .bind(state)
+    .bind(outcome)
     .bind(now_ms)
     .execute(tx.conn())
     .await?;

@@ -600,10 +600,13 @@ pub struct InboundEventOut {
     /// `withheld` when the caller's role hides any contact field: a raw payload (a customer's
     /// mail, a payment with their address) names the person and cannot be cut field by field.
     pub body_encoding: String,
-    /// `received`, then `handled`.
+    /// `received`, then `handled`; or `unmatched`: a payment no invoice of this workspace
+    /// could take, never applied (`outcome` says why).
     pub state: String,
     pub received_at: i64,
     pub handled_at: Option<i64>,
+    /// What handling it came to, when there is more to say: the money applied, or why not.
+    pub outcome: Option<String>,
 }
 
 impl InboundEventOut {

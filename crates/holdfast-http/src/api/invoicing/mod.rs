@@ -1,4 +1,5 @@
 //! Invoicing: invoices, credit notes, payments recorded by hand, and the workspace's
-//! invoicing settings.
+//! invoicing settings (`invoices`); payment accounts and checkouts (`payments`).
 
 pub mod invoices;
+pub mod payments;
