@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod oidc;
+pub mod payments;
 pub mod python;
 pub mod receiver;
 mod smtp;

@@ -97,6 +97,26 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "/api/v1/invoices/{id}/credit-notes",
         "an invoice names its contact by id only (its bill-to is printed, never answered)",
     ),
+    (
+        "GET",
+        "/api/v1/invoicing/payment-accounts",
+        "which providers are connected, never a key",
+    ),
+    (
+        "PUT",
+        "/api/v1/invoicing/payment-accounts/{provider}",
+        "which providers are connected, never a key",
+    ),
+    (
+        "DELETE",
+        "/api/v1/invoicing/payment-accounts/{provider}",
+        "no body",
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/checkout",
+        "the provider's checkout address and the open amount",
+    ),
     ("GET", "/api/v1/invoicing/settings", "the business's own details"),
     ("PUT", "/api/v1/invoicing/settings", "the business's own details"),
     (

@@ -161,6 +161,8 @@ fn invoice_body(path: &str) -> serde_json::Value {
         json!({"amount": "1", "method": "cash"})
     } else if path.ends_with("/void") || path.ends_with("/credit-notes") {
         json!({"reason": "sweep"})
+    } else if path.contains("payment-accounts") {
+        json!({"secret_key": "rk_test_51HolDfAsTrEsTrIcTeDkEy00"})
     } else if path.ends_with("/settings") {
         json!({"invoice_prefix": "INV-", "credit_note_prefix": "CN-", "next_invoice_number": 1,
                "next_credit_note_number": 1, "payment_terms_days": 14, "currency": "EUR"})
@@ -489,6 +491,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("companies", "id") => a_company.clone(),
                     ("jobs", "id") => a_job.clone(),
                     ("invoices", "id") => a_invoice.clone(),
+                    // Not a record: each workspace connects its own account per provider.
+                    ("payment-accounts", "provider") => "stripe".into(),
                     ("contact-fields", "key") => "a_only".into(),
                     ("imports", "id") => a_import.clone(),
                     // Behind A's ticket id: B gets 404 for the ticket first.

@@ -33,6 +33,7 @@ mod logging;
 mod members;
 mod module_sweep;
 mod oidc;
+mod payments;
 mod operator;
 mod ops;
 mod pages;

@@ -163,6 +163,7 @@ impl Fixtures {
         );
         let ids = BTreeMap::from([
             (("invoices", "id"), invoice),
+            (("payment-accounts", "provider"), "stripe".to_owned()),
             (("contacts", "id"), contact),
             (("companies", "id"), company),
             (("contact-fields", "key"), "sweep_field".to_owned()),

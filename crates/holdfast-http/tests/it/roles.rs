@@ -290,6 +290,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "imports" => "imp_00000000000000000000000000000001".into(),
             "jobs" => "job_00000000000000000000000000000001".into(),
             "invoices" => "ivc_00000000000000000000000000000001".into(),
+            "payment-accounts" => "stripe".into(),
             other => panic!("no matrix fixture for {other}"),
         }
     };
