@@ -28,6 +28,13 @@
 //! filtered by status, and full-text searched for a rare and a common word, each from 32
 //! connections, and the console's inbox (plain and searched) and a ticket page from 16.
 //!
+//! Field service and invoicing (`field`): 50 000 jobs over 100 days and 20 technicians seeded
+//! into the database, then the dispatch board (`GET /api/v1/jobs` for one day, and one
+//! technician's week) from 32 connections; invoice totals per second (lines validated, each
+//! rounded, taxes summed: the core's arithmetic on one core) and draft invoices created over
+//! HTTP; and the latency from a signed Stripe `payment_intent.succeeded` at the receiver to
+//! the invoice read as paid, with one worker running (200 payments, one at a time).
+//!
 //! Last, backups (`backup`): an encrypted backup of the whole database (with the tickets above;
 //! seeded here when `tickets` did not run) while the server runs, then its restore into a fresh
 //! target (a temp dir; on PostgreSQL a new schema), each in MB/s of the uncompressed parts.
@@ -86,6 +93,10 @@ enum Op {
     TicketList(usize),
     /// A console page at this path, rendered on the server (opened with the admin key).
     ConsolePage(&'static str),
+    /// `GET` of this API path (and query) with the admin key.
+    ApiGet(&'static str),
+    /// `POST /api/v1/invoices`: a draft of five lines for the seeded contact.
+    InvoiceCreate,
     HttpGet,
     HttpList,
     HttpLogin,
@@ -205,8 +216,8 @@ async fn in_tenant_tx(
 }
 
 /// Whether to run a section: `HOLDFAST_BENCH_ONLY` lists some of `http` (the scenarios and the
-/// contention), `webhooks` (needs `http`), `mail`, `tickets`, `crm` and `backup`, comma-separated; unset or
-/// empty runs them all.
+/// contention), `webhooks` (needs `http`), `mail`, `tickets`, `crm`, `field` and `backup`,
+/// comma-separated; unset or empty runs them all.
 fn section(name: &str) -> bool {
     let only = std::env::var("HOLDFAST_BENCH_ONLY").unwrap_or_default();
     only.trim().is_empty() || only.split(',').any(|s| s.trim() == name)
@@ -254,9 +265,14 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
             let url = format!("{}/api/v1/tickets?{query}", ctx.base);
             http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
         }
-        Op::ConsolePage(path) => {
+        Op::ConsolePage(path) | Op::ApiGet(path) => {
             let url = format!("{}{path}", ctx.base);
             http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
+        }
+        Op::InvoiceCreate => {
+            let url = format!("{}/api/v1/invoices", ctx.base);
+            let body = invoice_body(&ctx.contact_id, 5);
+            http(ctx.http.post(url).bearer_auth(&ctx.admin_key).json(&body)).await
         }
         Op::MailIn => {
             let (content_type, body) = mailgun_mail(task, n);
@@ -453,6 +469,9 @@ async fn bench_backend(database_url: String, duration: Duration) {
     }
     if section("crm") {
         bench_crm(&app, &ctx).await;
+    }
+    if section("field") {
+        bench_field(&app, &ctx, duration).await;
     }
     if section("backup") {
         if !section("tickets") {
@@ -983,6 +1002,245 @@ async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
             println!("  errors: {n} × {kind}");
         }
     }
+}
+
+/// A draft invoice's body: `lines` lines with awkward quantities, prices, discounts and rates.
+fn invoice_body(contact_id: &str, lines: usize) -> Value {
+    let lines: Vec<Value> = (0..lines)
+        .map(|n| {
+            json!({"description": format!("Line {n}"), "quantity": format!("{}.{}", n + 1, n % 1000),
+                   "unit_price": format!("{}.{:04}", 10 + n * 7, n * 37 % 10_000),
+                   "tax_percent": ["0", "7.625", "19", "20"][n % 4],
+                   "discount_percent": if n % 3 == 0 { "12.5" } else { "0" }})
+        })
+        .collect();
+    json!({"contact_id": contact_id, "lines": lines})
+}
+
+/// Field service and invoicing: the dispatch board over 50 000 jobs, invoice totals per
+/// second, and a Stripe payment's latency from webhook to invoice paid.
+async fn bench_field(app: &TestApp, ctx: &Arc<Ctx>, duration: Duration) {
+    const JOBS: i64 = 50_000;
+    const TECHNICIANS: u64 = 20;
+    let started = Instant::now();
+    let now = SystemClock.now_ms();
+    let day0 = now - now.rem_euclid(86_400_000);
+    let hex = match ctx.backend {
+        Backend::Sqlite => "printf('%010x', i)",
+        Backend::Postgres => "lpad(to_hex(i), 10, '0')",
+    };
+    let job_prefix = {
+        let id = holdfast_core::ids::JobId::generate(now).to_string();
+        id[..id.len() - 10].to_owned()
+    };
+    let technicians: Vec<String> = (0..TECHNICIANS)
+        .map(|k| {
+            holdfast_core::ids::UserId::generate(now + i64::try_from(k).unwrap_or(0)).to_string()
+        })
+        .collect();
+    let tech_case: String = technicians
+        .iter()
+        .enumerate()
+        .map(|(k, id)| format!(" WHEN {k} THEN '{id}'"))
+        .collect();
+    let series = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $3)";
+    // 500 jobs a day for 100 days, an hour each between 08:00 and 18:00.
+    let jobs = format!(
+        "{series} INSERT INTO jobs (workspace_id, id, contact_id, title, status, window_start, \
+         window_end, checklist, line_items, created_at, updated_at) \
+         SELECT $1, '{job_prefix}' || {hex}, $4, 'Visit ' || i, \
+         CASE i % 3 WHEN 0 THEN 'scheduled' WHEN 1 THEN 'completed' ELSE 'requested' END, \
+         $2 + (i % 100) * 86400000 + (8 + (i / 100) % 10) * 3600000, \
+         $2 + (i % 100) * 86400000 + (9 + (i / 100) % 10) * 3600000, '[]', \
+         '[{{\"kind\":\"service\",\"description\":\"Service\",\"quantity\":\"1\"}}]', $2, $2 FROM n"
+    );
+    let assigned = format!(
+        "{series} INSERT INTO job_technicians (workspace_id, job_id, user_id) \
+         SELECT $1, '{job_prefix}' || {hex}, CASE i % {TECHNICIANS}{tech_case} END FROM n"
+    );
+    for sql in [jobs, assigned] {
+        let (ws, contact) = (ctx.workspace_id.clone(), ctx.contact_id.clone());
+        in_tenant_tx(ctx, true, async |conn| {
+            // Built from fixed fragments and generated ids; values are bound.
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(ws)
+                .bind(day0)
+                .bind(JOBS)
+                .bind(contact)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+        })
+        .await
+        .unwrap();
+    }
+    sqlx::query("ANALYZE").execute(&ctx.pool).await.unwrap();
+    println!(
+        "Field service and invoicing ({JOBS} jobs, {TECHNICIANS} technicians, seeded in {:.1} s):",
+        started.elapsed().as_secs_f64()
+    );
+    let zone = holdfast_core::field_service::time_zone::ZoneName::utc();
+    let day = |offset: i64| zone.local(day0 + offset * 86_400_000);
+    let board_day: &'static str = Box::leak(
+        format!("/api/v1/jobs?from={}&to={}&limit=50", day(40), day(41)).into_boxed_str(),
+    );
+    let board_week: &'static str = Box::leak(
+        format!(
+            "/api/v1/jobs?technician_id={}&from={}&to={}&limit=50",
+            technicians[3],
+            day(40),
+            day(47)
+        )
+        .into_boxed_str(),
+    );
+    for (label, op) in [
+        ("board: one day", Op::ApiGet(board_day)),
+        ("board: tech's week", Op::ApiGet(board_week)),
+        ("invoice create (5 lines)", Op::InvoiceCreate),
+    ] {
+        let stats = drive(ctx, &[load(op, label, CONCURRENCY)], duration).await;
+        let s = &stats[0];
+        let errors: usize = s.errors.values().sum();
+        println!(
+            "  {label:<26} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}",
+            s.rate, s.p50_ms, s.p99_ms
+        );
+        for (kind, n) in &s.errors {
+            println!("  errors: {n} × {kind}");
+        }
+    }
+
+    // The arithmetic alone: a 20-line invoice validated, rounded line by line and summed.
+    let body = invoice_body(&ctx.contact_id, 20);
+    let lines: Vec<holdfast_core::invoicing::invoices::LineIn> =
+        serde_json::from_value(body["lines"].clone()).unwrap();
+    let currency = holdfast_core::invoicing::money::Currency::EUR;
+    let (mut count, started) = (0u64, Instant::now());
+    let mut check = 0i64;
+    while started.elapsed() < duration {
+        let mut errors = holdfast_core::validate::Errors::default();
+        let valid = holdfast_core::invoicing::invoices::lines(&mut errors, &lines);
+        let sums = holdfast_core::invoicing::invoices::sums(currency, &valid);
+        check = check.wrapping_add(sums.total.minor_i64(currency).unwrap_or(0));
+        count += 1;
+    }
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "  invoice totals (20 lines)  {rate:>10.0} invoices/s, {:.0} lines/s on one core (checksum {check})",
+        rate * 20.0
+    );
+
+    bench_payment_latency(app, ctx).await;
+}
+
+/// The Stripe endpoint secret the benchmark workspace stores.
+const STRIPE_SECRET: &str = "whsec_benchstripesecret0123456789";
+
+/// 200 issued invoices, each paid by a signed `payment_intent.succeeded`: the time from the
+/// delivery's answer to the invoice read as paid (one worker, polling every 25 ms when idle).
+async fn bench_payment_latency(app: &TestApp, ctx: &Arc<Ctx>) {
+    use hmac::{Hmac, Mac};
+    const PAYMENTS: usize = 200;
+    let hooks = format!("{}/api/v1/inbound-hooks/stripe", ctx.base);
+    ctx.http
+        .put(hooks)
+        .bearer_auth(&ctx.admin_key)
+        .json(&json!({"secret": STRIPE_SECRET}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let mut invoices = Vec::with_capacity(PAYMENTS);
+    for _ in 0..PAYMENTS {
+        let created: Value = ctx
+            .http
+            .post(format!("{}/api/v1/invoices", ctx.base))
+            .bearer_auth(&ctx.admin_key)
+            .json(&invoice_body(&ctx.contact_id, 3))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let issued: Value = ctx
+            .http
+            .post(format!("{}/api/v1/invoices/{id}/issue", ctx.base))
+            .bearer_auth(&ctx.admin_key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let total = issued["total"].as_str().unwrap().replace('.', "");
+        invoices.push((id, total.parse::<i64>().unwrap()));
+    }
+    let stop = app.extra_worker();
+    let mut latencies = Vec::with_capacity(PAYMENTS);
+    let mut failures = 0;
+    for (n, (id, total)) in invoices.iter().enumerate() {
+        let body = json!({"id": format!("evt_bench_{n}"), "object": "event",
+            "type": "payment_intent.succeeded", "data": {"object": {
+                "id": format!("pi_bench_{n}"), "amount_received": total, "currency": "eur",
+                "metadata": {"holdfast_invoice": id}}}})
+        .to_string();
+        let t = SystemClock.now_ms() / 1000;
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(STRIPE_SECRET.as_bytes()).unwrap();
+        mac.update(format!("{t}.{body}").as_bytes());
+        let v1: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let sent = Instant::now();
+        let answered = ctx
+            .http
+            .post(format!("{}/hooks/stripe/{}", ctx.base, ctx.slug))
+            .header("stripe-signature", format!("t={t},v1={v1}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        if !answered.status().is_success() {
+            failures += 1;
+            continue;
+        }
+        loop {
+            let status: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM invoices WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(&ctx.workspace_id)
+            .bind(id)
+            .fetch_optional(&ctx.pool)
+            .await
+            .unwrap_or(None);
+            if status.as_deref() == Some("paid") {
+                latencies.push(sent.elapsed());
+                break;
+            }
+            if sent.elapsed() > Duration::from_secs(10) {
+                failures += 1;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let _ = stop.send(());
+    latencies.sort_unstable();
+    println!(
+        "  payment webhook → paid     p50 {:>7.2} ms  p99 {:>7.2} ms  ({} payments, {failures} failed; \
+         one worker polling every 25 ms when idle)",
+        percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 99.0),
+        latencies.len()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 /// A backup of the whole database and its restore into a fresh target, in MB/s of the

@@ -40,13 +40,13 @@ fn decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16)
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -89,7 +89,11 @@ impl ProviderApi {
 
     /// Every request received so far, oldest first.
     pub fn calls(&self) -> Vec<ApiCall> {
-        self.shared.calls.lock().map(|c| c.clone()).unwrap_or_default()
+        self.shared
+            .calls
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// What `GET /v1/payments/{id}` answers for `id`.

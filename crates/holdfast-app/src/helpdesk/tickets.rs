@@ -183,6 +183,7 @@ async fn mail_reply(
         references: thread.iter().rev().take(20).rev().cloned().collect(),
         reply_to,
         ticket_message: Some(message.id.clone()),
+        attachments: Vec::new(),
     };
     let decision =
         crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;

@@ -13,9 +13,9 @@ use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::{InvoiceId, JobId};
 use holdfast_core::invoicing::invoices::{
-    CreditNoteIn, DocumentKind, DraftFields, InvoiceIn, InvoiceOut, InvoicePatch,
-    InvoiceStatus, IssueIn, PaymentIn, PaymentKind, SettingsBody, Settlement, VoidIn,
-    check_issue, date, derive_status, sums,
+    CreditNoteIn, DocumentKind, DraftFields, InvoiceIn, InvoiceOut, InvoicePatch, InvoiceStatus,
+    IssueIn, PaymentIn, PaymentKind, SettingsBody, Settlement, VoidIn, check_issue, date,
+    derive_status, sums,
 };
 use holdfast_core::invoicing::money::Currency;
 use holdfast_core::validate::FieldError;
@@ -320,12 +320,7 @@ pub async fn delete(state: &App, actor: &Actor, origin: &Origin, id: &str) -> Ap
     let current = for_change(&mut tx, id).await?;
     draft_only(&current, "deleted")?;
     store::delete_draft(&mut tx, &current.id).await?;
-    let event = origin.event(
-        "invoice.deleted",
-        "invoice",
-        current.id.as_str(),
-        json!({}),
-    );
+    let event = origin.event("invoice.deleted", "invoice", current.id.as_str(), json!({}));
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
@@ -454,9 +449,7 @@ pub async fn record_money(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = for_change(&mut tx, id).await?;
-    let fields = body
-        .validate(current.fields.currency)
-        .map_err(invalid)?;
+    let fields = body.validate(current.fields.currency).map_err(invalid)?;
     if current.kind != DocumentKind::Invoice || !current.status.is_open_for_money() {
         return Err(conflict(format!(
             "money can be recorded only against an issued invoice; this one is {}",
@@ -476,7 +469,11 @@ pub async fn record_money(
             if fields.amount_minor > due {
                 return Err(invalid(vec![FieldError::new(
                     "amount",
-                    format!("must be at most the balance due, {} {}", text(due), currency.code()),
+                    format!(
+                        "must be at most the balance due, {} {}",
+                        text(due),
+                        currency.code()
+                    ),
                 )]));
             }
             s.paid += fields.amount_minor;
@@ -583,9 +580,8 @@ pub async fn credit(
     let (reason, lines) = body.validate(&current.fields.lines).map_err(invalid)?;
     let currency = current.fields.currency;
     let note_sums = sums(currency, &lines);
-    let figures = minor_figures(currency, &note_sums).ok_or_else(|| {
-        invalid(vec![FieldError::new("lines", "the total is too large")])
-    })?;
+    let figures = minor_figures(currency, &note_sums)
+        .ok_or_else(|| invalid(vec![FieldError::new("lines", "the total is too large")]))?;
     let open = current.settlement.total - current.settlement.credited;
     if figures.2 <= 0 || figures.2 > open {
         return Err(invalid(vec![FieldError::new(
@@ -622,7 +618,14 @@ pub async fn credit(
         events.push(EventType::InvoicePaid);
     }
     published(state, &mut tx, actor, &current.id, &events).await?;
-    let out = published(state, &mut tx, actor, &note_id, &[EventType::InvoiceCredited]).await?;
+    let out = published(
+        state,
+        &mut tx,
+        actor,
+        &note_id,
+        &[EventType::InvoiceCredited],
+    )
+    .await?;
     let event = origin.event(
         "invoice.credited",
         "invoice",

@@ -184,19 +184,20 @@ pub async fn open_checkout(
     }
     let currency = invoice.fields.currency;
     let number = invoice.number.clone().unwrap_or_default();
-    let (provider, key, location) =
-        match account_key(state, tenant, AccountProvider::Stripe).await? {
-            Some((key, _)) => (AccountProvider::Stripe, key, None),
-            None => match account_key(state, tenant, AccountProvider::Square).await? {
-                Some((key, location)) => (AccountProvider::Square, key, location),
-                None => {
-                    return Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "no payment account is connected: connect Stripe or Square in the invoicing settings first",
-                    ));
-                }
-            },
-        };
+    let (provider, key, location) = match account_key(state, tenant, AccountProvider::Stripe)
+        .await?
+    {
+        Some((key, _)) => (AccountProvider::Stripe, key, None),
+        None => match account_key(state, tenant, AccountProvider::Square).await? {
+            Some((key, location)) => (AccountProvider::Square, key, location),
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "no payment account is connected: connect Stripe or Square in the invoicing settings first",
+                ));
+            }
+        },
+    };
     let base = api_base(state, provider);
     let (provider_ref, url) = match provider {
         AccountProvider::Stripe => {
@@ -215,9 +216,10 @@ pub async fn open_checkout(
                 .header("authorization", format!("Bearer {key}"))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("idempotency-key", format!("{}-{balance}", id.as_str()));
-            let session: Value = client(state).send_json(request).await.map_err(|e| {
-                unavailable(format!("Stripe did not open a checkout: {e}"))
-            })?;
+            let session: Value = client(state)
+                .send_json(request)
+                .await
+                .map_err(|e| unavailable(format!("Stripe did not open a checkout: {e}")))?;
             (session["id"].as_str(), session["url"].as_str())
                 .into_pair()
                 .ok_or_else(|| unavailable("Stripe's answer lacks the session's id or URL"))?
@@ -240,9 +242,10 @@ pub async fn open_checkout(
             .header("authorization", format!("Bearer {key}"))
             .header("content-type", "application/json")
             .header("square-version", "2024-01-18");
-            let link: Value = client(state).send_json(request).await.map_err(|e| {
-                unavailable(format!("Square did not open a payment link: {e}"))
-            })?;
+            let link: Value = client(state)
+                .send_json(request)
+                .await
+                .map_err(|e| unavailable(format!("Square did not open a payment link: {e}")))?;
             let link = &link["payment_link"];
             (link["order_id"].as_str(), link["url"].as_str())
                 .into_pair()

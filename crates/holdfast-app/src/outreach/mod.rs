@@ -141,7 +141,22 @@ pub struct ContactEmail {
     /// (`blocked`, `sent`, `unsent`).
     #[serde(default)]
     pub ticket_message: Option<String>,
+    /// Files sent with it (an invoice's PDF), at most [`MAX_ATTACHMENT_BYTES`] in all.
+    #[serde(default)]
+    pub attachments: Vec<MailAttachment>,
 }
+
+/// A file attached to a customer mail; its bytes travel base64-encoded in the queued job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    /// Base64 (standard alphabet).
+    pub data: String,
+}
+
+/// The most attachment bytes (decoded) one customer mail may carry.
+pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ContactJob {
@@ -156,6 +171,7 @@ fn purpose_name(purpose: Purpose) -> &'static str {
         Purpose::Message => "message",
         Purpose::Confirmation => "confirmation",
         Purpose::DataAccess => "data_access",
+        Purpose::Transactional => "transactional",
     }
 }
 
@@ -346,10 +362,35 @@ pub async fn deliver_to_contact(
         references: mail.references.clone(),
         reply_to: mail.reply_to.clone(),
         list_unsubscribe: Some(format!("{page}/unsubscribe")),
+        attachments: decode_attachments(&mail.attachments).map_err(JobError::Permanent)?,
     };
     let sent = state.transport.0.send_mail(&outgoing).await;
     record_reply_delivery(state, tenant, job, mail, &sent).await;
     sent.map_err(JobError::Retry)
+}
+
+/// The attachments' bytes; an unreadable or oversized set is a permanent failure.
+fn decode_attachments(
+    attachments: &[MailAttachment],
+) -> Result<Vec<transport::OutgoingAttachment>, String> {
+    use base64::Engine as _;
+    let mut total = 0;
+    let mut out = Vec::with_capacity(attachments.len());
+    for a in attachments {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(&a.data)
+            .map_err(|_| format!("attachment {} is not base64", a.filename))?;
+        total += data.len();
+        if total > MAX_ATTACHMENT_BYTES {
+            return Err("the attachments are too large".into());
+        }
+        out.push(transport::OutgoingAttachment {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            data,
+        });
+    }
+    Ok(out)
 }
 
 /// A `message.send` job's payload, its contact id and its purpose (an unreadable one is
@@ -364,6 +405,7 @@ fn read_contact_job(
     let purpose = match work.purpose.as_str() {
         "confirmation" => Purpose::Confirmation,
         "data_access" => Purpose::DataAccess,
+        "transactional" => Purpose::Transactional,
         _ => Purpose::Message,
     };
     Ok((work, contact, purpose))

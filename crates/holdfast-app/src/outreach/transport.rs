@@ -6,8 +6,8 @@
 use holdfast_core::clock::SharedClock;
 use holdfast_core::ops::config::Config;
 use holdfast_store::{Db, ops::mail_outbox};
-use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// A mail to send; ids are without angle brackets.
@@ -26,6 +26,17 @@ pub(super) struct Outgoing {
     /// The preference center's one-click unsubscribe URL (RFC 8058): `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` on every customer mail.
     pub list_unsubscribe: Option<String>,
+    /// Files sent with the text (a multipart/mixed mail); the local outbox keeps a line per
+    /// file under the text instead.
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// A file sent with a mail.
+#[derive(Debug, Clone, Default)]
+pub(super) struct OutgoingAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 pub(super) enum Mailer {
@@ -77,23 +88,36 @@ impl Mailer {
     pub(super) async fn send_mail(&self, mail: &Outgoing) -> Result<(), String> {
         let (to, subject, body) = (mail.to.as_str(), mail.subject.as_str(), mail.body.as_str());
         match self {
-            Mailer::Outbox { db, clock } => mail_outbox::unscoped_store(
-                db,
-                mail.workspace.as_deref(),
-                to,
-                subject,
-                body,
-                clock.now_ms(),
-            )
-            .await
-            .map_err(|e| e.to_string()),
+            Mailer::Outbox { db, clock } => {
+                let mut text = body.to_owned();
+                for a in &mail.attachments {
+                    text.push_str(&format!(
+                        "\n[attached: {} ({}, {} bytes)]",
+                        a.filename,
+                        a.content_type,
+                        a.data.len()
+                    ));
+                }
+                mail_outbox::unscoped_store(
+                    db,
+                    mail.workspace.as_deref(),
+                    to,
+                    subject,
+                    &text,
+                    clock.now_ms(),
+                )
+                .await
+                .map_err(|e| e.to_string())
+            }
             Mailer::Smtp { transport, from } => {
                 let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
                 let mut builder = Message::builder()
                     .from(from.clone())
                     .to(to)
-                    .subject(subject)
-                    .header(ContentType::TEXT_PLAIN);
+                    .subject(subject);
+                if mail.attachments.is_empty() {
+                    builder = builder.header(ContentType::TEXT_PLAIN);
+                }
                 if let Some(id) = &mail.message_id {
                     builder = builder.message_id(Some(format!("<{id}>")));
                 }
@@ -123,7 +147,21 @@ impl Mailer {
                         builder = builder.raw_header(HeaderValue::new(name, value));
                     }
                 }
-                let message = builder.body(body.to_owned()).map_err(|e| e.to_string())?;
+                let message = if mail.attachments.is_empty() {
+                    builder.body(body.to_owned())
+                } else {
+                    let mut parts =
+                        MultiPart::mixed().singlepart(SinglePart::plain(body.to_owned()));
+                    for a in &mail.attachments {
+                        let content_type = ContentType::parse(&a.content_type)
+                            .map_err(|e| format!("attachment type: {e}"))?;
+                        parts = parts.singlepart(
+                            Attachment::new(a.filename.clone()).body(a.data.clone(), content_type),
+                        );
+                    }
+                    builder.multipart(parts)
+                }
+                .map_err(|e| e.to_string())?;
                 transport
                     .send(message)
                     .await

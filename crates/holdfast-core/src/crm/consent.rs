@@ -90,13 +90,16 @@ impl Refusal {
 
 /// What a message is for: a `message` to the customer (replies, notifications, automations,
 /// approved AI drafts), the double opt-in `confirmation` request, which is the one message
-/// a `pending` channel may receive, or the link to the person's own data they asked for from
-/// the preference center (`data_access`).
+/// a `pending` channel may receive, the link to the person's own data they asked for from
+/// the preference center (`data_access`), or a `transactional` mail the business owes the
+/// customer under their contract (an invoice, a credit note), which needs no consent but
+/// still respects Do Not Contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Message,
     Confirmation,
     DataAccess,
+    Transactional,
 }
 
 /// The facts `decide` needs about one contact and channel.
@@ -128,6 +131,8 @@ pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Re
     }
     match (purpose, standing.status) {
         (Purpose::DataAccess, _) => Ok(()),
+        // Owed under the contract (an invoice): the lawful basis is the contract, not consent.
+        (Purpose::Transactional, _) => Ok(()),
         (Purpose::Confirmation, Status::Pending) => Ok(()),
         (Purpose::Confirmation, _) => Err(Refusal::NotPending),
         (Purpose::Message, Status::Granted) => Ok(()),

@@ -173,8 +173,7 @@ pub fn lines(errors: &mut Errors, items: &[LineIn]) -> Vec<Line> {
             }
             None => None,
         };
-        let unit_price = match errors.take(Decimal::parse(&at("unit_price"), &item.unit_price, 4))
-        {
+        let unit_price = match errors.take(Decimal::parse(&at("unit_price"), &item.unit_price, 4)) {
             Some(p) if !p.is_negative() => Some(p.plain()),
             Some(_) => {
                 errors.push(
@@ -842,7 +841,12 @@ impl SettingsBody {
             next_credit_note_number: self.next_credit_note_number,
             payment_terms_days: terms(&mut errors, Some(self.payment_terms_days)).unwrap_or(14),
             currency,
-            business_name: one_line(&mut errors, "business_name", self.business_name.as_deref(), 200),
+            business_name: one_line(
+                &mut errors,
+                "business_name",
+                self.business_name.as_deref(),
+                200,
+            ),
             business_details: optional_multiline(
                 &mut errors,
                 "business_details",
@@ -1022,7 +1026,10 @@ mod tests {
         let sums = sums(Currency::EUR, &lines);
         let out = lines_out(Currency::EUR, &lines, &sums);
         assert_eq!((out[0].net.as_str(), out[0].tax.as_str()), ("3.33", "0.63"));
-        assert_eq!((out[3].net.as_str(), out[3].tax.as_str()), ("52.47", "4.00"));
+        assert_eq!(
+            (out[3].net.as_str(), out[3].tax.as_str()),
+            ("52.47", "4.00")
+        );
         // Totals are the sums of the rounded lines.
         assert_eq!(sums.net.text(2), "62.46");
         assert_eq!(sums.tax.text(2), "5.89");
@@ -1038,7 +1045,10 @@ mod tests {
             ("7.625", "52.47", "4.00")
         );
         assert_eq!(taxes[1].rate_percent, "19");
-        assert_eq!((taxes[1].net.as_str(), taxes[1].tax.as_str()), ("9.99", "1.89"));
+        assert_eq!(
+            (taxes[1].net.as_str(), taxes[1].tax.as_str()),
+            ("9.99", "1.89")
+        );
     }
 
     #[test]
@@ -1114,7 +1124,14 @@ mod tests {
             add_days(date("d", "2028-02-28").unwrap(), 1).to_string(),
             "2028-02-29"
         );
-        for bad in ["2026-13-01", "2026-02-30", "26-12-07", "2026-12-07T00:00", "1999-12-31", ""] {
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "26-12-07",
+            "2026-12-07T00:00",
+            "1999-12-31",
+            "",
+        ] {
             assert!(date("d", bad).is_err(), "{bad}");
         }
         let fields = InvoiceIn {
@@ -1137,11 +1154,17 @@ mod tests {
         assert!(zero.message.contains("above zero"), "{}", zero.message);
         let one = Decimal::from_minor(1, Currency::EUR);
         let (issued, due) = check_issue(&draft, one, day, 14).unwrap();
-        assert_eq!((issued.to_string(), due.to_string()), ("2026-12-07".into(), "2026-12-21".into()));
+        assert_eq!(
+            (issued.to_string(), due.to_string()),
+            ("2026-12-07".into(), "2026-12-21".into())
+        );
         draft.payment_terms_days = Some(0);
         assert_eq!(check_issue(&draft, one, day, 14).unwrap().1, day);
         draft.due_date = Some(date("d", "2026-12-01").unwrap());
-        assert_eq!(check_issue(&draft, one, day, 14).unwrap_err().field, "due_date");
+        assert_eq!(
+            check_issue(&draft, one, day, 14).unwrap_err().field,
+            "due_date"
+        );
     }
 
     #[test]
@@ -1160,10 +1183,24 @@ mod tests {
             12_050
         );
         let yen = Currency::parse("c", "JPY").unwrap();
-        assert_eq!(pay("1001", PaymentMethod::Card).validate(yen).unwrap().amount_minor, 1001);
+        assert_eq!(
+            pay("1001", PaymentMethod::Card)
+                .validate(yen)
+                .unwrap()
+                .amount_minor,
+            1001
+        );
         assert!(pay("10.5", PaymentMethod::Card).validate(yen).is_err());
-        assert!(pay("1.005", PaymentMethod::Cash).validate(Currency::EUR).is_err());
-        assert!(pay("0", PaymentMethod::Cash).validate(Currency::EUR).is_err());
+        assert!(
+            pay("1.005", PaymentMethod::Cash)
+                .validate(Currency::EUR)
+                .is_err()
+        );
+        assert!(
+            pay("0", PaymentMethod::Cash)
+                .validate(Currency::EUR)
+                .is_err()
+        );
         let online = pay("1", PaymentMethod::Online)
             .validate(Currency::EUR)
             .unwrap_err();
@@ -1185,7 +1222,12 @@ mod tests {
         };
         let errors = back.validate(&current).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        for field in ["next_invoice_number", "invoice_prefix", "credit_note_prefix", "currency"] {
+        for field in [
+            "next_invoice_number",
+            "invoice_prefix",
+            "credit_note_prefix",
+            "currency",
+        ] {
             assert!(fields.contains(&field), "{field} in {fields:?}");
         }
         let ok = SettingsBody {

@@ -476,10 +476,7 @@ pub fn stripe_session_form(
             workspace_id.to_owned(),
         ),
     ];
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 #[cfg(test)]
@@ -579,7 +576,10 @@ mod tests {
         let Reading::Money(s) = read_square(&square) else {
             panic!("money")
         };
-        assert_eq!((s.amount_minor, s.checkout_ref.as_deref()), (1500, Some("ord_1")));
+        assert_eq!(
+            (s.amount_minor, s.checkout_ref.as_deref()),
+            (1500, Some("ord_1"))
+        );
         let pending = json!({"type": "payment.updated", "data": {"object": {"payment": {"status": "APPROVED"}}}});
         assert!(matches!(read_square(&pending), Reading::Ignored(_)));
         let paddle = json!({"event_type": "transaction.completed", "data": {"id": "txn_1",
@@ -588,8 +588,12 @@ mod tests {
         let Reading::Money(p) = read_paddle(&paddle) else {
             panic!("money")
         };
-        assert_eq!((p.amount_minor, p.invoice_hint.as_deref()), (12000, Some("ivc_9")));
-        let note = json!({"type": "payment", "action": "payment.updated", "data": {"id": "123456"}});
+        assert_eq!(
+            (p.amount_minor, p.invoice_hint.as_deref()),
+            (12000, Some("ivc_9"))
+        );
+        let note =
+            json!({"type": "payment", "action": "payment.updated", "data": {"id": "123456"}});
         assert_eq!(mercadopago_payment_id(&note).as_deref(), Some("123456"));
         assert_eq!(
             mercadopago_payment_id(&json!({"type": "payment", "data": {"id": "../x"}})),
@@ -602,7 +606,10 @@ mod tests {
         };
         assert_eq!((mp.amount_minor, mp.reference.as_str()), (15050, "123456"));
         let inexact = json!({"id": 1, "status": "approved", "transaction_amount": 1.005, "currency_id": "BRL"});
-        assert!(matches!(read_mercadopago_payment(&inexact), Reading::Unreadable(_)));
+        assert!(matches!(
+            read_mercadopago_payment(&inexact),
+            Reading::Unreadable(_)
+        ));
     }
 
     #[test]
@@ -615,7 +622,10 @@ mod tests {
         };
         assert_eq!(get("line_items[0][price_data][unit_amount]"), Some("3835"));
         assert_eq!(get("line_items[0][price_data][currency]"), Some("eur"));
-        assert_eq!(get("payment_intent_data[metadata][holdfast_invoice]"), Some("ivc_1"));
+        assert_eq!(
+            get("payment_intent_data[metadata][holdfast_invoice]"),
+            Some("ivc_1")
+        );
         assert_eq!(get("mode"), Some("payment"));
     }
 }

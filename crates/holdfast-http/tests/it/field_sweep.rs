@@ -114,11 +114,24 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/invoices/{id}/send",
+        "answers the decision and the file's name",
+    ),
+    (
+        "POST",
         "/api/v1/invoices/{id}/checkout",
         "the provider's checkout address and the open amount",
     ),
-    ("GET", "/api/v1/invoicing/settings", "the business's own details"),
-    ("PUT", "/api/v1/invoicing/settings", "the business's own details"),
+    (
+        "GET",
+        "/api/v1/invoicing/settings",
+        "the business's own details",
+    ),
+    (
+        "PUT",
+        "/api/v1/invoicing/settings",
+        "the business's own details",
+    ),
     (
         "GET",
         "/api/v1/field-service/time-zone",
@@ -647,6 +660,7 @@ struct Ids {
     import: String,
     endpoint: String,
     erasure_request: String,
+    invoice: String,
 }
 
 /// The call that sweeps `method path`: the concrete path and an optional JSON body; `None`
@@ -676,6 +690,9 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
             call(format!("/app/contacts/imports/{}/progress", ids.import))
         }
         ("GET", "/app/audit") => call("/app/audit".into()),
+        ("GET", "/api/v1/invoices/{id}/pdf") => {
+            call(format!("/api/v1/invoices/{}/pdf", ids.invoice))
+        }
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),
             json!({"email": EMAIL, "name": NAME}),
@@ -809,6 +826,7 @@ async fn no_route_shows_a_hidden_contact_field() {
         import: String::new(),
         endpoint: String::new(),
         erasure_request: String::new(),
+        invoice: String::new(),
     };
     for spec in table.specs() {
         let (m, p) = (spec.method.as_str(), spec.path);
@@ -901,6 +919,21 @@ async fn no_route_shows_a_hidden_contact_field() {
     app.patch(&format!("/api/v1/contacts/{contact_id}/consent"))
         .key(&admin)
         .json(&json!({"channels": {"email": {"status": "granted", "lawful_basis": "consent"}}}))
+        .expect(200)
+        .await;
+    // An issued invoice billing the contact: its PDF prints the customer.
+    let invoice = id_of(
+        app.post("/api/v1/invoices")
+            .key(&admin)
+            .json(&json!({"contact_id": contact_id,
+                          "lines": [{"description": "Sweep visit", "quantity": "1", "unit_price": "10"}]}))
+            .expect(201)
+            .await,
+    )
+    .await;
+    app.post(&format!("/api/v1/invoices/{invoice}/issue"))
+        .key(&admin)
+        .json(&json!({}))
         .expect(200)
         .await;
     let ticket = id_of(
@@ -1048,6 +1081,7 @@ async fn no_route_shows_a_hidden_contact_field() {
         import,
         endpoint: endpoint.clone(),
         erasure_request,
+        invoice,
     };
     let mut found: Vec<String> = Vec::new();
     let mut answered = 0;

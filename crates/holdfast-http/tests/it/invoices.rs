@@ -119,7 +119,13 @@ async fn an_invoice_is_drafted_issued_paid_refunded_and_credited() {
         .json;
     assert_eq!(patched["notes"], "Boiler room, second floor");
     assert_eq!(patched["total"], "68.35");
-    let issued = issue(&app, &key, &id(&invoice), json!({"issue_date": "2026-12-07"})).await;
+    let issued = issue(
+        &app,
+        &key,
+        &id(&invoice),
+        json!({"issue_date": "2026-12-07"}),
+    )
+    .await;
     assert_eq!(issued["number"], "HF-000007");
     assert_eq!(issued["status"], "issued");
     assert_eq!(issued["issue_date"], "2026-12-07");
@@ -335,7 +341,12 @@ async fn numbers_are_sequential_never_reused_and_safe_under_concurrency() {
         .json(&json!({"reason": "Booked twice"}))
         .expect(200)
         .await;
-    let next = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("5")})).await;
+    let next = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("5")}),
+    )
+    .await;
     assert_eq!(
         issue(&app, &key, &id(&next), json!({})).await["number"],
         "INV-000013"
@@ -371,7 +382,12 @@ async fn numbers_are_sequential_never_reused_and_safe_under_concurrency() {
         .json(&settings)
         .expect(200)
         .await;
-    let later = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("5")})).await;
+    let later = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("5")}),
+    )
+    .await;
     assert_eq!(
         issue(&app, &key, &id(&later), json!({})).await["number"],
         "INV-001000"
@@ -387,7 +403,9 @@ async fn numbers_are_sequential_never_reused_and_safe_under_concurrency() {
     assert_eq!(page["data"][0]["number"], "INV-001000");
     let cursor = page["next_cursor"].as_str().unwrap();
     let rest = app
-        .get(&format!("/api/v1/invoices?status=issued&limit=50&cursor={cursor}"))
+        .get(&format!(
+            "/api/v1/invoices?status=issued&limit=50&cursor={cursor}"
+        ))
         .key(&key)
         .expect(200)
         .await
@@ -467,7 +485,10 @@ async fn an_invoice_bills_a_jobs_line_items_and_overdue_follows_the_due_date() {
                "lines": [{"description": "Visit", "quantity": "3", "unit_price": "333.5", "tax_percent": "10"}]}),
     )
     .await;
-    assert_eq!((&yen["net"], &yen["tax"], &yen["total"]), (&json!("1001"), &json!("100"), &json!("1101")));
+    assert_eq!(
+        (&yen["net"], &yen["tax"], &yen["total"]),
+        (&json!("1001"), &json!("100"), &json!("1101"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -480,8 +501,14 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written() {
     let stranger = contact(&app, &other, ada()).await;
     let cases = [
         (json!({}), vec!["contact_id", "lines"]),
-        (json!({"contact_id": "nope", "lines": []}), vec!["contact_id", "lines"]),
-        (json!({"contact_id": stranger, "lines": one_line("1")}), vec!["contact_id"]),
+        (
+            json!({"contact_id": "nope", "lines": []}),
+            vec!["contact_id", "lines"],
+        ),
+        (
+            json!({"contact_id": stranger, "lines": one_line("1")}),
+            vec!["contact_id"],
+        ),
         (
             json!({"contact_id": customer, "currency": "XXX", "due_date": "2026-02-30",
                    "payment_terms_days": 400, "notes": "bad\u{0007}",
@@ -537,21 +564,27 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written() {
         .json(&json!({"contact_id": customer, "lines": [{"description": "x", "quantity": 1, "unit_price": "1"}]}))
         .expect(422)
         .await;
-    let list = app
-        .get("/api/v1/invoices")
-        .key(&key)
-        .expect(200)
-        .await
-        .json;
+    let list = app.get("/api/v1/invoices").key(&key).expect(200).await.json;
     assert_eq!(list["data"], json!([]), "nothing was written");
-    for query in ["status=open", "overdue=yes", "kind=bill", "contact_id=x", "cursor=%%%"] {
+    for query in [
+        "status=open",
+        "overdue=yes",
+        "kind=bill",
+        "contact_id=x",
+        "cursor=%%%",
+    ] {
         app.get(&format!("/api/v1/invoices?{query}"))
             .key(&key)
             .expect(422)
             .await;
     }
     // Money against a draft, a void, a credit note: refused.
-    let d = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("10")})).await;
+    let d = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("10")}),
+    )
+    .await;
     app.post(&format!("/api/v1/invoices/{}/payments", id(&d)))
         .key(&key)
         .json(&json!({"amount": "1", "method": "cash"}))
@@ -615,12 +648,20 @@ async fn a_role_without_amounts_sees_no_money_at_any_depth_and_cannot_price() {
         .expect(200)
         .await
         .json;
-    let list = app.get("/api/v1/invoices").key(&clerk).expect(200).await.json;
+    let list = app
+        .get("/api/v1/invoices")
+        .key(&clerk)
+        .expect(200)
+        .await
+        .json;
     for answer in [&seen, &list] {
         let mut keys = BTreeSet::new();
         keys_everywhere(answer, &mut keys);
         assert!(keys.is_disjoint(&money), "{answer}");
-        assert!(keys.contains("number") && keys.contains("payments"), "{answer}");
+        assert!(
+            keys.contains("number") && keys.contains("payments"),
+            "{answer}"
+        );
     }
     assert_eq!(seen["payments"][0]["method"], "cash");
     // The admin sees the same invoice whole.
@@ -639,7 +680,12 @@ async fn a_role_without_amounts_sees_no_money_at_any_depth_and_cannot_price() {
         .expect(403)
         .await;
     assert!(refused.text.contains("invoices.amount"), "{}", refused.text);
-    let d = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("5")})).await;
+    let d = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("5")}),
+    )
+    .await;
     let noted = app
         .patch(&format!("/api/v1/invoices/{}", id(&d)))
         .key(&clerk)
@@ -669,12 +715,24 @@ async fn technicians_and_support_never_reach_invoices_and_workspaces_stay_apart(
     .await;
     let path = format!("/api/v1/invoices/{}", id(&invoice));
     let routes: Vec<(axum::http::Method, String, Value)> = vec![
-        (axum::http::Method::GET, "/api/v1/invoices".into(), Value::Null),
+        (
+            axum::http::Method::GET,
+            "/api/v1/invoices".into(),
+            Value::Null,
+        ),
         (axum::http::Method::GET, path.clone(), Value::Null),
-        (axum::http::Method::PATCH, path.clone(), json!({"notes": "x"})),
+        (
+            axum::http::Method::PATCH,
+            path.clone(),
+            json!({"notes": "x"}),
+        ),
         (axum::http::Method::DELETE, path.clone(), Value::Null),
         (axum::http::Method::POST, format!("{path}/issue"), json!({})),
-        (axum::http::Method::POST, format!("{path}/void"), json!({"reason": "x"})),
+        (
+            axum::http::Method::POST,
+            format!("{path}/void"),
+            json!({"reason": "x"}),
+        ),
         (
             axum::http::Method::POST,
             format!("{path}/payments"),
@@ -690,9 +748,17 @@ async fn technicians_and_support_never_reach_invoices_and_workspaces_stay_apart(
             format!("{path}/credit-notes"),
             json!({"reason": "x"}),
         ),
-        (axum::http::Method::GET, "/api/v1/invoicing/settings".into(), Value::Null),
+        (
+            axum::http::Method::GET,
+            "/api/v1/invoicing/settings".into(),
+            Value::Null,
+        ),
     ];
-    for role in [BuiltinRole::Technician, BuiltinRole::Support, BuiltinRole::Marketing] {
+    for role in [
+        BuiltinRole::Technician,
+        BuiltinRole::Support,
+        BuiltinRole::Marketing,
+    ] {
         let credential = app.key(&ws.slug, role).await;
         for (method, route, body) in &routes {
             let mut call = app.call(method.clone(), route).key(&credential);
@@ -748,7 +814,12 @@ async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() 
     )
     .await;
     let issued = issue(&app, &key, &id(&kept), json!({})).await;
-    let gone = draft(&app, &key, json!({"contact_id": customer, "lines": one_line("1")})).await;
+    let gone = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("1")}),
+    )
+    .await;
     app.delete(&format!("/api/v1/companies/{company}"))
         .key(&key)
         .expect(204)
@@ -778,4 +849,183 @@ async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() 
         .await
         .json;
     assert_eq!(listed["data"], json!([]));
+}
+
+/// Text of a PDF as `pdftotext -layout` reads it (Debian's poppler-utils); `None` when the tool
+/// is missing outside CI (CI installs it and fails without it).
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    use std::io::Write;
+    let mut child = match std::process::Command::new("pdftotext")
+        .args(["-layout", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "pdftotext is required in CI: {e}"
+            );
+            eprintln!("pdftotext missing ({e}): PDF text not checked");
+            return None;
+        }
+    };
+    child.stdin.take().unwrap().write_all(pdf).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "pdftotext failed");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The base64 body of the MIME part whose headers name `filename`, decoded.
+fn attachment(raw: &str, filename: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let raw = raw.replace("\r\n", "\n");
+    let start = raw
+        .find(&format!("filename=\"{filename}\""))
+        .unwrap_or_else(|| panic!("no attachment {filename} in {raw}"));
+    let after = &raw[start..];
+    let body_start = after.find("\n\n").unwrap() + 2;
+    let body: String = after[body_start..]
+        .lines()
+        .take_while(|l| !l.starts_with("--") && !l.is_empty())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issued_invoice_is_a_pdf_and_is_mailed_with_it_through_the_choke_point() {
+    let sink = holdfast_testkit::SmtpSink::start().await;
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        smtp_url: Some(sink.url()),
+        mail_from: Some("Holdfast Plumbing <billing@plumbing.example>".into()),
+        worker: Some(true),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("pdfmail").await;
+    let key = ws.admin_key.clone();
+    app.call(axum::http::Method::PUT, "/api/v1/invoicing/settings")
+        .key(&key)
+        .json(&json!({"invoice_prefix": "INV-", "credit_note_prefix": "CN-",
+                      "next_invoice_number": 42, "next_credit_note_number": 1,
+                      "payment_terms_days": 14, "currency": "EUR",
+                      "business_name": "Holdfast Plumbing", "business_details": "1 Mill Lane\nLeeds LS1 1AA",
+                      "payment_instructions": "Bank transfer to IBAN GB33 BUKB 2020 1555 5555 55"}))
+        .expect(200)
+        .await;
+    let customer = contact(&app, &ws, ada()).await;
+    let invoice = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": [
+            {"description": "Boiler service (annual)", "quantity": "1", "unit_price": "89.50", "tax_percent": "20"},
+            {"description": "Pressure valve", "quantity": "2", "unit_price": "14.25", "tax_percent": "20"}]}),
+    )
+    .await;
+    let id = id(&invoice);
+    // A draft is not mailed.
+    app.post(&format!("/api/v1/invoices/{id}/send"))
+        .key(&key)
+        .json(&json!({}))
+        .expect(409)
+        .await;
+    issue(&app, &key, &id, json!({"issue_date": "2026-12-07"})).await;
+
+    let pdf = app
+        .get(&format!("/api/v1/invoices/{id}/pdf"))
+        .key(&key)
+        .expect(200)
+        .await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(
+        pdf.header("content-disposition")
+            .is_some_and(|d| d.contains("INV-000042.pdf")),
+        "{:?}",
+        pdf.header("content-disposition")
+    );
+    // The renderer writes plain ASCII (every other byte escaped), so the text is the file.
+    assert!(pdf.text.starts_with("%PDF-"));
+    if let Some(text) = pdf_text(pdf.text.as_bytes()) {
+        for expected in [
+            "INV-000042",
+            "Holdfast Plumbing",
+            "Ada Lovelace",
+            "Boiler service (annual)",
+            "Pressure valve",
+            "141.60",
+            "GB33 BUKB",
+        ] {
+            assert!(text.contains(expected), "{expected} in {text}");
+        }
+    }
+    // A role that may not see amounts gets no PDF.
+    let role = app
+        .post("/api/v1/roles")
+        .key(&key)
+        .json(&json!({"name": "Clerk", "permissions": ["invoices.read"],
+                      "fields": {"invoices.amount": "hidden"}}))
+        .expect(201)
+        .await
+        .json;
+    let (clerk, _) = crate::key_with_role(&app, &ws, role["id"].as_str().unwrap()).await;
+    app.get(&format!("/api/v1/invoices/{id}/pdf"))
+        .key(&clerk)
+        .expect(403)
+        .await;
+
+    // Mailed with its PDF attached, as a transactional mail.
+    let sent = app
+        .post(&format!("/api/v1/invoices/{id}/send"))
+        .key(&key)
+        .json(&json!({"message": "Thank you for your custom."}))
+        .expect(202)
+        .await
+        .json;
+    assert_eq!(sent["attachment"], "INV-000042.pdf");
+    let mail = sink
+        .wait_for("ada@example.com", std::time::Duration::from_secs(20))
+        .await
+        .expect("the invoice mail");
+    let subject = holdfast_testkit::mail_header(&mail.data, "Subject").unwrap_or_default();
+    assert!(subject.contains("INV-000042"), "{subject}");
+    let text = mail.text();
+    assert!(text.contains("Thank you for your custom."), "{text}");
+    assert!(text.contains("141.60 EUR"), "{text}");
+    let attached = attachment(&mail.data, "INV-000042.pdf");
+    assert!(attached.starts_with(b"%PDF-"));
+    if let Some(text) = pdf_text(&attached) {
+        assert!(
+            text.contains("INV-000042") && text.contains("141.60"),
+            "{text}"
+        );
+    }
+    // Do Not Contact stops it, and says so.
+    app.patch(&format!("/api/v1/contacts/{customer}/consent"))
+        .key(&key)
+        .json(&json!({"do_not_contact": true}))
+        .expect(200)
+        .await;
+    let refused = app
+        .post(&format!("/api/v1/invoices/{id}/send"))
+        .key(&key)
+        .json(&json!({}))
+        .expect(409)
+        .await;
+    assert!(refused.text.contains("not sent"), "{}", refused.text);
+    let trail = app
+        .get("/api/v1/audit?limit=20")
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        trail["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "invoice.sent")
+    );
 }

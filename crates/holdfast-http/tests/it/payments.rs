@@ -5,8 +5,8 @@
 //! refunds move the status back, and money for an unknown or another workspace's invoice, in
 //! another currency or above the balance, is kept as unmatched and never applied.
 
-use crate::hooks::{now_s, set_secret};
 use crate::contact;
+use crate::hooks::{now_s, set_secret};
 use hmac::{Hmac, Mac};
 use holdfast_testkit::payments::ProviderApi;
 use holdfast_testkit::{TestApp, Workspace};
@@ -40,7 +40,10 @@ fn hmac(key: &[u8], text: &[u8]) -> Vec<u8> {
 async fn send_stripe(app: &TestApp, ws: &Workspace, event: &Value) -> u16 {
     let body = event.to_string();
     let t = now_s();
-    let v1 = hex(&hmac(STRIPE_SECRET.as_bytes(), format!("{t}.{body}").as_bytes()));
+    let v1 = hex(&hmac(
+        STRIPE_SECRET.as_bytes(),
+        format!("{t}.{body}").as_bytes(),
+    ));
     app.post(&format!("/hooks/stripe/{}", ws.slug))
         .header("stripe-signature", &format!("t={t},v1={v1}"))
         .body("application/json", body)
@@ -170,10 +173,23 @@ async fn a_stripe_checkout_is_paid_only_by_a_verified_webhook_once_and_refunded_
     assert!(url.starts_with("https://checkout.stripe.com/"), "{url}");
     let call = api.calls().pop().unwrap();
     assert_eq!(call.path, "/v1/checkout/sessions");
-    assert_eq!(call.authorization.as_deref(), Some(&*format!("Bearer {STRIPE_KEY}")));
-    assert_eq!(call.form("line_items[0][price_data][unit_amount]").as_deref(), Some("6835"));
-    assert_eq!(call.form("line_items[0][price_data][currency]").as_deref(), Some("eur"));
-    assert_eq!(call.form("metadata[holdfast_invoice]").as_deref(), Some(id.as_str()));
+    assert_eq!(
+        call.authorization.as_deref(),
+        Some(&*format!("Bearer {STRIPE_KEY}"))
+    );
+    assert_eq!(
+        call.form("line_items[0][price_data][unit_amount]")
+            .as_deref(),
+        Some("6835")
+    );
+    assert_eq!(
+        call.form("line_items[0][price_data][currency]").as_deref(),
+        Some("eur")
+    );
+    assert_eq!(
+        call.form("metadata[holdfast_invoice]").as_deref(),
+        Some(id.as_str())
+    );
     let session = url.rsplit('/').next().unwrap().to_owned();
     // Coming back from the checkout changes nothing.
     assert_eq!(invoice(&app, &ws, &id).await["status"], "issued");
@@ -233,7 +249,10 @@ async fn a_stripe_checkout_is_paid_only_by_a_verified_webhook_once_and_refunded_
         .filter(|p| p["kind"] == "refund")
         .collect();
     assert_eq!(
-        refunds.iter().map(|r| r["amount"].as_str().unwrap()).collect::<Vec<_>>(),
+        refunds
+            .iter()
+            .map(|r| r["amount"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["10.00", "5.00"]
     );
     // Audited as the provider's doing.
@@ -292,11 +311,23 @@ async fn money_that_fits_no_invoice_of_the_workspace_is_kept_unmatched_and_never
     let events = settled_events(&app, &ws, cases.len()).await;
     for event in &events {
         assert_eq!(event["state"], "unmatched", "{event}");
-        assert!(event["outcome"].as_str().is_some_and(|o| !o.is_empty()), "{event}");
+        assert!(
+            event["outcome"].as_str().is_some_and(|o| !o.is_empty()),
+            "{event}"
+        );
     }
-    let outcomes: Vec<&str> = events.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
-    assert!(outcomes.iter().any(|o| o.contains("in USD")), "{outcomes:?}");
-    assert!(outcomes.iter().any(|o| o.contains("more than the balance")), "{outcomes:?}");
+    let outcomes: Vec<&str> = events
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert!(
+        outcomes.iter().any(|o| o.contains("in USD")),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|o| o.contains("more than the balance")),
+        "{outcomes:?}"
+    );
     // Nothing was applied, in either workspace.
     let mine_now = invoice(&app, &ws, &mine).await;
     assert_eq!(mine_now["status"], "issued");
@@ -319,7 +350,11 @@ async fn money_that_fits_no_invoice_of_the_workspace_is_kept_unmatched_and_never
     assert_eq!(send_stripe(&app, &ws, &late).await, 200);
     let events = settled_events(&app, &ws, cases.len() + 1).await;
     assert_eq!(events[0]["state"], "unmatched");
-    assert!(events[0]["outcome"].as_str().unwrap().contains("void"), "{}", events[0]);
+    assert!(
+        events[0]["outcome"].as_str().unwrap().contains("void"),
+        "{}",
+        events[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -359,7 +394,10 @@ async fn square_links_paddle_transactions_and_mercado_pago_lookups_record_paymen
     assert_eq!(checkout["provider"], "square");
     let call = api.calls().pop().unwrap();
     assert_eq!(call.path, "/v2/online-checkout/payment-links");
-    assert_eq!(call.json()["quick_pay"]["price_money"], json!({"amount": 1500, "currency": "USD"}));
+    assert_eq!(
+        call.json()["quick_pay"]["price_money"],
+        json!({"amount": 1500, "currency": "USD"})
+    );
     assert_eq!(call.json()["quick_pay"]["location_id"], "LOC1");
     let body = json!({"merchant_id": "M1", "type": "payment.updated", "event_id": "sq-evt-1",
         "data": {"type": "payment", "id": "sqpay1", "object": {"payment": {
@@ -392,7 +430,10 @@ async fn square_links_paddle_transactions_and_mercado_pago_lookups_record_paymen
         "custom_data": {"holdfast_invoice": id}, "details": {"totals": {"grand_total": "6000"}}}})
     .to_string();
     let ts = now_s();
-    let h1 = hex(&hmac(paddle_secret.as_bytes(), format!("{ts}:{body}").as_bytes()));
+    let h1 = hex(&hmac(
+        paddle_secret.as_bytes(),
+        format!("{ts}:{body}").as_bytes(),
+    ));
     let sent = app
         .post(&format!("/hooks/paddle/{}", ws.slug))
         .header("paddle-signature", &format!("ts={ts};h1={h1}"))
@@ -434,7 +475,10 @@ async fn square_links_paddle_transactions_and_mercado_pago_lookups_record_paymen
         format!("id:987654;request-id:{request_id};ts:{ts};").as_bytes(),
     ));
     let sent = app
-        .post(&format!("/hooks/mercadopago/{}?data.id=987654&type=payment", ws.slug))
+        .post(&format!(
+            "/hooks/mercadopago/{}?data.id=987654&type=payment",
+            ws.slug
+        ))
         .header("x-signature", &format!("ts={ts},v1={v1}"))
         .header("x-request-id", request_id)
         .body("application/json", body)

@@ -142,11 +142,13 @@ pub async fn delete(
         .bind(id.as_str())
         .execute(tx.conn())
         .await?;
-    sqlx::query("UPDATE invoices SET company_id = NULL WHERE workspace_id = $1 AND company_id = $2")
-        .bind(&ws)
-        .bind(id.as_str())
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE invoices SET company_id = NULL WHERE workspace_id = $1 AND company_id = $2",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .execute(tx.conn())
+    .await?;
     let done = sqlx::query("DELETE FROM companies WHERE workspace_id = $1 AND id = $2")
         .bind(&ws)
         .bind(id.as_str())

@@ -551,10 +551,7 @@ struct PaymentRow {
     created_at: i64,
 }
 
-async fn payments(
-    tx: &mut TenantTx<'_>,
-    invoice: &Invoice,
-) -> Result<Vec<PaymentOut>, StoreError> {
+async fn payments(tx: &mut TenantTx<'_>, invoice: &Invoice) -> Result<Vec<PaymentOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<PaymentRow> = sqlx::query_as(
         "SELECT id, kind, method, amount_minor, paid_on, reference, provider, created_by, \
@@ -735,13 +732,13 @@ pub async fn answer(
         credited: money(invoice.settlement.credited),
         paid: money(invoice.settlement.paid),
         refunded: money(invoice.settlement.refunded),
-        balance: money(if invoice.kind == DocumentKind::Invoice
-            && invoice.status.is_open_for_money()
-        {
-            invoice.settlement.balance_due()
-        } else {
-            0
-        }),
+        balance: money(
+            if invoice.kind == DocumentKind::Invoice && invoice.status.is_open_for_money() {
+                invoice.settlement.balance_due()
+            } else {
+                0
+            },
+        ),
         payments,
         credit_note_ids,
         notes: invoice.fields.notes.clone(),

@@ -39,11 +39,12 @@ pub async fn delete_account(
     provider: AccountProvider,
 ) -> Result<bool, StoreError> {
     let ws = tx.ws().to_owned();
-    let done = sqlx::query("DELETE FROM payment_accounts WHERE workspace_id = $1 AND provider = $2")
-        .bind(ws)
-        .bind(provider.as_str())
-        .execute(tx.conn())
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM payment_accounts WHERE workspace_id = $1 AND provider = $2")
+            .bind(ws)
+            .bind(provider.as_str())
+            .execute(tx.conn())
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -15,6 +15,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post, put};
+use holdfast_app::invoicing::documents::{self, SendIn, SendOut};
 use holdfast_app::invoicing::invoices::{self as app, ListQuery};
 use holdfast_core::access::fields::Visible;
 use holdfast_core::access::policy::Permission;
@@ -152,6 +153,23 @@ pub fn routes(t: &mut RouteTable) {
             .request::<CreditNoteIn>()
             .response::<InvoiceOut>(201),
         post(invoice_credit),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/invoices/{id}/pdf",
+        READ,
+        doc("The invoice or credit note as a PDF (refused to roles that may not see amounts)")
+            .text("application/pdf"),
+        get(invoice_pdf),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/invoices/{id}/send",
+        WRITE,
+        doc("Mail the issued invoice to its customer with its PDF attached (a transactional mail through the consent choke point)")
+            .request::<SendIn>()
+            .response::<SendOut>(202),
+        post(invoice_send),
     );
     t.add(
         Method::GET,
@@ -296,6 +314,39 @@ async fn invoice_credit(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let pdf = documents::pdf(&state, &actor, &id).await?;
+    Ok((
+        [
+            ("content-type", "application/pdf".to_owned()),
+            (
+                "content-disposition",
+                format!("inline; filename=\"{}\"", pdf.filename),
+            ),
+            ("cache-control", "no-store".to_owned()),
+        ],
+        pdf.bytes,
+    )
+        .into_response())
+}
+
+async fn invoice_send(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: JsonBody<SendIn>,
+) -> ApiResult<(StatusCode, Json<SendOut>)> {
+    let origin = audit::origin(&actor, &client);
+    let out = documents::send(&state, &actor, &origin, &id, &body.value, None).await?;
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
@@ -328,7 +379,10 @@ async fn invoice_list(
     if let Some(text) = &query.status {
         match InvoiceStatus::parse(text) {
             Some(status) => filter.status = Some(status),
-            None => errors.push("status", "must be draft, issued, partially_paid, paid or void"),
+            None => errors.push(
+                "status",
+                "must be draft, issued, partially_paid, paid or void",
+            ),
         }
     }
     if let Some(text) = &query.kind {
