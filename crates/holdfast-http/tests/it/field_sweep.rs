@@ -120,6 +120,17 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/invoicing/settings", "the business's own details"),
     ("PUT", "/api/v1/invoicing/settings", "the business's own details"),
     (
+        "POST",
+        "/api/v1/jobs/{id}/public-link",
+        "the link's address and token",
+    ),
+    ("DELETE", "/api/v1/jobs/{id}/public-link", "no body"),
+    (
+        "GET",
+        "/p/jobs/{token}",
+        "the job's page for its customer: title, status, window, technicians' first names",
+    ),
+    (
         "GET",
         "/api/v1/field-service/time-zone",
         "the workspace's time zone",

@@ -49,6 +49,7 @@ mod pages_sso;
 mod pages_workspaces;
 mod privacy;
 mod proxies;
+mod public_links;
 mod reset;
 mod rls;
 mod roles;

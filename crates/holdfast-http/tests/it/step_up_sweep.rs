@@ -55,6 +55,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ),
     (
         "DELETE",
+        "/api/v1/jobs/{id}/public-link",
+        "revoking a customer's link takes access away; a new one can be issued",
+    ),
+    (
+        "DELETE",
         "/api/v1/auth/sessions",
         "ends the caller's own sessions: takes access away, never gives it",
     ),
