@@ -37,6 +37,9 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/preferences/{token}/erasure"),
     ("GET", "/consent/confirm/{token}"),
     ("POST", "/consent/confirm/{token}"),
+    // A job's page for the customer: the link's token in the path is the credential
+    // (`public_links.rs`: one byte-identical 404 for every link that opens nothing).
+    ("GET", "/p/jobs/{token}"),
     // The console's static files: nothing behind them without a session.
     ("GET", "/assets/htmx.min.js"),
     ("GET", "/assets/console.css"),
@@ -66,9 +69,6 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/sign-in/sso"),
     ("GET", "/sign-in/confirm"),
     ("POST", "/sign-in/confirm"),
-    // A job's page for the customer: the link's token in the path is the credential
-    // (`public_links.rs`: one byte-identical 404 for every link that opens nothing).
-    ("GET", "/p/jobs/{token}"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console
