@@ -69,10 +69,11 @@ pub fn token_hash(kind: PublicLinkKind, text: &str) -> Option<String> {
 /// a finishing time fails closed: its link has expired.
 pub fn job_link_expires_at(status: JobStatus, finished_at_ms: Option<i64>) -> Option<i64> {
     match status {
-        JobStatus::Completed | JobStatus::Cancelled => Some(
-            finished_at_ms
-                .map_or(i64::MIN, |at| at.saturating_add(JOB_LINK_DAYS_AFTER_FINISH * DAY_MS)),
-        ),
+        JobStatus::Completed | JobStatus::Cancelled => {
+            Some(finished_at_ms.map_or(i64::MIN, |at| {
+                at.saturating_add(JOB_LINK_DAYS_AFTER_FINISH * DAY_MS)
+            }))
+        }
         JobStatus::Requested
         | JobStatus::Scheduled
         | JobStatus::EnRoute
@@ -146,7 +147,10 @@ mod tests {
         let job = issue(PublicLinkKind::Job);
         let text = job.token.expose();
         assert_eq!(token_hash(PublicLinkKind::Invoice, text), None);
-        assert_eq!(token_hash(PublicLinkKind::Job, &text[..text.len() - 1]), None);
+        assert_eq!(
+            token_hash(PublicLinkKind::Job, &text[..text.len() - 1]),
+            None
+        );
         assert_eq!(token_hash(PublicLinkKind::Job, &format!("{text}a")), None);
         assert_eq!(
             token_hash(PublicLinkKind::Job, &text.replace("hfpj_", "hfpc_")),
@@ -206,9 +210,6 @@ mod tests {
     fn kinds_name_their_pages() {
         assert_eq!(PublicLinkKind::parse("job"), Some(PublicLinkKind::Job));
         assert_eq!(PublicLinkKind::Job.path("hfpj_x"), "/p/jobs/hfpj_x");
-        assert_eq!(
-            PublicLinkKind::Invoice.path("hfpi_x"),
-            "/p/invoices/hfpi_x"
-        );
+        assert_eq!(PublicLinkKind::Invoice.path("hfpi_x"), "/p/invoices/hfpi_x");
     }
 }

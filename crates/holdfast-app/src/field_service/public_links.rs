@@ -68,10 +68,7 @@ pub async fn issue_job_link(
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     let base = state.config.public_url.trim_end_matches('/');
-    let url = format!(
-        "{base}{}",
-        PublicLinkKind::Job.path(link.token.expose())
-    );
+    let url = format!("{base}{}", PublicLinkKind::Job.path(link.token.expose()));
     Ok(IssuedLink {
         url: Secret::new(url),
         token: link.token,

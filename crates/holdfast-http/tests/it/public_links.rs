@@ -25,7 +25,10 @@ async fn issue(app: &TestApp, credential: &str, job: &str) -> Value {
 /// The page's path from an issued link.
 fn page_of(link: &Value) -> String {
     let token = link["token"].as_str().unwrap();
-    assert!(token.starts_with("hfpj_") && token.len() == 5 + 43, "{token}");
+    assert!(
+        token.starts_with("hfpj_") && token.len() == 5 + 43,
+        "{token}"
+    );
     let url = link["url"].as_str().unwrap();
     assert!(url.ends_with(&format!("/p/jobs/{token}")), "{url}");
     format!("/p/jobs/{token}")
@@ -42,13 +45,15 @@ async fn move_to(app: &TestApp, ws: &Workspace, job: &str, status: &str) {
 /// Sets the name a member goes by (what customers see the first word of).
 async fn set_display_name(app: &TestApp, ws: &Workspace, user: &str, name: &str) {
     let mut tx = app.workspace_tx(ws).await;
-    sqlx::query("UPDATE memberships SET display_name = $1 WHERE workspace_id = $2 AND user_id = $3")
-        .bind(name)
-        .bind(&ws.id)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE memberships SET display_name = $1 WHERE workspace_id = $2 AND user_id = $3",
+    )
+    .bind(name)
+    .bind(&ws.id)
+    .bind(user)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -156,8 +161,11 @@ async fn a_job_link_shows_the_visit_to_the_customer_and_nothing_internal() {
     ] {
         assert!(!r.text.contains(hidden), "{hidden} shown: {}", r.text);
     }
-    assert!(audit_actions(&app, &ws).await
-        .contains(&"job.public_link_issued".to_owned()));
+    assert!(
+        audit_actions(&app, &ws)
+            .await
+            .contains(&"job.public_link_issued".to_owned())
+    );
     // The token is never written to the trail.
     let trail = app
         .get("/api/v1/audit?limit=100")
@@ -170,7 +178,11 @@ async fn a_job_link_shows_the_visit_to_the_customer_and_nothing_internal() {
     // En route: the page says so.
     move_to(&app, &ws, &job, "en_route").await;
     let r = app.get(&page).expect(200).await;
-    assert!(r.text.contains("On the way") && r.text.contains("on the way"), "{}", r.text);
+    assert!(
+        r.text.contains("On the way") && r.text.contains("on the way"),
+        "{}",
+        r.text
+    );
 
     // Reissued: the old link opens nothing at once, the new one works.
     let again = issue(&app, &ws.admin_key, &job).await;
@@ -189,8 +201,11 @@ async fn a_job_link_shows_the_visit_to_the_customer_and_nothing_internal() {
         .key(&ws.admin_key)
         .expect(204)
         .await;
-    assert!(audit_actions(&app, &ws).await
-        .contains(&"job.public_link_revoked".to_owned()));
+    assert!(
+        audit_actions(&app, &ws)
+            .await
+            .contains(&"job.public_link_revoked".to_owned())
+    );
 
     // Completed: the link keeps opening for 30 days after, then opens nothing.
     let last = page_of(&issue(&app, &ws.admin_key, &job).await);
@@ -229,11 +244,20 @@ async fn every_link_that_opens_nothing_answers_the_same_404() {
         ("revoked".into(), revoked),
         ("another kind's prefix".into(), other_kind),
     ];
-    cases.extend(malformed.iter().map(|m| (format!("malformed {}", m.chars().take(24).collect::<String>()), m.clone())));
+    cases.extend(malformed.iter().map(|m| {
+        (
+            format!("malformed {}", m.chars().take(24).collect::<String>()),
+            m.clone(),
+        )
+    }));
     for (label, path) in &cases {
         let r = app.get(path).expect(404).await;
         assert_eq!(r.text, first.text, "{label}: a different body");
-        assert_eq!(r.header("content-type"), first.header("content-type"), "{label}");
+        assert_eq!(
+            r.header("content-type"),
+            first.header("content-type"),
+            "{label}"
+        );
         assert_public_headers(&r, label);
     }
 
@@ -260,7 +284,11 @@ async fn only_members_who_reach_the_job_issue_or_revoke_its_link() {
     // Another technician, not assigned to the job: 404 on issue and revoke, nothing made.
     let (_, omar) = member(&app, &ws, "omar", "technician").await;
     let path = format!("/api/v1/jobs/{job}/public-link");
-    app.post(&path).key(&omar).expect(404).await.problem("HF-REQ-005");
+    app.post(&path)
+        .key(&omar)
+        .expect(404)
+        .await
+        .problem("HF-REQ-005");
     app.delete(&path).key(&omar).expect(404).await;
     // The assigned technician may.
     let link = issue(&app, &tess, &job).await;
