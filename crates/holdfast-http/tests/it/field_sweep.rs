@@ -500,6 +500,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "a member (staff, not contacts)",
     ),
     ("DELETE", "/api/v1/members/{id}", "204 without a body"),
+    (
+        "PUT",
+        "/api/v1/members/{id}/display-name",
+        "a member: their address, role and name",
+    ),
     ("POST", "/api/v1/invitations", "an invitation (staff)"),
     ("GET", "/api/v1/invitations", "invitations (staff)"),
     ("DELETE", "/api/v1/invitations/{id}", "204 without a body"),

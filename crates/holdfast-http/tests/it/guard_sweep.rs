@@ -182,6 +182,8 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"code": "123456", "password": "a password that is wrong"})
     } else if path.contains("api-keys") {
         json!({"name": "sweep", "role": "viewer"})
+    } else if path.ends_with("/display-name") {
+        json!({"display_name": "Sweep Person"})
     } else if path.contains("members") {
         json!({"role": "viewer"})
     } else if path.contains("roles") {

@@ -42,25 +42,38 @@ async fn move_to(app: &TestApp, ws: &Workspace, job: &str, status: &str) {
         .await;
 }
 
-/// Sets the name a member goes by (what customers see the first word of).
-async fn set_display_name(app: &TestApp, ws: &Workspace, user: &str, name: &str) {
-    let mut tx = app.workspace_tx(ws).await;
-    sqlx::query(
-        "UPDATE memberships SET display_name = $1 WHERE workspace_id = $2 AND user_id = $3",
+/// Sets the name a member goes by (what customers see the first word of) through the API.
+async fn set_display_name(app: &TestApp, ws: &Workspace, user: &str, name: Value) -> Value {
+    let members = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let membership = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user_id"] == user)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.call(
+        axum::http::Method::PUT,
+        &format!("/api/v1/members/{membership}/display-name"),
     )
-    .bind(name)
-    .bind(&ws.id)
-    .bind(user)
-    .execute(&mut *tx)
+    .key(&ws.admin_key)
+    .json(&json!({"display_name": name}))
+    .expect(200)
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .json
 }
 
 /// A workspace in Europe/London with a customer, a technician called Tess Okafor and a
 /// scheduled job with an address, line items, an internal and a customer-visible note:
-/// (workspace, job id, technician's access token).
-async fn scheduled_job(app: &TestApp, name: &str) -> (Workspace, String, String) {
+/// (workspace, job id, technician's access token, technician's user id).
+async fn scheduled_job(app: &TestApp, name: &str) -> (Workspace, String, String, String) {
     let ws = app.workspace(name).await;
     app.call(axum::http::Method::PUT, "/api/v1/field-service/time-zone")
         .key(&ws.admin_key)
@@ -69,7 +82,8 @@ async fn scheduled_job(app: &TestApp, name: &str) -> (Workspace, String, String)
         .await;
     let customer = contact(app, &ws, ada()).await;
     let (tech, tech_token) = member(app, &ws, "tess", "technician").await;
-    set_display_name(app, &ws, &tech, "Tess Okafor").await;
+    let member = set_display_name(app, &ws, &tech, json!("  Tess Okafor ")).await;
+    assert_eq!(member["display_name"], "Tess Okafor");
     let job = app
         .post("/api/v1/jobs")
         .key(&ws.admin_key)
@@ -95,7 +109,7 @@ async fn scheduled_job(app: &TestApp, name: &str) -> (Workspace, String, String)
             .await;
     }
     move_to(app, &ws, &job, "scheduled").await;
-    (ws, job, tech_token)
+    (ws, job, tech_token, tech)
 }
 
 async fn audit_actions(app: &TestApp, ws: &Workspace) -> Vec<String> {
@@ -130,7 +144,7 @@ fn assert_public_headers(r: &holdfast_testkit::Resp, label: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_link_shows_the_visit_to_the_customer_and_nothing_internal() {
     let (app, clock) = crate::manual_app().await;
-    let (ws, job, _) = scheduled_job(&app, "links-page").await;
+    let (ws, job, _, _) = scheduled_job(&app, "links-page").await;
     let link = issue(&app, &ws.admin_key, &job).await;
     let page = page_of(&link);
 
@@ -223,7 +237,7 @@ async fn a_job_link_shows_the_visit_to_the_customer_and_nothing_internal() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_link_that_opens_nothing_answers_the_same_404() {
     let app = TestApp::spawn().await;
-    let (ws, job, _) = scheduled_job(&app, "links-gone").await;
+    let (ws, job, _, _) = scheduled_job(&app, "links-gone").await;
     // The first link is revoked by the second.
     let revoked = page_of(&issue(&app, &ws.admin_key, &job).await);
     let live = page_of(&issue(&app, &ws.admin_key, &job).await);
@@ -280,7 +294,7 @@ async fn every_link_that_opens_nothing_answers_the_same_404() {
 #[tokio::test(flavor = "multi_thread")]
 async fn only_members_who_reach_the_job_issue_or_revoke_its_link() {
     let app = TestApp::spawn().await;
-    let (ws, job, tess) = scheduled_job(&app, "links-scope").await;
+    let (ws, job, tess, tess_id) = scheduled_job(&app, "links-scope").await;
     // Another technician, not assigned to the job: 404 on issue and revoke, nothing made.
     let (_, omar) = member(&app, &ws, "omar", "technician").await;
     let path = format!("/api/v1/jobs/{job}/public-link");
@@ -296,6 +310,38 @@ async fn only_members_who_reach_the_job_issue_or_revoke_its_link() {
     app.get(&page).expect(200).await;
     app.delete(&path).key(&omar).expect(404).await;
     app.get(&page).expect(200).await;
+    // A technician without a name is not named on the page; a name with control characters
+    // is refused.
+    set_display_name(&app, &ws, &tess_id, Value::Null).await;
+    let r = app.get(&page).expect(200).await;
+    assert!(
+        !r.text.contains("Tess") && !r.text.contains("Technician"),
+        "{}",
+        r.text
+    );
+    let members = app
+        .get("/api/v1/members")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let membership = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user_id"] == tess_id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.call(
+        axum::http::Method::PUT,
+        &format!("/api/v1/members/{membership}/display-name"),
+    )
+    .key(&ws.admin_key)
+    .json(&json!({"display_name": "Tess\u{202e}"}))
+    .expect(422)
+    .await;
 
     // Another workspace's key: 404 for this workspace's job, and the link stays.
     let other = app.workspace("links-other").await;
