@@ -278,14 +278,14 @@ async fn every_link_that_opens_nothing_answers_the_same_404() {
     // Field service off in the workspace: the live link answers the same 404; on again, it opens.
     app.patch("/api/v1/modules")
         .key(&ws.admin_key)
-        .json(&json!({"enabled": ["helpdesk", "crm", "automation"]}))
+        .json(&json!({"enabled": ["helpdesk", "crm", "automation", "invoicing"]}))
         .expect(200)
         .await;
     let r = app.get(&live).expect(404).await;
     assert_eq!(r.text, first.text, "module off: a different body");
     app.patch("/api/v1/modules")
         .key(&ws.admin_key)
-        .json(&json!({"enabled": ["helpdesk", "crm", "automation", "field_service"]}))
+        .json(&json!({"enabled": ["helpdesk", "crm", "automation", "field_service", "invoicing"]}))
         .expect(200)
         .await;
     app.get(&live).expect(200).await;
