@@ -251,6 +251,9 @@ async fn every_link_that_opens_nothing_answers_the_same_404() {
         format!("{live}A"),
         format!("/p/jobs/hfpj_{}", "é".repeat(43)),
         format!("/p/jobs/{}", "a".repeat(2000)),
+        "/p/jobs/%FF%FE".to_owned(),
+        format!("/p/jobs/hfpj_{}%00", "a".repeat(42)),
+        format!("{}%41", &live[..live.len() - 1]),
     ];
     let first = app.get(&unknown).expect(404).await;
     assert_public_headers(&first, "unknown");

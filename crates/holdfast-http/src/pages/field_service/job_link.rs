@@ -12,9 +12,9 @@ use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::REFERRER_POLICY;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use holdfast_app::field_service::public_links::{self as app, JobPage};
@@ -75,11 +75,12 @@ fn local(text: &str) -> String {
     text.replacen('T', " ", 1)
 }
 
-async fn view_job_link(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> ApiResult<Response> {
-    let Some(page) = app::job_page(&state, &token).await? else {
+async fn view_job_link(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
+    // The token as sent, not percent-decoded: a link's token is base62, so anything else
+    // (undecodable bytes included) fails its shape check and meets the same 404 — a `Path`
+    // extractor would answer those with its own 400.
+    let token = uri.path().strip_prefix("/p/jobs/").unwrap_or_default();
+    let Some(page) = app::job_page(&state, token).await? else {
         return Ok(gone());
     };
     let JobPage {
