@@ -389,3 +389,37 @@ async fn the_page_is_limited_per_client_address() {
     assert_eq!(statuses.first(), Some(&404));
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasing_the_customer_deletes_the_links_of_their_jobs() {
+    let app = TestApp::spawn().await;
+    let (ws, job, _, _) = scheduled_job(&app, "links-erase").await;
+    let page = page_of(&issue(&app, &ws.admin_key, &job).await);
+    app.get(&page).expect(200).await;
+    let customer = app
+        .get(&format!("/api/v1/jobs/{job}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["contact_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/api/v1/contacts/{customer}"))
+        .key(&ws.admin_key)
+        .expect(204)
+        .await;
+    app.get(&page).expect(404).await;
+    let mut tx = app.workspace_tx(&ws).await;
+    for table in ["public_links", "public_link_tokens"] {
+        let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE workspace_id = $1"
+        )))
+        .bind(&ws.id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
+    tx.commit().await.unwrap();
+}
