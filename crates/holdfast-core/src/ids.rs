@@ -105,6 +105,11 @@ prefixed_id!(
     JobNoteId,
     "jn"
 );
+prefixed_id!(
+    /// A public link for a customer (a job's page, later an invoice's).
+    PublicLinkId,
+    "plk"
+);
 prefixed_id!(SessionId, "ses");
 prefixed_id!(RefreshTokenId, "rft");
 prefixed_id!(ResetTokenId, "rst");

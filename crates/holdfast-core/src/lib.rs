@@ -22,6 +22,7 @@ pub mod netguard;
 pub mod ops;
 pub mod patch;
 pub mod privacy;
+pub mod public_links;
 pub mod redact;
 pub mod secret;
 pub mod token;

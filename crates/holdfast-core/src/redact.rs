@@ -18,9 +18,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         (r"hf_(?:live|test)_[A-Za-z0-9]+", "hf_live_[redacted]"),
         (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+", "Bearer [redacted]"),
         // Link and single-use tokens (preference center, opt-in confirmation, refresh, reset,
-        // invitation, first-run setup) travel in URLs the access log records.
+        // invitation, first-run setup, a customer's public job and invoice pages) travel in
+        // URLs the access log records.
         (
-            r"\bhf(?:pc|oc|r|p|i|w)_[A-Za-z0-9_-]+",
+            r"\bhf(?:pc|pj|pi|oc|r|p|i|w)_[A-Za-z0-9_-]+",
             "hf_token_[redacted]",
         ),
         (
@@ -115,14 +116,17 @@ mod tests {
     #[test]
     fn link_tokens_in_paths_are_redacted() {
         let line = "uri=/preferences/hfpc_FeCtO1RAbD4Bmblk-b8cMtU7wP1-ra9IKJfdkZh6s_4/unsubscribe \
-                    /consent/confirm/hfoc_abcDEF123 hfr_xyz /setup/hfw_Qq9setup /reset/hfp_Rr7";
+                    /consent/confirm/hfoc_abcDEF123 hfr_xyz /setup/hfw_Qq9setup /reset/hfp_Rr7 \
+                    /p/jobs/hfpj_Jb4public /p/invoices/hfpi_Iv5public";
         let out = Redactor::redact(line);
         assert!(
             !out.contains("FeCtO1")
                 && !out.contains("abcDEF")
                 && !out.contains("xyz")
                 && !out.contains("Qq9setup")
-                && !out.contains("Rr7"),
+                && !out.contains("Rr7")
+                && !out.contains("Jb4public")
+                && !out.contains("Iv5public"),
             "{out}"
         );
         assert!(

@@ -24,6 +24,7 @@ pub fn route_table() -> RouteTable {
     });
     table.module(Module::FieldService, |t| {
         crate::api::field_service::jobs::routes(t);
+        crate::api::field_service::public_links::routes(t);
     });
     table.module(Module::Invoicing, |t| {
         crate::api::invoicing::invoices::routes(t);
@@ -47,6 +48,9 @@ pub fn route_table() -> RouteTable {
     crate::api::webhooks::hooks::routes(&mut table);
     crate::api::helpdesk::widget::routes(&mut table);
     crate::api::crm::preferences::routes(&mut table);
+    // A job's public page for the customer: public (the link's token is the credential), so
+    // outside the module; the page itself answers its one 404 when field service is off.
+    crate::pages::field_service::job_link::routes(&mut table);
     // The console: its static files, then its pages.
     crate::pages::ops::assets::routes(&mut table);
     crate::pages::identity::sign_in::routes(&mut table);

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod invoicing;
 pub mod ops;
 pub mod privacy;
+pub mod public_links;
 pub mod sql;
 mod tenant;
 pub mod webhooks;

@@ -318,6 +318,8 @@ async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), St
     .bind(&person.id)
     .execute(tx.conn())
     .await?;
+    // The public links of its jobs: they would open nothing, and name a job that is gone.
+    crate::public_links::forget_jobs_of_contact(tx, &person.id).await?;
     // Its field-service jobs (their service address and notes are about the person),
     // cascading to their technicians and history.
     sqlx::query("DELETE FROM jobs WHERE workspace_id = $1 AND contact_id = $2")

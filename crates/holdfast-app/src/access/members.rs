@@ -1,7 +1,7 @@
 //! Who belongs to a workspace, for the API and the console alike: changing a member's role
 //! (the keys they made that the new role could not hand out are revoked), removing a member
-//! (their sessions end; the keys they made are revoked unless kept), inviting someone by mail
-//! and withdrawing an invitation. Each audited; a workspace keeps at least one owner.
+//! (their sessions end; the keys they made are revoked unless kept), the name a member goes by,
+//! inviting someone by mail and withdrawing an invitation. Each audited; a workspace keeps at least one owner.
 
 use crate::access::roles::{grantable, may_act_on};
 use crate::audit::Origin;
@@ -63,6 +63,37 @@ pub async fn change_role(
     holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(member = %id, role = role.as_str(), "member role changed");
+    Ok(Some(updated))
+}
+
+/// Sets (or removes, with `None`) the name a member goes by, what customers see the first word
+/// of; `None` when the workspace has no such member. Audited with the name's presence only.
+pub async fn set_display_name(
+    state: &App,
+    actor: &Actor,
+    origin: &Origin,
+    id: &MembershipId,
+    name: Option<&str>,
+) -> AppResult<Option<MemberOut>> {
+    let mut tx = state.db.write(&actor.tenant).await?;
+    let Some(current) = members::get(&mut tx, id).await? else {
+        return Ok(None);
+    };
+    may_act_on(&mut tx, actor, &current.role).await?;
+    if !members::set_display_name(&mut tx, id, name).await? {
+        return Ok(None);
+    }
+    let Some(updated) = members::get(&mut tx, id).await? else {
+        return Ok(None);
+    };
+    let event = origin.event(
+        "member.display_name_changed",
+        "member",
+        id.as_str(),
+        json!({"user_id": updated.user_id, "has_name": name.is_some()}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, state.clock.now_ms()).await?;
+    tx.commit().await?;
     Ok(Some(updated))
 }
 

@@ -1,3 +1,5 @@
-//! Field service: jobs (`jobs`), for the API and the console alike.
+//! Field service: jobs (`jobs`) and their public links for the customer (`public_links`), for
+//! the API and the console alike.
 
 pub mod jobs;
+pub mod public_links;

@@ -13,7 +13,30 @@ pub struct MemberOut {
     pub user_id: String,
     pub email: String,
     pub role: String,
+    /// The name the member goes by; customers see its first word only (a job's public page).
+    pub display_name: Option<String>,
     pub created_at: i64,
+}
+
+/// Body of `PUT /api/v1/members/{id}/display-name`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayNameIn {
+    /// Like `Tess Okafor`; `null` or blank removes it.
+    #[schemars(length(max = 80))]
+    pub display_name: Option<String>,
+}
+
+impl DisplayNameIn {
+    /// The name to keep (trimmed), or `None` to remove it.
+    pub fn validate(&self) -> Result<Option<String>, Vec<FieldError>> {
+        match self.display_name.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(name) => validate::plain_text("display_name", name, 1, 80)
+                .map(Some)
+                .map_err(|e| vec![e]),
+        }
+    }
 }
 
 /// Body of `PATCH /api/v1/members/{id}`.

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod crm;
+pub mod field_service;
 pub mod helpdesk;
 pub mod identity;
 pub mod ops;

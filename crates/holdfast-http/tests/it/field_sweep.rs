@@ -133,6 +133,17 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the business's own details",
     ),
     (
+        "POST",
+        "/api/v1/jobs/{id}/public-link",
+        "the link's address and token",
+    ),
+    ("DELETE", "/api/v1/jobs/{id}/public-link", "no body"),
+    (
+        "GET",
+        "/p/jobs/{token}",
+        "the job's page for its customer: title, status, window, technicians' first names",
+    ),
+    (
         "GET",
         "/api/v1/field-service/time-zone",
         "the workspace's time zone",
@@ -502,6 +513,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "a member (staff, not contacts)",
     ),
     ("DELETE", "/api/v1/members/{id}", "204 without a body"),
+    (
+        "PUT",
+        "/api/v1/members/{id}/display-name",
+        "a member: their address, role and name",
+    ),
     ("POST", "/api/v1/invitations", "an invitation (staff)"),
     ("GET", "/api/v1/invitations", "invitations (staff)"),
     ("DELETE", "/api/v1/invitations/{id}", "204 without a body"),

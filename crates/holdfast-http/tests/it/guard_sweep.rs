@@ -37,6 +37,9 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/preferences/{token}/erasure"),
     ("GET", "/consent/confirm/{token}"),
     ("POST", "/consent/confirm/{token}"),
+    // A job's page for the customer: the link's token in the path is the credential
+    // (`public_links.rs`: one byte-identical 404 for every link that opens nothing).
+    ("GET", "/p/jobs/{token}"),
     // The console's static files: nothing behind them without a session.
     ("GET", "/assets/htmx.min.js"),
     ("GET", "/assets/console.css"),
@@ -179,6 +182,8 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"code": "123456", "password": "a password that is wrong"})
     } else if path.contains("api-keys") {
         json!({"name": "sweep", "role": "viewer"})
+    } else if path.ends_with("/display-name") {
+        json!({"display_name": "Sweep Person"})
     } else if path.contains("members") {
         json!({"role": "viewer"})
     } else if path.contains("roles") {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "wrench lantern seventeen copper";
 
 /// A member with `role`, signed in: (user id, access token).
-async fn member(app: &TestApp, ws: &Workspace, name: &str, role: &str) -> (String, String) {
+pub async fn member(app: &TestApp, ws: &Workspace, name: &str, role: &str) -> (String, String) {
     let email = format!("{name}@{}.example.com", ws.slug);
     app.post("/api/v1/invitations")
         .key(&ws.admin_key)

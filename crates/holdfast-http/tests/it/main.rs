@@ -49,6 +49,7 @@ mod pages_workspaces;
 mod payments;
 mod privacy;
 mod proxies;
+mod public_links;
 mod reset;
 mod rls;
 mod roles;

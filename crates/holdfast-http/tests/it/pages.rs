@@ -612,6 +612,23 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             .await,
     );
     let (reset, invitation) = live_tokens(&app, &ws).await;
+    // A job's public page for its customer.
+    let job = created(
+        app.post("/api/v1/jobs")
+            .key(&ws.admin_key)
+            .json(&json!({"contact_id": ticket["contact_id"], "title": "Sweep visit"}))
+            .expect(201)
+            .await,
+    );
+    let job_link = app
+        .post(&format!("/api/v1/jobs/{job}/public-link"))
+        .key(&ws.admin_key)
+        .expect(201)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = PageIds {
         ticket: id.clone(),
         role,
@@ -619,7 +636,11 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         contact: ticket["contact_id"].as_str().unwrap().to_owned(),
         company,
         import,
-        tokens: vec![("/reset/", reset), ("/invite/", invitation)],
+        tokens: vec![
+            ("/reset/", reset),
+            ("/invite/", invitation),
+            ("/p/jobs/", job_link),
+        ],
     };
     let table = route_table();
     let pages: Vec<_> = table.specs().filter(|s| s.doc.page).collect();

@@ -127,6 +127,10 @@ async fn every_table_with_a_workspace_id_is_under_forced_row_level_security() {
         ),
         ("widget_keys", "a widget key finds its workspace"),
         (
+            "public_link_tokens",
+            "a customer's public link finds its workspace",
+        ),
+        (
             "inbound_replay",
             "a provider's event id is checked before its workspace is",
         ),

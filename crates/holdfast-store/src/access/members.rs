@@ -14,6 +14,7 @@ struct Row {
     user_id: String,
     email: String,
     role: String,
+    display_name: Option<String>,
     created_at: i64,
 }
 
@@ -24,6 +25,7 @@ impl From<Row> for MemberOut {
             user_id: r.user_id,
             email: r.email,
             role: r.role,
+            display_name: r.display_name,
             created_at: r.created_at,
         }
     }
@@ -32,7 +34,7 @@ impl From<Row> for MemberOut {
 pub async fn list(tx: &mut TenantTx<'_>) -> Result<Vec<MemberOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT m.id, m.user_id, u.email, m.role, m.created_at FROM memberships m \
+        "SELECT m.id, m.user_id, u.email, m.role, m.display_name, m.created_at FROM memberships m \
          JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY m.id",
     )
     .bind(ws)
@@ -47,7 +49,7 @@ pub async fn get(
 ) -> Result<Option<MemberOut>, StoreError> {
     let ws = tx.ws().to_owned();
     let row: Option<Row> = sqlx::query_as(
-        "SELECT m.id, m.user_id, u.email, m.role, m.created_at FROM memberships m \
+        "SELECT m.id, m.user_id, u.email, m.role, m.display_name, m.created_at FROM memberships m \
          JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.id = $2",
     )
     .bind(ws)
@@ -55,6 +57,24 @@ pub async fn get(
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.map(MemberOut::from))
+}
+
+/// Sets (or, with `None`, removes) the name a member goes by; `false` when there is no such
+/// member.
+pub async fn set_display_name(
+    tx: &mut TenantTx<'_>,
+    id: &MembershipId,
+    name: Option<&str>,
+) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let done =
+        sqlx::query("UPDATE memberships SET display_name = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(name)
+            .bind(ws)
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Serialises changes to who owns the workspace. PostgreSQL: lock the owner rows, so two owners

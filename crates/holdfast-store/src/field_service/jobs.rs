@@ -603,3 +603,83 @@ pub async fn list(
     }
     Ok(jobs)
 }
+
+/// What a job's public page may show, and nothing else: no contact, address, amounts, line
+/// items or internal notes are read. Technicians by the name they go by in the workspace
+/// (`None` for one who has not set it).
+#[derive(Debug, Clone)]
+pub struct PublicJob {
+    pub title: String,
+    pub status: JobStatus,
+    pub window: Option<Window>,
+    pub technician_names: Vec<Option<String>>,
+    /// Customer-visible notes: (when, text), oldest first.
+    pub customer_notes: Vec<(i64, String)>,
+    /// When the job last became completed or cancelled (its link's expiry counts from here).
+    pub finished_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PublicRow {
+    title: String,
+    status: String,
+    window_start: Option<i64>,
+    window_end: Option<i64>,
+}
+
+/// The job a public link names, as its page shows it. The link is the customer's reach: no
+/// member's [`JobScope`] applies.
+pub async fn public_view(
+    tx: &mut TenantTx<'_>,
+    id: &JobId,
+) -> Result<Option<PublicJob>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let row: Option<PublicRow> = sqlx::query_as(
+        "SELECT title, status, window_start, window_end FROM jobs WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let technician_names: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT m.display_name FROM job_technicians t JOIN memberships m \
+         ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
+         WHERE t.workspace_id = $1 AND t.job_id = $2 ORDER BY t.user_id",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    let customer_notes: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT created_at, body FROM job_notes WHERE workspace_id = $1 AND job_id = $2 \
+         AND visibility = $3 ORDER BY id",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .bind(NoteVisibility::Customer.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    let finished_at: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(at) FROM job_status_changes WHERE workspace_id = $1 AND job_id = $2 \
+         AND to_status IN ('completed', 'cancelled')",
+    )
+    .bind(&ws)
+    .bind(id.as_str())
+    .fetch_one(tx.conn())
+    .await?;
+    let window = match (row.window_start, row.window_end) {
+        (Some(start_ms), Some(end_ms)) => Some(Window { start_ms, end_ms }),
+        _ => None,
+    };
+    Ok(Some(PublicJob {
+        title: row.title,
+        status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Requested),
+        window,
+        technician_names,
+        customer_notes,
+        finished_at,
+    }))
+}

@@ -11,12 +11,14 @@ use crate::table::{Doc, QueryParam, RouteTable};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, patch, post};
-use holdfast_app::access::members::{change_role, invite, remove_member, withdraw_invitation};
+use axum::routing::{delete, get, patch, post, put};
+use holdfast_app::access::members::{
+    change_role, invite, remove_member, set_display_name, withdraw_invitation,
+};
 use holdfast_app::identity::sign_in::tokens;
 use holdfast_core::access::api_keys::parse_role;
 use holdfast_core::access::members::{
-    AcceptIn, InvitationIn, InvitationOut, MemberOut, MemberPatch,
+    AcceptIn, DisplayNameIn, InvitationIn, InvitationOut, MemberOut, MemberPatch,
 };
 use holdfast_core::access::policy::Permission;
 use holdfast_core::identity::sessions::TokensOut;
@@ -54,6 +56,15 @@ pub fn routes(t: &mut RouteTable) {
             .request::<MemberPatch>()
             .response::<MemberOut>(200),
         patch(member_update),
+    );
+    t.add(
+        Method::PUT,
+        "/api/v1/members/{id}/display-name",
+        MANAGE,
+        doc("Set the name a member goes by (customers see its first word, on a job's public page); null removes it")
+            .request::<DisplayNameIn>()
+            .response::<MemberOut>(200),
+        put(member_display_name),
     );
     t.add(
         Method::DELETE,
@@ -133,6 +144,22 @@ async fn member_update(
     let requested = parse_role(&body.value.role).map_err(|e| Problem::validation(vec![e]))?;
     let origin = audit::origin(&actor, &client);
     change_role(&state, &actor, &origin, &id, &requested)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("member"))
+}
+
+async fn member_display_name(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: JsonBody<DisplayNameIn>,
+) -> ApiResult<Json<MemberOut>> {
+    let id = member_id(&id)?;
+    let name = body.value.validate().map_err(Problem::validation)?;
+    let origin = audit::origin(&actor, &client);
+    set_display_name(&state, &actor, &origin, &id, name.as_deref())
         .await?
         .map(Json)
         .ok_or_else(|| Problem::not_found("member"))

@@ -1,0 +1,3 @@
+//! Field service pages: a job's public page for the customer (`job_link`).
+
+pub mod job_link;
