@@ -1008,9 +1008,10 @@ async fn bench_ticket_list(ctx: &Arc<Ctx>, duration: Duration) {
 fn invoice_body(contact_id: &str, lines: usize) -> Value {
     let lines: Vec<Value> = (0..lines)
         .map(|n| {
+            let rate = ["0", "7.625", "19", "20"][n % 4];
             json!({"description": format!("Line {n}"), "quantity": format!("{}.{}", n + 1, n % 1000),
                    "unit_price": format!("{}.{:04}", 10 + n * 7, n * 37 % 10_000),
-                   "tax_percent": ["0", "7.625", "19", "20"][n % 4],
+                   "tax_percent": rate,
                    "discount_percent": if n % 3 == 0 { "12.5" } else { "0" }})
         })
         .collect();
