@@ -51,6 +51,7 @@ pub fn route_table() -> RouteTable {
     // A job's public page for the customer: public (the link's token is the credential), so
     // outside the module; the page itself answers its one 404 when field service is off.
     crate::pages::field_service::job_link::routes(&mut table);
+    crate::pages::invoicing::invoice_link::routes(&mut table);
     // The console: its static files, then its pages.
     crate::pages::ops::assets::routes(&mut table);
     crate::pages::identity::sign_in::routes(&mut table);

@@ -243,6 +243,10 @@ pub struct SendIn {
     /// A note above the invoice's summary in the mail.
     #[schemars(length(max = 2000))]
     pub message: Option<String>,
+    /// Include the invoice's public link (view, PDF, Pay) in the mail and on its PDF (default
+    /// true). A fresh link is issued for the mail: the link of an earlier mail opens nothing
+    /// from then on.
+    pub with_link: Option<bool>,
 }
 
 /// What became of the mail.
@@ -251,6 +255,36 @@ pub struct SendOut {
     /// `queued`: it leaves with the next mail run.
     pub decision: String,
     pub attachment: String,
+}
+
+/// Whether the invoice may be mailed (issued, with a customer), before a link is issued for it.
+pub async fn check_sendable(state: &App, actor: &Actor, id: &str) -> AppResult<()> {
+    let id = InvoiceId::parse(id).ok_or_else(|| ApiError::not_found("invoice"))?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let invoice = store::get(&mut tx, &id, Lock::Read)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invoice"))?;
+    tx.commit().await?;
+    sendable(&invoice)
+}
+
+fn sendable(invoice: &Invoice) -> AppResult<()> {
+    if matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a {} invoice is not sent to the customer: issue it first",
+                invoice.status.as_str()
+            ),
+        ));
+    }
+    if ContactId::parse(&invoice.fields.contact_id).is_none() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this invoice's customer was erased: there is no one to send it to",
+        ));
+    }
+    Ok(())
 }
 
 /// Mails the issued invoice (or credit note) to its customer with its PDF attached, through
@@ -281,20 +315,9 @@ pub async fn send(
     let invoice = store::get(&mut tx, &id, Lock::Read)
         .await?
         .ok_or_else(|| ApiError::not_found("invoice"))?;
-    if matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "a {} invoice is not sent to the customer: issue it first",
-                invoice.status.as_str()
-            ),
-        ));
-    }
+    sendable(&invoice)?;
     let Some(contact) = ContactId::parse(&invoice.fields.contact_id) else {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "this invoice's customer was erased: there is no one to send it to",
-        ));
+        return Err(ApiError::not_found("invoice"));
     };
     let (doc, out, bill_to) =
         document(state, &mut tx, invoice, Shown::ALL, public_link.clone()).await?;

@@ -9,6 +9,7 @@ pub mod crm;
 pub mod field_service;
 pub mod helpdesk;
 pub mod identity;
+pub mod invoicing;
 pub mod ops;
 pub mod privacy;
 pub mod webhooks;

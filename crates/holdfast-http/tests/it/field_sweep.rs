@@ -139,6 +139,28 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("DELETE", "/api/v1/jobs/{id}/public-link", "no body"),
     (
+        "POST",
+        "/api/v1/invoices/{id}/public-link",
+        "the link's address and token",
+    ),
+    ("DELETE", "/api/v1/invoices/{id}/public-link", "no body"),
+    (
+        "GET",
+        "/p/invoices/{token}",
+        "the invoice's page for its customer: lines and totals, never the bill-to",
+    ),
+    (
+        "GET",
+        "/p/invoices/{token}/pdf",
+        "the customer's own invoice, opened with their own link: no role reads it",
+    ),
+    (
+        "POST",
+        "/p/invoices/{token}/pay",
+        "a redirect to the provider's checkout",
+    ),
+    ("GET", "/p/paid", "a thank-you page"),
+    (
         "GET",
         "/p/jobs/{token}",
         "the job's page for its customer: title, status, window, technicians' first names",

@@ -40,6 +40,12 @@ const PUBLIC: &[(&str, &str)] = &[
     // A job's page for the customer: the link's token in the path is the credential
     // (`public_links.rs`: one byte-identical 404 for every link that opens nothing).
     ("GET", "/p/jobs/{token}"),
+    // An invoice's page, PDF and Pay for the customer: the same (`payments.rs`); and where the
+    // payment provider sends them back (a thank-you page, no data).
+    ("GET", "/p/invoices/{token}"),
+    ("GET", "/p/invoices/{token}/pdf"),
+    ("POST", "/p/invoices/{token}/pay"),
+    ("GET", "/p/paid"),
     // The console's static files: nothing behind them without a session.
     ("GET", "/assets/htmx.min.js"),
     ("GET", "/assets/console.css"),

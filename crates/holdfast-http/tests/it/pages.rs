@@ -629,6 +629,29 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .as_str()
         .unwrap()
         .to_owned();
+    // An invoice's public page for its customer.
+    let invoice = created(
+        app.post("/api/v1/invoices")
+            .key(&ws.admin_key)
+            .json(&json!({"contact_id": ticket["contact_id"],
+                          "lines": [{"description": "Sweep visit", "quantity": "1", "unit_price": "10"}]}))
+            .expect(201)
+            .await,
+    );
+    app.post(&format!("/api/v1/invoices/{invoice}/issue"))
+        .key(&ws.admin_key)
+        .json(&json!({}))
+        .expect(200)
+        .await;
+    let invoice_link = app
+        .post(&format!("/api/v1/invoices/{invoice}/public-link"))
+        .key(&ws.admin_key)
+        .expect(201)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = PageIds {
         ticket: id.clone(),
         role,
@@ -640,6 +663,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             ("/reset/", reset),
             ("/invite/", invitation),
             ("/p/jobs/", job_link),
+            ("/p/invoices/", invoice_link),
         ],
     };
     let table = route_table();
@@ -675,8 +699,15 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
                 r.status,
                 r.text
             );
-            // Whole pages and the fragments live updates fetch carry the same headers.
-            if r.status != 303 {
+            // Whole pages and the fragments live updates fetch carry the same headers; a file
+            // (an invoice's PDF) carries the API's policy, which allows nothing at all.
+            if r.header("content-type") == Some("application/pdf") {
+                assert!(
+                    r.header("content-security-policy")
+                        .is_some_and(|p| p.starts_with("default-src 'none'")),
+                    "GET {path}"
+                );
+            } else if r.status != 303 {
                 assert_eq!(
                     r.header("content-security-policy"),
                     Some(holdfast_http::console::CSP),

@@ -499,3 +499,223 @@ async fn square_links_paddle_transactions_and_mercado_pago_lookups_record_paymen
         Some("Bearer TEST-1234567890-mercadopago")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invoices_public_link_shows_it_and_its_pdf_and_pays_through_the_checkout_only() {
+    let api = ProviderApi::start().await;
+    let app = app_with(&api).await;
+    let ws = app.workspace("paylink").await;
+    let key = ws.admin_key.clone();
+    connect_stripe(&app, &ws).await;
+    // A draft has no link.
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let customer = contact(
+        &app,
+        &ws,
+        json!({"name": "Grace Hopper", "email": format!("grace{n}@example.com")}),
+    )
+    .await;
+    let draft = app
+        .post("/api/v1/invoices")
+        .key(&key)
+        .json(&json!({"contact_id": customer, "lines": [{"description": "Drain clearing", "quantity": "1", "unit_price": "95"}]}))
+        .expect(201)
+        .await
+        .json;
+    let id = draft["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&key)
+        .expect(409)
+        .await;
+    app.post(&format!("/api/v1/invoices/{id}/issue"))
+        .key(&key)
+        .json(&json!({}))
+        .expect(200)
+        .await;
+    let link = app
+        .post(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&key)
+        .expect(201)
+        .await
+        .json;
+    let token = link["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("hfpi_"), "{token}");
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/p/invoices/{token}"))
+    );
+    let page_path = format!("/p/invoices/{token}");
+
+    // The page: the invoice, its balance, a Pay button; kept out of indexes and referrers.
+    let page = app.get(&page_path).expect(200).await;
+    for expected in [
+        "Drain clearing",
+        "95.00 EUR",
+        "Awaiting payment",
+        "Pay 95.00 EUR online",
+    ] {
+        assert!(page.text.contains(expected), "{expected} in {}", page.text);
+    }
+    assert!(
+        !page.text.contains("Grace Hopper"),
+        "no bill-to on the page"
+    );
+    assert_eq!(page.header("x-robots-tag"), Some("noindex"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some(holdfast_http::console::CSP)
+    );
+    // Its PDF carries the link.
+    let pdf = app.get(&format!("{page_path}/pdf")).expect(200).await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.text.starts_with("%PDF-"));
+
+    // Pay: to the provider's checkout, from this site only; the token never goes there.
+    let cross = app
+        .browser(holdfast_testkit::Method::POST, &format!("{page_path}/pay"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await;
+    assert_eq!(cross.status, 403, "{}", cross.text);
+    let pay = app
+        .browser(holdfast_testkit::Method::POST, &format!("{page_path}/pay"))
+        .send()
+        .await;
+    assert_eq!(pay.status, 303, "{}", pay.text);
+    let location = pay.header("location").unwrap().to_owned();
+    assert!(
+        location.starts_with("https://checkout.stripe.com/"),
+        "{location}"
+    );
+    let call = api.calls().pop().unwrap();
+    assert_eq!(
+        call.form("line_items[0][price_data][unit_amount]")
+            .as_deref(),
+        Some("9500")
+    );
+    let success = call.form("success_url").unwrap();
+    assert!(success.ends_with("/p/paid?paid=1"), "{success}");
+    assert!(
+        !call.body.contains(&token),
+        "the token never goes to the provider"
+    );
+    // Coming back proves nothing.
+    app.get("/p/paid?paid=1").expect(200).await;
+    assert_eq!(invoice(&app, &ws, &id).await["status"], "issued");
+    // The verified webhook does.
+    let session = location.rsplit('/').next().unwrap();
+    let event = stripe_event(
+        "evt_link_1",
+        "checkout.session.completed",
+        json!({"id": session, "payment_status": "paid", "payment_intent": "pi_link",
+               "amount_total": 9500, "currency": "eur"}),
+    );
+    assert_eq!(send_stripe(&app, &ws, &event).await, 200);
+    settled_events(&app, &ws, 1).await;
+    assert_eq!(invoice(&app, &ws, &id).await["status"], "paid");
+    let page = app.get(&page_path).expect(200).await;
+    assert!(page.text.contains("Paid — thank you"), "{}", page.text);
+    assert!(
+        !page.text.contains("online</button>"),
+        "no Pay button once paid"
+    );
+    let again = app
+        .browser(holdfast_testkit::Method::POST, &format!("{page_path}/pay"))
+        .send()
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+
+    // Reissued: the old link opens nothing, the same 404 as an unknown one; revoked: gone.
+    let gone_unknown = app
+        .get(&format!("/p/invoices/hfpi_{}", "A".repeat(43)))
+        .expect(404)
+        .await;
+    let fresh = app
+        .post(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&key)
+        .expect(201)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = app.get(&page_path).expect(404).await;
+    assert_eq!(old.text, gone_unknown.text);
+    app.get(&format!("{page_path}/pdf")).expect(404).await;
+    // A job's token is not an invoice's.
+    app.get(&format!("/p/invoices/hfpj_{}", &fresh[5..]))
+        .expect(404)
+        .await;
+    app.get(&format!("/p/invoices/{fresh}")).expect(200).await;
+    app.delete(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&key)
+        .expect(204)
+        .await;
+    let revoked = app.get(&format!("/p/invoices/{fresh}")).expect(404).await;
+    assert_eq!(revoked.text, gone_unknown.text);
+    // Another workspace cannot issue a link for it.
+    let other = app.workspace("paylink-other").await;
+    app.post(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&other.admin_key)
+        .expect(404)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invoice_link_expires_ninety_days_after_the_invoice_is_settled_and_with_the_module() {
+    let (app, clock) = TestApp::spawn_on_clock(
+        holdfast_core::ops::config::Layer::default(),
+        1_796_000_000_000,
+    )
+    .await;
+    let ws = app.workspace("linkexpiry").await;
+    let key = ws.admin_key.clone();
+    let id = issued(&app, &ws, "40", "EUR").await;
+    let token = app
+        .post(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&key)
+        .expect(201)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/p/invoices/{token}");
+    // Open while unsettled, however long.
+    clock.advance(200 * 86_400_000);
+    app.get(&path).expect(200).await;
+    app.post(&format!("/api/v1/invoices/{id}/void"))
+        .key(&key)
+        .json(&json!({"reason": "Raised twice"}))
+        .expect(200)
+        .await;
+    let void = app.get(&path).expect(200).await;
+    assert!(void.text.contains("void"), "{}", void.text);
+    clock.advance(90 * 86_400_000 - 60_000);
+    app.get(&path).expect(200).await;
+    clock.advance(120_000);
+    app.get(&path).expect(404).await;
+    // Invoicing off: nothing opens.
+    let id = issued(&app, &ws, "40", "EUR").await;
+    let token = app
+        .post(&format!("/api/v1/invoices/{id}/public-link"))
+        .key(&key)
+        .expect(201)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get(&format!("/p/invoices/{token}")).expect(200).await;
+    app.patch("/api/v1/modules")
+        .key(&key)
+        .json(&json!({"enabled": ["crm", "helpdesk", "field_service"]}))
+        .expect(200)
+        .await;
+    app.get(&format!("/p/invoices/{token}")).expect(404).await;
+}

@@ -60,6 +60,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ),
     (
         "DELETE",
+        "/api/v1/invoices/{id}/public-link",
+        "revoking a customer's link takes access away; a new one can be issued",
+    ),
+    (
+        "DELETE",
         "/api/v1/jobs/{id}/public-link",
         "revoking a customer's link takes access away; a new one can be issued",
     ),

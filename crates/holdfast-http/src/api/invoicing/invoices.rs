@@ -17,6 +17,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post, put};
 use holdfast_app::invoicing::documents::{self, SendIn, SendOut};
 use holdfast_app::invoicing::invoices::{self as app, ListQuery};
+use holdfast_app::invoicing::links;
 use holdfast_core::access::fields::Visible;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::ids::{ContactId, InvoiceId, JobId};
@@ -153,6 +154,21 @@ pub fn routes(t: &mut RouteTable) {
             .request::<CreditNoteIn>()
             .response::<InvoiceOut>(201),
         post(invoice_credit),
+    );
+    t.add(
+        Method::POST,
+        "/api/v1/invoices/{id}/public-link",
+        WRITE,
+        doc("Issue the invoice's public link for the customer (again: the old link opens nothing); the token is shown once")
+            .response::<PublicLinkOut>(201),
+        post(public_link_issue),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/invoices/{id}/public-link",
+        WRITE,
+        doc("Revoke the invoice's public link: it opens nothing from now on").no_content(),
+        delete(public_link_revoke),
     );
     t.add(
         Method::GET,
@@ -314,6 +330,43 @@ async fn invoice_credit(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+/// An invoice's public link, shown once.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct PublicLinkOut {
+    /// The page's address to send the customer (`…/p/invoices/hfpi_…`).
+    pub url: String,
+    /// The link's token (256 bits; only its SHA-256 is kept).
+    pub token: String,
+}
+
+async fn public_link_issue(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<PublicLinkOut>)> {
+    let origin = audit::origin(&actor, &client);
+    let issued = links::issue_invoice_link(&state, &actor, &origin, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PublicLinkOut {
+            url: issued.url.expose().clone(),
+            token: issued.token.expose().clone(),
+        }),
+    ))
+}
+
+async fn public_link_revoke(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let origin = audit::origin(&actor, &client);
+    links::revoke_invoice_link(&state, &actor, &origin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn invoice_pdf(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -326,7 +379,7 @@ async fn invoice_pdf(
             ("content-type", "application/pdf".to_owned()),
             (
                 "content-disposition",
-                format!("inline; filename=\"{}\"", pdf.filename),
+                format!("attachment; filename=\"{}\"", pdf.filename),
             ),
             ("cache-control", "no-store".to_owned()),
         ],
@@ -343,7 +396,19 @@ async fn invoice_send(
     body: JsonBody<SendIn>,
 ) -> ApiResult<(StatusCode, Json<SendOut>)> {
     let origin = audit::origin(&actor, &client);
-    let out = documents::send(&state, &actor, &origin, &id, &body.value, None).await?;
+    let link = if body.value.with_link.unwrap_or(true) {
+        documents::check_sendable(&state, &actor, &id).await?;
+        Some(
+            links::issue_invoice_link(&state, &actor, &origin, &id)
+                .await?
+                .url
+                .expose()
+                .clone(),
+        )
+    } else {
+        None
+    };
+    let out = documents::send(&state, &actor, &origin, &id, &body.value, link).await?;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }
 
