@@ -19,6 +19,7 @@ mod deletion;
 mod docs;
 mod edge;
 mod events;
+mod field_scenario;
 mod field_sweep;
 mod fields;
 mod guard_sweep;
