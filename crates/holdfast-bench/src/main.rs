@@ -28,7 +28,7 @@
 //! filtered by status, and full-text searched for a rare and a common word, each from 32
 //! connections, and the console's inbox (plain and searched) and a ticket page from 16.
 //!
-//! Field service and invoicing (`field`): 50 000 jobs over 100 days and 20 technicians seeded
+//! Field service and invoicing (`field`): 50 000 jobs over two years and 20 technicians seeded
 //! into the database, then the dispatch board (`GET /api/v1/jobs` for one day, and one
 //! technician's week) from 32 connections; invoice totals per second (lines validated, each
 //! rounded, taxes summed: the core's arithmetic on one core) and draft invoices created over
@@ -1045,14 +1045,14 @@ async fn bench_field(app: &TestApp, ctx: &Arc<Ctx>, duration: Duration) {
         .map(|(k, id)| format!(" WHEN {k} THEN '{id}'"))
         .collect();
     let series = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $3)";
-    // 500 jobs a day for 100 days, an hour each between 08:00 and 18:00.
+    // About 68 jobs a day for two years, an hour each between 08:00 and 18:00.
     let jobs = format!(
         "{series} INSERT INTO jobs (workspace_id, id, contact_id, title, status, window_start, \
          window_end, checklist, line_items, created_at, updated_at) \
          SELECT $1, '{job_prefix}' || {hex}, $4, 'Visit ' || i, \
          CASE i % 3 WHEN 0 THEN 'scheduled' WHEN 1 THEN 'completed' ELSE 'requested' END, \
-         $2 + (i % 100) * 86400000 + (8 + (i / 100) % 10) * 3600000, \
-         $2 + (i % 100) * 86400000 + (9 + (i / 100) % 10) * 3600000, '[]', \
+         $2 + CAST(i % 730 AS BIGINT) * 86400000 + CAST(8 + (i / 730) % 10 AS BIGINT) * 3600000, \
+         $2 + CAST(i % 730 AS BIGINT) * 86400000 + CAST(9 + (i / 730) % 10 AS BIGINT) * 3600000, '[]', \
          '[{{\"kind\":\"service\",\"description\":\"Service\",\"quantity\":\"1\"}}]', $2, $2 FROM n"
     );
     let assigned = format!(

@@ -10,8 +10,8 @@ use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::field_service::jobs::{
-    ChecklistItem, JobFields, JobOut, JobStatus, LineItem, MAX_NOTES, NoteOut, NoteVisibility,
-    StatusChangeOut, Window, WindowOut,
+    ChecklistItem, JobFields, JobOut, JobStatus, LineItem, MAX_NOTES, MAX_WINDOW_MS, NoteOut,
+    NoteVisibility, StatusChangeOut, Window, WindowOut,
 };
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::{JobId, JobNoteId};
@@ -442,15 +442,19 @@ async fn overlapping(
         "SELECT DISTINCT j.id FROM jobs j JOIN job_technicians t ON t.workspace_id = j.workspace_id \
          AND t.job_id = j.id WHERE j.workspace_id = $1 AND j.id <> $2 \
          AND j.status NOT IN ('completed', 'cancelled') AND j.window_start < $4 AND j.window_end > $3 \
+         AND j.window_start > $6 \
          AND t.user_id IN (SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2)",
     ]);
     sql.append(&scope.condition(5)).push(" ORDER BY j.id");
+    // A window is at most MAX_WINDOW_MS long, so an overlapping one starts at most that long
+    // before this one: the bound keeps the search on the window index's short range.
     Ok(sqlx::query_scalar(sql)
         .bind(ws)
         .bind(job.id.as_str())
         .bind(window.start_ms)
         .bind(window.end_ms)
         .bind(scope.bound())
+        .bind(window.start_ms - MAX_WINDOW_MS)
         .fetch_all(tx.conn())
         .await?)
 }
@@ -578,18 +582,45 @@ pub async fn list(
     let ws = tx.ws().to_owned();
     let mut sql = Sql::of(&["SELECT ", COLUMNS, " FROM jobs j WHERE j.workspace_id = $1"]);
     sql.append(&scope.condition(2));
-    sql.push(" AND ($3 = '' OR j.status = $3)")
-        .push(" AND ($4 < 0 OR j.window_end > $4)")
-        .push(" AND ($5 < 0 OR j.window_start < $5)")
-        .push(" AND ($6 = '' OR EXISTS (SELECT 1 FROM job_technicians f WHERE f.workspace_id = j.workspace_id AND f.job_id = j.id AND f.user_id = $6))")
-        .push(" AND ($7 = '' OR j.id > $7)")
-        .push(" ORDER BY j.id LIMIT $8");
-    let rows: Vec<Row> = sqlx::query_as(sql)
+    sql.push(" AND ($3 = '' OR j.status = $3)");
+    // A dispatch board's range is read through the window index: a window is at most
+    // MAX_WINDOW_MS long, so one that ends after `from` starts after `from − MAX_WINDOW_MS`,
+    // which bounds the index range on both sides (unscheduled jobs have no window and are
+    // left out of a range).
+    let windowed = filter.from_ms.is_some() || filter.to_ms.is_some();
+    let mut next = 4;
+    if windowed {
+        sql.push(" AND j.window_start > ")
+            .param(4)
+            .push(" AND j.window_start < ")
+            .param(5)
+            .push(" AND j.window_end > ")
+            .param(6);
+        next = 7;
+    }
+    sql.push(" AND (")
+        .param(next)
+        .push(" = '' OR EXISTS (SELECT 1 FROM job_technicians f WHERE f.workspace_id = j.workspace_id AND f.job_id = j.id AND f.user_id = ")
+        .param(next)
+        .push("))")
+        .push(" AND (")
+        .param(next + 1)
+        .push(" = '' OR j.id > ")
+        .param(next + 1)
+        .push(") ORDER BY j.id LIMIT ")
+        .param(next + 2);
+    let mut query = sqlx::query_as::<_, Row>(sql)
         .bind(ws)
         .bind(scope.bound())
-        .bind(filter.status.map(JobStatus::as_str).unwrap_or(""))
-        .bind(filter.from_ms.unwrap_or(-1))
-        .bind(filter.to_ms.unwrap_or(-1))
+        .bind(filter.status.map(JobStatus::as_str).unwrap_or(""));
+    if windowed {
+        let from = filter.from_ms.unwrap_or(i64::MIN + MAX_WINDOW_MS);
+        query = query
+            .bind(from - MAX_WINDOW_MS)
+            .bind(filter.to_ms.unwrap_or(i64::MAX))
+            .bind(from);
+    }
+    let rows: Vec<Row> = query
         .bind(filter.technician.clone().unwrap_or_default())
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(limit)
