@@ -1094,6 +1094,24 @@ async fn bench_field(app: &TestApp, ctx: &Arc<Ctx>, duration: Duration) {
         )
         .into_boxed_str(),
     );
+    // One request alone first: what a dispatcher waits for when nobody else is busy.
+    for (label, path) in [("one day", board_day), ("tech's week", board_week)] {
+        let started = Instant::now();
+        let response = ctx
+            .http
+            .get(format!("{}{path}", ctx.base))
+            .bearer_auth(&ctx.admin_key)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let jobs: Value = response.json().await.unwrap_or_default();
+        println!(
+            "  board alone, {label:<13} {:>7.2} ms ({status}, {} jobs)",
+            started.elapsed().as_secs_f64() * 1000.0,
+            jobs["data"].as_array().map_or(0, Vec::len)
+        );
+    }
     for (label, op) in [
         ("board: one day", Op::ApiGet(board_day)),
         ("board: tech's week", Op::ApiGet(board_week)),

@@ -295,7 +295,8 @@ async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), St
         .await?;
     // Its invoices: drafts go; issued invoices and credit notes are accounting records the
     // business must keep (legal retention): they stay, with the bill-to printed on them, no
-    // longer linked to the contact or its jobs.
+    // longer linked to the contact or its jobs, and no public link opens them any more.
+    crate::public_links::forget_invoices_of_contact(tx, &person.id).await?;
     sqlx::query(
         "DELETE FROM invoices WHERE workspace_id = $1 AND contact_id = $2 AND status = 'draft'",
     )

@@ -162,3 +162,32 @@ pub(crate) async fn forget_jobs_of_contact(
     .await?;
     Ok(())
 }
+
+/// Deletes the links of a contact's invoices (with their directory rows), for the contact's
+/// erasure: the issued invoices stay (an accounting record), but nothing opens them publicly.
+pub(crate) async fn forget_invoices_of_contact(
+    tx: &mut TenantTx<'_>,
+    contact_id: &str,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "DELETE FROM public_link_tokens WHERE workspace_id = $1 AND token_hash IN \
+         (SELECT token_hash FROM public_links WHERE workspace_id = $1 AND kind = $2 \
+         AND subject_id IN (SELECT id FROM invoices WHERE workspace_id = $1 AND contact_id = $3))",
+    )
+    .bind(&ws)
+    .bind(PublicLinkKind::Invoice.as_str())
+    .bind(contact_id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "DELETE FROM public_links WHERE workspace_id = $1 AND kind = $2 \
+         AND subject_id IN (SELECT id FROM invoices WHERE workspace_id = $1 AND contact_id = $3)",
+    )
+    .bind(&ws)
+    .bind(PublicLinkKind::Invoice.as_str())
+    .bind(contact_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

@@ -1253,12 +1253,13 @@ fn every_sending_path_goes_through_the_choke_point() {
                     | "holdfast-app/src/access/members.rs"
                     | "holdfast-app/src/webhooks/delivery.rs"
             ),
-            // Customer messages: help-desk replies, double opt-in requests and the link to
-            // the person's own data.
+            // Customer messages: help-desk replies, double opt-in requests, the link to the
+            // person's own data and invoice mail (transactional).
             "queue_to_contact(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
                     | "holdfast-app/src/helpdesk/tickets.rs"
+                    | "holdfast-app/src/invoicing/documents.rs"
                     | "holdfast-app/src/crm/consent.rs"
                     | "holdfast-http/src/api/crm/preferences.rs"
             ),

@@ -814,6 +814,16 @@ async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() 
     )
     .await;
     let issued = issue(&app, &key, &id(&kept), json!({})).await;
+    let link = app
+        .post(&format!("/api/v1/invoices/{}/public-link", id(&kept)))
+        .key(&key)
+        .expect(201)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get(&format!("/p/invoices/{link}")).expect(200).await;
     let gone = draft(
         &app,
         &key,
@@ -842,6 +852,8 @@ async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() 
     assert_eq!(after["total"], "40.00");
     assert_eq!(after["contact_id"], Value::Null);
     assert_eq!(after["company_id"], Value::Null);
+    // Nothing opens it publicly any more.
+    app.get(&format!("/p/invoices/{link}")).expect(404).await;
     let listed = app
         .get(&format!("/api/v1/invoices?contact_id={customer}"))
         .key(&key)

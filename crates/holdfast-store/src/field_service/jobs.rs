@@ -439,15 +439,17 @@ async fn overlapping(
     };
     let ws = tx.ws().to_owned();
     let mut sql = Sql::of(&[
-        "SELECT DISTINCT j.id FROM jobs j JOIN job_technicians t ON t.workspace_id = j.workspace_id \
-         AND t.job_id = j.id WHERE j.workspace_id = $1 AND j.id <> $2 \
-         AND j.status NOT IN ('completed', 'cancelled') AND j.window_start < $4 AND j.window_end > $3 \
-         AND j.window_start > $6 \
-         AND t.user_id IN (SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2)",
+        "SELECT j.id FROM jobs j WHERE j.workspace_id = $1 AND j.id <> $2 \
+         AND j.window_start > $6 AND j.window_start < $4 AND j.window_end > $3 \
+         AND j.status NOT IN ('completed', 'cancelled') \
+         AND EXISTS (SELECT 1 FROM job_technicians t JOIN job_technicians mine \
+         ON mine.workspace_id = t.workspace_id AND mine.user_id = t.user_id \
+         WHERE t.workspace_id = j.workspace_id AND t.job_id = j.id AND mine.job_id = $2)",
     ]);
     sql.append(&scope.condition(5)).push(" ORDER BY j.id");
     // A window is at most MAX_WINDOW_MS long, so an overlapping one starts at most that long
-    // before this one: the bound keeps the search on the window index's short range.
+    // before this one: the search walks the window index's short range, and checks each job's
+    // technicians by primary key (driving it from a technician's every job would not be short).
     Ok(sqlx::query_scalar(sql)
         .bind(ws)
         .bind(job.id.as_str())
