@@ -106,7 +106,7 @@ fn id_or_object(value: Option<&serde_json::Value>) -> Option<String> {
 /// What a verified Stripe event says about a workspace's plan: `customer.subscription.created`,
 /// `.updated` and `.deleted` give the state from the subscription's `status`;
 /// `checkout.session.completed` links `client_reference_id` (a workspace id) to the customer
-/// and subscription. Any other event, or one without the fields it needs, is `None`.
+/// and subscription (and, paid, makes it active). Any other event, or one without the fields it needs, is `None`.
 pub fn read_event(body: &[u8]) -> Option<Change> {
     let event: serde_json::Value = serde_json::from_slice(body).ok()?;
     let event_id = short_id(event.get("id"))?;
@@ -136,7 +136,14 @@ pub fn read_event(body: &[u8]) -> Option<Change> {
             workspace: Some(short_id(object.get("client_reference_id"))?),
             customer: id_or_object(object.get("customer")),
             subscription: id_or_object(object.get("subscription")),
-            state: None,
+            // A completed subscription checkout has a live subscription: paid is active, a
+            // trial needs no payment. The subscription's own events may arrive before the
+            // workspace is linked (a Payment Link sets no metadata), so this one says it too.
+            state: match object.get("payment_status").and_then(|s| s.as_str()) {
+                Some("paid") => Some(PlanState::Active),
+                Some("no_payment_required") => Some(PlanState::Trialing),
+                _ => None,
+            },
         }),
         _ => None,
     }
@@ -309,6 +316,13 @@ mod tests {
         assert_eq!(change.customer.as_deref(), Some("cus_9"));
         assert_eq!(change.subscription.as_deref(), Some("sub_9"));
         assert_eq!(change.state, None);
+        let paid = body
+            .to_string()
+            .replace("\"cs_1\"", "\"cs_1\",\"payment_status\":\"paid\"");
+        assert_eq!(
+            read_event(paid.as_bytes()).unwrap().state,
+            Some(PlanState::Active)
+        );
         let without_reference = body.to_string().replace("client_reference_id", "other");
         assert_eq!(read_event(without_reference.as_bytes()), None);
     }
