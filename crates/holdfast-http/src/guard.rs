@@ -110,21 +110,25 @@ pub const OPEN_WHEN_UNPAID: &[(&str, &str)] = &[
 ];
 
 /// Wraps one route's handler in the middleware of its declared guard.
+/// `page`: the route is a console page (`Doc::page`).
 pub(crate) fn guarded(
     handler: MethodRouter<AppState>,
     app: AppState,
-    spec: &crate::table::RouteSpec,
+    (method, route): (&Method, &'static str),
+    guard: Guard,
+    module: Option<Module>,
+    page: bool,
 ) -> MethodRouter<AppState> {
     let open_when_unpaid = OPEN_WHEN_UNPAID
         .iter()
-        .any(|(method, path)| spec.method.as_str() == *method && spec.path == *path);
+        .any(|(m, path)| method.as_str() == *m && route == *path);
     handler.route_layer(from_fn_with_state(
         GuardState {
             app,
-            guard: spec.guard,
-            route: spec.path,
-            module: spec.module,
-            page: spec.doc.page,
+            guard,
+            route,
+            module,
+            page,
             open_when_unpaid,
         },
         run_guard,

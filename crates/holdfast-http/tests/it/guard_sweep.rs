@@ -102,8 +102,8 @@ fn assert_refusal(r: &holdfast_testkit::Resp, page: bool, status: u16, code: &st
 /// tests (`hooks.rs`, `cron.rs`, `billing.rs`).
 const SECRET_GUARDED: &[(&str, &str, Guard)] = &[
     ("POST", "/internal/cron/tick", Guard::Cron),
-    ("POST", "/hooks/{provider}/{workspace_slug}", Guard::Signed),
     ("POST", "/hooks/billing/stripe", Guard::Billing),
+    ("POST", "/hooks/{provider}/{workspace_slug}", Guard::Signed),
 ];
 
 /// The website widget's public routes: their guard is the key's workspace and its allowed
