@@ -60,9 +60,15 @@ async fn deliver(app: &TestApp, clock: &ManualClock, event: &Value) -> (u16, Val
 
 static EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// A `customer.subscription.*` event created at `created_ms`, naming the workspace in its
-/// metadata when given.
-fn subscription(kind: &str, status: &str, ws: Option<&Workspace>, created_ms: i64) -> Value {
+/// A `customer.subscription.*` event of the Stripe customer `customer`, created at
+/// `created_ms`, naming the workspace in its metadata when given.
+fn subscription(
+    kind: &str,
+    status: &str,
+    customer: &str,
+    ws: Option<&Workspace>,
+    created_ms: i64,
+) -> Value {
     let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let metadata = match ws {
         Some(ws) => json!({"holdfast_workspace": ws.id}),
@@ -74,10 +80,16 @@ fn subscription(kind: &str, status: &str, ws: Option<&Workspace>, created_ms: i6
         "type": format!("customer.subscription.{kind}"),
         "created": created_ms / 1000,
         "data": {"object": {
-            "id": "sub_hosted_1", "object": "subscription", "status": status,
-            "customer": "cus_hosted_1", "metadata": metadata
+            "id": format!("sub_{customer}"), "object": "subscription", "status": status,
+            "customer": customer, "metadata": metadata
         }}
     })
+}
+
+/// A Stripe customer id of the workspace's own (customer ids are unique across Stripe, and
+/// test databases are shared).
+fn customer_of(ws: &Workspace) -> String {
+    format!("cus_{}", ws.id)
 }
 
 use holdfast_core::clock::Clock as _;
@@ -120,13 +132,13 @@ async fn the_plan_follows_signed_events_through_grace_read_only_and_back() {
     let (status, answer) = deliver(
         &app,
         &clock,
-        &subscription("created", "trialing", Some(&ws), now()),
+        &subscription("created", "trialing", &customer_of(&ws), Some(&ws), now()),
     )
     .await;
     assert_eq!((status, answer["outcome"].as_str()), (200, Some("changed")));
     // Later events name only the customer, linked by the first.
     clock.advance(1000);
-    let active = subscription("updated", "active", None, now());
+    let active = subscription("updated", "active", &customer_of(&ws), None, now());
     assert_eq!(deliver(&app, &clock, &active).await.1["outcome"], "changed");
     assert_eq!(plan(&app, &ws).await["state"], "active");
     // The same signed delivery again changes nothing.
@@ -144,7 +156,7 @@ async fn the_plan_follows_signed_events_through_grace_read_only_and_back() {
     let (_, answer) = deliver(
         &app,
         &clock,
-        &subscription("updated", "past_due", None, past_due_at),
+        &subscription("updated", "past_due", &customer_of(&ws), None, past_due_at),
     )
     .await;
     assert_eq!(answer["outcome"], "changed");
@@ -157,7 +169,7 @@ async fn the_plan_follows_signed_events_through_grace_read_only_and_back() {
     clock.advance(7 * DAY_MS - 1000);
     assert_eq!(create_status(&app, &ws, "grace2@example.com").await, 201);
     // Stripe's retries (`unpaid`) keep the first day of being past due.
-    let unpaid = subscription("updated", "unpaid", None, now());
+    let unpaid = subscription("updated", "unpaid", &customer_of(&ws), None, now());
     assert_eq!(
         deliver(&app, &clock, &unpaid).await.1["outcome"],
         "unchanged"
@@ -192,12 +204,18 @@ async fn the_plan_follows_signed_events_through_grace_read_only_and_back() {
     // Another workspace is not gated.
     assert_eq!(create_status(&app, &other, "free@example.com").await, 201);
     // An older event arriving late changes nothing.
-    let late = subscription("updated", "active", None, past_due_at - 500);
+    let late = subscription(
+        "updated",
+        "active",
+        &customer_of(&ws),
+        None,
+        past_due_at - 500,
+    );
     assert_eq!(deliver(&app, &clock, &late).await.1["outcome"], "stale");
     assert_eq!(create_status(&app, &ws, "still@example.com").await, 402);
 
     // Paid: writes work again.
-    let paid = subscription("updated", "active", None, now());
+    let paid = subscription("updated", "active", &customer_of(&ws), None, now());
     assert_eq!(deliver(&app, &clock, &paid).await.1["outcome"], "changed");
     assert_eq!(create_status(&app, &ws, "paid@example.com").await, 201);
     let back = plan(&app, &ws).await;
@@ -205,7 +223,7 @@ async fn the_plan_follows_signed_events_through_grace_read_only_and_back() {
 
     // Canceled: read-only for good.
     clock.advance(1000);
-    let gone = subscription("deleted", "canceled", None, now());
+    let gone = subscription("deleted", "canceled", &customer_of(&ws), None, now());
     assert_eq!(deliver(&app, &clock, &gone).await.1["outcome"], "changed");
     let refused = app
         .post("/api/v1/contacts")
@@ -266,7 +284,13 @@ async fn the_plan_follows_signed_events_through_grace_read_only_and_back() {
 async fn unsigned_wrongly_signed_or_stale_deliveries_are_401_and_change_nothing() {
     let (app, clock) = hosted().await;
     let ws = app.workspace("billing-forged").await;
-    let event = subscription("created", "canceled", Some(&ws), clock.now_ms());
+    let event = subscription(
+        "created",
+        "canceled",
+        &customer_of(&ws),
+        Some(&ws),
+        clock.now_ms(),
+    );
     let body = event.to_string();
     let t = clock.now_ms() / 1000;
     let cases = [
@@ -325,7 +349,13 @@ async fn an_incomplete_workspace_is_sent_to_checkout_until_it_pays() {
     let (_, answer) = deliver(
         &app,
         &clock,
-        &subscription("created", "incomplete", Some(&ws), clock.now_ms()),
+        &subscription(
+            "created",
+            "incomplete",
+            &customer_of(&ws),
+            Some(&ws),
+            clock.now_ms(),
+        ),
     )
     .await;
     assert_eq!(answer["outcome"], "changed");
@@ -388,7 +418,7 @@ async fn an_incomplete_workspace_is_sent_to_checkout_until_it_pays() {
         "created": clock.now_ms() / 1000,
         "data": {"object": {
             "id": "cs_test_1", "object": "checkout.session", "client_reference_id": ws.id,
-            "customer": "cus_hosted_2", "subscription": "sub_hosted_2",
+            "customer": format!("cus_paid_{}", ws.id), "subscription": "sub_hosted_2",
             "payment_status": "paid", "status": "complete"
         }}
     });
@@ -433,7 +463,7 @@ async fn events_for_no_workspace_of_this_server_are_acknowledged_and_ignored() {
 async fn a_self_hosted_server_has_no_billing_receiver_and_gates_nothing() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("billing-off").await;
-    let event = subscription("created", "canceled", Some(&ws), 0);
+    let event = subscription("created", "canceled", &customer_of(&ws), Some(&ws), 0);
     let body = event.to_string();
     let t = crate::hooks::now_s();
     app.post("/hooks/billing/stripe")
