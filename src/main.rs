@@ -93,6 +93,26 @@ struct Cli {
     /// double); unset in production.
     #[arg(long, env = "HOLDFAST_PAYMENTS_API_BASE", global = true)]
     payments_api_base: Option<String>,
+    /// The billing gate of a hosted instance: off (self-hosted, never gates) or stripe
+    /// [default: off].
+    #[arg(long, env = "HOLDFAST_BILLING_MODE", global = true)]
+    billing_mode: Option<String>,
+    /// The Stripe endpoint secret (whsec_…) of /hooks/billing/stripe (prefer the variable to
+    /// the flag).
+    #[arg(
+        long,
+        env = "HOLDFAST_BILLING_WEBHOOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    billing_webhook_secret: Option<String>,
+    /// Days a past-due workspace keeps writing before it turns read-only [default: 7].
+    #[arg(long, env = "HOLDFAST_BILLING_GRACE_DAYS", global = true)]
+    billing_grace_days: Option<u32>,
+    /// Where members of a workspace without a subscription are sent to pay (https; the
+    /// workspace id is appended as client_reference_id).
+    #[arg(long, env = "HOLDFAST_BILLING_CHECKOUT_URL", global = true)]
+    billing_checkout_url: Option<String>,
     /// Also listen for plain HTTP here, answering every request with 308 to HTTPS.
     #[arg(long, env = "HOLDFAST_REDIRECT_HTTP", global = true)]
     redirect_http: Option<String>,
@@ -290,6 +310,10 @@ impl Cli {
             acme_directory: self.acme_directory.clone(),
             acme_directory_ca: self.acme_directory_ca.clone(),
             payments_api_base: self.payments_api_base.clone(),
+            billing_mode: self.billing_mode.clone(),
+            billing_webhook_secret: self.billing_webhook_secret.clone(),
+            billing_grace_days: self.billing_grace_days,
+            billing_checkout_url: self.billing_checkout_url.clone(),
             redirect_http: self.redirect_http.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             body_limit_bytes: self.body_limit_bytes,

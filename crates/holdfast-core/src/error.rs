@@ -28,10 +28,11 @@ pub enum ErrorCode {
     Internal,
     Timeout,
     Unavailable,
+    PaymentRequired,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::AuthMissing,
         Self::AuthInvalid,
         Self::Forbidden,
@@ -55,6 +56,7 @@ impl ErrorCode {
         Self::Internal,
         Self::Timeout,
         Self::Unavailable,
+        Self::PaymentRequired,
     ];
 
     pub fn code(self) -> &'static str {
@@ -82,6 +84,7 @@ impl ErrorCode {
             Self::Internal => "HF-SRV-001",
             Self::Timeout => "HF-SRV-002",
             Self::Unavailable => "HF-SRV-003",
+            Self::PaymentRequired => "HF-BILL-001",
         }
     }
 
@@ -108,6 +111,7 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::Timeout | Self::Unavailable => 503,
+            Self::PaymentRequired => 402,
         }
     }
 
@@ -136,6 +140,7 @@ impl ErrorCode {
             Self::Internal => "Internal server error",
             Self::Timeout => "Request timed out",
             Self::Unavailable => "Service unavailable",
+            Self::PaymentRequired => "Payment required",
         }
     }
 
@@ -149,6 +154,7 @@ impl ErrorCode {
         match status {
             400 => Self::MalformedBody,
             401 => Self::AuthMissing,
+            402 => Self::PaymentRequired,
             403 => Self::Forbidden,
             404 => Self::NotFound,
             405 => Self::MethodNotAllowed,

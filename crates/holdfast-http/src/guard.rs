@@ -15,6 +15,8 @@ use axum::routing::MethodRouter;
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::ops::billing::{Gate, ReadOnlyReason, checkout_url, gate};
+use holdfast_core::ops::config::BillingMode;
 use holdfast_core::token::parse_opaque;
 use holdfast_core::token::{API_KEY_PREFIX, parse_api_key};
 use holdfast_store::identity::COOKIE_PREFIX;
@@ -60,6 +62,11 @@ pub enum Guard {
     /// that provider (else 401, counted and logged without the request). The handler receives
     /// a [`crate::guard::VerifiedHook`].
     Signed,
+    /// The operator's billing receiver, `/hooks/billing/stripe` (`signed.rs`): rate-limited per
+    /// client address, 404 while `billing_mode` is off, then the body's Stripe signature must
+    /// verify under `billing_webhook_secret` (else 401, counted and logged without the
+    /// request). The handler receives a [`crate::signed::VerifiedBilling`].
+    Billing,
     /// A scheduler: the `X-Holdfast-Cron-Secret` header must equal the configured
     /// `cron_secret` (constant-time); 404 while none is configured.
     Cron,
@@ -85,22 +92,44 @@ pub(crate) struct GuardState {
     guard: Guard,
     route: &'static str,
     module: Option<Module>,
+    /// A console page (`Doc::page`): the billing gate sends it to checkout instead of a 402.
+    page: bool,
+    /// Among [`OPEN_WHEN_UNPAID`].
+    open_when_unpaid: bool,
 }
 
+/// Staff routes that stay open while a workspace must go to checkout (`incomplete`): its
+/// members may still read its plan and take their data out. Every other staff route answers
+/// 402 (a page: a redirect to checkout) until a subscription is paid.
+pub const OPEN_WHEN_UNPAID: &[(&str, &str)] = &[
+    ("GET", "/api/v1/workspace/billing"),
+    ("GET", "/api/v1/contacts/export"),
+    ("GET", "/api/v1/contacts/{id}/export"),
+    ("GET", "/api/v1/audit/export"),
+    ("GET", "/app/contacts/{id}/export"),
+];
+
 /// Wraps one route's handler in the middleware of its declared guard.
+/// `page`: the route is a console page (`Doc::page`).
 pub(crate) fn guarded(
     handler: MethodRouter<AppState>,
     app: AppState,
+    (method, route): (&Method, &'static str),
     guard: Guard,
-    route: &'static str,
     module: Option<Module>,
+    page: bool,
 ) -> MethodRouter<AppState> {
+    let open_when_unpaid = OPEN_WHEN_UNPAID
+        .iter()
+        .any(|(m, path)| method.as_str() == *m && route == *path);
     handler.route_layer(from_fn_with_state(
         GuardState {
             app,
             guard,
             route,
             module,
+            page,
+            open_when_unpaid,
         },
         run_guard,
     ))
@@ -115,6 +144,16 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             return next.run(request).await;
         }
         Guard::Signed => return signed(&state, request, next).await,
+        Guard::Billing => {
+            let client = client_address(&request);
+            if let Err(refused) = client_limit(&state, client, RateLimit::Standard).await {
+                return refused;
+            }
+            return match crate::signed::verify_billing(&state.app, request).await {
+                Ok(request) => next.run(request).await,
+                Err(refused) => refused,
+            };
+        }
         Guard::Widget { submit } => {
             return crate::widget_guard::check(
                 &state.app,
@@ -175,8 +214,97 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
     if let Err(problem) = check_api_limit(&state.app, &actor).await {
         return problem.into_response();
     }
+    // The workspace's own work (not a person's account: sign-out, sessions, two-factor).
+    if matches!(state.guard, Guard::Staff { .. } | Guard::StaffStepUp { .. }) {
+        let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+        let htmx = crate::console::is_htmx(request.headers());
+        if let Err(refused) = billing_gate(&state, &actor, reads, htmx).await {
+            return refused;
+        }
+    }
     request.extensions_mut().insert(actor);
     next.run(request).await
+}
+
+/// The billing gate of a hosted instance (`billing_mode = stripe`), for every staff route: a
+/// read-only workspace (past due beyond the grace period, or canceled) answers 402 to every
+/// change and keeps its reads and exports; a workspace that must pay first (`incomplete`) is
+/// sent to the operator's checkout (pages: 303; the API: 402 naming it), but for
+/// [`OPEN_WHEN_UNPAID`]. Self-hosted (`off`) never reads anything here.
+async fn billing_gate(
+    state: &GuardState,
+    actor: &Actor,
+    reads: bool,
+    htmx: bool,
+) -> Result<(), Response> {
+    let billing = &state.app.config.billing;
+    if billing.mode == BillingMode::Off {
+        return Ok(());
+    }
+    let plan = match read_plan(&state.app, actor).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the workspace's plan failed");
+            return Err(Problem(ApiError::internal()).into_response());
+        }
+    };
+    let verdict = gate(
+        billing.mode,
+        plan.as_ref().map(|p| p.state),
+        plan.as_ref().and_then(|p| p.past_due_since),
+        state.app.clock.now_ms(),
+        billing.grace_days,
+    );
+    match verdict {
+        Gate::Open => Ok(()),
+        Gate::ReadOnly(_) if reads => Ok(()),
+        Gate::ReadOnly(reason) => {
+            let why = match reason {
+                ReadOnlyReason::PastDue => format!(
+                    "this workspace's subscription is past due for more than {} days, so it is \
+                     read-only: reading and exporting still work; a workspace owner can update \
+                     the payment method with the operator of this Holdfast server, and changes \
+                     work again once the payment goes through",
+                    billing.grace_days
+                ),
+                ReadOnlyReason::Canceled => "this workspace's subscription is canceled, so it \
+                     is read-only: reading and exporting still work; a workspace owner can \
+                     subscribe again with the operator of this Holdfast server"
+                    .to_owned(),
+            };
+            Err(Problem::new(ErrorCode::PaymentRequired, why).into_response())
+        }
+        Gate::Checkout if state.open_when_unpaid => Ok(()),
+        Gate::Checkout => {
+            let url = checkout_url(
+                billing.checkout_url.as_deref().unwrap_or_default(),
+                actor.tenant.workspace_id().as_str(),
+            );
+            if state.page {
+                return Err(crate::console::see_other(&url, htmx));
+            }
+            Err(Problem::new(
+                ErrorCode::PaymentRequired,
+                format!(
+                    "this workspace has no paid subscription yet: subscribe at {url} and retry; \
+                     its plan is at GET /api/v1/workspace/billing and its data can still be \
+                     exported"
+                ),
+            )
+            .into_response())
+        }
+    }
+}
+
+/// The plan of the actor's workspace, in its own (read) transaction.
+pub(crate) async fn read_plan(
+    app: &AppState,
+    actor: &Actor,
+) -> Result<Option<holdfast_store::ops::billing::Plan>, holdfast_store::StoreError> {
+    let mut tx = app.db.read(&actor.tenant).await?;
+    let plan = holdfast_store::ops::billing::plan(&mut tx).await?;
+    tx.commit().await?;
+    Ok(plan)
 }
 
 /// `Guard::Signed`: within the receiver's budget for this address, and verified by the

@@ -91,6 +91,13 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
                 json!("provider webhook signature"),
             );
         }
+        Guard::Billing => {
+            op.insert("security".into(), json!([]));
+            op.insert(
+                "x-holdfast-signature".into(),
+                json!("Stripe signature under the operator's billing endpoint secret"),
+            );
+        }
         Guard::Cron => {
             op.insert("security".into(), json!([{"cronSecret": []}]));
         }

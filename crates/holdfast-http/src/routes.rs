@@ -40,6 +40,7 @@ pub fn route_table() -> RouteTable {
     crate::api::access::members::routes(&mut table);
     crate::api::identity::two_factor::routes(&mut table);
     crate::api::access::workspace::routes(&mut table);
+    crate::api::ops::billing::routes(&mut table);
     crate::api::access::settings::routes(&mut table);
     crate::api::webhooks::endpoints::routes(&mut table);
     crate::api::helpdesk::tickets::routes(&mut table);

@@ -1,6 +1,7 @@
-//! The two guards that authenticate a request by a shared secret instead of a credential:
-//! the inbound webhook signature (`Guard::Signed`) and the scheduler's cron secret
-//! (`Guard::Cron`). Threat note: docs/design/webhooks.md.
+//! The guards that authenticate a request by a shared secret instead of a credential: the
+//! inbound webhook signature (`Guard::Signed`), the operator's billing receiver
+//! (`Guard::Billing`) and the scheduler's cron secret (`Guard::Cron`). Threat note:
+//! docs/design/webhooks.md.
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -139,6 +140,88 @@ pub(crate) async fn verify_hook(
         body,
         content_type,
     });
+    Ok(request)
+}
+
+/// A billing event whose Stripe signature verified under the operator's
+/// `billing_webhook_secret`: what the handler of the `Guard::Billing` route gets. Only
+/// [`verify_billing`] makes one. It names no workspace: the event does.
+#[derive(Clone)]
+pub struct VerifiedBilling {
+    pub verified: Verified,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedBilling {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<VerifiedBilling>()
+            .cloned()
+            .ok_or_else(|| {
+                tracing::error!(
+                    "handler expects a verified billing event but its route has no billing guard"
+                );
+                Problem(ApiError::internal())
+            })
+    }
+}
+
+/// Verifies `POST /hooks/billing/stripe`, the instance's one billing receiver: 404 while
+/// `billing_mode` is off (a self-hosted server sells nothing); otherwise Stripe's scheme under
+/// the operator's endpoint secret, with its five-minute window (replays are refused by the
+/// handler's replay memory, in the workspace the event names). Every refusal is one 401, a
+/// counter (`billing`) and a log line without the request.
+pub(crate) async fn verify_billing(app: &AppState, request: Request) -> Result<Request, Response> {
+    let billing = &app.config.billing;
+    let secret = match (billing.mode, &billing.webhook_secret) {
+        (holdfast_core::ops::config::BillingMode::Stripe, Some(secret)) => secret,
+        _ => {
+            return Err(Problem::new(
+                ErrorCode::NotFound,
+                "this server does not sell subscriptions (billing_mode = off)",
+            )
+            .into_response());
+        }
+    };
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, app.config.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Err(Problem::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body exceeds {} bytes", app.config.body_limit_bytes),
+            )
+            .into_response());
+        }
+    };
+    let headers = text_headers(&parts.headers);
+    let url = format!("{}{}", app.config.public_url, parts.uri.path());
+    let inbound = InboundRequest {
+        url: &url,
+        headers: &headers,
+        body: &body,
+    };
+    let verified =
+        match verifier(Provider::Stripe).verify(secret.expose(), &inbound, app.clock.now_ms()) {
+            Ok(verified) => verified,
+            Err(e) => {
+                app.metrics.inbound_refused("billing");
+                tracing::warn!(reason = refusal_reason(&e), "billing webhook refused");
+                return Err(Problem::new(
+                    ErrorCode::SignatureRefused,
+                    "the request is not signed with this server's billing endpoint secret, or its \
+                 signature is stale or malformed",
+                )
+                .into_response());
+            }
+        };
+    let mut request = Request::from_parts(parts, Body::from(body.clone()));
+    request
+        .extensions_mut()
+        .insert(VerifiedBilling { verified, body });
     Ok(request)
 }
 

@@ -198,7 +198,14 @@ impl RouteTable {
     pub fn into_router(self, state: AppState) -> Router {
         let mut router: Router<AppState> = Router::new();
         for (spec, handler) in self.routes {
-            let handler = guarded(handler, state.clone(), spec.guard, spec.path, spec.module);
+            let handler = guarded(
+                handler,
+                state.clone(),
+                (&spec.method, spec.path),
+                spec.guard,
+                spec.module,
+                spec.doc.page,
+            );
             // Outside the guard, so that its refusals become pages too.
             let handler = if spec.doc.page {
                 handler.route_layer(axum::middleware::from_fn(crate::console::as_page))

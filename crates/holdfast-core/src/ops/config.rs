@@ -59,6 +59,10 @@ pub struct Layer {
     pub backup_keep_daily: Option<u32>,
     pub backup_keep_weekly: Option<u32>,
     pub payments_api_base: Option<String>,
+    pub billing_mode: Option<String>,
+    pub billing_webhook_secret: Option<String>,
+    pub billing_grace_days: Option<u32>,
+    pub billing_checkout_url: Option<String>,
 }
 
 impl Layer {
@@ -128,6 +132,10 @@ impl Layer {
             backup_keep_daily: over.backup_keep_daily.or(self.backup_keep_daily),
             backup_keep_weekly: over.backup_keep_weekly.or(self.backup_keep_weekly),
             payments_api_base: over.payments_api_base.or(self.payments_api_base),
+            billing_mode: over.billing_mode.or(self.billing_mode),
+            billing_webhook_secret: over.billing_webhook_secret.or(self.billing_webhook_secret),
+            billing_grace_days: over.billing_grace_days.or(self.billing_grace_days),
+            billing_checkout_url: over.billing_checkout_url.or(self.billing_checkout_url),
         }
     }
 }
@@ -223,7 +231,40 @@ pub struct Config {
     /// Square, Mercado Pago): a provider's test double or a recording proxy. Unset in
     /// production. Calls still pass the outbound rules (`outbound_allow`).
     pub payments_api_base: Option<String>,
+    /// The billing gate of a hosted instance: off (self-hosted, the default) never gates; with
+    /// Stripe, each workspace's plan follows the operator's subscription events.
+    pub billing: BillingSettings,
 }
+
+/// Whether this instance sells its workspaces subscriptions (a hosted operator) and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BillingMode {
+    /// Self-hosted: no workspace is ever gated; the billing receiver answers 404.
+    Off,
+    /// The operator's Stripe account sells subscriptions; its signed events set each
+    /// workspace's plan state at `POST /hooks/billing/stripe`.
+    Stripe,
+}
+
+/// The billing gate's settings (`billing_*`).
+#[derive(Debug, Clone, Serialize)]
+pub struct BillingSettings {
+    pub mode: BillingMode,
+    /// The operator's Stripe endpoint secret (`whsec_…`) for the billing receiver; required
+    /// with mode `stripe`.
+    #[serde(skip)]
+    pub webhook_secret: Option<Secret<String>>,
+    /// Days a `past_due` workspace keeps writing before it turns read-only.
+    pub grace_days: u32,
+    /// Where an `incomplete` workspace's members are sent to pay (the operator's Stripe
+    /// Payment Link or checkout page); `?client_reference_id=<workspace id>` is appended.
+    /// Required with mode `stripe`.
+    pub checkout_url: Option<String>,
+}
+
+/// The longest grace period a `past_due` workspace may be given.
+pub const MAX_BILLING_GRACE_DAYS: u32 = 60;
 
 /// The worker's daily backup: encrypted to `recipients` (age X25519 public keys), written to
 /// `dir`, at `hour_utc`, keeping `keep_daily` daily and `keep_weekly` weekly (Monday) files.
@@ -335,6 +376,10 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "backup_keep_daily" => "backup-keep-daily",
         "backup_keep_weekly" => "backup-keep-weekly",
         "payments_api_base" => "payments-api-base",
+        "billing_mode" => "billing-mode",
+        "billing_webhook_secret" => "billing-webhook-secret",
+        "billing_grace_days" => "billing-grace-days",
+        "billing_checkout_url" => "billing-checkout-url",
         other => other,
     };
     let env = match setting {
@@ -384,6 +429,10 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
         "backup_keep_daily" => "BACKUP_KEEP_DAILY",
         "backup_keep_weekly" => "BACKUP_KEEP_WEEKLY",
         "payments_api_base" => "PAYMENTS_API_BASE",
+        "billing_mode" => "BILLING_MODE",
+        "billing_webhook_secret" => "BILLING_WEBHOOK_SECRET",
+        "billing_grace_days" => "BILLING_GRACE_DAYS",
+        "billing_checkout_url" => "BILLING_CHECKOUT_URL",
         _ => "?",
     };
     ConfigError {
@@ -476,6 +525,10 @@ impl Config {
             backup_keep_daily: Some(14),
             backup_keep_weekly: Some(8),
             payments_api_base: None,
+            billing_mode: Some("off".into()),
+            billing_webhook_secret: None,
+            billing_grace_days: Some(7),
+            billing_checkout_url: None,
         }
     }
 
@@ -612,6 +665,12 @@ impl Config {
                 l.backup_keep_weekly.unwrap_or(8),
             )?,
             payments_api_base: payments_api_base(l.payments_api_base)?,
+            billing: billing_settings(
+                l.billing_mode,
+                l.billing_webhook_secret,
+                l.billing_grace_days.unwrap_or(7),
+                l.billing_checkout_url,
+            )?,
         })
     }
 
@@ -637,13 +696,14 @@ pub const SECRET_SETTINGS: &[&str] = &[
     "oidc_client_secret",
     "cron_secret",
     "metrics_token",
+    "billing_webhook_secret",
 ];
 
 impl Config {
     /// Every secret value in this configuration, named by its setting: the one path by which
     /// they reach the log redactor ([`Config::register_secrets`]).
     pub fn secrets(&self) -> Vec<(&'static str, &str)> {
-        let found: [(&'static str, Option<&str>); 6] = [
+        let found: [(&'static str, Option<&str>); 7] = [
             ("database_url", url_password(&self.database_url)),
             (
                 "redis_url",
@@ -658,6 +718,10 @@ impl Config {
             ),
             ("cron_secret", exposed(&self.cron_secret)),
             ("metrics_token", exposed(&self.metrics_token)),
+            (
+                "billing_webhook_secret",
+                exposed(&self.billing.webhook_secret),
+            ),
         ];
         found
             .into_iter()
@@ -911,6 +975,81 @@ fn payments_api_base(url: Option<String>) -> Result<Option<String>, ConfigError>
         ));
     }
     Ok(Some(url))
+}
+
+/// The billing gate: `off` unless `stripe` is asked for; with Stripe, the operator's endpoint
+/// secret (`whsec_…`) and an https checkout URL are required. A secret set while billing is
+/// off is kept (and redacted) but unused.
+fn billing_settings(
+    mode: Option<String>,
+    secret: Option<String>,
+    grace_days: u32,
+    checkout_url: Option<String>,
+) -> Result<BillingSettings, ConfigError> {
+    let mode = match mode.as_deref().map(str::trim) {
+        None | Some("") | Some("off") => BillingMode::Off,
+        Some("stripe") => BillingMode::Stripe,
+        Some(other) => {
+            return Err(err(
+                "billing_mode",
+                format!(
+                    "'{}' is not one of: off, stripe",
+                    other.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+    };
+    let secret = secret.filter(|v| !v.trim().is_empty());
+    if let Some(secret) = &secret {
+        let plausible = secret.strip_prefix("whsec_").is_some_and(|rest| {
+            rest.len() >= 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        if !plausible {
+            return Err(err(
+                "billing_webhook_secret",
+                "must be the Stripe endpoint's signing secret (whsec_ followed by letters and \
+                 digits, from the endpoint's page in the Stripe dashboard)",
+            ));
+        }
+    }
+    let grace_days = between("billing_grace_days", grace_days, 0..=MAX_BILLING_GRACE_DAYS)?;
+    let checkout_url = checkout_url.filter(|u| !u.trim().is_empty());
+    if let Some(url) = &checkout_url
+        && (!url.starts_with("https://")
+            || url.contains('#')
+            || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            || url.len() > 2000)
+    {
+        return Err(err(
+            "billing_checkout_url",
+            "must be an https:// URL such as your Stripe Payment Link \
+             (https://buy.stripe.com/…); ?client_reference_id=<workspace id> is appended",
+        ));
+    }
+    if mode == BillingMode::Stripe {
+        if secret.is_none() {
+            return Err(err(
+                "billing_webhook_secret",
+                "is required with billing_mode = stripe: add an endpoint for \
+                 <public_url>/hooks/billing/stripe in the Stripe dashboard (events \
+                 customer.subscription.created, .updated, .deleted and \
+                 checkout.session.completed) and set its signing secret (whsec_…)",
+            ));
+        }
+        if checkout_url.is_none() {
+            return Err(err(
+                "billing_checkout_url",
+                "is required with billing_mode = stripe: the Stripe Payment Link or checkout \
+                 page (https://…) where members of a workspace without a subscription pay",
+            ));
+        }
+    }
+    Ok(BillingSettings {
+        mode,
+        webhook_secret: secret.map(Secret::new),
+        grace_days,
+        checkout_url,
+    })
 }
 
 /// Whether `mail_from` is a single-line sender with an address.
@@ -1355,6 +1494,59 @@ mod tests {
     }
 
     #[test]
+    fn billing_is_off_by_default_and_stripe_needs_its_secret_and_checkout_url() {
+        let off = Config::resolve([]).unwrap().billing;
+        assert_eq!(off.mode, BillingMode::Off);
+        assert_eq!(off.grace_days, 7);
+        let with = |mode: &str, secret: Option<&str>, url: Option<&str>, grace: Option<u32>| {
+            Config::resolve([Layer {
+                billing_mode: Some(mode.into()),
+                billing_webhook_secret: secret.map(str::to_owned),
+                billing_checkout_url: url.map(str::to_owned),
+                billing_grace_days: grace,
+                ..Layer::default()
+            }])
+        };
+        let secret = Some("whsec_billingsecret0123456789");
+        let url = Some("https://buy.stripe.com/test_123");
+        let on = with("stripe", secret, url, Some(0)).unwrap().billing;
+        assert_eq!(on.mode, BillingMode::Stripe);
+        assert_eq!(on.grace_days, 0);
+        assert!(!format!("{on:?}").contains("billingsecret"));
+        let e = with("stripe", None, url, None).unwrap_err();
+        assert_eq!(e.setting, "billing_webhook_secret");
+        assert!(e.message.contains("/hooks/billing/stripe"), "{e}");
+        let e = with("stripe", secret, None, None).unwrap_err();
+        assert_eq!(e.setting, "billing_checkout_url");
+        assert!(
+            e.to_string().contains("HOLDFAST_BILLING_CHECKOUT_URL"),
+            "{e}"
+        );
+        assert_eq!(
+            with("paddle", secret, url, None).unwrap_err().setting,
+            "billing_mode"
+        );
+        assert_eq!(
+            with("stripe", Some("sk_live_nope"), url, None)
+                .unwrap_err()
+                .setting,
+            "billing_webhook_secret"
+        );
+        assert_eq!(
+            with("stripe", secret, Some("http://buy.example.com/x"), None)
+                .unwrap_err()
+                .setting,
+            "billing_checkout_url"
+        );
+        assert_eq!(
+            with("stripe", secret, url, Some(61)).unwrap_err().setting,
+            "billing_grace_days"
+        );
+        // Off ignores what is not needed.
+        assert!(with("off", None, None, None).is_ok());
+    }
+
+    #[test]
     fn defaults_serve_a_newcomer() {
         let c = Config::resolve([]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
@@ -1435,6 +1627,8 @@ mod tests {
             "tls_key",
             // A path to the key's file, not the key.
             "master_key_file",
+            // Where members are sent to pay: a public page.
+            "billing_checkout_url",
         ];
         for name in &names {
             let looks_secret = ["secret", "token", "password", "key", "url"]
@@ -1454,6 +1648,14 @@ mod tests {
                 "database_url" => format!("postgres://holdfast:{canary}@db:5432/holdfast"),
                 "redis_url" => format!("rediss://:{canary}@cache:6380/0"),
                 "smtp_url" => format!("smtps://mailer:{canary}@relay:465"),
+                "billing_webhook_secret" => {
+                    let canary = format!("whsec_{canary}");
+                    let layer: Layer =
+                        serde_json::from_value(serde_json::json!({ *name: canary })).unwrap();
+                    let config = Config::resolve([layer]).unwrap();
+                    assert!(config.secrets().contains(&(*name, canary.as_str())));
+                    continue;
+                }
                 _ => canary.clone(),
             };
             let mut layer = serde_json::json!({ *name: value });

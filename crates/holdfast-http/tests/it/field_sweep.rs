@@ -21,6 +21,16 @@ use std::time::Duration;
 /// Routes whose answer cannot carry a contact's field values, with why.
 const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/internal/cron/tick", "counts only"),
+    (
+        "POST",
+        "/hooks/billing/stripe",
+        "the operator's subscription events; answers an outcome word",
+    ),
+    (
+        "GET",
+        "/api/v1/workspace/billing",
+        "the workspace's plan state and checkout link",
+    ),
     ("GET", "/healthz", "no data"),
     ("GET", "/readyz", "no data"),
     ("GET", "/metrics", "counters by route template"),

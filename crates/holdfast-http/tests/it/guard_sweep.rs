@@ -105,9 +105,10 @@ fn assert_refusal(r: &holdfast_testkit::Resp, page: bool, status: u16, code: &st
 }
 
 /// Routes whose guard is a shared secret rather than a credential, each proven by its own
-/// tests (`hooks.rs`, `cron.rs`).
+/// tests (`hooks.rs`, `cron.rs`, `billing.rs`).
 const SECRET_GUARDED: &[(&str, &str, Guard)] = &[
     ("POST", "/internal/cron/tick", Guard::Cron),
+    ("POST", "/hooks/billing/stripe", Guard::Billing),
     ("POST", "/hooks/{provider}/{workspace_slug}", Guard::Signed),
 ];
 
@@ -257,7 +258,7 @@ async fn every_route_declares_a_guard_and_public_ones_are_deliberate() {
     );
     let secret: Vec<(String, String, Guard)> = table
         .specs()
-        .filter(|s| matches!(s.guard, Guard::Signed | Guard::Cron))
+        .filter(|s| matches!(s.guard, Guard::Signed | Guard::Cron | Guard::Billing))
         .map(|s| (s.method.to_string(), s.path.to_owned(), s.guard))
         .collect();
     let expected: Vec<(String, String, Guard)> = SECRET_GUARDED
@@ -477,7 +478,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         if spec.guard.is_public()
             || matches!(
                 spec.guard,
-                Guard::Signed | Guard::Cron | Guard::Widget { .. }
+                Guard::Signed | Guard::Cron | Guard::Billing | Guard::Widget { .. }
             )
         {
             continue;

@@ -7,6 +7,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod backups;
+mod billing;
 mod consent;
 mod console;
 mod console_browser;

@@ -47,7 +47,13 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/api/v1/invoicing/", Module::Invoicing),
 ];
 
+/// The operator's billing receiver: the instance's, in no workspace's module.
+const INSTANCE_PATHS: &[&str] = &["/hooks/billing/"];
+
 fn prefix_module(path: &str) -> Option<Module> {
+    if INSTANCE_PATHS.iter().any(|p| path.starts_with(p)) {
+        return None;
+    }
     MODULE_PREFIXES
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))

@@ -131,6 +131,10 @@ async fn every_table_with_a_workspace_id_is_under_forced_row_level_security() {
             "a customer's public link finds its workspace",
         ),
         (
+            "billing_customers",
+            "the operator's billing receiver finds a workspace by its Stripe customer",
+        ),
+        (
             "inbound_replay",
             "a provider's event id is checked before its workspace is",
         ),
