@@ -37,6 +37,7 @@ pub enum Conflict {
     SavedReplyName,
     SavedReplyShortcut,
     IdempotencyKey,
+    InvoiceNumber,
 }
 
 impl Conflict {
@@ -79,6 +80,10 @@ const KNOWN: &[(Conflict, &[&str])] = &[
     (
         Conflict::IdempotencyKey,
         &["idempotency_keys_pkey", "idempotency_keys.workspace_id"],
+    ),
+    (
+        Conflict::InvoiceNumber,
+        &["invoices_number_key", "invoices.number"],
     ),
 ];
 
@@ -147,6 +152,11 @@ impl From<StoreError> for ApiError {
                     ErrorCode::Conflict,
                     "shortcut",
                     "another saved reply of this workspace has this shortcut",
+                ),
+                Conflict::InvoiceNumber => ApiError::new(
+                    ErrorCode::Conflict,
+                    "the next number of this sequence is already used by another document (the \
+                     prefix changed): move the next number past it in the invoicing settings",
                 ),
                 Conflict::IdempotencyKey => ApiError::new(
                     ErrorCode::Conflict,

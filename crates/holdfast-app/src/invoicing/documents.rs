@@ -16,6 +16,7 @@ use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::{ContactId, InvoiceId};
 use holdfast_core::invoicing::invoices::{DocumentKind, InvoiceOut, InvoiceStatus};
 use holdfast_core::invoicing::pdf::{DocumentLine, InvoiceDocument, Party, TaxRow, render};
+use holdfast_core::public_links::PublicLinkKind;
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::invoicing::invoices::{self as store, BillTo, Invoice};
 use holdfast_store::{Lock, Tenant, TenantTx};
@@ -257,17 +258,6 @@ pub struct SendOut {
     pub attachment: String,
 }
 
-/// Whether the invoice may be mailed (issued, with a customer), before a link is issued for it.
-pub async fn check_sendable(state: &App, actor: &Actor, id: &str) -> AppResult<()> {
-    let id = InvoiceId::parse(id).ok_or_else(|| ApiError::not_found("invoice"))?;
-    let mut tx = state.db.read(&actor.tenant).await?;
-    let invoice = store::get(&mut tx, &id, Lock::Read)
-        .await?
-        .ok_or_else(|| ApiError::not_found("invoice"))?;
-    tx.commit().await?;
-    sendable(&invoice)
-}
-
 fn sendable(invoice: &Invoice) -> AppResult<()> {
     if matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
         return Err(ApiError::new(
@@ -295,7 +285,6 @@ pub async fn send(
     origin: &Origin,
     id: &str,
     body: &SendIn,
-    public_link: Option<String>,
 ) -> AppResult<SendOut> {
     let id = InvoiceId::parse(id).ok_or_else(|| ApiError::not_found("invoice"))?;
     let message = match body
@@ -319,6 +308,16 @@ pub async fn send(
     let Some(contact) = ContactId::parse(&invoice.fields.contact_id) else {
         return Err(ApiError::not_found("invoice"));
     };
+    // A fresh link for this mail, stored only if the mail may go (a refused mail leaves the
+    // customer's current link as it was).
+    let link = body
+        .with_link
+        .unwrap_or(true)
+        .then(|| holdfast_core::public_links::issue(PublicLinkKind::Invoice));
+    let base = state.config.public_url.trim_end_matches('/');
+    let public_link = link
+        .as_ref()
+        .map(|l| format!("{base}{}", PublicLinkKind::Invoice.path(l.token.expose())));
     let (doc, out, bill_to) =
         document(state, &mut tx, invoice, Shown::ALL, public_link.clone()).await?;
     let pdf = render(&doc);
@@ -379,6 +378,28 @@ pub async fn send(
             "contact_id",
             &format!("the {kind} was not sent: {detail}"),
         ));
+    }
+    if let Some(link) = &link {
+        let issued = holdfast_store::public_links::issue(
+            &mut tx,
+            PublicLinkKind::Invoice,
+            id.as_str(),
+            &link.token_hash,
+            &format!("{}:{}", origin.actor_type, origin.actor_id),
+            now,
+        )
+        .await?;
+        let event = origin.event(
+            "invoice.public_link_issued",
+            "invoice",
+            id.as_str(),
+            json!({
+                "link_id": issued.id.as_str(),
+                "replaced_link_id": issued.replaced.as_ref().map(|r| r.as_str()),
+                "for": "mail",
+            }),
+        );
+        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     }
     let event = origin.event(
         "invoice.sent",

@@ -51,8 +51,9 @@ pub(crate) async fn today(state: &App, tx: &mut TenantTx<'_>) -> AppResult<Strin
     Ok(zone.date(state.clock.now_ms()).to_string())
 }
 
-/// Refuses a write that sends prices when the caller's role may not write amounts.
-fn check_amount_write(actor: &Actor, sends_amounts: bool) -> AppResult<()> {
+/// Refuses a write that sends prices or records money when the caller's role may not write
+/// amounts.
+pub(crate) fn check_amount_write(actor: &Actor, sends_amounts: bool) -> AppResult<()> {
     if !sends_amounts {
         return Ok(());
     }
@@ -142,7 +143,7 @@ pub async fn create(
     origin: &Origin,
     body: &InvoiceIn,
 ) -> AppResult<Visible> {
-    check_amount_write(actor, body.lines.is_some())?;
+    check_amount_write(actor, body.lines.is_some() || body.currency.is_some())?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let settings = store::settings(&mut tx).await?;
@@ -446,6 +447,8 @@ pub async fn record_money(
     kind: PaymentKind,
     body: &PaymentIn,
 ) -> AppResult<Visible> {
+    // Money recorded is an amount written (and the refusals name the balance).
+    check_amount_write(actor, true)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = for_change(&mut tx, id).await?;
@@ -567,7 +570,8 @@ pub async fn credit(
     id: &str,
     body: &CreditNoteIn,
 ) -> AppResult<Visible> {
-    check_amount_write(actor, body.lines.is_some())?;
+    // A credit is an amount written, whichever lines it names.
+    check_amount_write(actor, true)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = for_change(&mut tx, id).await?;

@@ -45,6 +45,8 @@ pub async fn issue_invoice_link(
     id: &str,
 ) -> AppResult<IssuedLink> {
     let id = InvoiceId::parse(id).ok_or_else(not_found)?;
+    // The page shows every amount: a role that may not write amounts does not hand it out.
+    crate::invoicing::invoices::check_amount_write(actor, true)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let invoice = invoices::get(&mut tx, &id, Lock::ForUpdate)
@@ -188,7 +190,10 @@ pub async fn invoice_page(state: &App, token: &str) -> AppResult<Option<InvoiceP
         return Ok(None);
     }
     let day = crate::invoicing::invoices::today(state, &mut tx).await?;
-    let out = invoices::answer(&mut tx, invoice, &day).await?;
+    let mut out = invoices::answer(&mut tx, invoice, &day).await?;
+    if out.payment_instructions.is_none() {
+        out.payment_instructions = invoices::settings(&mut tx).await?.payment_instructions;
+    }
     let workspace = holdfast_store::access::workspaces::get(&mut tx)
         .await?
         .map(|w| w.name)

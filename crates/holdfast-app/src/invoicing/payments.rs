@@ -150,6 +150,19 @@ fn unavailable(detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::Unavailable, detail)
 }
 
+/// A checkout opened by a member: it answers the open amount, so a role that may not write
+/// amounts may not open one.
+pub async fn checkout_for_staff(
+    state: &App,
+    actor: &Actor,
+    origin: &Origin,
+    invoice_id: &str,
+    return_to: &str,
+) -> AppResult<CheckoutOut> {
+    crate::invoicing::invoices::check_amount_write(actor, true)?;
+    open_checkout(state, &actor.tenant, origin, invoice_id, return_to).await
+}
+
 /// Opens a checkout for the invoice's open amount with the workspace's connected account
 /// (Stripe first, then Square); `return_to` is where the provider sends the customer back.
 /// Who asked is recorded by `origin`.
@@ -252,9 +265,9 @@ pub async fn open_checkout(
                 .ok_or_else(|| unavailable("Square's answer lacks the link's order or URL"))?
         }
     };
-    if !url.starts_with("https://") || url.len() > 2000 {
+    if !checkout_url_ok(provider, &url) {
         return Err(unavailable(
-            "the provider answered a checkout address that is not https",
+            "the provider answered a checkout address that is not its own https page",
         ));
     }
     let now = state.clock.now_ms();
@@ -286,6 +299,29 @@ pub async fn open_checkout(
         amount: amount_text(balance, currency),
         currency: currency.code().to_owned(),
     })
+}
+
+/// Whether `url` is the provider's own https checkout page (where a customer's browser is
+/// sent): no control characters, no user info, a host of the provider's.
+fn checkout_url_ok(provider: AccountProvider, url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let hosts: &[&str] = match provider {
+        AccountProvider::Stripe => &["checkout.stripe.com"],
+        AccountProvider::Square => &["square.link", "checkout.square.site", "squareup.com"],
+        AccountProvider::Mercadopago => &["mercadopago.com"],
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    url.len() <= 2000
+        && !url.chars().any(char::is_control)
+        && parsed.scheme() == "https"
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.port().is_none()
+        && hosts
+            .iter()
+            .any(|h| host == *h || host.ends_with(&format!(".{h}")))
 }
 
 trait IntoPair {
@@ -328,7 +364,10 @@ pub async fn take_in(
     state: &App,
     tenant: &Tenant,
     event: &InboundEventOut,
+    invoicing_on: bool,
 ) -> Result<Outcome, ApiError> {
+    const OFF: &str = "the invoicing module is off in this workspace: nothing was recorded; \
+                       turn it on and record the payment by hand";
     if event.body_encoding != "utf8" {
         return Ok(Outcome::Ignored("not a JSON event".into()));
     }
@@ -341,6 +380,7 @@ pub async fn take_in(
         Some(Provider::Paddle) => read_paddle(&body),
         Some(Provider::MercadoPago) => match mercadopago_payment_id(&body) {
             None => Reading::Ignored("not a payment notification"),
+            Some(_) if !invoicing_on => return Ok(Outcome::Unmatched(OFF.into())),
             Some(payment) => {
                 match account_key(state, tenant, AccountProvider::Mercadopago).await? {
                     None => {
@@ -377,6 +417,7 @@ pub async fn take_in(
     match reading {
         Reading::Ignored(why) => Ok(Outcome::Ignored(why.into())),
         Reading::Unreadable(why) => Ok(Outcome::Unmatched(why.into())),
+        Reading::Money(_) if !invoicing_on => Ok(Outcome::Unmatched(OFF.into())),
         Reading::Money(money) => apply(state, tenant, &event.provider, &money).await,
     }
 }
@@ -403,10 +444,15 @@ async fn apply(
             .unwrap_or_default()
             .to_owned();
         match store::provider_payment(&mut tx, provider, &payment).await? {
-            Some((invoice, refunded)) => {
+            Some((invoice, paid, refunded)) => {
                 amount = total - refunded;
                 if amount <= 0 {
                     return Ok(Outcome::Ignored("this refund is recorded already".into()));
+                }
+                if total > paid {
+                    return Ok(Outcome::Unmatched(format!(
+                        "{provider} reports {total} refunded on payment {payment}, which was {paid} (minor units): never applied"
+                    )));
                 }
                 provider_payment = Some(payment);
                 Some(invoice)
@@ -516,4 +562,35 @@ async fn apply(
         invoice.number.as_deref().unwrap_or(invoice_id.as_str()),
         out.status.as_str()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_is_sent_only_to_the_providers_own_https_checkout() {
+        use AccountProvider::{Square, Stripe};
+        assert!(checkout_url_ok(
+            Stripe,
+            "https://checkout.stripe.com/c/pay/cs_test_1"
+        ));
+        assert!(checkout_url_ok(Square, "https://square.link/u/PL1"));
+        for bad in [
+            "http://checkout.stripe.com/c/pay/cs_1",
+            "https://evil.example.com/pay",
+            "https://checkout.stripe.com.evil.example/pay",
+            "https://a@checkout.stripe.com/pay",
+            "https://checkout.stripe.com:8443/pay",
+            "https://checkout.stripe.com/x\r\nSet-Cookie: a=b",
+            "javascript:alert(1)",
+            "//checkout.stripe.com/pay",
+        ] {
+            assert!(!checkout_url_ok(Stripe, bad), "{bad}");
+        }
+        assert!(!checkout_url_ok(
+            Square,
+            "https://checkout.stripe.com/c/pay/cs_1"
+        ));
+    }
 }

@@ -31,13 +31,14 @@ pub async fn handle(state: &App, tenant: &Tenant, payload: &serde_json::Value) -
     if event.provider == Provider::Mailgun.slug() && modules.contains(Module::Helpdesk) {
         crate::helpdesk::ticket_mail::take_in(state, tenant, &event).await?;
     }
-    // Payment providers' events record money on invoices (when invoicing is on); one that is
-    // about money but fits no invoice is kept as unmatched, with the reason.
+    // Payment providers' events record money on invoices; one that is about money but fits no
+    // invoice (or arrives while invoicing is off) is kept as unmatched, with the reason.
     let mut outcome = None;
-    if modules.contains(Module::Invoicing) && crate::invoicing::payments::consumes(&event.provider)
-    {
+    if crate::invoicing::payments::consumes(&event.provider) {
         use crate::invoicing::payments::Outcome;
-        outcome = match crate::invoicing::payments::take_in(state, tenant, &event).await {
+        let invoicing = modules.contains(Module::Invoicing);
+        outcome = match crate::invoicing::payments::take_in(state, tenant, &event, invoicing).await
+        {
             Ok(Outcome::Applied(text)) => Some(("handled", text)),
             Ok(Outcome::Unmatched(text)) => Some(("unmatched", text)),
             Ok(Outcome::Ignored(text)) => Some(("handled", text)),

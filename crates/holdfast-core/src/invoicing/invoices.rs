@@ -367,9 +367,6 @@ pub struct InvoiceIn {
     pub due_date: Option<String>,
     #[schemars(length(max = 2000))]
     pub notes: Option<String>,
-    /// How to pay (default: the workspace's instructions).
-    #[schemars(length(max = 2000))]
-    pub payment_instructions: Option<String>,
 }
 
 /// A draft's fields after validation (ids checked for shape; their existence in the workspace
@@ -384,6 +381,9 @@ pub struct DraftFields {
     pub payment_terms_days: Option<i64>,
     pub due_date: Option<jiff::civil::Date>,
     pub notes: Option<String>,
+    /// Kept for invoices written by earlier versions; new invoices print the workspace's
+    /// instructions (`PUT /api/v1/invoicing/settings`, which needs a step-up: where customers
+    /// send money is never changed by an ordinary invoice write).
     pub payment_instructions: Option<String>,
 }
 
@@ -467,12 +467,7 @@ impl InvoiceIn {
                 .as_deref()
                 .and_then(|d| errors.take(date("due_date", d))),
             notes: optional_multiline(&mut errors, "notes", self.notes.as_deref(), 2000),
-            payment_instructions: optional_multiline(
-                &mut errors,
-                "payment_instructions",
-                self.payment_instructions.as_deref(),
-                2000,
-            ),
+            payment_instructions: None,
         };
         errors.finish(fields)
     }
@@ -497,9 +492,6 @@ pub struct InvoicePatch {
     #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
     #[schemars(with = "Option<String>")]
     pub notes: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::patch::absent_null_or")]
-    #[schemars(with = "Option<String>")]
-    pub payment_instructions: Option<Option<String>>,
 }
 
 impl InvoicePatch {
@@ -531,16 +523,13 @@ impl InvoicePatch {
         if let Some(notes) = &self.notes {
             next.notes = optional_multiline(&mut errors, "notes", notes.as_deref(), 2000);
         }
-        if let Some(text) = &self.payment_instructions {
-            next.payment_instructions =
-                optional_multiline(&mut errors, "payment_instructions", text.as_deref(), 2000);
-        }
         errors.finish(next)
     }
 
-    /// Whether the patch sends prices (for the `invoices.amount` write rule).
+    /// Whether the patch sends prices or the currency they are in (for the `invoices.amount`
+    /// write rule).
     pub fn sends_amounts(&self) -> bool {
-        self.lines.is_some()
+        self.lines.is_some() || self.currency.is_some()
     }
 }
 

@@ -412,6 +412,56 @@ async fn numbers_are_sequential_never_reused_and_safe_under_concurrency() {
         .json;
     assert_eq!(rest["data"].as_array().unwrap().len(), 8);
     assert!(rest["next_cursor"].is_null());
+
+    // Numbers past six digits are not padded, so a prefix change can give a number already
+    // used: the issue answers 409 naming the way out, and nothing is issued.
+    let put = |body: Value| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            app.call(axum::http::Method::PUT, "/api/v1/invoicing/settings")
+                .key(&key)
+                .json(&body)
+                .expect(200)
+                .await
+        }
+    };
+    settings["invoice_prefix"] = json!("INV-1");
+    settings["next_invoice_number"] = json!(1_000_000);
+    put(settings.clone()).await;
+    let first = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("5")}),
+    )
+    .await;
+    assert_eq!(
+        issue(&app, &key, &id(&first), json!({})).await["number"],
+        "INV-11000000"
+    );
+    settings["invoice_prefix"] = json!("INV-");
+    settings["next_invoice_number"] = json!(11_000_000);
+    put(settings.clone()).await;
+    let second = draft(
+        &app,
+        &key,
+        json!({"contact_id": customer, "lines": one_line("5")}),
+    )
+    .await;
+    let clash = app
+        .post(&format!("/api/v1/invoices/{}/issue", id(&second)))
+        .key(&key)
+        .json(&json!({}))
+        .expect(409)
+        .await;
+    assert!(clash.text.contains("next number"), "{}", clash.text);
+    let still = app
+        .get(&format!("/api/v1/invoices/{}", id(&second)))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(still["status"], "draft");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -559,6 +609,14 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written() {
         .json(&json!({"contact_id": customer, "lines": one_line("1"), "total": "0.01"}))
         .expect(422)
         .await;
+    // Where customers send money is the workspace's setting (changed with a step-up), never
+    // an invoice's own.
+    app.post("/api/v1/invoices")
+        .key(&key)
+        .json(&json!({"contact_id": customer, "lines": one_line("1"),
+                      "payment_instructions": "Pay to another IBAN"}))
+        .expect(422)
+        .await;
     app.post("/api/v1/invoices")
         .key(&key)
         .json(&json!({"contact_id": customer, "lines": [{"description": "x", "quantity": 1, "unit_price": "1"}]}))
@@ -699,6 +757,34 @@ async fn a_role_without_amounts_sees_no_money_at_any_depth_and_cannot_price() {
         .json(&json!({"lines": one_line("1")}))
         .expect(403)
         .await;
+    // Nor may it record money, credit, open a checkout or hand out the public page, each of
+    // which writes or shows amounts; nothing changed.
+    let path = format!("/api/v1/invoices/{}", id(&invoice));
+    for (route, body) in [
+        ("payments", json!({"amount": "1", "method": "cash"})),
+        ("refunds", json!({"amount": "1", "method": "cash"})),
+        ("credit-notes", json!({"reason": "goodwill"})),
+    ] {
+        let refused = app
+            .post(&format!("{path}/{route}"))
+            .key(&clerk)
+            .json(&body)
+            .expect(403)
+            .await;
+        assert!(!refused.text.contains("60.00"), "{}", refused.text);
+    }
+    app.post(&format!("{path}/checkout"))
+        .key(&clerk)
+        .expect(403)
+        .await;
+    app.post(&format!("{path}/public-link"))
+        .key(&clerk)
+        .expect(403)
+        .await;
+    assert_eq!(
+        app.get(&path).key(&key).expect(200).await.json["balance"],
+        "60.00"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1020,6 +1106,10 @@ async fn an_issued_invoice_is_a_pdf_and_is_mailed_with_it_through_the_choke_poin
         .json(&json!({"do_not_contact": true}))
         .expect(200)
         .await;
+    let mailed_link = holdfast_testkit::find_token(&text, "hfpi");
+    app.get(&format!("/p/invoices/{mailed_link}"))
+        .expect(200)
+        .await;
     let refused = app
         .post(&format!("/api/v1/invoices/{id}/send"))
         .key(&key)
@@ -1027,6 +1117,10 @@ async fn an_issued_invoice_is_a_pdf_and_is_mailed_with_it_through_the_choke_poin
         .expect(409)
         .await;
     assert!(refused.text.contains("not sent"), "{}", refused.text);
+    // A refused mail leaves the customer's link as it was.
+    app.get(&format!("/p/invoices/{mailed_link}"))
+        .expect(200)
+        .await;
     let trail = app
         .get("/api/v1/audit?limit=20")
         .key(&key)

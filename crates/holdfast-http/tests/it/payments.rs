@@ -238,6 +238,16 @@ async fn a_stripe_checkout_is_paid_only_by_a_verified_webhook_once_and_refunded_
         assert_eq!(send_stripe(&app, &ws, &refund).await, 200);
         settled_events(&app, &ws, 2 + n).await;
     }
+    // A running total beyond the payment itself is never applied.
+    let beyond = stripe_event(
+        "evt_refund_beyond",
+        "charge.refunded",
+        json!({"id": "ch_1", "payment_intent": "pi_1", "amount_refunded": 6836,
+               "currency": "eur", "metadata": {"holdfast_invoice": id}}),
+    );
+    assert_eq!(send_stripe(&app, &ws, &beyond).await, 200);
+    let events = settled_events(&app, &ws, 6).await;
+    assert_eq!(events[0]["state"], "unmatched", "{}", events[0]);
     let refunded = invoice(&app, &ws, &id).await;
     assert_eq!(refunded["status"], "partially_paid", "{refunded}");
     assert_eq!(refunded["refunded"], "15.00");
@@ -335,6 +345,31 @@ async fn money_that_fits_no_invoice_of_the_workspace_is_kept_unmatched_and_never
     let theirs_now = invoice(&app, &other, &theirs).await;
     assert_eq!(theirs_now["status"], "issued");
     assert_eq!(theirs_now["payments"], json!([]));
+    // Invoicing off: a payment is kept as unmatched, saying so, and applied to nothing.
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["crm", "helpdesk", "automation", "field_service"]}))
+        .expect(200)
+        .await;
+    let off = stripe_event(
+        "evt_off",
+        "payment_intent.succeeded",
+        json!({"id": "pi_off", "amount_received": 5000, "currency": "eur", "metadata": {"holdfast_invoice": mine}}),
+    );
+    assert_eq!(send_stripe(&app, &ws, &off).await, 200);
+    let events = settled_events(&app, &ws, cases.len() + 1).await;
+    assert_eq!(events[0]["state"], "unmatched", "{}", events[0]);
+    assert!(
+        events[0]["outcome"].as_str().unwrap().contains("off"),
+        "{}",
+        events[0]
+    );
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": ["crm", "helpdesk", "automation", "field_service", "invoicing"]}))
+        .expect(200)
+        .await;
+    assert_eq!(invoice(&app, &ws, &mine).await["payments"], json!([]));
     // A void invoice takes no money either.
     let voided = issued(&app, &ws, "20", "EUR").await;
     app.post(&format!("/api/v1/invoices/{voided}/void"))

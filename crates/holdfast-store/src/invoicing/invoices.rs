@@ -6,7 +6,7 @@
 //! PostgreSQL row lock; SQLite's single writer), so two issues never share a number, and a
 //! number taken is never given again — a later void keeps it used.
 
-use crate::error::StoreError;
+use crate::error::{Classify, StoreError};
 use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::ids::{InvoiceId, PaymentId};
@@ -393,7 +393,8 @@ pub async fn issue(
     .bind(serde_json::to_string(bill_to).unwrap_or_default())
     .bind(now_ms)
     .execute(tx.conn())
-    .await?;
+    .await
+    .classify()?;
     Ok(())
 }
 
@@ -488,7 +489,8 @@ pub async fn insert_credit_note(
     .bind(note.by)
     .bind(now_ms)
     .execute(tx.conn())
-    .await?;
+    .await
+    .classify()?;
     Ok(id)
 }
 

@@ -160,24 +160,24 @@ pub async fn recorded(
     Ok(found.is_some())
 }
 
-/// The invoice a provider's payment was recorded on, and the refunds recorded against that
-/// payment so far (minor units): what a running refund total is compared with.
+/// The invoice a provider's payment was recorded on, its amount, and the refunds recorded
+/// against that payment so far (minor units): what a running refund total is compared with.
 pub async fn provider_payment(
     tx: &mut TenantTx<'_>,
     provider: &str,
     payment: &str,
-) -> Result<Option<(String, i64)>, StoreError> {
+) -> Result<Option<(String, i64, i64)>, StoreError> {
     let ws = tx.ws().to_owned();
-    let invoice: Option<String> = sqlx::query_scalar(
-        "SELECT invoice_id FROM invoice_payments WHERE workspace_id = $1 AND provider = $2 \
-         AND provider_event_id = $3 AND kind = 'payment'",
+    let found: Option<(String, i64)> = sqlx::query_as(
+        "SELECT invoice_id, amount_minor FROM invoice_payments WHERE workspace_id = $1 \
+         AND provider = $2 AND provider_event_id = $3 AND kind = 'payment'",
     )
     .bind(&ws)
     .bind(provider)
     .bind(payment)
     .fetch_optional(tx.conn())
     .await?;
-    let Some(invoice) = invoice else {
+    let Some((invoice, paid)) = found else {
         return Ok(None);
     };
     let refunded: Option<i64> = sqlx::query_scalar(
@@ -189,5 +189,5 @@ pub async fn provider_payment(
     .bind(payment)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(Some((invoice, refunded.unwrap_or(0))))
+    Ok(Some((invoice, paid, refunded.unwrap_or(0))))
 }

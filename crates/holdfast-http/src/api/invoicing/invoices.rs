@@ -396,19 +396,7 @@ async fn invoice_send(
     body: JsonBody<SendIn>,
 ) -> ApiResult<(StatusCode, Json<SendOut>)> {
     let origin = audit::origin(&actor, &client);
-    let link = if body.value.with_link.unwrap_or(true) {
-        documents::check_sendable(&state, &actor, &id).await?;
-        Some(
-            links::issue_invoice_link(&state, &actor, &origin, &id)
-                .await?
-                .url
-                .expose()
-                .clone(),
-        )
-    } else {
-        None
-    };
-    let out = documents::send(&state, &actor, &origin, &id, &body.value, link).await?;
+    let out = documents::send(&state, &actor, &origin, &id, &body.value).await?;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }
 

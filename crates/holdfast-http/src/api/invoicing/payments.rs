@@ -129,6 +129,6 @@ async fn checkout_open(
 ) -> ApiResult<(StatusCode, Json<CheckoutOut>)> {
     let origin = audit::origin(&actor, &client);
     let return_to = state.config.public_url.clone();
-    let out = app::open_checkout(&state, &actor.tenant, &origin, &id, &return_to).await?;
+    let out = app::checkout_for_staff(&state, &actor, &origin, &id, &return_to).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
