@@ -16,7 +16,7 @@ use holdfast_store::{
 };
 
 /// Every kind; `provoke` matches them all, so a new kind does not compile until it has a case.
-const ALL: [Conflict; 9] = [
+const ALL: [Conflict; 10] = [
     Conflict::ContactEmail,
     Conflict::CompanyDomain,
     Conflict::ContactFieldKey,
@@ -26,6 +26,7 @@ const ALL: [Conflict; 9] = [
     Conflict::SavedReplyName,
     Conflict::SavedReplyShortcut,
     Conflict::IdempotencyKey,
+    Conflict::InvoiceNumber,
 ];
 
 fn company(name: &str, domain: &str) -> CompanyFields {
@@ -58,6 +59,40 @@ fn reply(name: &str, shortcut: Option<&str>) -> SavedReplyChange {
 async fn provoke(t: &TestDb, ws: &Tenant, conflict: Conflict) -> StoreError {
     let mut tx = t.db.write(ws).await.unwrap();
     let second = match conflict {
+        Conflict::InvoiceNumber => {
+            use holdfast_core::invoicing::invoices::DraftFields;
+            use holdfast_core::invoicing::money::Currency;
+            use holdfast_store::invoicing::invoices;
+            let fields = DraftFields {
+                contact_id: "ct_00000000000000000000000000000001".to_owned(),
+                company_id: None,
+                job_id: None,
+                currency: Currency::EUR,
+                lines: Vec::new(),
+                payment_terms_days: None,
+                due_date: None,
+                notes: None,
+                payment_instructions: None,
+            };
+            let bill_to = invoices::BillTo::default();
+            let mut issue_one = async |n: i64| {
+                let id = invoices::insert_draft(&mut tx, &fields, (100, 0, 100), "test", now() + n)
+                    .await
+                    .unwrap();
+                invoices::issue(
+                    &mut tx,
+                    &id,
+                    "INV-000001",
+                    "2026-12-07",
+                    "2026-12-21",
+                    &bill_to,
+                    now(),
+                )
+                .await
+            };
+            issue_one(0).await.unwrap();
+            issue_one(1).await
+        }
         Conflict::ContactEmail => {
             let email = |name: &str, email: &str| ContactFields {
                 name: Some(name.to_owned()),
