@@ -1248,14 +1248,20 @@ async fn bench_payment_latency(app: &TestApp, ctx: &Arc<Ctx>) {
             continue;
         }
         loop {
-            let status: Option<String> = sqlx::query_scalar(
-                "SELECT status FROM invoices WHERE workspace_id = $1 AND id = $2",
-            )
-            .bind(&ctx.workspace_id)
-            .bind(id)
-            .fetch_optional(&ctx.pool)
-            .await
-            .unwrap_or(None);
+            // Read as the server reads: in the workspace's scope (row-level security on
+            // PostgreSQL shows nothing outside it).
+            let mut status: Option<String> = None;
+            let _ = in_tenant_tx(ctx, false, async |conn| {
+                status = sqlx::query_scalar(
+                    "SELECT status FROM invoices WHERE workspace_id = $1 AND id = $2",
+                )
+                .bind(&ctx.workspace_id)
+                .bind(id)
+                .fetch_optional(conn)
+                .await?;
+                Ok(())
+            })
+            .await;
             if status.as_deref() == Some("paid") {
                 latencies.push(sent.elapsed());
                 break;
