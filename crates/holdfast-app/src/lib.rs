@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod outreach;
 pub mod privacy;
+pub mod public_links;
 pub mod webhooks;
 pub mod worker;
 

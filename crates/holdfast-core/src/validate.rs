@@ -304,3 +304,52 @@ mod slug_tests {
         }
     }
 }
+
+/// Free text of several lines (notes, descriptions, payment instructions): newlines kept
+/// (`\r\n` as `\n`), other control and invisible format characters refused.
+pub fn multiline(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let value = value.replace("\r\n", "\n");
+    let value = value.trim();
+    if value
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || is_format_char(c))
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control or invisible format characters (newlines are fine)",
+        ));
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters (got {len})"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Whether a text may span lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One line ([`text`]).
+    One,
+    /// Several ([`multiline`]).
+    Many,
+}
+
+/// An optional text: absent or blank is `None`; else checked as one line or several, at most
+/// `max` characters, each problem pushed to `errors`.
+pub fn optional(
+    errors: &mut Errors,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    lines: Lines,
+) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    errors.take(match lines {
+        Lines::One => text(field, value, 1, max),
+        Lines::Many => multiline(field, value, max),
+    })
+}

@@ -81,6 +81,9 @@ pub fn route_table() -> RouteTable {
     crate::pages::crm::import::routes(&mut table);
     crate::pages::crm::contact::routes(&mut table);
     crate::pages::crm::companies::routes(&mut table);
+    // The field-service pages (issue 17): the dispatch board, booking, a job on a phone.
+    crate::pages::field_service::board::routes(&mut table);
+    crate::pages::field_service::job::routes(&mut table);
     // The console, issue 15's first-run, account, audit and API-docs pages (console-ops).
     crate::pages::access::setup::routes(&mut table);
     crate::pages::identity::password_reset::routes(&mut table);

@@ -244,10 +244,7 @@ pub async fn list(
     let zone = store::time_zone(&mut tx).await?;
     let scope = JobScope::of(actor);
     let jobs = store::list(&mut tx, &scope, filter, after, limit).await?;
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        out.push(store::answer(&mut tx, &scope, job, &zone).await?);
-    }
+    let out = store::answer_all(&mut tx, &scope, jobs, &zone).await?;
     tx.commit().await?;
     Ok(out)
 }

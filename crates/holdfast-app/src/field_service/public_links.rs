@@ -8,6 +8,7 @@
 //! `None`, so the page answers one 404 for all of them. Rules: `holdfast_core::public_links`.
 
 use crate::audit::Origin;
+use crate::public_links::{self as links, Subject};
 use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
 use holdfast_core::error::ApiError;
@@ -25,10 +26,16 @@ fn not_found() -> ApiError {
     ApiError::not_found("job")
 }
 
-/// A link just issued: its page's address, with the token (shown this once).
-pub struct IssuedLink {
-    pub url: Secret<String>,
-    pub token: Secret<String>,
+pub use crate::public_links::IssuedLink;
+
+fn subject(id: &JobId) -> Subject<'_> {
+    Subject {
+        kind: PublicLinkKind::Job,
+        name: "job",
+        issued: "job.public_link_issued",
+        revoked: "job.public_link_revoked",
+        id: id.as_str(),
+    }
 }
 
 /// Issues a public link for a job the caller reaches, revoking the one before (which opens
@@ -46,33 +53,9 @@ pub async fn issue_job_link(
     jobs::get(&mut tx, &scope, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(not_found)?;
-    let link = rules::issue(PublicLinkKind::Job);
-    let issued = store::issue(
-        &mut tx,
-        PublicLinkKind::Job,
-        id.as_str(),
-        &link.token_hash,
-        &format!("{}:{}", origin.actor_type, origin.actor_id),
-        now,
-    )
-    .await?;
-    let event = origin.event(
-        "job.public_link_issued",
-        "job",
-        id.as_str(),
-        json!({
-            "link_id": issued.id.as_str(),
-            "replaced_link_id": issued.replaced.as_ref().map(|r| r.as_str()),
-        }),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let issued = links::issue(state, &mut tx, origin, &subject(&id), now).await?;
     tx.commit().await?;
-    let base = state.config.public_url.trim_end_matches('/');
-    let url = format!("{base}{}", PublicLinkKind::Job.path(link.token.expose()));
-    Ok(IssuedLink {
-        url: Secret::new(url),
-        token: link.token,
-    })
+    Ok(issued)
 }
 
 /// Revokes the job's live public link, if it has one (`true` when it had).
@@ -89,19 +72,9 @@ pub async fn revoke_job_link(
     jobs::get(&mut tx, &scope, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(not_found)?;
-    let Some(revoked) = store::revoke(&mut tx, PublicLinkKind::Job, id.as_str(), now).await? else {
-        tx.commit().await?;
-        return Ok(false);
-    };
-    let event = origin.event(
-        "job.public_link_revoked",
-        "job",
-        id.as_str(),
-        json!({"link_id": revoked.as_str()}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let revoked = links::revoke(&mut tx, origin, &subject(&id), now).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(revoked)
 }
 
 /// What a job's public page shows.

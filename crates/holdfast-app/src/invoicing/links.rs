@@ -12,6 +12,7 @@
 use crate::audit::Origin;
 use crate::invoicing::documents::{Pdf, pdf_for_customer};
 use crate::invoicing::payments::open_checkout;
+use crate::public_links::{self as links, Subject};
 use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
 use holdfast_core::error::{ApiError, ErrorCode};
@@ -30,10 +31,16 @@ fn not_found() -> ApiError {
     ApiError::not_found("invoice")
 }
 
-/// A link just issued: its page's address, with the token (shown this once).
-pub struct IssuedLink {
-    pub url: Secret<String>,
-    pub token: Secret<String>,
+pub use crate::public_links::IssuedLink;
+
+fn subject(id: &InvoiceId) -> Subject<'_> {
+    Subject {
+        kind: PublicLinkKind::Invoice,
+        name: "invoice",
+        issued: "invoice.public_link_issued",
+        revoked: "invoice.public_link_revoked",
+        id: id.as_str(),
+    }
 }
 
 /// Issues a public link for an issued invoice or credit note, revoking the one before. Runs in
@@ -58,36 +65,9 @@ pub async fn issue_invoice_link(
             "a draft has no public link: issue the invoice first",
         ));
     }
-    let link = rules::issue(PublicLinkKind::Invoice);
-    let issued = store::issue(
-        &mut tx,
-        PublicLinkKind::Invoice,
-        id.as_str(),
-        &link.token_hash,
-        &format!("{}:{}", origin.actor_type, origin.actor_id),
-        now,
-    )
-    .await?;
-    let event = origin.event(
-        "invoice.public_link_issued",
-        "invoice",
-        id.as_str(),
-        json!({
-            "link_id": issued.id.as_str(),
-            "replaced_link_id": issued.replaced.as_ref().map(|r| r.as_str()),
-        }),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let issued = links::issue(state, &mut tx, origin, &subject(&id), now).await?;
     tx.commit().await?;
-    let base = state.config.public_url.trim_end_matches('/');
-    let url = format!(
-        "{base}{}",
-        PublicLinkKind::Invoice.path(link.token.expose())
-    );
-    Ok(IssuedLink {
-        url: Secret::new(url),
-        token: link.token,
-    })
+    Ok(issued)
 }
 
 /// Revokes the invoice's live public link, if it has one (`true` when it had).
@@ -103,20 +83,9 @@ pub async fn revoke_invoice_link(
     invoices::get(&mut tx, &id, Lock::ForUpdate)
         .await?
         .ok_or_else(not_found)?;
-    let Some(revoked) = store::revoke(&mut tx, PublicLinkKind::Invoice, id.as_str(), now).await?
-    else {
-        tx.commit().await?;
-        return Ok(false);
-    };
-    let event = origin.event(
-        "invoice.public_link_revoked",
-        "invoice",
-        id.as_str(),
-        json!({"link_id": revoked.as_str()}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let revoked = links::revoke(&mut tx, origin, &subject(&id), now).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(revoked)
 }
 
 /// What an invoice's public page shows: the invoice whole (it is the customer's own), the

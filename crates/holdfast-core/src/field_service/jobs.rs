@@ -4,7 +4,7 @@
 //! The wire types, their validation and the status rules.
 
 use crate::field_service::time_zone::{ZoneName, utc};
-use crate::validate::{self, Errors, FieldError};
+use crate::validate::{self, Errors, FieldError, Lines};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -301,16 +301,6 @@ pub struct JobFields {
 pub const MAX_TECHNICIANS: usize = 20;
 pub const MAX_ITEMS: usize = 200;
 
-fn optional_text(
-    errors: &mut Errors,
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-    errors.take(validate::text(field, value, 1, max))
-}
-
 fn technicians(errors: &mut Errors, ids: &[String]) -> Vec<String> {
     if ids.len() > MAX_TECHNICIANS {
         errors.push(
@@ -395,17 +385,19 @@ impl JobIn {
             contact_id: self.contact_id.clone(),
             company_id: self.company_id.clone(),
             title: title.unwrap_or_default(),
-            description: optional_text(
+            description: validate::optional(
                 &mut errors,
                 "description",
                 self.description.as_deref(),
                 5000,
+                Lines::Many,
             ),
-            service_address: optional_text(
+            service_address: validate::optional(
                 &mut errors,
                 "service_address",
                 self.service_address.as_deref(),
                 500,
+                Lines::One,
             ),
             window: self
                 .window
@@ -435,11 +427,23 @@ impl JobPatch {
         }
         if let Some(description) = &self.description {
             next.description =
-                optional_text(&mut errors, "description", description.as_deref(), 5000);
+                validate::optional(
+                    &mut errors,
+                    "description",
+                    description.as_deref(),
+                    5000,
+                    Lines::Many,
+                );
         }
         if let Some(address) = &self.service_address {
             next.service_address =
-                optional_text(&mut errors, "service_address", address.as_deref(), 500);
+                validate::optional(
+                    &mut errors,
+                    "service_address",
+                    address.as_deref(),
+                    500,
+                    Lines::One,
+                );
         }
         if let Some(window) = &self.window {
             next.window = window.as_ref().and_then(|w| w.validate(zone, &mut errors));

@@ -126,6 +126,15 @@ impl ZoneName {
             .map(|t| Zoned::new(t, self.zone()).date())
             .unwrap_or_default()
     }
+
+    /// The instants (ms) a calendar day of this zone starts and ends at: 23 or 25 hours on a
+    /// day the clocks change, and the first instant that exists where midnight does not.
+    pub fn day_bounds(&self, date: jiff::civil::Date) -> Option<(i64, i64)> {
+        let zone = self.zone();
+        let start = date.to_zoned(zone.clone()).ok()?.timestamp();
+        let end = date.tomorrow().ok()?.to_zoned(zone).ok()?.timestamp();
+        Some((start.as_millisecond(), end.as_millisecond()))
+    }
 }
 
 /// 2000-01-01T00:00Z and 2100-01-01T00:00Z: scheduled times outside are typing mistakes.
@@ -171,6 +180,25 @@ pub fn utc(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_day_is_23_or_25_hours_when_the_clocks_change() {
+        let london = super::ZoneName::from_trusted("Europe/London");
+        let hours = |y, m, d| {
+            let (start, end) = london
+                .day_bounds(jiff::civil::date(y, m, d))
+                .expect("a day in range");
+            (end - start) / 3_600_000
+        };
+        assert_eq!(hours(2026, 3, 29), 23);
+        assert_eq!(hours(2026, 10, 25), 25);
+        assert_eq!(hours(2026, 12, 8), 24);
+        let (start, _) = london
+            .day_bounds(jiff::civil::date(2026, 7, 1))
+            .expect("a day in range");
+        assert_eq!(london.local(start), "2026-07-01T00:00");
+        assert_eq!(super::utc(start), "2026-06-30T23:00:00Z");
+    }
+
     use super::*;
 
     fn london() -> ZoneName {

@@ -302,29 +302,7 @@ pub fn add_days(day: jiff::civil::Date, days: i64) -> jiff::civil::Date {
 /// At most this many days between issue and due dates.
 pub const MAX_TERMS_DAYS: i64 = 365;
 
-/// Free text of several lines (notes, payment instructions): newlines kept, other control
-/// and invisible format characters refused.
-pub fn multiline(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
-    let value = value.replace("\r\n", "\n");
-    let value = value.trim();
-    if value
-        .chars()
-        .any(|c| (c.is_control() && c != '\n') || validate::is_format_char(c))
-    {
-        return Err(FieldError::new(
-            field,
-            "must not contain control or invisible format characters (newlines are fine)",
-        ));
-    }
-    let len = value.chars().count();
-    if len > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters (got {len})"),
-        ));
-    }
-    Ok(value.to_owned())
-}
+pub use crate::validate::multiline;
 
 fn optional_multiline(
     errors: &mut Errors,
@@ -332,8 +310,7 @@ fn optional_multiline(
     value: Option<&str>,
     max: usize,
 ) -> Option<String> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-    errors.take(multiline(field, value, max))
+    validate::optional(errors, field, value, max, validate::Lines::Many)
 }
 
 fn terms(errors: &mut Errors, days: Option<i64>) -> Option<i64> {

@@ -378,12 +378,18 @@ impl Frame {
 
 /// The console's sections: where, its name, the module it belongs to and the permission its
 /// first page needs (settings: every signed-in person has their own account).
-const SECTIONS: [(&str, &str, Option<Module>, Option<Permission>); 4] = [
+const SECTIONS: [(&str, &str, Option<Module>, Option<Permission>); 5] = [
     (
         "/app/inbox",
         "Inbox",
         Some(Module::Helpdesk),
         Some(Permission::TicketsRead),
+    ),
+    (
+        "/app/jobs",
+        "Jobs",
+        Some(Module::FieldService),
+        Some(Permission::JobsRead),
     ),
     (
         "/app/contacts",
@@ -408,7 +414,8 @@ fn sections(actor: &Actor) -> impl Iterator<Item = (&'static str, &'static str)>
 }
 
 /// Where `/` and a sign-in without a page to come back to lead `actor`: the first section it
-/// may open (the inbox, unless the help desk is off or its role cannot read tickets).
+/// may open (the inbox, unless the help desk is off or its role cannot read tickets; a
+/// technician's jobs).
 pub fn home(actor: &Actor) -> &'static str {
     sections(actor)
         .next()

@@ -7,7 +7,7 @@ use holdfast_testkit::receiver::Receiver;
 use holdfast_testkit::{TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "wrench lantern seventeen copper";
+pub(crate) const PASSWORD: &str = "wrench lantern seventeen copper";
 
 /// A member with `role`, signed in: (user id, access token).
 pub async fn member(app: &TestApp, ws: &Workspace, name: &str, role: &str) -> (String, String) {

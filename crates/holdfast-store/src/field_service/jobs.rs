@@ -15,6 +15,7 @@ use holdfast_core::field_service::jobs::{
 };
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::{JobId, JobNoteId};
+use std::collections::HashMap;
 
 /// Which jobs a caller reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,37 +175,13 @@ pub async fn missing_references(
     fields: &JobFields,
     with_contact: bool,
 ) -> Result<Vec<(String, String)>, StoreError> {
+    let mut missing = crate::crm::references::missing_customer(
+        tx,
+        with_contact.then_some(fields.contact_id.as_str()),
+        fields.company_id.as_deref(),
+    )
+    .await?;
     let ws = tx.ws().to_owned();
-    let mut missing = Vec::new();
-    let contact: Option<i64> = if with_contact {
-        sqlx::query_scalar("SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2")
-            .bind(&ws)
-            .bind(&fields.contact_id)
-            .fetch_optional(tx.conn())
-            .await?
-    } else {
-        Some(1)
-    };
-    if contact.is_none() {
-        missing.push((
-            "contact_id".into(),
-            "is not a contact of this workspace".into(),
-        ));
-    }
-    if let Some(company) = &fields.company_id {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM companies WHERE workspace_id = $1 AND id = $2")
-                .bind(&ws)
-                .bind(company)
-                .fetch_optional(tx.conn())
-                .await?;
-        if found.is_none() {
-            missing.push((
-                "company_id".into(),
-                "is not a company of this workspace".into(),
-            ));
-        }
-    }
     for (i, user) in fields.technician_ids.iter().enumerate() {
         let member: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM memberships WHERE workspace_id = $1 AND user_id = $2",
@@ -331,20 +308,79 @@ pub async fn get(
     let Some(row) = row else {
         return Ok(None);
     };
-    let mut job = row.job();
-    job.fields.technician_ids = technicians_of(tx, &job.id).await?;
-    Ok(Some(job))
+    let mut jobs = vec![row.job()];
+    with_technicians(tx, &mut jobs).await?;
+    Ok(jobs.pop())
 }
 
-async fn technicians_of(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<String>, StoreError> {
+/// `IN ($from, $from+1, …)` with one placeholder per id (at least one, so the list is never
+/// empty SQL).
+fn id_list(from: usize, count: usize) -> Sql {
+    let mut sql = Sql::of(&[" IN ("]);
+    for i in 0..count.max(1) {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.param(from + i);
+    }
+    sql.push(")");
+    sql
+}
+
+/// Rows of a per-job table for every job of `ids`, in one statement: `head` selects from the
+/// table with `workspace_id = $1 AND job_id`, the list of ids follows, then `tail`.
+async fn per_job<R>(
+    tx: &mut TenantTx<'_>,
+    head: &'static str,
+    ids: &[&str],
+    tail: &'static str,
+) -> Result<Vec<R>, StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let ws = tx.ws().to_owned();
-    Ok(sqlx::query_scalar(
-        "SELECT user_id FROM job_technicians WHERE workspace_id = $1 AND job_id = $2 ORDER BY user_id",
+    let mut sql = Sql::of(&[head]);
+    sql.append(&id_list(2, ids.len())).push(tail);
+    let mut query = sqlx::query_as::<_, R>(sql).bind(ws);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    Ok(query.fetch_all(tx.conn()).await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct TechnicianRow {
+    job_id: String,
+    user_id: String,
+}
+
+/// Fills in the technicians of `jobs`, read in one statement.
+async fn with_technicians(tx: &mut TenantTx<'_>, jobs: &mut [Job]) -> Result<(), StoreError> {
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    let rows: Vec<TechnicianRow> = per_job(
+        tx,
+        "SELECT job_id, user_id FROM job_technicians WHERE workspace_id = $1 AND job_id",
+        &ids,
+        " ORDER BY job_id, user_id",
     )
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_all(tx.conn())
-    .await?)
+    .await?;
+    let mut by_job = group(rows.into_iter().map(|r| (r.job_id, r.user_id)));
+    for job in jobs {
+        job.fields.technician_ids = by_job.remove(job.id.as_str()).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Pairs gathered by their first part, each group in the pairs' order.
+fn group<T>(pairs: impl Iterator<Item = (String, T)>) -> HashMap<String, Vec<T>> {
+    let mut groups: HashMap<String, Vec<T>> = HashMap::new();
+    for (key, value) in pairs {
+        groups.entry(key).or_default().push(value);
+    }
+    groups
 }
 
 /// Replaces the job's fields (its status is changed by [`change_status`] only).
@@ -398,6 +434,7 @@ pub async fn change_status(
 
 #[derive(sqlx::FromRow)]
 struct ChangeRow {
+    job_id: String,
     from_status: Option<String>,
     to_status: String,
     actor: String,
@@ -405,60 +442,82 @@ struct ChangeRow {
     at: i64,
 }
 
-async fn history(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<StatusChangeOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let rows: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT from_status, to_status, actor, note, at FROM job_status_changes \
-         WHERE workspace_id = $1 AND job_id = $2 ORDER BY seq",
+async fn histories(
+    tx: &mut TenantTx<'_>,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<StatusChangeOut>>, StoreError> {
+    let rows: Vec<ChangeRow> = per_job(
+        tx,
+        "SELECT job_id, from_status, to_status, actor, note, at FROM job_status_changes \
+         WHERE workspace_id = $1 AND job_id",
+        ids,
+        " ORDER BY job_id, seq",
     )
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_all(tx.conn())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| StatusChangeOut {
-            from: r.from_status.as_deref().and_then(JobStatus::parse),
-            to: JobStatus::parse(&r.to_status).unwrap_or(JobStatus::Requested),
-            by: r.actor,
-            at: r.at,
-            note: r.note,
-        })
-        .collect())
+    Ok(group(rows.into_iter().map(|r| {
+        (
+            r.job_id,
+            StatusChangeOut {
+                from: r.from_status.as_deref().and_then(JobStatus::parse),
+                to: JobStatus::parse(&r.to_status).unwrap_or(JobStatus::Requested),
+                by: r.actor,
+                at: r.at,
+                note: r.note,
+            },
+        )
+    })))
 }
 
-/// Other open jobs of the job's technicians whose windows overlap its window, among the jobs
-/// `scope` reaches (a technician learns nothing of jobs they are not assigned to).
-async fn overlapping(
+#[derive(sqlx::FromRow)]
+struct OverlapRow {
+    job_id: String,
+    other_id: String,
+}
+
+/// For each of `jobs` with a window: the other open jobs of its technicians whose windows
+/// overlap it, among the jobs `scope` reaches (a technician learns nothing of jobs they are
+/// not assigned to). One statement for them all.
+async fn overlaps(
     tx: &mut TenantTx<'_>,
     scope: &JobScope,
-    job: &Job,
-) -> Result<Vec<String>, StoreError> {
-    let Some(window) = job.fields.window else {
-        return Ok(Vec::new());
-    };
+    jobs: &[Job],
+) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    let ids: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.fields.window.is_some() && !j.fields.technician_ids.is_empty())
+        .map(|j| j.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let ws = tx.ws().to_owned();
+    // A window is at most MAX_WINDOW_MS long, so an overlapping one starts at most that long
+    // before this one: each job's search walks the window index's short range, and checks each
+    // candidate's technicians by primary key (driving it from a technician's every job would
+    // not be short).
     let mut sql = Sql::of(&[
-        "SELECT j.id FROM jobs j WHERE j.workspace_id = $1 AND j.id <> $2 \
-         AND j.window_start > $6 AND j.window_start < $4 AND j.window_end > $3 \
-         AND j.status NOT IN ('completed', 'cancelled') \
+        "SELECT a.id AS job_id, j.id AS other_id FROM jobs a JOIN jobs j \
+         ON j.workspace_id = a.workspace_id AND j.id <> a.id \
+         AND j.window_start > a.window_start - $2 AND j.window_start < a.window_end \
+         AND j.window_end > a.window_start \
+         WHERE a.workspace_id = $1 AND j.status NOT IN ('completed', 'cancelled') \
          AND EXISTS (SELECT 1 FROM job_technicians t JOIN job_technicians mine \
          ON mine.workspace_id = t.workspace_id AND mine.user_id = t.user_id \
-         WHERE t.workspace_id = j.workspace_id AND t.job_id = j.id AND mine.job_id = $2)",
+         WHERE t.workspace_id = j.workspace_id AND t.job_id = j.id AND mine.job_id = a.id)",
     ]);
-    sql.append(&scope.condition(5)).push(" ORDER BY j.id");
-    // A window is at most MAX_WINDOW_MS long, so an overlapping one starts at most that long
-    // before this one: the search walks the window index's short range, and checks each job's
-    // technicians by primary key (driving it from a technician's every job would not be short).
-    Ok(sqlx::query_scalar(sql)
+    sql.append(&scope.condition(3))
+        .push(" AND a.id")
+        .append(&id_list(4, ids.len()))
+        .push(" ORDER BY a.id, j.id");
+    let mut query = sqlx::query_as::<_, OverlapRow>(sql)
         .bind(ws)
-        .bind(job.id.as_str())
-        .bind(window.start_ms)
-        .bind(window.end_ms)
-        .bind(scope.bound())
-        .bind(window.start_ms - MAX_WINDOW_MS)
-        .fetch_all(tx.conn())
-        .await?)
+        .bind(MAX_WINDOW_MS)
+        .bind(scope.bound());
+    for id in &ids {
+        query = query.bind(id.to_string());
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
+    Ok(group(rows.into_iter().map(|r| (r.job_id, r.other_id))))
 }
 
 /// The job as answered to a caller of `scope`: with its window in the workspace's zone,
@@ -469,31 +528,54 @@ pub async fn answer(
     job: Job,
     zone: &ZoneName,
 ) -> Result<JobOut, StoreError> {
-    let history = history(tx, &job.id).await?;
-    let notes = notes(tx, &job.id).await?;
-    let overlapping_job_ids = overlapping(tx, scope, &job).await?;
-    Ok(JobOut {
-        id: job.id.to_string(),
-        contact_id: job.fields.contact_id,
-        company_id: job.fields.company_id,
-        title: job.fields.title,
-        description: job.fields.description,
-        service_address: job.fields.service_address,
-        status: job.status,
-        window: job.fields.window.map(|w| WindowOut::of(w, zone)),
-        technician_ids: job.fields.technician_ids,
-        checklist: job.fields.checklist,
-        line_items: job.fields.line_items,
-        history,
-        notes,
-        overlapping_job_ids,
-        created_at: job.created_at,
-        updated_at: job.updated_at,
-    })
+    // One job in, one answer out.
+    answer_all(tx, scope, vec![job], zone)
+        .await?
+        .pop()
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+}
+
+/// The jobs as answered to a caller of `scope` (as [`answer`]), in their order: their history,
+/// notes and overlaps read in three statements whatever their number (a dispatch board's page).
+pub async fn answer_all(
+    tx: &mut TenantTx<'_>,
+    scope: &JobScope,
+    jobs: Vec<Job>,
+    zone: &ZoneName,
+) -> Result<Vec<JobOut>, StoreError> {
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    let mut histories = histories(tx, &ids).await?;
+    let mut notes = notes(tx, &ids).await?;
+    let mut overlaps = overlaps(tx, scope, &jobs).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|job| {
+            let id = job.id.to_string();
+            JobOut {
+                history: histories.remove(&id).unwrap_or_default(),
+                notes: notes.remove(&id).unwrap_or_default(),
+                overlapping_job_ids: overlaps.remove(&id).unwrap_or_default(),
+                id,
+                contact_id: job.fields.contact_id,
+                company_id: job.fields.company_id,
+                title: job.fields.title,
+                description: job.fields.description,
+                service_address: job.fields.service_address,
+                status: job.status,
+                window: job.fields.window.map(|w| WindowOut::of(w, zone)),
+                technician_ids: job.fields.technician_ids,
+                checklist: job.fields.checklist,
+                line_items: job.fields.line_items,
+                created_at: job.created_at,
+                updated_at: job.updated_at,
+            }
+        })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
 struct NoteRow {
+    job_id: String,
     id: String,
     visibility: String,
     body: String,
@@ -501,26 +583,30 @@ struct NoteRow {
     created_at: i64,
 }
 
-async fn notes(tx: &mut TenantTx<'_>, id: &JobId) -> Result<Vec<NoteOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let rows: Vec<NoteRow> = sqlx::query_as(
-        "SELECT id, visibility, body, author, created_at FROM job_notes \
-         WHERE workspace_id = $1 AND job_id = $2 ORDER BY id",
+async fn notes(
+    tx: &mut TenantTx<'_>,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<NoteOut>>, StoreError> {
+    let rows: Vec<NoteRow> = per_job(
+        tx,
+        "SELECT job_id, id, visibility, body, author, created_at FROM job_notes \
+         WHERE workspace_id = $1 AND job_id",
+        ids,
+        " ORDER BY job_id, id",
     )
-    .bind(ws)
-    .bind(id.as_str())
-    .fetch_all(tx.conn())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| NoteOut {
-            id: r.id,
-            visibility: NoteVisibility::parse(&r.visibility).unwrap_or_default(),
-            body: r.body,
-            by: r.author,
-            created_at: r.created_at,
-        })
-        .collect())
+    Ok(group(rows.into_iter().map(|r| {
+        (
+            r.job_id,
+            NoteOut {
+                id: r.id,
+                visibility: NoteVisibility::parse(&r.visibility).unwrap_or_default(),
+                body: r.body,
+                by: r.author,
+                created_at: r.created_at,
+            },
+        )
+    })))
 }
 
 /// Adds a note to a job the caller reached (read under lock by the caller); `None` when the job
@@ -628,12 +714,8 @@ pub async fn list(
         .bind(limit)
         .fetch_all(tx.conn())
         .await?;
-    let mut jobs = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut job = row.job();
-        job.fields.technician_ids = technicians_of(tx, &job.id).await?;
-        jobs.push(job);
-    }
+    let mut jobs: Vec<Job> = rows.into_iter().map(Row::job).collect();
+    with_technicians(tx, &mut jobs).await?;
     Ok(jobs)
 }
 

@@ -663,35 +663,12 @@ pub async fn missing_references(
     tx: &mut TenantTx<'_>,
     fields: &DraftFields,
 ) -> Result<Vec<(String, String)>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let mut missing = Vec::new();
-    let contact: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2")
-            .bind(&ws)
-            .bind(&fields.contact_id)
-            .fetch_optional(tx.conn())
-            .await?;
-    if contact.is_none() {
-        missing.push((
-            "contact_id".into(),
-            "is not a contact of this workspace".into(),
-        ));
-    }
-    if let Some(company) = &fields.company_id {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM companies WHERE workspace_id = $1 AND id = $2")
-                .bind(&ws)
-                .bind(company)
-                .fetch_optional(tx.conn())
-                .await?;
-        if found.is_none() {
-            missing.push((
-                "company_id".into(),
-                "is not a company of this workspace".into(),
-            ));
-        }
-    }
-    Ok(missing)
+    crate::crm::references::missing_customer(
+        tx,
+        Some(fields.contact_id.as_str()),
+        fields.company_id.as_deref(),
+    )
+    .await
 }
 
 /// The document as answered (before the field rule, which the caller applies); `today` is

@@ -1,3 +1,7 @@
-//! Field service pages: a job's public page for the customer (`job_link`).
+//! Field service pages: the dispatch board and booking form (`board`), a job for the
+//! technician on site and the dispatcher (`job`), and a job's public page for the customer
+//! (`job_link`).
 
+pub mod board;
+pub mod job;
 pub mod job_link;
