@@ -15,12 +15,10 @@ use holdfast_core::error::ApiError;
 use holdfast_core::field_service::jobs::{JobStatus, WindowOut};
 use holdfast_core::ids::JobId;
 use holdfast_core::public_links::{self as rules, PublicLinkKind};
-use holdfast_core::secret::Secret;
 use holdfast_store::field_service::jobs::{self as jobs, JobScope};
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::public_links as store;
 use holdfast_store::{Lock, StoreError};
-use serde_json::json;
 
 fn not_found() -> ApiError {
     ApiError::not_found("job")

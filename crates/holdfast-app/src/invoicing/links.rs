@@ -20,12 +20,10 @@ use holdfast_core::ids::InvoiceId;
 use holdfast_core::invoicing::invoices::{DocumentKind, InvoiceOut, InvoiceStatus, amount_text};
 use holdfast_core::invoicing::payments::CheckoutOut;
 use holdfast_core::public_links::{self as rules, PublicLinkKind};
-use holdfast_core::secret::Secret;
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::invoicing::invoices;
 use holdfast_store::public_links as store;
 use holdfast_store::{Lock, StoreError, Tenant};
-use serde_json::json;
 
 fn not_found() -> ApiError {
     ApiError::not_found("invoice")

@@ -147,6 +147,13 @@ struct Shown {
     body: String,
 }
 
+/// A photo or file of the job, downloaded through the API's guarded route.
+struct FileShown {
+    href: String,
+    name: String,
+    size: String,
+}
+
 struct HistoryLine {
     when: String,
     text: String,
@@ -181,6 +188,10 @@ struct JobPage {
     /// Why the last action was refused, shown above the page.
     error: Option<String>,
     may_invoice: bool,
+    /// Photos the browser shows (JPEG, PNG, WebP).
+    photos: Vec<FileShown>,
+    /// Other files (HEIC photos, PDFs), as links.
+    documents: Vec<FileShown>,
 }
 
 fn job_id(text: &str) -> ApiResult<JobId> {
@@ -330,6 +341,8 @@ async fn render(
         error,
         may_invoice: actor.modules.contains(Module::Invoicing)
             && actor.role.grants(Permission::InvoicesWrite),
+        photos: Vec::new(),
+        documents: Vec::new(),
         job,
     };
     Ok(console::render(status, &page))
