@@ -235,6 +235,19 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the person's own workspaces: names, slugs, roles",
     ),
     ("POST", "/app/workspaces/switch", "a redirect"),
+    // The console's field-service pages: a job names its contact by id; the job's page
+    // (which shows the customer) is swept.
+    ("GET", "/app/jobs", "job titles, times and technicians"),
+    ("GET", "/app/jobs/new", "the booking form; a contact id given in the address"),
+    ("POST", "/app/jobs", "a redirect, or the booking form with what was typed"),
+    ("POST", "/app/jobs/{id}/status", "a redirect, or the job's page (swept)"),
+    ("POST", "/app/jobs/{id}/checklist", "a redirect, or the job's page (swept)"),
+    ("POST", "/app/jobs/{id}/items", "a redirect, or the job's page (swept)"),
+    ("POST", "/app/jobs/{id}/items/remove", "a redirect, or the job's page (swept)"),
+    ("POST", "/app/jobs/{id}/notes", "a redirect, or the job's page (swept)"),
+    ("POST", "/app/jobs/{id}/details", "a redirect, or the job's page (swept)"),
+    ("POST", "/app/jobs/{id}/link", "the job's page (swept) with the new link"),
+    ("POST", "/app/jobs/{id}/link/revoke", "a redirect"),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",
@@ -709,6 +722,7 @@ struct Ids {
     endpoint: String,
     erasure_request: String,
     invoice: String,
+    job: String,
 }
 
 /// The call that sweeps `method path`: the concrete path and an optional JSON body; `None`
@@ -738,6 +752,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
             call(format!("/app/contacts/imports/{}/progress", ids.import))
         }
         ("GET", "/app/audit") => call("/app/audit".into()),
+        ("GET", "/app/jobs/{id}") => call(format!("/app/jobs/{}", ids.job)),
         ("GET", "/api/v1/invoices/{id}/pdf") => {
             call(format!("/api/v1/invoices/{}/pdf", ids.invoice))
         }
@@ -875,6 +890,7 @@ async fn no_route_shows_a_hidden_contact_field() {
         endpoint: String::new(),
         erasure_request: String::new(),
         invoice: String::new(),
+        job: String::new(),
     };
     for spec in table.specs() {
         let (m, p) = (spec.method.as_str(), spec.path);
@@ -915,7 +931,7 @@ async fn no_route_shows_a_hidden_contact_field() {
                 "permissions": ["contacts.read", "contacts.write", "contacts.export",
                                 "contacts.erase", "tickets.read", "tickets.write",
                                 "automation.manage", "webhooks.manage", "members.read",
-                                "audit.read", "invoices.read", "jobs.read"],
+                                "audit.read", "invoices.read", "jobs.read", "jobs.all"],
                 "fields": hidden,
             }))
             .expect(201)
@@ -984,6 +1000,16 @@ async fn no_route_shows_a_hidden_contact_field() {
         .json(&json!({}))
         .expect(200)
         .await;
+    // A job for the contact: its page shows the customer to the technician.
+    let job = id_of(
+        app.post("/api/v1/jobs")
+            .key(&admin)
+            .json(&json!({"contact_id": contact_id, "title": "Sweep visit",
+                          "service_address": "1 Sweep Street"}))
+            .expect(201)
+            .await,
+    )
+    .await;
     let ticket = id_of(
         app.post("/api/v1/tickets")
             .key(&admin)
@@ -1130,6 +1156,7 @@ async fn no_route_shows_a_hidden_contact_field() {
         endpoint: endpoint.clone(),
         erasure_request,
         invoice,
+        job,
     };
     let mut found: Vec<String> = Vec::new();
     let mut answered = 0;

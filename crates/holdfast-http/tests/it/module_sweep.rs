@@ -32,6 +32,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     // The console's CRM pages.
     ("/app/contacts", Module::Crm),
     ("/app/companies", Module::Crm),
+    // The console's field-service pages.
+    ("/app/jobs", Module::FieldService),
     ("/api/v1/webhooks", Module::Automation),
     ("/app/settings/webhooks", Module::Automation),
     ("/app/settings/inbound-hooks", Module::Automation),

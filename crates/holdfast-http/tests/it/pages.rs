@@ -119,8 +119,9 @@ async fn a_stranger_is_sent_to_sign_in_and_comes_back_after() {
     }
 }
 
-/// `/` leads each person to the first section they may open: the inbox, the contacts when the
-/// help desk is off, their own settings when their role reads neither tickets nor contacts.
+/// `/` leads each person to the first section they may open: the inbox, a technician's jobs,
+/// the contacts when the help desk is off, their own settings when their role reads neither
+/// tickets nor contacts.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_front_door_leads_to_the_first_section_the_person_may_open() {
     let app = TestApp::spawn().await;
@@ -138,10 +139,10 @@ async fn the_front_door_leads_to_the_first_section_the_person_may_open() {
         }
     };
     assert_eq!(home(owner.clone()).await.as_deref(), Some("/app/inbox"));
-    // A technician reads contacts but not tickets: the contacts.
+    // A technician reads jobs but not tickets: their jobs.
     let technician =
         crate::pages_settings::member_console(&app, &ws, "tech@example.com", "technician").await;
-    assert_eq!(home(technician).await.as_deref(), Some("/app/contacts"));
+    assert_eq!(home(technician).await.as_deref(), Some("/app/jobs"));
     // A role that reads neither (it only writes tickets): its own settings.
     let role = app
         .post("/api/v1/roles")
@@ -514,6 +515,7 @@ struct PageIds {
     contact: String,
     company: String,
     import: String,
+    job: String,
     /// Live tokens by the page path they open (a reset link, an invitation).
     tokens: Vec<(&'static str, String)>,
 }
@@ -531,6 +533,7 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
                 "contacts" => &ids.contact,
                 "companies" => &ids.company,
                 "imports" => &ids.import,
+                "jobs" => &ids.job,
                 _ => &ids.ticket,
             }
         };
@@ -659,6 +662,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         contact: ticket["contact_id"].as_str().unwrap().to_owned(),
         company,
         import,
+        job: job.clone(),
         tokens: vec![
             ("/reset/", reset),
             ("/invite/", invitation),

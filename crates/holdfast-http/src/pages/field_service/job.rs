@@ -198,6 +198,13 @@ fn job_id(text: &str) -> ApiResult<JobId> {
     JobId::parse(text).ok_or_else(|| Problem::not_found("job"))
 }
 
+/// The job's id when the caller reaches it: an action on a job out of reach (another
+/// technician's, another workspace's) is 404 before its form is read.
+async fn reach(state: &AppState, actor: &Actor, id: &str) -> ApiResult<JobId> {
+    app::get(state, actor, id).await?;
+    job_id(id)
+}
+
 fn who(by: &str, names: &[(String, String, String)]) -> String {
     match by.split_once(':') {
         Some(("user", id)) => names
@@ -389,7 +396,7 @@ async fn status_change(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let id = job_id(&id)?;
+    let id = reach(&state, &actor, &id).await?;
     let form: StatusForm = console::form(&headers, &body)?;
     let result = match JobStatus::parse(&form.status) {
         None => Err(Problem::new(
@@ -443,9 +450,9 @@ async fn checklist_tick(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let job = app::get(&state, &actor, &id).await?;
     let id = job_id(&id)?;
     let form: ItemForm = console::form(&headers, &body)?;
-    let job = app::get(&state, &actor, id.as_str()).await?;
     let texts: Vec<&str> = job.checklist.iter().map(|i| i.text.as_str()).collect();
     let result = match position(&form, &texts) {
         Err(problem) => Err(problem),
@@ -481,9 +488,9 @@ async fn item_add(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let job = app::get(&state, &actor, &id).await?;
     let id = job_id(&id)?;
     let form: NewItemForm = console::form(&headers, &body)?;
-    let job = app::get(&state, &actor, id.as_str()).await?;
     let kind = match form.kind.as_str() {
         "material" => LineKind::Material,
         _ => LineKind::Service,
@@ -514,9 +521,9 @@ async fn item_remove(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let job = app::get(&state, &actor, &id).await?;
     let id = job_id(&id)?;
     let form: ItemForm = console::form(&headers, &body)?;
-    let job = app::get(&state, &actor, id.as_str()).await?;
     let texts: Vec<&str> = job
         .line_items
         .iter()
@@ -555,7 +562,7 @@ async fn note_add(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let id = job_id(&id)?;
+    let id = reach(&state, &actor, &id).await?;
     let form: NoteForm = console::form(&headers, &body)?;
     let visibility = match form.visibility.as_deref() {
         Some("customer") => NoteVisibility::Customer,
@@ -581,6 +588,7 @@ async fn details_change(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let job = app::get(&state, &actor, &id).await?;
     let id = job_id(&id)?;
     let sent: Vec<(String, String)> = console::form(&headers, &body)?;
     let field = |name: &str| {
@@ -599,7 +607,6 @@ async fn details_change(
     } else {
         Some(Some(WindowIn { start, end }))
     };
-    let job = app::get(&state, &actor, id.as_str()).await?;
     // The checklist as typed, one item per line; an item kept keeps its tick.
     let checklist = checklist_of(&field("checklist"))
         .into_iter()
@@ -644,7 +651,7 @@ async fn link_issue(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let id = job_id(&id)?;
+    let id = reach(&state, &actor, &id).await?;
     let _: EmptyForm = console::form(&headers, &body)?;
     let origin = audit::origin(&actor, &client);
     let issued = public_links::issue_job_link(&state, &actor, &origin, id.as_str()).await?;
@@ -668,7 +675,7 @@ async fn link_revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let id = job_id(&id)?;
+    let id = reach(&state, &actor, &id).await?;
     let _: EmptyForm = console::form(&headers, &body)?;
     let origin = audit::origin(&actor, &client);
     public_links::revoke_job_link(&state, &actor, &origin, id.as_str()).await?;
