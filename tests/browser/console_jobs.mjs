@@ -95,8 +95,8 @@ await drive(async (page, context) => {
   await audit(office, "book");
   await office.getByLabel("Customer (contact id or email)").fill(process.env.HF_CONTACT_EMAIL);
   await office.getByLabel("What is to be done").fill("Annual gas safety check");
-  await office.getByLabel("From").fill(`${day}T14:00`);
-  await office.getByLabel("To").fill(`${day}T15:00`);
+  await office.getByLabel("From", { exact: true }).fill(`${day}T14:00`);
+  await office.getByLabel("To", { exact: true }).fill(`${day}T15:00`);
   await office.getByRole("button", { name: "Book the job" }).click();
   await office.waitForURL(/\/app\/jobs\/job_/, { timeout });
   result.booked_title = await office.locator("h1").innerText();

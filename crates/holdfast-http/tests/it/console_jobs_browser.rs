@@ -100,7 +100,7 @@ async fn a_technician_works_a_job_on_a_phone_and_the_dispatcher_books_one_in_chr
                 .env("HF_JOB", "Boiler service")
                 .env("HF_CONTACT_EMAIL", "ada@example.com")
                 .env("HF_PUBLIC", public)
-                .env("HF_PHOTO", photo)
+                .env("HF_PHOTO", "")
                 .env("HF_SCREENSHOTS", shots)
                 .env("HF_TIMEOUT_MS", "30000")
                 .output()

@@ -294,18 +294,28 @@ async fn an_interrupted_rotation_continues_and_wrong_keys_are_refused_with_what_
     .unwrap_err();
     assert!(same.contains("current master key"), "{same}");
 
-    // Cut off after the first re-sealed value, as a crash would.
+    // Cut off after the first re-sealed value, as a crash would: the rotation waits in its
+    // progress report until the test has aborted it, so it cannot run on to the end first on
+    // a busy machine.
     let (first, cut) = tokio::sync::oneshot::channel::<()>();
     let first = Mutex::new(Some(first));
+    let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let interrupted = {
         let db = app.db.clone();
         let clock = clock.clone();
+        let aborted = aborted.clone();
         tokio::spawn(async move {
             keys::rotate_master(&db, &clock, &old, &new_key, Duration::ZERO, 1, &mut |p| {
                 if p.done >= 1
                     && let Some(tx) = first.lock().unwrap().take()
                 {
                     let _ = tx.send(());
+                    let since = std::time::Instant::now();
+                    while !aborted.load(std::sync::atomic::Ordering::SeqCst)
+                        && since.elapsed() < Duration::from_secs(30)
+                    {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
                 }
             })
             .await
@@ -313,6 +323,7 @@ async fn an_interrupted_rotation_continues_and_wrong_keys_are_refused_with_what_
     };
     cut.await.unwrap();
     interrupted.abort();
+    aborted.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = interrupted.await;
     let halfway = generations(&sealed_values(&app).await);
     assert_eq!(halfway, vec![1, 2], "some values moved, some not");
