@@ -10,6 +10,7 @@ pub mod api;
 pub(crate) mod audit;
 pub mod console;
 pub mod cookies;
+mod download;
 mod edge;
 mod extract;
 pub mod guard;

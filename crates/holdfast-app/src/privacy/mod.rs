@@ -331,27 +331,9 @@ pub async fn erase_audited(
     Ok(erased)
 }
 
-/// After the commit: deletes the attachment files no row refers to any more (of any
-/// workspace); returns how many went. A failure is logged, never undone: the rows are gone.
-pub async fn remove_files(db: &Db, data_dir: &Path, blobs: &[String]) -> usize {
-    let released = match store::unscoped_release_blobs(db, blobs).await {
-        Ok(released) => released,
-        Err(e) => {
-            tracing::warn!(error = %e, "releasing attachment files failed; they stay on disk");
-            return 0;
-        }
-    };
-    let mut removed = 0;
-    for sha in &released {
-        let path = crate::helpdesk::ticket_mail::attachment_path(data_dir, sha);
-        match std::fs::remove_file(&path) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(error = %e, "deleting an attachment file failed"),
-        }
-    }
-    removed
-}
+/// After the commit: deletes the attachment files no row refers to any more (the shared
+/// store's [`crate::attachments::remove_files`]).
+pub use crate::attachments::remove_files;
 
 /// What retention would remove from the workspace now, with the ids.
 pub async fn retention_preview(

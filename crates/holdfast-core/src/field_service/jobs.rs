@@ -543,6 +543,9 @@ pub struct JobOut {
     pub history: Vec<StatusChangeOut>,
     /// Notes, oldest first: internal ones for the team, customer ones shown to the customer.
     pub notes: Vec<NoteOut>,
+    /// Photos and files, oldest first (the bytes: `GET /api/v1/jobs/{id}/files/{file_id}`).
+    #[serde(default)]
+    pub files: Vec<crate::field_service::files::JobFileOut>,
     /// Other jobs of an assigned technician whose windows overlap this one's (a warning for
     /// the dispatcher; double-booking is allowed).
     pub overlapping_job_ids: Vec<String>,

@@ -462,7 +462,7 @@ async fn overlapping(
 }
 
 /// The job as answered to a caller of `scope`: with its window in the workspace's zone,
-/// history and the overlaps that caller may see.
+/// history, notes, files and the overlaps that caller may see.
 pub async fn answer(
     tx: &mut TenantTx<'_>,
     scope: &JobScope,
@@ -471,6 +471,7 @@ pub async fn answer(
 ) -> Result<JobOut, StoreError> {
     let history = history(tx, &job.id).await?;
     let notes = notes(tx, &job.id).await?;
+    let files = crate::field_service::files::of_job(tx, &job.id).await?;
     let overlapping_job_ids = overlapping(tx, scope, &job).await?;
     Ok(JobOut {
         id: job.id.to_string(),
@@ -486,6 +487,7 @@ pub async fn answer(
         line_items: job.fields.line_items,
         history,
         notes,
+        files,
         overlapping_job_ids,
         created_at: job.created_at,
         updated_at: job.updated_at,

@@ -1,0 +1,239 @@
+//! `/api/v1/jobs/{id}/files` (module `field_service`): a job's photos and files. Upload one as
+//! `multipart/form-data` with a single part named `file` (at most 10 MiB; JPEG, PNG, WebP,
+//! HEIC/HEIF or PDF as their bytes show; at most 50 per job), list them, download one, remove
+//! one. Reading needs `jobs.read`, adding and removing `jobs.write` (what changing the job
+//! needs: a technician adds photos to their own jobs); without `jobs.all` a member reaches only
+//! the jobs assigned to them, and every other job's files answer 404. The work is in
+//! `holdfast_app::field_service::files`; this slice reads the form and shapes the answers.
+//!
+//! The upload's body may be larger than the configured limit: the edge lets
+//! `UPLOAD_BODY_LIMIT` through on this path only (`core::field_service::files::is_upload_path`),
+//! and this handler reads it with its own caps (413 problem+json beyond them).
+
+use crate::audit;
+use crate::extract::ClientInfo;
+use crate::guard::{Authed, Guard};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::table::{Doc, RouteTable};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use holdfast_app::field_service::files as app;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::error::ErrorCode;
+use holdfast_core::field_service::files::{JobFileOut, MAX_FILE_BYTES, UPLOAD_BODY_LIMIT};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::JobsRead,
+};
+const WRITE: Guard = Guard::Staff {
+    permission: Permission::JobsWrite,
+};
+
+/// The form's other parts (none are expected) may hold at most this much each.
+const SMALL_PART: u64 = 1024;
+
+/// A job's photos and files, oldest first (at most 50: no paging).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct JobFilesOut {
+    pub data: Vec<JobFileOut>,
+}
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::new("jobs", summary);
+    t.add(
+        Method::POST,
+        "/api/v1/jobs/{id}/files",
+        WRITE,
+        doc("Add a photo or file to a job: multipart/form-data with one part named file (up to 10 MiB; JPEG, PNG, WebP, HEIC/HEIF or PDF, told by the bytes; at most 50 per job)")
+            .response::<JobFileOut>(201),
+        post(file_upload),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/jobs/{id}/files",
+        READ,
+        doc("List a job's photos and files").response::<JobFilesOut>(200),
+        get(file_list),
+    );
+    t.add(
+        Method::GET,
+        "/api/v1/jobs/{id}/files/{file_id}",
+        READ,
+        doc("Download a job's photo or file (JPEG, PNG and WebP inline for thumbnails; everything else as a file)")
+            .text("application/octet-stream"),
+        get(file_download),
+    );
+    t.add(
+        Method::DELETE,
+        "/api/v1/jobs/{id}/files/{file_id}",
+        WRITE,
+        doc("Remove a photo or file from a job").no_content(),
+        delete(file_remove),
+    );
+}
+
+/// The one file the form carried: its name, declared type and bytes.
+struct Sent {
+    filename: String,
+    declared_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// Reads the upload form: exactly one part named `file`, at most [`MAX_FILE_BYTES`]; any other
+/// part is refused by name, so a client sending the wrong field learns it at once.
+async fn read_form(headers: &HeaderMap, body: Body) -> ApiResult<Sent> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let boundary = content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+        .then(|| multer::parse_boundary(content_type).ok())
+        .flatten()
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the file as multipart/form-data with one part named file",
+            )
+        })?;
+    let limits = multer::SizeLimit::new()
+        .whole_stream(UPLOAD_BODY_LIMIT as u64)
+        .per_field(SMALL_PART)
+        .for_field("file", MAX_FILE_BYTES as u64);
+    let mut form = multer::Multipart::with_constraints(
+        body.into_data_stream(),
+        boundary,
+        multer::Constraints::new().size_limit(limits),
+    );
+    let mut sent: Option<Sent> = None;
+    while let Some(field) = form.next_field().await.map_err(form_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "file" {
+            return Err(Problem::new(
+                ErrorCode::Validation,
+                format!(
+                    "the form has a part named '{}'; send only one part, named file",
+                    name.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+        if sent.is_some() {
+            return Err(Problem::new(
+                ErrorCode::Validation,
+                "the form has more than one file; send one file per request",
+            ));
+        }
+        let filename = field.file_name().unwrap_or_default().to_owned();
+        let declared_type = field.content_type().map(|m| m.essence_str().to_owned());
+        let bytes = field.bytes().await.map_err(form_error)?;
+        sent = Some(Sent {
+            filename,
+            declared_type,
+            bytes: bytes.to_vec(),
+        });
+    }
+    sent.ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Validation,
+            "the form has no part named file; send the photo or document as the part file",
+        )
+    })
+}
+
+/// A form that could not be read: too large (the file's limit, or the body cut off by the
+/// edge at the upload limit), or not a form at all.
+fn form_error(e: multer::Error) -> Problem {
+    let too_large = match &e {
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => true,
+        multer::Error::StreamReadFailed(source) => is_length_limit(source.as_ref()),
+        _ => false,
+    };
+    if too_large {
+        return holdfast_core::field_service::files::too_large().into();
+    }
+    Problem::new(
+        ErrorCode::MalformedBody,
+        "the form could not be read as multipart/form-data; send the file again",
+    )
+}
+
+/// Whether a body error is the edge's cap (`http_body_util::Limited`), at any depth.
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(error) = current {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
+async fn file_upload(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<JobFileOut>)> {
+    // A job out of reach is 404 before any of the body is read.
+    app::check_reach(&state, &actor, &id).await?;
+    let sent = read_form(&headers, body).await?;
+    let origin = audit::origin(&actor, &client);
+    let out = app::add(
+        &state,
+        &actor,
+        &origin,
+        &id,
+        &sent.filename,
+        sent.declared_type.as_deref(),
+        &sent.bytes,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn file_list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobFilesOut>> {
+    Ok(Json(JobFilesOut {
+        data: app::list(&state, &actor, &id).await?,
+    }))
+}
+
+async fn file_download(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, file_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let file = app::open(&state, &actor, &id, &file_id).await?;
+    Ok(crate::download::file_response(
+        file.bytes,
+        &file.content_type,
+        &file.filename,
+        file.inline,
+    ))
+}
+
+async fn file_remove(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path((id, file_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let origin = audit::origin(&actor, &client);
+    app::remove(&state, &actor, &origin, &id, &file_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
