@@ -59,6 +59,22 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/jobs/{id}/files",
+        "a job's file: its name, type and size; no contact field",
+    ),
+    (
+        "GET",
+        "/api/v1/jobs/{id}/files",
+        "a job's files: names, types and sizes; no contact field",
+    ),
+    (
+        "GET",
+        "/api/v1/jobs/{id}/files/{file_id}",
+        "the bytes the team uploaded (a photo or document), not a contact's fields",
+    ),
+    ("DELETE", "/api/v1/jobs/{id}/files/{file_id}", "no body"),
+    (
+        "POST",
         "/api/v1/invoices",
         "an invoice names its contact by id only (its bill-to is printed, never answered)",
     ),

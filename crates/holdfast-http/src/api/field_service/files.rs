@@ -53,6 +53,7 @@ pub fn routes(t: &mut RouteTable) {
         "/api/v1/jobs/{id}/files",
         WRITE,
         doc("Add a photo or file to a job: multipart/form-data with one part named file (up to 10 MiB; JPEG, PNG, WebP, HEIC/HEIF or PDF, told by the bytes; at most 50 per job)")
+            .upload("file")
             .response::<JobFileOut>(201),
         post(file_upload),
     );
