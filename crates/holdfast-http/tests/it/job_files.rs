@@ -3,6 +3,7 @@
 //! running in our origin), remove; the technician's scope on every file route; types told by
 //! the bytes; the size and count limits; names without paths; another workspace's ids; the
 //! module switch; erasure and backups taking the files with them.
+#![allow(deprecated)] // age's X25519 keys, as the backups use (see holdfast_app::backup)
 
 use crate::jobs::member;
 use crate::{ada, contact};
@@ -256,7 +257,7 @@ async fn photos_and_files_are_added_listed_downloaded_and_removed() {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["content-security-policy"], "sandbox; default-src 'none'");
     // A viewer (jobs.read, no jobs.write) reads them but changes nothing.
-    let viewer = app.key(&ws.slug, holdfast_testkit::BuiltinRole::Viewer).await;
+    let viewer = app.key(&ws.slug, holdfast_core::access::policy::BuiltinRole::Viewer).await;
     app.get(&files).key(&viewer).expect(200).await;
     upload(&app, &viewer, &job, "x.png", "image/png", PNG, 403).await.problem("HF-AUTH-003");
     app.delete(&format!("{files}/{}", id(&png)))
