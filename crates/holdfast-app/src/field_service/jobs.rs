@@ -52,7 +52,11 @@ pub(crate) struct ForChange<'t> {
     pub(crate) job: Job,
 }
 
-pub(crate) async fn for_change<'t>(state: &App, actor: &'t Actor, id: &JobId) -> AppResult<ForChange<'t>> {
+pub(crate) async fn for_change<'t>(
+    state: &App,
+    actor: &'t Actor,
+    id: &JobId,
+) -> AppResult<ForChange<'t>> {
     let scope = JobScope::of(actor);
     let mut tx = state.db.write(&actor.tenant).await?;
     let zone = store::time_zone(&mut tx).await?;

@@ -165,7 +165,10 @@ fn heif(bytes: &[u8]) -> Option<FileType> {
     let brands: Vec<&[u8]> = std::iter::once(major)
         .chain(bytes.get(16..end).unwrap_or_default().chunks_exact(4))
         .collect();
-    if brands.iter().any(|b| HEIC_BRANDS.iter().any(|h| h[..] == **b)) {
+    if brands
+        .iter()
+        .any(|b| HEIC_BRANDS.iter().any(|h| h[..] == **b))
+    {
         return Some(FileType::Heic);
     }
     if brands.iter().any(|b| *b == b"avif" || *b == b"avis") {
@@ -277,10 +280,7 @@ mod tests {
     #[test]
     fn formats_are_told_by_their_bytes() {
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some(FileType::Jpeg));
-        assert_eq!(
-            sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
-            Some(FileType::Png)
-        );
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some(FileType::Png));
         assert_eq!(sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some(FileType::Webp));
         assert_eq!(sniff(b"%PDF-1.7\n"), Some(FileType::Pdf));
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
@@ -328,7 +328,10 @@ mod tests {
     fn names_lose_their_path_controls_and_excess() {
         let t = FileType::Png;
         assert_eq!(sanitize_filename("../../etc/passwd", t), "passwd");
-        assert_eq!(sanitize_filename("C:\\Users\\me\\boiler.png", t), "boiler.png");
+        assert_eq!(
+            sanitize_filename("C:\\Users\\me\\boiler.png", t),
+            "boiler.png"
+        );
         assert_eq!(sanitize_filename("a\r\nb\0c.png", t), "abc.png");
         assert_eq!(sanitize_filename("photo\u{202E}gnp.exe", t), "photognp.exe");
         assert_eq!(sanitize_filename("..", t), "file.png");

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// A valid 1×1 PNG: signature, IHDR, one zlib-compressed scanline, IEND (CRCs included).
 pub const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
-    0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
-    0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
-    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 /// [`PNG`] with a `tEXt` chunk carrying `tag` before its end: a valid PNG whose bytes (and so
@@ -46,7 +46,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for b in bytes {
         crc ^= u32::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -120,7 +124,11 @@ async fn upload(
 }
 
 /// A download's status, headers and exact bytes.
-async fn download(app: &TestApp, credential: &str, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+async fn download(
+    app: &TestApp,
+    credential: &str,
+    path: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let r = app
         .http
         .get(format!("{}{path}", app.base))
@@ -165,7 +173,9 @@ async fn post_raw(
             return write.write_all(body).await;
         }
         for chunk in body.chunks(256 * 1024) {
-            write.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+            write
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
             write.write_all(chunk).await?;
             write.write_all(b"\r\n").await?;
         }
@@ -257,15 +267,28 @@ async fn photos_and_files_are_added_listed_downloaded_and_removed() {
     assert_eq!(png["kind"], "photo");
     assert_eq!(png["size"], png_bytes.len());
     assert!(png["id"].as_str().unwrap().starts_with("jf_"), "{png}");
-    assert!(png["uploaded_by"].as_str().unwrap().starts_with("api_key:"), "{png}");
+    assert!(
+        png["uploaded_by"].as_str().unwrap().starts_with("api_key:"),
+        "{png}"
+    );
     // A phone that says nothing useful about the type: the bytes decide.
     let jpeg_bytes = jpeg();
-    let jpg = upload(&app, &key, &job, "IMG_0001.JPG", "application/octet-stream", &jpeg_bytes, 201)
-        .await
-        .json;
+    let jpg = upload(
+        &app,
+        &key,
+        &job,
+        "IMG_0001.JPG",
+        "application/octet-stream",
+        &jpeg_bytes,
+        201,
+    )
+    .await
+    .json;
     assert_eq!(jpg["content_type"], "image/jpeg");
     assert_eq!(jpg["kind"], "photo");
-    let pdf = upload(&app, &key, &job, "report.pdf", "application/pdf", PDF, 201).await.json;
+    let pdf = upload(&app, &key, &job, "report.pdf", "application/pdf", PDF, 201)
+        .await
+        .json;
     assert_eq!(pdf["content_type"], "application/pdf");
     assert_eq!(pdf["kind"], "file");
 
@@ -275,7 +298,12 @@ async fn photos_and_files_are_added_listed_downloaded_and_removed() {
     assert_eq!(ids, [id(&png), id(&jpg), id(&pdf)]);
     assert_eq!(list["data"][0], png);
     // The job's answer carries the same list.
-    let answer = app.get(&format!("/api/v1/jobs/{job}")).key(&key).expect(200).await.json;
+    let answer = app
+        .get(&format!("/api/v1/jobs/{job}"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
     assert_eq!(answer["files"], list["data"]);
 
     // An image is shown in place; a PDF downloads; neither is ever sniffed or scripted.
@@ -288,22 +316,35 @@ async fn photos_and_files_are_added_listed_downloaded_and_removed() {
         "inline; filename=\"boiler.png\"; filename*=UTF-8''boiler.png"
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["content-security-policy"], "sandbox; default-src 'none'");
+    assert_eq!(
+        headers["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
     let (status, headers, bytes) = download(&app, &key, &format!("{files}/{}", id(&jpg))).await;
     assert_eq!((status, bytes), (200, jpeg_bytes.clone()));
     assert_eq!(headers["content-type"], "image/jpeg");
     let (status, headers, bytes) = download(&app, &key, &format!("{files}/{}", id(&pdf))).await;
     assert_eq!((status, bytes.as_slice()), (200, PDF));
     assert!(
-        headers["content-disposition"].to_str().unwrap().starts_with("attachment; "),
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; "),
         "{headers:?}"
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["content-security-policy"], "sandbox; default-src 'none'");
+    assert_eq!(
+        headers["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
     // A viewer (jobs.read, no jobs.write) reads them but changes nothing.
-    let viewer = app.key(&ws.slug, holdfast_core::access::policy::BuiltinRole::Viewer).await;
+    let viewer = app
+        .key(&ws.slug, holdfast_core::access::policy::BuiltinRole::Viewer)
+        .await;
     app.get(&files).key(&viewer).expect(200).await;
-    upload(&app, &viewer, &job, "x.png", "image/png", PNG, 403).await.problem("HF-AUTH-003");
+    upload(&app, &viewer, &job, "x.png", "image/png", PNG, 403)
+        .await
+        .problem("HF-AUTH-003");
     app.delete(&format!("{files}/{}", id(&png)))
         .key(&viewer)
         .expect(403)
@@ -329,9 +370,19 @@ async fn photos_and_files_are_added_listed_downloaded_and_removed() {
 
     // Audited, and published as the job after each change.
     let actions = audit_actions(&app, &ws).await;
-    assert_eq!(actions.iter().filter(|a| *a == "job.file_added").count(), 3, "{actions:?}");
-    assert_eq!(actions.iter().filter(|a| *a == "job.file_removed").count(), 1, "{actions:?}");
-    let delivered = receiver.wait_for(4, std::time::Duration::from_secs(20)).await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "job.file_added").count(),
+        3,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| *a == "job.file_removed").count(),
+        1,
+        "{actions:?}"
+    );
+    let delivered = receiver
+        .wait_for(4, std::time::Duration::from_secs(20))
+        .await;
     let last = delivered
         .iter()
         .map(|d| d.json())
@@ -354,7 +405,17 @@ async fn a_technician_adds_photos_to_their_own_jobs_and_finds_no_other_jobs_file
     let toms = book(&app, &ws, &customer, &[&tom]).await;
 
     // On site, from her phone: her own job takes the photo.
-    let photo = upload(&app, &tess_token, &own, "leak.jpg", "image/jpeg", &jpeg(), 201).await.json;
+    let photo = upload(
+        &app,
+        &tess_token,
+        &own,
+        "leak.jpg",
+        "image/jpeg",
+        &jpeg(),
+        201,
+    )
+    .await
+    .json;
     assert_eq!(photo["uploaded_by"], format!("user:{tess}"));
     let list = app
         .get(&format!("/api/v1/jobs/{own}/files"))
@@ -365,7 +426,9 @@ async fn a_technician_adds_photos_to_their_own_jobs_and_finds_no_other_jobs_file
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 
     // Tom's job does not exist for her, on every file route, files and all.
-    let toms_file = upload(&app, &key, &toms, "meter.png", "image/png", PNG, 201).await.json;
+    let toms_file = upload(&app, &key, &toms, "meter.png", "image/png", PNG, 201)
+        .await
+        .json;
     let refused = upload(&app, &tess_token, &toms, "mine.png", "image/png", PNG, 404).await;
     refused.problem("HF-REQ-005");
     // Not even a body she could not send gets past the job's absence.
@@ -393,7 +456,11 @@ async fn a_technician_adds_photos_to_their_own_jobs_and_finds_no_other_jobs_file
     let (status, _, bytes) = download(&app, &key, &path).await;
     assert_eq!((status, bytes.as_slice()), (200, PNG));
     assert_eq!(
-        app.get(&format!("/api/v1/jobs/{toms}/files")).key(&key).expect(200).await.json["data"]
+        app.get(&format!("/api/v1/jobs/{toms}/files"))
+            .key(&key)
+            .expect(200)
+            .await
+            .json["data"]
             .as_array()
             .unwrap()
             .len(),
@@ -410,20 +477,45 @@ async fn files_that_are_not_allowed_are_refused_and_nothing_is_kept() {
     let job = book(&app, &ws, &customer, &[]).await;
 
     // A text file renamed .png, declared as a PNG: its bytes say otherwise.
-    let r = upload(&app, &key, &job, "photo.png", "image/png", b"just some text, honest", 415).await;
-    let detail = r.problem("HF-REQ-002")["detail"].as_str().unwrap().to_owned();
-    assert!(detail.contains("sent as image/png") && detail.contains("JPEG, PNG"), "{detail}");
+    let r = upload(
+        &app,
+        &key,
+        &job,
+        "photo.png",
+        "image/png",
+        b"just some text, honest",
+        415,
+    )
+    .await;
+    let detail = r.problem("HF-REQ-002")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("sent as image/png") && detail.contains("JPEG, PNG"),
+        "{detail}"
+    );
     // A page or a vector image that could carry script.
     for (name, bytes) in [
         ("x.html", &b"<html><script>alert(1)</script></html>"[..]),
-        ("x.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"),
+        (
+            "x.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+        ),
         ("x.gif", b"GIF89a\x01\x00\x01\x00"),
     ] {
-        upload(&app, &key, &job, name, "image/png", bytes, 415).await.problem("HF-REQ-002");
+        upload(&app, &key, &job, name, "image/png", bytes, 415)
+            .await
+            .problem("HF-REQ-002");
     }
     // Empty.
     let r = upload(&app, &key, &job, "empty.png", "image/png", b"", 422).await;
-    assert!(r.problem("HF-REQ-004")["detail"].as_str().unwrap().contains("empty"));
+    assert!(
+        r.problem("HF-REQ-004")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("empty")
+    );
     // Not a form; a form without the part; a form with two files.
     app.post(&format!("/api/v1/jobs/{job}/files"))
         .key(&key)
@@ -438,8 +530,18 @@ async fn files_that_are_not_allowed_are_refused_and_nothing_is_kept() {
         .body(&t, body)
         .expect(422)
         .await;
-    assert!(r.problem("HF-REQ-004")["detail"].as_str().unwrap().contains("'photo'"), "{}", r.text);
-    let (t, body) = form(&[("file", "a.png", "image/png", PNG), ("file", "b.png", "image/png", PNG)]);
+    assert!(
+        r.problem("HF-REQ-004")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("'photo'"),
+        "{}",
+        r.text
+    );
+    let (t, body) = form(&[
+        ("file", "a.png", "image/png", PNG),
+        ("file", "b.png", "image/png", PNG),
+    ]);
     app.post(&format!("/api/v1/jobs/{job}/files"))
         .key(&key)
         .body(&t, body)
@@ -449,7 +551,10 @@ async fn files_that_are_not_allowed_are_refused_and_nothing_is_kept() {
     // A body that is not a well-formed form.
     app.post(&format!("/api/v1/jobs/{job}/files"))
         .key(&key)
-        .body("multipart/form-data; boundary=xyz", b"--xyz\r\nnonsense".to_vec())
+        .body(
+            "multipart/form-data; boundary=xyz",
+            b"--xyz\r\nnonsense".to_vec(),
+        )
         .expect(400)
         .await
         .problem("HF-REQ-001");
@@ -475,7 +580,9 @@ async fn files_that_are_not_allowed_are_refused_and_nothing_is_kept() {
     // Just over the file's limit inside a body the edge lets through: the handler's cap.
     let mut over = PNG.to_vec();
     over.resize(10 * 1024 * 1024 + 1, 0);
-    upload(&app, &key, &job, "over.png", "image/png", &over, 413).await.problem("HF-REQ-003");
+    upload(&app, &key, &job, "over.png", "image/png", &over, 413)
+        .await
+        .problem("HF-REQ-003");
     // Exactly at the limit is fine.
     let mut at = PNG.to_vec();
     at.resize(10 * 1024 * 1024, 0);
@@ -489,7 +596,12 @@ async fn files_that_are_not_allowed_are_refused_and_nothing_is_kept() {
     assert!(answer.contains("HF-REQ-003"), "{answer}");
 
     // Only the one accepted file is listed and on disk.
-    let list = app.get(&format!("/api/v1/jobs/{job}/files")).key(&key).expect(200).await.json;
+    let list = app
+        .get(&format!("/api/v1/jobs/{job}/files"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
     assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(stored_files(&app.config.data_dir).len(), 1);
     let actions = audit_actions(&app, &ws).await;
@@ -505,15 +617,36 @@ async fn a_job_holds_at_most_fifty_files_and_shared_bytes_are_kept_once() {
     let job = book(&app, &ws, &customer, &[]).await;
     let mut first = String::new();
     for n in 0..50 {
-        let f = upload(&app, &key, &job, &format!("p{n}.png"), "image/png", PNG, 201).await.json;
+        let f = upload(
+            &app,
+            &key,
+            &job,
+            &format!("p{n}.png"),
+            "image/png",
+            PNG,
+            201,
+        )
+        .await
+        .json;
         if n == 0 {
             first = id(&f);
         }
     }
     let r = upload(&app, &key, &job, "p50.png", "image/png", PNG, 409).await;
-    assert!(r.problem("HF-REQ-007")["detail"].as_str().unwrap().contains("at most 50"), "{}", r.text);
+    assert!(
+        r.problem("HF-REQ-007")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 50"),
+        "{}",
+        r.text
+    );
     assert_eq!(
-        app.get(&format!("/api/v1/jobs/{job}/files")).key(&key).expect(200).await.json["data"]
+        app.get(&format!("/api/v1/jobs/{job}/files"))
+            .key(&key)
+            .expect(200)
+            .await
+            .json["data"]
             .as_array()
             .unwrap()
             .len(),
@@ -536,21 +669,37 @@ async fn a_file_name_loses_its_path_and_anything_that_could_break_a_header() {
     let key = ws.admin_key.clone();
     let customer = contact(&app, &ws, ada()).await;
     let job = book(&app, &ws, &customer, &[]).await;
-    let f = upload(&app, &key, &job, "../../etc/passwd", "image/png", PNG, 201).await.json;
-    assert_eq!(f["filename"], "passwd");
-    assert!(!app.config.data_dir.join("etc").exists());
-    let f = upload(&app, &key, &job, "C:\\Users\\tess\\boiler room.png", "image/png", PNG, 201)
+    let f = upload(&app, &key, &job, "../../etc/passwd", "image/png", PNG, 201)
         .await
         .json;
+    assert_eq!(f["filename"], "passwd");
+    assert!(!app.config.data_dir.join("etc").exists());
+    let f = upload(
+        &app,
+        &key,
+        &job,
+        "C:\\Users\\tess\\boiler room.png",
+        "image/png",
+        PNG,
+        201,
+    )
+    .await
+    .json;
     assert_eq!(f["filename"], "boiler room.png");
     let long = format!("{}.png", "a".repeat(400));
-    let f = upload(&app, &key, &job, &long, "image/png", PNG, 201).await.json;
+    let f = upload(&app, &key, &job, &long, "image/png", PNG, 201)
+        .await
+        .json;
     assert_eq!(f["filename"].as_str().unwrap().chars().count(), 200);
     assert!(f["filename"].as_str().unwrap().ends_with(".png"));
-    let f = upload(&app, &key, &job, "..", "image/png", PNG, 201).await.json;
+    let f = upload(&app, &key, &job, "..", "image/png", PNG, 201)
+        .await
+        .json;
     assert_eq!(f["filename"], "file.png");
     // A semicolon and a non-ASCII letter stay in the name but never reach the header raw.
-    let f = upload(&app, &key, &job, "a;b é.png", "image/png", PNG, 201).await.json;
+    let f = upload(&app, &key, &job, "a;b é.png", "image/png", PNG, 201)
+        .await
+        .json;
     assert_eq!(f["filename"], "a;b é.png");
     let (_, headers, _) =
         download(&app, &key, &format!("/api/v1/jobs/{job}/files/{}", id(&f))).await;
@@ -567,10 +716,19 @@ async fn another_workspaces_job_and_file_ids_are_404() {
     let b = app.workspace("job-files-b").await;
     let a_job = book(&app, &a, &contact(&app, &a, ada()).await, &[]).await;
     let b_job = book(&app, &b, &contact(&app, &b, ada()).await, &[]).await;
-    let a_file = id(&upload(&app, &a.admin_key, &a_job, "a.png", "image/png", PNG, 201).await.json);
+    let a_file = id(
+        &upload(&app, &a.admin_key, &a_job, "a.png", "image/png", PNG, 201)
+            .await
+            .json,
+    );
     let bk = &b.admin_key;
-    upload(&app, bk, &a_job, "b.png", "image/png", PNG, 404).await.problem("HF-REQ-005");
-    app.get(&format!("/api/v1/jobs/{a_job}/files")).key(bk).expect(404).await;
+    upload(&app, bk, &a_job, "b.png", "image/png", PNG, 404)
+        .await
+        .problem("HF-REQ-005");
+    app.get(&format!("/api/v1/jobs/{a_job}/files"))
+        .key(bk)
+        .expect(404)
+        .await;
     for path in [
         format!("/api/v1/jobs/{a_job}/files/{a_file}"),
         format!("/api/v1/jobs/{b_job}/files/{a_file}"),
@@ -578,13 +736,27 @@ async fn another_workspaces_job_and_file_ids_are_404() {
         let (status, _, bytes) = download(&app, bk, &path).await;
         assert_eq!(status, 404, "{path}");
         assert_ne!(bytes, PNG);
-        app.delete(&path).key(bk).expect(404).await.problem("HF-REQ-005");
+        app.delete(&path)
+            .key(bk)
+            .expect(404)
+            .await
+            .problem("HF-REQ-005");
     }
     // Malformed ids are 404 too.
-    app.get(&format!("/api/v1/jobs/{b_job}/files/not-an-id")).key(bk).expect(404).await;
-    app.get("/api/v1/jobs/job_nope/files").key(bk).expect(404).await;
-    let (status, _, bytes) =
-        download(&app, &a.admin_key, &format!("/api/v1/jobs/{a_job}/files/{a_file}")).await;
+    app.get(&format!("/api/v1/jobs/{b_job}/files/not-an-id"))
+        .key(bk)
+        .expect(404)
+        .await;
+    app.get("/api/v1/jobs/job_nope/files")
+        .key(bk)
+        .expect(404)
+        .await;
+    let (status, _, bytes) = download(
+        &app,
+        &a.admin_key,
+        &format!("/api/v1/jobs/{a_job}/files/{a_file}"),
+    )
+    .await;
     assert_eq!((status, bytes.as_slice()), (200, PNG));
 }
 
@@ -594,15 +766,25 @@ async fn file_routes_are_refused_while_field_service_is_off() {
     let ws = app.workspace("job-files-off").await;
     let key = ws.admin_key.clone();
     let job = book(&app, &ws, &contact(&app, &ws, ada()).await, &[]).await;
-    let file = id(&upload(&app, &key, &job, "a.png", "image/png", PNG, 201).await.json);
+    let file = id(&upload(&app, &key, &job, "a.png", "image/png", PNG, 201)
+        .await
+        .json);
     app.patch("/api/v1/modules")
         .key(&key)
         .json(&json!({"enabled": ["crm", "helpdesk", "automation", "invoicing"]}))
         .expect(200)
         .await;
     let r = upload(&app, &key, &job, "b.png", "image/png", PNG, 404).await;
-    assert!(r.problem("HF-REQ-005")["detail"].as_str().unwrap().contains("module is off"));
-    app.get(&format!("/api/v1/jobs/{job}/files")).key(&key).expect(404).await;
+    assert!(
+        r.problem("HF-REQ-005")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("module is off")
+    );
+    app.get(&format!("/api/v1/jobs/{job}/files"))
+        .key(&key)
+        .expect(404)
+        .await;
     let (status, _, _) = download(&app, &key, &format!("/api/v1/jobs/{job}/files/{file}")).await;
     assert_eq!(status, 404);
     app.delete(&format!("/api/v1/jobs/{job}/files/{file}"))
@@ -624,21 +806,48 @@ async fn erasing_a_contact_removes_its_jobs_files_but_not_bytes_others_still_use
     let ws = app.workspace("job-files-erase").await;
     let key = ws.admin_key.clone();
     let ada_id = contact(&app, &ws, ada()).await;
-    let grace = contact(&app, &ws, json!({"name": "Grace", "email": "grace@example.com"})).await;
+    let grace = contact(
+        &app,
+        &ws,
+        json!({"name": "Grace", "email": "grace@example.com"}),
+    )
+    .await;
     let adas = book(&app, &ws, &ada_id, &[]).await;
     let graces = book(&app, &ws, &grace, &[]).await;
-    upload(&app, &key, &adas, "ada-door.png", "image/png", &tagged_png(&adas), 201).await;
+    upload(
+        &app,
+        &key,
+        &adas,
+        "ada-door.png",
+        "image/png",
+        &tagged_png(&adas),
+        201,
+    )
+    .await;
     // The same photo on both jobs: one file on disk, two rows.
     let shared = jpeg();
     upload(&app, &key, &adas, "street.jpg", "image/jpeg", &shared, 201).await;
-    let kept = id(&upload(&app, &key, &graces, "street.jpg", "image/jpeg", &shared, 201).await.json);
+    let kept = id(&upload(
+        &app,
+        &key,
+        &graces,
+        "street.jpg",
+        "image/jpeg",
+        &shared,
+        201,
+    )
+    .await
+    .json);
     assert_eq!(stored_files(&app.config.data_dir).len(), 2);
 
     app.delete(&format!("/api/v1/contacts/{ada_id}"))
         .key(&key)
         .expect(204)
         .await;
-    app.get(&format!("/api/v1/jobs/{adas}/files")).key(&key).expect(404).await;
+    app.get(&format!("/api/v1/jobs/{adas}/files"))
+        .key(&key)
+        .expect(404)
+        .await;
     // Ada's own photo is gone from the disk; the shared one stays for Grace's job.
     let left = stored_files(&app.config.data_dir);
     assert_eq!(left.len(), 1, "{left:?}");
@@ -681,10 +890,15 @@ async fn a_backup_holds_the_job_files_rows_and_bytes() {
         manifest
             .parts
             .iter()
-            .any(|p| p.path == format!("attachments/{}/{sha}", &sha[..2]) && p.bytes == png.len() as u64),
+            .any(|p| p.path == format!("attachments/{}/{sha}", &sha[..2])
+                && p.bytes == png.len() as u64),
         "{:?}",
         manifest.parts
     );
     // (On PostgreSQL the test apps share one database, so other tests' rows count too.)
-    assert!(manifest.counts().get("job_files").is_some_and(|n| *n >= 1), "{:?}", manifest.counts());
+    assert!(
+        manifest.counts().get("job_files").is_some_and(|n| *n >= 1),
+        "{:?}",
+        manifest.counts()
+    );
 }
