@@ -268,7 +268,8 @@ fn without_staff_details(consent: &mut Value, requests: &mut Value) {
 /// Erases a contact in the caller's transaction (see [`store::erase_contact`]; with what an
 /// erasure request remembers, [`store::erase_requested`], which also erases what a contact
 /// whose row is gone left behind) and publishes `contact.erased` (only the id) for each contact
-/// erased. The caller audits and commits, then calls [`remove_files`] with the report's blobs.
+/// erased. The caller audits and commits, then calls [`crate::attachments::remove_files`] with
+/// the report's blobs.
 pub async fn erase_in(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
@@ -297,7 +298,7 @@ pub async fn erase_in(
 /// an approved erasure request): [`erase_in`], then the `contact.erased` audit entry as `by`
 /// (its summary gains the counts; ids only), and the contact's open erasure request answered
 /// as approved by the same actor — all in the caller's transaction. The caller commits, then
-/// calls [`remove_files`] with the report's blobs.
+/// calls [`crate::attachments::remove_files`] with the report's blobs.
 pub async fn erase_audited(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
@@ -330,10 +331,6 @@ pub async fn erase_audited(
     }
     Ok(erased)
 }
-
-/// After the commit: deletes the attachment files no row refers to any more (the shared
-/// store's [`crate::attachments::remove_files`]).
-pub use crate::attachments::remove_files;
 
 /// What retention would remove from the workspace now, with the ids.
 pub async fn retention_preview(
@@ -414,7 +411,7 @@ pub async fn run_retention(
         holdfast_store::ops::audit::append(&mut tx, &event, now_ms).await?;
     }
     tx.commit().await?;
-    let files = remove_files(db, data_dir, &blobs).await;
+    let files = crate::attachments::remove_files(db, data_dir, &blobs).await;
     if !counts.is_empty() {
         tracing::info!(
             workspace = %tenant.workspace_id(),
