@@ -2,7 +2,7 @@
 //! a job, the command line) uses, with no knowledge of HTTP. The sending choke point
 //! (`outreach`), outbound HTTP (`outbound`), publishing events (`events`), the job worker and
 //! every job kind (`worker`; a job's outcome is `jobs`), key generations and their rotation
-//! (`keys`), and per feature area: `identity` (sign-in verification, the second
+//! (`keys`), the content-addressed file store (`attachments`), and per feature area: `identity` (sign-in verification, the second
 //! factor, passwords, the OpenID provider client), `access` (the rule for handing out roles),
 //! `crm` (consent changes, contact import), `helpdesk` (email to ticket, saved replies),
 //! `field_service` (jobs), `invoicing` (invoices, credit notes, payments recorded by hand),
@@ -13,6 +13,7 @@
 //! as problem+json.
 
 pub mod access;
+pub mod attachments;
 pub mod audit;
 pub mod backup;
 pub mod crm;

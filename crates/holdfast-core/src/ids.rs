@@ -106,6 +106,11 @@ prefixed_id!(
     "jn"
 );
 prefixed_id!(
+    /// A photo or file on a field-service job.
+    JobFileId,
+    "jf"
+);
+prefixed_id!(
     /// A public link for a customer (a job's page, later an invoice's).
     PublicLinkId,
     "plk"

@@ -23,11 +23,14 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Wraps a router in the edge. Used for the app and, in tests, for synthetic routers.
 pub fn with_edge(router: Router, state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
-    // A CSV import is the one body allowed to be larger (its handler reads it with its own
-    // cap), from the API or the console's import forms; every other request keeps the
-    // configured limit.
+    // A CSV import and a job's file are the bodies allowed to be larger (their handlers read
+    // them with their own caps), from the API or the console's forms; every other request
+    // keeps the configured limit.
     let import_limit = limit.max(holdfast_core::crm::contact_import::MAX_IMPORT_BYTES);
     let import_form_limit = limit.max(crate::console::IMPORT_FORM_LIMIT);
+    // A job's photo or file (`/api/v1/jobs/{id}/files`, the console's `/app/jobs/{id}/files`):
+    // one file of up to 10 MiB in a form, read by its handler with its own caps.
+    let upload_limit = limit.max(holdfast_core::field_service::files::UPLOAD_BODY_LIMIT);
     let router = router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
@@ -40,6 +43,8 @@ pub fn with_edge(router: Router, state: AppState) -> Router {
                     import_limit
                 } else if path.starts_with(crate::console::IMPORT_FORM_PREFIX) {
                     import_form_limit
+                } else if holdfast_core::field_service::files::is_upload_path(path) {
+                    upload_limit
                 } else {
                     limit
                 };

@@ -10,6 +10,7 @@ pub mod api;
 pub(crate) mod audit;
 pub mod console;
 pub mod cookies;
+mod download;
 mod edge;
 mod extract;
 pub mod guard;
@@ -24,6 +25,7 @@ pub mod signed;
 mod state;
 pub mod table;
 pub mod tls;
+mod upload;
 pub mod widget_guard;
 
 pub use edge::with_edge;

@@ -45,6 +45,14 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
             json!({"required": true, "content": {"application/json": {"schema": request(generator)}}}),
         );
     }
+    if let Some(part) = d.upload {
+        op.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": [part],
+                "properties": {part: {"type": "string", "format": "binary"}}}}}}),
+        );
+    }
     let success = match (d.response, d.status) {
         (_, 204) => json!({"description": "No content"}),
         (_, 303) => {

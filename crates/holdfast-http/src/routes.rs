@@ -24,6 +24,7 @@ pub fn route_table() -> RouteTable {
     });
     table.module(Module::FieldService, |t| {
         crate::api::field_service::jobs::routes(t);
+        crate::api::field_service::files::routes(t);
         crate::api::field_service::public_links::routes(t);
     });
     table.module(Module::Invoicing, |t| {

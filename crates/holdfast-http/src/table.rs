@@ -31,6 +31,9 @@ pub struct Doc {
     pub summary: &'static str,
     pub tag: &'static str,
     pub request: Option<SchemaFn>,
+    /// A `multipart/form-data` body carrying one file in the part of this name (instead of a
+    /// JSON `request`).
+    pub upload: Option<&'static str>,
     pub response: Option<SchemaFn>,
     pub response_type: &'static str,
     pub status: u16,
@@ -50,6 +53,7 @@ impl Doc {
             summary,
             tag,
             request: None,
+            upload: None,
             response: None,
             response_type: "application/json",
             status: 200,
@@ -75,6 +79,11 @@ impl Doc {
     }
     pub fn request<T: JsonSchema>(mut self) -> Self {
         self.request = Some(schema_of::<T>);
+        self
+    }
+    /// The body is `multipart/form-data` with one file in the part `part`.
+    pub fn upload(mut self, part: &'static str) -> Self {
+        self.upload = Some(part);
         self
     }
     pub fn response<T: JsonSchema>(mut self, status: u16) -> Self {

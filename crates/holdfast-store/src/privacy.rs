@@ -82,7 +82,8 @@ pub struct ErasureReport {
     pub contacts: Vec<String>,
     pub tickets: u64,
     pub messages: u64,
-    /// Attachment files whose rows were deleted: candidates for [`unscoped_release_blobs`]
+    /// Files whose rows (ticket attachments, job files) were deleted: candidates for
+    /// [`unscoped_release_blobs`]
     /// after the commit.
     pub blobs: Vec<String>,
 }
@@ -225,7 +226,7 @@ async fn claimed_by_visitors(
 }
 
 /// A person's tickets, the messages in them or written by the person elsewhere, and the
-/// attachment digests of those messages.
+/// file digests of those messages' attachments and of its jobs' photos and files.
 async fn records_of(
     tx: &mut TenantTx<'_>,
     person: &str,
@@ -247,7 +248,7 @@ async fn records_of(
     .bind(person)
     .fetch_all(tx.conn())
     .await?;
-    let blobs: Vec<String> = sqlx::query_scalar(
+    let mut blobs: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT a.sha256 FROM ticket_attachments a JOIN ticket_messages m \
          ON m.workspace_id = a.workspace_id AND m.id = a.message_id JOIN tickets t \
          ON t.workspace_id = m.workspace_id AND t.id = m.ticket_id WHERE a.workspace_id = $1 \
@@ -257,6 +258,16 @@ async fn records_of(
     .bind(person)
     .fetch_all(tx.conn())
     .await?;
+    // The photos and files of its jobs, which go with the jobs in `delete_person`.
+    let job_blobs: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT f.sha256 FROM job_files f JOIN jobs j ON j.workspace_id = f.workspace_id \
+         AND j.id = f.job_id WHERE f.workspace_id = $1 AND j.contact_id = $2",
+    )
+    .bind(&ws)
+    .bind(person)
+    .fetch_all(tx.conn())
+    .await?;
+    blobs.extend(job_blobs);
     Ok((tickets, messages, blobs))
 }
 
@@ -321,8 +332,9 @@ async fn delete_person(tx: &mut TenantTx<'_>, person: &Subject) -> Result<(), St
     .await?;
     // The public links of its jobs: they would open nothing, and name a job that is gone.
     crate::public_links::forget_jobs_of_contact(tx, &person.id).await?;
-    // Its field-service jobs (their service address and notes are about the person),
-    // cascading to their technicians and history.
+    // Its field-service jobs (their service address, notes and photos are about the person),
+    // cascading to their technicians, history, notes and file rows (whose digests
+    // `records_of` collected for the report's blobs).
     sqlx::query("DELETE FROM jobs WHERE workspace_id = $1 AND contact_id = $2")
         .bind(&ws)
         .bind(&person.id)
@@ -465,8 +477,8 @@ async fn forget_jobs_and_responses(
     Ok(())
 }
 
-/// Of these content-addressed files, the ones no attachment row (of any workspace) refers to
-/// any more; their reference rows are removed, so the caller deletes the files. Hashes only.
+/// Of these content-addressed files, the ones no row (a ticket attachment or a job file, of any
+/// workspace) refers to any more; their reference rows are removed, so the caller deletes the files. Hashes only.
 pub async fn unscoped_release_blobs(db: &Db, blobs: &[String]) -> Result<Vec<String>, StoreError> {
     let mut released = Vec::new();
     if blobs.is_empty() {

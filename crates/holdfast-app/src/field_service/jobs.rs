@@ -21,7 +21,7 @@ use holdfast_store::identity::auth::Actor;
 use holdfast_store::{Lock, Tenant};
 use serde_json::json;
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("job")
 }
 
@@ -30,7 +30,7 @@ fn invalid(errors: Vec<FieldError>) -> ApiError {
 }
 
 /// Who did it, as the job's history keeps it.
-fn by(origin: &Origin) -> String {
+pub(crate) fn by(origin: &Origin) -> String {
     format!("{}:{}", origin.actor_type, origin.actor_id)
 }
 
@@ -45,14 +45,18 @@ pub async fn zone(state: &App, tenant: &Tenant) -> AppResult<ZoneName> {
 
 /// A job the caller reaches, locked for a change in a write transaction, with the workspace's
 /// time zone read in the same transaction.
-struct ForChange<'t> {
-    tx: TenantTx<'t>,
-    scope: JobScope,
-    zone: ZoneName,
-    job: Job,
+pub(crate) struct ForChange<'t> {
+    pub(crate) tx: TenantTx<'t>,
+    pub(crate) scope: JobScope,
+    pub(crate) zone: ZoneName,
+    pub(crate) job: Job,
 }
 
-async fn for_change<'t>(state: &App, actor: &'t Actor, id: &JobId) -> AppResult<ForChange<'t>> {
+pub(crate) async fn for_change<'t>(
+    state: &App,
+    actor: &'t Actor,
+    id: &JobId,
+) -> AppResult<ForChange<'t>> {
     let scope = JobScope::of(actor);
     let mut tx = state.db.write(&actor.tenant).await?;
     let zone = store::time_zone(&mut tx).await?;
@@ -174,7 +178,7 @@ fn changed(before: &JobFields, after: &JobFields) -> Vec<&'static str> {
 
 /// The job as the caller sees it, published (as `event`) without the overlap warning, which
 /// is the dispatcher's and depends on who asks.
-async fn published(
+pub(crate) async fn published(
     state: &App,
     tx: &mut TenantTx<'_>,
     scope: &JobScope,

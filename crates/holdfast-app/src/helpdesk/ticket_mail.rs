@@ -1,8 +1,9 @@
 //! Email to ticket: a verified Mailgun inbound-route delivery (stored by the receiver) becomes
 //! a ticket, or a message in the ticket it answers. Threading goes by the Message-IDs the mail
 //! answers (`In-Reply-To`, `References`), then by the reply token in the address it was sent
-//! to, never by subject. Attachments are written content-addressed under the data dir first
-//! (a leftover file is harmless), then recorded with the message in one transaction.
+//! to, never by subject. Attachments are written into the content-addressed store
+//! (`crate::attachments`) first (a leftover file is harmless), then recorded with the message
+//! in one transaction.
 
 use crate::App;
 use crate::jobs::{JobError, JobResult};
@@ -15,20 +16,7 @@ use holdfast_core::webhooks::EventType;
 use holdfast_core::webhooks::inbound::InboundEventOut;
 use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
 use holdfast_store::{StoreError, Tenant, TenantTx};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-
-/// Where attachment bytes live: `<data_dir>/attachments/<first two hex>/<sha256>`.
-pub fn attachment_path(data_dir: &Path, sha256: &str) -> PathBuf {
-    data_dir
-        .join("attachments")
-        .join(sha256.get(..2).unwrap_or("00"))
-        .join(sha256)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use std::path::Path;
 
 /// The form fields of a stored Mailgun delivery, or `None` when it is not an inbound mail
 /// (Mailgun's JSON event notifications arrive at the same receiver).
@@ -71,20 +59,13 @@ fn mail_fields(event: &InboundEventOut) -> Result<Option<Vec<(String, FieldValue
     Ok(is_mail.then_some(fields))
 }
 
+/// Writes an attachment into the shared content-addressed store (`crate::attachments`); a
+/// disk that refuses is worth a retry.
 fn store_attachment(data_dir: &Path, bytes: &[u8]) -> Result<String, JobError> {
-    let sha = hex(&Sha256::digest(bytes));
-    let path = attachment_path(data_dir, &sha);
-    if path.exists() {
-        return Ok(sha);
-    }
-    let dir = path
-        .parent()
-        .ok_or_else(|| JobError::Permanent("attachment path has no parent".into()))?;
-    std::fs::create_dir_all(dir).map_err(|e| JobError::Retry(format!("attachment dir: {e}")))?;
-    let tmp = dir.join(format!("{sha}.{}.tmp", holdfast_core::token::random_hex(6)));
-    std::fs::write(&tmp, bytes).map_err(|e| JobError::Retry(format!("attachment write: {e}")))?;
-    std::fs::rename(&tmp, &path).map_err(|e| JobError::Retry(format!("attachment rename: {e}")))?;
-    Ok(sha)
+    crate::attachments::store_attachment(data_dir, bytes).map_err(|e| match e {
+        crate::attachments::StoreFileError::NoParent => JobError::Permanent(e.to_string()),
+        crate::attachments::StoreFileError::Io { .. } => JobError::Retry(e.to_string()),
+    })
 }
 
 fn cut(text: &str, max_chars: usize) -> String {

@@ -268,7 +268,8 @@ fn without_staff_details(consent: &mut Value, requests: &mut Value) {
 /// Erases a contact in the caller's transaction (see [`store::erase_contact`]; with what an
 /// erasure request remembers, [`store::erase_requested`], which also erases what a contact
 /// whose row is gone left behind) and publishes `contact.erased` (only the id) for each contact
-/// erased. The caller audits and commits, then calls [`remove_files`] with the report's blobs.
+/// erased. The caller audits and commits, then calls [`crate::attachments::remove_files`] with
+/// the report's blobs.
 pub async fn erase_in(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
@@ -297,7 +298,7 @@ pub async fn erase_in(
 /// an approved erasure request): [`erase_in`], then the `contact.erased` audit entry as `by`
 /// (its summary gains the counts; ids only), and the contact's open erasure request answered
 /// as approved by the same actor — all in the caller's transaction. The caller commits, then
-/// calls [`remove_files`] with the report's blobs.
+/// calls [`crate::attachments::remove_files`] with the report's blobs.
 pub async fn erase_audited(
     tx: &mut TenantTx<'_>,
     id: &ContactId,
@@ -329,28 +330,6 @@ pub async fn erase_audited(
         }
     }
     Ok(erased)
-}
-
-/// After the commit: deletes the attachment files no row refers to any more (of any
-/// workspace); returns how many went. A failure is logged, never undone: the rows are gone.
-pub async fn remove_files(db: &Db, data_dir: &Path, blobs: &[String]) -> usize {
-    let released = match store::unscoped_release_blobs(db, blobs).await {
-        Ok(released) => released,
-        Err(e) => {
-            tracing::warn!(error = %e, "releasing attachment files failed; they stay on disk");
-            return 0;
-        }
-    };
-    let mut removed = 0;
-    for sha in &released {
-        let path = crate::helpdesk::ticket_mail::attachment_path(data_dir, sha);
-        match std::fs::remove_file(&path) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(error = %e, "deleting an attachment file failed"),
-        }
-    }
-    removed
 }
 
 /// What retention would remove from the workspace now, with the ids.
@@ -432,7 +411,7 @@ pub async fn run_retention(
         holdfast_store::ops::audit::append(&mut tx, &event, now_ms).await?;
     }
     tx.commit().await?;
-    let files = remove_files(db, data_dir, &blobs).await;
+    let files = crate::attachments::remove_files(db, data_dir, &blobs).await;
     if !counts.is_empty() {
         tracing::info!(
             workspace = %tenant.workspace_id(),

@@ -426,24 +426,22 @@ impl JobPatch {
                 .unwrap_or_default();
         }
         if let Some(description) = &self.description {
-            next.description =
-                validate::optional(
-                    &mut errors,
-                    "description",
-                    description.as_deref(),
-                    5000,
-                    Lines::Many,
-                );
+            next.description = validate::optional(
+                &mut errors,
+                "description",
+                description.as_deref(),
+                5000,
+                Lines::Many,
+            );
         }
         if let Some(address) = &self.service_address {
-            next.service_address =
-                validate::optional(
-                    &mut errors,
-                    "service_address",
-                    address.as_deref(),
-                    500,
-                    Lines::One,
-                );
+            next.service_address = validate::optional(
+                &mut errors,
+                "service_address",
+                address.as_deref(),
+                500,
+                Lines::One,
+            );
         }
         if let Some(window) = &self.window {
             next.window = window.as_ref().and_then(|w| w.validate(zone, &mut errors));
@@ -547,6 +545,9 @@ pub struct JobOut {
     pub history: Vec<StatusChangeOut>,
     /// Notes, oldest first: internal ones for the team, customer ones shown to the customer.
     pub notes: Vec<NoteOut>,
+    /// Photos and files, oldest first (the bytes: `GET /api/v1/jobs/{id}/files/{file_id}`).
+    #[serde(default)]
+    pub files: Vec<crate::field_service::files::JobFileOut>,
     /// Other jobs of an assigned technician whose windows overlap this one's (a warning for
     /// the dispatcher; double-booking is allowed).
     pub overlapping_job_ids: Vec<String>,

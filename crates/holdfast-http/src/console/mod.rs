@@ -428,6 +428,15 @@ pub fn sees_contacts_whole(actor: &Actor) -> bool {
     fields::sees_every_field(&actor.role, Resource::Contacts)
 }
 
+/// Bytes as people read them.
+pub fn size_text(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// A time as people read it in the console: `2026-12-06 14:05 UTC`.
 pub fn when(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))

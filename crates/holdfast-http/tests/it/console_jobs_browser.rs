@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// A 1×1 PNG, as a phone's camera would send a (much larger) photo.
-const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+pub(crate) const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_technician_works_a_job_on_a_phone_and_the_dispatcher_books_one_in_chromium() {
@@ -60,9 +60,11 @@ async fn a_technician_works_a_job_on_a_phone_and_the_dispatcher_books_one_in_chr
         .expect(200)
         .await;
     for (start, end) in [("10:00", "12:00"), ("11:00", "13:00")] {
-        book(json!({"contact_id": customer, "title": format!("Tom's {start}"),
+        book(
+            json!({"contact_id": customer, "title": format!("Tom's {start}"),
             "window": {"start": format!("{day}T{start}"), "end": format!("{day}T{end}")},
-            "technician_ids": [tom]}))
+            "technician_ids": [tom]}),
+        )
         .await;
     }
     let link = app
@@ -100,7 +102,7 @@ async fn a_technician_works_a_job_on_a_phone_and_the_dispatcher_books_one_in_chr
                 .env("HF_JOB", "Boiler service")
                 .env("HF_CONTACT_EMAIL", "ada@example.com")
                 .env("HF_PUBLIC", public)
-                .env("HF_PHOTO", "")
+                .env("HF_PHOTO", photo)
                 .env("HF_SCREENSHOTS", shots)
                 .env("HF_TIMEOUT_MS", "30000")
                 .output()
@@ -122,8 +124,19 @@ async fn a_technician_works_a_job_on_a_phone_and_the_dispatcher_books_one_in_chr
         });
     assert_eq!(result["ok"], true, "{result:#}");
     assert_eq!(result["dialogs"], json!([]), "a script ran: {result:#}");
-    assert_eq!(result["csp"], json!([]), "the policy was violated: {result:#}");
-    for page in ["tech-board", "job", "job-worked", "board", "book", "public-job"] {
+    assert_eq!(
+        result["csp"],
+        json!([]),
+        "the policy was violated: {result:#}"
+    );
+    for page in [
+        "tech-board",
+        "job",
+        "job-worked",
+        "board",
+        "book",
+        "public-job",
+    ] {
         assert_eq!(
             result["axe"][page],
             json!([]),
@@ -136,7 +149,10 @@ async fn a_technician_works_a_job_on_a_phone_and_the_dispatcher_books_one_in_chr
     assert_eq!(result["note_as_text"], true, "{result:#}");
     assert_eq!(result["photo_loaded"], true, "{result:#}");
     assert_eq!(result["overlap_marked"], 2, "{result:#}");
-    assert_eq!(result["booked_title"], "Annual gas safety check", "{result:#}");
+    assert_eq!(
+        result["booked_title"], "Annual gas safety check",
+        "{result:#}"
+    );
     assert_eq!(result["public_status"], "On the way", "{result:#}");
     // What the phone did is what the API sees.
     let stored = app

@@ -59,6 +59,22 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/jobs/{id}/files",
+        "a job's file: its name, type and size; no contact field",
+    ),
+    (
+        "GET",
+        "/api/v1/jobs/{id}/files",
+        "a job's files: names, types and sizes; no contact field",
+    ),
+    (
+        "GET",
+        "/api/v1/jobs/{id}/files/{file_id}",
+        "the bytes the team uploaded (a photo or document), not a contact's fields",
+    ),
+    ("DELETE", "/api/v1/jobs/{id}/files/{file_id}", "no body"),
+    (
+        "POST",
         "/api/v1/invoices",
         "an invoice names its contact by id only (its bill-to is printed, never answered)",
     ),
@@ -238,16 +254,57 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     // The console's field-service pages: a job names its contact by id; the job's page
     // (which shows the customer) is swept.
     ("GET", "/app/jobs", "job titles, times and technicians"),
-    ("GET", "/app/jobs/new", "the booking form; a contact id given in the address"),
-    ("POST", "/app/jobs", "a redirect, or the booking form with what was typed"),
-    ("POST", "/app/jobs/{id}/status", "a redirect, or the job's page (swept)"),
-    ("POST", "/app/jobs/{id}/checklist", "a redirect, or the job's page (swept)"),
-    ("POST", "/app/jobs/{id}/items", "a redirect, or the job's page (swept)"),
-    ("POST", "/app/jobs/{id}/items/remove", "a redirect, or the job's page (swept)"),
-    ("POST", "/app/jobs/{id}/notes", "a redirect, or the job's page (swept)"),
-    ("POST", "/app/jobs/{id}/details", "a redirect, or the job's page (swept)"),
-    ("POST", "/app/jobs/{id}/link", "the job's page (swept) with the new link"),
+    (
+        "GET",
+        "/app/jobs/new",
+        "the booking form; a contact id given in the address",
+    ),
+    (
+        "POST",
+        "/app/jobs",
+        "a redirect, or the booking form with what was typed",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/status",
+        "a redirect, or the job's page (swept)",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/checklist",
+        "a redirect, or the job's page (swept)",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/items",
+        "a redirect, or the job's page (swept)",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/items/remove",
+        "a redirect, or the job's page (swept)",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/notes",
+        "a redirect, or the job's page (swept)",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/details",
+        "a redirect, or the job's page (swept)",
+    ),
+    (
+        "POST",
+        "/app/jobs/{id}/link",
+        "the job's page (swept) with the new link",
+    ),
     ("POST", "/app/jobs/{id}/link/revoke", "a redirect"),
+    (
+        "POST",
+        "/app/jobs/{id}/files",
+        "a redirect, or the job's page (swept)",
+    ),
     ("POST", "/sign-out", "a redirect"),
     (
         "POST",

@@ -153,6 +153,10 @@ fn with_body<'a>(
             "application/x-www-form-urlencoded",
             "kind=note&body=sweep&status=open&priority=normal&tags=",
         )
+    } else if spec.method.as_str() == "POST" && spec.path.ends_with("/files") {
+        // A job's photo: the upload form with a real PNG.
+        let (content_type, body) = crate::job_files::png_form();
+        call.body(&content_type, body)
     } else if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
         call.json(&json!({"status": "pending"}))
     } else if matches!(spec.method.as_str(), "POST" | "PATCH" | "PUT") {
@@ -511,6 +515,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     ("attachments", "attachment_id") => {
                         "att_00000000000000000000000000000001".into()
                     }
+                    // Behind A's job id: B gets 404 for the job before the file.
+                    ("files", "file_id") => "jf_00000000000000000000000000000001".into(),
                     // Behind A's endpoint id: B gets 404 for the endpoint before the message.
                     ("messages", "message_id") => "msg_00000000000000000000000000000001".into(),
                     // Not a record: each workspace has its own receiver per provider.

@@ -303,6 +303,33 @@ async fn a_technician_reaches_only_their_own_jobs_on_every_job_route() {
         .json(&json!({"status": "scheduled"}))
         .expect(404)
         .await;
+    app.post(&format!("{other}/notes"))
+        .key(&tess_token)
+        .json(&json!({"body": "Mine now"}))
+        .expect(404)
+        .await;
+    // Its photos and files too: upload, list, download, remove.
+    let (form_type, form) = crate::job_files::png_form();
+    let toms_file = app
+        .post(&format!("{other}/files"))
+        .key(&key)
+        .body(&form_type, form.clone())
+        .expect(201)
+        .await
+        .json;
+    app.post(&format!("{other}/files"))
+        .key(&tess_token)
+        .body(&form_type, form)
+        .expect(404)
+        .await;
+    app.get(&format!("{other}/files"))
+        .key(&tess_token)
+        .expect(404)
+        .await;
+    let file = format!("{other}/files/{}", id(&toms_file));
+    app.get(&file).key(&tess_token).expect(404).await;
+    app.delete(&file).key(&tess_token).expect(404).await;
+    app.get(&file).key(&key).expect(200).await;
     // Her own job she reads and works.
     let own = format!("/api/v1/jobs/{}", id(&tess_job));
     app.get(&own).key(&tess_token).expect(200).await;

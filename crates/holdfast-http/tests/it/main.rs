@@ -28,6 +28,7 @@ mod guard_sweep;
 mod hooks;
 mod invoices;
 mod isolation;
+mod job_files;
 mod jobs;
 mod keys;
 mod layers;

@@ -197,6 +197,7 @@ impl Fixtures {
                     "att_00000000000000000000000000000001".to_owned()
                 }
                 ("messages", "message_id") => "msg_00000000000000000000000000000001".to_owned(),
+                ("files", "file_id") => "jf_00000000000000000000000000000001".to_owned(),
                 ("hooks", "provider") | (_, "workspace_slug") => return None,
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
                     panic!(
@@ -218,7 +219,7 @@ impl Fixtures {
             && !spec
                 .path_params()
                 .iter()
-                .any(|p| matches!(*p, "attachment_id" | "message_id"))
+                .any(|p| matches!(*p, "attachment_id" | "message_id" | "file_id"))
             && !spec.path.ends_with("/conversation")
             && spec.doc.response_type != "text/event-stream"
     }

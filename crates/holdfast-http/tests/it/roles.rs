@@ -289,6 +289,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
             "contact-fields" => "matrix_field".into(),
             "imports" => "imp_00000000000000000000000000000001".into(),
             "jobs" => "job_00000000000000000000000000000001".into(),
+            "files" => "jf_00000000000000000000000000000001".into(),
             "invoices" => "ivc_00000000000000000000000000000001".into(),
             "payment-accounts" => "stripe".into(),
             other => panic!("no matrix fixture for {other}"),

@@ -70,6 +70,12 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ),
     (
         "DELETE",
+        "/api/v1/jobs/{id}/files/{file_id}",
+        "a photo or file the team added to a job (a technician removing a wrong photo on site, \
+         as adding one needs no step-up); audited as job.file_removed",
+    ),
+    (
+        "DELETE",
         "/api/v1/auth/sessions",
         "ends the caller's own sessions: takes access away, never gives it",
     ),

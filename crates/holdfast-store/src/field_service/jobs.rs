@@ -329,7 +329,7 @@ fn id_list(from: usize, count: usize) -> Sql {
 
 /// Rows of a per-job table for every job of `ids`, in one statement: `head` selects from the
 /// table with `workspace_id = $1 AND job_id`, the list of ids follows, then `tail`.
-async fn per_job<R>(
+pub(crate) async fn per_job<R>(
     tx: &mut TenantTx<'_>,
     head: &'static str,
     ids: &[&str],
@@ -521,7 +521,7 @@ async fn overlaps(
 }
 
 /// The job as answered to a caller of `scope`: with its window in the workspace's zone,
-/// history and the overlaps that caller may see.
+/// history, notes, files and the overlaps that caller may see.
 pub async fn answer(
     tx: &mut TenantTx<'_>,
     scope: &JobScope,
@@ -546,6 +546,7 @@ pub async fn answer_all(
     let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
     let mut histories = histories(tx, &ids).await?;
     let mut notes = notes(tx, &ids).await?;
+    let mut files = super::files::of_jobs(tx, &ids).await?;
     let mut overlaps = overlaps(tx, scope, &jobs).await?;
     Ok(jobs
         .into_iter()
@@ -554,6 +555,7 @@ pub async fn answer_all(
             JobOut {
                 history: histories.remove(&id).unwrap_or_default(),
                 notes: notes.remove(&id).unwrap_or_default(),
+                files: files.remove(&id).unwrap_or_default(),
                 overlapping_job_ids: overlaps.remove(&id).unwrap_or_default(),
                 id,
                 contact_id: job.fields.contact_id,

@@ -308,7 +308,7 @@ pub struct WorkspaceOverview {
     pub members: i64,
     pub contacts: i64,
     pub tickets: i64,
-    /// Bytes of its attachments.
+    /// Bytes of its ticket attachments and job files.
     pub attachment_bytes: i64,
     pub suspended_at: Option<i64>,
     pub suspended_reason: Option<String>,
@@ -348,7 +348,8 @@ pub async fn unscoped_workspaces(db: &Db) -> Result<Vec<WorkspaceOverview>, Stor
                 .await?;
         }
         let attachment_bytes: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(sum(size) AS BIGINT) FROM ticket_attachments WHERE workspace_id = $1",
+            "SELECT CAST((SELECT COALESCE(sum(size), 0) FROM ticket_attachments WHERE workspace_id = $1) \
+             + (SELECT COALESCE(sum(size), 0) FROM job_files WHERE workspace_id = $1) AS BIGINT)",
         )
         .bind(&row.id)
         .fetch_one(tx.conn())

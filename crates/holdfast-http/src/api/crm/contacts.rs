@@ -289,7 +289,8 @@ async fn contact_delete(
     .await?;
     tx.commit().await?;
     let files =
-        holdfast_app::privacy::remove_files(&state.db, &state.config.data_dir, &report.blobs).await;
+        holdfast_app::attachments::remove_files(&state.db, &state.config.data_dir, &report.blobs)
+            .await;
     tracing::info!(contact = %id, tickets = report.tickets, files, "contact deleted (erased)");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -414,15 +414,13 @@ async fn ticket_note(
     add(&state, &actor, &id, MessageKind::Note, source).await
 }
 
-/// Sends the bytes as a download: `Content-Disposition: attachment` with a sanitised name, the
-/// content type recorded at intake (from a safe list), `nosniff`, and a sandboxing CSP, so a
-/// file from a stranger is never rendered in the console's origin.
+/// Sends the bytes as a download (`crate::download`): always `attachment`, with the content
+/// type recorded at intake, so a file from a stranger is never rendered in the console's origin.
 async fn attachment_download(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path((id, attachment_id)): Path<(String, String)>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
     let id = ticket_id(&id)?;
     if holdfast_core::ids::AttachmentId::parse(&attachment_id).is_none() {
         return Err(Problem::not_found("attachment"));
@@ -432,52 +430,21 @@ async fn attachment_download(
         .await?
         .ok_or_else(|| Problem::not_found("attachment"))?;
     tx.commit().await?;
-    let path =
-        holdfast_app::helpdesk::ticket_mail::attachment_path(&state.config.data_dir, &found.sha256);
-    let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        tracing::error!(error = %e, attachment = %found.id, "attachment file is missing");
-        Problem::new(
-            ErrorCode::NotFound,
-            "the attachment's file is missing on this server",
-        )
-    })?;
-    let ascii: String = found
-        .filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = found
-        .filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    Ok((
-        [
-            ("content-type", found.content_type.clone()),
-            ("content-disposition", disposition),
-            ("x-content-type-options", "nosniff".to_owned()),
-            (
-                "content-security-policy",
-                "sandbox; default-src 'none'".to_owned(),
-            ),
-            ("cache-control", "private, no-store".to_owned()),
-        ],
+    let bytes = holdfast_app::attachments::read_attachment(&state.config.data_dir, &found.sha256)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, attachment = %found.id, "attachment file is missing");
+            Problem::new(
+                ErrorCode::NotFound,
+                "the attachment's file is missing on this server",
+            )
+        })?;
+    Ok(crate::download::file_response(
         bytes,
-    )
-        .into_response())
+        &found.content_type,
+        &found.filename,
+        false,
+    ))
 }
 
 /// A reply or note from the API: the id and body checked here, the work in the application

@@ -23,8 +23,9 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use holdfast_app::attachments::remove_files;
 use holdfast_app::crm::consent::{revoke_links, view};
-use holdfast_app::privacy::{change_contact_privacy, erase_audited, remove_files, staff_export};
+use holdfast_app::privacy::{change_contact_privacy, erase_audited, staff_export};
 use holdfast_core::access::fields::{Field, Visible};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;

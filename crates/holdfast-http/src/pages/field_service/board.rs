@@ -314,7 +314,11 @@ async fn board_page(
             &technician_text,
             &status_text,
         ),
-        next: board_href(day.tomorrow().unwrap_or(day), &technician_text, &status_text),
+        next: board_href(
+            day.tomorrow().unwrap_or(day),
+            &technician_text,
+            &status_text,
+        ),
         today: board_href(
             zone.date(state.clock.now_ms()),
             &technician_text,
@@ -432,7 +436,11 @@ async fn contact_of(state: &AppState, actor: &Actor, text: &str) -> ApiResult<Op
     tx.commit().await?;
     // Finding a contact by email is reading its email: only for a role that may.
     Ok(found
-        .filter(|c| Visible::contact(&actor.role, c).text(Field::ContactsEmail).is_some())
+        .filter(|c| {
+            Visible::contact(&actor.role, c)
+                .text(Field::ContactsEmail)
+                .is_some()
+        })
         .map(|c| c.id))
 }
 
@@ -498,7 +506,10 @@ async fn job_create(
     };
     let origin = audit::origin(&actor, &client);
     match app::create(&state, &actor, &origin, &body).await {
-        Ok(job) => Ok(see_other(&format!("/app/jobs/{}", job.id), is_htmx(&headers))),
+        Ok(job) => Ok(see_other(
+            &format!("/app/jobs/{}", job.id),
+            is_htmx(&headers),
+        )),
         Err(e) => {
             let (status, detail) = console::explain(&Problem::from(e));
             render_new(&state, &actor, status, values, Some(detail)).await
@@ -536,7 +547,10 @@ mod tests {
         let mut errors = Errors::default();
         // 2026-12-07T12:00Z is already the 8th in Auckland.
         let now = 1_796_644_800_000;
-        assert_eq!(board_day(None, &zone, now, &mut errors).to_string(), "2026-12-08");
+        assert_eq!(
+            board_day(None, &zone, now, &mut errors).to_string(),
+            "2026-12-08"
+        );
         assert_eq!(
             board_day(Some("2026-02-28"), &zone, now, &mut errors).to_string(),
             "2026-02-28"

@@ -13,13 +13,13 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::field_service::jobs as app;
-use holdfast_app::field_service::public_links;
+use holdfast_app::field_service::{files, public_links};
 use holdfast_core::access::fields::{Field, Visible};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
@@ -71,7 +71,11 @@ pub fn routes(t: &mut RouteTable) {
                 "Remove a service or material from a job",
                 post(item_remove),
             ),
-            ("/app/jobs/{id}/notes", "Add a note to a job", post(note_add)),
+            (
+                "/app/jobs/{id}/notes",
+                "Add a note to a job",
+                post(note_add),
+            ),
             (
                 "/app/jobs/{id}/details",
                 "Change a job's details, window and technicians",
@@ -91,6 +95,17 @@ pub fn routes(t: &mut RouteTable) {
                 handler,
             );
         }
+        t.add(
+            Method::POST,
+            "/app/jobs/{id}/files",
+            WRITE,
+            Doc::page(
+                "Console",
+                "Upload a photo or file to a job (multipart/form-data, one part named file)",
+            )
+            .redirect(),
+            post(file_upload),
+        );
         t.add(
             Method::POST,
             "/app/jobs/{id}/link",
@@ -192,6 +207,11 @@ struct JobPage {
     photos: Vec<FileShown>,
     /// Other files (HEIC photos, PDFs), as links.
     documents: Vec<FileShown>,
+}
+
+/// Whether a browser shows the file as a picture (what the download answers inline).
+fn shows_inline(content_type: &str) -> bool {
+    matches!(content_type, "image/jpeg" | "image/png" | "image/webp")
 }
 
 fn job_id(text: &str) -> ApiResult<JobId> {
@@ -305,7 +325,13 @@ async fn render(
         .collect();
     let members = names
         .iter()
-        .map(|(user, name, _)| (user.clone(), name.clone(), job.technician_ids.contains(user)))
+        .map(|(user, name, _)| {
+            (
+                user.clone(),
+                name.clone(),
+                job.technician_ids.contains(user),
+            )
+        })
         .collect();
     let (start, end, when) = match &job.window {
         Some(w) => (
@@ -320,6 +346,21 @@ async fn render(
         None => (String::new(), String::new(), None),
     };
     let open = !matches!(job.status, JobStatus::Completed | JobStatus::Cancelled);
+    // Pictures the browser shows inline as thumbnails; HEIC photos and PDFs as links.
+    let (photos, documents): (Vec<_>, Vec<_>) = job
+        .files
+        .iter()
+        .map(|f| {
+            let shown = FileShown {
+                href: format!("/api/v1/jobs/{}/files/{}", job.id, f.id),
+                name: f.filename.clone(),
+                size: console::size_text(f.size),
+            };
+            (shows_inline(&f.content_type), shown)
+        })
+        .partition(|(inline, _)| *inline);
+    let photos = photos.into_iter().map(|(_, f)| f).collect();
+    let documents = documents.into_iter().map(|(_, f)| f).collect();
     let page = JobPage {
         frame: Frame::new(state, actor, "/app/jobs").await?,
         status_label: status_label(job.status),
@@ -348,8 +389,8 @@ async fn render(
         error,
         may_invoice: actor.modules.contains(Module::Invoicing)
             && actor.role.grants(Permission::InvoicesWrite),
-        photos: Vec::new(),
-        documents: Vec::new(),
+        photos,
+        documents,
         job,
     };
     Ok(console::render(status, &page))
@@ -637,6 +678,38 @@ async fn details_change(
         .await
         .map(|_| ())
         .map_err(Problem::from);
+    after(&state, &actor, &id, &headers, result).await
+}
+
+/// A photo from the phone's camera or a file: the job out of reach is 404 before the body is
+/// read; a refused file (too large, not a picture or PDF, the 51st) is shown on the job's page.
+async fn file_upload(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let id = reach(&state, &actor, &id).await?;
+    let result = match crate::upload::one_file(&headers, body).await {
+        Err(problem) => Err(problem),
+        Ok(sent) => {
+            let origin = audit::origin(&actor, &client);
+            files::add(
+                &state,
+                &actor,
+                &origin,
+                id.as_str(),
+                &sent.filename,
+                sent.declared_type.as_deref(),
+                &sent.bytes,
+            )
+            .await
+            .map(|_| ())
+            .map_err(Problem::from)
+        }
+    };
     after(&state, &actor, &id, &headers, result).await
 }
 

@@ -275,15 +275,6 @@ fn activity_text(entry: &ActivityOut) -> String {
     format!("{what} — {by}")
 }
 
-/// Bytes as people read them.
-fn size_text(bytes: i64) -> String {
-    match bytes {
-        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
-        b if b >= 1024 => format!("{} KB", b / 1024),
-        b => format!("{b} bytes"),
-    }
-}
-
 async fn ticket_page(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -333,7 +324,7 @@ async fn ticket_page(
         .map(|a| Attachment {
             href: format!("/api/v1/tickets/{id}/attachments/{}", a.id),
             name: a.filename,
-            size: size_text(a.size),
+            size: console::size_text(a.size),
         })
         .collect();
     let members = if may_write && actor.role.grants(Permission::MembersRead) {
