@@ -579,15 +579,20 @@ pub async fn render_invoice(
     Ok(console::render(status, &page))
 }
 
-/// Renders the page again after a refused action, the refusal next to `form`.
+/// Renders the page again after a refused action, the refusal next to `form`. A refusal of
+/// the reader themselves (403: the role may not; 404: no such invoice) is a page of its own,
+/// as every console page answers it.
 pub async fn refused(
     state: &AppState,
     actor: &Actor,
     id: &str,
     form: &'static str,
-    problem: &Problem,
+    problem: Problem,
 ) -> ApiResult<Response> {
-    let (status, message) = console::explain(problem);
+    if matches!(problem.0.code.status(), 403 | 404) {
+        return Err(problem);
+    }
+    let (status, message) = console::explain(&problem);
     let inv = load(state, actor, id).await?;
     let extra = Extra {
         error: Some((form, message)),

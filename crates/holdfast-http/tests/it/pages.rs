@@ -514,6 +514,7 @@ struct PageIds {
     contact: String,
     company: String,
     import: String,
+    invoice: String,
     /// Live tokens by the page path they open (a reset link, an invitation).
     tokens: Vec<(&'static str, String)>,
 }
@@ -531,6 +532,7 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
                 "contacts" => &ids.contact,
                 "companies" => &ids.company,
                 "imports" => &ids.import,
+                "invoices" => &ids.invoice,
                 _ => &ids.ticket,
             }
         };
@@ -659,6 +661,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         contact: ticket["contact_id"].as_str().unwrap().to_owned(),
         company,
         import,
+        invoice: invoice.clone(),
         tokens: vec![
             ("/reset/", reset),
             ("/invite/", invitation),

@@ -316,7 +316,7 @@ async fn guard_matrix_matches_the_declared_permissions() {
                 // Every module stays on, so the routes after this one still answer.
                 call = call.body(
                     "application/x-www-form-urlencoded",
-                    "module:helpdesk=on&module:crm=on&module:automation=on",
+                    "module:helpdesk=on&module:crm=on&module:automation=on&module:field_service=on&module:invoicing=on",
                 );
             } else if spec.doc.page && spec.method.as_str() == "POST" {
                 call = call.body(

@@ -336,7 +336,7 @@ async fn draft_issue(
             "confirm",
             "tick the box to confirm: issuing takes a number and fixes the lines",
         );
-        return refused(&state, &actor, &id, "issue", &problem).await;
+        return refused(&state, &actor, &id, "issue", problem).await;
     }
     let body = IssueIn {
         issue_date: form.issue_date.as_deref().and_then(filled),
@@ -347,7 +347,7 @@ async fn draft_issue(
             &format!("/app/invoices/{id}?done=issued"),
             is_htmx(&headers),
         )),
-        Err(e) => refused(&state, &actor, &id, "issue", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "issue", Problem(e)).await,
     }
 }
 
@@ -364,7 +364,7 @@ async fn draft_delete(
     match app::delete(&state, &actor, &origin, &id).await {
         Ok(()) => Ok(see_other("/app/invoices?done=deleted", is_htmx(&headers))),
         Err(e) if e.code == ErrorCode::NotFound => Err(Problem(e)),
-        Err(e) => refused(&state, &actor, &id, "delete", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "delete", Problem(e)).await,
     }
 }
 

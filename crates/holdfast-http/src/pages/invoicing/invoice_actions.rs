@@ -141,7 +141,7 @@ async fn money_record(
                 "method",
                 "choose how the money changed hands: bank transfer, cash, card, cheque or other",
             );
-            return refused(&state, &actor, &id, which, &problem).await;
+            return refused(&state, &actor, &id, which, problem).await;
         }
     };
     let payment = PaymentIn {
@@ -156,7 +156,7 @@ async fn money_record(
             &format!("/app/invoices/{id}?done={which}"),
             is_htmx(&headers),
         )),
-        Err(e) => refused(&state, &actor, &id, which, &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, which, Problem(e)).await,
     }
 }
 
@@ -205,7 +205,7 @@ async fn credit_issue(
                 is_htmx(&headers),
             ))
         }
-        Err(e) => refused(&state, &actor, &id, "credit", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "credit", Problem(e)).await,
     }
 }
 
@@ -228,7 +228,7 @@ async fn invoice_void(
             &format!("/app/invoices/{id}?done=voided"),
             is_htmx(&headers),
         )),
-        Err(e) => refused(&state, &actor, &id, "void", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "void", Problem(e)).await,
     }
 }
 
@@ -254,7 +254,7 @@ async fn invoice_send(
             &format!("/app/invoices/{id}?done=sent"),
             is_htmx(&headers),
         )),
-        Err(e) => refused(&state, &actor, &id, "send", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "send", Problem(e)).await,
     }
 }
 
@@ -282,7 +282,7 @@ async fn link_issue(
             };
             render_invoice(&state, &actor, StatusCode::OK, inv, extra).await
         }
-        Err(e) => refused(&state, &actor, &id, "link", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "link", Problem(e)).await,
     }
 }
 
@@ -305,7 +305,7 @@ async fn link_revoke(
             ),
             is_htmx(&headers),
         )),
-        Err(e) => refused(&state, &actor, &id, "link", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "link", Problem(e)).await,
     }
 }
 
@@ -340,6 +340,6 @@ async fn checkout_open(
             };
             render_invoice(&state, &actor, StatusCode::OK, inv, extra).await
         }
-        Err(e) => refused(&state, &actor, &id, "checkout", &Problem(e)).await,
+        Err(e) => refused(&state, &actor, &id, "checkout", Problem(e)).await,
     }
 }
