@@ -363,7 +363,6 @@ async fn draft_delete(
     let origin = audit::origin(&actor, &client);
     match app::delete(&state, &actor, &origin, &id).await {
         Ok(()) => Ok(see_other("/app/invoices?done=deleted", is_htmx(&headers))),
-        Err(e) if e.code == ErrorCode::NotFound => Err(Problem(e)),
         Err(e) => refused(&state, &actor, &id, "delete", Problem(e)).await,
     }
 }
