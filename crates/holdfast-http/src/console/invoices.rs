@@ -174,7 +174,7 @@ pub const HAND_METHODS: [(&str, &str); 5] = [
 pub async fn customer_names(
     tx: &mut TenantTx<'_>,
     role: &Role,
-    ids: impl IntoIterator<Item = String>,
+    ids: Vec<String>,
 ) -> Result<BTreeMap<String, String>, StoreError> {
     let mut names = BTreeMap::new();
     for id in ids {
@@ -459,7 +459,8 @@ pub async fn render_invoice(
     let money = Money::of(&actor.role);
     let may_write = actor.role.grants(Permission::InvoicesWrite);
     let mut tx = state.db.read(&actor.tenant).await?;
-    let names = customer_names(&mut tx, &actor.role, inv.contact_id.clone()).await?;
+    let ids: Vec<String> = inv.contact_id.iter().cloned().collect();
+    let names = customer_names(&mut tx, &actor.role, ids).await?;
     tx.commit().await?;
     let customer = inv
         .contact_id

@@ -175,12 +175,8 @@ async fn invoices_page(
         .filter_map(|(_, v)| SeenInvoice::of(v))
         .collect();
     let mut tx = state.db.read(&actor.tenant).await?;
-    let names = customer_names(
-        &mut tx,
-        &actor.role,
-        seen.iter().filter_map(|i| i.contact_id.clone()),
-    )
-    .await?;
+    let ids: Vec<String> = seen.iter().filter_map(|i| i.contact_id.clone()).collect();
+    let names = customer_names(&mut tx, &actor.role, ids).await?;
     tx.commit().await?;
     let next_page = more
         .then(|| seen.last().map(|i| encode_cursor(&i.id)))
@@ -365,8 +361,8 @@ async fn render_new(
     {
         offered.insert(0, (id.clone(), id.clone()));
     }
-    let names = customer_names(&mut tx, &actor.role, offered.iter().map(|(id, _)| id.clone()))
-        .await?;
+    let ids: Vec<String> = offered.iter().map(|(id, _)| id.clone()).collect();
+    let names = customer_names(&mut tx, &actor.role, ids).await?;
     tx.commit().await?;
     let error = error.or_else(|| {
         errors
