@@ -53,7 +53,14 @@ await drive(async (page) => {
   await page.locator("#line-1-description").waitFor({ timeout });
   await page.locator("#line-1-description").fill("Filters");
   await page.locator("#line-1-quantity").fill("0");
-  await page.locator("#totals .error").waitFor({ timeout });
+  await page.waitForFunction(
+    () => {
+      const error = document.querySelector("#totals .error");
+      return error && error.textContent.includes("Line 2, quantity");
+    },
+    null,
+    { timeout }
+  );
   result.bad_line = await page.locator("#totals .error").innerText();
   await page.locator("#line-1-quantity").fill("3");
   await page.locator("#line-1-price").fill("19.99");
