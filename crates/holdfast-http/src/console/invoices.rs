@@ -286,7 +286,6 @@ pub struct EditorRow {
     pub unit_price: String,
     pub tax_percent: String,
     pub discount_percent: String,
-    pub net: String,
 }
 
 /// A draft's editor as sent (when the page comes back with what was typed: a line added or
@@ -482,7 +481,6 @@ pub async fn render_invoice(
                     unit_price: l.unit_price.clone(),
                     tax_percent: l.tax_percent.clone().unwrap_or_default(),
                     discount_percent: l.discount_percent.clone().unwrap_or_default(),
-                    net: String::new(),
                 })
                 .collect(),
             None => inv
@@ -497,7 +495,6 @@ pub async fn render_invoice(
                     unit_price: l.unit_price.clone().unwrap_or_default(),
                     tax_percent: l.tax_percent.clone(),
                     discount_percent: l.discount_percent.clone(),
-                    net: l.net.clone().unwrap_or_default(),
                 })
                 .collect(),
         };
