@@ -85,7 +85,10 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .expect(200)
         .await;
     assert_page(&list);
-    assert!(list.text.contains("<a href=\"/app/invoices\" aria-current=\"page\">Invoices</a>"));
+    assert!(
+        list.text
+            .contains("<a href=\"/app/invoices\" aria-current=\"page\">Invoices</a>")
+    );
     assert!(list.text.contains("No invoices yet."), "{}", list.text);
 
     // A new draft: the contact found by a search, one line, then its editor.
@@ -95,9 +98,19 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .expect(200)
         .await;
     assert_page(&new);
-    assert!(new.text.contains(&format!("value=\"{grace}\"")), "{}", new.text);
-    assert!(new.text.contains("&#60;b&#62;Grace&#60;/b&#62; Hopper"), "escaped name");
-    assert!(!new.text.contains(&format!("value=\"{ada}\"")), "only what matches");
+    assert!(
+        new.text.contains(&format!("value=\"{grace}\"")),
+        "{}",
+        new.text
+    );
+    assert!(
+        new.text.contains("&#60;b&#62;Grace&#60;/b&#62; Hopper"),
+        "escaped name"
+    );
+    assert!(
+        !new.text.contains(&format!("value=\"{ada}\"")),
+        "only what matches"
+    );
     let created = post_form(
         &app,
         &console,
@@ -144,11 +157,26 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .await;
     assert_page(&page);
     assert!(page.text.contains("Draft invoice"));
-    assert!(page.text.contains("name=\"line.0.unit_price\" type=\"text\" inputmode=\"decimal\" value=\"120\""), "{}", page.text);
-    assert!(page.text.contains("hx-post=\"/app/invoices/"), "live totals");
-    assert!(page.text.contains("hx-trigger=\"input changed delay:300ms\""));
+    assert!(
+        page.text.contains(
+            "name=\"line.0.unit_price\" type=\"text\" inputmode=\"decimal\" value=\"120\""
+        ),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("hx-post=\"/app/invoices/"),
+        "live totals"
+    );
+    assert!(
+        page.text
+            .contains("hx-trigger=\"input changed delay:300ms\"")
+    );
     assert!(page.text.contains("144.00 EUR"), "{}", page.text);
-    assert!(!page.text.contains("/pdf\""), "a draft has no PDF preview yet");
+    assert!(
+        !page.text.contains("/pdf\""),
+        "a draft has no PDF preview yet"
+    );
     let mut fields = editor_fields(&[["Boiler service", "1", "120", "20", ""]]);
     fields.push(("action".into(), "add".into()));
     let added = app
@@ -157,9 +185,18 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .body(FORM, encoded(&fields))
         .expect(200)
         .await;
-    assert!(added.text.contains("name=\"line.1.description\""), "a second row");
+    assert!(
+        added.text.contains("name=\"line.1.description\""),
+        "a second row"
+    );
     assert!(added.text.contains("Not saved yet."));
-    assert_eq!(invoice(&app, &ws, &id).await["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        invoice(&app, &ws, &id).await["lines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // Two lines saved, with notes and terms.
     let mut fields = editor_fields(&[
         ["Boiler service", "1", "120", "20", ""],
@@ -174,7 +211,10 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .body(FORM, encoded(&fields))
         .expect(303)
         .await;
-    assert_eq!(saved.header("location"), Some(format!("{at}?done=saved").as_str()));
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("{at}?done=saved").as_str())
+    );
     let stored = invoice(&app, &ws, &id).await;
     assert_eq!(stored["lines"][1]["net"], "27.90");
     assert_eq!(stored["total"], "177.48");
@@ -193,7 +233,10 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .expect(200)
         .await;
     assert!(!removed.text.contains("name=\"line.1.description\""));
-    assert!(removed.text.contains("144.00 EUR"), "the totals of what is shown");
+    assert!(
+        removed.text.contains("144.00 EUR"),
+        "the totals of what is shown"
+    );
     // A save with a bad line: the editor again, the line named, nothing saved.
     let mut fields = editor_fields(&[["Boiler service", "1", "12x", "20", ""]]);
     fields.push(("action".into(), "save".into()));
@@ -204,12 +247,25 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .expect(422)
         .await;
     assert_page(&refused);
-    assert!(refused.text.contains("Line 1, unit price"), "{}", refused.text);
-    assert!(refused.text.contains("value=\"12x\""), "what was typed stays");
+    assert!(
+        refused.text.contains("Line 1, unit price"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("value=\"12x\""),
+        "what was typed stays"
+    );
     assert_eq!(invoice(&app, &ws, &id).await["total"], "177.48");
 
     // Issue: refused without the confirmation, then done; the lines are final.
-    let unconfirmed = post_form(&app, &console, &format!("{at}/issue"), &[("issue_date", "")]).await;
+    let unconfirmed = post_form(
+        &app,
+        &console,
+        &format!("{at}/issue"),
+        &[("issue_date", "")],
+    )
+    .await;
     assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.text);
     assert!(unconfirmed.text.contains("tick the box"));
     assert_eq!(invoice(&app, &ws, &id).await["status"], "draft");
@@ -233,9 +289,15 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .await;
     assert!(page.text.contains(&format!("Invoice {number}")));
     assert!(page.text.contains("its lines are final"));
-    assert!(!page.text.contains("name=\"line.0.description\""), "no editor");
+    assert!(
+        !page.text.contains("name=\"line.0.description\""),
+        "no editor"
+    );
     assert!(page.text.contains("Record the payment"));
-    assert!(page.text.contains(&format!("href=\"/app/invoices/{id}/pdf\"")));
+    assert!(
+        page.text
+            .contains(&format!("href=\"/app/invoices/{id}/pdf\""))
+    );
     assert!(page.text.contains("target=\"_blank\""));
     // The PDF preview: inline, the API's document.
     let pdf = app
@@ -244,18 +306,43 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         .expect(200)
         .await;
     assert_eq!(pdf.header("content-type"), Some("application/pdf"));
-    assert!(pdf.header("content-disposition").unwrap().starts_with("inline;"));
+    assert!(
+        pdf.header("content-disposition")
+            .unwrap()
+            .starts_with("inline;")
+    );
     assert!(pdf.text.starts_with("%PDF-"));
     // A second draft to delete, and one for Ada; the list, its filters and the overdue mark.
-    let doomed = draft(&app, &ws, &ada, json!([{"description": "Oops", "quantity": "1", "unit_price": "1"}])).await;
-    let deleted = post_form(&app, &console, &format!("/app/invoices/{doomed}/delete"), &[]).await;
+    let doomed = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Oops", "quantity": "1", "unit_price": "1"}]),
+    )
+    .await;
+    let deleted = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{doomed}/delete"),
+        &[],
+    )
+    .await;
     assert_eq!(deleted.status, 303, "{}", deleted.text);
-    assert_eq!(deleted.header("location"), Some("/app/invoices?done=deleted"));
+    assert_eq!(
+        deleted.header("location"),
+        Some("/app/invoices?done=deleted")
+    );
     app.get(&format!("/api/v1/invoices/{doomed}"))
         .key(&ws.admin_key)
         .expect(404)
         .await;
-    let another = draft(&app, &ws, &ada, json!([{"description": "Call-out", "quantity": "1", "unit_price": "55"}])).await;
+    let another = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Call-out", "quantity": "1", "unit_price": "55"}]),
+    )
+    .await;
     let list = app
         .browser(Method::GET, "/app/invoices")
         .cookie(&console)
@@ -265,7 +352,11 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
     assert!(list.text.contains(&number));
     assert!(list.text.contains("Ada Lovelace"));
     assert!(list.text.contains("177.48 EUR"));
-    assert!(list.text.contains("class=\"overdue\""), "due 2025-07-01: {}", list.text);
+    assert!(
+        list.text.contains("class=\"overdue\""),
+        "due 2025-07-01: {}",
+        list.text
+    );
     for (query, rows, shows) in [
         ("status=draft", 1, another.as_str()),
         ("status=issued", 1, number.as_str()),
@@ -280,7 +371,13 @@ async fn an_admin_lists_drafts_edits_saves_and_issues_an_invoice_on_its_pages() 
         assert_eq!(r.text.matches("<tr data-row").count(), rows, "{query}");
         assert!(r.text.contains(shows), "{query}: {}", r.text);
     }
-    for query in ["status=open", "overdue=maybe", "kind=bill", "cursor=%%%", "sort=total"] {
+    for query in [
+        "status=open",
+        "overdue=maybe",
+        "kind=bill",
+        "cursor=%%%",
+        "sort=total",
+    ] {
         let r = app
             .browser(Method::GET, &format!("/app/invoices?{query}"))
             .cookie(&console)
@@ -329,7 +426,13 @@ async fn live_totals_round_as_a_save_does_and_name_the_bad_line_without_writing(
     let ws = app.workspace("inv-totals").await;
     let console = app.console_login(&ws).await;
     let ada = crate::contact(&app, &ws, crate::ada()).await;
-    let id = draft(&app, &ws, &ada, json!([{"description": "Start", "quantity": "1", "unit_price": "1"}])).await;
+    let id = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Start", "quantity": "1", "unit_price": "1"}]),
+    )
+    .await;
     let totals = format!("/app/invoices/{id}/totals");
     // Thirds of a price and a discounted line at an odd rate: each line rounds once, half
     // away from zero; the totals are sums of the rounded lines (`invoices.rs` has the same).
@@ -347,12 +450,32 @@ async fn live_totals_round_as_a_save_does_and_name_the_bad_line_without_writing(
         .expect(200)
         .await;
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
-    assert!(r.text.starts_with("<div id=\"totals\""), "a fragment: {}", r.text);
-    assert!(r.text.contains("<dd id=\"total-net\">62.46 EUR</dd>"), "{}", r.text);
-    assert!(r.text.contains("<dd id=\"total-tax\">5.89 EUR</dd>"), "{}", r.text);
+    assert!(
+        r.text.starts_with("<div id=\"totals\""),
+        "a fragment: {}",
+        r.text
+    );
+    assert!(
+        r.text.contains("<dd id=\"total-net\">62.46 EUR</dd>"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("<dd id=\"total-tax\">5.89 EUR</dd>"),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("<strong>68.35 EUR</strong>"), "{}", r.text);
-    assert!(r.text.contains("Tax at 7.625 %</dt><dd>4.00 EUR"), "{}", r.text);
-    assert!(r.text.contains("Tax at 19 %</dt><dd>1.89 EUR"), "{}", r.text);
+    assert!(
+        r.text.contains("Tax at 7.625 %</dt><dd>4.00 EUR"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("Tax at 19 %</dt><dd>1.89 EUR"),
+        "{}",
+        r.text
+    );
     // The same lines saved through the API give the same figures.
     let saved = app
         .patch(&format!("/api/v1/invoices/{id}"))
@@ -369,7 +492,11 @@ async fn live_totals_round_as_a_save_does_and_name_the_bad_line_without_writing(
     assert_eq!(saved["total"], "68.35");
     let before = invoice(&app, &ws, &id).await;
     // A bad quantity on the second line: 422, the line named, never a 500, nothing written.
-    for (quantity, says) in [("0", "must be above zero"), ("two", "must be a number"), ("1.2345", "at most 3 decimal places")] {
+    for (quantity, says) in [
+        ("0", "must be above zero"),
+        ("two", "must be a number"),
+        ("1.2345", "at most 3 decimal places"),
+    ] {
         let bad = editor_fields(&[
             ["Labour", "1", "10", "19", ""],
             ["Filters", quantity, "19.99", "7.625", ""],
@@ -382,7 +509,11 @@ async fn live_totals_round_as_a_save_does_and_name_the_bad_line_without_writing(
             .expect(422)
             .await;
         assert!(r.text.starts_with("<div id=\"totals\""), "{}", r.text);
-        assert!(r.text.contains("Line 2, quantity"), "{quantity}: {}", r.text);
+        assert!(
+            r.text.contains("Line 2, quantity"),
+            "{quantity}: {}",
+            r.text
+        );
         assert!(r.text.contains(says), "{quantity}: {}", r.text);
         assert!(r.text.contains("role=\"alert\""));
     }
@@ -437,7 +568,13 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
     let ws = app.workspace("inv-pay").await;
     let console = app.console_login(&ws).await;
     let ada = crate::contact(&app, &ws, crate::ada()).await;
-    let id = draft(&app, &ws, &ada, json!([{"description": "Repair", "quantity": "1", "unit_price": "100"}])).await;
+    let id = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Repair", "quantity": "1", "unit_price": "100"}]),
+    )
+    .await;
     app.post(&format!("/api/v1/invoices/{id}/issue"))
         .key(&ws.admin_key)
         .json(&json!({}))
@@ -447,9 +584,18 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
     // Too much, a method that is none, an amount that is none: the page again, the problem
     // next to the payment form, nothing recorded.
     for (fields, says) in [
-        (vec![("method", "cash"), ("amount", "100.01")], "at most the balance due, 100.00 EUR"),
-        (vec![("method", "barter"), ("amount", "10")], "choose how the money changed hands"),
-        (vec![("method", "online"), ("amount", "10")], "verified webhook only"),
+        (
+            vec![("method", "cash"), ("amount", "100.01")],
+            "at most the balance due, 100.00 EUR",
+        ),
+        (
+            vec![("method", "barter"), ("amount", "10")],
+            "choose how the money changed hands",
+        ),
+        (
+            vec![("method", "online"), ("amount", "10")],
+            "verified webhook only",
+        ),
         (vec![("method", "cash"), ("amount", "ten")], "amount"),
     ] {
         let r = post_form(&app, &console, &pay, &fields).await;
@@ -464,11 +610,19 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
         &app,
         &console,
         &pay,
-        &[("method", "bank_transfer"), ("amount", "40"), ("date", "2026-12-08"), ("reference", "BT-77")],
+        &[
+            ("method", "bank_transfer"),
+            ("amount", "40"),
+            ("date", "2026-12-08"),
+            ("reference", "BT-77"),
+        ],
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    assert_eq!(r.header("location"), Some(format!("/app/invoices/{id}?done=payment").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/app/invoices/{id}?done=payment").as_str())
+    );
     let stored = invoice(&app, &ws, &id).await;
     assert_eq!(stored["status"], "partially_paid");
     assert_eq!(stored["balance"], "60.00");
@@ -481,23 +635,46 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
         .body(FORM, form(&[("method", "cash"), ("amount", "60.00")]))
         .expect(200)
         .await;
-    assert_eq!(r.header("hx-redirect"), Some(format!("/app/invoices/{id}?done=payment").as_str()));
+    assert_eq!(
+        r.header("hx-redirect"),
+        Some(format!("/app/invoices/{id}?done=payment").as_str())
+    );
     assert_eq!(invoice(&app, &ws, &id).await["status"], "paid");
     let page = app
         .browser(Method::GET, &format!("/app/invoices/{id}"))
         .cookie(&console)
         .expect(200)
         .await;
-    assert!(page.text.contains("<dd id=\"invoice-status\" class=\"status\">Paid</dd>"), "{}", page.text);
+    assert!(
+        page.text
+            .contains("<dd id=\"invoice-status\" class=\"status\">Paid</dd>"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("BT-77"));
     assert!(page.text.contains("Bank transfer"));
     // A refund reopens it; a void is refused while money is kept (said next to its form).
-    let r = post_form(&app, &console, &format!("/app/invoices/{id}/refunds"), &[("method", "cash"), ("amount", "10")]).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{id}/refunds"),
+        &[("method", "cash"), ("amount", "10")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(invoice(&app, &ws, &id).await["status"], "partially_paid");
-    let r = post_form(&app, &console, &format!("/app/invoices/{id}/void"), &[("reason", "mistake")]).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{id}/void"),
+        &[("reason", "mistake")],
+    )
+    .await;
     assert_eq!(r.status, 409, "{}", r.text);
-    assert!(between(&r.text, "id=\"void-heading\"", "</section>").contains("refund it or issue a credit note"));
+    assert!(
+        between(&r.text, "id=\"void-heading\"", "</section>")
+            .contains("refund it or issue a credit note")
+    );
     // The payments page lists both, newest first.
     let list = app
         .browser(Method::GET, "/app/payments")
@@ -508,30 +685,59 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
     assert_eq!(list.text.matches("<tr data-row>").count(), 3);
     assert!(list.text.contains("−10.00 EUR"), "{}", list.text);
     assert!(list.text.contains("40.00 EUR"));
-    assert!(list.text.find("−10.00 EUR") < list.text.find("40.00 EUR"), "newest first");
+    assert!(
+        list.text.find("−10.00 EUR") < list.text.find("40.00 EUR"),
+        "newest first"
+    );
     // A full credit note: its own page.
-    let r = post_form(&app, &console, &format!("/app/invoices/{id}/credit-notes"), &[("reason", "goodwill")]).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{id}/credit-notes"),
+        &[("reason", "goodwill")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.text);
     let note = r.header("location").unwrap().to_owned();
     assert!(note.ends_with("?done=credited"), "{note}");
-    let page = app.browser(Method::GET, &note).cookie(&console).expect(200).await;
+    let page = app
+        .browser(Method::GET, &note)
+        .cookie(&console)
+        .expect(200)
+        .await;
     assert!(page.text.contains("Credit note CN-"), "{}", page.text);
     // The public link: shown once on the page that answers; revoked after.
-    let r = post_form(&app, &console, &format!("/app/invoices/{id}/public-link"), &[]).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{id}/public-link"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let url = between(&r.text, "id=\"once-link\" class=\"secret\" href=\"", "\"");
     assert!(url.contains("/p/invoices/hfpi_"), "{url}");
     let token = url.rsplit('/').next().unwrap();
-    app.browser(Method::GET, &format!("/p/invoices/{token}")).expect(200).await;
+    app.browser(Method::GET, &format!("/p/invoices/{token}"))
+        .expect(200)
+        .await;
     let again = app
         .browser(Method::GET, &format!("/app/invoices/{id}"))
         .cookie(&console)
         .expect(200)
         .await;
     assert!(!again.text.contains(token), "shown once");
-    let r = post_form(&app, &console, &format!("/app/invoices/{id}/public-link/revoke"), &[]).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{id}/public-link/revoke"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    app.browser(Method::GET, &format!("/p/invoices/{token}")).expect(404).await;
+    app.browser(Method::GET, &format!("/p/invoices/{token}"))
+        .expect(404)
+        .await;
     // Checkout without a payment account: refused, said next to its form.
     let r = post_form(&app, &console, &format!("/app/invoices/{id}/checkout"), &[]).await;
     assert!(r.status >= 400, "{}", r.text);
@@ -542,9 +748,19 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
         r.text
     );
     // Mail it: queued through the choke point.
-    let r = post_form(&app, &console, &format!("/app/invoices/{id}/send"), &[("message", "Thank you")]).await;
+    let r = post_form(
+        &app,
+        &console,
+        &format!("/app/invoices/{id}/send"),
+        &[("message", "Thank you")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    assert!(app.outbox_mail("ada@example.com").await.contains("Thank you"));
+    assert!(
+        app.outbox_mail("ada@example.com")
+            .await
+            .contains("Thank you")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -553,7 +769,13 @@ async fn a_role_without_amounts_sees_no_money_and_gets_no_money_form() {
     let ws = app.workspace("inv-nomoney").await;
     let ada = crate::contact(&app, &ws, crate::ada()).await;
     let price = "987.65";
-    let issued = draft(&app, &ws, &ada, json!([{"description": "Roof repair", "quantity": "1", "unit_price": price}])).await;
+    let issued = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Roof repair", "quantity": "1", "unit_price": price}]),
+    )
+    .await;
     app.post(&format!("/api/v1/invoices/{issued}/issue"))
         .key(&ws.admin_key)
         .json(&json!({}))
@@ -564,7 +786,13 @@ async fn a_role_without_amounts_sees_no_money_and_gets_no_money_form() {
         .json(&json!({"amount": "123.45", "method": "cash", "reference": "CASH-1"}))
         .expect(201)
         .await;
-    let open = draft(&app, &ws, &ada, json!([{"description": "Gutter", "quantity": "2", "unit_price": price}])).await;
+    let open = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Gutter", "quantity": "2", "unit_price": price}]),
+    )
+    .await;
     let role = app
         .post("/api/v1/roles")
         .key(&ws.admin_key)
@@ -585,10 +813,18 @@ async fn a_role_without_amounts_sees_no_money_and_gets_no_money_form() {
         "/app/payments".to_owned(),
         "/app/invoices/new".to_owned(),
     ] {
-        let r = app.browser(Method::GET, &path).key(&clerk).expect(200).await;
+        let r = app
+            .browser(Method::GET, &path)
+            .key(&clerk)
+            .expect(200)
+            .await;
         assert_page(&r);
         for amount in money {
-            assert!(!r.text.contains(amount), "{path} shows {amount}: {}", r.text);
+            assert!(
+                !r.text.contains(amount),
+                "{path} shows {amount}: {}",
+                r.text
+            );
         }
         for form in [
             "/payments\" hx-post",
@@ -618,15 +854,34 @@ async fn a_role_without_amounts_sees_no_money_and_gets_no_money_form() {
         .key(&clerk)
         .expect(200)
         .await;
-    assert!(draft_page.text.contains("name=\"notes\""), "notes are its to change");
+    assert!(
+        draft_page.text.contains("name=\"notes\""),
+        "notes are its to change"
+    );
     // The money routes refuse it, as the API does; the notes it may save.
     for (path, fields) in [
-        (format!("/app/invoices/{issued}/payments"), vec![("method", "cash"), ("amount", "1")]),
-        (format!("/app/invoices/{issued}/refunds"), vec![("method", "cash"), ("amount", "1")]),
-        (format!("/app/invoices/{issued}/credit-notes"), vec![("reason", "x")]),
+        (
+            format!("/app/invoices/{issued}/payments"),
+            vec![("method", "cash"), ("amount", "1")],
+        ),
+        (
+            format!("/app/invoices/{issued}/refunds"),
+            vec![("method", "cash"), ("amount", "1")],
+        ),
+        (
+            format!("/app/invoices/{issued}/credit-notes"),
+            vec![("reason", "x")],
+        ),
         (format!("/app/invoices/{issued}/checkout"), vec![]),
         (format!("/app/invoices/{issued}/public-link"), vec![]),
-        (format!("/app/invoices/{open}/totals"), vec![("line.0.description", "x"), ("line.0.quantity", "1"), ("line.0.unit_price", "1")]),
+        (
+            format!("/app/invoices/{open}/totals"),
+            vec![
+                ("line.0.description", "x"),
+                ("line.0.quantity", "1"),
+                ("line.0.unit_price", "1"),
+            ],
+        ),
     ] {
         let r = app
             .browser(Method::POST, &path)
@@ -648,14 +903,27 @@ async fn a_role_without_amounts_sees_no_money_and_gets_no_money_form() {
     let r = app
         .browser(Method::POST, &format!("/app/invoices/{open}"))
         .key(&clerk)
-        .body(FORM, form(&[("notes", "Call first"), ("line.0.unit_price", "0.01"), ("action", "save")]))
+        .body(
+            FORM,
+            form(&[
+                ("notes", "Call first"),
+                ("line.0.unit_price", "0.01"),
+                ("action", "save"),
+            ]),
+        )
         .expect(303)
         .await;
     assert!(r.header("location").unwrap().ends_with("?done=saved"));
     let stored = invoice(&app, &ws, &open).await;
     assert_eq!(stored["notes"], "Call first");
-    assert_eq!(stored["lines"][0]["unit_price"], price, "prices are not its to send");
-    assert_eq!(invoice(&app, &ws, &issued).await["status"], "partially_paid");
+    assert_eq!(
+        stored["lines"][0]["unit_price"], price,
+        "prices are not its to send"
+    );
+    assert_eq!(
+        invoice(&app, &ws, &issued).await["status"],
+        "partially_paid"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -666,8 +934,20 @@ async fn technicians_other_workspaces_and_forms_without_the_token_are_refused() 
     let console = app.console_login(&a).await;
     let mine = crate::contact(&app, &a, crate::ada()).await;
     let theirs = crate::contact(&app, &b, json!({"name": "B's customer"})).await;
-    let my_invoice = draft(&app, &a, &mine, json!([{"description": "A's work", "quantity": "1", "unit_price": "10"}])).await;
-    let their_invoice = draft(&app, &b, &theirs, json!([{"description": "B's secret work", "quantity": "1", "unit_price": "10"}])).await;
+    let my_invoice = draft(
+        &app,
+        &a,
+        &mine,
+        json!([{"description": "A's work", "quantity": "1", "unit_price": "10"}]),
+    )
+    .await;
+    let their_invoice = draft(
+        &app,
+        &b,
+        &theirs,
+        json!([{"description": "B's secret work", "quantity": "1", "unit_price": "10"}]),
+    )
+    .await;
     // A technician has no invoices.read: every page refused, and no section in the navigation.
     let technician = app.key(&a.slug, BuiltinRole::Technician).await;
     for path in [
@@ -679,7 +959,11 @@ async fn technicians_other_workspaces_and_forms_without_the_token_are_refused() 
         "/app/settings/invoicing".to_owned(),
         "/app/settings/payments".to_owned(),
     ] {
-        let r = app.browser(Method::GET, &path).key(&technician).expect(403).await;
+        let r = app
+            .browser(Method::GET, &path)
+            .key(&technician)
+            .expect(403)
+            .await;
         assert_page(&r);
         assert!(r.text.contains("lacks the permission"), "{path}");
     }
@@ -690,24 +974,47 @@ async fn technicians_other_workspaces_and_forms_without_the_token_are_refused() 
         .expect(403)
         .await;
     assert_page(&r);
-    let contacts = app.browser(Method::GET, "/app/contacts").key(&technician).expect(200).await;
-    assert!(!contacts.text.contains("href=\"/app/invoices\""), "no Invoices section");
+    let contacts = app
+        .browser(Method::GET, "/app/contacts")
+        .key(&technician)
+        .expect(200)
+        .await;
+    assert!(
+        !contacts.text.contains("href=\"/app/invoices\""),
+        "no Invoices section"
+    );
     // Another workspace's invoice: 404 pages, nothing of it shown or changed.
     for path in [
         format!("/app/invoices/{their_invoice}"),
         format!("/app/invoices/{their_invoice}/pdf"),
         "/app/invoices/not-an-id".to_owned(),
     ] {
-        let r = app.browser(Method::GET, &path).cookie(&console).expect(404).await;
+        let r = app
+            .browser(Method::GET, &path)
+            .cookie(&console)
+            .expect(404)
+            .await;
         assert_page(&r);
         assert!(!r.text.contains("B's"), "{path}");
     }
-    for action in ["", "/totals", "/issue", "/delete", "/payments", "/void", "/public-link"] {
+    for action in [
+        "",
+        "/totals",
+        "/issue",
+        "/delete",
+        "/payments",
+        "/void",
+        "/public-link",
+    ] {
         let r = post_form(
             &app,
             &console,
             &format!("/app/invoices/{their_invoice}{action}"),
-            &[("line.0.description", "x"), ("confirm", "yes"), ("action", "save")],
+            &[
+                ("line.0.description", "x"),
+                ("confirm", "yes"),
+                ("action", "save"),
+            ],
         )
         .await;
         assert_eq!(r.status, 404, "{action}: {}", r.text);
@@ -738,9 +1045,17 @@ async fn technicians_other_workspaces_and_forms_without_the_token_are_refused() 
         .json(&json!({"enabled": ["helpdesk", "crm"]}))
         .expect(200)
         .await;
-    let r = app.browser(Method::GET, "/app/invoices").cookie(&console).expect(404).await;
+    let r = app
+        .browser(Method::GET, "/app/invoices")
+        .cookie(&console)
+        .expect(404)
+        .await;
     assert!(r.text.contains("invoicing module is off"));
-    let inbox = app.browser(Method::GET, "/app/inbox").cookie(&console).expect(200).await;
+    let inbox = app
+        .browser(Method::GET, "/app/inbox")
+        .cookie(&console)
+        .expect(200)
+        .await;
     assert!(!inbox.text.contains("href=\"/app/invoices\""));
 }
 
@@ -749,7 +1064,11 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
     let app = TestApp::spawn_with(crate::generous_sign_in()).await;
     let ws = app.workspace("inv-settings").await;
     let console = app.console_login(&ws).await;
-    let index = app.browser(Method::GET, "/app/settings").cookie(&console).expect(200).await;
+    let index = app
+        .browser(Method::GET, "/app/settings")
+        .cookie(&console)
+        .expect(200)
+        .await;
     assert!(index.text.contains("href=\"/app/settings/invoicing\""));
     assert!(index.text.contains("href=\"/app/settings/payments\""));
     let page = app
@@ -779,7 +1098,13 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
         .body(FORM, form(&fields))
         .expect(403)
         .await;
-    assert!(refused.text.contains("href=\"/app/step-up?back=%2Fapp%2Fsettings%2Finvoicing\""), "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("href=\"/app/step-up?back=%2Fapp%2Fsettings%2Finvoicing\""),
+        "{}",
+        refused.text
+    );
     let key = "rk_test_51HolDfAsTrEsTrIcTeDkEyZ9w4";
     let connect = [("provider", "stripe"), ("secret_key", key)];
     let refused = post_form(&app, &console, "/app/settings/payments", &connect).await;
@@ -795,7 +1120,10 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
         &app,
         &console,
         "/app/step-up",
-        &[("password", OWNER_PASSWORD), ("back", "/app/settings/payments")],
+        &[
+            ("password", OWNER_PASSWORD),
+            ("back", "/app/settings/payments"),
+        ],
     )
     .await;
     // Bad numbers: the form again with what was typed, nothing saved.
@@ -803,7 +1131,12 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
     bad[3] = ("next_invoice_number", "seven");
     let r = post_form(&app, &console, "/app/settings/invoicing", &bad).await;
     assert_eq!(r.status, 422, "{}", r.text);
-    assert!(r.text.contains("next_invoice_number: must be a whole number"), "{}", r.text);
+    assert!(
+        r.text
+            .contains("next_invoice_number: must be a whole number"),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("value=\"seven\""));
     let r = post_form(&app, &console, "/app/settings/invoicing", &fields).await;
     assert_eq!(r.status, 303, "{}", r.text);
@@ -818,7 +1151,13 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
     assert_eq!(settings["payment_instructions"], "Sort code 00-00-00");
     // A key of the wrong shape: said, and never echoed back.
     let wrong = "sk_live_thisIsAFullSecretKey1234";
-    let r = post_form(&app, &console, "/app/settings/payments", &[("provider", "stripe"), ("secret_key", wrong)]).await;
+    let r = post_form(
+        &app,
+        &console,
+        "/app/settings/payments",
+        &[("provider", "stripe"), ("secret_key", wrong)],
+    )
+    .await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(r.text.contains("restricted key"));
     assert!(!r.text.contains(wrong));
@@ -830,18 +1169,45 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
         .expect(200)
         .await;
     assert_page(&page);
-    assert!(page.text.contains("<code id=\"hint-stripe\">…Z9w4</code>"), "{}", page.text);
+    assert!(
+        page.text.contains("<code id=\"hint-stripe\">…Z9w4</code>"),
+        "{}",
+        page.text
+    );
     assert!(!page.text.contains(key), "the key is never shown again");
     assert!(!page.text.contains("rk_test_51"));
-    let r = post_form(&app, &console, "/app/settings/payments/disconnect", &[("provider", "stripe")]).await;
+    let r = post_form(
+        &app,
+        &console,
+        "/app/settings/payments/disconnect",
+        &[("provider", "stripe")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    let r = post_form(&app, &console, "/app/settings/payments/disconnect", &[("provider", "stripe")]).await;
+    let r = post_form(
+        &app,
+        &console,
+        "/app/settings/payments/disconnect",
+        &[("provider", "stripe")],
+    )
+    .await;
     assert_eq!(r.status, 404, "{}", r.text);
-    assert!(r.text.contains("no account with this provider is connected"));
+    assert!(
+        r.text
+            .contains("no account with this provider is connected")
+    );
     // A role that may only read: the settings shown, no forms.
     let viewer = app.key(&ws.slug, BuiltinRole::Viewer).await;
-    let page = app.browser(Method::GET, "/app/settings/payments").key(&viewer).expect(200).await;
+    let page = app
+        .browser(Method::GET, "/app/settings/payments")
+        .key(&viewer)
+        .expect(200)
+        .await;
     assert!(!page.text.contains("name=\"secret_key\""));
-    let page = app.browser(Method::GET, "/app/settings/invoicing").key(&viewer).expect(200).await;
+    let page = app
+        .browser(Method::GET, "/app/settings/invoicing")
+        .key(&viewer)
+        .expect(200)
+        .await;
     assert!(!page.text.contains("Save the settings"));
 }

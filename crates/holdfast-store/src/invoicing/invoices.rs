@@ -11,8 +11,8 @@ use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::ids::{InvoiceId, PaymentId};
 use holdfast_core::invoicing::invoices::{
-    DocumentKind, DraftFields, InvoiceOut, InvoiceStatus, Line, PaymentKind, PaymentMethod,
-    PaymentListedOut, PaymentOut, SettingsBody, Settlement, Sums, amount_text, lines_out, sums,
+    DocumentKind, DraftFields, InvoiceOut, InvoiceStatus, Line, PaymentKind, PaymentListedOut,
+    PaymentMethod, PaymentOut, SettingsBody, Settlement, Sums, amount_text, lines_out, sums,
     taxes_out,
 };
 use holdfast_core::invoicing::money::Currency;

@@ -217,8 +217,8 @@ async fn draft_save(
             is_htmx(&headers),
         )),
         Err(e) => {
-            let status = StatusCode::from_u16(e.code.status())
-                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status =
+                StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let message = if e.errors.is_empty() {
                 e.detail.clone()
             } else {
@@ -264,7 +264,9 @@ async fn typed_totals(
         return Ok(None);
     }
     Ok(Some(
-        preview_totals(state, actor, id, form).await?.unwrap_or_else(|t| t),
+        preview_totals(state, actor, id, form)
+            .await?
+            .unwrap_or_else(|t| t),
     ))
 }
 

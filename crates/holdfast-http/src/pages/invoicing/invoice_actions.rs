@@ -168,7 +168,16 @@ async fn payment_record(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    money_record(state, actor, client, id, headers, body, PaymentKind::Payment).await
+    money_record(
+        state,
+        actor,
+        client,
+        id,
+        headers,
+        body,
+        PaymentKind::Payment,
+    )
+    .await
 }
 
 async fn refund_record(

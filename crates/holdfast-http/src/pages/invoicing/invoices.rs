@@ -346,8 +346,8 @@ async fn render_new(
         };
         let filter = list_filter(&mut tx, &actor.role, ask, &mut errors).await?;
         if errors.is_empty() {
-            let rows =
-                holdfast_store::crm::contacts::list(&mut tx, None, CONTACT_CHOICES, &filter).await?;
+            let rows = holdfast_store::crm::contacts::list(&mut tx, None, CONTACT_CHOICES, &filter)
+                .await?;
             offered = rows.into_iter().map(|c| (c.id.clone(), c.id)).collect();
         }
     }
@@ -469,7 +469,10 @@ async fn new_create(
     let origin = audit::origin(&actor, &client);
     match app::create(&state, &actor, &origin, &body).await {
         Ok(created) => {
-            let id = created.as_json()["id"].as_str().unwrap_or_default().to_owned();
+            let id = created.as_json()["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             Ok(see_other(&format!("/app/invoices/{id}"), is_htmx(&headers)))
         }
         Err(e) => {

@@ -114,9 +114,7 @@ async fn payments_page(
         .map(|p| Row {
             date: p.date,
             refund: p.kind == PaymentKind::Refund,
-            invoice: p
-                .invoice_number
-                .unwrap_or_else(|| p.invoice_id.clone()),
+            invoice: p.invoice_number.unwrap_or_else(|| p.invoice_id.clone()),
             invoice_id: p.invoice_id,
             method: match p.provider {
                 Some(provider) => format!("{} ({provider})", method_words(p.method)),
@@ -125,7 +123,11 @@ async fn payments_page(
             amount: p
                 .amount
                 .map(|a| {
-                    let sign = if p.kind == PaymentKind::Refund { "−" } else { "" };
+                    let sign = if p.kind == PaymentKind::Refund {
+                        "−"
+                    } else {
+                        ""
+                    };
                     format!("{sign}{a} {}", p.currency)
                 })
                 .unwrap_or_default(),

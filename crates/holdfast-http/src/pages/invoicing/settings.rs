@@ -315,7 +315,9 @@ async fn payments_page(
     QueryParams(query): QueryParams<DoneQuery>,
 ) -> ApiResult<Response> {
     let done = match query.done.as_deref() {
-        Some("connected") => Some("Connected. The key is sealed; only its last four characters are shown from now on."),
+        Some("connected") => Some(
+            "Connected. The key is sealed; only its last four characters are shown from now on.",
+        ),
         Some("disconnected") => Some("Disconnected."),
         _ => None,
     };
