@@ -1211,3 +1211,102 @@ async fn settings_pages_change_after_a_step_up_and_show_a_payment_key_by_its_las
         .await;
     assert!(!page.text.contains("Save the settings"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_bills_a_job_named_in_the_link_with_its_line_items_to_price() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("inv-from-job").await;
+    let console = app.console_login(&ws).await;
+    let ada = crate::contact(&app, &ws, crate::ada()).await;
+    let job = app
+        .post("/api/v1/jobs")
+        .key(&ws.admin_key)
+        .json(&json!({"contact_id": ada, "title": "Leaking tap",
+                      "line_items": [{"kind": "service", "description": "Repair", "quantity": "1.5"},
+                                     {"kind": "material", "description": "Washer", "quantity": "4"}]}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = app
+        .browser(Method::GET, &format!("/app/invoices/new?job={job}"))
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert_page(&page);
+    assert!(
+        page.text.contains("“Leaking tap” for Ada Lovelace"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(&format!("name=\"job_id\" value=\"{job}\""))
+    );
+    let r = post_form(
+        &app,
+        &console,
+        "/app/invoices/new",
+        &[("job_id", &job), ("currency", "EUR")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let id = r
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let stored = invoice(&app, &ws, &id).await;
+    assert_eq!(stored["job_id"], json!(job));
+    assert_eq!(stored["contact_id"], json!(ada));
+    assert_eq!(stored["lines"][1]["description"], "Washer");
+    assert_eq!(stored["lines"][1]["unit_price"], "0");
+    // Its editor shows the job; priced, it can be issued.
+    let editor = app
+        .browser(Method::GET, &format!("/app/invoices/{id}"))
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(editor.text.contains(&format!("<code>{job}</code>")));
+    assert!(editor.text.contains("name=\"line.1.description\""));
+    // A job that is none, or another's: said, nothing made.
+    let other = app.workspace("inv-from-job-b").await;
+    let b_contact = crate::contact(&app, &other, json!({"name": "B's customer"})).await;
+    let b_job = app
+        .post("/api/v1/jobs")
+        .key(&other.admin_key)
+        .json(&json!({"contact_id": b_contact, "title": "B's visit"}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = app
+        .browser(Method::GET, &format!("/app/invoices/new?job={b_job}"))
+        .cookie(&console)
+        .expect(200)
+        .await;
+    assert!(
+        page.text
+            .contains("is not a job of this workspace you reach")
+    );
+    assert!(!page.text.contains("B's"));
+    let r = post_form(&app, &console, "/app/invoices/new", &[("job_id", &b_job)]).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("job_id"), "{}", r.text);
+    app.browser(Method::GET, "/app/invoices/new?job=not-a-job")
+        .cookie(&console)
+        .expect(422)
+        .await;
+    let list = app
+        .get("/api/v1/invoices")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(list.json["data"].as_array().unwrap().len(), 1);
+}

@@ -30,6 +30,8 @@ use holdfast_core::error::ErrorCode;
 use holdfast_core::ids::{ContactId, InvoiceId, JobId};
 use holdfast_core::invoicing::invoices::{DocumentKind, InvoiceIn, InvoiceStatus, LineIn};
 use holdfast_core::validate::Errors;
+use holdfast_store::Lock;
+use holdfast_store::field_service::jobs::JobScope;
 use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
 
@@ -294,6 +296,8 @@ struct NewPage {
     searched: bool,
     contacts: Vec<ContactChoice>,
     job: Option<String>,
+    /// The job's title and customer, when the reader reaches the job (`None`: not found).
+    job_seen: Option<(String, String)>,
     currencies: Vec<(String, bool)>,
     sent: NewForm,
 }
@@ -361,8 +365,23 @@ async fn render_new(
     {
         offered.insert(0, (id.clone(), id.clone()));
     }
-    let ids: Vec<String> = offered.iter().map(|(id, _)| id.clone()).collect();
+    // The job to bill, as far as the reader's job scope reaches (as the create's own check).
+    let job_found = match job.and_then(JobId::parse) {
+        Some(job_id) => {
+            let scope = JobScope::of(actor);
+            holdfast_store::field_service::jobs::get(&mut tx, &scope, &job_id, Lock::Read)
+                .await?
+                .map(|j| (j.fields.title, j.fields.contact_id))
+        }
+        None => None,
+    };
+    let mut ids: Vec<String> = offered.iter().map(|(id, _)| id.clone()).collect();
+    ids.extend(job_found.iter().map(|(_, contact)| contact.clone()));
     let names = customer_names(&mut tx, &actor.role, ids).await?;
+    let job_seen = job_found.map(|(title, contact)| {
+        let customer = names.get(&contact).cloned().unwrap_or_default();
+        (title, customer)
+    });
     tx.commit().await?;
     let error = error.or_else(|| {
         errors
@@ -391,6 +410,7 @@ async fn render_new(
         searched: q.is_some(),
         contacts,
         job: job.map(str::to_owned),
+        job_seen,
         currencies,
         sent: NewForm {
             quantity: if sent.quantity.is_empty() {
