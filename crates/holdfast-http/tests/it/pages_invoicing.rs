@@ -1310,3 +1310,66 @@ async fn a_draft_bills_a_job_named_in_the_link_with_its_line_items_to_price() {
         .await;
     assert_eq!(list.json["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_checkout_on_the_page_shows_the_providers_address_for_the_balance() {
+    let api = holdfast_testkit::payments::ProviderApi::start().await;
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        outbound_allow: Some(vec!["127.0.0.1".into()]),
+        payments_api_base: Some(api.base.clone()),
+        ..Default::default()
+    })
+    .await;
+    let ws = app.workspace("inv-checkout").await;
+    let console = app.console_login(&ws).await;
+    let ada = crate::contact(&app, &ws, crate::ada()).await;
+    let id = draft(
+        &app,
+        &ws,
+        &ada,
+        json!([{"description": "Repair", "quantity": "1", "unit_price": "80"}]),
+    )
+    .await;
+    app.post(&format!("/api/v1/invoices/{id}/issue"))
+        .key(&ws.admin_key)
+        .json(&json!({}))
+        .expect(200)
+        .await;
+    app.post(&format!("/api/v1/invoices/{id}/payments"))
+        .key(&ws.admin_key)
+        .json(&json!({"amount": "30", "method": "cash"}))
+        .expect(201)
+        .await;
+    app.call(Method::PUT, "/api/v1/invoicing/payment-accounts/stripe")
+        .key(&ws.admin_key)
+        .json(&json!({"secret_key": "rk_test_51HolDfAsTrEsTrIcTeDkEy00"}))
+        .expect(200)
+        .await;
+    let r = post_form(&app, &console, &format!("/app/invoices/{id}/checkout"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_page(&r);
+    let url = between(&r.text, "id=\"once-link\" class=\"secret\" href=\"", "\"");
+    assert!(
+        url.starts_with("https://checkout.stripe.com/c/pay/cs_test_"),
+        "{url}"
+    );
+    assert!(
+        r.text
+            .contains("A checkout for 50.00 EUR was opened with stripe."),
+        "{}",
+        r.text
+    );
+    let call = api
+        .calls()
+        .into_iter()
+        .last()
+        .expect("a session was asked for");
+    assert_eq!(call.path, "/v1/checkout/sessions");
+    assert_eq!(
+        call.form("line_items[0][price_data][unit_amount]")
+            .as_deref(),
+        Some("5000")
+    );
+    // Nothing is recorded until the provider's verified webhook says so.
+    assert_eq!(invoice(&app, &ws, &id).await["status"], "partially_paid");
+}
