@@ -14,8 +14,8 @@ use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::{InvoiceId, JobId, PaymentId};
 use holdfast_core::invoicing::invoices::{
     CreditNoteIn, DocumentKind, DraftFields, InvoiceIn, InvoiceOut, InvoicePatch, InvoiceStatus,
-    IssueIn, LineIn, LineOut, PaymentIn, PaymentKind, SettingsBody, Settlement, TaxOut, VoidIn,
-    check_issue, date, derive_status, lines, lines_out, sums, taxes_out,
+    IssueIn, LineIn, PaymentIn, PaymentKind, SettingsBody, Settlement, TaxOut, VoidIn, check_issue,
+    date, derive_status, lines, sums, taxes_out,
 };
 use holdfast_core::invoicing::money::Currency;
 use holdfast_core::validate::{Errors, FieldError};
@@ -260,7 +260,6 @@ pub async fn recent_payments(
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub currency: Currency,
-    pub lines: Vec<LineOut>,
     pub taxes: Vec<TaxOut>,
     pub net: String,
     pub tax: String,
@@ -304,7 +303,6 @@ pub async fn preview(
     let places = currency.minor_units();
     Ok(Preview {
         currency,
-        lines: lines_out(currency, &fields.lines, &s),
         taxes: taxes_out(currency, &s),
         net: s.net.text(places),
         tax: s.tax.text(places),
