@@ -1,8 +1,9 @@
 //! `/app/invoices/{id}`: one invoice or credit note as the reader's role may see it (through
 //! the `Visible` the application layer answers: without `invoices.amount` no money anywhere,
 //! and no money forms). A draft opens in its editor: lines in a table (a line is added or
-//! removed by the form's own submit buttons: the server renders the rows), currency, terms, due date and
-//! notes, with live totals — each change posts the form to `/app/invoices/{id}/totals`, which
+//! removed by the form's own submit buttons: the server renders the rows), currency, terms,
+//! due date and notes, with live totals — each change posts the form to
+//! `/app/invoices/{id}/totals`, which
 //! works the figures out with the same validation and rounding as a save
 //! (`holdfast_app::invoicing::invoices::preview`) and writes nothing. Save, Issue (confirmed
 //! with a checkbox, no dialog) and Delete go through the API's application functions, as does
