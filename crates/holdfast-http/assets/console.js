@@ -16,7 +16,9 @@
     var xhr = event.detail.xhr;
     var type = (xhr && xhr.getResponseHeader("Content-Type")) || "";
     var target = event.detail.target;
-    if (xhr.status >= 400 && type.indexOf("text/html") === 0 && target && target.id === "content") {
+    // A box that shows its own refusal (the invoice editor's live totals) is swapped too.
+    var shows = target && (target.id === "content" || target.hasAttribute("data-swap-refusal"));
+    if (xhr.status >= 400 && type.indexOf("text/html") === 0 && shows) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

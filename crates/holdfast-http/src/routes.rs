@@ -85,6 +85,13 @@ pub fn route_table() -> RouteTable {
     // The field-service pages (issue 17): the dispatch board, booking, a job on a phone.
     crate::pages::field_service::board::routes(&mut table);
     crate::pages::field_service::job::routes(&mut table);
+    // The console's invoicing pages (issue 17, item 6): invoices, a draft's editor, an issued
+    // invoice's money, payments, and the invoicing and payment-account settings.
+    crate::pages::invoicing::invoices::routes(&mut table);
+    crate::pages::invoicing::invoice::routes(&mut table);
+    crate::pages::invoicing::invoice_actions::routes(&mut table);
+    crate::pages::invoicing::payments::routes(&mut table);
+    crate::pages::invoicing::settings::routes(&mut table);
     // The console, issue 15's first-run, account, audit and API-docs pages (console-ops).
     crate::pages::access::setup::routes(&mut table);
     crate::pages::identity::password_reset::routes(&mut table);

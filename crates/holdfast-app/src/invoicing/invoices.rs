@@ -11,14 +11,14 @@ use crate::{App, AppResult};
 use holdfast_core::access::fields::{self, Resource, Visible};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::field_service::time_zone::ZoneName;
-use holdfast_core::ids::{InvoiceId, JobId};
+use holdfast_core::ids::{InvoiceId, JobId, PaymentId};
 use holdfast_core::invoicing::invoices::{
     CreditNoteIn, DocumentKind, DraftFields, InvoiceIn, InvoiceOut, InvoicePatch, InvoiceStatus,
-    IssueIn, PaymentIn, PaymentKind, SettingsBody, Settlement, VoidIn, check_issue, date,
-    derive_status, sums,
+    IssueIn, LineIn, PaymentIn, PaymentKind, SettingsBody, Settlement, TaxOut, VoidIn, check_issue,
+    date, derive_status, lines, sums, taxes_out,
 };
 use holdfast_core::invoicing::money::Currency;
-use holdfast_core::validate::FieldError;
+use holdfast_core::validate::{Errors, FieldError};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::field_service::jobs::{self as job_store, JobScope};
 use holdfast_store::identity::auth::Actor;
@@ -226,6 +226,88 @@ pub async fn list(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// The workspace's payments and refunds across its invoices, newest first (`limit` + 1 read,
+/// for the caller's paging), each with its id and cut by the reader's field rules (a role
+/// without amounts sees when, how and against which invoice, never how much).
+pub async fn recent_payments(
+    state: &App,
+    actor: &Actor,
+    after: Option<&PaymentId>,
+    limit: i64,
+) -> AppResult<Vec<(String, Visible)>> {
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let rows = store::recent_payments(&mut tx, after, limit).await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id.clone();
+            let seen = Visible::stored(
+                &actor.role,
+                Resource::Invoices,
+                serde_json::to_value(&row).unwrap_or_default(),
+            );
+            (id, seen)
+        })
+        .collect())
+}
+
+/// A draft's figures for its lines as typed, worked out without saving anything: what the
+/// console's editor shows while a person types. The same validation (`lines[i].…` errors)
+/// and the same rounding as a save; only a role that may write amounts gets them.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub currency: Currency,
+    pub taxes: Vec<TaxOut>,
+    pub net: String,
+    pub tax: String,
+    pub total: String,
+}
+
+/// Works out [`Preview`] for the draft `id` with `items` in `currency` (the draft's own when
+/// `None`). Reads the draft (404 for one this workspace does not have, 409 for an issued
+/// document) and writes nothing.
+pub async fn preview(
+    state: &App,
+    actor: &Actor,
+    id: &str,
+    currency: Option<&str>,
+    items: &[LineIn],
+) -> AppResult<Preview> {
+    let id = InvoiceId::parse(id).ok_or_else(not_found)?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let current = store::get(&mut tx, &id, Lock::Read)
+        .await?
+        .ok_or_else(not_found)?;
+    tx.commit().await?;
+    check_amount_write(actor, true)?;
+    draft_only(&current, "changed")?;
+    let mut errors = Errors::default();
+    let currency = match currency.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(text) => errors
+            .take(Currency::parse("currency", text))
+            .unwrap_or(current.fields.currency),
+        None => current.fields.currency,
+    };
+    let checked = lines(&mut errors, items);
+    errors.finish(()).map_err(invalid)?;
+    let fields = DraftFields {
+        currency,
+        lines: checked,
+        ..current.fields
+    };
+    figures(&fields)?;
+    let s = sums(currency, &fields.lines);
+    let places = currency.minor_units();
+    Ok(Preview {
+        currency,
+        taxes: taxes_out(currency, &s),
+        net: s.net.text(places),
+        tax: s.tax.text(places),
+        total: s.total.text(places),
+    })
 }
 
 /// The document the caller names, locked for a change.

@@ -902,6 +902,26 @@ pub struct PaymentOut {
     pub created_at: i64,
 }
 
+/// A payment or refund in the workspace's list of money recorded (the console's payments
+/// page), with the document it was recorded against. `amount` is governed by the field rule
+/// `invoices.amount` like every money key of an invoice.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PaymentListedOut {
+    pub id: String,
+    pub kind: PaymentKind,
+    pub method: PaymentMethod,
+    pub amount: String,
+    pub currency: String,
+    pub date: String,
+    pub reference: Option<String>,
+    pub provider: Option<String>,
+    pub by: String,
+    pub created_at: i64,
+    pub invoice_id: String,
+    /// The document's number (a payment is recorded only against an issued invoice).
+    pub invoice_number: Option<String>,
+}
+
 /// An invoice or credit note as answered. Every money key here (and in its lines, taxes and
 /// payments) is governed by the field rule `invoices.amount` ([`AMOUNT_KEYS`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]

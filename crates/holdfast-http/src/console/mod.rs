@@ -7,6 +7,8 @@
 
 pub mod contacts;
 
+pub mod invoices;
+
 pub mod settings;
 
 use crate::problem::{ApiResult, PROBLEM_JSON, Problem, ProblemOut};
@@ -378,7 +380,7 @@ impl Frame {
 
 /// The console's sections: where, its name, the module it belongs to and the permission its
 /// first page needs (settings: every signed-in person has their own account).
-const SECTIONS: [(&str, &str, Option<Module>, Option<Permission>); 5] = [
+const SECTIONS: [(&str, &str, Option<Module>, Option<Permission>); 6] = [
     (
         "/app/inbox",
         "Inbox",
@@ -396,6 +398,12 @@ const SECTIONS: [(&str, &str, Option<Module>, Option<Permission>); 5] = [
         "Contacts",
         Some(Module::Crm),
         Some(Permission::ContactsRead),
+    ),
+    (
+        "/app/invoices",
+        "Invoices",
+        Some(Module::Invoicing),
+        Some(Permission::InvoicesRead),
     ),
     ("/app/audit", "Audit", None, Some(Permission::AuditRead)),
     ("/app/settings", "Settings", None, None),

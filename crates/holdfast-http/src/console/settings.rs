@@ -99,6 +99,18 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         Needs::Permission(Permission::ContactsErase, None),
     ),
     (
+        "/app/settings/invoicing",
+        "Invoicing",
+        "The business as printed on invoices, number prefixes, terms and payment instructions.",
+        Needs::Permission(Permission::InvoicesRead, Some(Module::Invoicing)),
+    ),
+    (
+        "/app/settings/payments",
+        "Payment accounts",
+        "Connect Stripe, Square or Mercado Pago so customers can pay invoices online.",
+        Needs::Permission(Permission::InvoicesRead, Some(Module::Invoicing)),
+    ),
+    (
         "/app/settings/workspace",
         "Workspace",
         "The workspace's name and its address for signing in.",

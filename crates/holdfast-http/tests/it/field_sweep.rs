@@ -528,6 +528,96 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/app/contacts/{id}/legal-hold", "a redirect"),
     ("POST", "/app/contacts/{id}/erase", "a redirect"),
+    (
+        "POST",
+        "/app/invoices/new",
+        "a redirect, or the new-invoice form naming contacts as GET /app/invoices/new does (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}",
+        "a redirect, or the draft's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/totals",
+        "figures and line numbers only",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/issue",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/delete",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/payments",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/refunds",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/credit-notes",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/void",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/send",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/public-link",
+        "the invoice's page as GET /app/invoices/{id} shows it (swept), with the link",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/public-link/revoke",
+        "a redirect, or the invoice's page as GET /app/invoices/{id} shows it (swept)",
+    ),
+    (
+        "POST",
+        "/app/invoices/{id}/checkout",
+        "the invoice's page as GET /app/invoices/{id} shows it (swept), with the checkout's address",
+    ),
+    (
+        "GET",
+        "/app/settings/invoicing",
+        "the workspace's invoicing settings",
+    ),
+    (
+        "POST",
+        "/app/settings/invoicing",
+        "a redirect, or the settings page",
+    ),
+    (
+        "GET",
+        "/app/settings/payments",
+        "providers and the last four characters of their keys",
+    ),
+    (
+        "POST",
+        "/app/settings/payments",
+        "a redirect, or the payment accounts page",
+    ),
+    (
+        "POST",
+        "/app/settings/payments/disconnect",
+        "a redirect, or the payment accounts page",
+    ),
     ("GET", "/api/v1/openapi.json", "schemas, no records"),
     ("DELETE", "/api/v1/contacts/{id}", "204 without a body"),
     ("DELETE", "/api/v1/companies/{id}", "204 without a body"),
@@ -813,6 +903,11 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/api/v1/invoices/{id}/pdf") => {
             call(format!("/api/v1/invoices/{}/pdf", ids.invoice))
         }
+        ("GET", "/app/invoices") => call("/app/invoices".into()),
+        ("GET", "/app/invoices/new") => call(format!("/app/invoices/new?contact={c}")),
+        ("GET", "/app/invoices/{id}") => call(format!("/app/invoices/{}", ids.invoice)),
+        ("GET", "/app/invoices/{id}/pdf") => call(format!("/app/invoices/{}/pdf", ids.invoice)),
+        ("GET", "/app/payments") => call("/app/payments".into()),
         ("POST", "/api/v1/contacts") => with(
             "/api/v1/contacts".into(),
             json!({"email": EMAIL, "name": NAME}),

@@ -47,6 +47,11 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/api/v1/field-service/", Module::FieldService),
     ("/api/v1/invoices", Module::Invoicing),
     ("/api/v1/invoicing/", Module::Invoicing),
+    // The console's invoicing pages.
+    ("/app/invoices", Module::Invoicing),
+    ("/app/payments", Module::Invoicing),
+    ("/app/settings/invoicing", Module::Invoicing),
+    ("/app/settings/payments", Module::Invoicing),
 ];
 
 /// The operator's billing receiver: the instance's, in no workspace's module.

@@ -516,6 +516,7 @@ struct PageIds {
     company: String,
     import: String,
     job: String,
+    invoice: String,
     /// Live tokens by the page path they open (a reset link, an invitation).
     tokens: Vec<(&'static str, String)>,
 }
@@ -534,6 +535,7 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
                 "companies" => &ids.company,
                 "imports" => &ids.import,
                 "jobs" => &ids.job,
+                "invoices" => &ids.invoice,
                 _ => &ids.ticket,
             }
         };
@@ -663,6 +665,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         company,
         import,
         job: job.clone(),
+        invoice: invoice.clone(),
         tokens: vec![
             ("/reset/", reset),
             ("/invite/", invitation),

@@ -44,6 +44,7 @@ const REVIEWED: &[(&str, &str)] = &[
     ("PATCH", "/api/v1/settings/security"),
     // Payment instructions tell customers where to send money.
     ("PUT", "/api/v1/invoicing/settings"),
+    ("POST", "/app/settings/invoicing"),
 ];
 
 /// Caught by the rules above, reviewed, and left without step-up on purpose.

@@ -11,8 +11,9 @@ use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::ids::{InvoiceId, PaymentId};
 use holdfast_core::invoicing::invoices::{
-    DocumentKind, DraftFields, InvoiceOut, InvoiceStatus, Line, PaymentKind, PaymentMethod,
-    PaymentOut, SettingsBody, Settlement, Sums, amount_text, lines_out, sums, taxes_out,
+    DocumentKind, DraftFields, InvoiceOut, InvoiceStatus, Line, PaymentKind, PaymentListedOut,
+    PaymentMethod, PaymentOut, SettingsBody, Settlement, Sums, amount_text, lines_out, sums,
+    taxes_out,
 };
 use holdfast_core::invoicing::money::Currency;
 
@@ -576,6 +577,64 @@ async fn payments(tx: &mut TenantTx<'_>, invoice: &Invoice) -> Result<Vec<Paymen
             provider: r.provider,
             by: r.created_by,
             created_at: r.created_at,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    id: String,
+    kind: String,
+    method: String,
+    amount_minor: i64,
+    paid_on: String,
+    reference: Option<String>,
+    provider: Option<String>,
+    created_by: String,
+    created_at: i64,
+    invoice_id: String,
+    number: Option<String>,
+    currency: String,
+}
+
+/// The workspace's payments and refunds across its invoices, newest first, after the cursor
+/// `after` (before the caller's field rules, which the caller applies).
+pub async fn recent_payments(
+    tx: &mut TenantTx<'_>,
+    after: Option<&PaymentId>,
+    limit: i64,
+) -> Result<Vec<PaymentListedOut>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let rows: Vec<ListedRow> = sqlx::query_as(
+        "SELECT p.id, p.kind, p.method, p.amount_minor, p.paid_on, p.reference, p.provider, \
+         p.created_by, p.created_at, p.invoice_id, i.number, i.currency \
+         FROM invoice_payments p JOIN invoices i \
+         ON i.workspace_id = p.workspace_id AND i.id = p.invoice_id \
+         WHERE p.workspace_id = $1 AND ($2 IS NULL OR p.id < $2) ORDER BY p.id DESC LIMIT $3",
+    )
+    .bind(ws)
+    .bind(after.map(PaymentId::as_str))
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let currency = Currency::from_trusted(&r.currency);
+            PaymentListedOut {
+                id: r.id,
+                kind: PaymentKind::parse(&r.kind).unwrap_or(PaymentKind::Payment),
+                method: PaymentMethod::parse(&r.method).unwrap_or(PaymentMethod::Other),
+                amount: amount_text(r.amount_minor, currency),
+                currency: currency.code().to_owned(),
+                date: r.paid_on,
+                reference: r.reference,
+                provider: r.provider,
+                by: r.created_by,
+                created_at: r.created_at,
+                invoice_id: r.invoice_id,
+                invoice_number: r.number,
+            }
         })
         .collect())
 }
