@@ -459,6 +459,21 @@ async fn status_change(
     after(&state, &actor, &id, &headers, result).await
 }
 
+/// Changes the job as the API's `PATCH` does (validated, audited, published).
+async fn change(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    id: &JobId,
+    patch: &JobPatch,
+) -> Result<(), Problem> {
+    let origin = audit::origin(actor, client);
+    app::update(state, actor, &origin, id.as_str(), patch)
+        .await
+        .map(|_| ())
+        .map_err(Problem::from)
+}
+
 /// A change of one item of a list the page showed: which (its position) and what it said
 /// then, so a list changed meanwhile is not changed at the wrong place.
 #[derive(Deserialize)]
@@ -504,11 +519,7 @@ async fn checklist_tick(
                 checklist: Some(checklist),
                 ..JobPatch::default()
             };
-            let origin = audit::origin(&actor, &client);
-            app::update(&state, &actor, &origin, id.as_str(), &patch)
-                .await
-                .map(|_| ())
-                .map_err(Problem::from)
+            change(&state, &actor, &client, &id, &patch).await
         }
     };
     after(&state, &actor, &id, &headers, result).await
@@ -546,11 +557,7 @@ async fn item_add(
         line_items: Some(items),
         ..JobPatch::default()
     };
-    let origin = audit::origin(&actor, &client);
-    let result = app::update(&state, &actor, &origin, id.as_str(), &patch)
-        .await
-        .map(|_| ())
-        .map_err(Problem::from);
+    let result = change(&state, &actor, &client, &id, &patch).await;
     after(&state, &actor, &id, &headers, result).await
 }
 
@@ -579,11 +586,7 @@ async fn item_remove(
                 line_items: Some(items),
                 ..JobPatch::default()
             };
-            let origin = audit::origin(&actor, &client);
-            app::update(&state, &actor, &origin, id.as_str(), &patch)
-                .await
-                .map(|_| ())
-                .map_err(Problem::from)
+            change(&state, &actor, &client, &id, &patch).await
         }
     };
     after(&state, &actor, &id, &headers, result).await
@@ -673,11 +676,7 @@ async fn details_change(
         checklist: Some(checklist),
         line_items: None,
     };
-    let origin = audit::origin(&actor, &client);
-    let result = app::update(&state, &actor, &origin, id.as_str(), &patch)
-        .await
-        .map(|_| ())
-        .map_err(Problem::from);
+    let result = change(&state, &actor, &client, &id, &patch).await;
     after(&state, &actor, &id, &headers, result).await
 }
 
