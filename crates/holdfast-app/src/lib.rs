@@ -20,6 +20,7 @@ pub mod crm;
 pub mod events;
 pub mod field_service;
 pub mod helpdesk;
+pub mod idempotency;
 pub mod identity;
 pub mod invoicing;
 pub mod jobs;

@@ -123,3 +123,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|e| Problem::new(ErrorCode::Validation, format!("invalid query string: {e}")))
     }
 }
+
+/// The request's `Idempotency-Key`, when it has one: 1 to 255 visible ASCII characters (422
+/// otherwise).
+pub(crate) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(Problem::field(
+            ErrorCode::Validation,
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters, e.g. a UUID",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}

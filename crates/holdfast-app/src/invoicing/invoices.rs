@@ -7,6 +7,7 @@
 
 use crate::audit::Origin;
 use crate::events::publish;
+use crate::idempotency::{self, Retry};
 use crate::{App, AppResult};
 use holdfast_core::access::fields::{self, Resource, Visible};
 use holdfast_core::error::{ApiError, ErrorCode};
@@ -143,9 +144,27 @@ pub async fn create(
     origin: &Origin,
     body: &InvoiceIn,
 ) -> AppResult<Visible> {
+    Ok(create_once(state, actor, origin, body, None).await?.0)
+}
+
+/// [`create`], once per `Idempotency-Key` (`retry`): a retry of the same request answers what
+/// the first did (`true`: replayed) and makes nothing.
+pub async fn create_once(
+    state: &App,
+    actor: &Actor,
+    origin: &Origin,
+    body: &InvoiceIn,
+    retry: Option<&Retry>,
+) -> AppResult<(Visible, bool)> {
     check_amount_write(actor, body.lines.is_some() || body.currency.is_some())?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
+    if let Some(answer) = idempotency::replayed(&mut tx, retry, now).await? {
+        return Ok((
+            Visible::stored(&actor.role, Resource::Invoices, answer),
+            true,
+        ));
+    }
     let settings = store::settings(&mut tx).await?;
     let job = match body.job_id.as_deref().map(JobId::parse) {
         Some(Some(job_id)) => {
@@ -179,9 +198,10 @@ pub async fn create(
         id.as_str(),
         json!({"contact_id": fields.contact_id, "job_id": fields.job_id}),
     );
+    idempotency::remember(&mut tx, retry, 201, out.as_json(), now).await?;
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
-    Ok(out)
+    Ok((out, false))
 }
 
 pub async fn get(state: &App, actor: &Actor, id: &str) -> AppResult<Visible> {
@@ -529,11 +549,36 @@ pub async fn record_money(
     kind: PaymentKind,
     body: &PaymentIn,
 ) -> AppResult<Visible> {
+    Ok(
+        record_money_once(state, actor, origin, id, kind, body, None)
+            .await?
+            .0,
+    )
+}
+
+/// [`record_money`], once per `Idempotency-Key` (`retry`): a retry of the same request (a
+/// client that lost the answer) answers what the first did (`true`: replayed) and records
+/// nothing more. Checked under the invoice's lock.
+pub async fn record_money_once(
+    state: &App,
+    actor: &Actor,
+    origin: &Origin,
+    id: &str,
+    kind: PaymentKind,
+    body: &PaymentIn,
+    retry: Option<&Retry>,
+) -> AppResult<(Visible, bool)> {
     // Money recorded is an amount written (and the refusals name the balance).
     check_amount_write(actor, true)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;
     let current = for_change(&mut tx, id).await?;
+    if let Some(answer) = idempotency::replayed(&mut tx, retry, now).await? {
+        return Ok((
+            Visible::stored(&actor.role, Resource::Invoices, answer),
+            true,
+        ));
+    }
     let fields = body.validate(current.fields.currency).map_err(invalid)?;
     if current.kind != DocumentKind::Invoice || !current.status.is_open_for_money() {
         return Err(conflict(format!(
@@ -605,9 +650,10 @@ pub async fn record_money(
         current.id.as_str(),
         json!({"payment_id": payment.as_str(), "method": fields.method.as_str(), "amount_minor": fields.amount_minor}),
     );
+    idempotency::remember(&mut tx, retry, 201, out.as_json(), now).await?;
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
-    Ok(out)
+    Ok((out, false))
 }
 
 /// Writes the new settlement and status, and publishes what happened.

@@ -1135,3 +1135,158 @@ async fn an_issued_invoice_is_a_pdf_and_is_mailed_with_it_through_the_choke_poin
             .any(|e| e["action"] == "invoice.sent")
     );
 }
+
+/// A client that lost the answer and retries with its `Idempotency-Key` gets the first answer
+/// again and nothing is made or recorded twice: an invoice, a payment, a refund, also when the
+/// retries arrive at the same moment. The key is the caller's own for one operation; the same
+/// key with another body is refused and a malformed key is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_makes_one_invoice_and_records_money_once() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("invoices-idempotent").await;
+    let key = ws.admin_key.clone();
+    let customer = contact(&app, &ws, ada()).await;
+    let body = json!({"contact_id": customer, "lines": one_line("100")});
+    let count = || async {
+        app.get("/api/v1/invoices?limit=100")
+            .key(&ws.admin_key)
+            .expect(200)
+            .await
+            .json["data"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    let first = app
+        .post("/api/v1/invoices")
+        .key(&key)
+        .header("idempotency-key", "draft-7f3a")
+        .json(&body)
+        .expect(201)
+        .await;
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = app
+        .post("/api/v1/invoices")
+        .key(&key)
+        .header("idempotency-key", "draft-7f3a")
+        .json(&body)
+        .expect(201)
+        .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_eq!(count().await, 1);
+    // The same key with another body: refused, nothing made.
+    let other = app
+        .post("/api/v1/invoices")
+        .key(&key)
+        .header("idempotency-key", "draft-7f3a")
+        .json(&json!({"contact_id": customer, "lines": one_line("200")}))
+        .expect(422)
+        .await;
+    assert_eq!(other.json["code"], "HF-REQ-008", "{}", other.text);
+    // Another credential's key of the same text is its own.
+    let finance = app.key(&ws.slug, BuiltinRole::Finance).await;
+    let theirs = app
+        .post("/api/v1/invoices")
+        .key(&finance)
+        .header("idempotency-key", "draft-7f3a")
+        .json(&body)
+        .expect(201)
+        .await;
+    assert_ne!(theirs.json["id"], first.json["id"]);
+    assert_eq!(count().await, 2);
+    for bad in ["has space", "", &"k".repeat(256)] {
+        let r = app
+            .post("/api/v1/invoices")
+            .key(&key)
+            .header("idempotency-key", bad)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(r.status, 422, "{bad:?}: {}", r.text);
+        assert_eq!(
+            r.json["errors"][0]["field"], "Idempotency-Key",
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(count().await, 2);
+
+    // Money: eight retries of one payment at the same moment record it once.
+    let invoice = id(&first.json);
+    issue(&app, &key, &invoice, json!({})).await;
+    let payment = json!({"amount": "40.00", "method": "bank_transfer", "reference": "BT-1"});
+    let mut retries = Vec::new();
+    for _ in 0..8 {
+        let app = &app;
+        let (key, payment, invoice) = (key.clone(), payment.clone(), invoice.clone());
+        retries.push(async move {
+            app.post(&format!("/api/v1/invoices/{invoice}/payments"))
+                .key(&key)
+                .header("idempotency-key", "pay-bt-1")
+                .json(&payment)
+                .send()
+                .await
+        });
+    }
+    let answers = futures::future::join_all(retries).await;
+    let made = answers
+        .iter()
+        .filter(|r| r.status == 201 && r.header("idempotent-replayed").is_none())
+        .count();
+    assert_eq!(
+        made,
+        1,
+        "{:?}",
+        answers
+            .iter()
+            .map(|r| (r.status, r.text.clone()))
+            .collect::<Vec<_>>()
+    );
+    for r in &answers {
+        // A retry that met the first one's record while it was being written is told to
+        // retry (409); every other answer is the first one's.
+        assert!(
+            r.status == 201 || r.status == 409,
+            "{}: {}",
+            r.status,
+            r.text
+        );
+    }
+    let paid = app
+        .get(&format!("/api/v1/invoices/{invoice}"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(paid["payments"].as_array().unwrap().len(), 1, "{paid:#}");
+    assert_eq!(paid["status"], "partially_paid");
+    // A refund with its own key, retried: one refund.
+    for _ in 0..2 {
+        app.post(&format!("/api/v1/invoices/{invoice}/refunds"))
+            .key(&key)
+            .header("idempotency-key", "refund-1")
+            .json(&json!({"amount": "10.00", "method": "bank_transfer"}))
+            .expect(201)
+            .await;
+    }
+    let refunded = app
+        .get(&format!("/api/v1/invoices/{invoice}"))
+        .key(&key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(
+        refunded["payments"].as_array().unwrap().len(),
+        2,
+        "{refunded:#}"
+    );
+    // The payment key was for that payment: the same text on the refund route is another key.
+    app.post(&format!("/api/v1/invoices/{invoice}/refunds"))
+        .key(&key)
+        .header("idempotency-key", "pay-bt-1")
+        .json(&json!({"amount": "5.00", "method": "cash"}))
+        .expect(201)
+        .await;
+}

@@ -108,21 +108,6 @@ fn contact_id(text: &str) -> ApiResult<ContactId> {
     ContactId::parse(text).ok_or_else(|| Problem::not_found("contact"))
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or_default();
-    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(Problem::field(
-            ErrorCode::Validation,
-            "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters, e.g. a UUID",
-        ));
-    }
-    Ok(Some(text.to_owned()))
-}
-
 async fn contact_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -130,7 +115,7 @@ async fn contact_create(
     headers: HeaderMap,
     body: JsonBody<ContactIn>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
+    let key = crate::extract::idempotency_key(&headers)?;
     check_writes(&actor, &body.value.sent_fields())?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&actor.tenant).await?;

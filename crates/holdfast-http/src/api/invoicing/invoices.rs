@@ -13,8 +13,10 @@ use crate::state::AppState;
 use crate::table::{Doc, QueryParam, RouteTable};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
+use holdfast_app::idempotency::Retry;
 use holdfast_app::invoicing::documents::{self, SendIn, SendOut};
 use holdfast_app::invoicing::invoices::{self as app, ListQuery};
 use holdfast_app::invoicing::links;
@@ -26,6 +28,7 @@ use holdfast_core::invoicing::invoices::{
     PaymentIn, PaymentKind, SettingsBody, VoidIn,
 };
 use holdfast_core::validate::Errors;
+use holdfast_store::identity::auth::Actor;
 use holdfast_store::invoicing::invoices::Filter;
 use serde::Deserialize;
 
@@ -74,7 +77,8 @@ pub fn routes(t: &mut RouteTable) {
         WRITE,
         doc("Create a draft invoice by hand, or from a job (its line items, priced at zero to fill in)")
             .request::<InvoiceIn>()
-            .response::<InvoiceOut>(201),
+            .response::<InvoiceOut>(201)
+            .idempotent(),
         post(invoice_create),
     );
     t.add(
@@ -134,7 +138,8 @@ pub fn routes(t: &mut RouteTable) {
         WRITE,
         doc("Record a payment received by hand (cash, cheque, bank transfer, card), at most the balance due")
             .request::<PaymentIn>()
-            .response::<InvoiceOut>(201),
+            .response::<InvoiceOut>(201)
+            .idempotent(),
         post(invoice_payment),
     );
     t.add(
@@ -143,7 +148,8 @@ pub fn routes(t: &mut RouteTable) {
         WRITE,
         doc("Record money given back, at most what was paid and not refunded")
             .request::<PaymentIn>()
-            .response::<InvoiceOut>(201),
+            .response::<InvoiceOut>(201)
+            .idempotent(),
         post(invoice_refund),
     );
     t.add(
@@ -213,11 +219,35 @@ async fn invoice_create(
     State(state): State<AppState>,
     Authed(actor): Authed,
     client: ClientInfo,
+    headers: HeaderMap,
     body: JsonBody<InvoiceIn>,
-) -> ApiResult<(StatusCode, Json<Visible>)> {
+) -> ApiResult<Response> {
+    let retry = retry_of(&actor, &headers, "invoice.create", &body.digest)?;
     let origin = audit::origin(&actor, &client);
-    let out = app::create(&state, &actor, &origin, &body.value).await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    let answer = app::create_once(&state, &actor, &origin, &body.value, retry.as_ref()).await?;
+    Ok(created(answer))
+}
+
+/// The request's `Idempotency-Key`, kept for `operation` and the caller.
+fn retry_of(
+    actor: &Actor,
+    headers: &HeaderMap,
+    operation: &str,
+    digest: &str,
+) -> ApiResult<Option<Retry>> {
+    Ok(crate::extract::idempotency_key(headers)?
+        .map(|key| Retry::new(actor, operation, &key, digest)))
+}
+
+/// 201 with the invoice; a retry's answer says it was replayed (`Idempotent-Replayed: true`).
+fn created((invoice, replayed): (Visible, bool)) -> Response {
+    let mut response = (StatusCode::CREATED, Json(invoice)).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
 }
 
 async fn invoice_get(
@@ -283,19 +313,27 @@ async fn invoice_payment(
     Authed(actor): Authed,
     client: ClientInfo,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: JsonBody<PaymentIn>,
-) -> ApiResult<(StatusCode, Json<Visible>)> {
+) -> ApiResult<Response> {
+    let retry = retry_of(
+        &actor,
+        &headers,
+        &format!("invoice.payment:{id}"),
+        &body.digest,
+    )?;
     let origin = audit::origin(&actor, &client);
-    let out = app::record_money(
+    let answer = app::record_money_once(
         &state,
         &actor,
         &origin,
         &id,
         PaymentKind::Payment,
         &body.value,
+        retry.as_ref(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(created(answer))
 }
 
 async fn invoice_refund(
@@ -303,19 +341,27 @@ async fn invoice_refund(
     Authed(actor): Authed,
     client: ClientInfo,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: JsonBody<PaymentIn>,
-) -> ApiResult<(StatusCode, Json<Visible>)> {
+) -> ApiResult<Response> {
+    let retry = retry_of(
+        &actor,
+        &headers,
+        &format!("invoice.refund:{id}"),
+        &body.digest,
+    )?;
     let origin = audit::origin(&actor, &client);
-    let out = app::record_money(
+    let answer = app::record_money_once(
         &state,
         &actor,
         &origin,
         &id,
         PaymentKind::Refund,
         &body.value,
+        retry.as_ref(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(created(answer))
 }
 
 async fn invoice_credit(
