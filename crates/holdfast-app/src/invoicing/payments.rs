@@ -24,7 +24,7 @@ use holdfast_core::invoicing::money::Currency;
 use holdfast_core::invoicing::payments::{
     AccountIn, AccountOut, AccountProvider, CheckoutOut, MoneyEvent, Reading, key_hint,
     mercadopago_payment_id, read_mercadopago_payment, read_paddle, read_square, read_stripe,
-    stripe_session_form,
+    stripe_session_form, stripe_takes,
 };
 use holdfast_core::webhooks::inbound::{InboundEventOut, Provider};
 use holdfast_store::identity::auth::Actor;
@@ -214,6 +214,8 @@ pub async fn open_checkout(
     let base = api_base(state, provider);
     let (provider_ref, url) = match provider {
         AccountProvider::Stripe => {
+            stripe_takes(balance, currency)
+                .map_err(|why| ApiError::new(ErrorCode::Conflict, why))?;
             let form = stripe_session_form(
                 id.as_str(),
                 &number,

@@ -436,6 +436,21 @@ pub fn read_mercadopago_payment(payment: &Value) -> Reading {
     })
 }
 
+/// Whether Stripe takes `amount_minor` of `currency`: an amount of a currency with three
+/// decimals (BHD, JOD, KWD, OMR, TND) must end in 0, which Stripe's documentation requires;
+/// `Err` says why, and what to do instead.
+pub fn stripe_takes(amount_minor: i64, currency: Currency) -> Result<(), String> {
+    if currency.minor_units() == 3 && amount_minor % 10 != 0 {
+        return Err(format!(
+            "Stripe takes {code} amounts in steps of 0.010 only, and the balance due ({amount} \
+             {code}) is not one: record this payment by hand, or connect Square for it",
+            code = currency.code(),
+            amount = crate::invoicing::invoices::amount_text(amount_minor, currency),
+        ));
+    }
+    Ok(())
+}
+
 /// The form fields of a Stripe Checkout Session for `amount_minor` of `currency` paying
 /// invoice `invoice_id` (numbered `number`): the invoice id travels as metadata on the session
 /// and its payment intent, and as the client reference.
@@ -621,6 +636,13 @@ mod tests {
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(get("line_items[0][price_data][unit_amount]"), Some("3835"));
+        let kwd = Currency::parse("amount", "KWD").unwrap();
+        assert!(stripe_takes(12_340, kwd).is_ok());
+        let why = stripe_takes(12_345, kwd).unwrap_err();
+        assert!(why.contains("12.345 KWD"), "{why}");
+        let eur = Currency::parse("amount", "EUR").unwrap();
+        let jpy = Currency::parse("amount", "JPY").unwrap();
+        assert!(stripe_takes(12_345, eur).is_ok() && stripe_takes(7, jpy).is_ok());
         assert_eq!(get("line_items[0][price_data][currency]"), Some("eur"));
         assert_eq!(
             get("payment_intent_data[metadata][holdfast_invoice]"),

@@ -754,3 +754,43 @@ async fn an_invoice_link_expires_ninety_days_after_the_invoice_is_settled_and_wi
         .await;
     app.get(&format!("/p/invoices/{token}")).expect(404).await;
 }
+
+/// Stripe takes amounts of a three-decimal currency (KWD, BHD …) in steps of 0.010 only: a
+/// balance that is not one is refused before Stripe is asked, with what to do instead; one that
+/// is opens a checkout for exactly that amount.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stripe_checkout_of_a_three_decimal_currency_asks_only_for_amounts_stripe_takes() {
+    let api = ProviderApi::start().await;
+    let app = app_with(&api).await;
+    let ws = app.workspace("paykwd").await;
+    connect_stripe(&app, &ws).await;
+    let odd = issued(&app, &ws, "12.345", "KWD").await;
+    let calls = api.calls().len();
+    let refused = app
+        .post(&format!("/api/v1/invoices/{odd}/checkout"))
+        .key(&ws.admin_key)
+        .expect(409)
+        .await;
+    assert!(
+        refused.text.contains("steps of 0.010") && refused.text.contains("12.345 KWD"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(api.calls().len(), calls, "Stripe was asked anyway");
+    let even = issued(&app, &ws, "12.340", "KWD").await;
+    let checkout = app
+        .post(&format!("/api/v1/invoices/{even}/checkout"))
+        .key(&ws.admin_key)
+        .expect(201)
+        .await
+        .json;
+    assert_eq!(checkout["amount"], "12.340", "{checkout:#}");
+    let call = api.calls().pop().unwrap();
+    assert_eq!(
+        call.form("line_items[0][price_data][unit_amount]")
+            .as_deref(),
+        Some("12340"),
+        "{}",
+        call.body
+    );
+}
