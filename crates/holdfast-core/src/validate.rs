@@ -332,7 +332,7 @@ pub fn multiline(field: &str, value: &str, max: usize) -> Result<String, FieldEr
 /// Whether a text may span lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lines {
-    /// One line ([`text`]).
+    /// One line ([`plain_text`]: no invisible format characters either).
     One,
     /// Several ([`multiline`]).
     Many,
@@ -349,7 +349,7 @@ pub fn optional(
 ) -> Option<String> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
     errors.take(match lines {
-        Lines::One => text(field, value, 1, max),
+        Lines::One => plain_text(field, value, 1, max),
         Lines::Many => multiline(field, value, max),
     })
 }

@@ -71,6 +71,15 @@ pub async fn check_reach(state: &App, actor: &Actor, job: &str) -> AppResult<()>
 /// characters, at most 200 characters); `declared_type` is the client's content type, only
 /// named in a refusal: the bytes decide. Refused: an empty file (422), over 10 MiB (413), a
 /// format other than JPEG, PNG, WebP, HEIC/HEIF or PDF (415), a job holding 50 files (409).
+fn full() -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!(
+            "a job holds at most {MAX_FILES_PER_JOB} photos and files; remove one to add another"
+        ),
+    )
+}
+
 pub async fn add(
     state: &App,
     actor: &Actor,
@@ -91,6 +100,11 @@ pub async fn add(
         zone,
         job,
     } = for_change(state, actor, &id).await?;
+    // A full job is refused before the bytes are written, while the job is held (so two
+    // uploads cannot both pass): a refused upload leaves nothing on disk.
+    if store::is_full(&mut tx, &job).await? {
+        return Err(full());
+    }
     // Written while the job is held: a refusal above writes nothing; a commit that fails
     // after this leaves a file no row names, which is harmless.
     let sha256 =
@@ -112,12 +126,7 @@ pub async fn add(
         uploaded_by: &uploaded_by,
     };
     let Some(out) = store::insert(&mut tx, &job, &new, now).await? else {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "a job holds at most {MAX_FILES_PER_JOB} photos and files; remove one to add another"
-            ),
-        ));
+        return Err(full());
     };
     published(state, &mut tx, &scope, job, &zone, EventType::JobUpdated).await?;
     let event = origin.event(

@@ -287,6 +287,10 @@ pub async fn send(
     body: &SendIn,
 ) -> AppResult<SendOut> {
     let id = InvoiceId::parse(id).ok_or_else(|| ApiError::not_found("invoice"))?;
+    // The mail carries every amount, the PDF and a payment link: only a role that may see and
+    // write amounts sends it (as only such a role hands out the link or opens the PDF), so a
+    // role with amounts hidden cannot mail them to an address it chose.
+    crate::invoicing::invoices::check_amount_write(actor, true)?;
     let message = match body
         .message
         .as_deref()

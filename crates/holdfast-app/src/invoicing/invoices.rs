@@ -586,9 +586,18 @@ pub async fn record_money_once(
             current.status.as_str()
         )));
     }
+    // Money is recorded when it came in: never on a day still to come in the workspace's zone
+    // (a typing mistake that would make the books wrong until someone noticed).
+    let today = today(state, &mut tx).await?;
     let day = match fields.date {
+        Some(d) if d.to_string() > today => {
+            return Err(invalid(vec![FieldError::new(
+                "date",
+                format!("must not be after today ({today} in the workspace's time zone)"),
+            )]));
+        }
         Some(d) => d.to_string(),
-        None => today(state, &mut tx).await?,
+        None => today,
     };
     let currency = current.fields.currency;
     let text = |minor| holdfast_core::invoicing::invoices::amount_text(minor, currency);

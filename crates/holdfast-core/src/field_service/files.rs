@@ -110,6 +110,17 @@ impl FileType {
         }
     }
 
+    /// The extensions a name of this format may end with (lower case).
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            FileType::Jpeg => &["jpg", "jpeg", "jpe"],
+            FileType::Png => &["png"],
+            FileType::Webp => &["webp"],
+            FileType::Heic | FileType::Heif => &["heic", "heif"],
+            FileType::Pdf => &["pdf"],
+        }
+    }
+
     /// The kept content type back (for a stored row); `None` for anything else.
     pub fn of_content_type(text: &str) -> Option<FileType> {
         [
@@ -224,6 +235,25 @@ pub fn too_large() -> ApiError {
 /// at most [`MAX_FILENAME_CHARS`] characters (the extension kept when it is cut). Empty after
 /// all that: `file.<ext>` for the sniffed type.
 pub fn sanitize_filename(raw: &str, file_type: FileType) -> String {
+    let name = cleaned_name(raw, file_type);
+    // The name ends as the bytes are: a picture saved from the console is never opened as a
+    // page or a program because of the name it was uploaded with (`evil.html` → `evil.html.png`).
+    let fits = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .is_some_and(|ext| file_type.extensions().contains(&ext.as_str()));
+    if fits {
+        return name;
+    }
+    let ext = file_type.extension();
+    let keep = MAX_FILENAME_CHARS - ext.len() - 1;
+    let stem: String = name.chars().take(keep).collect();
+    format!("{}.{ext}", stem.trim_end())
+}
+
+/// The last path part of `raw` without control or format characters, at most
+/// [`MAX_FILENAME_CHARS`] (a short extension kept); `file.<ext>` when nothing is left.
+fn cleaned_name(raw: &str, file_type: FileType) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
@@ -278,6 +308,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_name_ends_as_its_bytes_are() {
+        assert_eq!(
+            sanitize_filename("evil.html", FileType::Png),
+            "evil.html.png"
+        );
+        assert_eq!(
+            sanitize_filename("boiler.JPEG", FileType::Jpeg),
+            "boiler.JPEG"
+        );
+        assert_eq!(sanitize_filename("scan", FileType::Pdf), "scan.pdf");
+        assert_eq!(
+            sanitize_filename("IMG_1.heic", FileType::Heif),
+            "IMG_1.heic"
+        );
+        let long = format!("{}.exe", "a".repeat(300));
+        let kept = sanitize_filename(&long, FileType::Webp);
+        assert!(
+            kept.ends_with(".webp") && kept.chars().count() <= MAX_FILENAME_CHARS,
+            "{kept}"
+        );
+    }
+
+    #[test]
     fn formats_are_told_by_their_bytes() {
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some(FileType::Jpeg));
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some(FileType::Png));
@@ -327,19 +380,22 @@ mod tests {
     #[test]
     fn names_lose_their_path_controls_and_excess() {
         let t = FileType::Png;
-        assert_eq!(sanitize_filename("../../etc/passwd", t), "passwd");
+        assert_eq!(sanitize_filename("../../etc/passwd", t), "passwd.png");
         assert_eq!(
             sanitize_filename("C:\\Users\\me\\boiler.png", t),
             "boiler.png"
         );
         assert_eq!(sanitize_filename("a\r\nb\0c.png", t), "abc.png");
-        assert_eq!(sanitize_filename("photo\u{202E}gnp.exe", t), "photognp.exe");
+        assert_eq!(
+            sanitize_filename("photo\u{202E}gnp.exe", t),
+            "photognp.exe.png"
+        );
         assert_eq!(sanitize_filename("..", t), "file.png");
-        assert_eq!(sanitize_filename(".hidden", t), "hidden");
+        assert_eq!(sanitize_filename(".hidden", t), "hidden.png");
         assert_eq!(sanitize_filename("   ", FileType::Pdf), "file.pdf");
         assert_eq!(sanitize_filename("dir/", t), "file.png");
         let long = format!("{}.jpeg", "é".repeat(300));
-        let kept = sanitize_filename(&long, t);
+        let kept = sanitize_filename(&long, FileType::Jpeg);
         assert_eq!(kept.chars().count(), MAX_FILENAME_CHARS);
         assert!(kept.ends_with(".jpeg"));
         let no_ext = "x".repeat(500);

@@ -328,7 +328,7 @@ fn checklist(errors: &mut Errors, items: &[ChecklistItem]) -> Vec<ChecklistItem>
         .enumerate()
         .filter_map(|(i, item)| {
             errors
-                .take(validate::text(
+                .take(validate::plain_text(
                     &format!("checklist[{i}].text"),
                     item.text.trim(),
                     1,
@@ -350,7 +350,7 @@ fn line_items(errors: &mut Errors, items: &[LineItem]) -> Vec<LineItem> {
         .iter()
         .enumerate()
         .filter_map(|(i, item)| {
-            let description = errors.take(validate::text(
+            let description = errors.take(validate::plain_text(
                 &format!("line_items[{i}].description"),
                 item.description.trim(),
                 1,
@@ -380,7 +380,7 @@ impl JobIn {
         {
             errors.push("company_id", "is not a company id");
         }
-        let title = errors.take(validate::text("title", self.title.trim(), 1, 200));
+        let title = errors.take(validate::plain_text("title", self.title.trim(), 1, 200));
         let fields = JobFields {
             contact_id: self.contact_id.clone(),
             company_id: self.company_id.clone(),
@@ -422,7 +422,7 @@ impl JobPatch {
         let mut next = current.clone();
         if let Some(title) = &self.title {
             next.title = errors
-                .take(validate::text("title", title.trim(), 1, 200))
+                .take(validate::plain_text("title", title.trim(), 1, 200))
                 .unwrap_or_default();
         }
         if let Some(description) = &self.description {
@@ -509,7 +509,12 @@ pub struct NoteIn {
 impl NoteIn {
     /// The note's text, trimmed, 1 to 5000 characters.
     pub fn validate(&self) -> Result<String, Vec<FieldError>> {
-        validate::text("body", self.body.trim(), 1, 5000).map_err(|e| vec![e])
+        // A note keeps its lines (a technician's list of what was done).
+        let body = validate::multiline("body", &self.body, 5000).map_err(|e| vec![e])?;
+        if body.is_empty() {
+            return Err(vec![FieldError::new("body", "must not be empty")]);
+        }
+        Ok(body)
     }
 }
 

@@ -781,6 +781,15 @@ async fn a_role_without_amounts_sees_no_money_at_any_depth_and_cannot_price() {
         .key(&clerk)
         .expect(403)
         .await;
+    // Nor mail it: the mail carries every amount, the PDF and a payment link, to an address the
+    // clerk could have chosen (nothing is sent).
+    for body in [json!({}), json!({"with_link": false})] {
+        app.post(&format!("{path}/send"))
+            .key(&clerk)
+            .json(&body)
+            .expect(403)
+            .await;
+    }
     assert_eq!(
         app.get(&path).key(&key).expect(200).await.json["balance"],
         "60.00"

@@ -632,7 +632,10 @@ async fn a_job_holds_at_most_fifty_files_and_shared_bytes_are_kept_once() {
             first = id(&f);
         }
     }
-    let r = upload(&app, &key, &job, "p50.png", "image/png", PNG, 409).await;
+    // The 51st (other bytes) is refused before anything is written: no file is left on disk
+    // that no row names.
+    let r = upload(&app, &key, &job, "p50.jpg", "image/jpeg", &jpeg(), 409).await;
+    assert_eq!(stored_files(&app.config.data_dir).len(), 1);
     assert!(
         r.problem("HF-REQ-007")["detail"]
             .as_str()
@@ -672,7 +675,8 @@ async fn a_file_name_loses_its_path_and_anything_that_could_break_a_header() {
     let f = upload(&app, &key, &job, "../../etc/passwd", "image/png", PNG, 201)
         .await
         .json;
-    assert_eq!(f["filename"], "passwd");
+    // …and ends as its bytes are.
+    assert_eq!(f["filename"], "passwd.png");
     assert!(!app.config.data_dir.join("etc").exists());
     let f = upload(
         &app,

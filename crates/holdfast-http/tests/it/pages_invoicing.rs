@@ -599,6 +599,10 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
             "verified webhook only",
         ),
         (vec![("method", "cash"), ("amount", "ten")], "amount"),
+        (
+            vec![("method", "cash"), ("amount", "10"), ("date", "2099-01-01")],
+            "must not be after today",
+        ),
     ] {
         let r = post_form(&app, &console, &pay, &fields).await;
         assert_eq!(r.status, 422, "{fields:?}: {}", r.text);
@@ -615,7 +619,7 @@ async fn a_payment_recorded_on_the_page_moves_the_status_and_refusals_show_next_
         &[
             ("method", "bank_transfer"),
             ("amount", "40"),
-            ("date", "2026-12-08"),
+            ("date", "2026-11-30"),
             ("reference", "BT-77"),
         ],
     )

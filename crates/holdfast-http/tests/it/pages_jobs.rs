@@ -462,6 +462,27 @@ async fn a_technician_works_a_job_from_its_page() {
     .await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(r.text.contains("positive number"), "{}", r.text);
+    for (action, fields, says) in [
+        (
+            "items",
+            vec![("kind", "../x"), ("description", "Tap"), ("quantity", "1")],
+            "must be service or material",
+        ),
+        (
+            "notes",
+            vec![("body", "hi"), ("visibility", "public")],
+            "must be internal",
+        ),
+        (
+            "notes",
+            vec![("body", "\u{202E}hi"), ("visibility", "internal")],
+            "format characters",
+        ),
+    ] {
+        let r = post_form(&app, &tess_console, &format!("{path}/{action}"), &fields).await;
+        assert_eq!(r.status, 422, "{action}: {}", r.text);
+        assert!(r.text.contains(says), "{action}: {}", r.text);
+    }
     let items = job(&app, &ws, &id).await["line_items"].clone();
     assert_eq!(
         items,
@@ -511,7 +532,7 @@ async fn a_technician_works_a_job_from_its_page() {
         &tess_console,
         &format!("{path}/notes"),
         &[
-            ("body", "Parts ordered, back on Friday"),
+            ("body", "Parts ordered,\r\nback on Friday"),
             ("visibility", "customer"),
         ],
     )
@@ -530,7 +551,11 @@ async fn a_technician_works_a_job_from_its_page() {
         .unwrap();
     let public = app.get(&link).send().await;
     assert_eq!(public.status, 200, "{}", public.text);
-    assert!(public.text.contains("Parts ordered, back on Friday"));
+    assert!(
+        public.text.contains("Parts ordered,\nback on Friday"),
+        "a note keeps its lines: {}",
+        public.text
+    );
     assert!(public.text.contains("on the way"), "{}", public.text);
     let r = post_form(&app, &tess_console, &format!("{path}/link/revoke"), &[]).await;
     assert_eq!(r.status, 303, "{}", r.text);

@@ -121,6 +121,20 @@ pub async fn get(
     Ok(row.map(Row::file))
 }
 
+/// Whether the job holds [`MAX_FILES_PER_JOB`] files already (asked while the job is held,
+/// before any bytes are written, so a refused upload leaves nothing on disk).
+pub async fn is_full(tx: &mut TenantTx<'_>, job: &Job) -> Result<bool, StoreError> {
+    let ws = tx.ws().to_owned();
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM job_files WHERE workspace_id = $1 AND job_id = $2",
+    )
+    .bind(ws)
+    .bind(job.id.as_str())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(count >= MAX_FILES_PER_JOB)
+}
+
 /// Records a file on a job the caller reached and holds under lock (so two uploads cannot
 /// both pass the count); `None` when the job has [`MAX_FILES_PER_JOB`] already.
 pub async fn insert(
@@ -129,17 +143,10 @@ pub async fn insert(
     file: &NewJobFile<'_>,
     now_ms: i64,
 ) -> Result<Option<JobFileOut>, StoreError> {
-    let ws = tx.ws().to_owned();
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM job_files WHERE workspace_id = $1 AND job_id = $2",
-    )
-    .bind(&ws)
-    .bind(job.id.as_str())
-    .fetch_one(tx.conn())
-    .await?;
-    if count >= MAX_FILES_PER_JOB {
+    if is_full(tx, job).await? {
         return Ok(None);
     }
+    let ws = tx.ws().to_owned();
     let id = JobFileId::generate(now_ms);
     let kind = file.file_type.kind();
     sqlx::query(

@@ -545,7 +545,15 @@ async fn item_add(
     let form: NewItemForm = console::form(&headers, &body)?;
     let kind = match form.kind.as_str() {
         "material" => LineKind::Material,
-        _ => LineKind::Service,
+        "service" => LineKind::Service,
+        _ => {
+            let refused = Err(Problem::field(
+                ErrorCode::Validation,
+                "kind",
+                "must be service or material",
+            ));
+            return after(&state, &actor, &id, &headers, refused).await;
+        }
     };
     let mut items = job.line_items.clone();
     items.push(LineItem {
@@ -610,7 +618,15 @@ async fn note_add(
     let form: NoteForm = console::form(&headers, &body)?;
     let visibility = match form.visibility.as_deref() {
         Some("customer") => NoteVisibility::Customer,
-        _ => NoteVisibility::Internal,
+        None | Some("internal") => NoteVisibility::Internal,
+        Some(_) => {
+            let refused = Err(Problem::field(
+                ErrorCode::Validation,
+                "visibility",
+                "must be internal (the team) or customer (also on the customer's link)",
+            ));
+            return after(&state, &actor, &id, &headers, refused).await;
+        }
     };
     let origin = audit::origin(&actor, &client);
     let note = NoteIn {
