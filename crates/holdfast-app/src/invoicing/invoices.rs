@@ -539,6 +539,15 @@ pub async fn void(
     Ok(out)
 }
 
+/// What a document is, for a refusal: a credit note, or an invoice's status.
+fn what_it_is(invoice: &Invoice) -> &'static str {
+    if invoice.kind == DocumentKind::CreditNote {
+        "a credit note"
+    } else {
+        invoice.status.as_str()
+    }
+}
+
 /// Records money received (`Payment`: at most the balance due) or given back (`Refund`: at
 /// most what is kept) by hand, and moves the status.
 pub async fn record_money(
@@ -583,7 +592,7 @@ pub async fn record_money_once(
     if current.kind != DocumentKind::Invoice || !current.status.is_open_for_money() {
         return Err(conflict(format!(
             "money can be recorded only against an issued invoice; this one is {}",
-            current.status.as_str()
+            what_it_is(&current)
         )));
     }
     // Money is recorded when it came in: never on a day still to come in the workspace's zone
@@ -715,7 +724,7 @@ pub async fn credit(
     if current.kind != DocumentKind::Invoice || !current.status.is_open_for_money() {
         return Err(conflict(format!(
             "a credit note can be issued only against an issued invoice; this one is {}",
-            current.status.as_str()
+            what_it_is(&current)
         )));
     }
     let (reason, lines) = body.validate(&current.fields.lines).map_err(invalid)?;

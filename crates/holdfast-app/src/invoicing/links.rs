@@ -117,6 +117,10 @@ async fn target(state: &App, token: &str) -> AppResult<Option<(Tenant, InvoiceId
 fn status_words(invoice: &InvoiceOut) -> &'static str {
     match (invoice.kind, invoice.status) {
         (DocumentKind::CreditNote, _) => "Credit note",
+        // Credited after it was paid: more came in than is owed now.
+        (_, InvoiceStatus::Paid) if invoice.balance.starts_with('-') => {
+            "Paid — a credit is due to you"
+        }
         (_, InvoiceStatus::Paid) => "Paid — thank you",
         (_, InvoiceStatus::PartiallyPaid) => "Partly paid",
         (_, InvoiceStatus::Void) => "Cancelled (void)",

@@ -130,6 +130,8 @@ async fn view_invoice_link(State(state): State<AppState>, uri: Uri) -> ApiResult
     } = page;
     let currency = invoice.currency.clone();
     let with = |amount: &str| format!("{amount} {currency}");
+    // How to pay, only while something is owed (not on a credit note, a paid or a void invoice).
+    let owed = invoice.kind == DocumentKind::Invoice && balance_due.is_some();
     let page = InvoiceLinkPage {
         workspace,
         title: match invoice.kind {
@@ -151,6 +153,7 @@ async fn view_invoice_link(State(state): State<AppState>, uri: Uri) -> ApiResult
         payment_instructions: invoice
             .payment_instructions
             .as_deref()
+            .filter(|_| owed)
             .unwrap_or_default()
             .lines()
             .map(str::to_owned)
