@@ -88,7 +88,7 @@ pub(crate) async fn member_names(
             (m.user_id, name, m.role)
         })
         .collect();
-    named.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    named.sort_by_key(|a| a.1.to_lowercase());
     Ok(named)
 }
 
@@ -303,7 +303,7 @@ async fn board_page(
         }
     }
     let mut lanes: Vec<Lane> = lanes.into_values().collect();
-    lanes.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    lanes.sort_by_key(|a| a.name.to_lowercase());
     let technician_text = technician.unwrap_or_default();
     let status_text = status.map(JobStatus::as_str).unwrap_or("").to_owned();
     let page = BoardPage {
