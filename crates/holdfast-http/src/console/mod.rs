@@ -3,11 +3,13 @@
 //! CSRF token), refusals answered as pages, and form bodies. The static files are served by
 //! `pages/ops/assets.rs`.
 //! Pages themselves live in `pages/<feature>/`, declared in the route table like API routes;
-//! what contact pages share (a contact as a row) is in `contacts.rs`.
+//! what contact pages share (a contact as a row) is in `contacts.rs`, what the invoice pages
+//! share in `invoices.rs`, what the job pages share in `jobs.rs`.
 
 pub mod contacts;
 
 pub mod invoices;
+pub mod jobs;
 
 pub mod settings;
 

@@ -5,6 +5,7 @@
 //! store's `JobScope` decides, as for the API. `/app/jobs/new` books a job.
 
 use crate::audit;
+use crate::console::jobs::{checklist_of, member_names, status_label};
 use crate::console::{self, Frame, is_htmx, see_other};
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Authed, Guard};
@@ -21,7 +22,7 @@ use holdfast_app::field_service::jobs as app;
 use holdfast_core::access::fields::{Field, Visible};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
-use holdfast_core::field_service::jobs::{ChecklistItem, JobIn, JobOut, JobStatus, WindowIn};
+use holdfast_core::field_service::jobs::{JobIn, JobOut, JobStatus, WindowIn};
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::{ContactId, UserId};
 use holdfast_core::validate::Errors;
@@ -70,28 +71,6 @@ const BOARD_LIMIT: i64 = 400;
 /// The most unscheduled requests listed beside the board.
 const REQUESTS_SHOWN: i64 = 50;
 
-/// Members as the board names them: the name they go by, else their email; by user id.
-pub(crate) async fn member_names(
-    state: &AppState,
-    actor: &Actor,
-) -> ApiResult<Vec<(String, String, String)>> {
-    let mut tx = state.db.read(&actor.tenant).await?;
-    let members = holdfast_store::access::members::list(&mut tx).await?;
-    tx.commit().await?;
-    let mut named: Vec<(String, String, String)> = members
-        .into_iter()
-        .map(|m| {
-            let name = m
-                .display_name
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or(m.email);
-            (m.user_id, name, m.role)
-        })
-        .collect();
-    named.sort_by_key(|a| a.1.to_lowercase());
-    Ok(named)
-}
-
 /// A job on the board.
 pub(crate) struct Card {
     pub id: String,
@@ -101,18 +80,6 @@ pub(crate) struct Card {
     pub status: &'static str,
     pub status_label: &'static str,
     pub overlaps: bool,
-}
-
-/// A status as people read it on a page.
-pub(crate) fn status_label(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Requested => "Requested",
-        JobStatus::Scheduled => "Scheduled",
-        JobStatus::EnRoute => "On the way",
-        JobStatus::InProgress => "In progress",
-        JobStatus::Completed => "Completed",
-        JobStatus::Cancelled => "Cancelled",
-    }
 }
 
 fn card(job: &JobOut, day: &str) -> Card {
@@ -517,29 +484,9 @@ async fn job_create(
     }
 }
 
-/// A checklist typed one item per line (blank lines skipped; each not yet done).
-pub(crate) fn checklist_of(text: &str) -> Vec<ChecklistItem> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| ChecklistItem {
-            text: l.to_owned(),
-            done: false,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_checklist_is_one_item_per_line() {
-        let items = checklist_of("  Shut off water \n\n\r\nReplace valve\r\n");
-        let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
-        assert_eq!(texts, ["Shut off water", "Replace valve"]);
-        assert!(items.iter().all(|i| !i.done));
-    }
 
     #[test]
     fn the_board_day_is_asked_for_or_today() {

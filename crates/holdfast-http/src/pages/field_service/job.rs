@@ -6,6 +6,7 @@
 //! (a technician's other jobs are 404 here as there).
 
 use crate::audit;
+use crate::console::jobs::{checklist_of, member_names, status_label};
 use crate::console::{self, Frame, is_htmx, see_other};
 use crate::extract::ClientInfo;
 use crate::guard::{Authed, Guard};
@@ -31,8 +32,6 @@ use holdfast_core::ids::{ContactId, JobId};
 use holdfast_store::Lock;
 use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
-
-use super::board::{checklist_of, member_names, status_label};
 
 const READ: Guard = Guard::Staff {
     permission: Permission::JobsRead,
