@@ -482,39 +482,55 @@ async fn overlaps(
     scope: &JobScope,
     jobs: &[Job],
 ) -> Result<HashMap<String, Vec<String>>, StoreError> {
-    let ids: Vec<&str> = jobs
+    let windowed: Vec<(&str, Window)> = jobs
         .iter()
-        .filter(|j| j.fields.window.is_some() && !j.fields.technician_ids.is_empty())
-        .map(|j| j.id.as_str())
+        .filter(|j| !j.fields.technician_ids.is_empty())
+        .filter_map(|j| j.fields.window.map(|w| (j.id.as_str(), w)))
         .collect();
-    if ids.is_empty() {
+    if windowed.is_empty() {
         return Ok(HashMap::new());
     }
     let ws = tx.ws().to_owned();
-    // A window is at most MAX_WINDOW_MS long, so an overlapping one starts at most that long
-    // before this one: each job's search walks the window index's short range, and checks each
-    // candidate's technicians by primary key (driving it from a technician's every job would
-    // not be short).
-    let mut sql = Sql::of(&[
-        "SELECT a.id AS job_id, j.id AS other_id FROM jobs a JOIN jobs j \
-         ON j.workspace_id = a.workspace_id AND j.id <> a.id \
-         AND j.window_start > a.window_start - $2 AND j.window_start < a.window_end \
-         AND j.window_end > a.window_start \
-         WHERE a.workspace_id = $1 AND j.status NOT IN ('completed', 'cancelled') \
+    // A window is at most MAX_WINDOW_MS long, so one that overlaps [start, end) starts after
+    // start − MAX_WINDOW_MS and before end. Those bounds are computed here and sent as values:
+    // under row-level security PostgreSQL may use a comparison as an index condition only when
+    // every function in it is leakproof, and `a.window_start - $n` is not (it can overflow), so
+    // a bound computed in SQL left the window index's range open below and walked every earlier
+    // job. Each job's search walks the index's short range, then checks each candidate's
+    // technicians by primary key.
+    let mut sql = Sql::of(&["WITH a(id, lo, start_ms, end_ms) AS (VALUES "]);
+    for i in 0..windowed.len() {
+        let n = 3 + 4 * i;
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .param(n)
+            .push(", ")
+            .param(n + 1)
+            .push(", ")
+            .param(n + 2)
+            .push(", ")
+            .param(n + 3)
+            .push(")");
+    }
+    sql.push(
+        ") SELECT a.id AS job_id, j.id AS other_id FROM a JOIN jobs j \
+         ON j.workspace_id = $1 AND j.id <> a.id \
+         AND j.window_start > a.lo AND j.window_start < a.end_ms AND j.window_end > a.start_ms \
+         WHERE j.status NOT IN ('completed', 'cancelled') \
          AND EXISTS (SELECT 1 FROM job_technicians t JOIN job_technicians mine \
          ON mine.workspace_id = t.workspace_id AND mine.user_id = t.user_id \
-         WHERE t.workspace_id = j.workspace_id AND t.job_id = j.id AND mine.job_id = a.id)",
-    ]);
-    sql.append(&scope.condition(3))
-        .push(" AND a.id")
-        .append(&id_list(4, ids.len()))
-        .push(" ORDER BY a.id, j.id");
+         WHERE t.workspace_id = $1 AND t.job_id = j.id \
+         AND mine.workspace_id = $1 AND mine.job_id = a.id)",
+    );
+    sql.append(&scope.condition(2)).push(" ORDER BY a.id, j.id");
     let mut query = sqlx::query_as::<_, OverlapRow>(sql)
         .bind(ws)
-        .bind(MAX_WINDOW_MS)
         .bind(scope.bound());
-    for id in &ids {
-        query = query.bind(id.to_string());
+    for (id, window) in &windowed {
+        query = query
+            .bind(id.to_string())
+            .bind(window.start_ms.saturating_sub(MAX_WINDOW_MS))
+            .bind(window.start_ms)
+            .bind(window.end_ms);
     }
     let rows = query.fetch_all(tx.conn()).await?;
     Ok(group(rows.into_iter().map(|r| (r.job_id, r.other_id))))
