@@ -123,6 +123,61 @@ pub struct Window {
 /// The longest a window may be.
 pub const MAX_WINDOW_MS: i64 = 14 * 24 * 3600 * 1000;
 
+/// The ranges of window starts, `(after, before)` exclusive, where jobs that may overlap
+/// `windows` start: a window overlapping `[start, end)` starts after `start − MAX_WINDOW_MS`
+/// and before `end`. Ranges that meet are merged, so a day's board is one range of the window
+/// index (read once), and jobs far apart in time are separate short ranges.
+pub fn overlap_search_ranges(windows: impl IntoIterator<Item = Window>) -> Vec<(i64, i64)> {
+    let mut ranges: Vec<(i64, i64)> = windows
+        .into_iter()
+        .map(|w| (w.start_ms.saturating_sub(MAX_WINDOW_MS), w.end_ms))
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+    for (after, before) in ranges {
+        match merged.last_mut() {
+            // Exclusive bounds: (a, b) and (c, d) with c < b share a start in between.
+            Some(last) if after < last.1 => last.1 = last.1.max(before),
+            _ => merged.push((after, before)),
+        }
+    }
+    merged
+}
+
+/// A job as the double-booking check needs it: its id, window and technicians.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking<'a> {
+    pub id: &'a str,
+    pub window: Window,
+    pub technicians: &'a [String],
+}
+
+/// For each job of `page`, the ids (ascending) of the `others` whose window overlaps its own
+/// and that share a technician with it; a job never overlaps itself.
+pub fn double_bookings(
+    page: &[Booking<'_>],
+    others: &[Booking<'_>],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut found = std::collections::HashMap::new();
+    for job in page {
+        let mut ids: Vec<String> = others
+            .iter()
+            .filter(|o| o.id != job.id)
+            .filter(|o| {
+                o.window.start_ms < job.window.end_ms && o.window.end_ms > job.window.start_ms
+            })
+            .filter(|o| o.technicians.iter().any(|t| job.technicians.contains(t)))
+            .map(|o| o.id.to_owned())
+            .collect();
+        if !ids.is_empty() {
+            ids.sort_unstable();
+            ids.dedup();
+            found.insert(job.id.to_owned(), ids);
+        }
+    }
+    found
+}
+
 impl WindowIn {
     pub fn validate(&self, zone: &ZoneName, errors: &mut Errors) -> Option<Window> {
         let start = errors.take(zone.instant("window.start", &self.start));
@@ -563,6 +618,83 @@ pub struct JobOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn w(start_ms: i64, end_ms: i64) -> Window {
+        Window { start_ms, end_ms }
+    }
+
+    #[test]
+    fn overlap_search_merges_ranges_close_in_time() {
+        const H: i64 = 3_600_000;
+        // A day's jobs: one range from 14 days before the first to the end of the last.
+        let day = [w(9 * H, 10 * H), w(8 * H, 9 * H), w(14 * H, 16 * H)];
+        assert_eq!(
+            overlap_search_ranges(day),
+            vec![(8 * H - MAX_WINDOW_MS, 16 * H)]
+        );
+        // Two jobs a month apart: two ranges.
+        let far = [w(0, H), w(30 * 24 * H, 31 * 24 * H)];
+        assert_eq!(
+            overlap_search_ranges(far),
+            vec![
+                (-MAX_WINDOW_MS, H),
+                (30 * 24 * H - MAX_WINDOW_MS, 31 * 24 * H)
+            ]
+        );
+        assert!(overlap_search_ranges([]).is_empty());
+    }
+
+    #[test]
+    fn double_bookings_need_overlapping_windows_and_a_shared_technician() {
+        let (tom, tess) = (vec!["usr_tom".to_owned()], vec!["usr_tess".to_owned()]);
+        let both = vec!["usr_tess".to_owned(), "usr_tom".to_owned()];
+        let page = [Booking {
+            id: "job_a",
+            window: w(10, 20),
+            technicians: &tom,
+        }];
+        let others = [
+            Booking {
+                id: "job_a",
+                window: w(10, 20),
+                technicians: &tom,
+            },
+            Booking {
+                id: "job_c",
+                window: w(15, 25),
+                technicians: &both,
+            },
+            Booking {
+                id: "job_b",
+                window: w(19, 30),
+                technicians: &tom,
+            },
+            Booking {
+                id: "job_d",
+                window: w(20, 30),
+                technicians: &tom,
+            },
+            Booking {
+                id: "job_e",
+                window: w(0, 10),
+                technicians: &tom,
+            },
+            Booking {
+                id: "job_f",
+                window: w(12, 14),
+                technicians: &tess,
+            },
+        ];
+        let found = double_bookings(&page, &others);
+        // Itself, touching windows (job_d, job_e) and another technician's (job_f) are not.
+        assert_eq!(found["job_a"], vec!["job_b".to_owned(), "job_c".to_owned()]);
+        let alone = [Booking {
+            id: "job_f",
+            window: w(12, 14),
+            technicians: &tess,
+        }];
+        assert!(double_bookings(&alone, &others[..2]).is_empty());
+    }
 
     #[test]
     fn statuses_move_forward_back_one_step_or_to_cancelled() {

@@ -10,8 +10,9 @@ use crate::sql::Sql;
 use crate::tenant::{Lock, TenantTx};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::field_service::jobs::{
-    ChecklistItem, JobFields, JobOut, JobStatus, LineItem, MAX_NOTES, MAX_WINDOW_MS, NoteOut,
-    NoteVisibility, StatusChangeOut, Window, WindowOut,
+    Booking, ChecklistItem, JobFields, JobOut, JobStatus, LineItem, MAX_NOTES, MAX_WINDOW_MS,
+    NoteOut, NoteVisibility, StatusChangeOut, Window, WindowOut, double_bookings,
+    overlap_search_ranges,
 };
 use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::{JobId, JobNoteId};
@@ -469,71 +470,88 @@ async fn histories(
 }
 
 #[derive(sqlx::FromRow)]
-struct OverlapRow {
-    job_id: String,
-    other_id: String,
+struct CandidateRow {
+    id: String,
+    window_start: i64,
+    window_end: i64,
+    user_id: String,
 }
 
-/// For each of `jobs` with a window: the other open jobs of its technicians whose windows
-/// overlap it, among the jobs `scope` reaches (a technician learns nothing of jobs they are
-/// not assigned to). One statement for them all.
+/// The double bookings of a page of jobs as a caller of `scope` may see them: for each job
+/// with a window and technicians, the other open jobs (within the scope) whose window overlaps
+/// its own and that share a technician with it. One statement reads the candidates: the
+/// window index's ranges where overlapping jobs start (`overlap_search_ranges`: one range for
+/// a day's board), each a plain range condition on bound values, which PostgreSQL can use as
+/// an index condition under row-level security (an expression such as `a.window_start - $n`
+/// is not leakproof, so it could not). The overlaps are then worked out here
+/// (`double_bookings`) rather than by a self-join, whose plan under the policy walked the
+/// whole index.
 async fn overlaps(
     tx: &mut TenantTx<'_>,
     scope: &JobScope,
     jobs: &[Job],
 ) -> Result<HashMap<String, Vec<String>>, StoreError> {
-    let windowed: Vec<(&str, Window)> = jobs
+    let page: Vec<Booking<'_>> = jobs
         .iter()
         .filter(|j| !j.fields.technician_ids.is_empty())
-        .filter_map(|j| j.fields.window.map(|w| (j.id.as_str(), w)))
+        .filter_map(|j| {
+            j.fields.window.map(|window| Booking {
+                id: j.id.as_str(),
+                window,
+                technicians: &j.fields.technician_ids,
+            })
+        })
         .collect();
-    if windowed.is_empty() {
+    if page.is_empty() {
         return Ok(HashMap::new());
     }
-    let ws = tx.ws().to_owned();
-    // A window is at most MAX_WINDOW_MS long, so one that overlaps [start, end) starts after
-    // start − MAX_WINDOW_MS and before end. Those bounds are computed here and sent as values:
-    // under row-level security PostgreSQL may use a comparison as an index condition only when
-    // every function in it is leakproof, and `a.window_start - $n` is not (it can overflow), so
-    // a bound computed in SQL left the window index's range open below and walked every earlier
-    // job. Each job's search walks the index's short range, then checks each candidate's
-    // technicians by primary key.
-    let mut sql = Sql::of(&["WITH a(id, lo, start_ms, end_ms) AS (VALUES "]);
-    for i in 0..windowed.len() {
-        let n = 3 + 4 * i;
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .param(n)
-            .push(", ")
-            .param(n + 1)
-            .push(", ")
-            .param(n + 2)
-            .push(", ")
-            .param(n + 3)
-            .push(")");
+    let ranges = overlap_search_ranges(page.iter().map(|b| b.window));
+    let mut sql = Sql::of(&[""]);
+    for (i, _) in ranges.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(
+            "SELECT j.id, j.window_start, j.window_end, t.user_id FROM jobs j \
+             JOIN job_technicians t ON t.workspace_id = j.workspace_id AND t.job_id = j.id \
+             WHERE j.workspace_id = $1 AND j.status NOT IN ('completed', 'cancelled') \
+             AND j.window_start > ",
+        )
+        .param(3 + 2 * i)
+        .push(" AND j.window_start < ")
+        .param(4 + 2 * i);
+        sql.append(&scope.condition(2));
     }
-    sql.push(
-        ") SELECT a.id AS job_id, j.id AS other_id FROM a JOIN jobs j \
-         ON j.workspace_id = $1 AND j.id <> a.id \
-         AND j.window_start > a.lo AND j.window_start < a.end_ms AND j.window_end > a.start_ms \
-         WHERE j.status NOT IN ('completed', 'cancelled') \
-         AND EXISTS (SELECT 1 FROM job_technicians t JOIN job_technicians mine \
-         ON mine.workspace_id = t.workspace_id AND mine.user_id = t.user_id \
-         WHERE t.workspace_id = $1 AND t.job_id = j.id \
-         AND mine.workspace_id = $1 AND mine.job_id = a.id)",
-    );
-    sql.append(&scope.condition(2)).push(" ORDER BY a.id, j.id");
-    let mut query = sqlx::query_as::<_, OverlapRow>(sql)
+    let ws = tx.ws().to_owned();
+    let mut query = sqlx::query_as::<_, CandidateRow>(sql)
         .bind(ws)
         .bind(scope.bound());
-    for (id, window) in &windowed {
-        query = query
-            .bind(id.to_string())
-            .bind(window.start_ms.saturating_sub(MAX_WINDOW_MS))
-            .bind(window.start_ms)
-            .bind(window.end_ms);
+    for (after, before) in &ranges {
+        query = query.bind(*after).bind(*before);
     }
     let rows = query.fetch_all(tx.conn()).await?;
-    Ok(group(rows.into_iter().map(|r| (r.job_id, r.other_id))))
+    // One candidate per job, with all its technicians.
+    let mut by_job: HashMap<String, (Window, Vec<String>)> = HashMap::new();
+    for row in rows {
+        let window = Window {
+            start_ms: row.window_start,
+            end_ms: row.window_end,
+        };
+        by_job
+            .entry(row.id)
+            .or_insert_with(|| (window, Vec::new()))
+            .1
+            .push(row.user_id);
+    }
+    let others: Vec<Booking<'_>> = by_job
+        .iter()
+        .map(|(id, (window, technicians))| Booking {
+            id,
+            window: *window,
+            technicians,
+        })
+        .collect();
+    Ok(double_bookings(&page, &others))
 }
 
 /// The job as answered to a caller of `scope`: with its window in the workspace's zone,
