@@ -118,6 +118,10 @@ pub async fn deliver_staff_mail(state: &App, payload: &serde_json::Value) -> Job
 /// sent.
 pub const CONFIRMATION_LINK: &str = "{confirmation_link}";
 
+/// Stands in a portal sign-in mail's body for its single-use link, made when the mail is sent
+/// (so the token never waits in the queue in clear, and its 24 hours start then).
+pub const SIGN_IN_LINK: &str = "{sign_in_link}";
+
 /// Stands in a data-access mail's body for its single-use download link, made when the mail
 /// is sent (so the token never waits in the queue in clear, and its hour starts then).
 pub const DATA_LINK: &str = "{data_link}";
@@ -172,6 +176,7 @@ fn purpose_name(purpose: Purpose) -> &'static str {
         Purpose::Confirmation => "confirmation",
         Purpose::DataAccess => "data_access",
         Purpose::Transactional => "transactional",
+        Purpose::SignIn => "sign_in",
     }
 }
 
@@ -406,13 +411,14 @@ fn read_contact_job(
         "confirmation" => Purpose::Confirmation,
         "data_access" => Purpose::DataAccess,
         "transactional" => Purpose::Transactional,
+        "sign_in" => Purpose::SignIn,
         _ => Purpose::Message,
     };
     Ok((work, contact, purpose))
 }
 
 /// The body with its single-use link made now, for the purposes that carry one (a double
-/// opt-in confirmation, a data download); other bodies unchanged.
+/// opt-in confirmation, a data download, a portal sign-in); other bodies unchanged.
 async fn with_single_use_link(
     tx: &mut TenantTx<'_>,
     state: &App,
@@ -446,6 +452,16 @@ async fn with_single_use_link(
             DATA_LINK,
             &format!("{base}/preferences/download/{}", token.expose()),
         );
+    }
+    if purpose == Purpose::SignIn {
+        let (token, digest) =
+            holdfast_core::token::generate_opaque(holdfast_core::portal::MAGIC_LINK_PREFIX);
+        let expires = now + holdfast_core::portal::MAGIC_LINK_TTL_MS;
+        holdfast_store::portal::links::create(tx, contact, &digest, now, expires).await?;
+        let site = holdfast_store::portal::access::site(tx).await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        let path = holdfast_core::portal::sign_in_path(&site.slug, token.expose());
+        body = body.replace(SIGN_IN_LINK, &format!("{base}{path}"));
     }
     Ok(body)
 }

@@ -10,6 +10,7 @@ pub mod contacts;
 
 pub mod invoices;
 pub mod jobs;
+pub mod portal;
 
 pub mod settings;
 
@@ -180,6 +181,14 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
 /// naming the page to come back to; an action that needs a recent password (403 HF-AUTH-005)
 /// gets a page that sends the person to `/app/step-up`, and from there back to the page.
 pub async fn as_page(request: Request, next: Next) -> Response {
+    // A client portal page without a portal session goes to its portal's sign-in page.
+    let portal = request
+        .uri()
+        .path()
+        .strip_prefix("/portal/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|slug| holdfast_core::validate::slug("slug", slug).is_ok())
+        .map(|slug| format!("/portal/{slug}"));
     let back = (request.method() == Method::GET)
         .then(|| request.uri().path().to_owned())
         .filter(|p| p.starts_with("/app/"));
@@ -206,6 +215,9 @@ pub async fn as_page(request: Request, next: Next) -> Response {
     }
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED {
+        if let Some(sign_in) = portal {
+            return see_other(&sign_in, htmx);
+        }
         let to = match back {
             Some(path) => format!("/sign-in?next={path}"),
             None => "/sign-in".to_owned(),

@@ -54,6 +54,7 @@ mod pages_setup;
 mod pages_sso;
 mod pages_workspaces;
 mod payments;
+mod portal;
 mod privacy;
 mod proxies;
 mod public_links;

@@ -1,0 +1,162 @@
+//! Who may sign in to the client portal, as staff decide it, for the API and the console:
+//! a contact's own access (on, off, or the workspace's default), their live sessions and
+//! ending one, and the workspace's default. Taking access away ends the contact's sessions at
+//! once. Every change is audited.
+
+use crate::audit::Origin;
+use crate::{App, AppResult};
+use holdfast_core::error::ApiError;
+use holdfast_core::field_service::time_zone::utc;
+use holdfast_core::ids::{ContactId, PortalSessionId};
+use holdfast_core::portal::PortalSessionOut;
+use holdfast_store::identity::auth::Actor;
+use holdfast_store::portal::{access, sessions};
+use holdfast_store::{Lock, TenantTx};
+use serde_json::json;
+
+/// A contact's portal access as staff see it.
+pub struct ContactPortal {
+    /// The contact's own setting; `None`: the workspace's default holds.
+    pub own: Option<bool>,
+    /// Whether they may sign in now (their setting or the default, and an email address).
+    pub effective: bool,
+    pub sessions: Vec<PortalSessionOut>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("contact")
+}
+
+/// The contact's id, or the one 404 of a contact that is not this workspace's.
+fn parse(id: &str) -> AppResult<ContactId> {
+    ContactId::parse(id).ok_or_else(not_found)
+}
+
+async fn exists(tx: &mut TenantTx<'_>, contact: &ContactId, lock: Lock) -> AppResult<()> {
+    holdfast_store::crm::contacts::get(tx, contact, lock)
+        .await?
+        .map(|_| ())
+        .ok_or_else(not_found)
+}
+
+async fn read(tx: &mut TenantTx<'_>, contact: &ContactId, now: i64) -> AppResult<ContactPortal> {
+    let own = access::own_setting(tx, contact).await?;
+    let effective = access::allowed(tx, contact).await?;
+    let sessions = sessions::of_contact(tx, contact, now)
+        .await?
+        .into_iter()
+        .map(|s| PortalSessionOut {
+            id: s.id,
+            contact_id: s.contact_id,
+            user_agent: s.user_agent,
+            created_at: utc(s.created_at),
+            last_seen_at: utc(s.last_seen_at),
+            expires_at: utc(s.expires_at),
+        })
+        .collect();
+    Ok(ContactPortal {
+        own,
+        effective,
+        sessions,
+    })
+}
+
+/// The contact's portal access and live sessions.
+pub async fn of_contact(app: &App, actor: &Actor, id: &str) -> AppResult<ContactPortal> {
+    let contact = parse(id)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.read(&actor.tenant).await?;
+    exists(&mut tx, &contact, Lock::Read).await?;
+    let out = read(&mut tx, &contact, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Sets the contact's own access (`None`: back to the workspace's default), audited as
+/// `contact.portal_access_changed`; when they may no longer sign in, their sessions end.
+pub async fn set_contact(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    id: &str,
+    own: Option<bool>,
+) -> AppResult<ContactPortal> {
+    let contact = parse(id)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.write(&actor.tenant).await?;
+    exists(&mut tx, &contact, Lock::ForUpdate).await?;
+    let by = format!("{}:{}", origin.actor_type, origin.actor_id);
+    access::set_own(&mut tx, &contact, own, &by, now).await?;
+    let ended = if access::allowed(&mut tx, &contact).await? {
+        0
+    } else {
+        sessions::end_all(&mut tx, &contact, now).await?
+    };
+    let event = origin.event(
+        "contact.portal_access_changed",
+        "contact",
+        contact.as_str(),
+        json!({"access": own, "sessions_ended": ended}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let out = read(&mut tx, &contact, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Ends one of the contact's portal sessions, audited as `contact.portal_session_ended`;
+/// 404 when the contact has no such live session.
+pub async fn end_session(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    id: &str,
+    session: &str,
+) -> AppResult<()> {
+    let contact = parse(id)?;
+    let session = PortalSessionId::parse(session).ok_or_else(|| ApiError::not_found("session"))?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.write(&actor.tenant).await?;
+    if !sessions::end(&mut tx, &contact, &session, now).await? {
+        return Err(ApiError::not_found("session"));
+    }
+    let event = origin.event(
+        "contact.portal_session_ended",
+        "contact",
+        contact.as_str(),
+        json!({"session_id": session.as_str()}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether contacts staff never chose for may sign in.
+pub async fn default_access(app: &App, actor: &Actor) -> AppResult<bool> {
+    let mut tx = app.db.read(&actor.tenant).await?;
+    let site = access::site(&mut tx).await?;
+    tx.commit().await?;
+    Ok(site.portal_default)
+}
+
+/// Sets the workspace's default, audited as `workspace.portal_default_changed`.
+pub async fn set_default_access(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    allowed: bool,
+) -> AppResult<bool> {
+    let now = app.clock.now_ms();
+    let mut tx = app.db.write(&actor.tenant).await?;
+    access::set_default(&mut tx, allowed).await?;
+    let ws = actor.tenant.workspace_id().to_string();
+    let event = origin.event(
+        "workspace.portal_default_changed",
+        "workspace",
+        ws,
+        json!({"default_access": allowed}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(allowed)
+}

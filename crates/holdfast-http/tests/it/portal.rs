@@ -1,0 +1,509 @@
+//! The client portal's realm over HTTP, on either database: signing in with a link sent by
+//! mail (asked for with the same answer for every address, confirmed by a `POST`, spent once,
+//! 24 hours), a customer's overview holding only their own records, the walls between the
+//! portal and the staff side (each refuses the other's credentials) and between workspaces,
+//! staff deciding who may sign in, signing out.
+
+use holdfast_core::ops::config::Layer;
+use holdfast_testkit::{Resp, TestApp, Workspace, find_token};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A customer's browser after signing in: the portal cookie and the page's CSRF token.
+struct Customer {
+    cookie: String,
+    csrf: String,
+}
+
+async fn contact(app: &TestApp, ws: &Workspace, name: &str, email: &str) -> String {
+    app.post("/api/v1/contacts")
+        .key(&ws.admin_key)
+        .json(&json!({"name": name, "email": email}))
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn allow(app: &TestApp, ws: &Workspace, contact: &str, access: Value) -> Value {
+    app.call(Method::PUT, &format!("/api/v1/contacts/{contact}/portal"))
+        .key(&ws.admin_key)
+        .json(&json!({"access": access}))
+        .expect(200)
+        .await
+        .json
+}
+
+async fn ticket(app: &TestApp, ws: &Workspace, email: &str, subject: &str) {
+    app.post("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .json(&json!({"subject": subject, "contact": {"email": email}, "message": "Hello"}))
+        .expect(201)
+        .await;
+}
+
+/// Asks for a link and returns the path it opens (from the mail in the local outbox).
+async fn link_for(app: &TestApp, ws: &Workspace, email: &str) -> String {
+    app.post("/api/portal/v1/auth/magic-link")
+        .json(&json!({"workspace": ws.slug, "email": email}))
+        .expect(202)
+        .await;
+    let mail = app.outbox_mail(email).await;
+    let token = find_token(&mail, "hfml");
+    let path = format!("/portal/{}/sign-in/{token}", ws.slug);
+    assert!(mail.contains(&path), "{mail}");
+    path
+}
+
+/// Opens the link's page, confirms it, and returns the signed-in browser.
+async fn confirm(app: &TestApp, path: &str) -> Customer {
+    let page = app.browser(Method::GET, path).expect(200).await;
+    assert!(
+        page.text.contains(&format!("action=\"{path}\"")),
+        "{}",
+        page.text
+    );
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("x-robots-tag"), Some("noindex"));
+    let signed_in = app.browser(Method::POST, path).expect(303).await;
+    let cookie = signed_in
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-hf_portal=hfps_"))
+        .unwrap_or_else(|| panic!("no portal cookie: {:?}", signed_in.headers));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let home = signed_in.header("location").unwrap().to_owned();
+    let page = app
+        .browser(Method::GET, &home)
+        .header("cookie", &cookie)
+        .expect(200)
+        .await;
+    let csrf = page
+        .text
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token on the page: {}", page.text))
+        .to_owned();
+    Customer { cookie, csrf }
+}
+
+async fn home(app: &TestApp, ws: &Workspace, who: &Customer) -> Resp {
+    app.browser(Method::GET, &format!("/portal/{}/home", ws.slug))
+        .header("cookie", &who.cookie)
+        .send()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_signs_in_with_a_link_and_sees_only_their_own_records() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal").await;
+    let other_ws = app.workspace("portal-other").await;
+    let ana = contact(&app, &ws, "Ana Lima", "ana@example.com").await;
+    let ben = contact(&app, &ws, "Ben Ode", "ben@example.com").await;
+    // The same address in another workspace is another person there.
+    contact(&app, &other_ws, "Ana Elsewhere", "ana@example.com").await;
+    allow(&app, &ws, &ana, json!(true)).await;
+    allow(&app, &ws, &ben, json!(true)).await;
+    ticket(&app, &ws, "ana@example.com", "Leaking tap in the kitchen").await;
+    ticket(&app, &ws, "ben@example.com", "Ben's boiler service").await;
+    ticket(
+        &app,
+        &other_ws,
+        "ana@example.com",
+        "A request in the other workspace",
+    )
+    .await;
+
+    let path = link_for(&app, &ws, "ana@example.com").await;
+    // Opening the page spends nothing (a mail scanner may fetch it): it opens again.
+    app.browser(Method::GET, &path).expect(200).await;
+    let ana_browser = confirm(&app, &path).await;
+    // Spent: the link opens nothing now, as a page or a form.
+    app.browser(Method::GET, &path).expect(404).await;
+    app.browser(Method::POST, &path).expect(404).await;
+
+    let page = home(&app, &ws, &ana_browser).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("Leaking tap in the kitchen"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Welcome, Ana Lima"), "{}", page.text);
+    assert!(
+        !page.text.contains("Ben&#x27;s boiler") && !page.text.contains("boiler"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("other workspace"), "{}", page.text);
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+
+    // Staff see the session and the audit trail has the sign-in.
+    let portal = app
+        .get(&format!("/api/v1/contacts/{ana}/portal"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(portal["access"], true);
+    assert_eq!(portal["effective"], true);
+    assert_eq!(portal["sessions"].as_array().unwrap().len(), 1, "{portal}");
+    let audit = app
+        .get("/api/v1/audit?limit=100")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "portal.signed_in"
+                && e["actor_type"] == "contact"
+                && e["actor_id"] == ana.as_str()),
+        "{audit}"
+    );
+
+    // The portal's front page leads a signed-in customer on to their overview.
+    let front = app
+        .browser(Method::GET, &format!("/portal/{}", ws.slug))
+        .header("cookie", &ana_browser.cookie)
+        .expect(303)
+        .await;
+    assert_eq!(
+        front.header("location"),
+        Some(format!("/portal/{}/home", ws.slug).as_str())
+    );
+
+    // Signing out needs the page's CSRF token; with it, the session ends and the cookie goes.
+    let sign_out = format!("/portal/{}/sign-out", ws.slug);
+    app.browser(Method::POST, &sign_out)
+        .header("cookie", &ana_browser.cookie)
+        .send()
+        .await
+        .problem("HF-AUTH-007");
+    let out = app
+        .browser(Method::POST, &sign_out)
+        .header("cookie", &ana_browser.cookie)
+        .header("x-csrf-token", &ana_browser.csrf)
+        .expect(303)
+        .await;
+    assert!(
+        out.set_cookies()
+            .iter()
+            .any(|c| c.contains("__Host-hf_portal=;") && c.contains("Max-Age=0"))
+    );
+    let after = home(&app, &ws, &ana_browser).await;
+    assert_eq!(after.status, 303);
+    assert_eq!(
+        after.header("location"),
+        Some(format!("/portal/{}", ws.slug).as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn asking_for_a_link_answers_the_same_for_every_address_and_mails_only_allowed_contacts() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-ask").await;
+    let allowed = contact(&app, &ws, "Cleo", "cleo@example.com").await;
+    allow(&app, &ws, &allowed, json!(true)).await;
+    contact(&app, &ws, "Dev", "dev@example.com").await; // default: no access
+    let shut = contact(&app, &ws, "Eve", "eve@example.com").await;
+    allow(&app, &ws, &shut, json!(false)).await;
+
+    let mut answers = Vec::new();
+    for (workspace, email) in [
+        (ws.slug.as_str(), "cleo@example.com"),
+        (ws.slug.as_str(), "dev@example.com"),
+        (ws.slug.as_str(), "eve@example.com"),
+        (ws.slug.as_str(), "nobody@example.com"),
+        ("no-such-workspace", "cleo@example.com"),
+    ] {
+        let r = app
+            .post("/api/portal/v1/auth/magic-link")
+            .json(&json!({"workspace": workspace, "email": email}))
+            .expect(202)
+            .await;
+        answers.push(r.text);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    // The allowed contact's mail arrives; by then the others' would have too.
+    let mail = app.outbox_mail("cleo@example.com").await;
+    assert!(mail.contains("/sign-in/hfml_"), "{mail}");
+    for email in ["dev@example.com", "eve@example.com", "nobody@example.com"] {
+        let mail = holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(email), 5)
+            .await
+            .unwrap();
+        assert!(mail.is_empty(), "{email} got mail");
+    }
+
+    // The workspace's default lets Dev in (staff never chose for him), not Eve (they did).
+    let settings = app
+        .call(Method::PUT, "/api/v1/portal/settings")
+        .key(&ws.admin_key)
+        .json(&json!({"default_access": true}))
+        .expect(200)
+        .await;
+    assert_eq!(settings.json["default_access"], true);
+    let path = link_for(&app, &ws, "dev@example.com").await;
+    confirm(&app, &path).await;
+    app.post("/api/portal/v1/auth/magic-link")
+        .json(&json!({"workspace": ws.slug, "email": "eve@example.com"}))
+        .expect(202)
+        .await;
+
+    // Bad input: a clear 422 naming each field, nothing queued.
+    let bad = app
+        .post("/api/portal/v1/auth/magic-link")
+        .json(&json!({"workspace": "A", "email": "not-an-address"}))
+        .expect(422)
+        .await;
+    bad.problem("HF-REQ-004");
+    let fields: Vec<&str> = bad.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["workspace", "email"], "{}", bad.text);
+    app.post("/api/portal/v1/auth/magic-link")
+        .json(&json!({"workspace": ws.slug, "email": "cleo@example.com", "admin": true}))
+        .expect(422)
+        .await;
+    let eve_mail =
+        holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some("eve@example.com"), 5)
+            .await
+            .unwrap();
+    assert!(eve_mail.is_empty(), "Eve's own setting keeps her out");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_opens_nothing_after_24_hours() {
+    let (app, clock) = TestApp::spawn_on_clock(Layer::default(), 1_900_000_000_000).await;
+    let ws = app.workspace("portal-expiry").await;
+    let id = contact(&app, &ws, "Fay", "fay@example.com").await;
+    allow(&app, &ws, &id, json!(true)).await;
+    let path = link_for(&app, &ws, "fay@example.com").await;
+    clock.advance(24 * 3_600_000 - 60_000);
+    app.browser(Method::GET, &path).expect(200).await;
+    clock.advance(60_000);
+    app.browser(Method::GET, &path).expect(404).await;
+    app.browser(Method::POST, &path).expect(404).await;
+    // A malformed token and an unknown one meet the same page.
+    let gone = app.browser(Method::GET, &path).send().await.text;
+    for other in [
+        "hfml_short",
+        "hfml_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "%ff%fe",
+    ] {
+        let r = app
+            .browser(Method::GET, &format!("/portal/{}/sign-in/{other}", ws.slug))
+            .expect(404)
+            .await;
+        assert_eq!(r.text, gone);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_and_the_staff_side_each_refuse_the_others_credentials() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-walls").await;
+    let other_ws = app.workspace("portal-walls-b").await;
+    let id = contact(&app, &ws, "Gus", "gus@example.com").await;
+    allow(&app, &ws, &id, json!(true)).await;
+    let gus = confirm(&app, &link_for(&app, &ws, "gus@example.com").await).await;
+    let staff = app.console_login(&ws).await;
+
+    // A portal session on staff routes: no credential there (401; a page asks staff sign-in).
+    for path in [
+        "/api/v1/contacts",
+        &format!("/api/v1/contacts/{id}/portal"),
+        "/api/v1/tickets",
+    ] {
+        app.get(path)
+            .header("cookie", &gus.cookie)
+            .send()
+            .await
+            .problem("HF-AUTH-001");
+    }
+    let inbox = app
+        .browser(Method::GET, "/app/inbox")
+        .header("cookie", &gus.cookie)
+        .expect(303)
+        .await;
+    assert!(inbox.header("location").unwrap().starts_with("/sign-in"));
+
+    // Staff credentials on a portal route: refused, the page leads to the portal's sign-in.
+    let portal_home = format!("/portal/{}/home", ws.slug);
+    for call in [
+        app.browser(Method::GET, &portal_home).key(&ws.admin_key),
+        app.browser(Method::GET, &portal_home).cookie(&staff),
+        app.browser(Method::GET, &portal_home).header(
+            "authorization",
+            &format!(
+                "Bearer {}",
+                app.login(&ws).await["access_token"].as_str().unwrap()
+            ),
+        ),
+    ] {
+        let r = call.expect(303).await;
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/portal/{}", ws.slug).as_str())
+        );
+    }
+    // …even with the portal cookie beside them: a staff credential is never taken here.
+    app.browser(Method::GET, &portal_home)
+        .key(&ws.admin_key)
+        .header("cookie", &gus.cookie)
+        .expect(303)
+        .await;
+
+    // Another workspace's portal: 404, with or without the session.
+    let elsewhere = format!("/portal/{}/home", other_ws.slug);
+    app.browser(Method::GET, &elsewhere)
+        .header("cookie", &gus.cookie)
+        .expect(404)
+        .await;
+    // A forged or unknown cookie is no session.
+    let forged = "__Host-hf_portal=hfps_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    app.browser(Method::GET, &portal_home)
+        .header("cookie", forged)
+        .expect(303)
+        .await;
+    // A staff session cookie's value under the portal's name is no portal session either.
+    let swapped = format!("__Host-hf_portal={}", staff.cookie_value());
+    app.browser(Method::GET, &portal_home)
+        .header("cookie", &swapped)
+        .expect(303)
+        .await;
+    // And the portal's cookie value under the staff name is no staff session.
+    let value = gus.cookie.split_once('=').unwrap().1;
+    app.get("/api/v1/contacts")
+        .header("cookie", &format!("__Host-hf_session={value}"))
+        .expect(401)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_taking_access_away_or_ending_a_session_signs_the_customer_out_at_once() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-staff").await;
+    let id = contact(&app, &ws, "Hana", "hana@example.com").await;
+    allow(&app, &ws, &id, json!(true)).await;
+    let first = confirm(&app, &link_for(&app, &ws, "hana@example.com").await).await;
+    assert_eq!(home(&app, &ws, &first).await.status, 200);
+
+    // Ending one session.
+    let sessions = app
+        .get(&format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json["sessions"]
+        .clone();
+    let session = sessions[0]["id"].as_str().unwrap().to_owned();
+    assert!(session.starts_with("pses_"), "{sessions}");
+    app.delete(&format!("/api/v1/contacts/{id}/portal/sessions/{session}"))
+        .key(&ws.admin_key)
+        .expect(204)
+        .await;
+    assert_eq!(home(&app, &ws, &first).await.status, 303);
+    app.delete(&format!("/api/v1/contacts/{id}/portal/sessions/{session}"))
+        .key(&ws.admin_key)
+        .expect(404)
+        .await;
+
+    // Taking access away ends every session.
+    let second = confirm(&app, &link_for(&app, &ws, "hana@example.com").await).await;
+    assert_eq!(home(&app, &ws, &second).await.status, 200);
+    let changed = allow(&app, &ws, &id, json!(false)).await;
+    assert_eq!(changed["effective"], false);
+    assert_eq!(changed["sessions"], json!([]));
+    assert_eq!(home(&app, &ws, &second).await.status, 303);
+
+    // Bad input on the staff side: a clear answer, nothing changed.
+    app.call(Method::PUT, &format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .json(&json!({"access": "yes"}))
+        .expect(422)
+        .await;
+    app.get("/api/v1/contacts/ct_nope/portal")
+        .key(&ws.admin_key)
+        .expect(404)
+        .await;
+    let other_ws = app.workspace("portal-staff-b").await;
+    app.get(&format!("/api/v1/contacts/{id}/portal"))
+        .key(&other_ws.admin_key)
+        .expect(404)
+        .await;
+    let still = app
+        .get(&format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(still["access"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_portal_that_is_off_or_unknown_is_one_404() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-off").await;
+    let id = contact(&app, &ws, "Ivo", "ivo@example.com").await;
+    allow(&app, &ws, &id, json!(true)).await;
+    let path = link_for(&app, &ws, "ivo@example.com").await;
+    let front = app
+        .browser(Method::GET, &format!("/portal/{}", ws.slug))
+        .expect(200)
+        .await;
+    assert!(
+        front.text.contains("Send me a sign-in link"),
+        "{}",
+        front.text
+    );
+    let unknown = app
+        .browser(Method::GET, "/portal/no-such-portal")
+        .expect(404)
+        .await;
+
+    let modules = app
+        .get("/api/v1/modules")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    let on: Vec<Value> = modules
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["enabled"] == true && m["module"] != "client_portal")
+        .map(|m| m["module"].clone())
+        .collect();
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": on}))
+        .expect(200)
+        .await;
+    let off = app
+        .browser(Method::GET, &format!("/portal/{}", ws.slug))
+        .expect(404)
+        .await;
+    assert_eq!(off.text, unknown.text);
+    app.browser(Method::GET, &path).expect(404).await;
+    app.browser(Method::POST, &path).expect(404).await;
+}
