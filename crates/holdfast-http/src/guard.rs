@@ -573,12 +573,17 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
         .path()
         .strip_prefix("/portal/")
         .map(|rest| rest.split('/').next().unwrap_or_default());
-    let other_workspace = path_slug.is_some_and(|slug| slug != actor.workspace_slug);
-    let module_off = state.module.is_some_and(|m| !actor.modules.contains(m));
-    if other_workspace || module_off {
+    if path_slug.is_some_and(|slug| slug != actor.workspace_slug) {
+        return Problem::new(ErrorCode::NotFound, "no such page in this client portal")
+            .into_response();
+    }
+    if let Some(module) = state.module.filter(|m| !actor.modules.contains(*m)) {
         return Problem::new(
             ErrorCode::NotFound,
-            "no such page in this client portal (or the portal is off)",
+            format!(
+                "the {} module is off in this workspace, so its client portal is closed",
+                module.as_str()
+            ),
         )
         .into_response();
     }

@@ -21,6 +21,41 @@ use std::time::Duration;
 /// Routes whose answer cannot carry a contact's field values, with why.
 const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/internal/cron/tick", "counts only"),
+    // The client portal: the customer's own realm. Field rules shape what staff roles see;
+    // a customer sees only their own records (a data subject's own view, like their data
+    // download), and no staff credential opens these routes.
+    ("POST", "/api/portal/v1/auth/magic-link", "one fixed answer for every address"),
+    ("GET", "/portal/{workspace_slug}", "the workspace's name and the sign-in form"),
+    (
+        "POST",
+        "/portal/{workspace_slug}/sign-in",
+        "echoes only the address the visitor typed",
+    ),
+    ("GET", "/portal/{workspace_slug}/sign-in/{token}", "the workspace's name"),
+    ("POST", "/portal/{workspace_slug}/sign-in/{token}", "a redirect"),
+    ("POST", "/portal/{workspace_slug}/sign-out", "a redirect"),
+    (
+        "GET",
+        "/portal/{workspace_slug}/home",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/v1/contacts/{id}/portal",
+        "the contact's portal access flag and sessions (times, browser): no contact field",
+    ),
+    (
+        "PUT",
+        "/api/v1/contacts/{id}/portal",
+        "the contact's portal access flag and sessions (times, browser): no contact field",
+    ),
+    (
+        "DELETE",
+        "/api/v1/contacts/{id}/portal/sessions/{session_id}",
+        "no content",
+    ),
+    ("GET", "/api/v1/portal/settings", "one flag"),
+    ("PUT", "/api/v1/portal/settings", "one flag"),
     (
         "POST",
         "/hooks/billing/stripe",

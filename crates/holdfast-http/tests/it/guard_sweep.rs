@@ -75,6 +75,14 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/sign-in/sso"),
     ("GET", "/sign-in/confirm"),
     ("POST", "/sign-in/confirm"),
+    // Signing in to the client portal: the request answers the same for every address, the
+    // link's token in the path is the credential (`portal.rs`: one 404 for a link that cannot
+    // be used, a portal that is off or unknown).
+    ("POST", "/api/portal/v1/auth/magic-link"),
+    ("GET", "/portal/{workspace_slug}"),
+    ("POST", "/portal/{workspace_slug}/sign-in"),
+    ("GET", "/portal/{workspace_slug}/sign-in/{token}"),
+    ("POST", "/portal/{workspace_slug}/sign-in/{token}"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console
@@ -384,6 +392,9 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .expect(204)
         .await;
 
+    // A customer of A signed in to A's client portal.
+    let (_, a_portal) = crate::portal_customer(&app, &a, "A's portal customer", "a-portal@example.com").await;
+
     let a_endpoint = app
         .post("/api/v1/webhooks")
         .key(&a.admin_key)
@@ -482,7 +493,11 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         if spec.guard.is_public()
             || matches!(
                 spec.guard,
-                Guard::Signed | Guard::Cron | Guard::Billing | Guard::Widget { .. }
+                Guard::Signed
+                    | Guard::Cron
+                    | Guard::Billing
+                    | Guard::Widget { .. }
+                    | Guard::Portal
             )
         {
             continue;
@@ -592,6 +607,13 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                 &format!("{label} with cookie '{bad}'"),
             );
         }
+        // The client portal's session is no credential on a staff route (the portal's
+        // column of the sweep; `every_portal_route_refuses_staff_credentials` is the other).
+        let r = with_body(call(m.clone(), &path).header("cookie", &a_portal.cookie), spec)
+            .send()
+            .await;
+        let what = format!("{label} with a client portal session");
+        assert_refusal(&r, page, 401, "HF-AUTH-001", &what);
         if spec.method != axum::http::Method::GET {
             let r = with_body(call(m.clone(), &path).cookie(&a_console), spec)
                 .send()
@@ -668,6 +690,96 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .key(&a.admin_key)
         .expect(200)
         .await;
+}
+
+/// The client portal's column: every portal route refuses a missing, forged or ended portal
+/// session and every staff credential (API key, access token, console session) with 401 — a
+/// page sends the browser to the portal's sign-in — and answers 404 to a customer of another
+/// workspace's portal on this workspace's path.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
+    let app = TestApp::spawn().await;
+    let a = app.workspace("portal-sweep-a").await;
+    let b = app.workspace("portal-sweep-b").await;
+    let (_, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
+    let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
+    app.browser(holdfast_testkit::Method::POST, &format!("/portal/{}/sign-out", a.slug))
+        .header("cookie", &ended.cookie)
+        .header("x-csrf-token", &ended.csrf)
+        .expect(303)
+        .await;
+    let a_token = app.login(&a).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a_console = app.console_login(&a).await;
+    let sign_in = format!("/portal/{}", a.slug);
+
+    let table = route_table();
+    let mut swept = 0;
+    for spec in table.specs().filter(|s| s.guard == Guard::Portal) {
+        swept += 1;
+        let path = spec.path.replace("{workspace_slug}", &a.slug);
+        assert!(
+            !path.contains('{'),
+            "no fixture for a parameter of {}: add one to the portal sweep",
+            spec.path
+        );
+        let m = method(&spec.method);
+        let label = format!("{} {}", spec.method, spec.path);
+        let call = || {
+            let call = if spec.doc.page {
+                app.browser(m.clone(), &path)
+            } else {
+                app.call(m.clone(), &path)
+            };
+            if m == holdfast_testkit::Method::GET {
+                call
+            } else {
+                call.body("application/x-www-form-urlencoded", "sweep=1")
+            }
+        };
+        let refused = |r: holdfast_testkit::Resp, what: &str| {
+            if spec.doc.page {
+                assert_eq!(r.status, 303, "{label} {what}: {}", r.text);
+                assert_eq!(r.header("location"), Some(sign_in.as_str()), "{label} {what}");
+            } else {
+                assert_eq!(r.status, 401, "{label} {what}: {}", r.text);
+            }
+        };
+        refused(call().send().await, "without a credential");
+        for cookie in [
+            format!("__Host-hf_portal=hfps_{}", "A".repeat(43)),
+            format!("__Host-hf_portal={}x", a_customer.cookie.split_once('=').unwrap().1),
+            ended.cookie.clone(),
+            format!("__Host-hf_portal={}", a_console.cookie_value()),
+            a_console.session_cookie.clone(),
+        ] {
+            refused(call().header("cookie", &cookie).send().await, &format!("with cookie {cookie}"));
+        }
+        for bearer in [a.admin_key.as_str(), a_token.as_str()] {
+            refused(call().key(bearer).send().await, "with a staff credential");
+            // Beside a live portal session too: a staff credential is never taken here.
+            refused(
+                call().key(bearer).header("cookie", &a_customer.cookie).send().await,
+                "with a staff credential beside a portal session",
+            );
+        }
+        // Another workspace's customer on A's path.
+        let r = call()
+            .header("cookie", &b_customer.cookie)
+            .header("x-csrf-token", &b_customer.csrf)
+            .send()
+            .await;
+        assert_eq!(r.status, 404, "{label} with B's portal session: {}", r.text);
+        assert!(!r.text.contains("Ann"), "{label} leaked A's customer");
+        if m != holdfast_testkit::Method::GET {
+            let r = call().header("cookie", &a_customer.cookie).send().await;
+            assert_eq!(r.status, 403, "{label} without the CSRF token: {}", r.text);
+        }
+    }
+    assert!(swept >= 2, "swept only {swept} portal routes");
 }
 
 #[tokio::test(flavor = "multi_thread")]

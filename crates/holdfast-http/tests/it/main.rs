@@ -75,7 +75,7 @@ mod widget_browser;
 
 use holdfast_core::clock::ManualClock;
 use holdfast_core::ops::config::Layer;
-use holdfast_testkit::{Method, TestApp, Workspace};
+use holdfast_testkit::{Method, TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 
 /// Creates a contact and returns its id.
@@ -89,6 +89,81 @@ pub async fn contact(app: &TestApp, ws: &Workspace, body: Value) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// A customer's browser signed in to the client portal: the portal cookie (`name=value`) and
+/// the page's CSRF token.
+pub struct PortalCustomer {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Asks for a client portal sign-in link for `email` and returns the path it opens (from the
+/// mail in the local outbox).
+pub async fn portal_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
+    app.post("/api/portal/v1/auth/magic-link")
+        .json(&json!({"workspace": ws.slug, "email": email}))
+        .expect(202)
+        .await;
+    let mail = app.outbox_mail(email).await;
+    let token = find_token(&mail, "hfml");
+    let path = format!("/portal/{}/sign-in/{token}", ws.slug);
+    assert!(mail.contains(&path), "{mail}");
+    path
+}
+
+/// Opens a portal sign-in link's page, confirms it, and returns the signed-in browser.
+pub async fn portal_confirm(app: &TestApp, path: &str) -> PortalCustomer {
+    let page = app.browser(Method::GET, path).expect(200).await;
+    assert!(
+        page.text.contains(&format!("action=\"{path}\"")),
+        "{}",
+        page.text
+    );
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("x-robots-tag"), Some("noindex"));
+    let signed_in = app.browser(Method::POST, path).expect(303).await;
+    let cookie = signed_in
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-hf_portal=hfps_"))
+        .unwrap_or_else(|| panic!("no portal cookie: {:?}", signed_in.headers));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let home = signed_in.header("location").unwrap().to_owned();
+    let page = app
+        .browser(Method::GET, &home)
+        .header("cookie", &cookie)
+        .expect(200)
+        .await;
+    let csrf = page
+        .text
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token on the page: {}", page.text))
+        .to_owned();
+    PortalCustomer { cookie, csrf }
+}
+
+/// A new contact of `ws` with client portal access, signed in: their id and browser.
+pub async fn portal_customer(
+    app: &TestApp,
+    ws: &Workspace,
+    name: &str,
+    email: &str,
+) -> (String, PortalCustomer) {
+    let id = contact(app, ws, json!({"name": name, "email": email})).await;
+    app.call(Method::PUT, &format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .json(&json!({"access": true}))
+        .expect(200)
+        .await;
+    let path = portal_link(app, ws, email).await;
+    (id, portal_confirm(app, &path).await)
 }
 
 pub fn ada() -> Value {

@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 /// Where each module's routes live. A route under one of these prefixes must be declared in
 /// that module, and a route declared in a module must sit under one of its prefixes.
 const MODULE_PREFIXES: &[(&str, Module)] = &[
+    // Who may sign in to the client portal: the portal's, though under a contact's path.
+    ("/api/v1/contacts/{id}/portal", Module::ClientPortal),
+    ("/api/v1/portal/", Module::ClientPortal),
+    ("/portal/", Module::ClientPortal),
     ("/api/v1/contacts", Module::Crm),
     ("/api/v1/companies", Module::Crm),
     ("/api/v1/contact-fields", Module::Crm),
@@ -98,9 +102,12 @@ fn routes_under_a_modules_paths_are_declared_in_that_module() {
     );
 }
 
-/// Records of workspace `ws` that the routes' path parameters name.
+/// Records of workspace `ws` that the routes' path parameters name, and a customer signed in
+/// to its client portal.
 struct Fixtures {
     ids: BTreeMap<(&'static str, &'static str), String>,
+    slug: String,
+    customer: crate::PortalCustomer,
 }
 
 impl Fixtures {
@@ -174,6 +181,8 @@ impl Fixtures {
                 .expect(201)
                 .await,
         );
+        let (_, customer) =
+            crate::portal_customer(app, ws, "Sweep customer", "sweep-customer@example.com").await;
         let ids = BTreeMap::from([
             (("invoices", "id"), invoice),
             (("payment-accounts", "provider"), "stripe".to_owned()),
@@ -189,7 +198,11 @@ impl Fixtures {
             (("widget", "key"), widget_key),
             (("jobs", "id"), job),
         ]);
-        Fixtures { ids }
+        Fixtures {
+            ids,
+            slug: ws.slug.clone(),
+            customer,
+        }
     }
 
     /// The route's path with this workspace's records in it; `None` for the signed receiver,
@@ -203,7 +216,10 @@ impl Fixtures {
                 }
                 ("messages", "message_id") => "msg_00000000000000000000000000000001".to_owned(),
                 ("files", "file_id") => "jf_00000000000000000000000000000001".to_owned(),
-                ("hooks", "provider") | (_, "workspace_slug") => return None,
+                ("hooks", "provider") => return None,
+                // The client portal's pages name their workspace by slug.
+                (_, "workspace_slug") if spec.guard == Guard::Portal => self.slug.clone(),
+                (_, "workspace_slug") => return None,
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
                     panic!(
                         "no fixture for {{{param}}} in {}: add one to the module sweep",
@@ -233,6 +249,7 @@ impl Fixtures {
 async fn call(
     app: &TestApp,
     ws: &Workspace,
+    fixtures: &Fixtures,
     spec: &RouteSpec,
     path: &str,
 ) -> holdfast_testkit::Resp {
@@ -243,6 +260,9 @@ async fn call(
     };
     let call = match spec.guard {
         Guard::Widget { .. } => call.header("origin", "https://shop.example.com"),
+        Guard::Portal => call
+            .header("cookie", &fixtures.customer.cookie)
+            .header("x-csrf-token", &fixtures.customer.csrf),
         _ => call.key(&ws.admin_key),
     };
     let call = if spec.doc.page && spec.method.as_str() == "POST" {
@@ -303,7 +323,7 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
                 assert_eq!(spec.guard, Guard::Signed, "{label}: no path to call");
                 continue;
             };
-            let r = call(&app, &ws, spec, &path).await;
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
             assert_eq!(r.status, 404, "{label} answered: {}", r.text);
             if spec.doc.page {
                 // A console page refuses as a page, saying the same.
@@ -338,7 +358,7 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
                 continue;
             };
             let label = format!("{} {} ({name} on)", spec.method, spec.path);
-            let r = call(&app, &ws, spec, &path).await;
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
             assert_ne!(r.status, 404, "{label} answered: {}", r.text);
         }
     }

@@ -509,6 +509,8 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
 
 /// Real ids of the sweep's workspace, one per kind of record a page names.
 struct PageIds {
+    /// The workspace's slug, for its client portal's pages.
+    slug: String,
     ticket: String,
     role: String,
     endpoint: String,
@@ -539,6 +541,10 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
                 _ => &ids.ticket,
             }
         };
+        if param == "workspace_slug" {
+            path = path.replace("{workspace_slug}", &ids.slug);
+            continue;
+        }
         if param == "tag" {
             // A tag of the API's documentation.
             path = path.replace("{tag}", "tickets");
@@ -657,7 +663,13 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .as_str()
         .unwrap()
         .to_owned();
+    // A customer of the client portal, signed in, and a live sign-in link of theirs.
+    let (_, customer) =
+        crate::portal_customer(&app, &ws, "Sweep customer", "sweep-customer@example.com").await;
+    let portal_link = crate::portal_link(&app, &ws, "sweep-customer@example.com").await;
+    let portal_token = portal_link.rsplit('/').next().unwrap().to_owned();
     let ids = PageIds {
+        slug: ws.slug.clone(),
         ticket: id.clone(),
         role,
         endpoint,
@@ -671,6 +683,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             ("/invite/", invitation),
             ("/p/jobs/", job_link),
             ("/p/invoices/", invoice_link),
+            ("/portal/", portal_token),
         ],
     };
     let table = route_table();
@@ -727,14 +740,18 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             assert!(
                 matches!(
                     spec.guard,
-                    Guard::Staff { .. } | Guard::StaffStepUp { .. } | Guard::User
+                    Guard::Staff { .. } | Guard::StaffStepUp { .. } | Guard::User | Guard::Portal
                 ),
-                "{} {path}: a console action is a signed-in user's",
+                "{} {path}: a console action is a signed-in user's (or a portal customer's)",
                 spec.method
             );
-            let r = app
-                .browser(spec.method.clone(), &path)
-                .cookie(&console)
+            let signed_in = if spec.guard == Guard::Portal {
+                app.browser(spec.method.clone(), &path)
+                    .header("cookie", &customer.cookie)
+            } else {
+                app.browser(spec.method.clone(), &path).cookie(&console)
+            };
+            let r = signed_in
                 .body(
                     FORM,
                     form(&[("kind", "note"), ("body", "x"), ("status", "open")]),

@@ -4,16 +4,11 @@
 //! portal and the staff side (each refuses the other's credentials) and between workspaces,
 //! staff deciding who may sign in, signing out.
 
+use crate::{PortalCustomer, portal_confirm, portal_link};
 use holdfast_core::ops::config::Layer;
-use holdfast_testkit::{Resp, TestApp, Workspace, find_token};
+use holdfast_testkit::{Resp, TestApp, Workspace};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A customer's browser after signing in: the portal cookie and the page's CSRF token.
-struct Customer {
-    cookie: String,
-    csrf: String,
-}
 
 async fn contact(app: &TestApp, ws: &Workspace, name: &str, email: &str) -> String {
     app.post("/api/v1/contacts")
@@ -44,57 +39,7 @@ async fn ticket(app: &TestApp, ws: &Workspace, email: &str, subject: &str) {
         .await;
 }
 
-/// Asks for a link and returns the path it opens (from the mail in the local outbox).
-async fn link_for(app: &TestApp, ws: &Workspace, email: &str) -> String {
-    app.post("/api/portal/v1/auth/magic-link")
-        .json(&json!({"workspace": ws.slug, "email": email}))
-        .expect(202)
-        .await;
-    let mail = app.outbox_mail(email).await;
-    let token = find_token(&mail, "hfml");
-    let path = format!("/portal/{}/sign-in/{token}", ws.slug);
-    assert!(mail.contains(&path), "{mail}");
-    path
-}
-
-/// Opens the link's page, confirms it, and returns the signed-in browser.
-async fn confirm(app: &TestApp, path: &str) -> Customer {
-    let page = app.browser(Method::GET, path).expect(200).await;
-    assert!(
-        page.text.contains(&format!("action=\"{path}\"")),
-        "{}",
-        page.text
-    );
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
-    assert_eq!(page.header("x-robots-tag"), Some("noindex"));
-    let signed_in = app.browser(Method::POST, path).expect(303).await;
-    let cookie = signed_in
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("__Host-hf_portal=hfps_"))
-        .unwrap_or_else(|| panic!("no portal cookie: {:?}", signed_in.headers));
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("Secure"),
-        "{cookie}"
-    );
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let home = signed_in.header("location").unwrap().to_owned();
-    let page = app
-        .browser(Method::GET, &home)
-        .header("cookie", &cookie)
-        .expect(200)
-        .await;
-    let csrf = page
-        .text
-        .split("name=\"csrf-token\" content=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no CSRF token on the page: {}", page.text))
-        .to_owned();
-    Customer { cookie, csrf }
-}
-
-async fn home(app: &TestApp, ws: &Workspace, who: &Customer) -> Resp {
+async fn home(app: &TestApp, ws: &Workspace, who: &PortalCustomer) -> Resp {
     app.browser(Method::GET, &format!("/portal/{}/home", ws.slug))
         .header("cookie", &who.cookie)
         .send()
@@ -122,10 +67,10 @@ async fn a_customer_signs_in_with_a_link_and_sees_only_their_own_records() {
     )
     .await;
 
-    let path = link_for(&app, &ws, "ana@example.com").await;
+    let path = portal_link(&app, &ws, "ana@example.com").await;
     // Opening the page spends nothing (a mail scanner may fetch it): it opens again.
     app.browser(Method::GET, &path).expect(200).await;
-    let ana_browser = confirm(&app, &path).await;
+    let ana_browser = portal_confirm(&app, &path).await;
     // Spent: the link opens nothing now, as a page or a form.
     app.browser(Method::GET, &path).expect(404).await;
     app.browser(Method::POST, &path).expect(404).await;
@@ -259,8 +204,8 @@ async fn asking_for_a_link_answers_the_same_for_every_address_and_mails_only_all
         .expect(200)
         .await;
     assert_eq!(settings.json["default_access"], true);
-    let path = link_for(&app, &ws, "dev@example.com").await;
-    confirm(&app, &path).await;
+    let path = portal_link(&app, &ws, "dev@example.com").await;
+    portal_confirm(&app, &path).await;
     app.post("/api/portal/v1/auth/magic-link")
         .json(&json!({"workspace": ws.slug, "email": "eve@example.com"}))
         .expect(202)
@@ -297,7 +242,7 @@ async fn a_link_opens_nothing_after_24_hours() {
     let ws = app.workspace("portal-expiry").await;
     let id = contact(&app, &ws, "Fay", "fay@example.com").await;
     allow(&app, &ws, &id, json!(true)).await;
-    let path = link_for(&app, &ws, "fay@example.com").await;
+    let path = portal_link(&app, &ws, "fay@example.com").await;
     clock.advance(24 * 3_600_000 - 60_000);
     app.browser(Method::GET, &path).expect(200).await;
     clock.advance(60_000);
@@ -325,7 +270,7 @@ async fn the_portal_and_the_staff_side_each_refuse_the_others_credentials() {
     let other_ws = app.workspace("portal-walls-b").await;
     let id = contact(&app, &ws, "Gus", "gus@example.com").await;
     allow(&app, &ws, &id, json!(true)).await;
-    let gus = confirm(&app, &link_for(&app, &ws, "gus@example.com").await).await;
+    let gus = portal_confirm(&app, &portal_link(&app, &ws, "gus@example.com").await).await;
     let staff = app.console_login(&ws).await;
 
     // A portal session on staff routes: no credential there (401; a page asks staff sign-in).
@@ -405,7 +350,7 @@ async fn staff_taking_access_away_or_ending_a_session_signs_the_customer_out_at_
     let ws = app.workspace("portal-staff").await;
     let id = contact(&app, &ws, "Hana", "hana@example.com").await;
     allow(&app, &ws, &id, json!(true)).await;
-    let first = confirm(&app, &link_for(&app, &ws, "hana@example.com").await).await;
+    let first = portal_confirm(&app, &portal_link(&app, &ws, "hana@example.com").await).await;
     assert_eq!(home(&app, &ws, &first).await.status, 200);
 
     // Ending one session.
@@ -429,7 +374,7 @@ async fn staff_taking_access_away_or_ending_a_session_signs_the_customer_out_at_
         .await;
 
     // Taking access away ends every session.
-    let second = confirm(&app, &link_for(&app, &ws, "hana@example.com").await).await;
+    let second = portal_confirm(&app, &portal_link(&app, &ws, "hana@example.com").await).await;
     assert_eq!(home(&app, &ws, &second).await.status, 200);
     let changed = allow(&app, &ws, &id, json!(false)).await;
     assert_eq!(changed["effective"], false);
@@ -466,7 +411,7 @@ async fn a_portal_that_is_off_or_unknown_is_one_404() {
     let ws = app.workspace("portal-off").await;
     let id = contact(&app, &ws, "Ivo", "ivo@example.com").await;
     allow(&app, &ws, &id, json!(true)).await;
-    let path = link_for(&app, &ws, "ivo@example.com").await;
+    let path = portal_link(&app, &ws, "ivo@example.com").await;
     let front = app
         .browser(Method::GET, &format!("/portal/{}", ws.slug))
         .expect(200)
