@@ -197,7 +197,11 @@ fn body_for(path: &str) -> serde_json::Value {
     if path.contains("/invoic") {
         return invoice_body(path);
     }
-    if path.contains("2fa") {
+    if path.ends_with("/portal") {
+        json!({"access": true})
+    } else if path.ends_with("/portal/settings") {
+        json!({"default_access": false})
+    } else if path.contains("2fa") {
         json!({"code": "123456", "password": "a password that is wrong"})
     } else if path.contains("api-keys") {
         json!({"name": "sweep", "role": "viewer"})
@@ -532,6 +536,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     }
                     // Behind A's job id: B gets 404 for the job before the file.
                     ("files", "file_id") => "jf_00000000000000000000000000000001".into(),
+                    // Behind A's contact id: B gets 404 for the contact first.
+                    ("sessions", "session_id") => "pses_00000000000000000000000000000001".into(),
                     // Behind A's endpoint id: B gets 404 for the endpoint before the message.
                     ("messages", "message_id") => "msg_00000000000000000000000000000001".into(),
                     // Not a record: each workspace has its own receiver per provider.

@@ -101,15 +101,38 @@ pub struct PortalCustomer {
 /// Asks for a client portal sign-in link for `email` and returns the path it opens (from the
 /// mail in the local outbox).
 pub async fn portal_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
+    let before = mails_to(app, email).await.len();
     app.post("/api/portal/v1/auth/magic-link")
         .json(&json!({"workspace": ws.slug, "email": email}))
         .expect(202)
         .await;
-    let mail = app.outbox_mail(email).await;
+    let mail = new_mail_to(app, email, before).await;
     let token = find_token(&mail, "hfml");
     let path = format!("/portal/{}/sign-in/{token}", ws.slug);
     assert!(mail.contains(&path), "{mail}");
     path
+}
+
+/// Every mail to `email` in the local outbox, newest first.
+pub async fn mails_to(app: &TestApp, email: &str) -> Vec<String> {
+    holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(email), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body_text)
+        .collect()
+}
+
+/// Waits (up to 10 s) for a mail to `email` beyond the `before` already there; the newest.
+pub async fn new_mail_to(app: &TestApp, email: &str, before: usize) -> String {
+    for _ in 0..400 {
+        let mails = mails_to(app, email).await;
+        if mails.len() > before {
+            return mails[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no new mail to {email} in the outbox");
 }
 
 /// Opens a portal sign-in link's page, confirms it, and returns the signed-in browser.

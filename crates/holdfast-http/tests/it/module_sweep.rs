@@ -216,6 +216,7 @@ impl Fixtures {
                 }
                 ("messages", "message_id") => "msg_00000000000000000000000000000001".to_owned(),
                 ("files", "file_id") => "jf_00000000000000000000000000000001".to_owned(),
+                ("sessions", "session_id") => "pses_00000000000000000000000000000001".to_owned(),
                 ("hooks", "provider") => return None,
                 // The client portal's pages name their workspace by slug.
                 (_, "workspace_slug") if spec.guard == Guard::Portal => self.slug.clone(),
@@ -240,7 +241,7 @@ impl Fixtures {
             && !spec
                 .path_params()
                 .iter()
-                .any(|p| matches!(*p, "attachment_id" | "message_id" | "file_id"))
+                .any(|p| matches!(*p, "attachment_id" | "message_id" | "file_id" | "session_id"))
             && !spec.path.ends_with("/conversation")
             && spec.doc.response_type != "text/event-stream"
     }
