@@ -184,6 +184,7 @@ async fn mail_reply(
         reply_to,
         ticket_message: Some(message.id.clone()),
         attachments: Vec::new(),
+        sign_in_link: false,
     };
     let decision =
         crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;

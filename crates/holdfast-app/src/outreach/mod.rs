@@ -148,6 +148,11 @@ pub struct ContactEmail {
     /// Files sent with it (an invoice's PDF), at most [`MAX_ATTACHMENT_BYTES`] in all.
     #[serde(default)]
     pub attachments: Vec<MailAttachment>,
+    /// The body carries [`SIGN_IN_LINK`], a client portal sign-in link made when the mail is
+    /// sent. Set only by the portal's own mails (a link the person asked for, an invitation
+    /// staff sent), never from a body's text.
+    #[serde(default)]
+    pub sign_in_link: bool,
 }
 
 /// A file attached to a customer mail; its bytes travel base64-encoded in the queued job.
@@ -334,15 +339,7 @@ pub async fn deliver_to_contact(
             return Ok(());
         }
     };
-    let body = with_single_use_link(
-        &mut tx,
-        state,
-        &contact,
-        purpose,
-        work.mail.body.clone(),
-        now,
-    )
-    .await?;
+    let body = with_single_use_link(&mut tx, state, &contact, purpose, &work.mail, now).await?;
     let ws = tenant.workspace_id().to_string();
     let token = state
         .link_key
@@ -417,16 +414,17 @@ fn read_contact_job(
     Ok((work, contact, purpose))
 }
 
-/// The body with its single-use link made now, for the purposes that carry one (a double
-/// opt-in confirmation, a data download, a portal sign-in); other bodies unchanged.
+/// The body with its single-use link made now, for the mails that carry one (a double opt-in
+/// confirmation, a data download, a portal sign-in); other bodies unchanged.
 async fn with_single_use_link(
     tx: &mut TenantTx<'_>,
     state: &App,
     contact: &ContactId,
     purpose: Purpose,
-    mut body: String,
+    mail: &ContactEmail,
     now: i64,
 ) -> Result<String, StoreError> {
+    let mut body = mail.body.clone();
     if purpose == Purpose::Confirmation {
         let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
         consent::create_confirmation(
@@ -453,7 +451,7 @@ async fn with_single_use_link(
             &format!("{base}/preferences/download/{}", token.expose()),
         );
     }
-    if purpose == Purpose::SignIn {
+    if mail.sign_in_link {
         let (token, digest) =
             holdfast_core::token::generate_opaque(holdfast_core::portal::MAGIC_LINK_PREFIX);
         let expires = now + holdfast_core::portal::MAGIC_LINK_TTL_MS;

@@ -1,11 +1,13 @@
 //! Who may sign in to the client portal, as staff decide it, for the API and the console:
 //! a contact's own access (on, off, or the workspace's default), their live sessions and
-//! ending one, and the workspace's default. Taking access away ends the contact's sessions at
-//! once. Every change is audited.
+//! ending one, the workspace's default, and inviting a contact by mail. Taking access away
+//! ends the contact's sessions at once. Every change is audited.
 
 use crate::audit::Origin;
+use crate::outreach::{ContactEmail, Decision, SIGN_IN_LINK, queue_to_contact};
 use crate::{App, AppResult};
-use holdfast_core::error::ApiError;
+use holdfast_core::crm::consent::Purpose;
+use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::field_service::time_zone::utc;
 use holdfast_core::ids::{ContactId, PortalSessionId};
 use holdfast_core::portal::PortalSessionOut;
@@ -159,4 +161,61 @@ pub async fn set_default_access(
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(allowed)
+}
+
+/// Sends the contact an invitation to the client portal: a mail (through the sending choke
+/// point, as a transactional mail, so Do Not Contact holds) with a sign-in link made when it
+/// is sent, audited as `contact.portal_invited`. 409 when the contact may not sign in (their
+/// access is off, or they have no email address) or the choke point refuses the mail (the
+/// reason named).
+pub async fn invite(app: &App, actor: &Actor, origin: &Origin, id: &str) -> AppResult<()> {
+    let contact = parse(id)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.write(&actor.tenant).await?;
+    exists(&mut tx, &contact, Lock::ForUpdate).await?;
+    if !access::allowed(&mut tx, &contact).await? {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "this contact may not sign in to the client portal (their access is off, or they \
+                 have no email address): turn it on first with PUT /api/v1/contacts/{}/portal",
+                contact.as_str()
+            ),
+        ));
+    }
+    let site = access::site(&mut tx).await?;
+    let base = app.config.public_url.trim_end_matches('/');
+    let mail = ContactEmail {
+        subject: format!("{} invites you to its customer portal", site.name),
+        body: format!(
+            "{name} invites you to its customer portal, where you can see your requests, \
+             visits and invoices, and pay online.\n\n\
+             Sign in with this link within 24 hours (it works once):\n{SIGN_IN_LINK}\n\n\
+             Later, ask for a new link at any time at {base}/portal/{slug}\n",
+            name = site.name,
+            slug = site.slug,
+        ),
+        sign_in_link: true,
+        ..ContactEmail::default()
+    };
+    match queue_to_contact(&mut tx, &contact, Purpose::Transactional, mail, now).await? {
+        Decision::Queued => {}
+        Decision::Blocked { detail, .. } => {
+            // The refusal is recorded by the choke point; nothing else is written.
+            tx.commit().await?;
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("the invitation was not sent: {detail}"),
+            ));
+        }
+    }
+    let event = origin.event(
+        "contact.portal_invited",
+        "contact",
+        contact.as_str(),
+        json!({}),
+    );
+    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -81,6 +81,7 @@ async fn send_link(app: &App, slug: &str, email: &str) -> Result<(), String> {
              until the link is opened and confirmed.\n",
             name = site.name
         ),
+        sign_in_link: true,
         ..ContactEmail::default()
     };
     queue_to_contact(&mut tx, &contact, Purpose::SignIn, mail, now)

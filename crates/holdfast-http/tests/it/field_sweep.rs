@@ -24,15 +24,31 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     // The client portal: the customer's own realm. Field rules shape what staff roles see;
     // a customer sees only their own records (a data subject's own view, like their data
     // download), and no staff credential opens these routes.
-    ("POST", "/api/portal/v1/auth/magic-link", "one fixed answer for every address"),
-    ("GET", "/portal/{workspace_slug}", "the workspace's name and the sign-in form"),
+    (
+        "POST",
+        "/api/portal/v1/auth/magic-link",
+        "one fixed answer for every address",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}",
+        "the workspace's name and the sign-in form",
+    ),
     (
         "POST",
         "/portal/{workspace_slug}/sign-in",
         "echoes only the address the visitor typed",
     ),
-    ("GET", "/portal/{workspace_slug}/sign-in/{token}", "the workspace's name"),
-    ("POST", "/portal/{workspace_slug}/sign-in/{token}", "a redirect"),
+    (
+        "GET",
+        "/portal/{workspace_slug}/sign-in/{token}",
+        "the workspace's name",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/sign-in/{token}",
+        "a redirect",
+    ),
     ("POST", "/portal/{workspace_slug}/sign-out", "a redirect"),
     (
         "GET",
@@ -53,6 +69,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "DELETE",
         "/api/v1/contacts/{id}/portal/sessions/{session_id}",
         "no content",
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/portal/invite",
+        "one fixed answer",
     ),
     ("GET", "/api/v1/portal/settings", "one flag"),
     ("PUT", "/api/v1/portal/settings", "one flag"),

@@ -397,7 +397,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .await;
 
     // A customer of A signed in to A's client portal.
-    let (_, a_portal) = crate::portal_customer(&app, &a, "A's portal customer", "a-portal@example.com").await;
+    let (_, a_portal) =
+        crate::portal_customer(&app, &a, "A's portal customer", "a-portal@example.com").await;
 
     let a_endpoint = app
         .post("/api/v1/webhooks")
@@ -497,11 +498,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         if spec.guard.is_public()
             || matches!(
                 spec.guard,
-                Guard::Signed
-                    | Guard::Cron
-                    | Guard::Billing
-                    | Guard::Widget { .. }
-                    | Guard::Portal
+                Guard::Signed | Guard::Cron | Guard::Billing | Guard::Widget { .. } | Guard::Portal
             )
         {
             continue;
@@ -615,9 +612,12 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         }
         // The client portal's session is no credential on a staff route (the portal's
         // column of the sweep; `every_portal_route_refuses_staff_credentials` is the other).
-        let r = with_body(call(m.clone(), &path).header("cookie", &a_portal.cookie), spec)
-            .send()
-            .await;
+        let r = with_body(
+            call(m.clone(), &path).header("cookie", &a_portal.cookie),
+            spec,
+        )
+        .send()
+        .await;
         let what = format!("{label} with a client portal session");
         assert_refusal(&r, page, 401, "HF-AUTH-001", &what);
         if spec.method != axum::http::Method::GET {
@@ -710,11 +710,14 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let (_, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
     let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
     let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
-    app.browser(holdfast_testkit::Method::POST, &format!("/portal/{}/sign-out", a.slug))
-        .header("cookie", &ended.cookie)
-        .header("x-csrf-token", &ended.csrf)
-        .expect(303)
-        .await;
+    app.browser(
+        holdfast_testkit::Method::POST,
+        &format!("/portal/{}/sign-out", a.slug),
+    )
+    .header("cookie", &ended.cookie)
+    .header("x-csrf-token", &ended.csrf)
+    .expect(303)
+    .await;
     let a_token = app.login(&a).await["access_token"]
         .as_str()
         .unwrap()
@@ -749,7 +752,11 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
         let refused = |r: holdfast_testkit::Resp, what: &str| {
             if spec.doc.page {
                 assert_eq!(r.status, 303, "{label} {what}: {}", r.text);
-                assert_eq!(r.header("location"), Some(sign_in.as_str()), "{label} {what}");
+                assert_eq!(
+                    r.header("location"),
+                    Some(sign_in.as_str()),
+                    "{label} {what}"
+                );
             } else {
                 assert_eq!(r.status, 401, "{label} {what}: {}", r.text);
             }
@@ -757,18 +764,28 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
         refused(call().send().await, "without a credential");
         for cookie in [
             format!("__Host-hf_portal=hfps_{}", "A".repeat(43)),
-            format!("__Host-hf_portal={}x", a_customer.cookie.split_once('=').unwrap().1),
+            format!(
+                "__Host-hf_portal={}x",
+                a_customer.cookie.split_once('=').unwrap().1
+            ),
             ended.cookie.clone(),
             format!("__Host-hf_portal={}", a_console.cookie_value()),
             a_console.session_cookie.clone(),
         ] {
-            refused(call().header("cookie", &cookie).send().await, &format!("with cookie {cookie}"));
+            refused(
+                call().header("cookie", &cookie).send().await,
+                &format!("with cookie {cookie}"),
+            );
         }
         for bearer in [a.admin_key.as_str(), a_token.as_str()] {
             refused(call().key(bearer).send().await, "with a staff credential");
             // Beside a live portal session too: a staff credential is never taken here.
             refused(
-                call().key(bearer).header("cookie", &a_customer.cookie).send().await,
+                call()
+                    .key(bearer)
+                    .header("cookie", &a_customer.cookie)
+                    .send()
+                    .await,
                 "with a staff credential beside a portal session",
             );
         }

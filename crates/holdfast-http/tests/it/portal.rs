@@ -454,3 +454,78 @@ async fn a_portal_that_is_off_or_unknown_is_one_404() {
     app.browser(Method::GET, &path).expect(404).await;
     app.browser(Method::POST, &path).expect(404).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_invite_a_customer_whose_link_signs_them_in_and_do_not_contact_holds() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-invite").await;
+    let id = contact(&app, &ws, "Jun Park", "jun@example.com").await;
+    // No access yet: a clear refusal, nothing sent.
+    let refused = app
+        .post(&format!("/api/v1/contacts/{id}/portal/invite"))
+        .key(&ws.admin_key)
+        .expect(409)
+        .await;
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PUT /api/v1/contacts/"),
+        "{}",
+        refused.text
+    );
+    allow(&app, &ws, &id, json!(true)).await;
+    app.post(&format!("/api/v1/contacts/{id}/portal/invite"))
+        .key(&ws.admin_key)
+        .expect(202)
+        .await;
+    let mail = app.outbox_mail("jun@example.com").await;
+    assert!(
+        mail.contains("invites you to its customer portal"),
+        "{mail}"
+    );
+    assert!(mail.contains(&format!("/portal/{}", ws.slug)), "{mail}");
+    let token = holdfast_testkit::find_token(&mail, "hfml");
+    let path = format!("/portal/{}/sign-in/{token}", ws.slug);
+    let jun = portal_confirm(&app, &path).await;
+    assert_eq!(home(&app, &ws, &jun).await.status, 200);
+    let audit = app
+        .get("/api/v1/audit?limit=100")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert!(
+        audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "contact.portal_invited"),
+        "{audit}"
+    );
+
+    // Do Not Contact: the invitation (staff's initiative) is refused with the reason; the
+    // person may still ask for a link themselves.
+    let kim = contact(&app, &ws, "Kim", "kim@example.com").await;
+    allow(&app, &ws, &kim, json!(true)).await;
+    app.patch(&format!("/api/v1/contacts/{kim}/consent"))
+        .key(&ws.admin_key)
+        .json(&json!({"do_not_contact": true}))
+        .expect(200)
+        .await;
+    let blocked = app
+        .post(&format!("/api/v1/contacts/{kim}/portal/invite"))
+        .key(&ws.admin_key)
+        .expect(409)
+        .await;
+    assert!(
+        blocked.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not sent"),
+        "{}",
+        blocked.text
+    );
+    let asked = portal_link(&app, &ws, "kim@example.com").await;
+    portal_confirm(&app, &asked).await;
+}

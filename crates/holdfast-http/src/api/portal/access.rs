@@ -1,7 +1,7 @@
 //! Staff decide who may sign in to the client portal (module `client_portal`):
 //! `GET|PUT /api/v1/contacts/{id}/portal` (a contact's own access: on, off, or `null` for the
-//! workspace's default; their live sessions), `DELETE …/portal/sessions/{session_id}` (end
-//! one), and `GET|PUT /api/v1/portal/settings` (the workspace's default; step-up, since it
+//! workspace's default; their live sessions), `POST …/portal/invite` (mail them a sign-in
+//! link), `DELETE …/portal/sessions/{session_id}` (end one), and `GET|PUT /api/v1/portal/settings` (the workspace's default; step-up, since it
 //! opens the portal to every contact staff never chose for). Through
 //! `holdfast_app::portal::access`, audited.
 
@@ -14,7 +14,7 @@ use crate::table::{Doc, RouteTable};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use holdfast_app::portal::access::{self as app, ContactPortal};
 use holdfast_core::access::policy::Permission;
 use holdfast_core::portal::PortalSessionOut;
@@ -83,6 +83,14 @@ pub fn routes(t: &mut RouteTable) {
         put(contact_put),
     );
     t.add(
+        Method::POST,
+        "/api/v1/contacts/{id}/portal/invite",
+        WRITE,
+        doc("Mail the contact an invitation to the client portal, with a sign-in link")
+            .response::<InvitedOut>(202),
+        post(invite),
+    );
+    t.add(
         Method::DELETE,
         "/api/v1/contacts/{id}/portal/sessions/{session_id}",
         WRITE,
@@ -129,6 +137,29 @@ async fn contact_put(
     let origin = audit::origin(&actor, &client);
     let portal = app::set_contact(&state, &actor, &origin, &id, body.access).await?;
     Ok(Json(out(portal)))
+}
+
+/// The answer to an invitation: queued.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InvitedOut {
+    pub detail: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<InvitedOut>)> {
+    let origin = audit::origin(&actor, &client);
+    app::invite(&state, &actor, &origin, &id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(InvitedOut {
+            detail: "the invitation is on its way; its sign-in link works once, within 24 hours"
+                .to_owned(),
+        }),
+    ))
 }
 
 async fn session_end(
