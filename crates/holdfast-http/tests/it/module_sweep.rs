@@ -238,10 +238,12 @@ impl Fixtures {
     /// token; `widget.rs`) or the event stream (it stays open).
     fn answers_when_on(spec: &RouteSpec) -> bool {
         spec.method == axum::http::Method::GET
-            && !spec
-                .path_params()
-                .iter()
-                .any(|p| matches!(*p, "attachment_id" | "message_id" | "file_id" | "session_id"))
+            && !spec.path_params().iter().any(|p| {
+                matches!(
+                    *p,
+                    "attachment_id" | "message_id" | "file_id" | "session_id"
+                )
+            })
             && !spec.path.ends_with("/conversation")
             && spec.doc.response_type != "text/event-stream"
     }

@@ -141,8 +141,15 @@ async fn a_customer_signs_in_with_a_link_and_sees_only_their_own_records() {
         .header("cookie", &ana_browser.cookie)
         .expect(403)
         .await;
-    assert!(refused.text.contains("<!doctype html>"), "a page refuses as a page");
-    assert_eq!(home(&app, &ws, &ana_browser).await.status, 200, "still signed in");
+    assert!(
+        refused.text.contains("<!doctype html>"),
+        "a page refuses as a page"
+    );
+    assert_eq!(
+        home(&app, &ws, &ana_browser).await.status,
+        200,
+        "still signed in"
+    );
     let out = app
         .browser(Method::POST, &sign_out)
         .header("cookie", &ana_browser.cookie)
