@@ -21,6 +21,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/api/v1/contacts/{id}/portal", Module::ClientPortal),
     ("/api/v1/portal/", Module::ClientPortal),
     ("/portal/", Module::ClientPortal),
+    ("/app/contacts/{id}/portal", Module::ClientPortal),
+    ("/app/settings/portal", Module::ClientPortal),
     ("/api/v1/contacts", Module::Crm),
     ("/api/v1/companies", Module::Crm),
     ("/api/v1/contact-fields", Module::Crm),
