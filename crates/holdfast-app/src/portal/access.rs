@@ -6,6 +6,8 @@
 use crate::audit::Origin;
 use crate::outreach::{ContactEmail, Decision, SIGN_IN_LINK, queue_to_contact};
 use crate::{App, AppResult};
+use holdfast_core::access::fields::{self, Access, Field};
+use holdfast_core::access::policy::Permission;
 use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::field_service::time_zone::utc;
@@ -63,6 +65,42 @@ async fn read(tx: &mut TenantTx<'_>, contact: &ContactId, now: i64) -> AppResult
     })
 }
 
+/// Opening the portal to a contact shows them their requests, visits and invoices with their
+/// amounts: a role may do it only if it may read all of that itself (and every contact
+/// field), so the portal is never a way for staff to see what their own role hides — say, by
+/// pointing a contact's address at their own mailbox and signing in.
+fn may_open(actor: &Actor) -> AppResult<()> {
+    let needed = [
+        Permission::TicketsRead,
+        Permission::JobsRead,
+        Permission::JobsAll,
+        Permission::InvoicesRead,
+    ];
+    let missing: Vec<String> = needed
+        .iter()
+        .filter(|p| !actor.role.grants(**p))
+        .map(|p| p.as_str().to_owned())
+        .chain(
+            Field::ALL
+                .iter()
+                .filter(|f| fields::access(&actor.role, **f) == Access::Hidden)
+                .map(|f| format!("the field {}.{}", f.resource().as_str(), f.name())),
+        )
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "the client portal shows a contact their tickets, jobs and invoices with amounts, so \
+             only a role that may read all of that may open it to them; this role ({}) lacks: {}",
+            actor.role.as_str(),
+            missing.join(", ")
+        ),
+    ))
+}
+
 /// The contact's portal access and live sessions.
 pub async fn of_contact(app: &App, actor: &Actor, id: &str) -> AppResult<ContactPortal> {
     let contact = parse(id)?;
@@ -90,6 +128,8 @@ pub async fn set_contact(
     let by = format!("{}:{}", origin.actor_type, origin.actor_id);
     access::set_own(&mut tx, &contact, own, &by, now).await?;
     let ended = if access::allowed(&mut tx, &contact).await? {
+        // Dropped without a commit when refused: nothing changes.
+        may_open(actor)?;
         0
     } else {
         sessions::end_all(&mut tx, &contact, now).await?
@@ -148,9 +188,12 @@ pub async fn set_default_access(
     origin: &Origin,
     allowed: bool,
 ) -> AppResult<bool> {
+    if allowed {
+        may_open(actor)?;
+    }
     let now = app.clock.now_ms();
     let mut tx = app.db.write(&actor.tenant).await?;
-    access::set_default(&mut tx, allowed).await?;
+    access::set_default(&mut tx, allowed, now).await?;
     let ws = actor.tenant.workspace_id().to_string();
     let event = origin.event(
         "workspace.portal_default_changed",
@@ -170,6 +213,7 @@ pub async fn set_default_access(
 /// reason named).
 pub async fn invite(app: &App, actor: &Actor, origin: &Origin, id: &str) -> AppResult<()> {
     let contact = parse(id)?;
+    may_open(actor)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.write(&actor.tenant).await?;
     exists(&mut tx, &contact, Lock::ForUpdate).await?;

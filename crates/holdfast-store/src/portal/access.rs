@@ -143,13 +143,21 @@ pub async fn set_own(
     Ok(())
 }
 
-/// Sets the workspace's default for contacts whose access staff never chose.
-pub async fn set_default(tx: &mut TenantTx<'_>, allowed: bool) -> Result<(), StoreError> {
+/// Sets the workspace's default for contacts whose access staff never chose; turning it off
+/// ends those contacts' sessions and spends their links (turning it on later brings none back).
+pub async fn set_default(
+    tx: &mut TenantTx<'_>,
+    allowed: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query("UPDATE workspaces SET portal_default = $1 WHERE id = $2")
         .bind(i64::from(allowed))
         .bind(ws)
         .execute(tx.conn())
         .await?;
+    if !allowed {
+        super::sessions::close(tx, super::sessions::Closing::DefaultFollowers, now_ms).await?;
+    }
     Ok(())
 }

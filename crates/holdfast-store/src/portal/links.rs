@@ -72,3 +72,23 @@ pub async fn queued_since(
     .fetch_one(tx.conn())
     .await?)
 }
+
+/// Spends every unspent sign-in link of the contact (their address changed: a link mailed to
+/// the old one must not sign anyone in).
+pub async fn spend_all(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "UPDATE portal_links SET used_at = $3 WHERE workspace_id = $1 AND contact_id = $2 \
+         AND used_at IS NULL",
+    )
+    .bind(ws)
+    .bind(contact.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

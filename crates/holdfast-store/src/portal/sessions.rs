@@ -1,5 +1,6 @@
 //! A contact's portal sessions: listed for staff (and the customer), ended by staff, by the
-//! customer signing out, or all at once when staff take access away.
+//! customer signing out, all at once when staff take access away or the address changes, and
+//! workspace-wide when the portal closes ([`close`]).
 
 use crate::error::StoreError;
 use crate::tenant::TenantTx;
@@ -87,6 +88,56 @@ pub async fn end_all(
     )
     .bind(&ws)
     .bind(contact.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(ended)
+}
+
+/// Whose sessions [`close`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// Every contact's: the portal closed (its module turned off, the workspace suspended).
+    Everyone,
+    /// Those who follow the workspace's default (staff never chose for them): the default
+    /// turned off.
+    DefaultFollowers,
+}
+
+/// Ends the live portal sessions of `who` in the workspace and spends their unspent sign-in
+/// links, so that opening the portal again later does not bring them back; how many sessions
+/// ended.
+pub async fn close(tx: &mut TenantTx<'_>, who: Closing, now_ms: i64) -> Result<u64, StoreError> {
+    let ws = tx.ws().to_owned();
+    let (sessions, links) = match who {
+        Closing::Everyone => (
+            "UPDATE portal_sessions SET revoked_at = $2 WHERE workspace_id = $1 \
+             AND revoked_at IS NULL",
+            "UPDATE portal_links SET used_at = $2 WHERE workspace_id = $1 AND used_at IS NULL",
+        ),
+        Closing::DefaultFollowers => (
+            "UPDATE portal_sessions SET revoked_at = $2 WHERE workspace_id = $1 \
+             AND revoked_at IS NULL AND contact_id NOT IN \
+             (SELECT contact_id FROM portal_access WHERE workspace_id = $1)",
+            "UPDATE portal_links SET used_at = $2 WHERE workspace_id = $1 AND used_at IS NULL \
+             AND contact_id NOT IN (SELECT contact_id FROM portal_access WHERE workspace_id = $1)",
+        ),
+    };
+    let ended = sqlx::query(sessions)
+        .bind(&ws)
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    sqlx::query(links)
+        .bind(&ws)
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "DELETE FROM portal_session_cookies WHERE workspace_id = $1 AND session_id IN \
+         (SELECT id FROM portal_sessions WHERE workspace_id = $1 AND revoked_at IS NOT NULL)",
+    )
+    .bind(&ws)
     .execute(tx.conn())
     .await?;
     Ok(ended)
