@@ -89,6 +89,97 @@ pub struct PortalSessionOut {
     pub expires_at: String,
 }
 
+/// The longest subject of a request a customer opens (as a ticket's).
+pub const SUBJECT_MAX_CHARS: usize = 300;
+
+/// Body of `POST /api/portal/v1/tickets` and of the portal's "New request" form: a signed-in
+/// customer opens a request, a ticket of their own contact (channel `portal`). A reply to a
+/// request is a [`crate::helpdesk::tickets::MessageIn`].
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalTicketIn {
+    #[schemars(length(min = 1, max = 300))]
+    pub subject: String,
+    /// The customer's first message.
+    #[schemars(length(min = 1, max = 100000))]
+    pub message: String,
+}
+
+/// A valid new request: both texts trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalRequest {
+    pub subject: String,
+    pub message: String,
+}
+
+impl PortalTicketIn {
+    /// Both fields checked (as the help desk checks a ticket's subject and message); all that
+    /// are wrong named at once.
+    pub fn validate(&self) -> Result<PortalRequest, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let subject = errors.take(validate::text(
+            "subject",
+            &self.subject,
+            1,
+            SUBJECT_MAX_CHARS,
+        ));
+        let message = errors.take(crate::helpdesk::tickets::check_body(
+            "message",
+            &self.message,
+        ));
+        match (subject, message) {
+            (Some(subject), Some(message)) => errors.finish(PortalRequest { subject, message }),
+            _ => Err(errors.finish(()).err().unwrap_or_default()),
+        }
+    }
+}
+
+/// Whether a customer may add to a request in this status: not to a closed one (closed is
+/// done for good, and a message there would wait unseen); they open a new request instead.
+pub fn takes_replies(status: &str) -> bool {
+    status != crate::helpdesk::tickets::Status::Closed.as_str()
+}
+
+closed_set!(
+    /// Who wrote a message of a request, as its customer sees it: `you` (the customer) or
+    /// `team` (the business's reply).
+    MessageFrom { You => "you", Team => "team" }
+);
+
+/// A request (ticket) as its customer sees it: no assignee, tags, priority, channel or the
+/// team's timings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PortalTicketOut {
+    pub id: String,
+    pub subject: String,
+    /// `open`, `pending` (waits for the customer), `resolved` or `closed`.
+    pub status: String,
+    /// When it was opened (UTC milliseconds).
+    pub created_at: i64,
+    /// When its latest message came (UTC milliseconds).
+    pub last_message_at: i64,
+}
+
+/// A message of a request as its customer sees it: their own, or a reply of the team. The
+/// team's internal notes are never one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PortalMessageOut {
+    pub id: String,
+    pub from: MessageFrom,
+    pub body: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+}
+
+/// `GET /api/portal/v1/tickets/{id}` (and the answer to opening one): the request and its
+/// conversation, oldest message first.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PortalThread {
+    #[serde(flatten)]
+    pub ticket: PortalTicketOut,
+    pub messages: Vec<PortalMessageOut>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +221,45 @@ mod tests {
         let busy = start + SESSION_ABSOLUTE_MS - 1;
         assert!(session_live(start, busy - 1, busy));
         assert!(!session_live(start, busy, busy + 1));
+    }
+
+    #[test]
+    fn a_new_request_names_every_bad_field() {
+        let ok = PortalTicketIn {
+            subject: " Leaking tap ".into(),
+            message: "It drips.\n".into(),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(ok.subject, "Leaking tap");
+        assert_eq!(ok.message, "It drips.");
+        let bad = PortalTicketIn {
+            subject: "x".repeat(SUBJECT_MAX_CHARS + 1),
+            message: "   ".into(),
+        }
+        .validate()
+        .unwrap_err();
+        let fields: Vec<&str> = bad.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["subject", "message"]);
+        let long = PortalTicketIn {
+            subject: "Tap".into(),
+            message: "x".repeat(crate::helpdesk::tickets::MAX_BODY_CHARS + 1),
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(long[0].field, "message");
+        let unknown = serde_json::from_value::<PortalTicketIn>(
+            serde_json::json!({"subject": "a", "message": "b", "contact_id": "ct_x"}),
+        );
+        assert!(unknown.is_err(), "a customer cannot name another contact");
+    }
+
+    #[test]
+    fn a_closed_request_takes_no_more_messages() {
+        assert!(takes_replies("open"));
+        assert!(takes_replies("pending"));
+        assert!(takes_replies("resolved"));
+        assert!(!takes_replies("closed"));
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub fn route_table() -> RouteTable {
         crate::pages::portal::access::routes(t);
         crate::pages::portal::sign_in::signed_in_routes(t);
         crate::pages::portal::home::routes(t);
+        crate::pages::portal::tickets::routes(t);
+        crate::api::portal::tickets::routes(t);
     });
     table
 }

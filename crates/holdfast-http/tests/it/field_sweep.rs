@@ -57,6 +57,46 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/portal/{workspace_slug}/tickets/new",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/tickets",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/tickets/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/tickets/{id}/reply",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/tickets",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/tickets",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/tickets/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/tickets/{id}/replies",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
         "/api/v1/contacts/{id}/portal",
         "the contact's portal access flag and sessions (times, browser): no contact field",
     ),

@@ -701,7 +701,9 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
 /// The client portal's column: every portal route refuses a missing, forged or ended portal
 /// session and every staff credential (API key, access token, console session) with 401 — a
 /// page sends the browser to the portal's sign-in — and answers 404 to a customer of another
-/// workspace's portal on this workspace's path.
+/// workspace's portal on this workspace's path or on a record of A's customer (`{id}`: a
+/// ticket of theirs); a route that names nothing of A's answers B's customer about B's own
+/// records, without a word of A's.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let app = TestApp::spawn().await;
@@ -710,6 +712,20 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let (_, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
     let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
     let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
+    // A request of A's customer, which the `{id}` of the portal's routes names.
+    let a_ticket = app
+        .post("/api/v1/tickets")
+        .key(&a.admin_key)
+        .json(
+            &json!({"subject": "Ann's secret request", "contact": {"email": "ann@example.com"},
+                      "message": "Ann's words"}),
+        )
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.browser(
         holdfast_testkit::Method::POST,
         &format!("/portal/{}/sign-out", a.slug),
@@ -729,12 +745,17 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let mut swept = 0;
     for spec in table.specs().filter(|s| s.guard == Guard::Portal) {
         swept += 1;
-        let path = spec.path.replace("{workspace_slug}", &a.slug);
+        let path = spec
+            .path
+            .replace("{workspace_slug}", &a.slug)
+            .replace("{id}", &a_ticket);
         assert!(
             !path.contains('{'),
             "no fixture for a parameter of {}: add one to the portal sweep",
             spec.path
         );
+        // A's: a page of A's portal, or a record of A's customer.
+        let names_a = path.starts_with("/portal/") || spec.path.contains("{id}");
         let m = method(&spec.method);
         let label = format!("{} {}", spec.method, spec.path);
         let call = || {
@@ -745,8 +766,11 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
             };
             if m == holdfast_testkit::Method::GET {
                 call
-            } else {
+            } else if spec.doc.page {
                 call.body("application/x-www-form-urlencoded", "sweep=1")
+            } else {
+                // A body the route takes, so that what answers is the route, not the parser.
+                call.json(&portal_body(spec.path))
             }
         };
         let refused = |r: holdfast_testkit::Resp, what: &str| {
@@ -789,13 +813,21 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
                 "with a staff credential beside a portal session",
             );
         }
-        // Another workspace's customer on A's path.
+        // Another workspace's customer on A's path, or on A's customer's records.
         let r = call()
             .header("cookie", &b_customer.cookie)
             .header("x-csrf-token", &b_customer.csrf)
             .send()
             .await;
-        assert_eq!(r.status, 404, "{label} with B's portal session: {}", r.text);
+        if names_a {
+            assert_eq!(r.status, 404, "{label} with B's portal session: {}", r.text);
+        } else {
+            assert!(
+                r.status < 500,
+                "{label} with B's portal session: {}",
+                r.text
+            );
+        }
         assert!(!r.text.contains("Ann"), "{label} leaked A's customer");
         if m != holdfast_testkit::Method::GET {
             let r = call().header("cookie", &a_customer.cookie).send().await;
@@ -803,6 +835,29 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
         }
     }
     assert!(swept >= 2, "swept only {swept} portal routes");
+    // Nothing reached A's customer's request.
+    let thread = app
+        .get(&format!("/api/v1/tickets/{a_ticket}"))
+        .key(&a.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(
+        thread.json["messages"].as_array().unwrap().len(),
+        1,
+        "{}",
+        thread.text
+    );
+}
+
+/// A JSON body a portal API route takes.
+fn portal_body(path: &str) -> serde_json::Value {
+    if path.ends_with("/replies") {
+        json!({"body": "Sweep"})
+    } else if path.ends_with("/tickets") {
+        json!({"subject": "Sweep", "message": "Sweep"})
+    } else {
+        json!({})
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

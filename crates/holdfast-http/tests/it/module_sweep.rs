@@ -20,6 +20,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     // Who may sign in to the client portal: the portal's, though under a contact's path.
     ("/api/v1/contacts/{id}/portal", Module::ClientPortal),
     ("/api/v1/portal/", Module::ClientPortal),
+    // The portal's own API (its sign-in request is public, so in no module).
+    ("/api/portal/v1/", Module::ClientPortal),
     ("/portal/", Module::ClientPortal),
     ("/app/contacts/{id}/portal", Module::ClientPortal),
     ("/app/settings/portal", Module::ClientPortal),
@@ -105,11 +107,12 @@ fn routes_under_a_modules_paths_are_declared_in_that_module() {
 }
 
 /// Records of workspace `ws` that the routes' path parameters name, and a customer signed in
-/// to its client portal.
+/// to its client portal with a request of their own (the `{id}` of the portal's routes).
 struct Fixtures {
     ids: BTreeMap<(&'static str, &'static str), String>,
     slug: String,
     customer: crate::PortalCustomer,
+    customer_ticket: String,
 }
 
 impl Fixtures {
@@ -185,6 +188,13 @@ impl Fixtures {
         );
         let (_, customer) =
             crate::portal_customer(app, ws, "Sweep customer", "sweep-customer@example.com").await;
+        let customer_ticket = id_of(
+            app.post("/api/v1/tickets")
+                .key(key)
+                .json(&json!({"subject": "Sweep request", "contact": {"email": "sweep-customer@example.com"}, "message": "hi"}))
+                .expect(201)
+                .await,
+        );
         let ids = BTreeMap::from([
             (("invoices", "id"), invoice),
             (("payment-accounts", "provider"), "stripe".to_owned()),
@@ -204,6 +214,7 @@ impl Fixtures {
             ids,
             slug: ws.slug.clone(),
             customer,
+            customer_ticket,
         }
     }
 
@@ -222,6 +233,8 @@ impl Fixtures {
                 ("hooks", "provider") => return None,
                 // The client portal's pages name their workspace by slug.
                 (_, "workspace_slug") if spec.guard == Guard::Portal => self.slug.clone(),
+                // A portal customer's routes name their own records.
+                ("tickets", "id") if spec.guard == Guard::Portal => self.customer_ticket.clone(),
                 (_, "workspace_slug") => return None,
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
                     panic!(

@@ -511,6 +511,8 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
 struct PageIds {
     /// The workspace's slug, for its client portal's pages.
     slug: String,
+    /// A request of the portal's customer, for the portal's pages.
+    portal_ticket: String,
     ticket: String,
     role: String,
     endpoint: String,
@@ -527,7 +529,9 @@ struct PageIds {
 fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
     let mut path = spec.path.to_owned();
     for param in spec.path_params() {
-        let id = if spec.path.starts_with("/app/settings/roles/") {
+        let id = if spec.path.starts_with("/portal/") {
+            &ids.portal_ticket
+        } else if spec.path.starts_with("/app/settings/roles/") {
             &ids.role
         } else if spec.path.starts_with("/app/settings/webhooks/") {
             &ids.endpoint
@@ -668,8 +672,18 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         crate::portal_customer(&app, &ws, "Sweep customer", "sweep-customer@example.com").await;
     let portal_link = crate::portal_link(&app, &ws, "sweep-customer@example.com").await;
     let portal_token = portal_link.rsplit('/').next().unwrap().to_owned();
+    let portal_ticket = crate::ticket(
+        &app,
+        &ws,
+        json!({"subject": "Sweep request", "contact": {"email": "sweep-customer@example.com"}, "message": "Hi"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = PageIds {
         slug: ws.slug.clone(),
+        portal_ticket: portal_ticket.clone(),
         ticket: id.clone(),
         role,
         endpoint,
@@ -700,11 +714,18 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             if spec.path.starts_with("/assets/") {
                 continue;
             }
-            let r = app
-                .browser(Method::GET, &path)
-                .cookie(&console)
-                .send()
-                .await;
+            // A portal page is opened by the portal's customer, a console page by staff.
+            let r = if spec.guard == Guard::Portal {
+                app.browser(Method::GET, &path)
+                    .header("cookie", &customer.cookie)
+                    .send()
+                    .await
+            } else {
+                app.browser(Method::GET, &path)
+                    .cookie(&console)
+                    .send()
+                    .await
+            };
             // The first run's page opens nothing once a workspace exists (`pages_setup.rs`);
             // single sign-on's pages are not there without a provider (`pages_sso.rs`).
             let answers: &[u16] =
@@ -777,6 +798,24 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .json;
     assert_eq!(thread["messages"].as_array().unwrap().len(), 1);
     assert_eq!(thread["status"], "open");
+    let request: Value = app
+        .get(&format!("/api/v1/tickets/{portal_ticket}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(request["messages"].as_array().unwrap().len(), 1);
+    let opened = app
+        .get("/api/v1/tickets?limit=200")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(
+        opened["data"].as_array().unwrap().len(),
+        2,
+        "no request was opened by a refused form"
+    );
     // The static files: the script library and the console's own, never inline.
     for asset in [
         "/assets/htmx.min.js",

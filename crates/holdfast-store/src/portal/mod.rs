@@ -2,11 +2,13 @@
 //! and act only on their own records. `auth` turns a portal session cookie into a
 //! [`auth::PortalActor`] (the one place that makes a portal [`crate::Tenant`] and its
 //! [`auth::PortalScope`]) and signs a customer in with a link; `links` keeps the sign-in links;
-//! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions. Rules:
-//! `holdfast_core::portal`.
+//! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions; `overview`
+//! reads what the customer sees first and `tickets` their requests and conversations, each
+//! through the scope. Rules: `holdfast_core::portal`.
 
 pub mod access;
 pub mod auth;
 pub mod links;
 pub mod overview;
 pub mod sessions;
+pub mod tickets;

@@ -1,6 +1,6 @@
 //! `/portal/{workspace_slug}/home`: a signed-in customer's overview: their own requests
-//! (tickets), visits (jobs) and invoices, read through their scope
-//! (`holdfast_app::portal::overview`).
+//! (tickets, each linking to its page, and "New request"), visits (jobs) and invoices, read
+//! through their scope (`holdfast_app::portal::overview`).
 
 use crate::console::portal::{PortalFrame, page};
 use crate::guard::{Guard, PortalAuthed};
@@ -31,6 +31,8 @@ pub fn routes(t: &mut RouteTable) {
 #[template(path = "portal_home.html")]
 struct HomePage {
     frame: PortalFrame,
+    /// "New request" is offered (the help desk is on).
+    may_open: bool,
     tickets: Vec<TicketLine>,
     jobs: Vec<JobLine>,
     invoices: Vec<InvoiceLine>,
@@ -45,6 +47,7 @@ async fn home(
         StatusCode::OK,
         &HomePage {
             frame: PortalFrame::of(&state, &actor),
+            may_open: holdfast_app::portal::tickets::may_write(&actor),
             tickets: overview.tickets,
             jobs: overview.jobs,
             invoices: overview.invoices,
