@@ -59,9 +59,35 @@ pub fn register_secret(value: &str) {
 
 pub struct Redactor;
 
+/// `%XX` escapes of letters, digits, `_` and `-` written as the characters themselves, so a
+/// token sent percent-encoded (`/portal/acme/sign-in/%68fml_…`) meets the rules below as the
+/// plain one does. Other escapes are left as they are.
+fn unescape_word_characters(text: &str) -> std::borrow::Cow<'_, str> {
+    static ESCAPE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"%([0-9A-Fa-f]{2})").ok());
+    let Some(escape) = ESCAPE.as_ref() else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    if !text.contains('%') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    escape.replace_all(text, |caps: &regex::Captures<'_>| {
+        let whole = caps.get(0).map_or("", |m| m.as_str()).to_owned();
+        let byte = caps
+            .get(1)
+            .and_then(|hex| u8::from_str_radix(hex.as_str(), 16).ok());
+        match byte {
+            Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => {
+                char::from(b).to_string()
+            }
+            _ => whole,
+        }
+    })
+}
+
 impl Redactor {
     pub fn redact(text: &str) -> String {
-        let mut out = text.to_owned();
+        let mut out = unescape_word_characters(text).into_owned();
         if let Ok(secrets) = SECRETS.read() {
             for secret in secrets.iter() {
                 if out.contains(secret.as_str()) {
@@ -112,6 +138,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoded_tokens_are_redacted_too() {
+        for line in [
+            "uri=/portal/acme/sign-in/%68fml_Secret7Portal",
+            "uri=/portal/acme/sign-in/hfml%5FSecret7Portal",
+            "uri=/portal/acme/sign-in/%68%66%6d%6c_Secret7Portal",
+        ] {
+            let out = Redactor::redact(line);
+            assert!(!out.contains("Secret7Portal"), "{line} → {out}");
+        }
+        // Other escapes are kept as they were.
+        assert_eq!(Redactor::redact("q=a%20b%2Fc"), "q=a%20b%2Fc");
+    }
 
     #[test]
     fn link_tokens_in_paths_are_redacted() {

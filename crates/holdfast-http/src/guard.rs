@@ -556,6 +556,27 @@ async fn authenticate(
 /// `Guard::Portal`: the customer of a live portal session, of the path's workspace, with the
 /// route's module on, within the session's budget.
 async fn portal(state: &GuardState, mut request: Request, next: Next) -> Response {
+    // A portal that is not there (unknown workspace, client portal off, workspace suspended)
+    // answers one 404 before any session is looked at: closing the portal ended its sessions.
+    let path_slug = request
+        .uri()
+        .path()
+        .strip_prefix("/portal/")
+        .map(|rest| rest.split('/').next().unwrap_or_default().to_owned());
+    if let Some(slug) = &path_slug {
+        match holdfast_app::portal::sign_in::portal_name(&state.app, slug).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Problem::new(
+                    ErrorCode::NotFound,
+                    "there is no client portal here: no such workspace, or its client_portal \
+                     module is off",
+                )
+                .into_response();
+            }
+            Err(e) => return Problem(e).into_response(),
+        }
+    }
     let actor = match portal_actor(&state.app, request.headers(), request.method()).await {
         Ok(Some(actor)) => actor,
         Ok(None) => {
@@ -568,11 +589,6 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
         }
         Err(problem) => return problem.into_response(),
     };
-    let path_slug = request
-        .uri()
-        .path()
-        .strip_prefix("/portal/")
-        .map(|rest| rest.split('/').next().unwrap_or_default());
     if path_slug.is_some_and(|slug| slug != actor.workspace_slug) {
         return Problem::new(ErrorCode::NotFound, "no such page in this client portal")
             .into_response();

@@ -3,6 +3,7 @@
 //! workspace's zone and money in the invoice's currency.
 
 use crate::{App, AppResult};
+use holdfast_core::access::modules::Module;
 use holdfast_core::field_service::jobs::{Window, WindowOut};
 use holdfast_core::invoicing::money::{Currency, Decimal};
 use holdfast_store::portal::auth::PortalActor;
@@ -38,10 +39,12 @@ pub struct InvoiceLine {
     pub due_date: Option<String>,
 }
 
+/// The overview: each list is there only while its module is on (`None` otherwise: the
+/// section is left out, as the staff side leaves the module's records out).
 pub struct Overview {
-    pub tickets: Vec<TicketLine>,
-    pub jobs: Vec<JobLine>,
-    pub invoices: Vec<InvoiceLine>,
+    pub tickets: Option<Vec<TicketLine>>,
+    pub jobs: Option<Vec<JobLine>>,
+    pub invoices: Option<Vec<InvoiceLine>>,
 }
 
 fn local(text: &str) -> String {
@@ -60,57 +63,72 @@ fn money(minor: i64, currency: Currency) -> String {
 pub async fn overview(app: &App, actor: &PortalActor) -> AppResult<Overview> {
     let mut tx = app.db.read(&actor.tenant).await?;
     let zone = holdfast_store::field_service::jobs::time_zone(&mut tx).await?;
-    let tickets = overview::tickets(&mut tx, &actor.scope).await?;
-    let jobs = overview::jobs(&mut tx, &actor.scope).await?;
-    let invoices = overview::invoices(&mut tx, &actor.scope).await?;
+    let on = |m| actor.modules.contains(m);
+    let tickets = match on(Module::Helpdesk) {
+        true => Some(overview::tickets(&mut tx, &actor.scope).await?),
+        false => None,
+    };
+    let jobs = match on(Module::FieldService) {
+        true => Some(overview::jobs(&mut tx, &actor.scope).await?),
+        false => None,
+    };
+    let invoices = match on(Module::Invoicing) {
+        true => Some(overview::invoices(&mut tx, &actor.scope).await?),
+        false => None,
+    };
     tx.commit().await?;
     Ok(Overview {
-        tickets: tickets
-            .into_iter()
-            .map(|t| TicketLine {
-                id: t.id,
-                subject: t.subject,
-                status: t.status.replace('_', " "),
-                last_activity: local(&zone.local(t.last_message_at)),
-            })
-            .collect(),
-        jobs: jobs
-            .into_iter()
-            .map(|j| {
-                let when = match (j.window_start, j.window_end) {
-                    (Some(start_ms), Some(end_ms)) => {
-                        let w = WindowOut::of(Window { start_ms, end_ms }, &zone);
-                        Some(format!(
-                            "{} to {} ({})",
-                            local(&w.start_local),
-                            local(&w.end_local),
-                            w.time_zone
-                        ))
+        tickets: tickets.map(|tickets| {
+            tickets
+                .into_iter()
+                .map(|t| TicketLine {
+                    id: t.id,
+                    subject: t.subject,
+                    status: t.status.replace('_', " "),
+                    last_activity: local(&zone.local(t.last_message_at)),
+                })
+                .collect()
+        }),
+        jobs: jobs.map(|jobs| {
+            jobs.into_iter()
+                .map(|j| {
+                    let when = match (j.window_start, j.window_end) {
+                        (Some(start_ms), Some(end_ms)) => {
+                            let w = WindowOut::of(Window { start_ms, end_ms }, &zone);
+                            Some(format!(
+                                "{} to {} ({})",
+                                local(&w.start_local),
+                                local(&w.end_local),
+                                w.time_zone
+                            ))
+                        }
+                        _ => None,
+                    };
+                    JobLine {
+                        id: j.id,
+                        title: j.title,
+                        status: j.status.replace('_', " "),
+                        when,
                     }
-                    _ => None,
-                };
-                JobLine {
-                    id: j.id,
-                    title: j.title,
-                    status: j.status.replace('_', " "),
-                    when,
-                }
-            })
-            .collect(),
-        invoices: invoices
-            .into_iter()
-            .map(|i| {
-                let currency = Currency::from_trusted(&i.currency);
-                let open = i.total_minor - i.credited_minor - i.paid_minor;
-                InvoiceLine {
-                    id: i.id,
-                    number: i.number.unwrap_or_default(),
-                    status: i.status.replace('_', " "),
-                    total: money(i.total_minor, currency),
-                    open: money(open.max(0), currency),
-                    due_date: i.due_date,
-                }
-            })
-            .collect(),
+                })
+                .collect()
+        }),
+        invoices: invoices.map(|invoices| {
+            invoices
+                .into_iter()
+                .map(|i| {
+                    let currency = Currency::from_trusted(&i.currency);
+                    let open = i.total_minor - i.credited_minor - i.paid_minor;
+                    InvoiceLine {
+                        id: i.id,
+                        number: i.number.unwrap_or_default(),
+                        status: i.status.replace('_', " "),
+                        total: money(i.total_minor, currency),
+                        open: money(open.max(0), currency),
+                        due_date: i.due_date,
+                    }
+                })
+                .collect()
+        }),
     })
 }

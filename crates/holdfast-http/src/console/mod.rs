@@ -85,6 +85,8 @@ struct ErrorPage<'a> {
     detail: &'a str,
     /// Where to go from here (address, label), when there is one place.
     link: Option<(&'a str, &'a str)>,
+    /// A staff page (the console's own links shown); a client portal page shows none of them.
+    staff: bool,
 }
 
 /// A page that says what went wrong and what to do.
@@ -94,6 +96,7 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
         title,
         detail,
         link: None,
+        staff: true,
     };
     match page.render() {
         Ok(body) => html(status, body),
@@ -236,6 +239,9 @@ pub async fn as_page(request: Request, next: Next) -> Response {
         ),
         Err(_) => ("Error".to_owned(), String::new(), String::new()),
     };
+    if let Some(portal) = portal {
+        return portal_error_page(status, &title, &detail, &portal);
+    }
     if code == ErrorCode::StepUpRequired.code() {
         return step_up_required(status, step_up_back.as_deref(), htmx);
     }
@@ -244,6 +250,29 @@ pub async fn as_page(request: Request, next: Next) -> Response {
         page.headers_mut().insert("retry-after", value);
     }
     page
+}
+
+/// A client portal page's refusal: back to the portal (never a staff link), kept out of
+/// search engines and referrers like every portal page.
+fn portal_error_page(status: StatusCode, title: &str, detail: &str, portal: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        detail,
+        link: Some((portal, "Back to the portal")),
+        staff: false,
+    };
+    let mut response = match page.render() {
+        Ok(body) => html(status, body),
+        Err(_) => html(status, String::new()),
+    };
+    let headers = response.headers_mut();
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        axum::http::HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex"),
+    );
+    response
 }
 
 /// A sensitive page or action refused until the person confirms their password again (and
@@ -257,6 +286,7 @@ fn step_up_required(status: StatusCode, back: Option<&str>, htmx: bool) -> Respo
         detail: "This is a sensitive action: enter your password again (and your authenticator \
                  code, when you have one). It stays confirmed for 10 minutes.",
         link: Some((&href, "Confirm and continue")),
+        staff: true,
     };
     let mut response = match page.render() {
         Ok(body) => html(status, body),

@@ -33,9 +33,10 @@ struct HomePage {
     frame: PortalFrame,
     /// "New request" is offered (the help desk is on).
     may_open: bool,
-    tickets: Vec<TicketLine>,
-    jobs: Vec<JobLine>,
-    invoices: Vec<InvoiceLine>,
+    /// Each list only while its module is on.
+    tickets: Option<Vec<TicketLine>>,
+    jobs: Option<Vec<JobLine>>,
+    invoices: Option<Vec<InvoiceLine>>,
 }
 
 async fn home(
