@@ -109,6 +109,12 @@ pub fn route_table() -> RouteTable {
         crate::api::portal::access::routes(t);
         crate::pages::portal::sign_in::signed_in_routes(t);
         crate::pages::portal::home::routes(t);
+        // A customer's visits and invoices (and paying them): in the portal's module; the
+        // application layer answers 404 when field service or invoicing is off.
+        crate::pages::portal::jobs::routes(t);
+        crate::pages::portal::invoices::routes(t);
+        crate::api::portal::jobs::routes(t);
+        crate::api::portal::invoices::routes(t);
     });
     table
 }

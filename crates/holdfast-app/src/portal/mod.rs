@@ -1,7 +1,10 @@
 //! The client portal: a workspace's customers sign in with a link sent by mail (`sign_in`) and
-//! reach only their own records. Rules: `holdfast_core::portal`; the realm's tables and the
-//! scope type: `holdfast_store::portal`. Threat note: docs/design/portal.md.
+//! reach only their own records: the overview (`overview`), their visits (`jobs`), their
+//! invoices with their PDFs and Pay (`invoices`). Rules: `holdfast_core::portal`; the realm's
+//! tables and the scope type: `holdfast_store::portal`. Threat note: docs/design/portal.md.
 
 pub mod access;
+pub mod invoices;
+pub mod jobs;
 pub mod overview;
 pub mod sign_in;

@@ -3,6 +3,7 @@
 //! workspace's zone and money in the invoice's currency.
 
 use crate::{App, AppResult};
+use holdfast_core::access::modules::Module;
 use holdfast_core::field_service::jobs::{Window, WindowOut};
 use holdfast_core::invoicing::money::{Currency, Decimal};
 use holdfast_store::portal::auth::PortalActor;
@@ -40,8 +41,10 @@ pub struct InvoiceLine {
 
 pub struct Overview {
     pub tickets: Vec<TicketLine>,
-    pub jobs: Vec<JobLine>,
-    pub invoices: Vec<InvoiceLine>,
+    /// `None` when field service is off in the workspace (nothing to show, no section).
+    pub jobs: Option<Vec<JobLine>>,
+    /// `None` when invoicing is off in the workspace.
+    pub invoices: Option<Vec<InvoiceLine>>,
 }
 
 fn local(text: &str) -> String {
@@ -61,8 +64,17 @@ pub async fn overview(app: &App, actor: &PortalActor) -> AppResult<Overview> {
     let mut tx = app.db.read(&actor.tenant).await?;
     let zone = holdfast_store::field_service::jobs::time_zone(&mut tx).await?;
     let tickets = overview::tickets(&mut tx, &actor.scope).await?;
-    let jobs = overview::jobs(&mut tx, &actor.scope).await?;
-    let invoices = overview::invoices(&mut tx, &actor.scope).await?;
+    // A module that is off shows nothing of its records (its pages answer 404).
+    let jobs = if actor.modules.contains(Module::FieldService) {
+        Some(overview::jobs(&mut tx, &actor.scope).await?)
+    } else {
+        None
+    };
+    let invoices = if actor.modules.contains(Module::Invoicing) {
+        Some(overview::invoices(&mut tx, &actor.scope).await?)
+    } else {
+        None
+    };
     tx.commit().await?;
     Ok(Overview {
         tickets: tickets
@@ -74,43 +86,51 @@ pub async fn overview(app: &App, actor: &PortalActor) -> AppResult<Overview> {
                 last_activity: local(&zone.local(t.last_message_at)),
             })
             .collect(),
-        jobs: jobs
-            .into_iter()
-            .map(|j| {
-                let when = match (j.window_start, j.window_end) {
-                    (Some(start_ms), Some(end_ms)) => {
-                        let w = WindowOut::of(Window { start_ms, end_ms }, &zone);
-                        Some(format!(
-                            "{} to {} ({})",
-                            local(&w.start_local),
-                            local(&w.end_local),
-                            w.time_zone
-                        ))
+        jobs: jobs.map(|jobs| {
+            jobs.into_iter()
+                .map(|j| {
+                    let when = match (j.window_start, j.window_end) {
+                        (Some(start_ms), Some(end_ms)) => {
+                            let w = WindowOut::of(Window { start_ms, end_ms }, &zone);
+                            Some(format!(
+                                "{} to {} ({})",
+                                local(&w.start_local),
+                                local(&w.end_local),
+                                w.time_zone
+                            ))
+                        }
+                        _ => None,
+                    };
+                    JobLine {
+                        id: j.id,
+                        title: j.title,
+                        status: j.status.replace('_', " "),
+                        when,
                     }
-                    _ => None,
-                };
-                JobLine {
-                    id: j.id,
-                    title: j.title,
-                    status: j.status.replace('_', " "),
-                    when,
-                }
-            })
-            .collect(),
-        invoices: invoices
-            .into_iter()
-            .map(|i| {
-                let currency = Currency::from_trusted(&i.currency);
-                let open = i.total_minor - i.credited_minor - i.paid_minor;
-                InvoiceLine {
-                    id: i.id,
-                    number: i.number.unwrap_or_default(),
-                    status: i.status.replace('_', " "),
-                    total: money(i.total_minor, currency),
-                    open: money(open.max(0), currency),
-                    due_date: i.due_date,
-                }
-            })
-            .collect(),
+                })
+                .collect()
+        }),
+        invoices: invoices.map(|invoices| {
+            invoices
+                .into_iter()
+                .map(|i| {
+                    let currency = Currency::from_trusted(&i.currency);
+                    // Open only on an issued, unsettled invoice (never a paid or void one).
+                    let open = if matches!(i.status.as_str(), "issued" | "partially_paid") {
+                        i.total_minor - i.credited_minor - i.paid_minor + i.refunded_minor
+                    } else {
+                        0
+                    };
+                    InvoiceLine {
+                        id: i.id,
+                        number: i.number.unwrap_or_default(),
+                        status: i.status.replace('_', " "),
+                        total: money(i.total_minor, currency),
+                        open: money(open.max(0), currency),
+                        due_date: i.due_date,
+                    }
+                })
+                .collect()
+        }),
     })
 }

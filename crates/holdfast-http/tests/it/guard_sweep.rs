@@ -701,13 +701,17 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
 /// The client portal's column: every portal route refuses a missing, forged or ended portal
 /// session and every staff credential (API key, access token, console session) with 401 — a
 /// page sends the browser to the portal's sign-in — and answers 404 to a customer of another
-/// workspace's portal on this workspace's path.
+/// workspace's portal on this workspace's path or naming this workspace's customer's records
+/// (`{id}`: a job and an issued invoice of A's customer); a list without either answers the
+/// other customer their own records, none of A's.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let app = TestApp::spawn().await;
     let a = app.workspace("portal-sweep-a").await;
     let b = app.workspace("portal-sweep-b").await;
-    let (_, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    let (ann, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    let a_job = crate::portal_billing::job_for(&app, &a, &ann, "Ann's sweep visit").await;
+    let a_invoice = crate::portal_billing::issued_for(&app, &a, &ann, "Ann's sweep work").await;
     let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
     let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
     app.browser(
@@ -729,7 +733,12 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let mut swept = 0;
     for spec in table.specs().filter(|s| s.guard == Guard::Portal) {
         swept += 1;
-        let path = spec.path.replace("{workspace_slug}", &a.slug);
+        let mut path = spec.path.replace("{workspace_slug}", &a.slug);
+        match spec.resource_of("id") {
+            "jobs" => path = path.replace("{id}", &a_job),
+            "invoices" => path = path.replace("{id}", &a_invoice),
+            _ => {}
+        }
         assert!(
             !path.contains('{'),
             "no fixture for a parameter of {}: add one to the portal sweep",
@@ -789,20 +798,26 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
                 "with a staff credential beside a portal session",
             );
         }
-        // Another workspace's customer on A's path.
+        // Another workspace's customer on A's path, or naming A's customer's records.
         let r = call()
             .header("cookie", &b_customer.cookie)
             .header("x-csrf-token", &b_customer.csrf)
             .send()
             .await;
-        assert_eq!(r.status, 404, "{label} with B's portal session: {}", r.text);
-        assert!(!r.text.contains("Ann"), "{label} leaked A's customer");
+        if spec.path.contains('{') {
+            assert_eq!(r.status, 404, "{label} with B's portal session: {}", r.text);
+        } else {
+            assert_eq!(r.status, 200, "{label} with B's portal session: {}", r.text);
+        }
+        for leak in ["Ann", a_job.as_str(), a_invoice.as_str()] {
+            assert!(!r.text.contains(leak), "{label} leaked {leak}: {}", r.text);
+        }
         if m != holdfast_testkit::Method::GET {
             let r = call().header("cookie", &a_customer.cookie).send().await;
             assert_eq!(r.status, 403, "{label} without the CSRF token: {}", r.text);
         }
     }
-    assert!(swept >= 2, "swept only {swept} portal routes");
+    assert!(swept >= 12, "swept only {swept} portal routes");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -55,6 +55,7 @@ mod pages_sso;
 mod pages_workspaces;
 mod payments;
 mod portal;
+mod portal_billing;
 mod privacy;
 mod proxies;
 mod public_links;

@@ -21,6 +21,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/api/v1/contacts/{id}/portal", Module::ClientPortal),
     ("/api/v1/portal/", Module::ClientPortal),
     ("/portal/", Module::ClientPortal),
+    // The signed-in customer's API (signing in is public, so outside any module).
+    ("/api/portal/v1/", Module::ClientPortal),
     ("/api/v1/contacts", Module::Crm),
     ("/api/v1/companies", Module::Crm),
     ("/api/v1/contact-fields", Module::Crm),
@@ -57,6 +59,26 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/app/settings/invoicing", Module::Invoicing),
     ("/app/settings/payments", Module::Invoicing),
 ];
+
+/// Client portal routes about another module's records: in the portal's module (a route can
+/// be in one), and 404 from the application layer while the other module is off too.
+const PORTAL_SECOND_MODULE: &[(&str, Module)] = &[
+    ("/portal/{workspace_slug}/jobs", Module::FieldService),
+    ("/api/portal/v1/jobs", Module::FieldService),
+    ("/portal/{workspace_slug}/invoices", Module::Invoicing),
+    ("/api/portal/v1/invoices", Module::Invoicing),
+];
+
+fn portal_second_module(spec: &RouteSpec) -> Option<Module> {
+    (spec.guard == Guard::Portal)
+        .then(|| {
+            PORTAL_SECOND_MODULE
+                .iter()
+                .find(|(prefix, _)| spec.path.starts_with(prefix))
+                .map(|(_, m)| *m)
+        })
+        .flatten()
+}
 
 /// The operator's billing receiver: the instance's, in no workspace's module.
 const INSTANCE_PATHS: &[&str] = &["/hooks/billing/"];
@@ -108,6 +130,8 @@ struct Fixtures {
     ids: BTreeMap<(&'static str, &'static str), String>,
     slug: String,
     customer: crate::PortalCustomer,
+    /// The portal customer's own job and issued invoice, for the portal's `{id}` routes.
+    portal_ids: BTreeMap<&'static str, String>,
 }
 
 impl Fixtures {
@@ -181,8 +205,18 @@ impl Fixtures {
                 .expect(201)
                 .await,
         );
-        let (_, customer) =
+        let (customer_id, customer) =
             crate::portal_customer(app, ws, "Sweep customer", "sweep-customer@example.com").await;
+        let portal_ids = BTreeMap::from([
+            (
+                "jobs",
+                crate::portal_billing::job_for(app, ws, &customer_id, "Portal sweep visit").await,
+            ),
+            (
+                "invoices",
+                crate::portal_billing::issued_for(app, ws, &customer_id, "Portal sweep").await,
+            ),
+        ]);
         let ids = BTreeMap::from([
             (("invoices", "id"), invoice),
             (("payment-accounts", "provider"), "stripe".to_owned()),
@@ -202,6 +236,7 @@ impl Fixtures {
             ids,
             slug: ws.slug.clone(),
             customer,
+            portal_ids,
         }
     }
 
@@ -221,6 +256,15 @@ impl Fixtures {
                 // The client portal's pages name their workspace by slug.
                 (_, "workspace_slug") if spec.guard == Guard::Portal => self.slug.clone(),
                 (_, "workspace_slug") => return None,
+                // The customer's own records on the portal's routes.
+                (resource, "id") if spec.guard == Guard::Portal => {
+                    self.portal_ids.get(resource).cloned().unwrap_or_else(|| {
+                        panic!(
+                            "no portal fixture for {}: add one to the module sweep",
+                            spec.path
+                        )
+                    })
+                }
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
                     panic!(
                         "no fixture for {{{param}}} in {}: add one to the module sweep",
@@ -345,6 +389,25 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
                     r.text
                 );
             }
+            swept += 1;
+        }
+        // The client portal's routes about this module's records are not there either.
+        for spec in table
+            .specs()
+            .filter(|s| portal_second_module(s) == Some(*module))
+        {
+            let label = format!("{} {} ({name} off)", spec.method, spec.path);
+            let path = fixtures.path(spec).unwrap();
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
+            assert_eq!(r.status, 404, "{label} answered: {}", r.text);
+            if !spec.doc.page {
+                r.problem("HF-REQ-005");
+            }
+            assert!(
+                r.text.contains(&format!("{name} module is off")),
+                "{label}: {}",
+                r.text
+            );
             swept += 1;
         }
         // Back on: the same routes answer again (reads only, so nothing is spent).

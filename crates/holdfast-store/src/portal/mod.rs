@@ -2,11 +2,14 @@
 //! and act only on their own records. `auth` turns a portal session cookie into a
 //! [`auth::PortalActor`] (the one place that makes a portal [`crate::Tenant`] and its
 //! [`auth::PortalScope`]) and signs a customer in with a link; `links` keeps the sign-in links;
-//! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions. Rules:
+//! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions; `overview`,
+//! `jobs` and `invoices` read the customer's own records through their scope. Rules:
 //! `holdfast_core::portal`.
 
 pub mod access;
 pub mod auth;
+pub mod invoices;
+pub mod jobs;
 pub mod links;
 pub mod overview;
 pub mod sessions;

@@ -1,5 +1,8 @@
 //! The client portal's API (`/api/portal/v1/…`): a separate realm from the staff API. Signing
-//! in (`auth`); and the staff side: who may sign in (`access`).
+//! in (`auth`); a signed-in customer's visits (`jobs`) and invoices with their PDFs and Pay
+//! (`invoices`); and the staff side: who may sign in (`access`).
 
 pub mod access;
 pub mod auth;
+pub mod invoices;
+pub mod jobs;

@@ -1,6 +1,7 @@
 //! `/portal/{workspace_slug}/home`: a signed-in customer's overview: their own requests
 //! (tickets), visits (jobs) and invoices, read through their scope
-//! (`holdfast_app::portal::overview`).
+//! (`holdfast_app::portal::overview`), each visit and invoice leading to its own page
+//! (`jobs.rs`, `invoices.rs`).
 
 use crate::console::portal::{PortalFrame, page};
 use crate::guard::{Guard, PortalAuthed};
@@ -32,8 +33,10 @@ pub fn routes(t: &mut RouteTable) {
 struct HomePage {
     frame: PortalFrame,
     tickets: Vec<TicketLine>,
-    jobs: Vec<JobLine>,
-    invoices: Vec<InvoiceLine>,
+    /// `None` when field service is off: no section.
+    jobs: Option<Vec<JobLine>>,
+    /// `None` when invoicing is off: no section.
+    invoices: Option<Vec<InvoiceLine>>,
 }
 
 async fn home(

@@ -1,6 +1,9 @@
 //! The client portal's pages (`/portal/{workspace_slug}/…`): signing in with a link sent by
-//! mail (`sign_in`) and the signed-in customer's overview (`home`). What they share lives in
+//! mail (`sign_in`), the signed-in customer's overview (`home`), one of their visits (`jobs`)
+//! and one of their invoices with its PDF and Pay (`invoices`). What they share lives in
 //! `console/portal.rs`.
 
 pub mod home;
+pub mod invoices;
+pub mod jobs;
 pub mod sign_in;
