@@ -17,7 +17,7 @@ use std::time::Duration;
 const STRIPE_KEY: &str = "rk_test_51HolDfAsTrEsTrIcTeDkEy00";
 const STRIPE_SECRET: &str = "whsec_paymentstestsecret0123456789";
 
-pub(crate) async fn app_with(api: &ProviderApi) -> TestApp {
+async fn app_with(api: &ProviderApi) -> TestApp {
     TestApp::spawn_with(holdfast_core::ops::config::Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
         payments_api_base: Some(api.base.clone()),
