@@ -107,6 +107,7 @@ pub fn route_table() -> RouteTable {
     crate::pages::portal::sign_in::routes(&mut table);
     table.module(Module::ClientPortal, |t| {
         crate::api::portal::access::routes(t);
+        crate::pages::portal::access::routes(t);
         crate::pages::portal::sign_in::signed_in_routes(t);
         crate::pages::portal::home::routes(t);
         // A customer's visits and invoices (and paying them): in the portal's module; the

@@ -219,3 +219,15 @@ pub async fn invite(app: &App, actor: &Actor, origin: &Origin, id: &str) -> AppR
     tx.commit().await?;
     Ok(())
 }
+
+/// The address of the workspace's client portal, to share with customers.
+pub async fn portal_address(app: &App, actor: &Actor) -> AppResult<String> {
+    let mut tx = app.db.read(&actor.tenant).await?;
+    let site = access::site(&mut tx).await?;
+    tx.commit().await?;
+    Ok(format!(
+        "{}/portal/{}",
+        app.config.public_url.trim_end_matches('/'),
+        site.slug
+    ))
+}

@@ -126,6 +126,27 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "one fixed answer",
     ),
     ("GET", "/api/v1/portal/settings", "one flag"),
+    (
+        "POST",
+        "/app/contacts/{id}/portal",
+        "a redirect, or the portal access page (swept as GET) with a refusal",
+    ),
+    (
+        "POST",
+        "/app/contacts/{id}/portal/invite",
+        "a redirect, or the portal access page (swept as GET) with a refusal",
+    ),
+    (
+        "POST",
+        "/app/contacts/{id}/portal/sessions/{session_id}/end",
+        "a redirect, or the portal access page (swept as GET) with a refusal",
+    ),
+    (
+        "GET",
+        "/app/settings/portal",
+        "one flag and the portal's address",
+    ),
+    ("POST", "/app/settings/portal", "a redirect"),
     ("PUT", "/api/v1/portal/settings", "one flag"),
     (
         "POST",
@@ -996,6 +1017,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/app/contacts") => call("/app/contacts".into()),
         ("GET", "/app/contacts/{id}") => call(format!("/app/contacts/{c}")),
         ("GET", "/app/contacts/{id}/export") => call(format!("/app/contacts/{c}/export")),
+        ("GET", "/app/contacts/{id}/portal") => call(format!("/app/contacts/{c}/portal")),
         ("GET", "/app/companies") => call("/app/companies".into()),
         ("GET", "/app/companies/{id}") => call(format!("/app/companies/{}", ids.company)),
         ("GET", "/app/contacts/imports/{id}") => {

@@ -23,6 +23,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/portal/", Module::ClientPortal),
     // The signed-in customer's API (signing in is public, so outside any module).
     ("/api/portal/v1/", Module::ClientPortal),
+    ("/app/contacts/{id}/portal", Module::ClientPortal),
+    ("/app/settings/portal", Module::ClientPortal),
     ("/api/v1/contacts", Module::Crm),
     ("/api/v1/companies", Module::Crm),
     ("/api/v1/contact-fields", Module::Crm),

@@ -536,3 +536,142 @@ async fn staff_invite_a_customer_whose_link_signs_them_in_and_do_not_contact_hol
     let asked = portal_link(&app, &ws, "kim@example.com").await;
     portal_confirm(&app, &asked).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_manage_portal_access_in_the_console() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-console").await;
+    let id = contact(&app, &ws, "Lea Roux", "lea@example.com").await;
+    let staff = app.console_login(&ws).await;
+    let page_path = format!("/app/contacts/{id}/portal");
+
+    // The contact's page leads to the portal page, which says what holds now.
+    let contact_page = app
+        .browser(Method::GET, &format!("/app/contacts/{id}"))
+        .cookie(&staff)
+        .expect(200)
+        .await;
+    assert!(
+        contact_page.text.contains(&format!("href=\"{page_path}\"")),
+        "{}",
+        contact_page.text
+    );
+    let page = app
+        .browser(Method::GET, &page_path)
+        .cookie(&staff)
+        .expect(200)
+        .await;
+    assert!(page.text.contains("Cannot sign in"), "{}", page.text);
+    assert!(
+        page.text.contains(&format!("/portal/{}", ws.slug)),
+        "{}",
+        page.text
+    );
+
+    // A value the form never offers: the page again with the reason, nothing changed.
+    let bad = app
+        .browser(Method::POST, &page_path)
+        .console(&staff)
+        .body(FORM, "access=maybe")
+        .expect(422)
+        .await;
+    assert!(bad.text.contains("on, off or default"), "{}", bad.text);
+    // Without the CSRF token: refused.
+    app.browser(Method::POST, &page_path)
+        .cookie(&staff)
+        .body(FORM, "access=on")
+        .expect(403)
+        .await;
+    let portal = app
+        .get(&format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(portal["access"], Value::Null);
+
+    // On, then an invitation, which signs Lea in.
+    let saved = app
+        .browser(Method::POST, &page_path)
+        .console(&staff)
+        .body(FORM, "access=on")
+        .expect(303)
+        .await;
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("{page_path}?done=saved").as_str())
+    );
+    app.browser(Method::POST, &format!("{page_path}/invite"))
+        .console(&staff)
+        .body(FORM, "")
+        .expect(303)
+        .await;
+    let mail = app.outbox_mail("lea@example.com").await;
+    let token = holdfast_testkit::find_token(&mail, "hfml");
+    let lea = portal_confirm(&app, &format!("/portal/{}/sign-in/{token}", ws.slug)).await;
+    assert_eq!(home(&app, &ws, &lea).await.status, 200);
+
+    // Her browser is listed; ending it signs her out.
+    let page = app
+        .browser(Method::GET, &page_path)
+        .cookie(&staff)
+        .expect(200)
+        .await;
+    let session = page
+        .text
+        .split("data-session=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no session listed: {}", page.text))
+        .to_owned();
+    app.browser(Method::POST, &format!("{page_path}/sessions/{session}/end"))
+        .console(&staff)
+        .body(FORM, "")
+        .expect(303)
+        .await;
+    assert_eq!(home(&app, &ws, &lea).await.status, 303);
+    // Ending it again: the page says there is no such session.
+    let again = app
+        .browser(Method::POST, &format!("{page_path}/sessions/{session}/end"))
+        .console(&staff)
+        .body(FORM, "")
+        .expect(404)
+        .await;
+    assert!(again.text.contains("<!doctype html>"));
+
+    // The workspace's default, on its settings page.
+    let settings = app
+        .browser(Method::GET, "/app/settings/portal")
+        .cookie(&staff)
+        .expect(200)
+        .await;
+    assert!(
+        settings.text.contains("Cannot sign in"),
+        "{}",
+        settings.text
+    );
+    // A sensitive change: first the password again.
+    let asked = app
+        .browser(Method::POST, "/app/settings/portal")
+        .console(&staff)
+        .body(FORM, "default_access=on")
+        .expect(403)
+        .await;
+    assert!(asked.text.contains("/app/step-up"), "{}", asked.text);
+    crate::pages_settings::step_up(&app, &staff, None).await;
+    let changed = app
+        .browser(Method::POST, "/app/settings/portal")
+        .console(&staff)
+        .body(FORM, "default_access=on")
+        .send()
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.text);
+    let now = app
+        .get("/api/v1/portal/settings")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(now["default_access"], true);
+}
