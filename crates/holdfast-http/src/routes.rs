@@ -112,6 +112,12 @@ pub fn route_table() -> RouteTable {
         crate::pages::portal::home::routes(t);
         crate::pages::portal::tickets::routes(t);
         crate::api::portal::tickets::routes(t);
+        // A customer's visits and invoices (and paying them): in the portal's module; the
+        // application layer answers 404 when field service or invoicing is off.
+        crate::pages::portal::jobs::routes(t);
+        crate::pages::portal::invoices::routes(t);
+        crate::api::portal::jobs::routes(t);
+        crate::api::portal::invoices::routes(t);
     });
     table
 }

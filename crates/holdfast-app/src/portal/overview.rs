@@ -118,7 +118,12 @@ pub async fn overview(app: &App, actor: &PortalActor) -> AppResult<Overview> {
                 .into_iter()
                 .map(|i| {
                     let currency = Currency::from_trusted(&i.currency);
-                    let open = i.total_minor - i.credited_minor - i.paid_minor;
+                    // Open only on an issued, unsettled invoice (never a paid or void one).
+                    let open = if matches!(i.status.as_str(), "issued" | "partially_paid") {
+                        i.total_minor - i.credited_minor - i.paid_minor + i.refunded_minor
+                    } else {
+                        0
+                    };
                     InvoiceLine {
                         id: i.id,
                         number: i.number.unwrap_or_default(),

@@ -97,6 +97,56 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/portal/{workspace_slug}/jobs/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/invoices/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/invoices/{id}/pdf",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/invoices/{id}/pay",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/jobs",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/jobs/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/invoices",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/invoices/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/invoices/{id}/pdf",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/invoices/{id}/pay",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
         "/api/v1/contacts/{id}/portal",
         "the contact's portal access flag and sessions (times, browser): no contact field",
     ),

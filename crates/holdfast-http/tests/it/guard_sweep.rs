@@ -702,14 +702,16 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
 /// session and every staff credential (API key, access token, console session) with 401 — a
 /// page sends the browser to the portal's sign-in — and answers 404 to a customer of another
 /// workspace's portal on this workspace's path or on a record of A's customer (`{id}`: a
-/// ticket of theirs); a route that names nothing of A's answers B's customer about B's own
-/// records, without a word of A's.
+/// ticket, a job or an issued invoice of theirs); a route that names nothing of A's answers
+/// B's customer about B's own records, without a word of A's.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let app = TestApp::spawn().await;
     let a = app.workspace("portal-sweep-a").await;
     let b = app.workspace("portal-sweep-b").await;
-    let (_, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    let (ann, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    let a_job = crate::portal_billing::job_for(&app, &a, &ann, "Ann's sweep visit").await;
+    let a_invoice = crate::portal_billing::issued_for(&app, &a, &ann, "Ann's sweep work").await;
     let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
     let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
     // A request of A's customer, which the `{id}` of the portal's routes names.
@@ -745,10 +747,13 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let mut swept = 0;
     for spec in table.specs().filter(|s| s.guard == Guard::Portal) {
         swept += 1;
-        let path = spec
-            .path
-            .replace("{workspace_slug}", &a.slug)
-            .replace("{id}", &a_ticket);
+        let mut path = spec.path.replace("{workspace_slug}", &a.slug);
+        match spec.resource_of("id") {
+            "tickets" => path = path.replace("{id}", &a_ticket),
+            "jobs" => path = path.replace("{id}", &a_job),
+            "invoices" => path = path.replace("{id}", &a_invoice),
+            _ => {}
+        }
         assert!(
             !path.contains('{'),
             "no fixture for a parameter of {}: add one to the portal sweep",
@@ -828,13 +833,15 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
                 r.text
             );
         }
-        assert!(!r.text.contains("Ann"), "{label} leaked A's customer");
+        for leak in ["Ann", a_ticket.as_str(), a_job.as_str(), a_invoice.as_str()] {
+            assert!(!r.text.contains(leak), "{label} leaked {leak}: {}", r.text);
+        }
         if m != holdfast_testkit::Method::GET {
             let r = call().header("cookie", &a_customer.cookie).send().await;
             assert_eq!(r.status, 403, "{label} without the CSRF token: {}", r.text);
         }
     }
-    assert!(swept >= 2, "swept only {swept} portal routes");
+    assert!(swept >= 12, "swept only {swept} portal routes");
     // Nothing reached A's customer's request.
     let thread = app
         .get(&format!("/api/v1/tickets/{a_ticket}"))

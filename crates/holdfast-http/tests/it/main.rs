@@ -55,6 +55,7 @@ mod pages_sso;
 mod pages_workspaces;
 mod payments;
 mod portal;
+mod portal_billing;
 mod portal_tickets;
 mod privacy;
 mod proxies;

@@ -23,6 +23,8 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     // The portal's own API (its sign-in request is public, so in no module).
     ("/api/portal/v1/", Module::ClientPortal),
     ("/portal/", Module::ClientPortal),
+    // The signed-in customer's API (signing in is public, so outside any module).
+    ("/api/portal/v1/", Module::ClientPortal),
     ("/app/contacts/{id}/portal", Module::ClientPortal),
     ("/app/settings/portal", Module::ClientPortal),
     ("/api/v1/contacts", Module::Crm),
@@ -61,6 +63,26 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/app/settings/invoicing", Module::Invoicing),
     ("/app/settings/payments", Module::Invoicing),
 ];
+
+/// Client portal routes about another module's records: in the portal's module (a route can
+/// be in one), and 404 from the application layer while the other module is off too.
+const PORTAL_SECOND_MODULE: &[(&str, Module)] = &[
+    ("/portal/{workspace_slug}/jobs", Module::FieldService),
+    ("/api/portal/v1/jobs", Module::FieldService),
+    ("/portal/{workspace_slug}/invoices", Module::Invoicing),
+    ("/api/portal/v1/invoices", Module::Invoicing),
+];
+
+fn portal_second_module(spec: &RouteSpec) -> Option<Module> {
+    (spec.guard == Guard::Portal)
+        .then(|| {
+            PORTAL_SECOND_MODULE
+                .iter()
+                .find(|(prefix, _)| spec.path.starts_with(prefix))
+                .map(|(_, m)| *m)
+        })
+        .flatten()
+}
 
 /// The operator's billing receiver: the instance's, in no workspace's module.
 const INSTANCE_PATHS: &[&str] = &["/hooks/billing/"];
@@ -113,6 +135,8 @@ struct Fixtures {
     slug: String,
     customer: crate::PortalCustomer,
     customer_ticket: String,
+    /// The portal customer's own job and issued invoice, for the portal's `{id}` routes.
+    portal_ids: BTreeMap<&'static str, String>,
 }
 
 impl Fixtures {
@@ -186,7 +210,7 @@ impl Fixtures {
                 .expect(201)
                 .await,
         );
-        let (_, customer) =
+        let (customer_id, customer) =
             crate::portal_customer(app, ws, "Sweep customer", "sweep-customer@example.com").await;
         let customer_ticket = id_of(
             app.post("/api/v1/tickets")
@@ -195,6 +219,16 @@ impl Fixtures {
                 .expect(201)
                 .await,
         );
+        let portal_ids = BTreeMap::from([
+            (
+                "jobs",
+                crate::portal_billing::job_for(app, ws, &customer_id, "Portal sweep visit").await,
+            ),
+            (
+                "invoices",
+                crate::portal_billing::issued_for(app, ws, &customer_id, "Portal sweep").await,
+            ),
+        ]);
         let ids = BTreeMap::from([
             (("invoices", "id"), invoice),
             (("payment-accounts", "provider"), "stripe".to_owned()),
@@ -215,6 +249,7 @@ impl Fixtures {
             slug: ws.slug.clone(),
             customer,
             customer_ticket,
+            portal_ids,
         }
     }
 
@@ -236,6 +271,15 @@ impl Fixtures {
                 // A portal customer's routes name their own records.
                 ("tickets", "id") if spec.guard == Guard::Portal => self.customer_ticket.clone(),
                 (_, "workspace_slug") => return None,
+                // The customer's own records on the portal's routes.
+                (resource, "id") if spec.guard == Guard::Portal => {
+                    self.portal_ids.get(resource).cloned().unwrap_or_else(|| {
+                        panic!(
+                            "no portal fixture for {}: add one to the module sweep",
+                            spec.path
+                        )
+                    })
+                }
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
                     panic!(
                         "no fixture for {{{param}}} in {}: add one to the module sweep",
@@ -367,6 +411,25 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
                     r.text
                 );
             }
+            swept += 1;
+        }
+        // The client portal's routes about this module's records are not there either.
+        for spec in table
+            .specs()
+            .filter(|s| portal_second_module(s) == Some(*module))
+        {
+            let label = format!("{} {} ({name} off)", spec.method, spec.path);
+            let path = fixtures.path(spec).unwrap();
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
+            assert_eq!(r.status, 404, "{label} answered: {}", r.text);
+            if !spec.doc.page {
+                r.problem("HF-REQ-005");
+            }
+            assert!(
+                r.text.contains(&format!("{name} module is off")),
+                "{label}: {}",
+                r.text
+            );
             swept += 1;
         }
         // Back on: the same routes answer again (reads only, so nothing is spent).

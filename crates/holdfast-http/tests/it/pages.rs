@@ -521,6 +521,9 @@ struct PageIds {
     import: String,
     job: String,
     invoice: String,
+    /// The portal customer's own job and issued invoice, for the portal's pages.
+    portal_job: String,
+    portal_invoice: String,
     /// Live tokens by the page path they open (a reset link, an invitation).
     tokens: Vec<(&'static str, String)>,
 }
@@ -535,6 +538,12 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
             &ids.role
         } else if spec.path.starts_with("/app/settings/webhooks/") {
             &ids.endpoint
+        } else if spec.path.starts_with("/portal/") {
+            match spec.resource_of(param) {
+                "jobs" => &ids.portal_job,
+                "invoices" => &ids.portal_invoice,
+                _ => &ids.ticket,
+            }
         } else {
             match spec.resource_of(param) {
                 "contacts" => &ids.contact,
@@ -668,8 +677,11 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .unwrap()
         .to_owned();
     // A customer of the client portal, signed in, and a live sign-in link of theirs.
-    let (_, customer) =
+    let (customer_id, customer) =
         crate::portal_customer(&app, &ws, "Sweep customer", "sweep-customer@example.com").await;
+    let portal_job = crate::portal_billing::job_for(&app, &ws, &customer_id, "Portal visit").await;
+    let portal_invoice =
+        crate::portal_billing::issued_for(&app, &ws, &customer_id, "Portal work").await;
     let portal_link = crate::portal_link(&app, &ws, "sweep-customer@example.com").await;
     let portal_token = portal_link.rsplit('/').next().unwrap().to_owned();
     let portal_ticket = crate::ticket(
@@ -692,6 +704,8 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         import,
         job: job.clone(),
         invoice: invoice.clone(),
+        portal_job,
+        portal_invoice,
         tokens: vec![
             ("/reset/", reset),
             ("/invite/", invitation),
@@ -714,7 +728,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             if spec.path.starts_with("/assets/") {
                 continue;
             }
-            // A portal page is opened by the portal's customer, a console page by staff.
+            // A portal page as its signed-in customer sees it; every other as staff.
             let r = if spec.guard == Guard::Portal {
                 app.browser(Method::GET, &path)
                     .header("cookie", &customer.cookie)
@@ -731,6 +745,8 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             let answers: &[u16] =
                 if ["/setup/{token}", "/sign-in/sso", "/sign-in/confirm"].contains(&spec.path) {
                     &[404]
+                } else if spec.guard == Guard::Portal {
+                    &[200]
                 } else {
                     &[200, 303]
                 };

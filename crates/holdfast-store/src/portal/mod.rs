@@ -3,11 +3,14 @@
 //! [`auth::PortalActor`] (the one place that makes a portal [`crate::Tenant`] and its
 //! [`auth::PortalScope`]) and signs a customer in with a link; `links` keeps the sign-in links;
 //! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions; `overview`
-//! reads what the customer sees first and `tickets` their requests and conversations, each
-//! through the scope. Rules: `holdfast_core::portal`.
+//! reads what the customer sees first, `tickets` their requests and conversations, `jobs` and
+//! `invoices` their visits and invoices, each through the scope. Rules:
+//! `holdfast_core::portal`.
 
 pub mod access;
 pub mod auth;
+pub mod invoices;
+pub mod jobs;
 pub mod links;
 pub mod overview;
 pub mod sessions;

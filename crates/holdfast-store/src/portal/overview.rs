@@ -37,6 +37,7 @@ pub struct PortalInvoice {
     pub total_minor: i64,
     pub paid_minor: i64,
     pub credited_minor: i64,
+    pub refunded_minor: i64,
     pub due_date: Option<String>,
 }
 
@@ -58,21 +59,12 @@ pub async fn tickets(
     .await?)
 }
 
-/// The customer's jobs, newest first.
+/// The customer's jobs, newest first (the first page of [`super::jobs::list`]).
 pub async fn jobs(
     tx: &mut TenantTx<'_>,
     scope: &PortalScope,
 ) -> Result<Vec<PortalJob>, StoreError> {
-    let ws = tx.ws().to_owned();
-    Ok(sqlx::query_as(
-        "SELECT id, title, status, window_start, window_end FROM jobs \
-         WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id DESC LIMIT $3",
-    )
-    .bind(ws)
-    .bind(scope.contact().as_str())
-    .bind(OVERVIEW_LIMIT)
-    .fetch_all(tx.conn())
-    .await?)
+    super::jobs::list(tx, scope, None, OVERVIEW_LIMIT).await
 }
 
 /// The customer's issued invoices, newest first.
@@ -82,7 +74,8 @@ pub async fn invoices(
 ) -> Result<Vec<PortalInvoice>, StoreError> {
     let ws = tx.ws().to_owned();
     Ok(sqlx::query_as(
-        "SELECT id, number, status, currency, total_minor, paid_minor, credited_minor, due_date \
+        "SELECT id, number, status, currency, total_minor, paid_minor, credited_minor, \
+         refunded_minor, due_date \
          FROM invoices WHERE workspace_id = $1 AND contact_id = $2 AND kind = 'invoice' \
          AND status <> 'draft' ORDER BY id DESC LIMIT $3",
     )

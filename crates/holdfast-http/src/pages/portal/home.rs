@@ -1,6 +1,7 @@
 //! `/portal/{workspace_slug}/home`: a signed-in customer's overview: their own requests
 //! (tickets, each linking to its page, and "New request"), visits (jobs) and invoices, read
-//! through their scope (`holdfast_app::portal::overview`).
+//! through their scope (`holdfast_app::portal::overview`), each visit and invoice leading to
+//! its own page (`jobs.rs`, `invoices.rs`).
 
 use crate::console::portal::{PortalFrame, page};
 use crate::guard::{Guard, PortalAuthed};
