@@ -533,17 +533,16 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
     let mut path = spec.path.to_owned();
     for param in spec.path_params() {
         let id = if spec.path.starts_with("/portal/") {
-            &ids.portal_ticket
+            // The portal customer's own records.
+            match spec.resource_of(param) {
+                "jobs" => &ids.portal_job,
+                "invoices" => &ids.portal_invoice,
+                _ => &ids.portal_ticket,
+            }
         } else if spec.path.starts_with("/app/settings/roles/") {
             &ids.role
         } else if spec.path.starts_with("/app/settings/webhooks/") {
             &ids.endpoint
-        } else if spec.path.starts_with("/portal/") {
-            match spec.resource_of(param) {
-                "jobs" => &ids.portal_job,
-                "invoices" => &ids.portal_invoice,
-                _ => &ids.ticket,
-            }
         } else {
             match spec.resource_of(param) {
                 "contacts" => &ids.contact,
