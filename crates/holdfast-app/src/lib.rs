@@ -28,6 +28,7 @@ pub mod keys;
 pub mod metrics;
 pub mod outbound;
 pub mod outreach;
+pub mod portal;
 pub mod privacy;
 pub mod public_links;
 pub mod webhooks;

@@ -116,6 +116,11 @@ prefixed_id!(
     "plk"
 );
 prefixed_id!(SessionId, "ses");
+prefixed_id!(
+    /// A customer's signed-in browser in the client portal.
+    PortalSessionId,
+    "pses"
+);
 prefixed_id!(RefreshTokenId, "rft");
 prefixed_id!(ResetTokenId, "rst");
 prefixed_id!(MailId, "mail");

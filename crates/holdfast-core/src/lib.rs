@@ -21,6 +21,7 @@ pub mod invoicing;
 pub mod netguard;
 pub mod ops;
 pub mod patch;
+pub mod portal;
 pub mod privacy;
 pub mod public_links;
 pub mod redact;

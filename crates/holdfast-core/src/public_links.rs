@@ -7,6 +7,7 @@
 //! docs/design/public-links.md.
 
 use crate::field_service::jobs::JobStatus;
+use crate::invoicing::invoices::{DocumentKind, InvoiceStatus};
 use crate::secret::Secret;
 use crate::token::{generate_opaque, parse_opaque};
 use schemars::JsonSchema;
@@ -101,6 +102,27 @@ pub fn job_status_words(status: JobStatus) -> &'static str {
         JobStatus::InProgress => "In progress",
         JobStatus::Completed => "Completed",
         JobStatus::Cancelled => "Cancelled",
+    }
+}
+
+/// An invoice's status as the customer reads it (on its public page and in the client
+/// portal): `credit_due` when more came in than is owed now (credited after it was paid),
+/// `overdue` when it is issued, unpaid and past its due date.
+pub fn invoice_status_words(
+    kind: DocumentKind,
+    status: InvoiceStatus,
+    credit_due: bool,
+    overdue: bool,
+) -> &'static str {
+    match (kind, status) {
+        (DocumentKind::CreditNote, _) => "Credit note",
+        (_, InvoiceStatus::Paid) if credit_due => "Paid — a credit is due to you",
+        (_, InvoiceStatus::Paid) => "Paid — thank you",
+        (_, InvoiceStatus::PartiallyPaid) => "Partly paid",
+        (_, InvoiceStatus::Void) => "Cancelled (void)",
+        (_, InvoiceStatus::Draft) => "Draft",
+        (_, InvoiceStatus::Issued) if overdue => "Overdue",
+        (_, InvoiceStatus::Issued) => "Awaiting payment",
     }
 }
 
@@ -204,6 +226,40 @@ mod tests {
         );
         assert_eq!(first_name("   "), None);
         assert_eq!(first_name(&"x".repeat(60)).map(|n| n.len()), Some(40));
+    }
+
+    #[test]
+    fn the_customer_reads_an_invoice_status_in_words() {
+        use DocumentKind::{CreditNote, Invoice};
+        use InvoiceStatus::{Issued, Paid, PartiallyPaid, Void};
+        assert_eq!(
+            invoice_status_words(Invoice, Issued, false, false),
+            "Awaiting payment"
+        );
+        assert_eq!(
+            invoice_status_words(Invoice, Issued, false, true),
+            "Overdue"
+        );
+        assert_eq!(
+            invoice_status_words(Invoice, PartiallyPaid, false, true),
+            "Partly paid"
+        );
+        assert_eq!(
+            invoice_status_words(Invoice, Paid, false, false),
+            "Paid — thank you"
+        );
+        assert_eq!(
+            invoice_status_words(Invoice, Paid, true, false),
+            "Paid — a credit is due to you"
+        );
+        assert_eq!(
+            invoice_status_words(Invoice, Void, false, false),
+            "Cancelled (void)"
+        );
+        assert_eq!(
+            invoice_status_words(CreditNote, Issued, false, false),
+            "Credit note"
+        );
     }
 
     #[test]

@@ -18,10 +18,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         (r"hf_(?:live|test)_[A-Za-z0-9]+", "hf_live_[redacted]"),
         (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+", "Bearer [redacted]"),
         // Link and single-use tokens (preference center, opt-in confirmation, refresh, reset,
-        // invitation, first-run setup, a customer's public job and invoice pages) travel in
-        // URLs the access log records.
+        // invitation, first-run setup, a customer's public job and invoice pages, a portal
+        // sign-in link, a portal session) travel in URLs the access log records.
         (
-            r"\bhf(?:pc|pj|pi|oc|r|p|i|w)_[A-Za-z0-9_-]+",
+            r"\bhf(?:pc|pj|pi|ps|ml|oc|r|p|i|w)_[A-Za-z0-9_-]+",
             "hf_token_[redacted]",
         ),
         (
@@ -59,9 +59,35 @@ pub fn register_secret(value: &str) {
 
 pub struct Redactor;
 
+/// `%XX` escapes of letters, digits, `_` and `-` written as the characters themselves, so a
+/// token sent percent-encoded (`/portal/acme/sign-in/%68fml_…`) meets the rules below as the
+/// plain one does. Other escapes are left as they are.
+fn unescape_word_characters(text: &str) -> std::borrow::Cow<'_, str> {
+    static ESCAPE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"%([0-9A-Fa-f]{2})").ok());
+    let Some(escape) = ESCAPE.as_ref() else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    if !text.contains('%') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    escape.replace_all(text, |caps: &regex::Captures<'_>| {
+        let whole = caps.get(0).map_or("", |m| m.as_str()).to_owned();
+        let byte = caps
+            .get(1)
+            .and_then(|hex| u8::from_str_radix(hex.as_str(), 16).ok());
+        match byte {
+            Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => {
+                char::from(b).to_string()
+            }
+            _ => whole,
+        }
+    })
+}
+
 impl Redactor {
     pub fn redact(text: &str) -> String {
-        let mut out = text.to_owned();
+        let mut out = unescape_word_characters(text).into_owned();
         if let Ok(secrets) = SECRETS.read() {
             for secret in secrets.iter() {
                 if out.contains(secret.as_str()) {
@@ -114,10 +140,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn percent_encoded_tokens_are_redacted_too() {
+        for line in [
+            "uri=/portal/acme/sign-in/%68fml_Secret7Portal",
+            "uri=/portal/acme/sign-in/hfml%5FSecret7Portal",
+            "uri=/portal/acme/sign-in/%68%66%6d%6c_Secret7Portal",
+        ] {
+            let out = Redactor::redact(line);
+            assert!(!out.contains("Secret7Portal"), "{line} → {out}");
+        }
+        // Other escapes are kept as they were.
+        assert_eq!(Redactor::redact("q=a%20b%2Fc"), "q=a%20b%2Fc");
+    }
+
+    #[test]
     fn link_tokens_in_paths_are_redacted() {
         let line = "uri=/preferences/hfpc_FeCtO1RAbD4Bmblk-b8cMtU7wP1-ra9IKJfdkZh6s_4/unsubscribe \
                     /consent/confirm/hfoc_abcDEF123 hfr_xyz /setup/hfw_Qq9setup /reset/hfp_Rr7 \
-                    /p/jobs/hfpj_Jb4public /p/invoices/hfpi_Iv5public";
+                    /p/jobs/hfpj_Jb4public /p/invoices/hfpi_Iv5public \
+                    /portal/acme/sign-in/hfml_Ml6portal cookie=hfps_Ps7portal";
         let out = Redactor::redact(line);
         assert!(
             !out.contains("FeCtO1")
@@ -126,7 +167,9 @@ mod tests {
                 && !out.contains("Qq9setup")
                 && !out.contains("Rr7")
                 && !out.contains("Jb4public")
-                && !out.contains("Iv5public"),
+                && !out.contains("Iv5public")
+                && !out.contains("Ml6portal")
+                && !out.contains("Ps7portal"),
             "{out}"
         );
         assert!(

@@ -8,6 +8,7 @@ use holdfast_core::crm::consent::Source;
 use holdfast_store::crm::consent::Who;
 use holdfast_store::identity::auth::{Actor, Principal};
 use holdfast_store::ops::audit::NewEvent;
+use holdfast_store::portal::auth::PortalActor;
 use serde_json::Value;
 
 /// An event done by an authenticated actor.
@@ -32,6 +33,18 @@ pub(crate) fn origin(actor: &Actor, client: &ClientInfo) -> Origin {
     Origin {
         actor_type,
         actor_id,
+        ip: client.ip.clone().unwrap_or_default(),
+        user_agent: client.user_agent.clone().unwrap_or_default(),
+        request_id: crate::problem::current_request_id().unwrap_or_default(),
+    }
+}
+
+/// Who acts in a client portal request (a signed-in customer, as their contact) and from
+/// where.
+pub(crate) fn portal_origin(actor: &PortalActor, client: &ClientInfo) -> Origin {
+    Origin {
+        actor_type: "contact",
+        actor_id: actor.scope.contact().to_string(),
         ip: client.ip.clone().unwrap_or_default(),
         user_agent: client.user_agent.clone().unwrap_or_default(),
         request_id: crate::problem::current_request_id().unwrap_or_default(),

@@ -26,6 +26,9 @@ pub struct CookiePolicy {
     pub csrf_name: &'static str,
     /// Binds a single sign-on flow to the browser that started it.
     pub sso_name: &'static str,
+    /// A customer's client portal session: never read by a staff route (and the staff
+    /// session is never read by a portal route).
+    pub portal_name: &'static str,
 }
 
 impl CookiePolicy {
@@ -43,6 +46,7 @@ impl CookiePolicy {
                 session_name: "__Host-hf_session",
                 csrf_name: "__Host-hf_csrf",
                 sso_name: "__Host-hf_sso",
+                portal_name: "__Host-hf_portal",
             }
         } else {
             CookiePolicy {
@@ -51,6 +55,7 @@ impl CookiePolicy {
                 session_name: "hf_session",
                 csrf_name: "hf_csrf",
                 sso_name: "hf_sso",
+                portal_name: "hf_portal",
             }
         }
     }
@@ -120,6 +125,29 @@ impl CookiePolicy {
             .get("sec-fetch-site")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
         !same_as_public && (fetch_cross || is_cross_site(headers))
+    }
+
+    /// The portal session cookie of a customer just signed in (HttpOnly; Lax).
+    pub fn set_portal(&self, value: &str, max_age_s: i64) -> HeaderValue {
+        header(format!(
+            "{}={value}; {}",
+            self.portal_name,
+            self.attributes(max_age_s, true)
+        ))
+    }
+
+    /// Expires the portal session cookie (signing out).
+    pub fn clear_portal(&self) -> HeaderValue {
+        header(format!(
+            "{}=; {}",
+            self.portal_name,
+            self.attributes(0, true)
+        ))
+    }
+
+    /// The portal session cookie's value, if the request carries one.
+    pub fn portal_session<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        cookie(headers, self.portal_name)
     }
 
     /// The session cookie's value, if the request carries one.
@@ -254,12 +282,23 @@ mod tests {
         );
         assert!(!csrf.to_str().unwrap().contains("HttpOnly"));
         assert!(p.clear()[0].to_str().unwrap().contains("Max-Age=0"));
+        assert_eq!(
+            p.set_portal("hfps_x", 60).to_str().unwrap(),
+            "__Host-hf_portal=hfps_x; Path=/; Max-Age=60; SameSite=Lax; HttpOnly; Secure"
+        );
+        assert!(p.clear_portal().to_str().unwrap().contains("Max-Age=0"));
     }
 
     #[test]
     fn cookie_parsing_finds_the_exact_name() {
         let h = headers(&[("cookie", "a=1; __Host-hf_session=hfs_abc; b=2")]);
         assert_eq!(cookie(&h, "__Host-hf_session"), Some("hfs_abc"));
+        let p = CookiePolicy::for_public_url("https://ops.example.com");
+        assert_eq!(
+            p.portal_session(&h),
+            None,
+            "a staff session is no portal session"
+        );
         assert_eq!(cookie(&h, "hf_session"), None);
     }
 

@@ -110,6 +110,29 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     }
 }
 
+/// A route's `{id}` as a text that may name nothing: an id that does not decode (`%ff`) is
+/// the empty text, whose parse fails like any unknown id's, so it meets the same 404 rather
+/// than the router's 400 for a path it cannot decode.
+pub struct AnyId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AnyId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let id = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "id")
+                    .map(|(_, value)| value.to_owned())
+            })
+            .unwrap_or_default();
+        Ok(AnyId(id))
+    }
+}
+
 /// Query parameters parsed into `T` (which should deny unknown fields).
 pub struct QueryParams<T>(pub T);
 

@@ -1,5 +1,6 @@
 //! Guards: the middleware every route is wrapped in, chosen by its declared [`Guard`], and the
-//! [`Authed`] extractor that hands the guard's [`Actor`] to handlers.
+//! [`Authed`] extractor that hands the guard's [`Actor`] to handlers ([`PortalAuthed`] and its
+//! [`PortalActor`] for the client portal's routes).
 //! Threat note: docs/design/guards.md.
 
 use crate::cookies::{check_csrf, is_state_changing};
@@ -23,6 +24,7 @@ use holdfast_store::identity::COOKIE_PREFIX;
 use holdfast_store::identity::auth::{
     Actor, Principal, authenticate_access_token, authenticate_api_key, authenticate_session_cookie,
 };
+use holdfast_store::portal::auth::{PortalActor, authenticate_portal_cookie};
 
 /// How many requests a public route accepts per client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +40,7 @@ pub enum RateLimit {
     PerMinute(u32),
 }
 
-/// Who may call a route. Later: portal session.
+/// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
     Public {
@@ -78,6 +80,12 @@ pub enum Guard {
     Widget {
         submit: bool,
     },
+    /// A customer signed in to the client portal: the portal's own session cookie
+    /// (`__Host-hf_portal`), never a staff credential (an `Authorization` header is refused
+    /// with 401, and the staff session cookie is never read). On a `/portal/{slug}/…` path the
+    /// session must be of that workspace (else 404); state-changing requests need the
+    /// session's CSRF token. The handler receives a [`PortalAuthed`].
+    Portal,
 }
 
 impl Guard {
@@ -144,6 +152,7 @@ async fn run_guard(State(state): State<GuardState>, mut request: Request, next: 
             return next.run(request).await;
         }
         Guard::Signed => return signed(&state, request, next).await,
+        Guard::Portal => return portal(&state, request, next).await,
         Guard::Billing => {
             let client = client_address(&request);
             if let Err(refused) = client_limit(&state, client, RateLimit::Standard).await {
@@ -542,6 +551,144 @@ async fn authenticate(
         tracing::info!("credential rejected");
         invalid()
     })
+}
+
+/// `Guard::Portal`: the customer of a live portal session, of the path's workspace, with the
+/// route's module on, within the session's budget.
+async fn portal(state: &GuardState, mut request: Request, next: Next) -> Response {
+    // A portal that is not there (unknown workspace, client portal off, workspace suspended)
+    // answers one 404 before any session is looked at: closing the portal ended its sessions.
+    let path_slug = request
+        .uri()
+        .path()
+        .strip_prefix("/portal/")
+        .map(|rest| rest.split('/').next().unwrap_or_default().to_owned());
+    if let Some(slug) = &path_slug {
+        match holdfast_app::portal::sign_in::portal_name(&state.app, slug).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Problem::new(
+                    ErrorCode::NotFound,
+                    "there is no client portal here: no such workspace, or its client_portal \
+                     module is off",
+                )
+                .into_response();
+            }
+            Err(e) => return Problem(e).into_response(),
+        }
+    }
+    let actor = match portal_actor(&state.app, request.headers(), request.method()).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => {
+            return Problem::new(
+                ErrorCode::AuthMissing,
+                "sign in to the client portal first: ask for a sign-in link at \
+                 POST /api/portal/v1/auth/magic-link or on the portal's page",
+            )
+            .into_response();
+        }
+        Err(problem) => return problem.into_response(),
+    };
+    if path_slug.is_some_and(|slug| slug != actor.workspace_slug) {
+        return Problem::new(ErrorCode::NotFound, "no such page in this client portal")
+            .into_response();
+    }
+    if let Some(module) = state.module.filter(|m| !actor.modules.contains(*m)) {
+        return Problem::new(
+            ErrorCode::NotFound,
+            format!(
+                "the {} module is off in this workspace, so its client portal is closed",
+                module.as_str()
+            ),
+        )
+        .into_response();
+    }
+    let per_minute = state.app.config.api_rate_limit_per_minute;
+    let key = format!("portal|{}", actor.session_id.as_str());
+    if let Err(retry_after) = state
+        .app
+        .limiter
+        .check(
+            &key,
+            per_minute,
+            (per_minute / 30).max(10),
+            state.app.clock.now_ms(),
+        )
+        .await
+    {
+        let mut err = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "at most {per_minute} requests per minute per session; retry after {retry_after} s"
+            ),
+        );
+        err.retry_after = Some(retry_after);
+        return render(&err);
+    }
+    request.extensions_mut().insert(actor);
+    next.run(request).await
+}
+
+/// The customer a request's portal session cookie signs in, `None` without one (or with one
+/// that opens nothing). A staff credential (`Authorization`) is refused: portal routes take
+/// the portal's own session only. A state-changing request must carry the session's CSRF
+/// token, and come from this site.
+pub(crate) async fn portal_actor(
+    app: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Option<PortalActor>, Problem> {
+    if headers.contains_key(AUTHORIZATION) {
+        return Err(Problem::new(
+            ErrorCode::AuthInvalid,
+            "the client portal does not take staff credentials (API keys, access tokens): \
+             sign in with a portal sign-in link",
+        ));
+    }
+    let Some(cookie) = app.cookies.portal_session(headers) else {
+        return Ok(None);
+    };
+    let Some(hash) = parse_opaque(holdfast_core::portal::SESSION_COOKIE_PREFIX, cookie) else {
+        return Ok(None);
+    };
+    let now = app.clock.now_ms();
+    let Some(actor) = authenticate_portal_cookie(&app.db, &hash, now).await? else {
+        tracing::info!("portal session cookie rejected");
+        return Ok(None);
+    };
+    if is_state_changing(method)
+        && let Err(why) = check_csrf(
+            &app.cookies,
+            &app.csrf_key,
+            actor.session_id.as_str(),
+            headers,
+        )
+    {
+        tracing::warn!("portal request without a valid CSRF token refused");
+        return Err(Problem::new(ErrorCode::CsrfRejected, why));
+    }
+    Ok(Some(actor))
+}
+
+/// The signed-in customer of a `Guard::Portal` route.
+pub struct PortalAuthed(pub PortalActor);
+
+impl<S: Send + Sync> FromRequestParts<S> for PortalAuthed {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<PortalActor>()
+            .cloned()
+            .map(PortalAuthed)
+            .ok_or_else(|| {
+                tracing::error!(
+                    "handler expects a signed-in customer but its route has no portal guard"
+                );
+                Problem(ApiError::internal())
+            })
+    }
 }
 
 /// The authenticated actor of an `ApiKey`-guarded route.

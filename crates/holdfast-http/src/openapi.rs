@@ -109,6 +109,9 @@ fn operation(spec: &RouteSpec, generator: &mut SchemaGenerator) -> Value {
         Guard::Cron => {
             op.insert("security".into(), json!([{"cronSecret": []}]));
         }
+        Guard::Portal => {
+            op.insert("security".into(), json!([{"portalSession": []}]));
+        }
         Guard::Widget { .. } => {
             op.insert("security".into(), json!([]));
             op.insert(
@@ -159,7 +162,8 @@ pub fn document<'a>(specs: impl Iterator<Item = &'a RouteSpec>) -> Value {
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (hf_live_…) or a user's access token"},
                 "accessToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A signed-in user's access token from /api/v1/auth/login"},
-                "cronSecret": {"type": "apiKey", "in": "header", "name": "X-Holdfast-Cron-Secret", "description": "The configured cron_secret (HOLDFAST_CRON_SECRET)"}
+                "cronSecret": {"type": "apiKey", "in": "header", "name": "X-Holdfast-Cron-Secret", "description": "The configured cron_secret (HOLDFAST_CRON_SECRET)"},
+                "portalSession": {"type": "apiKey", "in": "cookie", "name": "__Host-hf_portal", "description": "A customer's client portal session, started by a sign-in link; never a staff credential"}
             }
         }
     })

@@ -100,5 +100,24 @@ pub fn route_table() -> RouteTable {
     crate::pages::ops::api_docs::routes(&mut table);
     crate::pages::identity::sso::routes(&mut table);
     crate::pages::access::workspaces::routes(&mut table);
+    // The client portal (issue 18): its own realm. Signing in is public (the workspace is
+    // known only from the slug or the link), so outside the module; the pages answer their
+    // one 404 when the portal is off. A signed-in customer's routes sit in the module.
+    crate::api::portal::auth::routes(&mut table);
+    crate::pages::portal::sign_in::routes(&mut table);
+    table.module(Module::ClientPortal, |t| {
+        crate::api::portal::access::routes(t);
+        crate::pages::portal::access::routes(t);
+        crate::pages::portal::sign_in::signed_in_routes(t);
+        crate::pages::portal::home::routes(t);
+        crate::pages::portal::tickets::routes(t);
+        crate::api::portal::tickets::routes(t);
+        // A customer's visits and invoices (and paying them): in the portal's module; the
+        // application layer answers 404 when field service or invoicing is off.
+        crate::pages::portal::jobs::routes(t);
+        crate::pages::portal::invoices::routes(t);
+        crate::api::portal::jobs::routes(t);
+        crate::api::portal::invoices::routes(t);
+    });
     table
 }

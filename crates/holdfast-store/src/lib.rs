@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod invoicing;
 pub mod ops;
+pub mod portal;
 pub mod privacy;
 pub mod public_links;
 pub mod sql;

@@ -44,7 +44,7 @@ pub async fn set_modules(
 ) -> AppResult<()> {
     let mut tx = state.db.write(&actor.tenant).await?;
     let before = workspaces::modules(&mut tx).await?;
-    workspaces::set_modules(&mut tx, wanted).await?;
+    workspaces::set_modules(&mut tx, wanted, state.clock.now_ms()).await?;
     let event = origin.event(
         "modules.changed",
         "workspace",

@@ -101,8 +101,9 @@ async fn ask_confirmation(
 
 /// A contact's email address changed: consent given for the old address (or a confirmation
 /// link sent to it) says nothing about the new one. Email consent goes back to unknown
-/// (logged), open confirmations end, and preference links mailed to the old address stop
-/// working, all in the change's transaction.
+/// (logged), open confirmations end, preference links mailed to the old address stop
+/// working, and the contact's client portal sessions and sign-in links end, all in the
+/// change's transaction.
 pub async fn address_changed(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
@@ -119,6 +120,10 @@ pub async fn address_changed(
     };
     store::apply(tx, contact, &before, &[reset], who, now).await?;
     store::revoke_preference_links(tx, contact, now).await?;
+    // Whoever held the old address may hold a client portal session or an unspent sign-in
+    // link: both end.
+    holdfast_store::portal::sessions::end_all(tx, contact, now).await?;
+    holdfast_store::portal::links::spend_all(tx, contact, now).await?;
     Ok(())
 }
 

@@ -13,9 +13,10 @@ use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
 use holdfast_core::error::ApiError;
 use holdfast_core::field_service::jobs::{JobStatus, WindowOut};
+use holdfast_core::field_service::time_zone::ZoneName;
 use holdfast_core::ids::JobId;
 use holdfast_core::public_links::{self as rules, PublicLinkKind};
-use holdfast_store::field_service::jobs::{self as jobs, JobScope};
+use holdfast_store::field_service::jobs::{self as jobs, JobScope, PublicJob};
 use holdfast_store::identity::auth::Actor;
 use holdfast_store::public_links as store;
 use holdfast_store::{Lock, StoreError};
@@ -127,12 +128,19 @@ pub async fn job_page(state: &App, token: &str) -> AppResult<Option<JobPage>> {
         .map(|w| w.name)
         .unwrap_or_default();
     tx.commit().await?;
-    Ok(Some(JobPage {
+    Ok(Some(customer_view(workspace, job, &zone)))
+}
+
+/// A job as its customer reads it (a public link's page, or the client portal's), from what
+/// the store read within the customer's reach: the status in words, the window in the
+/// workspace's zone, technicians by first name, the customer-visible notes.
+pub fn customer_view(workspace: String, job: PublicJob, zone: &ZoneName) -> JobPage {
+    JobPage {
         workspace,
         title: job.title,
         status: job.status,
         status_words: rules::job_status_words(job.status),
-        window: job.window.map(|w| WindowOut::of(w, &zone)),
+        window: job.window.map(|w| WindowOut::of(w, zone)),
         technicians: job
             .technician_names
             .iter()
@@ -144,5 +152,5 @@ pub async fn job_page(state: &App, token: &str) -> AppResult<Option<JobPage>> {
             .into_iter()
             .map(|(at, body)| (zone.local(at), body))
             .collect(),
-    }))
+    }
 }

@@ -1,6 +1,9 @@
 //! Working a ticket, for every entry point (the API and the console): a message added to it (a
 //! reply is mailed through the consent choke point in the same transaction), a change of its
-//! status, priority, assignee or tags with its timeline, and the events they publish.
+//! status, priority, assignee or tags with its timeline, and the events they publish. Also the
+//! customer's side, shared by the staff API, the website widget and the client portal: a
+//! ticket opened with its first message ([`open`]) and a customer's next message
+//! ([`customer_message`]). Mail threads its messages in `ticket_mail`.
 
 use crate::App;
 use crate::AppResult;
@@ -9,13 +12,14 @@ use crate::outreach::Decision;
 use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::helpdesk::tickets::{
-    BulkChange, BulkOut, Delivery, MessageKind, MessageOut, ReplySource, TicketChange, TicketOut,
+    BulkChange, BulkOut, Channel, Delivery, MessageKind, MessageOut, Priority, ReplySource,
+    TicketChange, TicketOut,
 };
 use holdfast_core::ids::{ContactId, TicketId};
 use holdfast_core::webhooks::EventType;
 use holdfast_store::Lock;
 use holdfast_store::TenantTx;
-use holdfast_store::helpdesk::tickets::{self as store, Author};
+use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
 use holdfast_store::identity::auth::{Actor, Principal};
 
 pub fn author(actor: &Actor) -> (&'static str, String) {
@@ -23,6 +27,90 @@ pub fn author(actor: &Actor) -> (&'static str, String) {
         Principal::ApiKey(id) => ("api_key", id.to_string()),
         Principal::User { user_id, .. } => ("user", user_id.to_string()),
     }
+}
+
+/// A ticket to open with the customer's first message.
+pub struct Opening<'a> {
+    pub subject: &'a str,
+    pub priority: Priority,
+    pub tags: &'a [String],
+    pub channel: Channel,
+    /// The customer's contact: the ticket's, and the first message's author.
+    pub contact: &'a str,
+    /// The customer's first message (validated by the caller).
+    pub message: &'a str,
+}
+
+/// Opens a ticket with the customer's first (`inbound`) message, in the caller's transaction:
+/// its timeline starts with `created` by `opened_by` (the staff member or key that opened it,
+/// or the customer), and `ticket.created` and `message.created` are published. Every way a
+/// ticket is opened for a known contact goes through here (the API, the widget, the portal).
+pub async fn open(
+    tx: &mut TenantTx<'_>,
+    opening: &Opening<'_>,
+    opened_by: &Author<'_>,
+    now: i64,
+) -> AppResult<(TicketOut, MessageOut)> {
+    let ticket = store::create(
+        tx,
+        &NewTicketRow {
+            subject: opening.subject,
+            priority: opening.priority,
+            tags: opening.tags,
+            contact_id: Some(opening.contact),
+            channel: opening.channel,
+        },
+        opened_by,
+        now,
+    )
+    .await?;
+    let id = TicketId::from_trusted(ticket.id.clone());
+    let message = store::add_message(
+        tx,
+        &id,
+        MessageKind::Inbound,
+        &Author {
+            kind: "contact",
+            id: Some(opening.contact),
+        },
+        opening.message,
+        now,
+    )
+    .await?;
+    publish(tx, EventType::TicketCreated, &ticket, now).await?;
+    publish(tx, EventType::MessageCreated, &message, now).await?;
+    Ok((ticket, message))
+}
+
+/// The customer's next message on their ticket (the widget's conversation, the portal's
+/// reply), in the caller's transaction, which has found the ticket as the contact's: an
+/// `inbound` message by the contact, which reopens a pending or resolved ticket (a closed one
+/// stays closed), then `message.created` and `ticket.updated` (the ticket as it is now: its
+/// last activity, and its status when it reopened). Realtime notices ride on these events.
+pub async fn customer_message(
+    tx: &mut TenantTx<'_>,
+    ticket: &TicketId,
+    contact: &str,
+    body: &str,
+    now: i64,
+) -> AppResult<MessageOut> {
+    let message = store::add_message(
+        tx,
+        ticket,
+        MessageKind::Inbound,
+        &Author {
+            kind: "contact",
+            id: Some(contact),
+        },
+        body,
+        now,
+    )
+    .await?;
+    publish(tx, EventType::MessageCreated, &message, now).await?;
+    if let Some(after) = store::get(tx, ticket, Lock::Read).await? {
+        publish(tx, EventType::TicketUpdated, &after, now).await?;
+    }
+    Ok(message)
 }
 
 /// An assignee must be a member of the workspace.
@@ -184,6 +272,7 @@ async fn mail_reply(
         reply_to,
         ticket_message: Some(message.id.clone()),
         attachments: Vec::new(),
+        sign_in_link: false,
     };
     let decision =
         crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;

@@ -229,12 +229,25 @@ pub async fn pdf_for_customer(
     let Some(invoice) = store::get(&mut tx, id, Lock::Read).await? else {
         return Ok(None);
     };
-    let (doc, out, _) = document(state, &mut tx, invoice, Shown::ALL, public_link).await?;
+    let pdf = customer_pdf(state, &mut tx, invoice, public_link).await?;
     tx.commit().await?;
-    Ok(Some(Pdf {
+    Ok(Some(pdf))
+}
+
+/// The PDF of an invoice its customer reads whole, already found within the customer's reach
+/// in `tx` (a public link's invoice, or a client portal customer's own): the renderer the
+/// staff's PDF uses, every detail of the customer printed.
+pub async fn customer_pdf(
+    state: &App,
+    tx: &mut TenantTx<'_>,
+    invoice: Invoice,
+    public_link: Option<String>,
+) -> AppResult<Pdf> {
+    let (doc, out, _) = document(state, tx, invoice, Shown::ALL, public_link).await?;
+    Ok(Pdf {
         filename: filename(&out),
         bytes: render(&doc),
-    }))
+    })
 }
 
 /// Body of `POST /api/v1/invoices/{id}/send`.

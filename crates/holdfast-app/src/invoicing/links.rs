@@ -11,7 +11,7 @@
 
 use crate::audit::Origin;
 use crate::invoicing::documents::{Pdf, pdf_for_customer};
-use crate::invoicing::payments::open_checkout;
+use crate::invoicing::payments::{checkout_for_customer, payable_online};
 use crate::public_links::{self as links, Subject};
 use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
@@ -114,19 +114,34 @@ async fn target(state: &App, token: &str) -> AppResult<Option<(Tenant, InvoiceId
     Ok(InvoiceId::parse(&subject).map(|id| (tenant, id)))
 }
 
-fn status_words(invoice: &InvoiceOut) -> &'static str {
-    match (invoice.kind, invoice.status) {
-        (DocumentKind::CreditNote, _) => "Credit note",
-        // Credited after it was paid: more came in than is owed now.
-        (_, InvoiceStatus::Paid) if invoice.balance.starts_with('-') => {
-            "Paid — a credit is due to you"
-        }
-        (_, InvoiceStatus::Paid) => "Paid — thank you",
-        (_, InvoiceStatus::PartiallyPaid) => "Partly paid",
-        (_, InvoiceStatus::Void) => "Cancelled (void)",
-        (_, InvoiceStatus::Issued) if invoice.overdue => "Overdue",
-        _ => "Awaiting payment",
-    }
+/// The status as the customer reads it.
+pub fn status_words(invoice: &InvoiceOut) -> &'static str {
+    // Credited after it was paid: more came in than is owed now.
+    let credit_due = invoice.balance.starts_with('-');
+    rules::invoice_status_words(invoice.kind, invoice.status, credit_due, invoice.overdue)
+}
+
+/// The balance due with its currency, like `20.00 EUR`, while something is owed on an
+/// invoice (not on a credit note, a paid or a void one).
+pub fn balance_due_text(invoice: &InvoiceOut) -> Option<String> {
+    let owed = invoice.kind == DocumentKind::Invoice
+        && matches!(
+            invoice.status,
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid
+        );
+    let currency = holdfast_core::invoicing::money::Currency::from_trusted(&invoice.currency);
+    let balance_minor =
+        holdfast_core::invoicing::money::Decimal::parse("balance", &invoice.balance, 6)
+            .ok()
+            .and_then(|d| d.minor_i64(currency))
+            .unwrap_or(0);
+    (owed && balance_minor > 0).then(|| {
+        format!(
+            "{} {}",
+            amount_text(balance_minor, currency),
+            currency.code()
+        )
+    })
 }
 
 /// The page a link opens, or `None` when it opens nothing.
@@ -160,6 +175,8 @@ pub async fn invoice_page(state: &App, token: &str) -> AppResult<Option<InvoiceP
     ) {
         return Ok(None);
     }
+    let accounts = holdfast_store::invoicing::payments::accounts(&mut tx).await?;
+    let payable = payable_online(&invoice, &accounts);
     let day = crate::invoicing::invoices::today(state, &mut tx).await?;
     let mut out = invoices::answer(&mut tx, invoice, &day).await?;
     if out.payment_instructions.is_none() {
@@ -169,29 +186,12 @@ pub async fn invoice_page(state: &App, token: &str) -> AppResult<Option<InvoiceP
         .await?
         .map(|w| w.name)
         .unwrap_or_default();
-    let accounts = holdfast_store::invoicing::payments::accounts(&mut tx).await?;
     tx.commit().await?;
-    let owed = out.kind == DocumentKind::Invoice
-        && matches!(
-            out.status,
-            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid
-        );
-    let currency = holdfast_core::invoicing::money::Currency::from_trusted(&out.currency);
-    let balance_minor = holdfast_core::invoicing::money::Decimal::parse("balance", &out.balance, 6)
-        .ok()
-        .and_then(|d| d.minor_i64(currency))
-        .unwrap_or(0);
     Ok(Some(InvoicePage {
         workspace,
         status_words: status_words(&out),
-        balance_due: (owed && balance_minor > 0).then(|| {
-            format!(
-                "{} {}",
-                amount_text(balance_minor, currency),
-                currency.code()
-            )
-        }),
-        payable: owed && balance_minor > 0 && accounts.iter().any(|a| a.provider.opens_checkouts()),
+        balance_due: balance_due_text(&out),
+        payable,
         invoice: out,
     }))
 }
@@ -216,14 +216,8 @@ pub const RETURN_PATH: &str = "/p/paid";
 /// Opens a checkout for what is owed on the invoice a link opens, for the customer who
 /// pressed Pay; they come back to [`RETURN_PATH`]. `None` when the link opens nothing.
 pub async fn pay(state: &App, token: &str, ip: &str) -> AppResult<Option<CheckoutOut>> {
-    let Some(page) = invoice_page(state, token).await? else {
+    if invoice_page(state, token).await?.is_none() {
         return Ok(None);
-    };
-    if !page.payable {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "this invoice cannot be paid online now",
-        ));
     }
     let Some((tenant, id)) = target(state, token).await? else {
         return Ok(None);
@@ -236,7 +230,7 @@ pub async fn pay(state: &App, token: &str, ip: &str) -> AppResult<Option<Checkou
         ip: ip.to_owned(),
         ..Origin::default()
     };
-    open_checkout(state, &tenant, &origin, id.as_str(), &return_to)
+    checkout_for_customer(state, &tenant, &origin, &id, &return_to)
         .await
         .map(Some)
 }

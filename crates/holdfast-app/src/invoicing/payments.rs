@@ -28,7 +28,7 @@ use holdfast_core::invoicing::payments::{
 };
 use holdfast_core::webhooks::inbound::{InboundEventOut, Provider};
 use holdfast_store::identity::auth::Actor;
-use holdfast_store::invoicing::invoices::{self as invoice_store, NewPayment};
+use holdfast_store::invoicing::invoices::{self as invoice_store, Invoice, NewPayment};
 use holdfast_store::invoicing::payments::{self as store, NewCheckout};
 use holdfast_store::{Lock, Tenant};
 use serde_json::{Value, json};
@@ -161,6 +161,58 @@ pub async fn checkout_for_staff(
 ) -> AppResult<CheckoutOut> {
     crate::invoicing::invoices::check_amount_write(actor, true)?;
     open_checkout(state, &actor.tenant, origin, invoice_id, return_to).await
+}
+
+/// Whether a customer can pay this invoice online now: an invoice (not a credit note) with
+/// money open on it, and a connected payment account that opens checkouts. What a Pay button
+/// is shown for, on an invoice's public page and in the client portal.
+pub fn payable_online(invoice: &Invoice, accounts: &[AccountOut]) -> bool {
+    invoice.kind == DocumentKind::Invoice
+        && matches!(
+            invoice.status,
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid
+        )
+        && invoice.settlement.balance_due() > 0
+        && accounts.iter().any(|a| a.provider.opens_checkouts())
+}
+
+/// A customer pressed Pay (on an invoice's public page or in the client portal): the caller
+/// found invoice `id` within the customer's reach first. Opens a checkout for the open amount,
+/// coming back to `return_to`; refused with a 409 in the customer's words, and nothing
+/// opened, when nothing is open on the invoice (paid, void) or no payment account that opens
+/// checkouts is connected. Paying there records nothing: only the provider's verified event
+/// does ([`take_in`]).
+pub async fn checkout_for_customer(
+    state: &App,
+    tenant: &Tenant,
+    origin: &Origin,
+    id: &InvoiceId,
+    return_to: &str,
+) -> AppResult<CheckoutOut> {
+    let mut tx = state.db.read(tenant).await?;
+    let invoice = invoice_store::get(&mut tx, id, Lock::Read)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invoice"))?;
+    let accounts = store::accounts(&mut tx).await?;
+    tx.commit().await?;
+    if !payable_online(&invoice, &accounts) {
+        let why = match invoice.status {
+            InvoiceStatus::Paid => "this invoice is paid: nothing is open to pay",
+            InvoiceStatus::Void => "this invoice was cancelled (void): nothing is open to pay",
+            InvoiceStatus::Draft => "this invoice is not issued yet",
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid
+                if invoice.settlement.balance_due() <= 0 =>
+            {
+                "nothing is open to pay on this invoice"
+            }
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid => {
+                "this invoice cannot be paid online: the business has not connected a payment \
+                 account; pay as its payment instructions say"
+            }
+        };
+        return Err(ApiError::new(ErrorCode::Conflict, why));
+    }
+    open_checkout(state, tenant, origin, id.as_str(), return_to).await
 }
 
 /// Opens a checkout for the invoice's open amount with the workspace's connected account

@@ -118,6 +118,10 @@ pub async fn deliver_staff_mail(state: &App, payload: &serde_json::Value) -> Job
 /// sent.
 pub const CONFIRMATION_LINK: &str = "{confirmation_link}";
 
+/// Stands in a portal sign-in mail's body for its single-use link, made when the mail is sent
+/// (so the token never waits in the queue in clear, and its 24 hours start then).
+pub const SIGN_IN_LINK: &str = "{sign_in_link}";
+
 /// Stands in a data-access mail's body for its single-use download link, made when the mail
 /// is sent (so the token never waits in the queue in clear, and its hour starts then).
 pub const DATA_LINK: &str = "{data_link}";
@@ -144,6 +148,11 @@ pub struct ContactEmail {
     /// Files sent with it (an invoice's PDF), at most [`MAX_ATTACHMENT_BYTES`] in all.
     #[serde(default)]
     pub attachments: Vec<MailAttachment>,
+    /// The body carries [`SIGN_IN_LINK`], a client portal sign-in link made when the mail is
+    /// sent. Set only by the portal's own mails (a link the person asked for, an invitation
+    /// staff sent), never from a body's text.
+    #[serde(default)]
+    pub sign_in_link: bool,
 }
 
 /// A file attached to a customer mail; its bytes travel base64-encoded in the queued job.
@@ -172,6 +181,7 @@ fn purpose_name(purpose: Purpose) -> &'static str {
         Purpose::Confirmation => "confirmation",
         Purpose::DataAccess => "data_access",
         Purpose::Transactional => "transactional",
+        Purpose::SignIn => "sign_in",
     }
 }
 
@@ -329,15 +339,7 @@ pub async fn deliver_to_contact(
             return Ok(());
         }
     };
-    let body = with_single_use_link(
-        &mut tx,
-        state,
-        &contact,
-        purpose,
-        work.mail.body.clone(),
-        now,
-    )
-    .await?;
+    let body = with_single_use_link(&mut tx, state, &contact, purpose, &work.mail, now).await?;
     let ws = tenant.workspace_id().to_string();
     let token = state
         .link_key
@@ -406,21 +408,23 @@ fn read_contact_job(
         "confirmation" => Purpose::Confirmation,
         "data_access" => Purpose::DataAccess,
         "transactional" => Purpose::Transactional,
+        "sign_in" => Purpose::SignIn,
         _ => Purpose::Message,
     };
     Ok((work, contact, purpose))
 }
 
-/// The body with its single-use link made now, for the purposes that carry one (a double
-/// opt-in confirmation, a data download); other bodies unchanged.
+/// The body with its single-use link made now, for the mails that carry one (a double opt-in
+/// confirmation, a data download, a portal sign-in); other bodies unchanged.
 async fn with_single_use_link(
     tx: &mut TenantTx<'_>,
     state: &App,
     contact: &ContactId,
     purpose: Purpose,
-    mut body: String,
+    mail: &ContactEmail,
     now: i64,
 ) -> Result<String, StoreError> {
+    let mut body = mail.body.clone();
     if purpose == Purpose::Confirmation {
         let (token, digest) = holdfast_core::token::generate_opaque(rules::CONFIRM_TOKEN_KIND);
         consent::create_confirmation(
@@ -446,6 +450,16 @@ async fn with_single_use_link(
             DATA_LINK,
             &format!("{base}/preferences/download/{}", token.expose()),
         );
+    }
+    if mail.sign_in_link {
+        let (token, digest) =
+            holdfast_core::token::generate_opaque(holdfast_core::portal::MAGIC_LINK_PREFIX);
+        let expires = now + holdfast_core::portal::MAGIC_LINK_TTL_MS;
+        holdfast_store::portal::links::create(tx, contact, &digest, now, expires).await?;
+        let site = holdfast_store::portal::access::site(tx).await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        let path = holdfast_core::portal::sign_in_path(&site.slug, token.expose());
+        body = body.replace(SIGN_IN_LINK, &format!("{base}{path}"));
     }
     Ok(body)
 }

@@ -93,13 +93,15 @@ impl Refusal {
 /// a `pending` channel may receive, the link to the person's own data they asked for from
 /// the preference center (`data_access`), or a `transactional` mail the business owes the
 /// customer under their contract (an invoice, a credit note), which needs no consent but
-/// still respects Do Not Contact.
+/// still respects Do Not Contact, or the client portal's `sign_in` link the person just asked
+/// for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Message,
     Confirmation,
     DataAccess,
     Transactional,
+    SignIn,
 }
 
 /// The facts `decide` needs about one contact and channel.
@@ -114,9 +116,10 @@ pub struct Standing {
 /// channel's status under the workspace's mode. A pending channel receives only its
 /// confirmation request.
 pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Refusal> {
-    // The person asked for their own data (right of access) and the link goes only to the
-    // address on file: no consent status or Do Not Contact may keep the answer from them.
-    if purpose == Purpose::DataAccess {
+    // The person asked for their own data (right of access), or for a link to sign in to the
+    // portal, and the link goes only to the address on file: no consent status or Do Not
+    // Contact may keep the answer from them.
+    if matches!(purpose, Purpose::DataAccess | Purpose::SignIn) {
         return if standing.has_address {
             Ok(())
         } else {
@@ -130,7 +133,7 @@ pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Re
         return Err(Refusal::NoAddress);
     }
     match (purpose, standing.status) {
-        (Purpose::DataAccess, _) => Ok(()),
+        (Purpose::DataAccess | Purpose::SignIn, _) => Ok(()),
         // Owed under the contract (an invoice): the lawful basis is the contract, not consent.
         (Purpose::Transactional, _) => Ok(()),
         (Purpose::Confirmation, Status::Pending) => Ok(()),
@@ -643,11 +646,13 @@ mod tests {
                 Status::Pending,
             ] {
                 for dnc in [false, true] {
-                    assert_eq!(
-                        decide(*mode, standing(dnc, status), Purpose::DataAccess),
-                        Ok(()),
-                        "{mode:?} {status:?} dnc={dnc}"
-                    );
+                    for purpose in [Purpose::DataAccess, Purpose::SignIn] {
+                        assert_eq!(
+                            decide(*mode, standing(dnc, status), purpose),
+                            Ok(()),
+                            "{mode:?} {status:?} dnc={dnc} {purpose:?}"
+                        );
+                    }
                 }
             }
         }
@@ -658,6 +663,10 @@ mod tests {
         };
         assert_eq!(
             decide(Mode::Gdpr, none, Purpose::DataAccess),
+            Err(Refusal::NoAddress)
+        );
+        assert_eq!(
+            decide(Mode::Gdpr, none, Purpose::SignIn),
             Err(Refusal::NoAddress)
         );
     }

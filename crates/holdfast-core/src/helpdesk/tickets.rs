@@ -13,8 +13,9 @@ closed_set!(
 );
 closed_set!(Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
 closed_set!(
-    /// How the ticket reached the workspace.
-    Channel { Email => "email", Widget => "widget", Api => "api" }
+    /// How the ticket reached the workspace: by `email`, the website `widget`, the staff `api`,
+    /// or the client `portal` (a signed-in customer opened it).
+    Channel { Email => "email", Widget => "widget", Api => "api", Portal => "portal" }
 );
 closed_set!(
     /// `inbound` from the customer, `reply` from the team to the customer, `note` for the team only.
@@ -122,7 +123,10 @@ pub struct NewTicket {
     pub tags: Vec<String>,
 }
 
-fn check_body(field: &str, text: &str) -> Result<String, FieldError> {
+/// A message's text, trimmed: not empty, at most [`MAX_BODY_CHARS`], no control characters
+/// but line breaks and tabs. Every way a message is written goes through it (the API, the
+/// console, the client portal).
+pub(crate) fn check_body(field: &str, text: &str) -> Result<String, FieldError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -279,7 +283,8 @@ impl TicketPatch {
     }
 }
 
-/// Body of `POST /api/v1/tickets/{id}/replies` and `/notes`.
+/// Body of `POST /api/v1/tickets/{id}/notes`, and of a customer's reply in the client portal
+/// (`POST /api/portal/v1/tickets/{id}/replies`).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageIn {
@@ -517,6 +522,7 @@ pub struct TicketOut {
     pub assignee: Option<String>,
     pub tags: Vec<String>,
     pub contact_id: Option<String>,
+    /// `email`, `widget`, `api` or `portal` (see [`Channel`]).
     pub channel: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -796,6 +802,7 @@ mod tests {
             assert_eq!(MessageKind::parse(k.as_str()), Some(*k));
         }
         assert_eq!(Channel::parse("fax"), None);
+        assert_eq!(Channel::parse("portal"), Some(Channel::Portal));
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub mod helpdesk;
 pub mod identity;
 pub mod invoicing;
 pub mod ops;
+pub mod portal;
 pub mod privacy;
 pub mod webhooks;

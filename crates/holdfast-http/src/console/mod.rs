@@ -10,6 +10,7 @@ pub mod contacts;
 
 pub mod invoices;
 pub mod jobs;
+pub mod portal;
 
 pub mod settings;
 
@@ -84,6 +85,8 @@ struct ErrorPage<'a> {
     detail: &'a str,
     /// Where to go from here (address, label), when there is one place.
     link: Option<(&'a str, &'a str)>,
+    /// A staff page (the console's own links shown); a client portal page shows none of them.
+    staff: bool,
 }
 
 /// A page that says what went wrong and what to do.
@@ -93,6 +96,7 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
         title,
         detail,
         link: None,
+        staff: true,
     };
     match page.render() {
         Ok(body) => html(status, body),
@@ -180,6 +184,14 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
 /// naming the page to come back to; an action that needs a recent password (403 HF-AUTH-005)
 /// gets a page that sends the person to `/app/step-up`, and from there back to the page.
 pub async fn as_page(request: Request, next: Next) -> Response {
+    // A client portal page without a portal session goes to its portal's sign-in page.
+    let portal = request
+        .uri()
+        .path()
+        .strip_prefix("/portal/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|slug| holdfast_core::validate::slug("slug", slug).is_ok())
+        .map(|slug| format!("/portal/{slug}"));
     let back = (request.method() == Method::GET)
         .then(|| request.uri().path().to_owned())
         .filter(|p| p.starts_with("/app/"));
@@ -206,6 +218,9 @@ pub async fn as_page(request: Request, next: Next) -> Response {
     }
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED {
+        if let Some(sign_in) = portal {
+            return see_other(&sign_in, htmx);
+        }
         let to = match back {
             Some(path) => format!("/sign-in?next={path}"),
             None => "/sign-in".to_owned(),
@@ -224,6 +239,9 @@ pub async fn as_page(request: Request, next: Next) -> Response {
         ),
         Err(_) => ("Error".to_owned(), String::new(), String::new()),
     };
+    if let Some(portal) = portal {
+        return portal_error_page(status, &title, &detail, &portal);
+    }
     if code == ErrorCode::StepUpRequired.code() {
         return step_up_required(status, step_up_back.as_deref(), htmx);
     }
@@ -232,6 +250,29 @@ pub async fn as_page(request: Request, next: Next) -> Response {
         page.headers_mut().insert("retry-after", value);
     }
     page
+}
+
+/// A client portal page's refusal: back to the portal (never a staff link), kept out of
+/// search engines and referrers like every portal page.
+fn portal_error_page(status: StatusCode, title: &str, detail: &str, portal: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        detail,
+        link: Some((portal, "Back to the portal")),
+        staff: false,
+    };
+    let mut response = match page.render() {
+        Ok(body) => html(status, body),
+        Err(_) => html(status, String::new()),
+    };
+    let headers = response.headers_mut();
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        axum::http::HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex"),
+    );
+    response
 }
 
 /// A sensitive page or action refused until the person confirms their password again (and
@@ -245,6 +286,7 @@ fn step_up_required(status: StatusCode, back: Option<&str>, htmx: bool) -> Respo
         detail: "This is a sensitive action: enter your password again (and your authenticator \
                  code, when you have one). It stays confirmed for 10 minutes.",
         link: Some((&href, "Confirm and continue")),
+        staff: true,
     };
     let mut response = match page.render() {
         Ok(body) => html(status, body),

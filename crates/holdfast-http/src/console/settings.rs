@@ -93,6 +93,12 @@ const PAGES: &[(&str, &str, &str, Needs)] = &[
         Needs::Permission(Permission::ContactsRead, Some(Module::Crm)),
     ),
     (
+        "/app/settings/portal",
+        "Client portal",
+        "Who may sign in to see their requests, visits and invoices; the portal's address.",
+        Needs::Permission(Permission::SettingsSecurity, Some(Module::ClientPortal)),
+    ),
+    (
         "/app/settings/retention",
         "Retention",
         "How long closed tickets, messages and inactive contacts are kept.",

@@ -1254,10 +1254,13 @@ fn every_sending_path_goes_through_the_choke_point() {
                     | "holdfast-app/src/webhooks/delivery.rs"
             ),
             // Customer messages: help-desk replies, double opt-in requests, the link to the
-            // person's own data and invoice mail (transactional).
+            // person's own data, invoice mail (transactional), and the client portal's sign-in
+            // link (asked for, or an invitation from staff).
             "queue_to_contact(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
+                    | "holdfast-app/src/portal/sign_in.rs"
+                    | "holdfast-app/src/portal/access.rs"
                     | "holdfast-app/src/helpdesk/tickets.rs"
                     | "holdfast-app/src/invoicing/documents.rs"
                     | "holdfast-app/src/crm/consent.rs"

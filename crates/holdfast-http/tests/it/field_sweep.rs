@@ -21,6 +21,173 @@ use std::time::Duration;
 /// Routes whose answer cannot carry a contact's field values, with why.
 const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ("POST", "/internal/cron/tick", "counts only"),
+    // The client portal: the customer's own realm. Field rules shape what staff roles see;
+    // a customer sees only their own records (a data subject's own view, like their data
+    // download), and no staff credential opens these routes.
+    (
+        "POST",
+        "/api/portal/v1/auth/magic-link",
+        "one fixed answer for every address",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}",
+        "the workspace's name and the sign-in form",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/sign-in",
+        "echoes only the address the visitor typed",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/sign-in/{token}",
+        "the workspace's name",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/sign-in/{token}",
+        "a redirect",
+    ),
+    ("POST", "/portal/{workspace_slug}/sign-out", "a redirect"),
+    (
+        "GET",
+        "/portal/{workspace_slug}/home",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/tickets/new",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/tickets",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/tickets/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/tickets/{id}/reply",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/tickets",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/tickets",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/tickets/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/tickets/{id}/replies",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/jobs/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/invoices/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/invoices/{id}/pdf",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/invoices/{id}/pay",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/jobs",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/jobs/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/invoices",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/invoices/{id}",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/invoices/{id}/pdf",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/invoices/{id}/pay",
+        "the signed-in customer's own records, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/v1/contacts/{id}/portal",
+        "the contact's portal access flag and sessions (times, browser): no contact field",
+    ),
+    (
+        "PUT",
+        "/api/v1/contacts/{id}/portal",
+        "the contact's portal access flag and sessions (times, browser): no contact field",
+    ),
+    (
+        "DELETE",
+        "/api/v1/contacts/{id}/portal/sessions/{session_id}",
+        "no content",
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/portal/invite",
+        "one fixed answer",
+    ),
+    ("GET", "/api/v1/portal/settings", "one flag"),
+    (
+        "POST",
+        "/app/contacts/{id}/portal",
+        "a redirect, or the portal access page (swept as GET) with a refusal",
+    ),
+    (
+        "POST",
+        "/app/contacts/{id}/portal/invite",
+        "a redirect, or the portal access page (swept as GET) with a refusal",
+    ),
+    (
+        "POST",
+        "/app/contacts/{id}/portal/sessions/{session_id}/end",
+        "a redirect, or the portal access page (swept as GET) with a refusal",
+    ),
+    (
+        "GET",
+        "/app/settings/portal",
+        "one flag and the portal's address",
+    ),
+    ("POST", "/app/settings/portal", "a redirect"),
+    ("PUT", "/api/v1/portal/settings", "one flag"),
     (
         "POST",
         "/hooks/billing/stripe",
@@ -890,6 +1057,7 @@ fn call_for(method: &str, path: &str, ids: &Ids) -> Option<(String, Option<Value
         ("GET", "/app/contacts") => call("/app/contacts".into()),
         ("GET", "/app/contacts/{id}") => call(format!("/app/contacts/{c}")),
         ("GET", "/app/contacts/{id}/export") => call(format!("/app/contacts/{c}/export")),
+        ("GET", "/app/contacts/{id}/portal") => call(format!("/app/contacts/{c}/portal")),
         ("GET", "/app/companies") => call("/app/companies".into()),
         ("GET", "/app/companies/{id}") => call(format!("/app/companies/{}", ids.company)),
         ("GET", "/app/contacts/imports/{id}") => {
@@ -1024,6 +1192,9 @@ async fn no_route_shows_a_hidden_contact_field() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn_with(Layer {
         outbound_allow: Some(vec!["127.0.0.1".into()]),
+        // The sweep calls every route as several roles in quick succession: the per-credential
+        // budget is not what it tests.
+        api_rate_limit_per_minute: Some(1_000_000),
         ..crate::widget::layer()
     })
     .await;

@@ -75,6 +75,14 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/sign-in/sso"),
     ("GET", "/sign-in/confirm"),
     ("POST", "/sign-in/confirm"),
+    // Signing in to the client portal: the request answers the same for every address, the
+    // link's token in the path is the credential (`portal.rs`: one 404 for a link that cannot
+    // be used, a portal that is off or unknown).
+    ("POST", "/api/portal/v1/auth/magic-link"),
+    ("GET", "/portal/{workspace_slug}"),
+    ("POST", "/portal/{workspace_slug}/sign-in"),
+    ("GET", "/portal/{workspace_slug}/sign-in/{token}"),
+    ("POST", "/portal/{workspace_slug}/sign-in/{token}"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console
@@ -189,7 +197,11 @@ fn body_for(path: &str) -> serde_json::Value {
     if path.contains("/invoic") {
         return invoice_body(path);
     }
-    if path.contains("2fa") {
+    if path.ends_with("/portal") {
+        json!({"access": true})
+    } else if path.ends_with("/portal/settings") {
+        json!({"default_access": false})
+    } else if path.contains("2fa") {
         json!({"code": "123456", "password": "a password that is wrong"})
     } else if path.contains("api-keys") {
         json!({"name": "sweep", "role": "viewer"})
@@ -384,6 +396,10 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .expect(204)
         .await;
 
+    // A customer of A signed in to A's client portal.
+    let (_, a_portal) =
+        crate::portal_customer(&app, &a, "A's portal customer", "a-portal@example.com").await;
+
     let a_endpoint = app
         .post("/api/v1/webhooks")
         .key(&a.admin_key)
@@ -482,7 +498,7 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         if spec.guard.is_public()
             || matches!(
                 spec.guard,
-                Guard::Signed | Guard::Cron | Guard::Billing | Guard::Widget { .. }
+                Guard::Signed | Guard::Cron | Guard::Billing | Guard::Widget { .. } | Guard::Portal
             )
         {
             continue;
@@ -517,6 +533,8 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                     }
                     // Behind A's job id: B gets 404 for the job before the file.
                     ("files", "file_id") => "jf_00000000000000000000000000000001".into(),
+                    // Behind A's contact id: B gets 404 for the contact first.
+                    ("sessions", "session_id") => "pses_00000000000000000000000000000001".into(),
                     // Behind A's endpoint id: B gets 404 for the endpoint before the message.
                     ("messages", "message_id") => "msg_00000000000000000000000000000001".into(),
                     // Not a record: each workspace has its own receiver per provider.
@@ -592,6 +610,16 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
                 &format!("{label} with cookie '{bad}'"),
             );
         }
+        // The client portal's session is no credential on a staff route (the portal's
+        // column of the sweep; `every_portal_route_refuses_staff_credentials` is the other).
+        let r = with_body(
+            call(m.clone(), &path).header("cookie", &a_portal.cookie),
+            spec,
+        )
+        .send()
+        .await;
+        let what = format!("{label} with a client portal session");
+        assert_refusal(&r, page, 401, "HF-AUTH-001", &what);
         if spec.method != axum::http::Method::GET {
             let r = with_body(call(m.clone(), &path).cookie(&a_console), spec)
                 .send()
@@ -668,6 +696,175 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .key(&a.admin_key)
         .expect(200)
         .await;
+}
+
+/// The client portal's column: every portal route refuses a missing, forged or ended portal
+/// session and every staff credential (API key, access token, console session) with 401 — a
+/// page sends the browser to the portal's sign-in — and answers 404 to a customer of another
+/// workspace's portal on this workspace's path or on a record of A's customer (`{id}`: a
+/// ticket, a job or an issued invoice of theirs); a route that names nothing of A's answers
+/// B's customer about B's own records, without a word of A's.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
+    let app = TestApp::spawn().await;
+    let a = app.workspace("portal-sweep-a").await;
+    let b = app.workspace("portal-sweep-b").await;
+    let (ann, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    let a_job = crate::portal_billing::job_for(&app, &a, &ann, "Ann's sweep visit").await;
+    let a_invoice = crate::portal_billing::issued_for(&app, &a, &ann, "Ann's sweep work").await;
+    let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
+    let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
+    // A request of A's customer, which the `{id}` of the portal's routes names.
+    let a_ticket = app
+        .post("/api/v1/tickets")
+        .key(&a.admin_key)
+        .json(
+            &json!({"subject": "Ann's secret request", "contact": {"email": "ann@example.com"},
+                      "message": "Ann's words"}),
+        )
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.browser(
+        holdfast_testkit::Method::POST,
+        &format!("/portal/{}/sign-out", a.slug),
+    )
+    .header("cookie", &ended.cookie)
+    .header("x-csrf-token", &ended.csrf)
+    .expect(303)
+    .await;
+    let a_token = app.login(&a).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a_console = app.console_login(&a).await;
+    let sign_in = format!("/portal/{}", a.slug);
+
+    let table = route_table();
+    let mut swept = 0;
+    for spec in table.specs().filter(|s| s.guard == Guard::Portal) {
+        swept += 1;
+        let mut path = spec.path.replace("{workspace_slug}", &a.slug);
+        match spec.resource_of("id") {
+            "tickets" => path = path.replace("{id}", &a_ticket),
+            "jobs" => path = path.replace("{id}", &a_job),
+            "invoices" => path = path.replace("{id}", &a_invoice),
+            _ => {}
+        }
+        assert!(
+            !path.contains('{'),
+            "no fixture for a parameter of {}: add one to the portal sweep",
+            spec.path
+        );
+        // A's: a page of A's portal, or a record of A's customer.
+        let names_a = path.starts_with("/portal/") || spec.path.contains("{id}");
+        let m = method(&spec.method);
+        let label = format!("{} {}", spec.method, spec.path);
+        let call = || {
+            let call = if spec.doc.page {
+                app.browser(m.clone(), &path)
+            } else {
+                app.call(m.clone(), &path)
+            };
+            if m == holdfast_testkit::Method::GET {
+                call
+            } else if spec.doc.page {
+                call.body("application/x-www-form-urlencoded", "sweep=1")
+            } else {
+                // A body the route takes, so that what answers is the route, not the parser.
+                call.json(&portal_body(spec.path))
+            }
+        };
+        let refused = |r: holdfast_testkit::Resp, what: &str| {
+            if spec.doc.page {
+                assert_eq!(r.status, 303, "{label} {what}: {}", r.text);
+                assert_eq!(
+                    r.header("location"),
+                    Some(sign_in.as_str()),
+                    "{label} {what}"
+                );
+            } else {
+                assert_eq!(r.status, 401, "{label} {what}: {}", r.text);
+            }
+        };
+        refused(call().send().await, "without a credential");
+        for cookie in [
+            format!("__Host-hf_portal=hfps_{}", "A".repeat(43)),
+            format!(
+                "__Host-hf_portal={}x",
+                a_customer.cookie.split_once('=').unwrap().1
+            ),
+            ended.cookie.clone(),
+            format!("__Host-hf_portal={}", a_console.cookie_value()),
+            a_console.session_cookie.clone(),
+        ] {
+            refused(
+                call().header("cookie", &cookie).send().await,
+                &format!("with cookie {cookie}"),
+            );
+        }
+        for bearer in [a.admin_key.as_str(), a_token.as_str()] {
+            refused(call().key(bearer).send().await, "with a staff credential");
+            // Beside a live portal session too: a staff credential is never taken here.
+            refused(
+                call()
+                    .key(bearer)
+                    .header("cookie", &a_customer.cookie)
+                    .send()
+                    .await,
+                "with a staff credential beside a portal session",
+            );
+        }
+        // Another workspace's customer on A's path, or on A's customer's records.
+        let r = call()
+            .header("cookie", &b_customer.cookie)
+            .header("x-csrf-token", &b_customer.csrf)
+            .send()
+            .await;
+        if names_a {
+            assert_eq!(r.status, 404, "{label} with B's portal session: {}", r.text);
+        } else {
+            assert!(
+                r.status < 500,
+                "{label} with B's portal session: {}",
+                r.text
+            );
+        }
+        for leak in ["Ann", a_ticket.as_str(), a_job.as_str(), a_invoice.as_str()] {
+            assert!(!r.text.contains(leak), "{label} leaked {leak}: {}", r.text);
+        }
+        if m != holdfast_testkit::Method::GET {
+            let r = call().header("cookie", &a_customer.cookie).send().await;
+            assert_eq!(r.status, 403, "{label} without the CSRF token: {}", r.text);
+        }
+    }
+    assert!(swept >= 12, "swept only {swept} portal routes");
+    // Nothing reached A's customer's request.
+    let thread = app
+        .get(&format!("/api/v1/tickets/{a_ticket}"))
+        .key(&a.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(
+        thread.json["messages"].as_array().unwrap().len(),
+        1,
+        "{}",
+        thread.text
+    );
+}
+
+/// A JSON body a portal API route takes.
+fn portal_body(path: &str) -> serde_json::Value {
+    if path.ends_with("/replies") {
+        json!({"body": "Sweep"})
+    } else if path.ends_with("/tickets") {
+        json!({"subject": "Sweep", "message": "Sweep"})
+    } else {
+        json!({})
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

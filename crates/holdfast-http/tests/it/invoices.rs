@@ -960,7 +960,7 @@ async fn erasing_a_customer_deletes_drafts_and_keeps_issued_invoices_unlinked() 
 
 /// Text of a PDF as `pdftotext -layout` reads it (Debian's poppler-utils); `None` when the tool
 /// is missing outside CI (CI installs it and fails without it).
-fn pdf_text(pdf: &[u8]) -> Option<String> {
+pub(crate) fn pdf_text(pdf: &[u8]) -> Option<String> {
     use std::io::Write;
     let mut child = match std::process::Command::new("pdftotext")
         .args(["-layout", "-", "-"])

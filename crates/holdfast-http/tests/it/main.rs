@@ -54,6 +54,9 @@ mod pages_setup;
 mod pages_sso;
 mod pages_workspaces;
 mod payments;
+mod portal;
+mod portal_billing;
+mod portal_tickets;
 mod privacy;
 mod proxies;
 mod public_links;
@@ -74,7 +77,7 @@ mod widget_browser;
 
 use holdfast_core::clock::ManualClock;
 use holdfast_core::ops::config::Layer;
-use holdfast_testkit::{Method, TestApp, Workspace};
+use holdfast_testkit::{Method, TestApp, Workspace, find_token};
 use serde_json::{Value, json};
 
 /// Creates a contact and returns its id.
@@ -88,6 +91,104 @@ pub async fn contact(app: &TestApp, ws: &Workspace, body: Value) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// A customer's browser signed in to the client portal: the portal cookie (`name=value`) and
+/// the page's CSRF token.
+pub struct PortalCustomer {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Asks for a client portal sign-in link for `email` and returns the path it opens (from the
+/// mail in the local outbox).
+pub async fn portal_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
+    let before = mails_to(app, email).await.len();
+    app.post("/api/portal/v1/auth/magic-link")
+        .json(&json!({"workspace": ws.slug, "email": email}))
+        .expect(202)
+        .await;
+    let mail = new_mail_to(app, email, before).await;
+    let token = find_token(&mail, "hfml");
+    let path = format!("/portal/{}/sign-in/{token}", ws.slug);
+    assert!(mail.contains(&path), "{mail}");
+    path
+}
+
+/// Every mail to `email` in the local outbox, newest first.
+pub async fn mails_to(app: &TestApp, email: &str) -> Vec<String> {
+    holdfast_store::ops::mail_outbox::unscoped_list(&app.db, Some(email), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body_text)
+        .collect()
+}
+
+/// Waits (up to 10 s) for a mail to `email` beyond the `before` already there; the newest.
+pub async fn new_mail_to(app: &TestApp, email: &str, before: usize) -> String {
+    for _ in 0..400 {
+        let mails = mails_to(app, email).await;
+        if mails.len() > before {
+            return mails[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no new mail to {email} in the outbox");
+}
+
+/// Opens a portal sign-in link's page, confirms it, and returns the signed-in browser.
+pub async fn portal_confirm(app: &TestApp, path: &str) -> PortalCustomer {
+    let page = app.browser(Method::GET, path).expect(200).await;
+    assert!(
+        page.text.contains(&format!("action=\"{path}\"")),
+        "{}",
+        page.text
+    );
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("x-robots-tag"), Some("noindex"));
+    let signed_in = app.browser(Method::POST, path).expect(303).await;
+    let cookie = signed_in
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-hf_portal=hfps_"))
+        .unwrap_or_else(|| panic!("no portal cookie: {:?}", signed_in.headers));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let home = signed_in.header("location").unwrap().to_owned();
+    let page = app
+        .browser(Method::GET, &home)
+        .header("cookie", &cookie)
+        .expect(200)
+        .await;
+    let csrf = page
+        .text
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token on the page: {}", page.text))
+        .to_owned();
+    PortalCustomer { cookie, csrf }
+}
+
+/// A new contact of `ws` with client portal access, signed in: their id and browser.
+pub async fn portal_customer(
+    app: &TestApp,
+    ws: &Workspace,
+    name: &str,
+    email: &str,
+) -> (String, PortalCustomer) {
+    let id = contact(app, ws, json!({"name": name, "email": email})).await;
+    app.call(Method::PUT, &format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .json(&json!({"access": true}))
+        .expect(200)
+        .await;
+    let path = portal_link(app, ws, email).await;
+    (id, portal_confirm(app, &path).await)
 }
 
 pub fn ada() -> Value {

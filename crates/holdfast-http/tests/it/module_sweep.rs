@@ -17,6 +17,16 @@ use std::collections::BTreeMap;
 /// Where each module's routes live. A route under one of these prefixes must be declared in
 /// that module, and a route declared in a module must sit under one of its prefixes.
 const MODULE_PREFIXES: &[(&str, Module)] = &[
+    // Who may sign in to the client portal: the portal's, though under a contact's path.
+    ("/api/v1/contacts/{id}/portal", Module::ClientPortal),
+    ("/api/v1/portal/", Module::ClientPortal),
+    // The portal's own API (its sign-in request is public, so in no module).
+    ("/api/portal/v1/", Module::ClientPortal),
+    ("/portal/", Module::ClientPortal),
+    // The signed-in customer's API (signing in is public, so outside any module).
+    ("/api/portal/v1/", Module::ClientPortal),
+    ("/app/contacts/{id}/portal", Module::ClientPortal),
+    ("/app/settings/portal", Module::ClientPortal),
     ("/api/v1/contacts", Module::Crm),
     ("/api/v1/companies", Module::Crm),
     ("/api/v1/contact-fields", Module::Crm),
@@ -53,6 +63,26 @@ const MODULE_PREFIXES: &[(&str, Module)] = &[
     ("/app/settings/invoicing", Module::Invoicing),
     ("/app/settings/payments", Module::Invoicing),
 ];
+
+/// Client portal routes about another module's records: in the portal's module (a route can
+/// be in one), and 404 from the application layer while the other module is off too.
+const PORTAL_SECOND_MODULE: &[(&str, Module)] = &[
+    ("/portal/{workspace_slug}/jobs", Module::FieldService),
+    ("/api/portal/v1/jobs", Module::FieldService),
+    ("/portal/{workspace_slug}/invoices", Module::Invoicing),
+    ("/api/portal/v1/invoices", Module::Invoicing),
+];
+
+fn portal_second_module(spec: &RouteSpec) -> Option<Module> {
+    (spec.guard == Guard::Portal)
+        .then(|| {
+            PORTAL_SECOND_MODULE
+                .iter()
+                .find(|(prefix, _)| spec.path.starts_with(prefix))
+                .map(|(_, m)| *m)
+        })
+        .flatten()
+}
 
 /// The operator's billing receiver: the instance's, in no workspace's module.
 const INSTANCE_PATHS: &[&str] = &["/hooks/billing/"];
@@ -98,9 +128,18 @@ fn routes_under_a_modules_paths_are_declared_in_that_module() {
     );
 }
 
-/// Records of workspace `ws` that the routes' path parameters name.
+/// The portal customer of the sweep's workspace.
+const PORTAL_CUSTOMER: &str = "module-sweep-customer@example.com";
+
+/// Records of workspace `ws` that the routes' path parameters name, and a customer signed in
+/// to its client portal with a request of their own (the `{id}` of the portal's routes).
 struct Fixtures {
     ids: BTreeMap<(&'static str, &'static str), String>,
+    slug: String,
+    customer: crate::PortalCustomer,
+    customer_ticket: String,
+    /// The portal customer's own job and issued invoice, for the portal's `{id}` routes.
+    portal_ids: BTreeMap<&'static str, String>,
 }
 
 impl Fixtures {
@@ -174,6 +213,25 @@ impl Fixtures {
                 .expect(201)
                 .await,
         );
+        let (customer_id, customer) =
+            crate::portal_customer(app, ws, "Sweep customer", PORTAL_CUSTOMER).await;
+        let customer_ticket = id_of(
+            app.post("/api/v1/tickets")
+                .key(key)
+                .json(&json!({"subject": "Sweep request", "contact": {"email": PORTAL_CUSTOMER}, "message": "hi"}))
+                .expect(201)
+                .await,
+        );
+        let portal_ids = BTreeMap::from([
+            (
+                "jobs",
+                crate::portal_billing::job_for(app, ws, &customer_id, "Portal sweep visit").await,
+            ),
+            (
+                "invoices",
+                crate::portal_billing::issued_for(app, ws, &customer_id, "Portal sweep").await,
+            ),
+        ]);
         let ids = BTreeMap::from([
             (("invoices", "id"), invoice),
             (("payment-accounts", "provider"), "stripe".to_owned()),
@@ -189,7 +247,13 @@ impl Fixtures {
             (("widget", "key"), widget_key),
             (("jobs", "id"), job),
         ]);
-        Fixtures { ids }
+        Fixtures {
+            ids,
+            slug: ws.slug.clone(),
+            customer,
+            customer_ticket,
+            portal_ids,
+        }
     }
 
     /// The route's path with this workspace's records in it; `None` for the signed receiver,
@@ -203,7 +267,22 @@ impl Fixtures {
                 }
                 ("messages", "message_id") => "msg_00000000000000000000000000000001".to_owned(),
                 ("files", "file_id") => "jf_00000000000000000000000000000001".to_owned(),
-                ("hooks", "provider") | (_, "workspace_slug") => return None,
+                ("sessions", "session_id") => "pses_00000000000000000000000000000001".to_owned(),
+                ("hooks", "provider") => return None,
+                // The client portal's pages name their workspace by slug.
+                (_, "workspace_slug") if spec.guard == Guard::Portal => self.slug.clone(),
+                // A portal customer's routes name their own records.
+                ("tickets", "id") if spec.guard == Guard::Portal => self.customer_ticket.clone(),
+                (_, "workspace_slug") => return None,
+                // The customer's own records on the portal's routes.
+                (resource, "id") if spec.guard == Guard::Portal => {
+                    self.portal_ids.get(resource).cloned().unwrap_or_else(|| {
+                        panic!(
+                            "no portal fixture for {}: add one to the module sweep",
+                            spec.path
+                        )
+                    })
+                }
                 key => self.ids.get(&key).cloned().unwrap_or_else(|| {
                     panic!(
                         "no fixture for {{{param}}} in {}: add one to the module sweep",
@@ -221,10 +300,12 @@ impl Fixtures {
     /// token; `widget.rs`) or the event stream (it stays open).
     fn answers_when_on(spec: &RouteSpec) -> bool {
         spec.method == axum::http::Method::GET
-            && !spec
-                .path_params()
-                .iter()
-                .any(|p| matches!(*p, "attachment_id" | "message_id" | "file_id"))
+            && !spec.path_params().iter().any(|p| {
+                matches!(
+                    *p,
+                    "attachment_id" | "message_id" | "file_id" | "session_id"
+                )
+            })
             && !spec.path.ends_with("/conversation")
             && spec.doc.response_type != "text/event-stream"
     }
@@ -233,6 +314,7 @@ impl Fixtures {
 async fn call(
     app: &TestApp,
     ws: &Workspace,
+    fixtures: &Fixtures,
     spec: &RouteSpec,
     path: &str,
 ) -> holdfast_testkit::Resp {
@@ -243,6 +325,9 @@ async fn call(
     };
     let call = match spec.guard {
         Guard::Widget { .. } => call.header("origin", "https://shop.example.com"),
+        Guard::Portal => call
+            .header("cookie", &fixtures.customer.cookie)
+            .header("x-csrf-token", &fixtures.customer.csrf),
         _ => call.key(&ws.admin_key),
     };
     let call = if spec.doc.page && spec.method.as_str() == "POST" {
@@ -264,9 +349,15 @@ fn set_modules(modules: &[Module]) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
-    let app = TestApp::spawn_with(crate::widget::layer()).await;
+    let app = TestApp::spawn_with(holdfast_core::ops::config::Layer {
+        // Every route, twice per module, with one key: the per-credential budget is not what
+        // this sweep tests.
+        api_rate_limit_per_minute: Some(1_000_000),
+        ..crate::widget::layer()
+    })
+    .await;
     let ws = app.workspace("module-sweep").await;
-    let fixtures = Fixtures::make(&app, &ws).await;
+    let mut fixtures = Fixtures::make(&app, &ws).await;
     let table = route_table();
     let mut by_module: BTreeMap<&'static str, (Module, Vec<&RouteSpec>)> = BTreeMap::new();
     for spec in table.specs() {
@@ -303,7 +394,14 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
                 assert_eq!(spec.guard, Guard::Signed, "{label}: no path to call");
                 continue;
             };
-            let r = call(&app, &ws, spec, &path).await;
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
+            if spec.guard == Guard::Portal && !spec.path.contains("{workspace_slug}") {
+                // Turning the portal off ended its customers' sessions (`portal.rs`), and a
+                // portal API path names no workspace: no credential is left to answer to.
+                r.problem("HF-AUTH-001");
+                swept += 1;
+                continue;
+            }
             assert_eq!(r.status, 404, "{label} answered: {}", r.text);
             if spec.doc.page {
                 // A console page refuses as a page, saying the same.
@@ -324,12 +422,36 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
             }
             swept += 1;
         }
+        // The client portal's routes about this module's records are not there either.
+        for spec in table
+            .specs()
+            .filter(|s| portal_second_module(s) == Some(*module))
+        {
+            let label = format!("{} {} ({name} off)", spec.method, spec.path);
+            let path = fixtures.path(spec).unwrap();
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
+            assert_eq!(r.status, 404, "{label} answered: {}", r.text);
+            if !spec.doc.page {
+                r.problem("HF-REQ-005");
+            }
+            assert!(
+                r.text.contains(&format!("{name} module is off")),
+                "{label}: {}",
+                r.text
+            );
+            swept += 1;
+        }
         // Back on: the same routes answer again (reads only, so nothing is spent).
         app.patch("/api/v1/modules")
             .key(&ws.admin_key)
             .json(&set_modules(&with_routes))
             .expect(200)
             .await;
+        if *module == Module::ClientPortal {
+            // Closing the portal ended its customers' sessions for good: sign in again.
+            let path = crate::portal_link(&app, &ws, PORTAL_CUSTOMER).await;
+            fixtures.customer = crate::portal_confirm(&app, &path).await;
+        }
         for spec in specs {
             if !Fixtures::answers_when_on(spec) {
                 continue;
@@ -338,7 +460,7 @@ async fn every_route_of_a_module_answers_404_while_the_module_is_off() {
                 continue;
             };
             let label = format!("{} {} ({name} on)", spec.method, spec.path);
-            let r = call(&app, &ws, spec, &path).await;
+            let r = call(&app, &ws, &fixtures, spec, &path).await;
             assert_ne!(r.status, 404, "{label} answered: {}", r.text);
         }
     }

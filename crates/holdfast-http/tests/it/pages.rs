@@ -509,6 +509,10 @@ async fn pages_refuse_other_workspaces_roles_and_modules_off() {
 
 /// Real ids of the sweep's workspace, one per kind of record a page names.
 struct PageIds {
+    /// The workspace's slug, for its client portal's pages.
+    slug: String,
+    /// A request of the portal's customer, for the portal's pages.
+    portal_ticket: String,
     ticket: String,
     role: String,
     endpoint: String,
@@ -517,6 +521,9 @@ struct PageIds {
     import: String,
     job: String,
     invoice: String,
+    /// The portal customer's own job and issued invoice, for the portal's pages.
+    portal_job: String,
+    portal_invoice: String,
     /// Live tokens by the page path they open (a reset link, an invitation).
     tokens: Vec<(&'static str, String)>,
 }
@@ -525,7 +532,14 @@ struct PageIds {
 fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
     let mut path = spec.path.to_owned();
     for param in spec.path_params() {
-        let id = if spec.path.starts_with("/app/settings/roles/") {
+        let id = if spec.path.starts_with("/portal/") {
+            // The portal customer's own records.
+            match spec.resource_of(param) {
+                "jobs" => &ids.portal_job,
+                "invoices" => &ids.portal_invoice,
+                _ => &ids.portal_ticket,
+            }
+        } else if spec.path.starts_with("/app/settings/roles/") {
             &ids.role
         } else if spec.path.starts_with("/app/settings/webhooks/") {
             &ids.endpoint
@@ -539,6 +553,10 @@ fn page_path(spec: &holdfast_http::table::RouteSpec, ids: &PageIds) -> String {
                 _ => &ids.ticket,
             }
         };
+        if param == "workspace_slug" {
+            path = path.replace("{workspace_slug}", &ids.slug);
+            continue;
+        }
         if param == "tag" {
             // A tag of the API's documentation.
             path = path.replace("{tag}", "tickets");
@@ -657,7 +675,26 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .as_str()
         .unwrap()
         .to_owned();
+    // A customer of the client portal, signed in, and a live sign-in link of theirs.
+    let (customer_id, customer) =
+        crate::portal_customer(&app, &ws, "Sweep customer", "sweep-customer@example.com").await;
+    let portal_job = crate::portal_billing::job_for(&app, &ws, &customer_id, "Portal visit").await;
+    let portal_invoice =
+        crate::portal_billing::issued_for(&app, &ws, &customer_id, "Portal work").await;
+    let portal_link = crate::portal_link(&app, &ws, "sweep-customer@example.com").await;
+    let portal_token = portal_link.rsplit('/').next().unwrap().to_owned();
+    let portal_ticket = crate::ticket(
+        &app,
+        &ws,
+        json!({"subject": "Sweep request", "contact": {"email": "sweep-customer@example.com"}, "message": "Hi"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = PageIds {
+        slug: ws.slug.clone(),
+        portal_ticket: portal_ticket.clone(),
         ticket: id.clone(),
         role,
         endpoint,
@@ -666,11 +703,14 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         import,
         job: job.clone(),
         invoice: invoice.clone(),
+        portal_job,
+        portal_invoice,
         tokens: vec![
             ("/reset/", reset),
             ("/invite/", invitation),
             ("/p/jobs/", job_link),
             ("/p/invoices/", invoice_link),
+            ("/portal/", portal_token),
         ],
     };
     let table = route_table();
@@ -687,16 +727,25 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             if spec.path.starts_with("/assets/") {
                 continue;
             }
-            let r = app
-                .browser(Method::GET, &path)
-                .cookie(&console)
-                .send()
-                .await;
+            // A portal page as its signed-in customer sees it; every other as staff.
+            let r = if spec.guard == Guard::Portal {
+                app.browser(Method::GET, &path)
+                    .header("cookie", &customer.cookie)
+                    .send()
+                    .await
+            } else {
+                app.browser(Method::GET, &path)
+                    .cookie(&console)
+                    .send()
+                    .await
+            };
             // The first run's page opens nothing once a workspace exists (`pages_setup.rs`);
             // single sign-on's pages are not there without a provider (`pages_sso.rs`).
             let answers: &[u16] =
                 if ["/setup/{token}", "/sign-in/sso", "/sign-in/confirm"].contains(&spec.path) {
                     &[404]
+                } else if spec.guard == Guard::Portal {
+                    &[200]
                 } else {
                     &[200, 303]
                 };
@@ -727,14 +776,18 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             assert!(
                 matches!(
                     spec.guard,
-                    Guard::Staff { .. } | Guard::StaffStepUp { .. } | Guard::User
+                    Guard::Staff { .. } | Guard::StaffStepUp { .. } | Guard::User | Guard::Portal
                 ),
-                "{} {path}: a console action is a signed-in user's",
+                "{} {path}: a console action is a signed-in user's (or a portal customer's)",
                 spec.method
             );
-            let r = app
-                .browser(spec.method.clone(), &path)
-                .cookie(&console)
+            let signed_in = if spec.guard == Guard::Portal {
+                app.browser(spec.method.clone(), &path)
+                    .header("cookie", &customer.cookie)
+            } else {
+                app.browser(spec.method.clone(), &path).cookie(&console)
+            };
+            let r = signed_in
                 .body(
                     FORM,
                     form(&[("kind", "note"), ("body", "x"), ("status", "open")]),
@@ -760,6 +813,24 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         .json;
     assert_eq!(thread["messages"].as_array().unwrap().len(), 1);
     assert_eq!(thread["status"], "open");
+    let request: Value = app
+        .get(&format!("/api/v1/tickets/{portal_ticket}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(request["messages"].as_array().unwrap().len(), 1);
+    let opened = app
+        .get("/api/v1/tickets?limit=200")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(
+        opened["data"].as_array().unwrap().len(),
+        2,
+        "no request was opened by a refused form"
+    );
     // The static files: the script library and the console's own, never inline.
     for asset in [
         "/assets/htmx.min.js",

@@ -37,7 +37,7 @@ fn hmac(key: &[u8], text: &[u8]) -> Vec<u8> {
 }
 
 /// POSTs a Stripe event signed with the workspace's endpoint secret.
-async fn send_stripe(app: &TestApp, ws: &Workspace, event: &Value) -> u16 {
+pub(crate) async fn send_stripe(app: &TestApp, ws: &Workspace, event: &Value) -> u16 {
     let body = event.to_string();
     let t = now_s();
     let v1 = hex(&hmac(
@@ -52,7 +52,7 @@ async fn send_stripe(app: &TestApp, ws: &Workspace, event: &Value) -> u16 {
         .status
 }
 
-fn stripe_event(id: &str, kind: &str, object: Value) -> Value {
+pub(crate) fn stripe_event(id: &str, kind: &str, object: Value) -> Value {
     json!({"id": id, "object": "event", "type": kind, "data": {"object": object}})
 }
 
@@ -114,7 +114,7 @@ async fn settled_events(app: &TestApp, ws: &Workspace, count: usize) -> Vec<Valu
     }
 }
 
-async fn connect_stripe(app: &TestApp, ws: &Workspace) {
+pub(crate) async fn connect_stripe(app: &TestApp, ws: &Workspace) {
     app.call(
         holdfast_testkit::Method::PUT,
         "/api/v1/invoicing/payment-accounts/stripe",

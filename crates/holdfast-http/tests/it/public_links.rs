@@ -43,7 +43,12 @@ async fn move_to(app: &TestApp, ws: &Workspace, job: &str, status: &str) {
 }
 
 /// Sets the name a member goes by (what customers see the first word of) through the API.
-async fn set_display_name(app: &TestApp, ws: &Workspace, user: &str, name: Value) -> Value {
+pub(crate) async fn set_display_name(
+    app: &TestApp,
+    ws: &Workspace,
+    user: &str,
+    name: Value,
+) -> Value {
     let members = app
         .get("/api/v1/members")
         .key(&ws.admin_key)

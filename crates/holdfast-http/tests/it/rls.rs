@@ -131,6 +131,14 @@ async fn every_table_with_a_workspace_id_is_under_forced_row_level_security() {
             "a customer's public link finds its workspace",
         ),
         (
+            "portal_links",
+            "a client portal sign-in link finds its workspace and contact",
+        ),
+        (
+            "portal_session_cookies",
+            "a client portal session cookie finds its workspace and session",
+        ),
+        (
             "billing_customers",
             "the operator's billing receiver finds a workspace by its Stripe customer",
         ),

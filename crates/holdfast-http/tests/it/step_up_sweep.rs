@@ -71,6 +71,12 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ),
     (
         "DELETE",
+        "/api/v1/contacts/{id}/portal/sessions/{session_id}",
+        "ending a customer's client portal session takes access away; they can sign in again \
+         with a new link; audited",
+    ),
+    (
+        "DELETE",
         "/api/v1/jobs/{id}/files/{file_id}",
         "a photo or file the team added to a job (a technician removing a wrong photo on site, \
          as adding one needs no step-up); audited as job.file_removed",

@@ -61,13 +61,23 @@ pub async fn modules(tx: &mut TenantTx<'_>) -> Result<ModuleSet, StoreError> {
         .unwrap_or_else(ModuleSet::defaults))
 }
 
-pub async fn set_modules(tx: &mut TenantTx<'_>, modules: ModuleSet) -> Result<(), StoreError> {
+/// Sets the modules the workspace has on. With the client portal off, its customers' sessions
+/// and sign-in links end (turning it on again brings none back).
+pub async fn set_modules(
+    tx: &mut TenantTx<'_>,
+    modules: ModuleSet,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query("UPDATE workspaces SET modules = $1 WHERE id = $2")
         .bind(modules.to_json())
         .bind(ws)
         .execute(tx.conn())
         .await?;
+    if !modules.contains(holdfast_core::access::modules::Module::ClientPortal) {
+        crate::portal::sessions::close(tx, crate::portal::sessions::Closing::Everyone, now_ms)
+            .await?;
+    }
     Ok(())
 }
 

@@ -770,13 +770,17 @@ pub struct PublicJob {
     pub finished_at: Option<i64>,
 }
 
+/// The columns of a job a customer's view reads (`PUBLIC_COLUMNS`).
 #[derive(sqlx::FromRow)]
-struct PublicRow {
+pub(crate) struct PublicRow {
     title: String,
     status: String,
     window_start: Option<i64>,
     window_end: Option<i64>,
 }
+
+/// What a customer's view reads of the `jobs` row: no contact, address or amounts.
+pub(crate) const PUBLIC_COLUMNS: &str = "title, status, window_start, window_end";
 
 /// The job a public link names, as its page shows it. The link is the customer's reach: no
 /// member's [`JobScope`] applies.
@@ -785,16 +789,31 @@ pub async fn public_view(
     id: &JobId,
 ) -> Result<Option<PublicJob>, StoreError> {
     let ws = tx.ws().to_owned();
-    let row: Option<PublicRow> = sqlx::query_as(
-        "SELECT title, status, window_start, window_end FROM jobs WHERE workspace_id = $1 AND id = $2",
-    )
-    .bind(&ws)
-    .bind(id.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
+    let sql = Sql::of(&[
+        "SELECT ",
+        PUBLIC_COLUMNS,
+        " FROM jobs WHERE workspace_id = $1 AND id = $2",
+    ]);
+    let row: Option<PublicRow> = sqlx::query_as(sql)
+        .bind(&ws)
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+    match row {
+        Some(row) => Ok(Some(public_parts(tx, id, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The rest of a customer's view of a job the caller already found within the customer's
+/// reach (a public link's job, or a portal customer's own): its technicians' names, its
+/// customer-visible notes (never internal ones) and when it finished.
+pub(crate) async fn public_parts(
+    tx: &mut TenantTx<'_>,
+    id: &JobId,
+    row: PublicRow,
+) -> Result<PublicJob, StoreError> {
+    let ws = tx.ws().to_owned();
     let technician_names: Vec<Option<String>> = sqlx::query_scalar(
         "SELECT m.display_name FROM job_technicians t JOIN memberships m \
          ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
@@ -825,12 +844,12 @@ pub async fn public_view(
         (Some(start_ms), Some(end_ms)) => Some(Window { start_ms, end_ms }),
         _ => None,
     };
-    Ok(Some(PublicJob {
+    Ok(PublicJob {
         title: row.title,
         status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Requested),
         window,
         technician_names,
         customer_notes,
         finished_at,
-    }))
+    })
 }

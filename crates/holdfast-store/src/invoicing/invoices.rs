@@ -171,8 +171,9 @@ pub struct BillTo {
     pub email: Option<String>,
 }
 
+/// An `invoices` row as read with [`COLUMNS`] (the client portal's reads use it too).
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     id: String,
     kind: String,
     number: Option<String>,
@@ -199,13 +200,13 @@ struct Row {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, kind, number, status, contact_id, company_id, job_id, \
+pub(crate) const COLUMNS: &str = "id, kind, number, status, contact_id, company_id, job_id, \
     credits_invoice_id, currency, issue_date, due_date, payment_terms_days, lines, total_minor, \
     credited_minor, paid_minor, refunded_minor, bill_to, notes, payment_instructions, reason, \
     issued_at, created_at, updated_at";
 
 impl Row {
-    fn invoice(self) -> Invoice {
+    pub(crate) fn invoice(self) -> Invoice {
         let lines: Vec<Line> = serde_json::from_str(&self.lines).unwrap_or_default();
         Invoice {
             id: InvoiceId::from_trusted(self.id),

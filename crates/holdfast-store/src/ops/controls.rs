@@ -132,11 +132,17 @@ pub async fn unscoped_suspend_workspace(
     .execute(tx.conn())
     .await?
     .rows_affected();
+    // The client portal's customers are signed out too, and their links spent: resuming the
+    // workspace brings none back.
+    let portal_ended =
+        crate::portal::sessions::close(&mut tx, crate::portal::sessions::Closing::Everyone, now_ms)
+            .await?;
     let event = system_event(
         "workspace.suspended",
         "workspace",
         &row.id,
-        serde_json::json!({"reason": reason, "sessions_ended": ended}),
+        serde_json::json!({"reason": reason, "sessions_ended": ended,
+                           "portal_sessions_ended": portal_ended}),
     );
     crate::ops::audit::append(&mut tx, &event, now_ms).await?;
     sqlx::query("UPDATE workspaces SET suspended_at = $1, suspended_reason = $2 WHERE id = $3")

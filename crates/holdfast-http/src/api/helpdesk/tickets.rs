@@ -13,9 +13,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
-use holdfast_app::events::publish;
 use holdfast_app::helpdesk::tickets::{
-    add_message, author, change_many, change_one, check_assignee,
+    Opening, add_message, author, change_many, change_one, check_assignee, open,
 };
 use holdfast_core::access::fields::{self, Resource};
 use holdfast_core::access::modules::Module;
@@ -28,9 +27,8 @@ use holdfast_core::helpdesk::tickets::{
 };
 use holdfast_core::ids::TicketId;
 use holdfast_core::validate::Errors;
-use holdfast_core::webhooks::EventType;
 use holdfast_store::Lock;
-use holdfast_store::helpdesk::tickets::{self as store, Author, NewTicketRow};
+use holdfast_store::helpdesk::tickets::{self as store, Author};
 use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
 
@@ -202,14 +200,15 @@ async fn ticket_create(
     )
     .await?;
     let (actor_kind, actor_id) = author(&actor);
-    let ticket = store::create(
+    let (ticket, message) = open(
         &mut tx,
-        &NewTicketRow {
+        &Opening {
             subject: &new.subject,
             priority: new.priority,
             tags: &new.tags,
-            contact_id: Some(&contact),
             channel: Channel::Api,
+            contact: &contact,
+            message: &new.message,
         },
         &Author {
             kind: actor_kind,
@@ -218,21 +217,6 @@ async fn ticket_create(
         now,
     )
     .await?;
-    let id = TicketId::from_trusted(ticket.id.clone());
-    let message = store::add_message(
-        &mut tx,
-        &id,
-        MessageKind::Inbound,
-        &Author {
-            kind: "contact",
-            id: Some(&contact),
-        },
-        &new.message,
-        now,
-    )
-    .await?;
-    publish(&mut tx, EventType::TicketCreated, &ticket, now).await?;
-    publish(&mut tx, EventType::MessageCreated, &message, now).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options, post, put};
-use holdfast_app::events::publish;
+use holdfast_app::helpdesk::tickets::{Opening, customer_message, open};
 use holdfast_app::helpdesk::widget_settings::{
     change_widget, identity_context, reveal_identity_secret, rotate_identity_secret,
     rotate_widget_key, widget_settings,
@@ -34,9 +34,8 @@ use holdfast_core::helpdesk::widget::{
 };
 use holdfast_core::ids::TicketId;
 use holdfast_core::token::{generate_opaque, parse_opaque};
-use holdfast_core::webhooks::EventType;
 use holdfast_store::Lock;
-use holdfast_store::helpdesk::tickets::{self as tickets, Author, NewTicketRow};
+use holdfast_store::helpdesk::tickets::{self as tickets, Author};
 use holdfast_store::helpdesk::widget as store;
 use serde::Deserialize;
 
@@ -347,7 +346,6 @@ async fn widget_submit(
             (Some(token), stored)
         }
     };
-    publish(&mut tx, EventType::MessageCreated, &stored, now).await?;
     tx.commit().await?;
     let Some(message) = visitor_view(&stored) else {
         return Err(Problem(holdfast_core::error::ApiError::internal()));
@@ -420,8 +418,9 @@ fn verified_user(
     }
 }
 
-/// Adds the message to the conversation a live visitor token opens; a verified user may write
-/// only into their own contact's conversations.
+/// Adds the message to the conversation a live visitor token opens, as every customer message
+/// is added (`holdfast_app::helpdesk::tickets::customer_message`, which publishes its events);
+/// a verified user may write only into their own contact's conversations.
 async fn continue_conversation(
     tx: &mut holdfast_store::TenantTx<'_>,
     state: &AppState,
@@ -444,22 +443,7 @@ async fn continue_conversation(
         return Err(identity_refused(state, "token_of_another_contact"));
     }
     let ticket = TicketId::from_trusted(ticket_id);
-    let stored = tickets::add_message(
-        tx,
-        &ticket,
-        MessageKind::Inbound,
-        &Author {
-            kind: "contact",
-            id: Some(&contact_id),
-        },
-        &message.message,
-        now,
-    )
-    .await?;
-    if let Some(t) = tickets::get(tx, &ticket, Lock::Read).await? {
-        publish(tx, EventType::TicketUpdated, &t, now).await?;
-    }
-    Ok(stored)
+    Ok(customer_message(tx, &ticket, &contact_id, &message.message, now).await?)
 }
 
 /// A new conversation for a visitor without a token, under the verified user's contact (linked
@@ -493,8 +477,9 @@ async fn start_conversation(
     Ok((token.0, stored))
 }
 
-/// A new ticket (channel `widget`) with the visitor's first message; returns the new visitor
-/// token (text, SHA-256) and the message.
+/// A new ticket (channel `widget`) with the visitor's first message, opened as every ticket is
+/// (`holdfast_app::helpdesk::tickets::open`, which publishes its events); returns the new
+/// visitor token (text, SHA-256) and the message.
 async fn open_conversation(
     tx: &mut holdfast_store::TenantTx<'_>,
     message: &WidgetMessage,
@@ -502,14 +487,15 @@ async fn open_conversation(
     now: i64,
 ) -> ApiResult<((String, String), MessageOut)> {
     let subject = subject_for(message);
-    let ticket = tickets::create(
+    let (_, stored) = open(
         tx,
-        &NewTicketRow {
+        &Opening {
             subject: &subject,
             priority: Priority::Normal,
             tags: &[],
-            contact_id: Some(contact),
             channel: Channel::Widget,
+            contact,
+            message: &message.message,
         },
         &Author {
             kind: "contact",
@@ -518,20 +504,6 @@ async fn open_conversation(
         now,
     )
     .await?;
-    let id = TicketId::from_trusted(ticket.id.clone());
-    let stored = tickets::add_message(
-        tx,
-        &id,
-        MessageKind::Inbound,
-        &Author {
-            kind: "contact",
-            id: Some(contact),
-        },
-        &message.message,
-        now,
-    )
-    .await?;
-    publish(tx, EventType::TicketCreated, &ticket, now).await?;
     let (token, hash) = generate_opaque(VISITOR_PREFIX);
     Ok(((token.expose().clone(), hash), stored))
 }

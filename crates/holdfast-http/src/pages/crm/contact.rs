@@ -179,6 +179,8 @@ struct ContactPage {
     retention_days: Option<i64>,
     may_export: bool,
     may_write: bool,
+    /// The client portal is on: a link to the contact's portal access.
+    portal: bool,
     revoked: Option<u64>,
 }
 
@@ -339,6 +341,7 @@ async fn contact_page(
         retention_days,
         may_export: role.grants(Permission::ContactsExport) && role.grants(Permission::TicketsRead),
         may_write: role.grants(Permission::ContactsWrite),
+        portal: actor.modules.contains(Module::ClientPortal),
         revoked: query.revoked,
     };
     Ok(console::render(StatusCode::OK, &page))

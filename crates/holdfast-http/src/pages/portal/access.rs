@@ -1,0 +1,337 @@
+//! The staff side of the client portal in the console: `/app/contacts/{id}/portal` (a
+//! contact's portal access — on, off, or the workspace's default — their live portal sessions
+//! with an end button each, and an invitation by mail) and `/app/settings/portal` (the
+//! workspace's default, and the portal's address to share). The same guards and application
+//! functions as `/api/v1/contacts/{id}/portal…` and `/api/v1/portal/settings`
+//! (`holdfast_app::portal::access`).
+
+use crate::audit;
+use crate::console::contacts::title;
+use crate::console::settings::Shell;
+use crate::console::{self, Frame, is_htmx, see_other};
+use crate::extract::{ClientInfo, QueryParams};
+use crate::guard::{Authed, Guard};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::table::{Doc, RouteTable};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use holdfast_app::portal::access as app;
+use holdfast_core::access::fields::Visible;
+use holdfast_core::access::policy::Permission;
+use holdfast_core::error::{ApiError, ErrorCode};
+use holdfast_core::ids::ContactId;
+use holdfast_core::portal::PortalSessionOut;
+use holdfast_store::Lock;
+use holdfast_store::identity::auth::Actor;
+use serde::Deserialize;
+
+const READ: Guard = Guard::Staff {
+    permission: Permission::ContactsRead,
+};
+const WRITE: Guard = Guard::Staff {
+    permission: Permission::ContactsWrite,
+};
+const SETTINGS: &str = "/app/settings/portal";
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::page("Console", summary);
+    t.add(
+        Method::GET,
+        "/app/contacts/{id}/portal",
+        READ,
+        doc("A contact's client portal access and sessions"),
+        get(contact_page),
+    );
+    t.add(
+        Method::POST,
+        "/app/contacts/{id}/portal",
+        WRITE,
+        doc("Set a contact's client portal access").redirect(),
+        post(access_set),
+    );
+    t.add(
+        Method::POST,
+        "/app/contacts/{id}/portal/invite",
+        WRITE,
+        doc("Mail a contact an invitation to the client portal").redirect(),
+        post(invite),
+    );
+    t.add(
+        Method::POST,
+        "/app/contacts/{id}/portal/sessions/{session_id}/end",
+        WRITE,
+        doc("End one of a contact's client portal sessions").redirect(),
+        post(session_end),
+    );
+    t.add(
+        Method::GET,
+        SETTINGS,
+        Guard::Staff {
+            permission: Permission::SettingsSecurity,
+        },
+        doc("The client portal's settings"),
+        get(settings_page),
+    );
+    t.add(
+        Method::POST,
+        SETTINGS,
+        Guard::StaffStepUp {
+            permission: Permission::SettingsSecurity,
+        },
+        doc("Change who may sign in to the client portal by default").redirect(),
+        post(settings_change),
+    );
+}
+
+#[derive(Template)]
+#[template(path = "portal_access.html")]
+struct ContactPortalPage {
+    frame: Frame,
+    id: String,
+    title: String,
+    /// `on`, `off` or `default`.
+    access: &'static str,
+    effective: bool,
+    workspace_default: bool,
+    sessions: Vec<SessionRow>,
+    may_write: bool,
+    portal_url: String,
+    done: Option<&'static str>,
+    error: Option<String>,
+}
+
+struct SessionRow {
+    id: String,
+    browser: String,
+    started: String,
+    last_seen: String,
+}
+
+fn row(s: PortalSessionOut) -> SessionRow {
+    let local = |t: &str| t.replacen('T', " ", 1).replace('Z', " UTC");
+    SessionRow {
+        browser: s.user_agent.unwrap_or_else(|| "unknown browser".to_owned()),
+        started: local(&s.created_at),
+        last_seen: local(&s.last_seen_at),
+        id: s.id,
+    }
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    status: StatusCode,
+    done: Option<&'static str>,
+    error: Option<String>,
+) -> ApiResult<Response> {
+    let contact_id = ContactId::parse(id).ok_or_else(|| Problem::not_found("contact"))?;
+    let portal = app::of_contact(state, actor, id).await?;
+    let workspace_default = app::default_access(state, actor).await?;
+    let mut tx = state.db.read(&actor.tenant).await?;
+    let contact = holdfast_store::crm::contacts::get(&mut tx, &contact_id, Lock::Read)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))?;
+    tx.commit().await?;
+    let visible = Visible::contact(&actor.role, &contact);
+    let page = ContactPortalPage {
+        portal_url: app::portal_address(state, actor).await?,
+        frame: Frame::new(state, actor, "/app/contacts").await?,
+        id: contact_id.to_string(),
+        title: title(contact_id.as_str(), &visible),
+        access: match portal.own {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "default",
+        },
+        effective: portal.effective,
+        workspace_default,
+        sessions: portal.sessions.into_iter().map(row).collect(),
+        may_write: actor.role.grants(Permission::ContactsWrite),
+        done,
+        error,
+    };
+    Ok(console::render(status, &page))
+}
+
+async fn contact_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<DoneQuery>,
+) -> ApiResult<Response> {
+    let done = match query.done.as_deref() {
+        Some("saved") => Some("Saved."),
+        Some("invited") => {
+            Some("The invitation is on its way; its sign-in link works once, within 24 hours.")
+        }
+        Some("ended") => Some("The session has ended: that browser is signed out."),
+        _ => None,
+    };
+    render(&state, &actor, &id, StatusCode::OK, done, None).await
+}
+
+/// The page again with the refusal of an action, or on to the page with what was done.
+async fn answer(
+    state: &AppState,
+    actor: &Actor,
+    headers: &HeaderMap,
+    id: &str,
+    outcome: Result<&'static str, ApiError>,
+) -> ApiResult<Response> {
+    match outcome {
+        Ok(done) => Ok(see_other(
+            &format!("/app/contacts/{id}/portal?done={done}"),
+            is_htmx(headers),
+        )),
+        // A contact that is not this workspace's is the guard's 404, not a form's refusal.
+        Err(e) if e.code == ErrorCode::NotFound && e.detail.contains("contact") => Err(Problem(e)),
+        Err(e) => {
+            let (status, message) = console::explain(&Problem(e));
+            render(state, actor, id, status, None, Some(message)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AccessForm {
+    #[serde(default)]
+    access: String,
+}
+
+async fn access_set(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let form: AccessForm = console::form(&headers, &body)?;
+    let own = match form.access.as_str() {
+        "on" => Some(true),
+        "off" => Some(false),
+        "default" => None,
+        _ => {
+            let refused = ApiError::new(
+                ErrorCode::Validation,
+                "access must be on, off or default (the workspace's)",
+            );
+            return answer(&state, &actor, &headers, &id, Err(refused)).await;
+        }
+    };
+    let origin = audit::origin(&actor, &client);
+    let outcome = app::set_contact(&state, &actor, &origin, &id, own)
+        .await
+        .map(|_| "saved");
+    answer(&state, &actor, &headers, &id, outcome).await
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let origin = audit::origin(&actor, &client);
+    let outcome = app::invite(&state, &actor, &origin, &id)
+        .await
+        .map(|()| "invited");
+    answer(&state, &actor, &headers, &id, outcome).await
+}
+
+async fn session_end(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path((id, session_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let origin = audit::origin(&actor, &client);
+    let outcome = app::end_session(&state, &actor, &origin, &id, &session_id)
+        .await
+        .map(|()| "ended");
+    answer(&state, &actor, &headers, &id, outcome).await
+}
+
+#[derive(Template)]
+#[template(path = "settings/portal.html")]
+struct SettingsPage {
+    frame: Frame,
+    shell: Shell,
+    default_access: bool,
+    portal_url: String,
+}
+
+async fn settings_render(
+    state: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    shell: Shell,
+) -> ApiResult<Response> {
+    let default_access = app::default_access(state, actor).await?;
+    let page = SettingsPage {
+        portal_url: app::portal_address(state, actor).await?,
+        frame: Frame::new(state, actor, "/app/settings").await?,
+        shell,
+        default_access,
+    };
+    Ok(console::render(status, &page))
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    QueryParams(query): QueryParams<DoneQuery>,
+) -> ApiResult<Response> {
+    let done = (query.done.as_deref() == Some("saved")).then_some("Saved.");
+    settings_render(
+        &state,
+        &actor,
+        StatusCode::OK,
+        Shell::new(&actor, SETTINGS).done(done),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    default_access: String,
+}
+
+async fn settings_change(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let form: SettingsForm = console::form(&headers, &body)?;
+    let allowed = match form.default_access.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => {
+            let shell = Shell::new(&actor, SETTINGS)
+                .error("choose whether contacts may sign in by default: on or off".to_owned());
+            return settings_render(&state, &actor, StatusCode::UNPROCESSABLE_ENTITY, shell).await;
+        }
+    };
+    let origin = audit::origin(&actor, &client);
+    app::set_default_access(&state, &actor, &origin, allowed).await?;
+    Ok(see_other(
+        &format!("{SETTINGS}?done=saved"),
+        is_htmx(&headers),
+    ))
+}

@@ -1,0 +1,245 @@
+//! Signing in to a workspace's client portal: `/portal/{workspace_slug}` (the email form, or
+//! on to the overview for a customer already signed in), `…/sign-in` (asks for a link: the
+//! same answer whatever the address), `…/sign-in/{token}` (the link's confirmation page: a
+//! `GET` spends nothing, so a mail scanner that opens the link cannot use it; only its form's
+//! `POST` signs in) and `…/sign-out`. Through `holdfast_app::portal::sign_in`, like the API.
+//! A portal that is not there (unknown slug, portal off, workspace suspended) and a link that
+//! opens nothing answer one 404 page each, the same for every reason.
+
+use crate::audit;
+use crate::console::portal::page;
+use crate::console::{self, see_other};
+use crate::extract::{ClientInfo, QueryParams};
+use crate::guard::{Guard, PortalAuthed, RateLimit, portal_actor};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+use crate::table::{Doc, RouteTable};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use holdfast_app::portal::sign_in as app;
+use holdfast_core::error::ErrorCode;
+use holdfast_core::portal::{MagicLinkIn, SESSION_ABSOLUTE_MS};
+use holdfast_store::portal::auth::SignInFrom;
+use serde::Deserialize;
+
+const VIEW: Guard = Guard::Public {
+    rate_limit: RateLimit::Standard,
+};
+const AUTH: Guard = Guard::Public {
+    rate_limit: RateLimit::Auth,
+};
+
+pub fn routes(t: &mut RouteTable) {
+    let doc = |summary| Doc::page("Client portal", summary);
+    t.add(
+        Method::GET,
+        "/portal/{workspace_slug}",
+        VIEW,
+        doc("A workspace's client portal: the sign-in form, or on to the overview"),
+        get(portal_front),
+    );
+    t.add(
+        Method::POST,
+        "/portal/{workspace_slug}/sign-in",
+        AUTH,
+        doc("Ask for a sign-in link by email (the same answer for every address)"),
+        post(ask_for_link),
+    );
+    t.add(
+        Method::GET,
+        "/portal/{workspace_slug}/sign-in/{token}",
+        VIEW,
+        doc("A sign-in link's confirmation page (spends nothing)"),
+        get(confirm_page),
+    );
+    t.add(
+        Method::POST,
+        "/portal/{workspace_slug}/sign-in/{token}",
+        AUTH,
+        doc("Spend a sign-in link: a portal session starts").redirect(),
+        post(confirm),
+    );
+}
+
+/// Signing out needs the portal's own session, so it sits in the portal's module.
+pub fn signed_in_routes(t: &mut RouteTable) {
+    t.add(
+        Method::POST,
+        "/portal/{workspace_slug}/sign-out",
+        Guard::Portal,
+        Doc::page("Client portal", "Sign out of the client portal").redirect(),
+        post(sign_out),
+    );
+}
+
+#[derive(Template)]
+#[template(path = "portal_sign_in.html")]
+struct SignInPage<'a> {
+    workspace: &'a str,
+    slug: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+    sent: bool,
+    signed_out: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal_confirm.html")]
+struct ConfirmPage<'a> {
+    workspace: &'a str,
+    action: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "public_gone.html")]
+struct GonePage;
+
+/// The one answer to a portal that is not there, or a link that opens nothing.
+fn gone() -> Response {
+    page(StatusCode::NOT_FOUND, &GonePage)
+}
+
+#[derive(Deserialize)]
+struct FrontQuery {
+    /// `1` right after signing out.
+    signed_out: Option<String>,
+}
+
+async fn portal_front(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    QueryParams(query): QueryParams<FrontQuery>,
+) -> ApiResult<Response> {
+    let Some(workspace) = app::portal_name(&state, &slug).await? else {
+        return Ok(gone());
+    };
+    // Already signed in here: on to the overview. A session of another workspace's portal, or
+    // one that opens nothing, is the same as none: the form.
+    if let Ok(Some(actor)) = portal_actor(&state, &headers, &Method::GET).await
+        && actor.workspace_slug == slug
+    {
+        return Ok(see_other(&format!("/portal/{slug}/home"), false));
+    }
+    Ok(page(
+        StatusCode::OK,
+        &SignInPage {
+            workspace: &workspace,
+            slug: &slug,
+            email: "",
+            error: None,
+            sent: false,
+            signed_out: query.signed_out.is_some(),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct AskForm {
+    email: String,
+}
+
+async fn ask_for_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    console::same_site(&state, &headers)?;
+    let Some(workspace) = app::portal_name(&state, &slug).await? else {
+        return Ok(gone());
+    };
+    let form: AskForm = console::form(&headers, &body)?;
+    let asked = MagicLinkIn {
+        workspace: slug.clone(),
+        email: form.email.clone(),
+    };
+    let (status, error, sent) = match app::request_link(&state, &asked) {
+        Ok(()) => (StatusCode::OK, None, true),
+        Err(refused) if refused.code == ErrorCode::Validation => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("That is not an email address: check it and try again."),
+            false,
+        ),
+        Err(refused) => return Err(refused.into()),
+    };
+    Ok(page(
+        status,
+        &SignInPage {
+            workspace: &workspace,
+            slug: &slug,
+            email: form.email.trim(),
+            error,
+            sent,
+            signed_out: false,
+        },
+    ))
+}
+
+/// The slug and token of `/portal/{slug}/sign-in/{token}` as sent, not percent-decoded: a
+/// token is base62, so anything else fails its shape check and meets the same 404 (a `Path`
+/// extractor would answer undecodable bytes with its own 400).
+fn slug_and_token(uri: &Uri) -> (&str, &str) {
+    let rest = uri.path().strip_prefix("/portal/").unwrap_or_default();
+    let (slug, rest) = rest.split_once('/').unwrap_or_default();
+    (slug, rest.strip_prefix("sign-in/").unwrap_or_default())
+}
+
+async fn confirm_page(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
+    let (slug, token) = slug_and_token(&uri);
+    let Some(link) = app::link_page(&state, slug, token).await? else {
+        return Ok(gone());
+    };
+    Ok(page(
+        StatusCode::OK,
+        &ConfirmPage {
+            workspace: &link.workspace_name,
+            action: uri.path(),
+        },
+    ))
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    uri: Uri,
+) -> ApiResult<Response> {
+    console::same_site(&state, &headers)?;
+    let (slug, token) = slug_and_token(&uri);
+    let from = SignInFrom {
+        ip: client.ip.clone().unwrap_or_default(),
+        user_agent: client.user_agent.clone().unwrap_or_default(),
+        request_id: crate::problem::current_request_id().unwrap_or_default(),
+    };
+    let Some(signed_in) = app::sign_in(&state, slug, token, &from).await? else {
+        return Ok(gone());
+    };
+    let mut response = see_other(&format!("/portal/{}/home", signed_in.workspace_slug), false);
+    let cookie = state
+        .cookies
+        .set_portal(signed_in.cookie.expose(), SESSION_ABSOLUTE_MS / 1000);
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    PortalAuthed(actor): PortalAuthed,
+) -> ApiResult<Response> {
+    let origin = audit::portal_origin(&actor, &client);
+    app::sign_out(&state, &actor, &origin).await?;
+    let to = format!("/portal/{}?signed_out=1", actor.workspace_slug);
+    let mut response = see_other(&to, console::is_htmx(&headers));
+    response
+        .headers_mut()
+        .append(SET_COOKIE, state.cookies.clear_portal());
+    Ok(response)
+}

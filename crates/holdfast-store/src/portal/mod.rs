@@ -1,0 +1,17 @@
+//! The client portal's realm (0058): a workspace's customers sign in with a link sent by mail
+//! and act only on their own records. `auth` turns a portal session cookie into a
+//! [`auth::PortalActor`] (the one place that makes a portal [`crate::Tenant`] and its
+//! [`auth::PortalScope`]) and signs a customer in with a link; `links` keeps the sign-in links;
+//! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions; `overview`
+//! reads what the customer sees first, `tickets` their requests and conversations, `jobs` and
+//! `invoices` their visits and invoices, each through the scope. Rules:
+//! `holdfast_core::portal`.
+
+pub mod access;
+pub mod auth;
+pub mod invoices;
+pub mod jobs;
+pub mod links;
+pub mod overview;
+pub mod sessions;
+pub mod tickets;
