@@ -2200,6 +2200,12 @@ async fn the_webhook_page_shows_a_failing_endpoint_and_recovers_its_messages() {
         .wait_for(1, std::time::Duration::from_secs(20))
         .await;
     let webhook_id = first[0].header("webhook-id").unwrap().to_owned();
+    // The worker records the delivery after the receiver answered: wait for that, so it does
+    // not overwrite the state set below.
+    crate::privacy::wait_until("the delivery is recorded", async || {
+        crate::privacy::pending_jobs(&app, &ws).await == 0
+    })
+    .await;
     // As if every attempt had failed for 30 hours: disabled, its message held.
     let now = holdfast_core::clock::Clock::now_ms(&holdfast_core::clock::SystemClock);
     {

@@ -105,9 +105,10 @@ pub(crate) fn attachment_file(app: &TestApp, bytes: &[u8]) -> std::path::PathBuf
 }
 
 /// Waits for `check` to hold: a bound on a worker's progress, not a speed target — generous,
-/// because the PostgreSQL suite runs every test app's worker at once on two cores.
+/// because the PostgreSQL suite runs every test app's worker at once on two cores (two
+/// minutes ran out once the suite grew).
 pub(crate) async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
     while !check().await {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
