@@ -5,7 +5,7 @@
 //! still erases what names the person. Erasure touches only its own workspace's outbox mail.
 //! Both databases.
 
-use crate::privacy::{attachment_file, pending_jobs, scan, wait_until};
+use crate::privacy::{attachment_file, drain_jobs, scan, wait_until};
 use crate::tickets::{mailgun_form, mailgun_key, wait_for_tickets};
 use holdfast_core::access::policy::BuiltinRole;
 use holdfast_testkit::{OWNER_PASSWORD, TestApp, Workspace};
@@ -175,7 +175,7 @@ async fn deleting_a_contact_erases_its_tickets_messages_and_files() {
     let file = format!("private file of {tag}").into_bytes();
     mail_in(&app, &ws, &email, &tag, &file).await;
     wait_for_tickets(&app, &ws, 2).await;
-    wait_until("jobs drained", async || pending_jobs(&app, &ws).await == 0).await;
+    drain_jobs(&app, &ws).await;
     assert!(attachment_file(&app, &file).exists());
     let before = scan(&app, &ws, std::slice::from_ref(&email)).await;
     assert!(
@@ -187,7 +187,7 @@ async fn deleting_a_contact_erases_its_tickets_messages_and_files() {
         .key(&ws.admin_key)
         .expect(204)
         .await;
-    wait_until("jobs drained", async || pending_jobs(&app, &ws).await == 0).await;
+    drain_jobs(&app, &ws).await;
 
     app.get(&format!("/api/v1/tickets/{ticket}"))
         .key(&ws.admin_key)
@@ -252,7 +252,7 @@ async fn approving_a_request_whose_contact_is_gone_erases_what_remains() {
     let file = format!("scan of {tag}").into_bytes();
     mail_in(&app, &ws, &email, &tag, &file).await;
     wait_for_tickets(&app, &ws, 2).await;
-    wait_until("jobs drained", async || pending_jobs(&app, &ws).await == 0).await;
+    drain_jobs(&app, &ws).await;
     let request = app
         .post(&format!("/api/v1/contacts/{id}/erasure-requests"))
         .key(&ws.admin_key)
@@ -282,7 +282,7 @@ async fn approving_a_request_whose_contact_is_gone_erases_what_remains() {
         .expect(200)
         .await;
     assert_eq!(decided.json["status"], "approved");
-    wait_until("jobs drained", async || pending_jobs(&app, &ws).await == 0).await;
+    drain_jobs(&app, &ws).await;
     assert_eq!(
         dangling_tickets(&app, &ws).await,
         0,
