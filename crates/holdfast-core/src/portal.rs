@@ -26,6 +26,161 @@ pub const SESSION_ABSOLUTE_MS: i64 = 30 * DAY_MS;
 /// A portal session ends after this long unused.
 pub const SESSION_IDLE_MS: i64 = 7 * DAY_MS;
 
+/// The kind prefix of a portal API session's refresh token (`hfpr_…`).
+pub const REFRESH_PREFIX: &str = "hfpr";
+/// A portal access token (`typ = portal`) lives this long; its refresh token gets the next.
+pub const ACCESS_TTL_S: i64 = 15 * 60;
+
+closed_set!(
+    /// What a portal session is signed in with: a browser's `__Host-hf_portal` cookie, or an
+    /// API client's access and refresh tokens. A credential of one kind never opens a session
+    /// of the other.
+    SessionKind { Browser => "browser", Api => "api" }
+);
+
+/// Body of `POST /api/portal/v1/auth/token`: a sign-in link from the mail, spent into an API
+/// session (as its confirmation page's button spends it into a browser session).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalTokenIn {
+    /// The link's token (`hfml_…`), or the whole link as the mail shows it.
+    pub link: String,
+}
+
+impl PortalTokenIn {
+    /// The token of the link: the last segment of a pasted address, or the text itself.
+    pub fn token(&self) -> &str {
+        let text = self.link.trim();
+        let text = text.split(['?', '#']).next().unwrap_or_default();
+        text.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+    }
+}
+
+/// Body of `POST /api/portal/v1/auth/refresh`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalRefreshIn {
+    pub refresh_token: String,
+}
+
+/// The answer to a token sign-in or refresh: a short-lived access token (`typ = portal`) for
+/// `Authorization: Bearer`, and the single-use refresh token that gets the next pair.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PortalTokensOut {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub session_id: String,
+}
+
+/// The longest list of origins a workspace may let call its portal API.
+pub const ORIGINS_MAX: usize = 20;
+
+/// A web origin a workspace lets call its portal API from a browser, normalised
+/// (`https://host[:port]`, lower-case, no path); `http://` only for a loopback host, for
+/// development.
+pub fn portal_origin(field: &str, text: &str) -> Result<String, FieldError> {
+    let bad = |why: &str| {
+        FieldError::new(
+            field,
+            format!("{why}; give an origin such as https://shop.example.com"),
+        )
+    };
+    let text = text.trim().trim_end_matches('/');
+    let (scheme, rest) = text
+        .split_once("://")
+        .ok_or_else(|| bad("an origin starts with https://"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let host_port = rest.to_ascii_lowercase();
+    if host_port.is_empty()
+        || host_port.len() > 253
+        || !host_port
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
+        return Err(bad(
+            "an origin is a scheme and a host (and a port), with no path, query or user",
+        ));
+    }
+    let host = host_port
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty())
+        .map_or(host_port.as_str(), |(host, _)| host);
+    if host.is_empty() || host.starts_with('.') || host.ends_with('.') {
+        return Err(bad("the origin's host is not a host name"));
+    }
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    match scheme.as_str() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(bad(
+                "a portal origin must use https (http only for localhost)",
+            ));
+        }
+        _ => return Err(bad("an origin's scheme is https")),
+    }
+    Ok(format!("{scheme}://{host_port}"))
+}
+
+/// Body of `PUT /api/v1/portal/settings`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettingsIn {
+    /// Whether contacts staff never chose for may sign in.
+    pub default_access: bool,
+    /// The origins whose pages may call the portal API (`/api/portal/v1/…`) from a browser
+    /// (CORS, without credentials). Left out: unchanged; `[]`: none.
+    #[serde(default)]
+    pub origins: Option<Vec<String>>,
+}
+
+/// Valid portal settings: the origins normalised, each once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSettings {
+    pub default_access: bool,
+    pub origins: Option<Vec<String>>,
+}
+
+impl PortalSettingsIn {
+    /// Every origin checked; all that are wrong named at once.
+    pub fn validate(&self) -> Result<PortalSettings, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let origins = self.origins.as_ref().map(|list| {
+            if list.len() > ORIGINS_MAX {
+                errors.push("origins", format!("at most {ORIGINS_MAX} origins"));
+            }
+            let mut out: Vec<String> = Vec::new();
+            for (i, text) in list.iter().enumerate() {
+                if let Some(origin) = errors.take(portal_origin(&format!("origins[{i}]"), text))
+                    && !out.contains(&origin)
+                {
+                    out.push(origin);
+                }
+            }
+            out
+        });
+        errors.finish(PortalSettings {
+            default_access: self.default_access,
+            origins,
+        })
+    }
+}
+
+/// `GET`/`PUT /api/v1/portal/settings`: the workspace's client portal settings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PortalSettingsOut {
+    pub default_access: bool,
+    /// Origins allowed to call the portal API from a browser, sorted.
+    pub origins: Vec<String>,
+}
+
 /// Sign-in links asked for one address (in one workspace) per hour; more are not sent.
 pub const LINKS_PER_EMAIL_PER_HOUR: u32 = 5;
 
@@ -82,6 +237,8 @@ pub fn session_live(created_at: i64, last_seen_at: i64, now: i64) -> bool {
 pub struct PortalSessionOut {
     pub id: String,
     pub contact_id: String,
+    /// `browser` (the portal's cookie) or `api` (access and refresh tokens).
+    pub kind: String,
     pub user_agent: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -183,6 +340,54 @@ pub struct PortalThread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pasted_link_gives_its_token() {
+        let token = |link: &str| PortalTokenIn { link: link.into() }.token().to_owned();
+        assert_eq!(token(" hfml_abc "), "hfml_abc");
+        assert_eq!(
+            token("https://hd.example.com/portal/acme/sign-in/hfml_abc"),
+            "hfml_abc"
+        );
+        assert_eq!(
+            token("https://hd.example.com/portal/acme/sign-in/hfml_abc/?x=1#f"),
+            "hfml_abc"
+        );
+        assert_eq!(token(""), "");
+    }
+
+    #[test]
+    fn portal_origins_are_https_hosts_without_paths() {
+        let ok = |t: &str| portal_origin("origins[0]", t).unwrap();
+        assert_eq!(ok("https://Shop.Example.com/"), "https://shop.example.com");
+        assert_eq!(
+            ok("https://shop.example.com:8443"),
+            "https://shop.example.com:8443"
+        );
+        assert_eq!(ok("http://localhost:3000"), "http://localhost:3000");
+        assert_eq!(ok("http://127.0.0.1:5173"), "http://127.0.0.1:5173");
+        for bad in [
+            "",
+            "shop.example.com",
+            "http://shop.example.com",
+            "https://shop.example.com/path",
+            "https://user@shop.example.com",
+            "https://shop.example.com?x",
+            "ftp://shop.example.com",
+            "https://",
+            "https://.example.com",
+            "*",
+            "null",
+        ] {
+            let err = portal_origin("origins[0]", bad).unwrap_err();
+            assert_eq!(err.field, "origins[0]", "{bad}");
+            assert!(
+                err.message.contains("https://shop.example.com"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+    }
 
     #[test]
     fn a_request_names_every_bad_field() {

@@ -7,7 +7,7 @@ use crate::cookies::{check_csrf, is_state_changing};
 use crate::problem::{Problem, render};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::{Next, from_fn_with_state};
@@ -24,7 +24,9 @@ use holdfast_store::identity::COOKIE_PREFIX;
 use holdfast_store::identity::auth::{
     Actor, Principal, authenticate_access_token, authenticate_api_key, authenticate_session_cookie,
 };
-use holdfast_store::portal::auth::{PortalActor, authenticate_portal_cookie};
+use holdfast_store::portal::auth::{
+    PortalActor, authenticate_portal_cookie, authenticate_portal_token,
+};
 
 /// How many requests a public route accepts per client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,13 +579,29 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
             Err(e) => return Problem(e).into_response(),
         }
     }
-    let actor = match portal_actor(&state.app, request.headers(), request.method()).await {
+    let actor = match portal_actor(
+        &state.app,
+        request.uri().path(),
+        request.headers(),
+        request.method(),
+    )
+    .await
+    {
         Ok(Some(actor)) => actor,
         Ok(None) => {
             return Problem::new(
                 ErrorCode::AuthMissing,
                 "sign in to the client portal first: ask for a sign-in link at \
                  POST /api/portal/v1/auth/magic-link or on the portal's page",
+            )
+            .into_response();
+        }
+        // A suspended workspace's portal is not there, whatever credential is presented.
+        Err(problem) if problem.0.code == ErrorCode::Suspended => {
+            return Problem::new(
+                ErrorCode::NotFound,
+                "there is no client portal here: no such workspace, or its client_portal \
+                 module is off",
             )
             .into_response();
         }
@@ -625,25 +643,71 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
         err.retry_after = Some(retry_after);
         return render(&err);
     }
+    // A page of another site may read the answer only when the customer's own workspace
+    // lets that origin call its portal API (portal_cors in edge.rs decides the rest).
+    let cors = match request.headers().get(ORIGIN) {
+        Some(origin) if request.uri().path().starts_with(PORTAL_API) => {
+            let origin = origin.to_str().unwrap_or_default().to_owned();
+            match holdfast_app::portal::origins::allowed(&state.app, &actor.tenant, &origin).await {
+                Ok(allowed) => Some(allowed.then_some(origin)),
+                Err(e) => return Problem(e).into_response(),
+            }
+        }
+        _ => None,
+    };
     request.extensions_mut().insert(actor);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(allowed) = cors {
+        if let Some(origin) = allowed {
+            crate::edge::allow_portal_origin(&mut response, &origin);
+        }
+        response.extensions_mut().insert(PortalCorsDecided);
+    }
+    response
 }
 
-/// The customer a request's portal session cookie signs in, `None` without one (or with one
-/// that opens nothing). A staff credential (`Authorization`) is refused: portal routes take
-/// the portal's own session only. A state-changing request must carry the session's CSRF
-/// token, and come from this site.
+/// The path prefix of the client portal's API.
+pub(crate) const PORTAL_API: &str = "/api/portal/";
+
+/// Marks an answer whose CORS headers the portal guard decided (by the signed-in customer's
+/// workspace), so the edge adds none of its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PortalCorsDecided;
+
+fn portal_credential_refused() -> Problem {
+    Problem::new(
+        ErrorCode::AuthInvalid,
+        "the client portal takes its own credentials only: a portal access token (typ portal, \
+         from POST /api/portal/v1/auth/token; when it has expired, POST \
+         /api/portal/v1/auth/refresh) or the portal's session cookie; staff API keys and access \
+         tokens are refused",
+    )
+}
+
+/// The customer a request's portal credential signs in, `None` without one (or with a cookie
+/// that opens nothing). On the portal API, `Authorization: Bearer` takes a portal access
+/// token (`typ = portal`) and nothing else; the portal's pages take no `Authorization` at all:
+/// a staff credential never opens a portal route. A cookie's state-changing request must
+/// carry the session's CSRF token, and come from this site (a token is not ambient, so it
+/// needs neither).
 pub(crate) async fn portal_actor(
     app: &AppState,
+    uri_path: &str,
     headers: &HeaderMap,
     method: &Method,
 ) -> Result<Option<PortalActor>, Problem> {
-    if headers.contains_key(AUTHORIZATION) {
-        return Err(Problem::new(
-            ErrorCode::AuthInvalid,
-            "the client portal does not take staff credentials (API keys, access tokens): \
-             sign in with a portal sign-in link",
-        ));
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let token = bearer_token(value)
+            .filter(|_| uri_path.starts_with(PORTAL_API))
+            .ok_or_else(portal_credential_refused)?;
+        let now = app.clock.now_ms();
+        return match authenticate_portal_token(&app.db, &app.keys, token, now).await? {
+            Some(actor) => Ok(Some(actor)),
+            None => {
+                tracing::info!("portal access token rejected");
+                Err(portal_credential_refused())
+            }
+        };
     }
     let Some(cookie) = app.cookies.portal_session(headers) else {
         return Ok(None);

@@ -108,6 +108,7 @@ pub fn route_table() -> RouteTable {
     table.module(Module::ClientPortal, |t| {
         crate::api::portal::access::routes(t);
         crate::pages::portal::access::routes(t);
+        crate::api::portal::auth::signed_in_routes(t);
         crate::pages::portal::sign_in::signed_in_routes(t);
         crate::pages::portal::home::routes(t);
         crate::pages::portal::tickets::routes(t);

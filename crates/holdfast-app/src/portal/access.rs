@@ -12,9 +12,9 @@ use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::field_service::time_zone::utc;
 use holdfast_core::ids::{ContactId, PortalSessionId};
-use holdfast_core::portal::PortalSessionOut;
+use holdfast_core::portal::{PortalSessionOut, PortalSettings, PortalSettingsOut};
 use holdfast_store::identity::auth::Actor;
-use holdfast_store::portal::{access, sessions};
+use holdfast_store::portal::{access, origins, sessions};
 use holdfast_store::{Lock, TenantTx};
 use serde_json::json;
 
@@ -52,6 +52,7 @@ async fn read(tx: &mut TenantTx<'_>, contact: &ContactId, now: i64) -> AppResult
         .map(|s| PortalSessionOut {
             id: s.id,
             contact_id: s.contact_id,
+            kind: s.kind,
             user_agent: s.user_agent,
             created_at: utc(s.created_at),
             last_seen_at: utc(s.last_seen_at),
@@ -188,22 +189,70 @@ pub async fn set_default_access(
     origin: &Origin,
     allowed: bool,
 ) -> AppResult<bool> {
-    if allowed {
+    let settings = PortalSettings {
+        default_access: allowed,
+        origins: None,
+    };
+    Ok(set_settings(app, actor, origin, &settings)
+        .await?
+        .default_access)
+}
+
+/// The workspace's portal settings: its default and the origins that may call its portal API.
+pub async fn settings(app: &App, actor: &Actor) -> AppResult<PortalSettingsOut> {
+    let mut tx = app.db.read(&actor.tenant).await?;
+    let site = access::site(&mut tx).await?;
+    let origins = origins::of_workspace(&mut tx).await?;
+    tx.commit().await?;
+    Ok(PortalSettingsOut {
+        default_access: site.portal_default,
+        origins,
+    })
+}
+
+/// Sets the workspace's default (audited as `workspace.portal_default_changed`) and, when
+/// given, its portal API origins (`workspace.portal_origins_changed`, with the list), in one
+/// transaction.
+pub async fn set_settings(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    settings: &PortalSettings,
+) -> AppResult<PortalSettingsOut> {
+    if settings.default_access {
         may_open(actor)?;
     }
     let now = app.clock.now_ms();
     let mut tx = app.db.write(&actor.tenant).await?;
-    access::set_default(&mut tx, allowed, now).await?;
+    access::set_default(&mut tx, settings.default_access, now).await?;
     let ws = actor.tenant.workspace_id().to_string();
     let event = origin.event(
         "workspace.portal_default_changed",
         "workspace",
-        ws,
-        json!({"default_access": allowed}),
+        ws.clone(),
+        json!({"default_access": settings.default_access}),
     );
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    if let Some(list) = &settings.origins {
+        let before = origins::of_workspace(&mut tx).await?;
+        origins::replace(&mut tx, list).await?;
+        let after = origins::of_workspace(&mut tx).await?;
+        if before != after {
+            let event = origin.event(
+                "workspace.portal_origins_changed",
+                "workspace",
+                ws,
+                json!({"before": before, "after": after}),
+            );
+            holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+        }
+    }
+    let origins = origins::of_workspace(&mut tx).await?;
     tx.commit().await?;
-    Ok(allowed)
+    Ok(PortalSettingsOut {
+        default_access: settings.default_access,
+        origins,
+    })
 }
 
 /// Sends the contact an invitation to the client portal: a mail (through the sending choke

@@ -1,6 +1,7 @@
 //! Signing in to the portal, for its API (`POST /api/portal/v1/auth/magic-link`) and its pages
 //! (`/portal/{slug}`) alike: asking for a link, the confirmation page's look-up, spending the
-//! link into a session, and signing out.
+//! link into a browser session (the page) or an API session (`POST /api/portal/v1/auth/token`:
+//! a `typ = portal` access token and a rotating refresh token), and signing out.
 
 use crate::audit::Origin;
 use crate::outreach::{ContactEmail, SIGN_IN_LINK, queue_to_contact};
@@ -8,10 +9,14 @@ use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
 use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::ApiError;
-use holdfast_core::portal::{LINKS_PER_EMAIL_PER_HOUR, MAGIC_LINK_PREFIX, MagicLinkIn};
+use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
+use holdfast_core::portal::{
+    ACCESS_TTL_S, LINKS_PER_EMAIL_PER_HOUR, MAGIC_LINK_PREFIX, MagicLinkIn, PortalTokensOut,
+    REFRESH_PREFIX, SessionKind,
+};
 use holdfast_core::token::parse_opaque;
 use holdfast_store::Lock;
-use holdfast_store::portal::auth::{self, PortalActor, SignInFrom, SignedIn};
+use holdfast_store::portal::auth::{self, PortalActor, Refreshed, SignInFrom, SignedIn};
 use holdfast_store::portal::{access, links, sessions};
 use serde_json::json;
 
@@ -100,6 +105,20 @@ pub struct LinkPage {
 /// is unspent and unexpired, its workspace's portal on and its contact allowed in. `None` for
 /// anything else (one answer for every link that opens nothing).
 pub async fn link_page(app: &App, slug: &str, token: &str) -> AppResult<Option<LinkPage>> {
+    Ok(link_opens(app, token)
+        .await?
+        .filter(|site| site.slug == slug)
+        .map(|site| LinkPage {
+            workspace_name: site.name,
+        }))
+}
+
+/// The portal a sign-in link opens, while the link is unspent and unexpired, its workspace's
+/// portal on (and the workspace not suspended) and its contact allowed in.
+async fn link_opens(
+    app: &App,
+    token: &str,
+) -> AppResult<Option<holdfast_store::portal::access::PortalSite>> {
     let Some(hash) = parse_opaque(MAGIC_LINK_PREFIX, token) else {
         return Ok(None);
     };
@@ -115,10 +134,8 @@ pub async fn link_page(app: &App, slug: &str, token: &str) -> AppResult<Option<L
     let site = access::site(&mut tx).await?;
     let allowed = access::allowed(&mut tx, &contact).await?;
     tx.commit().await?;
-    let opens = site.slug == slug && site.modules.contains(Module::ClientPortal) && allowed;
-    Ok(opens.then_some(LinkPage {
-        workspace_name: site.name,
-    }))
+    let opens = site.modules.contains(Module::ClientPortal) && allowed;
+    Ok(opens.then_some(site))
 }
 
 /// Spends a sign-in link of the portal at `/portal/{slug}` into a session. `None` (nothing
@@ -135,7 +152,78 @@ pub async fn sign_in(
     let Some(hash) = parse_opaque(MAGIC_LINK_PREFIX, token) else {
         return Ok(None);
     };
-    Ok(auth::sign_in(&app.db, &hash, from, app.clock.now_ms()).await?)
+    Ok(auth::sign_in(
+        &app.db,
+        &hash,
+        SessionKind::Browser,
+        from,
+        app.clock.now_ms(),
+    )
+    .await?)
+}
+
+/// Spends a sign-in link into an API session: its access and refresh tokens. `None` (nothing
+/// spent) for a link that would not open a confirmation page.
+pub async fn token_sign_in(
+    app: &App,
+    token: &str,
+    from: &SignInFrom,
+) -> AppResult<Option<PortalTokensOut>> {
+    if link_opens(app, token).await?.is_none() {
+        return Ok(None);
+    }
+    let Some(hash) = parse_opaque(MAGIC_LINK_PREFIX, token) else {
+        return Ok(None);
+    };
+    let now = app.clock.now_ms();
+    let signed_in = auth::sign_in(&app.db, &hash, SessionKind::Api, from, now).await?;
+    Ok(signed_in.map(|signed_in| tokens(app, &signed_in, now)))
+}
+
+/// What a portal refresh token got.
+pub enum Refresh {
+    Tokens(PortalTokensOut),
+    /// Used before: its session has been ended.
+    Reused,
+    /// Malformed, unknown, or its session is over.
+    Invalid,
+}
+
+/// Spends a refresh token of a live API session for the next access and refresh tokens.
+pub async fn refresh(app: &App, refresh_token: &str) -> AppResult<Refresh> {
+    let Some(hash) = parse_opaque(REFRESH_PREFIX, refresh_token.trim()) else {
+        return Ok(Refresh::Invalid);
+    };
+    let now = app.clock.now_ms();
+    Ok(match auth::rotate_refresh(&app.db, &hash, now).await? {
+        Refreshed::Rotated(signed_in) => Refresh::Tokens(tokens(app, &signed_in, now)),
+        Refreshed::Reused => Refresh::Reused,
+        Refreshed::Invalid => Refresh::Invalid,
+    })
+}
+
+/// The access token (`typ = portal`: refused wherever a staff token is expected) of an API
+/// session just started or refreshed, with its refresh token.
+fn tokens(app: &App, signed_in: &SignedIn, now_ms: i64) -> PortalTokensOut {
+    let now_s = now_ms / 1000;
+    let claims = Claims {
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        sub: signed_in.contact.to_string(),
+        ws: signed_in.tenant.workspace_id().to_string(),
+        sid: signed_in.session_id.to_string(),
+        typ: TokenType::Portal,
+        iat: now_s,
+        exp: now_s + ACCESS_TTL_S,
+        nonce: None,
+    };
+    PortalTokensOut {
+        access_token: app.keys.sign(&claims),
+        token_type: "Bearer".to_owned(),
+        expires_in: ACCESS_TTL_S,
+        refresh_token: signed_in.secret.expose().clone(),
+        session_id: signed_in.session_id.to_string(),
+    }
 }
 
 /// Ends the customer's own session (signing out), audited as `portal.signed_out`.

@@ -79,6 +79,8 @@ const PUBLIC: &[(&str, &str)] = &[
     // link's token in the path is the credential (`portal.rs`: one 404 for a link that cannot
     // be used, a portal that is off or unknown).
     ("POST", "/api/portal/v1/auth/magic-link"),
+    ("POST", "/api/portal/v1/auth/token"),
+    ("POST", "/api/portal/v1/auth/refresh"),
     ("GET", "/portal/{workspace_slug}"),
     ("POST", "/portal/{workspace_slug}/sign-in"),
     ("GET", "/portal/{workspace_slug}/sign-in/{token}"),
@@ -396,9 +398,10 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
         .expect(204)
         .await;
 
-    // A customer of A signed in to A's client portal.
-    let (_, a_portal) =
-        crate::portal_customer(&app, &a, "A's portal customer", "a-portal@example.com").await;
+    // A customer of A signed in to A's client portal, in a browser and with API tokens.
+    let a_portal_at = format!("a-portal@{}.example.com", holdfast_testkit::unique("sweep"));
+    let (_, a_portal) = crate::portal_customer(&app, &a, "A's portal customer", &a_portal_at).await;
+    let a_portal_tokens = crate::portal_api_tokens(&app, &a, &a_portal_at).await;
 
     let a_endpoint = app
         .post("/api/v1/webhooks")
@@ -584,6 +587,10 @@ async fn every_guarded_route_refuses_bad_credentials_and_other_tenants() {
             format!("Bearer {ended_token}"),
             format!("Bearer {refresh_as_bearer}"),
             format!("Bearer {}", a_token.replace('.', "")),
+            // The client portal's credentials (the portal's column): its access token
+            // (`typ = portal`) and its refresh token.
+            format!("Bearer {}", a_portal_tokens.access),
+            format!("Bearer {}", a_portal_tokens.refresh),
         ] {
             let r = with_body(call(m.clone(), &path).header("authorization", &bad), spec)
                 .send()
@@ -709,17 +716,32 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
     let app = TestApp::spawn().await;
     let a = app.workspace("portal-sweep-a").await;
     let b = app.workspace("portal-sweep-b").await;
-    let (ann, a_customer) = crate::portal_customer(&app, &a, "Ann", "ann@example.com").await;
+    // Addresses of this run only: the PostgreSQL suite shares one mail outbox.
+    let domain = format!("{}.example.com", holdfast_testkit::unique("sweep"));
+    let (ann_at, bob_at, cid_at) = (
+        format!("ann@{domain}"),
+        format!("bob@{domain}"),
+        format!("cid@{domain}"),
+    );
+    let (ann, a_customer) = crate::portal_customer(&app, &a, "Ann", &ann_at).await;
     let a_job = crate::portal_billing::job_for(&app, &a, &ann, "Ann's sweep visit").await;
     let a_invoice = crate::portal_billing::issued_for(&app, &a, &ann, "Ann's sweep work").await;
-    let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", "bob@example.com").await;
-    let (_, ended) = crate::portal_customer(&app, &a, "Cid", "cid@example.com").await;
+    let (_, b_customer) = crate::portal_customer(&app, &b, "Bob", &bob_at).await;
+    let (_, ended) = crate::portal_customer(&app, &a, "Cid", &cid_at).await;
+    // API tokens: B's customer's, and an API session of A's that has ended.
+    let b_tokens = crate::portal_api_tokens(&app, &b, &bob_at).await;
+    let ended_tokens = crate::portal_api_tokens(&app, &a, &cid_at).await;
+    app.post("/api/portal/v1/auth/sign-out")
+        .key(&ended_tokens.access)
+        .expect(204)
+        .await;
+    let a_tokens = crate::portal_api_tokens(&app, &a, &ann_at).await;
     // A request of A's customer, which the `{id}` of the portal's routes names.
     let a_ticket = app
         .post("/api/v1/tickets")
         .key(&a.admin_key)
         .json(
-            &json!({"subject": "Ann's secret request", "contact": {"email": "ann@example.com"},
+            &json!({"subject": "Ann's secret request", "contact": {"email": ann_at},
                       "message": "Ann's words"}),
         )
         .expect(201)
@@ -806,6 +828,23 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
                 &format!("with cookie {cookie}"),
             );
         }
+        // Portal tokens that open nothing: ended, forged, a refresh token as a bearer; and
+        // on a page, even a live one (the portal's pages take its cookie only).
+        let mut dead = vec![
+            ended_tokens.access.clone(),
+            ended_tokens.refresh.clone(),
+            a_tokens.refresh.clone(),
+            format!("{}x", a_tokens.access),
+        ];
+        if spec.doc.page {
+            dead.push(a_tokens.access.clone());
+        }
+        for bearer in &dead {
+            refused(
+                call().key(bearer).send().await,
+                &format!("with portal token {}…", &bearer[..bearer.len().min(12)]),
+            );
+        }
         for bearer in [a.admin_key.as_str(), a_token.as_str()] {
             refused(call().key(bearer).send().await, "with a staff credential");
             // Beside a live portal session too: a staff credential is never taken here.
@@ -817,6 +856,14 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
                     .await,
                 "with a staff credential beside a portal session",
             );
+        }
+        if m != holdfast_testkit::Method::GET {
+            let r = call().header("cookie", &a_customer.cookie).send().await;
+            assert_eq!(r.status, 403, "{label} without the CSRF token: {}", r.text);
+        }
+        // Signing out names nothing of A's: B's customer would only end their own session.
+        if spec.path == "/api/portal/v1/auth/sign-out" {
+            continue;
         }
         // Another workspace's customer on A's path, or on A's customer's records.
         let r = call()
@@ -836,9 +883,17 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
         for leak in ["Ann", a_ticket.as_str(), a_job.as_str(), a_invoice.as_str()] {
             assert!(!r.text.contains(leak), "{label} leaked {leak}: {}", r.text);
         }
-        if m != holdfast_testkit::Method::GET {
-            let r = call().header("cookie", &a_customer.cookie).send().await;
-            assert_eq!(r.status, 403, "{label} without the CSRF token: {}", r.text);
+        // B's customer's API token on the portal API: the same answers as B's browser.
+        if !spec.doc.page {
+            let r = call().key(&b_tokens.access).send().await;
+            if names_a {
+                assert_eq!(r.status, 404, "{label} with B's portal token: {}", r.text);
+            } else {
+                assert!(r.status < 500, "{label} with B's portal token: {}", r.text);
+            }
+            for leak in ["Ann", a_ticket.as_str(), a_job.as_str(), a_invoice.as_str()] {
+                assert!(!r.text.contains(leak), "{label} leaked {leak}: {}", r.text);
+            }
         }
     }
     assert!(swept >= 12, "swept only {swept} portal routes");

@@ -55,6 +55,7 @@ mod pages_sso;
 mod pages_workspaces;
 mod payments;
 mod portal;
+mod portal_api;
 mod portal_billing;
 mod portal_tickets;
 mod privacy;
@@ -113,6 +114,29 @@ pub async fn portal_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
     let path = format!("/portal/{}/sign-in/{token}", ws.slug);
     assert!(mail.contains(&path), "{mail}");
     path
+}
+
+/// A customer's API client signed in to the client portal: its access token (`typ = portal`)
+/// and refresh token.
+pub struct PortalTokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Asks for a sign-in link for `email` (a contact of `ws` with portal access) and spends it,
+/// as an API client does, into portal tokens.
+pub async fn portal_api_tokens(app: &TestApp, ws: &Workspace, email: &str) -> PortalTokens {
+    let link = portal_link(app, ws, email).await;
+    let tokens = app
+        .post("/api/portal/v1/auth/token")
+        .json(&json!({"link": link}))
+        .expect(200)
+        .await
+        .json;
+    PortalTokens {
+        access: tokens["access_token"].as_str().unwrap().to_owned(),
+        refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+    }
 }
 
 /// Every mail to `email` in the local outbox, newest first.

@@ -139,6 +139,14 @@ async fn every_table_with_a_workspace_id_is_under_forced_row_level_security() {
             "a client portal session cookie finds its workspace and session",
         ),
         (
+            "portal_refresh_tokens",
+            "a client portal refresh token finds its workspace and session",
+        ),
+        (
+            "portal_origins",
+            "a browser's preflight to the portal API names no workspace",
+        ),
+        (
             "billing_customers",
             "the operator's billing receiver finds a workspace by its Stripe customer",
         ),

@@ -10,8 +10,11 @@ use crate::error::StoreError;
 use crate::ops::audit::{self, NewEvent};
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::access::modules::ModuleSet;
+use holdfast_core::identity::jwt::{KeyRing, TokenType};
 use holdfast_core::ids::{ContactId, PortalSessionId, WorkspaceId};
-use holdfast_core::portal::{SESSION_ABSOLUTE_MS, SESSION_COOKIE_PREFIX, SESSION_IDLE_MS};
+use holdfast_core::portal::{
+    REFRESH_PREFIX, SESSION_ABSOLUTE_MS, SESSION_COOKIE_PREFIX, SESSION_IDLE_MS, SessionKind,
+};
 use holdfast_core::secret::Secret;
 use holdfast_core::token::generate_opaque;
 use serde_json::json;
@@ -61,9 +64,7 @@ struct LiveRow {
     modules: String,
 }
 
-/// The customer of a live portal session, by its cookie's digest: not ended, not past its
-/// absolute or idle life, the contact still there and still allowed in. Marks the session
-/// seen (at most once a minute). A suspended workspace is `StoreError::Suspended`.
+/// The customer of a live browser session, by its cookie's digest: see [`live_actor`].
 pub async fn authenticate_portal_cookie(
     db: &Db,
     cookie_hash: &str,
@@ -80,18 +81,59 @@ pub async fn authenticate_portal_cookie(
     };
     let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
     let session_id = PortalSessionId::from_trusted(session_id);
+    live_actor(db, tenant, session_id, SessionKind::Browser, now_ms).await
+}
+
+/// The customer of a portal access token (`typ = portal`; a staff access token, or any other
+/// kind, is refused): verified, then its API session checked live as a cookie's is, and the
+/// token's contact still that session's. So ending a session or taking access away takes
+/// effect on the next request, not at the token's expiry.
+pub async fn authenticate_portal_token(
+    db: &Db,
+    ring: &KeyRing,
+    token: &str,
+    now_ms: i64,
+) -> Result<Option<PortalActor>, StoreError> {
+    let Some(claims) = ring.verify(token, TokenType::Portal, now_ms / 1000) else {
+        return Ok(None);
+    };
+    let (Some(ws), Some(contact), Some(session_id)) = (
+        WorkspaceId::parse(&claims.ws),
+        ContactId::parse(&claims.sub),
+        PortalSessionId::parse(&claims.sid),
+    ) else {
+        return Ok(None);
+    };
+    Ok(
+        live_actor(db, Tenant::new(ws), session_id, SessionKind::Api, now_ms)
+            .await?
+            .filter(|actor| actor.scope.contact() == &contact),
+    )
+}
+
+/// The customer of a live session of `kind`: not ended, not past its absolute or idle life,
+/// the contact still there and still allowed in. Marks the session seen (at most once a
+/// minute). A suspended workspace is `StoreError::Suspended`.
+async fn live_actor(
+    db: &Db,
+    tenant: Tenant,
+    session_id: PortalSessionId,
+    kind: SessionKind,
+    now_ms: i64,
+) -> Result<Option<PortalActor>, StoreError> {
     let mut tx = db.read(&tenant).await?;
     let row: Option<LiveRow> = sqlx::query_as(
         "SELECT s.contact_id, c.name, s.last_seen_at, w.slug, w.name AS workspace_name, w.modules \
          FROM portal_sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN contacts c ON c.workspace_id = s.workspace_id AND c.id = s.contact_id \
          WHERE s.workspace_id = $1 AND s.id = $2 AND s.revoked_at IS NULL \
-         AND s.expires_at > $3 AND s.last_seen_at + $4 > $3",
+         AND s.expires_at > $3 AND s.last_seen_at + $4 > $3 AND s.kind = $5",
     )
     .bind(tenant.workspace_id().as_str())
     .bind(session_id.as_str())
     .bind(now_ms)
     .bind(SESSION_IDLE_MS)
+    .bind(kind.as_str())
     .fetch_optional(tx.conn())
     .await?;
     let Some(row) = row else {
@@ -136,19 +178,24 @@ pub struct SignInFrom {
     pub request_id: String,
 }
 
-/// A customer just signed in: the session, and its cookie's value (shown this once).
+/// A customer just signed in (or refreshed their tokens): the session, and its credential —
+/// the cookie's value of a browser session, the refresh token of an API session — shown this
+/// once.
 pub struct SignedIn {
+    pub tenant: Tenant,
+    pub contact: ContactId,
     pub workspace_slug: String,
     pub session_id: PortalSessionId,
-    pub cookie: Secret<String>,
+    pub secret: Secret<String>,
 }
 
 /// Spends a sign-in link (unspent, unexpired, its contact still allowed in) and starts a
-/// session for its contact, in one transaction, audited as `portal.signed_in`. `None` when
-/// the link cannot be used, and nothing is spent then.
+/// session of `kind` for its contact, in one transaction, audited as `portal.signed_in`.
+/// `None` when the link cannot be used, and nothing is spent then.
 pub async fn sign_in(
     db: &Db,
     link_hash: &str,
+    kind: SessionKind,
     from: &SignInFrom,
     now_ms: i64,
 ) -> Result<Option<SignedIn>, StoreError> {
@@ -173,25 +220,31 @@ pub async fn sign_in(
         return Ok(None);
     }
     let session_id = PortalSessionId::generate(now_ms);
-    start_session(&mut tx, &contact, &session_id, from, now_ms).await?;
-    let (cookie, cookie_hash) = generate_opaque(SESSION_COOKIE_PREFIX);
-    sqlx::query(
-        "INSERT INTO portal_session_cookies (token_hash, workspace_id, session_id, created_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&cookie_hash)
-    .bind(tenant.workspace_id().as_str())
-    .bind(session_id.as_str())
-    .bind(now_ms)
-    .execute(tx.conn())
-    .await?;
+    start_session(&mut tx, &contact, &session_id, kind, from, now_ms).await?;
+    let secret = match kind {
+        SessionKind::Browser => {
+            let (cookie, cookie_hash) = generate_opaque(SESSION_COOKIE_PREFIX);
+            sqlx::query(
+                "INSERT INTO portal_session_cookies (token_hash, workspace_id, session_id, \
+                 created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&cookie_hash)
+            .bind(tenant.workspace_id().as_str())
+            .bind(session_id.as_str())
+            .bind(now_ms)
+            .execute(tx.conn())
+            .await?;
+            cookie
+        }
+        SessionKind::Api => insert_refresh(&mut tx, &session_id, now_ms).await?,
+    };
     let event = NewEvent {
         actor_type: "contact",
         actor_id: contact.to_string(),
         action: "portal.signed_in",
         entity_type: "portal_session",
         entity_id: session_id.to_string(),
-        summary: json!({"contact_id": contact.as_str()}),
+        summary: json!({"contact_id": contact.as_str(), "kind": kind.as_str()}),
         ip: from.ip.clone(),
         user_agent: from.user_agent.clone(),
         request_id: from.request_id.clone(),
@@ -200,9 +253,123 @@ pub async fn sign_in(
     let site = super::access::site(&mut tx).await?;
     tx.commit().await?;
     Ok(Some(SignedIn {
+        tenant,
+        contact,
         workspace_slug: site.slug,
         session_id,
-        cookie,
+        secret,
+    }))
+}
+
+/// A new refresh token (`hfpr_…`) for an API session; only its digest is kept.
+async fn insert_refresh(
+    tx: &mut TenantTx<'_>,
+    session_id: &PortalSessionId,
+    now_ms: i64,
+) -> Result<Secret<String>, StoreError> {
+    let (token, hash) = generate_opaque(REFRESH_PREFIX);
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "INSERT INTO portal_refresh_tokens (token_hash, workspace_id, session_id, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&hash)
+    .bind(ws)
+    .bind(session_id.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(token)
+}
+
+/// What a refresh token got.
+pub enum Refreshed {
+    /// Spent; the session's next refresh token (and the session, for its access token).
+    Rotated(SignedIn),
+    /// Already spent once: someone else may hold it, so its session is ended.
+    Reused,
+    /// Unknown, or its session is over (ended, expired, unused too long, access taken away).
+    Invalid,
+}
+
+/// Spends a refresh token of a live API session for the next one. A token used a second time
+/// ends its session (a stolen token and its owner cannot both keep going).
+pub async fn rotate_refresh(
+    db: &Db,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Refreshed, StoreError> {
+    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT workspace_id, session_id, used_at FROM portal_refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((ws, session_id, used_at)) = row else {
+        return Ok(Refreshed::Invalid);
+    };
+    let tenant = Tenant::new(WorkspaceId::from_trusted(ws));
+    let session_id = PortalSessionId::from_trusted(session_id);
+    let mut tx = match db.write(&tenant).await {
+        Ok(tx) => tx,
+        Err(StoreError::Suspended) => return Ok(Refreshed::Invalid),
+        Err(e) => return Err(e),
+    };
+    let spent = used_at.is_some()
+        || sqlx::query(
+            "UPDATE portal_refresh_tokens SET used_at = $1 WHERE token_hash = $2 \
+             AND workspace_id = $3 AND used_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(token_hash)
+        .bind(tenant.workspace_id().as_str())
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+            == 0;
+    if spent {
+        sqlx::query(
+            "UPDATE portal_sessions SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 \
+             AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(tenant.workspace_id().as_str())
+        .bind(session_id.as_str())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(session_id = %session_id, "portal refresh token reused; session ended");
+        return Ok(Refreshed::Reused);
+    }
+    let contact: Option<String> = sqlx::query_scalar(
+        "UPDATE portal_sessions SET last_seen_at = $1 WHERE workspace_id = $2 AND id = $3 \
+         AND kind = $4 AND revoked_at IS NULL AND expires_at > $1 AND last_seen_at + $5 > $1 \
+         RETURNING contact_id",
+    )
+    .bind(now_ms)
+    .bind(tenant.workspace_id().as_str())
+    .bind(session_id.as_str())
+    .bind(SessionKind::Api.as_str())
+    .bind(SESSION_IDLE_MS)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(contact) = contact.map(ContactId::from_trusted) else {
+        tx.commit().await?;
+        return Ok(Refreshed::Invalid);
+    };
+    if !super::access::allowed(&mut tx, &contact).await? {
+        tx.commit().await?;
+        return Ok(Refreshed::Invalid);
+    }
+    let secret = insert_refresh(&mut tx, &session_id, now_ms).await?;
+    let site = super::access::site(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Refreshed::Rotated(SignedIn {
+        tenant,
+        contact,
+        workspace_slug: site.slug,
+        session_id,
+        secret,
     }))
 }
 
@@ -210,13 +377,14 @@ async fn start_session(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
     session_id: &PortalSessionId,
+    kind: SessionKind,
     from: &SignInFrom,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
     sqlx::query(
         "INSERT INTO portal_sessions (workspace_id, id, contact_id, user_agent, ip, created_at, \
-         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+         last_seen_at, expires_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
     )
     .bind(ws)
     .bind(session_id.as_str())
@@ -225,6 +393,7 @@ async fn start_session(
     .bind(clip(&from.ip, 64))
     .bind(now_ms)
     .bind(now_ms + SESSION_ABSOLUTE_MS)
+    .bind(kind.as_str())
     .execute(tx.conn())
     .await?;
     Ok(())

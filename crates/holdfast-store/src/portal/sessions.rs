@@ -11,6 +11,8 @@ use holdfast_core::ids::{ContactId, PortalSessionId};
 pub struct PortalSession {
     pub id: String,
     pub contact_id: String,
+    /// `browser` or `api`.
+    pub kind: String,
     pub user_agent: Option<String>,
     pub created_at: i64,
     pub last_seen_at: i64,
@@ -25,7 +27,7 @@ pub async fn of_contact(
 ) -> Result<Vec<PortalSession>, StoreError> {
     let ws = tx.ws().to_owned();
     Ok(sqlx::query_as(
-        "SELECT id, contact_id, user_agent, created_at, last_seen_at, expires_at \
+        "SELECT id, contact_id, kind, user_agent, created_at, last_seen_at, expires_at \
          FROM portal_sessions WHERE workspace_id = $1 AND contact_id = $2 \
          AND revoked_at IS NULL AND expires_at > $3 AND last_seen_at + $4 > $3 ORDER BY id DESC",
     )

@@ -1,14 +1,16 @@
 //! Staff decide who may sign in to the client portal (module `client_portal`):
 //! `GET|PUT /api/v1/contacts/{id}/portal` (a contact's own access: on, off, or `null` for the
 //! workspace's default; their live sessions), `POST …/portal/invite` (mail them a sign-in
-//! link), `DELETE …/portal/sessions/{session_id}` (end one), and `GET|PUT /api/v1/portal/settings` (the workspace's default; step-up, since it
-//! opens the portal to every contact staff never chose for). Through
+//! link), `DELETE …/portal/sessions/{session_id}` (end one), and `GET|PUT
+//! /api/v1/portal/settings` (the workspace's default, and the origins whose pages may call the
+//! portal API; step-up, since it opens the portal to every contact staff never chose for).
+//! Through
 //! `holdfast_app::portal::access`, audited.
 
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
 use crate::guard::{Authed, Guard};
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use axum::Json;
@@ -17,7 +19,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
 use holdfast_app::portal::access::{self as app, ContactPortal};
 use holdfast_core::access::policy::Permission;
-use holdfast_core::portal::PortalSessionOut;
+use holdfast_core::portal::{PortalSessionOut, PortalSettingsIn, PortalSettingsOut};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -45,14 +47,6 @@ pub struct ContactPortalOut {
 pub struct ContactPortalIn {
     /// `true` or `false`, or `null` to follow the workspace's default.
     pub access: Option<bool>,
-}
-
-/// The workspace's client portal settings.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PortalSettingsIo {
-    /// Whether contacts staff never chose for may sign in.
-    pub default_access: bool,
 }
 
 fn out(portal: ContactPortal) -> ContactPortalOut {
@@ -103,7 +97,7 @@ pub fn routes(t: &mut RouteTable) {
         Guard::Staff {
             permission: Permission::SettingsSecurity,
         },
-        doc("The workspace's client portal settings").response::<PortalSettingsIo>(200),
+        doc("The workspace's client portal settings").response::<PortalSettingsOut>(200),
         get(settings_get),
     );
     t.add(
@@ -112,9 +106,12 @@ pub fn routes(t: &mut RouteTable) {
         Guard::StaffStepUp {
             permission: Permission::SettingsSecurity,
         },
-        doc("Change the workspace's client portal settings (who may sign in by default)")
-            .request::<PortalSettingsIo>()
-            .response::<PortalSettingsIo>(200),
+        doc(
+            "Change the workspace's client portal settings (who may sign in by default; the \
+             origins whose pages may call the portal API)",
+        )
+        .request::<PortalSettingsIn>()
+        .response::<PortalSettingsOut>(200),
         put(settings_put),
     );
 }
@@ -176,20 +173,19 @@ async fn session_end(
 async fn settings_get(
     State(state): State<AppState>,
     Authed(actor): Authed,
-) -> ApiResult<Json<PortalSettingsIo>> {
-    Ok(Json(PortalSettingsIo {
-        default_access: app::default_access(&state, &actor).await?,
-    }))
+) -> ApiResult<Json<PortalSettingsOut>> {
+    Ok(Json(app::settings(&state, &actor).await?))
 }
 
 async fn settings_put(
     State(state): State<AppState>,
     Authed(actor): Authed,
     client: ClientInfo,
-    JsonBody { value: body, .. }: JsonBody<PortalSettingsIo>,
-) -> ApiResult<Json<PortalSettingsIo>> {
+    JsonBody { value: body, .. }: JsonBody<PortalSettingsIn>,
+) -> ApiResult<Json<PortalSettingsOut>> {
+    let settings = body.validate().map_err(Problem::validation)?;
     let origin = audit::origin(&actor, &client);
-    let default_access =
-        app::set_default_access(&state, &actor, &origin, body.default_access).await?;
-    Ok(Json(PortalSettingsIo { default_access }))
+    Ok(Json(
+        app::set_settings(&state, &actor, &origin, &settings).await?,
+    ))
 }

@@ -25,7 +25,7 @@ use holdfast_core::access::fields::Visible;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::ContactId;
-use holdfast_core::portal::PortalSessionOut;
+use holdfast_core::portal::{PortalSessionOut, PortalSettingsIn};
 use holdfast_store::Lock;
 use holdfast_store::identity::auth::Actor;
 use serde::Deserialize;
@@ -115,7 +115,14 @@ struct SessionRow {
 fn row(s: PortalSessionOut) -> SessionRow {
     let local = |t: &str| t.replacen('T', " ", 1).replace('Z', " UTC");
     SessionRow {
-        browser: s.user_agent.unwrap_or_else(|| "unknown browser".to_owned()),
+        browser: {
+            let agent = s.user_agent.unwrap_or_else(|| "unknown".to_owned());
+            if s.kind == holdfast_core::portal::SessionKind::Api.as_str() {
+                format!("App (API tokens): {agent}")
+            } else {
+                agent
+            }
+        },
         started: local(&s.created_at),
         last_seen: local(&s.last_seen_at),
         id: s.id,
@@ -272,6 +279,8 @@ struct SettingsPage {
     shell: Shell,
     default_access: bool,
     portal_url: String,
+    /// The portal API's origins, one per line.
+    origins: String,
 }
 
 async fn settings_render(
@@ -280,12 +289,13 @@ async fn settings_render(
     status: StatusCode,
     shell: Shell,
 ) -> ApiResult<Response> {
-    let default_access = app::default_access(state, actor).await?;
+    let settings = app::settings(state, actor).await?;
     let page = SettingsPage {
         portal_url: app::portal_address(state, actor).await?,
         frame: Frame::new(state, actor, "/app/settings").await?,
         shell,
-        default_access,
+        default_access: settings.default_access,
+        origins: settings.origins.join("\n"),
     };
     Ok(console::render(status, &page))
 }
@@ -309,6 +319,8 @@ async fn settings_page(
 struct SettingsForm {
     #[serde(default)]
     default_access: String,
+    /// One origin per line; absent from an older form: unchanged.
+    origins: Option<String>,
 }
 
 async fn settings_change(
@@ -328,8 +340,38 @@ async fn settings_change(
             return settings_render(&state, &actor, StatusCode::UNPROCESSABLE_ENTITY, shell).await;
         }
     };
+    let input = PortalSettingsIn {
+        default_access: allowed,
+        origins: form.origins.map(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+    };
+    let settings = match input.validate() {
+        Ok(settings) => settings,
+        Err(errors) => {
+            let why = errors
+                .iter()
+                .map(|e| {
+                    let line = e
+                        .field
+                        .strip_prefix("origins[")
+                        .and_then(|rest| rest.strip_suffix(']'))
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .map_or(String::new(), |n| format!("line {}: ", n + 1));
+                    format!("{line}{}", e.message)
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let shell = Shell::new(&actor, SETTINGS).error(format!("Sites not saved: {why}"));
+            return settings_render(&state, &actor, StatusCode::UNPROCESSABLE_ENTITY, shell).await;
+        }
+    };
     let origin = audit::origin(&actor, &client);
-    app::set_default_access(&state, &actor, &origin, allowed).await?;
+    app::set_settings(&state, &actor, &origin, &settings).await?;
     Ok(see_other(
         &format!("{SETTINGS}?done=saved"),
         is_htmx(&headers),

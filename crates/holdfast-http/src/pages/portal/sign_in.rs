@@ -121,7 +121,7 @@ async fn portal_front(
     };
     // Already signed in here: on to the overview. A session of another workspace's portal, or
     // one that opens nothing, is the same as none: the form.
-    if let Ok(Some(actor)) = portal_actor(&state, &headers, &Method::GET).await
+    if let Ok(Some(actor)) = portal_actor(&state, "/portal/", &headers, &Method::GET).await
         && actor.workspace_slug == slug
     {
         return Ok(see_other(&format!("/portal/{slug}/home"), false));
@@ -223,7 +223,7 @@ async fn confirm(
     let mut response = see_other(&format!("/portal/{}/home", signed_in.workspace_slug), false);
     let cookie = state
         .cookies
-        .set_portal(signed_in.cookie.expose(), SESSION_ABSOLUTE_MS / 1000);
+        .set_portal(signed_in.secret.expose(), SESSION_ABSOLUTE_MS / 1000);
     response.headers_mut().append(SET_COOKIE, cookie);
     Ok(response)
 }
