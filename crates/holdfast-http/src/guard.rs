@@ -646,7 +646,12 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
     // A page of another site may read the answer only when the customer's own workspace
     // lets that origin call its portal API (portal_cors in edge.rs decides the rest).
     let cors = match request.headers().get(ORIGIN) {
-        Some(origin) if request.uri().path().starts_with(PORTAL_API) => {
+        Some(origin)
+            if request
+                .uri()
+                .path()
+                .starts_with(crate::portal_cors::PORTAL_API) =>
+        {
             let origin = origin.to_str().unwrap_or_default().to_owned();
             match holdfast_app::portal::origins::allowed(&state.app, &actor.tenant, &origin).await {
                 Ok(allowed) => Some(allowed.then_some(origin)),
@@ -659,20 +664,14 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
     let mut response = next.run(request).await;
     if let Some(allowed) = cors {
         if let Some(origin) = allowed {
-            crate::edge::allow_portal_origin(&mut response, &origin);
+            crate::portal_cors::allow(&mut response, &origin);
         }
-        response.extensions_mut().insert(PortalCorsDecided);
+        response
+            .extensions_mut()
+            .insert(crate::portal_cors::Decided);
     }
     response
 }
-
-/// The path prefix of the client portal's API.
-pub(crate) const PORTAL_API: &str = "/api/portal/";
-
-/// Marks an answer whose CORS headers the portal guard decided (by the signed-in customer's
-/// workspace), so the edge adds none of its own.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PortalCorsDecided;
 
 fn portal_credential_refused() -> Problem {
     Problem::new(
@@ -698,7 +697,7 @@ pub(crate) async fn portal_actor(
 ) -> Result<Option<PortalActor>, Problem> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = bearer_token(value)
-            .filter(|_| uri_path.starts_with(PORTAL_API))
+            .filter(|_| uri_path.starts_with(crate::portal_cors::PORTAL_API))
             .ok_or_else(portal_credential_refused)?;
         let now = app.clock.now_ms();
         return match authenticate_portal_token(&app.db, &app.keys, token, now).await? {

@@ -17,6 +17,7 @@ pub mod guard;
 pub mod openapi;
 pub mod pages;
 mod paging;
+mod portal_cors;
 pub mod problem;
 mod ratelimit;
 pub mod routes;

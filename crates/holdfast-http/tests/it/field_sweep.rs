@@ -30,6 +30,17 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "one fixed answer for every address",
     ),
     (
+        "POST",
+        "/api/portal/v1/auth/token",
+        "tokens and a session id, no contact data",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/auth/refresh",
+        "tokens and a session id, no contact data",
+    ),
+    ("POST", "/api/portal/v1/auth/sign-out", "no content"),
+    (
         "GET",
         "/portal/{workspace_slug}",
         "the workspace's name and the sign-in form",
