@@ -51,6 +51,18 @@ pub(crate) fn portal_origin(actor: &PortalActor, client: &ClientInfo) -> Origin 
     }
 }
 
+/// Nobody signed in, from this request's address and user agent: the holder of a link token
+/// (the preference center), for an application operation to record its events with.
+pub(crate) fn anonymous_origin(client: &ClientInfo) -> Origin {
+    Origin {
+        actor_type: "anonymous",
+        actor_id: String::new(),
+        ip: client.ip.clone().unwrap_or_default(),
+        user_agent: client.user_agent.clone().unwrap_or_default(),
+        request_id: crate::problem::current_request_id().unwrap_or_default(),
+    }
+}
+
 /// An event of a user who is only now proving who they are (sign-in).
 pub(crate) fn by_user(
     user_id: &str,

@@ -119,6 +119,10 @@ pub fn route_table() -> RouteTable {
         crate::pages::portal::invoices::routes(t);
         crate::api::portal::jobs::routes(t);
         crate::api::portal::invoices::routes(t);
+        // A customer's consent preferences and their data (the preference center's functions):
+        // in the portal's module only, whatever the business's other modules.
+        crate::pages::portal::privacy::routes(t);
+        crate::api::portal::privacy::routes(t);
     });
     table
 }

@@ -1,12 +1,16 @@
 //! Consent changes (CRM): the one way consent changes, from staff, an import or the contact's
-//! own links ([`change_consent`]: double opt-in applied, every change logged), the reset when a
-//! contact's address changes, revoking a contact's preference links, and the consent view
-//! every entry point shows.
+//! own links ([`change_consent`]: double opt-in applied, every change logged), the contact's
+//! own choices from the preference center and the client portal ([`own_choices`], shown by
+//! [`own_view`]), the reset when a contact's address changes, revoking a contact's preference
+//! links, and the consent view every entry point shows.
 
+use crate::audit::Origin;
 use crate::outreach::{ContactEmail, Decision};
 use holdfast_core::crm::consent::{
-    self as rules, Channel, ConsentLogEntry, ConsentOut, PrivacySettings, Purpose, Status,
+    self as rules, Channel, ConsentLogEntry, ConsentOut, LawfulBasis, PrivacySettings, Purpose,
+    Source, Status,
 };
+use holdfast_core::crm::preferences::{PreferenceOut, PreferencesOut};
 use holdfast_core::ids::ContactId;
 use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
 use holdfast_store::ops::audit::NewEvent;
@@ -24,6 +28,61 @@ pub fn view(contact: &ContactId, standing: &Standing, settings: &PrivacySettings
             .map(|(c, v)| (c.as_str().to_owned(), v.clone()))
             .collect(),
     }
+}
+
+/// The contact's own consent as they see it (the preference center's page, the client
+/// portal): each channel's status and when it changed, and Do Not Contact.
+pub fn own_view(standing: &Standing) -> PreferencesOut {
+    PreferencesOut {
+        channels: Channel::ALL
+            .iter()
+            .map(|c| {
+                let updated_at = standing.channels.get(c).and_then(|v| v.updated_at);
+                let out = PreferenceOut {
+                    status: standing.status(*c),
+                    updated_at,
+                };
+                (c.as_str().to_owned(), out)
+            })
+            .collect(),
+        do_not_contact: standing.do_not_contact,
+    }
+}
+
+/// The contact's own act for the consent log: actor `contact`, from `origin`'s address and
+/// user agent, through `source` (`preference_center`, `portal`, `confirmation`).
+pub fn contacts_own(origin: &Origin, source: Source, note: Option<&str>) -> Who {
+    let known = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    Who {
+        actor: "contact".to_owned(),
+        ip: known(&origin.ip),
+        user_agent: known(&origin.user_agent),
+        source,
+        note: note.map(str::to_owned),
+    }
+}
+
+/// The contact's own choices (already validated by `holdfast_core::crm::preferences`), from
+/// the preference center or the client portal: a grant rests on their consent and waits for no
+/// confirmation (it is their own act), a denial needs no basis; through [`change_consent`],
+/// in the caller's transaction, with `before` locked by the caller.
+pub async fn own_choices(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    before: &Standing,
+    choices: &[(Channel, Status)],
+    who: &Who,
+    now: i64,
+) -> Result<Vec<ConsentLogEntry>, StoreError> {
+    let changes: Vec<Change> = choices
+        .iter()
+        .map(|(channel, status)| Change::Channel {
+            channel: *channel,
+            status: *status,
+            lawful_basis: (*status == Status::Granted).then_some(LawfulBasis::Consent),
+        })
+        .collect();
+    change_consent(tx, contact, before, &changes, who, now).await
 }
 
 /// The one way consent changes: requested grants become `pending` where double opt-in is on

@@ -1,7 +1,11 @@
 //! Data-subject rights and retention, callable with or without an HTTP actor: the export
-//! document (the API, and later the preference center's "download my data"), erasure inside a
-//! caller's transaction plus the attachment files after it, and the retention run (daily from
-//! the worker, now from the API or `holdfast retention`). Design note: docs/design/privacy.md.
+//! document (the API, and the mailed link of "download my data"), the data subject's own
+//! requests from the preference center and the client portal (`subject`: the mailed link, a
+//! deletion request), erasure inside a caller's transaction plus the attachment files after
+//! it, and the retention run (daily from the worker, now from the API or `holdfast
+//! retention`). Design note: docs/design/privacy.md.
+
+pub mod subject;
 
 use crate::AppResult;
 use holdfast_core::access::fields::{Field, Visible};

@@ -29,10 +29,10 @@ crate::closed_set!(
 );
 
 crate::closed_set!(
-    /// Where a change came from. `preference_center`, `inbound_keyword` and `confirmation` are
-    /// the contact's own acts and are only ever set by Holdfast itself; the API may state the
-    /// others.
-    Source { Form => "form", Import => "import", Api => "api", PreferenceCenter => "preference_center", InboundKeyword => "inbound_keyword", Operator => "operator", Confirmation => "confirmation" }
+    /// Where a change came from. `preference_center`, `portal` (a customer signed in to the
+    /// client portal), `inbound_keyword` and `confirmation` are the contact's own acts and are
+    /// only ever set by Holdfast itself; the API may state the others.
+    Source { Form => "form", Import => "import", Api => "api", PreferenceCenter => "preference_center", Portal => "portal", InboundKeyword => "inbound_keyword", Operator => "operator", Confirmation => "confirmation" }
 );
 
 crate::closed_set!(
@@ -149,16 +149,20 @@ pub fn decide(mode: Mode, standing: Standing, purpose: Purpose) -> Result<(), Re
 }
 
 /// The status a requested change actually records: with double opt-in on for the channel, a
-/// new grant from anyone but the contact themselves (confirmation link, preference center)
-/// waits as `pending` until confirmed. A channel already granted stays granted (re-asserting a
-/// grant, or changing its lawful basis, asks nothing again).
+/// new grant from anyone but the contact themselves (confirmation link, preference center, the
+/// client portal — each reached through a link mailed to their address) waits as `pending`
+/// until confirmed. A channel already granted stays granted (re-asserting a grant, or changing
+/// its lawful basis, asks nothing again).
 pub fn effective_status(
     requested: Status,
     current: Status,
     source: Source,
     double_opt_in: bool,
 ) -> Status {
-    let contacts_own_act = matches!(source, Source::Confirmation | Source::PreferenceCenter);
+    let contacts_own_act = matches!(
+        source,
+        Source::Confirmation | Source::PreferenceCenter | Source::Portal
+    );
     if requested == Status::Granted
         && double_opt_in
         && !contacts_own_act
@@ -698,7 +702,10 @@ mod tests {
     #[test]
     fn double_opt_in_turns_new_grants_pending_except_the_contacts_own() {
         for source in Source::ALL {
-            let own = matches!(source, Source::Confirmation | Source::PreferenceCenter);
+            let own = matches!(
+                source,
+                Source::Confirmation | Source::PreferenceCenter | Source::Portal
+            );
             for current in [Status::Unknown, Status::Denied, Status::Pending] {
                 let got = effective_status(Status::Granted, current, *source, true);
                 assert_eq!(

@@ -1254,8 +1254,9 @@ fn every_sending_path_goes_through_the_choke_point() {
                     | "holdfast-app/src/webhooks/delivery.rs"
             ),
             // Customer messages: help-desk replies, double opt-in requests, the link to the
-            // person's own data, invoice mail (transactional), and the client portal's sign-in
-            // link (asked for, or an invitation from staff).
+            // person's own data (asked from the preference center or the client portal),
+            // invoice mail (transactional), and the client portal's sign-in link (asked for,
+            // or an invitation from staff).
             "queue_to_contact(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
@@ -1264,7 +1265,7 @@ fn every_sending_path_goes_through_the_choke_point() {
                     | "holdfast-app/src/helpdesk/tickets.rs"
                     | "holdfast-app/src/invoicing/documents.rs"
                     | "holdfast-app/src/crm/consent.rs"
-                    | "holdfast-http/src/api/crm/preferences.rs"
+                    | "holdfast-app/src/privacy/subject.rs"
             ),
             _ => false,
         }

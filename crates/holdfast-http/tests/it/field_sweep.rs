@@ -158,6 +158,61 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/portal/{workspace_slug}/preferences",
+        "the signed-in customer's own consent, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/preferences",
+        "a redirect, or the preferences page (swept as GET) with a refusal",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/data",
+        "the signed-in customer's own deletion request, to that customer only",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/data/export",
+        "a redirect; the data itself goes only by the link mailed to the address on file",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/data/erasure-request",
+        "a redirect",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/preferences",
+        "the signed-in customer's own consent, to that customer only",
+    ),
+    (
+        "PATCH",
+        "/api/portal/v1/preferences",
+        "the signed-in customer's own consent, to that customer only",
+    ),
+    (
+        "PUT",
+        "/api/portal/v1/preferences",
+        "the signed-in customer's own consent, to that customer only",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/data/export",
+        "one status word; the data itself goes only by the link mailed to the address on file",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/data/erasure-request",
+        "the signed-in customer's own deletion request, to that customer only",
+    ),
+    (
+        "GET",
+        "/api/portal/v1/data/erasure-request",
+        "the signed-in customer's own deletion request, to that customer only",
+    ),
+    (
+        "GET",
         "/api/v1/contacts/{id}/portal",
         "the contact's portal access flag and sessions (times, browser): no contact field",
     ),

@@ -913,7 +913,11 @@ async fn every_portal_route_refuses_staff_credentials_and_other_portals() {
 
 /// A JSON body a portal API route takes.
 fn portal_body(path: &str) -> serde_json::Value {
-    if path.ends_with("/replies") {
+    if path.ends_with("/preferences") {
+        json!({"channels": {"email": {"status": "denied"}, "sms": {"status": "denied"},
+               "whatsapp": {"status": "denied"}, "phone": {"status": "denied"},
+               "postal": {"status": "denied"}}})
+    } else if path.ends_with("/replies") {
         json!({"body": "Sweep"})
     } else if path.ends_with("/tickets") {
         json!({"subject": "Sweep", "message": "Sweep"})

@@ -4,7 +4,10 @@
 //! to the contact, `/preferences/download/{token}`), and the double opt-in confirmation
 //! (`/consent/confirm/{token}`). A malformed, unknown or revoked token is one 404. Every change
 //! is the contact's own act, logged with its address and user agent. Plain HTML forms, no
-//! script; the page's policy allows only its own inline style and posting to itself.
+//! script; the page's policy allows only its own inline style and posting to itself. The
+//! choices' rules, the mailed data link and the deletion request are the application layer's
+//! (`holdfast_app::crm::consent::own_choices`, `holdfast_app::privacy::subject`), shared with
+//! the client portal.
 
 use crate::extract::ClientInfo;
 use crate::guard::{Guard, RateLimit};
@@ -16,16 +19,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use holdfast_app::crm::consent::change_consent;
-use holdfast_app::outreach::{ContactEmail, Decision};
+use holdfast_app::crm::consent::{contacts_own, own_choices};
+use holdfast_app::privacy::subject::{DataLink, file_erasure_request, mail_data_link};
 use holdfast_core::crm::consent::{
-    self as rules, Channel, LawfulBasis, PREFERENCE_TOKEN_PREFIX, Purpose, Source, Status,
+    self as rules, Channel, PREFERENCE_TOKEN_PREFIX, Source, Status,
 };
+use holdfast_core::crm::preferences::{channel_label, choices_from_form};
 use holdfast_core::ids::ContactId;
 use holdfast_core::token::sha256_hex;
 use holdfast_store::Lock;
 use holdfast_store::Tenant;
-use holdfast_store::crm::consent::{self as store, Change, Standing, Who};
+use holdfast_store::crm::consent::{self as store, Standing, Who};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -155,13 +159,7 @@ fn not_found() -> Problem {
 
 /// The contact's own act, from this request.
 fn who(client: &ClientInfo, source: Source, note: Option<&str>) -> Who {
-    Who {
-        actor: "contact".to_owned(),
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-        source,
-        note: note.map(str::to_owned),
-    }
+    contacts_own(&crate::audit::anonymous_origin(client), source, note)
 }
 
 fn escape(text: &str) -> String {
@@ -200,16 +198,6 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
         doc,
     )
         .into_response()
-}
-
-fn channel_label(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "Email",
-        Channel::Sms => "Text messages (SMS)",
-        Channel::Whatsapp => "WhatsApp",
-        Channel::Phone => "Phone calls",
-        Channel::Postal => "Post",
-    }
 }
 
 async fn workspace_name(tx: &mut holdfast_store::TenantTx<'_>) -> ApiResult<String> {
@@ -280,7 +268,7 @@ fn render(token: &str, name: &str, standing: &Standing, notice: Option<&str>) ->
 
 /// "Download my data", asked from the preference center: the footer's link is forwarded and
 /// scanned too often to serve the data itself, so a single-use link (one hour) goes to the
-/// contact's own address, through the choke point like every customer mail.
+/// contact's own address ([`mail_data_link`], as from the client portal).
 async fn request_download(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -290,64 +278,25 @@ async fn request_download(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
     standing_for_change(&mut tx, &token, &contact).await?;
-    let name = workspace_name(&mut tx).await?;
-    let name = if name.is_empty() {
-        "us".to_owned()
-    } else {
-        name
-    };
-    let mail = ContactEmail {
-        subject: format!("Your data held by {name}"),
-        body: format!(
-            "You asked for a copy of the data {name} holds about you. Download it here:\n\n{}\n\n\
-             The link works once, for one hour. If you did not ask for this, ignore this message.\n",
-            holdfast_app::outreach::DATA_LINK
-        ),
-        ..ContactEmail::default()
-    };
-    // A link sent in the last minutes is on its way: the footer's holder cannot flood the
-    // person's inbox.
-    let sent = if holdfast_app::outreach::queued_recently(
-        &mut tx,
-        &contact,
-        Purpose::DataAccess,
-        rules::DATA_LINK_RESEND_MS,
-        now,
-    )
-    .await?
-    {
-        tx.commit().await?;
-        return Ok(html(
-            StatusCode::OK,
-            "Check your email",
-            "<p>We sent a download link to your email address a few minutes ago. It works once, for one hour.</p>",
-        ));
-    } else {
-        holdfast_app::outreach::queue_to_contact(&mut tx, &contact, Purpose::DataAccess, mail, now)
-            .await?
-            == Decision::Queued
-    };
-    let event = crate::audit::anonymous(
-        &client,
-        "contact.export_requested",
-        "contact",
-        contact.as_str(),
-        json!({"by": "contact", "via": "preference_center", "mailed": sent}),
-    );
-    holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let origin = crate::audit::anonymous_origin(&client);
+    let sent = mail_data_link(&mut tx, &contact, Source::PreferenceCenter, &origin, now).await?;
     tx.commit().await?;
-    Ok(if sent {
-        html(
+    Ok(match sent {
+        DataLink::Mailed => html(
             StatusCode::OK,
             "Check your email",
             "<p>We sent a download link to your email address. It works once, for one hour.</p>",
-        )
-    } else {
-        html(
+        ),
+        DataLink::AlreadyMailed => html(
+            StatusCode::OK,
+            "Check your email",
+            "<p>We sent a download link to your email address a few minutes ago. It works once, for one hour.</p>",
+        ),
+        DataLink::NoAddress => html(
             StatusCode::OK,
             "We could not send the link",
             "<p>There is no email address on file to send the link to. Please contact the business directly.</p>",
-        )
+        ),
     })
 }
 
@@ -424,7 +373,7 @@ async fn download(
 }
 
 /// "Delete my data": an erasure request waiting for the operator's decision (one per
-/// contact while open), audited.
+/// contact while open), audited ([`file_erasure_request`], as from the client portal).
 async fn request_deletion(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -434,23 +383,15 @@ async fn request_deletion(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
     standing_for_change(&mut tx, &token, &contact).await?;
-    let open_before = holdfast_store::privacy::contact_erasure_requests(&mut tx, &contact, now)
-        .await?
-        .iter()
-        .any(|r| r.status == "open");
-    let request =
-        holdfast_store::privacy::request_erasure(&mut tx, &contact, "preference_center", now)
-            .await?;
-    if !open_before {
-        let event = crate::audit::anonymous(
-            &client,
-            "erasure_request.filed",
-            "contact",
-            contact.as_str(),
-            json!({"request_id": request, "source": "preference_center"}),
-        );
-        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    }
+    let origin = crate::audit::anonymous_origin(&client);
+    file_erasure_request(
+        &mut tx,
+        &contact,
+        Source::PreferenceCenter.as_str(),
+        &origin,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(html(
         StatusCode::OK,
@@ -481,8 +422,9 @@ async fn page_unsubscribe(state: State<AppState>, token: Path<String>) -> ApiRes
     page(state, token, Query(HashMap::new())).await
 }
 
-/// The posted form: each channel `granted`/`denied` (absent = unchanged), and `action`.
-fn parse_form(body: &[u8]) -> Result<(Vec<(Channel, Status)>, bool), Problem> {
+/// The posted form: each channel `granted`/`denied` (absent = unchanged), and `action`
+/// (`holdfast_core::crm::preferences::choices_from_form`, the client portal's rules too).
+fn parse_form(body: &[u8]) -> Result<Vec<(Channel, Status)>, Problem> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
         Problem::field(
             holdfast_core::error::ErrorCode::Validation,
@@ -490,35 +432,7 @@ fn parse_form(body: &[u8]) -> Result<(Vec<(Channel, Status)>, bool), Problem> {
             "is not a form this page sends",
         )
     })?;
-    let mut channels = Vec::new();
-    let mut all = false;
-    for (key, value) in &pairs {
-        if key == "action" {
-            all = value == "unsubscribe_all";
-            continue;
-        }
-        let (Some(channel), Some(status)) = (Channel::parse(key), Status::parse(value)) else {
-            return Err(Problem::field(
-                holdfast_core::error::ErrorCode::Validation,
-                key,
-                "is not a choice this page offers (channels take granted or denied)",
-            ));
-        };
-        if !matches!(status, Status::Granted | Status::Denied) {
-            return Err(Problem::field(
-                holdfast_core::error::ErrorCode::Validation,
-                key,
-                "must be granted or denied",
-            ));
-        }
-        if !channels.iter().any(|(c, _)| c == &channel) {
-            channels.push((channel, status));
-        }
-    }
-    if all {
-        channels = Channel::ALL.iter().map(|c| (*c, Status::Denied)).collect();
-    }
-    Ok((channels, all))
+    choices_from_form(&pairs).map_err(Problem::validation)
 }
 
 async fn save(
@@ -528,23 +442,15 @@ async fn save(
     body: Bytes,
 ) -> ApiResult<Response> {
     let (tenant, contact) = target(&state, &token).await?;
-    let (choices, _all) = parse_form(&body)?;
-    let changes: Vec<Change> = choices
-        .into_iter()
-        .map(|(channel, status)| Change::Channel {
-            channel,
-            status,
-            lawful_basis: (status == Status::Granted).then_some(LawfulBasis::Consent),
-        })
-        .collect();
+    let choices = parse_form(&body)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
     let before = standing_for_change(&mut tx, &token, &contact).await?;
-    change_consent(
+    own_choices(
         &mut tx,
         &contact,
         &before,
-        &changes,
+        &choices,
         &who(&client, Source::PreferenceCenter, None),
         now,
     )
@@ -600,16 +506,11 @@ async fn one_click(
     let now = state.clock.now_ms();
     let mut tx = state.db.write(&tenant).await?;
     let before = standing_for_change(&mut tx, &token, &contact).await?;
-    let change = Change::Channel {
-        channel: Channel::Email,
-        status: Status::Denied,
-        lawful_basis: None,
-    };
-    change_consent(
+    own_choices(
         &mut tx,
         &contact,
         &before,
-        &[change],
+        &[(Channel::Email, Status::Denied)],
         &who(
             &client,
             Source::PreferenceCenter,
@@ -678,16 +579,11 @@ async fn confirm(
     // Only a channel still waiting is confirmed: a later "no" from the contact or an operator
     // is not overturned by an old link.
     if before.status(channel) == Status::Pending {
-        let change = Change::Channel {
-            channel,
-            status: Status::Granted,
-            lawful_basis: Some(LawfulBasis::Consent),
-        };
-        change_consent(
+        own_choices(
             &mut tx,
             &contact,
             &before,
-            &[change],
+            &[(channel, Status::Granted)],
             &who(&client, Source::Confirmation, None),
             now,
         )

@@ -15,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post, put};
 use holdfast_app::attachments::remove_files;
+use holdfast_app::privacy::subject::file_erasure_request;
 use holdfast_app::privacy::{self, erase_audited};
 use holdfast_core::access::modules::Module;
 use holdfast_core::access::policy::Permission;
@@ -313,30 +314,16 @@ async fn request_file(
     {
         return Err(Problem::not_found("contact"));
     }
-    let before = store::contact_erasure_requests(&mut tx, &id, now).await?;
-    let request = store::request_erasure(&mut tx, &id, "operator", now).await?;
-    let created = !before.iter().any(|r| r.id == request);
-    let request = store::erasure_request(&mut tx, &ErasureRequestId::from_trusted(request), now)
-        .await?
-        .ok_or_else(|| Problem::not_found("erasure request"))?;
-    if created {
-        let event = audit::by(
-            &actor,
-            &client,
-            "erasure_request.filed",
-            "contact",
-            id.as_str(),
-            json!({"request_id": request.id, "source": "operator", "due_at": request.due_at}),
-        );
-        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
-    }
+    // The one way a request is filed, as from the preference center and the client portal.
+    let origin = audit::origin(&actor, &client);
+    let filed = file_erasure_request(&mut tx, &id, "operator", &origin, now).await?;
     tx.commit().await?;
-    let status = if created {
+    let status = if filed.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(request)))
+    Ok((status, Json(filed.request)))
 }
 
 #[derive(Deserialize)]

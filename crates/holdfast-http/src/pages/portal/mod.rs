@@ -1,12 +1,13 @@
 //! The client portal's pages (`/portal/{workspace_slug}/…`): signing in with a link sent by
 //! mail (`sign_in`), the signed-in customer's overview (`home`), their requests (`tickets`),
-//! one of their visits (`jobs`) and one of their invoices with its PDF and Pay (`invoices`);
-//! and the staff's side in the console: who may sign in (`access`). What they share lives in
-//! `console/portal.rs`.
+//! one of their visits (`jobs`), one of their invoices with its PDF and Pay (`invoices`), their
+//! contact preferences and their data (`privacy`); and the staff's side in the console: who
+//! may sign in (`access`). What they share lives in `console/portal.rs`.
 
 pub mod access;
 pub mod home;
 pub mod invoices;
 pub mod jobs;
+pub mod privacy;
 pub mod sign_in;
 pub mod tickets;
