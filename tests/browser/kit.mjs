@@ -37,14 +37,15 @@ export async function shoot(page, name, fullPage = true) {
 }
 
 /// Runs `steps(page, context)` in a fresh browser and reports: ok when they all ran.
-export async function drive(steps) {
+/// `context` adds to the browser context's options (a phone: `viewport`, `isMobile`, `hasTouch`).
+export async function drive(steps, context = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.HF_CHROMIUM || "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
   try {
-    const context = await browser.newContext({ viewport: desktop });
-    const page = await context.newPage();
+    const opened = await browser.newContext({ viewport: desktop, ...context });
+    const page = await opened.newPage();
     page.on("dialog", async (d) => {
       result.dialogs.push(d.message());
       await d.dismiss();
@@ -58,7 +59,7 @@ export async function drive(steps) {
       }
     });
     page.on("pageerror", (e) => result.console.push(`pageerror: ${String(e)}`.slice(0, 300)));
-    await steps(page, context);
+    await steps(page, opened);
     result.ok = true;
   } catch (e) {
     result.error = String(e && e.message ? e.message : e).slice(0, 2000);

@@ -193,18 +193,23 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Whether the request was sent by a page of another site: a `Sec-Fetch-Site: cross-site`, or
-/// an `Origin` whose host differs from the `Host` the browser addressed.
+/// an `Origin` whose host differs from the `Host` the browser addressed. A page answered with
+/// `Referrer-Policy: no-referrer` (the client portal's, a public link's) makes the browser send
+/// `Origin: null` with its own forms and htmx requests; then the browser's
+/// `Sec-Fetch-Site: same-origin`, which no page can set, says where it came from (an opaque
+/// origin, such as a sandboxed frame's, is never `same-origin`). `null` without it is refused.
 pub fn is_cross_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
-    {
+    let fetch_site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+    if fetch_site.is_some_and(|v| v.eq_ignore_ascii_case(b"cross-site")) {
         return true;
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return false;
     };
     let origin = origin.to_str().unwrap_or("null");
+    if origin == "null" && fetch_site.is_some_and(|v| v.eq_ignore_ascii_case(b"same-origin")) {
+        return false;
+    }
     let origin_host = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
@@ -318,6 +323,27 @@ mod tests {
             ("origin", "null")
         ])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        // A no-referrer page's own form: `Origin: null`, and the browser says same-origin.
+        assert!(!is_cross_site(&headers(&[
+            ("host", "ops.example.com"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        for site in ["same-site", "cross-site", "none"] {
+            assert!(
+                is_cross_site(&headers(&[
+                    ("host", "ops.example.com"),
+                    ("origin", "null"),
+                    ("sec-fetch-site", site)
+                ])),
+                "{site}"
+            );
+        }
+        assert!(is_cross_site(&headers(&[
+            ("host", "ops.example.com"),
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "same-origin")
+        ])));
     }
 
     #[test]

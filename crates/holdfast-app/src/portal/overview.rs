@@ -39,10 +39,12 @@ pub struct InvoiceLine {
     pub due_date: Option<String>,
 }
 
-/// The overview: each list is there only while its module is on (`None` otherwise: the
-/// section is left out, as the staff side leaves the module's records out).
+/// The overview. Visits and invoices are there only while their module is on (`None`
+/// otherwise: the section is left out, as their pages answer 404 then). The customer's past
+/// requests are always there: reading them does not need the help desk, only writing does
+/// (`super::tickets::may_write`), so the list agrees with the request's own page and the API.
 pub struct Overview {
-    pub tickets: Option<Vec<TicketLine>>,
+    pub tickets: Vec<TicketLine>,
     pub jobs: Option<Vec<JobLine>>,
     pub invoices: Option<Vec<InvoiceLine>>,
 }
@@ -64,10 +66,7 @@ pub async fn overview(app: &App, actor: &PortalActor) -> AppResult<Overview> {
     let mut tx = app.db.read(&actor.tenant).await?;
     let zone = holdfast_store::field_service::jobs::time_zone(&mut tx).await?;
     let on = |m| actor.modules.contains(m);
-    let tickets = match on(Module::Helpdesk) {
-        true => Some(overview::tickets(&mut tx, &actor.scope).await?),
-        false => None,
-    };
+    let tickets = overview::tickets(&mut tx, &actor.scope).await?;
     let jobs = match on(Module::FieldService) {
         true => Some(overview::jobs(&mut tx, &actor.scope).await?),
         false => None,
@@ -78,17 +77,15 @@ pub async fn overview(app: &App, actor: &PortalActor) -> AppResult<Overview> {
     };
     tx.commit().await?;
     Ok(Overview {
-        tickets: tickets.map(|tickets| {
-            tickets
-                .into_iter()
-                .map(|t| TicketLine {
-                    id: t.id,
-                    subject: t.subject,
-                    status: t.status.replace('_', " "),
-                    last_activity: local(&zone.local(t.last_message_at)),
-                })
-                .collect()
-        }),
+        tickets: tickets
+            .into_iter()
+            .map(|t| TicketLine {
+                id: t.id,
+                subject: t.subject,
+                status: t.status.replace('_', " "),
+                last_activity: local(&zone.local(t.last_message_at)),
+            })
+            .collect(),
         jobs: jobs.map(|jobs| {
             jobs.into_iter()
                 .map(|j| {

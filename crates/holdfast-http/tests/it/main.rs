@@ -57,6 +57,7 @@ mod payments;
 mod portal;
 mod portal_api;
 mod portal_billing;
+mod portal_browser;
 mod portal_privacy;
 mod portal_tickets;
 mod privacy;

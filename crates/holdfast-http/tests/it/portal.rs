@@ -816,9 +816,11 @@ async fn closing_the_portal_ends_sessions_and_links_for_good() {
     app.browser(Method::GET, &pia_link).expect(404).await;
 }
 
-/// The overview shows only what the workspace's modules offer.
+/// The overview shows the visits and invoices only while their modules are on; the customer's
+/// past requests stay, read-only, while the help desk is off, as their own pages and the API
+/// read them (docs/design/portal.md: reading past requests does not need the help desk).
 #[tokio::test(flavor = "multi_thread")]
-async fn the_overview_leaves_out_what_a_module_that_is_off_holds() {
+async fn the_overview_leaves_out_what_a_module_that_is_off_holds_but_past_requests_stay_readable() {
     let app = TestApp::spawn().await;
     let ws = app.workspace("portal-sections").await;
     let id = contact(&app, &ws, "Quinn", &at("quinn")).await;
@@ -831,20 +833,58 @@ async fn the_overview_leaves_out_what_a_module_that_is_off_holds() {
         "{}",
         page.text
     );
+    let prefix = format!("href=\"/portal/{}/tickets/tk_", ws.slug);
+    let request = page
+        .text
+        .split(&prefix)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|rest| format!("/portal/{}/tickets/tk_{rest}", ws.slug))
+        .unwrap_or_else(|| panic!("no request linked: {}", page.text));
     app.patch("/api/v1/modules")
         .key(&ws.admin_key)
         .json(&json!({"enabled": ["crm", "client_portal"]}))
         .expect(200)
         .await;
-    // The portal is still on, so the session holds; its sections are gone.
+    // The portal is still on, so the session holds; the visits and invoices are gone.
     let page = home(&app, &ws, &quinn).await;
     assert_eq!(page.status, 200, "{}", page.text);
-    for gone in [
-        "Your invoices",
-        "Your visits",
-        "Your requests",
-        "Quinn&#x27;s request",
-    ] {
+    for gone in ["Your invoices", "Your visits", "New request"] {
         assert!(!page.text.contains(gone), "{gone}: {}", page.text);
     }
+    // The requests stay, each leading to its page, which reads without a reply form.
+    for kept in [
+        "Your requests",
+        "Quinn&#39;s request",
+        &format!("href=\"{request}\""),
+        "but not send messages at the moment",
+    ] {
+        assert!(page.text.contains(kept), "{kept}: {}", page.text);
+    }
+    let shown = app
+        .browser(Method::GET, &request)
+        .header("cookie", &quinn.cookie)
+        .expect(200)
+        .await;
+    assert!(shown.text.contains("Quinn&#39;s request"), "{}", shown.text);
+    assert!(
+        !shown.text.contains("name=\"body\""),
+        "no reply form: {}",
+        shown.text
+    );
+    assert!(
+        shown.text.contains("but not send messages at the moment"),
+        "{}",
+        shown.text
+    );
+    let listed = app
+        .browser(Method::GET, "/api/portal/v1/tickets")
+        .header("cookie", &quinn.cookie)
+        .expect(200)
+        .await;
+    assert_eq!(
+        listed.json["data"][0]["subject"], "Quinn's request",
+        "{}",
+        listed.text
+    );
 }

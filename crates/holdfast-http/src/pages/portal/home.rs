@@ -34,8 +34,9 @@ struct HomePage {
     frame: PortalFrame,
     /// "New request" is offered (the help desk is on).
     may_open: bool,
-    /// Each list only while its module is on.
-    tickets: Option<Vec<TicketLine>>,
+    /// The customer's requests, whether or not the help desk is on (reading them does not need
+    /// it, as their pages do not); visits and invoices only while their module is on.
+    tickets: Vec<TicketLine>,
     jobs: Option<Vec<JobLine>>,
     invoices: Option<Vec<InvoiceLine>>,
 }

@@ -80,7 +80,8 @@ struct InvoicePage {
     pdf_path: String,
     pay_path: String,
     payable: bool,
-    /// Back from the provider's checkout (`?paid=1`): thanked, nothing more.
+    /// Back from the provider's checkout (`?paid=1`): thanked, nothing more (and not at all
+    /// once nothing is open: the status then says it is paid).
     returned: bool,
     /// Why Pay was refused.
     error: Option<String>,

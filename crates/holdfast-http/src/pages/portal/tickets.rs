@@ -94,8 +94,17 @@ struct NewPage {
     error: Option<String>,
 }
 
+/// A request that is not the customer's (another's, or none), in a page's words: the same
+/// 404 for every reason, as the API's [`not_found`], without naming an API route.
+fn no_such_request() -> Problem {
+    Problem::new(
+        ErrorCode::NotFound,
+        "You have no request at this address. Your overview lists your requests.",
+    )
+}
+
 fn ticket_id(text: &str) -> ApiResult<TicketId> {
-    TicketId::parse(text).ok_or_else(|| Problem(not_found()))
+    TicketId::parse(text).ok_or_else(no_such_request)
 }
 
 /// What a refusal says next to the form: each field's problem in the form's words.
@@ -168,7 +177,7 @@ async fn ticket_page(
     let id = ticket_id(&id)?;
     let thread = app::thread(&state, &actor, &id)
         .await?
-        .ok_or_else(|| Problem(not_found()))?;
+        .ok_or_else(no_such_request)?;
     Ok(page(
         StatusCode::OK,
         &ticket_page_of(&state, &actor, &thread, None, String::new()),
@@ -197,13 +206,14 @@ async fn reply_add(
             return Ok(see_other(&to, is_htmx(&headers)));
         }
         Err(e) if matches!(e.code, ErrorCode::Validation | ErrorCode::Conflict) => e,
+        Err(e) if e.detail == not_found().detail => return Err(no_such_request()),
         Err(e) => return Err(Problem(e)),
     };
     // The request is the customer's (a request that is not answered 404 above): the page again,
     // with what was wrong and the text as typed.
     let thread = app::thread(&state, &actor, &id)
         .await?
-        .ok_or_else(|| Problem(not_found()))?;
+        .ok_or_else(no_such_request)?;
     let status =
         StatusCode::from_u16(refused.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     Ok(page(
