@@ -25,6 +25,9 @@ pub struct ContactPortal {
     /// Whether they may sign in now (their setting or the default, and an email address).
     pub effective: bool,
     pub sessions: Vec<PortalSessionOut>,
+    /// The company whose jobs and invoices their portal also shows (they are its billing
+    /// contact and still belong to it).
+    pub billing_company: Option<String>,
 }
 
 fn not_found() -> ApiError {
@@ -59,10 +62,12 @@ async fn read(tx: &mut TenantTx<'_>, contact: &ContactId, now: i64) -> AppResult
             expires_at: utc(s.expires_at),
         })
         .collect();
+    let billing_company = access::billing_company(tx, contact).await?;
     Ok(ContactPortal {
         own,
         effective,
         sessions,
+        billing_company,
     })
 }
 
@@ -142,6 +147,53 @@ pub async fn set_contact(
         json!({"access": own, "sessions_ended": ended}),
     );
     holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    let out = read(&mut tx, &contact, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Marks the contact the billing contact of their company (`true`: its jobs and invoices
+/// join what their portal shows, while they belong to it) or of none (`false`), audited as
+/// `contact.portal_billing_changed`. It shows invoices with amounts, so it takes a role that
+/// may open the portal; a contact of no company is 409.
+pub async fn set_billing(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    id: &str,
+    billing: bool,
+) -> AppResult<ContactPortal> {
+    let contact = parse(id)?;
+    may_open(actor)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.write(&actor.tenant).await?;
+    exists(&mut tx, &contact, Lock::ForUpdate).await?;
+    let company = if billing {
+        Some(access::company_of(&mut tx, &contact).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "this contact belongs to no company, so they cannot be its billing contact: \
+                     set their company first (PATCH /api/v1/contacts/{} with company_id)",
+                    contact.as_str()
+                ),
+            )
+        })?)
+    } else {
+        None
+    };
+    let before = access::billing_company(&mut tx, &contact).await?;
+    let by = format!("{}:{}", origin.actor_type, origin.actor_id);
+    access::set_billing(&mut tx, &contact, company.as_deref(), &by, now).await?;
+    if before != company {
+        let event = origin.event(
+            "contact.portal_billing_changed",
+            "contact",
+            contact.as_str(),
+            json!({"before": before, "company_id": company}),
+        );
+        holdfast_store::ops::audit::append(&mut tx, &event, now).await?;
+    }
     let out = read(&mut tx, &contact, now).await?;
     tx.commit().await?;
     Ok(out)

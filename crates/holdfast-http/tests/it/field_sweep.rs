@@ -222,6 +222,11 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the contact's portal access flag and sessions (times, browser): no contact field",
     ),
     (
+        "PUT",
+        "/api/v1/contacts/{id}/portal/billing",
+        "the contact's portal access flag, sessions and company id: no contact field",
+    ),
+    (
         "DELETE",
         "/api/v1/contacts/{id}/portal/sessions/{session_id}",
         "no content",

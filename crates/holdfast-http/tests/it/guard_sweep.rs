@@ -201,6 +201,8 @@ fn body_for(path: &str) -> serde_json::Value {
     }
     if path.ends_with("/portal") {
         json!({"access": true})
+    } else if path.ends_with("/portal/billing") {
+        json!({"billing_contact": false})
     } else if path.ends_with("/portal/settings") {
         json!({"default_access": false})
     } else if path.contains("2fa") {

@@ -901,3 +901,311 @@ async fn visits_and_invoices_are_not_there_while_their_module_is_off() {
             .await;
     }
 }
+
+/// A company's billing contact: staff mark a contact of a company, and their portal also
+/// shows the company's jobs and invoices (made for any of its contacts), never its requests;
+/// a colleague who is not marked sees only their own; a contact of another company sees none
+/// of it; the mark goes with the contact's company (moved away, it opens nothing) and when
+/// staff take it off. On both databases.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_companys_billing_contact_sees_its_jobs_and_invoices_and_no_one_else_does() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let ws = app.workspace("portal-billing-contact").await;
+    let domain = format!("{}.example.com", holdfast_testkit::unique("bill"));
+    let company = |name: &str| {
+        let body = json!({"name": name});
+        let app = &app;
+        let key = ws.admin_key.clone();
+        async move {
+            app.post("/api/v1/companies")
+                .key(&key)
+                .json(&body)
+                .expect(201)
+                .await
+                .json["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let acme = company("Acme Ltd").await;
+    let globex = company("Globex").await;
+    let (payer_id, payer) =
+        crate::portal_customer(&app, &ws, "Pam Payer", &format!("pam@{domain}")).await;
+    let (colleague_id, colleague) =
+        crate::portal_customer(&app, &ws, "Carl Colleague", &format!("carl@{domain}")).await;
+    let (outsider_id, outsider) =
+        crate::portal_customer(&app, &ws, "Olga Outsider", &format!("olga@{domain}")).await;
+    for (id, company) in [(&payer_id, &acme), (&colleague_id, &acme)] {
+        app.patch(&format!("/api/v1/contacts/{id}"))
+            .key(&ws.admin_key)
+            .json(&json!({"company_id": company}))
+            .expect(200)
+            .await;
+    }
+    // The colleague's visit and invoice, made for the company; one of the colleague's own
+    // not made for the company; one of another company's.
+    let for_company = |contact: String, company: Option<String>, what: &'static str| {
+        let app = &app;
+        let ws = &ws;
+        async move {
+            let job = app
+                .post("/api/v1/jobs")
+                .key(&ws.admin_key)
+                .json(
+                    &json!({"contact_id": contact, "company_id": company, "title": what,
+                       "window": {"start": "2026-07-01T09:00", "end": "2026-07-01T11:30"}}),
+                )
+                .expect(201)
+                .await
+                .json["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let invoice = app
+                .post("/api/v1/invoices")
+                .key(&ws.admin_key)
+                .json(&json!({"contact_id": contact, "company_id": company, "currency": "GBP",
+                              "lines": [{"description": what, "quantity": "1", "unit_price": "100.00", "tax_percent": "20"}]}))
+                .expect(201)
+                .await
+                .json["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            app.post(&format!("/api/v1/invoices/{invoice}/issue"))
+                .key(&ws.admin_key)
+                .json(&json!({}))
+                .expect(200)
+                .await;
+            (job, invoice)
+        }
+    };
+    let (acme_job, acme_invoice) = for_company(
+        colleague_id.clone(),
+        Some(acme.clone()),
+        "Acme boiler service",
+    )
+    .await;
+    let (own_job, own_invoice) = for_company(colleague_id.clone(), None, "Carl's own tap").await;
+    let (globex_job, globex_invoice) =
+        for_company(colleague_id.clone(), Some(globex.clone()), "Globex roof").await;
+    let payer_ticket = app
+        .post("/api/v1/tickets")
+        .key(&ws.admin_key)
+        .json(
+            &json!({"subject": "Carl's question", "contact": {"email": format!("carl@{domain}")},
+                      "message": "Carl asks"}),
+        )
+        .expect(201)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let sees = |who: &PortalCustomer, path: String| {
+        let app = &app;
+        let cookie = who.cookie.clone();
+        async move {
+            app.browser(Method::GET, &path)
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .status
+        }
+    };
+    let every = |job: &str, invoice: &str| {
+        vec![
+            format!("/api/portal/v1/jobs/{job}"),
+            format!("/portal/{}/jobs/{job}", ws.slug),
+            format!("/api/portal/v1/invoices/{invoice}"),
+            format!("/api/portal/v1/invoices/{invoice}/pdf"),
+            format!("/portal/{}/invoices/{invoice}", ws.slug),
+        ]
+    };
+    // Not marked yet: the payer sees none of the company's.
+    for path in every(&acme_job, &acme_invoice) {
+        assert_eq!(sees(&payer, path.clone()).await, 404, "{path}");
+    }
+
+    // Staff mark her; a contact of no company cannot be one; a role that may not open the
+    // portal cannot mark anyone.
+    let marked = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/contacts/{payer_id}/portal/billing"),
+        )
+        .key(&ws.admin_key)
+        .json(&json!({"billing_contact": true}))
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(marked["billing_company_id"], acme.as_str(), "{marked}");
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/contacts/{outsider_id}/portal/billing"),
+    )
+    .key(&ws.admin_key)
+    .json(&json!({"billing_contact": true}))
+    .expect(409)
+    .await;
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/contacts/{payer_id}/portal/billing"),
+    )
+    .key(&ws.admin_key)
+    .json(&json!({"billing_contact": "yes"}))
+    .expect(422)
+    .await;
+    let support = app
+        .key(
+            &ws.slug,
+            holdfast_core::access::policy::BuiltinRole::Support,
+        )
+        .await;
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/contacts/{colleague_id}/portal/billing"),
+    )
+    .key(&support)
+    .json(&json!({"billing_contact": true}))
+    .expect(403)
+    .await;
+    let audit = app
+        .get("/api/v1/audit?action=contact.portal_billing_changed")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert!(audit.text.contains(&acme), "{}", audit.text);
+
+    // Now the payer sees the company's visit and invoice, on pages and API, in the lists.
+    for path in every(&acme_job, &acme_invoice) {
+        assert_eq!(sees(&payer, path.clone()).await, 200, "{path}");
+    }
+    let list = app
+        .browser(Method::GET, "/api/portal/v1/invoices")
+        .header("cookie", &payer.cookie)
+        .expect(200)
+        .await;
+    assert!(list.text.contains(&acme_invoice), "{}", list.text);
+    let home = app
+        .browser(Method::GET, &format!("/portal/{}/home", ws.slug))
+        .header("cookie", &payer.cookie)
+        .expect(200)
+        .await;
+    assert!(home.text.contains("Acme boiler service"), "{}", home.text);
+    // Never the colleague's own records, another company's, or the colleague's requests.
+    for path in every(&own_job, &own_invoice)
+        .into_iter()
+        .chain(every(&globex_job, &globex_invoice))
+        .chain([
+            format!("/api/portal/v1/tickets/{payer_ticket}"),
+            format!("/portal/{}/tickets/{payer_ticket}", ws.slug),
+        ])
+    {
+        assert_eq!(sees(&payer, path.clone()).await, 404, "{path}");
+    }
+    for text in ["Carl's own tap", "Globex roof", "Carl's question"] {
+        assert!(!home.text.contains(text), "{text}: {}", home.text);
+        assert!(!list.text.contains(text), "{text}: {}", list.text);
+    }
+    // The colleague, not marked, sees their own (the company's invoice is made for them);
+    // the outsider sees none of it.
+    for path in every(&own_job, &own_invoice) {
+        assert_eq!(sees(&colleague, path.clone()).await, 200, "{path}");
+    }
+    for path in every(&acme_job, &acme_invoice) {
+        assert_eq!(sees(&outsider, path.clone()).await, 404, "{path}");
+    }
+
+    // Moved to another company: the mark opens nothing (not Globex's either).
+    app.patch(&format!("/api/v1/contacts/{payer_id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"company_id": globex}))
+        .expect(200)
+        .await;
+    for path in every(&acme_job, &acme_invoice)
+        .into_iter()
+        .chain(every(&globex_job, &globex_invoice))
+    {
+        assert_eq!(sees(&payer, path.clone()).await, 404, "{path}");
+    }
+    let now = app
+        .get(&format!("/api/v1/contacts/{payer_id}/portal"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(now["billing_company_id"], Value::Null, "{now}");
+    // Back, and marked off by staff: nothing again.
+    app.patch(&format!("/api/v1/contacts/{payer_id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"company_id": acme}))
+        .expect(200)
+        .await;
+    assert_eq!(
+        sees(&payer, format!("/api/portal/v1/invoices/{acme_invoice}")).await,
+        200
+    );
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/contacts/{payer_id}/portal/billing"),
+    )
+    .key(&ws.admin_key)
+    .json(&json!({"billing_contact": false}))
+    .expect(200)
+    .await;
+    for path in every(&acme_job, &acme_invoice) {
+        assert_eq!(sees(&payer, path.clone()).await, 404, "{path}");
+    }
+
+    // In the console: the box is offered for a contact of a company, and ticking it marks her.
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let staff = app.console_login(&ws).await;
+    let page_path = format!("/app/contacts/{payer_id}/portal");
+    let page = app
+        .browser(Method::GET, &page_path)
+        .cookie(&staff)
+        .expect(200)
+        .await;
+    assert!(
+        page.text.contains("Billing contact of their company"),
+        "{}",
+        page.text
+    );
+    app.browser(Method::POST, &page_path)
+        .console(&staff)
+        .body(FORM, "access=on&billing_offered=1&billing=on")
+        .expect(303)
+        .await;
+    let now = app
+        .get(&format!("/api/v1/contacts/{payer_id}/portal"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json;
+    assert_eq!(now["billing_company_id"], acme.as_str(), "{now}");
+    let outsider_page = app
+        .browser(Method::GET, &format!("/app/contacts/{outsider_id}/portal"))
+        .cookie(&staff)
+        .expect(200)
+        .await;
+    assert!(
+        !outsider_page
+            .text
+            .contains("Billing contact of their company"),
+        "{}",
+        outsider_page.text
+    );
+    // Unticked: off again.
+    app.browser(Method::POST, &page_path)
+        .console(&staff)
+        .body(FORM, "access=on&billing_offered=1")
+        .expect(303)
+        .await;
+    assert_eq!(
+        sees(&payer, format!("/api/portal/v1/invoices/{acme_invoice}")).await,
+        404
+    );
+}

@@ -161,3 +161,67 @@ pub async fn set_default(
     }
     Ok(())
 }
+
+/// The company the contact is the billing contact of, while they still belong to it (staff's
+/// mark on an earlier company of theirs opens nothing).
+pub async fn billing_company(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+) -> Result<Option<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    Ok(sqlx::query_scalar(
+        "SELECT b.company_id FROM portal_billing_contacts b JOIN contacts c \
+         ON c.workspace_id = b.workspace_id AND c.id = b.contact_id AND c.company_id = b.company_id \
+         WHERE b.workspace_id = $1 AND b.contact_id = $2",
+    )
+    .bind(ws)
+    .bind(contact.as_str())
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
+/// The company a contact belongs to now, if any.
+pub async fn company_of(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+) -> Result<Option<String>, StoreError> {
+    let ws = tx.ws().to_owned();
+    let company: Option<Option<String>> =
+        sqlx::query_scalar("SELECT company_id FROM contacts WHERE workspace_id = $1 AND id = $2")
+            .bind(ws)
+            .bind(contact.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(company.flatten())
+}
+
+/// Marks the contact the billing contact of `company` (their company now), or, with `None`,
+/// of no company: every earlier mark of theirs goes.
+pub async fn set_billing(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    company: Option<&str>,
+    by: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query("DELETE FROM portal_billing_contacts WHERE workspace_id = $1 AND contact_id = $2")
+        .bind(&ws)
+        .bind(contact.as_str())
+        .execute(tx.conn())
+        .await?;
+    if let Some(company) = company {
+        sqlx::query(
+            "INSERT INTO portal_billing_contacts (workspace_id, contact_id, company_id, \
+             marked_by, marked_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&ws)
+        .bind(contact.as_str())
+        .bind(company)
+        .bind(by)
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}

@@ -11,7 +11,7 @@ use crate::ops::audit::{self, NewEvent};
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::access::modules::ModuleSet;
 use holdfast_core::identity::jwt::{KeyRing, TokenType};
-use holdfast_core::ids::{ContactId, PortalSessionId, WorkspaceId};
+use holdfast_core::ids::{CompanyId, ContactId, PortalSessionId, WorkspaceId};
 use holdfast_core::portal::{
     REFRESH_PREFIX, SESSION_ABSOLUTE_MS, SESSION_COOKIE_PREFIX, SESSION_IDLE_MS, SessionKind,
 };
@@ -24,16 +24,32 @@ use serde_json::json;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalScope {
     contact: ContactId,
+    billing_company: Option<CompanyId>,
 }
 
 impl PortalScope {
-    fn new(contact: ContactId) -> PortalScope {
-        PortalScope { contact }
+    fn new(contact: ContactId, billing_company: Option<CompanyId>) -> PortalScope {
+        PortalScope {
+            contact,
+            billing_company,
+        }
     }
 
     /// The signed-in customer's contact.
     pub fn contact(&self) -> &ContactId {
         &self.contact
+    }
+
+    /// The company whose jobs and invoices the customer also sees: staff marked them its
+    /// billing contact, and they still belong to it. Their requests (tickets) stay their own.
+    pub fn billing_company(&self) -> Option<&CompanyId> {
+        self.billing_company.as_ref()
+    }
+
+    /// [`Self::billing_company`] as a statement's parameter (`NULL` when none, which matches
+    /// no row in `company_id = $n`).
+    pub fn billing_company_param(&self) -> Option<&str> {
+        self.billing_company.as_ref().map(CompanyId::as_str)
     }
 }
 
@@ -57,6 +73,7 @@ const SEEN_GRANULARITY_MS: i64 = 60_000;
 #[derive(sqlx::FromRow)]
 struct LiveRow {
     contact_id: String,
+    billing_company: Option<String>,
     name: Option<String>,
     last_seen_at: i64,
     slug: String,
@@ -123,9 +140,12 @@ async fn live_actor(
 ) -> Result<Option<PortalActor>, StoreError> {
     let mut tx = db.read(&tenant).await?;
     let row: Option<LiveRow> = sqlx::query_as(
-        "SELECT s.contact_id, c.name, s.last_seen_at, w.slug, w.name AS workspace_name, w.modules \
+        "SELECT s.contact_id, b.company_id AS billing_company, c.name, s.last_seen_at, w.slug, \
+         w.name AS workspace_name, w.modules \
          FROM portal_sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN contacts c ON c.workspace_id = s.workspace_id AND c.id = s.contact_id \
+         LEFT JOIN portal_billing_contacts b ON b.workspace_id = c.workspace_id \
+         AND b.contact_id = c.id AND b.company_id = c.company_id \
          WHERE s.workspace_id = $1 AND s.id = $2 AND s.revoked_at IS NULL \
          AND s.expires_at > $3 AND s.last_seen_at + $4 > $3 AND s.kind = $5",
     )
@@ -161,7 +181,7 @@ async fn live_actor(
     }
     Ok(Some(PortalActor {
         tenant,
-        scope: PortalScope::new(contact),
+        scope: PortalScope::new(contact, row.billing_company.map(CompanyId::from_trusted)),
         session_id,
         workspace_slug: row.slug,
         workspace_name: row.workspace_name,

@@ -1,6 +1,6 @@
 //! A signed-in customer's own jobs (their visits), read through their [`PortalScope`]: every
-//! statement names the scope's contact, so another contact's job is not found (404, never
-//! 403). What is read is what a customer's view shows (`field_service::jobs::public_parts`):
+//! statement names the scope's contact (and, for a company's billing contact, that company),
+//! so another contact's job is not found (404, never 403). What is read is what a customer's view shows (`field_service::jobs::public_parts`):
 //! no address, amounts, line items or internal notes.
 
 use super::auth::PortalScope;
@@ -21,13 +21,14 @@ pub async fn list(
     let ws = tx.ws().to_owned();
     Ok(sqlx::query_as(
         "SELECT id, title, status, window_start, window_end FROM jobs \
-         WHERE workspace_id = $1 AND contact_id = $2 AND ($3 IS NULL OR id < $3) \
-         ORDER BY id DESC LIMIT $4",
+         WHERE workspace_id = $1 AND (contact_id = $2 OR company_id = $5) \
+         AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
     )
     .bind(ws)
     .bind(scope.contact().as_str())
     .bind(after.map(JobId::as_str))
     .bind(limit)
+    .bind(scope.billing_company_param())
     .fetch_all(tx.conn())
     .await?)
 }
@@ -42,12 +43,13 @@ pub async fn get(
     let sql = Sql::of(&[
         "SELECT ",
         PUBLIC_COLUMNS,
-        " FROM jobs WHERE workspace_id = $1 AND id = $2 AND contact_id = $3",
+        " FROM jobs WHERE workspace_id = $1 AND id = $2 AND (contact_id = $3 OR company_id = $4)",
     ]);
     let row: Option<PublicRow> = sqlx::query_as(sql)
         .bind(ws)
         .bind(id.as_str())
         .bind(scope.contact().as_str())
+        .bind(scope.billing_company_param())
         .fetch_optional(tx.conn())
         .await?;
     match row {

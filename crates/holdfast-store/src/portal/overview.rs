@@ -76,12 +76,13 @@ pub async fn invoices(
     Ok(sqlx::query_as(
         "SELECT id, number, status, currency, total_minor, paid_minor, credited_minor, \
          refunded_minor, due_date \
-         FROM invoices WHERE workspace_id = $1 AND contact_id = $2 AND kind = 'invoice' \
-         AND status <> 'draft' ORDER BY id DESC LIMIT $3",
+         FROM invoices WHERE workspace_id = $1 AND (contact_id = $2 OR company_id = $4) \
+         AND kind = 'invoice' AND status <> 'draft' ORDER BY id DESC LIMIT $3",
     )
     .bind(ws)
     .bind(scope.contact().as_str())
     .bind(OVERVIEW_LIMIT)
+    .bind(scope.billing_company_param())
     .fetch_all(tx.conn())
     .await?)
 }

@@ -1,7 +1,8 @@
 //! Staff decide who may sign in to the client portal (module `client_portal`):
 //! `GET|PUT /api/v1/contacts/{id}/portal` (a contact's own access: on, off, or `null` for the
 //! workspace's default; their live sessions), `POST …/portal/invite` (mail them a sign-in
-//! link), `DELETE …/portal/sessions/{session_id}` (end one), and `GET|PUT
+//! link), `PUT …/portal/billing` (their company's billing contact: its jobs and invoices
+//! join their portal), `DELETE …/portal/sessions/{session_id}` (end one), and `GET|PUT
 //! /api/v1/portal/settings` (the workspace's default, and the origins whose pages may call the
 //! portal API; step-up, since it opens the portal to every contact staff never chose for).
 //! Through
@@ -39,6 +40,18 @@ pub struct ContactPortalOut {
     pub effective: bool,
     /// Their live portal sessions, newest first.
     pub sessions: Vec<PortalSessionOut>,
+    /// The company whose jobs and invoices their portal also shows: they are its billing
+    /// contact (and still belong to it); `null`: none.
+    pub billing_company_id: Option<String>,
+}
+
+/// Body of `PUT /api/v1/contacts/{id}/portal/billing`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalBillingIn {
+    /// `true`: the billing contact of their company now (its jobs and invoices join their
+    /// portal); `false`: of none.
+    pub billing_contact: bool,
 }
 
 /// Body of `PUT /api/v1/contacts/{id}/portal`.
@@ -54,6 +67,7 @@ fn out(portal: ContactPortal) -> ContactPortalOut {
         access: portal.own,
         effective: portal.effective,
         sessions: portal.sessions,
+        billing_company_id: portal.billing_company,
     }
 }
 
@@ -75,6 +89,15 @@ pub fn routes(t: &mut RouteTable) {
             .request::<ContactPortalIn>()
             .response::<ContactPortalOut>(200),
         put(contact_put),
+    );
+    t.add(
+        Method::PUT,
+        "/api/v1/contacts/{id}/portal/billing",
+        WRITE,
+        doc("Mark a contact their company's billing contact in the client portal, or not")
+            .request::<PortalBillingIn>()
+            .response::<ContactPortalOut>(200),
+        put(billing_put),
     );
     t.add(
         Method::POST,
@@ -133,6 +156,18 @@ async fn contact_put(
 ) -> ApiResult<Json<ContactPortalOut>> {
     let origin = audit::origin(&actor, &client);
     let portal = app::set_contact(&state, &actor, &origin, &id, body.access).await?;
+    Ok(Json(out(portal)))
+}
+
+async fn billing_put(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    JsonBody { value: body, .. }: JsonBody<PortalBillingIn>,
+) -> ApiResult<Json<ContactPortalOut>> {
+    let origin = audit::origin(&actor, &client);
+    let portal = app::set_billing(&state, &actor, &origin, &id, body.billing_contact).await?;
     Ok(Json(out(portal)))
 }
 

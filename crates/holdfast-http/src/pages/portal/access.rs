@@ -101,6 +101,10 @@ struct ContactPortalPage {
     sessions: Vec<SessionRow>,
     may_write: bool,
     portal_url: String,
+    /// Whether the contact belongs to a company (then they may be its billing contact).
+    has_company: bool,
+    /// Whether they are their company's billing contact.
+    billing: bool,
     done: Option<&'static str>,
     error: Option<String>,
 }
@@ -165,6 +169,8 @@ async fn render(
         workspace_default,
         sessions: portal.sessions.into_iter().map(row).collect(),
         may_write: actor.role.grants(Permission::ContactsWrite),
+        has_company: contact.company_id.is_some(),
+        billing: portal.billing_company.is_some(),
         done,
         error,
     };
@@ -214,6 +220,10 @@ async fn answer(
 struct AccessForm {
     #[serde(default)]
     access: String,
+    /// Present when the form offered the billing contact box (the contact has a company).
+    billing_offered: Option<String>,
+    /// The box, when ticked.
+    billing: Option<String>,
 }
 
 async fn access_set(
@@ -238,10 +248,15 @@ async fn access_set(
         }
     };
     let origin = audit::origin(&actor, &client);
-    let outcome = app::set_contact(&state, &actor, &origin, &id, own)
-        .await
-        .map(|_| "saved");
-    answer(&state, &actor, &headers, &id, outcome).await
+    let mut outcome = app::set_contact(&state, &actor, &origin, &id, own).await;
+    // The billing contact box, when offered and changed: its own audited change.
+    if let Ok(portal) = &outcome
+        && form.billing_offered.is_some()
+        && form.billing.is_some() != portal.billing_company.is_some()
+    {
+        outcome = app::set_billing(&state, &actor, &origin, &id, form.billing.is_some()).await;
+    }
+    answer(&state, &actor, &headers, &id, outcome.map(|_| "saved")).await
 }
 
 async fn invite(
