@@ -141,6 +141,17 @@ pub async fn sign_in(
     Ok(signed_in)
 }
 
+/// Signs in with an address and a portal password into an API session: its access and
+/// refresh tokens, as a spent sign-in link gives.
+pub async fn api_sign_in(
+    app: &App,
+    body: &PortalPasswordSignInIn,
+    from: &SignInFrom,
+) -> AppResult<holdfast_core::portal::PortalTokensOut> {
+    let signed_in = sign_in(app, body, SessionKind::Api, from).await?;
+    Ok(super::sign_in::tokens(app, &signed_in, app.clock.now_ms()))
+}
+
 /// The contact of the workspace at `slug` with this address, its portal on (and not
 /// suspended), allowed in, and with a password: their tenant, id and hash.
 async fn candidate(

@@ -79,13 +79,17 @@ pub fn signed_in_routes(t: &mut RouteTable) {
 
 #[derive(Template)]
 #[template(path = "portal_sign_in.html")]
-struct SignInPage<'a> {
-    workspace: &'a str,
-    slug: &'a str,
-    email: &'a str,
-    error: Option<&'a str>,
-    sent: bool,
-    signed_out: bool,
+pub(super) struct SignInPage<'a> {
+    pub(super) workspace: &'a str,
+    pub(super) slug: &'a str,
+    pub(super) email: &'a str,
+    pub(super) error: Option<&'a str>,
+    pub(super) sent: bool,
+    pub(super) signed_out: bool,
+    /// A password reset link was asked for.
+    pub(super) reset_sent: bool,
+    /// The password form is shown open (a password sign-in was refused).
+    pub(super) password_open: bool,
 }
 
 #[derive(Template)]
@@ -100,7 +104,7 @@ struct ConfirmPage<'a> {
 struct GonePage;
 
 /// The one answer to a portal that is not there, or a link that opens nothing.
-fn gone() -> Response {
+pub(super) fn gone() -> Response {
     page(StatusCode::NOT_FOUND, &GonePage)
 }
 
@@ -135,6 +139,8 @@ async fn portal_front(
             error: None,
             sent: false,
             signed_out: query.signed_out.is_some(),
+            reset_sent: false,
+            password_open: false,
         },
     ))
 }
@@ -177,6 +183,8 @@ async fn ask_for_link(
             error,
             sent,
             signed_out: false,
+            reset_sent: false,
+            password_open: false,
         },
     ))
 }
