@@ -473,8 +473,7 @@ async fn with_single_use_link(
         let (token, digest) =
             holdfast_core::token::generate_opaque(holdfast_core::portal::PASSWORD_RESET_PREFIX);
         let expires = now + holdfast_core::portal::PASSWORD_RESET_TTL_MS;
-        holdfast_store::portal::passwords::create_reset(tx, contact, &digest, now, expires)
-            .await?;
+        holdfast_store::portal::passwords::create_reset(tx, contact, &digest, now, expires).await?;
         let site = holdfast_store::portal::access::site(tx).await?;
         let base = state.config.public_url.trim_end_matches('/');
         let path = holdfast_core::portal::password_reset_path(&site.slug, token.expose());

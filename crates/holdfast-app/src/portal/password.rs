@@ -101,8 +101,11 @@ pub async fn set(
     );
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
-    identity::clear_failed_logins(&app.db, &subject(&actor.workspace_slug, &email.to_lowercase()))
-        .await?;
+    identity::clear_failed_logins(
+        &app.db,
+        &subject(&actor.workspace_slug, &email.to_lowercase()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -134,7 +137,11 @@ pub async fn sign_in(
     };
     let Some(signed_in) = signed_in else {
         let failures = identity::record_failed_login(&app.db, &subject, now).await?;
-        tracing::warn!(subject = &subject[..12], failures, "portal password sign-in failed");
+        tracing::warn!(
+            subject = &subject[..12],
+            failures,
+            "portal password sign-in failed"
+        );
         return Err(sign_in_failed());
     };
     identity::clear_failed_logins(&app.db, &subject).await?;
@@ -170,8 +177,8 @@ async fn candidate(
         Err(holdfast_store::StoreError::Suspended) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let Some(found) = holdfast_store::crm::contacts::find_by_email(&mut tx, email, Lock::Read)
-        .await?
+    let Some(found) =
+        holdfast_store::crm::contacts::find_by_email(&mut tx, email, Lock::Read).await?
     else {
         tx.commit().await?;
         return Ok(None);

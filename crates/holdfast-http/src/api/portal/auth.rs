@@ -20,9 +20,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{post, put};
+use holdfast_app::portal::password;
 use holdfast_app::portal::sign_in as app;
 use holdfast_core::error::ErrorCode;
-use holdfast_app::portal::password;
 use holdfast_core::portal::{
     MagicLinkIn, PortalPasswordIn, PortalPasswordSignInIn, PortalRefreshIn, PortalTokenIn,
     PortalTokensOut,

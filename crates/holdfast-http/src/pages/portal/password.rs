@@ -150,8 +150,7 @@ async fn password_sign_in(
         email: form.email.clone(),
         password: form.password,
     };
-    let refused = match app::sign_in(&state, &asked, SessionKind::Browser, &from(&client)).await
-    {
+    let refused = match app::sign_in(&state, &asked, SessionKind::Browser, &from(&client)).await {
         Ok(signed_in) => {
             let mut response =
                 see_other(&format!("/portal/{}/home", signed_in.workspace_slug), false);
@@ -287,9 +286,11 @@ async fn reset(
         match app::complete_reset(&state, slug, token, form.password, &from(&client)).await {
             Ok(true) => (StatusCode::OK, None, true),
             Ok(false) => return Ok(gone()),
-            Err(refused) if refused.code == ErrorCode::Validation => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Some(said(&refused)), false)
-            }
+            Err(refused) if refused.code == ErrorCode::Validation => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(said(&refused)),
+                false,
+            ),
             Err(refused) => return Err(Problem(refused)),
         };
     let mut response = page(
@@ -346,9 +347,11 @@ async fn password_set(
     let origin = crate::audit::portal_origin(&actor, &client);
     let (status, saved, error) = match app::set(&state, &actor, &input, &origin).await {
         Ok(()) => (StatusCode::OK, true, None),
-        Err(refused) if refused.code == ErrorCode::Validation => {
-            (StatusCode::UNPROCESSABLE_ENTITY, false, Some(said(&refused)))
-        }
+        Err(refused) if refused.code == ErrorCode::Validation => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            Some(said(&refused)),
+        ),
         Err(refused) => return Err(Problem(refused)),
     };
     Ok(page(
