@@ -81,15 +81,16 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/portal/v1/auth/magic-link"),
     ("POST", "/api/portal/v1/auth/token"),
     ("POST", "/api/portal/v1/auth/refresh"),
+    // The optional portal password (`portal_password.rs`): signing in with it answers one 401
+    // for every failure, a reset request the same for every address.
+    ("POST", "/api/portal/v1/auth/password"),
+    ("POST", "/api/portal/v1/auth/password-reset"),
     ("GET", "/portal/{workspace_slug}"),
     ("POST", "/portal/{workspace_slug}/sign-in"),
     ("GET", "/portal/{workspace_slug}/sign-in/{token}"),
     ("POST", "/portal/{workspace_slug}/sign-in/{token}"),
-    // The optional portal password: signing in with it answers one 401 for every failure
-    // (`portal_password.rs`), a reset request the same for every address, and the reset
-    // link's token in the path is the credential (one 404 for a link that cannot be used).
-    ("POST", "/api/portal/v1/auth/password"),
-    ("POST", "/api/portal/v1/auth/password-reset"),
+    // The portal password's pages: the reset link's token in the path is the credential (one
+    // 404 for a link that cannot be used).
     ("POST", "/portal/{workspace_slug}/password-sign-in"),
     ("POST", "/portal/{workspace_slug}/password-reset"),
     ("GET", "/portal/{workspace_slug}/password-reset/{token}"),
