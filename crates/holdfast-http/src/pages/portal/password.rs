@@ -5,8 +5,7 @@
 //! `POST` sets the new password), and a signed-in customer's own password page
 //! (`…/password`). Through `holdfast_app::portal::password`, like the API.
 
-use super::sign_in::{SignInPage, gone};
-use crate::console::portal::{PortalFrame, page};
+use crate::console::portal::{PortalFrame, SignInPage, gone, page};
 use crate::console::{self, see_other};
 use crate::extract::ClientInfo;
 use crate::guard::{Guard, PortalAuthed, RateLimit};

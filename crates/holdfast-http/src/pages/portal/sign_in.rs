@@ -7,7 +7,7 @@
 //! opens nothing answer one 404 page each, the same for every reason.
 
 use crate::audit;
-use crate::console::portal::page;
+use crate::console::portal::{SignInPage, gone, page};
 use crate::console::{self, see_other};
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Guard, PortalAuthed, RateLimit, portal_actor};
@@ -78,34 +78,10 @@ pub fn signed_in_routes(t: &mut RouteTable) {
 }
 
 #[derive(Template)]
-#[template(path = "portal_sign_in.html")]
-pub(super) struct SignInPage<'a> {
-    pub(super) workspace: &'a str,
-    pub(super) slug: &'a str,
-    pub(super) email: &'a str,
-    pub(super) error: Option<&'a str>,
-    pub(super) sent: bool,
-    pub(super) signed_out: bool,
-    /// A password reset link was asked for.
-    pub(super) reset_sent: bool,
-    /// The password form is shown open (a password sign-in was refused).
-    pub(super) password_open: bool,
-}
-
-#[derive(Template)]
 #[template(path = "portal_confirm.html")]
 struct ConfirmPage<'a> {
     workspace: &'a str,
     action: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "public_gone.html")]
-struct GonePage;
-
-/// The one answer to a portal that is not there, or a link that opens nothing.
-pub(super) fn gone() -> Response {
-    page(StatusCode::NOT_FOUND, &GonePage)
 }
 
 #[derive(Deserialize)]
