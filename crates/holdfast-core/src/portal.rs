@@ -181,6 +181,55 @@ pub struct PortalSettingsOut {
     pub origins: Vec<String>,
 }
 
+/// The kind prefix of a portal password reset link's token (`hfpw_…`).
+pub const PASSWORD_RESET_PREFIX: &str = "hfpw";
+/// A portal password reset link works once, within 2 hours of its mail being sent.
+pub const PASSWORD_RESET_TTL_MS: i64 = 2 * 60 * 60 * 1000;
+
+/// The address a portal password reset link opens.
+pub fn password_reset_path(workspace_slug: &str, token: &str) -> String {
+    format!("/portal/{workspace_slug}/password-reset/{token}")
+}
+
+/// Body of `PUT /api/portal/v1/auth/password`: a signed-in customer sets or changes their
+/// portal password (`current_password` is required once one is set).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalPasswordIn {
+    pub password: String,
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// Body of `POST /api/portal/v1/auth/password`: signing in with an address and a password.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalPasswordSignInIn {
+    /// The workspace's slug, as in its portal's address `/portal/{slug}`.
+    pub workspace: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl PortalPasswordSignInIn {
+    /// Every field checked; all that are wrong named at once.
+    pub fn validate(&self) -> Result<MagicLinkRequest, Vec<FieldError>> {
+        let asked = MagicLinkIn {
+            workspace: self.workspace.clone(),
+            email: self.email.clone(),
+        };
+        let mut errors = match asked.validate() {
+            Ok(request) if !self.password.is_empty() => return Ok(request),
+            Ok(_) => Vec::new(),
+            Err(errors) => errors,
+        };
+        if self.password.is_empty() {
+            errors.push(FieldError::new("password", "the password is required"));
+        }
+        Err(errors)
+    }
+}
+
 /// Sign-in links asked for one address (in one workspace) per hour; more are not sent.
 pub const LINKS_PER_EMAIL_PER_HOUR: u32 = 5;
 

@@ -19,9 +19,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+", "Bearer [redacted]"),
         // Link and single-use tokens (preference center, opt-in confirmation, refresh, reset,
         // invitation, first-run setup, a customer's public job and invoice pages, a portal
-        // sign-in link, a portal session) travel in URLs the access log records.
+        // sign-in link, a portal session, a portal password reset link) travel in URLs the access log records.
         (
-            r"\bhf(?:pc|pj|pi|ps|ml|oc|r|p|i|w)_[A-Za-z0-9_-]+",
+            r"\bhf(?:pc|pj|pi|ps|pw|ml|oc|r|p|i|w)_[A-Za-z0-9_-]+",
             "hf_token_[redacted]",
         ),
         (
@@ -158,7 +158,8 @@ mod tests {
         let line = "uri=/preferences/hfpc_FeCtO1RAbD4Bmblk-b8cMtU7wP1-ra9IKJfdkZh6s_4/unsubscribe \
                     /consent/confirm/hfoc_abcDEF123 hfr_xyz /setup/hfw_Qq9setup /reset/hfp_Rr7 \
                     /p/jobs/hfpj_Jb4public /p/invoices/hfpi_Iv5public \
-                    /portal/acme/sign-in/hfml_Ml6portal cookie=hfps_Ps7portal";
+                    /portal/acme/sign-in/hfml_Ml6portal cookie=hfps_Ps7portal \
+                    /portal/acme/password-reset/hfpw_Pw8reset";
         let out = Redactor::redact(line);
         assert!(
             !out.contains("FeCtO1")
@@ -169,7 +170,8 @@ mod tests {
                 && !out.contains("Jb4public")
                 && !out.contains("Iv5public")
                 && !out.contains("Ml6portal")
-                && !out.contains("Ps7portal"),
+                && !out.contains("Ps7portal")
+                && !out.contains("Pw8reset"),
             "{out}"
         );
         assert!(

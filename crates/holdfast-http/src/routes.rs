@@ -105,11 +105,13 @@ pub fn route_table() -> RouteTable {
     // one 404 when the portal is off. A signed-in customer's routes sit in the module.
     crate::api::portal::auth::routes(&mut table);
     crate::pages::portal::sign_in::routes(&mut table);
+    crate::pages::portal::password::routes(&mut table);
     table.module(Module::ClientPortal, |t| {
         crate::api::portal::access::routes(t);
         crate::pages::portal::access::routes(t);
         crate::api::portal::auth::signed_in_routes(t);
         crate::pages::portal::sign_in::signed_in_routes(t);
+        crate::pages::portal::password::signed_in_routes(t);
         crate::pages::portal::home::routes(t);
         crate::pages::portal::tickets::routes(t);
         crate::api::portal::tickets::routes(t);

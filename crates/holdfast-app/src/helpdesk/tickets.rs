@@ -273,6 +273,7 @@ async fn mail_reply(
         ticket_message: Some(message.id.clone()),
         attachments: Vec::new(),
         sign_in_link: false,
+        password_reset_link: false,
     };
     let decision =
         crate::outreach::queue_to_contact(tx, &contact, Purpose::Message, mail, now).await?;

@@ -122,6 +122,10 @@ pub const CONFIRMATION_LINK: &str = "{confirmation_link}";
 /// (so the token never waits in the queue in clear, and its 24 hours start then).
 pub const SIGN_IN_LINK: &str = "{sign_in_link}";
 
+/// Stands in a portal password reset mail's body for its single-use link (`hfpw_…`), made when
+/// the mail is sent (so its 2 hours start then).
+pub const PASSWORD_RESET_LINK: &str = "{password_reset_link}";
+
 /// Stands in a data-access mail's body for its single-use download link, made when the mail
 /// is sent (so the token never waits in the queue in clear, and its hour starts then).
 pub const DATA_LINK: &str = "{data_link}";
@@ -153,6 +157,10 @@ pub struct ContactEmail {
     /// staff sent), never from a body's text.
     #[serde(default)]
     pub sign_in_link: bool,
+    /// The body carries [`PASSWORD_RESET_LINK`], a portal password reset link made when the
+    /// mail is sent. Set only by the portal's own reset mail, never from a body's text.
+    #[serde(default)]
+    pub password_reset_link: bool,
 }
 
 /// A file attached to a customer mail; its bytes travel base64-encoded in the queued job.
@@ -460,6 +468,16 @@ async fn with_single_use_link(
         let base = state.config.public_url.trim_end_matches('/');
         let path = holdfast_core::portal::sign_in_path(&site.slug, token.expose());
         body = body.replace(SIGN_IN_LINK, &format!("{base}{path}"));
+    }
+    if mail.password_reset_link {
+        let (token, digest) =
+            holdfast_core::token::generate_opaque(holdfast_core::portal::PASSWORD_RESET_PREFIX);
+        let expires = now + holdfast_core::portal::PASSWORD_RESET_TTL_MS;
+        holdfast_store::portal::passwords::create_reset(tx, contact, &digest, now, expires).await?;
+        let site = holdfast_store::portal::access::site(tx).await?;
+        let base = state.config.public_url.trim_end_matches('/');
+        let path = holdfast_core::portal::password_reset_path(&site.slug, token.expose());
+        body = body.replace(PASSWORD_RESET_LINK, &format!("{base}{path}"));
     }
     Ok(body)
 }

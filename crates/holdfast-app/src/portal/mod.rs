@@ -1,4 +1,5 @@
-//! The client portal: a workspace's customers sign in with a link sent by mail (`sign_in`) and
+//! The client portal: a workspace's customers sign in with a link sent by mail (`sign_in`), or
+//! with an optional password (`password`), and
 //! reach only their own records: what they see first (`overview`), their requests (`tickets`),
 //! their visits (`jobs`), their invoices with their PDFs and Pay (`invoices`), their consent
 //! preferences and their data (`privacy`); staff decide who may sign in and which sites may
@@ -11,6 +12,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod origins;
 pub mod overview;
+pub mod password;
 pub mod privacy;
 pub mod sign_in;
 pub mod tickets;

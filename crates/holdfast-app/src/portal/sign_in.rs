@@ -204,7 +204,7 @@ pub async fn refresh(app: &App, refresh_token: &str) -> AppResult<Refresh> {
 
 /// The access token (`typ = portal`: refused wherever a staff token is expected) of an API
 /// session just started or refreshed, with its refresh token.
-fn tokens(app: &App, signed_in: &SignedIn, now_ms: i64) -> PortalTokensOut {
+pub(super) fn tokens(app: &App, signed_in: &SignedIn, now_ms: i64) -> PortalTokensOut {
     let now_s = now_ms / 1000;
     let claims = Claims {
         iss: ISSUER.to_owned(),

@@ -4,6 +4,7 @@
 //! session's CSRF token for the forms).
 
 use crate::state::AppState;
+use askama::Template;
 use axum::http::header::REFERRER_POLICY;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -40,4 +41,30 @@ impl PortalFrame {
             csrf: state.csrf_key.token_for(actor.session_id.as_str()),
         }
     }
+}
+
+/// The portal's sign-in page (`/portal/{slug}`): the link form, the password form, and what
+/// was asked.
+#[derive(Template)]
+#[template(path = "portal_sign_in.html")]
+pub struct SignInPage<'a> {
+    pub workspace: &'a str,
+    pub slug: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+    pub sent: bool,
+    pub signed_out: bool,
+    /// A password reset link was asked for.
+    pub reset_sent: bool,
+    /// The password form is shown open (a password sign-in was refused).
+    pub password_open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "public_gone.html")]
+struct GonePage;
+
+/// The one answer to a portal that is not there, or a link that opens nothing.
+pub fn gone() -> Response {
+    page(StatusCode::NOT_FOUND, &GonePage)
 }

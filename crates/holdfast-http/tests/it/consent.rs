@@ -1256,11 +1256,12 @@ fn every_sending_path_goes_through_the_choke_point() {
             // Customer messages: help-desk replies, double opt-in requests, the link to the
             // person's own data (asked from the preference center or the client portal),
             // invoice mail (transactional), and the client portal's sign-in link (asked for,
-            // or an invitation from staff).
+            // or an invitation from staff) and its password reset link.
             "queue_to_contact(" => matches!(
                 file,
                 "holdfast-app/src/outreach/mod.rs"
                     | "holdfast-app/src/portal/sign_in.rs"
+                    | "holdfast-app/src/portal/password.rs"
                     | "holdfast-app/src/portal/access.rs"
                     | "holdfast-app/src/helpdesk/tickets.rs"
                     | "holdfast-app/src/invoicing/documents.rs"

@@ -41,6 +41,47 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/api/portal/v1/auth/sign-out", "no content"),
     (
+        "POST",
+        "/api/portal/v1/auth/password",
+        "tokens and a session id, no contact data",
+    ),
+    (
+        "POST",
+        "/api/portal/v1/auth/password-reset",
+        "one fixed answer for every address",
+    ),
+    ("PUT", "/api/portal/v1/auth/password", "no content"),
+    (
+        "POST",
+        "/portal/{workspace_slug}/password-sign-in",
+        "a redirect, or the sign-in form echoing the address typed",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/password-reset",
+        "echoes only the address the visitor typed",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/password-reset/{token}",
+        "the workspace's name",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/password-reset/{token}",
+        "the workspace's name",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/password",
+        "the customer's own password form, no field values",
+    ),
+    (
+        "POST",
+        "/portal/{workspace_slug}/password",
+        "the customer's own password form, no field values",
+    ),
+    (
         "GET",
         "/portal/{workspace_slug}",
         "the workspace's name and the sign-in form",

@@ -81,10 +81,20 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/portal/v1/auth/magic-link"),
     ("POST", "/api/portal/v1/auth/token"),
     ("POST", "/api/portal/v1/auth/refresh"),
+    // The optional portal password (`portal_password.rs`): signing in with it answers one 401
+    // for every failure, a reset request the same for every address.
+    ("POST", "/api/portal/v1/auth/password"),
+    ("POST", "/api/portal/v1/auth/password-reset"),
     ("GET", "/portal/{workspace_slug}"),
     ("POST", "/portal/{workspace_slug}/sign-in"),
     ("GET", "/portal/{workspace_slug}/sign-in/{token}"),
     ("POST", "/portal/{workspace_slug}/sign-in/{token}"),
+    // The portal password's pages: the reset link's token in the path is the credential (one
+    // 404 for a link that cannot be used).
+    ("POST", "/portal/{workspace_slug}/password-sign-in"),
+    ("POST", "/portal/{workspace_slug}/password-reset"),
+    ("GET", "/portal/{workspace_slug}/password-reset/{token}"),
+    ("POST", "/portal/{workspace_slug}/password-reset/{token}"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console
@@ -923,6 +933,10 @@ fn portal_body(path: &str) -> serde_json::Value {
         json!({"body": "Sweep"})
     } else if path.ends_with("/tickets") {
         json!({"subject": "Sweep", "message": "Sweep"})
+    } else if path.ends_with("/auth/password") {
+        // No password: refused (422) for the customer who may set one, so the sweep's own
+        // sessions are never ended by a password being set.
+        json!({})
     } else {
         json!({})
     }

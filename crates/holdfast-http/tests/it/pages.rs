@@ -683,6 +683,16 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
         crate::portal_billing::issued_for(&app, &ws, &customer_id, "Portal work").await;
     let portal_link = crate::portal_link(&app, &ws, "sweep-customer@example.com").await;
     let portal_token = portal_link.rsplit('/').next().unwrap().to_owned();
+    // And a live password reset link of theirs.
+    let before = crate::mails_to(&app, "sweep-customer@example.com")
+        .await
+        .len();
+    app.post("/api/portal/v1/auth/password-reset")
+        .json(&json!({"workspace": ws.slug, "email": "sweep-customer@example.com"}))
+        .expect(202)
+        .await;
+    let reset_mail = crate::new_mail_to(&app, "sweep-customer@example.com", before).await;
+    let password_reset = holdfast_testkit::find_token(&reset_mail, "hfpw");
     let portal_ticket = crate::ticket(
         &app,
         &ws,
@@ -710,6 +720,7 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
             ("/invite/", invitation),
             ("/p/jobs/", job_link),
             ("/p/invoices/", invoice_link),
+            ("/portal/{workspace_slug}/password-reset/", password_reset),
             ("/portal/", portal_token),
         ],
     };

@@ -139,6 +139,10 @@ async fn every_table_with_a_workspace_id_is_under_forced_row_level_security() {
             "a client portal session cookie finds its workspace and session",
         ),
         (
+            "portal_password_resets",
+            "a client portal password reset link finds its workspace and contact",
+        ),
+        (
             "portal_refresh_tokens",
             "a client portal refresh token finds its workspace and session",
         ),

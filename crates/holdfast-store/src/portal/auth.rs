@@ -1,4 +1,5 @@
-//! Portal authentication: a sign-in link spent into a session ([`sign_in`]), and a session
+//! Portal authentication: a sign-in link spent into a session ([`sign_in`]), a verified portal
+//! password into one ([`password_sign_in`]), and a session
 //! cookie turned into a [`PortalActor`] ([`authenticate_portal_cookie`]). This is the one place
 //! that makes a [`PortalScope`] (and, with `tenant.rs`'s other callers, a [`Tenant`] for the
 //! portal): a repository function that takes a `&PortalScope` can only be reached by a
@@ -239,6 +240,40 @@ pub async fn sign_in(
         drop(tx);
         return Ok(None);
     }
+    let signed_in = open_session(tx, &tenant, contact, kind, from, now_ms, "link").await?;
+    Ok(Some(signed_in))
+}
+
+/// Starts a session of `kind` for a contact whose portal password was just verified (by the
+/// caller, against the hash [`super::passwords::hash_of`] gave), when the contact is still
+/// allowed in; audited as `portal.signed_in` (`by: password`). `None` when they are not.
+pub async fn password_sign_in(
+    db: &Db,
+    tenant: Tenant,
+    contact: ContactId,
+    kind: SessionKind,
+    from: &SignInFrom,
+    now_ms: i64,
+) -> Result<Option<SignedIn>, StoreError> {
+    let mut tx = db.write(&tenant).await?;
+    if !super::access::allowed(&mut tx, &contact).await? {
+        return Ok(None);
+    }
+    let signed_in = open_session(tx, &tenant, contact, kind, from, now_ms, "password").await?;
+    Ok(Some(signed_in))
+}
+
+/// Starts a session of `kind` for the contact and commits: its cookie or refresh token, and
+/// `portal.signed_in` in the trail (`by`: `link` or `password`).
+async fn open_session(
+    mut tx: TenantTx<'_>,
+    tenant: &Tenant,
+    contact: ContactId,
+    kind: SessionKind,
+    from: &SignInFrom,
+    now_ms: i64,
+    by: &str,
+) -> Result<SignedIn, StoreError> {
     let session_id = PortalSessionId::generate(now_ms);
     start_session(&mut tx, &contact, &session_id, kind, from, now_ms).await?;
     let secret = match kind {
@@ -264,7 +299,7 @@ pub async fn sign_in(
         action: "portal.signed_in",
         entity_type: "portal_session",
         entity_id: session_id.to_string(),
-        summary: json!({"contact_id": contact.as_str(), "kind": kind.as_str()}),
+        summary: json!({"contact_id": contact.as_str(), "kind": kind.as_str(), "by": by}),
         ip: from.ip.clone(),
         user_agent: from.user_agent.clone(),
         request_id: from.request_id.clone(),
@@ -272,13 +307,13 @@ pub async fn sign_in(
     audit::append(&mut tx, &event, now_ms).await?;
     let site = super::access::site(&mut tx).await?;
     tx.commit().await?;
-    Ok(Some(SignedIn {
-        tenant,
+    Ok(SignedIn {
+        tenant: tenant.clone(),
         contact,
         workspace_slug: site.slug,
         session_id,
         secret,
-    }))
+    })
 }
 
 /// A new refresh token (`hfpr_…`) for an API session; only its digest is kept.

@@ -4,7 +4,8 @@
 //! [`crate::Tenant`] and its [`auth::PortalScope`]), signs a customer in with a link and
 //! rotates API sessions' refresh tokens; `origins` keeps the sites that may call the portal
 //! API from a browser; `links` keeps the sign-in links;
-//! `access` keeps who may sign in; `sessions` lists and ends a contact's sessions; `overview`
+//! `access` keeps who may sign in; `passwords` keeps the optional portal passwords (0060) and
+//! their reset links; `sessions` lists and ends a contact's sessions; `overview`
 //! reads what the customer sees first, `tickets` their requests and conversations, `jobs` and
 //! `invoices` their visits and invoices, each through the scope. Rules:
 //! `holdfast_core::portal`.
@@ -16,5 +17,6 @@ pub mod jobs;
 pub mod links;
 pub mod origins;
 pub mod overview;
+pub mod passwords;
 pub mod sessions;
 pub mod tickets;

@@ -95,6 +95,37 @@ pub async fn end_all(
     Ok(ended)
 }
 
+/// Ends every session of the contact but `keep` (a password set or changed); how many.
+pub async fn end_others(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    keep: &PortalSessionId,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let ws = tx.ws().to_owned();
+    sqlx::query(
+        "DELETE FROM portal_session_cookies WHERE workspace_id = $1 AND session_id <> $3 \
+         AND session_id IN (SELECT id FROM portal_sessions WHERE workspace_id = $1 \
+         AND contact_id = $2)",
+    )
+    .bind(&ws)
+    .bind(contact.as_str())
+    .bind(keep.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(sqlx::query(
+        "UPDATE portal_sessions SET revoked_at = $4 WHERE workspace_id = $1 AND contact_id = $2 \
+         AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(&ws)
+    .bind(contact.as_str())
+    .bind(keep.as_str())
+    .bind(now_ms)
+    .execute(tx.conn())
+    .await?
+    .rows_affected())
+}
+
 /// Whose sessions [`close`] ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Closing {

@@ -5,7 +5,10 @@
 //! `typ = portal` (15 minutes, refused on every staff route) and a single-use refresh token;
 //! `POST …/auth/refresh` rotates them (a second use ends the session); `POST …/auth/sign-out`
 //! ends the session. The public ones are limited per client address like sign-in, and links
-//! per address mailed (`LINKS_PER_EMAIL_PER_HOUR`).
+//! per address mailed (`LINKS_PER_EMAIL_PER_HOUR`). A customer may also choose a password
+//! (`PUT …/auth/password`, signed in), sign in with it (`POST …/auth/password`: the same
+//! tokens, one 401 for every failure, the per-address throttle) and reset a forgotten one
+//! (`POST …/auth/password-reset`: always 202; the link is mailed, valid 2 hours).
 
 use crate::audit;
 use crate::extract::{ClientInfo, JsonBody};
@@ -16,10 +19,14 @@ use crate::table::{Doc, RouteTable};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::routing::post;
+use axum::routing::{post, put};
+use holdfast_app::portal::password;
 use holdfast_app::portal::sign_in as app;
 use holdfast_core::error::ErrorCode;
-use holdfast_core::portal::{MagicLinkIn, PortalRefreshIn, PortalTokenIn, PortalTokensOut};
+use holdfast_core::portal::{
+    MagicLinkIn, PortalPasswordIn, PortalPasswordSignInIn, PortalRefreshIn, PortalTokenIn,
+    PortalTokensOut,
+};
 use holdfast_store::portal::auth::SignInFrom;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -74,6 +81,35 @@ pub fn routes(t: &mut RouteTable) {
         .response::<PortalTokensOut>(200),
         post(refresh),
     );
+    t.add(
+        Method::POST,
+        "/api/portal/v1/auth/password",
+        Guard::Public {
+            rate_limit: RateLimit::Auth,
+        },
+        Doc::new(
+            "portal",
+            "Sign in to the client portal with an address and a portal password: the same \
+             tokens as a spent sign-in link (one 401 for every reason it fails)",
+        )
+        .request::<PortalPasswordSignInIn>()
+        .response::<PortalTokensOut>(200),
+        post(password_sign_in),
+    );
+    t.add(
+        Method::POST,
+        "/api/portal/v1/auth/password-reset",
+        Guard::Public {
+            rate_limit: RateLimit::Auth,
+        },
+        Doc::new(
+            "portal",
+            "Ask for a portal password reset link by email (202 for every address)",
+        )
+        .request::<MagicLinkIn>()
+        .response::<MagicLinkOut>(202),
+        post(password_reset),
+    );
 }
 
 /// Signing out: a signed-in customer's route, in the portal's module.
@@ -88,6 +124,19 @@ pub fn signed_in_routes(t: &mut RouteTable) {
         )
         .no_content(),
         post(sign_out),
+    );
+    t.add(
+        Method::PUT,
+        "/api/portal/v1/auth/password",
+        Guard::Portal,
+        Doc::new(
+            "portal",
+            "Set or change the customer's portal password (current_password required once one \
+             is set); their other sessions end",
+        )
+        .request::<PortalPasswordIn>()
+        .no_content(),
+        put(password_set),
     );
 }
 
@@ -155,5 +204,44 @@ async fn sign_out(
 ) -> ApiResult<StatusCode> {
     let origin = audit::portal_origin(&actor, &client);
     app::sign_out(&state, &actor, &origin).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn password_sign_in(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    JsonBody { value: body, .. }: JsonBody<PortalPasswordSignInIn>,
+) -> ApiResult<Json<PortalTokensOut>> {
+    let from = SignInFrom {
+        ip: client.ip.unwrap_or_default(),
+        user_agent: client.user_agent.unwrap_or_default(),
+        request_id: crate::problem::current_request_id().unwrap_or_default(),
+    };
+    Ok(Json(password::api_sign_in(&state, &body, &from).await?))
+}
+
+async fn password_reset(
+    State(state): State<AppState>,
+    JsonBody { value: body, .. }: JsonBody<MagicLinkIn>,
+) -> ApiResult<(StatusCode, Json<MagicLinkOut>)> {
+    password::request_reset(&state, &body)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MagicLinkOut {
+            detail: "if this address may sign in to this workspace's portal, a password reset \
+                     link is on its way; it works once, within 2 hours"
+                .to_owned(),
+        }),
+    ))
+}
+
+async fn password_set(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    PortalAuthed(actor): PortalAuthed,
+    JsonBody { value: body, .. }: JsonBody<PortalPasswordIn>,
+) -> ApiResult<StatusCode> {
+    let origin = audit::portal_origin(&actor, &client);
+    password::set(&state, &actor, &body, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@
 //! opens nothing answer one 404 page each, the same for every reason.
 
 use crate::audit;
-use crate::console::portal::page;
+use crate::console::portal::{SignInPage, gone, page};
 use crate::console::{self, see_other};
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Guard, PortalAuthed, RateLimit, portal_actor};
@@ -78,30 +78,10 @@ pub fn signed_in_routes(t: &mut RouteTable) {
 }
 
 #[derive(Template)]
-#[template(path = "portal_sign_in.html")]
-struct SignInPage<'a> {
-    workspace: &'a str,
-    slug: &'a str,
-    email: &'a str,
-    error: Option<&'a str>,
-    sent: bool,
-    signed_out: bool,
-}
-
-#[derive(Template)]
 #[template(path = "portal_confirm.html")]
 struct ConfirmPage<'a> {
     workspace: &'a str,
     action: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "public_gone.html")]
-struct GonePage;
-
-/// The one answer to a portal that is not there, or a link that opens nothing.
-fn gone() -> Response {
-    page(StatusCode::NOT_FOUND, &GonePage)
 }
 
 #[derive(Deserialize)]
@@ -135,6 +115,8 @@ async fn portal_front(
             error: None,
             sent: false,
             signed_out: query.signed_out.is_some(),
+            reset_sent: false,
+            password_open: false,
         },
     ))
 }
@@ -177,6 +159,8 @@ async fn ask_for_link(
             error,
             sent,
             signed_out: false,
+            reset_sent: false,
+            password_open: false,
         },
     ))
 }
