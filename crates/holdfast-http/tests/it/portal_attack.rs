@@ -238,3 +238,59 @@ async fn a_billing_mark_does_not_come_back_when_its_contact_returns_to_the_compa
     .await;
     assert_eq!(sees(&app, &tokens.access, &path).await, 200);
 }
+
+/// An origin's look-alikes (another case, a trailing slash, another port or scheme, `null`, a
+/// suffix or a sub-domain) are not the listed origin: no preflight, no readable answer, and
+/// never credentials.
+#[tokio::test(flavor = "multi_thread")]
+async fn look_alikes_of_a_listed_origin_read_nothing() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-attack-cors").await;
+    let shop = format!("https://shop.{}", *DOMAIN);
+    app.call(Method::PUT, "/api/v1/portal/settings")
+        .key(&ws.admin_key)
+        .json(&json!({"default_access": false, "origins": [shop]}))
+        .expect(200)
+        .await;
+    customer(&app, &ws, "Cora", &at("cora")).await;
+    let tokens = portal_api_tokens(&app, &ws, &at("cora")).await;
+    let look_alikes = [
+        shop.to_uppercase().replace("HTTPS", "https"),
+        format!("{shop}/"),
+        format!("{shop}:8443"),
+        shop.replace("https://", "http://"),
+        "null".to_owned(),
+        format!("{shop}.evil.example"),
+        shop.replace("https://", "https://evil."),
+    ];
+    for origin in &look_alikes {
+        let pre = app
+            .call(Method::OPTIONS, "/api/portal/v1/tickets")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await;
+        assert_eq!(pre.status, 403, "{origin}: {}", pre.text);
+        assert_eq!(pre.header("access-control-allow-origin"), None, "{origin}");
+        let read = app
+            .get("/api/portal/v1/tickets")
+            .key(&tokens.access)
+            .header("origin", origin)
+            .expect(200)
+            .await;
+        assert_eq!(read.header("access-control-allow-origin"), None, "{origin}");
+    }
+    // The listed origin itself: readable, never with credentials.
+    let read = app
+        .get("/api/portal/v1/tickets")
+        .key(&tokens.access)
+        .header("origin", &shop)
+        .expect(200)
+        .await;
+    assert_eq!(
+        read.header("access-control-allow-origin"),
+        Some(shop.as_str())
+    );
+    assert_eq!(read.header("access-control-allow-credentials"), None);
+}
