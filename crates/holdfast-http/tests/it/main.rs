@@ -56,6 +56,7 @@ mod pages_workspaces;
 mod payments;
 mod portal;
 mod portal_api;
+mod portal_attack;
 mod portal_billing;
 mod portal_browser;
 mod portal_password;

@@ -1138,12 +1138,25 @@ async fn a_companys_billing_contact_sees_its_jobs_and_invoices_and_no_one_else_d
         .await
         .json;
     assert_eq!(now["billing_company_id"], Value::Null, "{now}");
-    // Back, and marked off by staff: nothing again.
+    // Back: the move dropped the mark, so nothing until staff mark them again; then marked
+    // off by staff: nothing again.
     app.patch(&format!("/api/v1/contacts/{payer_id}"))
         .key(&ws.admin_key)
         .json(&json!({"company_id": acme}))
         .expect(200)
         .await;
+    assert_eq!(
+        sees(&payer, format!("/api/portal/v1/invoices/{acme_invoice}")).await,
+        404
+    );
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/contacts/{payer_id}/portal/billing"),
+    )
+    .key(&ws.admin_key)
+    .json(&json!({"billing_contact": true}))
+    .expect(200)
+    .await;
     assert_eq!(
         sees(&payer, format!("/api/portal/v1/invoices/{acme_invoice}")).await,
         200

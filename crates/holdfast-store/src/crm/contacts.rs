@@ -217,6 +217,17 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
+    // A contact moved off a company stops being its billing contact for good: moving them
+    // back does not bring the mark back (staff mark them again; docs/design/portal.md).
+    sqlx::query(
+        "DELETE FROM portal_billing_contacts WHERE workspace_id = $1 AND contact_id = $2 \
+         AND company_id <> COALESCE($3, '')",
+    )
+    .bind(tx.ws().to_owned())
+    .bind(id.as_str())
+    .bind(f.company_id.as_deref())
+    .execute(tx.conn())
+    .await?;
     write_values(tx, id.as_str(), &f.custom, true).await?;
     get(tx, id, Lock::Read).await
 }
