@@ -116,7 +116,7 @@ await drive(async (page, context) => {
   // The portal's front page: asking for a link.
   await page.goto(portal, { waitUntil: "load", timeout });
   await check(page, "sign-in");
-  await page.getByLabel("Email").fill(env.HF_EMAIL);
+  await page.locator("#email").fill(env.HF_EMAIL);
   await page.getByRole("button", { name: "Send me a sign-in link" }).tap();
   await page.getByRole("heading", { name: "Check your email" }).waitFor({ timeout });
   result.link_sent = await page.getByRole("status").innerText();
@@ -212,6 +212,6 @@ await drive(async (page, context) => {
   await check(page, "signed-out");
   await page.goto(`${base}${invoicePath}`, { waitUntil: "load", timeout });
   result.after_sign_out_url = page.url();
-  result.after_sign_out_asks = await page.getByLabel("Email").isVisible();
+  result.after_sign_out_asks = await page.locator("#email").isVisible();
   result.steps.push("signed out");
 }, phone);
