@@ -1,6 +1,7 @@
 //! The words of a ticket search (`GET /api/v1/tickets?q=`), cut out of the user's text here so
-//! that nothing they type is ever read as query syntax by SQLite's FTS5 or PostgreSQL's
-//! `tsquery` (docs/design/helpdesk.md, "Search").
+//! that nothing they type is ever read as query syntax by SQLite's FTS5, and so that
+//! PostgreSQL's word table is looked up by plain words and prefix ranges
+//! (docs/design/helpdesk.md, "Search").
 //!
 //! A word is a run of letters and digits; everything else separates words. At most
 //! [`MAX_TERMS`] words of at most [`MAX_TERM_CHARS`] characters; every word must occur in the
@@ -91,21 +92,34 @@ impl SearchQuery {
         self.fts5_terms().join(" AND ")
     }
 
-    /// One word per term for PostgreSQL's `holdfast_search_query`, which folds it like the
-    /// documents and quotes it itself; a trailing `*` asks for a prefix.
-    pub fn tsquery_terms(&self) -> Vec<String> {
+    /// Each word and whether it also matches as a prefix (the last, when long enough), for
+    /// PostgreSQL, which folds the words like the documents itself.
+    pub fn prefixed_terms(&self) -> Vec<(&str, bool)> {
         self.terms
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                if self.prefix(i) {
-                    format!("{t}*")
-                } else {
-                    t.clone()
-                }
-            })
+            .map(|(i, t)| (t.as_str(), self.prefix(i)))
             .collect()
     }
+}
+
+/// The least text greater than every text that starts with `prefix`, in code-point (and so
+/// UTF-8 byte) order: its last character that can grow, grown by one, and nothing after it.
+/// So `prefix <= word < prefix_end(prefix)` is exactly "`word` starts with `prefix`", a range
+/// a B-tree can walk. `None` when nothing is greater (every character is the last one).
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{d7ff}' => Some('\u{e000}'),
+            _ => char::from_u32(u32::from(last) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -163,7 +177,7 @@ mod tests {
     fn each_dialect_gets_quoted_words_and_a_prefix_on_the_last() {
         let q = SearchQuery::parse("q", "tap inv").unwrap();
         assert_eq!(q.fts5_terms(), ["\"tap\"", "\"inv\"*"]);
-        assert_eq!(q.tsquery_terms(), ["tap", "inv*"]);
+        assert_eq!(q.prefixed_terms(), [("tap", false), ("inv", true)]);
         assert_eq!(q.fts5_query(), "\"tap\" AND \"inv\"*");
         assert_eq!(
             SearchQuery::parse("q", "OR").unwrap().fts5_query(),
@@ -176,6 +190,44 @@ mod tests {
             ["\"tap\"", "\"x\""],
             "no one-letter prefix"
         );
+    }
+
+    #[test]
+    fn a_prefix_ends_where_the_next_prefix_begins() {
+        assert_eq!(prefix_end("inv").as_deref(), Some("inw"));
+        assert_eq!(prefix_end("caf\u{e9}").as_deref(), Some("caf\u{ea}"));
+        assert_eq!(prefix_end("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_end("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10ffff}\u{10ffff}"), None);
+        assert_eq!(prefix_end(""), None);
+        // Every word with the prefix lies in the range, and the words around it do not, in
+        // byte order as PostgreSQL's "C" collation compares.
+        for (prefix, inside, outside) in [
+            (
+                "inv",
+                ["inv", "invoice", "inv\u{10ffff}x"],
+                ["inu", "inw", "io"],
+            ),
+            (
+                "\u{e9}t\u{e9}",
+                ["\u{e9}t\u{e9}", "\u{e9}t\u{e9}s", "\u{e9}t\u{e9}\u{4e00}"],
+                ["\u{e9}t", "\u{e9}u", "\u{e9}t\u{ea}"],
+            ),
+        ] {
+            let end = prefix_end(prefix).unwrap();
+            for word in inside {
+                assert!(
+                    prefix.as_bytes() <= word.as_bytes() && word.as_bytes() < end.as_bytes(),
+                    "{word}"
+                );
+            }
+            for word in outside {
+                assert!(
+                    !(prefix.as_bytes() <= word.as_bytes() && word.as_bytes() < end.as_bytes()),
+                    "{word}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 type Schema = BTreeMap<String, Vec<(String, bool)>>;
 
 /// Full-text search is dialect-specific by design (docs/design/helpdesk.md): SQLite keeps an
-/// FTS5 table (and its shadow and key tables) named `ticket_fts…`, PostgreSQL generated
-/// `search_vector` columns. Everything else must match.
+/// FTS5 table (and its shadow and key tables) named `ticket_fts…`, PostgreSQL a word table
+/// `ticket_fts_words` and generated `search_vector` columns. Everything else must match.
 fn is_search_index(table: &str, column: &str) -> bool {
     table.starts_with("ticket_fts") || column == "search_vector"
 }

@@ -1,15 +1,17 @@
 //! Ticket search (`GET /api/v1/tickets?q=`), one way per dialect, both answering the list's
 //! question: the newest tickets, after the cursor and through the filters, whose subject and
-//! messages (notes included) hold every word. Each ticket is one search document
-//! (migration 0025), so all the words are matched at once and a page of a common word's
-//! matches is found without reading them all (docs/design/helpdesk.md, "Search").
+//! messages (notes included) hold every word. On SQLite each ticket is one FTS5 document
+//! (migration 0025), so all the words are matched at once; on PostgreSQL each word of each
+//! ticket is a row of a B-tree (migration 0062), walked newest ticket first. Either way a page
+//! of a common word's matches is found without reading them all (docs/design/helpdesk.md,
+//! "Search").
 
-use super::{LIST_FILTERS, ListBinds, Row, T_TICKET_COLUMNS, TICKET_COLUMNS};
+use super::{LIST_FILTERS, ListBinds, Row, T_TICKET_COLUMNS};
 use crate::Backend;
 use crate::error::StoreError;
 use crate::sql::Sql;
 use crate::tenant::TenantTx;
-use holdfast_core::helpdesk::ticket_search::{MAX_TERMS, SearchQuery};
+use holdfast_core::helpdesk::ticket_search::{MAX_TERMS, SearchQuery, prefix_end};
 use holdfast_core::helpdesk::tickets::TicketOut;
 
 pub(super) async fn tickets(
@@ -19,7 +21,7 @@ pub(super) async fn tickets(
 ) -> Result<Vec<TicketOut>, StoreError> {
     let mut rows = match tx.backend {
         Backend::Sqlite => sqlite(tx, binds, &q.fts5_query()).await?,
-        Backend::Postgres => postgres(tx, binds, &q.tsquery_terms()).await?,
+        Backend::Postgres => postgres(tx, binds, q).await?,
     };
     rows.sort_by(|a, b| b.id.cmp(&a.id));
     rows.truncate(usize::try_from(binds.limit).unwrap_or(usize::MAX));
@@ -102,98 +104,102 @@ async fn sqlite(
     Ok(rows)
 }
 
-/// PostgreSQL: all the words as one tsquery against the ticket's whole vector; a ticket whose
-/// words overflow one tsvector (NULL) is matched word by word against its subject and messages
-/// instead. The GIN index cannot serve this under the tables' FORCEd row-level security: `@@`
-/// is not leakproof, so PostgreSQL checks the policy first and never uses it as an index
-/// condition. So a search first walks the newest `WALK` tickets through the filters (cheap,
-/// and enough for any common word), and only when they hold less than a page checks them all.
-/// The placeholder of the first word; the others follow it.
-const FIRST_WORD: usize = 8;
-
-/// How many of the newest tickets (after the cursor and filters) a search looks at first.
-const WALK: &str = "2000";
-
-/// All `words` words (`$8`, `$9` …) as one tsquery against the ticket's vector, or, for a
-/// ticket whose vector overflowed, each against its subject or one of its messages.
-fn tsquery_match(sql: &mut Sql, words: usize) {
-    let placeholders = FIRST_WORD..FIRST_WORD + words;
-    sql.push("(t.search_vector @@ (holdfast_search_query(")
-        .param(FIRST_WORD)
-        .push(")");
-    for n in placeholders.clone().skip(1) {
-        sql.push(" && holdfast_search_query(").param(n).push(")");
-    }
-    sql.push(") OR (t.search_vector IS NULL");
-    for n in placeholders {
-        sql.push(
-            " AND (to_tsvector('simple'::regconfig, holdfast_search_text(t.subject)) \
-             @@ holdfast_search_query(",
-        )
-        .param(n)
-        .push(
-            ") OR EXISTS (SELECT 1 FROM ticket_messages m WHERE m.workspace_id = t.workspace_id \
-             AND m.ticket_id = t.id AND m.search_vector @@ holdfast_search_query(",
-        )
-        .param(n)
-        .push(")))");
-    }
-    sql.push("))");
-}
-
-/// The walk over the newest `WALK` tickets and the whole search, for `words` words.
-fn tsquery_search(words: usize) -> [Sql; 2] {
-    let mut walk = Sql::of(&[
-        "SELECT ",
-        TICKET_COLUMNS,
-        " FROM (SELECT * FROM tickets t WHERE ",
-        LIST_FILTERS,
-        " ORDER BY t.id DESC LIMIT ",
-        WALK,
-        ") t WHERE ",
-    ]);
-    tsquery_match(&mut walk, words);
-    walk.push(" ORDER BY t.id DESC LIMIT $7");
-    let mut whole = Sql::of(&[
-        "SELECT ",
-        TICKET_COLUMNS,
-        " FROM tickets t WHERE ",
-        LIST_FILTERS,
-        " AND ",
-    ]);
-    tsquery_match(&mut whole, words);
-    whole.push(" ORDER BY t.id DESC LIMIT $7");
-    [walk, whole]
-}
-
+/// PostgreSQL: each word is looked up in `ticket_fts_words` (migration 0062), one row per
+/// word of each ticket, keyed `(workspace_id, word, ticket_id)`: a word by equality, the last
+/// as a prefix by a key range. Both compare text only, which is leakproof, so PostgreSQL uses
+/// the B-trees under the tables' FORCEd row-level security (a `@@` on a tsvector it would only
+/// check after the policy, row by row). Newest first: a word's rows are in ticket id order.
+///
+/// The words are folded by the function that made the table's words,
+/// `holdfast_search_words`, so a term matches exactly the words it matched as a tsquery. A
+/// term that folds to no word is left out (as `&&` left an empty tsquery out); one that folds
+/// to several (a rare mark between letters, `a①b`) needs each of them.
 async fn postgres(
     tx: &mut TenantTx<'_>,
     binds: &ListBinds,
-    words: &[String],
+    q: &SearchQuery,
 ) -> Result<Vec<Row>, StoreError> {
+    let terms = q.prefixed_terms();
     // A search has 1 to MAX_TERMS words (`ticket_search` refuses others).
-    if words.is_empty() || words.len() > MAX_TERMS {
+    if terms.is_empty() || terms.len() > MAX_TERMS {
         return Err(StoreError::Setup("a search needs 1 to 10 words".into()));
     }
-    let [walk, whole] = tsquery_search(words.len());
-    // A whole search is costed high enough for JIT compilation, which takes longer than the
-    // scan itself; this transaction only.
+    let mut fold = Sql::default();
+    for n in 1..=terms.len() {
+        if n > 1 {
+            fold.push(" UNION ALL ");
+        }
+        fold.push("SELECT ")
+            .param(n)
+            .push(" AS term, w.word FROM holdfast_search_words(")
+            .param(n)
+            .push(") AS w (word)");
+    }
+    let mut query = sqlx::query_as::<_, (String, String)>(fold);
+    for (term, _) in &terms {
+        query = query.bind(*term);
+    }
+    let folded: Vec<(String, String)> = query.fetch_all(tx.conn()).await?;
+    // (word, end of its prefix range): `None` for an exact word.
+    let mut wanted: Vec<(String, Option<String>)> = Vec::new();
+    for (term, word) in folded {
+        let prefix = terms.iter().any(|(t, p)| *p && *t == term);
+        let end = if prefix {
+            // No end: every word from the prefix on (only for a prefix of U+10FFFFs).
+            Some(prefix_end(&word).unwrap_or_default())
+        } else {
+            None
+        };
+        if !wanted.iter().any(|(w, e)| *w == word && *e == end) {
+            wanted.push((word, end));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::of(&[
+        "SELECT ",
+        T_TICKET_COLUMNS,
+        " FROM tickets t WHERE ",
+        LIST_FILTERS,
+    ]);
+    let mut n = FIRST_WORD;
+    for (_, end) in &wanted {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM ticket_fts_words w WHERE w.workspace_id = t.workspace_id \
+             AND w.ticket_id = t.id AND ",
+        );
+        if end.is_some() {
+            sql.push("w.word >= ")
+                .param(n)
+                .push(" AND (")
+                .param(n + 1)
+                .push(" = '' OR w.word < ")
+                .param(n + 1)
+                .push("))");
+            n += 2;
+        } else {
+            sql.push("w.word = ").param(n).push(")");
+            n += 1;
+        }
+    }
+    sql.push(" ORDER BY t.id DESC LIMIT $7");
+    // A search over many tickets is costed high enough for JIT compilation, which takes
+    // longer than the search itself; this transaction only.
     sqlx::query("SELECT set_config('jit', 'off', true)")
         .execute(tx.conn())
         .await?;
-    for (sql, last) in [(walk, false), (whole, true)] {
-        // Not a statement kept for reuse: PostgreSQL would soon switch to a generic plan,
-        // which cannot see that the absent filters are `''` and scans and sorts every ticket
-        // instead of walking the newest; planned each time with the values, the words are
-        // folded into constants once too.
-        let mut query = binds.query::<Row>(sql).persistent(false);
-        for word in words {
-            query = query.bind(word.as_str());
-        }
-        let rows: Vec<Row> = query.fetch_all(tx.conn()).await?;
-        if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= binds.limit || last {
-            return Ok(rows);
+    // Not a statement kept for reuse: planned each time with the values, PostgreSQL sees
+    // which words are rare (to start from) and that the absent filters are `''`.
+    let mut query = binds.query::<Row>(sql).persistent(false);
+    for (word, end) in &wanted {
+        query = query.bind(word.as_str());
+        if let Some(end) = end {
+            query = query.bind(end.as_str());
         }
     }
-    Ok(Vec::new())
+    Ok(query.fetch_all(tx.conn()).await?)
 }
+
+/// The placeholder of the first word; the others follow it.
+const FIRST_WORD: usize = 8;
