@@ -108,7 +108,14 @@ async fn sqlite(
 /// word of each ticket, keyed `(workspace_id, word, ticket_id)`: a word by equality, the last
 /// as a prefix by a key range. Both compare text only, which is leakproof, so PostgreSQL uses
 /// the B-trees under the tables' FORCEd row-level security (a `@@` on a tsvector it would only
-/// check after the policy, row by row). Newest first: a word's rows are in ticket id order.
+/// check after the policy, row by row).
+///
+/// Each word's tickets are counted up to WALK first (a few index pages): a word no ticket
+/// holds ends the search at once. When every word is common, the newest WALK tickets through
+/// the filters are checked word by word and usually hold a page. Otherwise (or when they do
+/// not) the tickets holding every word are found in the word table alone, from the rarest
+/// word's rows, and only those are read through the filters, newest first. The cursor is the
+/// list's `t.id < $2` throughout, so pages are exactly newest first whatever the clock did.
 ///
 /// The words are folded by the function that made the table's words,
 /// `holdfast_search_words`, so a term matches exactly the words it matched as a tsquery. A
@@ -157,48 +164,153 @@ async fn postgres(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::of(&[
-        "SELECT ",
-        T_TICKET_COLUMNS,
-        " FROM tickets t WHERE ",
-        LIST_FILTERS,
-    ]);
-    let mut n = FIRST_WORD;
-    for (_, end) in &wanted {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM ticket_fts_words w WHERE w.workspace_id = t.workspace_id \
-             AND w.ticket_id = t.id AND ",
-        );
-        if end.is_some() {
-            sql.push("w.word >= ")
-                .param(n)
-                .push(" AND (")
-                .param(n + 1)
-                .push(" = '' OR w.word < ")
-                .param(n + 1)
-                .push("))");
-            n += 2;
-        } else {
-            sql.push("w.word = ").param(n).push(")");
-            n += 1;
-        }
-    }
-    sql.push(" ORDER BY t.id DESC LIMIT $7");
     // A search over many tickets is costed high enough for JIT compilation, which takes
     // longer than the search itself; this transaction only.
     sqlx::query("SELECT set_config('jit', 'off', true)")
         .execute(tx.conn())
         .await?;
-    // Not a statement kept for reuse: planned each time with the values, PostgreSQL sees
-    // which words are rare (to start from) and that the absent filters are `''`.
-    let mut query = binds.query::<Row>(sql).persistent(false);
+    // How many tickets hold each word, counted up to WALK: a word no ticket has ends the
+    // search, and the rarest leads.
+    let mut counted = Vec::with_capacity(wanted.len());
     for (word, end) in &wanted {
+        let mut sql = Sql::of(&[
+            "SELECT count(*) FROM (SELECT 1 FROM ticket_fts_words w WHERE w.workspace_id = $1 \
+             AND ($2 = '' OR w.ticket_id < $2) AND ",
+        ]);
+        word_condition(&mut sql, "w.word", 3, end.is_some());
+        sql.push(" LIMIT ").push(WALK).push(") c");
+        let mut query = sqlx::query_scalar::<_, i64>(sql)
+            .persistent(false)
+            .bind(binds.ws.as_str())
+            .bind(binds.before.as_str())
+            .bind(word.as_str());
+        if let Some(end) = end {
+            query = query.bind(end.as_str());
+        }
+        let n = query.fetch_one(tx.conn()).await?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        counted.push((n, word, end));
+    }
+    counted.sort_by_key(|(n, _, _)| *n);
+    let walk_limit: i64 = WALK.parse().unwrap_or(i64::MAX);
+    let common = counted.first().is_some_and(|(n, _, _)| *n >= walk_limit);
+    let wanted: Vec<(&String, &Option<String>)> =
+        counted.iter().map(|(_, word, end)| (*word, *end)).collect();
+    // Every word common: the newest WALK tickets through the filters likely hold a page.
+    if common {
+        let rows = word_query(binds, walk_sql(&wanted), &wanted)
+            .fetch_all(tx.conn())
+            .await?;
+        if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= binds.limit {
+            return Ok(rows);
+        }
+    }
+    // Otherwise the tickets holding every word, found among the words alone (from the
+    // rarest), then read through the filters, newest first.
+    Ok(word_query(binds, intersect_sql(&wanted), &wanted)
+        .fetch_all(tx.conn())
+        .await?)
+}
+
+/// How many of the newest tickets (after the cursor and filters) a search of common words
+/// looks at first, and the count at which a word is common.
+const WALK: &str = "2000";
+
+/// `column` holds the word at `$n`, or, for a prefix, a word in `$n <= word < $(n + 1)`
+/// (no upper bound when `$(n + 1)` is empty).
+fn word_condition(sql: &mut Sql, column: &'static str, n: usize, prefix: bool) {
+    sql.push(column);
+    if prefix {
+        sql.push(" >= ")
+            .param(n)
+            .push(" AND (")
+            .param(n + 1)
+            .push(" = '' OR ")
+            .push(column)
+            .push(" < ")
+            .param(n + 1)
+            .push(")");
+    } else {
+        sql.push(" = ").param(n);
+    }
+}
+
+/// ` AND EXISTS (…)` for each word from the `skip`th, of the ticket `ticket` (`t.id` or
+/// `w.ticket_id`) in the workspace `ws`, words bound from `$8` in order.
+fn each_word_exists(
+    sql: &mut Sql,
+    wanted: &[(&String, &Option<String>)],
+    skip: usize,
+    ws: &'static str,
+    ticket: &'static str,
+) {
+    let mut n = FIRST_WORD;
+    for (i, (_, end)) in wanted.iter().enumerate() {
+        if i >= skip {
+            sql.push(" AND EXISTS (SELECT 1 FROM ticket_fts_words x WHERE x.workspace_id = ")
+                .push(ws)
+                .push(" AND x.ticket_id = ")
+                .push(ticket)
+                .push(" AND ");
+            word_condition(sql, "x.word", n, end.is_some());
+            sql.push(")");
+        }
+        n += if end.is_some() { 2 } else { 1 };
+    }
+}
+
+/// The newest WALK tickets through the filters, those holding every word.
+fn walk_sql(wanted: &[(&String, &Option<String>)]) -> Sql {
+    let mut sql = Sql::of(&[
+        "SELECT ",
+        T_TICKET_COLUMNS,
+        " FROM (SELECT * FROM tickets t WHERE ",
+        LIST_FILTERS,
+        " ORDER BY t.id DESC LIMIT ",
+        WALK,
+        ") t WHERE TRUE",
+    ]);
+    each_word_exists(&mut sql, wanted, 0, "t.workspace_id", "t.id");
+    sql.push(" ORDER BY t.id DESC LIMIT $7");
+    sql
+}
+
+/// The tickets holding every word: the first (rarest) word's tickets before the cursor that
+/// hold the others too, found in the word table alone, then read through the filters.
+fn intersect_sql(wanted: &[(&String, &Option<String>)]) -> Sql {
+    let mut sql = Sql::of(&[
+        "WITH m AS MATERIALIZED (SELECT DISTINCT w.ticket_id FROM ticket_fts_words w \
+         WHERE w.workspace_id = $1 AND ($2 = '' OR w.ticket_id < $2) AND ",
+    ]);
+    let prefix = wanted.first().is_some_and(|(_, end)| end.is_some());
+    word_condition(&mut sql, "w.word", FIRST_WORD, prefix);
+    each_word_exists(&mut sql, wanted, 1, "w.workspace_id", "w.ticket_id");
+    sql.push(") SELECT ")
+        .push(T_TICKET_COLUMNS)
+        .push(" FROM m JOIN tickets t ON t.workspace_id = $1 AND t.id = m.ticket_id WHERE ")
+        .push(LIST_FILTERS)
+        .push(" ORDER BY t.id DESC LIMIT $7");
+    sql
+}
+
+/// The list's binds, then each word (and a prefix's end), in order. Not a statement kept for
+/// reuse: planned each time with the values, PostgreSQL sees how common each word is and
+/// that the absent filters are `''`.
+fn word_query<'q>(
+    binds: &'q ListBinds,
+    sql: Sql,
+    wanted: &[(&'q String, &'q Option<String>)],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, Row, sqlx::any::AnyArguments> {
+    let mut query = binds.query::<Row>(sql).persistent(false);
+    for (word, end) in wanted {
         query = query.bind(word.as_str());
         if let Some(end) = end {
             query = query.bind(end.as_str());
         }
     }
-    Ok(query.fetch_all(tx.conn()).await?)
+    query
 }
 
 /// The placeholder of the first word; the others follow it.
