@@ -14,7 +14,7 @@
 #   HOLDFAST_WIRE_DATABASE_URL=postgres://user@127.0.0.1/db contrib/bench/wire.sh
 #
 # Settings (environment): HOLDFAST_WIRE_BIN (default target/release/holdfast, built when
-# missing), HOLDFAST_WIRE_PORT (18080), HOLDFAST_WIRE_SECONDS (10 per scenario),
+# missing), HOLDFAST_WIRE_PORT (the first free one from 18080), HOLDFAST_WIRE_SECONDS (10 per scenario),
 # HOLDFAST_WIRE_CONNECTIONS (32), HOLDFAST_WIRE_THREADS (2), HOLDFAST_WIRE_CONTACTS (2000),
 # HOLDFAST_WIRE_TICKETS (2000), HOLDFAST_WIRE_KEEP (1: keep the data directory and log).
 # wrk and the server share the machine's cores, as the in-process benchmark's client does.
@@ -26,14 +26,22 @@ bin=${HOLDFAST_WIRE_BIN:-$root/target/release/holdfast}
 if [ -n "${CARGO_TARGET_DIR:-}" ] && [ -z "${HOLDFAST_WIRE_BIN:-}" ]; then
     bin=$CARGO_TARGET_DIR/release/holdfast
 fi
-port=${HOLDFAST_WIRE_PORT:-18080}
+# The first free port from 18080 (a port something else answers on would be measured instead).
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=${HOLDFAST_WIRE_PORT:-}
+if [ -z "$port" ]; then
+    for candidate in $(seq 18080 18180); do
+        if port_free "$candidate"; then port=$candidate; break; fi
+    done
+fi
+port_free "$port" || { echo "port $port is in use; set HOLDFAST_WIRE_PORT" >&2; exit 1; }
 seconds=${HOLDFAST_WIRE_SECONDS:-10}
 connections=${HOLDFAST_WIRE_CONNECTIONS:-32}
 threads=${HOLDFAST_WIRE_THREADS:-2}
 contacts=${HOLDFAST_WIRE_CONTACTS:-2000}
 tickets=${HOLDFAST_WIRE_TICKETS:-2000}
 base="http://127.0.0.1:$port"
-password='wire benchmark passphrase kettle'
+password='copper lantern orchard seventeen'
 
 for tool in curl jq xargs; do
     command -v "$tool" >/dev/null || { echo "wire.sh needs $tool" >&2; exit 1; }
@@ -96,7 +104,7 @@ if [ -z "$link" ]; then
 fi
 path=${link#http*://*/}
 curl -fsS -o /dev/null -X POST "$base/$path" -H "Origin: $base" \
-    --data-urlencode "name=Wire Bench" --data-urlencode "slug=$slug" \
+    --data-urlencode "name=Loopback Trial" --data-urlencode "slug=$slug" \
     --data-urlencode "email=$owner" --data-urlencode "password=$password" \
     --data-urlencode "password_again=$password"
 token=$(curl -fsS -X POST "$base/api/v1/auth/login" -H 'Content-Type: application/json' \

@@ -290,11 +290,6 @@ async fn run_size(url: String, size: usize, duration: Duration) -> Figures {
     let seed_contacts = started.elapsed().as_secs_f64();
     ctx.contact_id = format!("{prefix}{:010x}", 0);
     let seed_tickets = seed_tickets(&ctx, size).await.as_secs_f64();
-    println!(
-        "  seeded {size} contacts in {seed_contacts:.1} s, {size} tickets in {seed_tickets:.1} s \
-         ({} small workspaces in {seed_small:.1} s)",
-        SMALL_WORKSPACES
-    );
 
     let bytes = stored_bytes(&ctx).await;
     let database_growth = match (database_before, database_size(&ctx).await) {
