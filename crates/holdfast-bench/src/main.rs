@@ -39,6 +39,10 @@
 //! seeded here when `tickets` did not run) while the server runs, then its restore into a fresh
 //! target (a temp dir; on PostgreSQL a new schema), each in MB/s of the uncompressed parts.
 //!
+//! Then, per database, the help desk and CRM at scale (`scale`, see [`scale`]): one workspace
+//! of `HOLDFAST_BENCH_SCALE` contacts and tickets beside 100 small ones, its everyday reads'
+//! p99 against the same at 10 000, the database's size and the process's resident memory.
+//!
 //! `HOLDFAST_BENCH_ONLY` (e.g. `mail,tickets,crm`) runs only some sections; by default, all.
 //!
 //! Caveats: client and server share the process and its cores, so HTTP figures include the
@@ -59,6 +63,8 @@ use sqlx::{AnyConnection, AnyPool};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod scale;
 
 const CONCURRENCY: usize = 32;
 /// Connections per side in the contention measurement: list alone, then list plus sign-in.
@@ -95,6 +101,8 @@ enum Op {
     ConsolePage(&'static str),
     /// `GET` of this API path (and query) with the admin key.
     ApiGet(&'static str),
+    /// `GET` of one of these paths with the admin key, a different one each time.
+    ApiGetSpread(&'static [String]),
     /// `POST /api/v1/invoices`: a draft of five lines for the seeded contact.
     InvoiceCreate,
     HttpGet,
@@ -216,8 +224,8 @@ async fn in_tenant_tx(
 }
 
 /// Whether to run a section: `HOLDFAST_BENCH_ONLY` lists some of `http` (the scenarios and the
-/// contention), `webhooks` (needs `http`), `mail`, `tickets`, `crm`, `field` and `backup`,
-/// comma-separated; unset or empty runs them all.
+/// contention), `webhooks` (needs `http`), `mail`, `tickets`, `crm`, `field`, `backup` and
+/// `scale`, comma-separated; unset or empty runs them all.
 fn section(name: &str) -> bool {
     let only = std::env::var("HOLDFAST_BENCH_ONLY").unwrap_or_default();
     only.trim().is_empty() || only.split(',').any(|s| s.trim() == name)
@@ -266,6 +274,16 @@ async fn run_once(ctx: &Ctx, op: Op, task: usize, n: u64) -> Result<(), String> 
             http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
         }
         Op::ConsolePage(path) | Op::ApiGet(path) => {
+            let url = format!("{}{path}", ctx.base);
+            http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
+        }
+        Op::ApiGetSpread(paths) => {
+            let at = task
+                .wrapping_mul(7919)
+                .wrapping_add(usize::try_from(n).unwrap_or(0));
+            let path = paths
+                .get(at % paths.len().max(1))
+                .map_or("", String::as_str);
             let url = format!("{}{path}", ctx.base);
             http(ctx.http.get(url).bearer_auth(&ctx.admin_key)).await
         }
@@ -1365,6 +1383,9 @@ async fn main() {
     let sqlite_url = format!("sqlite://{}/bench.db", sqlite_dir.path().display());
     bench_backend(sqlite_url, duration).await;
     drop(sqlite_dir);
+    if section("scale") {
+        scale::bench_scale(None, duration).await;
+    }
 
     let postgres = ["HOLDFAST_BENCH_DATABASE_URL", "HOLDFAST_TEST_DATABASE_URL"]
         .into_iter()
@@ -1372,7 +1393,10 @@ async fn main() {
     match postgres {
         Some((var, url)) => {
             println!("\nPostgreSQL: URL from {var}");
-            bench_backend(url, duration).await;
+            bench_backend(url.clone(), duration).await;
+            if section("scale") {
+                scale::bench_scale(Some(&url), duration).await;
+            }
         }
         None => println!(
             "\nPostgreSQL skipped: neither HOLDFAST_BENCH_DATABASE_URL nor \
