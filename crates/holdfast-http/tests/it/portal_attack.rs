@@ -294,3 +294,105 @@ async fn look_alikes_of_a_listed_origin_read_nothing() {
     );
     assert_eq!(read.header("access-control-allow-credentials"), None);
 }
+
+/// Asks for a password reset link for `email` by API and returns its path from the mail.
+async fn reset_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
+    let before = crate::mails_to(app, email).await.len();
+    app.post("/api/portal/v1/auth/password-reset")
+        .json(&json!({"workspace": ws.slug, "email": email}))
+        .expect(202)
+        .await;
+    let mail = crate::new_mail_to(app, email, before).await;
+    let token = holdfast_testkit::find_token(&mail, "hfpw");
+    format!("/portal/{}/password-reset/{token}", ws.slug)
+}
+
+/// A password reset link dies with the sign-in links of its contact: when their address
+/// changes (whoever held the old one must not choose their password and sign in with it), when
+/// staff take their access away (giving it back revives nothing mailed before), and when the
+/// portal closes (opening it again brings none back).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_ends_with_the_address_the_access_and_the_portal_it_was_mailed_for() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const PASSWORD: &str = "correct horse battery staple 99";
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let ws = app.workspace("portal-attack-reset").await;
+    // Each scenario: a fresh contact's reset link and sign-in link, the change, then both dead.
+    let links_of = |name: &'static str| {
+        let (app, ws) = (&app, &ws);
+        async move {
+            let email = at(name);
+            let id = customer(app, ws, name, &email).await;
+            let reset = reset_link(app, ws, &email).await;
+            let sign_in = crate::portal_link(app, ws, &email).await;
+            app.browser(Method::GET, &reset).expect(200).await;
+            (id, email, reset, sign_in)
+        }
+    };
+    let dead = |reset: String, sign_in: String| {
+        let app = &app;
+        async move {
+            app.browser(Method::GET, &sign_in).expect(404).await;
+            app.browser(Method::GET, &reset).expect(404).await;
+            app.browser(Method::POST, &reset)
+                .body(FORM, format!("password={}", PASSWORD.replace(' ', "+")))
+                .expect(404)
+                .await;
+        }
+    };
+
+    // The address changes: the old mailbox's reset link sets no password.
+    let (id, email, reset, sign_in) = links_of("ria").await;
+    let moved = format!("new-{email}");
+    app.patch(&format!("/api/v1/contacts/{id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"email": moved}))
+        .expect(200)
+        .await;
+    dead(reset, sign_in).await;
+    let r = app
+        .post("/api/portal/v1/auth/password")
+        .json(&json!({"workspace": ws.slug, "email": moved, "password": PASSWORD}))
+        .send()
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+
+    // Access off, then on again.
+    let (id, _, reset, sign_in) = links_of("rob").await;
+    for access in [false, true] {
+        app.call(Method::PUT, &format!("/api/v1/contacts/{id}/portal"))
+            .key(&ws.admin_key)
+            .json(&json!({"access": access}))
+            .expect(200)
+            .await;
+    }
+    dead(reset, sign_in).await;
+
+    // The portal closed, then opened again.
+    let (_, _, reset, sign_in) = links_of("rue").await;
+    let mut modules: Vec<String> = app
+        .get("/api/v1/modules")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["enabled"] == true)
+        .map(|m| m["module"].as_str().unwrap().to_owned())
+        .collect();
+    modules.retain(|m| m != "client_portal");
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": modules}))
+        .expect(200)
+        .await;
+    modules.push("client_portal".to_owned());
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": modules}))
+        .expect(200)
+        .await;
+    dead(reset, sign_in).await;
+}
