@@ -295,6 +295,80 @@ async fn look_alikes_of_a_listed_origin_read_nothing() {
     assert_eq!(read.header("access-control-allow-credentials"), None);
 }
 
+/// A role that may change the portal's look (`workspace.manage`) but not its security settings
+/// (`settings.security`): a colour or a logo it gets refused is said without the settings page,
+/// which lists the origins that may call the portal API and who may sign in by default.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_look_does_not_show_the_portal_settings_to_a_role_without_them() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-attack-look").await;
+    let partner = format!("https://{}", *DOMAIN);
+    app.call(Method::PUT, "/api/v1/portal/settings")
+        .key(&ws.admin_key)
+        .json(&json!({"default_access": false, "origins": [partner]}))
+        .expect(200)
+        .await;
+    let role = app
+        .post("/api/v1/roles")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Look only", "permissions": ["workspace.manage"]}))
+        .expect(201)
+        .await
+        .json;
+    let (look, _) = crate::key_with_role(&app, &ws, role["id"].as_str().unwrap()).await;
+    app.browser(Method::GET, "/app/settings/portal")
+        .key(&look)
+        .expect(403)
+        .await;
+
+    let bad = app
+        .browser(Method::POST, "/app/settings/portal/colour")
+        .key(&look)
+        .body(FORM, "colour=tomato")
+        .expect(422)
+        .await;
+    assert!(bad.text.contains("#rrggbb"), "{}", bad.text);
+    assert!(!bad.text.contains(&partner), "{}", bad.text);
+    let (form_type, body) = {
+        let boundary = "XyZlook";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(b"just words");
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    };
+    let refused = app
+        .browser(Method::POST, "/app/settings/portal/logo")
+        .key(&look)
+        .body(&form_type, body)
+        .expect(415)
+        .await;
+    assert!(
+        refused.text.contains("PNG, JPEG or WebP"),
+        "{}",
+        refused.text
+    );
+    assert!(!refused.text.contains(&partner), "{}", refused.text);
+
+    // The role still sets the colour, and a role with both still gets the page back.
+    app.browser(Method::POST, "/app/settings/portal/colour")
+        .key(&look)
+        .body(FORM, "colour=%23123456")
+        .expect(303)
+        .await;
+    let bad = app
+        .browser(Method::POST, "/app/settings/portal/colour")
+        .key(&ws.admin_key)
+        .body(FORM, "colour=tomato")
+        .expect(422)
+        .await;
+    assert!(bad.text.contains("Colour not saved"), "{}", bad.text);
+}
+
 /// Asks for a password reset link for `email` by API and returns its path from the mail.
 async fn reset_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
     let before = crate::mails_to(app, email).await.len();

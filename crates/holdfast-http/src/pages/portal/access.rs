@@ -446,6 +446,13 @@ async fn settings_change(
     ))
 }
 
+/// Whether the settings page may be shown to `actor` (`settings.security`, its guard): a role
+/// that may change the look only (`workspace.manage`) is told a refusal without the page, which
+/// lists who may sign in by default and the sites that may call the portal API.
+fn may_see_settings(actor: &Actor) -> bool {
+    actor.role.grants(Permission::SettingsSecurity)
+}
+
 #[derive(Deserialize)]
 struct ColourForm {
     #[serde(default)]
@@ -465,6 +472,7 @@ async fn colour_change(
     };
     let colour = match input.validate() {
         Ok(colour) => colour,
+        Err(errors) if !may_see_settings(&actor) => return Err(Problem::validation(errors)),
         Err(errors) => {
             let why = errors
                 .iter()
@@ -517,6 +525,7 @@ async fn logo_upload(
             &format!("{SETTINGS}?done=logo"),
             is_htmx(&headers),
         )),
+        Err(refused) if !may_see_settings(&actor) => Err(Problem(refused)),
         Err(refused) if (400..500).contains(&refused.code.status()) => {
             let status = StatusCode::from_u16(refused.code.status())
                 .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
