@@ -2,7 +2,9 @@
 //! database: one sign-in link spent by a page and an API client at once opens one session; one
 //! refresh token spent twice at once never yields two live sessions; the portal's other
 //! credentials (a browser cookie's value, a refresh token) are not refresh tokens nor bearer
-//! tokens; a billing mark does not come back when its contact returns to the company.
+//! tokens; a billing mark does not come back when its contact returns to the company; a
+//! password reset link dies with its contact's address, access and portal; a role that may
+//! change the portal's look only is not shown its settings page.
 
 use crate::{portal_api_tokens, portal_link};
 use holdfast_testkit::{Method, TestApp, Workspace};
