@@ -116,6 +116,10 @@ await drive(async (page, context) => {
   // The portal's front page: asking for a link.
   await page.goto(portal, { waitUntil: "load", timeout });
   await check(page, "sign-in");
+  // The workspace's brand: its logo shown, its colour on the main button with readable ink.
+  result.sign_in_logo = await page.locator("h1 img.portal-logo").evaluate((img) => img.complete && img.naturalWidth > 0);
+  result.primary_button = await page.getByRole("button", { name: "Send me a sign-in link" })
+    .evaluate((b) => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]);
   await page.locator("#email").fill(env.HF_EMAIL);
   await page.getByRole("button", { name: "Send me a sign-in link" }).tap();
   await page.getByRole("heading", { name: "Check your email" }).waitFor({ timeout });
@@ -136,6 +140,8 @@ await drive(async (page, context) => {
   result.home_requests = await texts(page, "[data-ticket] a");
   result.home_invoices = await texts(page, "[data-invoice] a");
   result.home_shows_other = (await page.content()).includes(env.HF_OTHER_SUBJECT);
+  result.bar = await page.locator(".portal-bar").evaluate((bar) => [getComputedStyle(bar).backgroundColor, getComputedStyle(bar).color]);
+  result.bar_logo = await page.locator(".portal-bar img.portal-logo").evaluate((img) => img.complete && img.naturalWidth > 0);
   await check(page, "home");
   result.steps.push("signed in");
 

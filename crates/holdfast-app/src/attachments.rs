@@ -103,6 +103,11 @@ pub async fn remove_files(db: &Db, data_dir: &Path, blobs: &[String]) -> usize {
     removed
 }
 
+/// The SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_of(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

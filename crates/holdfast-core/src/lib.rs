@@ -8,6 +8,7 @@
 mod macros;
 
 pub mod access;
+pub mod brand;
 pub mod client_addr;
 pub mod clock;
 pub mod crm;

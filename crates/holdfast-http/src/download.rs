@@ -1,4 +1,5 @@
-//! One way to answer with a stored file (a ticket's attachment, a job's photo or file): the
+//! One way to answer with a stored file (a ticket's attachment, a job's photo or file, a
+//! portal's logo; an invoice's PDF with [`pdf_response`]): the
 //! name sanitised into `Content-Disposition` (an ASCII fallback and the exact name in
 //! RFC 5987 form), the content type recorded at intake (from a safe list), `nosniff`, and a
 //! sandboxing policy, so a file from a stranger is never run as a page in the console's origin
@@ -14,6 +15,40 @@ pub(crate) fn file_response(
     filename: &str,
     inline: bool,
 ) -> Response {
+    (
+        [
+            ("content-type", content_type.to_owned()),
+            ("content-disposition", disposition(filename, inline)),
+            ("x-content-type-options", "nosniff".to_owned()),
+            (
+                "content-security-policy",
+                "sandbox; default-src 'none'".to_owned(),
+            ),
+            ("cache-control", "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The answer carrying an invoice's PDF (or a credit note's) that Holdfast rendered itself:
+/// like [`file_response`] but without the sandbox, which would stop a browser's PDF viewer
+/// from showing it inline (the console's invoice page opens it in a tab).
+pub(crate) fn pdf_response(bytes: Vec<u8>, filename: &str, inline: bool) -> Response {
+    (
+        [
+            ("content-type", "application/pdf".to_owned()),
+            ("content-disposition", disposition(filename, inline)),
+            ("x-content-type-options", "nosniff".to_owned()),
+            ("cache-control", "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `Content-Disposition` for `filename`: an ASCII fallback and the exact name (RFC 5987).
+fn disposition(filename: &str, inline: bool) -> String {
     let ascii: String = filename
         .chars()
         .map(|c| {
@@ -35,21 +70,7 @@ pub(crate) fn file_response(
         })
         .collect();
     let how = if inline { "inline" } else { "attachment" };
-    let disposition = format!("{how}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    (
-        [
-            ("content-type", content_type.to_owned()),
-            ("content-disposition", disposition),
-            ("x-content-type-options", "nosniff".to_owned()),
-            (
-                "content-security-policy",
-                "sandbox; default-src 'none'".to_owned(),
-            ),
-            ("cache-control", "private, no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
+    format!("{how}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]

@@ -566,7 +566,7 @@ async fn portal(state: &GuardState, mut request: Request, next: Next) -> Respons
         .strip_prefix("/portal/")
         .map(|rest| rest.split('/').next().unwrap_or_default().to_owned());
     if let Some(slug) = &path_slug {
-        match holdfast_app::portal::sign_in::portal_name(&state.app, slug).await {
+        match holdfast_app::portal::brand::of_portal(&state.app, slug).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 return Problem::new(

@@ -106,8 +106,10 @@ pub fn route_table() -> RouteTable {
     crate::api::portal::auth::routes(&mut table);
     crate::pages::portal::sign_in::routes(&mut table);
     crate::pages::portal::password::routes(&mut table);
+    crate::pages::portal::brand::routes(&mut table);
     table.module(Module::ClientPortal, |t| {
         crate::api::portal::access::routes(t);
+        crate::api::portal::brand::routes(t);
         crate::pages::portal::access::routes(t);
         crate::api::portal::auth::signed_in_routes(t);
         crate::pages::portal::sign_in::signed_in_routes(t);

@@ -179,8 +179,8 @@ pub async fn address_changed(
     };
     store::apply(tx, contact, &before, &[reset], who, now).await?;
     store::revoke_preference_links(tx, contact, now).await?;
-    // Whoever held the old address may hold a client portal session or an unspent sign-in
-    // link: both end.
+    // Whoever held the old address may hold a client portal session or an unspent sign-in or
+    // password reset link: all end.
     holdfast_store::portal::sessions::end_all(tx, contact, now).await?;
     holdfast_store::portal::links::spend_all(tx, contact, now).await?;
     Ok(())

@@ -119,7 +119,8 @@ pub async fn of_contact(app: &App, actor: &Actor, id: &str) -> AppResult<Contact
 }
 
 /// Sets the contact's own access (`None`: back to the workspace's default), audited as
-/// `contact.portal_access_changed`; when they may no longer sign in, their sessions end.
+/// `contact.portal_access_changed`; when they may no longer sign in, their sessions end and
+/// their unspent sign-in and password reset links are spent.
 pub async fn set_contact(
     app: &App,
     actor: &Actor,
@@ -138,6 +139,8 @@ pub async fn set_contact(
         may_open(actor)?;
         0
     } else {
+        // Their unspent links end too: giving access back must not revive one mailed before.
+        holdfast_store::portal::links::spend_all(&mut tx, &contact, now).await?;
         sessions::end_all(&mut tx, &contact, now).await?
     };
     let event = origin.event(

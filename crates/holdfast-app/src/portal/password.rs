@@ -7,29 +7,28 @@
 //! [`reset_page`], [`complete_reset`]). Access still rules: a contact without it signs in by
 //! no means. Threat note: docs/design/portal.md.
 
+use super::sign_in::mail_to_portal_address;
 use crate::audit::Origin;
 use crate::identity::sign_in::{check_throttle, throttle_subject};
-use crate::outreach::{ContactEmail, PASSWORD_RESET_LINK, queue_to_contact};
+use crate::outreach::{ContactEmail, PASSWORD_RESET_LINK};
 use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
-use holdfast_core::crm::consent::Purpose;
+use holdfast_core::brand::Brand;
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::identity::password::{Context, Verified, decoy_hash};
 use holdfast_core::ids::ContactId;
 use holdfast_core::portal::{
-    LINKS_PER_EMAIL_PER_HOUR, MagicLinkIn, PASSWORD_RESET_PREFIX, PortalPasswordIn,
-    PortalPasswordSignInIn, SessionKind,
+    MagicLinkIn, PASSWORD_RESET_PREFIX, PortalPasswordIn, PortalPasswordSignInIn, SessionKind,
 };
 use holdfast_core::token::parse_opaque;
 use holdfast_core::validate::FieldError;
 use holdfast_store::Lock;
 use holdfast_store::identity;
 use holdfast_store::ops::audit::{self, NewEvent};
+use holdfast_store::portal::access::PortalSite;
 use holdfast_store::portal::auth::{self, PortalActor, SignInFrom, SignedIn};
-use holdfast_store::portal::{access, links, passwords, sessions};
+use holdfast_store::portal::{access, passwords, sessions};
 use serde_json::json;
-
-const HOUR_MS: i64 = 3_600_000;
 
 /// The one answer to a password sign-in that fails, whatever the reason (unknown workspace or
 /// address, no password set, no access, wrong password).
@@ -207,63 +206,25 @@ pub fn request_reset(app: &App, body: &MagicLinkIn) -> AppResult<()> {
     Ok(())
 }
 
-/// Queues the reset mail (through the outreach choke point, purpose `sign_in`, to the address
-/// on file) when the address belongs to a contact with portal access, within the sign-in
-/// mails' hourly limit. The link is made when the mail is sent.
+/// Queues the reset mail: see `sign_in::mail_to_portal_address` (the same hourly limit as
+/// sign-in links, counted together).
 async fn send_reset(app: &App, slug: &str, email: &str) -> Result<(), String> {
-    let now = app.clock.now_ms();
-    let Some((tenant, site)) = access::unscoped_portal_site(&app.db, slug)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(());
-    };
-    if !site.modules.contains(Module::ClientPortal) {
-        return Ok(());
-    }
-    let mut tx = match app.db.write(&tenant).await {
-        Ok(tx) => tx,
-        Err(holdfast_store::StoreError::Suspended) => return Ok(()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let found = holdfast_store::crm::contacts::find_by_email(&mut tx, email, Lock::ForUpdate)
-        .await
-        .map_err(|e| e.to_string())?;
-    let Some(contact) = found else {
-        return Ok(());
-    };
-    let contact = ContactId::from_trusted(contact.id);
-    if !access::allowed(&mut tx, &contact)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(());
-    }
-    let recent = links::queued_since(&mut tx, &contact, now - HOUR_MS)
-        .await
-        .map_err(|e| e.to_string())?;
-    if recent >= i64::from(LINKS_PER_EMAIL_PER_HOUR) {
-        tracing::info!("portal password reset not sent: the address's hourly limit is reached");
-        return Ok(());
-    }
-    let mail = ContactEmail {
-        subject: format!("Reset your password for {}", site.name),
-        body: format!(
-            "Someone asked to reset the password of {name}'s customer portal for this \
+    mail_to_portal_address(app, slug, email, "password reset link", |site| {
+        ContactEmail {
+            subject: format!("Reset your password for {}", site.name),
+            body: format!(
+                "Someone asked to reset the password of {name}'s customer portal for this \
              address.\n\nTo choose a new one, open this link within 2 hours:\n\
              {PASSWORD_RESET_LINK}\n\n\
              It works once, and setting a new password signs you out everywhere. If this was \
              not you, ignore this message: your password stays as it is.\n",
-            name = site.name
-        ),
-        password_reset_link: true,
-        ..ContactEmail::default()
-    };
-    queue_to_contact(&mut tx, &contact, Purpose::SignIn, mail, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(())
+                name = site.name
+            ),
+            password_reset_link: true,
+            ..ContactEmail::default()
+        }
+    })
+    .await
 }
 
 /// The reset link's target, while it is unspent and unexpired, its workspace the one at
@@ -272,7 +233,7 @@ async fn reset_target(
     app: &App,
     slug: &str,
     token: &str,
-) -> AppResult<Option<(holdfast_store::Tenant, ContactId, String, String)>> {
+) -> AppResult<Option<(holdfast_store::Tenant, ContactId, PortalSite, String)>> {
     let Some(hash) = parse_opaque(PASSWORD_RESET_PREFIX, token) else {
         return Ok(None);
     };
@@ -294,15 +255,15 @@ async fn reset_target(
         .unwrap_or_default();
     tx.commit().await?;
     let opens = site.modules.contains(Module::ClientPortal) && allowed && site.slug == slug;
-    Ok(opens.then_some((tenant, contact, site.name, email)))
+    Ok(opens.then_some((tenant, contact, site, email)))
 }
 
-/// The name of the workspace a reset link opens (looking spends nothing); `None` for every
-/// link that opens nothing.
-pub async fn reset_page(app: &App, slug: &str, token: &str) -> AppResult<Option<String>> {
+/// How the portal a reset link opens shows its workspace (looking spends nothing); `None` for
+/// every link that opens nothing.
+pub async fn reset_page(app: &App, slug: &str, token: &str) -> AppResult<Option<Brand>> {
     Ok(reset_target(app, slug, token)
         .await?
-        .map(|(_, _, name, _)| name))
+        .map(|(_, _, site, _)| site.brand()))
 }
 
 /// Sets a new password with a reset link: the strength rules (422), then the link spent, the
@@ -315,8 +276,7 @@ pub async fn complete_reset(
     password: String,
     from: &SignInFrom,
 ) -> AppResult<bool> {
-    let Some((tenant, contact, workspace_name, email)) = reset_target(app, slug, token).await?
-    else {
+    let Some((tenant, contact, site, email)) = reset_target(app, slug, token).await? else {
         return Ok(false);
     };
     let Some(hash) = parse_opaque(PASSWORD_RESET_PREFIX, token) else {
@@ -324,7 +284,7 @@ pub async fn complete_reset(
     };
     let ctx = Context {
         email: &email,
-        workspace_name: &workspace_name,
+        workspace_name: &site.name,
         second_factor_required: false,
     };
     let fresh = app.passwords.hash_new(password, ctx).await?;

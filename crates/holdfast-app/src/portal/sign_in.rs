@@ -7,6 +7,7 @@ use crate::audit::Origin;
 use crate::outreach::{ContactEmail, SIGN_IN_LINK, queue_to_contact};
 use crate::{App, AppResult};
 use holdfast_core::access::modules::Module;
+use holdfast_core::brand::Brand;
 use holdfast_core::crm::consent::Purpose;
 use holdfast_core::error::ApiError;
 use holdfast_core::identity::jwt::{AUDIENCE, Claims, ISSUER, TokenType};
@@ -15,9 +16,10 @@ use holdfast_core::portal::{
     REFRESH_PREFIX, SessionKind,
 };
 use holdfast_core::token::parse_opaque;
-use holdfast_store::Lock;
+use holdfast_store::portal::access::PortalSite;
 use holdfast_store::portal::auth::{self, PortalActor, Refreshed, SignInFrom, SignedIn};
 use holdfast_store::portal::{access, links, sessions};
+use holdfast_store::{Lock, Tenant};
 use serde_json::json;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -37,20 +39,40 @@ pub fn request_link(app: &App, body: &MagicLinkIn) -> AppResult<()> {
     Ok(())
 }
 
-/// Queues the sign-in mail when the workspace has its portal on and the address belongs to one
-/// of its contacts with portal access, at most [`LINKS_PER_EMAIL_PER_HOUR`] an hour. The link
-/// itself is made when the mail is sent (`outreach`).
+/// Queues the sign-in mail: see [`mail_to_portal_address`].
 async fn send_link(app: &App, slug: &str, email: &str) -> Result<(), String> {
+    mail_to_portal_address(app, slug, email, "sign-in link", |site| ContactEmail {
+        subject: format!("Sign in to {}", site.name),
+        body: format!(
+            "Someone asked to sign in to {name}'s customer portal with this address.\n\n\
+             To see your requests, visits and invoices, open this link within 24 hours:\n\
+             {SIGN_IN_LINK}\n\n\
+             It works once. If this was not you, ignore this message: nothing happens \
+             until the link is opened and confirmed.\n",
+            name = site.name
+        ),
+        sign_in_link: true,
+        ..ContactEmail::default()
+    })
+    .await
+}
+
+/// Queues a mail that carries a sign-in link or a password reset link (`mail` writes it for
+/// the portal's workspace) when the workspace at `slug` has its portal open and `email`
+/// belongs to one of its contacts with portal access, at most [`LINKS_PER_EMAIL_PER_HOUR`] of
+/// these mails an hour per address, both kinds counted. Through the outreach choke point
+/// (purpose `sign_in`, to the address on file); the link itself is made when the mail is sent.
+pub(crate) async fn mail_to_portal_address(
+    app: &App,
+    slug: &str,
+    email: &str,
+    what: &str,
+    mail: impl FnOnce(&PortalSite) -> ContactEmail,
+) -> Result<(), String> {
     let now = app.clock.now_ms();
-    let Some((tenant, site)) = access::unscoped_portal_site(&app.db, slug)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+    let Some((tenant, site)) = open_site(app, slug).await.map_err(|e| e.detail)? else {
         return Ok(());
     };
-    if !site.modules.contains(Module::ClientPortal) {
-        return Ok(());
-    }
     let mut tx = match app.db.write(&tenant).await {
         Ok(tx) => tx,
         Err(holdfast_store::StoreError::Suspended) => return Ok(()),
@@ -73,23 +95,10 @@ async fn send_link(app: &App, slug: &str, email: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     if recent >= i64::from(LINKS_PER_EMAIL_PER_HOUR) {
-        tracing::info!("portal sign-in link not sent: the address's hourly limit is reached");
+        tracing::info!("portal {what} not sent: the address's hourly limit is reached");
         return Ok(());
     }
-    let mail = ContactEmail {
-        subject: format!("Sign in to {}", site.name),
-        body: format!(
-            "Someone asked to sign in to {name}'s customer portal with this address.\n\n\
-             To see your requests, visits and invoices, open this link within 24 hours:\n\
-             {SIGN_IN_LINK}\n\n\
-             It works once. If this was not you, ignore this message: nothing happens \
-             until the link is opened and confirmed.\n",
-            name = site.name
-        ),
-        sign_in_link: true,
-        ..ContactEmail::default()
-    };
-    queue_to_contact(&mut tx, &contact, Purpose::SignIn, mail, now)
+    queue_to_contact(&mut tx, &contact, Purpose::SignIn, mail(&site), now)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
@@ -98,7 +107,7 @@ async fn send_link(app: &App, slug: &str, email: &str) -> Result<(), String> {
 
 /// What the confirmation page of a sign-in link shows before anything is spent.
 pub struct LinkPage {
-    pub workspace_name: String,
+    pub brand: Brand,
 }
 
 /// The workspace a sign-in link of the portal at `/portal/{slug}` signs in to, while the link
@@ -109,7 +118,7 @@ pub async fn link_page(app: &App, slug: &str, token: &str) -> AppResult<Option<L
         .await?
         .filter(|site| site.slug == slug)
         .map(|site| LinkPage {
-            workspace_name: site.name,
+            brand: site.brand(),
         }))
 }
 
@@ -243,9 +252,9 @@ pub async fn sign_out(app: &App, actor: &PortalActor, origin: &Origin) -> AppRes
     Ok(())
 }
 
-/// The name of the workspace whose portal is at `/portal/{slug}`, while it has its portal on
-/// (and is not suspended); `None` otherwise (one answer for every portal that is not there).
-pub async fn portal_name(app: &App, slug: &str) -> AppResult<Option<String>> {
+/// The workspace whose portal is at `/portal/{slug}`, while it has its portal on (and is not
+/// suspended); `None` otherwise (one answer for every portal that is not there).
+pub(crate) async fn open_site(app: &App, slug: &str) -> AppResult<Option<(Tenant, PortalSite)>> {
     if holdfast_core::validate::slug("workspace", slug).is_err() {
         return Ok(None);
     }
@@ -255,5 +264,5 @@ pub async fn portal_name(app: &App, slug: &str) -> AppResult<Option<String>> {
     if !site.modules.contains(Module::ClientPortal) || app.db.is_suspended(&tenant).await? {
         return Ok(None);
     }
-    Ok(Some(site.name))
+    Ok(Some((tenant, site)))
 }

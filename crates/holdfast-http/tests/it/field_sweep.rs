@@ -87,6 +87,16 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
         "the workspace's name and the sign-in form",
     ),
     (
+        "GET",
+        "/portal/{workspace_slug}/logo",
+        "the workspace's logo, a picture staff uploaded",
+    ),
+    (
+        "GET",
+        "/portal/{workspace_slug}/brand.css",
+        "the workspace's colour",
+    ),
+    (
         "POST",
         "/portal/{workspace_slug}/sign-in",
         "echoes only the address the visitor typed",
@@ -300,6 +310,33 @@ const CONTACT_FREE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/app/settings/portal", "a redirect"),
     ("PUT", "/api/v1/portal/settings", "one flag"),
+    (
+        "GET",
+        "/api/v1/portal/branding",
+        "the portal's colour and its logo's type, size and digest",
+    ),
+    (
+        "PUT",
+        "/api/v1/portal/branding",
+        "the portal's colour and its logo's type, size and digest",
+    ),
+    (
+        "PUT",
+        "/api/v1/portal/branding/logo",
+        "the portal's colour and its logo's type, size and digest",
+    ),
+    ("DELETE", "/api/v1/portal/branding/logo", "no content"),
+    (
+        "POST",
+        "/app/settings/portal/colour",
+        "a redirect, or the settings page (swept as GET) with a refusal",
+    ),
+    (
+        "POST",
+        "/app/settings/portal/logo",
+        "a redirect, or the settings page (swept as GET) with a refusal",
+    ),
+    ("POST", "/app/settings/portal/logo/remove", "a redirect"),
     (
         "POST",
         "/hooks/billing/stripe",

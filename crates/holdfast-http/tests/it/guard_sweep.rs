@@ -95,6 +95,10 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/portal/{workspace_slug}/password-reset"),
     ("GET", "/portal/{workspace_slug}/password-reset/{token}"),
     ("POST", "/portal/{workspace_slug}/password-reset/{token}"),
+    // What every portal page loads to show its workspace, the sign-in pages included
+    // (`portal_brand.rs`): the logo and the colour, one 404 for a portal that is not there.
+    ("GET", "/portal/{workspace_slug}/logo"),
+    ("GET", "/portal/{workspace_slug}/brand.css"),
 ];
 
 /// A refusal as the route's kind gives it: problem+json with `code` from the API; a console
@@ -173,8 +177,10 @@ fn with_body<'a>(
             "application/x-www-form-urlencoded",
             "kind=note&body=sweep&status=open&priority=normal&tags=",
         )
-    } else if spec.method.as_str() == "POST" && spec.path.ends_with("/files") {
-        // A job's photo: the upload form with a real PNG.
+    } else if (spec.method.as_str() == "POST" && spec.path.ends_with("/files"))
+        || (spec.method.as_str() == "PUT" && spec.path.ends_with("/logo"))
+    {
+        // A job's photo, the portal's logo: the upload form with a real PNG.
         let (content_type, body) = crate::job_files::png_form();
         call.body(&content_type, body)
     } else if spec.method.as_str() == "PATCH" && spec.path.starts_with("/api/v1/tickets") {
@@ -215,6 +221,8 @@ fn body_for(path: &str) -> serde_json::Value {
         json!({"billing_contact": false})
     } else if path.ends_with("/portal/settings") {
         json!({"default_access": false})
+    } else if path.ends_with("/portal/branding") {
+        json!({"colour": "#0b5cad"})
     } else if path.contains("2fa") {
         json!({"code": "123456", "password": "a password that is wrong"})
     } else if path.contains("api-keys") {

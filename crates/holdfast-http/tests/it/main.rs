@@ -58,6 +58,7 @@ mod portal;
 mod portal_api;
 mod portal_attack;
 mod portal_billing;
+mod portal_brand;
 mod portal_browser;
 mod portal_password;
 mod portal_privacy;

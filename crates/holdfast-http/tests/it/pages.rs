@@ -598,6 +598,18 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
     let app = TestApp::spawn().await;
     let ws = app.workspace("page-sweep").await;
     let console = sign_in(&app, &ws).await;
+    // The portal's brand, so its logo and stylesheet answer too.
+    app.call(Method::PUT, "/api/v1/portal/branding")
+        .key(&ws.admin_key)
+        .json(&json!({"colour": "#0b5cad"}))
+        .expect(200)
+        .await;
+    let (logo_type, logo) = crate::job_files::png_form();
+    app.call(Method::PUT, "/api/v1/portal/branding/logo")
+        .key(&ws.admin_key)
+        .body(&logo_type, logo)
+        .expect(200)
+        .await;
     let ticket = crate::ticket(
         &app,
         &ws,
@@ -767,11 +779,15 @@ async fn every_page_carries_the_console_policy_and_every_action_needs_the_csrf_t
                 r.text
             );
             // Whole pages and the fragments live updates fetch carry the same headers; a file
-            // (an invoice's PDF) carries the API's policy, which allows nothing at all.
-            if r.header("content-type") == Some("application/pdf") {
+            // (an invoice's PDF, the portal's logo and stylesheet) carries a policy that
+            // allows nothing.
+            let file = ["application/pdf", "image/png", "text/css"]
+                .iter()
+                .any(|t| r.header("content-type").is_some_and(|c| c.starts_with(t)));
+            if file {
                 assert!(
                     r.header("content-security-policy")
-                        .is_some_and(|p| p.starts_with("default-src 'none'")),
+                        .is_some_and(|p| p.contains("default-src 'none'")),
                     "GET {path}"
                 );
             } else if r.status != 303 {

@@ -2,7 +2,9 @@
 //! database: one sign-in link spent by a page and an API client at once opens one session; one
 //! refresh token spent twice at once never yields two live sessions; the portal's other
 //! credentials (a browser cookie's value, a refresh token) are not refresh tokens nor bearer
-//! tokens; a billing mark does not come back when its contact returns to the company.
+//! tokens; a billing mark does not come back when its contact returns to the company; a
+//! password reset link dies with its contact's address, access and portal; a role that may
+//! change the portal's look only is not shown its settings page.
 
 use crate::{portal_api_tokens, portal_link};
 use holdfast_testkit::{Method, TestApp, Workspace};
@@ -293,4 +295,180 @@ async fn look_alikes_of_a_listed_origin_read_nothing() {
         Some(shop.as_str())
     );
     assert_eq!(read.header("access-control-allow-credentials"), None);
+}
+
+/// A role that may change the portal's look (`workspace.manage`) but not its security settings
+/// (`settings.security`): a colour or a logo it gets refused is said without the settings page,
+/// which lists the origins that may call the portal API and who may sign in by default.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_look_does_not_show_the_portal_settings_to_a_role_without_them() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let app = TestApp::spawn().await;
+    let ws = app.workspace("portal-attack-look").await;
+    let partner = format!("https://{}", *DOMAIN);
+    app.call(Method::PUT, "/api/v1/portal/settings")
+        .key(&ws.admin_key)
+        .json(&json!({"default_access": false, "origins": [partner]}))
+        .expect(200)
+        .await;
+    let role = app
+        .post("/api/v1/roles")
+        .key(&ws.admin_key)
+        .json(&json!({"name": "Look only", "permissions": ["workspace.manage"]}))
+        .expect(201)
+        .await
+        .json;
+    let (look, _) = crate::key_with_role(&app, &ws, role["id"].as_str().unwrap()).await;
+    app.browser(Method::GET, "/app/settings/portal")
+        .key(&look)
+        .expect(403)
+        .await;
+
+    let bad = app
+        .browser(Method::POST, "/app/settings/portal/colour")
+        .key(&look)
+        .body(FORM, "colour=tomato")
+        .expect(422)
+        .await;
+    assert!(bad.text.contains("#rrggbb"), "{}", bad.text);
+    assert!(!bad.text.contains(&partner), "{}", bad.text);
+    let (form_type, body) = {
+        let boundary = "XyZlook";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(b"just words");
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    };
+    let refused = app
+        .browser(Method::POST, "/app/settings/portal/logo")
+        .key(&look)
+        .body(&form_type, body)
+        .expect(415)
+        .await;
+    assert!(
+        refused.text.contains("PNG, JPEG or WebP"),
+        "{}",
+        refused.text
+    );
+    assert!(!refused.text.contains(&partner), "{}", refused.text);
+
+    // The role still sets the colour, and a role with both still gets the page back.
+    app.browser(Method::POST, "/app/settings/portal/colour")
+        .key(&look)
+        .body(FORM, "colour=%23123456")
+        .expect(303)
+        .await;
+    let bad = app
+        .browser(Method::POST, "/app/settings/portal/colour")
+        .key(&ws.admin_key)
+        .body(FORM, "colour=tomato")
+        .expect(422)
+        .await;
+    assert!(bad.text.contains("Colour not saved"), "{}", bad.text);
+}
+
+/// Asks for a password reset link for `email` by API and returns its path from the mail.
+async fn reset_link(app: &TestApp, ws: &Workspace, email: &str) -> String {
+    let before = crate::mails_to(app, email).await.len();
+    app.post("/api/portal/v1/auth/password-reset")
+        .json(&json!({"workspace": ws.slug, "email": email}))
+        .expect(202)
+        .await;
+    let mail = crate::new_mail_to(app, email, before).await;
+    let token = holdfast_testkit::find_token(&mail, "hfpw");
+    format!("/portal/{}/password-reset/{token}", ws.slug)
+}
+
+/// A password reset link dies with the sign-in links of its contact: when their address
+/// changes (whoever held the old one must not choose their password and sign in with it), when
+/// staff take their access away (giving it back revives nothing mailed before), and when the
+/// portal closes (opening it again brings none back).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_ends_with_the_address_the_access_and_the_portal_it_was_mailed_for() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const PASSWORD: &str = "correct horse battery staple 99";
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let ws = app.workspace("portal-attack-reset").await;
+    // Each scenario: a fresh contact's reset link and sign-in link, the change, then both dead.
+    let links_of = |name: &'static str| {
+        let (app, ws) = (&app, &ws);
+        async move {
+            let email = at(name);
+            let id = customer(app, ws, name, &email).await;
+            let reset = reset_link(app, ws, &email).await;
+            let sign_in = crate::portal_link(app, ws, &email).await;
+            app.browser(Method::GET, &reset).expect(200).await;
+            (id, email, reset, sign_in)
+        }
+    };
+    let dead = |reset: String, sign_in: String| {
+        let app = &app;
+        async move {
+            app.browser(Method::GET, &sign_in).expect(404).await;
+            app.browser(Method::GET, &reset).expect(404).await;
+            app.browser(Method::POST, &reset)
+                .body(FORM, format!("password={}", PASSWORD.replace(' ', "+")))
+                .expect(404)
+                .await;
+        }
+    };
+
+    // The address changes: the old mailbox's reset link sets no password.
+    let (id, email, reset, sign_in) = links_of("ria").await;
+    let moved = format!("new-{email}");
+    app.patch(&format!("/api/v1/contacts/{id}"))
+        .key(&ws.admin_key)
+        .json(&json!({"email": moved}))
+        .expect(200)
+        .await;
+    dead(reset, sign_in).await;
+    let r = app
+        .post("/api/portal/v1/auth/password")
+        .json(&json!({"workspace": ws.slug, "email": moved, "password": PASSWORD}))
+        .send()
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+
+    // Access off, then on again.
+    let (id, _, reset, sign_in) = links_of("rob").await;
+    for access in [false, true] {
+        app.call(Method::PUT, &format!("/api/v1/contacts/{id}/portal"))
+            .key(&ws.admin_key)
+            .json(&json!({"access": access}))
+            .expect(200)
+            .await;
+    }
+    dead(reset, sign_in).await;
+
+    // The portal closed, then opened again.
+    let (_, _, reset, sign_in) = links_of("rue").await;
+    let mut modules: Vec<String> = app
+        .get("/api/v1/modules")
+        .key(&ws.admin_key)
+        .expect(200)
+        .await
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["enabled"] == true)
+        .map(|m| m["module"].as_str().unwrap().to_owned())
+        .collect();
+    modules.retain(|m| m != "client_portal");
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": modules}))
+        .expect(200)
+        .await;
+    modules.push("client_portal".to_owned());
+    app.patch("/api/v1/modules")
+        .key(&ws.admin_key)
+        .json(&json!({"enabled": modules}))
+        .expect(200)
+        .await;
+    dead(reset, sign_in).await;
 }

@@ -212,6 +212,18 @@ async fn a_customer_on_a_phone_signs_in_answers_their_request_and_pays_their_inv
         .as_str()
         .unwrap()
         .to_owned();
+    // The workspace's brand: a yellow that needs black ink, and a logo.
+    app.call(Method::PUT, "/api/v1/portal/branding")
+        .key(&key)
+        .json(&json!({"colour": "#ffcc00"}))
+        .expect(200)
+        .await;
+    let (form_type, form) = crate::job_files::png_form();
+    app.call(Method::PUT, "/api/v1/portal/branding/logo")
+        .key(&key)
+        .body(&form_type, form)
+        .expect(200)
+        .await;
     let mails_before = mails_to(&app, &ana_email).await.len();
 
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../screenshots");
@@ -373,6 +385,13 @@ async fn a_customer_on_a_phone_signs_in_answers_their_request_and_pays_their_inv
     assert_eq!(result["home_requests"], json!([subject]), "{result:#}");
     assert_eq!(result["home_invoices"], json!([number]), "{result:#}");
     assert_eq!(result["home_shows_other"], false, "{result:#}");
+    // The brand on the sign-in page and around the customer's pages (axe checked its
+    // contrast on every page above).
+    assert_eq!(result["sign_in_logo"], true, "{result:#}");
+    assert_eq!(result["bar_logo"], true, "{result:#}");
+    let yellow_with_black = json!(["rgb(255, 204, 0)", "rgb(0, 0, 0)"]);
+    assert_eq!(result["primary_button"], yellow_with_black, "{result:#}");
+    assert_eq!(result["bar"], yellow_with_black, "{result:#}");
 
     // The request: the team's reply, never the note; the answer appeared.
     assert_eq!(result["ticket_title"], subject, "{result:#}");

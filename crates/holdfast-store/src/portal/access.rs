@@ -6,6 +6,7 @@ use crate::db::Db;
 use crate::error::StoreError;
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::access::modules::ModuleSet;
+use holdfast_core::brand::{Brand, Colour};
 use holdfast_core::ids::{ContactId, WorkspaceId};
 
 /// A workspace as its portal shows it.
@@ -15,6 +16,21 @@ pub struct PortalSite {
     pub name: String,
     pub modules: ModuleSet,
     pub portal_default: bool,
+    /// The portal's accent colour and logo digest (`holdfast_core::brand`).
+    pub colour: Option<Colour>,
+    pub logo: Option<String>,
+}
+
+impl PortalSite {
+    /// How the portal's pages show the workspace.
+    pub fn brand(&self) -> Brand {
+        Brand {
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            colour: self.colour,
+            logo: self.logo.clone(),
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -24,6 +40,21 @@ struct SiteRow {
     name: String,
     modules: String,
     portal_default: i64,
+    portal_colour: Option<String>,
+    portal_logo_sha256: Option<String>,
+}
+
+impl SiteRow {
+    fn site(self) -> PortalSite {
+        PortalSite {
+            slug: self.slug,
+            name: self.name,
+            modules: ModuleSet::from_json(&self.modules),
+            portal_default: self.portal_default == 1,
+            colour: self.portal_colour.as_deref().and_then(Colour::parse),
+            logo: self.portal_logo_sha256,
+        }
+    }
 }
 
 /// The workspace whose portal is at `/portal/{slug}`: the portal's sign-in pages' one read
@@ -33,20 +64,16 @@ pub async fn unscoped_portal_site(
     slug: &str,
 ) -> Result<Option<(Tenant, PortalSite)>, StoreError> {
     let row: Option<SiteRow> = sqlx::query_as(
-        "SELECT id, slug, name, modules, portal_default FROM workspaces WHERE slug = $1",
+        "SELECT id, slug, name, modules, portal_default, portal_colour, portal_logo_sha256 \
+         FROM workspaces WHERE slug = $1",
     )
     .bind(slug)
     .fetch_optional(&db.pool)
     .await?;
     Ok(row.map(|r| {
         (
-            Tenant::new(WorkspaceId::from_trusted(r.id)),
-            PortalSite {
-                slug: r.slug,
-                name: r.name,
-                modules: ModuleSet::from_json(&r.modules),
-                portal_default: r.portal_default == 1,
-            },
+            Tenant::new(WorkspaceId::from_trusted(r.id.clone())),
+            r.site(),
         )
     }))
 }
@@ -55,17 +82,13 @@ pub async fn unscoped_portal_site(
 pub async fn site(tx: &mut TenantTx<'_>) -> Result<PortalSite, StoreError> {
     let ws = tx.ws().to_owned();
     let row: SiteRow = sqlx::query_as(
-        "SELECT id, slug, name, modules, portal_default FROM workspaces WHERE id = $1",
+        "SELECT id, slug, name, modules, portal_default, portal_colour, portal_logo_sha256 \
+         FROM workspaces WHERE id = $1",
     )
     .bind(ws)
     .fetch_one(tx.conn())
     .await?;
-    Ok(PortalSite {
-        slug: row.slug,
-        name: row.name,
-        modules: ModuleSet::from_json(&row.modules),
-        portal_default: row.portal_default == 1,
-    })
+    Ok(row.site())
 }
 
 /// Whether the contact may sign in now: they exist, have an email address, and their own

@@ -11,6 +11,7 @@ use crate::error::StoreError;
 use crate::ops::audit::{self, NewEvent};
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::access::modules::ModuleSet;
+use holdfast_core::brand::{Brand, Colour};
 use holdfast_core::identity::jwt::{KeyRing, TokenType};
 use holdfast_core::ids::{CompanyId, ContactId, PortalSessionId, WorkspaceId};
 use holdfast_core::portal::{
@@ -66,6 +67,21 @@ pub struct PortalActor {
     pub modules: ModuleSet,
     /// The contact's name, for the greeting.
     pub name: Option<String>,
+    /// The portal's accent colour and logo digest (`holdfast_core::brand`).
+    pub colour: Option<Colour>,
+    pub logo: Option<String>,
+}
+
+impl PortalActor {
+    /// How the customer's pages show their workspace.
+    pub fn brand(&self) -> Brand {
+        Brand {
+            name: self.workspace_name.clone(),
+            slug: self.workspace_slug.clone(),
+            colour: self.colour,
+            logo: self.logo.clone(),
+        }
+    }
 }
 
 /// A session's `last_seen_at` is written at most this often.
@@ -80,6 +96,8 @@ struct LiveRow {
     slug: String,
     workspace_name: String,
     modules: String,
+    portal_colour: Option<String>,
+    portal_logo_sha256: Option<String>,
 }
 
 /// The customer of a live browser session, by its cookie's digest: see [`live_actor`].
@@ -142,7 +160,7 @@ async fn live_actor(
     let mut tx = db.read(&tenant).await?;
     let row: Option<LiveRow> = sqlx::query_as(
         "SELECT s.contact_id, b.company_id AS billing_company, c.name, s.last_seen_at, w.slug, \
-         w.name AS workspace_name, w.modules \
+         w.name AS workspace_name, w.modules, w.portal_colour, w.portal_logo_sha256 \
          FROM portal_sessions s JOIN workspaces w ON w.id = s.workspace_id \
          JOIN contacts c ON c.workspace_id = s.workspace_id AND c.id = s.contact_id \
          LEFT JOIN portal_billing_contacts b ON b.workspace_id = c.workspace_id \
@@ -188,6 +206,8 @@ async fn live_actor(
         workspace_name: row.workspace_name,
         modules: ModuleSet::from_json(&row.modules),
         name: row.name,
+        colour: row.portal_colour.as_deref().and_then(Colour::parse),
+        logo: row.portal_logo_sha256,
     }))
 }
 

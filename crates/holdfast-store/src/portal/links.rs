@@ -73,22 +73,27 @@ pub async fn queued_since(
     .await?)
 }
 
-/// Spends every unspent sign-in link of the contact (their address changed: a link mailed to
-/// the old one must not sign anyone in).
+/// Spends every unspent sign-in link and password reset link of the contact (their address
+/// changed: a link mailed to the old one must not sign anyone in nor set their password; or
+/// staff took their access away: giving it back must not revive a link mailed before).
 pub async fn spend_all(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
-    sqlx::query(
+    for spend in [
         "UPDATE portal_links SET used_at = $3 WHERE workspace_id = $1 AND contact_id = $2 \
          AND used_at IS NULL",
-    )
-    .bind(ws)
-    .bind(contact.as_str())
-    .bind(now_ms)
-    .execute(tx.conn())
-    .await?;
+        "UPDATE portal_password_resets SET used_at = $3 WHERE workspace_id = $1 \
+         AND contact_id = $2 AND used_at IS NULL",
+    ] {
+        sqlx::query(spend)
+            .bind(&ws)
+            .bind(contact.as_str())
+            .bind(now_ms)
+            .execute(tx.conn())
+            .await?;
+    }
     Ok(())
 }

@@ -137,15 +137,17 @@ pub enum Closing {
 }
 
 /// Ends the live portal sessions of `who` in the workspace and spends their unspent sign-in
-/// links, so that opening the portal again later does not bring them back; how many sessions
+/// and password reset links, so that opening the portal again later does not bring them back; how many sessions
 /// ended.
 pub async fn close(tx: &mut TenantTx<'_>, who: Closing, now_ms: i64) -> Result<u64, StoreError> {
     let ws = tx.ws().to_owned();
-    let (sessions, links) = match who {
+    let (sessions, links, resets) = match who {
         Closing::Everyone => (
             "UPDATE portal_sessions SET revoked_at = $2 WHERE workspace_id = $1 \
              AND revoked_at IS NULL",
             "UPDATE portal_links SET used_at = $2 WHERE workspace_id = $1 AND used_at IS NULL",
+            "UPDATE portal_password_resets SET used_at = $2 WHERE workspace_id = $1 \
+             AND used_at IS NULL",
         ),
         Closing::DefaultFollowers => (
             "UPDATE portal_sessions SET revoked_at = $2 WHERE workspace_id = $1 \
@@ -153,6 +155,9 @@ pub async fn close(tx: &mut TenantTx<'_>, who: Closing, now_ms: i64) -> Result<u
              (SELECT contact_id FROM portal_access WHERE workspace_id = $1)",
             "UPDATE portal_links SET used_at = $2 WHERE workspace_id = $1 AND used_at IS NULL \
              AND contact_id NOT IN (SELECT contact_id FROM portal_access WHERE workspace_id = $1)",
+            "UPDATE portal_password_resets SET used_at = $2 WHERE workspace_id = $1 \
+             AND used_at IS NULL AND contact_id NOT IN \
+             (SELECT contact_id FROM portal_access WHERE workspace_id = $1)",
         ),
     };
     let ended = sqlx::query(sessions)
@@ -161,11 +166,13 @@ pub async fn close(tx: &mut TenantTx<'_>, who: Closing, now_ms: i64) -> Result<u
         .execute(tx.conn())
         .await?
         .rows_affected();
-    sqlx::query(links)
-        .bind(&ws)
-        .bind(now_ms)
-        .execute(tx.conn())
-        .await?;
+    for spend in [links, resets] {
+        sqlx::query(spend)
+            .bind(&ws)
+            .bind(now_ms)
+            .execute(tx.conn())
+            .await?;
+    }
     sqlx::query(
         "DELETE FROM portal_session_cookies WHERE workspace_id = $1 AND session_id IN \
          (SELECT id FROM portal_sessions WHERE workspace_id = $1 AND revoked_at IS NOT NULL)",

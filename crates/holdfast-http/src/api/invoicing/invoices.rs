@@ -418,20 +418,12 @@ async fn invoice_pdf(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
     let pdf = documents::pdf(&state, &actor, &id).await?;
-    Ok((
-        [
-            ("content-type", "application/pdf".to_owned()),
-            (
-                "content-disposition",
-                format!("attachment; filename=\"{}\"", pdf.filename),
-            ),
-            ("cache-control", "no-store".to_owned()),
-        ],
+    Ok(crate::download::pdf_response(
         pdf.bytes,
-    )
-        .into_response())
+        &pdf.filename,
+        false,
+    ))
 }
 
 async fn invoice_send(

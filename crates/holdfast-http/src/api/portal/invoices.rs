@@ -16,7 +16,7 @@ use crate::table::{Doc, QueryParam, RouteTable};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::portal::invoices::{
     self as app, PortalCheckoutOut, PortalInvoiceDetailOut, PortalInvoiceOut,
@@ -104,18 +104,11 @@ async fn portal_invoice_pdf(
     AnyId(id): AnyId,
 ) -> ApiResult<Response> {
     let pdf = app::pdf(&state, &actor, &id).await?;
-    Ok((
-        [
-            ("content-type", "application/pdf".to_owned()),
-            (
-                "content-disposition",
-                format!("attachment; filename=\"{}\"", pdf.filename),
-            ),
-            ("cache-control", "no-store".to_owned()),
-        ],
+    Ok(crate::download::pdf_response(
         pdf.bytes,
-    )
-        .into_response())
+        &pdf.filename,
+        false,
+    ))
 }
 
 async fn portal_invoice_pay(

@@ -22,9 +22,8 @@ use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::invoicing::documents;
 use holdfast_app::invoicing::invoices as app;
@@ -378,15 +377,9 @@ async fn invoice_pdf(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let pdf = documents::pdf(&state, &actor, &id).await?;
-    let mut response = (StatusCode::OK, pdf.bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{}\"", pdf.filename)) {
-        headers.insert(CONTENT_DISPOSITION, value);
-    }
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    Ok(crate::download::pdf_response(
+        pdf.bytes,
+        &pdf.filename,
+        true,
+    ))
 }

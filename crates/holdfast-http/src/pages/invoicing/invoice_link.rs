@@ -16,7 +16,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header::REFERRER_POLICY;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::invoicing::links::{self as app, InvoicePage};
 use holdfast_core::invoicing::invoices::{DocumentKind, LineOut};
@@ -171,19 +171,11 @@ async fn invoice_link_pdf(State(state): State<AppState>, uri: Uri) -> ApiResult<
     let Some(pdf) = app::invoice_pdf(&state, token).await? else {
         return Ok(gone());
     };
-    Ok(public(
-        (
-            [
-                ("content-type", "application/pdf".to_owned()),
-                (
-                    "content-disposition",
-                    format!("attachment; filename=\"{}\"", pdf.filename),
-                ),
-            ],
-            pdf.bytes,
-        )
-            .into_response(),
-    ))
+    Ok(public(crate::download::pdf_response(
+        pdf.bytes,
+        &pdf.filename,
+        false,
+    )))
 }
 
 async fn invoice_link_pay(

@@ -1,7 +1,8 @@
 //! The staff side of the client portal in the console: `/app/contacts/{id}/portal` (a
 //! contact's portal access — on, off, or the workspace's default — their live portal sessions
 //! with an end button each, and an invitation by mail) and `/app/settings/portal` (the
-//! workspace's default, and the portal's address to share). The same guards and application
+//! workspace's default, the portal's address to share, the sites that may call its API, and
+//! its look: colour and logo, `holdfast_app::portal::brand`). The same guards and application
 //! functions as `/api/v1/contacts/{id}/portal…` and `/api/v1/portal/settings`
 //! (`holdfast_app::portal::access`).
 
@@ -15,14 +16,16 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::portal::access as app;
+use holdfast_app::portal::brand;
 use holdfast_core::access::fields::Visible;
 use holdfast_core::access::policy::Permission;
+use holdfast_core::brand::{BrandingIn, LOGO_MAX_BYTES, LogoOut, logo_too_large};
 use holdfast_core::error::{ApiError, ErrorCode};
 use holdfast_core::ids::ContactId;
 use holdfast_core::portal::{PortalSessionOut, PortalSettingsIn};
@@ -37,6 +40,10 @@ const WRITE: Guard = Guard::Staff {
     permission: Permission::ContactsWrite,
 };
 const SETTINGS: &str = "/app/settings/portal";
+/// The portal's look: `workspace.manage`, like the workspace's name (no step-up).
+const LOOK: Guard = Guard::Staff {
+    permission: Permission::WorkspaceManage,
+};
 
 pub fn routes(t: &mut RouteTable) {
     let doc = |summary| Doc::page("Console", summary);
@@ -85,6 +92,27 @@ pub fn routes(t: &mut RouteTable) {
         },
         doc("Change who may sign in to the client portal by default").redirect(),
         post(settings_change),
+    );
+    t.add(
+        Method::POST,
+        "/app/settings/portal/colour",
+        LOOK,
+        doc("Set the client portal's accent colour").redirect(),
+        post(colour_change),
+    );
+    t.add(
+        Method::POST,
+        "/app/settings/portal/logo",
+        LOOK,
+        doc("Upload the client portal's logo").redirect(),
+        post(logo_upload),
+    );
+    t.add(
+        Method::POST,
+        "/app/settings/portal/logo/remove",
+        LOOK,
+        doc("Remove the client portal's logo").redirect(),
+        post(logo_remove),
     );
 }
 
@@ -296,6 +324,11 @@ struct SettingsPage {
     portal_url: String,
     /// The portal API's origins, one per line.
     origins: String,
+    /// The accent colour (`#rrggbb`, empty for the portal's own) and the logo.
+    colour: String,
+    logo: Option<LogoOut>,
+    /// The colour field as sent, when it was refused.
+    colour_sent: Option<String>,
 }
 
 async fn settings_render(
@@ -304,8 +337,22 @@ async fn settings_render(
     status: StatusCode,
     shell: Shell,
 ) -> ApiResult<Response> {
+    settings_render_with(state, actor, status, shell, None).await
+}
+
+async fn settings_render_with(
+    state: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    shell: Shell,
+    colour_sent: Option<String>,
+) -> ApiResult<Response> {
     let settings = app::settings(state, actor).await?;
+    let branding = brand::branding(state, actor).await?;
     let page = SettingsPage {
+        colour: branding.colour.unwrap_or_default(),
+        logo: branding.logo,
+        colour_sent,
         portal_url: app::portal_address(state, actor).await?,
         frame: Frame::new(state, actor, "/app/settings").await?,
         shell,
@@ -320,7 +367,13 @@ async fn settings_page(
     Authed(actor): Authed,
     QueryParams(query): QueryParams<DoneQuery>,
 ) -> ApiResult<Response> {
-    let done = (query.done.as_deref() == Some("saved")).then_some("Saved.");
+    let done = match query.done.as_deref() {
+        Some("saved") => Some("Saved."),
+        Some("colour") => Some("The portal's colour is saved."),
+        Some("logo") => Some("The portal's logo is saved."),
+        Some("logo-removed") => Some("The portal's logo is removed."),
+        _ => None,
+    };
     settings_render(
         &state,
         &actor,
@@ -392,3 +445,113 @@ async fn settings_change(
         is_htmx(&headers),
     ))
 }
+
+/// Whether the settings page may be shown to `actor` (`settings.security`, its guard): a role
+/// that may change the look only (`workspace.manage`) is told a refusal without the page, which
+/// lists who may sign in by default and the sites that may call the portal API.
+fn may_see_settings(actor: &Actor) -> bool {
+    actor.role.grants(Permission::SettingsSecurity)
+}
+
+#[derive(Deserialize)]
+struct ColourForm {
+    #[serde(default)]
+    colour: String,
+}
+
+async fn colour_change(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let form: ColourForm = console::form(&headers, &body)?;
+    let input = BrandingIn {
+        colour: Some(form.colour.clone()),
+    };
+    let colour = match input.validate() {
+        Ok(colour) => colour,
+        Err(errors) if !may_see_settings(&actor) => return Err(Problem::validation(errors)),
+        Err(errors) => {
+            let why = errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let shell = Shell::new(&actor, SETTINGS).error(format!("Colour not saved: {why}"));
+            return settings_render_with(
+                &state,
+                &actor,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shell,
+                Some(form.colour),
+            )
+            .await;
+        }
+    };
+    let origin = audit::origin(&actor, &client);
+    brand::set_colour(&state, &actor, &origin, colour).await?;
+    Ok(see_other(
+        &format!("{SETTINGS}?done=colour"),
+        is_htmx(&headers),
+    ))
+}
+
+/// A logo from the settings page: a refused file (too large, not a PNG, JPEG or WebP image)
+/// is said on the page, nothing changed.
+async fn logo_upload(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let sent = match crate::upload::one_file_within(&headers, body, LOGO_MAX_BYTES, logo_too_large)
+        .await
+    {
+        Ok(sent) => Ok(sent.bytes),
+        Err(problem) => Err(problem.0),
+    };
+    let origin = audit::origin(&actor, &client);
+    let result = match sent {
+        Ok(bytes) => brand::set_logo(&state, &actor, &origin, &bytes)
+            .await
+            .map(|_| ()),
+        Err(refused) => Err(refused),
+    };
+    match result {
+        Ok(()) => Ok(see_other(
+            &format!("{SETTINGS}?done=logo"),
+            is_htmx(&headers),
+        )),
+        Err(refused) if !may_see_settings(&actor) => Err(Problem(refused)),
+        Err(refused) if (400..500).contains(&refused.code.status()) => {
+            let status = StatusCode::from_u16(refused.code.status())
+                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let shell =
+                Shell::new(&actor, SETTINGS).error(format!("Logo not saved: {}", refused.detail));
+            settings_render(&state, &actor, status, shell).await
+        }
+        Err(e) => Err(Problem(e)),
+    }
+}
+
+async fn logo_remove(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let _: EmptyForm = console::form(&headers, &body)?;
+    let origin = audit::origin(&actor, &client);
+    brand::remove_logo(&state, &actor, &origin).await?;
+    Ok(see_other(
+        &format!("{SETTINGS}?done=logo-removed"),
+        is_htmx(&headers),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EmptyForm {}

@@ -18,8 +18,8 @@ use crate::state::AppState;
 use crate::table::{Doc, RouteTable};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::{get, post};
 use holdfast_app::portal::invoices::{self as app, PortalInvoiceDetailOut};
 use holdfast_core::error::ErrorCode;
@@ -178,20 +178,11 @@ async fn invoice_pdf(
     AnyId(id): AnyId,
 ) -> ApiResult<Response> {
     let pdf = app::pdf(&state, &actor, &id).await?;
-    Ok((
-        [
-            ("content-type", "application/pdf".to_owned()),
-            (
-                "content-disposition",
-                format!("attachment; filename=\"{}\"", pdf.filename),
-            ),
-            ("cache-control", "no-store".to_owned()),
-            ("x-robots-tag", "noindex".to_owned()),
-            ("referrer-policy", "no-referrer".to_owned()),
-        ],
-        pdf.bytes,
-    )
-        .into_response())
+    let mut response = crate::download::pdf_response(pdf.bytes, &pdf.filename, false);
+    let headers = response.headers_mut();
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }
 
 async fn invoice_pay(

@@ -5,8 +5,10 @@
 //! `POST` sets the new password), and a signed-in customer's own password page
 //! (`…/password`). Through `holdfast_app::portal::password`, like the API.
 
-use crate::console::portal::{PortalFrame, SignInPage, gone, page};
-use crate::console::{self, see_other};
+use crate::console;
+use crate::console::portal::{
+    Ask, PortalFrame, SignInPage, ask_by_mail, gone, page, sign_in_from, signed_in,
+};
 use crate::extract::ClientInfo;
 use crate::guard::{Guard, PortalAuthed, RateLimit};
 use crate::problem::{ApiResult, Problem};
@@ -19,13 +21,10 @@ use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
+use holdfast_app::portal::brand;
 use holdfast_app::portal::password as app;
-use holdfast_app::portal::sign_in::portal_name;
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::portal::{
-    MagicLinkIn, PortalPasswordIn, PortalPasswordSignInIn, SESSION_ABSOLUTE_MS, SessionKind,
-};
-use holdfast_store::portal::auth::SignInFrom;
+use holdfast_core::portal::{PortalPasswordIn, PortalPasswordSignInIn, SessionKind};
 use serde::Deserialize;
 
 const VIEW: Guard = Guard::Public {
@@ -97,8 +96,7 @@ struct PasswordPage {
 #[derive(Template)]
 #[template(path = "portal_password_reset.html")]
 struct ResetPage<'a> {
-    workspace: &'a str,
-    slug: &'a str,
+    frame: PortalFrame,
     action: &'a str,
     error: Option<String>,
     done: bool,
@@ -117,14 +115,6 @@ fn said(refused: &ApiError) -> String {
         .join("; ")
 }
 
-fn from(client: &ClientInfo) -> SignInFrom {
-    SignInFrom {
-        ip: client.ip.clone().unwrap_or_default(),
-        user_agent: client.user_agent.clone().unwrap_or_default(),
-        request_id: crate::problem::current_request_id().unwrap_or_default(),
-    }
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SignInForm {
@@ -140,7 +130,7 @@ async fn password_sign_in(
     body: Bytes,
 ) -> ApiResult<Response> {
     console::same_site(&state, &headers)?;
-    let Some(workspace) = portal_name(&state, &slug).await? else {
+    let Some(brand) = brand::of_portal(&state, &slug).await? else {
         return Ok(gone());
     };
     let form: SignInForm = console::form(&headers, &body)?;
@@ -149,18 +139,11 @@ async fn password_sign_in(
         email: form.email.clone(),
         password: form.password,
     };
-    let refused = match app::sign_in(&state, &asked, SessionKind::Browser, &from(&client)).await {
-        Ok(signed_in) => {
-            let mut response =
-                see_other(&format!("/portal/{}/home", signed_in.workspace_slug), false);
-            let cookie = state
-                .cookies
-                .set_portal(signed_in.secret.expose(), SESSION_ABSOLUTE_MS / 1000);
-            response.headers_mut().append(SET_COOKIE, cookie);
-            return Ok(response);
-        }
-        Err(refused) => refused,
-    };
+    let refused =
+        match app::sign_in(&state, &asked, SessionKind::Browser, &sign_in_from(&client)).await {
+            Ok(done) => return Ok(signed_in(&state, &done)),
+            Err(refused) => refused,
+        };
     let status = match refused.code {
         ErrorCode::Validation => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::AuthInvalid => StatusCode::UNAUTHORIZED,
@@ -171,8 +154,7 @@ async fn password_sign_in(
     let mut response = page(
         status,
         &SignInPage {
-            workspace: &workspace,
-            slug: &slug,
+            frame: PortalFrame::public(brand),
             email: form.email.trim(),
             error: Some(&message),
             sent: false,
@@ -189,49 +171,13 @@ async fn password_sign_in(
     Ok(response)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AskForm {
-    email: String,
-}
-
 async fn ask_for_reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(slug): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    console::same_site(&state, &headers)?;
-    let Some(workspace) = portal_name(&state, &slug).await? else {
-        return Ok(gone());
-    };
-    let form: AskForm = console::form(&headers, &body)?;
-    let asked = MagicLinkIn {
-        workspace: slug.clone(),
-        email: form.email.clone(),
-    };
-    let (status, error, reset_sent) = match app::request_reset(&state, &asked) {
-        Ok(()) => (StatusCode::OK, None, true),
-        Err(refused) if refused.code == ErrorCode::Validation => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("That is not an email address: check it and try again."),
-            false,
-        ),
-        Err(refused) => return Err(refused.into()),
-    };
-    Ok(page(
-        status,
-        &SignInPage {
-            workspace: &workspace,
-            slug: &slug,
-            email: form.email.trim(),
-            error,
-            sent: false,
-            signed_out: false,
-            reset_sent,
-            password_open: !reset_sent,
-        },
-    ))
+    ask_by_mail(&state, &headers, &slug, &body, Ask::PasswordReset).await
 }
 
 /// The slug and token of `/portal/{slug}/password-reset/{token}` as sent, not percent-decoded
@@ -247,14 +193,13 @@ fn slug_and_token(uri: &Uri) -> (&str, &str) {
 
 async fn reset_page(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
     let (slug, token) = slug_and_token(&uri);
-    let Some(workspace) = app::reset_page(&state, slug, token).await? else {
+    let Some(brand) = app::reset_page(&state, slug, token).await? else {
         return Ok(gone());
     };
     Ok(page(
         StatusCode::OK,
         &ResetPage {
-            workspace: &workspace,
-            slug,
+            frame: PortalFrame::public(brand.clone()),
             action: uri.path(),
             error: None,
             done: false,
@@ -277,12 +222,13 @@ async fn reset(
 ) -> ApiResult<Response> {
     console::same_site(&state, &headers)?;
     let (slug, token) = slug_and_token(&uri);
-    let Some(workspace) = app::reset_page(&state, slug, token).await? else {
+    let Some(brand) = app::reset_page(&state, slug, token).await? else {
         return Ok(gone());
     };
     let form: ResetForm = console::form(&headers, &body)?;
     let (status, error, done) =
-        match app::complete_reset(&state, slug, token, form.password, &from(&client)).await {
+        match app::complete_reset(&state, slug, token, form.password, &sign_in_from(&client)).await
+        {
             Ok(true) => (StatusCode::OK, None, true),
             Ok(false) => return Ok(gone()),
             Err(refused) if refused.code == ErrorCode::Validation => (
@@ -295,8 +241,7 @@ async fn reset(
     let mut response = page(
         status,
         &ResetPage {
-            workspace: &workspace,
-            slug,
+            frame: PortalFrame::public(brand.clone()),
             action: uri.path(),
             error,
             done,

@@ -7,7 +7,9 @@
 //! opens nothing answer one 404 page each, the same for every reason.
 
 use crate::audit;
-use crate::console::portal::{SignInPage, gone, page};
+use crate::console::portal::{
+    Ask, PortalFrame, SignInPage, ask_by_mail, gone, page, sign_in_from, signed_in,
+};
 use crate::console::{self, see_other};
 use crate::extract::{ClientInfo, QueryParams};
 use crate::guard::{Guard, PortalAuthed, RateLimit, portal_actor};
@@ -21,10 +23,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
+use holdfast_app::portal::brand;
 use holdfast_app::portal::sign_in as app;
-use holdfast_core::error::ErrorCode;
-use holdfast_core::portal::{MagicLinkIn, SESSION_ABSOLUTE_MS};
-use holdfast_store::portal::auth::SignInFrom;
 use serde::Deserialize;
 
 const VIEW: Guard = Guard::Public {
@@ -80,7 +80,7 @@ pub fn signed_in_routes(t: &mut RouteTable) {
 #[derive(Template)]
 #[template(path = "portal_confirm.html")]
 struct ConfirmPage<'a> {
-    workspace: &'a str,
+    frame: PortalFrame,
     action: &'a str,
 }
 
@@ -96,7 +96,7 @@ async fn portal_front(
     Path(slug): Path<String>,
     QueryParams(query): QueryParams<FrontQuery>,
 ) -> ApiResult<Response> {
-    let Some(workspace) = app::portal_name(&state, &slug).await? else {
+    let Some(brand) = brand::of_portal(&state, &slug).await? else {
         return Ok(gone());
     };
     // Already signed in here: on to the overview. A session of another workspace's portal, or
@@ -109,8 +109,7 @@ async fn portal_front(
     Ok(page(
         StatusCode::OK,
         &SignInPage {
-            workspace: &workspace,
-            slug: &slug,
+            frame: PortalFrame::public(brand),
             email: "",
             error: None,
             sent: false,
@@ -121,48 +120,13 @@ async fn portal_front(
     ))
 }
 
-#[derive(Deserialize)]
-struct AskForm {
-    email: String,
-}
-
 async fn ask_for_link(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(slug): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    console::same_site(&state, &headers)?;
-    let Some(workspace) = app::portal_name(&state, &slug).await? else {
-        return Ok(gone());
-    };
-    let form: AskForm = console::form(&headers, &body)?;
-    let asked = MagicLinkIn {
-        workspace: slug.clone(),
-        email: form.email.clone(),
-    };
-    let (status, error, sent) = match app::request_link(&state, &asked) {
-        Ok(()) => (StatusCode::OK, None, true),
-        Err(refused) if refused.code == ErrorCode::Validation => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("That is not an email address: check it and try again."),
-            false,
-        ),
-        Err(refused) => return Err(refused.into()),
-    };
-    Ok(page(
-        status,
-        &SignInPage {
-            workspace: &workspace,
-            slug: &slug,
-            email: form.email.trim(),
-            error,
-            sent,
-            signed_out: false,
-            reset_sent: false,
-            password_open: false,
-        },
-    ))
+    ask_by_mail(&state, &headers, &slug, &body, Ask::SignInLink).await
 }
 
 /// The slug and token of `/portal/{slug}/sign-in/{token}` as sent, not percent-decoded: a
@@ -182,7 +146,7 @@ async fn confirm_page(State(state): State<AppState>, uri: Uri) -> ApiResult<Resp
     Ok(page(
         StatusCode::OK,
         &ConfirmPage {
-            workspace: &link.workspace_name,
+            frame: PortalFrame::public(link.brand),
             action: uri.path(),
         },
     ))
@@ -196,20 +160,10 @@ async fn confirm(
 ) -> ApiResult<Response> {
     console::same_site(&state, &headers)?;
     let (slug, token) = slug_and_token(&uri);
-    let from = SignInFrom {
-        ip: client.ip.clone().unwrap_or_default(),
-        user_agent: client.user_agent.clone().unwrap_or_default(),
-        request_id: crate::problem::current_request_id().unwrap_or_default(),
-    };
-    let Some(signed_in) = app::sign_in(&state, slug, token, &from).await? else {
+    let Some(done) = app::sign_in(&state, slug, token, &sign_in_from(&client)).await? else {
         return Ok(gone());
     };
-    let mut response = see_other(&format!("/portal/{}/home", signed_in.workspace_slug), false);
-    let cookie = state
-        .cookies
-        .set_portal(signed_in.secret.expose(), SESSION_ABSOLUTE_MS / 1000);
-    response.headers_mut().append(SET_COOKIE, cookie);
-    Ok(response)
+    Ok(signed_in(&state, &done))
 }
 
 async fn sign_out(

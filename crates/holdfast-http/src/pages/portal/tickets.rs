@@ -143,7 +143,7 @@ fn ticket_page_of(
         .map(|m| {
             let (kind, who) = match m.from {
                 MessageFrom::You => ("inbound", "You".to_owned()),
-                MessageFrom::Team => ("reply", frame.workspace.clone()),
+                MessageFrom::Team => ("reply", frame.brand.name.clone()),
             };
             Shown {
                 id: m.id.clone(),
