@@ -1,4 +1,4 @@
-//! How a workspace's portal looks (0062): the accent colour and the logo's digest on the
+//! How a workspace's portal looks (0063): the accent colour and the logo's digest on the
 //! workspace row (read with the portal's name by `access` and `auth`), the logo's bytes in
 //! `workspace_logos`, read only when the logo itself is asked for. Rules:
 //! `holdfast_core::brand`.

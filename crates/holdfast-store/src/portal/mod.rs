@@ -4,7 +4,7 @@
 //! [`crate::Tenant`] and its [`auth::PortalScope`]), signs a customer in with a link and
 //! rotates API sessions' refresh tokens; `origins` keeps the sites that may call the portal
 //! API from a browser; `links` keeps the sign-in links;
-//! `access` keeps who may sign in; `brand` how the portal looks (0062); `passwords` keeps the optional portal passwords (0060) and
+//! `access` keeps who may sign in; `brand` how the portal looks (0063); `passwords` keeps the optional portal passwords (0060) and
 //! their reset links; `sessions` lists and ends a contact's sessions; `overview`
 //! reads what the customer sees first, `tickets` their requests and conversations, `jobs` and
 //! `invoices` their visits and invoices, each through the scope. Rules:
