@@ -44,6 +44,9 @@ pub struct TenantTx<'t> {
     /// SQLite: realtime notices raised in this transaction, handed to readers at commit
     /// (PostgreSQL queues them in the transaction itself).
     pub(crate) pending_notices: Vec<holdfast_core::ops::realtime::Notice>,
+    /// Audit entries of this transaction, chained and written at commit
+    /// (`crate::ops::audit::append`).
+    pub(crate) pending_audit: Vec<crate::ops::audit::Pending>,
     notices: tokio::sync::broadcast::Sender<crate::ops::notices::Heard>,
 }
 
@@ -97,7 +100,10 @@ impl<'t> TenantTx<'t> {
         self.conn()
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Commits, with the transaction's audit entries appended to the chain first: the chain's
+    /// head is taken only now, so it is held from here to the commit and no longer.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        crate::ops::audit::seal_pending(&mut self).await?;
         if let Scope::Tx(tx) = self.scope {
             tx.commit().await?;
         }
@@ -156,6 +162,7 @@ impl Db {
             backend: self.backend(),
             _write_permit: permit,
             pending_notices: Vec::new(),
+            pending_audit: Vec::new(),
             notices: self.notices.clone(),
         })
     }

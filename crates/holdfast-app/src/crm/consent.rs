@@ -96,10 +96,26 @@ pub async fn change_consent(
     who: &Who,
     now: i64,
 ) -> Result<Vec<ConsentLogEntry>, StoreError> {
-    let source = who.source;
     let settings = store::settings(tx).await?;
+    let (effective, ask) = effective_changes(&settings, before, changes, who.source);
+    let written = store::apply(tx, contact, before, &effective, who, now).await?;
+    if ask {
+        ask_confirmation(tx, contact, now).await?;
+    }
+    Ok(written)
+}
+
+/// The changes as [`change_consent`] makes them under `settings` (requested grants wait for
+/// confirmation where double opt-in is on), and whether the contact is to be asked to confirm
+/// their email.
+pub(crate) fn effective_changes(
+    settings: &PrivacySettings,
+    before: &Standing,
+    changes: &[Change],
+    source: Source,
+) -> (Vec<Change>, bool) {
     let mut ask = false;
-    let effective: Vec<Change> = changes
+    let effective = changes
         .iter()
         .map(|change| match change {
             Change::Channel {
@@ -126,16 +142,12 @@ pub async fn change_consent(
             other => other.clone(),
         })
         .collect();
-    let written = store::apply(tx, contact, before, &effective, who, now).await?;
-    if ask {
-        ask_confirmation(tx, contact, now).await?;
-    }
-    Ok(written)
+    (effective, ask)
 }
 
 /// Queues the double opt-in request. Its single-use link is made when the mail is sent
 /// (`outreach`), so the token never waits in the queue in clear.
-async fn ask_confirmation(
+pub(crate) async fn ask_confirmation(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
     now: i64,

@@ -5,7 +5,7 @@
 //! (`pages/crm/import.rs`) accept the file and call [`dry_run`] or [`start`].
 
 use crate::audit;
-use crate::events::publish_contact;
+use crate::crm::import_chunk;
 use crate::jobs::{JobError, JobResult};
 use crate::{App, AppResult};
 use holdfast_core::access::fields::{self, Resource};
@@ -17,11 +17,10 @@ use holdfast_core::crm::contact_import::{
 };
 use holdfast_core::crm::contacts::{ContactFields, ContactOut};
 use holdfast_core::error::{ApiError, ErrorCode};
-use holdfast_core::ids::{ContactId, ContactImportId};
+use holdfast_core::ids::ContactImportId;
 use holdfast_core::ops::queue::JobKind;
-use holdfast_core::webhooks::EventType;
 use holdfast_store::ops::audit::NewEvent;
-use holdfast_store::{Lock, Tenant, TenantTx, crm::contact_imports, crm::contacts};
+use holdfast_store::{Tenant, TenantTx, crm::contact_imports};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
@@ -99,28 +98,8 @@ pub fn push_errors(report: &mut Vec<RowError>, errors: impl IntoIterator<Item = 
     }
 }
 
-/// The existing contact a row updates: by email first, then by phone. `Lock::ForUpdate` when the
-/// row is about to be written.
-pub async fn existing(
-    tx: &mut TenantTx<'_>,
-    row: &ImportRow,
-    lock: Lock,
-) -> AppResult<Option<ContactOut>> {
-    if let Some(email) = &row.email
-        && let Some(found) = contacts::find_by_email(tx, email, lock).await?
-    {
-        return Ok(Some(found));
-    }
-    if let Some(phone) = &row.phone
-        && let Some(found) = contacts::find_by_phone(tx, phone, lock).await?
-    {
-        return Ok(Some(found));
-    }
-    Ok(None)
-}
-
 /// An existing contact with a row's mapped, non-empty cells over it (tags are added).
-fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
+pub(crate) fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
     let mut f = current.fields();
     for (slot, value) in [
         (&mut f.name, &row.name),
@@ -143,7 +122,7 @@ fn merged(current: &ContactOut, row: &ImportRow) -> ContactFields {
     f
 }
 
-fn created(row: &ImportRow) -> ContactFields {
+pub(crate) fn created(row: &ImportRow) -> ContactFields {
     ContactFields {
         name: row.name.clone(),
         email: row.email.clone(),
@@ -181,7 +160,8 @@ pub async fn dry_run_report(
             .collect(),
         errors: Vec::new(),
     };
-    for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+    let exists = existing_rows(tx, checked).await?;
+    for ((result, dup), exists) in checked.rows.iter().zip(&checked.dups).zip(exists) {
         match (result, dup) {
             (Err(errors), _) => {
                 report.invalid += 1;
@@ -192,7 +172,7 @@ pub async fn dry_run_report(
                 push_errors(&mut report.errors, [duplicate_error(row.row, *of)]);
             }
             (Ok(row), None) => {
-                if existing(tx, row, Lock::Read).await?.is_some() {
+                if exists {
                     report.would_update += 1;
                 } else {
                     let missing = import::missing_required(row, defs);
@@ -208,6 +188,34 @@ pub async fn dry_run_report(
     }
     report.errors.sort_by_key(|e| e.row);
     Ok(report)
+}
+
+/// For each row of the file, whether it names a contact that exists (by email, then by
+/// phone); `false` for rows that will not be written (invalid, repeated). Looked up a block
+/// of rows per statement.
+async fn existing_rows(tx: &mut TenantTx<'_>, checked: &Checked) -> AppResult<Vec<bool>> {
+    const BLOCK: usize = 500;
+    let mut exists = vec![false; checked.rows.len()];
+    let written: Vec<(usize, &ImportRow)> = checked
+        .rows
+        .iter()
+        .zip(&checked.dups)
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            (Ok(row), None) => Some((i, row)),
+            _ => None,
+        })
+        .collect();
+    for block in written.chunks(BLOCK) {
+        let rows: Vec<&ImportRow> = block.iter().map(|(_, row)| *row).collect();
+        let found = import_chunk::existing_each(tx, &rows).await?;
+        for ((i, _), found) in block.iter().zip(found) {
+            if let Some(slot) = exists.get_mut(*i) {
+                *slot = found;
+            }
+        }
+    }
+    Ok(exists)
 }
 
 /// Refuses an import that maps a column to a field `role` may not write.
@@ -389,18 +397,15 @@ async fn invalid_rows(
     let mut errors = Vec::new();
     let mut invalid = 0;
     let mut tx = state.db.read(tenant).await?;
-    for (result, dup) in checked.rows.iter().zip(&checked.dups) {
+    let exists = existing_rows(&mut tx, checked).await.map_err(job_err)?;
+    for ((result, dup), exists) in checked.rows.iter().zip(&checked.dups).zip(exists) {
         match (result, dup) {
             (Err(e), _) => {
                 invalid += 1;
                 push_errors(&mut errors, e.iter().cloned());
             }
             (Ok(row), None) => {
-                if existing(&mut tx, row, Lock::Read)
-                    .await
-                    .map_err(job_err)?
-                    .is_none()
-                {
+                if !exists {
                     let missing = import::missing_required(row, defs);
                     if !missing.is_empty() {
                         invalid += 1;
@@ -427,11 +432,10 @@ async fn write_next_chunk(
     let total = checked.rows.len();
     let now = state.clock.now_ms();
     let mut tx = state.db.write(tenant).await?;
-    let Some(job) = contact_imports::get_job(&mut tx, id).await? else {
+    let Some(mut record) = contact_imports::lock_progress(&mut tx, id).await? else {
         return Err(JobError::Permanent("the import no longer exists".into()));
     };
     // Another worker may have advanced it (this one's lease lapsed): continue from there.
-    let mut record = job.import;
     if matches!(record.status.as_str(), "done" | "failed") {
         return Ok(true);
     }
@@ -440,9 +444,7 @@ async fn write_next_chunk(
         .min(total);
     let end = (start + CHUNK).min(total);
     record.status = "running".into();
-    for i in start..end {
-        write_row(&mut tx, checked, i, defs, &mut record, now).await?;
-    }
+    import_chunk::write(&mut tx, checked, start..end, defs, &mut record, now).await?;
     record.rows_processed = end as i64;
     if end == total {
         record.status = "done".into();
@@ -458,98 +460,6 @@ async fn write_next_chunk(
     contact_imports::advance(&mut tx, &record, now).await?;
     tx.commit().await?;
     Ok(end == total)
-}
-
-async fn write_row(
-    tx: &mut TenantTx<'_>,
-    checked: &Checked,
-    index: usize,
-    defs: &[FieldDef],
-    record: &mut ImportOut,
-    now: i64,
-) -> JobResult {
-    let (Some(result), Some(dup)) = (checked.rows.get(index), checked.dups.get(index)) else {
-        return Ok(());
-    };
-    let row = match (result, dup) {
-        (Err(errors), _) => {
-            record.skipped += 1;
-            push_errors(&mut record.errors, errors.iter().cloned());
-            return Ok(());
-        }
-        (Ok(row), Some(of)) => {
-            record.skipped += 1;
-            push_errors(&mut record.errors, [duplicate_error(row.row, *of)]);
-            return Ok(());
-        }
-        (Ok(row), None) => row,
-    };
-    let contact = match existing(tx, row, Lock::ForUpdate).await.map_err(job_err)? {
-        Some(current) => {
-            let fields = merged(&current, row);
-            let id = ContactId::from_trusted(current.id.clone());
-            if let Some(updated) = contacts::update(tx, &id, &fields, now).await? {
-                publish_contact(tx, EventType::ContactUpdated, &updated, now).await?;
-            }
-            record.updated += 1;
-            id
-        }
-        None => {
-            let missing = import::missing_required(row, defs);
-            if !missing.is_empty() {
-                record.skipped += 1;
-                push_errors(&mut record.errors, missing);
-                return Ok(());
-            }
-            let contact = contacts::insert(tx, &created(row), now).await?;
-            publish_contact(tx, EventType::ContactCreated, &contact, now).await?;
-            record.created += 1;
-            ContactId::from_trusted(contact.id)
-        }
-    };
-    import_consent(tx, &contact, row, record, now).await
-}
-
-/// The row's consent columns, through the one consent path (logged with source `import`,
-/// double opt-in applied to grants).
-async fn import_consent(
-    tx: &mut TenantTx<'_>,
-    contact: &ContactId,
-    row: &ImportRow,
-    record: &ImportOut,
-    now: i64,
-) -> JobResult {
-    use holdfast_core::crm::consent::{LawfulBasis, Source, Status};
-    use holdfast_store::crm::consent::{self as consent_store, Change, Who};
-    let mut changes: Vec<Change> = row
-        .consent
-        .iter()
-        .map(|(channel, status)| Change::Channel {
-            channel: *channel,
-            status: *status,
-            lawful_basis: (*status == Status::Granted).then_some(LawfulBasis::Consent),
-        })
-        .collect();
-    if let Some(on) = row.do_not_contact {
-        changes.push(Change::DoNotContact(on));
-    }
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let Some(before) = consent_store::standing(tx, contact, Lock::ForUpdate).await? else {
-        return Ok(());
-    };
-    let who = Who {
-        actor: contact_imports::started_by(tx, &record.id)
-            .await?
-            .unwrap_or_else(|| "system".to_owned()),
-        ip: None,
-        user_agent: None,
-        source: Source::Import,
-        note: Some(format!("import {} row {}", record.id, row.row)),
-    };
-    crate::crm::consent::change_consent(tx, contact, &before, &changes, &who, now).await?;
-    Ok(())
 }
 
 async fn finish(state: &App, tenant: &Tenant, record: &ImportOut) -> JobResult {

@@ -3,3 +3,4 @@
 pub mod consent;
 pub mod contacts;
 pub mod import;
+mod import_chunk;

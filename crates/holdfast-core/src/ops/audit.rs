@@ -55,9 +55,70 @@ impl AuditEntry {
             self.request_id,
             self.prev_hash,
         ]);
-        let digest = Sha256::digest(canonical.to_string().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&Sha256::digest(canonical.to_string().as_bytes()))
     }
+}
+
+/// An entry's hash in two steps, so that the work before an append takes the chain's head is
+/// as much as it can be: [`Sealer::new`] writes the canonical form of every field but `seq` and
+/// `prev_hash` and hashes what precedes `seq`; [`Sealer::seal`], with the head locked, adds the
+/// place in the chain. The result is exactly [`AuditEntry::compute_hash`] of the entry at that
+/// place (a test below holds them together).
+#[derive(Clone)]
+pub struct Sealer {
+    /// SHA-256 state after `["holdfast-audit-v1","<workspace>",`.
+    head: Sha256,
+    /// `,"<id>",<at>,…,"<request_id>",`: everything between `seq` and `prev_hash`.
+    middle: String,
+}
+
+impl Sealer {
+    /// The canonical form of `entry` without its place in the chain (`seq`, `prev_hash` and
+    /// `hash` are not read).
+    pub fn new(entry: &AuditEntry) -> Sealer {
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        let mut head = Sha256::new();
+        head.update(format!(
+            "[{},{},",
+            text("holdfast-audit-v1"),
+            text(&entry.workspace_id)
+        ));
+        let middle = format!(
+            ",{},{},{},{},{},{},{},{},{},{},{},",
+            text(&entry.id),
+            entry.at,
+            text(&entry.actor_type),
+            text(&entry.actor_id),
+            text(&entry.action),
+            text(&entry.entity_type),
+            text(&entry.entity_id),
+            text(&entry.summary),
+            text(&entry.ip),
+            text(&entry.user_agent),
+            text(&entry.request_id),
+        );
+        Sealer { head, middle }
+    }
+
+    /// The entry's hash at sequence number `seq` after the entry whose hash is `prev_hash`.
+    pub fn seal(&self, seq: i64, prev_hash: &str) -> String {
+        let mut digest = self.head.clone();
+        digest.update(seq.to_string());
+        digest.update(&self.middle);
+        digest.update(serde_json::Value::from(prev_hash).to_string());
+        digest.update("]");
+        hex(&digest.finalize())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Where a chain first breaks.
@@ -132,6 +193,33 @@ mod tests {
     fn an_intact_chain_verifies() {
         assert_eq!(verify_chain(chain(5)), Ok(5));
         assert_eq!(verify_chain(Vec::new()), Ok(0));
+    }
+
+    #[test]
+    fn sealing_in_two_steps_is_the_same_hash() {
+        let mut entry = chain(3).pop().unwrap();
+        for (summary, agent) in [
+            (r#"{"fields":["name"]}"#, "test"),
+            (
+                "quote \" backslash \\ newline \n tab \t",
+                "Ünïcødé ✓ \u{0001}",
+            ),
+            ("", ""),
+        ] {
+            entry.summary = summary.into();
+            entry.user_agent = agent.into();
+            entry.at = -5;
+            let sealer = Sealer::new(&entry);
+            for (seq, prev) in [(1, GENESIS), (i64::MAX, "a\"b"), (42, "")] {
+                entry.seq = seq;
+                entry.prev_hash = prev.into();
+                assert_eq!(
+                    sealer.seal(seq, prev),
+                    entry.compute_hash(),
+                    "{summary} {seq}"
+                );
+            }
+        }
     }
 
     #[test]

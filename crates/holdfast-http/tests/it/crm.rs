@@ -89,7 +89,12 @@ fn field_errors(r: &holdfast_testkit::Resp) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn import(app: &TestApp, ws: &Workspace, query: &str, csv: &str) -> holdfast_testkit::Resp {
+pub(crate) async fn import(
+    app: &TestApp,
+    ws: &Workspace,
+    query: &str,
+    csv: &str,
+) -> holdfast_testkit::Resp {
     app.post(&format!("/api/v1/contacts/imports?{query}"))
         .key(&ws.admin_key)
         .body("text/csv", csv.to_owned())
@@ -98,7 +103,7 @@ async fn import(app: &TestApp, ws: &Workspace, query: &str, csv: &str) -> holdfa
 }
 
 /// Polls an import until it is done or failed.
-async fn finished(app: &TestApp, ws: &Workspace, id: &str) -> Value {
+pub(crate) async fn finished(app: &TestApp, ws: &Workspace, id: &str) -> Value {
     for _ in 0..400 {
         let r = app
             .get(&format!("/api/v1/contacts/imports/{id}"))

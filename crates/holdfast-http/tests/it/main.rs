@@ -27,6 +27,7 @@ mod field_sweep;
 mod fields;
 mod guard_sweep;
 mod hooks;
+mod import_chunks;
 mod invoices;
 mod isolation;
 mod job_files;

@@ -75,6 +75,60 @@ impl Standing {
             .unwrap_or(Status::Unknown)
     }
 
+    /// A new contact's standing: every channel unknown, no switch on.
+    pub fn fresh(email: Option<String>, phone: Option<String>) -> Standing {
+        Standing {
+            email,
+            phone,
+            do_not_contact: false,
+            do_not_sell: false,
+            link_generation: 0,
+            channels: Channel::ALL
+                .iter()
+                .map(|c| (*c, ChannelConsent::unknown()))
+                .collect(),
+        }
+    }
+
+    /// A stored channel's consent over the standing (an unknown channel name is ignored).
+    pub(crate) fn read(&mut self, (channel, status, basis, source, updated_at): ConsentRow) {
+        let Some(channel) = Channel::parse(&channel) else {
+            return;
+        };
+        self.channels.insert(
+            channel,
+            ChannelConsent {
+                status: Status::parse(&status).unwrap_or(Status::Unknown),
+                lawful_basis: basis.as_deref().and_then(LawfulBasis::parse),
+                source: Source::parse(&source),
+                updated_at: Some(updated_at),
+            },
+        );
+    }
+
+    /// The standing once `write` (by `source`, at `now_ms`) is made.
+    pub fn apply(&mut self, write: &Write, source: Source, now_ms: i64) {
+        match *write {
+            Write::Channel {
+                channel,
+                status,
+                lawful_basis,
+            } => {
+                self.channels.insert(
+                    channel,
+                    ChannelConsent {
+                        status,
+                        lawful_basis,
+                        source: Some(source),
+                        updated_at: Some(now_ms),
+                    },
+                );
+            }
+            Write::Switch(Switch::DoNotContact, on) => self.do_not_contact = on,
+            Write::Switch(Switch::DoNotSell, on) => self.do_not_sell = on,
+        }
+    }
+
     /// Whether the contact has an address on `channel` Holdfast can send to.
     pub fn has_address(&self, channel: Channel) -> bool {
         match channel {
@@ -109,7 +163,7 @@ pub async fn standing(
     let Some((email, phone, dnc, dns, generation)) = row else {
         return Ok(None);
     };
-    let rows: Vec<(String, String, Option<String>, String, i64)> = sqlx::query_as(
+    let rows: Vec<ConsentRow> = sqlx::query_as(
         "SELECT channel, status, lawful_basis, source, updated_at FROM contact_consent \
          WHERE workspace_id = $1 AND contact_id = $2",
     )
@@ -117,33 +171,18 @@ pub async fn standing(
     .bind(contact.as_str())
     .fetch_all(tx.conn())
     .await?;
-    let mut channels: BTreeMap<Channel, ChannelConsent> = Channel::ALL
-        .iter()
-        .map(|c| (*c, ChannelConsent::unknown()))
-        .collect();
-    for (channel, status, basis, source, updated_at) in rows {
-        let Some(channel) = Channel::parse(&channel) else {
-            continue;
-        };
-        channels.insert(
-            channel,
-            ChannelConsent {
-                status: Status::parse(&status).unwrap_or(Status::Unknown),
-                lawful_basis: basis.as_deref().and_then(LawfulBasis::parse),
-                source: Source::parse(&source),
-                updated_at: Some(updated_at),
-            },
-        );
+    let mut standing = Standing::fresh(email, phone);
+    standing.do_not_contact = dnc != 0;
+    standing.do_not_sell = dns != 0;
+    standing.link_generation = generation;
+    for row in rows {
+        standing.read(row);
     }
-    Ok(Some(Standing {
-        email,
-        phone,
-        do_not_contact: dnc != 0,
-        do_not_sell: dns != 0,
-        link_generation: generation,
-        channels,
-    }))
+    Ok(Some(standing))
 }
+
+/// A `contact_consent` row as read: channel, status, lawful basis, source, time.
+pub(crate) type ConsentRow = (String, String, Option<String>, String, i64);
 
 /// Who made a change and how, for the log: `usr_…`/`key_…`, `contact` or `system`, from
 /// where, through which source, and why (the operator's note).
@@ -168,22 +207,49 @@ pub enum Change {
     DoNotSell(bool),
 }
 
-/// Applies the changes that change something and logs each, all in the caller's transaction;
-/// returns the log entries written (a change to the current value writes nothing).
-pub async fn apply(
-    tx: &mut TenantTx<'_>,
+/// One of the contact row's consent switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Switch {
+    DoNotContact,
+    DoNotSell,
+}
+
+impl Switch {
+    pub fn column(self) -> &'static str {
+        match self {
+            Switch::DoNotContact => "do_not_contact",
+            Switch::DoNotSell => "do_not_sell",
+        }
+    }
+}
+
+/// What a change writes: a channel's new status (by the change's source), or a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Channel {
+        channel: Channel,
+        status: Status,
+        lawful_basis: Option<LawfulBasis>,
+    },
+    Switch(Switch, bool),
+}
+
+/// What [`apply`] writes for `changes` over `before`: each change that changes something, in
+/// order, with its log entry (a change to the current value writes nothing). Pure, so a bulk
+/// writer (`crm::bulk`, the import) can write the same rows many at a time.
+pub fn plan(
     contact: &ContactId,
     before: &Standing,
     changes: &[Change],
     who: &Who,
     now_ms: i64,
-) -> Result<Vec<ConsentLogEntry>, StoreError> {
+) -> Vec<(Write, ConsentLogEntry)> {
     let source = who.source;
-    let mut written = Vec::new();
+    let mut planned = Vec::new();
     // One change's entries keep their order: each id is the one after the last.
     let mut last_id: Option<ConsentLogId> = None;
     for change in changes {
-        let (field, channel, old, new, basis) = match change {
+        let (write, field, channel, old, new, basis) = match change {
             Change::Channel {
                 channel,
                 status,
@@ -195,17 +261,12 @@ pub async fn apply(
                 if old_status == *status && old_basis == *lawful_basis {
                     continue;
                 }
-                write_channel(
-                    tx,
-                    contact,
-                    *channel,
-                    *status,
-                    *lawful_basis,
-                    source,
-                    now_ms,
-                )
-                .await?;
                 (
+                    Write::Channel {
+                        channel: *channel,
+                        status: *status,
+                        lawful_basis: *lawful_basis,
+                    },
                     "channel",
                     Some(channel.as_str()),
                     old_status.as_str().to_owned(),
@@ -214,15 +275,21 @@ pub async fn apply(
                 )
             }
             Change::DoNotContact(on) | Change::DoNotSell(on) => {
-                let (field, old) = match change {
-                    Change::DoNotContact(_) => ("do_not_contact", before.do_not_contact),
-                    _ => ("do_not_sell", before.do_not_sell),
+                let (switch, old) = match change {
+                    Change::DoNotContact(_) => (Switch::DoNotContact, before.do_not_contact),
+                    _ => (Switch::DoNotSell, before.do_not_sell),
                 };
                 if old == *on {
                     continue;
                 }
-                write_switch(tx, contact, field, *on, now_ms).await?;
-                (field, None, old.to_string(), on.to_string(), None)
+                (
+                    Write::Switch(switch, *on),
+                    switch.column(),
+                    None,
+                    old.to_string(),
+                    on.to_string(),
+                    None,
+                )
             }
         };
         let id = match &last_id {
@@ -244,9 +311,45 @@ pub async fn apply(
             note: who.note.clone(),
             created_at: now_ms,
         };
+        planned.push((write, entry));
+        last_id = Some(id);
+    }
+    planned
+}
+
+/// Applies the changes that change something and logs each, all in the caller's transaction;
+/// returns the log entries written (a change to the current value writes nothing).
+pub async fn apply(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    before: &Standing,
+    changes: &[Change],
+    who: &Who,
+    now_ms: i64,
+) -> Result<Vec<ConsentLogEntry>, StoreError> {
+    let mut written = Vec::new();
+    for (write, entry) in plan(contact, before, changes, who, now_ms) {
+        match write {
+            Write::Channel {
+                channel,
+                status,
+                lawful_basis,
+            } => {
+                write_channel(
+                    tx,
+                    contact,
+                    channel,
+                    status,
+                    lawful_basis,
+                    who.source,
+                    now_ms,
+                )
+                .await?;
+            }
+            Write::Switch(switch, on) => write_switch(tx, contact, switch, on, now_ms).await?,
+        }
         append_log(tx, &entry).await?;
         written.push(entry);
-        last_id = Some(id);
     }
     Ok(written)
 }
@@ -297,15 +400,18 @@ async fn write_channel(
 async fn write_switch(
     tx: &mut TenantTx<'_>,
     contact: &ContactId,
-    field: &str,
+    switch: Switch,
     on: bool,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let ws = tx.ws().to_owned();
-    let sql = if field == "do_not_contact" {
-        "UPDATE contacts SET do_not_contact = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-    } else {
-        "UPDATE contacts SET do_not_sell = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    let sql = match switch {
+        Switch::DoNotContact => {
+            "UPDATE contacts SET do_not_contact = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+        }
+        Switch::DoNotSell => {
+            "UPDATE contacts SET do_not_sell = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+        }
     };
     sqlx::query(sql)
         .bind(&ws)

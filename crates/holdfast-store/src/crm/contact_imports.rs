@@ -117,7 +117,7 @@ pub async fn get(
     Ok(row.map(ImportOut::from))
 }
 
-/// The import with its file, locked for the transaction on PostgreSQL (the job's chunks).
+/// The import with its file, locked for the transaction on PostgreSQL (the job's start).
 pub async fn get_job(
     tx: &mut TenantTx<'_>,
     id: &ContactImportId,
@@ -146,6 +146,27 @@ pub async fn get_job(
         options: r.options,
         csv: r.csv,
     }))
+}
+
+/// The import's progress, locked for the transaction on PostgreSQL (SQLite writers hold the
+/// write gate): what a chunk reads before writing, without the file.
+pub async fn lock_progress(
+    tx: &mut TenantTx<'_>,
+    id: &ContactImportId,
+) -> Result<Option<ImportOut>, StoreError> {
+    let sql = Sql::of(&[
+        "SELECT ",
+        COLUMNS,
+        " FROM contact_imports WHERE workspace_id = $1 AND id = $2",
+        Lock::ForUpdate.clause(tx.backend),
+    ]);
+    let ws = tx.ws().to_owned();
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(row.map(ImportOut::from))
 }
 
 /// Progress after a chunk, in the chunk's transaction.

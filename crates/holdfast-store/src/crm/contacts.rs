@@ -11,8 +11,8 @@ use holdfast_core::crm::contact_fields::canonical_text;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(sqlx::FromRow)]
-struct Row {
+#[derive(sqlx::FromRow, Default)]
+pub(crate) struct Row {
     id: String,
     name: Option<String>,
     email: Option<String>,
@@ -44,14 +44,14 @@ impl From<Row> for ContactOut {
     }
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, name, email, phone, company, tags, company_id, custom, created_at, updated_at";
 
-fn tags_json(tags: &[String]) -> String {
+pub(crate) fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn custom_json(custom: &BTreeMap<String, Value>) -> String {
+pub(crate) fn custom_json(custom: &BTreeMap<String, Value>) -> String {
     serde_json::to_string(custom).unwrap_or_else(|_| "{}".to_owned())
 }
 
@@ -148,23 +148,15 @@ pub async fn get(
     Ok(row.map(ContactOut::from))
 }
 
-/// The contact with this email (compared case-insensitively, as the unique index does); for
-/// import de-duplication. [`Lock::ForUpdate`] for a write about to change it.
+/// The contact with this email (compared case-insensitively, as the unique index does): a
+/// portal sign-in's or a board search's look-up. [`Lock::ForUpdate`] for a write about to
+/// change it.
 pub async fn find_by_email(
     tx: &mut TenantTx<'_>,
     email: &str,
     lock: Lock,
 ) -> Result<Option<ContactOut>, StoreError> {
     find_by(tx, "email_key = lower($2)", email, lock).await
-}
-
-/// The oldest contact with this (E.164) phone number; for import de-duplication.
-pub async fn find_by_phone(
-    tx: &mut TenantTx<'_>,
-    phone: &str,
-    lock: Lock,
-) -> Result<Option<ContactOut>, StoreError> {
-    find_by(tx, "phone = $2", phone, lock).await
 }
 
 async fn find_by(

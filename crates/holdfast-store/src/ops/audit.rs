@@ -1,10 +1,11 @@
 //! The audit trail of one workspace: appended in the same transaction as the action it records,
 //! hash-chained (see `holdfast_core::ops::audit`), never updated or deleted (the database refuses).
 
+use crate::db::Backend;
 use crate::error::{Classify, StoreError};
 use crate::sql::Sql;
-use crate::tenant::TenantTx;
-use holdfast_core::ops::audit::{AuditEntry, GENESIS};
+use crate::tenant::{Lock, TenantTx};
+use holdfast_core::ops::audit::{AuditEntry, GENESIS, Sealer};
 
 /// What happened, and who did it from where. Never put a secret in `summary`.
 #[derive(Debug, Clone, Default)]
@@ -23,29 +24,19 @@ pub struct NewEvent {
 const COLUMNS: &str = "workspace_id, seq, id, at, actor_type, actor_id, action, entity_type, entity_id, \
          summary, ip, user_agent, request_id, prev_hash, hash";
 
-/// Appends an entry to this workspace's chain; returns its sequence number. The head row is
-/// locked (PostgreSQL) or the write gate held (SQLite) until the caller commits, so concurrent
-/// appends queue instead of forking the chain.
+/// Appends an entry to this workspace's chain when the transaction commits; the entry goes in
+/// with the action or not at all. Everything that does not depend on the entry's place in the
+/// chain (its id, its canonical form, most of its hash) is done now; [`TenantTx::commit`]
+/// then takes the chain's head, seals and writes the transaction's entries and commits, so
+/// the head is held for as little as possible whatever the caller does after this call.
 pub async fn append(
     tx: &mut TenantTx<'_>,
     event: &NewEvent,
     now_ms: i64,
-) -> Result<i64, StoreError> {
-    let ws = tx.ws().to_owned();
-    // One statement creates the head on first use, locks it (the no-op update takes the row
-    // lock on PostgreSQL; SQLite writers already hold the write gate) and reads it.
-    let (seq, prev_hash): (i64, String) = sqlx::query_as(
-        "INSERT INTO audit_heads (workspace_id, seq, hash) VALUES ($1, 0, $2) \
-         ON CONFLICT (workspace_id) DO UPDATE SET seq = audit_heads.seq \
-         RETURNING seq, hash",
-    )
-    .bind(ws.as_str())
-    .bind(GENESIS)
-    .fetch_one(tx.conn())
-    .await?;
-    let mut entry = AuditEntry {
-        workspace_id: ws.clone(),
-        seq: seq + 1,
+) -> Result<(), StoreError> {
+    let entry = AuditEntry {
+        workspace_id: tx.ws().to_owned(),
+        seq: 0,
         id: holdfast_core::ids::AuditEventId::generate(now_ms).to_string(),
         at: now_ms,
         actor_type: event.actor_type.to_owned(),
@@ -57,40 +48,121 @@ pub async fn append(
         ip: event.ip.clone(),
         user_agent: event.user_agent.clone(),
         request_id: event.request_id.clone(),
-        prev_hash,
+        prev_hash: String::new(),
         hash: String::new(),
     };
-    entry.hash = entry.compute_hash();
-    sqlx::query(Sql::of(&[
-        "INSERT INTO audit_events (",
-        COLUMNS,
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    let sealer = Sealer::new(&entry);
+    tx.pending_audit.push(Pending { entry, sealer });
+    Ok(())
+}
+
+/// An entry waiting for its place in the chain.
+pub(crate) struct Pending {
+    entry: AuditEntry,
+    sealer: Sealer,
+}
+
+/// Columns written per entry after `workspace_id` (which is `$1`).
+const PER_ENTRY: usize = 14;
+
+/// Writes the transaction's pending entries at the end of the chain, just before commit. The
+/// head is locked first without being written (`FOR UPDATE` on PostgreSQL; SQLite writers hold
+/// the write gate), created on a workspace's first entry; then each entry is sealed in memory,
+/// and the entries and the new head go in together: one statement on PostgreSQL, the head
+/// last. Concurrent appends in one workspace queue on the head row from here to commit.
+pub(crate) async fn seal_pending(tx: &mut TenantTx<'_>) -> Result<(), StoreError> {
+    let mut pending = std::mem::take(&mut tx.pending_audit);
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let ws = tx.ws().to_owned();
+    let locked: Option<(i64, String)> = sqlx::query_as(Sql::of(&[
+        "SELECT seq, hash FROM audit_heads WHERE workspace_id = $1",
+        Lock::ForUpdate.clause(tx.backend),
     ]))
-    .bind(entry.workspace_id.as_str())
-    .bind(entry.seq)
-    .bind(entry.id.as_str())
-    .bind(entry.at)
-    .bind(entry.actor_type.as_str())
-    .bind(entry.actor_id.as_str())
-    .bind(entry.action.as_str())
-    .bind(entry.entity_type.as_str())
-    .bind(entry.entity_id.as_str())
-    .bind(entry.summary.as_str())
-    .bind(entry.ip.as_str())
-    .bind(entry.user_agent.as_str())
-    .bind(entry.request_id.as_str())
-    .bind(entry.prev_hash.as_str())
-    .bind(entry.hash.as_str())
-    .execute(tx.conn())
-    .await
-    .classify()?;
-    sqlx::query("UPDATE audit_heads SET seq = $1, hash = $2 WHERE workspace_id = $3")
-        .bind(entry.seq)
-        .bind(entry.hash.as_str())
-        .bind(ws.as_str())
-        .execute(tx.conn())
-        .await?;
-    Ok(entry.seq)
+    .bind(ws.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    let (mut seq, mut prev_hash) = match locked {
+        Some(head) => head,
+        // The workspace's first entry: create the head (a concurrent first append waits on
+        // the new row, then finds it taken and reads it).
+        None => {
+            sqlx::query_as(
+                "INSERT INTO audit_heads (workspace_id, seq, hash) VALUES ($1, 0, $2) \
+                 ON CONFLICT (workspace_id) DO UPDATE SET seq = audit_heads.seq \
+                 RETURNING seq, hash",
+            )
+            .bind(ws.as_str())
+            .bind(GENESIS)
+            .fetch_one(tx.conn())
+            .await?
+        }
+    };
+    for p in &mut pending {
+        seq += 1;
+        p.entry.seq = seq;
+        p.entry.hash = p.sealer.seal(seq, &prev_hash);
+        p.entry.prev_hash = std::mem::replace(&mut prev_hash, p.entry.hash.clone());
+    }
+    let mut sql = Sql::default();
+    let first_entry = match tx.backend {
+        // The entries and the head in one statement: one round trip fewer under the lock.
+        Backend::Postgres => {
+            sql.push("WITH appended AS (");
+            4
+        }
+        Backend::Sqlite => 2,
+    };
+    sql.push("INSERT INTO audit_events (")
+        .push(COLUMNS)
+        .push(") VALUES ");
+    for i in 0..pending.len() {
+        sql.push(if i == 0 { "($1" } else { ", ($1" });
+        for c in 0..PER_ENTRY {
+            sql.push(", ").param(first_entry + i * PER_ENTRY + c);
+        }
+        sql.push(")");
+    }
+    let head_update = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE workspace_id = $1";
+    let mut query = sqlx::query(match tx.backend {
+        Backend::Postgres => {
+            sql.push(") ").push(head_update);
+            sql
+        }
+        Backend::Sqlite => sql,
+    })
+    .bind(ws.as_str());
+    if tx.backend == Backend::Postgres {
+        query = query.bind(seq).bind(prev_hash.as_str());
+    }
+    for Pending { entry, .. } in &pending {
+        query = query
+            .bind(entry.seq)
+            .bind(entry.id.as_str())
+            .bind(entry.at)
+            .bind(entry.actor_type.as_str())
+            .bind(entry.actor_id.as_str())
+            .bind(entry.action.as_str())
+            .bind(entry.entity_type.as_str())
+            .bind(entry.entity_id.as_str())
+            .bind(entry.summary.as_str())
+            .bind(entry.ip.as_str())
+            .bind(entry.user_agent.as_str())
+            .bind(entry.request_id.as_str())
+            .bind(entry.prev_hash.as_str())
+            .bind(entry.hash.as_str());
+    }
+    query.execute(tx.conn()).await.classify()?;
+    if tx.backend == Backend::Sqlite {
+        sqlx::query(head_update)
+            .bind(ws.as_str())
+            .bind(seq)
+            .bind(prev_hash.as_str())
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

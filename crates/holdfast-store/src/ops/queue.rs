@@ -7,6 +7,7 @@
 
 use crate::db::{Backend, Db};
 use crate::error::StoreError;
+use crate::sql::Sql;
 use crate::tenant::{Tenant, TenantTx};
 use holdfast_core::clock::Millis;
 use holdfast_core::ids::{QueueJobId, WorkspaceId};
@@ -63,6 +64,55 @@ pub async fn enqueue_if_webhooks(
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// [`enqueue_if_webhooks`] for many jobs of one kind: none when the transaction's workspace
+/// has no enabled webhook endpoint, else all of them, in multi-row statements.
+pub async fn enqueue_many_if_webhooks(
+    tx: &mut TenantTx<'_>,
+    kind: JobKind,
+    payloads: &[serde_json::Value],
+    now_ms: Millis,
+) -> Result<(), StoreError> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let ws = tx.ws().to_owned();
+    let listening: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM webhook_endpoints WHERE workspace_id = $1 AND enabled = 1 LIMIT 1",
+    )
+    .bind(ws.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    if listening.is_none() {
+        return Ok(());
+    }
+    for part in payloads.chunks(100) {
+        let mut sql = Sql::of(&[
+            "INSERT INTO queue_jobs (workspace_id, kind, max_attempts, run_at, created_at, \
+             updated_at, state, attempts, id, payload) VALUES ",
+        ]);
+        for i in 0..part.len() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .push("$1, $2, $3, $4, $4, $4, 'queued', 0, ")
+                .param(5 + 2 * i)
+                .push(", ")
+                .param(6 + 2 * i)
+                .push(")");
+        }
+        let mut query = sqlx::query(sql)
+            .bind(ws.as_str())
+            .bind(kind.as_str())
+            .bind(kind.max_attempts())
+            .bind(now_ms);
+        for payload in part {
+            query = query
+                .bind(QueueJobId::generate(now_ms).to_string())
+                .bind(payload.to_string());
+        }
+        query.execute(tx.conn()).await?;
+    }
+    Ok(())
 }
 
 /// Whether this workspace's job still exists, locking its row until the transaction ends

@@ -253,6 +253,31 @@ pub async fn publish(
     Ok(queued.then_some(id))
 }
 
+/// Records many domain events of one transaction as [`publish`] records each: the fan-out
+/// jobs (when the workspace has an enabled endpoint) in multi-row statements, the notices of
+/// streamed events in order. For bulk work (an import chunk's contact events).
+pub async fn publish_many(
+    tx: &mut TenantTx<'_>,
+    events: Vec<(EventType, serde_json::Value)>,
+    now_ms: Millis,
+) -> Result<(), StoreError> {
+    let mut payloads = Vec::with_capacity(events.len());
+    for (event, data) in events {
+        let id = EventId::generate(now_ms);
+        let payload = serde_json::json!({
+            "event_id": id.as_str(),
+            "type": event.as_str(),
+            "occurred_at": now_ms,
+            "data": data,
+        });
+        if let Some(notice) = Notice::of(event, id.as_str(), tx.ws(), &payload["data"], now_ms) {
+            tx.notify(notice).await?;
+        }
+        payloads.push(payload);
+    }
+    queue::enqueue_many_if_webhooks(tx, JobKind::WebhookFanout, &payloads, now_ms).await
+}
+
 /// One event for one endpoint, with the exact body that is signed and sent.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Message {

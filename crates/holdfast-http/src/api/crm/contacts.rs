@@ -158,7 +158,7 @@ async fn contact_create(
     if let Some(key) = &key {
         idempotency::save(&mut tx, key, &body.digest, 201, &json, now).await?;
     }
-    // The audit append takes the workspace's chain head: last, so it is held the shortest.
+    // The entry is chained at commit, where the workspace's chain head is taken.
     let event = audit::by(
         &actor,
         &client,
