@@ -252,13 +252,6 @@ async fn a_logo_is_a_picture_served_safely_while_the_portal_is_open() {
         too_big["detail"].as_str().unwrap().contains("256 KiB"),
         "{too_big}"
     );
-    // Far over the limit: the server's body limit refuses it before reading, saying so.
-    big.resize(3 * 1024 * 1024, 0);
-    let far = put_logo(&app, &ws, upload_form("huge.png", "image/png", &big), 413).await;
-    assert!(
-        far["detail"].as_str().unwrap().contains("size limit"),
-        "{far}"
-    );
     app.call(Method::PUT, "/api/v1/portal/branding/logo")
         .key(&ws.admin_key)
         .json(&json!({"file": "logo.png"}))
