@@ -489,6 +489,25 @@ async fn write_row(
             let fields = merged(&current, row);
             let id = ContactId::from_trusted(current.id.clone());
             if let Some(updated) = contacts::update(tx, &id, &fields, now).await? {
+                // A row matched by phone may bring another address: the same consequences as
+                // any change of address (consent for email back to unknown, the client portal's
+                // sessions and links of the old address ended), before the row's own consent.
+                let lower = |e: &Option<String>| e.as_deref().map(str::to_lowercase);
+                if lower(&current.email) != lower(&updated.email) {
+                    let who = holdfast_store::crm::consent::Who {
+                        actor: contact_imports::started_by(tx, &record.id)
+                            .await?
+                            .unwrap_or_else(|| "system".to_owned()),
+                        ip: None,
+                        user_agent: None,
+                        source: holdfast_core::crm::consent::Source::Import,
+                        note: Some(format!(
+                            "the email address changed (import {} row {})",
+                            record.id, row.row
+                        )),
+                    };
+                    crate::crm::consent::address_changed(tx, &id, &who, now).await?;
+                }
                 publish_contact(tx, EventType::ContactUpdated, &updated, now).await?;
             }
             record.updated += 1;
