@@ -3,8 +3,9 @@
 //! refresh token spent twice at once never yields two live sessions; the portal's other
 //! credentials (a browser cookie's value, a refresh token) are not refresh tokens nor bearer
 //! tokens; a billing mark does not come back when its contact returns to the company; a
-//! password reset link dies with its contact's address, access and portal; a role that may
-//! change the portal's look only is not shown its settings page.
+//! password reset link dies with its contact's address (changed by the API or an import),
+//! access and portal; a role that may change the portal's look only is not shown its settings
+//! page.
 
 use crate::{portal_api_tokens, portal_link};
 use holdfast_testkit::{Method, TestApp, Workspace};
