@@ -184,11 +184,14 @@ impl Chunk {
                     return Ok(());
                 };
                 let fields = merged(&known.contact, row);
+                let mut address_moved = false;
                 if known.stored {
                     // Written at once, in row order: a stored contact's address may be another
                     // row's to take next.
                     let typed = ContactId::from_trusted(id.clone());
                     if let Some(updated) = contacts::update(tx, &typed, &fields, now).await? {
+                        let lower = |e: &Option<String>| e.as_deref().map(str::to_lowercase);
+                        address_moved = lower(&known.contact.email) != lower(&updated.email);
                         self.pending
                             .events
                             .push((EventType::ContactUpdated, updated.clone()));
@@ -216,6 +219,9 @@ impl Chunk {
                 }
                 known.standing.email.clone_from(&known.contact.email);
                 known.standing.phone.clone_from(&known.contact.phone);
+                if address_moved {
+                    self.address_changed(tx, &id, row).await?;
+                }
                 record.updated += 1;
                 id
             }
@@ -260,6 +266,37 @@ impl Chunk {
 
     /// The row's consent columns, as `change_consent` makes them (source `import`, double
     /// opt-in applied to grants, each change logged).
+    /// A row matched by phone brought another address: the same consequences as any change of
+    /// address (consent for email back to unknown, preference links, the client portal's
+    /// sessions and links of the old address ended), before the row's own consent. What the
+    /// chunk decided so far goes out first, and the contact's consent is read back after.
+    async fn address_changed(
+        &mut self,
+        tx: &mut TenantTx<'_>,
+        id: &str,
+        row: &ImportRow,
+    ) -> JobResult {
+        self.flush(tx).await?;
+        let contact = ContactId::from_trusted(id.to_owned());
+        let who = Who {
+            actor: self.actor.clone(),
+            ip: None,
+            user_agent: None,
+            source: Source::Import,
+            note: Some(format!(
+                "the email address changed (import {} row {})",
+                self.import_id, row.row
+            )),
+        };
+        crate::crm::consent::address_changed(tx, &contact, &who, self.now).await?;
+        if let Some(standing) = consent_store::standing(tx, &contact, Lock::ForUpdate).await?
+            && let Some(known) = self.known.get_mut(id)
+        {
+            known.standing = standing;
+        }
+        Ok(())
+    }
+
     async fn consent(&mut self, tx: &mut TenantTx<'_>, id: &str, row: &ImportRow) -> JobResult {
         let mut changes: Vec<Change> = row
             .consent

@@ -3,8 +3,9 @@
 //! refresh token spent twice at once never yields two live sessions; the portal's other
 //! credentials (a browser cookie's value, a refresh token) are not refresh tokens nor bearer
 //! tokens; a billing mark does not come back when its contact returns to the company; a
-//! password reset link dies with its contact's address, access and portal; a role that may
-//! change the portal's look only is not shown its settings page.
+//! password reset link dies with its contact's address (changed by the API or an import),
+//! access and portal; a role that may change the portal's look only is not shown its settings
+//! page.
 
 use crate::{portal_api_tokens, portal_link};
 use holdfast_testkit::{Method, TestApp, Workspace};
@@ -471,4 +472,76 @@ async fn a_reset_link_ends_with_the_address_the_access_and_the_portal_it_was_mai
         .expect(200)
         .await;
     dead(reset, sign_in).await;
+}
+
+/// A contact import that matches a contact by phone and brings another address changes the
+/// address like any other change: whoever held the old one keeps no portal session, sign-in
+/// link or reset link.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_that_changes_an_address_ends_the_old_address_portal_sessions_and_links() {
+    let app = TestApp::spawn_with(crate::generous_sign_in()).await;
+    let ws = app.workspace("portal-attack-import").await;
+    let email = at("pia");
+    let phone = "+44 20 7946 0321";
+    let id = crate::contact(
+        &app,
+        &ws,
+        json!({"name": "Pia", "email": email, "phone": phone}),
+    )
+    .await;
+    app.call(Method::PUT, &format!("/api/v1/contacts/{id}/portal"))
+        .key(&ws.admin_key)
+        .json(&json!({"access": true}))
+        .expect(200)
+        .await;
+    let browser = crate::portal_confirm(&app, &portal_link(&app, &ws, &email).await).await;
+    let tokens = portal_api_tokens(&app, &ws, &email).await;
+    let sign_in = portal_link(&app, &ws, &email).await;
+    let reset = reset_link(&app, &ws, &email).await;
+
+    let moved = at("pia-new");
+    let csv = format!("name,email,phone\nPia,{moved},{phone}\n");
+    let queued = app
+        .post("/api/v1/contacts/imports")
+        .key(&ws.admin_key)
+        .body("text/csv", csv)
+        .expect(202)
+        .await;
+    let import = queued.json["id"].as_str().unwrap().to_owned();
+    let mut done = false;
+    for _ in 0..400 {
+        let r = app
+            .get(&format!("/api/v1/contacts/imports/{import}"))
+            .key(&ws.admin_key)
+            .expect(200)
+            .await;
+        if r.json["status"] == "done" {
+            assert_eq!(r.json["updated"], 1, "{}", r.text);
+            done = true;
+            break;
+        }
+        assert_ne!(r.json["status"], "failed", "{}", r.text);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "the import did not finish");
+    let contact = app
+        .get(&format!("/api/v1/contacts/{id}"))
+        .key(&ws.admin_key)
+        .expect(200)
+        .await;
+    assert_eq!(contact.json["email"], moved.as_str(), "{}", contact.text);
+
+    app.get("/api/portal/v1/tickets")
+        .key(&tokens.access)
+        .expect(401)
+        .await;
+    assert_eq!(refresh(&app, &tokens.refresh).await.status, 401);
+    let home = app
+        .browser(Method::GET, &format!("/portal/{}/home", ws.slug))
+        .header("cookie", &browser.cookie)
+        .send()
+        .await;
+    assert_ne!(home.status, 200, "{}", home.text);
+    app.browser(Method::GET, &sign_in).expect(404).await;
+    app.browser(Method::GET, &reset).expect(404).await;
 }
