@@ -190,9 +190,19 @@ pub async fn address_changed(
         lawful_basis: None,
     };
     store::apply(tx, contact, &before, &[reset], who, now).await?;
+    old_address_ends(tx, contact, now).await
+}
+
+/// What a change of address ends besides the email consent: preference links mailed to the
+/// old address stop working, and whoever held it loses the client portal sessions and the
+/// unspent sign-in and password reset links they may hold. For a caller that logs the
+/// consent reset its own way (the CSV import, which keeps its rows' order in the log).
+pub async fn old_address_ends(
+    tx: &mut TenantTx<'_>,
+    contact: &ContactId,
+    now: i64,
+) -> Result<(), StoreError> {
     store::revoke_preference_links(tx, contact, now).await?;
-    // Whoever held the old address may hold a client portal session or an unspent sign-in or
-    // password reset link: all end.
     holdfast_store::portal::sessions::end_all(tx, contact, now).await?;
     holdfast_store::portal::links::spend_all(tx, contact, now).await?;
     Ok(())

@@ -267,33 +267,27 @@ impl Chunk {
     /// The row's consent columns, as `change_consent` makes them (source `import`, double
     /// opt-in applied to grants, each change logged).
     /// A row matched by phone brought another address: the same consequences as any change of
-    /// address (consent for email back to unknown, preference links, the client portal's
-    /// sessions and links of the old address ended), before the row's own consent. What the
-    /// chunk decided so far goes out first, and the contact's consent is read back after.
+    /// address (consent for email back to unknown, logged in the chunk's order; preference
+    /// links, the client portal's sessions and links of the old address ended), before the
+    /// row's own consent.
     async fn address_changed(
         &mut self,
         tx: &mut TenantTx<'_>,
         id: &str,
         row: &ImportRow,
     ) -> JobResult {
-        self.flush(tx).await?;
+        let reset = [Change::Channel {
+            channel: Channel::Email,
+            status: Status::Unknown,
+            lawful_basis: None,
+        }];
+        let note = format!(
+            "the email address changed (import {} row {})",
+            self.import_id, row.row
+        );
+        self.change(tx, id, &reset, note).await?;
         let contact = ContactId::from_trusted(id.to_owned());
-        let who = Who {
-            actor: self.actor.clone(),
-            ip: None,
-            user_agent: None,
-            source: Source::Import,
-            note: Some(format!(
-                "the email address changed (import {} row {})",
-                self.import_id, row.row
-            )),
-        };
-        crate::crm::consent::address_changed(tx, &contact, &who, self.now).await?;
-        if let Some(standing) = consent_store::standing(tx, &contact, Lock::ForUpdate).await?
-            && let Some(known) = self.known.get_mut(id)
-        {
-            known.standing = standing;
-        }
+        crate::crm::consent::old_address_ends(tx, &contact, self.now).await?;
         Ok(())
     }
 
@@ -313,6 +307,19 @@ impl Chunk {
         if changes.is_empty() {
             return Ok(());
         }
+        let note = format!("import {} row {}", self.import_id, row.row);
+        self.change(tx, id, &changes, note).await
+    }
+
+    /// Plans consent changes against the chunk's picture of the contact, logged in the
+    /// chunk's order; written at the next flush (a confirmation mail flushes first).
+    async fn change(
+        &mut self,
+        tx: &mut TenantTx<'_>,
+        id: &str,
+        changes: &[Change],
+        note: String,
+    ) -> JobResult {
         let Some(known) = self.known.get_mut(id) else {
             return Ok(());
         };
@@ -321,10 +328,10 @@ impl Chunk {
             ip: None,
             user_agent: None,
             source: Source::Import,
-            note: Some(format!("import {} row {}", self.import_id, row.row)),
+            note: Some(note),
         };
         let (effective, ask) =
-            effective_changes(&self.settings, &known.standing, &changes, who.source);
+            effective_changes(&self.settings, &known.standing, changes, who.source);
         let contact = ContactId::from_trusted(id.to_owned());
         for (write, entry) in
             consent_store::plan(&contact, &known.standing, &effective, &who, self.now)
