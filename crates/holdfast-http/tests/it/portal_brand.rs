@@ -360,6 +360,13 @@ async fn staff_set_the_look_in_the_console() {
         .expect(200)
         .await;
     assert!(page.text.contains("How the portal looks"), "{}", page.text);
+    // Changing the look asks for the password first, like renaming the workspace.
+    app.browser(Method::POST, "/app/settings/portal/colour")
+        .console(&staff)
+        .body(FORM, "colour=%230b5cad")
+        .expect(403)
+        .await;
+    crate::pages_settings::step_up(&app, &staff, None).await;
 
     // A colour the page refuses: the page again with the reason and what was typed.
     let bad = app

@@ -1,8 +1,8 @@
 //! How the workspace's client portal looks, for staff: `GET`/`PUT /api/v1/portal/branding`
 //! (the accent colour) and `PUT`/`DELETE /api/v1/portal/branding/logo` (the logo, a
 //! `multipart/form-data` body with one part named `file`). Changing the look needs
-//! `workspace.manage` (the workspace's name and general settings), not a step-up: nothing a
-//! customer can do or see changes but colours and a picture. Through
+//! `workspace.manage` (the workspace's name and general settings) and a step-up, like the
+//! workspace's name: customers trust a page by the business's name and logo. Through
 //! `holdfast_app::portal::brand`.
 
 use crate::audit;
@@ -20,7 +20,7 @@ use holdfast_app::portal::brand as app;
 use holdfast_core::access::policy::Permission;
 use holdfast_core::brand::{BrandingIn, BrandingOut, LOGO_MAX_BYTES, logo_too_large};
 
-const MANAGE: Guard = Guard::Staff {
+const MANAGE: Guard = Guard::StaffStepUp {
     permission: Permission::WorkspaceManage,
 };
 
@@ -29,7 +29,9 @@ pub fn routes(t: &mut RouteTable) {
     t.add(
         Method::GET,
         "/api/v1/portal/branding",
-        MANAGE,
+        Guard::Staff {
+            permission: Permission::WorkspaceManage,
+        },
         doc("How the workspace's client portal looks: its accent colour and logo")
             .response::<BrandingOut>(200),
         get(branding_get),

@@ -40,8 +40,8 @@ const WRITE: Guard = Guard::Staff {
     permission: Permission::ContactsWrite,
 };
 const SETTINGS: &str = "/app/settings/portal";
-/// The portal's look: `workspace.manage`, like the workspace's name (no step-up).
-const LOOK: Guard = Guard::Staff {
+/// The portal's look: `workspace.manage` with a step-up, like the workspace's name.
+const LOOK: Guard = Guard::StaffStepUp {
     permission: Permission::WorkspaceManage,
 };
 
