@@ -5,7 +5,7 @@
 ALTER TABLE workspaces ADD COLUMN portal_colour TEXT;
 ALTER TABLE workspaces ADD COLUMN portal_logo_sha256 TEXT;
 CREATE TABLE workspace_logos (
-    workspace_id TEXT PRIMARY KEY REFERENCES workspaces (id) ON DELETE CASCADE,
+    workspace_id TEXT NOT NULL PRIMARY KEY REFERENCES workspaces (id) ON DELETE CASCADE,
     content_type TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     bytes BLOB NOT NULL,
